@@ -1,0 +1,54 @@
+// swift-tools-version:6.1
+import PackageDescription
+
+let swiftSettings: [SwiftSetting] = [
+    .enableUpcomingFeature("ExistentialAny"),
+    .enableUpcomingFeature("MemberImportVisibility"),
+]
+
+let package = Package(
+    name: "KTSExchange",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "ktsx", targets: ["KTSXCommand"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+    ],
+    targets: [
+        // Layer 1, pure: exchange types, validation results, the CSV reader and Table Schema checks,
+        // report rendering. No IO, no clock.
+        .target(name: "ExchangeCore", swiftSettings: swiftSettings),
+        // The bundled XSDs and Table Schemas, compiled into the binary.
+        .target(name: "ExchangeSchemas", dependencies: ["ExchangeCore"], swiftSettings: swiftSettings),
+        // Layer 2, adapters: libxml2 and the file system.
+        .systemLibrary(
+            name: "CLibXML2",
+            pkgConfig: "libxml-2.0",
+            providers: [.apt(["libxml2-dev"]), .brew(["libxml2"])]
+        ),
+        .target(name: "ExchangeXML", dependencies: ["ExchangeCore", "CLibXML2"], swiftSettings: swiftSettings),
+        .target(
+            name: "ExchangeValidation",
+            dependencies: ["ExchangeCore", "ExchangeSchemas", "ExchangeXML"],
+            swiftSettings: swiftSettings
+        ),
+        // Layer 3: the one executable.
+        .executableTarget(
+            name: "KTSXCommand",
+            dependencies: [
+                "ExchangeCore", "ExchangeValidation",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(name: "ExchangeCoreTests", dependencies: ["ExchangeCore"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "ExchangeValidationTests",
+            dependencies: ["ExchangeCore", "ExchangeSchemas", "ExchangeXML", "ExchangeValidation"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(name: "KTSXCommandTests", dependencies: ["KTSXCommand"], swiftSettings: swiftSettings),
+    ],
+    swiftLanguageModes: [.v6]
+)

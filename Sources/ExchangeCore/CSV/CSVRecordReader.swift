@@ -1,0 +1,294 @@
+/// One CSV record handed out by `CSVRecordReader`; valid only inside the callback that receives it.
+public struct CSVRecord {
+    /// Physical line the record starts on, 1-based.
+    public let line: Int
+    /// Lines the record spans (more than 1 when a quoted value holds line breaks).
+    public let lineSpan: Int
+    /// Record number, 1-based, counting the header row as 1 (frictionless's `rowNumber`).
+    public let number: Int
+    /// The raw bytes of the whole record, without its line ending.
+    public let raw: UnsafeRawBufferPointer
+    fileprivate let starts: UnsafeBufferPointer<Int>
+    fileprivate let ends: UnsafeBufferPointer<Int>
+    fileprivate let escaped: UnsafeBufferPointer<Bool>
+    fileprivate let base: UnsafeRawPointer?
+    fileprivate let scratch: ScratchBuffer
+
+    /// Number of fields.
+    public var count: Int { starts.count }
+
+    /// Whether the physical line is empty (no bytes at all between line breaks).
+    public var isEmptyLine: Bool { raw.isEmpty }
+
+    /// Calls `body` with the value of field `index`, quotes removed and `""` turned into `"`.
+    public func withField<T>(_ index: Int, _ body: (UnsafeRawBufferPointer) throws -> T) rethrows -> T {
+        let start = starts[index], end = ends[index]
+        let bytes = UnsafeRawBufferPointer(start: base.map { $0 + start }, count: end - start)
+        guard escaped[index] else { return try body(bytes) }
+        scratch.bytes.removeAll(keepingCapacity: true)
+        var previousWasQuote = false
+        for byte in bytes {
+            if byte == UInt8(ascii: "\""), previousWasQuote {
+                previousWasQuote = false
+                continue
+            }
+            previousWasQuote = byte == UInt8(ascii: "\"")
+            scratch.bytes.append(byte)
+        }
+        return try scratch.bytes.withUnsafeBytes(body)
+    }
+
+    /// The value of field `index` as a string (invalid UTF-8 replaced by U+FFFD).
+    public func string(_ index: Int) -> String {
+        withField(index) { String(decoding: $0, as: UTF8.self) }
+    }
+}
+
+final class ScratchBuffer {
+    var bytes: [UInt8] = []
+}
+
+/// A problem with the CSV syntax itself: broken quoting or an oversized record.
+public struct CSVSyntaxProblem: Sendable, Equatable {
+    /// What went wrong.
+    public enum Kind: Sendable, Equatable {
+        /// A `"` inside a value that does not start with a quote.
+        case quoteInUnquotedValue
+        /// Something other than a comma or a line break right after a closing quote.
+        case textAfterClosingQuote
+        /// A quoted value that never ends.
+        case unterminatedQuote
+        /// A record longer than the reader's limit.
+        case recordTooLarge(limit: Int)
+    }
+    /// The kind of problem.
+    public var kind: Kind
+    /// Physical line where the problem was found.
+    public var line: Int
+    /// Record number (header = 1).
+    public var record: Int
+    /// Field position, 1-based.
+    public var field: Int
+}
+
+/// A streaming RFC 4180 reader over raw bytes: quoted values, doubled quotes, line breaks inside quotes,
+/// CRLF, LF or CR line endings, a leading UTF-8 byte-order mark. Strict about quoting: a stray quote is a
+/// syntax problem with its line, not a silently changed value.
+///
+/// Feed chunks with `consume`, then call `finish`. Memory is bounded by the largest record
+/// (`maxRecordBytes`) plus one chunk.
+public struct CSVRecordReader {
+    /// The largest record accepted, in bytes.
+    public let maxRecordBytes: Int
+    private var buffer: [UInt8] = []
+    private var position = 0
+    private var line = 1
+    private var recordNumber = 0
+    private var atStart = true
+    private var starts: [Int] = []
+    private var ends: [Int] = []
+    private var escaped: [Bool] = []
+    private let scratch = ScratchBuffer()
+    /// Set once a record exceeded `maxRecordBytes`; the reader then ignores the rest of the input.
+    public private(set) var gaveUp = false
+
+    /// Creates a reader that accepts records up to `maxRecordBytes` long.
+    public init(maxRecordBytes: Int = 1 << 20) {
+        self.maxRecordBytes = maxRecordBytes
+    }
+
+    /// Reads every complete record in `bytes` (plus what earlier calls left over).
+    public mutating func consume(
+        _ bytes: UnsafeRawBufferPointer, onRecord: (CSVRecord) -> Void, onProblem: (CSVSyntaxProblem) -> Void
+    ) {
+        guard !gaveUp else { return }
+        if position > 0 {
+            buffer.removeSubrange(0..<position)
+            position = 0
+        }
+        buffer.append(contentsOf: bytes)
+        if atStart {
+            guard buffer.count >= 3 || bytes.isEmpty else { return }
+            atStart = false
+            if buffer.starts(with: EncodingCheck.utf8BOM) { position = 3 }
+        }
+        parseRecords(final: false, onRecord: onRecord, onProblem: onProblem)
+    }
+
+    /// Reads the last record, which may lack a line ending.
+    public mutating func finish(onRecord: (CSVRecord) -> Void, onProblem: (CSVSyntaxProblem) -> Void) {
+        guard !gaveUp else { return }
+        if atStart {
+            atStart = false
+            if buffer.starts(with: EncodingCheck.utf8BOM) { position = 3 }
+        }
+        parseRecords(final: true, onRecord: onRecord, onProblem: onProblem)
+    }
+
+    private enum Outcome {
+        case record(end: Int, next: Int, lineBreaks: Int)
+        case needMore
+        case problem(CSVSyntaxProblem.Kind, field: Int, resume: Int, lineBreaks: Int)
+    }
+
+    private mutating func parseRecords(
+        final: Bool, onRecord: (CSVRecord) -> Void, onProblem: (CSVSyntaxProblem) -> Void
+    ) {
+        while position < buffer.count {
+            let outcome = buffer.withUnsafeBytes { scanRecord(in: $0, from: position, final: final) }
+            switch outcome {
+            case .needMore:
+                if buffer.count - position > maxRecordBytes {
+                    gaveUp = true
+                    onProblem(
+                        CSVSyntaxProblem(
+                            kind: .recordTooLarge(limit: maxRecordBytes), line: line, record: recordNumber + 1,
+                            field: starts.count))
+                    buffer = []
+                    position = 0
+                }
+                return
+            case .record(let end, let next, let lineBreaks):
+                recordNumber += 1
+                deliver(recordStart: position, end: end, lineSpan: lineBreaks + 1, onRecord: onRecord)
+                line += lineBreaks + 1
+                position = next
+            case .problem(let kind, let field, let resume, let lineBreaks):
+                recordNumber += 1
+                onProblem(CSVSyntaxProblem(kind: kind, line: line, record: recordNumber, field: field))
+                line += lineBreaks + 1
+                position = resume
+            }
+        }
+    }
+
+    private func deliver(recordStart: Int, end: Int, lineSpan: Int, onRecord: (CSVRecord) -> Void) {
+        buffer.withUnsafeBytes { raw in
+            starts.withUnsafeBufferPointer { s in
+                ends.withUnsafeBufferPointer { e in
+                    escaped.withUnsafeBufferPointer { q in
+                        onRecord(
+                            CSVRecord(
+                                line: line, lineSpan: lineSpan, number: recordNumber,
+                                raw: UnsafeRawBufferPointer(rebasing: raw[recordStart..<end]), starts: s, ends: e,
+                                escaped: q, base: raw.baseAddress, scratch: scratch))
+                    }
+                }
+            }
+        }
+    }
+
+    /// Scans one record starting at `start`, filling `starts`, `ends` and `escaped`.
+    private mutating func scanRecord(in bytes: UnsafeRawBufferPointer, from start: Int, final: Bool) -> Outcome {
+        starts.removeAll(keepingCapacity: true)
+        ends.removeAll(keepingCapacity: true)
+        escaped.removeAll(keepingCapacity: true)
+        let comma = UInt8(ascii: ","), quote = UInt8(ascii: "\""), lf = UInt8(ascii: "\n"), cr = UInt8(ascii: "\r")
+        let count = bytes.count
+        var i = start
+        var lineBreaks = 0
+
+        /// After a line break at `i`, where the next record starts (CRLF counts once).
+        func afterBreak(_ i: Int) -> Int? {
+            if bytes[i] == cr {
+                if i + 1 < count { return bytes[i + 1] == lf ? i + 2 : i + 1 }
+                return final ? i + 1 : nil
+            }
+            return i + 1
+        }
+        /// Where to resume after a problem: the next line break outside quotes is not knowable, so the
+        /// next physical line.
+        func resumeAfterLine(from j: Int) -> (Int, Int)? {
+            var k = j
+            while k < count, bytes[k] != lf, bytes[k] != cr { k += 1 }
+            if k == count { return final ? (count, 0) : nil }
+            guard let next = afterBreak(k) else { return nil }
+            return (next, 0)
+        }
+
+        while true {
+            // Start of a field.
+            if i < count, bytes[i] == quote {
+                var j = i + 1
+                var hasEscapes = false
+                var breaksInside = 0
+                while true {
+                    while j < count, bytes[j] != quote {
+                        if bytes[j] == lf {
+                            breaksInside += 1
+                        } else if bytes[j] == cr, j + 1 < count || final {
+                            if j + 1 >= count || bytes[j + 1] != lf { breaksInside += 1 }
+                        }
+                        j += 1
+                    }
+                    if j >= count {
+                        if final {
+                            return .problem(
+                                .unterminatedQuote, field: starts.count + 1, resume: count,
+                                lineBreaks: lineBreaks + breaksInside)
+                        }
+                        return .needMore
+                    }
+                    // bytes[j] is a quote: doubled or closing?
+                    if j + 1 < count, bytes[j + 1] == quote {
+                        hasEscapes = true
+                        j += 2
+                        continue
+                    }
+                    if j + 1 >= count, !final { return .needMore }
+                    break
+                }
+                starts.append(i + 1)
+                ends.append(j)
+                escaped.append(hasEscapes)
+                lineBreaks += breaksInside
+                i = j + 1
+                if i >= count {
+                    return .record(end: i, next: i, lineBreaks: lineBreaks)
+                }
+                let next = bytes[i]
+                if next == comma {
+                    i += 1
+                    if i >= count, !final { return .needMore }
+                    continue
+                }
+                if next == lf || next == cr {
+                    guard let resume = afterBreak(i) else { return .needMore }
+                    return .record(end: i, next: resume, lineBreaks: lineBreaks)
+                }
+                guard let (resume, _) = resumeAfterLine(from: i) else { return .needMore }
+                return .problem(.textAfterClosingQuote, field: starts.count, resume: resume, lineBreaks: lineBreaks)
+            }
+            // Unquoted field.
+            var j = i
+            while j < count {
+                let byte = bytes[j]
+                if byte == comma || byte == lf || byte == cr || byte == quote { break }
+                j += 1
+            }
+            if j >= count {
+                if !final { return .needMore }
+                starts.append(i)
+                ends.append(j)
+                escaped.append(false)
+                return .record(end: j, next: j, lineBreaks: lineBreaks)
+            }
+            let byte = bytes[j]
+            if byte == quote {
+                guard let (resume, _) = resumeAfterLine(from: j) else { return .needMore }
+                return .problem(
+                    .quoteInUnquotedValue, field: starts.count + 1, resume: resume, lineBreaks: lineBreaks)
+            }
+            starts.append(i)
+            ends.append(j)
+            escaped.append(false)
+            if byte == comma {
+                i = j + 1
+                if i >= count, !final { return .needMore }
+                continue
+            }
+            guard let resume = afterBreak(j) else { return .needMore }
+            return .record(end: j, next: resume, lineBreaks: lineBreaks)
+        }
+    }
+}

@@ -1,0 +1,277 @@
+import CLibXML2
+import ExchangeCore
+import Foundation
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// The state one document's SAX callbacks share: issues, the element path, the record count.
+///
+/// libxml2 hands `Unmanaged<ParseState>` back to every callback as the user pointer.
+final class ParseState {
+    struct Root {
+        var localName: String
+        var namespace: String?
+        var line: Int
+    }
+
+    /// One open element: its interned name and how many children of each name it has had so far.
+    struct OpenElement {
+        var name: UnsafePointer<xmlChar>
+        var index: Int
+        var childCounts: [(name: UnsafePointer<xmlChar>, count: Int)] = []
+    }
+
+    let fileName: String
+    let studentDataFields: Set<String>
+    let limits: XMLLimits
+    var issues: IssueCollector
+    var parser: xmlParserCtxtPtr?
+    var stopped = false
+    var sniffing = true
+    var root: Root?
+    var type: ExchangeType?
+    var recordCount = 0
+
+    private var stack: [OpenElement] = []
+    private var pendingPops = 0
+    private var recordElement: [CChar] = []
+    private var textBytes = 0
+    private var capturingRecordCount = false
+    private var declaredRecordCount: [UInt8] = []
+    private var sawDeclaredRecordCount = false
+    private var lastSchemaIssue: (line: Int, path: String?)?
+
+    init(fileName: String, studentDataFields: Set<String>, issueLimit: Int, limits: XMLLimits) {
+        self.fileName = fileName
+        self.studentDataFields = studentDataFields
+        self.limits = limits
+        self.issues = IssueCollector(limit: issueLimit)
+    }
+
+    /// Clears what the sniffing parser left behind before the validating parser replays the bytes.
+    func resetForValidation(recordElement name: String) {
+        sniffing = false
+        stack = []
+        pendingPops = 0
+        recordElement = Array(name.utf8CString)
+    }
+
+    // MARK: Parser set-up
+
+    /// A push parser whose SAX handler builds no tree and calls back into this state.
+    func makeParser(sniffing: Bool) -> xmlParserCtxtPtr? {
+        var handler = xmlSAXHandler()
+        handler.initialized = UInt32(XML_SAX2_MAGIC)
+        handler.internalSubset = { userData, _, _, _ in
+            ParseState.from(userData)?.refuseDoctype()
+        }
+        handler.startElementNs = { userData, localName, _, uri, _, _, _, _, _ in
+            guard let localName else { return }
+            ParseState.from(userData)?.startElement(localName, uri: uri)
+        }
+        handler.endElementNs = { userData, _, _, _ in
+            ParseState.from(userData)?.endElement()
+        }
+        handler.characters = { userData, characters, length in
+            ParseState.from(userData)?.text(characters, length: Int(length))
+        }
+        let context = xmlCreatePushParserCtxt(
+            &handler, Unmanaged.passUnretained(self).toOpaque(), nil, 0, fileName)
+        guard let context else { return nil }
+        let options = XML_PARSE_NONET.rawValue | XML_PARSE_BIG_LINES.rawValue | XML_PARSE_COMPACT.rawValue
+        xmlCtxtUseOptions(context, Int32(options))
+        if sniffing { parser = context }
+        return context
+    }
+
+    /// Feeds bytes to `context` with this state's error handler installed for the thread.
+    func parse(_ context: xmlParserCtxtPtr?, _ bytes: UnsafeRawBufferPointer, terminate: Bool) {
+        guard let context, !stopped else { return }
+        parser = context
+        let savedHandler = ktsx_xml_saved_error_func()
+        let savedContext = ktsx_xml_saved_error_context()
+        xmlSetStructuredErrorFunc(Unmanaged.passUnretained(self).toOpaque()) { userData, error in
+            guard let error else { return }
+            ParseState.from(userData)?.record(error.pointee)
+        }
+        defer { xmlSetStructuredErrorFunc(savedContext, savedHandler) }
+        let base = bytes.baseAddress?.assumingMemoryBound(to: CChar.self)
+        var offset = 0
+        repeat {
+            // xmlParseChunk takes an Int32 size; feed large buffers in slices.
+            let size = min(bytes.count - offset, 1 << 30)
+            let last = terminate && offset + size == bytes.count
+            xmlParseChunk(context, base.map { $0 + offset }, Int32(size), last ? 1 : 0)
+            offset += size
+        } while offset < bytes.count && !stopped && ktsx_xml_is_stopped(context) == 0
+        if ktsx_xml_is_stopped(context) != 0 { stopped = true }
+    }
+
+    static func from(_ pointer: UnsafeMutableRawPointer?) -> ParseState? {
+        guard let pointer else { return nil }
+        return Unmanaged<ParseState>.fromOpaque(pointer).takeUnretainedValue()
+    }
+
+    private func stop() {
+        stopped = true
+        if let parser { xmlStopParser(parser) }
+    }
+
+    private var currentLine: Int { Int(ktsx_xml_current_line(parser)) }
+
+    // MARK: SAX events
+
+    private func refuseDoctype() {
+        issues.add(
+            ValidationIssue(
+                code: .doctypeForbidden,
+                message: "The file has a <!DOCTYPE> declaration. KTS Exchange files must not declare a DOCTYPE, "
+                    + "entities or a DTD; remove it and send the file again.",
+                line: currentLine))
+        stop()
+    }
+
+    private func startElement(_ localName: UnsafePointer<xmlChar>, uri: UnsafePointer<xmlChar>?) {
+        applyPendingPops()
+        if sniffing {
+            root = Root(
+                localName: String(cString: localName), namespace: uri.map { String(cString: $0) },
+                line: currentLine)
+            stop()
+            return
+        }
+        let depth = stack.count + 1
+        if depth > limits.maxDepth {
+            issues.add(
+                ValidationIssue(
+                    code: .nestingTooDeep,
+                    message: "Elements are nested more than \(limits.maxDepth) levels deep; an exchange file "
+                        + "nests three.", line: currentLine, path: path()))
+            stop()
+            return
+        }
+        var index = 1
+        if !stack.isEmpty {
+            let parent = stack.count - 1
+            if let slot = stack[parent].childCounts.firstIndex(where: { $0.name == localName }) {
+                stack[parent].childCounts[slot].count += 1
+                index = stack[parent].childCounts[slot].count
+            } else {
+                stack[parent].childCounts.append((localName, 1))
+            }
+        }
+        stack.append(OpenElement(name: localName, index: index))
+        textBytes = 0
+        if depth == 2, strcmp(UnsafeRawPointer(localName).assumingMemoryBound(to: CChar.self), recordElement) == 0 {
+            recordCount += 1
+        }
+        capturingRecordCount =
+            depth == 3 && String(cString: stack[1].name) == "Header" && String(cString: localName) == "RecordCount"
+        if capturingRecordCount {
+            sawDeclaredRecordCount = true
+            declaredRecordCount = []
+        }
+    }
+
+    private func endElement() {
+        // The schema validator checks an element's content after this callback returns; keep the element
+        // on the path until the next event so its errors name it.
+        pendingPops += 1
+        capturingRecordCount = false
+    }
+
+    private func text(_ characters: UnsafePointer<xmlChar>?, length: Int) {
+        applyPendingPops()
+        textBytes += length
+        if capturingRecordCount, let characters, declaredRecordCount.count < 32 {
+            declaredRecordCount.append(contentsOf: UnsafeBufferPointer(start: characters, count: min(length, 32)))
+        }
+        if textBytes > limits.maxTextBytes {
+            issues.add(
+                ValidationIssue(
+                    code: .schemaError,
+                    message: "An element holds more than \(limits.maxTextBytes / 1024) KiB of text; no field of an "
+                        + "exchange file is that long.", line: currentLine, path: path(), field: currentField()))
+            stop()
+        }
+    }
+
+    private func applyPendingPops() {
+        guard pendingPops > 0 else { return }
+        stack.removeLast(min(pendingPops, stack.count))
+        pendingPops = 0
+    }
+
+    // MARK: Errors
+
+    /// The element path of the element being parsed, e.g. `/KtsxAttendanceFile/Attendance[3]/ExcuseStatus`.
+    func path() -> String? {
+        guard !stack.isEmpty else { return nil }
+        var result = ""
+        for (depth, element) in stack.enumerated() {
+            result += "/" + String(cString: element.name)
+            if depth == 1 || element.index > 1 { result += "[\(element.index)]" }
+        }
+        return result
+    }
+
+    private func currentField() -> String? {
+        guard stack.count >= 3, let last = stack.last else { return nil }
+        return lowerCamel(String(cString: last.name))
+    }
+
+    /// Turns a libxml2 error into an issue a clerk can read.
+    func record(_ error: xmlError) {
+        guard error.level.rawValue >= XML_ERR_ERROR.rawValue else { return }
+        let raw = error.message.map { String(cString: $0).trimmingTrailingNewlines() } ?? "unknown error"
+        if error.domain == Int32(XML_FROM_SCHEMASV.rawValue) {
+            let line = error.line > 0 ? Int(error.line) : currentLine
+            let issue = SchemaMessage.issue(
+                code: Int(error.code), raw: raw, line: line, path: path(), studentDataFields: studentDataFields)
+            // libxml2 follows a facet error with a second, vaguer "not a valid value" error for the same
+            // value; one is enough for a clerk.
+            if issue.code == .typeError, let last = lastSchemaIssue, last.line == line, last.path == issue.path {
+                return
+            }
+            lastSchemaIssue = issue.code == .constraintError ? (line, issue.path) : nil
+            issues.add(issue)
+        } else {
+            let line = error.line > 0 ? Int(error.line) : currentLine
+            let column = error.int2 > 0 ? Int(error.int2) : nil
+            let encoding = [XML_ERR_INVALID_ENCODING, XML_ERR_UNKNOWN_ENCODING, XML_ERR_UNSUPPORTED_ENCODING]
+                .map { Int32($0.rawValue) }.contains(error.code)
+            issues.add(
+                ValidationIssue(
+                    code: encoding ? .encodingError : .notWellFormed,
+                    message: encoding
+                        ? "The file is not valid UTF-8 (\(raw)). Save it as UTF-8 and send it again."
+                        : "The XML is not well-formed: \(raw).",
+                    line: line, column: column, path: sniffing ? nil : path()))
+            stopped = true
+        }
+    }
+
+    /// Compares the header's RecordCount with the records found.
+    func checkRecordCount() {
+        guard sawDeclaredRecordCount, type?.hasXMLHeader == true else { return }
+        let text = String(decoding: declaredRecordCount, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+        guard let declared = Int(text), declared != recordCount else { return }
+        issues.add(
+            ValidationIssue(
+                code: .recordCountMismatch,
+                message: "The header's RecordCount is \(declared) but the file holds \(recordCount) "
+                    + "\(type?.xmlRecordElement ?? "record") element\(recordCount == 1 ? "" : "s").",
+                path: "/\(type?.xmlRootElement ?? "")/Header/RecordCount", field: "recordCount"))
+    }
+}
+
+/// `RecordId` → `recordId`.
+func lowerCamel(_ name: String) -> String {
+    guard let first = name.first else { return name }
+    return first.lowercased() + name.dropFirst()
+}
+

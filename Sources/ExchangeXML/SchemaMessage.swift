@@ -1,0 +1,149 @@
+import ExchangeCore
+import Foundation
+
+/// Rewrites libxml2's schema-validity messages into issues a school clerk can act on: field names
+/// without namespaces, allowed values spelled out, and no value of a student-data field repeated.
+enum SchemaMessage {
+    private static let namespacePrefix = "{\(ktsxNamespace)}"
+
+    /// The issue for libxml2 schema-validity error `code` with message `raw`.
+    static func issue(code: Int, raw: String, line: Int, path: String?, studentDataFields: Set<String>)
+        -> ValidationIssue
+    {
+        var text = raw.replacingAll(namespacePrefix, with: "")
+        var element: String?
+        if text.hasPrefix("Element '"), let end = text.dropFirst(9).firstIndex(of: "'") {
+            element = String(text[text.index(text.startIndex, offsetBy: 9)..<end])
+            text = String(text[text.index(after: end)...]).dropPrefix(":").trimmingCharacters(in: .whitespaces)
+        }
+        let field = element.map(lowerCamel)
+        let hideValue = field.map(studentDataFields.contains) ?? false
+        let name = element ?? "The element"
+        let value = hideValue ? nil : quoted(after: "value '", in: text) ?? quoted(after: "", in: text)
+        let shown = value.map { " '\($0)'" } ?? ""
+
+        switch code {
+        case 1824, 1825:  // cvc-datatype-valid
+            let typeName = text.components(separatedBy: "atomic type '").last?.components(separatedBy: "'").first
+            return ValidationIssue(
+                code: .typeError,
+                message: "\(name) value\(hideValue ? "" : quotedValue(text)) is not \(describe(type: typeName)).",
+                line: line, path: path, field: field)
+        case 1839:  // pattern
+            let pattern = quoted(after: "pattern '", in: text) ?? ""
+            return ValidationIssue(
+                code: .constraintError,
+                message: "\(name) value\(shown) does not have the required form (pattern \(pattern)).",
+                line: line, path: path, field: field)
+        case 1840:  // enumeration
+            let set = text.components(separatedBy: "set {").last?.components(separatedBy: "}").first ?? ""
+            let allowed = set.replacingAll("'", with: "")
+            return ValidationIssue(
+                code: .constraintError, message: "\(name) value\(shown) is not one of the allowed codes: \(allowed).",
+                line: line, path: path, field: field)
+        case 1831:  // minLength
+            return ValidationIssue(
+                code: .constraintError, message: "\(name) is empty; leave the element out or give it a value.",
+                line: line, path: path, field: field)
+        case 1830, 1832:  // length, maxLength
+            let limit = quoted(after: "maximum length of '", in: text) ?? quoted(after: "length of '", in: text) ?? "?"
+            return ValidationIssue(
+                code: .constraintError, message: "\(name) is longer than the \(limit) characters allowed.",
+                line: line, path: path, field: field)
+        case 1833:  // minInclusive
+            let limit = text.components(separatedBy: "('").last?.components(separatedBy: "'").first ?? "?"
+            return ValidationIssue(
+                code: .constraintError, message: "\(name) value\(shown) is below the minimum of \(limit).",
+                line: line, path: path, field: field)
+        case 1834:  // maxInclusive
+            let limit = text.components(separatedBy: "('").last?.components(separatedBy: "'").first ?? "?"
+            return ValidationIssue(
+                code: .constraintError, message: "\(name) value\(shown) is above the maximum of \(limit).",
+                line: line, path: path, field: field)
+        case 1826...1838:
+            return ValidationIssue(
+                code: .constraintError, message: "\(name): \(text)", line: line, path: path, field: field)
+        case 1871:  // element content
+            return elementContentIssue(text: text, element: element, line: line, path: path)
+        case 1877:  // identity constraint
+            return ValidationIssue(
+                code: .uniqueError,
+                message: "RecordId repeats an earlier record's RecordId in this file; every record needs its own.",
+                line: line, path: path.map { $0 + "/RecordId" }, field: "recordId")
+        default:
+            return ValidationIssue(
+                code: .schemaError, message: "\(name): \(text)", line: line, path: path, field: field)
+        }
+    }
+
+    private static func elementContentIssue(text: String, element: String?, line: Int, path: String?)
+        -> ValidationIssue
+    {
+        let expected = text.components(separatedBy: "Expected is").last.map { tail in
+            tail.replacingAll("one of", with: "").replacingAll("(", with: "").replacingAll(")", with: "")
+                .replacingAll(".", with: "").trimmingCharacters(in: .whitespaces)
+        }
+        let name = element ?? "element"
+        if text.hasPrefix("Missing child element") {
+            let missing = expected ?? "?"
+            let first = missing.components(separatedBy: ",").first?.trimmingCharacters(in: .whitespaces)
+            return ValidationIssue(
+                code: .missingElement,
+                message: "\(name) is missing a required element; expected \(missing) next.",
+                line: line, path: path, field: first.map(lowerCamel))
+        }
+        if text.hasPrefix("This element is not expected") {
+            let hint = expected.map { " Expected here: \($0)." } ?? " No more elements are allowed here."
+            return ValidationIssue(
+                code: .unexpectedElement,
+                message: "\(name) is not allowed here (unknown, misspelled, repeated or out of order).\(hint)",
+                line: line, path: path, field: lowerCamel(name))
+        }
+        if text.hasPrefix("Character content other than whitespace") {
+            return ValidationIssue(
+                code: .unexpectedElement, message: "\(name) holds text where only elements are allowed.",
+                line: line, path: path)
+        }
+        return ValidationIssue(code: .schemaError, message: "\(name): \(text)", line: line, path: path)
+    }
+
+    private static func describe(type: String?) -> String {
+        switch type ?? "" {
+        case "xs:date", "Date": "a valid date written YYYY-MM-DD"
+        case "xs:dateTime", "DateTime": "a valid date and time written YYYY-MM-DDTHH:MM:SS (optionally with Z or ±HH:MM)"
+        case "xs:time", "Time": "a valid time written HH:MM:SS"
+        case "xs:boolean", "Boolean": "true or false"
+        case "xs:integer", "SchoolYear", "Count", "Minutes", "LineNumber": "a whole number"
+        case "xs:decimal", "Credits", "NumericGrade", "DayFraction": "a number"
+        default: "a valid value"
+        }
+    }
+
+    private static func quotedValue(_ text: String) -> String {
+        quoted(after: "", in: text).map { " '\($0)'" } ?? ""
+    }
+
+    /// The text between the first `'` after `marker` and the next `'`.
+    private static func quoted(after marker: String, in text: String) -> String? {
+        let start: String.Index
+        if marker.isEmpty {
+            guard let quote = text.firstIndex(of: "'") else { return nil }
+            start = text.index(after: quote)
+        } else {
+            guard let range = text.range(of: marker) else { return nil }
+            start = range.upperBound
+        }
+        guard let end = text[start...].firstIndex(of: "'") else { return nil }
+        return String(text[start..<end])
+    }
+}
+
+extension String {
+    func replacingAll(_ target: String, with replacement: String) -> String {
+        replacingOccurrences(of: target, with: replacement)
+    }
+
+    func dropPrefix(_ prefix: String) -> String {
+        hasPrefix(prefix) ? String(dropFirst(prefix.count)) : self
+    }
+}

@@ -1,0 +1,194 @@
+import CLibXML2
+import ExchangeCore
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// What the XML path found in one document.
+public struct XMLVerdict: Sendable {
+    /// The type named by the root element, when it is one of ours.
+    public var type: ExchangeType?
+    /// Record elements seen under the root.
+    public var recordCount: Int
+    /// The errors found.
+    public var issues: IssueCollector
+}
+
+/// Limits that keep a hostile document from costing more than a real one.
+public struct XMLLimits: Sendable {
+    /// Deepest element nesting accepted; exchange files nest three levels.
+    public var maxDepth = 32
+    /// Longest text accepted inside one element; the longest field allows 2,000 characters.
+    public var maxTextBytes = 1 << 20
+    /// How far into the file the root element must have started.
+    public var maxPrologBytes = 1 << 20
+    /// Creates the default limits.
+    public init() {}
+}
+
+/// Judges one XML document against the bundled schema of its type, streaming: libxml2's push parser
+/// with the schema validator plugged into its SAX stream, no tree, constant memory.
+///
+/// Feed the bytes in chunks, then call `finish()`. The root element is found first by a small sniffing
+/// parser (buffering at most `XMLLimits.maxPrologBytes`), which chooses the schema; the bytes are then
+/// replayed into the validating parser. A DOCTYPE stops either parser at once: no entity is declared
+/// or expanded and nothing outside the document is loaded.
+public final class XMLDocumentValidator {
+    private let schemas: XMLSchemaSet
+    private let state: ParseState
+    private var sniffer: xmlParserCtxtPtr?
+    private var prolog: [UInt8] = []
+    private var validator: ValidatingParser?
+    private var checkedEncoding = false
+
+    /// Prepares to judge one document.
+    /// - Parameters:
+    ///   - schemas: The compiled schemas.
+    ///   - fileName: The name used in libxml2's messages.
+    ///   - studentDataFields: Fields (camelCase) whose values must never appear in a message.
+    ///   - issueLimit: How many issues to keep.
+    ///   - limits: Depth and size limits.
+    public init(
+        schemas: XMLSchemaSet, fileName: String, studentDataFields: Set<String>,
+        issueLimit: Int = IssueCollector.defaultLimit, limits: XMLLimits = XMLLimits()
+    ) {
+        _ = LibXML2Setup.once
+        self.schemas = schemas
+        self.state = ParseState(
+            fileName: fileName, studentDataFields: studentDataFields, issueLimit: issueLimit, limits: limits)
+        self.sniffer = state.makeParser(sniffing: true)
+    }
+
+    deinit {
+        if let sniffer { xmlFreeParserCtxt(sniffer) }
+    }
+
+    /// Whether more bytes can change the verdict; false once parsing stopped on a fatal error.
+    public var wantsMoreInput: Bool { !state.stopped }
+
+    /// Parses the next chunk of the document.
+    public func feed(_ bytes: UnsafeRawBufferPointer) {
+        guard !state.stopped, !bytes.isEmpty else { return }
+        if !checkedEncoding {
+            checkedEncoding = true
+            if let issue = EncodingCheck.xmlEncodingIssue(prefix: bytes) {
+                state.issues.add(issue)
+                state.stopped = true
+                return
+            }
+        }
+        if let validator {
+            validator.parse(bytes, terminate: false)
+            return
+        }
+        prolog.append(contentsOf: bytes)
+        state.parse(sniffer, bytes, terminate: false)
+        startValidatingIfRootFound()
+        if validator == nil, !state.stopped, prolog.count > state.limits.maxPrologBytes {
+            state.issues.add(
+                ValidationIssue(
+                    code: .notWellFormed,
+                    message: "No root element was found in the first \(state.limits.maxPrologBytes / 1024) KiB of the file.",
+                    line: 1))
+            state.stopped = true
+        }
+    }
+
+    /// Ends the document and returns the verdict.
+    public func finish() -> XMLVerdict {
+        if !state.stopped {
+            if let validator {
+                validator.parse(UnsafeRawBufferPointer(start: nil, count: 0), terminate: true)
+            } else {
+                state.parse(sniffer, UnsafeRawBufferPointer(start: nil, count: 0), terminate: true)
+                startValidatingIfRootFound()
+                validator?.parse(UnsafeRawBufferPointer(start: nil, count: 0), terminate: true)
+            }
+        }
+        if state.root == nil, state.issues.isEmpty {
+            state.issues.add(
+                ValidationIssue(code: .notWellFormed, message: "The file has no XML root element.", line: 1))
+        }
+        validator?.finish()
+        if validator != nil { state.checkRecordCount() }
+        return XMLVerdict(type: state.type, recordCount: state.recordCount, issues: state.issues)
+    }
+
+    private func startValidatingIfRootFound() {
+        guard validator == nil, let root = state.root else { return }
+        if let sniffer { xmlFreeParserCtxt(sniffer) }
+        sniffer = nil
+        guard root.namespace == ktsxNamespace, let type = ExchangeType(xmlRootElement: root.localName),
+            let schema = schemas.schema(for: type)
+        else {
+            let known = ExchangeType.partnerTypes.map(\.xmlRootElement).joined(separator: ", ")
+            let namespace = root.namespace.map { "namespace '\($0)'" } ?? "no namespace"
+            state.issues.add(
+                ValidationIssue(
+                    code: .unknownType,
+                    message: "The root element is '\(root.localName)' in \(namespace); a KTS Exchange file has "
+                        + "one of \(known) in namespace '\(ktsxNamespace)'.",
+                    line: root.line))
+            state.stopped = true
+            return
+        }
+        state.type = type
+        state.stopped = false
+        state.resetForValidation(recordElement: type.xmlRecordElement)
+        let parser = ValidatingParser(state: state, schema: schema)
+        validator = parser
+        prolog.withUnsafeBytes { parser.parse($0, terminate: false) }
+        prolog = []
+    }
+}
+
+/// The validating push parser with the schema plugged in.
+private final class ValidatingParser {
+    let state: ParseState
+    let context: OpaquePointer
+    let parser: xmlParserCtxtPtr?
+    var plug: OpaquePointer?
+
+    init(state: ParseState, schema: xmlSchemaPtr) {
+        self.state = state
+        context = xmlSchemaNewValidCtxt(schema)
+        parser = state.makeParser(sniffing: false)
+        state.parser = parser
+        xmlSchemaSetValidStructuredErrors(
+            context,
+            { userData, error in
+                guard let userData, let error else { return }
+                Unmanaged<ParseState>.fromOpaque(userData).takeUnretainedValue().record(error.pointee)
+            }, Unmanaged.passUnretained(state).toOpaque())
+        xmlSchemaValidateSetFilename(context, state.fileName)
+        if let parser {
+            xmlSchemaValidateSetLocator(
+                context,
+                { userData, _, line in
+                    guard let userData else { return -1 }
+                    let parser = userData.assumingMemoryBound(to: xmlParserCtxt.self)
+                    line?.pointee = UInt(max(0, ktsx_xml_current_line(parser)))
+                    return 0
+                }, UnsafeMutableRawPointer(parser))
+            plug = xmlSchemaSAXPlug(context, &parser.pointee.sax, &parser.pointee.userData)
+        }
+    }
+
+    func parse(_ bytes: UnsafeRawBufferPointer, terminate: Bool) {
+        state.parse(parser, bytes, terminate: terminate)
+    }
+
+    func finish() {
+        if state.issues.isEmpty, xmlSchemaIsValid(context) == 0 {
+            state.issues.add(ValidationIssue(code: .schemaError, message: "The file does not follow the schema."))
+        }
+        if let plug { xmlSchemaSAXUnplug(plug) }
+        plug = nil
+        if let parser { xmlFreeParserCtxt(parser) }
+        state.parser = nil
+        xmlSchemaFreeValidCtxt(context)
+    }
+}

@@ -1,0 +1,86 @@
+import CLibXML2
+import ExchangeCore
+
+/// A schema that failed to compile: a defect in the bundled schemas, never in a partner's file.
+public struct SchemaCompilationError: Error, CustomStringConvertible, Sendable {
+    /// The type whose schema failed.
+    public var type: ExchangeType
+    /// libxml2's messages.
+    public var messages: [String]
+    /// A one-line description.
+    public var description: String { "the \(type.code) schema does not compile: \(messages.joined(separator: "; "))" }
+}
+
+/// The compiled XSD of every exchange type, compiled once at start-up and shared read-only by all
+/// validations (each validation has its own validation context and parser).
+public final class XMLSchemaSet: @unchecked Sendable {
+    // Sendable: the compiled schemas are never written after init (libxml2 2.9-2.15 validation only
+    // reads them; see the research notes), and each validation creates its own context.
+    private let schemas: [ExchangeType: xmlSchemaPtr]
+
+    /// Compiles the given XSD texts.
+    /// - Throws: `SchemaCompilationError` when a text is not a valid, self-contained XSD.
+    public init(xsdTexts: [ExchangeType: String]) throws {
+        _ = LibXML2Setup.once
+        var compiled: [ExchangeType: xmlSchemaPtr] = [:]
+        do {
+            for (type, text) in xsdTexts.sorted(by: { $0.key.rawValue < $1.key.rawValue }) {
+                compiled[type] = try XMLSchemaSet.compile(type: type, text: text)
+            }
+        } catch {
+            for schema in compiled.values { xmlSchemaFree(schema) }
+            throw error
+        }
+        schemas = compiled
+    }
+
+    deinit {
+        for schema in schemas.values { xmlSchemaFree(schema) }
+    }
+
+    /// The types this set can validate.
+    public var types: Set<ExchangeType> { Set(schemas.keys) }
+
+    /// The compiled schema (`xmlSchemaPtr`) for `type`.
+    func schema(for type: ExchangeType) -> xmlSchemaPtr? { schemas[type] }
+
+    private static func compile(type: ExchangeType, text: String) throws -> xmlSchemaPtr {
+        let collector = MessageCollector()
+        let parserContext: OpaquePointer? = text.withCString { bytes in
+            xmlSchemaNewMemParserCtxt(bytes, Int32(text.utf8.count))
+        }
+        guard let parserContext else { throw SchemaCompilationError(type: type, messages: ["out of memory"]) }
+        defer { xmlSchemaFreeParserCtxt(parserContext) }
+        let unmanaged = Unmanaged.passRetained(collector)
+        defer { unmanaged.release() }
+        xmlSchemaSetParserStructuredErrors(
+            parserContext,
+            { context, error in
+                guard let context, let error else { return }
+                Unmanaged<MessageCollector>.fromOpaque(context).takeUnretainedValue().add(error.pointee)
+            }, unmanaged.toOpaque())
+        guard let schema = xmlSchemaParse(parserContext) else {
+            throw SchemaCompilationError(type: type, messages: collector.messages)
+        }
+        return schema
+    }
+}
+
+/// Gathers libxml2 messages while a schema compiles.
+private final class MessageCollector {
+    var messages: [String] = []
+    func add(_ error: xmlError) {
+        if let message = error.message {
+            messages.append(String(cString: message).trimmingTrailingNewlines())
+        }
+    }
+}
+
+extension String {
+    /// The string without the newline libxml2 puts at the end of every message.
+    func trimmingTrailingNewlines() -> String {
+        var result = Substring(self)
+        while let last = result.last, last.isNewline { result = result.dropLast() }
+        return String(result)
+    }
+}
