@@ -58,6 +58,23 @@ public struct TableSchema: Sendable, Decodable {
 
         /// No constraints.
         public init() {}
+
+        enum CodingKeys: String, CodingKey {
+            case required, unique, pattern, `enum`, minLength, maxLength, minimum, maximum
+        }
+
+        /// Decodes a constraints object; absent members are unconstrained.
+        public init(from decoder: any Decoder) throws {
+            let container = try decoder.container(keyedBy: CodingKeys.self)
+            required = try container.decodeIfPresent(Bool.self, forKey: .required) ?? false
+            unique = try container.decodeIfPresent(Bool.self, forKey: .unique) ?? false
+            pattern = try container.decodeIfPresent(String.self, forKey: .pattern)
+            `enum` = try container.decodeIfPresent([Scalar].self, forKey: .enum)
+            minLength = try container.decodeIfPresent(Int.self, forKey: .minLength)
+            maxLength = try container.decodeIfPresent(Int.self, forKey: .maxLength)
+            minimum = try container.decodeIfPresent(Scalar.self, forKey: .minimum)
+            maximum = try container.decodeIfPresent(Scalar.self, forKey: .maximum)
+        }
     }
 
     /// One column.

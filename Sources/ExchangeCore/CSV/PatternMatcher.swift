@@ -1,0 +1,289 @@
+/// A compiled Table Schema `pattern`: the XSD-style regular expressions the bundled schemas use,
+/// matched against a whole value (XSD patterns are implicitly anchored, and frictionless full-matches).
+///
+/// Supported: literals, `\` escapes (`\d`, `\s`, `\w` and escaped punctuation), `.`, character classes
+/// with ranges and negation, groups `( )`, alternation `|`, and the quantifiers `? * + {m} {m,} {m,n}`.
+/// Matching is a backtracking walk over Unicode scalars, fast for the short values of exchange files.
+public struct PatternMatcher: Sendable {
+    /// A pattern this matcher cannot compile.
+    public struct UnsupportedPattern: Error, Sendable, CustomStringConvertible {
+        /// The pattern.
+        public var pattern: String
+        /// Why it was refused.
+        public var reason: String
+        /// A one-line description.
+        public var description: String { "unsupported pattern \(pattern): \(reason)" }
+    }
+
+    indirect enum Node: Sendable {
+        case set(CharacterSet)
+        case sequence([Node])
+        case alternation([Node])
+        case repeated(Node, min: Int, max: Int?)
+    }
+
+    struct CharacterSet: Sendable {
+        var ranges: [ClosedRange<UInt32>]
+        var negated: Bool
+        func contains(_ value: UInt32) -> Bool {
+            var inside = false
+            for range in ranges where range.contains(value) {
+                inside = true
+                break
+            }
+            return inside != negated
+        }
+    }
+
+    /// The pattern text.
+    public let pattern: String
+    private let root: Node
+    private let asciiOnly: Bool
+
+    /// Compiles `pattern`.
+    /// - Throws: `UnsupportedPattern` for syntax outside the supported subset.
+    public init(_ pattern: String) throws {
+        self.pattern = pattern
+        var parser = Parser(scalars: Array(pattern.unicodeScalars), pattern: pattern)
+        root = try parser.parseAlternation()
+        if parser.index < parser.scalars.count {
+            throw UnsupportedPattern(pattern: pattern, reason: "unbalanced ')'")
+        }
+        asciiOnly = pattern.unicodeScalars.allSatisfy { $0.isASCII }
+    }
+
+    /// Whether the whole of `value` (UTF-8 bytes) matches.
+    public func matches(_ value: UnsafeRawBufferPointer) -> Bool {
+        if asciiOnly, value.allSatisfy({ $0 < 0x80 }) {
+            return value.withMemoryRebound(to: UInt8.self) { bytes in
+                PatternMatcher.match(root, bytes, 0) { $0 == bytes.count }
+            }
+        }
+        return matchWhole(String(decoding: value, as: UTF8.self).unicodeScalars.map(\.value))
+    }
+
+    /// Whether the whole of `value` matches.
+    public func matches(_ value: String) -> Bool {
+        matchWhole(value.unicodeScalars.map(\.value))
+    }
+
+    private func matchWhole(_ input: [UInt32]) -> Bool {
+        input.withUnsafeBufferPointer { buffer in
+            PatternMatcher.match(root, buffer, 0) { $0 == buffer.count }
+        }
+    }
+
+    /// Continuation-passing backtracking: `next` decides whether the rest of the pattern matches from
+    /// the given position.
+    private static func match<Unit: FixedWidthInteger>(
+        _ node: Node, _ input: UnsafeBufferPointer<Unit>, _ position: Int, _ next: (Int) -> Bool
+    ) -> Bool {
+        switch node {
+        case .set(let set):
+            guard position < input.count, set.contains(UInt32(truncatingIfNeeded: input[position])) else { return false }
+            return next(position + 1)
+        case .sequence(let nodes):
+            return matchSequence(nodes[...], input, position, next)
+        case .alternation(let options):
+            for option in options where match(option, input, position, next) { return true }
+            return false
+        case .repeated(let inner, let min, let max):
+            // Simple sets repeat greedily without recursion, the common case (`[0-9]{10}`).
+            if case .set(let set) = inner {
+                var end = position
+                let limit = max.map { Swift.min(input.count, position + $0) } ?? input.count
+                while end < limit, set.contains(UInt32(truncatingIfNeeded: input[end])) { end += 1 }
+                guard end - position >= min else { return false }
+                var candidate = end
+                while candidate >= position + min {
+                    if next(candidate) { return true }
+                    candidate -= 1
+                }
+                return false
+            }
+            return matchRepeat(inner, min: min, max: max, count: 0, input, position, next)
+        }
+    }
+
+    private static func matchSequence<Unit: FixedWidthInteger>(
+        _ nodes: ArraySlice<Node>, _ input: UnsafeBufferPointer<Unit>, _ position: Int, _ next: (Int) -> Bool
+    ) -> Bool {
+        guard let first = nodes.first else { return next(position) }
+        return match(first, input, position) { matchSequence(nodes.dropFirst(), input, $0, next) }
+    }
+
+    private static func matchRepeat<Unit: FixedWidthInteger>(
+        _ inner: Node, min: Int, max: Int?, count: Int, _ input: UnsafeBufferPointer<Unit>, _ position: Int,
+        _ next: (Int) -> Bool
+    ) -> Bool {
+        if max.map({ count < $0 }) ?? true {
+            let advanced = match(inner, input, position) { after in
+                // An empty iteration would loop forever.
+                after > position && matchRepeat(inner, min: min, max: max, count: count + 1, input, after, next)
+            }
+            if advanced { return true }
+        }
+        return count >= min && next(position)
+    }
+
+    private struct Parser {
+        let scalars: [Unicode.Scalar]
+        let pattern: String
+        var index = 0
+
+        func fail(_ reason: String) -> UnsupportedPattern { UnsupportedPattern(pattern: pattern, reason: reason) }
+
+        mutating func parseAlternation() throws -> Node {
+            var options = [try parseSequence()]
+            while index < scalars.count, scalars[index] == "|" {
+                index += 1
+                options.append(try parseSequence())
+            }
+            return options.count == 1 ? options[0] : .alternation(options)
+        }
+
+        mutating func parseSequence() throws -> Node {
+            var nodes: [Node] = []
+            while index < scalars.count, scalars[index] != "|", scalars[index] != ")" {
+                var atom = try parseAtom()
+                atom = try parseQuantifier(atom)
+                nodes.append(atom)
+            }
+            return nodes.count == 1 ? nodes[0] : .sequence(nodes)
+        }
+
+        mutating func parseAtom() throws -> Node {
+            let scalar = scalars[index]
+            index += 1
+            switch scalar {
+            case "(":
+                if index < scalars.count, scalars[index] == "?" { throw fail("group modifiers are not supported") }
+                let inner = try parseAlternation()
+                guard index < scalars.count, scalars[index] == ")" else { throw fail("unclosed '('") }
+                index += 1
+                return inner
+            case "[":
+                return .set(try parseClass())
+            case ".":
+                return .set(CharacterSet(ranges: [10...10, 13...13], negated: true))
+            case "\\":
+                return .set(try parseEscape())
+            case "^", "$":
+                throw fail("anchors are not part of XSD patterns")
+            case "*", "+", "?", "{":
+                throw fail("quantifier without an atom")
+            default:
+                return .set(CharacterSet(ranges: [scalar.value...scalar.value], negated: false))
+            }
+        }
+
+        mutating func parseEscape() throws -> CharacterSet {
+            guard index < scalars.count else { throw fail("trailing '\\'") }
+            let scalar = scalars[index]
+            index += 1
+            switch scalar {
+            case "d": return CharacterSet(ranges: [48...57], negated: false)
+            case "D": return CharacterSet(ranges: [48...57], negated: true)
+            case "s": return CharacterSet(ranges: [9...10, 13...13, 32...32], negated: false)
+            case "S": return CharacterSet(ranges: [9...10, 13...13, 32...32], negated: true)
+            case "w": return CharacterSet(ranges: [48...57, 65...90, 95...95, 97...122], negated: false)
+            case "n": return CharacterSet(ranges: [10...10], negated: false)
+            case "r": return CharacterSet(ranges: [13...13], negated: false)
+            case "t": return CharacterSet(ranges: [9...9], negated: false)
+            default:
+                guard !scalar.properties.isAlphabetic, !("0"..."9").contains(scalar) else {
+                    throw fail("escape \\\(scalar) is not supported")
+                }
+                return CharacterSet(ranges: [scalar.value...scalar.value], negated: false)
+            }
+        }
+
+        mutating func parseClass() throws -> CharacterSet {
+            var negated = false
+            if index < scalars.count, scalars[index] == "^" {
+                negated = true
+                index += 1
+            }
+            var ranges: [ClosedRange<UInt32>] = []
+            var first = true
+            while index < scalars.count, scalars[index] != "]" || first {
+                first = false
+                var low: UInt32
+                if scalars[index] == "\\" {
+                    index += 1
+                    let escaped = try parseEscape()
+                    if escaped.negated || escaped.ranges.count != 1 || escaped.ranges[0].count != 1 {
+                        guard !escaped.negated else { throw fail("negated escapes inside [] are not supported") }
+                        ranges += escaped.ranges
+                        continue
+                    }
+                    low = escaped.ranges[0].lowerBound
+                } else {
+                    if scalars[index] == "[" { throw fail("class subtraction is not supported") }
+                    low = scalars[index].value
+                    index += 1
+                }
+                if index + 1 < scalars.count, scalars[index] == "-", scalars[index + 1] != "]" {
+                    index += 1
+                    var high = scalars[index].value
+                    if scalars[index] == "\\" {
+                        index += 1
+                        let escaped = try parseEscape()
+                        high = escaped.ranges[0].lowerBound
+                    } else {
+                        index += 1
+                    }
+                    guard low <= high else { throw fail("range out of order") }
+                    ranges.append(low...high)
+                } else {
+                    ranges.append(low...low)
+                }
+            }
+            guard index < scalars.count else { throw fail("unclosed '['") }
+            index += 1
+            return CharacterSet(ranges: ranges, negated: negated)
+        }
+
+        mutating func parseQuantifier(_ atom: Node) throws -> Node {
+            guard index < scalars.count else { return atom }
+            switch scalars[index] {
+            case "?":
+                index += 1
+                return .repeated(atom, min: 0, max: 1)
+            case "*":
+                index += 1
+                return .repeated(atom, min: 0, max: nil)
+            case "+":
+                index += 1
+                return .repeated(atom, min: 1, max: nil)
+            case "{":
+                index += 1
+                let low = try number()
+                var high: Int? = low
+                if index < scalars.count, scalars[index] == "," {
+                    index += 1
+                    high = index < scalars.count && scalars[index] == "}" ? nil : try number()
+                }
+                guard index < scalars.count, scalars[index] == "}" else { throw fail("unclosed '{'") }
+                index += 1
+                if let high, high < low { throw fail("{m,n} with n < m") }
+                return .repeated(atom, min: low, max: high)
+            default:
+                return atom
+            }
+        }
+
+        mutating func number() throws -> Int {
+            var value = 0
+            var digits = 0
+            while index < scalars.count, let digit = Int(String(scalars[index])), ("0"..."9").contains(scalars[index]) {
+                value = value * 10 + digit
+                digits += 1
+                index += 1
+                guard value < 100_000 else { throw fail("repeat count too large") }
+            }
+            guard digits > 0 else { throw fail("expected a number in {}") }
+            return value
+        }
+    }
+}

@@ -1,0 +1,283 @@
+/// Checks CSV rows against one Table Schema the way frictionless does: labels by position, then per
+/// row each cell's type and constraints, missing and extra cells, blank rows, `unique` fields and the
+/// primary key. Messages never repeat a value of a student-data field.
+struct TableRowChecker {
+    /// One field, compiled for fast checks on raw bytes.
+    struct CompiledField {
+        let field: TableSchema.Field
+        let pattern: PatternMatcher?
+        let enumValues: [[UInt8]]?
+        let minimum: CellValues.Number?
+        let maximum: CellValues.Number?
+        let trueValues: [[UInt8]]
+        let falseValues: [[UInt8]]
+
+        init(_ field: TableSchema.Field) throws {
+            self.field = field
+            pattern = try field.constraints.pattern.map(PatternMatcher.init)
+            enumValues = field.constraints.enum.map { $0.map { Array($0.text.utf8) } }
+            minimum = field.constraints.minimum.flatMap { CellValues.number(text: $0.text) }
+            maximum = field.constraints.maximum.flatMap { CellValues.number(text: $0.text) }
+            trueValues = (field.trueValues ?? ["true", "True", "TRUE", "1"]).map { Array($0.utf8) }
+            falseValues = (field.falseValues ?? ["false", "False", "FALSE", "0"]).map { Array($0.utf8) }
+        }
+    }
+
+    let schema: TableSchema
+    let fields: [CompiledField]
+    private let missingValues: [[UInt8]]
+    private let primaryKeyPositions: [Int]
+    private var primaryKeysSeen: [[UInt8]: Int] = [:]
+    private var uniqueSeen: [Int: [[UInt8]: Int]] = [:]
+
+    init(schema: TableSchema) throws {
+        self.schema = schema
+        fields = try schema.fields.map(CompiledField.init)
+        missingValues = schema.missingValues.map { Array($0.utf8) }
+        primaryKeyPositions = schema.primaryKey.compactMap { name in schema.fields.firstIndex { $0.name == name } }
+        for (index, field) in schema.fields.enumerated() where field.constraints.unique {
+            uniqueSeen[index] = [:]
+        }
+    }
+
+    // MARK: Header
+
+    /// Checks the header labels against the schema's field names, by position.
+    func checkHeader(_ labels: [String], line: Int, into issues: inout IssueCollector) {
+        let names = schema.fieldNames
+        for position in names.count..<max(names.count, labels.count) {
+            issues.add(
+                ValidationIssue(
+                    code: .extraLabel,
+                    message: "The header has an extra column '\(labels[position])' (column \(position + 1)); "
+                        + "the file should have exactly these columns: \(names.joined(separator: ",")).",
+                    line: line, column: position + 1, row: 1))
+        }
+        for position in labels.count..<max(labels.count, names.count) {
+            issues.add(
+                ValidationIssue(
+                    code: .missingLabel,
+                    message: "The header is missing column \(position + 1), '\(names[position])'.",
+                    line: line, column: position + 1, field: names[position], row: 1))
+        }
+        for (position, (name, label)) in zip(names, labels).enumerated() {
+            if label.isEmpty {
+                issues.add(
+                    ValidationIssue(
+                        code: .blankLabel, message: "Header column \(position + 1) is empty; it should be '\(name)'.",
+                        line: line, column: position + 1, field: name, row: 1))
+                continue
+            }
+            if labels[..<position].contains(label) {
+                issues.add(
+                    ValidationIssue(
+                        code: .duplicateLabel,
+                        message: "Header column \(position + 1) repeats '\(label)'; it should be '\(name)'.",
+                        line: line, column: position + 1, field: name, row: 1))
+                continue
+            }
+            if label != name {
+                issues.add(
+                    ValidationIssue(
+                        code: .incorrectLabel,
+                        message: "Header column \(position + 1) is '\(label)' but should be '\(name)' "
+                            + "(names are case-sensitive and in a fixed order).",
+                        line: line, column: position + 1, field: name, row: 1))
+            }
+        }
+    }
+
+    // MARK: Rows
+
+    /// Checks one data row.
+    mutating func checkRow(_ record: CSVRecord, into issues: inout IssueCollector) {
+        var rowIssues: [ValidationIssue] = []
+        var blankCells = 0
+        var keyParts: [[UInt8]?] = Array(repeating: nil, count: primaryKeyPositions.count)
+        let cellCount = record.isEmptyLine ? 0 : record.count
+
+        for (index, compiled) in fields.enumerated() {
+            guard index < cellCount else {
+                // A missing cell reads as no value: `required` still applies, as in frictionless.
+                blankCells += 1
+                if compiled.field.constraints.required {
+                    rowIssues.append(requiredIssue(compiled.field, record: record))
+                }
+                continue
+            }
+            let present = record.withField(index) { bytes -> Bool in
+                if missingValues.contains(where: { equal(bytes, $0) }) {
+                    if compiled.field.constraints.required {
+                        rowIssues.append(requiredIssue(compiled.field, record: record))
+                    }
+                    return false
+                }
+                checkCell(bytes, compiled, record: record, into: &rowIssues)
+                if let keySlot = primaryKeyPositions.firstIndex(of: index) { keyParts[keySlot] = Array(bytes) }
+                if uniqueSeen[index] != nil { checkUnique(bytes, index: index, record: record, into: &rowIssues) }
+                return true
+            }
+            if !present { blankCells += 1 }
+        }
+        if cellCount > fields.count {
+            for position in fields.count..<cellCount {
+                rowIssues.append(
+                    ValidationIssue(
+                        code: .extraCell,
+                        message: "Row has \(cellCount) values but the header has \(fields.count) columns; value "
+                            + "\(position + 1) has no column. Check for an unquoted comma.",
+                        line: record.line, column: position + 1, row: record.number))
+            }
+        }
+        if cellCount < fields.count {
+            for position in cellCount..<fields.count {
+                rowIssues.append(
+                    ValidationIssue(
+                        code: .missingCell,
+                        message: "Row has \(cellCount) values but the header has \(fields.count) columns; "
+                            + "'\(fields[position].field.name)' (column \(position + 1)) is missing.",
+                        line: record.line, column: position + 1, field: fields[position].field.name,
+                        row: record.number))
+            }
+        }
+        if blankCells == fields.count {
+            rowIssues = [
+                ValidationIssue(
+                    code: .blankRow, message: "The row is blank; remove it.", line: record.line, row: record.number)
+            ]
+        }
+        for issue in rowIssues { issues.add(issue) }
+        checkPrimaryKey(keyParts, record: record, into: &issues)
+    }
+
+    private func requiredIssue(_ field: TableSchema.Field, record: CSVRecord) -> ValidationIssue {
+        ValidationIssue(
+            code: .constraintError, message: "\(field.name) is required but empty.", line: record.line,
+            field: field.name, row: record.number)
+    }
+
+    private func checkCell(
+        _ bytes: UnsafeRawBufferPointer, _ compiled: CompiledField, record: CSVRecord,
+        into rowIssues: inout [ValidationIssue]
+    ) {
+        let field = compiled.field
+        let shown = field.isStudentData ? "" : " '\(String(decoding: bytes, as: UTF8.self))'"
+        func issue(_ code: ValidationIssue.Code, _ message: String) {
+            rowIssues.append(
+                ValidationIssue(code: code, message: message, line: record.line, field: field.name, row: record.number))
+        }
+        var number: CellValues.Number?
+        switch field.type {
+        case .string:
+            break
+        case .integer:
+            number = CellValues.integer(bytes)
+            if number == nil { return issue(.typeError, "\(field.name) value\(shown) is not a whole number.") }
+        case .number:
+            number = CellValues.number(bytes)
+            if number == nil { return issue(.typeError, "\(field.name) value\(shown) is not a number.") }
+        case .boolean:
+            let allowed = compiled.trueValues + compiled.falseValues
+            if !allowed.contains(where: { equal(bytes, $0) }) {
+                let words = allowed.map { String(decoding: $0, as: UTF8.self) }.joined(separator: ", ")
+                return issue(.typeError, "\(field.name) value\(shown) is not one of \(words).")
+            }
+        case .date:
+            if CellValues.date(bytes) == nil {
+                return issue(.typeError, "\(field.name) value\(shown) is not a valid date written YYYY-MM-DD.")
+            }
+        case .time:
+            if !CellValues.time(bytes) {
+                return issue(.typeError, "\(field.name) value\(shown) is not a valid time written HH:MM:SS.")
+            }
+        case .datetime:
+            if !CellValues.dateTime(bytes) {
+                return issue(
+                    .typeError,
+                    "\(field.name) value\(shown) is not a valid date and time written YYYY-MM-DDTHH:MM:SS "
+                        + "(optionally with Z or ±HH:MM).")
+            }
+        }
+        // Constraints, in frictionless's order; every failing one is reported.
+        let constraints = field.constraints
+        if field.type == .string {
+            let length = CellValues.scalarCount(bytes)
+            if let minLength = constraints.minLength, length < minLength {
+                issue(.constraintError, "\(field.name) is shorter than the \(minLength) characters required.")
+            }
+            if let maxLength = constraints.maxLength, length > maxLength {
+                issue(.constraintError, "\(field.name) is \(length) characters long; at most \(maxLength) are allowed.")
+            }
+        }
+        if let number {
+            if let minimum = compiled.minimum, number.kind == .nan || CellValues.Number.compare(number, minimum) < 0 {
+                issue(.constraintError, "\(field.name) value\(shown) is below the minimum of \(constraints.minimum?.text ?? "").")
+            }
+            if let maximum = compiled.maximum, number.kind == .nan || CellValues.Number.compare(number, maximum) > 0 {
+                issue(.constraintError, "\(field.name) value\(shown) is above the maximum of \(constraints.maximum?.text ?? "").")
+            }
+        }
+        if field.type == .string, let pattern = compiled.pattern, !matchesLikePython(pattern, bytes) {
+            issue(.constraintError, "\(field.name) value\(shown) does not have the required form (pattern \(pattern.pattern)).")
+        }
+        if let allowed = compiled.enumValues, field.type == .string, !allowed.contains(where: { equal(bytes, $0) }) {
+            let list = allowed.map { String(decoding: $0, as: UTF8.self) }.joined(separator: ", ")
+            issue(.constraintError, "\(field.name) value\(shown) is not one of the allowed codes: \(list).")
+        }
+    }
+
+    /// frictionless full-matches with Python's `re.match("^…$")`, whose `$` also matches before a final
+    /// line feed.
+    private func matchesLikePython(_ pattern: PatternMatcher, _ bytes: UnsafeRawBufferPointer) -> Bool {
+        if pattern.matches(bytes) { return true }
+        if let last = bytes.last, last == UInt8(ascii: "\n") {
+            return pattern.matches(UnsafeRawBufferPointer(rebasing: bytes.dropLast()))
+        }
+        return false
+    }
+
+    private mutating func checkUnique(
+        _ bytes: UnsafeRawBufferPointer, index: Int, record: CSVRecord, into rowIssues: inout [ValidationIssue]
+    ) {
+        let key = Array(bytes)
+        if let first = uniqueSeen[index]?[key] {
+            let name = fields[index].field.name
+            rowIssues.append(
+                ValidationIssue(
+                    code: .uniqueError, message: "\(name) repeats the value of row \(first); it must be unique.",
+                    line: record.line, field: name, row: record.number))
+        }
+        uniqueSeen[index]?[key] = record.number
+    }
+
+    private mutating func checkPrimaryKey(_ parts: [[UInt8]?], record: CSVRecord, into issues: inout IssueCollector) {
+        guard !primaryKeyPositions.isEmpty else { return }
+        let names = schema.primaryKey.joined(separator: " + ")
+        if parts.allSatisfy({ $0 == nil }) {
+            issues.add(
+                ValidationIssue(
+                    code: .primaryKey, message: "The row has no \(names); every record needs one.",
+                    line: record.line, row: record.number))
+            return
+        }
+        var key: [UInt8] = []
+        for part in parts {
+            key.append(part == nil ? 0 : 1)
+            key += part ?? []
+            key.append(0xFF)
+        }
+        if let first = primaryKeysSeen[key] {
+            issues.add(
+                ValidationIssue(
+                    code: .primaryKey,
+                    message: "\(names) repeats the one in row \(first); every record needs its own.",
+                    line: record.line, field: schema.primaryKey.count == 1 ? schema.primaryKey[0] : nil,
+                    row: record.number))
+        }
+        primaryKeysSeen[key] = record.number
+    }
+}
+
+func equal(_ bytes: UnsafeRawBufferPointer, _ other: [UInt8]) -> Bool {
+    bytes.count == other.count && bytes.elementsEqual(other)
+}

@@ -1,0 +1,76 @@
+/// Renders validation reports for people (text) and scripts (JSON).
+public enum ReportRenderer {
+    /// The JSON array `ktsx validate --format json` prints: one object per file with members `file`,
+    /// `type`, `binding`, `valid`, `errorCount`, `truncated` and `errors` (each error: `line`, `column`,
+    /// `path`, `field`, `code`, `message`; null where a member does not apply).
+    public static func json(_ reports: [ValidationReport]) -> String {
+        var out = "[\n"
+        for (index, report) in reports.enumerated() {
+            out += "  {\"file\": \(string(report.file)), \"type\": \(optional(report.type?.code)), "
+            out += "\"binding\": \(optional(report.binding?.rawValue)), \"valid\": \(report.isValid), "
+            out += "\"records\": \(report.recordCount), "
+            out += "\"errorCount\": \(report.errorCount), \"truncated\": \(report.truncated), \"errors\": ["
+            for (position, issue) in report.issues.enumerated() {
+                out += position == 0 ? "\n" : ",\n"
+                out += "    {\"line\": \(optional(issue.line)), \"column\": \(optional(issue.column)), "
+                out += "\"path\": \(optional(issue.path)), \"field\": \(optional(issue.field)), "
+                out += "\"code\": \(string(issue.code.rawValue)), \"message\": \(string(issue.message))}"
+            }
+            out += report.issues.isEmpty ? "]}" : "\n  ]}"
+            out += index == reports.count - 1 ? "\n" : ",\n"
+        }
+        return out + "]\n"
+    }
+
+    /// The text a clerk reads: one verdict line per file, then one line per error.
+    public static func text(_ reports: [ValidationReport]) -> String {
+        var out = ""
+        for report in reports {
+            let kind = report.type.map { "\($0.displayName) file (\($0.code))" } ?? "unrecognised file"
+            let binding = report.binding.map { ", \($0.rawValue)" } ?? ""
+            let records = report.type == nil ? "" : ", \(report.recordCount) record\(report.recordCount == 1 ? "" : "s")"
+            if report.isValid {
+                out += "\(report.file): VALID — \(kind)\(binding)\(records)\n"
+                continue
+            }
+            let count = "\(report.errorCount) error\(report.errorCount == 1 ? "" : "s")"
+            out += "\(report.file): INVALID — \(kind)\(binding)\(records), \(count)\n"
+            for issue in report.issues {
+                var place: [String] = []
+                if let line = issue.line { place.append("line \(line)" + (issue.column.map { ", column \($0)" } ?? "")) }
+                if let field = issue.field { place.append("field \(field)") }
+                let location = place.isEmpty ? "" : place.joined(separator: ", ") + ": "
+                out += "  \(location)\(issue.message) [\(issue.code)]\n"
+            }
+            if report.truncated {
+                out += "  … and \(report.errorCount - report.issues.count) more errors not listed.\n"
+            }
+        }
+        return out
+    }
+
+    private static func optional(_ value: Int?) -> String { value.map(String.init) ?? "null" }
+    private static func optional(_ value: String?) -> String { value.map(string) ?? "null" }
+
+    /// A JSON string literal.
+    static func string(_ value: String) -> String {
+        var out = "\""
+        for scalar in value.unicodeScalars {
+            switch scalar {
+            case "\"": out += "\\\""
+            case "\\": out += "\\\\"
+            case "\n": out += "\\n"
+            case "\r": out += "\\r"
+            case "\t": out += "\\t"
+            default:
+                if scalar.value < 0x20 || scalar.value == 0x2028 || scalar.value == 0x2029 {
+                    let hex = String(scalar.value, radix: 16)
+                    out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
+                } else {
+                    out.unicodeScalars.append(scalar)
+                }
+            }
+        }
+        return out + "\""
+    }
+}

@@ -1,0 +1,125 @@
+import ExchangeCore
+import ExchangeSchemas
+import ExchangeXML
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// A file that could not be read at all (as opposed to one that was read and found wanting).
+public struct FileReadError: Error, Sendable, CustomStringConvertible {
+    /// The file as named by the caller.
+    public var file: String
+    /// The operating system's reason.
+    public var reason: String
+    /// A one-line description.
+    public var description: String { "\(file): cannot read the file: \(reason)" }
+}
+
+/// Judges files on disk: reads them in chunks, recognises the binding and type from the content, and
+/// streams the bytes through the XML path (libxml2) or the CSV path (Table Schema checks).
+///
+/// One instance compiles the bundled XSDs once; it can judge many files, one at a time per call.
+public final class FileValidator: Sendable {
+    /// Bytes read per `read(2)`.
+    public static let chunkSize = 256 * 1024
+
+    private let xmlSchemas: XMLSchemaSet
+    private let tableSchemas: [ExchangeType: TableSchema]
+    private let studentDataFields: Set<String>
+    private let issueLimit: Int
+
+    /// Compiles the bundled schemas.
+    /// - Parameter issueLimit: Issues kept per file; the rest are counted.
+    /// - Throws: `SchemaCompilationError` if a bundled schema is broken (a build defect).
+    public init(issueLimit: Int = IssueCollector.defaultLimit) throws {
+        var texts: [ExchangeType: String] = [:]
+        for type in ExchangeType.allCases { texts[type] = SchemaCatalog.xsdText(for: type) }
+        xmlSchemas = try XMLSchemaSet(xsdTexts: texts)
+        tableSchemas = SchemaCatalog.tableSchemas
+        studentDataFields = SchemaCatalog.studentDataFields
+        self.issueLimit = issueLimit
+    }
+
+    /// Judges the file at `path`, naming it `displayName` in the report.
+    /// - Throws: `FileReadError` when the file cannot be opened or read.
+    public func validate(path: String, displayName: String? = nil) throws(FileReadError) -> ValidationReport {
+        let name = displayName ?? path
+        let descriptor = open(path, O_RDONLY | O_CLOEXEC)
+        guard descriptor >= 0 else { throw FileReadError(file: name, reason: String(cString: strerror(errno))) }
+        defer { close(descriptor) }
+        var info = stat()
+        if fstat(descriptor, &info) == 0, (info.st_mode & S_IFMT) != S_IFREG {
+            throw FileReadError(file: name, reason: "not a regular file")
+        }
+        return try validate(fileDescriptor: descriptor, displayName: name)
+    }
+
+    /// Judges the bytes readable from `fileDescriptor` (from its current offset to the end).
+    /// - Throws: `FileReadError` when a read fails.
+    public func validate(fileDescriptor: Int32, displayName: String) throws(FileReadError) -> ValidationReport {
+        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: FileValidator.chunkSize, alignment: 16)
+        defer { buffer.deallocate() }
+        func readChunk() throws(FileReadError) -> UnsafeRawBufferPointer {
+            while true {
+                let count = read(fileDescriptor, buffer.baseAddress, buffer.count)
+                if count >= 0 { return UnsafeRawBufferPointer(rebasing: buffer[0..<count]) }
+                if errno == EINTR { continue }
+                throw FileReadError(file: displayName, reason: String(cString: strerror(errno)))
+            }
+        }
+
+        var first = try readChunk()
+        guard !first.isEmpty else {
+            var issues = IssueCollector(limit: issueLimit)
+            issues.add(ValidationIssue(code: .emptyFile, message: "The file is empty.", line: 1))
+            return ValidationReport(file: displayName, type: nil, binding: nil, recordCount: 0, collector: issues)
+        }
+        // Short first reads (pipes) are topped up so that sniffing sees a useful prefix.
+        if first.count < 64 {
+            var more = try readChunk()
+            var total = first.count
+            while !more.isEmpty, total < 64 {
+                total += more.count
+                more = try readChunk()
+            }
+            first = UnsafeRawBufferPointer(rebasing: buffer[0..<total])
+            _ = more
+        }
+        switch ContentSniffer.binding(of: first) {
+        case .xml:
+            let validator = XMLDocumentValidator(
+                schemas: xmlSchemas, fileName: displayName, studentDataFields: studentDataFields,
+                issueLimit: issueLimit)
+            validator.feed(first)
+            while validator.wantsMoreInput {
+                let chunk = try readChunk()
+                if chunk.isEmpty { break }
+                validator.feed(chunk)
+            }
+            let verdict = validator.finish()
+            return ValidationReport(
+                file: displayName, type: verdict.type, binding: .xml, recordCount: verdict.recordCount,
+                collector: verdict.issues)
+        case .csv:
+            var validator = CSVDocumentValidator(
+                schemas: tableSchemas, issueLimit: issueLimit)
+            validator.feed(first)
+            while validator.wantsMoreInput {
+                let chunk = try readChunk()
+                if chunk.isEmpty { break }
+                validator.feed(chunk)
+            }
+            let verdict = validator.finish()
+            return ValidationReport(
+                file: displayName, type: verdict.type, binding: .csv, recordCount: verdict.recordCount,
+                collector: verdict.issues)
+        case .foreign(let encoding):
+            var issues = IssueCollector(limit: issueLimit)
+            issues.add(EncodingCheck.issue(found: encoding))
+            return ValidationReport(file: displayName, type: nil, binding: nil, recordCount: 0, collector: issues)
+        }
+    }
+}
