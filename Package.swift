@@ -42,13 +42,16 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // Test support: repository paths and a process runner.
+        .target(name: "ExchangeTesting", path: "Tests/Support/ExchangeTesting", swiftSettings: swiftSettings),
         .testTarget(name: "ExchangeCoreTests", dependencies: ["ExchangeCore"], swiftSettings: swiftSettings),
         .testTarget(
             name: "ExchangeValidationTests",
-            dependencies: ["ExchangeCore", "ExchangeSchemas", "ExchangeXML", "ExchangeValidation"],
+            dependencies: ["ExchangeCore", "ExchangeSchemas", "ExchangeXML", "ExchangeValidation", "ExchangeTesting"],
             swiftSettings: swiftSettings
         ),
-        .testTarget(name: "KTSXCommandTests", dependencies: ["KTSXCommand"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "KTSXCommandTests", dependencies: ["KTSXCommand", "ExchangeTesting"], swiftSettings: swiftSettings),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -169,7 +169,7 @@ def table_schema(exchange):
 def swift_literal(text):
     if '"""#' in text:
         raise SystemExit("schema text contains a raw-string terminator")
-    return '#"""\n' + text + '"""#'
+    return '#"""\n' + text + '\n"""#'
 
 
 def main():

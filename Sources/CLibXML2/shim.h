@@ -47,4 +47,7 @@ static inline void ktsx_xml_set_private(xmlParserCtxtPtr ctxt, void *p) { if (ct
 static inline xmlStructuredErrorFunc ktsx_xml_saved_error_func(void) { return xmlStructuredError; }
 static inline void *ktsx_xml_saved_error_context(void) { return xmlStructuredErrorContext; }
 
+/** xmlFree is a global function pointer, which Swift 6 will not read without isolation. */
+static inline void ktsx_xml_free(void *pointer) { xmlFree(pointer); }
+
 #endif

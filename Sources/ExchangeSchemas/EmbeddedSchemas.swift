@@ -234,6 +234,7 @@ enum EmbeddedSchemas {
   </xs:simpleType>
 
 </xs:schema>
+
 """#,
         "ATT": #"""
 <?xml version="1.0" encoding="UTF-8"?>
@@ -446,6 +447,7 @@ enum EmbeddedSchemas {
   </xs:simpleType>
 
 </xs:schema>
+
 """#,
         "GRD": #"""
 <?xml version="1.0" encoding="UTF-8"?>
@@ -708,6 +710,7 @@ enum EmbeddedSchemas {
   </xs:simpleType>
 
 </xs:schema>
+
 """#,
         "WVR": #"""
 <?xml version="1.0" encoding="UTF-8"?>
@@ -933,6 +936,7 @@ enum EmbeddedSchemas {
   </xs:simpleType>
 
 </xs:schema>
+
 """#,
         "ACK": #"""
 <?xml version="1.0" encoding="UTF-8"?>
@@ -1056,6 +1060,7 @@ enum EmbeddedSchemas {
   </xs:simpleType>
 
 </xs:schema>
+
 """#,
         "ERR": #"""
 <?xml version="1.0" encoding="UTF-8"?>
@@ -1151,6 +1156,7 @@ enum EmbeddedSchemas {
   </xs:simpleType>
 
 </xs:schema>
+
 """#,
     ]
 
@@ -1423,6 +1429,7 @@ enum EmbeddedSchemas {
     "recordId"
   ]
 }
+
 """#,
         "ATT": #"""
 {
@@ -1645,6 +1652,7 @@ enum EmbeddedSchemas {
     "recordId"
   ]
 }
+
 """#,
         "GRD": #"""
 {
@@ -1960,6 +1968,7 @@ enum EmbeddedSchemas {
     "recordId"
   ]
 }
+
 """#,
         "WVR": #"""
 {
@@ -2197,6 +2206,7 @@ enum EmbeddedSchemas {
     "recordId"
   ]
 }
+
 """#,
         "ACK": #"""
 {
@@ -2376,6 +2386,7 @@ enum EmbeddedSchemas {
     ""
   ]
 }
+
 """#,
         "ERR": #"""
 {
@@ -2468,6 +2479,7 @@ enum EmbeddedSchemas {
     ""
   ]
 }
+
 """#,
     ]
 }

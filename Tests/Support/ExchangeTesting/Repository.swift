@@ -1,0 +1,84 @@
+import Foundation
+
+/// Paths into the package checkout, for tests that read `Schemas/` and `Fixtures/` or run `ktsx`.
+public enum Repository {
+    /// The package root (the folder holding Package.swift).
+    public static let root: URL = {
+        var url = URL(fileURLWithPath: #filePath)
+        while url.path != "/" {
+            url.deleteLastPathComponent()
+            if FileManager.default.fileExists(atPath: url.appendingPathComponent("Package.swift").path) { return url }
+        }
+        preconditionFailure("Package.swift not found above \(#filePath)")
+    }()
+
+    /// `Fixtures/`.
+    public static var fixtures: URL { root.appendingPathComponent("Fixtures") }
+
+    /// `Schemas/`.
+    public static var schemas: URL { root.appendingPathComponent("Schemas") }
+
+    /// The `ktsx` binary built beside the test bundle.
+    public static let ktsx: URL = {
+        let beside = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
+            .appendingPathComponent("ktsx")
+        if FileManager.default.isExecutableFile(atPath: beside.path) { return beside }
+        return root.appendingPathComponent(".build/debug/ktsx")
+    }()
+
+    /// The files in a fixture folder (relative to `Fixtures/`), sorted, with the given extensions.
+    public static func fixtureFiles(in folder: String, extensions: Set<String>) -> [URL] {
+        let directory = fixtures.appendingPathComponent(folder)
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: directory.path)) ?? []
+        return names.sorted().map { directory.appendingPathComponent($0) }
+            .filter { extensions.contains($0.pathExtension) }
+    }
+}
+
+/// The outcome of running a program.
+public struct ProcessResult: Sendable {
+    /// Exit status.
+    public var status: Int32
+    /// Standard output.
+    public var standardOutput: String
+    /// Standard error.
+    public var standardError: String
+}
+
+/// Runs a program to completion and captures its output.
+/// - Parameters:
+///   - executable: An absolute path, or a name looked up on PATH.
+///   - arguments: Its arguments.
+///   - directory: The working directory.
+public func runProcess(_ executable: String, _ arguments: [String], in directory: URL? = nil) throws -> ProcessResult {
+    let process = Process()
+    if executable.hasPrefix("/") {
+        process.executableURL = URL(fileURLWithPath: executable)
+        process.arguments = arguments
+    } else {
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = [executable] + arguments
+    }
+    if let directory { process.currentDirectoryURL = directory }
+    let output = Pipe(), error = Pipe()
+    process.standardOutput = output
+    process.standardError = error
+    process.standardInput = FileHandle.nullDevice
+    try process.run()
+    // Read standard error on another thread so neither pipe fills up and blocks the child.
+    final class Box: @unchecked Sendable { var data = Data() }
+    let errorBox = Box()
+    let errorHandle = error.fileHandleForReading
+    let group = DispatchGroup()
+    group.enter()
+    DispatchQueue.global().async {
+        errorBox.data = errorHandle.readDataToEndOfFile()
+        group.leave()
+    }
+    let outputData = output.fileHandleForReading.readDataToEndOfFile()
+    group.wait()
+    process.waitUntilExit()
+    return ProcessResult(
+        status: process.terminationStatus, standardOutput: String(decoding: outputData, as: UTF8.self),
+        standardError: String(decoding: errorBox.data, as: UTF8.self))
+}
