@@ -74,7 +74,7 @@ SCALE_CODE = string("GradingScaleCode", "A registered grading scale code, e.g. K
                     pattern="[A-Z0-9_-]{1,20}")
 EMAIL = string("Email", "An e-mail address.", 254, pattern="[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(\\.[A-Za-z0-9-]+)*\\.[A-Za-z]{2,}")
 PHONE = string("Phone", "A phone number: ###-###-#### or + and 10 to 15 digits.", None,
-               pattern="[0-9]{3}-[0-9]{3}-[0-9]{4}|\\+[0-9]{10,15}")
+               pattern="([0-9]{3}-[0-9]{3}-[0-9]{4}|\\+[0-9]{10,15})")
 SHA256 = string("Sha256", "A SHA-256 digest in lowercase hex.", None, pattern="[0-9a-f]{64}")
 RECEIPT = string("ReceiptId", "A receipt id given by KTS Exchange.", None, pattern="[A-Za-z0-9-]{1,40}")
 

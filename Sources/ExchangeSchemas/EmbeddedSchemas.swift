@@ -918,7 +918,7 @@ enum EmbeddedSchemas {
   <xs:simpleType name="Phone">
     <xs:annotation><xs:documentation>A phone number: ###-###-#### or + and 10 to 15 digits.</xs:documentation></xs:annotation>
     <xs:restriction base="xs:string">
-      <xs:pattern value="[0-9]{3}-[0-9]{3}-[0-9]{4}|\+[0-9]{10,15}"/>
+      <xs:pattern value="([0-9]{3}-[0-9]{3}-[0-9]{4}|\+[0-9]{10,15})"/>
     </xs:restriction>
   </xs:simpleType>
 
@@ -2153,7 +2153,7 @@ enum EmbeddedSchemas {
       "type": "string",
       "description": "Their phone number.",
       "constraints": {
-        "pattern": "[0-9]{3}-[0-9]{3}-[0-9]{4}|\\+[0-9]{10,15}"
+        "pattern": "([0-9]{3}-[0-9]{3}-[0-9]{4}|\\+[0-9]{10,15})"
       }
     },
     {

@@ -102,23 +102,41 @@ final class ParseState {
         let base = bytes.baseAddress?.assumingMemoryBound(to: CChar.self)
         var offset = 0
         repeat {
-            // xmlParseChunk takes an Int32 size; feed large buffers in slices.
-            let size = min(bytes.count - offset, 1 << 30)
+            // Small slices, so that a stop requested from a callback takes effect soon.
+            let size = min(bytes.count - offset, ParseState.sliceSize)
             let last = terminate && offset + size == bytes.count
             xmlParseChunk(context, base.map { $0 + offset }, Int32(size), last ? 1 : 0)
             offset += size
+            if haltRequested {
+                // Outside any callback, so nothing downstream still reads the parser's buffers.
+                xmlStopParser(context)
+                stopped = true
+            }
         } while offset < bytes.count && !stopped && ktsx_xml_is_stopped(context) == 0
         if ktsx_xml_is_stopped(context) != 0 { stopped = true }
     }
+
+    /// Bytes handed to `xmlParseChunk` at a time.
+    static let sliceSize = 64 * 1024
 
     static func from(_ pointer: UnsafeMutableRawPointer?) -> ParseState? {
         guard let pointer else { return nil }
         return Unmanaged<ParseState>.fromOpaque(pointer).takeUnretainedValue()
     }
 
+    /// Set by a callback that wants parsing to end; honoured between slices.
+    private var haltRequested = false
+
+    /// Ends parsing. The sniffing parser has nothing plugged in and stops at once; the validating
+    /// parser's callbacks run before the schema validator's, which would still read buffers that
+    /// `xmlStopParser` frees (libxml2 2.9), so it stops after the current slice instead.
     private func stop() {
-        stopped = true
-        if let parser { xmlStopParser(parser) }
+        if sniffing {
+            stopped = true
+            if let parser { xmlStopParser(parser) }
+        } else {
+            haltRequested = true
+        }
     }
 
     private var currentLine: Int { Int(ktsx_xml_current_line(parser)) }
@@ -136,6 +154,7 @@ final class ParseState {
     }
 
     private func startElement(_ localName: UnsafePointer<xmlChar>, uri: UnsafePointer<xmlChar>?) {
+        guard !haltRequested else { return }
         applyPendingPops()
         if sniffing {
             root = Root(
@@ -185,6 +204,7 @@ final class ParseState {
     }
 
     private func text(_ characters: UnsafePointer<xmlChar>?, length: Int) {
+        guard !haltRequested else { return }
         applyPendingPops()
         textBytes += length
         if capturingRecordCount, let characters, declaredRecordCount.count < 32 {
@@ -227,7 +247,9 @@ final class ParseState {
     /// Turns a libxml2 error into an issue a clerk can read.
     func record(_ error: xmlError) {
         guard error.level.rawValue >= XML_ERR_ERROR.rawValue else { return }
-        let raw = error.message.map { String(cString: $0).trimmingTrailingNewlines() } ?? "unknown error"
+        // libxml2 appends byte dumps on further lines; the first line is the message.
+        let raw = error.message.map { String(cString: $0).split(separator: "\n").first.map(String.init) ?? "" }
+            ?? "unknown error"
         if error.domain == Int32(XML_FROM_SCHEMASV.rawValue) {
             let line = error.line > 0 ? Int(error.line) : currentLine
             let issue = SchemaMessage.issue(
@@ -242,13 +264,15 @@ final class ParseState {
         } else {
             let line = error.line > 0 ? Int(error.line) : currentLine
             let column = error.int2 > 0 ? Int(error.int2) : nil
-            let encoding = [XML_ERR_INVALID_ENCODING, XML_ERR_UNKNOWN_ENCODING, XML_ERR_UNSUPPORTED_ENCODING]
-                .map { Int32($0.rawValue) }.contains(error.code)
+            let encoding =
+                [XML_ERR_INVALID_ENCODING, XML_ERR_UNKNOWN_ENCODING, XML_ERR_UNSUPPORTED_ENCODING]
+                .map { Int32($0.rawValue) }.contains(error.code) || raw.contains("not proper UTF-8")
             issues.add(
                 ValidationIssue(
                     code: encoding ? .encodingError : .notWellFormed,
                     message: encoding
-                        ? "The file is not valid UTF-8 (\(raw)). Save it as UTF-8 and send it again."
+                        ? "The file is not valid UTF-8 at this point. KTS Exchange files must be UTF-8; save the "
+                            + "file as UTF-8 and send it again."
                         : "The XML is not well-formed: \(raw).",
                     line: line, column: column, path: sniffing ? nil : path()))
             stopped = true

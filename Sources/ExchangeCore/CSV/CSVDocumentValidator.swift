@@ -82,7 +82,8 @@ public struct CSVDocumentValidator {
     }
 
     private mutating func recognise(header record: CSVRecord) {
-        let labels = (0..<record.count).map { record.string($0) }
+        // frictionless strips header labels (not data cells) before comparing them.
+        let labels = record.isEmptyLine ? [] : (0..<record.count).map { CellValues.strippedLikePython(record.string($0)) }
         guard let match = CSVDocumentValidator.recognise(labels: labels, schemas: schemas) else {
             let shown = labels.prefix(6).joined(separator: ",") + (labels.count > 6 ? ",…" : "")
             let known = ExchangeType.partnerTypes.compactMap { type in
@@ -99,7 +100,7 @@ public struct CSVDocumentValidator {
         type = match
         guard let schema = schemas[match] else { return }
         do {
-            let checker = try TableRowChecker(schema: schema)
+            var checker = try TableRowChecker(schema: schema)
             checker.checkHeader(labels, line: record.line, into: &issues)
             self.checker = checker
         } catch {

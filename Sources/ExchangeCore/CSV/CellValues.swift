@@ -56,6 +56,12 @@ enum CellValues {
         return UnsafeRawBufferPointer(rebasing: bytes[start..<end])
     }
 
+    /// `text` without the white space Python's `str.strip()` removes (frictionless strips header labels).
+    static func strippedLikePython(_ text: String) -> String {
+        var bytes = Array(text.utf8)
+        return bytes.withUnsafeMutableBytes { String(decoding: stripped(UnsafeRawBufferPointer($0)), as: UTF8.self) }
+    }
+
     private static func isPythonSpace(_ scalar: UInt32) -> Bool {
         switch scalar {
         case 0x09...0x0D, 0x1C...0x20, 0x85, 0xA0, 0x1680, 0x2000...0x200A, 0x2028, 0x2029, 0x202F, 0x205F, 0x3000:

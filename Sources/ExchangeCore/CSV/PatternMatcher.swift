@@ -62,6 +62,27 @@ public struct PatternMatcher: Sendable {
         return matchWhole(String(decoding: value, as: UTF8.self).unicodeScalars.map(\.value))
     }
 
+    /// Whether `value` passes the pattern the way frictionless checks it: Python's
+    /// `re.match("^" + pattern + "$")`. Without a group around the pattern, a top-level `A|B` then reads
+    /// as `^A` or `B$`: every alternative but the last needs only to match a prefix. `$` also matches
+    /// before a final line feed.
+    public func matchesLikeFrictionless(_ value: UnsafeRawBufferPointer) -> Bool {
+        let scalars: [UInt32] =
+            value.allSatisfy({ $0 < 0x80 })
+            ? value.map { UInt32($0) } : String(decoding: value, as: UTF8.self).unicodeScalars.map(\.value)
+        return scalars.withUnsafeBufferPointer { input in
+            let end = input.count
+            let endsWithLineFeed = end > 0 && input[end - 1] == 10
+            let atEnd: (Int) -> Bool = { $0 == end || (endsWithLineFeed && $0 == end - 1) }
+            guard case .alternation(let options) = root else { return PatternMatcher.match(root, input, 0, atEnd) }
+            for (index, option) in options.enumerated() {
+                let isLast = index == options.count - 1
+                if PatternMatcher.match(option, input, 0, isLast ? atEnd : { _ in true }) { return true }
+            }
+            return false
+        }
+    }
+
     /// Whether the whole of `value` matches.
     public func matches(_ value: String) -> Bool {
         matchWhole(value.unicodeScalars.map(\.value))

@@ -23,10 +23,19 @@ struct TableRowChecker {
         }
     }
 
+    /// What one column of the file is checked against: a schema field, or (for a header column the
+    /// schema does not have) nothing but presence, as frictionless treats extra labels.
+    enum Column {
+        case field(Int)
+        case unknown(label: String)
+    }
+
     let schema: TableSchema
     let fields: [CompiledField]
     private let missingValues: [[UInt8]]
-    private let primaryKeyPositions: [Int]
+    private var primaryKeyPositions: [Int]
+    /// The file's columns, set from the header; until then, the schema's fields.
+    private var columns: [Column]
     private var primaryKeysSeen: [[UInt8]: Int] = [:]
     private var uniqueSeen: [Int: [[UInt8]: Int]] = [:]
 
@@ -35,6 +44,7 @@ struct TableRowChecker {
         fields = try schema.fields.map(CompiledField.init)
         missingValues = schema.missingValues.map { Array($0.utf8) }
         primaryKeyPositions = schema.primaryKey.compactMap { name in schema.fields.firstIndex { $0.name == name } }
+        columns = schema.fields.indices.map(Column.field)
         for (index, field) in schema.fields.enumerated() where field.constraints.unique {
             uniqueSeen[index] = [:]
         }
@@ -42,9 +52,15 @@ struct TableRowChecker {
 
     // MARK: Header
 
-    /// Checks the header labels against the schema's field names, by position.
-    func checkHeader(_ labels: [String], line: Int, into issues: inout IssueCollector) {
+    /// Checks the header labels against the schema's field names, by position, and fixes the columns
+    /// rows are checked against: fields beyond the header are not checked at all, and header columns
+    /// beyond the schema only for presence (as frictionless does).
+    mutating func checkHeader(_ rawLabels: [String], line: Int, into issues: inout IssueCollector) {
+        let labels = rawLabels.map(CellValues.strippedLikePython)
         let names = schema.fieldNames
+        columns = labels.indices.map { $0 < names.count ? .field($0) : .unknown(label: labels[$0]) }
+        primaryKeyPositions = primaryKeyPositions.allSatisfy { $0 < labels.count } ? primaryKeyPositions : []
+        for index in uniqueSeen.keys where index >= labels.count { uniqueSeen[index] = nil }
         for position in names.count..<max(names.count, labels.count) {
             issues.add(
                 ValidationIssue(
@@ -96,8 +112,13 @@ struct TableRowChecker {
         var keyParts: [[UInt8]?] = Array(repeating: nil, count: primaryKeyPositions.count)
         let cellCount = record.isEmptyLine ? 0 : record.count
 
-        for (index, compiled) in fields.enumerated() {
-            guard index < cellCount else {
+        for (position, column) in columns.enumerated() {
+            guard case .field(let index) = column else {
+                if position >= cellCount || record.withField(position, { isMissing($0) }) { blankCells += 1 }
+                continue
+            }
+            let compiled = fields[index]
+            guard position < cellCount else {
                 // A missing cell reads as no value: `required` still applies, as in frictionless.
                 blankCells += 1
                 if compiled.field.constraints.required {
@@ -105,8 +126,8 @@ struct TableRowChecker {
                 }
                 continue
             }
-            let present = record.withField(index) { bytes -> Bool in
-                if missingValues.contains(where: { equal(bytes, $0) }) {
+            let present = record.withField(position) { bytes -> Bool in
+                if isMissing(bytes) {
                     if compiled.field.constraints.required {
                         rowIssues.append(requiredIssue(compiled.field, record: record))
                     }
@@ -119,28 +140,28 @@ struct TableRowChecker {
             }
             if !present { blankCells += 1 }
         }
-        if cellCount > fields.count {
-            for position in fields.count..<cellCount {
+        if cellCount > columns.count {
+            for position in columns.count..<cellCount {
                 rowIssues.append(
                     ValidationIssue(
                         code: .extraCell,
-                        message: "Row has \(cellCount) values but the header has \(fields.count) columns; value "
+                        message: "Row has \(cellCount) values but the header has \(columns.count) columns; value "
                             + "\(position + 1) has no column. Check for an unquoted comma.",
                         line: record.line, column: position + 1, row: record.number))
             }
         }
-        if cellCount < fields.count {
-            for position in cellCount..<fields.count {
+        if cellCount < columns.count {
+            for position in cellCount..<columns.count {
+                let name = name(of: columns[position])
                 rowIssues.append(
                     ValidationIssue(
                         code: .missingCell,
-                        message: "Row has \(cellCount) values but the header has \(fields.count) columns; "
-                            + "'\(fields[position].field.name)' (column \(position + 1)) is missing.",
-                        line: record.line, column: position + 1, field: fields[position].field.name,
-                        row: record.number))
+                        message: "Row has \(cellCount) values but the header has \(columns.count) columns; "
+                            + "'\(name)' (column \(position + 1)) is missing.",
+                        line: record.line, column: position + 1, field: name, row: record.number))
             }
         }
-        if blankCells == fields.count {
+        if blankCells == columns.count {
             rowIssues = [
                 ValidationIssue(
                     code: .blankRow, message: "The row is blank; remove it.", line: record.line, row: record.number)
@@ -148,6 +169,17 @@ struct TableRowChecker {
         }
         for issue in rowIssues { issues.add(issue) }
         checkPrimaryKey(keyParts, record: record, into: &issues)
+    }
+
+    private func isMissing(_ bytes: UnsafeRawBufferPointer) -> Bool {
+        missingValues.contains { equal(bytes, $0) }
+    }
+
+    private func name(of column: Column) -> String {
+        switch column {
+        case .field(let index): fields[index].field.name
+        case .unknown(let label): label
+        }
     }
 
     private func requiredIssue(_ field: TableSchema.Field, record: CSVRecord) -> ValidationIssue {
@@ -217,23 +249,13 @@ struct TableRowChecker {
                 issue(.constraintError, "\(field.name) value\(shown) is above the maximum of \(constraints.maximum?.text ?? "").")
             }
         }
-        if field.type == .string, let pattern = compiled.pattern, !matchesLikePython(pattern, bytes) {
+        if field.type == .string, let pattern = compiled.pattern, !pattern.matchesLikeFrictionless(bytes) {
             issue(.constraintError, "\(field.name) value\(shown) does not have the required form (pattern \(pattern.pattern)).")
         }
         if let allowed = compiled.enumValues, field.type == .string, !allowed.contains(where: { equal(bytes, $0) }) {
             let list = allowed.map { String(decoding: $0, as: UTF8.self) }.joined(separator: ", ")
             issue(.constraintError, "\(field.name) value\(shown) is not one of the allowed codes: \(list).")
         }
-    }
-
-    /// frictionless full-matches with Python's `re.match("^…$")`, whose `$` also matches before a final
-    /// line feed.
-    private func matchesLikePython(_ pattern: PatternMatcher, _ bytes: UnsafeRawBufferPointer) -> Bool {
-        if pattern.matches(bytes) { return true }
-        if let last = bytes.last, last == UInt8(ascii: "\n") {
-            return pattern.matches(UnsafeRawBufferPointer(rebasing: bytes.dropLast()))
-        }
-        return false
     }
 
     private mutating func checkUnique(

@@ -1,0 +1,129 @@
+import ExchangeCore
+import ExchangeTesting
+import ExchangeValidation
+import Foundation
+import Testing
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A row of `Fixtures/hostile/EXPECTED.tsv`.
+struct HostileCase: CustomStringConvertible, Sendable {
+    var file: String
+    var valid: Bool
+    var code: String
+    var description: String { file }
+
+    static func all() -> [HostileCase] {
+        let url = Repository.fixtures.appendingPathComponent("hostile/EXPECTED.tsv")
+        let text = (try? String(contentsOf: url, encoding: .utf8)) ?? ""
+        return text.split(separator: "\n").filter { !$0.hasPrefix("#") }.map { line in
+            let columns = line.split(separator: "\t", omittingEmptySubsequences: false).map(String.init)
+            return HostileCase(file: columns[0], valid: columns[1] == "yes", code: columns[2])
+        }
+    }
+}
+
+/// A TCP listener on the loopback port the hostile fixtures point at; counts connection attempts.
+final class LoopbackTrap {
+    let socketDescriptor: Int32
+
+    init(port: UInt16) throws {
+        socketDescriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        var yes: Int32 = 1
+        setsockopt(socketDescriptor, SOL_SOCKET, SO_REUSEADDR, &yes, socklen_t(MemoryLayout<Int32>.size))
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = port.bigEndian
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        let bound = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(socketDescriptor, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        guard bound == 0, listen(socketDescriptor, 16) == 0 else {
+            close(socketDescriptor)
+            throw OracleFailure(message: "cannot listen on 127.0.0.1:\(port)")
+        }
+        _ = fcntl(socketDescriptor, F_SETFL, O_NONBLOCK)
+    }
+
+    /// Connections accepted since the trap was set.
+    func connections() -> Int {
+        var count = 0
+        while true {
+            let client = accept(socketDescriptor, nil, nil)
+            if client < 0 { break }
+            close(client)
+            count += 1
+        }
+        return count
+    }
+
+    deinit { close(socketDescriptor) }
+}
+
+/// Peak resident memory of finished child processes, in MiB.
+private func childrenPeakMemoryMiB() -> Int {
+    var usage = rusage()
+    getrusage(RUSAGE_CHILDREN.rawValue, &usage)
+    return usage.ru_maxrss / 1024
+}
+
+@Suite("Hostile input: clean, specific rejections in bounded time and memory", .serialized)
+struct HostileInputTests {
+    @Test("each hostile fixture gets its expected verdict and code; nothing reaches the network", arguments: HostileCase.all())
+    func hostileFixture(testCase: HostileCase) throws {
+        let trap = try LoopbackTrap(port: 58361)
+        let file = Repository.fixtures.appendingPathComponent("hostile/\(testCase.file)")
+        let started = ContinuousClock.now
+        let report = try FileValidator().validate(path: file.path)
+        #expect(ContinuousClock.now - started < .seconds(5))
+        #expect(report.isValid == testCase.valid, "\(report.issues.prefix(3))")
+        if !testCase.valid {
+            #expect(report.issues.contains { $0.code.rawValue == testCase.code }, "\(report.issues.prefix(3))")
+            #expect(report.issues.allSatisfy { !$0.message.isEmpty })
+        }
+        #expect(trap.connections() == 0)
+    }
+
+    @Test("a 200 MB single line is refused early in bounded memory, as XML and as CSV", arguments: ["xml", "csv"])
+    func hugeSingleLine(binding: String) throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("ktsx-huge-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let file = directory.appendingPathComponent("huge.\(binding)")
+        FileManager.default.createFile(atPath: file.path, contents: nil)
+        let handle = try FileHandle(forWritingTo: file)
+        let head = binding == "xml"
+            ? "<KtsxWaiverFile xmlns=\"urn:ky:kde:ktsx:1.0\"><Header><SenderOrgId>"
+            : "recordId,action,schoolYear,ssid\n\"0d1f6c1e"
+        try handle.write(contentsOf: Data(head.utf8))
+        let block = Data(repeating: UInt8(ascii: "7"), count: 1 << 20)
+        for _ in 0..<200 { try handle.write(contentsOf: block) }
+        try handle.close()
+
+        let result = try runProcess(Repository.ktsx.path, ["validate", "--format", "json", file.path])
+        #expect(result.status == 1)
+        let expected = binding == "xml" ? "schema-error" : "record-too-large"
+        #expect(result.standardOutput.contains("\"code\": \"\(expected)\""), "\(result.standardOutput.prefix(400))")
+        #expect(childrenPeakMemoryMiB() < 100)
+    }
+
+    @Test("an error flood keeps the first errors, counts them all and says it was cut")
+    func errorFlood() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("ktsx-flood-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let file = directory.appendingPathComponent("flood.csv")
+        let header = try #require(
+            String(contentsOf: Repository.fixtures.appendingPathComponent("hostile/formula-injection.csv"), encoding: .utf8)
+                .split(separator: "\n").first)
+        var text = header + "\n"
+        for _ in 0..<20_000 { text += ",,,,\n" }
+        try text.write(to: file, atomically: true, encoding: .utf8)
+        let report = try FileValidator(issueLimit: 50).validate(path: file.path)
+        #expect(report.issues.count == 50)
+        #expect(report.errorCount > 20_000)
+        #expect(report.truncated)
+    }
+}
