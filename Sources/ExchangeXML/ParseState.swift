@@ -22,6 +22,8 @@ final class ParseState {
     struct OpenElement {
         var name: UnsafePointer<xmlChar>
         var index: Int
+        /// The line of the start tag (where xmllint, building a tree, reports the element's errors).
+        var line: Int
         var childCounts: [(name: UnsafePointer<xmlChar>, count: Int)] = []
     }
 
@@ -183,7 +185,7 @@ final class ParseState {
                 stack[parent].childCounts.append((localName, 1))
             }
         }
-        stack.append(OpenElement(name: localName, index: index))
+        stack.append(OpenElement(name: localName, index: index, line: currentLine))
         textBytes = 0
         if depth == 2, strcmp(UnsafeRawPointer(localName).assumingMemoryBound(to: CChar.self), recordElement) == 0 {
             recordCount += 1
@@ -251,7 +253,9 @@ final class ParseState {
         let raw = error.message.map { String(cString: $0).split(separator: "\n").first.map(String.init) ?? "" }
             ?? "unknown error"
         if error.domain == Int32(XML_FROM_SCHEMASV.rawValue) {
-            let line = error.line > 0 ? Int(error.line) : currentLine
+            // Errors found at an end tag (missing children, duplicate keys) are placed on the element's
+            // start tag, as libxml2 2.12+ and xmllint's tree mode do.
+            let line = stack.last?.line ?? (error.line > 0 ? Int(error.line) : currentLine)
             let issue = SchemaMessage.issue(
                 code: Int(error.code), raw: raw, line: line, path: path(), studentDataFields: studentDataFields)
             // libxml2 follows a facet error with a second, vaguer "not a valid value" error for the same

@@ -32,7 +32,9 @@ public struct CSVDocumentValidator {
     /// Reads the next chunk of the file.
     public mutating func feed(_ bytes: UnsafeRawBufferPointer) {
         guard wantsMoreInput else { return }
-        var reader = self.reader
+        // Move the reader out (not copy: a copy would make its buffer shared and copied on write) so the
+        // callbacks can mutate the rest of self.
+        var reader = takeReader()
         reader.consume(bytes, onRecord: { handle($0) }, onProblem: { report($0) })
         self.reader = reader
     }
@@ -40,7 +42,7 @@ public struct CSVDocumentValidator {
     /// Ends the file and returns the verdict.
     public mutating func finish() -> CSVVerdict {
         if wantsMoreInput {
-            var reader = self.reader
+            var reader = takeReader()
             reader.finish(onRecord: { handle($0) }, onProblem: { report($0) })
             self.reader = reader
         }
@@ -48,6 +50,12 @@ public struct CSVDocumentValidator {
             issues.add(ValidationIssue(code: .emptyFile, message: "The file has no header row.", line: 1))
         }
         return CSVVerdict(type: type, recordCount: rows, issues: issues)
+    }
+
+    private mutating func takeReader() -> CSVRecordReader {
+        var reader = CSVRecordReader.placeholder
+        swap(&reader, &self.reader)
+        return reader
     }
 
     private mutating func handle(_ record: CSVRecord) {
@@ -62,7 +70,7 @@ public struct CSVDocumentValidator {
             sawHeader = true
             return
         }
-        if record.raw.contains(0) {
+        if CellValues.containsNUL(record.raw) {
             if sawHeader { rows += 1 } else { stopped = true }
             sawHeader = true
             issues.add(

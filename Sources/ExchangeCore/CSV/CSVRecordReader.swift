@@ -92,6 +92,9 @@ public struct CSVRecordReader {
     /// Set once a record exceeded `maxRecordBytes`; the reader then ignores the rest of the input.
     public private(set) var gaveUp = false
 
+    /// A reader that holds nothing, for swapping a real one out of a struct.
+    static var placeholder: CSVRecordReader { CSVRecordReader(maxRecordBytes: 0) }
+
     /// Creates a reader that accepts records up to `maxRecordBytes` long.
     public init(maxRecordBytes: Int = 1 << 20) {
         self.maxRecordBytes = maxRecordBytes
@@ -178,6 +181,15 @@ public struct CSVRecordReader {
         }
     }
 
+    /// Whether any byte of `word` is `,`, `"`, CR or LF (the classic has-zero-byte test on XORed words).
+    @inline(__always)
+    static func hasSpecialByte(_ word: UInt64) -> Bool {
+        let ones: UInt64 = 0x0101_0101_0101_0101, highs: UInt64 = 0x8080_8080_8080_8080
+        func hasZero(_ v: UInt64) -> UInt64 { (v &- ones) & ~v & highs }
+        return hasZero(word ^ (ones &* 0x2C)) | hasZero(word ^ (ones &* 0x22)) | hasZero(word ^ (ones &* 0x0D))
+            | hasZero(word ^ (ones &* 0x0A)) != 0
+    }
+
     /// Scans one record starting at `start`, filling `starts`, `ends` and `escaped`.
     private mutating func scanRecord(in bytes: UnsafeRawBufferPointer, from start: Int, final: Bool) -> Outcome {
         starts.removeAll(keepingCapacity: true)
@@ -259,8 +271,13 @@ public struct CSVRecordReader {
                 guard let (resume, _) = resumeAfterLine(from: i) else { return .needMore }
                 return .problem(.textAfterClosingQuote, field: starts.count, resume: resume, lineBreaks: lineBreaks)
             }
-            // Unquoted field.
+            // Unquoted field: skip eight bytes at a time while none is a comma, quote, CR or LF.
             var j = i
+            while j + 8 <= count {
+                let word = bytes.loadUnaligned(fromByteOffset: j, as: UInt64.self)
+                if CSVRecordReader.hasSpecialByte(word) { break }
+                j += 8
+            }
             while j < count {
                 let byte = bytes[j]
                 if byte == comma || byte == lf || byte == cr || byte == quote { break }

@@ -139,15 +139,18 @@ enum CellValues {
             negative = b[i] == UInt8(ascii: "-")
             i += 1
         }
-        let rest = String(decoding: UnsafeRawBufferPointer(rebasing: b[i...]), as: UTF8.self).lowercased()
-        if rest == "inf" || rest == "infinity" {
-            return Number(kind: .infinity, negative: negative, digits: [], exponent: 0)
-        }
-        for prefix in ["nan", "snan"] where rest.hasPrefix(prefix) {
-            let payload = rest.dropFirst(prefix.count)
-            if payload.allSatisfy({ $0.isASCII && $0.isNumber }) {
-                return Number(kind: .nan, negative: negative, digits: [], exponent: 0)
+        if i < b.count, [UInt8(ascii: "i"), UInt8(ascii: "n"), UInt8(ascii: "s")].contains(b[i] | 0x20) {
+            let rest = String(decoding: UnsafeRawBufferPointer(rebasing: b[i...]), as: UTF8.self).lowercased()
+            if rest == "inf" || rest == "infinity" {
+                return Number(kind: .infinity, negative: negative, digits: [], exponent: 0)
             }
+            for prefix in ["nan", "snan"] where rest.hasPrefix(prefix) {
+                let payload = rest.dropFirst(prefix.count)
+                if payload.allSatisfy({ $0.isASCII && $0.isNumber }) {
+                    return Number(kind: .nan, negative: negative, digits: [], exponent: 0)
+                }
+            }
+            return nil
         }
         var digits: [UInt8] = []
         let integerDigits = scanDigits(b, &i, into: &digits)
@@ -250,7 +253,7 @@ enum CellValues {
     /// A date-time in frictionless's default format: `cell[16] == ":"`, at least 19 characters, then
     /// dateutil's `isoparse`: `YYYY-MM-DD`, any one separator, then a time as `time(_:)` reads it.
     static func dateTime(_ b: UnsafeRawBufferPointer) -> Bool {
-        guard b.count >= 19, b[16] == UInt8(ascii: ":"), b.allSatisfy({ $0 < 0x80 }) else { return false }
+        guard b.count >= 19, b[16] == UInt8(ascii: ":"), isASCII(b) else { return false }
         guard (0..<4).allSatisfy({ isDigit(b[$0]) }), b[4] == UInt8(ascii: "-"), isDigit(b[5]), isDigit(b[6]),
             b[7] == UInt8(ascii: "-"), isDigit(b[8]), isDigit(b[9])
         else { return false }
@@ -265,7 +268,7 @@ enum CellValues {
     /// `HH:MM:SS`, an optional fraction (`.` or `,` and digits) and an optional offset (`Z`, `±HH`,
     /// `±HHMM`, `±HH:MM`); `24:00:00` is midnight.
     static func time(_ b: UnsafeRawBufferPointer) -> Bool {
-        guard b.count >= 8, b[5] == UInt8(ascii: ":"), b.allSatisfy({ $0 < 0x80 }) else { return false }
+        guard b.count >= 8, b[5] == UInt8(ascii: ":"), isASCII(b) else { return false }
         return isoTime(b)
     }
 
@@ -311,6 +314,37 @@ enum CellValues {
         return minutes <= 59 && hours <= 23
     }
 
+    /// Whether every byte is ASCII.
+    static func isASCII(_ bytes: UnsafeRawBufferPointer) -> Bool {
+        var i = 0
+        let n = bytes.count
+        while i + 8 <= n {
+            if bytes.loadUnaligned(fromByteOffset: i, as: UInt64.self) & 0x8080_8080_8080_8080 != 0 { return false }
+            i += 8
+        }
+        while i < n {
+            if bytes[i] >= 0x80 { return false }
+            i += 1
+        }
+        return true
+    }
+
+    /// Whether `bytes` holds a NUL byte.
+    static func containsNUL(_ bytes: UnsafeRawBufferPointer) -> Bool {
+        var i = 0
+        let n = bytes.count
+        while i + 8 <= n {
+            let word = bytes.loadUnaligned(fromByteOffset: i, as: UInt64.self)
+            if (word &- 0x0101_0101_0101_0101) & ~word & 0x8080_8080_8080_8080 != 0 { return true }
+            i += 8
+        }
+        while i < n {
+            if bytes[i] == 0 { return true }
+            i += 1
+        }
+        return false
+    }
+
     /// The number of Unicode scalars in UTF-8 `bytes` (Python's `len()` of the string).
     static func scalarCount(_ bytes: UnsafeRawBufferPointer) -> Int {
         var count = 0
@@ -323,6 +357,11 @@ enum CellValues {
         var i = 0
         let n = bytes.count
         while i < n {
+            // ASCII runs eight bytes at a time.
+            while i + 8 <= n, bytes.loadUnaligned(fromByteOffset: i, as: UInt64.self) & 0x8080_8080_8080_8080 == 0 {
+                i += 8
+            }
+            guard i < n else { break }
             let lead = bytes[i]
             if lead < 0x80 {
                 i += 1

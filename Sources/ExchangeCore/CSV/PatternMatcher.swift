@@ -25,7 +25,22 @@ public struct PatternMatcher: Sendable {
     struct CharacterSet: Sendable {
         var ranges: [ClosedRange<UInt32>]
         var negated: Bool
+        /// Membership of the 128 ASCII characters, answered without walking `ranges`.
+        private var low: UInt64 = 0
+        private var high: UInt64 = 0
+
+        init(ranges: [ClosedRange<UInt32>], negated: Bool) {
+            self.ranges = ranges
+            self.negated = negated
+            for value in UInt32(0)..<128 where ranges.contains(where: { $0.contains(value) }) != negated {
+                if value < 64 { low |= 1 << UInt64(value) } else { high |= 1 << UInt64(value - 64) }
+            }
+        }
+
+        @inline(__always)
         func contains(_ value: UInt32) -> Bool {
+            if value < 64 { return low & (1 << UInt64(value)) != 0 }
+            if value < 128 { return high & (1 << UInt64(value - 64)) != 0 }
             var inside = false
             for range in ranges where range.contains(value) {
                 inside = true
@@ -35,9 +50,23 @@ public struct PatternMatcher: Sendable {
         }
     }
 
+    /// A run of one character set, `min` to `max` times: the whole of most exchange patterns.
+    struct Step: Sendable {
+        var set: CharacterSet
+        var min: Int
+        var max: Int
+    }
+
+    /// The pattern as a flat list of steps, when it is only sets and repetitions of sets (no groups or
+    /// alternation); matched by a loop instead of continuations.
+    private let steps: [Step]?
+
     /// The pattern text.
     public let pattern: String
     private let root: Node
+    /// The alternatives of a top-level `A|B` written without a group, which frictionless reads as
+    /// `^A` or `B$`.
+    private let topLevelAlternatives: [Node]?
     private let asciiOnly: Bool
 
     /// Compiles `pattern`.
@@ -46,18 +75,18 @@ public struct PatternMatcher: Sendable {
         self.pattern = pattern
         var parser = Parser(scalars: Array(pattern.unicodeScalars), pattern: pattern)
         root = try parser.parseAlternation()
+        topLevelAlternatives = parser.topLevelAlternatives
         if parser.index < parser.scalars.count {
             throw UnsupportedPattern(pattern: pattern, reason: "unbalanced ')'")
         }
         asciiOnly = pattern.unicodeScalars.allSatisfy { $0.isASCII }
+        steps = PatternMatcher.flatten(root)
     }
 
     /// Whether the whole of `value` (UTF-8 bytes) matches.
     public func matches(_ value: UnsafeRawBufferPointer) -> Bool {
-        if asciiOnly, value.allSatisfy({ $0 < 0x80 }) {
-            return value.withMemoryRebound(to: UInt8.self) { bytes in
-                PatternMatcher.match(root, bytes, 0) { $0 == bytes.count }
-            }
+        if asciiOnly, CellValues.isASCII(value) {
+            return value.withMemoryRebound(to: UInt8.self) { bytes in run(bytes) { $0 == bytes.count } }
         }
         return matchWhole(String(decoding: value, as: UTF8.self).unicodeScalars.map(\.value))
     }
@@ -67,20 +96,23 @@ public struct PatternMatcher: Sendable {
     /// as `^A` or `B$`: every alternative but the last needs only to match a prefix. `$` also matches
     /// before a final line feed.
     public func matchesLikeFrictionless(_ value: UnsafeRawBufferPointer) -> Bool {
-        let scalars: [UInt32] =
-            value.allSatisfy({ $0 < 0x80 })
-            ? value.map { UInt32($0) } : String(decoding: value, as: UTF8.self).unicodeScalars.map(\.value)
-        return scalars.withUnsafeBufferPointer { input in
-            let end = input.count
-            let endsWithLineFeed = end > 0 && input[end - 1] == 10
-            let atEnd: (Int) -> Bool = { $0 == end || (endsWithLineFeed && $0 == end - 1) }
-            guard case .alternation(let options) = root else { return PatternMatcher.match(root, input, 0, atEnd) }
-            for (index, option) in options.enumerated() {
-                let isLast = index == options.count - 1
-                if PatternMatcher.match(option, input, 0, isLast ? atEnd : { _ in true }) { return true }
-            }
-            return false
+        if asciiOnly, CellValues.isASCII(value) {
+            return value.withMemoryRebound(to: UInt8.self) { matchesLikeFrictionless($0) }
         }
+        let scalars = String(decoding: value, as: UTF8.self).unicodeScalars.map(\.value)
+        return scalars.withUnsafeBufferPointer { matchesLikeFrictionless($0) }
+    }
+
+    private func matchesLikeFrictionless<Unit: FixedWidthInteger>(_ input: UnsafeBufferPointer<Unit>) -> Bool {
+        let end = input.count
+        let endsWithLineFeed = end > 0 && input[end - 1] == 10
+        let atEnd: (Int) -> Bool = { $0 == end || (endsWithLineFeed && $0 == end - 1) }
+        guard let options = topLevelAlternatives else { return run(input, accept: atEnd) }
+        for (index, option) in options.enumerated() {
+            let isLast = index == options.count - 1
+            if PatternMatcher.match(option, input, 0, isLast ? atEnd : { _ in true }) { return true }
+        }
+        return false
     }
 
     /// Whether the whole of `value` matches.
@@ -88,10 +120,59 @@ public struct PatternMatcher: Sendable {
         matchWhole(value.unicodeScalars.map(\.value))
     }
 
-    private func matchWhole(_ input: [UInt32]) -> Bool {
-        input.withUnsafeBufferPointer { buffer in
-            PatternMatcher.match(root, buffer, 0) { $0 == buffer.count }
+    private static func flatten(_ node: Node) -> [Step]? {
+        switch node {
+        case .set(let set): return [Step(set: set, min: 1, max: 1)]
+        case .repeated(.set(let set), let min, let max): return [Step(set: set, min: min, max: max ?? Int.max)]
+        case .sequence(let nodes):
+            var steps: [Step] = []
+            for node in nodes {
+                guard let inner = flatten(node), inner.count == 1 else { return nil }
+                steps += inner
+            }
+            return steps
+        default: return nil
         }
+    }
+
+    /// Matches `steps[index...]` from `position`; accepts an end where `accept` says so.
+    private static func matchSteps<Unit: FixedWidthInteger>(
+        _ steps: UnsafeBufferPointer<Step>, _ index: Int, _ input: UnsafeBufferPointer<Unit>, _ position: Int,
+        _ accept: (Int) -> Bool
+    ) -> Bool {
+        guard index < steps.count else { return accept(position) }
+        let step = steps[index]
+        var end = position
+        let limit = step.max >= input.count - position ? input.count : position + step.max
+        while end < limit, step.set.contains(UInt32(truncatingIfNeeded: input[end])) { end += 1 }
+        guard end - position >= step.min else { return false }
+        if index == steps.count - 1 { return accept(end) || (end > position + step.min && backtrackLast(step, position, end, accept)) }
+        var candidate = end
+        while candidate >= position + step.min {
+            if matchSteps(steps, index + 1, input, candidate, accept) { return true }
+            candidate -= 1
+        }
+        return false
+    }
+
+    private static func backtrackLast(_ step: Step, _ position: Int, _ end: Int, _ accept: (Int) -> Bool) -> Bool {
+        var candidate = end - 1
+        while candidate >= position + step.min {
+            if accept(candidate) { return true }
+            candidate -= 1
+        }
+        return false
+    }
+
+    private func run<Unit: FixedWidthInteger>(_ input: UnsafeBufferPointer<Unit>, accept: (Int) -> Bool) -> Bool {
+        if let steps {
+            return steps.withUnsafeBufferPointer { PatternMatcher.matchSteps($0, 0, input, 0, accept) }
+        }
+        return PatternMatcher.match(root, input, 0, accept)
+    }
+
+    private func matchWhole(_ input: [UInt32]) -> Bool {
+        input.withUnsafeBufferPointer { buffer in run(buffer) { $0 == buffer.count } }
     }
 
     /// Continuation-passing backtracking: `next` decides whether the rest of the pattern matches from
@@ -154,12 +235,17 @@ public struct PatternMatcher: Sendable {
 
         func fail(_ reason: String) -> UnsupportedPattern { UnsupportedPattern(pattern: pattern, reason: reason) }
 
+        /// The alternatives at the outermost level (outside every group), when there are several.
+        var topLevelAlternatives: [Node]?
+        var depth = 0
+
         mutating func parseAlternation() throws -> Node {
             var options = [try parseSequence()]
             while index < scalars.count, scalars[index] == "|" {
                 index += 1
                 options.append(try parseSequence())
             }
+            if depth == 0, options.count > 1 { topLevelAlternatives = options }
             return options.count == 1 ? options[0] : .alternation(options)
         }
 
@@ -179,7 +265,9 @@ public struct PatternMatcher: Sendable {
             switch scalar {
             case "(":
                 if index < scalars.count, scalars[index] == "?" { throw fail("group modifiers are not supported") }
+                depth += 1
                 let inner = try parseAlternation()
+                depth -= 1
                 guard index < scalars.count, scalars[index] == ")" else { throw fail("unclosed '('") }
                 index += 1
                 return inner

@@ -3,7 +3,7 @@
 /// primary key. Messages never repeat a value of a student-data field.
 struct TableRowChecker {
     /// One field, compiled for fast checks on raw bytes.
-    struct CompiledField {
+    final class CompiledField {
         let field: TableSchema.Field
         let pattern: PatternMatcher?
         let enumValues: [[UInt8]]?
@@ -36,17 +36,21 @@ struct TableRowChecker {
     private var primaryKeyPositions: [Int]
     /// The file's columns, set from the header; until then, the schema's fields.
     private var columns: [Column]
-    private var primaryKeysSeen: [[UInt8]: Int] = [:]
-    private var uniqueSeen: [Int: [[UInt8]: Int]] = [:]
+    private var primaryKeysSeen = SeenKeys()
+    private var uniqueSeen: [Int: SeenKeys] = [:]
+    private var keyBuffer: [UInt8] = []
+    /// Whether the only missing value is the empty string (the usual case, checked without a loop).
+    private let onlyEmptyIsMissing: Bool
 
     init(schema: TableSchema) throws {
         self.schema = schema
         fields = try schema.fields.map(CompiledField.init)
         missingValues = schema.missingValues.map { Array($0.utf8) }
+        onlyEmptyIsMissing = schema.missingValues == [""]
         primaryKeyPositions = schema.primaryKey.compactMap { name in schema.fields.firstIndex { $0.name == name } }
         columns = schema.fields.indices.map(Column.field)
         for (index, field) in schema.fields.enumerated() where field.constraints.unique {
-            uniqueSeen[index] = [:]
+            uniqueSeen[index] = SeenKeys()
         }
     }
 
@@ -109,7 +113,8 @@ struct TableRowChecker {
     mutating func checkRow(_ record: CSVRecord, into issues: inout IssueCollector) {
         var rowIssues: [ValidationIssue] = []
         var blankCells = 0
-        var keyParts: [[UInt8]?] = Array(repeating: nil, count: primaryKeyPositions.count)
+        var keyParts: [Range<Int>?] = Array(repeating: nil, count: primaryKeyPositions.count)
+        keyBuffer.removeAll(keepingCapacity: true)
         let cellCount = record.isEmptyLine ? 0 : record.count
 
         for (position, column) in columns.enumerated() {
@@ -134,7 +139,11 @@ struct TableRowChecker {
                     return false
                 }
                 checkCell(bytes, compiled, record: record, into: &rowIssues)
-                if let keySlot = primaryKeyPositions.firstIndex(of: index) { keyParts[keySlot] = Array(bytes) }
+                if let keySlot = primaryKeyPositions.firstIndex(of: index) {
+                    let start = keyBuffer.count
+                    keyBuffer.append(contentsOf: bytes)
+                    keyParts[keySlot] = start..<keyBuffer.count
+                }
                 if uniqueSeen[index] != nil { checkUnique(bytes, index: index, record: record, into: &rowIssues) }
                 return true
             }
@@ -172,7 +181,7 @@ struct TableRowChecker {
     }
 
     private func isMissing(_ bytes: UnsafeRawBufferPointer) -> Bool {
-        missingValues.contains { equal(bytes, $0) }
+        onlyEmptyIsMissing ? bytes.isEmpty : missingValues.contains { equal(bytes, $0) }
     }
 
     private func name(of column: Column) -> String {
@@ -193,7 +202,8 @@ struct TableRowChecker {
         into rowIssues: inout [ValidationIssue]
     ) {
         let field = compiled.field
-        let shown = field.isStudentData ? "" : " '\(String(decoding: bytes, as: UTF8.self))'"
+        // Built only for a message, and never for student data.
+        var shown: String { field.isStudentData ? "" : " '\(String(decoding: bytes, as: UTF8.self))'" }
         func issue(_ code: ValidationIssue.Code, _ message: String) {
             rowIssues.append(
                 ValidationIssue(code: code, message: message, line: record.line, field: field.name, row: record.number))
@@ -261,18 +271,16 @@ struct TableRowChecker {
     private mutating func checkUnique(
         _ bytes: UnsafeRawBufferPointer, index: Int, record: CSVRecord, into rowIssues: inout [ValidationIssue]
     ) {
-        let key = Array(bytes)
-        if let first = uniqueSeen[index]?[key] {
+        if let previous = uniqueSeen[index]?.insert(bytes, row: record.number) {
             let name = fields[index].field.name
             rowIssues.append(
                 ValidationIssue(
-                    code: .uniqueError, message: "\(name) repeats the value of row \(first); it must be unique.",
+                    code: .uniqueError, message: "\(name) repeats the value of row \(previous); it must be unique.",
                     line: record.line, field: name, row: record.number))
         }
-        uniqueSeen[index]?[key] = record.number
     }
 
-    private mutating func checkPrimaryKey(_ parts: [[UInt8]?], record: CSVRecord, into issues: inout IssueCollector) {
+    private mutating func checkPrimaryKey(_ parts: [Range<Int>?], record: CSVRecord, into issues: inout IssueCollector) {
         guard !primaryKeyPositions.isEmpty else { return }
         let names = schema.primaryKey.joined(separator: " + ")
         if parts.allSatisfy({ $0 == nil }) {
@@ -282,21 +290,30 @@ struct TableRowChecker {
                     line: record.line, row: record.number))
             return
         }
-        var key: [UInt8] = []
-        for part in parts {
-            key.append(part == nil ? 0 : 1)
-            key += part ?? []
-            key.append(0xFF)
+        // One key: its bytes. Several: each part tagged present/absent and length-prefixed.
+        let previous: Int?
+        if parts.count == 1, let only = parts[0] {
+            previous = keyBuffer.withUnsafeBytes {
+                primaryKeysSeen.insert(UnsafeRawBufferPointer(rebasing: $0[only]), row: record.number)
+            }
+        } else {
+            var key: [UInt8] = []
+            for part in parts {
+                let bytes = part.map { Array(keyBuffer[$0]) } ?? []
+                key.append(part == nil ? 0 : 1)
+                withUnsafeBytes(of: UInt32(bytes.count)) { key.append(contentsOf: $0) }
+                key += bytes
+            }
+            previous = key.withUnsafeBytes { primaryKeysSeen.insert($0, row: record.number) }
         }
-        if let first = primaryKeysSeen[key] {
+        if let previous {
             issues.add(
                 ValidationIssue(
                     code: .primaryKey,
-                    message: "\(names) repeats the one in row \(first); every record needs its own.",
+                    message: "\(names) repeats the one in row \(previous); every record needs its own.",
                     line: record.line, field: schema.primaryKey.count == 1 ? schema.primaryKey[0] : nil,
                     row: record.number))
         }
-        primaryKeysSeen[key] = record.number
     }
 }
 

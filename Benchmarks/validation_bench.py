@@ -1,0 +1,135 @@
+#!/usr/bin/env python3
+"""Validation benchmark: `ktsx validate` beside the reference tools on the same generated files.
+
+Generates an attendance file of about --mb megabytes in each binding (records taken from the valid
+fixtures, repeated with fresh record ids), then runs each command --runs times and prints the median
+throughput (MB/s), the peak resident memory of each run, and ratios against the references:
+
+  XML: ktsx validate            vs  xmllint --stream --schema Schemas/ATT.xsd --noout
+  CSV: ktsx validate            vs  frictionless validate --schema Schemas/ATT.schema.json
+                                    python3 csv.reader (parse only, no checks)
+
+Usage (from the package root; builds ktsx in release mode first):
+  python3 Benchmarks/validation_bench.py [--mb 100] [--runs 3] [--skip-frictionless]
+Numbers and the command that produced them go to BENCHMARKS.md.
+"""
+
+import argparse
+import os
+import re
+import statistics
+import subprocess
+import sys
+import time
+import uuid
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+DATA = os.path.join(ROOT, ".build-bench-data")
+XML_FIXTURE = "Fixtures/valid/KTSX_ATT_165901_20260211T020000_0001.xml"
+CSV_FIXTURE = "Fixtures/valid/KTSX_ATT_061014_20251002T020000_0001.csv"
+
+
+def record_id(counter):
+    return str(uuid.UUID(int=(0x5A17 << 112) | counter))
+
+
+def generate_xml(path, megabytes):
+    text = open(os.path.join(ROOT, XML_FIXTURE), encoding="utf-8").read()
+    head, rest = text.split("</Header>\n", 1)
+    body = rest[: rest.rindex("</KtsxAttendanceFile>")]
+    records = re.findall(r"  <Attendance>.*?</Attendance>\n", body, flags=re.S)
+    target = megabytes * 1_000_000
+    chunks, size, count = [], 0, 0
+    while size < target:
+        for record in records:
+            record = re.sub(r"<RecordId>[^<]*</RecordId>", f"<RecordId>{record_id(count)}</RecordId>", record)
+            chunks.append(record)
+            size += len(record)
+            count += 1
+    head = re.sub(r"<RecordCount>\d+</RecordCount>", f"<RecordCount>{count}</RecordCount>", head)
+    with open(path, "w", encoding="utf-8") as out:
+        out.write(head + "</Header>\n" + "".join(chunks) + "</KtsxAttendanceFile>\n")
+    return count
+
+
+def generate_csv(path, megabytes):
+    lines = open(os.path.join(ROOT, CSV_FIXTURE), encoding="utf-8", newline="").read().split("\n")
+    header, rows = lines[0], [line for line in lines[1:] if line and line[0] != '"' and line.count('"') == 0]
+    target = megabytes * 1_000_000
+    out_rows, size, count = [], 0, 0
+    while size < target:
+        for row in rows:
+            row = record_id(count) + row[row.index(","):]
+            out_rows.append(row)
+            size += len(row) + 1
+            count += 1
+    with open(path, "w", encoding="utf-8", newline="") as out:
+        out.write(header + "\n" + "\n".join(out_rows) + "\n")
+    return count
+
+
+def run(command):
+    """Runs `command`; returns (seconds, peak RSS in MB, exit status)."""
+    started = time.perf_counter()
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=ROOT)
+    _, status, usage = os.wait4(process.pid, 0)
+    elapsed = time.perf_counter() - started
+    return elapsed, usage.ru_maxrss / 1024, os.waitstatus_to_exitcode(status)
+
+
+def measure(name, command, size_mb, runs):
+    results = [run(command) for _ in range(runs)]
+    seconds = statistics.median(r[0] for r in results)
+    rss = max(r[1] for r in results)
+    statuses = sorted({r[2] for r in results})
+    return {"name": name, "seconds": seconds, "mbps": size_mb / seconds, "rss": rss, "status": statuses,
+            "command": " ".join(command)}
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--mb", type=int, default=100)
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--skip-frictionless", action="store_true")
+    args = parser.parse_args()
+
+    subprocess.run(["swift", "build", "-c", "release", "--product", "ktsx"], cwd=ROOT, check=True)
+    ktsx = os.path.join(ROOT, ".build", "release", "ktsx")
+    os.makedirs(DATA, exist_ok=True)
+    xml_path = os.path.join(DATA, f"att-{args.mb}mb.xml")
+    csv_path = os.path.join(DATA, f"att-{args.mb}mb.csv")
+    if not os.path.exists(xml_path):
+        generate_xml(xml_path, args.mb)
+    if not os.path.exists(csv_path):
+        generate_csv(csv_path, args.mb)
+    xml_mb = os.path.getsize(xml_path) / 1_000_000
+    csv_mb = os.path.getsize(csv_path) / 1_000_000
+
+    rows = []
+    xml_ours = measure("ktsx validate (XML)", [ktsx, "validate", xml_path], xml_mb, args.runs)
+    xml_ref = measure("xmllint --stream --schema", ["xmllint", "--stream", "--schema", "Schemas/ATT.xsd", "--noout",
+                                                     xml_path], xml_mb, args.runs)
+    rows += [(xml_ours, None), (xml_ref, xml_ours)]
+    csv_ours = measure("ktsx validate (CSV)", [ktsx, "validate", csv_path], csv_mb, args.runs)
+    rows.append((csv_ours, None))
+    python_csv = measure("python3 csv.reader (parse only)",
+                         [sys.executable, "-c", "import csv,sys\nfor _ in csv.reader(open(sys.argv[1], newline='')): pass",
+                          csv_path], csv_mb, args.runs)
+    rows.append((python_csv, csv_ours))
+    if not args.skip_frictionless:
+        frictionless = measure("frictionless validate", ["frictionless", "validate", "--trusted", "--schema",
+                                                         "Schemas/ATT.schema.json", csv_path], csv_mb, 1)
+        rows.append((frictionless, csv_ours))
+
+    print(f"\nfiles: {os.path.relpath(xml_path, ROOT)} ({xml_mb:.1f} MB), {os.path.relpath(csv_path, ROOT)} "
+          f"({csv_mb:.1f} MB); median of {args.runs} runs (frictionless: 1 run)\n")
+    print(f"| command | seconds | MB/s | peak RSS MB | exit | ktsx speed-up |")
+    print(f"|---|---|---|---|---|---|")
+    for result, ours in rows:
+        ratio = f"{result['seconds'] / ours['seconds']:.2f}x" if ours else "-"
+        print(f"| {result['name']} | {result['seconds']:.2f} | {result['mbps']:.1f} | {result['rss']:.1f} | "
+              f"{','.join(map(str, result['status']))} | {ratio} |")
+
+
+if __name__ == "__main__":
+    main()

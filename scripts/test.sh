@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# The test command (README, .ci/run): installs what the tests need, builds, and runs the whole suite.
+#   Debian packages: libxml2-dev and pkg-config (to build), libxml2-utils (xmllint, the XML oracle).
+#   PyPI: frictionless (the CSV oracle).
+# Extra arguments go to `swift test` (e.g. --filter OracleParity).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+packages=()
+command -v xmllint >/dev/null 2>&1 || packages+=(libxml2-utils)
+command -v pkg-config >/dev/null 2>&1 || packages+=(pkg-config)
+pkg-config --exists libxml-2.0 2>/dev/null || packages+=(libxml2-dev)
+if [ ${#packages[@]} -gt 0 ]; then
+    sudo=""
+    [ "$(id -u)" -ne 0 ] && sudo=sudo
+    echo "installing Debian packages: ${packages[*]}"
+    $sudo apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${packages[@]}" >/dev/null
+fi
+if ! command -v frictionless >/dev/null 2>&1; then
+    echo "installing frictionless from PyPI"
+    python3 -m pip install -q "frictionless==5.21.0"
+fi
+
+swift build
+swift test "$@"
