@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The test command (README, .ci/run): installs what the tests need, builds, and runs the whole suite.
-#   Debian packages: libxml2-dev and pkg-config (to build), libxml2-utils (xmllint, the XML oracle).
+#   Debian packages: libxml2-dev and pkg-config (to build), libxml2-utils (xmllint, the XML oracle),
+#   time (peak-memory checks).
 #   PyPI: frictionless (the CSV oracle).
 # Extra arguments go to `swift test` (e.g. --filter OracleParity).
 set -euo pipefail
@@ -9,6 +10,7 @@ cd "$(dirname "$0")/.."
 packages=()
 command -v xmllint >/dev/null 2>&1 || packages+=(libxml2-utils)
 command -v pkg-config >/dev/null 2>&1 || packages+=(pkg-config)
+[ -x /usr/bin/time ] || packages+=(time)
 pkg-config --exists libxml-2.0 2>/dev/null || packages+=(libxml2-dev)
 if [ ${#packages[@]} -gt 0 ]; then
     sudo=""
