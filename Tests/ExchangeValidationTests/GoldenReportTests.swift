@@ -17,7 +17,10 @@ struct GoldenReportTests {
         #expect(ReportRenderer.json([report]) == expected)
     }
 
-    @Test("every valid fixture is valid, with its records counted", arguments: Repository.fixtureFiles(in: "valid", extensions: ["xml", "csv"]))
+    @Test(
+        "every valid fixture and specification example is valid, with its records counted",
+        arguments: Repository.fixtureFiles(in: "valid", extensions: ["xml", "csv"])
+            + Repository.exampleFiles(extensions: ["xml", "csv"]))
     func valid(file: URL) throws {
         let report = try FileValidator().validate(path: file.path)
         #expect(report.isValid, "\(report.issues.prefix(3))")

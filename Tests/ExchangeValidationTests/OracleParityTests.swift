@@ -52,6 +52,7 @@ private func intendedType(of file: URL) -> ExchangeType? {
 
 private func fixtureFiles(_ extensionName: String) -> [URL] {
     ["valid", "invalid"].flatMap { Repository.fixtureFiles(in: $0, extensions: [extensionName]) }
+        + Repository.exampleFiles(extensions: [extensionName])
 }
 
 @Suite("Oracle parity: verdicts agree with xmllint and frictionless")

@@ -22,6 +22,9 @@ public enum Oracles {
         let result = try runProcess(
             "frictionless",
             ["validate", "--trusted", "--json", "--limit-errors", "100000", "--encoding", "utf-8", "--format", "csv",
+             // Pin the dialect: otherwise csv.Sniffer guesses the delimiter and skipInitialSpace.
+             "--dialect",
+             #"{"header": true, "csv": {"delimiter": ",", "quoteChar": "\"", "doubleQuote": true, "skipInitialSpace": false}}"#,
              "--schema", schema.path, file.path])
         guard let data = result.standardOutput.data(using: .utf8),
             let report = try JSONSerialization.jsonObject(with: data) as? [String: Any],

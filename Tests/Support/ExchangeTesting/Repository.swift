@@ -28,7 +28,15 @@ public enum Repository {
 
     /// The files in a fixture folder (relative to `Fixtures/`), sorted, with the given extensions.
     public static func fixtureFiles(in folder: String, extensions: Set<String>) -> [URL] {
-        let directory = fixtures.appendingPathComponent(folder)
+        files(in: fixtures.appendingPathComponent(folder), extensions: extensions)
+    }
+
+    /// The example files of the specification, `Schemas/examples/`.
+    public static func exampleFiles(extensions: Set<String>) -> [URL] {
+        files(in: schemas.appendingPathComponent("examples"), extensions: extensions)
+    }
+
+    private static func files(in directory: URL, extensions: Set<String>) -> [URL] {
         let names = (try? FileManager.default.contentsOfDirectory(atPath: directory.path)) ?? []
         return names.sorted().map { directory.appendingPathComponent($0) }
             .filter { extensions.contains($0.pathExtension) }
