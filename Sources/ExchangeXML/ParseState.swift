@@ -18,13 +18,12 @@ final class ParseState {
         var line: Int
     }
 
-    /// One open element: its interned name and how many children of each name it has had so far.
+    /// One open element: its interned name, its position among same-named siblings, and its start line.
     struct OpenElement {
         var name: UnsafePointer<xmlChar>
         var index: Int
         /// The line of the start tag (where xmllint, building a tree, reports the element's errors).
         var line: Int
-        var childCounts: [(name: UnsafePointer<xmlChar>, count: Int)] = []
     }
 
     let fileName: String
@@ -39,16 +38,33 @@ final class ParseState {
     var recordCount = 0
 
     private var stack: [OpenElement] = []
+    /// How many children of each name the root has had (names are interned by the parser's dictionary,
+    /// so pointers compare). Only the root's children repeat in a valid file: the records.
+    private var rootChildCounts: [(name: UnsafePointer<xmlChar>, count: Int)] = []
+    /// Whether the open depth-2 element is the Header.
+    private var inHeader = false
     private var pendingPops = 0
     private var recordElement: [CChar] = []
     private var textBytes = 0
+    /// Whether record ids must be unique (the XSD's `xs:unique`, checked here instead of by libxml2:
+    /// see `XMLDocumentValidator`).
+    let checksRecordIds: Bool
+    private var seenRecordIds = SeenKeys()
+    private var capturingRecordId = false
+    private var recordIdOverflow = false
+    private var recordId: [UInt8] = []
+    private var issuesBeforeRecordId = 0
+    private var recordIdAwaitingVerdict = false
+    private var duplicateRecordIdPending = false
+    private var inRecord = false
     private var capturingRecordCount = false
     private var declaredRecordCount: [UInt8] = []
     private var sawDeclaredRecordCount = false
     private var lastSchemaIssue: (line: Int, path: String?)?
 
-    init(fileName: String, studentDataFields: Set<String>, issueLimit: Int, limits: XMLLimits) {
+    init(fileName: String, studentDataFields: Set<String>, checksRecordIds: Bool, issueLimit: Int, limits: XMLLimits) {
         self.fileName = fileName
+        self.checksRecordIds = checksRecordIds
         self.studentDataFields = studentDataFields
         self.limits = limits
         self.issues = IssueCollector(limit: issueLimit)
@@ -176,33 +192,44 @@ final class ParseState {
             return
         }
         var index = 1
-        if !stack.isEmpty {
-            let parent = stack.count - 1
-            if let slot = stack[parent].childCounts.firstIndex(where: { $0.name == localName }) {
-                stack[parent].childCounts[slot].count += 1
-                index = stack[parent].childCounts[slot].count
+        let name = UnsafeRawPointer(localName).assumingMemoryBound(to: CChar.self)
+        if depth == 2 {
+            if let slot = rootChildCounts.firstIndex(where: { $0.name == localName }) {
+                rootChildCounts[slot].count += 1
+                index = rootChildCounts[slot].count
             } else {
-                stack[parent].childCounts.append((localName, 1))
+                rootChildCounts.append((localName, 1))
             }
+            inRecord = strcmp(name, recordElement) == 0
+            if inRecord { recordCount += 1 }
+            inHeader = strcmp(name, "Header") == 0
         }
         stack.append(OpenElement(name: localName, index: index, line: currentLine))
         textBytes = 0
-        if depth == 2, strcmp(UnsafeRawPointer(localName).assumingMemoryBound(to: CChar.self), recordElement) == 0 {
-            recordCount += 1
-        }
-        capturingRecordCount =
-            depth == 3 && String(cString: stack[1].name) == "Header" && String(cString: localName) == "RecordCount"
+        capturingRecordCount = depth == 3 && inHeader && strcmp(name, "RecordCount") == 0
         if capturingRecordCount {
             sawDeclaredRecordCount = true
             declaredRecordCount = []
         }
+        capturingRecordId = checksRecordIds && depth == 3 && inRecord && strcmp(name, "RecordId") == 0
+        if capturingRecordId {
+            recordId.removeAll(keepingCapacity: true)
+            recordIdOverflow = false
+            issuesBeforeRecordId = issues.total
+        }
     }
 
     private func endElement() {
-        // The schema validator checks an element's content after this callback returns; keep the element
-        // on the path until the next event so its errors name it.
+        // Elements that ended before this one have been checked by the validator by now.
+        applyPendingPops()
+        // The schema validator checks this element's content after this callback returns; keep it on the
+        // path until the next event so its errors name it.
         pendingPops += 1
         capturingRecordCount = false
+        if capturingRecordId {
+            capturingRecordId = false
+            recordIdAwaitingVerdict = !recordIdOverflow
+        }
     }
 
     private func text(_ characters: UnsafePointer<xmlChar>?, length: Int) {
@@ -211,6 +238,13 @@ final class ParseState {
         textBytes += length
         if capturingRecordCount, let characters, declaredRecordCount.count < 32 {
             declaredRecordCount.append(contentsOf: UnsafeBufferPointer(start: characters, count: min(length, 32)))
+        }
+        if capturingRecordId, let characters {
+            if recordId.count + length > 128 {
+                recordIdOverflow = true
+            } else {
+                recordId.append(contentsOf: UnsafeBufferPointer(start: characters, count: length))
+            }
         }
         if textBytes > limits.maxTextBytes {
             issues.add(
@@ -222,10 +256,40 @@ final class ParseState {
         }
     }
 
+    /// Pops the elements whose end the validator has now processed, and settles record-id uniqueness for
+    /// them.
     private func applyPendingPops() {
         guard pendingPops > 0 else { return }
-        stack.removeLast(min(pendingPops, stack.count))
+        if recordIdAwaitingVerdict {
+            recordIdAwaitingVerdict = false
+            // Like libxml2's identity constraints, only a value that passed its type counts as a key.
+            if issues.total == issuesBeforeRecordId, stack.count >= 2 {
+                duplicateRecordIdPending =
+                    recordId.withUnsafeBytes { seenRecordIds.insert($0, row: stack[1].index) } != nil
+            }
+        }
+        let popping = min(pendingPops, stack.count)
+        if duplicateRecordIdPending, stack.count - popping < 2, stack.count >= 2 {
+            // The record has ended and its own errors are reported; the duplicate comes last, on the
+            // record's start tag, as libxml2 reports an identity-constraint violation.
+            duplicateRecordIdPending = false
+            let record = stack[1]
+            issues.add(
+                ValidationIssue(
+                    code: .uniqueError,
+                    message: "RecordId repeats an earlier record's RecordId in this file; every record needs its own.",
+                    line: record.line,
+                    path: "/" + String(cString: stack[0].name) + "/" + String(cString: record.name)
+                        + "[\(record.index)]/RecordId",
+                    field: "recordId"))
+        }
+        stack.removeLast(popping)
         pendingPops = 0
+    }
+
+    /// Settles what the last events left pending; call after the final chunk.
+    func finishEvents() {
+        applyPendingPops()
     }
 
     // MARK: Errors
@@ -236,7 +300,7 @@ final class ParseState {
         var result = ""
         for (depth, element) in stack.enumerated() {
             result += "/" + String(cString: element.name)
-            if depth == 1 || element.index > 1 { result += "[\(element.index)]" }
+            if depth == 1 { result += "[\(element.index)]" }
         }
         return result
     }

@@ -58,7 +58,8 @@ public final class XMLDocumentValidator {
         _ = LibXML2Setup.once
         self.schemas = schemas
         self.state = ParseState(
-            fileName: fileName, studentDataFields: studentDataFields, issueLimit: issueLimit, limits: limits)
+            fileName: fileName, studentDataFields: studentDataFields,
+            checksRecordIds: schemas.checksRecordIdsOutsideSchema, issueLimit: issueLimit, limits: limits)
         self.sniffer = state.makeParser(sniffing: true)
     }
 
@@ -112,8 +113,11 @@ public final class XMLDocumentValidator {
             state.issues.add(
                 ValidationIssue(code: .notWellFormed, message: "The file has no XML root element.", line: 1))
         }
-        validator?.finish()
-        if validator != nil { state.checkRecordCount() }
+        if let validator {
+            state.finishEvents()
+            validator.finish()
+            state.checkRecordCount()
+        }
         return XMLVerdict(type: state.type, recordCount: state.recordCount, issues: state.issues)
     }
 

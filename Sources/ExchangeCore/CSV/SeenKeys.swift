@@ -1,7 +1,7 @@
-/// Remembers byte-string keys and the row each was last seen on, for `unique` and primary-key checks,
+/// Remembers byte-string keys and the row (or record) each was last seen on, for `unique` and primary-key checks,
 /// in little memory: keys lie end to end in one arena and the open-addressing table holds only hashes,
 /// offsets and rows. Comparisons are exact (a hash match is confirmed against the stored bytes).
-struct SeenKeys {
+public struct SeenKeys: Sendable {
     private struct Slot {
         var hash: UInt64 = 0  // 0 marks an empty slot
         var offset = 0
@@ -13,9 +13,12 @@ struct SeenKeys {
     private var slots = [Slot](repeating: Slot(), count: 1024)
     private var count = 0
 
+    /// An empty set.
+    public init() {}
+
     /// Records `key` as seen on `row`; returns the row it was seen on before, if any (frictionless
     /// reports the most recent earlier row).
-    mutating func insert(_ key: UnsafeRawBufferPointer, row: Int) -> Int? {
+    public mutating func insert(_ key: UnsafeRawBufferPointer, row: Int) -> Int? {
         if (count + 1) * 4 > slots.count * 3 { grow() }
         let hash = SeenKeys.hash(key)
         var index = Int(truncatingIfNeeded: hash) & (slots.count - 1)
