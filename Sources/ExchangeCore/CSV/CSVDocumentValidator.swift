@@ -60,7 +60,8 @@ public struct CSVDocumentValidator {
 
     private mutating func handle(_ record: CSVRecord) {
         guard !stopped else { return }
-        if !CellValues.isValidUTF8(record.raw) {
+        let (ascii, hasNUL) = CellValues.classify(record.raw)
+        if !ascii, !CellValues.isValidUTF8(record.raw) {
             if sawHeader { rows += 1 } else { stopped = true }
             issues.add(
                 ValidationIssue(
@@ -70,7 +71,7 @@ public struct CSVDocumentValidator {
             sawHeader = true
             return
         }
-        if CellValues.containsNUL(record.raw) {
+        if hasNUL {
             if sawHeader { rows += 1 } else { stopped = true }
             sawHeader = true
             issues.add(
@@ -86,7 +87,7 @@ public struct CSVDocumentValidator {
             return
         }
         rows += 1
-        checker?.checkRow(record, into: &issues)
+        checker?.checkRow(record, isASCII: ascii, into: &issues)
     }
 
     private mutating func recognise(header record: CSVRecord) {

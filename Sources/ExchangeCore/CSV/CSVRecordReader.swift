@@ -8,23 +8,21 @@ public struct CSVRecord {
     public let number: Int
     /// The raw bytes of the whole record, without its line ending.
     public let raw: UnsafeRawBufferPointer
-    fileprivate let starts: UnsafeBufferPointer<Int>
-    fileprivate let ends: UnsafeBufferPointer<Int>
-    fileprivate let escaped: UnsafeBufferPointer<Bool>
+    fileprivate let spans: UnsafeBufferPointer<FieldSpan>
     fileprivate let base: UnsafeRawPointer?
     fileprivate let scratch: ScratchBuffer
 
     /// Number of fields.
-    public var count: Int { starts.count }
+    public var count: Int { spans.count }
 
     /// Whether the physical line is empty (no bytes at all between line breaks).
     public var isEmptyLine: Bool { raw.isEmpty }
 
     /// Calls `body` with the value of field `index`, quotes removed and `""` turned into `"`.
     public func withField<T>(_ index: Int, _ body: (UnsafeRawBufferPointer) throws -> T) rethrows -> T {
-        let start = starts[index], end = ends[index]
-        let bytes = UnsafeRawBufferPointer(start: base.map { $0 + start }, count: end - start)
-        guard escaped[index] else { return try body(bytes) }
+        let span = spans[index]
+        let bytes = UnsafeRawBufferPointer(start: base.map { $0 + span.start }, count: span.end - span.start)
+        guard span.escaped else { return try body(bytes) }
         scratch.bytes.removeAll(keepingCapacity: true)
         var previousWasQuote = false
         for byte in bytes {
@@ -42,6 +40,13 @@ public struct CSVRecord {
     public func string(_ index: Int) -> String {
         withField(index) { String(decoding: $0, as: UTF8.self) }
     }
+}
+
+/// Where one field's bytes lie in the reader's buffer, and whether they hold doubled quotes.
+struct FieldSpan {
+    var start: Int
+    var end: Int
+    var escaped: Bool
 }
 
 final class ScratchBuffer {
@@ -85,9 +90,7 @@ public struct CSVRecordReader {
     private var line = 1
     private var recordNumber = 0
     private var atStart = true
-    private var starts: [Int] = []
-    private var ends: [Int] = []
-    private var escaped: [Bool] = []
+    private var spans: [FieldSpan] = []
     private let scratch = ScratchBuffer()
     /// Set once a record exceeded `maxRecordBytes`; the reader then ignores the rest of the input.
     public private(set) var gaveUp = false
@@ -146,7 +149,7 @@ public struct CSVRecordReader {
                     onProblem(
                         CSVSyntaxProblem(
                             kind: .recordTooLarge(limit: maxRecordBytes), line: line, record: recordNumber + 1,
-                            field: starts.count))
+                            field: spans.count))
                     buffer = []
                     position = 0
                 }
@@ -167,34 +170,19 @@ public struct CSVRecordReader {
 
     private func deliver(recordStart: Int, end: Int, lineSpan: Int, onRecord: (CSVRecord) -> Void) {
         buffer.withUnsafeBytes { raw in
-            starts.withUnsafeBufferPointer { s in
-                ends.withUnsafeBufferPointer { e in
-                    escaped.withUnsafeBufferPointer { q in
-                        onRecord(
-                            CSVRecord(
-                                line: line, lineSpan: lineSpan, number: recordNumber,
-                                raw: UnsafeRawBufferPointer(rebasing: raw[recordStart..<end]), starts: s, ends: e,
-                                escaped: q, base: raw.baseAddress, scratch: scratch))
-                    }
-                }
+            spans.withUnsafeBufferPointer { fields in
+                onRecord(
+                    CSVRecord(
+                        line: line, lineSpan: lineSpan, number: recordNumber,
+                        raw: UnsafeRawBufferPointer(rebasing: raw[recordStart..<end]), spans: fields,
+                        base: raw.baseAddress, scratch: scratch))
             }
         }
     }
 
-    /// Whether any byte of `word` is `,`, `"`, CR or LF (the classic has-zero-byte test on XORed words).
-    @inline(__always)
-    static func hasSpecialByte(_ word: UInt64) -> Bool {
-        let ones: UInt64 = 0x0101_0101_0101_0101, highs: UInt64 = 0x8080_8080_8080_8080
-        func hasZero(_ v: UInt64) -> UInt64 { (v &- ones) & ~v & highs }
-        return hasZero(word ^ (ones &* 0x2C)) | hasZero(word ^ (ones &* 0x22)) | hasZero(word ^ (ones &* 0x0D))
-            | hasZero(word ^ (ones &* 0x0A)) != 0
-    }
-
-    /// Scans one record starting at `start`, filling `starts`, `ends` and `escaped`.
+    /// Scans one record starting at `start`, filling `spans`.
     private mutating func scanRecord(in bytes: UnsafeRawBufferPointer, from start: Int, final: Bool) -> Outcome {
-        starts.removeAll(keepingCapacity: true)
-        ends.removeAll(keepingCapacity: true)
-        escaped.removeAll(keepingCapacity: true)
+        spans.removeAll(keepingCapacity: true)
         let comma = UInt8(ascii: ","), quote = UInt8(ascii: "\""), lf = UInt8(ascii: "\n"), cr = UInt8(ascii: "\r")
         let count = bytes.count
         var i = start
@@ -236,7 +224,7 @@ public struct CSVRecordReader {
                     if j >= count {
                         if final {
                             return .problem(
-                                .unterminatedQuote, field: starts.count + 1, resume: count,
+                                .unterminatedQuote, field: spans.count + 1, resume: count,
                                 lineBreaks: lineBreaks + breaksInside)
                         }
                         return .needMore
@@ -250,9 +238,7 @@ public struct CSVRecordReader {
                     if j + 1 >= count, !final { return .needMore }
                     break
                 }
-                starts.append(i + 1)
-                ends.append(j)
-                escaped.append(hasEscapes)
+                spans.append(FieldSpan(start: i + 1, end: j, escaped: hasEscapes))
                 lineBreaks += breaksInside
                 i = j + 1
                 if i >= count {
@@ -269,36 +255,31 @@ public struct CSVRecordReader {
                     return .record(end: i, next: resume, lineBreaks: lineBreaks)
                 }
                 guard let (resume, _) = resumeAfterLine(from: i) else { return .needMore }
-                return .problem(.textAfterClosingQuote, field: starts.count, resume: resume, lineBreaks: lineBreaks)
+                return .problem(.textAfterClosingQuote, field: spans.count, resume: resume, lineBreaks: lineBreaks)
             }
-            // Unquoted field: skip eight bytes at a time while none is a comma, quote, CR or LF.
+            // Unquoted field: up to a comma, quote, CR or LF. Those are all below 0x2D, as few data bytes
+            // are, so one comparison settles most bytes.
             var j = i
-            while j + 8 <= count {
-                let word = bytes.loadUnaligned(fromByteOffset: j, as: UInt64.self)
-                if CSVRecordReader.hasSpecialByte(word) { break }
-                j += 8
-            }
             while j < count {
                 let byte = bytes[j]
-                if byte == comma || byte == lf || byte == cr || byte == quote { break }
-                j += 1
+                if byte > comma || (byte != comma && byte != lf && byte != cr && byte != quote) {
+                    j += 1
+                    continue
+                }
+                break
             }
             if j >= count {
                 if !final { return .needMore }
-                starts.append(i)
-                ends.append(j)
-                escaped.append(false)
+                spans.append(FieldSpan(start: i, end: j, escaped: false))
                 return .record(end: j, next: j, lineBreaks: lineBreaks)
             }
             let byte = bytes[j]
             if byte == quote {
                 guard let (resume, _) = resumeAfterLine(from: j) else { return .needMore }
                 return .problem(
-                    .quoteInUnquotedValue, field: starts.count + 1, resume: resume, lineBreaks: lineBreaks)
+                    .quoteInUnquotedValue, field: spans.count + 1, resume: resume, lineBreaks: lineBreaks)
             }
-            starts.append(i)
-            ends.append(j)
-            escaped.append(false)
+            spans.append(FieldSpan(start: i, end: j, escaped: false))
             if byte == comma {
                 i = j + 1
                 if i >= count, !final { return .needMore }

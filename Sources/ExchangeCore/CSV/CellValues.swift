@@ -9,15 +9,19 @@ enum CellValues {
         enum Kind: Sendable, Equatable { case finite, infinity, nan }
         var kind: Kind
         var negative: Bool
-        /// Significant digits without leading or trailing zeros; empty for zero.
-        var digits: [UInt8]
-        var exponent: Int
+        /// The first 38 significant digits, scaled to exactly 38 digits (0 for zero), so that two
+        /// numbers with the same exponent compare by this value.
+        var significand: UInt128 = 0
+        /// Whether nonzero digits beyond the 38th were dropped (they still order the number).
+        var sticky = false
+        /// Value = 0.d₁d₂… × 10^exponent.
+        var exponent = 0
 
-        static func < (lhs: Number, rhs: Number) -> Bool { compare(lhs, rhs) < 0 }
+        var isZero: Bool { kind == .finite && significand == 0 }
 
         /// -1, 0 or 1; NaN compares as unordered and is handled by callers.
         static func compare(_ a: Number, _ b: Number) -> Int {
-            func signValue(_ n: Number) -> Int { n.kind == .finite && n.digits.isEmpty ? 0 : (n.negative ? -1 : 1) }
+            func signValue(_ n: Number) -> Int { n.isZero ? 0 : (n.negative ? -1 : 1) }
             let sa = signValue(a), sb = signValue(b)
             if sa != sb { return sa < sb ? -1 : 1 }
             if sa == 0 { return 0 }
@@ -29,19 +33,47 @@ enum CellValues {
             default:
                 if a.exponent != b.exponent {
                     magnitude = a.exponent < b.exponent ? -1 : 1
+                } else if a.significand != b.significand {
+                    magnitude = a.significand < b.significand ? -1 : 1
                 } else {
-                    var result = 0
-                    for (x, y) in zip(a.digits, b.digits) where x != y {
-                        result = x < y ? -1 : 1
-                        break
-                    }
-                    if result == 0, a.digits.count != b.digits.count {
-                        result = a.digits.count < b.digits.count ? -1 : 1
-                    }
-                    magnitude = result
+                    magnitude = a.sticky == b.sticky ? 0 : (a.sticky ? 1 : -1)
                 }
             }
             return sa > 0 ? magnitude : -magnitude
+        }
+    }
+
+    /// Collects a number's digits as they are read, without allocating.
+    private struct DigitAccumulator {
+        static let maxDigits = 38
+        var significand: UInt128 = 0
+        var stored = 0
+        var sticky = false
+        /// Index (among all digits read) of the first nonzero digit.
+        var firstNonZero: Int?
+        var count = 0
+
+        mutating func add(_ digit: UInt8) {
+            defer { count += 1 }
+            if firstNonZero == nil {
+                guard digit != 0 else { return }
+                firstNonZero = count
+            }
+            if stored < DigitAccumulator.maxDigits {
+                significand = significand * 10 + UInt128(digit)
+                stored += 1
+            } else if digit != 0 {
+                sticky = true
+            }
+        }
+
+        func number(negative: Bool, pointPosition: Int, exponent: Int) -> Number {
+            guard let first = firstNonZero else { return Number(kind: .finite, negative: negative) }
+            var scaled = significand
+            for _ in stored..<DigitAccumulator.maxDigits { scaled *= 10 }
+            return Number(
+                kind: .finite, negative: negative, significand: scaled, sticky: sticky,
+                exponent: pointPosition - first + exponent)
         }
     }
 
@@ -99,12 +131,15 @@ enum CellValues {
 
     private static func isDigit(_ byte: UInt8) -> Bool { byte >= 0x30 && byte <= 0x39 }
 
-    /// Digits with single underscores between them (Python accepts `1_000`); appends them to `out`.
-    private static func scanDigits(_ b: UnsafeRawBufferPointer, _ i: inout Int, into out: inout [UInt8]) -> Int {
+    /// Digits with single underscores between them (Python accepts `1_000`), added to `digits`;
+    /// returns how many were read.
+    private static func scanDigits(_ b: UnsafeRawBufferPointer, _ i: inout Int, into digits: inout DigitAccumulator)
+        -> Int
+    {
         var count = 0
         while i < b.count {
             if isDigit(b[i]) {
-                out.append(b[i] - 0x30)
+                digits.add(b[i] - 0x30)
                 count += 1
                 i += 1
             } else if b[i] == UInt8(ascii: "_"), count > 0, i + 1 < b.count, isDigit(b[i + 1]) {
@@ -125,9 +160,10 @@ enum CellValues {
             negative = b[i] == UInt8(ascii: "-")
             i += 1
         }
-        var digits: [UInt8] = []
-        guard scanDigits(b, &i, into: &digits) > 0, i == b.count else { return nil }
-        return normalized(negative: negative, digits: digits, pointPosition: digits.count, exponent: 0)
+        var digits = DigitAccumulator()
+        let count = scanDigits(b, &i, into: &digits)
+        guard count > 0, i == b.count else { return nil }
+        return digits.number(negative: negative, pointPosition: count, exponent: 0)
     }
 
     /// A number as Python's `Decimal(cell.strip())` reads it, or nil.
@@ -142,17 +178,17 @@ enum CellValues {
         if i < b.count, [UInt8(ascii: "i"), UInt8(ascii: "n"), UInt8(ascii: "s")].contains(b[i] | 0x20) {
             let rest = String(decoding: UnsafeRawBufferPointer(rebasing: b[i...]), as: UTF8.self).lowercased()
             if rest == "inf" || rest == "infinity" {
-                return Number(kind: .infinity, negative: negative, digits: [], exponent: 0)
+                return Number(kind: .infinity, negative: negative)
             }
             for prefix in ["nan", "snan"] where rest.hasPrefix(prefix) {
                 let payload = rest.dropFirst(prefix.count)
                 if payload.allSatisfy({ $0.isASCII && $0.isNumber }) {
-                    return Number(kind: .nan, negative: negative, digits: [], exponent: 0)
+                    return Number(kind: .nan, negative: negative)
                 }
             }
             return nil
         }
-        var digits: [UInt8] = []
+        var digits = DigitAccumulator()
         let integerDigits = scanDigits(b, &i, into: &digits)
         var fractionDigits = 0
         if i < b.count, b[i] == UInt8(ascii: ".") {
@@ -168,30 +204,22 @@ enum CellValues {
                 exponentNegative = b[i] == UInt8(ascii: "-")
                 i += 1
             }
-            var exponentDigits: [UInt8] = []
+            let start = i
+            var exponentDigits = DigitAccumulator()
             guard scanDigits(b, &i, into: &exponentDigits) > 0 else { return nil }
-            for digit in exponentDigits where exponent < 1_000_000_000 { exponent = exponent * 10 + Int(digit) }
+            for index in start..<i where isDigit(b[index]) && exponent < 1_000_000_000 {
+                exponent = exponent * 10 + Int(b[index] - 0x30)
+            }
             if exponentNegative { exponent = -exponent }
         }
         guard i == b.count else { return nil }
-        return normalized(negative: negative, digits: digits, pointPosition: integerDigits, exponent: exponent)
+        return digits.number(negative: negative, pointPosition: integerDigits, exponent: exponent)
     }
 
     /// Parses a bound written in a schema (a JSON number's text).
     static func number(text: String) -> Number? {
         var bytes = Array(text.utf8)
         return bytes.withUnsafeMutableBytes { number(UnsafeRawBufferPointer($0)) }
-    }
-
-    private static func normalized(negative: Bool, digits: [UInt8], pointPosition: Int, exponent: Int) -> Number {
-        var leading = 0
-        while leading < digits.count, digits[leading] == 0 { leading += 1 }
-        var trailing = digits.count
-        while trailing > leading, digits[trailing - 1] == 0 { trailing -= 1 }
-        let significant = Array(digits[leading..<trailing])
-        return Number(
-            kind: .finite, negative: negative, digits: significant,
-            exponent: significant.isEmpty ? 0 : pointPosition - leading + exponent)
     }
 
     // MARK: Dates and times
@@ -312,6 +340,31 @@ enum CellValues {
         }
         if hours == 0, minutes == 0 { return true }
         return minutes <= 59 && hours <= 23
+    }
+
+    /// One pass over a record's bytes: whether all are ASCII, and whether any is NUL.
+    static func classify(_ bytes: UnsafeRawBufferPointer) -> (ascii: Bool, hasNUL: Bool) {
+        let ones: UInt64 = 0x0101_0101_0101_0101, highs: UInt64 = 0x8080_8080_8080_8080
+        var highBits: UInt64 = 0, zeroBytes: UInt64 = 0
+        var i = 0
+        let n = bytes.count
+        while i + 8 <= n {
+            let word = bytes.loadUnaligned(fromByteOffset: i, as: UInt64.self)
+            highBits |= word
+            zeroBytes |= (word &- ones) & ~word
+            i += 8
+        }
+        var tail = false
+        while i < n {
+            highBits |= UInt64(bytes[i])
+            if bytes[i] == 0 { tail = true }
+            i += 1
+        }
+        // (word - ones) & ~word has a high bit set for a zero byte, and only for bytes below 0x80, which
+        // is all of them when the record is ASCII; otherwise containsNUL decides.
+        let ascii = highBits & highs == 0
+        let hasNUL = tail || (ascii ? zeroBytes & highs != 0 : containsNUL(bytes))
+        return (ascii, hasNUL)
     }
 
     /// Whether every byte is ASCII.

@@ -86,7 +86,7 @@ public struct PatternMatcher: Sendable {
     /// Whether the whole of `value` (UTF-8 bytes) matches.
     public func matches(_ value: UnsafeRawBufferPointer) -> Bool {
         if asciiOnly, CellValues.isASCII(value) {
-            return value.withMemoryRebound(to: UInt8.self) { bytes in run(bytes) { $0 == bytes.count } }
+            return value.withMemoryRebound(to: UInt8.self) { bytes in run(bytes, accept: Acceptance(end: bytes.count)) }
         }
         return matchWhole(String(decoding: value, as: UTF8.self).unicodeScalars.map(\.value))
     }
@@ -95,8 +95,9 @@ public struct PatternMatcher: Sendable {
     /// `re.match("^" + pattern + "$")`. Without a group around the pattern, a top-level `A|B` then reads
     /// as `^A` or `B$`: every alternative but the last needs only to match a prefix. `$` also matches
     /// before a final line feed.
-    public func matchesLikeFrictionless(_ value: UnsafeRawBufferPointer) -> Bool {
-        if asciiOnly, CellValues.isASCII(value) {
+    /// - Parameter isASCII: Pass true when the caller already knows every byte is ASCII.
+    public func matchesLikeFrictionless(_ value: UnsafeRawBufferPointer, isASCII: Bool = false) -> Bool {
+        if asciiOnly, isASCII || CellValues.isASCII(value) {
             return value.withMemoryRebound(to: UInt8.self) { matchesLikeFrictionless($0) }
         }
         let scalars = String(decoding: value, as: UTF8.self).unicodeScalars.map(\.value)
@@ -105,14 +106,25 @@ public struct PatternMatcher: Sendable {
 
     private func matchesLikeFrictionless<Unit: FixedWidthInteger>(_ input: UnsafeBufferPointer<Unit>) -> Bool {
         let end = input.count
-        let endsWithLineFeed = end > 0 && input[end - 1] == 10
-        let atEnd: (Int) -> Bool = { $0 == end || (endsWithLineFeed && $0 == end - 1) }
+        let atEnd = Acceptance(end: end, orBefore: end > 0 && input[end - 1] == 10 ? end - 1 : nil)
         guard let options = topLevelAlternatives else { return run(input, accept: atEnd) }
         for (index, option) in options.enumerated() {
-            let isLast = index == options.count - 1
-            if PatternMatcher.match(option, input, 0, isLast ? atEnd : { _ in true }) { return true }
+            let accept = index == options.count - 1 ? atEnd : .anywhere
+            if PatternMatcher.match(option, input, 0, { accept.accepts($0) }) { return true }
         }
         return false
+    }
+
+    /// Where a match may end: at `end` (or `orBefore`, Python's `$` before a final line feed), or, for a
+    /// prefix match, anywhere.
+    struct Acceptance {
+        var end: Int
+        var orBefore: Int?
+
+        static let anywhere = Acceptance(end: -1, orBefore: nil)
+
+        @inline(__always)
+        func accepts(_ position: Int) -> Bool { end < 0 || position == end || position == orBefore }
     }
 
     /// Whether the whole of `value` matches.
@@ -138,15 +150,17 @@ public struct PatternMatcher: Sendable {
     /// Matches `steps[index...]` from `position`; accepts an end where `accept` says so.
     private static func matchSteps<Unit: FixedWidthInteger>(
         _ steps: UnsafeBufferPointer<Step>, _ index: Int, _ input: UnsafeBufferPointer<Unit>, _ position: Int,
-        _ accept: (Int) -> Bool
+        _ accept: Acceptance
     ) -> Bool {
-        guard index < steps.count else { return accept(position) }
+        guard index < steps.count else { return accept.accepts(position) }
         let step = steps[index]
         var end = position
         let limit = step.max >= input.count - position ? input.count : position + step.max
         while end < limit, step.set.contains(UInt32(truncatingIfNeeded: input[end])) { end += 1 }
         guard end - position >= step.min else { return false }
-        if index == steps.count - 1 { return accept(end) || (end > position + step.min && backtrackLast(step, position, end, accept)) }
+        if index == steps.count - 1 {
+            return accept.accepts(end) || (end > position + step.min && backtrackLast(step, position, end, accept))
+        }
         var candidate = end
         while candidate >= position + step.min {
             if matchSteps(steps, index + 1, input, candidate, accept) { return true }
@@ -155,24 +169,24 @@ public struct PatternMatcher: Sendable {
         return false
     }
 
-    private static func backtrackLast(_ step: Step, _ position: Int, _ end: Int, _ accept: (Int) -> Bool) -> Bool {
+    private static func backtrackLast(_ step: Step, _ position: Int, _ end: Int, _ accept: Acceptance) -> Bool {
         var candidate = end - 1
         while candidate >= position + step.min {
-            if accept(candidate) { return true }
+            if accept.accepts(candidate) { return true }
             candidate -= 1
         }
         return false
     }
 
-    private func run<Unit: FixedWidthInteger>(_ input: UnsafeBufferPointer<Unit>, accept: (Int) -> Bool) -> Bool {
+    private func run<Unit: FixedWidthInteger>(_ input: UnsafeBufferPointer<Unit>, accept: Acceptance) -> Bool {
         if let steps {
             return steps.withUnsafeBufferPointer { PatternMatcher.matchSteps($0, 0, input, 0, accept) }
         }
-        return PatternMatcher.match(root, input, 0, accept)
+        return PatternMatcher.match(root, input, 0) { accept.accepts($0) }
     }
 
     private func matchWhole(_ input: [UInt32]) -> Bool {
-        input.withUnsafeBufferPointer { buffer in run(buffer) { $0 == buffer.count } }
+        input.withUnsafeBufferPointer { buffer in run(buffer, accept: Acceptance(end: buffer.count)) }
     }
 
     /// Continuation-passing backtracking: `next` decides whether the rest of the pattern matches from

@@ -5,21 +5,33 @@ struct TableRowChecker {
     /// One field, compiled for fast checks on raw bytes.
     final class CompiledField {
         let field: TableSchema.Field
+        // The field's facts the per-cell checks read, hoisted out of `field` so that reading them costs no
+        // reference counting.
+        let type: TableSchema.FieldType
+        let required: Bool
+        let minLength: Int
+        let maxLength: Int
+        let hasBounds: Bool
         let pattern: PatternMatcher?
         let enumValues: [[UInt8]]?
         let minimum: CellValues.Number?
         let maximum: CellValues.Number?
-        let trueValues: [[UInt8]]
-        let falseValues: [[UInt8]]
+        /// The true values then the false values (boolean fields).
+        let booleanValues: [[UInt8]]
 
         init(_ field: TableSchema.Field) throws {
             self.field = field
+            type = field.type
+            required = field.constraints.required
+            minLength = field.constraints.minLength ?? 0
+            maxLength = field.constraints.maxLength ?? Int.max
+            hasBounds = field.constraints.minimum != nil || field.constraints.maximum != nil
             pattern = try field.constraints.pattern.map(PatternMatcher.init)
             enumValues = field.constraints.enum.map { $0.map { Array($0.text.utf8) } }
             minimum = field.constraints.minimum.flatMap { CellValues.number(text: $0.text) }
             maximum = field.constraints.maximum.flatMap { CellValues.number(text: $0.text) }
-            trueValues = (field.trueValues ?? ["true", "True", "TRUE", "1"]).map { Array($0.utf8) }
-            falseValues = (field.falseValues ?? ["false", "False", "FALSE", "0"]).map { Array($0.utf8) }
+            booleanValues = ((field.trueValues ?? ["true", "True", "TRUE", "1"])
+                + (field.falseValues ?? ["false", "False", "FALSE", "0"])).map { Array($0.utf8) }
         }
     }
 
@@ -38,6 +50,12 @@ struct TableRowChecker {
     private var columns: [Column]
     private var primaryKeysSeen = SeenKeys()
     private var uniqueSeen: [Int: SeenKeys] = [:]
+    /// Per field: whether it is `unique` (checked per cell without a dictionary lookup).
+    private var isUnique: [Bool]
+    /// Per field: its slot in the primary key, or -1.
+    private var keySlot: [Int]
+    /// Per primary-key part: where its bytes lie in `keyBuffer` for the row being checked.
+    private var keyParts: [Range<Int>?]
     private var keyBuffer: [UInt8] = []
     /// Whether the only missing value is the empty string (the usual case, checked without a loop).
     private let onlyEmptyIsMissing: Bool
@@ -49,6 +67,10 @@ struct TableRowChecker {
         onlyEmptyIsMissing = schema.missingValues == [""]
         primaryKeyPositions = schema.primaryKey.compactMap { name in schema.fields.firstIndex { $0.name == name } }
         columns = schema.fields.indices.map(Column.field)
+        isUnique = schema.fields.map(\.constraints.unique)
+        keySlot = Array(repeating: -1, count: schema.fields.count)
+        for (slot, position) in primaryKeyPositions.enumerated() { keySlot[position] = slot }
+        keyParts = Array(repeating: nil, count: primaryKeyPositions.count)
         for (index, field) in schema.fields.enumerated() where field.constraints.unique {
             uniqueSeen[index] = SeenKeys()
         }
@@ -63,8 +85,15 @@ struct TableRowChecker {
         let labels = rawLabels.map(CellValues.strippedLikePython)
         let names = schema.fieldNames
         columns = labels.indices.map { $0 < names.count ? .field($0) : .unknown(label: labels[$0]) }
-        primaryKeyPositions = primaryKeyPositions.allSatisfy { $0 < labels.count } ? primaryKeyPositions : []
-        for index in uniqueSeen.keys where index >= labels.count { uniqueSeen[index] = nil }
+        if !primaryKeyPositions.allSatisfy({ $0 < labels.count }) {
+            primaryKeyPositions = []
+            keySlot = Array(repeating: -1, count: schema.fields.count)
+            keyParts = []
+        }
+        for index in uniqueSeen.keys where index >= labels.count {
+            uniqueSeen[index] = nil
+            isUnique[index] = false
+        }
         for position in names.count..<max(names.count, labels.count) {
             issues.add(
                 ValidationIssue(
@@ -110,10 +139,11 @@ struct TableRowChecker {
     // MARK: Rows
 
     /// Checks one data row.
-    mutating func checkRow(_ record: CSVRecord, into issues: inout IssueCollector) {
+    /// - Parameter isASCII: Whether the record's bytes are all ASCII (so no cell needs a UTF-8 look).
+    mutating func checkRow(_ record: CSVRecord, isASCII: Bool, into issues: inout IssueCollector) {
         var rowIssues: [ValidationIssue] = []
         var blankCells = 0
-        var keyParts: [Range<Int>?] = Array(repeating: nil, count: primaryKeyPositions.count)
+        for slot in keyParts.indices { keyParts[slot] = nil }
         keyBuffer.removeAll(keepingCapacity: true)
         let cellCount = record.isEmptyLine ? 0 : record.count
 
@@ -126,25 +156,26 @@ struct TableRowChecker {
             guard position < cellCount else {
                 // A missing cell reads as no value: `required` still applies, as in frictionless.
                 blankCells += 1
-                if compiled.field.constraints.required {
+                if compiled.required {
                     rowIssues.append(requiredIssue(compiled.field, record: record))
                 }
                 continue
             }
             let present = record.withField(position) { bytes -> Bool in
                 if isMissing(bytes) {
-                    if compiled.field.constraints.required {
+                    if compiled.required {
                         rowIssues.append(requiredIssue(compiled.field, record: record))
                     }
                     return false
                 }
-                checkCell(bytes, compiled, record: record, into: &rowIssues)
-                if let keySlot = primaryKeyPositions.firstIndex(of: index) {
+                checkCell(bytes, compiled, isASCII: isASCII, record: record, into: &rowIssues)
+                let slot = keySlot[index]
+                if slot >= 0 {
                     let start = keyBuffer.count
                     keyBuffer.append(contentsOf: bytes)
-                    keyParts[keySlot] = start..<keyBuffer.count
+                    keyParts[slot] = start..<keyBuffer.count
                 }
-                if uniqueSeen[index] != nil { checkUnique(bytes, index: index, record: record, into: &rowIssues) }
+                if isUnique[index] { checkUnique(bytes, index: index, record: record, into: &rowIssues) }
                 return true
             }
             if !present { blankCells += 1 }
@@ -177,7 +208,7 @@ struct TableRowChecker {
             ]
         }
         for issue in rowIssues { issues.add(issue) }
-        checkPrimaryKey(keyParts, record: record, into: &issues)
+        checkPrimaryKey(record: record, into: &issues)
     }
 
     private func isMissing(_ bytes: UnsafeRawBufferPointer) -> Bool {
@@ -198,73 +229,77 @@ struct TableRowChecker {
     }
 
     private func checkCell(
-        _ bytes: UnsafeRawBufferPointer, _ compiled: CompiledField, record: CSVRecord,
+        _ bytes: UnsafeRawBufferPointer, _ compiled: CompiledField, isASCII: Bool, record: CSVRecord,
         into rowIssues: inout [ValidationIssue]
     ) {
-        let field = compiled.field
-        // Built only for a message, and never for student data.
-        var shown: String { field.isStudentData ? "" : " '\(String(decoding: bytes, as: UTF8.self))'" }
+        // Messages (and the field's name and value in them) are built only when a check fails, and a
+        // student-data value never appears.
+        var shown: String { compiled.field.isStudentData ? "" : " '\(String(decoding: bytes, as: UTF8.self))'" }
+        var name: String { compiled.field.name }
         func issue(_ code: ValidationIssue.Code, _ message: String) {
             rowIssues.append(
-                ValidationIssue(code: code, message: message, line: record.line, field: field.name, row: record.number))
+                ValidationIssue(code: code, message: message, line: record.line, field: name, row: record.number))
         }
         var number: CellValues.Number?
-        switch field.type {
+        switch compiled.type {
         case .string:
             break
         case .integer:
             number = CellValues.integer(bytes)
-            if number == nil { return issue(.typeError, "\(field.name) value\(shown) is not a whole number.") }
+            if number == nil { return issue(.typeError, "\(name) value\(shown) is not a whole number.") }
         case .number:
             number = CellValues.number(bytes)
-            if number == nil { return issue(.typeError, "\(field.name) value\(shown) is not a number.") }
+            if number == nil { return issue(.typeError, "\(name) value\(shown) is not a number.") }
         case .boolean:
-            let allowed = compiled.trueValues + compiled.falseValues
-            if !allowed.contains(where: { equal(bytes, $0) }) {
-                let words = allowed.map { String(decoding: $0, as: UTF8.self) }.joined(separator: ", ")
-                return issue(.typeError, "\(field.name) value\(shown) is not one of \(words).")
+            if !compiled.booleanValues.contains(where: { equal(bytes, $0) }) {
+                let words = compiled.booleanValues.map { String(decoding: $0, as: UTF8.self) }.joined(separator: ", ")
+                return issue(.typeError, "\(name) value\(shown) is not one of \(words).")
             }
         case .date:
             if CellValues.date(bytes) == nil {
-                return issue(.typeError, "\(field.name) value\(shown) is not a valid date written YYYY-MM-DD.")
+                return issue(.typeError, "\(name) value\(shown) is not a valid date written YYYY-MM-DD.")
             }
         case .time:
             if !CellValues.time(bytes) {
-                return issue(.typeError, "\(field.name) value\(shown) is not a valid time written HH:MM:SS.")
+                return issue(.typeError, "\(name) value\(shown) is not a valid time written HH:MM:SS.")
             }
         case .datetime:
             if !CellValues.dateTime(bytes) {
                 return issue(
                     .typeError,
-                    "\(field.name) value\(shown) is not a valid date and time written YYYY-MM-DDTHH:MM:SS "
+                    "\(name) value\(shown) is not a valid date and time written YYYY-MM-DDTHH:MM:SS "
                         + "(optionally with Z or ±HH:MM).")
             }
         }
         // Constraints, in frictionless's order; every failing one is reported.
-        let constraints = field.constraints
-        if field.type == .string {
-            let length = CellValues.scalarCount(bytes)
-            if let minLength = constraints.minLength, length < minLength {
-                issue(.constraintError, "\(field.name) is shorter than the \(minLength) characters required.")
+        if compiled.type == .string, compiled.minLength > 0 || compiled.maxLength < Int.max {
+            let length = isASCII ? bytes.count : CellValues.scalarCount(bytes)
+            if length < compiled.minLength {
+                issue(.constraintError, "\(name) is shorter than the \(compiled.minLength) characters required.")
             }
-            if let maxLength = constraints.maxLength, length > maxLength {
-                issue(.constraintError, "\(field.name) is \(length) characters long; at most \(maxLength) are allowed.")
+            if length > compiled.maxLength {
+                issue(.constraintError, "\(name) is \(length) characters long; at most \(compiled.maxLength) are allowed.")
             }
         }
-        if let number {
+        if compiled.hasBounds, let number {
             if let minimum = compiled.minimum, number.kind == .nan || CellValues.Number.compare(number, minimum) < 0 {
-                issue(.constraintError, "\(field.name) value\(shown) is below the minimum of \(constraints.minimum?.text ?? "").")
+                issue(
+                    .constraintError,
+                    "\(name) value\(shown) is below the minimum of \(compiled.field.constraints.minimum?.text ?? "").")
             }
             if let maximum = compiled.maximum, number.kind == .nan || CellValues.Number.compare(number, maximum) > 0 {
-                issue(.constraintError, "\(field.name) value\(shown) is above the maximum of \(constraints.maximum?.text ?? "").")
+                issue(
+                    .constraintError,
+                    "\(name) value\(shown) is above the maximum of \(compiled.field.constraints.maximum?.text ?? "").")
             }
         }
-        if field.type == .string, let pattern = compiled.pattern, !pattern.matchesLikeFrictionless(bytes) {
-            issue(.constraintError, "\(field.name) value\(shown) does not have the required form (pattern \(pattern.pattern)).")
+        guard compiled.type == .string else { return }
+        if let pattern = compiled.pattern, !pattern.matchesLikeFrictionless(bytes, isASCII: isASCII) {
+            issue(.constraintError, "\(name) value\(shown) does not have the required form (pattern \(pattern.pattern)).")
         }
-        if let allowed = compiled.enumValues, field.type == .string, !allowed.contains(where: { equal(bytes, $0) }) {
+        if let allowed = compiled.enumValues, !allowed.contains(where: { equal(bytes, $0) }) {
             let list = allowed.map { String(decoding: $0, as: UTF8.self) }.joined(separator: ", ")
-            issue(.constraintError, "\(field.name) value\(shown) is not one of the allowed codes: \(list).")
+            issue(.constraintError, "\(name) value\(shown) is not one of the allowed codes: \(list).")
         }
     }
 
@@ -280,8 +315,9 @@ struct TableRowChecker {
         }
     }
 
-    private mutating func checkPrimaryKey(_ parts: [Range<Int>?], record: CSVRecord, into issues: inout IssueCollector) {
+    private mutating func checkPrimaryKey(record: CSVRecord, into issues: inout IssueCollector) {
         guard !primaryKeyPositions.isEmpty else { return }
+        let parts = keyParts
         let names = schema.primaryKey.joined(separator: " + ")
         if parts.allSatisfy({ $0 == nil }) {
             issues.add(
