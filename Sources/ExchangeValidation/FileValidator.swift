@@ -62,10 +62,11 @@ public final class FileValidator: Sendable {
     public func validate(fileDescriptor: Int32, displayName: String) throws(FileReadError) -> ValidationReport {
         let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: FileValidator.chunkSize, alignment: 16)
         defer { buffer.deallocate() }
-        func readChunk() throws(FileReadError) -> UnsafeRawBufferPointer {
+        /// Reads into `buffer` from `offset` on; an empty result means the end of the file.
+        func readChunk(at offset: Int = 0) throws(FileReadError) -> UnsafeRawBufferPointer {
             while true {
-                let count = read(fileDescriptor, buffer.baseAddress, buffer.count)
-                if count >= 0 { return UnsafeRawBufferPointer(rebasing: buffer[0..<count]) }
+                let count = read(fileDescriptor, buffer.baseAddress.map { $0 + offset }, buffer.count - offset)
+                if count >= 0 { return UnsafeRawBufferPointer(rebasing: buffer[offset..<(offset + count)]) }
                 if errno == EINTR { continue }
                 throw FileReadError(file: displayName, reason: String(cString: strerror(errno)))
             }
@@ -78,40 +79,33 @@ public final class FileValidator: Sendable {
             return ValidationReport(file: displayName, type: nil, binding: nil, recordCount: 0, collector: issues)
         }
         // Short first reads (pipes) are topped up so that sniffing sees a useful prefix.
-        if first.count < 64 {
-            var more = try readChunk()
-            var total = first.count
-            while !more.isEmpty, total < 64 {
-                total += more.count
-                more = try readChunk()
+        while first.count < 64 {
+            let more = try readChunk(at: first.count)
+            if more.isEmpty { break }
+            first = UnsafeRawBufferPointer(rebasing: buffer[0..<(first.count + more.count)])
+        }
+        /// Feeds the first chunk and then the rest of the file to `document`, while it wants more.
+        func stream(_ document: inout some ChunkConsumer) throws(FileReadError) {
+            document.feed(first)
+            while document.wantsMoreInput {
+                let chunk = try readChunk()
+                if chunk.isEmpty { break }
+                document.feed(chunk)
             }
-            first = UnsafeRawBufferPointer(rebasing: buffer[0..<total])
-            _ = more
         }
         switch ContentSniffer.binding(of: first) {
         case .xml:
-            let validator = XMLDocumentValidator(
+            var validator = XMLDocumentValidator(
                 schemas: xmlSchemas, fileName: displayName, studentDataFields: studentDataFields,
                 issueLimit: issueLimit)
-            validator.feed(first)
-            while validator.wantsMoreInput {
-                let chunk = try readChunk()
-                if chunk.isEmpty { break }
-                validator.feed(chunk)
-            }
+            try stream(&validator)
             let verdict = validator.finish()
             return ValidationReport(
                 file: displayName, type: verdict.type, binding: .xml, recordCount: verdict.recordCount,
                 collector: verdict.issues)
         case .csv:
-            var validator = CSVDocumentValidator(
-                schemas: tableSchemas, issueLimit: issueLimit)
-            validator.feed(first)
-            while validator.wantsMoreInput {
-                let chunk = try readChunk()
-                if chunk.isEmpty { break }
-                validator.feed(chunk)
-            }
+            var validator = CSVDocumentValidator(schemas: tableSchemas, issueLimit: issueLimit)
+            try stream(&validator)
             let verdict = validator.finish()
             return ValidationReport(
                 file: displayName, type: verdict.type, binding: .csv, recordCount: verdict.recordCount,
@@ -123,3 +117,14 @@ public final class FileValidator: Sendable {
         }
     }
 }
+
+/// A document validator that takes a file's bytes chunk by chunk.
+protocol ChunkConsumer {
+    /// Takes the next chunk.
+    mutating func feed(_ bytes: UnsafeRawBufferPointer)
+    /// Whether more bytes can change the verdict.
+    var wantsMoreInput: Bool { get }
+}
+
+extension XMLDocumentValidator: ChunkConsumer {}
+extension CSVDocumentValidator: ChunkConsumer {}

@@ -91,45 +91,43 @@ struct HostileInputTests {
 
     @Test("a 200 MB single line is refused early in bounded memory, as XML and as CSV", arguments: ["xml", "csv"])
     func hugeSingleLine(binding: String) throws {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("ktsx-huge-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: directory) }
-        let file = directory.appendingPathComponent("huge.\(binding)")
-        FileManager.default.createFile(atPath: file.path, contents: nil)
-        let handle = try FileHandle(forWritingTo: file)
-        let csvHeader = try #require(
-            String(contentsOf: Repository.fixtures.appendingPathComponent("hostile/formula-injection.csv"), encoding: .utf8)
-                .split(separator: "\n").first)
-        let head = binding == "xml"
-            ? "<KtsxWaiverFile xmlns=\"urn:ky:kde:ktsx:1.0\"><Header><SenderOrgId>"
-            : csvHeader + "\n\"0d1f6c1e"
-        try handle.write(contentsOf: Data(head.utf8))
-        let block = Data(repeating: UInt8(ascii: "7"), count: 1 << 20)
-        for _ in 0..<200 { try handle.write(contentsOf: block) }
-        try handle.close()
+        try withTemporaryDirectory { directory in
+            let file = directory.appendingPathComponent("huge.\(binding)")
+            FileManager.default.createFile(atPath: file.path, contents: nil)
+            let handle = try FileHandle(forWritingTo: file)
+            let csvHeader = try #require(
+                String(contentsOf: Repository.fixtures.appendingPathComponent("hostile/formula-injection.csv"), encoding: .utf8)
+                    .split(separator: "\n").first)
+            let head = binding == "xml"
+                ? "<KtsxWaiverFile xmlns=\"urn:ky:kde:ktsx:1.0\"><Header><SenderOrgId>"
+                : csvHeader + "\n\"0d1f6c1e"
+            try handle.write(contentsOf: Data(head.utf8))
+            let block = Data(repeating: UInt8(ascii: "7"), count: 1 << 20)
+            for _ in 0..<200 { try handle.write(contentsOf: block) }
+            try handle.close()
 
-        let (result, peakMiB) = try ktsxMeasured(["validate", "--format", "json", file.path], in: directory)
-        #expect(result.status == 1)
-        let expected = binding == "xml" ? "schema-error" : "record-too-large"
-        #expect(result.standardOutput.contains("\"code\": \"\(expected)\""), "\(result.standardOutput.prefix(400))")
-        #expect(peakMiB < 64, "peak RSS \(peakMiB) MiB")
+            let (result, peakMiB) = try ktsxMeasured(["validate", "--format", "json", file.path], in: directory)
+            #expect(result.status == 1)
+            let expected = binding == "xml" ? "schema-error" : "record-too-large"
+            #expect(result.standardOutput.contains("\"code\": \"\(expected)\""), "\(result.standardOutput.prefix(400))")
+            #expect(peakMiB < 64, "peak RSS \(peakMiB) MiB")
+        }
     }
 
     @Test("an error flood keeps the first errors, counts them all and says it was cut")
     func errorFlood() throws {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("ktsx-flood-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: directory) }
-        let file = directory.appendingPathComponent("flood.csv")
-        let header = try #require(
-            String(contentsOf: Repository.fixtures.appendingPathComponent("hostile/formula-injection.csv"), encoding: .utf8)
-                .split(separator: "\n").first)
-        var text = header + "\n"
-        for _ in 0..<20_000 { text += ",,,,\n" }
-        try text.write(to: file, atomically: true, encoding: .utf8)
-        let report = try FileValidator(issueLimit: 50).validate(path: file.path)
-        #expect(report.issues.count == 50)
-        #expect(report.errorCount > 20_000)
-        #expect(report.truncated)
+        try withTemporaryDirectory { directory in
+            let file = directory.appendingPathComponent("flood.csv")
+            let header = try #require(
+                String(contentsOf: Repository.fixtures.appendingPathComponent("hostile/formula-injection.csv"), encoding: .utf8)
+                    .split(separator: "\n").first)
+            var text = header + "\n"
+            for _ in 0..<20_000 { text += ",,,,\n" }
+            try text.write(to: file, atomically: true, encoding: .utf8)
+            let report = try FileValidator(issueLimit: 50).validate(path: file.path)
+            #expect(report.issues.count == 50)
+            #expect(report.errorCount > 20_000)
+            #expect(report.truncated)
+        }
     }
 }

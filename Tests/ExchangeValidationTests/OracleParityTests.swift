@@ -96,85 +96,83 @@ struct OracleParityTests {
             "id,minutes,code,name\nAB12,5,EX,Zoë\nAB12,6,UX,Zoë\nAB13,5,EXX,Z\nab,5,EXt,Zoë\nAB15x,1,EX,Zo\nQX,1,,Zoë\n",  // rows
         ])
     func headerMistakes(text: String) throws {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("ktsx-labels-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: directory) }
-        let schema = """
-            {"fields": [
-              {"name": "id", "type": "string", "constraints": {"required": true, "pattern": "[A-Z]{2}[0-9]{2}|X"}},
-              {"name": "minutes", "type": "integer", "constraints": {"required": true, "maximum": 9}},
-              {"name": "code", "type": "string", "constraints": {"enum": ["EX", "UX"]}},
-              {"name": "name", "type": "string", "constraints": {"minLength": 2}}
-            ], "primaryKey": ["id"], "missingValues": [""]}
-            """
-        let csv = directory.appendingPathComponent("labels.csv")
-        let schemaFile = directory.appendingPathComponent("labels.schema.json")
-        try text.write(to: csv, atomically: true, encoding: .utf8)
-        try schema.write(to: schemaFile, atomically: true, encoding: .utf8)
-        var document = CSVDocumentValidator(
-            schemas: [.attendance: try TableSchema(json: Array(schema.utf8))], issueLimit: 100_000)
-        Array(text.utf8).withUnsafeBytes { document.feed($0) }
-        let verdict = document.finish()
-        let oracle = try Oracles.frictionless(file: csv, schema: schemaFile)
-        #expect(verdict.type == .attendance)
-        #expect(verdict.issues.isEmpty == oracle.valid)
-        #expect(normalized(verdict.issues.issues) == normalized(oracle.errors))
+        try withTemporaryDirectory { directory in
+            let schema = """
+                {"fields": [
+                  {"name": "id", "type": "string", "constraints": {"required": true, "pattern": "[A-Z]{2}[0-9]{2}|X"}},
+                  {"name": "minutes", "type": "integer", "constraints": {"required": true, "maximum": 9}},
+                  {"name": "code", "type": "string", "constraints": {"enum": ["EX", "UX"]}},
+                  {"name": "name", "type": "string", "constraints": {"minLength": 2}}
+                ], "primaryKey": ["id"], "missingValues": [""]}
+                """
+            let csv = directory.appendingPathComponent("labels.csv")
+            let schemaFile = directory.appendingPathComponent("labels.schema.json")
+            try text.write(to: csv, atomically: true, encoding: .utf8)
+            try schema.write(to: schemaFile, atomically: true, encoding: .utf8)
+            var document = CSVDocumentValidator(
+                schemas: [.attendance: try TableSchema(json: Array(schema.utf8))], issueLimit: 100_000)
+            Array(text.utf8).withUnsafeBytes { document.feed($0) }
+            let verdict = document.finish()
+            let oracle = try Oracles.frictionless(file: csv, schema: schemaFile)
+            #expect(verdict.type == .attendance)
+            #expect(verdict.issues.isEmpty == oracle.valid)
+            #expect(normalized(verdict.issues.issues) == normalized(oracle.errors))
+        }
     }
 
     @Test("cell edge cases: the CSV path and frictionless agree cell by cell")
     func cellEdgeCases() throws {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("ktsx-cells-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: directory) }
-        let schema = """
-            {"fields": [
-              {"name": "id", "type": "string", "constraints": {"required": true, "pattern": "[A-Z]{2}[0-9]{2,3}"}},
-              {"name": "minutes", "type": "integer", "constraints": {"minimum": 0, "maximum": 1440}},
-              {"name": "credits", "type": "number", "constraints": {"minimum": 0, "maximum": 9.75}},
-              {"name": "day", "type": "date"},
-              {"name": "at", "type": "time"},
-              {"name": "stamp", "type": "datetime"},
-              {"name": "flag", "type": "boolean", "trueValues": ["true", "1"], "falseValues": ["false", "0"]},
-              {"name": "code", "type": "string", "constraints": {"enum": ["EX", "UX", "UK"], "maxLength": 2}},
-              {"name": "name", "type": "string", "constraints": {"minLength": 2, "maxLength": 5}}
-            ], "primaryKey": ["id"], "missingValues": [""]}
-            """
-        let valid = ["AB12", "10", "1.5", "2026-01-05", "07:45:00", "2026-01-05T10:00:00Z", "true", "EX", "Zoë"]
-        let variants: [(Int, String)] = [
-            (0, "ab12"), (0, "AB1"), (0, "AB1234"), (0, " AB12"), (0, "AB12\n"), (1, "-1"), (1, "1441"), (1, "1_440"),
-            (1, " 7 "), (1, "7.0"), (1, "x"), (2, "9.75"), (2, "9.750001"), (2, "NaN"), (2, "-0"), (2, "1e1"), (2, "inf"),
-            (2, "0.5e1"), (3, "2026-2-3"), (3, "2026-02-30"), (3, "2026/01/05"), (4, "7:45:00"), (4, "07:45"),
-            (4, "23:59:59.999"), (5, "2026-01-05 10:00:00"), (5, "2026-01-05T10:00:00+05:30"),
-            (5, "2026-01-05T10:00"), (6, "TRUE"), (6, "0"), (6, "yes"), (7, "ex"), (7, "XM"), (8, "Z"), (8, "Zoë é"),
-            (8, "Zoëééé"), (8, " "),
-        ]
-        var lines = ["id,minutes,credits,day,at,stamp,flag,code,name"]
-        func csvCell(_ value: String) -> String {
-            value.contains(where: { ",\"\n\r".contains($0) }) ? "\"" + value.replacingOccurrences(of: "\"", with: "\"\"") + "\"" : value
-        }
-        for (row, (position, value)) in variants.enumerated() {
-            var cells = valid
-            cells[0] = position == 0 ? value : "ID\(100 + row)"
-            if position != 0 { cells[position] = value }
-            lines.append(cells.map(csvCell).joined(separator: ","))
-        }
-        lines.append("AB12,1,1,2026-01-05,07:45:00,2026-01-05T10:00:00,0,UK,Zoë")  // duplicate key of row 2
-        lines.append(",,,,,,,,")
-        lines.append("XY99,1")
-        lines.append("XY98,1,1,2026-01-05,07:45:00,2026-01-05T10:00:00,0,UK,Zoë,extra")
-        let csv = directory.appendingPathComponent("cells.csv")
-        let schemaFile = directory.appendingPathComponent("cells.schema.json")
-        try (lines.joined(separator: "\n") + "\n").write(to: csv, atomically: true, encoding: .utf8)
-        try schema.write(to: schemaFile, atomically: true, encoding: .utf8)
+        try withTemporaryDirectory { directory in
+            let schema = """
+                {"fields": [
+                  {"name": "id", "type": "string", "constraints": {"required": true, "pattern": "[A-Z]{2}[0-9]{2,3}"}},
+                  {"name": "minutes", "type": "integer", "constraints": {"minimum": 0, "maximum": 1440}},
+                  {"name": "credits", "type": "number", "constraints": {"minimum": 0, "maximum": 9.75}},
+                  {"name": "day", "type": "date"},
+                  {"name": "at", "type": "time"},
+                  {"name": "stamp", "type": "datetime"},
+                  {"name": "flag", "type": "boolean", "trueValues": ["true", "1"], "falseValues": ["false", "0"]},
+                  {"name": "code", "type": "string", "constraints": {"enum": ["EX", "UX", "UK"], "maxLength": 2}},
+                  {"name": "name", "type": "string", "constraints": {"minLength": 2, "maxLength": 5}}
+                ], "primaryKey": ["id"], "missingValues": [""]}
+                """
+            let valid = ["AB12", "10", "1.5", "2026-01-05", "07:45:00", "2026-01-05T10:00:00Z", "true", "EX", "Zoë"]
+            let variants: [(Int, String)] = [
+                (0, "ab12"), (0, "AB1"), (0, "AB1234"), (0, " AB12"), (0, "AB12\n"), (1, "-1"), (1, "1441"), (1, "1_440"),
+                (1, " 7 "), (1, "7.0"), (1, "x"), (2, "9.75"), (2, "9.750001"), (2, "NaN"), (2, "-0"), (2, "1e1"), (2, "inf"),
+                (2, "0.5e1"), (3, "2026-2-3"), (3, "2026-02-30"), (3, "2026/01/05"), (4, "7:45:00"), (4, "07:45"),
+                (4, "23:59:59.999"), (5, "2026-01-05 10:00:00"), (5, "2026-01-05T10:00:00+05:30"),
+                (5, "2026-01-05T10:00"), (6, "TRUE"), (6, "0"), (6, "yes"), (7, "ex"), (7, "XM"), (8, "Z"), (8, "Zoë é"),
+                (8, "Zoëééé"), (8, " "),
+            ]
+            var lines = ["id,minutes,credits,day,at,stamp,flag,code,name"]
+            func csvCell(_ value: String) -> String {
+                value.contains(where: { ",\"\n\r".contains($0) }) ? "\"" + value.replacingOccurrences(of: "\"", with: "\"\"") + "\"" : value
+            }
+            for (row, (position, value)) in variants.enumerated() {
+                var cells = valid
+                cells[0] = position == 0 ? value : "ID\(100 + row)"
+                if position != 0 { cells[position] = value }
+                lines.append(cells.map(csvCell).joined(separator: ","))
+            }
+            lines.append("AB12,1,1,2026-01-05,07:45:00,2026-01-05T10:00:00,0,UK,Zoë")  // duplicate key of row 2
+            lines.append(",,,,,,,,")
+            lines.append("XY99,1")
+            lines.append("XY98,1,1,2026-01-05,07:45:00,2026-01-05T10:00:00,0,UK,Zoë,extra")
+            let csv = directory.appendingPathComponent("cells.csv")
+            let schemaFile = directory.appendingPathComponent("cells.schema.json")
+            try (lines.joined(separator: "\n") + "\n").write(to: csv, atomically: true, encoding: .utf8)
+            try schema.write(to: schemaFile, atomically: true, encoding: .utf8)
 
-        var document = CSVDocumentValidator(
-            schemas: [.attendance: try TableSchema(json: Array(schema.utf8))], issueLimit: 100_000)
-        let bytes = try Data(contentsOf: csv)
-        bytes.withUnsafeBytes { document.feed($0) }
-        let verdict = document.finish()
-        let oracle = try Oracles.frictionless(file: csv, schema: schemaFile)
-        #expect(verdict.type == .attendance)
-        #expect(normalized(verdict.issues.issues) == normalized(oracle.errors))
-        #expect(!oracle.errors.isEmpty)
+            var document = CSVDocumentValidator(
+                schemas: [.attendance: try TableSchema(json: Array(schema.utf8))], issueLimit: 100_000)
+            let bytes = try Data(contentsOf: csv)
+            bytes.withUnsafeBytes { document.feed($0) }
+            let verdict = document.finish()
+            let oracle = try Oracles.frictionless(file: csv, schema: schemaFile)
+            #expect(verdict.type == .attendance)
+            #expect(normalized(verdict.issues.issues) == normalized(oracle.errors))
+            #expect(!oracle.errors.isEmpty)
+        }
     }
 }

@@ -151,15 +151,18 @@ enum CellValues {
         return count
     }
 
+    /// Skips an optional `+` or `-` at `i`; returns whether it was `-`.
+    private static func readSign(_ b: UnsafeRawBufferPointer, _ i: inout Int) -> Bool {
+        guard i < b.count, b[i] == UInt8(ascii: "+") || b[i] == UInt8(ascii: "-") else { return false }
+        defer { i += 1 }
+        return b[i] == UInt8(ascii: "-")
+    }
+
     /// An integer as Python's `int(cell.strip())` reads it, or nil.
     static func integer(_ raw: UnsafeRawBufferPointer) -> Number? {
         let b = stripped(raw)
         var i = 0
-        var negative = false
-        if i < b.count, b[i] == UInt8(ascii: "+") || b[i] == UInt8(ascii: "-") {
-            negative = b[i] == UInt8(ascii: "-")
-            i += 1
-        }
+        let negative = readSign(b, &i)
         var digits = DigitAccumulator()
         let count = scanDigits(b, &i, into: &digits)
         guard count > 0, i == b.count else { return nil }
@@ -170,11 +173,7 @@ enum CellValues {
     static func number(_ raw: UnsafeRawBufferPointer) -> Number? {
         let b = stripped(raw)
         var i = 0
-        var negative = false
-        if i < b.count, b[i] == UInt8(ascii: "+") || b[i] == UInt8(ascii: "-") {
-            negative = b[i] == UInt8(ascii: "-")
-            i += 1
-        }
+        let negative = readSign(b, &i)
         if i < b.count, [UInt8(ascii: "i"), UInt8(ascii: "n"), UInt8(ascii: "s")].contains(b[i] | 0x20) {
             let rest = String(decoding: UnsafeRawBufferPointer(rebasing: b[i...]), as: UTF8.self).lowercased()
             if rest == "inf" || rest == "infinity" {
@@ -199,11 +198,7 @@ enum CellValues {
         var exponent = 0
         if i < b.count, b[i] == UInt8(ascii: "e") || b[i] == UInt8(ascii: "E") {
             i += 1
-            var exponentNegative = false
-            if i < b.count, b[i] == UInt8(ascii: "+") || b[i] == UInt8(ascii: "-") {
-                exponentNegative = b[i] == UInt8(ascii: "-")
-                i += 1
-            }
+            let exponentNegative = readSign(b, &i)
             let start = i
             var exponentDigits = DigitAccumulator()
             guard scanDigits(b, &i, into: &exponentDigits) > 0 else { return nil }

@@ -90,3 +90,11 @@ public func runProcess(_ executable: String, _ arguments: [String], in directory
         status: process.terminationStatus, standardOutput: String(decoding: outputData, as: UTF8.self),
         standardError: String(decoding: errorBox.data, as: UTF8.self))
 }
+
+/// Runs `body` with a new empty directory that is removed afterwards.
+public func withTemporaryDirectory<T>(_ body: (URL) throws -> T) throws -> T {
+    let directory = FileManager.default.temporaryDirectory.appendingPathComponent("ktsx-test-\(UUID().uuidString)")
+    try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+    defer { try? FileManager.default.removeItem(at: directory) }
+    return try body(directory)
+}
