@@ -65,7 +65,7 @@ enum SchemaMessage {
                 code: .constraintError, message: "\(name): \(text)", line: line, path: path, field: field)
         case 1871:  // element content
             return elementContentIssue(text: text, element: element, line: line, path: path)
-        case 1877:  // identity constraint
+        case 1877 where text.contains("Duplicate key-sequence"):  // identity constraint
             return ValidationIssue(
                 code: .uniqueError,
                 message: "RecordId repeats an earlier record's RecordId in this file; every record needs its own.",
