@@ -132,6 +132,8 @@ def table_field(fld):
     if t.kind == "boolean":
         desc["trueValues"] = ["true", "1"]
         desc["falseValues"] = ["false", "0"]
+    if t.pattern is not None:
+        desc["formatHint"] = t.doc
     if fld.sensitive:
         desc["studentData"] = True
     constraints = {}

@@ -1171,6 +1171,7 @@ enum EmbeddedSchemas {
       "name": "recordId",
       "type": "string",
       "description": "Unique id of this record, never reused.",
+      "formatHint": "An RFC 4122 UUID, 36 characters with hyphens.",
       "constraints": {
         "required": true,
         "pattern": "[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
@@ -1203,6 +1204,7 @@ enum EmbeddedSchemas {
       "name": "ssid",
       "type": "string",
       "description": "Student state ID.",
+      "formatHint": "Kentucky student state ID: 10 digits.",
       "studentData": true,
       "constraints": {
         "required": true,
@@ -1279,6 +1281,7 @@ enum EmbeddedSchemas {
       "name": "homeSchoolOrgId",
       "type": "string",
       "description": "The home high school; must be the sender.",
+      "formatHint": "Organisation: 3-digit district number + 3-digit school number (DDDSSS).",
       "constraints": {
         "required": true,
         "pattern": "[0-9]{6}"
@@ -1288,6 +1291,7 @@ enum EmbeddedSchemas {
       "name": "techCenterOrgId",
       "type": "string",
       "description": "The technical center the student attends.",
+      "formatHint": "Organisation: 3-digit district number + 3-digit school number (DDDSSS).",
       "constraints": {
         "required": true,
         "pattern": "[0-9]{6}"
@@ -1297,6 +1301,7 @@ enum EmbeddedSchemas {
       "name": "ktsCourseNumber",
       "type": "string",
       "description": "Course number from the KTS course catalog.",
+      "formatHint": "Course number from the year's KTS course catalog.",
       "constraints": {
         "required": true,
         "pattern": "[A-Z0-9]{1,20}"
@@ -1306,6 +1311,7 @@ enum EmbeddedSchemas {
       "name": "sectionNumber",
       "type": "string",
       "description": "Section at the technical center.",
+      "formatHint": "Section number at the technical center.",
       "constraints": {
         "required": true,
         "pattern": "[A-Z0-9-]{1,10}"
@@ -1315,6 +1321,7 @@ enum EmbeddedSchemas {
       "name": "stateCourseCode",
       "type": "string",
       "description": "Kentucky state course code of the section.",
+      "formatHint": "Kentucky 6-digit state course code.",
       "constraints": {
         "required": true,
         "pattern": "[0-9]{6}"
@@ -1375,6 +1382,7 @@ enum EmbeddedSchemas {
       "name": "periods",
       "type": "string",
       "description": "High-school periods the student is away.",
+      "formatHint": "High-school periods, 1 to 10 letters or digits each, separated by ';'.",
       "constraints": {
         "pattern": "[A-Za-z0-9]{1,10}(;[A-Za-z0-9]{1,10})*"
       }
@@ -1440,6 +1448,7 @@ enum EmbeddedSchemas {
       "name": "recordId",
       "type": "string",
       "description": "Unique id of this record, never reused.",
+      "formatHint": "An RFC 4122 UUID, 36 characters with hyphens.",
       "constraints": {
         "required": true,
         "pattern": "[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
@@ -1472,6 +1481,7 @@ enum EmbeddedSchemas {
       "name": "ssid",
       "type": "string",
       "description": "Student state ID.",
+      "formatHint": "Kentucky student state ID: 10 digits.",
       "studentData": true,
       "constraints": {
         "required": true,
@@ -1482,6 +1492,7 @@ enum EmbeddedSchemas {
       "name": "techCenterOrgId",
       "type": "string",
       "description": "The technical center; must be the sender.",
+      "formatHint": "Organisation: 3-digit district number + 3-digit school number (DDDSSS).",
       "constraints": {
         "required": true,
         "pattern": "[0-9]{6}"
@@ -1491,6 +1502,7 @@ enum EmbeddedSchemas {
       "name": "homeSchoolOrgId",
       "type": "string",
       "description": "The student's home high school (routing target).",
+      "formatHint": "Organisation: 3-digit district number + 3-digit school number (DDDSSS).",
       "constraints": {
         "required": true,
         "pattern": "[0-9]{6}"
@@ -1500,6 +1512,7 @@ enum EmbeddedSchemas {
       "name": "ktsCourseNumber",
       "type": "string",
       "description": "Course number; required for PERIOD attendance.",
+      "formatHint": "Course number from the year's KTS course catalog.",
       "constraints": {
         "pattern": "[A-Z0-9]{1,20}"
       }
@@ -1508,6 +1521,7 @@ enum EmbeddedSchemas {
       "name": "sectionNumber",
       "type": "string",
       "description": "Section; required for PERIOD attendance.",
+      "formatHint": "Section number at the technical center.",
       "constraints": {
         "pattern": "[A-Z0-9-]{1,10}"
       }
@@ -1663,6 +1677,7 @@ enum EmbeddedSchemas {
       "name": "recordId",
       "type": "string",
       "description": "Unique id of this record, never reused.",
+      "formatHint": "An RFC 4122 UUID, 36 characters with hyphens.",
       "constraints": {
         "required": true,
         "pattern": "[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
@@ -1695,6 +1710,7 @@ enum EmbeddedSchemas {
       "name": "ssid",
       "type": "string",
       "description": "Student state ID.",
+      "formatHint": "Kentucky student state ID: 10 digits.",
       "studentData": true,
       "constraints": {
         "required": true,
@@ -1705,6 +1721,7 @@ enum EmbeddedSchemas {
       "name": "techCenterOrgId",
       "type": "string",
       "description": "The technical center; must be the sender.",
+      "formatHint": "Organisation: 3-digit district number + 3-digit school number (DDDSSS).",
       "constraints": {
         "required": true,
         "pattern": "[0-9]{6}"
@@ -1714,6 +1731,7 @@ enum EmbeddedSchemas {
       "name": "homeSchoolOrgId",
       "type": "string",
       "description": "The student's home high school (routing target).",
+      "formatHint": "Organisation: 3-digit district number + 3-digit school number (DDDSSS).",
       "constraints": {
         "required": true,
         "pattern": "[0-9]{6}"
@@ -1723,6 +1741,7 @@ enum EmbeddedSchemas {
       "name": "ktsCourseNumber",
       "type": "string",
       "description": "Course number from the KTS course catalog.",
+      "formatHint": "Course number from the year's KTS course catalog.",
       "constraints": {
         "required": true,
         "pattern": "[A-Z0-9]{1,20}"
@@ -1732,6 +1751,7 @@ enum EmbeddedSchemas {
       "name": "sectionNumber",
       "type": "string",
       "description": "Section at the technical center.",
+      "formatHint": "Section number at the technical center.",
       "constraints": {
         "required": true,
         "pattern": "[A-Z0-9-]{1,10}"
@@ -1741,6 +1761,7 @@ enum EmbeddedSchemas {
       "name": "stateCourseCode",
       "type": "string",
       "description": "Kentucky state course code.",
+      "formatHint": "Kentucky 6-digit state course code.",
       "constraints": {
         "required": true,
         "pattern": "[0-9]{6}"
@@ -1818,6 +1839,7 @@ enum EmbeddedSchemas {
       "name": "gradingScaleCode",
       "type": "string",
       "description": "The grading scale the grade is on.",
+      "formatHint": "A registered grading scale code, e.g. KY10PT.",
       "constraints": {
         "required": true,
         "pattern": "[A-Z0-9_-]{1,20}"
@@ -1979,6 +2001,7 @@ enum EmbeddedSchemas {
       "name": "recordId",
       "type": "string",
       "description": "Id of this waiver request.",
+      "formatHint": "An RFC 4122 UUID, 36 characters with hyphens.",
       "constraints": {
         "required": true,
         "pattern": "[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
@@ -2001,6 +2024,7 @@ enum EmbeddedSchemas {
       "name": "centerOrgId",
       "type": "string",
       "description": "The technical center; must be the sender.",
+      "formatHint": "Organisation: 3-digit district number + 3-digit school number (DDDSSS).",
       "constraints": {
         "required": true,
         "pattern": "[0-9]{6}"
@@ -2050,6 +2074,7 @@ enum EmbeddedSchemas {
       "name": "operatingDistrictNumber",
       "type": "string",
       "description": "District that operates the center.",
+      "formatHint": "3-digit Kentucky district number.",
       "constraints": {
         "required": true,
         "pattern": "[0-9]{3}"
@@ -2114,6 +2139,7 @@ enum EmbeddedSchemas {
       "name": "affectedHomeSchoolOrgIds",
       "type": "string",
       "description": "Feeder high schools affected.",
+      "formatHint": "One or more DDDSSS organisation numbers separated by ';'.",
       "constraints": {
         "pattern": "[0-9]{6}(;[0-9]{6})*"
       }
@@ -2142,6 +2168,7 @@ enum EmbeddedSchemas {
       "name": "submitterEmail",
       "type": "string",
       "description": "Their e-mail address.",
+      "formatHint": "An e-mail address.",
       "constraints": {
         "required": true,
         "pattern": "[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(\\.[A-Za-z0-9-]+)*\\.[A-Za-z]{2,}",
@@ -2152,6 +2179,7 @@ enum EmbeddedSchemas {
       "name": "submitterPhone",
       "type": "string",
       "description": "Their phone number.",
+      "formatHint": "A phone number: ###-###-#### or + and 10 to 15 digits.",
       "constraints": {
         "pattern": "([0-9]{3}-[0-9]{3}-[0-9]{4}|\\+[0-9]{10,15})"
       }
@@ -2194,6 +2222,7 @@ enum EmbeddedSchemas {
       "name": "priorWaiverId",
       "type": "string",
       "description": "The request amended or withdrawn; required for amend and withdraw.",
+      "formatHint": "An RFC 4122 UUID, 36 characters with hyphens.",
       "constraints": {
         "pattern": "[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
       }
@@ -2217,6 +2246,7 @@ enum EmbeddedSchemas {
       "name": "receiptId",
       "type": "string",
       "description": "The receipt id of the file.",
+      "formatHint": "A receipt id given by KTS Exchange.",
       "constraints": {
         "required": true,
         "pattern": "[A-Za-z0-9-]{1,40}"
@@ -2236,6 +2266,7 @@ enum EmbeddedSchemas {
       "name": "senderOrgId",
       "type": "string",
       "description": "The organisation whose folder the file was dropped in.",
+      "formatHint": "Organisation: 3-digit district number + 3-digit school number (DDDSSS).",
       "constraints": {
         "required": true,
         "pattern": "[0-9]{6}"
@@ -2273,6 +2304,7 @@ enum EmbeddedSchemas {
       "name": "contentSha256",
       "type": "string",
       "description": "SHA-256 of the file's bytes.",
+      "formatHint": "A SHA-256 digest in lowercase hex.",
       "constraints": {
         "required": true,
         "pattern": "[0-9a-f]{64}"
@@ -2368,6 +2400,7 @@ enum EmbeddedSchemas {
       "name": "firstReceiptId",
       "type": "string",
       "description": "For DUPLICATE: the receipt of the first copy.",
+      "formatHint": "A receipt id given by KTS Exchange.",
       "constraints": {
         "pattern": "[A-Za-z0-9-]{1,40}"
       }
@@ -2397,6 +2430,7 @@ enum EmbeddedSchemas {
       "name": "receiptId",
       "type": "string",
       "description": "The receipt id of the file.",
+      "formatHint": "A receipt id given by KTS Exchange.",
       "constraints": {
         "required": true,
         "pattern": "[A-Za-z0-9-]{1,40}"
@@ -2459,6 +2493,7 @@ enum EmbeddedSchemas {
       "name": "code",
       "type": "string",
       "description": "Stable error code: a rule id or a check name.",
+      "formatHint": "A stable error code: a rule id such as ATT-04 or a check name such as type-error.",
       "constraints": {
         "required": true,
         "pattern": "[A-Za-z0-9-]{1,60}"

@@ -31,7 +31,9 @@ public enum SchemaCatalog {
         return result
     }()
 
+    /// What messages need to know about every field: student data, expected forms.
+    public static let fieldGuide = FieldGuide(schemas: ExchangeType.allCases.compactMap { tableSchemas[$0] })
+
     /// Every field, in any type, whose values are student data and must never be echoed.
-    public static let studentDataFields: Set<String> = Set(
-        tableSchemas.values.flatMap { $0.fields.filter(\.isStudentData).map(\.name) })
+    public static var studentDataFields: Set<String> { fieldGuide.studentDataFields }
 }

@@ -28,7 +28,7 @@ public final class FileValidator: Sendable {
 
     private let xmlSchemas: XMLSchemaSet
     private let tableSchemas: [ExchangeType: TableSchema]
-    private let studentDataFields: Set<String>
+    private let fieldGuide: FieldGuide
     private let issueLimit: Int
 
     /// Compiles the bundled schemas.
@@ -39,7 +39,7 @@ public final class FileValidator: Sendable {
         for type in ExchangeType.allCases { texts[type] = SchemaCatalog.xsdText(for: type) }
         xmlSchemas = try XMLSchemaSet(xsdTexts: texts)
         tableSchemas = SchemaCatalog.tableSchemas
-        studentDataFields = SchemaCatalog.studentDataFields
+        fieldGuide = SchemaCatalog.fieldGuide
         self.issueLimit = issueLimit
     }
 
@@ -96,7 +96,7 @@ public final class FileValidator: Sendable {
         switch ContentSniffer.binding(of: first) {
         case .xml:
             var validator = XMLDocumentValidator(
-                schemas: xmlSchemas, fileName: displayName, studentDataFields: studentDataFields,
+                schemas: xmlSchemas, fileName: displayName, fieldGuide: fieldGuide,
                 issueLimit: issueLimit)
             try stream(&validator)
             let verdict = validator.finish()

@@ -27,7 +27,7 @@ final class ParseState {
     }
 
     let fileName: String
-    let studentDataFields: Set<String>
+    let fieldGuide: FieldGuide
     let limits: XMLLimits
     var issues: IssueCollector
     var parser: xmlParserCtxtPtr?
@@ -62,10 +62,10 @@ final class ParseState {
     private var sawDeclaredRecordCount = false
     private var lastSchemaIssue: (line: Int, path: String?)?
 
-    init(fileName: String, studentDataFields: Set<String>, checksRecordIds: Bool, issueLimit: Int, limits: XMLLimits) {
+    init(fileName: String, fieldGuide: FieldGuide, checksRecordIds: Bool, issueLimit: Int, limits: XMLLimits) {
         self.fileName = fileName
         self.checksRecordIds = checksRecordIds
-        self.studentDataFields = studentDataFields
+        self.fieldGuide = fieldGuide
         self.limits = limits
         self.issues = IssueCollector(limit: issueLimit)
     }
@@ -321,7 +321,8 @@ final class ParseState {
             // start tag, as libxml2 2.12+ and xmllint's tree mode do.
             let line = stack.last?.line ?? (error.line > 0 ? Int(error.line) : currentLine)
             let issue = SchemaMessage.issue(
-                code: Int(error.code), raw: raw, line: line, path: path(), studentDataFields: studentDataFields)
+                code: Int(error.code), raw: raw, line: line, path: path(), studentDataFields: fieldGuide.studentDataFields,
+                formatHints: fieldGuide.formatHints)
             // libxml2 follows a facet error with a second, vaguer "not a valid value" error for the same
             // value; one is enough for a clerk.
             if issue.code == .typeError, let last = lastSchemaIssue, last.line == line, last.path == issue.path {

@@ -7,9 +7,9 @@ enum SchemaMessage {
     private static let namespacePrefix = "{\(ktsxNamespace)}"
 
     /// The issue for libxml2 schema-validity error `code` with message `raw`.
-    static func issue(code: Int, raw: String, line: Int, path: String?, studentDataFields: Set<String>)
-        -> ValidationIssue
-    {
+    static func issue(
+        code: Int, raw: String, line: Int, path: String?, studentDataFields: Set<String>, formatHints: [String: String]
+    ) -> ValidationIssue {
         var text = raw.replacingAll(namespacePrefix, with: "")
         var element: String?
         if text.hasPrefix("Element '"), let end = text.dropFirst(9).firstIndex(of: "'") {
@@ -33,7 +33,8 @@ enum SchemaMessage {
             let pattern = quoted(after: "pattern '", in: text) ?? ""
             return ValidationIssue(
                 code: .constraintError,
-                message: "\(name) value\(shown) does not have the required form (pattern \(pattern)).",
+                message: PatternMessage.text(
+                    field: name, shownValue: shown, pattern: pattern, hint: field.flatMap { formatHints[$0] }),
                 line: line, path: path, field: field)
         case 1840:  // enumeration
             let set = text.components(separatedBy: "set {").last?.components(separatedBy: "}").first ?? ""

@@ -48,17 +48,17 @@ public final class XMLDocumentValidator {
     /// - Parameters:
     ///   - schemas: The compiled schemas.
     ///   - fileName: The name used in libxml2's messages.
-    ///   - studentDataFields: Fields (camelCase) whose values must never appear in a message.
+    ///   - fieldGuide: Which fields hold student data (never shown in a message) and their expected forms.
     ///   - issueLimit: How many issues to keep.
     ///   - limits: Depth and size limits.
     public init(
-        schemas: XMLSchemaSet, fileName: String, studentDataFields: Set<String>,
+        schemas: XMLSchemaSet, fileName: String, fieldGuide: FieldGuide,
         issueLimit: Int = IssueCollector.defaultLimit, limits: XMLLimits = XMLLimits()
     ) {
         _ = LibXML2Setup.once
         self.schemas = schemas
         self.state = ParseState(
-            fileName: fileName, studentDataFields: studentDataFields,
+            fileName: fileName, fieldGuide: fieldGuide,
             checksRecordIds: schemas.checksRecordIdsOutsideSchema, issueLimit: issueLimit, limits: limits)
         self.sniffer = state.makeParser(sniffing: true)
     }

@@ -8,7 +8,7 @@ import Testing
 /// Judges `text`, fed in chunks of `chunkSize` bytes as `FileValidator` feeds a file.
 private func judge(_ text: String, schemas: XMLSchemaSet, chunkSize: Int = 256 * 1024) -> XMLVerdict {
     let validator = XMLDocumentValidator(
-        schemas: schemas, fileName: "test.xml", studentDataFields: SchemaCatalog.studentDataFields)
+        schemas: schemas, fileName: "test.xml", fieldGuide: SchemaCatalog.fieldGuide)
     let bytes = Array(text.utf8)
     var offset = 0
     while offset < bytes.count {

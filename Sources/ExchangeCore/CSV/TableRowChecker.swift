@@ -109,6 +109,7 @@ struct TableRowChecker {
                     message: "The header is missing column \(position + 1), '\(names[position])'.",
                     line: line, column: position + 1, field: names[position], row: 1))
         }
+        var explainedShift = false
         for (position, (name, label)) in zip(names, labels).enumerated() {
             if label.isEmpty {
                 issues.add(
@@ -126,11 +127,20 @@ struct TableRowChecker {
                 continue
             }
             if label != name {
+                // Name the likely cause once: a column left out, or one put in, shifts all that follow.
+                var cause = ""
+                if !explainedShift, position + 1 < names.count, label == names[position + 1] {
+                    cause = " Column '\(name)' seems to be missing, which shifts the columns after it."
+                    explainedShift = true
+                } else if !explainedShift, position + 1 < labels.count, labels[position + 1] == name {
+                    cause = " An extra column '\(label)' seems to be inserted here, which shifts the columns after it."
+                    explainedShift = true
+                }
                 issues.add(
                     ValidationIssue(
                         code: .incorrectLabel,
                         message: "Header column \(position + 1) is '\(label)' but should be '\(name)' "
-                            + "(names are case-sensitive and in a fixed order).",
+                            + "(names are case-sensitive and in a fixed order).\(cause)",
                         line: line, column: position + 1, field: name, row: 1))
             }
         }
@@ -295,7 +305,8 @@ struct TableRowChecker {
         }
         guard compiled.type == .string else { return }
         if let pattern = compiled.pattern, !pattern.matchesLikeFrictionless(bytes, isASCII: isASCII) {
-            issue(.constraintError, "\(name) value\(shown) does not have the required form (pattern \(pattern.pattern)).")
+            issue(.constraintError, PatternMessage.text(field: name, shownValue: shown, pattern: pattern.pattern,
+                                                       hint: compiled.field.formatHint))
         }
         if let allowed = compiled.enumValues, !allowed.contains(where: { equal(bytes, $0) }) {
             let list = allowed.map { String(decoding: $0, as: UTF8.self) }.joined(separator: ", ")

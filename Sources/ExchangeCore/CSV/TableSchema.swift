@@ -93,9 +93,11 @@ public struct TableSchema: Sendable, Decodable {
         public var constraints: Constraints
         /// Whether values are student data (names, birth dates, IDs) that messages must never repeat.
         public var isStudentData: Bool
+        /// The expected form of a value in words, for messages (a custom property: `formatHint`).
+        public var formatHint: String?
 
         enum CodingKeys: String, CodingKey {
-            case name, type, format, trueValues, falseValues, constraints, studentData
+            case name, type, format, trueValues, falseValues, constraints, studentData, formatHint
         }
 
         /// Decodes a field descriptor.
@@ -108,6 +110,7 @@ public struct TableSchema: Sendable, Decodable {
             falseValues = try container.decodeIfPresent([String].self, forKey: .falseValues)
             constraints = try container.decodeIfPresent(Constraints.self, forKey: .constraints) ?? Constraints()
             isStudentData = try container.decodeIfPresent(Bool.self, forKey: .studentData) ?? false
+            formatHint = try container.decodeIfPresent(String.self, forKey: .formatHint)
         }
     }
 
