@@ -98,6 +98,11 @@ def main():
         False, "encoding-error", "UTF-16 without a byte-order mark")
     add("latin1-declared.xml", VALID_EMPTY.replace('encoding="UTF-8"', 'encoding="ISO-8859-1"'),
         False, "encoding-error", "an XML declaration naming ISO-8859-1")
+    add("stray-text-then-broken-tag.xml",
+        VALID_EMPTY.replace("<Header>", "<Header>stray text").replace("</KtsxWaiverFile>", "<Waiver a=>\n</KtsxWaiverFile>"),
+        False, "unexpected-element",
+        "stray text in an element-only element, then a broken start tag (once crashed the validator: a "
+        "schema error raised on text asks the locator for a file name)")
     add("not-ours.xml", '<?xml version="1.0"?>\n<html><body>hello</body></html>\n',
         False, "unknown-type", "an XML document of another kind")
     add("wrong-namespace.xml", VALID_EMPTY.replace(NS, "urn:example:other"),

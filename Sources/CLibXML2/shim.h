@@ -23,6 +23,11 @@ static inline int ktsx_xml_current_line(xmlParserCtxtPtr ctxt) {
     return (ctxt != NULL && ctxt->input != NULL) ? ctxt->input->line : 0;
 }
 
+/** The name of the document being parsed (owned by the parser). */
+static inline const char *ktsx_xml_current_file(xmlParserCtxtPtr ctxt) {
+    return (ctxt != NULL && ctxt->input != NULL) ? ctxt->input->filename : NULL;
+}
+
 /** The column the push parser has reached. */
 static inline int ktsx_xml_current_column(xmlParserCtxtPtr ctxt) {
     return (ctxt != NULL && ctxt->input != NULL) ? ctxt->input->col : 0;

@@ -64,6 +64,11 @@ enum SchemaMessage {
         case 1826...1838:
             return ValidationIssue(
                 code: .constraintError, message: "\(name): \(text)", line: line, path: path, field: field)
+        case 1843:  // cvc-complex-type.2.3: text inside an element that holds only elements
+            return ValidationIssue(
+                code: .unexpectedElement,
+                message: "\(name) holds text where only elements are allowed; remove the stray text.",
+                line: line, path: path, field: element.map(lowerCamel))
         case 1871:  // element content
             return elementContentIssue(text: text, element: element, line: line, path: path)
         case 1877 where text.contains("Duplicate key-sequence"):  // identity constraint

@@ -155,9 +155,12 @@ private final class ValidatingParser {
     let context: OpaquePointer
     let parser: xmlParserCtxtPtr?
     var plug: OpaquePointer?
+    /// The file name as a C string owned here, freed in `finish()`.
+    let fileName: UnsafeMutablePointer<CChar>?
 
     init(state: ParseState, schema: xmlSchemaPtr) {
         self.state = state
+        fileName = strdup(state.fileName)
         context = xmlSchemaNewValidCtxt(schema)
         parser = state.makeParser(sniffing: false)
         state.parser = parser
@@ -167,13 +170,18 @@ private final class ValidatingParser {
                 guard let userData, let error else { return }
                 Unmanaged<ParseState>.fromOpaque(userData).takeUnretainedValue().record(error.pointee)
             }, Unmanaged.passUnretained(state).toOpaque())
-        xmlSchemaValidateSetFilename(context, state.fileName)
+        // libxml2 keeps this pointer (it does not copy the name), so it must outlive the validation.
+        xmlSchemaValidateSetFilename(context, fileName)
         if let parser {
             xmlSchemaValidateSetLocator(
                 context,
-                { userData, _, line in
+                { userData, file, line in
+                    // libxml2 reads both outputs whatever we return: set both, always.
+                    file?.pointee = nil
+                    line?.pointee = 0
                     guard let userData else { return -1 }
                     let parser = userData.assumingMemoryBound(to: xmlParserCtxt.self)
+                    file?.pointee = ktsx_xml_current_file(parser)
                     line?.pointee = UInt(max(0, ktsx_xml_current_line(parser)))
                     return 0
                 }, UnsafeMutableRawPointer(parser))
@@ -194,5 +202,6 @@ private final class ValidatingParser {
         if let parser { xmlFreeParserCtxt(parser) }
         state.parser = nil
         xmlSchemaFreeValidCtxt(context)
+        free(fileName)
     }
 }
