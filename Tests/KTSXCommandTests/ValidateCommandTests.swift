@@ -73,9 +73,17 @@ struct ValidateCommandTests {
         #expect((reports[0]["errorCount"] as? Int ?? 0) > 2)
     }
 
-    @Test("the binary finds its schemas wherever it is started from")
+    @Test("the binary finds its schemas wherever it is started from and wherever it is installed")
     func runsFromAnyDirectory() throws {
         let result = try runProcess(Repository.ktsx.path, ["validate", validFixture], in: URL(fileURLWithPath: "/"))
         #expect(result.status == 0)
+        try withTemporaryDirectory { directory in
+            let installed = directory.appendingPathComponent("bin/ktsx")
+            try FileManager.default.createDirectory(
+                at: installed.deletingLastPathComponent(), withIntermediateDirectories: true)
+            try FileManager.default.copyItem(at: Repository.ktsx, to: installed)
+            let moved = try runProcess(installed.path, ["validate", validFixture], in: directory)
+            #expect(moved.status == 0, "\(moved.standardError)")
+        }
     }
 }
