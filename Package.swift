@@ -14,6 +14,10 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+        .package(url: "https://github.com/groue/GRDB.swift.git", from: "7.10.0"),
+        .package(url: "https://github.com/apple/swift-crypto.git", from: "3.12.3"),
     ],
     targets: [
         // Layer 1, pure: exchange types, validation results, the CSV reader and Table Schema checks,
@@ -38,17 +42,41 @@ let package = Package(
             dependencies: ["ExchangeCore", "ExchangeSchemas", "ExchangeXML"],
             swiftSettings: swiftSettings
         ),
+        // The ledger on SQLite (embedded, the default).
+        .target(
+            name: "ExchangeLedgerSQLite",
+            dependencies: ["ExchangeCore", .product(name: "GRDB", package: "GRDB.swift")],
+            swiftSettings: swiftSettings
+        ),
+        // The drop tree on the file system, the file pipeline and the services that poll.
+        .target(
+            name: "ExchangeRuntime",
+            dependencies: [
+                "ExchangeCore", "ExchangeValidation",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         // Layer 3: the one executable.
         .executableTarget(
             name: "KTSXCommand",
             dependencies: [
-                "ExchangeCore", "ExchangeValidation",
+                "ExchangeCore", "ExchangeValidation", "ExchangeRuntime", "ExchangeLedgerSQLite",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             swiftSettings: swiftSettings
         ),
         // Test support: repository paths and a process runner.
-        .target(name: "ExchangeTesting", path: "Tests/Support/ExchangeTesting", swiftSettings: swiftSettings),
+        .target(
+            name: "ExchangeTesting", dependencies: ["ExchangeCore"], path: "Tests/Support/ExchangeTesting",
+            swiftSettings: swiftSettings),
+        .testTarget(
+            name: "ExchangeLedgerTests", dependencies: ["ExchangeCore", "ExchangeLedgerSQLite", "ExchangeTesting"],
+            swiftSettings: swiftSettings),
         .testTarget(name: "ExchangeCoreTests", dependencies: ["ExchangeCore"], swiftSettings: swiftSettings),
         .testTarget(
             name: "ExchangeValidationTests",

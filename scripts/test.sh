@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The test command (README, .ci/run): installs what the tests need, builds, and runs the whole suite.
 #   Debian packages: libxml2-dev and pkg-config (to build), libxml2-utils (xmllint, the XML oracle),
-#   time (peak-memory checks).
+#   time (peak-memory checks), libsqlite3-dev (the ledger) and sqlite3 (ledger tests).
 #   PyPI: frictionless (the CSV oracle).
 # Extra arguments go to `swift test` (e.g. --filter OracleParity).
 set -euo pipefail
@@ -12,6 +12,8 @@ command -v xmllint >/dev/null 2>&1 || packages+=(libxml2-utils)
 command -v pkg-config >/dev/null 2>&1 || packages+=(pkg-config)
 [ -x /usr/bin/time ] || packages+=(time)
 pkg-config --exists libxml-2.0 2>/dev/null || packages+=(libxml2-dev)
+[ -f /usr/include/sqlite3.h ] || packages+=(libsqlite3-dev)
+command -v sqlite3 >/dev/null 2>&1 || packages+=(sqlite3)
 if [ ${#packages[@]} -gt 0 ]; then
     sudo=""
     [ "$(id -u)" -ne 0 ] && sudo=sudo

@@ -1,0 +1,29 @@
+/// How the service runs, from `ktsx.conf`.
+public struct ServiceSettings: Sendable, Equatable {
+    /// The root of the drop tree: `<dropRoot>/<orgId>/inbound` and `outbound`.
+    public var dropRoot: String
+    /// The processor's private directory (ledger, work area, archive, quarantine); on the same file
+    /// system as the drop tree and outside every participant's folder.
+    public var stateDirectory: String
+    /// How long a file must stay unchanged, on our clock, before it is ready.
+    public var quietPeriod: Duration
+    /// How often the folders are polled.
+    public var pollInterval: Duration
+    /// Files larger than this are set aside unread.
+    public var maxFileBytes: Int64
+    /// Days archived and quarantined originals are kept.
+    public var retentionDays: Int
+
+    /// Settings with the defaults of DESIGN.md.
+    public init(
+        dropRoot: String, stateDirectory: String, quietPeriod: Duration = .seconds(5),
+        pollInterval: Duration = .seconds(2), maxFileBytes: Int64 = 512 * 1024 * 1024, retentionDays: Int = 400
+    ) {
+        self.dropRoot = dropRoot
+        self.stateDirectory = stateDirectory
+        self.quietPeriod = quietPeriod
+        self.pollInterval = pollInterval
+        self.maxFileBytes = maxFileBytes
+        self.retentionDays = retentionDays
+    }
+}

@@ -1,0 +1,136 @@
+/// Where a received file is in its life.
+public enum ReceiptState: String, Sendable, Codable {
+    /// Renamed into the work area and recorded; not yet judged.
+    case claimed
+    /// Judged; its acknowledgement (and error file) are named and being written.
+    case writing
+    /// Acknowledged and filed (archived or quarantined).
+    case finished
+}
+
+/// One received file, from claim to acknowledgement: the ledger's record of it.
+public struct Receipt: Sendable, Equatable {
+    /// Our id for the file, shown to the sender.
+    public var id: String
+    /// The sender: the folder the file was dropped in.
+    public var senderOrgId: String
+    /// The name it was dropped under.
+    public var originalName: String
+    /// Its size.
+    public var sizeBytes: Int64
+    /// SHA-256 of its bytes, lowercase hex.
+    public var sha256: String
+    /// Where it is in its life.
+    public var state: ReceiptState
+    /// When it was claimed.
+    public var claimedAt: Timestamp
+    /// The recognised type.
+    public var fileType: ExchangeType?
+    /// The recognised binding.
+    public var binding: Binding?
+    /// The outcome, once judged.
+    public var outcome: FileOutcome?
+    /// Records in the file.
+    public var recordsReceived = 0
+    /// Records accepted.
+    public var recordsAccepted = 0
+    /// Records rejected.
+    public var recordsRejected = 0
+    /// Errors found.
+    public var errorCount = 0
+    /// For a duplicate: the receipt of the accepted copy.
+    public var duplicateOf: String?
+    /// The acknowledgement's file name in the sender's `outbound/`.
+    public var ackFile: String?
+    /// The error file's name, when there is one.
+    public var errorFile: String?
+    /// When it was acknowledged.
+    public var finishedAt: Timestamp?
+
+    /// A newly claimed file.
+    public init(id: String, senderOrgId: String, originalName: String, sizeBytes: Int64, sha256: String, claimedAt: Timestamp) {
+        self.id = id
+        self.senderOrgId = senderOrgId
+        self.originalName = originalName
+        self.sizeBytes = sizeBytes
+        self.sha256 = sha256
+        self.state = .claimed
+        self.claimedAt = claimedAt
+    }
+
+    /// Whether the file's records were applied (so the same bytes again are a duplicate).
+    public var wasAccepted: Bool { outcome == .accepted || outcome == .acceptedWithErrors }
+}
+
+/// A file the processor put in a participant's `outbound/`, watched until the participant takes it.
+public struct Delivery: Sendable, Equatable {
+    /// The receipt that produced it.
+    public var receiptId: String
+    /// The participant whose folder it is in.
+    public var recipientOrgId: String
+    /// Its name in `outbound/`.
+    public var fileName: String
+    /// When it was written.
+    public var deliveredAt: Timestamp
+    /// When the participant removed it (picked it up), if they have.
+    public var pickedUpAt: Timestamp?
+
+    /// Creates a delivery record.
+    public init(receiptId: String, recipientOrgId: String, fileName: String, deliveredAt: Timestamp, pickedUpAt: Timestamp? = nil) {
+        self.receiptId = receiptId
+        self.recipientOrgId = recipientOrgId
+        self.fileName = fileName
+        self.deliveredAt = deliveredAt
+        self.pickedUpAt = pickedUpAt
+    }
+}
+
+/// A ledger operation that failed; the message never carries student data.
+public struct LedgerError: Error, Sendable, CustomStringConvertible {
+    /// A stable classification.
+    public enum Code: String, Sendable {
+        /// The receipt id is already recorded.
+        case duplicateReceipt = "ledger-duplicate-receipt"
+        /// No such receipt.
+        case unknownReceipt = "ledger-unknown-receipt"
+        /// The database could not be opened, migrated, read or written.
+        case storage = "ledger-storage"
+        /// The database was written by a newer ktsx.
+        case newerSchema = "ledger-newer-schema"
+    }
+    /// The classification.
+    public var code: Code
+    /// What happened.
+    public var message: String
+    /// Creates an error.
+    public init(_ code: Code, _ message: String) {
+        self.code = code
+        self.message = message
+    }
+    /// `code: message`.
+    public var description: String { "\(code.rawValue): \(message)" }
+}
+
+/// The ledger: receipts, their outcomes and deliveries. Implemented on SQLite (embedded, the default)
+/// and in memory for tests; every implementation passes the same contract tests.
+public protocol LedgerStore: Sendable {
+    /// Records a newly claimed file.
+    /// - Throws: `LedgerError.duplicateReceipt` if the id is taken.
+    func recordClaim(_ receipt: Receipt) throws(LedgerError)
+    /// Replaces a receipt's record (same id) with `receipt`: its judgement, its outputs, its state.
+    func update(_ receipt: Receipt) throws(LedgerError)
+    /// The receipt with this id.
+    func receipt(id: String) throws(LedgerError) -> Receipt?
+    /// The first receipt from `sender` with these bytes whose records were applied.
+    func firstAccepted(sender: String, sha256: String) throws(LedgerError) -> Receipt?
+    /// Receipts not yet finished (to be finished after a crash), oldest first.
+    func unfinishedReceipts() throws(LedgerError) -> [Receipt]
+    /// All receipts, oldest first.
+    func allReceipts() throws(LedgerError) -> [Receipt]
+    /// Records an output written to a participant's `outbound/` (ignored if already recorded).
+    func recordDelivery(_ delivery: Delivery) throws(LedgerError)
+    /// Deliveries not yet picked up.
+    func pendingDeliveries() throws(LedgerError) -> [Delivery]
+    /// Marks a delivery as picked up.
+    func markPickedUp(recipientOrgId: String, fileName: String, at time: Timestamp) throws(LedgerError)
+}
