@@ -1,0 +1,117 @@
+import Testing
+
+@testable import ExchangeCore
+
+@Suite("Readiness: when a dropped file may be claimed")
+struct ReadinessTrackerTests {
+    private func tracker(quiet: Duration = .seconds(5), doneMarker: Bool = false) -> ReadinessTracker {
+        ReadinessTracker(quietPeriod: quiet, usesDoneMarker: doneMarker, maxFileBytes: 1000)
+    }
+
+    @Test("a file is ready once unchanged for the quiet period on our clock, whatever its mtime says")
+    func quietPeriod() {
+        var readiness = tracker()
+        let old = DropEntry(name: "a.csv", size: 10, modified: 1, inode: 7)  // an mtime from 1970, as WinSCP keeps
+        #expect(readiness.observe([old], now: .seconds(0))["a.csv"] == .wait)
+        #expect(readiness.observe([old], now: .seconds(4))["a.csv"] == .wait)
+        #expect(readiness.observe([old], now: .seconds(5))["a.csv"] == .ready)
+    }
+
+    @Test("a file that grows, is touched or replaced starts its quiet period over")
+    func changesRestart() {
+        var readiness = tracker()
+        _ = readiness.observe([DropEntry(name: "a.csv", size: 10, modified: 1, inode: 7)], now: .seconds(0))
+        #expect(readiness.observe([DropEntry(name: "a.csv", size: 20, modified: 1, inode: 7)], now: .seconds(5))["a.csv"] == .wait)
+        #expect(readiness.observe([DropEntry(name: "a.csv", size: 20, modified: 2, inode: 7)], now: .seconds(9))["a.csv"] == .wait)
+        #expect(readiness.observe([DropEntry(name: "a.csv", size: 20, modified: 2, inode: 8)], now: .seconds(13))["a.csv"] == .wait)
+        #expect(readiness.observe([DropEntry(name: "a.csv", size: 20, modified: 2, inode: 8)], now: .seconds(18))["a.csv"] == .ready)
+    }
+
+    @Test("hidden files, upload temporaries and done markers are never touched", arguments: [
+        ".hidden.csv", "a.csv.part", "a.csv.filepart", "a.tmp", "a.csv~", "a.csv.done", "b.partial",
+    ])
+    func ignored(name: String) {
+        var readiness = tracker(quiet: .zero)
+        #expect(readiness.observe([DropEntry(name: name, size: 1)], now: .zero)[name] == .ignore)
+    }
+
+    @Test("links, directories, devices and oversize files are set aside unread")
+    func setAside() {
+        var readiness = tracker(quiet: .zero)
+        let decisions = readiness.observe(
+            [
+                DropEntry(name: "link.csv", kind: .symbolicLink, size: 10), DropEntry(name: "dir", kind: .directory, size: 0),
+                DropEntry(name: "fifo", kind: .special, size: 0), DropEntry(name: "big.csv", size: 1001),
+            ], now: .zero)
+        #expect(decisions["link.csv"] == .setAside(.symbolicLink))
+        #expect(decisions["dir"] == .setAside(.directory))
+        #expect(decisions["fifo"] == .setAside(.special))
+        #expect(decisions["big.csv"] == .setAside(.tooLarge(limit: 1000)))
+    }
+
+    @Test("a done-marker participant's file is ready when NAME.done appears, not before")
+    func doneMarker() {
+        var readiness = tracker(doneMarker: true)
+        let file = DropEntry(name: "a.xml", size: 10)
+        #expect(readiness.observe([file], now: .seconds(100))["a.xml"] == .wait)
+        let decisions = readiness.observe([file, DropEntry(name: "a.xml.done", size: 0)], now: .seconds(100))
+        #expect(decisions["a.xml"] == .ready)
+        #expect(decisions["a.xml.done"] == .ignore)
+    }
+
+    @Test("a file that disappears is forgotten; one that comes back starts over")
+    func forgets() {
+        var readiness = tracker()
+        let file = DropEntry(name: "a.csv", size: 10)
+        _ = readiness.observe([file], now: .seconds(0))
+        _ = readiness.observe([], now: .seconds(3))
+        #expect(readiness.observe([file], now: .seconds(6))["a.csv"] == .wait)
+        #expect(readiness.observe([file], now: .seconds(11))["a.csv"] == .ready)
+    }
+}
+
+@Suite("Configuration files")
+struct ConfigurationParserTests {
+    @Test("settings: defaults, durations, sizes, relative paths")
+    func settings() throws {
+        let settings = try ConfigurationParser.settings(
+            from: "# comment\ndrop_root = drop\nstate_dir = /var/lib/ktsx  # inline\nquiet_period = 500ms\nmax_file_size = 2MB\n",
+            resolvePath: { $0.hasPrefix("/") ? $0 : "/etc/ktsx/" + $0 })
+        #expect(settings.dropRoot == "/etc/ktsx/drop")
+        #expect(settings.stateDirectory == "/var/lib/ktsx")
+        #expect(settings.quietPeriod == .milliseconds(500))
+        #expect(settings.pollInterval == .seconds(2))
+        #expect(settings.maxFileBytes == 2 * 1024 * 1024)
+    }
+
+    @Test("every problem is reported with its line: unknown keys, repeats, bad values, missing settings")
+    func settingsErrors() {
+        do {
+            _ = try ConfigurationParser.settings(from: "drop_root = d\nquiet = 5s\ndrop_root = e\npoll_interval = soon\nnonsense\n")
+            Issue.record("no error")
+        } catch {
+            let lines = error.errors.map { "\($0.line.map(String.init) ?? "-"): \($0.reason.prefix(20))" }
+            #expect(error.errors.map(\.line) == [2, 3, 5, nil, 4])
+            #expect(error.errors.allSatisfy { $0.file == "ktsx.conf" }, "\(lines)")
+            #expect(error.description.contains("ktsx.conf:2: unknown setting 'quiet'"))
+            #expect(error.description.contains("'state_dir' is required"))
+        }
+    }
+
+    @Test("participants: parsed, and every bad row named with its line")
+    func participants() throws {
+        let good = "orgId,name,classification,timeZone,outputFormat,doneMarker\n061014,Ridgeline ATC,C2,America/New_York,same,false\n165901,\"Bluegrass CTC, Lexington\",A2,America/Chicago,csv,true\n"
+        let parsed = try ConfigurationParser.participants(from: Array(good.utf8))
+        #expect(parsed.map(\.orgId) == ["061014", "165901"])
+        #expect(parsed[1].name == "Bluegrass CTC, Lexington")
+        #expect(parsed[1].usesDoneMarker)
+        let bad = good + "06101,X,Z9,Europe/Paris,pdf,yes\n061014,Again,A1,America/New_York,xml,false\n"
+        do {
+            _ = try ConfigurationParser.participants(from: Array(bad.utf8))
+            Issue.record("no error")
+        } catch {
+            #expect(error.errors.filter { $0.line == 4 }.count == 5)
+            #expect(error.errors.contains { $0.line == 5 && $0.reason.contains("listed twice") })
+        }
+    }
+}
