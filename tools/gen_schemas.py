@@ -236,6 +236,12 @@ def main():
     lines += ["    ]", "", "    /// Table Schema JSON text per type code.", "    static let tableSchema: [String: String] = ["]
     for code, _, json_text in embedded:
         lines.append(f'        "{code}": {swift_literal(json_text)},')
+    lines += ["    ]", "", "    /// The specification's example files (Schemas/examples/), by file name, for `ktsx demo`.",
+              "    static let examples: [String: String] = ["]
+    examples_dir = os.path.join(SCHEMAS, "examples")
+    for name in sorted(os.listdir(examples_dir)) if os.path.isdir(examples_dir) else []:
+        with open(os.path.join(examples_dir, name), encoding="utf-8", newline="") as source:
+            lines.append(f'        "{name}": {swift_literal(source.read())},')
     lines += ["    ]", "}", ""]
     template = open(os.path.join(ROOT, "tools", "spec_template.md"), encoding="utf-8").read()
     with open(os.path.join(SCHEMAS, "README.md"), "w", encoding="utf-8") as out:

@@ -133,7 +133,7 @@ public final class SQLiteLedger: LedgerStore {
         }
     }
 
-    public func update(_ receipt: Receipt) throws(LedgerError) {
+    public func update(_ receipt: Receipt, recordingDeliveries deliveries: [Delivery]) throws(LedgerError) {
         let changed = try write("updating receipt \(receipt.id)") { db -> Int in
             try db.execute(
                 sql: """
@@ -143,7 +143,20 @@ public final class SQLiteLedger: LedgerStore {
                     WHERE id = ?
                     """,
                 arguments: SQLiteLedger.arguments(receipt) + [receipt.id])
-            return db.changesCount
+            let changed = db.changesCount
+            guard changed > 0 else { return 0 }
+            for delivery in deliveries {
+                try db.execute(
+                    sql: """
+                        INSERT OR IGNORE INTO delivery (receipt_id, recipient_org_id, file_name, delivered_at, picked_up_at)
+                        VALUES (?, ?, ?, ?, ?)
+                        """,
+                    arguments: [
+                        delivery.receiptId, delivery.recipientOrgId, delivery.fileName,
+                        delivery.deliveredAt.secondsSinceEpoch, delivery.pickedUpAt?.secondsSinceEpoch,
+                    ])
+            }
+            return changed
         }
         if changed == 0 { throw LedgerError(.unknownReceipt, "no receipt \(receipt.id)") }
     }
@@ -177,20 +190,6 @@ public final class SQLiteLedger: LedgerStore {
     public func allReceipts() throws(LedgerError) -> [Receipt] {
         try read("listing receipts") { db in
             try Row.fetchAll(db, sql: "SELECT * FROM receipt ORDER BY claimed_at, rowid").map(SQLiteLedger.receipt(from:))
-        }
-    }
-
-    public func recordDelivery(_ delivery: Delivery) throws(LedgerError) {
-        try write("recording a delivery") { db in
-            try db.execute(
-                sql: """
-                    INSERT OR IGNORE INTO delivery (receipt_id, recipient_org_id, file_name, delivered_at, picked_up_at)
-                    VALUES (?, ?, ?, ?, ?)
-                    """,
-                arguments: [
-                    delivery.receiptId, delivery.recipientOrgId, delivery.fileName,
-                    delivery.deliveredAt.secondsSinceEpoch, delivery.pickedUpAt?.secondsSinceEpoch,
-                ])
         }
     }
 

@@ -2517,4 +2517,338 @@ enum EmbeddedSchemas {
 
 """#,
     ]
+
+    /// The specification's example files (Schemas/examples/), by file name, for `ktsx demo`.
+    static let examples: [String: String] = [
+        "ATT.example.csv": #"""
+recordId,action,schoolYear,ssid,techCenterOrgId,homeSchoolOrgId,ktsCourseNumber,sectionNumber,granularity,attendanceDate,periodCode,attendanceStatus,excuseStatus,localAttendanceCode,attendanceCategory,absentMinutes,eventDuration,arrivalTime,departureTime,reason,recordedDateTime,lastModified
+79571cf1-aa15-4622-8400-0cfe4fd0187a,add,2026,3486677443,061014,061010,IT101,AM-01,PERIOD,2025-10-01,AM,P,,,,,,,,,2025-10-01T08:07:56-04:00,2025-10-01T08:07:56-04:00
+11e3c2f1-12b4-4160-9350-1b673262a6d6,add,2026,6661566608,061014,061010,WLD101,PM-01,PERIOD,2025-10-01,PM,P,,PRS,uri://ed-fi.org/AttendanceEventCategoryDescriptor#In Attendance,,,,,,2025-10-01T12:15:05-04:00,2025-10-01T12:15:05-04:00
+964d14de-1c77-469d-8392-1c106992bf9e,add,2026,1656754675,061014,061010,ELE101,AM-02,PERIOD,2025-10-01,AM,P,,PRS,uri://ed-fi.org/AttendanceEventCategoryDescriptor#In Attendance,,,,,,2025-10-01T12:10:31Z,2025-10-01T08:10:31-04:00
+
+"""#,
+        "ATT.example.xml": #"""
+<?xml version="1.0" encoding="UTF-8"?>
+<KtsxAttendanceFile xmlns="urn:ky:kde:ktsx:1.0">
+  <Header>
+    <SenderOrgId>165901</SenderOrgId>
+    <SchoolYear>2026</SchoolYear>
+    <RecordCount>3</RecordCount>
+    <CreatedDateTime>2026-02-11T02:00:00-05:00</CreatedDateTime>
+    <BatchId>67c97576-e991-40f8-8568-06c9f6fa24f3</BatchId>
+    <SourceSystem>Infinite Campus (KSIS)</SourceSystem>
+  </Header>
+  <Attendance>
+    <RecordId>c1e2d6d3-d514-4cf2-be16-ae7d78ea0636</RecordId>
+    <Action>add</Action>
+    <SchoolYear>2026</SchoolYear>
+    <Ssid>6118715747</Ssid>
+    <TechCenterOrgId>165901</TechCenterOrgId>
+    <HomeSchoolOrgId>165010</HomeSchoolOrgId>
+    <Granularity>DAY</Granularity>
+    <AttendanceDate>2026-02-10</AttendanceDate>
+    <AttendanceStatus>P</AttendanceStatus>
+    <AttendanceCategory>uri://ed-fi.org/AttendanceEventCategoryDescriptor#In Attendance</AttendanceCategory>
+    <RecordedDateTime>2026-02-10T08:11:05-05:00</RecordedDateTime>
+    <LastModified>2026-02-10T08:11:05-05:00</LastModified>
+  </Attendance>
+  <Attendance>
+    <RecordId>9149c881-b4c2-4aaf-b8e0-2f53e1e0021e</RecordId>
+    <Action>add</Action>
+    <SchoolYear>2026</SchoolYear>
+    <Ssid>7809333700</Ssid>
+    <TechCenterOrgId>165901</TechCenterOrgId>
+    <HomeSchoolOrgId>165010</HomeSchoolOrgId>
+    <Granularity>DAY</Granularity>
+    <AttendanceDate>2026-02-10</AttendanceDate>
+    <AttendanceStatus>P</AttendanceStatus>
+    <LocalAttendanceCode>PRS</LocalAttendanceCode>
+    <AttendanceCategory>uri://ed-fi.org/AttendanceEventCategoryDescriptor#In Attendance</AttendanceCategory>
+    <RecordedDateTime>2026-02-10T08:27:40-05:00</RecordedDateTime>
+    <LastModified>2026-02-10T08:30:40-05:00</LastModified>
+  </Attendance>
+  <Attendance>
+    <RecordId>dba42823-0470-4e49-88c8-08188724047f</RecordId>
+    <Action>add</Action>
+    <SchoolYear>2026</SchoolYear>
+    <Ssid>2488036710</Ssid>
+    <TechCenterOrgId>165901</TechCenterOrgId>
+    <HomeSchoolOrgId>165010</HomeSchoolOrgId>
+    <Granularity>DAY</Granularity>
+    <AttendanceDate>2026-02-10</AttendanceDate>
+    <AttendanceStatus>P</AttendanceStatus>
+    <LocalAttendanceCode>PRS</LocalAttendanceCode>
+    <RecordedDateTime>2026-02-10T12:15:59-05:00</RecordedDateTime>
+    <LastModified>2026-02-10T12:15:59-05:00</LastModified>
+  </Attendance>
+</KtsxAttendanceFile>
+
+"""#,
+        "ENR.example.csv": #"""
+recordId,action,schoolYear,ssid,localStudentNumber,lastName,firstName,middleName,birthDate,gradeLevel,homeSchoolOrgId,techCenterOrgId,ktsCourseNumber,sectionNumber,stateCourseCode,termCode,entryDate,exitDate,exitReason,periods,dualCredit,repeatIndicator,attemptedCredits,lastModified
+d86435f3-9647-441d-8f24-75297dd9a0fe,add,2026,2136931390,061530601,Muñoz,DeShawn,Lynn,2009-03-10,11,061010,061014,AUT101,PM-01,470611,FY,2025-08-13,,,,,,2,2025-09-27T15:02:00-04:00
+e98357a4-a376-4f29-b3f1-9e4b93d8f5c8,add,2026,2816701202,,Lewis,Mason,,2008-01-15,12,061010,061014,CAR101,PM-01,460211,FY,2025-08-13,,,5;6;7,,,2,2025-09-27T16:47:00-04:00
+e0ed0ee4-e5d5-4475-b67f-b6586d9864c5,add,2026,8112076075,061261704,Gabbard,Dakota,Ray,2011-03-17,09,061010,061014,CAR101,AM-02,460211,FY,2025-08-13,,,1;2;3,,,2,2025-09-27T01:09:00-04:00
+
+"""#,
+        "ENR.example.xml": #"""
+<?xml version="1.0" encoding="UTF-8"?>
+<KtsxEnrollmentFile xmlns="urn:ky:kde:ktsx:1.0">
+  <Header>
+    <SenderOrgId>165020</SenderOrgId>
+    <SchoolYear>2026</SchoolYear>
+    <RecordCount>3</RecordCount>
+    <CreatedDateTime>2025-08-11T15:30:00-04:00</CreatedDateTime>
+    <BatchId>2bce2fae-5d58-4568-902b-9039026eb4c3</BatchId>
+    <SourceSystem>Infinite Campus (KSIS) KTS roster export</SourceSystem>
+  </Header>
+  <Enrollment>
+    <RecordId>1c84920b-1b16-4d9b-8ea3-2066582b09d4</RecordId>
+    <Action>add</Action>
+    <SchoolYear>2026</SchoolYear>
+    <Ssid>6233483894</Ssid>
+    <LocalStudentNumber>165540519</LocalStudentNumber>
+    <LastName>Hall</LastName>
+    <FirstName>Maverick</FirstName>
+    <BirthDate>2009-01-02</BirthDate>
+    <GradeLevel>11</GradeLevel>
+    <HomeSchoolOrgId>165020</HomeSchoolOrgId>
+    <TechCenterOrgId>165901</TechCenterOrgId>
+    <KtsCourseNumber>EMR101</KtsCourseNumber>
+    <SectionNumber>AM-01</SectionNumber>
+    <StateCourseCode>170231</StateCourseCode>
+    <TermCode>S1</TermCode>
+    <EntryDate>2025-08-13</EntryDate>
+    <Periods>1;2;3</Periods>
+    <RepeatIndicator>true</RepeatIndicator>
+    <AttemptedCredits>1</AttemptedCredits>
+    <LastModified>2025-08-10T17:33:00-04:00</LastModified>
+  </Enrollment>
+  <Enrollment>
+    <RecordId>64106cf8-e7ee-4c9d-ab06-c81e7124eccd</RecordId>
+    <Action>add</Action>
+    <SchoolYear>2026</SchoolYear>
+    <Ssid>6233483894</Ssid>
+    <LocalStudentNumber>165540519</LocalStudentNumber>
+    <LastName>Hall</LastName>
+    <FirstName>Maverick</FirstName>
+    <BirthDate>2009-01-02</BirthDate>
+    <GradeLevel>11</GradeLevel>
+    <HomeSchoolOrgId>165020</HomeSchoolOrgId>
+    <TechCenterOrgId>165901</TechCenterOrgId>
+    <KtsCourseNumber>WBL201</KtsCourseNumber>
+    <SectionNumber>AM-01</SectionNumber>
+    <StateCourseCode>170299</StateCourseCode>
+    <TermCode>S2</TermCode>
+    <EntryDate>2026-01-05</EntryDate>
+    <Periods>1;2;3</Periods>
+    <AttemptedCredits>1</AttemptedCredits>
+    <LastModified>2025-08-08T21:28:00-04:00</LastModified>
+  </Enrollment>
+  <Enrollment>
+    <RecordId>83970ac6-c6bc-44b0-9046-b1bc7147ea91</RecordId>
+    <Action>add</Action>
+    <SchoolYear>2026</SchoolYear>
+    <Ssid>9164080084</Ssid>
+    <LocalStudentNumber>165328769</LocalStudentNumber>
+    <LastName>Van Meter</LastName>
+    <FirstName>Bentley</FirstName>
+    <BirthDate>2007-11-17</BirthDate>
+    <GradeLevel>12</GradeLevel>
+    <HomeSchoolOrgId>165020</HomeSchoolOrgId>
+    <TechCenterOrgId>165901</TechCenterOrgId>
+    <KtsCourseNumber>DSL101</KtsCourseNumber>
+    <SectionNumber>AM-01</SectionNumber>
+    <StateCourseCode>470605</StateCourseCode>
+    <TermCode>FY</TermCode>
+    <EntryDate>2025-08-13</EntryDate>
+    <Periods>1;2;3</Periods>
+    <RepeatIndicator>false</RepeatIndicator>
+    <AttemptedCredits>2</AttemptedCredits>
+    <LastModified>2025-08-11T04:00:00-04:00</LastModified>
+  </Enrollment>
+</KtsxEnrollmentFile>
+
+"""#,
+        "GRD.example.csv": #"""
+recordId,action,schoolYear,ssid,techCenterOrgId,homeSchoolOrgId,ktsCourseNumber,sectionNumber,stateCourseCode,courseTitle,gradeType,gradingPeriodCode,gradingPeriodBeginDate,gradingPeriodEndDate,gradingScaleCode,letterGrade,numericGrade,currentGradeIndicator,asOfDate,courseAttemptResult,creditsAttempted,creditsEarned,creditType,dualCredit,noCredit,repeatIndicator,comment,postedDateTime
+594b138e-bc45-4225-a8c7-b0a33aea83cc,add,2026,6118715747,165901,165010,IMT101,AM-01,470303,Industrial Maintenance I,SEMESTER,S1,2025-08-13,2025-12-19,KY10PT,B,80,false,2025-12-19,,1,1,CTE,,,,,2026-01-08T16:26:50-05:00
+fe0910ce-d804-44f2-ad82-175d2784cc2c,add,2026,7809333700,165901,165010,PHT101,AM-01,170601,Pharmacy Technician I,FINAL,S1,2025-08-13,2025-12-19,KY10PT,B,86.5,false,2025-12-19,PASS,1,1,CTE,,,,,2026-01-08T15:23:29-05:00
+2179e69a-db3b-4ab5-8fbd-7dd1894e8e1b,add,2026,2488036710,165901,165010,IMT101,PM-01,470303,Industrial Maintenance I,SEMESTER,S1,2025-08-13,2025-12-19,KY10PT,B,87.5,false,2025-12-19,,1,1,CTE,,false,,,2026-01-08T15:59:25-05:00
+
+"""#,
+        "GRD.example.xml": #"""
+<?xml version="1.0" encoding="UTF-8"?>
+<KtsxGradeFile xmlns="urn:ky:kde:ktsx:1.0">
+  <Header>
+    <SenderOrgId>061014</SenderOrgId>
+    <SchoolYear>2026</SchoolYear>
+    <RecordCount>3</RecordCount>
+    <CreatedDateTime>2025-10-31T18:00:00-04:00</CreatedDateTime>
+    <SourceSystem>Infinite Campus (KSIS) grade export</SourceSystem>
+  </Header>
+  <Grade>
+    <RecordId>bc41cb34-a8a8-4821-82f3-3a385873cbe6</RecordId>
+    <Action>add</Action>
+    <SchoolYear>2026</SchoolYear>
+    <Ssid>3486677443</Ssid>
+    <TechCenterOrgId>061014</TechCenterOrgId>
+    <HomeSchoolOrgId>061010</HomeSchoolOrgId>
+    <KtsCourseNumber>IT101</KtsCourseNumber>
+    <SectionNumber>AM-01</SectionNumber>
+    <StateCourseCode>110141</StateCourseCode>
+    <CourseTitle>Computer and Technology Essentials</CourseTitle>
+    <GradeType>GRADING_PERIOD</GradeType>
+    <GradingPeriodCode>Q1</GradingPeriodCode>
+    <GradingPeriodBeginDate>2025-08-13</GradingPeriodBeginDate>
+    <GradingPeriodEndDate>2025-10-10</GradingPeriodEndDate>
+    <GradingScaleCode>KY10PT</GradingScaleCode>
+    <LetterGrade>B</LetterGrade>
+    <NumericGrade>80</NumericGrade>
+    <AsOfDate>2025-10-10</AsOfDate>
+    <PostedDateTime>2025-10-14T15:55:07-04:00</PostedDateTime>
+  </Grade>
+  <Grade>
+    <RecordId>8f5d245f-0c7d-4387-b8f4-918ff1dba21b</RecordId>
+    <Action>add</Action>
+    <SchoolYear>2026</SchoolYear>
+    <Ssid>6661566608</Ssid>
+    <TechCenterOrgId>061014</TechCenterOrgId>
+    <HomeSchoolOrgId>061010</HomeSchoolOrgId>
+    <KtsCourseNumber>WLD101</KtsCourseNumber>
+    <SectionNumber>PM-01</SectionNumber>
+    <StateCourseCode>480511</StateCourseCode>
+    <CourseTitle>Welding I: Shielded Metal Arc</CourseTitle>
+    <GradeType>GRADING_PERIOD</GradeType>
+    <GradingPeriodCode>Q1</GradingPeriodCode>
+    <GradingPeriodBeginDate>2025-08-13</GradingPeriodBeginDate>
+    <GradingPeriodEndDate>2025-10-10</GradingPeriodEndDate>
+    <GradingScaleCode>KY10PT</GradingScaleCode>
+    <LetterGrade>B</LetterGrade>
+    <NumericGrade>83</NumericGrade>
+    <CurrentGradeIndicator>false</CurrentGradeIndicator>
+    <AsOfDate>2025-10-10</AsOfDate>
+    <PostedDateTime>2025-10-14T15:37:36-04:00</PostedDateTime>
+  </Grade>
+  <Grade>
+    <RecordId>9ef0a212-3949-4a8a-8ab6-5937e87af228</RecordId>
+    <Action>add</Action>
+    <SchoolYear>2026</SchoolYear>
+    <Ssid>1656754675</Ssid>
+    <TechCenterOrgId>061014</TechCenterOrgId>
+    <HomeSchoolOrgId>061010</HomeSchoolOrgId>
+    <KtsCourseNumber>ELE101</KtsCourseNumber>
+    <SectionNumber>AM-02</SectionNumber>
+    <StateCourseCode>460311</StateCourseCode>
+    <CourseTitle>Fundamentals of Electricity</CourseTitle>
+    <GradeType>GRADING_PERIOD</GradeType>
+    <GradingPeriodCode>Q1</GradingPeriodCode>
+    <GradingPeriodBeginDate>2025-08-13</GradingPeriodBeginDate>
+    <GradingPeriodEndDate>2025-10-10</GradingPeriodEndDate>
+    <GradingScaleCode>KY10PT</GradingScaleCode>
+    <LetterGrade>A</LetterGrade>
+    <NumericGrade>96.5</NumericGrade>
+    <CurrentGradeIndicator>false</CurrentGradeIndicator>
+    <AsOfDate>2025-10-10</AsOfDate>
+    <PostedDateTime>2025-10-14T15:31:20-04:00</PostedDateTime>
+  </Grade>
+</KtsxGradeFile>
+
+"""#,
+        "WVR.example.csv": #"""
+recordId,action,centerOrgId,centerName,centerClassification,operatingDistrictNumber,waiverSchoolYear,waiverScope,reasonCode,reasonText,alternateProcess,affectedHomeSchoolOrgIds,submitterName,submitterTitle,submitterEmail,submitterPhone,superintendentApproval,approvalDate,submittedDateTime,priorWaiverId
+f434557f-c058-4989-b57c-0a29b99c2bd1,submit,165901,Bluegrass Career and Technical Center,A2,165,2027,FULL_EXCHANGE,ALT_SIS,,"Enrollment, attendance and grades will be entered by the center's registrar directly in each feeder school's KSIS instance,
+weekly, using the ""Tech Center Student"" ad hoc filter & the district's shared roster.
+Home-school counselors receive a printed attendance summary every Friday.",165010;165020;165030,Dr. Renée Castellanos,"Principal, Bluegrass Career and Technical Center",renee.castellanos@bluegrass.kyschools.us,859-555-0142,true,2026-01-02,2026-01-05T09:00:00-05:00,
+8dce7185-a809-41ac-a682-0f6e72caad02,amend,165901,Bluegrass Career and Technical Center,A2,165,2027,FULL_EXCHANGE,ALT_SIS,Correction: the feeder list now includes Paris Pike High School.,"Enrollment, attendance and grades will be entered by the center's registrar directly in each feeder school's KSIS instance,
+weekly, using the ""Tech Center Student"" ad hoc filter & the district's shared roster.
+Home-school counselors receive a printed attendance summary every Friday.",165010;165020;165030,Dr. Renée Castellanos,"Principal, Bluegrass Career and Technical Center",renee.castellanos@bluegrass.kyschools.us,859-555-0142,true,2026-01-03,2026-01-06T09:37:00-05:00,f434557f-c058-4989-b57c-0a29b99c2bd1
+02069796-7bec-45c6-9383-0e01abc15101,withdraw,165901,Bluegrass Career and Technical Center,A2,165,2027,FULL_EXCHANGE,ALT_SIS,Withdrawn: the district will join the exchange after all.,"Enrollment, attendance and grades will be entered by the center's registrar directly in each feeder school's KSIS instance,
+weekly, using the ""Tech Center Student"" ad hoc filter & the district's shared roster.
+Home-school counselors receive a printed attendance summary every Friday.",,Dr. Renée Castellanos,"Principal, Bluegrass Career and Technical Center",renee.castellanos@bluegrass.kyschools.us,859-555-0142,true,2026-01-04,2026-01-07T10:14:00-05:00,8dce7185-a809-41ac-a682-0f6e72caad02
+
+"""#,
+        "WVR.example.xml": #"""
+<?xml version="1.0" encoding="UTF-8"?>
+<KtsxWaiverFile xmlns="urn:ky:kde:ktsx:1.0">
+  <Header>
+    <SenderOrgId>165901</SenderOrgId>
+    <SchoolYear>2027</SchoolYear>
+    <RecordCount>3</RecordCount>
+    <CreatedDateTime>2026-02-10T14:30:00-05:00</CreatedDateTime>
+    <BatchId>d1685314-b80e-4ca4-a33d-a3ad0b854c4e</BatchId>
+  </Header>
+  <Waiver>
+    <RecordId>fd07f242-6757-45ca-ab63-7eb59799671f</RecordId>
+    <Action>submit</Action>
+    <CenterOrgId>165901</CenterOrgId>
+    <CenterName>Bluegrass Career and Technical Center</CenterName>
+    <CenterClassification>A2</CenterClassification>
+    <OperatingDistrictNumber>165</OperatingDistrictNumber>
+    <WaiverSchoolYear>2027</WaiverSchoolYear>
+    <WaiverScope>FULL_EXCHANGE</WaiverScope>
+    <ReasonCode>ALT_SIS</ReasonCode>
+    <AlternateProcess>Enrollment, attendance and grades will be entered by the center's registrar directly in each feeder school's KSIS instance,
+weekly, using the "Tech Center Student" ad hoc filter &amp; the district's shared roster.
+Home-school counselors receive a printed attendance summary every Friday.</AlternateProcess>
+    <AffectedHomeSchoolOrgIds>165010;165020;165030</AffectedHomeSchoolOrgIds>
+    <SubmitterName>Dr. Renée Castellanos</SubmitterName>
+    <SubmitterTitle>Principal, Bluegrass Career and Technical Center</SubmitterTitle>
+    <SubmitterEmail>renee.castellanos@bluegrass.kyschools.us</SubmitterEmail>
+    <SubmitterPhone>+18595550142</SubmitterPhone>
+    <SuperintendentApproval>true</SuperintendentApproval>
+    <ApprovalDate>2026-01-02</ApprovalDate>
+    <SubmittedDateTime>2026-01-05T09:00:00-05:00</SubmittedDateTime>
+  </Waiver>
+  <Waiver>
+    <RecordId>c654d465-8e56-44a3-b06b-85b549463b8f</RecordId>
+    <Action>amend</Action>
+    <CenterOrgId>165901</CenterOrgId>
+    <CenterName>Bluegrass Career and Technical Center</CenterName>
+    <CenterClassification>A2</CenterClassification>
+    <OperatingDistrictNumber>165</OperatingDistrictNumber>
+    <WaiverSchoolYear>2027</WaiverSchoolYear>
+    <WaiverScope>FULL_EXCHANGE</WaiverScope>
+    <ReasonCode>ALT_SIS</ReasonCode>
+    <ReasonText>Correction: the feeder list now includes Paris Pike High School.</ReasonText>
+    <AlternateProcess>Enrollment, attendance and grades will be entered by the center's registrar directly in each feeder school's KSIS instance,
+weekly, using the "Tech Center Student" ad hoc filter &amp; the district's shared roster.
+Home-school counselors receive a printed attendance summary every Friday.</AlternateProcess>
+    <AffectedHomeSchoolOrgIds>165010;165020;165030</AffectedHomeSchoolOrgIds>
+    <SubmitterName>Dr. Renée Castellanos</SubmitterName>
+    <SubmitterTitle>Principal, Bluegrass Career and Technical Center</SubmitterTitle>
+    <SubmitterEmail>renee.castellanos@bluegrass.kyschools.us</SubmitterEmail>
+    <SubmitterPhone>+18595550142</SubmitterPhone>
+    <SuperintendentApproval>true</SuperintendentApproval>
+    <ApprovalDate>2026-01-03</ApprovalDate>
+    <SubmittedDateTime>2026-01-06T09:37:00-05:00</SubmittedDateTime>
+    <PriorWaiverId>fd07f242-6757-45ca-ab63-7eb59799671f</PriorWaiverId>
+  </Waiver>
+  <Waiver>
+    <RecordId>962531ca-fba3-48e5-af21-c6c27f132f09</RecordId>
+    <Action>withdraw</Action>
+    <CenterOrgId>165901</CenterOrgId>
+    <CenterName>Bluegrass Career and Technical Center</CenterName>
+    <CenterClassification>A2</CenterClassification>
+    <OperatingDistrictNumber>165</OperatingDistrictNumber>
+    <WaiverSchoolYear>2027</WaiverSchoolYear>
+    <WaiverScope>FULL_EXCHANGE</WaiverScope>
+    <ReasonCode>ALT_SIS</ReasonCode>
+    <ReasonText>Withdrawn: the district will join the exchange after all.</ReasonText>
+    <AlternateProcess>Enrollment, attendance and grades will be entered by the center's registrar directly in each feeder school's KSIS instance,
+weekly, using the "Tech Center Student" ad hoc filter &amp; the district's shared roster.
+Home-school counselors receive a printed attendance summary every Friday.</AlternateProcess>
+    <SubmitterName>Dr. Renée Castellanos</SubmitterName>
+    <SubmitterTitle>Principal, Bluegrass Career and Technical Center</SubmitterTitle>
+    <SubmitterEmail>renee.castellanos@bluegrass.kyschools.us</SubmitterEmail>
+    <SubmitterPhone>+18595550142</SubmitterPhone>
+    <SuperintendentApproval>true</SuperintendentApproval>
+    <ApprovalDate>2026-01-04</ApprovalDate>
+    <SubmittedDateTime>2026-01-07T10:14:00-05:00</SubmittedDateTime>
+    <PriorWaiverId>c654d465-8e56-44a3-b06b-85b549463b8f</PriorWaiverId>
+  </Waiver>
+</KtsxWaiverFile>
+
+"""#,
+    ]
 }

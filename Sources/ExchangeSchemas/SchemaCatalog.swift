@@ -31,6 +31,9 @@ public enum SchemaCatalog {
         return result
     }()
 
+    /// The specification's example files (`Schemas/examples/`), by file name, e.g. `ATT.example.xml`.
+    public static var examples: [String: String] { EmbeddedSchemas.examples }
+
     /// What messages need to know about every field: student data, expected forms.
     public static let fieldGuide = FieldGuide(schemas: ExchangeType.allCases.compactMap { tableSchemas[$0] })
 

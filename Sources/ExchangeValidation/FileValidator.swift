@@ -100,9 +100,11 @@ public final class FileValidator: Sendable {
                 issueLimit: issueLimit)
             try stream(&validator)
             let verdict = validator.finish()
-            return ValidationReport(
+            var report = ValidationReport(
                 file: displayName, type: verdict.type, binding: .xml, recordCount: verdict.recordCount,
                 collector: verdict.issues)
+            report.declaredSender = verdict.header["SenderOrgId"]
+            return report
         case .csv:
             var validator = CSVDocumentValidator(schemas: tableSchemas, issueLimit: issueLimit)
             try stream(&validator)

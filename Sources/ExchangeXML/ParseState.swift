@@ -57,9 +57,11 @@ final class ParseState {
     private var recordIdAwaitingVerdict = false
     private var duplicateRecordIdPending = false
     private var inRecord = false
-    private var capturingRecordCount = false
-    private var declaredRecordCount: [UInt8] = []
-    private var sawDeclaredRecordCount = false
+    /// The Header child whose text is being captured, and the values captured so far (SenderOrgId,
+    /// SchoolYear, RecordCount, ...), each cut at 128 bytes.
+    private var capturingHeaderField: String?
+    private var headerText: [UInt8] = []
+    private(set) var headerValues: [String: String] = [:]
     private var lastSchemaIssue: (line: Int, path: String?)?
 
     init(fileName: String, fieldGuide: FieldGuide, checksRecordIds: Bool, issueLimit: Int, limits: XMLLimits) {
@@ -206,11 +208,8 @@ final class ParseState {
         }
         stack.append(OpenElement(name: localName, index: index, line: currentLine))
         textBytes = 0
-        capturingRecordCount = depth == 3 && inHeader && strcmp(name, "RecordCount") == 0
-        if capturingRecordCount {
-            sawDeclaredRecordCount = true
-            declaredRecordCount = []
-        }
+        capturingHeaderField = depth == 3 && inHeader ? String(cString: localName) : nil
+        headerText.removeAll(keepingCapacity: true)
         capturingRecordId = checksRecordIds && depth == 3 && inRecord && strcmp(name, "RecordId") == 0
         if capturingRecordId {
             recordId.removeAll(keepingCapacity: true)
@@ -225,7 +224,10 @@ final class ParseState {
         // The schema validator checks this element's content after this callback returns; keep it on the
         // path until the next event so its errors name it.
         pendingPops += 1
-        capturingRecordCount = false
+        if let field = capturingHeaderField {
+            headerValues[field] = String(decoding: headerText, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+            capturingHeaderField = nil
+        }
         if capturingRecordId {
             capturingRecordId = false
             recordIdAwaitingVerdict = !recordIdOverflow
@@ -236,8 +238,8 @@ final class ParseState {
         guard !haltRequested else { return }
         applyPendingPops()
         textBytes += length
-        if capturingRecordCount, let characters, declaredRecordCount.count < 32 {
-            declaredRecordCount.append(contentsOf: UnsafeBufferPointer(start: characters, count: min(length, 32)))
+        if capturingHeaderField != nil, let characters, headerText.count < 128 {
+            headerText.append(contentsOf: UnsafeBufferPointer(start: characters, count: min(length, 128 - headerText.count)))
         }
         if capturingRecordId, let characters {
             if recordId.count + length > 128 {
@@ -350,8 +352,7 @@ final class ParseState {
 
     /// Compares the header's RecordCount with the records found.
     func checkRecordCount() {
-        guard sawDeclaredRecordCount, type?.hasXMLHeader == true else { return }
-        let text = String(decoding: declaredRecordCount, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+        guard type?.hasXMLHeader == true, let text = headerValues["RecordCount"] else { return }
         guard let declared = Int(text), declared != recordCount else { return }
         issues.add(
             ValidationIssue(

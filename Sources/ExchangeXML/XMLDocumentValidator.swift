@@ -15,6 +15,8 @@ public struct XMLVerdict: Sendable {
     public var recordCount: Int
     /// The errors found.
     public var issues: IssueCollector
+    /// The text of the Header's fields, by element name (`SenderOrgId`, `SchoolYear`, `RecordCount`, ...).
+    public var header: [String: String] = [:]
 }
 
 /// Limits that keep a hostile document from costing more than a real one.
@@ -118,7 +120,8 @@ public final class XMLDocumentValidator {
             validator.finish()
             state.checkRecordCount()
         }
-        return XMLVerdict(type: state.type, recordCount: state.recordCount, issues: state.issues)
+        return XMLVerdict(
+            type: state.type, recordCount: state.recordCount, issues: state.issues, header: state.headerValues)
     }
 
     private func startValidatingIfRootFound() {

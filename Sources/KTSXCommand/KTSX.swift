@@ -2,21 +2,25 @@ import ArgumentParser
 
 /// `ktsx`: the KTS Exchange command.
 @main
-struct KTSX: ParsableCommand {
+struct KTSX: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "ktsx",
         abstract: "KTS Exchange: the KSIS–KTS data exchange between technical centers and high schools.",
-        subcommands: [Validate.self]
+        subcommands: [Validate.self, Init.self, Run.self, Demo.self]
     )
 
-    /// Runs the command; usage errors exit with 2 (not ArgumentParser's 64), as the exit-code contract says.
-    static func main() {
+    /// Runs the command; usage and configuration errors exit with 2 (not ArgumentParser's 64).
+    static func main() async {
         do {
             var command = try parseAsRoot()
-            try command.run()
+            if var asyncCommand = command as? any AsyncParsableCommand {
+                try await asyncCommand.run()
+            } else {
+                try command.run()
+            }
         } catch {
             let code = exitCode(for: error)
-            if code == .validationFailure {
+            if code == .validationFailure || error is ConfigurationFailure {
                 var standardError = StandardError()
                 print(fullMessage(for: error), to: &standardError)
                 exit(withError: ExitCode(2))

@@ -122,6 +122,16 @@ struct SchemaBindingTests {
         #expect(SchemaCatalog.tableSchemaText(for: type) == json)
     }
 
+    @Test("the examples compiled into ktsx (for the demo) are the files under Schemas/examples/")
+    func embeddedExamplesMatchFiles() throws {
+        let files = Repository.exampleFiles(extensions: ["xml", "csv"])
+        #expect(files.count == 8)
+        #expect(Set(SchemaCatalog.examples.keys) == Set(files.map(\.lastPathComponent)))
+        for file in files {
+            #expect(SchemaCatalog.examples[file.lastPathComponent] == (try String(contentsOf: file, encoding: .utf8)))
+        }
+    }
+
     @Test("every bundled XSD compiles and every Table Schema loads with supported patterns")
     func everySchemaCompiles() throws {
         _ = try FileValidator()

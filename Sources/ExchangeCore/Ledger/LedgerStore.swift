@@ -117,8 +117,9 @@ public protocol LedgerStore: Sendable {
     /// Records a newly claimed file.
     /// - Throws: `LedgerError.duplicateReceipt` if the id is taken.
     func recordClaim(_ receipt: Receipt) throws(LedgerError)
-    /// Replaces a receipt's record (same id) with `receipt`: its judgement, its outputs, its state.
-    func update(_ receipt: Receipt) throws(LedgerError)
+    /// Replaces a receipt's record (same id) with `receipt` (its judgement, its outputs, its state) and
+    /// records `deliveries` (ignoring any already recorded), in one transaction.
+    func update(_ receipt: Receipt, recordingDeliveries deliveries: [Delivery]) throws(LedgerError)
     /// The receipt with this id.
     func receipt(id: String) throws(LedgerError) -> Receipt?
     /// The first receipt from `sender` with these bytes whose records were applied.
@@ -127,10 +128,23 @@ public protocol LedgerStore: Sendable {
     func unfinishedReceipts() throws(LedgerError) -> [Receipt]
     /// All receipts, oldest first.
     func allReceipts() throws(LedgerError) -> [Receipt]
-    /// Records an output written to a participant's `outbound/` (ignored if already recorded).
-    func recordDelivery(_ delivery: Delivery) throws(LedgerError)
     /// Deliveries not yet picked up.
     func pendingDeliveries() throws(LedgerError) -> [Delivery]
     /// Marks a delivery as picked up.
     func markPickedUp(recipientOrgId: String, fileName: String, at time: Timestamp) throws(LedgerError)
+}
+
+extension LedgerStore {
+    /// Replaces a receipt's record (same id) with `receipt`.
+    public func update(_ receipt: Receipt) throws(LedgerError) {
+        try update(receipt, recordingDeliveries: [])
+    }
+
+    /// Records an output written to a participant's `outbound/` (ignored if already recorded).
+    public func recordDelivery(_ delivery: Delivery) throws(LedgerError) {
+        guard let receipt = try receipt(id: delivery.receiptId) else {
+            throw LedgerError(.unknownReceipt, "no receipt \(delivery.receiptId)")
+        }
+        try update(receipt, recordingDeliveries: [delivery])
+    }
 }

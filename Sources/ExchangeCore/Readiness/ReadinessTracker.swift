@@ -135,3 +135,14 @@ public struct ReadinessTracker: Sendable {
         return quietPeriod <= .zero ? .ready : .wait
     }
 }
+
+extension ValidationIssue.Code {
+    /// The code for an entry set aside unread.
+    public static func notARegularFile(_ reason: ReadinessTracker.SetAsideReason) -> Self {
+        switch reason {
+        case .symbolicLink: .symbolicLink
+        case .directory, .special: .notRegularFile
+        case .tooLarge: .fileTooLarge
+        }
+    }
+}

@@ -31,6 +31,14 @@ public struct ValidationIssue: Sendable, Equatable, Hashable {
         public static let recordTooLarge = Code(rawValue: "record-too-large")
         /// The CSV quoting is broken.
         public static let csvSyntax = Code(rawValue: "csv-syntax")
+        /// The file's header names another sender than the folder it was dropped in.
+        public static let senderMismatch = Code(rawValue: "sender-mismatch")
+        /// A symbolic link in `inbound/`: never followed.
+        public static let symbolicLink = Code(rawValue: "symbolic-link")
+        /// A folder, FIFO, socket or device in `inbound/`: never read.
+        public static let notRegularFile = Code(rawValue: "not-a-regular-file")
+        /// A file over the size limit: never read.
+        public static let fileTooLarge = Code(rawValue: "file-too-large")
 
         // XML schema.
         /// An element appears where the schema does not allow it.

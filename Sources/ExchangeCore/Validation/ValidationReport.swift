@@ -12,6 +12,8 @@ public struct ValidationReport: Sendable, Equatable {
     public var issues: [ValidationIssue]
     /// Every issue found, including those not kept.
     public var errorCount: Int
+    /// XML only: the sender the file's Header names (`SenderOrgId`), when it has one.
+    public var declaredSender: String?
     /// Whether `issues` holds fewer than `errorCount`.
     public var truncated: Bool { errorCount > issues.count }
     /// Whether the file passed: recognised and free of errors.

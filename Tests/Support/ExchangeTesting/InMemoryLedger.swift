@@ -25,7 +25,7 @@ public final class InMemoryLedger: LedgerStore, @unchecked Sendable {
         }
     }
 
-    public func update(_ receipt: Receipt) throws(LedgerError) {
+    public func update(_ receipt: Receipt, recordingDeliveries newDeliveries: [Delivery]) throws(LedgerError) {
         try locked { () throws(LedgerError) in
             guard let index = receipts.firstIndex(where: { $0.id == receipt.id }) else {
                 throw LedgerError(.unknownReceipt, "no receipt \(receipt.id)")
@@ -38,6 +38,10 @@ public final class InMemoryLedger: LedgerStore, @unchecked Sendable {
                 throw LedgerError(.duplicateReceipt, "these bytes were already accepted from \(receipt.senderOrgId)")
             }
             receipts[index] = receipt
+            for delivery in newDeliveries
+            where !deliveries.contains(where: { $0.receiptId == delivery.receiptId && $0.fileName == delivery.fileName }) {
+                deliveries.append(delivery)
+            }
         }
     }
 
@@ -55,14 +59,6 @@ public final class InMemoryLedger: LedgerStore, @unchecked Sendable {
 
     public func allReceipts() throws(LedgerError) -> [Receipt] {
         try locked { receipts }
-    }
-
-    public func recordDelivery(_ delivery: Delivery) throws(LedgerError) {
-        try locked {
-            if !deliveries.contains(where: { $0.receiptId == delivery.receiptId && $0.fileName == delivery.fileName }) {
-                deliveries.append(delivery)
-            }
-        }
     }
 
     public func pendingDeliveries() throws(LedgerError) -> [Delivery] {

@@ -1,0 +1,252 @@
+import ExchangeCore
+import Foundation
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A file-system operation that failed, with the path and the operating system's reason.
+public struct DropTreeError: Error, Sendable, CustomStringConvertible {
+    /// What was being done.
+    public var operation: String
+    /// The path involved.
+    public var path: String
+    /// `errno`.
+    public var code: Int32
+    /// A one-line description.
+    public var description: String { "\(operation) \(path): \(String(cString: strerror(code)))" }
+
+    init(_ operation: String, _ path: String, _ code: Int32 = errno) {
+        self.operation = operation
+        self.path = path
+        self.code = code
+    }
+}
+
+/// The drop tree and the processor's private state directory on the local file system.
+///
+/// ```
+/// <dropRoot>/<orgId>/inbound/     participants write; we list, then claim by rename
+/// <dropRoot>/<orgId>/outbound/    we write (hidden temporary, fsync, no-overwrite link); participants take
+/// <stateDir>/work/<receipt>/NAME  claimed files being judged
+/// <stateDir>/archive/<orgId>/<yyyy-mm>/<receipt>/NAME      accepted originals
+/// <stateDir>/quarantine/<orgId>/<yyyy-mm>/<receipt>/NAME   rejected or set-aside originals
+/// ```
+/// Every path built from a participant's file name is a single component (`/` cannot occur in a name
+/// read from a directory), so nothing here can reach outside the tree.
+public struct DropTree: Sendable {
+    /// `<dropRoot>`.
+    public let dropRoot: String
+    /// `<stateDir>`.
+    public let stateDirectory: String
+
+    /// A tree at the given roots.
+    public init(dropRoot: String, stateDirectory: String) {
+        self.dropRoot = dropRoot
+        self.stateDirectory = stateDirectory
+    }
+
+    /// A participant's `inbound/`.
+    public func inbound(_ orgId: String) -> String { "\(dropRoot)/\(orgId)/inbound" }
+    /// A participant's `outbound/`.
+    public func outbound(_ orgId: String) -> String { "\(dropRoot)/\(orgId)/outbound" }
+    /// The work area.
+    public var work: String { "\(stateDirectory)/work" }
+    /// The SQLite ledger.
+    public var ledgerPath: String { "\(stateDirectory)/ledger.sqlite" }
+
+    // MARK: Set-up
+
+    /// Creates the folders for `participants` (inbound 0770, outbound 0750) and the state directory
+    /// (0700), and checks that the work area is on the same file system as every inbound folder (a claim
+    /// is a rename) and not inside the drop tree.
+    public func prepare(for participants: [Participant]) throws {
+        try makeDirectory(dropRoot, mode: 0o755)
+        for participant in participants {
+            try makeDirectory("\(dropRoot)/\(participant.orgId)", mode: 0o755)
+            try makeDirectory(inbound(participant.orgId), mode: 0o770)
+            try makeDirectory(outbound(participant.orgId), mode: 0o750)
+        }
+        for directory in [stateDirectory, work, "\(stateDirectory)/archive", "\(stateDirectory)/quarantine"] {
+            try makeDirectory(directory, mode: 0o700)
+        }
+        let realDrop = realPath(dropRoot), realState = realPath(stateDirectory)
+        if realState == realDrop || realState.hasPrefix(realDrop + "/") {
+            throw DropTreeError("the state directory must be outside the drop tree:", stateDirectory, EINVAL)
+        }
+        let workDevice = try device(of: work)
+        for participant in participants where try device(of: inbound(participant.orgId)) != workDevice {
+            throw DropTreeError("the work area is on another file system than", inbound(participant.orgId), EXDEV)
+        }
+    }
+
+    private func makeDirectory(_ path: String, mode: mode_t) throws {
+        if mkdir(path, mode) != 0, errno != EEXIST { throw DropTreeError("cannot create", path) }
+    }
+
+    private func device(of path: String) throws -> UInt {
+        var info = stat()
+        guard stat(path, &info) == 0 else { throw DropTreeError("cannot read", path) }
+        return UInt(info.st_dev)
+    }
+
+    private func realPath(_ path: String) -> String {
+        guard let resolved = realpath(path, nil) else { return path }
+        defer { free(resolved) }
+        return String(cString: resolved)
+    }
+
+    // MARK: Listing
+
+    /// The entries of a folder, from `lstat` (links are reported as links, never followed).
+    public func list(_ directory: String) throws -> [DropEntry] {
+        guard let handle = opendir(directory) else { throw DropTreeError("cannot list", directory) }
+        defer { closedir(handle) }
+        var entries: [DropEntry] = []
+        while let entry = readdir(handle) {
+            let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
+                String(decoding: raw.prefix(while: { $0 != 0 }), as: UTF8.self)
+            }
+            if name == "." || name == ".." { continue }
+            var info = stat()
+            guard lstat("\(directory)/\(name)", &info) == 0 else { continue }  // gone since readdir
+            let kind: DropEntry.Kind
+            switch info.st_mode & S_IFMT {
+            case S_IFREG: kind = .regular
+            case S_IFLNK: kind = .symbolicLink
+            case S_IFDIR: kind = .directory
+            default: kind = .special
+            }
+            entries.append(
+                DropEntry(
+                    name: name, kind: kind, size: Int64(info.st_size),
+                    modified: Int64(info.st_mtim.tv_sec) * 1_000_000_000 + Int64(info.st_mtim.tv_nsec),
+                    inode: UInt64(info.st_ino)))
+        }
+        return entries.sorted { $0.name < $1.name }
+    }
+
+    /// Whether a name exists in a folder (as any kind of entry).
+    public func exists(_ path: String) -> Bool {
+        var info = stat()
+        return lstat(path, &info) == 0
+    }
+
+    // MARK: Claiming and filing
+
+    /// Moves `name` out of `orgId`'s inbound into the work area under `receiptId`. Returns nil if the file
+    /// is gone (another processor claimed it, or the sender removed it).
+    public func claim(_ name: String, from orgId: String, receiptId: String) throws -> String? {
+        let directory = "\(work)/\(receiptId)"
+        try makeDirectory(directory, mode: 0o700)
+        let target = "\(directory)/\(name)"
+        if rename("\(inbound(orgId))/\(name)", target) != 0 {
+            let code = errno
+            rmdir(directory)
+            if code == ENOENT { return nil }
+            throw DropTreeError("cannot claim", "\(inbound(orgId))/\(name)", code)
+        }
+        return target
+    }
+
+    /// The claimed file of a receipt, if it is still in the work area.
+    public func claimedFile(receiptId: String, name: String) -> String? {
+        let path = "\(work)/\(receiptId)/\(name)"
+        return exists(path) ? path : nil
+    }
+
+    /// Receipt folders in the work area (to reconcile after a crash).
+    public func workReceipts() throws -> [String] {
+        try list(work).filter { $0.kind == .directory }.map(\.name)
+    }
+
+    /// Moves a claimed (or set-aside) file into the archive or quarantine, keeping it for retention.
+    /// Returns where it went.
+    @discardableResult
+    public func file(_ path: String, receiptId: String, orgId: String, name: String, quarantine: Bool, at time: Timestamp)
+        throws -> String
+    {
+        let month = String(time.iso8601.prefix(7))
+        let base = "\(stateDirectory)/\(quarantine ? "quarantine" : "archive")"
+        for directory in [base, "\(base)/\(orgId)", "\(base)/\(orgId)/\(month)", "\(base)/\(orgId)/\(month)/\(receiptId)"] {
+            try makeDirectory(directory, mode: 0o700)
+        }
+        let target = "\(base)/\(orgId)/\(month)/\(receiptId)/\(name)"
+        if rename(path, target) != 0 { throw DropTreeError("cannot file", path) }
+        rmdir("\(work)/\(receiptId)")
+        return target
+    }
+
+    /// Moves an entry that must not be read (a link, a FIFO, a directory, an oversize file) straight from
+    /// inbound into quarantine. Returns false if it is gone.
+    public func setAside(_ name: String, from orgId: String, receiptId: String, at time: Timestamp) throws -> Bool {
+        let source = "\(inbound(orgId))/\(name)"
+        guard exists(source) else { return false }
+        do {
+            try file(source, receiptId: receiptId, orgId: orgId, name: name, quarantine: true, at: time)
+        } catch let error as DropTreeError where error.code == ENOENT {
+            return false
+        }
+        return true
+    }
+
+    // MARK: Writing
+
+    /// The hidden temporary an output is prepared in before it is placed.
+    public static func temporaryName(for name: String, receiptId: String) -> String { ".\(name).\(receiptId).tmp" }
+
+    /// Writes `bytes` to the hidden temporary for `name` in `directory` and flushes it to disk. Nothing a
+    /// participant lists changes: the temporary is hidden (and ignored by our own poller).
+    public func prepare(_ bytes: [UInt8], named name: String, in directory: String, receiptId: String) throws {
+        let temporary = "\(directory)/\(DropTree.temporaryName(for: name, receiptId: receiptId))"
+        let descriptor = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0o640)
+        guard descriptor >= 0 else { throw DropTreeError("cannot create", temporary) }
+        defer { close(descriptor) }
+        var offset = 0
+        while offset < bytes.count {
+            let written = bytes.withUnsafeBytes { write(descriptor, $0.baseAddress! + offset, $0.count - offset) }
+            if written < 0 {
+                if errno == EINTR { continue }
+                throw DropTreeError("cannot write", temporary)
+            }
+            offset += written
+        }
+        guard fsync(descriptor) == 0 else { throw DropTreeError("cannot flush", temporary) }
+    }
+
+    /// What placing a prepared output found.
+    public enum Placement: Sendable, Equatable {
+        /// It is in place now (placed by this call or an earlier one).
+        case placed
+        /// Neither it nor its temporary exists: it was placed earlier and the participant took it.
+        case alreadyTaken
+        /// Another file holds the name; nothing was replaced.
+        case nameTaken
+    }
+
+    /// Links the prepared temporary into place as `name` (a link never replaces an existing file), removes
+    /// the temporary and flushes the directory. Safe to repeat after a crash at any point.
+    public func place(_ name: String, in directory: String, receiptId: String) throws -> Placement {
+        let final = "\(directory)/\(name)"
+        let temporary = "\(directory)/\(DropTree.temporaryName(for: name, receiptId: receiptId))"
+        let hasTemporary = exists(temporary)
+        guard hasTemporary else { return exists(final) ? .placed : .alreadyTaken }
+        if link(temporary, final) != 0 {
+            guard errno == EEXIST else { throw DropTreeError("cannot place", final) }
+            // Ours if the same inode is linked under both names (a crash after link, before unlink).
+            var a = stat(), b = stat()
+            if lstat(temporary, &a) == 0, lstat(final, &b) == 0, a.st_ino == b.st_ino, a.st_dev == b.st_dev {
+                unlink(temporary)
+                return .placed
+            }
+            return .nameTaken
+        }
+        unlink(temporary)
+        let directoryDescriptor = open(directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        if directoryDescriptor >= 0 {
+            fsync(directoryDescriptor)
+            close(directoryDescriptor)
+        }
+        return .placed
+    }
+}

@@ -1,0 +1,137 @@
+import ExchangeCore
+import Logging
+
+/// One pass over the drop tree: every participant's `inbound/` is observed, ready files are processed,
+/// entries that must not be read are set aside, and outbound files that disappeared are recorded as picked
+/// up. Holds the readiness trackers between passes.
+public struct ExchangeCycle: Sendable {
+    /// What one pass did.
+    public struct Summary: Sendable, Equatable {
+        /// Files taken to their acknowledgement.
+        public var processed = 0
+        /// Entries set aside unread.
+        public var setAside = 0
+        /// Files still waiting (changing, or quiet for less than the quiet period).
+        public var waiting = 0
+        /// Deliveries newly recorded as picked up.
+        public var pickedUp = 0
+        /// Files that could not be handled this pass (they stay and are retried).
+        public var failed = 0
+    }
+
+    let participants: [Participant]
+    let settings: ServiceSettings
+    let tree: DropTree
+    let ledger: any LedgerStore
+    let processor: FileProcessor
+    private var trackers: [String: ReadinessTracker] = [:]
+
+    /// Creates the cycle.
+    public init(participants: [Participant], settings: ServiceSettings, tree: DropTree, ledger: any LedgerStore, processor: FileProcessor) {
+        self.participants = participants
+        self.settings = settings
+        self.tree = tree
+        self.ledger = ledger
+        self.processor = processor
+        for participant in participants {
+            trackers[participant.orgId] = ReadinessTracker(
+                quietPeriod: settings.quietPeriod, usesDoneMarker: participant.usesDoneMarker, maxFileBytes: settings.maxFileBytes)
+        }
+    }
+
+    /// Finishes what a crash left behind: receipts `claimed` or `writing`, and claimed files with no receipt.
+    public func recover(logger: Logger) throws -> Int {
+        let byOrg = Dictionary(uniqueKeysWithValues: participants.map { ($0.orgId, $0) })
+        var recovered = 0
+        let unfinished = try ledger.unfinishedReceipts()
+        for receipt in unfinished {
+            guard let participant = byOrg[receipt.senderOrgId] else { continue }
+            try processor.resume(receipt, participant: participant, logger: logger)
+            recovered += 1
+        }
+        let known = Set(try ledger.allReceipts().map(\.id))
+        for receiptId in try tree.workReceipts() where !known.contains(receiptId) {
+            // Claimed, then the process died before the receipt was recorded: the receipt id names the sender.
+            if let participant = byOrg[FileProcessor.senderOf(receiptId: receiptId) ?? ""] {
+                try processor.adoptClaimed(receiptId: receiptId, participant: participant, logger: logger)
+                recovered += 1
+            }
+        }
+        if recovered > 0 { logger.info("recovered unfinished files", metadata: ["exchange.count": "\(recovered)"]) }
+        return recovered
+    }
+
+    /// Runs one pass at `now` (our monotonic clock, for readiness).
+    public mutating func run(now: Duration, logger: Logger) -> Summary {
+        var summary = Summary()
+        for participant in participants {
+            var participantLogger = logger
+            participantLogger[metadataKey: "exchange.participant"] = "\(participant.orgId)"
+            do {
+                let entries = try tree.list(tree.inbound(participant.orgId))
+                let decisions = trackers[participant.orgId, default: ReadinessTracker(quietPeriod: settings.quietPeriod, maxFileBytes: settings.maxFileBytes)]
+                    .observeReturningTracker(entries, now: now)
+                trackers[participant.orgId] = decisions.tracker
+                for entry in entries {
+                    switch decisions.decisions[entry.name] {
+                    case .ready:
+                        do {
+                            if try processor.process(entry.name, from: participant, logger: participantLogger) != nil {
+                                summary.processed += 1
+                            }
+                            trackers[participant.orgId]?.forget(entry.name)
+                        } catch {
+                            summary.failed += 1
+                            participantLogger.error("could not process a file", metadata: ["exchange.error": "\(error)"])
+                        }
+                    case .setAside(let reason):
+                        do {
+                            if try processor.setAside(entry, reason: reason, from: participant, logger: participantLogger) != nil {
+                                summary.setAside += 1
+                            }
+                        } catch {
+                            summary.failed += 1
+                            participantLogger.error("could not set an entry aside", metadata: ["exchange.error": "\(error)"])
+                        }
+                    case .wait:
+                        summary.waiting += 1
+                    case .ignore, nil:
+                        break
+                    }
+                }
+            } catch {
+                summary.failed += 1
+                participantLogger.error("could not read the inbound folder", metadata: ["exchange.error": "\(error)"])
+            }
+        }
+        summary.pickedUp = recordPickups(logger: logger)
+        return summary
+    }
+
+    /// Records deliveries whose files are gone from `outbound/` as picked up.
+    func recordPickups(logger: Logger) -> Int {
+        var count = 0
+        do {
+            for delivery in try ledger.pendingDeliveries() {
+                let path = "\(tree.outbound(delivery.recipientOrgId))/\(delivery.fileName)"
+                let temporary = "\(tree.outbound(delivery.recipientOrgId))/\(DropTree.temporaryName(for: delivery.fileName, receiptId: delivery.receiptId))"
+                guard !tree.exists(path), !tree.exists(temporary) else { continue }
+                try ledger.markPickedUp(recipientOrgId: delivery.recipientOrgId, fileName: delivery.fileName, at: processor.now())
+                count += 1
+            }
+        } catch {
+            logger.error("could not record pickups", metadata: ["exchange.error": "\(error)"])
+        }
+        return count
+    }
+}
+
+extension ReadinessTracker {
+    /// `observe`, returning the updated tracker with the decisions (for callers holding trackers in a
+    /// dictionary).
+    func observeReturningTracker(_ entries: [DropEntry], now: Duration) -> (tracker: ReadinessTracker, decisions: [String: Decision]) {
+        var copy = self
+        let decisions = copy.observe(entries, now: now)
+        return (copy, decisions)
+    }
+}

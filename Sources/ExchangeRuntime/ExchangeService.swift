@@ -1,0 +1,62 @@
+import ExchangeCore
+import Logging
+import ServiceLifecycle
+
+/// The long-running poller: recovers what a crash left behind, then runs an `ExchangeCycle` every poll
+/// interval until a graceful shutdown (SIGTERM, SIGINT), finishing the file in hand before it stops.
+public struct ExchangeService: Service {
+    private let cycle: ExchangeCycle
+    private let pollInterval: Duration
+    private let logger: Logger
+
+    /// Creates the service.
+    public init(cycle: ExchangeCycle, pollInterval: Duration, logger: Logger) {
+        self.cycle = cycle
+        self.pollInterval = pollInterval
+        self.logger = logger
+    }
+
+    /// Polls until shut down.
+    public func run() async throws {
+        var cycle = self.cycle
+        let clock = ContinuousClock()
+        let start = clock.now
+        _ = try cycle.recover(logger: logger)
+        logger.info("polling the drop tree", metadata: ["exchange.poll_interval": "\(pollInterval)"])
+        while !Task.isShuttingDownGracefully {
+            let summary = cycle.run(now: start.duration(to: clock.now), logger: logger)
+            if summary.processed + summary.setAside + summary.failed > 0 {
+                logger.info(
+                    "cycle finished",
+                    metadata: [
+                        "exchange.processed": "\(summary.processed)", "exchange.set_aside": "\(summary.setAside)",
+                        "exchange.failed": "\(summary.failed)", "exchange.waiting": "\(summary.waiting)",
+                    ])
+            }
+            try? await cancelWhenGracefulShutdown { try await Task.sleep(for: pollInterval) }
+        }
+        logger.info("stopped")
+    }
+
+    /// Runs passes until no file is waiting (or `maxWait` has passed): `ktsx run --once`.
+    /// - Returns: The totals of all passes.
+    public static func runUntilSettled(
+        cycle: inout ExchangeCycle, pollInterval: Duration, maxWait: Duration, logger: Logger
+    ) async throws -> ExchangeCycle.Summary {
+        let clock = ContinuousClock()
+        let start = clock.now
+        var total = ExchangeCycle.Summary()
+        total.processed += try cycle.recover(logger: logger)
+        while true {
+            let elapsed = start.duration(to: clock.now)
+            let summary = cycle.run(now: elapsed, logger: logger)
+            total.processed += summary.processed
+            total.setAside += summary.setAside
+            total.failed += summary.failed
+            total.pickedUp += summary.pickedUp
+            total.waiting = summary.waiting
+            if summary.waiting == 0 || elapsed >= maxWait { return total }
+            try await Task.sleep(for: pollInterval)
+        }
+    }
+}

@@ -1,0 +1,322 @@
+import Crypto
+import ExchangeCore
+import ExchangeValidation
+import Logging
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Takes one dropped file from claim to acknowledgement, in steps that a crash can interrupt anywhere:
+///
+/// 1. claim: rename out of `inbound/` into the work area, hash, record the receipt (`claimed`);
+/// 2. judge: duplicate? else validate; choose the outcome and the output names;
+/// 3. prepare the acknowledgement (and error file) as hidden temporaries in the sender's `outbound/`;
+/// 4. record the judgement, the output names and the deliveries (`writing`), in one transaction;
+/// 5. place the outputs (a link that never replaces), file the original in the archive or quarantine;
+/// 6. record `finished`.
+///
+/// `resume` finishes a receipt found `claimed` or `writing` after a restart: a claimed file is judged
+/// again (the same bytes give the same judgement); a writing one has its outputs placed, unless they were
+/// placed and taken already. So no file is lost and no file gets a second acknowledgement.
+public struct FileProcessor: Sendable {
+    let tree: DropTree
+    let ledger: any LedgerStore
+    let validator: FileValidator
+    let now: @Sendable () -> Timestamp
+    let newReceiptId: @Sendable (_ senderOrgId: String) -> String
+
+    /// Creates a processor.
+    /// - Parameters:
+    ///   - now: The wall clock (injected for tests).
+    ///   - newReceiptId: Makes a fresh receipt id for a sender (injected for tests); it must start as
+    ///     `receiptId(sender:time:suffix:)` does, so that recovery can tell the sender.
+    public init(
+        tree: DropTree, ledger: any LedgerStore, validator: FileValidator,
+        now: @escaping @Sendable () -> Timestamp, newReceiptId: @escaping @Sendable (_ senderOrgId: String) -> String
+    ) {
+        self.tree = tree
+        self.ledger = ledger
+        self.validator = validator
+        self.now = now
+        self.newReceiptId = newReceiptId
+    }
+
+    /// Claims a ready file and takes it to its acknowledgement. Returns nil when the file was gone.
+    public func process(_ name: String, from participant: Participant, logger: Logger) throws -> Receipt? {
+        let receiptId = newReceiptId(participant.orgId)
+        guard let claimed = try tree.claim(name, from: participant.orgId, receiptId: receiptId) else { return nil }
+        let receipt = try recordClaim(claimed, receiptId: receiptId, name: name, sender: participant.orgId)
+        var logger = logger
+        logger[metadataKey: "exchange.receipt"] = "\(receipt.id)"
+        return try judgeAndAcknowledge(receipt, claimedPath: claimed, participant: participant, logger: logger)
+    }
+
+    /// Moves an entry that must not be read out of `inbound/` and acknowledges it as rejected.
+    public func setAside(
+        _ entry: DropEntry, reason: ReadinessTracker.SetAsideReason, from participant: Participant, logger: Logger
+    ) throws -> Receipt? {
+        let receiptId = newReceiptId(participant.orgId)
+        let received = now()
+        guard try tree.setAside(entry.name, from: participant.orgId, receiptId: receiptId, at: received) else { return nil }
+        var receipt = Receipt(
+            id: receiptId, senderOrgId: participant.orgId, originalName: entry.name, sizeBytes: max(0, entry.size),
+            sha256: String(repeating: "0", count: 64), claimedAt: received)
+        try ledger.recordClaim(receipt)
+        let message: String
+        switch reason {
+        case .symbolicLink: message = "The file is a symbolic link. Links are never followed; upload the file itself."
+        case .directory: message = "This is a folder, not a file. Upload files directly into inbound/."
+        case .special: message = "This is not a regular file (a FIFO, socket or device) and was not read."
+        case .tooLarge(let limit):
+            message = "The file is \(entry.size) bytes, over the limit of \(limit) bytes, and was not read. "
+                + "Split it into smaller files."
+        }
+        let issue = ValidationIssue(code: .notARegularFile(reason), message: message)
+        receipt.recordsReceived = 0
+        return try acknowledge(
+            &receipt, report: nil, issues: [issue], errorCount: 1, outcome: .rejected, participant: participant,
+            originalPath: nil, logger: logger)
+    }
+
+    /// Finishes a receipt that a crash left `claimed` or `writing`.
+    public func resume(_ receipt: Receipt, participant: Participant, logger: Logger) throws {
+        var receipt = receipt
+        var logger = logger
+        logger[metadataKey: "exchange.receipt"] = "\(receipt.id)"
+        switch receipt.state {
+        case .finished:
+            return
+        case .claimed:
+            if let claimed = tree.claimedFile(receiptId: receipt.id, name: receipt.originalName) {
+                _ = try judgeAndAcknowledge(receipt, claimedPath: claimed, participant: participant, logger: logger)
+            } else {
+                // Set aside before the crash: the entry is in quarantine, not in the work area.
+                let issue = ValidationIssue(code: .notARegularFile(.special), message: "The file was not a regular file and was not read.")
+                _ = try acknowledge(
+                    &receipt, report: nil, issues: [issue], errorCount: 1, outcome: .rejected, participant: participant,
+                    originalPath: nil, logger: logger)
+            }
+        case .writing:
+            try placeOutputs(of: &receipt, participant: participant, originalPath: tree.claimedFile(receiptId: receipt.id, name: receipt.originalName), logger: logger)
+        }
+    }
+
+    /// Records a claimed file found in the work area with no receipt (a crash between claim and record).
+    public func adoptClaimed(receiptId: String, participant: Participant, logger: Logger) throws {
+        let names = try tree.list("\(tree.work)/\(receiptId)").map(\.name)
+        guard let name = names.first else {
+            rmdir("\(tree.work)/\(receiptId)")
+            return
+        }
+        let receipt = try recordClaim("\(tree.work)/\(receiptId)/\(name)", receiptId: receiptId, name: name, sender: participant.orgId)
+        _ = try judgeAndAcknowledge(receipt, claimedPath: "\(tree.work)/\(receiptId)/\(name)", participant: participant, logger: logger)
+    }
+
+    // MARK: Steps
+
+    private func recordClaim(_ path: String, receiptId: String, name: String, sender: String) throws -> Receipt {
+        let (digest, size) = try FileProcessor.sha256(of: path)
+        let receipt = Receipt(
+            id: receiptId, senderOrgId: sender, originalName: name, sizeBytes: size, sha256: digest, claimedAt: now())
+        try ledger.recordClaim(receipt)
+        return receipt
+    }
+
+    private func judgeAndAcknowledge(_ receipt: Receipt, claimedPath: String, participant: Participant, logger: Logger)
+        throws -> Receipt
+    {
+        var receipt = receipt
+        if let first = try ledger.firstAccepted(sender: receipt.senderOrgId, sha256: receipt.sha256), first.id != receipt.id {
+            receipt.fileType = first.fileType
+            receipt.binding = first.binding
+            receipt.recordsReceived = first.recordsReceived
+            receipt.duplicateOf = first.id
+            logger.info("file is a duplicate", metadata: ["exchange.first_receipt": "\(first.id)"])
+            return try acknowledge(
+                &receipt, report: nil, issues: [], errorCount: 0, outcome: .duplicate, participant: participant,
+                originalPath: claimedPath, logger: logger)
+        }
+        let report = try validate(claimedPath, name: receipt.originalName)
+        receipt.fileType = report.type
+        receipt.binding = report.binding
+        receipt.recordsReceived = report.recordCount
+        var issues = report.issues
+        var errorCount = report.errorCount
+        if let declared = report.declaredSender, declared != participant.orgId {
+            issues.insert(
+                ValidationIssue(
+                    code: .senderMismatch,
+                    message: "The header's SenderOrgId is \(declared), but the file was dropped in the folder of "
+                        + "\(participant.orgId). Send each file from its own sender's folder.",
+                    path: report.type.map { "/\($0.xmlRootElement)/Header/SenderOrgId" }, field: "senderOrgId"),
+                at: 0)
+            errorCount += 1
+        }
+        let outcome: FileOutcome = errorCount == 0 && report.type != nil ? .accepted : .rejected
+        logger.info(
+            "file judged",
+            metadata: [
+                "exchange.type": "\(report.type?.code ?? "UNKNOWN")", "exchange.outcome": "\(outcome.rawValue)",
+                "exchange.errors": "\(errorCount)",
+            ])
+        return try acknowledge(
+            &receipt, report: report, issues: issues, errorCount: errorCount, outcome: outcome, participant: participant,
+            originalPath: claimedPath, logger: logger)
+    }
+
+    private func validate(_ path: String, name: String) throws -> ValidationReport {
+        // The work area is ours, but the sender could have swapped the file for a link between our lstat
+        // and the claim: never follow one, never block on a FIFO.
+        let descriptor = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK)
+        guard descriptor >= 0 else {
+            return ValidationReport(
+                file: name, type: nil, binding: nil, recordCount: 0,
+                issues: [ValidationIssue(code: .notARegularFile(.symbolicLink), message: "The file could not be opened as a regular file; links are never followed.")],
+                errorCount: 1)
+        }
+        defer { close(descriptor) }
+        var info = stat()
+        guard fstat(descriptor, &info) == 0, info.st_mode & S_IFMT == S_IFREG else {
+            return ValidationReport(
+                file: name, type: nil, binding: nil, recordCount: 0,
+                issues: [ValidationIssue(code: .notARegularFile(.special), message: "The file is not a regular file and was not read.")],
+                errorCount: 1)
+        }
+        return try validator.validate(fileDescriptor: descriptor, displayName: name)
+    }
+
+    private func acknowledge(
+        _ receipt: inout Receipt, report: ValidationReport?, issues: [ValidationIssue], errorCount: Int,
+        outcome: FileOutcome, participant: Participant, originalPath: String?, logger: Logger
+    ) throws -> Receipt {
+        let binding = FileProcessor.outputBinding(for: participant, report: report, name: receipt.originalName)
+        let outbound = tree.outbound(participant.orgId)
+        let pending = Set(try ledger.pendingDeliveries().filter { $0.recipientOrgId == participant.orgId }.map(\.fileName))
+        func freeName(_ suffix: String) -> String {
+            let plain = receipt.originalName + suffix
+            if plain.utf8.count <= 240, !tree.exists("\(outbound)/\(plain)"), !pending.contains(plain) { return plain }
+            return "\(receipt.id)\(suffix)"
+        }
+        receipt.outcome = outcome
+        receipt.errorCount = errorCount
+        receipt.recordsAccepted = outcome == .accepted ? receipt.recordsReceived : 0
+        receipt.recordsRejected = outcome == .rejected ? receipt.recordsReceived : 0
+        receipt.ackFile = freeName(".ack.\(binding.fileExtension)")
+        receipt.errorFile = issues.isEmpty ? nil : freeName(".errors.\(binding.fileExtension)")
+        let processed = now()
+        receipt.finishedAt = processed
+
+        var outputs: [(name: String, bytes: [UInt8])] = []
+        if let errorFile = receipt.errorFile {
+            let entries = issues.map { ErrorEntry(receiptId: receipt.id, inputFile: receipt.originalName, issue: $0) }
+            outputs.append((errorFile, AcknowledgementRenderer.errors(entries, as: binding)))
+        }
+        let ack = Acknowledgement(
+            receiptId: receipt.id, inputFile: receipt.originalName, senderOrgId: receipt.senderOrgId,
+            fileType: receipt.fileType, binding: receipt.binding, contentSHA256: receipt.sha256, sizeBytes: receipt.sizeBytes,
+            received: receipt.claimedAt, processed: processed, outcome: outcome, recordsReceived: receipt.recordsReceived,
+            recordsAccepted: receipt.recordsAccepted, recordsRejected: receipt.recordsRejected, errorCount: errorCount,
+            errorFile: receipt.errorFile, firstReceiptId: receipt.duplicateOf,
+            message: FileProcessor.summary(outcome: outcome, errorCount: errorCount, receipt: receipt))
+        outputs.append((receipt.ackFile!, AcknowledgementRenderer.acknowledgement(ack, as: binding)))
+
+        for output in outputs {
+            try tree.prepare(output.bytes, named: output.name, in: outbound, receiptId: receipt.id)
+        }
+        receipt.state = .writing
+        try ledger.update(
+            receipt,
+            recordingDeliveries: outputs.map {
+                Delivery(receiptId: receipt.id, recipientOrgId: participant.orgId, fileName: $0.name, deliveredAt: processed)
+            })
+        try placeOutputs(of: &receipt, participant: participant, originalPath: originalPath, logger: logger)
+        return receipt
+    }
+
+    private func placeOutputs(of receipt: inout Receipt, participant: Participant, originalPath: String?, logger: Logger) throws {
+        let outbound = tree.outbound(participant.orgId)
+        // The error file first, so that when the acknowledgement appears its error file is already there.
+        for name in [receipt.errorFile, receipt.ackFile].compactMap({ $0 }) {
+            switch try tree.place(name, in: outbound, receiptId: receipt.id) {
+            case .placed: break
+            case .alreadyTaken:
+                try ledger.markPickedUp(recipientOrgId: participant.orgId, fileName: name, at: now())
+            case .nameTaken:
+                throw DropTreeError("another file already holds the name", "\(outbound)/\(name)", EEXIST)
+            }
+        }
+        if let originalPath {
+            try tree.file(
+                originalPath, receiptId: receipt.id, orgId: participant.orgId, name: receipt.originalName,
+                quarantine: receipt.outcome == .rejected, at: receipt.claimedAt)
+        }
+        receipt.state = .finished
+        try ledger.update(receipt)
+        logger.info("file acknowledged", metadata: ["exchange.outcome": "\(receipt.outcome?.rawValue ?? "")"])
+    }
+
+    // MARK: Helpers
+
+    /// A receipt id: `R<sender>-<yyyymmddThhmmss>-<suffix>`, e.g. `R061014-20261129T044500-3fa9c2`.
+    /// The sender comes first so that a claimed file found without its receipt after a crash can be
+    /// adopted for the right participant.
+    public static func receiptId(sender: String, time: Timestamp, suffix: String) -> String {
+        "R\(sender)-\(time.compact)-\(suffix)"
+    }
+
+    /// The sender encoded in a receipt id.
+    public static func senderOf(receiptId: String) -> String? {
+        guard receiptId.hasPrefix("R"), let dash = receiptId.firstIndex(of: "-") else { return nil }
+        return String(receiptId[receiptId.index(after: receiptId.startIndex)..<dash])
+    }
+
+    static func outputBinding(for participant: Participant, report: ValidationReport?, name: String) -> Binding {
+        switch participant.outputFormat {
+        case .xml: return .xml
+        case .csv: return .csv
+        case .same: return report?.binding ?? (name.lowercased().hasSuffix(".xml") ? .xml : .csv)
+        }
+    }
+
+    static func summary(outcome: FileOutcome, errorCount: Int, receipt: Receipt) -> String {
+        switch outcome {
+        case .accepted: "Accepted: \(receipt.recordsReceived) record\(receipt.recordsReceived == 1 ? "" : "s")."
+        case .acceptedWithErrors: "Accepted with \(errorCount) error\(errorCount == 1 ? "" : "s"); see the error file."
+        case .rejected:
+            "Rejected: \(errorCount) error\(errorCount == 1 ? "" : "s") (see the error file). Nothing in the file was applied; fix it and send it again."
+        case .duplicate:
+            "These bytes were already received from you as receipt \(receipt.duplicateOf ?? "?"); nothing was applied again. Do not send them again."
+        }
+    }
+
+    /// SHA-256 (lowercase hex) and size of a file, read without following links.
+    static func sha256(of path: String) throws -> (String, Int64) {
+        let descriptor = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK)
+        guard descriptor >= 0 else { return (String(repeating: "0", count: 64), 0) }
+        defer { close(descriptor) }
+        var info = stat()
+        guard fstat(descriptor, &info) == 0, info.st_mode & S_IFMT == S_IFREG else {
+            return (String(repeating: "0", count: 64), 0)
+        }
+        var hasher = SHA256()
+        var size: Int64 = 0
+        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 20, alignment: 16)
+        defer { buffer.deallocate() }
+        while true {
+            let count = read(descriptor, buffer.baseAddress, buffer.count)
+            if count < 0 {
+                if errno == EINTR { continue }
+                throw DropTreeError("cannot read", path)
+            }
+            if count == 0 { break }
+            hasher.update(bufferPointer: UnsafeRawBufferPointer(rebasing: buffer[0..<count]))
+            size += Int64(count)
+        }
+        let digest = hasher.finalize().map { byte in
+            let hex = String(byte, radix: 16)
+            return byte < 16 ? "0" + hex : hex
+        }.joined()
+        return (digest, size)
+    }
+}

@@ -1,0 +1,115 @@
+import ArgumentParser
+import ExchangeCore
+import ExchangeLedgerSQLite
+import ExchangeRuntime
+import ExchangeValidation
+import Foundation
+import Logging
+import ServiceLifecycle
+import UnixSignals
+
+/// Options shared by the commands that use the configuration directory.
+struct ConfigurationOptions: ParsableArguments {
+    @Option(help: "The configuration directory (ktsx.conf, participants.csv).")
+    var config: String = "."
+
+    @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
+    var logLevel: Logger.Level = .info
+
+    func load() throws -> ExchangeConfiguration {
+        do {
+            return try ExchangeConfiguration.load(directory: config)
+        } catch {
+            throw ConfigurationFailure(message: "the configuration in \(config) has problems:\n\(error)")
+        }
+    }
+
+    func logger() -> Logger {
+        var logger = Logger(label: "ktsx") { StreamLogHandler.standardError(label: $0) }
+        logger.logLevel = logLevel
+        return logger
+    }
+}
+
+extension Logger.Level: @retroactive ExpressibleByArgument {}
+
+/// A configuration that cannot be used: printed as is, exit status 2.
+struct ConfigurationFailure: Error, CustomStringConvertible {
+    var message: String
+    var description: String { message }
+}
+
+/// Everything the service needs, built from the configuration (shared by `run`, `demo` and the tests'
+/// binary runs).
+struct Exchange {
+    let configuration: ExchangeConfiguration
+    let ledger: SQLiteLedger
+    var cycle: ExchangeCycle
+
+    init(configuration: ExchangeConfiguration) throws {
+        self.configuration = configuration
+        let tree = configuration.tree
+        try tree.prepare(for: configuration.participants)
+        ledger = try SQLiteLedger(path: tree.ledgerPath)
+        let processor = FileProcessor(
+            tree: tree, ledger: ledger, validator: try FileValidator(),
+            now: { Timestamp(secondsSinceEpoch: Int64(Date().timeIntervalSince1970)) },
+            newReceiptId: { sender in
+                FileProcessor.receiptId(
+                    sender: sender, time: Timestamp(secondsSinceEpoch: Int64(Date().timeIntervalSince1970)),
+                    suffix: String(UUID().uuidString.lowercased().prefix(6)))
+            })
+        cycle = ExchangeCycle(
+            participants: configuration.participants, settings: configuration.settings, tree: tree, ledger: ledger,
+            processor: processor)
+    }
+}
+
+/// `ktsx init`: creates the drop tree for the configured participants.
+struct Init: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Create the drop tree and state directory for the configured participants.")
+
+    @OptionGroup var options: ConfigurationOptions
+
+    func run() throws {
+        let configuration = try options.load()
+        try configuration.tree.prepare(for: configuration.participants)
+        print("drop tree ready at \(configuration.settings.dropRoot) for \(configuration.participants.count) participants")
+        print("state directory: \(configuration.settings.stateDirectory)")
+    }
+}
+
+/// `ktsx run`: the service.
+struct Run: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Watch every participant's inbound/ and outbound/ and acknowledge every dropped file.",
+        discussion: "SIGTERM or SIGINT finish the file in hand and stop. With --once, one full cycle runs and ktsx exits.")
+
+    @OptionGroup var options: ConfigurationOptions
+
+    @Flag(help: "Run until every file present is acknowledged (or --max-wait passes), then exit.")
+    var once = false
+
+    @Option(help: "With --once: the longest time to wait for files that are still changing, in seconds.")
+    var maxWait: Int = 300
+
+    func run() async throws {
+        let configuration = try options.load()
+        let logger = options.logger()
+        var exchange = try Exchange(configuration: configuration)
+        if once {
+            let summary = try await ExchangeService.runUntilSettled(
+                cycle: &exchange.cycle, pollInterval: min(configuration.settings.pollInterval, .milliseconds(500)),
+                maxWait: .seconds(maxWait), logger: logger)
+            print("processed \(summary.processed), set aside \(summary.setAside), still waiting \(summary.waiting), failed \(summary.failed)")
+            if summary.failed > 0 { throw ExitCode(1) }
+            return
+        }
+        let service = ExchangeService(
+            cycle: exchange.cycle, pollInterval: configuration.settings.pollInterval, logger: logger)
+        let group = ServiceGroup(
+            configuration: .init(services: [service], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+        try await group.run()
+    }
+}
