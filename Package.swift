@@ -85,7 +85,9 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .testTarget(
-            name: "KTSXCommandTests", dependencies: ["KTSXCommand", "ExchangeTesting"], swiftSettings: swiftSettings),
+            name: "KTSXCommandTests",
+            dependencies: ["KTSXCommand", "ExchangeTesting", "ExchangeCore", "ExchangeLedgerSQLite"],
+            swiftSettings: swiftSettings),
     ],
     swiftLanguageModes: [.v6]
 )

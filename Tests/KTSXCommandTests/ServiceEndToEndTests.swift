@@ -1,0 +1,237 @@
+import ExchangeCore
+import ExchangeLedgerSQLite
+import ExchangeTesting
+import Foundation
+import Testing
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A drop tree with its configuration in a temporary directory, driven through the real `ktsx` binary.
+struct DropTreeFixture {
+    let root: URL
+    var config: URL { root.appendingPathComponent("config") }
+    var drop: URL { root.appendingPathComponent("drop") }
+    var state: URL { root.appendingPathComponent("state") }
+
+    init(root: URL, quietPeriod: String = "300ms", maxFileSize: String = "10MB", doneMarkerFor: String? = nil) throws {
+        self.root = root
+        try FileManager.default.createDirectory(at: config, withIntermediateDirectories: true)
+        try """
+            drop_root = ../drop
+            state_dir = ../state
+            quiet_period = \(quietPeriod)
+            poll_interval = 100ms
+            max_file_size = \(maxFileSize)
+
+            """.write(to: config.appendingPathComponent("ktsx.conf"), atomically: true, encoding: .utf8)
+        try """
+            orgId,name,classification,timeZone,outputFormat,doneMarker
+            165901,Bluegrass CTC,A2,America/New_York,same,\(doneMarkerFor == "165901")
+            061010,Ridgeline High,A1,America/New_York,same,\(doneMarkerFor == "061010")
+            061014,Ridgeline ATC,C2,America/New_York,same,false
+
+            """.write(to: config.appendingPathComponent("participants.csv"), atomically: true, encoding: .utf8)
+        let result = try ktsx(["init", "--config", config.path])
+        #expect(result.status == 0, "\(result.standardError)")
+    }
+
+    func inbound(_ org: String) -> URL { drop.appendingPathComponent("\(org)/inbound") }
+    func outbound(_ org: String) -> URL { drop.appendingPathComponent("\(org)/outbound") }
+
+    /// Drops `text` as `name` in `org`'s inbound.
+    func drop(_ text: String, as name: String, into org: String) throws {
+        try text.write(to: inbound(org).appendingPathComponent(name), atomically: true, encoding: .utf8)
+    }
+
+    func ktsx(_ arguments: [String]) throws -> ProcessResult {
+        try runProcess(Repository.ktsx.path, arguments)
+    }
+
+    /// `ktsx run --once`.
+    @discardableResult
+    func runOnce(maxWait: Int = 30) throws -> ProcessResult {
+        let result = try ktsx(["run", "--once", "--config", config.path, "--max-wait", "\(maxWait)", "--log-level", "warning"])
+        #expect(result.status == 0, "\(result.standardError)")
+        return result
+    }
+
+    /// The visible files in `org`'s outbound.
+    func outboundFiles(_ org: String) throws -> [String] {
+        try FileManager.default.contentsOfDirectory(atPath: outbound(org).path).filter { !$0.hasPrefix(".") }.sorted()
+    }
+
+    func text(_ org: String, _ name: String) throws -> String {
+        try String(contentsOf: outbound(org).appendingPathComponent(name), encoding: .utf8)
+    }
+
+    func ledger() throws -> SQLiteLedger { try SQLiteLedger(path: state.appendingPathComponent("ledger.sqlite").path) }
+}
+
+private func example(_ name: String) throws -> String {
+    try String(contentsOf: Repository.schemas.appendingPathComponent("examples/\(name)"), encoding: .utf8)
+}
+
+@Suite("ktsx run: dropped files become acknowledgements", .serialized)
+struct ServiceEndToEndTests {
+    @Test("a valid file is accepted: an ack in its binding, valid against the ACK schema; the original archived")
+    func valid() throws {
+        try withTemporaryDirectory { root in
+            let tree = try DropTreeFixture(root: root)
+            try tree.drop(try example("ATT.example.xml"), as: "KTSX_ATT_165901_20251002T020000_0001.xml", into: "165901")
+            try tree.runOnce()
+            #expect(try tree.outboundFiles("165901") == ["KTSX_ATT_165901_20251002T020000_0001.xml.ack.xml"])
+            let ack = try tree.text("165901", "KTSX_ATT_165901_20251002T020000_0001.xml.ack.xml")
+            #expect(ack.contains("<Outcome>ACCEPTED</Outcome>"))
+            #expect(ack.contains("<RecordsAccepted>3</RecordsAccepted>"))
+            let check = try tree.ktsx(["validate", tree.outbound("165901").appendingPathComponent("KTSX_ATT_165901_20251002T020000_0001.xml.ack.xml").path])
+            #expect(check.status == 0, "\(check.standardOutput)")
+            #expect(try FileManager.default.contentsOfDirectory(atPath: tree.inbound("165901").path).isEmpty)
+            let receipts = try tree.ledger().allReceipts()
+            #expect(receipts.map(\.outcome) == [.accepted])
+            #expect(receipts.first?.state == .finished)
+        }
+    }
+
+    @Test("an invalid file is rejected with an error file in its binding; a header naming another sender too")
+    func invalid() throws {
+        try withTemporaryDirectory { root in
+            let tree = try DropTreeFixture(root: root)
+            let broken = try example("ENR.example.csv").replacingOccurrences(of: ",2009-", with: ",2009-13-")
+            try tree.drop(broken, as: "enr.csv", into: "061010")
+            try tree.drop(try example("GRD.example.xml"), as: "grades.xml", into: "165901")
+            try tree.runOnce()
+            #expect(try tree.outboundFiles("061010") == ["enr.csv.ack.csv", "enr.csv.errors.csv"])
+            #expect(try tree.text("061010", "enr.csv.ack.csv").contains(",REJECTED,"))
+            let errors = try tree.text("061010", "enr.csv.errors.csv")
+            #expect(errors.contains(",type-error,"))
+            #expect(!errors.contains("2009-13"), "a birth date must not be repeated in the error file")
+            #expect(try tree.text("165901", "grades.xml.errors.xml").contains("<Code>sender-mismatch</Code>"))
+            for file in ["061010/outbound/enr.csv.errors.csv", "165901/outbound/grades.xml.errors.xml"] {
+                #expect(try tree.ktsx(["validate", tree.drop.appendingPathComponent(file).path]).status == 0)
+            }
+        }
+    }
+
+    @Test("the same bytes again are a DUPLICATE naming the first receipt; a re-sent name gets a unique ack name")
+    func duplicateAndResentName() throws {
+        try withTemporaryDirectory { root in
+            let tree = try DropTreeFixture(root: root)
+            let text = try example("ENR.example.csv")
+            try tree.drop(text, as: "enr.csv", into: "061010")
+            try tree.runOnce()
+            try tree.drop(text, as: "enr.csv", into: "061010")
+            try tree.runOnce()
+            let receipts = try tree.ledger().allReceipts()
+            #expect(receipts.map(\.outcome) == [.accepted, .duplicate])
+            #expect(receipts.last?.duplicateOf == receipts.first?.id)
+            let files = try tree.outboundFiles("061010")
+            #expect(files.count == 2)
+            let second = try #require(files.first { $0 != "enr.csv.ack.csv" })
+            #expect(second == "\(receipts[1].id).ack.csv")
+            #expect(try tree.text("061010", second).contains(",DUPLICATE,"))
+            #expect(try tree.text("061010", second).contains(receipts[0].id))
+        }
+    }
+
+    @Test("a link to /etc/passwd, a FIFO and an oversize file are set aside unread and explained")
+    func setAside() throws {
+        try withTemporaryDirectory { root in
+            let tree = try DropTreeFixture(root: root, maxFileSize: "2KB")
+            symlink("/etc/passwd", tree.inbound("061014").appendingPathComponent("passwd.csv").path)
+            mkfifo(tree.inbound("061014").appendingPathComponent("pipe.csv").path, 0o644)
+            try tree.drop(String(repeating: "x", count: 5000), as: "big.csv", into: "061014")
+            try tree.runOnce()
+            let files = try tree.outboundFiles("061014")
+            #expect(files.filter { $0.hasSuffix(".ack.csv") }.count == 3)
+            #expect(try tree.text("061014", "passwd.csv.errors.csv").contains(",symbolic-link,"))
+            #expect(try tree.text("061014", "pipe.csv.errors.csv").contains(",not-a-regular-file,"))
+            #expect(try tree.text("061014", "big.csv.errors.csv").contains(",file-too-large,"))
+            #expect(!(try tree.text("061014", "passwd.csv.ack.csv")).contains("root:"))
+            #expect(try FileManager.default.contentsOfDirectory(atPath: tree.inbound("061014").path).isEmpty)
+        }
+    }
+
+    @Test("a done-marker participant's file waits for NAME.done")
+    func doneMarker() throws {
+        try withTemporaryDirectory { root in
+            let tree = try DropTreeFixture(root: root, doneMarkerFor: "061010")
+            try tree.drop(try example("ENR.example.csv"), as: "enr.csv", into: "061010")
+            let waiting = try tree.runOnce(maxWait: 1)
+            #expect(waiting.standardOutput.contains("still waiting 1"))
+            #expect(try tree.outboundFiles("061010").isEmpty)
+            try tree.drop("", as: "enr.csv.done", into: "061010")
+            try tree.runOnce()
+            #expect(try tree.outboundFiles("061010") == ["enr.csv.ack.csv"])
+        }
+    }
+
+    @Test("a configuration with mistakes is refused at start with file, line and reason")
+    func badConfiguration() throws {
+        try withTemporaryDirectory { root in
+            let tree = try DropTreeFixture(root: root)
+            try "drop_root = ../drop\nstate_dir = ../state\nquiet = 5s\npoll_interval = often\n"
+                .write(to: tree.config.appendingPathComponent("ktsx.conf"), atomically: true, encoding: .utf8)
+            let result = try tree.ktsx(["run", "--once", "--config", tree.config.path])
+            #expect(result.status == 2)
+            #expect(result.standardError.contains("ktsx.conf:3: unknown setting 'quiet'"))
+            #expect(result.standardError.contains("ktsx.conf:4: 'poll_interval' is 'often'"))
+        }
+    }
+
+    @Test("a file that keeps growing is not claimed until it has been quiet; SIGTERM stops the service cleanly")
+    func growingFile() throws {
+        try withTemporaryDirectory { root in
+            let tree = try DropTreeFixture(root: root, quietPeriod: "1500ms")
+            let process = Process()
+            process.executableURL = Repository.ktsx
+            process.arguments = ["run", "--config", tree.config.path, "--log-level", "warning"]
+            process.standardOutput = FileHandle.nullDevice
+            process.standardError = FileHandle.nullDevice
+            try process.run()
+            defer { if process.isRunning { process.terminate() } }
+            let text = try example("ATT.example.csv")
+            let path = tree.inbound("061014").appendingPathComponent("att.csv").path
+            FileManager.default.createFile(atPath: path, contents: nil)
+            let handle = try #require(FileHandle(forWritingAtPath: path))
+            // Write the file in pieces over three seconds: longer than the quiet period in all.
+            let pieces = Array(text.utf8).chunked(into: max(1, text.utf8.count / 10))
+            for piece in pieces {
+                try handle.write(contentsOf: Data(piece))
+                usleep(300_000)
+                #expect(try tree.outboundFiles("061014").isEmpty, "claimed while still growing")
+            }
+            try handle.close()
+            var waited = 0
+            while try tree.outboundFiles("061014").isEmpty, waited < 100 {
+                usleep(100_000)
+                waited += 1
+            }
+            #expect(try tree.outboundFiles("061014") == ["att.csv.ack.csv"])
+            #expect(try tree.text("061014", "att.csv.ack.csv").contains(",ACCEPTED,"))
+            process.terminate()  // SIGTERM
+            process.waitUntilExit()
+            #expect(process.terminationStatus == 0)
+        }
+    }
+
+    @Test("a file taken from outbound is recorded as picked up")
+    func pickup() throws {
+        try withTemporaryDirectory { root in
+            let tree = try DropTreeFixture(root: root)
+            try tree.drop(try example("ENR.example.csv"), as: "enr.csv", into: "061010")
+            try tree.runOnce()
+            #expect(try tree.ledger().pendingDeliveries().map(\.fileName) == ["enr.csv.ack.csv"])
+            try FileManager.default.removeItem(at: tree.outbound("061010").appendingPathComponent("enr.csv.ack.csv"))
+            try tree.runOnce()
+            #expect(try tree.ledger().pendingDeliveries().isEmpty)
+        }
+    }
+}
+
+extension Array {
+    func chunked(into size: Int) -> [[Element]] {
+        stride(from: 0, to: count, by: size).map { Array(self[$0..<Swift.min($0 + size, count)]) }
+    }
+}
