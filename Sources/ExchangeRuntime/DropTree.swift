@@ -103,27 +103,32 @@ public struct DropTree: Sendable {
         guard let handle = opendir(directory) else { throw DropTreeError("cannot list", directory) }
         defer { closedir(handle) }
         var entries: [DropEntry] = []
-        while let entry = readdir(handle) {
-            let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
+        while let record = readdir(handle) {
+            let name = withUnsafeBytes(of: record.pointee.d_name) { raw in
                 String(decoding: raw.prefix(while: { $0 != 0 }), as: UTF8.self)
             }
             if name == "." || name == ".." { continue }
-            var info = stat()
-            guard lstat("\(directory)/\(name)", &info) == 0 else { continue }  // gone since readdir
-            let kind: DropEntry.Kind
-            switch info.st_mode & S_IFMT {
-            case S_IFREG: kind = .regular
-            case S_IFLNK: kind = .symbolicLink
-            case S_IFDIR: kind = .directory
-            default: kind = .special
-            }
-            entries.append(
-                DropEntry(
-                    name: name, kind: kind, size: Int64(info.st_size),
-                    modified: Int64(info.st_mtim.tv_sec) * 1_000_000_000 + Int64(info.st_mtim.tv_nsec),
-                    inode: UInt64(info.st_ino)))
+            guard var entry = try? entry(at: "\(directory)/\(name)") else { continue }  // gone since readdir
+            entry.name = name
+            entries.append(entry)
         }
         return entries.sorted { $0.name < $1.name }
+    }
+
+    /// What `lstat` says of one path.
+    public func entry(at path: String) throws -> DropEntry {
+        var info = stat()
+        guard lstat(path, &info) == 0 else { throw DropTreeError("cannot read", path) }
+        let kind: DropEntry.Kind
+        switch info.st_mode & S_IFMT {
+        case S_IFREG: kind = .regular
+        case S_IFLNK: kind = .symbolicLink
+        case S_IFDIR: kind = .directory
+        default: kind = .special
+        }
+        return DropEntry(
+            name: String(path.split(separator: "/").last ?? ""), kind: kind, size: Int64(info.st_size),
+            modified: Int64(info.st_mtim.tv_sec) * 1_000_000_000 + Int64(info.st_mtim.tv_nsec), inode: UInt64(info.st_ino))
     }
 
     /// Whether a name exists in a folder (as any kind of entry).
@@ -175,19 +180,6 @@ public struct DropTree: Sendable {
         if rename(path, target) != 0 { throw DropTreeError("cannot file", path) }
         rmdir("\(work)/\(receiptId)")
         return target
-    }
-
-    /// Moves an entry that must not be read (a link, a FIFO, a directory, an oversize file) straight from
-    /// inbound into quarantine. Returns false if it is gone.
-    public func setAside(_ name: String, from orgId: String, receiptId: String, at time: Timestamp) throws -> Bool {
-        let source = "\(inbound(orgId))/\(name)"
-        guard exists(source) else { return false }
-        do {
-            try file(source, receiptId: receiptId, orgId: orgId, name: name, quarantine: true, at: time)
-        } catch let error as DropTreeError where error.code == ENOENT {
-            return false
-        }
-        return true
     }
 
     // MARK: Writing

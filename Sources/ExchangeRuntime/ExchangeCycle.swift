@@ -84,9 +84,9 @@ public struct ExchangeCycle: Sendable {
                             summary.failed += 1
                             participantLogger.error("could not process a file", metadata: ["exchange.error": "\(error)"])
                         }
-                    case .setAside(let reason):
+                    case .setAside:
                         do {
-                            if try processor.setAside(entry, reason: reason, from: participant, logger: participantLogger) != nil {
+                            if try processor.setAside(entry, from: participant, logger: participantLogger) != nil {
                                 summary.setAside += 1
                             }
                         } catch {

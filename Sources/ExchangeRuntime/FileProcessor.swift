@@ -23,6 +23,7 @@ public struct FileProcessor: Sendable {
     let tree: DropTree
     let ledger: any LedgerStore
     let validator: FileValidator
+    let maxFileBytes: Int64
     let now: @Sendable () -> Timestamp
     let newReceiptId: @Sendable (_ senderOrgId: String) -> String
 
@@ -32,10 +33,11 @@ public struct FileProcessor: Sendable {
     ///   - newReceiptId: Makes a fresh receipt id for a sender (injected for tests); it must start as
     ///     `receiptId(sender:time:suffix:)` does, so that recovery can tell the sender.
     public init(
-        tree: DropTree, ledger: any LedgerStore, validator: FileValidator,
+        tree: DropTree, ledger: any LedgerStore, validator: FileValidator, maxFileBytes: Int64,
         now: @escaping @Sendable () -> Timestamp, newReceiptId: @escaping @Sendable (_ senderOrgId: String) -> String
     ) {
         self.tree = tree
+        self.maxFileBytes = maxFileBytes
         self.ledger = ledger
         self.validator = validator
         self.now = now
@@ -52,31 +54,10 @@ public struct FileProcessor: Sendable {
         return try judgeAndAcknowledge(receipt, claimedPath: claimed, participant: participant, logger: logger)
     }
 
-    /// Moves an entry that must not be read out of `inbound/` and acknowledges it as rejected.
-    public func setAside(
-        _ entry: DropEntry, reason: ReadinessTracker.SetAsideReason, from participant: Participant, logger: Logger
-    ) throws -> Receipt? {
-        let receiptId = newReceiptId(participant.orgId)
-        let received = now()
-        guard try tree.setAside(entry.name, from: participant.orgId, receiptId: receiptId, at: received) else { return nil }
-        var receipt = Receipt(
-            id: receiptId, senderOrgId: participant.orgId, originalName: entry.name, sizeBytes: max(0, entry.size),
-            sha256: String(repeating: "0", count: 64), claimedAt: received)
-        try ledger.recordClaim(receipt)
-        let message: String
-        switch reason {
-        case .symbolicLink: message = "The file is a symbolic link. Links are never followed; upload the file itself."
-        case .directory: message = "This is a folder, not a file. Upload files directly into inbound/."
-        case .special: message = "This is not a regular file (a FIFO, socket or device) and was not read."
-        case .tooLarge(let limit):
-            message = "The file is \(entry.size) bytes, over the limit of \(limit) bytes, and was not read. "
-                + "Split it into smaller files."
-        }
-        let issue = ValidationIssue(code: .notARegularFile(reason), message: message)
-        receipt.recordsReceived = 0
-        return try acknowledge(
-            &receipt, report: nil, issues: [issue], errorCount: 1, outcome: .rejected, participant: participant,
-            originalPath: nil, logger: logger)
+    /// Claims an entry that must not be read (a link, a folder, a FIFO, an oversize file) the same way
+    /// as a file, and acknowledges it as rejected with the reason. It is moved, never opened.
+    public func setAside(_ entry: DropEntry, from participant: Participant, logger: Logger) throws -> Receipt? {
+        try process(entry.name, from: participant, logger: logger)
     }
 
     /// Finishes a receipt that a crash left `claimed` or `writing`.
@@ -84,21 +65,16 @@ public struct FileProcessor: Sendable {
         var receipt = receipt
         var logger = logger
         logger[metadataKey: "exchange.receipt"] = "\(receipt.id)"
+        let claimed = "\(tree.work)/\(receipt.id)/\(receipt.originalName)"
         switch receipt.state {
         case .finished:
             return
         case .claimed:
-            if let claimed = tree.claimedFile(receiptId: receipt.id, name: receipt.originalName) {
-                _ = try judgeAndAcknowledge(receipt, claimedPath: claimed, participant: participant, logger: logger)
-            } else {
-                // Set aside before the crash: the entry is in quarantine, not in the work area.
-                let issue = ValidationIssue(code: .notARegularFile(.special), message: "The file was not a regular file and was not read.")
-                _ = try acknowledge(
-                    &receipt, report: nil, issues: [issue], errorCount: 1, outcome: .rejected, participant: participant,
-                    originalPath: nil, logger: logger)
-            }
+            // Judged again: the same bytes give the same judgement.
+            _ = try judgeAndAcknowledge(receipt, claimedPath: claimed, participant: participant, logger: logger)
         case .writing:
-            try placeOutputs(of: &receipt, participant: participant, originalPath: tree.claimedFile(receiptId: receipt.id, name: receipt.originalName), logger: logger)
+            try placeOutputs(
+                of: &receipt, participant: participant, originalPath: tree.exists(claimed) ? claimed : nil, logger: logger)
         }
     }
 
@@ -116,7 +92,9 @@ public struct FileProcessor: Sendable {
     // MARK: Steps
 
     private func recordClaim(_ path: String, receiptId: String, name: String, sender: String) throws -> Receipt {
-        let (digest, size) = try FileProcessor.sha256(of: path)
+        let entry = try tree.entry(at: path)
+        let unreadable = entry.kind != .regular || entry.size > maxFileBytes
+        let (digest, size) = unreadable ? (String(repeating: "0", count: 64), max(0, entry.size)) : try FileProcessor.sha256(of: path)
         let receipt = Receipt(
             id: receiptId, senderOrgId: sender, originalName: name, sizeBytes: size, sha256: digest, claimedAt: now())
         try ledger.recordClaim(receipt)
@@ -127,6 +105,13 @@ public struct FileProcessor: Sendable {
         throws -> Receipt
     {
         var receipt = receipt
+        if let reason = try setAsideReason(claimedPath) {
+            let issue = ValidationIssue(code: .notARegularFile(reason), message: FileProcessor.explanation(reason, size: receipt.sizeBytes))
+            logger.info("entry set aside unread", metadata: ["exchange.reason": "\(issue.code)"])
+            return try acknowledge(
+                &receipt, report: nil, issues: [issue], errorCount: 1, outcome: .rejected, participant: participant,
+                originalPath: claimedPath, logger: logger)
+        }
         if let first = try ledger.firstAccepted(sender: receipt.senderOrgId, sha256: receipt.sha256), first.id != receipt.id {
             receipt.fileType = first.fileType
             receipt.binding = first.binding
@@ -163,6 +148,28 @@ public struct FileProcessor: Sendable {
         return try acknowledge(
             &receipt, report: report, issues: issues, errorCount: errorCount, outcome: outcome, participant: participant,
             originalPath: claimedPath, logger: logger)
+    }
+
+    /// Why a claimed entry must not be read, if it must not: a link, a folder, a FIFO or device, or a
+    /// file over the limit (from `lstat`; nothing is opened).
+    private func setAsideReason(_ path: String) throws -> ReadinessTracker.SetAsideReason? {
+        let entry = try tree.entry(at: path)
+        switch entry.kind {
+        case .symbolicLink: return .symbolicLink
+        case .directory: return .directory
+        case .special: return .special
+        case .regular: return entry.size > maxFileBytes ? .tooLarge(limit: maxFileBytes) : nil
+        }
+    }
+
+    static func explanation(_ reason: ReadinessTracker.SetAsideReason, size: Int64) -> String {
+        switch reason {
+        case .symbolicLink: "The file is a symbolic link. Links are never followed; upload the file itself."
+        case .directory: "This is a folder, not a file, and was not read. Upload files directly into inbound/."
+        case .special: "This is not a regular file (a FIFO, socket or device) and was not read."
+        case .tooLarge(let limit):
+            "The file is \(size) bytes, over the limit of \(limit) bytes, and was not read. Split it into smaller files."
+        }
     }
 
     private func validate(_ path: String, name: String) throws -> ValidationReport {

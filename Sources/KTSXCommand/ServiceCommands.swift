@@ -53,6 +53,7 @@ struct Exchange {
         ledger = try SQLiteLedger(path: tree.ledgerPath)
         let processor = FileProcessor(
             tree: tree, ledger: ledger, validator: try FileValidator(),
+            maxFileBytes: configuration.settings.maxFileBytes,
             now: { Timestamp(secondsSinceEpoch: Int64(Date().timeIntervalSince1970)) },
             newReceiptId: { sender in
                 FileProcessor.receiptId(
