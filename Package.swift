@@ -23,6 +23,8 @@ let package = Package(
         // Layer 1, pure: exchange types, validation results, the CSV reader and Table Schema checks,
         // report rendering. No IO, no clock.
         .target(name: "ExchangeCore", swiftSettings: swiftSettings),
+        // The rules module (pure): named rules, each a small function of a record and the reference data.
+        .target(name: "ExchangeRules", dependencies: ["ExchangeCore"], swiftSettings: swiftSettings),
         // The bundled XSDs and Table Schemas, compiled into the binary.
         .target(name: "ExchangeSchemas", dependencies: ["ExchangeCore"], swiftSettings: swiftSettings),
         // Layer 2, adapters: libxml2 and the file system.
@@ -52,7 +54,7 @@ let package = Package(
         .target(
             name: "ExchangeRuntime",
             dependencies: [
-                "ExchangeCore", "ExchangeValidation",
+                "ExchangeCore", "ExchangeRules", "ExchangeValidation",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Crypto", package: "swift-crypto"),
@@ -79,6 +81,7 @@ let package = Package(
             name: "ExchangeLedgerTests", dependencies: ["ExchangeCore", "ExchangeLedgerSQLite", "ExchangeTesting"],
             swiftSettings: swiftSettings),
         .testTarget(name: "ExchangeCoreTests", dependencies: ["ExchangeCore"], swiftSettings: swiftSettings),
+        .testTarget(name: "ExchangeRulesTests", dependencies: ["ExchangeRules", "ExchangeCore"], swiftSettings: swiftSettings),
         .testTarget(
             name: "ExchangeValidationTests",
             dependencies: ["ExchangeCore", "ExchangeSchemas", "ExchangeXML", "ExchangeValidation", "ExchangeTesting"],

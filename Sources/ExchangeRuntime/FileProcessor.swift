@@ -1,5 +1,6 @@
 import Crypto
 import ExchangeCore
+import ExchangeRules
 import ExchangeValidation
 import Logging
 
@@ -24,6 +25,7 @@ public struct FileProcessor: Sendable {
     let ledger: any LedgerStore
     let validator: FileValidator
     let maxFileBytes: Int64
+    let rules: RuleBook
     let now: @Sendable () -> Timestamp
     let newReceiptId: @Sendable (_ senderOrgId: String) -> String
 
@@ -34,10 +36,11 @@ public struct FileProcessor: Sendable {
     ///     `receiptId(sender:time:suffix:)` does, so that recovery can tell the sender.
     public init(
         tree: DropTree, ledger: any LedgerStore, validator: FileValidator, maxFileBytes: Int64,
-        now: @escaping @Sendable () -> Timestamp, newReceiptId: @escaping @Sendable (_ senderOrgId: String) -> String
+        rules: RuleBook = .standard, now: @escaping @Sendable () -> Timestamp, newReceiptId: @escaping @Sendable (_ senderOrgId: String) -> String
     ) {
         self.tree = tree
         self.maxFileBytes = maxFileBytes
+        self.rules = rules
         self.ledger = ledger
         self.validator = validator
         self.now = now
@@ -122,7 +125,8 @@ public struct FileProcessor: Sendable {
                 &receipt, report: nil, issues: [], errorCount: 0, outcome: .duplicate, participant: participant,
                 originalPath: claimedPath, logger: logger)
         }
-        let report = try validate(claimedPath, name: receipt.originalName)
+        let judged = RecordJudgements(rules: rules, context: RuleContext(senderOrgId: participant.orgId), limit: validator.issueLimit)
+        let report = try validate(claimedPath, name: receipt.originalName) { judged.judge($0) }
         receipt.fileType = report.type
         receipt.binding = report.binding
         receipt.recordsReceived = report.recordCount
@@ -138,7 +142,15 @@ public struct FileProcessor: Sendable {
                 at: 0)
             errorCount += 1
         }
-        let outcome: FileOutcome = errorCount == 0 && report.type != nil ? .accepted : .rejected
+        // The file gate first: any problem with the file as a whole rejects it, and nothing in it is judged
+        // further. Past the gate, each record stands alone.
+        var outcome: FileOutcome = errorCount == 0 && report.type != nil ? .accepted : .rejected
+        if outcome == .accepted, judged.failedRecords > 0 {
+            issues = judged.issues
+            errorCount = judged.violationCount
+            outcome = judged.failedRecords < report.recordCount ? .acceptedWithErrors : .rejected
+        }
+        receipt.recordsRejected = outcome == .rejected ? report.recordCount : judged.failedRecords
         logger.info(
             "file judged",
             metadata: [
@@ -172,7 +184,7 @@ public struct FileProcessor: Sendable {
         }
     }
 
-    private func validate(_ path: String, name: String) throws -> ValidationReport {
+    private func validate(_ path: String, name: String, onRecord: @escaping RecordFactsHandler) throws -> ValidationReport {
         // The work area is ours, but the sender could have swapped the file for a link between our lstat
         // and the claim: never follow one, never block on a FIFO.
         let descriptor = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK)
@@ -190,7 +202,8 @@ public struct FileProcessor: Sendable {
                 issues: [ValidationIssue(code: .notARegularFile(.special), message: "The file is not a regular file and was not read.")],
                 errorCount: 1)
         }
-        return try validator.validate(fileDescriptor: descriptor, displayName: name)
+        return try validator.validate(
+            fileDescriptor: descriptor, displayName: name, capturing: rules.capturedFields, onRecord: onRecord)
     }
 
     private func acknowledge(
@@ -207,8 +220,19 @@ public struct FileProcessor: Sendable {
         }
         receipt.outcome = outcome
         receipt.errorCount = errorCount
-        receipt.recordsAccepted = outcome == .accepted ? receipt.recordsReceived : 0
-        receipt.recordsRejected = outcome == .rejected ? receipt.recordsReceived : 0
+        switch outcome {
+        case .accepted:
+            receipt.recordsAccepted = receipt.recordsReceived
+            receipt.recordsRejected = 0
+        case .acceptedWithErrors:
+            receipt.recordsAccepted = receipt.recordsReceived - receipt.recordsRejected
+        case .rejected:
+            receipt.recordsAccepted = 0
+            receipt.recordsRejected = receipt.recordsReceived
+        case .duplicate:
+            receipt.recordsAccepted = 0
+            receipt.recordsRejected = 0
+        }
         receipt.ackFile = freeName(".ack.\(binding.fileExtension)")
         receipt.errorFile = issues.isEmpty ? nil : freeName(".errors.\(binding.fileExtension)")
         let processed = now()
@@ -325,5 +349,37 @@ public struct FileProcessor: Sendable {
             return byte < 16 ? "0" + hex : hex
         }.joined()
         return (digest, size)
+    }
+}
+
+/// Judges records as validation hands them out, keeping the first violations (up to a limit) and
+/// counting the rest and the records that failed.
+final class RecordJudgements {
+    let rules: RuleBook
+    let context: RuleContext
+    let limit: Int
+    private(set) var issues: [ValidationIssue] = []
+    private(set) var violationCount = 0
+    private(set) var failedRecords = 0
+
+    init(rules: RuleBook, context: RuleContext, limit: Int) {
+        self.rules = rules
+        self.context = context
+        self.limit = limit
+    }
+
+    func judge(_ record: RecordFacts) {
+        let violations = rules.judge(record, context: context)
+        guard !violations.isEmpty else { return }
+        failedRecords += 1
+        for violation in violations {
+            violationCount += 1
+            guard issues.count < limit else { continue }
+            issues.append(
+                ValidationIssue(
+                    code: ValidationIssue.Code(rawValue: violation.code), message: violation.message, line: record.line,
+                    path: record.path.map { path in violation.field.map { "\(path)/\($0.prefix(1).uppercased() + $0.dropFirst())" } ?? path },
+                    field: violation.field, recordKey: record.recordId))
+        }
     }
 }

@@ -29,7 +29,8 @@ public final class FileValidator: Sendable {
     private let xmlSchemas: XMLSchemaSet
     private let tableSchemas: [ExchangeType: TableSchema]
     private let fieldGuide: FieldGuide
-    private let issueLimit: Int
+    /// Issues kept per file.
+    public let issueLimit: Int
 
     /// Compiles the bundled schemas.
     /// - Parameter issueLimit: Issues kept per file; the rest are counted.
@@ -58,8 +59,13 @@ public final class FileValidator: Sendable {
     }
 
     /// Judges the bytes readable from `fileDescriptor` (from its current offset to the end).
+    /// - Parameters:
+    ///   - capturing: Record fields (logical names) whose values `onRecord` receives, record by record.
+    ///   - onRecord: Called with each record's facts, in file order.
     /// - Throws: `FileReadError` when a read fails.
-    public func validate(fileDescriptor: Int32, displayName: String) throws(FileReadError) -> ValidationReport {
+    public func validate(
+        fileDescriptor: Int32, displayName: String, capturing: Set<String> = [], onRecord: RecordFactsHandler? = nil
+    ) throws(FileReadError) -> ValidationReport {
         let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: FileValidator.chunkSize, alignment: 16)
         defer { buffer.deallocate() }
         /// Reads into `buffer` from `offset` on; an empty result means the end of the file.
@@ -97,7 +103,7 @@ public final class FileValidator: Sendable {
         case .xml:
             var validator = XMLDocumentValidator(
                 schemas: xmlSchemas, fileName: displayName, fieldGuide: fieldGuide,
-                issueLimit: issueLimit)
+                issueLimit: issueLimit, capturing: capturing, onRecord: onRecord)
             try stream(&validator)
             let verdict = validator.finish()
             var report = ValidationReport(
@@ -106,7 +112,8 @@ public final class FileValidator: Sendable {
             report.declaredSender = verdict.header["SenderOrgId"]
             return report
         case .csv:
-            var validator = CSVDocumentValidator(schemas: tableSchemas, issueLimit: issueLimit)
+            var validator = CSVDocumentValidator(
+                schemas: tableSchemas, issueLimit: issueLimit, capturing: capturing, onRecord: onRecord)
             try stream(&validator)
             let verdict = validator.finish()
             return ValidationReport(

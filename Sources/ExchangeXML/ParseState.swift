@@ -57,6 +57,12 @@ final class ParseState {
     private var recordIdAwaitingVerdict = false
     private var duplicateRecordIdPending = false
     private var inRecord = false
+    /// Record fields (UpperCamelCase element names → logical names) whose values `onRecord` receives.
+    var capturedElements: [String: String] = [:]
+    var onRecord: RecordFactsHandler?
+    private var capturingField: String?
+    private var fieldText: [UInt8] = []
+    private var recordValues: [String: String] = [:]
     /// The Header child whose text is being captured, and the values captured so far (SenderOrgId,
     /// SchoolYear, RecordCount, ...), each cut at 128 bytes.
     private var capturingHeaderField: String?
@@ -210,6 +216,12 @@ final class ParseState {
         textBytes = 0
         capturingHeaderField = depth == 3 && inHeader ? String(cString: localName) : nil
         headerText.removeAll(keepingCapacity: true)
+        if onRecord != nil, depth == 3, inRecord {
+            capturingField = capturedElements[String(cString: localName)]
+            fieldText.removeAll(keepingCapacity: true)
+        } else if depth == 2 {
+            recordValues = [:]
+        }
         capturingRecordId = checksRecordIds && depth == 3 && inRecord && strcmp(name, "RecordId") == 0
         if capturingRecordId {
             recordId.removeAll(keepingCapacity: true)
@@ -224,6 +236,17 @@ final class ParseState {
         // The schema validator checks this element's content after this callback returns; keep it on the
         // path until the next event so its errors name it.
         pendingPops += 1
+        if let field = capturingField {
+            let value = String(decoding: fieldText, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+            if !value.isEmpty { recordValues[field] = value }
+            capturingField = nil
+        } else if onRecord != nil, inRecord, stack.count - pendingPops == 1, let record = stack.last, let type {
+            // The record ends.
+            onRecord?(
+                RecordFacts(
+                    type: type, line: record.line, path: "/\(String(cString: stack[0].name))/\(String(cString: record.name))[\(record.index)]",
+                    values: recordValues))
+        }
         if let field = capturingHeaderField {
             headerValues[field] = String(decoding: headerText, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
             capturingHeaderField = nil
@@ -238,6 +261,9 @@ final class ParseState {
         guard !haltRequested else { return }
         applyPendingPops()
         textBytes += length
+        if capturingField != nil, let characters, fieldText.count < 1024 {
+            fieldText.append(contentsOf: UnsafeBufferPointer(start: characters, count: min(length, 1024 - fieldText.count)))
+        }
         if capturingHeaderField != nil, let characters, headerText.count < 128 {
             headerText.append(contentsOf: UnsafeBufferPointer(start: characters, count: min(length, 128 - headerText.count)))
         }

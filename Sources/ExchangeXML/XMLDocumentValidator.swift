@@ -53,15 +53,21 @@ public final class XMLDocumentValidator {
     ///   - fieldGuide: Which fields hold student data (never shown in a message) and their expected forms.
     ///   - issueLimit: How many issues to keep.
     ///   - limits: Depth and size limits.
+    ///   - capturing: Record fields (logical names) whose values `onRecord` receives.
+    ///   - onRecord: Called with each record's facts when the record ends.
     public init(
         schemas: XMLSchemaSet, fileName: String, fieldGuide: FieldGuide,
-        issueLimit: Int = IssueCollector.defaultLimit, limits: XMLLimits = XMLLimits()
+        issueLimit: Int = IssueCollector.defaultLimit, limits: XMLLimits = XMLLimits(),
+        capturing: Set<String> = [], onRecord: RecordFactsHandler? = nil
     ) {
         _ = LibXML2Setup.once
         self.schemas = schemas
         self.state = ParseState(
             fileName: fileName, fieldGuide: fieldGuide,
             checksRecordIds: schemas.checksRecordIdsOutsideSchema, issueLimit: issueLimit, limits: limits)
+        state.onRecord = onRecord
+        state.capturedElements = Dictionary(
+            uniqueKeysWithValues: capturing.map { ($0.prefix(1).uppercased() + $0.dropFirst(), $0) })
         self.sniffer = state.makeParser(sniffing: true)
     }
 

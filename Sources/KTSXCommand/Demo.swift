@@ -50,8 +50,8 @@ struct Demo: AsyncParsableCommand {
             guard let text = SchemaCatalog.examples[example] else { return }
             try change(text).write(toFile: "\(tree.inbound(orgId))/\(name)", atomically: true, encoding: .utf8)
         }
-        // What partners send: good files, a broken one, the same file twice, a file in the wrong folder,
-        // and a link to a system file.
+        // What partners send: good files, a broken one, the same file twice, a file in the wrong folder, a
+        // file with one bad record, and a link to a system file.
         try drop("ATT.example.xml", as: "KTSX_ATT_165901_20251002T020000_0001.xml", into: "165901")
         try drop("ENR.example.csv", as: "KTSX_ENR_061010_20250929T073000_0001.csv", into: "061010")
         try drop("ENR.example.csv", as: "KTSX_ENR_061010_20250929T073000_0002.csv", into: "061010")
@@ -60,10 +60,16 @@ struct Demo: AsyncParsableCommand {
                 .replacingOccurrences(of: "<AttendanceStatus>P</AttendanceStatus>", with: "<AttendanceStatus>Present</AttendanceStatus>")
         }
         try drop("GRD.example.xml", as: "KTSX_GRD_061014_20251031T180000_0001.xml", into: "165901")
+        // Partly invalid: one enrollment claims another home school (rule ENR-01); the others are applied.
+        try drop("ENR.example.csv", as: "KTSX_ENR_061010_20250930T073000_0003.csv", into: "061010") { text in
+            var lines = text.components(separatedBy: "\n")
+            if lines.count > 2 { lines[2] = lines[2].replacingOccurrences(of: ",061010,061014,", with: ",061020,061014,") }
+            return lines.joined(separator: "\n")
+        }
         symlink("/etc/passwd", "\(tree.inbound("061014"))/passwd.csv")
 
         print("Demo drop tree: \(base.path)")
-        print("Dropped 6 entries into inbound/ folders; acknowledging (quiet period 1 s)...\n")
+        print("Dropped 7 entries into inbound/ folders; acknowledging (quiet period 1 s)...\n")
         var logger = Logger(label: "ktsx") { StreamLogHandler.standardError(label: $0) }
         logger.logLevel = .warning
         let summary = try await ExchangeService.runUntilSettled(

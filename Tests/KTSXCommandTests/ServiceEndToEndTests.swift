@@ -114,6 +114,40 @@ struct ServiceEndToEndTests {
         }
     }
 
+    @Test("a file whose schema is fine but one record is for another school is ACCEPTED_WITH_ERRORS, listing that record")
+    func partlyInvalid() throws {
+        try withTemporaryDirectory { root in
+            let tree = try DropTreeFixture(root: root)
+            // The second record of the enrollment example claims another home high school (ENR-01).
+            var lines = try example("ENR.example.csv").components(separatedBy: "\n")
+            let recordId = String(lines[2].prefix(36))
+            lines[2] = lines[2].replacingOccurrences(of: ",061010,061014,", with: ",061020,061014,")
+            try tree.drop(lines.joined(separator: "\n"), as: "enr.csv", into: "061010")
+            // The attendance XML example, with one record from another center (ATT-10).
+            let xml = try example("ATT.example.xml")
+            let parts = xml.components(separatedBy: "<TechCenterOrgId>165901</TechCenterOrgId>")
+            let changed = parts[0] + "<TechCenterOrgId>165901</TechCenterOrgId>" + parts[1] + "<TechCenterOrgId>165999</TechCenterOrgId>"
+                + parts[2...].joined(separator: "<TechCenterOrgId>165901</TechCenterOrgId>")
+            try tree.drop(changed, as: "att.xml", into: "165901")
+            try tree.runOnce()
+            let ack = try tree.text("061010", "enr.csv.ack.csv")
+            #expect(ack.contains(",ACCEPTED_WITH_ERRORS,3,2,1,1,enr.csv.errors.csv,"), "\(ack)")
+            let errors = try tree.text("061010", "enr.csv.errors.csv").components(separatedBy: "\r\n")
+            #expect(errors.count == 3)
+            #expect(errors[1].contains(",3,,,\(recordId),homeSchoolOrgId,ENR-01,"), "\(errors[1])")
+            let xmlAck = try tree.text("165901", "att.xml.ack.xml")
+            #expect(xmlAck.contains("<Outcome>ACCEPTED_WITH_ERRORS</Outcome>"))
+            #expect(xmlAck.contains("<RecordsAccepted>2</RecordsAccepted>"))
+            let xmlErrors = try tree.text("165901", "att.xml.errors.xml")
+            #expect(xmlErrors.contains("<Code>ATT-10</Code>"))
+            #expect(xmlErrors.contains("<Path>/KtsxAttendanceFile/Attendance[2]/TechCenterOrgId</Path>"))
+            let receipts = try tree.ledger().allReceipts()
+            #expect(receipts.count == 2)
+            #expect(Set(receipts.compactMap(\.outcome)) == [.acceptedWithErrors])
+            #expect(try tree.ktsx(["validate", tree.outbound("061010").appendingPathComponent("enr.csv.errors.csv").path]).status == 0)
+        }
+    }
+
     @Test("the same bytes again are a DUPLICATE naming the first receipt; a re-sent name gets a unique ack name")
     func duplicateAndResentName() throws {
         try withTemporaryDirectory { root in

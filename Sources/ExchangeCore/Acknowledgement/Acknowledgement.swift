@@ -106,14 +106,14 @@ public struct ErrorEntry: Sendable, Equatable {
     public var message: String
 
     /// An error line for an issue found in the file.
-    public init(receiptId: String, inputFile: String, issue: ValidationIssue, recordKey: String? = nil) {
+    public init(receiptId: String, inputFile: String, issue: ValidationIssue) {
         self.receiptId = receiptId
         self.inputFile = inputFile
         line = issue.line
         column = issue.column
         // Cut to the ERR schema's lengths, so the error file is always valid.
         path = issue.path.map { String($0.prefix(1024)) }
-        self.recordKey = recordKey.map { String($0.prefix(255)) }
+        recordKey = issue.recordKey.map { String($0.prefix(255)) }
         field = issue.field.map { String($0.prefix(100)) }
         code = issue.code.rawValue
         message = String(issue.message.prefix(2000))

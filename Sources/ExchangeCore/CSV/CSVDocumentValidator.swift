@@ -19,10 +19,22 @@ public struct CSVDocumentValidator {
     private var sawHeader = false
     private var stopped = false
     private var rows = 0
+    private let capturedFields: Set<String>
+    private let onRecord: RecordFactsHandler?
+    /// For each captured field, its column in the file (from the header).
+    private var capturedColumns: [(name: String, column: Int)] = []
 
     /// Prepares to judge one file against `schemas`.
-    public init(schemas: [ExchangeType: TableSchema], issueLimit: Int = IssueCollector.defaultLimit) {
+    /// - Parameters:
+    ///   - capturing: Fields whose values `onRecord` receives for every data row.
+    ///   - onRecord: Called with each data row's facts.
+    public init(
+        schemas: [ExchangeType: TableSchema], issueLimit: Int = IssueCollector.defaultLimit,
+        capturing: Set<String> = [], onRecord: RecordFactsHandler? = nil
+    ) {
         self.schemas = schemas
+        self.capturedFields = capturing
+        self.onRecord = onRecord
         issues = IssueCollector(limit: issueLimit)
     }
 
@@ -88,6 +100,14 @@ public struct CSVDocumentValidator {
         }
         rows += 1
         checker?.checkRow(record, isASCII: ascii, into: &issues)
+        if let onRecord, let type, !capturedColumns.isEmpty {
+            var values: [String: String] = [:]
+            for (name, column) in capturedColumns where column < record.count {
+                let value = record.string(column)
+                if !value.isEmpty { values[name] = value }
+            }
+            onRecord(RecordFacts(type: type, line: record.line, values: values))
+        }
     }
 
     private mutating func recognise(header record: CSVRecord) {
@@ -111,6 +131,7 @@ public struct CSVDocumentValidator {
         do {
             var checker = try TableRowChecker(schema: schema)
             checker.checkHeader(labels, line: record.line, into: &issues)
+            capturedColumns = capturedFields.sorted().compactMap { name in labels.firstIndex(of: name).map { (name, $0) } }
             self.checker = checker
         } catch {
             issues.add(

@@ -89,6 +89,8 @@ public struct ValidationIssue: Sendable, Equatable, Hashable {
     public var code: Code
     /// What is wrong and what to do, in words a clerk can act on.
     public var message: String
+    /// The failing record's `recordId`, when the issue concerns one record and it is known.
+    public var recordKey: String?
     /// CSV only: the logical row number as frictionless counts it (header = 1), which differs from `line`
     /// after a quoted value that spans lines.
     public var row: Int?
@@ -96,8 +98,9 @@ public struct ValidationIssue: Sendable, Equatable, Hashable {
     /// Creates an issue.
     public init(
         code: Code, message: String, line: Int? = nil, column: Int? = nil, path: String? = nil,
-        field: String? = nil, row: Int? = nil
+        field: String? = nil, row: Int? = nil, recordKey: String? = nil
     ) {
+        self.recordKey = recordKey
         self.code = code
         self.message = message
         self.line = line
