@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The test command (README, .ci/run): installs what the tests need, builds, and runs the whole suite.
 #   Debian packages: libxml2-dev and pkg-config (to build), libxml2-utils (xmllint, the XML oracle),
-#   time (peak-memory checks), libsqlite3-dev (the ledger) and sqlite3 (ledger tests).
+#   time (peak-memory checks), libsqlite3-dev (the ledger), sqlite3 (ledger tests), openssh-server and
+#   openssh-client (the SFTP end-to-end test starts its own sshd on a free loopback port).
 #   PyPI: frictionless (the CSV oracle).
 # Extra arguments go to `swift test` (e.g. --filter OracleParity).
 set -euo pipefail
@@ -14,6 +15,8 @@ command -v pkg-config >/dev/null 2>&1 || packages+=(pkg-config)
 pkg-config --exists libxml-2.0 2>/dev/null || packages+=(libxml2-dev)
 [ -f /usr/include/sqlite3.h ] || packages+=(libsqlite3-dev)
 command -v sqlite3 >/dev/null 2>&1 || packages+=(sqlite3)
+[ -x /usr/sbin/sshd ] || packages+=(openssh-server)
+command -v sftp >/dev/null 2>&1 || packages+=(openssh-client)
 if [ ${#packages[@]} -gt 0 ]; then
     sudo=""
     [ "$(id -u)" -ne 0 ] && sudo=sudo

@@ -203,6 +203,10 @@ public struct DropTree: Sendable {
             }
             offset += written
         }
+        // The file belongs to whoever owns the folder (the participant's SFTP account), so that the
+        // participant can read and remove it. Only possible when running as root; otherwise it stays ours.
+        var folder = stat()
+        if stat(directory, &folder) == 0 { _ = fchown(descriptor, folder.st_uid, folder.st_gid) }
         guard fsync(descriptor) == 0 else { throw DropTreeError("cannot flush", temporary) }
     }
 

@@ -1,5 +1,9 @@
 import Foundation
 
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// Paths into the package checkout, for tests that read `Schemas/` and `Fixtures/` or run `ktsx`.
 public enum Repository {
     /// The package root (the folder holding Package.swift).
@@ -54,11 +58,17 @@ public struct ProcessResult: Sendable {
 }
 
 /// Runs a program to completion and captures its output.
+///
+/// Output goes to temporary files rather than pipes: a grandchild that keeps a pipe open (ssh under
+/// sftp, say) would otherwise keep the reader waiting after the program itself has exited.
 /// - Parameters:
 ///   - executable: An absolute path, or a name looked up on PATH.
 ///   - arguments: Its arguments.
 ///   - directory: The working directory.
-public func runProcess(_ executable: String, _ arguments: [String], in directory: URL? = nil) throws -> ProcessResult {
+///   - timeout: Seconds after which the program is killed (the result then has status 137 or so).
+public func runProcess(_ executable: String, _ arguments: [String], in directory: URL? = nil, timeout: Double = 600)
+    throws -> ProcessResult
+{
     let process = Process()
     if executable.hasPrefix("/") {
         process.executableURL = URL(fileURLWithPath: executable)
@@ -68,27 +78,37 @@ public func runProcess(_ executable: String, _ arguments: [String], in directory
         process.arguments = [executable] + arguments
     }
     if let directory { process.currentDirectoryURL = directory }
-    let output = Pipe(), error = Pipe()
+    let scratch = FileManager.default.temporaryDirectory
+    let outputURL = scratch.appendingPathComponent("ktsx-out-\(UUID().uuidString)")
+    let errorURL = scratch.appendingPathComponent("ktsx-err-\(UUID().uuidString)")
+    FileManager.default.createFile(atPath: outputURL.path, contents: nil)
+    FileManager.default.createFile(atPath: errorURL.path, contents: nil)
+    defer {
+        try? FileManager.default.removeItem(at: outputURL)
+        try? FileManager.default.removeItem(at: errorURL)
+    }
+    let output = try FileHandle(forWritingTo: outputURL)
+    let error = try FileHandle(forWritingTo: errorURL)
     process.standardOutput = output
     process.standardError = error
     process.standardInput = FileHandle.nullDevice
     try process.run()
-    // Read standard error on another thread so neither pipe fills up and blocks the child.
-    final class Box: @unchecked Sendable { var data = Data() }
-    let errorBox = Box()
-    let errorHandle = error.fileHandleForReading
-    let group = DispatchGroup()
-    group.enter()
-    DispatchQueue.global().async {
-        errorBox.data = errorHandle.readDataToEndOfFile()
-        group.leave()
+    try? output.close()
+    try? error.close()
+    let deadline = Date().addingTimeInterval(timeout)
+    while process.isRunning {
+        if Date() > deadline {
+            process.terminate()
+            kill(process.processIdentifier, SIGKILL)
+            break
+        }
+        usleep(10_000)
     }
-    let outputData = output.fileHandleForReading.readDataToEndOfFile()
-    group.wait()
     process.waitUntilExit()
     return ProcessResult(
-        status: process.terminationStatus, standardOutput: String(decoding: outputData, as: UTF8.self),
-        standardError: String(decoding: errorBox.data, as: UTF8.self))
+        status: process.terminationStatus,
+        standardOutput: String(decoding: (try? Data(contentsOf: outputURL)) ?? Data(), as: UTF8.self),
+        standardError: String(decoding: (try? Data(contentsOf: errorURL)) ?? Data(), as: UTF8.self))
 }
 
 /// Runs `body` with a new empty directory that is removed afterwards.

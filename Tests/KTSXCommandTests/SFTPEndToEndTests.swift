@@ -1,0 +1,164 @@
+import ExchangeLedgerSQLite
+import ExchangeTesting
+import Foundation
+import Testing
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A real OpenSSH server on loopback serving the drop tree the way production does: `internal-sftp` with
+/// a chroot per participant, key authentication. The test owns the server (a child process on a free
+/// port with its own configuration) and the accounts it creates.
+final class SFTPServer {
+    let base: URL
+    let port: Int
+    let key: URL
+    let pidFile: URL
+
+    /// Starts sshd for `participants` (orgId → account name), chrooted into `dropRoot/<orgId>`.
+    init(base: URL, dropRoot: URL, participants: [String: String]) throws {
+        self.base = base
+        key = base.appendingPathComponent("client_key")
+        try FileManager.default.createDirectory(at: base.appendingPathComponent("keys"), withIntermediateDirectories: true)
+        mkdir("/run/sshd", 0o755)
+        for command in [
+            ["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", base.appendingPathComponent("host_key").path],
+            ["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", key.path],
+        ] {
+            let result = try runProcess(command[0], Array(command.dropFirst()))
+            guard result.status == 0 else { throw OracleFailure(message: "ssh-keygen: \(result.standardError)") }
+        }
+        let publicKey = try String(contentsOf: URL(fileURLWithPath: key.path + ".pub"), encoding: .utf8)
+        var matches = ""
+        for (orgId, account) in participants.sorted(by: { $0.key < $1.key }) {
+            if getpwnam(account) == nil {
+                let created = try runProcess("useradd", ["-M", "-d", "/", "-s", "/usr/sbin/nologin", account])
+                guard created.status == 0 else { throw OracleFailure(message: "useradd: \(created.standardError)") }
+            }
+            _ = try runProcess("usermod", ["-p", "*", account])  // a locked account cannot log in, even with a key
+            try publicKey.write(to: base.appendingPathComponent("keys/\(account)"), atomically: true, encoding: .utf8)
+            guard let user = getpwnam(account) else { throw OracleFailure(message: "no account \(account)") }
+            // The participant may write its inbound/ and take files from its outbound/.
+            for folder in ["inbound", "outbound"] {
+                chown(dropRoot.appendingPathComponent("\(orgId)/\(folder)").path, user.pointee.pw_uid, user.pointee.pw_gid)
+                chmod(dropRoot.appendingPathComponent("\(orgId)/\(folder)").path, 0o750)
+            }
+            matches += "Match User \(account)\n    ChrootDirectory \(dropRoot.path)/\(orgId)\n    ForceCommand internal-sftp\n"
+                + "    AllowTcpForwarding no\n    X11Forwarding no\n"
+        }
+        port = try SFTPServer.freePort()
+        let config = base.appendingPathComponent("sshd_config")
+        try """
+            Port \(port)
+            ListenAddress 127.0.0.1
+            HostKey \(base.appendingPathComponent("host_key").path)
+            PidFile \(base.appendingPathComponent("sshd.pid").path)
+            AuthorizedKeysFile \(base.path)/keys/%u
+            PasswordAuthentication no
+            KbdInteractiveAuthentication no
+            PubkeyAuthentication yes
+            UsePAM no
+            StrictModes no
+            Subsystem sftp internal-sftp
+            \(matches)
+            """.write(to: config, atomically: true, encoding: .utf8)
+        // sshd detaches itself (a long-lived Foundation `Process` child here kept later children from being
+        // reaped); it is stopped through its pid file.
+        pidFile = base.appendingPathComponent("sshd.pid")
+        let started = try runProcess("/usr/sbin/sshd", ["-f", config.path])
+        guard started.status == 0 else { throw OracleFailure(message: "sshd: \(started.standardError)") }
+        // Wait until it listens.
+        var attempts = 0
+        while !SFTPServer.isListening(port), attempts < 50 {
+            usleep(100_000)
+            attempts += 1
+        }
+    }
+
+    deinit {
+        if let text = try? String(contentsOf: pidFile, encoding: .utf8), let pid = Int32(text.trimmingCharacters(in: .whitespacesAndNewlines)) {
+            kill(pid, SIGTERM)
+        }
+    }
+
+    /// Runs an `sftp` batch as `account`.
+    func sftp(_ account: String, _ commands: [String], in directory: URL) throws -> ProcessResult {
+        let batch = directory.appendingPathComponent("batch-\(UUID().uuidString)")
+        try (commands.joined(separator: "\n") + "\n").write(to: batch, atomically: true, encoding: .utf8)
+        return try runProcess(
+            "sftp",
+            ["-b", batch.path, "-P", "\(port)", "-i", key.path, "-o", "BatchMode=yes", "-o", "StrictHostKeyChecking=no",
+             "-o", "UserKnownHostsFile=/dev/null", "-o", "LogLevel=ERROR", "\(account)@127.0.0.1"],
+            in: directory)
+    }
+
+    static func freePort() throws -> Int {
+        let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(descriptor) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        address.sin_port = 0
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let bound = withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { pointer in
+                bind(descriptor, pointer, length) == 0 && getsockname(descriptor, pointer, &length) == 0
+            }
+        }
+        guard bound else { throw OracleFailure(message: "no free port") }
+        return Int(UInt16(bigEndian: address.sin_port))
+    }
+
+    static func isListening(_ port: Int) -> Bool {
+        let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(descriptor) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        address.sin_port = UInt16(port).bigEndian
+        return withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(descriptor, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0 }
+        }
+    }
+}
+
+@Suite("End to end over SFTP", .serialized)
+struct SFTPEndToEndTests {
+    @Test("a center uploads with sftp, ktsx acknowledges, the center downloads the ack and takes it away")
+    func uploadAndAcknowledge() throws {
+        // sshd refuses a chroot unless every component of its path is root-owned and not group- or
+        // world-writable: so not under /tmp, and the test must run as root (as CI does).
+        #expect(getuid() == 0, "the SFTP test needs root to run sshd and create accounts")
+        guard getuid() == 0 else { return }
+        let root = URL(fileURLWithPath: "/srv/ktsx-e2e-\(UUID().uuidString.prefix(8))")
+        try FileManager.default.createDirectory(at: root, withIntermediateDirectories: true)
+        chmod(root.path, 0o755)
+        defer { try? FileManager.default.removeItem(at: root) }
+        let tree = try DropTreeFixture(root: root, quietPeriod: "500ms")
+        chmod(tree.drop.path, 0o755)
+        let server = try SFTPServer(
+            base: root.appendingPathComponent("sshd"), dropRoot: tree.drop, participants: ["165901": "kx165901"])
+
+        let work = root.appendingPathComponent("client")
+        try FileManager.default.createDirectory(at: work, withIntermediateDirectories: true)
+        let name = "KTSX_ATT_165901_20251002T020000_0001.xml"
+        try String(contentsOf: Repository.schemas.appendingPathComponent("examples/ATT.example.xml"), encoding: .utf8)
+            .write(to: work.appendingPathComponent(name), atomically: true, encoding: .utf8)
+        let upload = try server.sftp("kx165901", ["cd inbound", "put \(name)"], in: work)
+        #expect(upload.status == 0, "\(upload.standardError)")
+
+        try tree.runOnce()
+
+        let download = try server.sftp("kx165901", ["cd outbound", "get \(name).ack.xml", "rm \(name).ack.xml"], in: work)
+        #expect(download.status == 0, "\(download.standardError)")
+        let ack = try String(contentsOf: work.appendingPathComponent("\(name).ack.xml"), encoding: .utf8)
+        #expect(ack.contains("<Outcome>ACCEPTED</Outcome>"))
+        #expect(ack.contains("<InputFile>\(name)</InputFile>"))
+        // The chroot holds: the participant cannot see the state directory or another participant.
+        let escape = try server.sftp("kx165901", ["ls ../state", "ls /061010"], in: work)
+        #expect(escape.status != 0)
+        try tree.runOnce()
+        #expect(try tree.ledger().pendingDeliveries().isEmpty, "the download-and-remove is recorded as picked up")
+    }
+}
