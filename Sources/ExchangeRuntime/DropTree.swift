@@ -182,6 +182,24 @@ public struct DropTree: Sendable {
         return target
     }
 
+    /// Removes archived and quarantined originals older than the retention period (whole months, see
+    /// `RetentionPolicy`). Returns how many month folders went.
+    @discardableResult
+    public func sweep(retentionDays: Int, now: Timestamp) throws -> Int {
+        var removed = 0
+        for area in ["archive", "quarantine"] {
+            let base = "\(stateDirectory)/\(area)"
+            for org in (try? list(base)) ?? [] where org.kind == .directory {
+                let months = ((try? list("\(base)/\(org.name)")) ?? []).filter { $0.kind == .directory }.map(\.name)
+                for month in RetentionPolicy.expiredMonths(months, now: now, retentionDays: retentionDays) {
+                    try FileManager.default.removeItem(atPath: "\(base)/\(org.name)/\(month)")
+                    removed += 1
+                }
+            }
+        }
+        return removed
+    }
+
     // MARK: Writing
 
     /// The hidden temporary an output is prepared in before it is placed.

@@ -25,6 +25,8 @@ public struct ExchangeCycle: Sendable {
     let ledger: any LedgerStore
     let processor: FileProcessor
     private var trackers: [String: ReadinessTracker] = [:]
+    /// When retention last ran (our monotonic clock); it runs at most hourly.
+    private var lastSweep: Duration?
 
     /// Creates the cycle.
     public init(participants: [Participant], settings: ServiceSettings, tree: DropTree, ledger: any LedgerStore, processor: FileProcessor) {
@@ -105,6 +107,15 @@ public struct ExchangeCycle: Sendable {
             }
         }
         summary.pickedUp = recordPickups(logger: logger)
+        if lastSweep.map({ now - $0 >= .seconds(3600) }) ?? true {
+            lastSweep = now
+            do {
+                let removed = try tree.sweep(retentionDays: settings.retentionDays, now: processor.now())
+                if removed > 0 { logger.info("removed expired originals", metadata: ["exchange.months": "\(removed)"]) }
+            } catch {
+                logger.error("could not remove expired originals", metadata: ["exchange.error": "\(error)"])
+            }
+        }
         return summary
     }
 

@@ -115,3 +115,18 @@ struct ConfigurationParserTests {
         }
     }
 }
+
+@Suite("Retention of archived originals")
+struct RetentionPolicyTests {
+    @Test("a month goes once its last day is older than the retention period; other names never go")
+    func expired() {
+        // 2026-11-29T00:00:00Z
+        let now = Timestamp(secondsSinceEpoch: 1_795_910_400)
+        #expect(now.iso8601 == "2026-11-29T00:00:00Z")
+        let months = ["2025-09", "2025-10", "2025-11", "2026-10", "notes", "2025-13"]
+        // 30 days: October 2026 ended on 2026-11-01, 28 days ago: kept.
+        #expect(RetentionPolicy.expiredMonths(months, now: now, retentionDays: 30) == ["2025-09", "2025-10", "2025-11"])
+        // 400 days before 2026-11-29 is 2025-10-25: September 2025 ended before it, October 2025 did not.
+        #expect(RetentionPolicy.expiredMonths(months, now: now, retentionDays: 400) == ["2025-09"])
+    }
+}
