@@ -1,0 +1,115 @@
+#!/usr/bin/env python3
+"""Service benchmark: drop-to-ack latency, and the time to drain a backlog of small files.
+
+  latency: `ktsx run` polls a tree (quiet period --quiet, poll interval --poll); files are dropped one at a
+           time and the time until each acknowledgement appears in outbound/ is measured (p50, p99, max).
+           DESIGN.md promises an acknowledgement within one quiet period plus one poll interval.
+  backlog: --files small files from --participants participants are dropped at once, then
+           `ktsx run --once` (quiet period 0) acknowledges them all; files per second.
+
+Usage (from the package root; builds ktsx in release mode):
+  python3 Benchmarks/service_bench.py [--files 10000] [--participants 200] [--latency-files 40]
+"""
+
+import argparse
+import os
+import shutil
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+EXAMPLE = os.path.join(ROOT, "Schemas", "examples", "ENR.example.csv")
+
+
+def write_config(base, orgs, quiet, poll):
+    os.makedirs(os.path.join(base, "config"), exist_ok=True)
+    with open(os.path.join(base, "config", "ktsx.conf"), "w") as out:
+        out.write(f"drop_root = ../drop\nstate_dir = ../state\nquiet_period = {quiet}\npoll_interval = {poll}\n")
+    with open(os.path.join(base, "config", "participants.csv"), "w") as out:
+        out.write("orgId,name,classification,timeZone,outputFormat,doneMarker\n")
+        for org in orgs:
+            out.write(f"{org},School {org},A1,America/New_York,same,false\n")
+
+
+def enrollment(org, index):
+    """The enrollment example as sent by `org`, with fresh record ids (so no file is a duplicate)."""
+    lines = open(EXAMPLE, encoding="utf-8").read().split("\n")
+    out = [lines[0]]
+    for number, line in enumerate(lines[1:]):
+        if not line:
+            continue
+        record_id = "%08x-%04x-4000-8000-%012x" % (int(org), number, index)
+        out.append(record_id + line[36:].replace(",061010,061014,", f",{org},061014,"))
+    return "\n".join(out) + "\n"
+
+
+def percentile(values, fraction):
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(fraction * (len(ordered) - 1))))]
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--files", type=int, default=10000)
+    parser.add_argument("--participants", type=int, default=200)
+    parser.add_argument("--latency-files", type=int, default=40)
+    parser.add_argument("--quiet", default="1s")
+    parser.add_argument("--poll", default="500ms")
+    args = parser.parse_args()
+    subprocess.run(["swift", "build", "-c", "release", "--product", "ktsx"], cwd=ROOT, check=True,
+                   stdout=subprocess.DEVNULL)
+    ktsx = os.path.join(ROOT, ".build", "release", "ktsx")
+
+    # Latency.
+    base = tempfile.mkdtemp(prefix="ktsx-latency-")
+    write_config(base, ["100001"], args.quiet, args.poll)
+    subprocess.run([ktsx, "init", "--config", f"{base}/config"], check=True, stdout=subprocess.DEVNULL)
+    service = subprocess.Popen([ktsx, "run", "--config", f"{base}/config", "--log-level", "error"])
+    time.sleep(1)
+    latencies = []
+    for index in range(args.latency_files):
+        name = f"KTSX_ENR_100001_20251001T000000_{index:04d}.csv"
+        path = f"{base}/drop/100001/inbound/{name}"
+        with open(path + ".part", "w") as out:
+            out.write(enrollment("100001", index))
+        os.rename(path + ".part", path)
+        dropped = time.perf_counter()
+        ack = f"{base}/drop/100001/outbound/{name}.ack.csv"
+        while not os.path.exists(ack):
+            time.sleep(0.005)
+        latencies.append(time.perf_counter() - dropped)
+        time.sleep(0.2)
+    service.send_signal(signal.SIGTERM)
+    service.wait()
+    shutil.rmtree(base)
+
+    # Backlog.
+    base = tempfile.mkdtemp(prefix="ktsx-backlog-")
+    orgs = [f"{200001 + i}" for i in range(args.participants)]
+    write_config(base, orgs, "0s", "100ms")
+    subprocess.run([ktsx, "init", "--config", f"{base}/config"], check=True, stdout=subprocess.DEVNULL)
+    for index in range(args.files):
+        org = orgs[index % len(orgs)]
+        with open(f"{base}/drop/{org}/inbound/KTSX_ENR_{org}_20251001T000000_{index:05d}.csv", "w") as out:
+            out.write(enrollment(org, index))
+    started = time.perf_counter()
+    result = subprocess.run([ktsx, "run", "--once", "--config", f"{base}/config", "--log-level", "error"],
+                            capture_output=True, text=True)
+    drained = time.perf_counter() - started
+    acks = sum(1 for org in orgs for name in os.listdir(f"{base}/drop/{org}/outbound") if ".ack." in name)
+    shutil.rmtree(base)
+
+    print(f"\nlatency ({args.latency_files} files, quiet period {args.quiet}, poll interval {args.poll}):")
+    print(f"  p50 {statistics.median(latencies):.3f} s, p99 {percentile(latencies, 0.99):.3f} s, "
+          f"max {max(latencies):.3f} s")
+    print(f"backlog ({args.files} files from {args.participants} participants, quiet period 0):")
+    print(f"  {drained:.1f} s, {args.files / drained:.0f} files/s, {acks} acknowledgements; ktsx said: {result.stdout.strip()}")
+    return 0 if acks == args.files else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
