@@ -126,7 +126,12 @@ public struct FileProcessor: Sendable {
                 originalPath: claimedPath, logger: logger)
         }
         let judged = RecordJudgements(rules: rules, context: RuleContext(senderOrgId: participant.orgId), limit: validator.issueLimit)
-        let report = try validate(claimedPath, name: receipt.originalName) { judged.judge($0) }
+        let size = receipt.sizeBytes
+        let report = try validate(claimedPath, name: receipt.originalName, onRecord: { judged.judge($0) }) { read in
+            logger.info(
+                "validating a long file",
+                metadata: ["exchange.read_mib": "\(read >> 20)", "exchange.size_mib": "\(size >> 20)"])
+        }
         receipt.fileType = report.type
         receipt.binding = report.binding
         receipt.recordsReceived = report.recordCount
@@ -184,7 +189,9 @@ public struct FileProcessor: Sendable {
         }
     }
 
-    private func validate(_ path: String, name: String, onRecord: @escaping RecordFactsHandler) throws -> ValidationReport {
+    private func validate(
+        _ path: String, name: String, onRecord: @escaping RecordFactsHandler, progress: @escaping (Int64) -> Void
+    ) throws -> ValidationReport {
         // The work area is ours, but the sender could have swapped the file for a link between our lstat
         // and the claim: never follow one, never block on a FIFO.
         let descriptor = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK)
@@ -203,7 +210,8 @@ public struct FileProcessor: Sendable {
                 errorCount: 1)
         }
         return try validator.validate(
-            fileDescriptor: descriptor, displayName: name, capturing: rules.capturedFields, onRecord: onRecord)
+            fileDescriptor: descriptor, displayName: name, capturing: rules.capturedFields, onRecord: onRecord,
+            progress: progress)
     }
 
     private func acknowledge(

@@ -25,6 +25,8 @@ public struct FileReadError: Error, Sendable, CustomStringConvertible {
 public final class FileValidator: Sendable {
     /// Bytes read per `read(2)`.
     public static let chunkSize = 256 * 1024
+    /// How often the progress callback hears about a long file.
+    public static let progressStep: Int64 = 64 * 1024 * 1024
 
     private let xmlSchemas: XMLSchemaSet
     private let tableSchemas: [ExchangeType: TableSchema]
@@ -62,9 +64,11 @@ public final class FileValidator: Sendable {
     /// - Parameters:
     ///   - capturing: Record fields (logical names) whose values `onRecord` receives, record by record.
     ///   - onRecord: Called with each record's facts, in file order.
+    ///   - progress: Called with the bytes read so far, every `progressStep` bytes (for long files).
     /// - Throws: `FileReadError` when a read fails.
     public func validate(
-        fileDescriptor: Int32, displayName: String, capturing: Set<String> = [], onRecord: RecordFactsHandler? = nil
+        fileDescriptor: Int32, displayName: String, capturing: Set<String> = [], onRecord: RecordFactsHandler? = nil,
+        progress: ((Int64) -> Void)? = nil
     ) throws(FileReadError) -> ValidationReport {
         let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: FileValidator.chunkSize, alignment: 16)
         defer { buffer.deallocate() }
@@ -93,10 +97,17 @@ public final class FileValidator: Sendable {
         /// Feeds the first chunk and then the rest of the file to `document`, while it wants more.
         func stream(_ document: inout some ChunkConsumer) throws(FileReadError) {
             document.feed(first)
+            var bytesRead = Int64(first.count)
+            var nextReport = FileValidator.progressStep
             while document.wantsMoreInput {
                 let chunk = try readChunk()
                 if chunk.isEmpty { break }
                 document.feed(chunk)
+                bytesRead += Int64(chunk.count)
+                if bytesRead >= nextReport {
+                    progress?(bytesRead)
+                    nextReport += FileValidator.progressStep
+                }
             }
         }
         switch ContentSniffer.binding(of: first) {
