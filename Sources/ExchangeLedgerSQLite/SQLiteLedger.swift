@@ -203,6 +203,15 @@ public final class SQLiteLedger: LedgerStore {
         }
     }
 
+    public func isPendingDelivery(recipientOrgId: String, fileName: String) throws(LedgerError) -> Bool {
+        try read("looking up a delivery") { db in
+            try Bool.fetchOne(
+                db,
+                sql: "SELECT EXISTS (SELECT 1 FROM delivery WHERE recipient_org_id = ? AND file_name = ? AND picked_up_at IS NULL)",
+                arguments: [recipientOrgId, fileName]) ?? false
+        }
+    }
+
     public func markPickedUp(recipientOrgId: String, fileName: String, at time: Timestamp) throws(LedgerError) {
         try write("recording a pickup") { db in
             try db.execute(

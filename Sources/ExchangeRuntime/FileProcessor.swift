@@ -220,10 +220,13 @@ public struct FileProcessor: Sendable {
     ) throws -> Receipt {
         let binding = FileProcessor.outputBinding(for: participant, report: report, name: receipt.originalName)
         let outbound = tree.outbound(participant.orgId)
-        let pending = Set(try ledger.pendingDeliveries().filter { $0.recipientOrgId == participant.orgId }.map(\.fileName))
-        func freeName(_ suffix: String) -> String {
+        func freeName(_ suffix: String) throws -> String {
             let plain = receipt.originalName + suffix
-            if plain.utf8.count <= 240, !tree.exists("\(outbound)/\(plain)"), !pending.contains(plain) { return plain }
+            if plain.utf8.count <= 240, !tree.exists("\(outbound)/\(plain)"),
+                try !ledger.isPendingDelivery(recipientOrgId: participant.orgId, fileName: plain)
+            {
+                return plain
+            }
             return "\(receipt.id)\(suffix)"
         }
         receipt.outcome = outcome
@@ -241,8 +244,8 @@ public struct FileProcessor: Sendable {
             receipt.recordsAccepted = 0
             receipt.recordsRejected = 0
         }
-        receipt.ackFile = freeName(".ack.\(binding.fileExtension)")
-        receipt.errorFile = issues.isEmpty ? nil : freeName(".errors.\(binding.fileExtension)")
+        receipt.ackFile = try freeName(".ack.\(binding.fileExtension)")
+        receipt.errorFile = issues.isEmpty ? nil : try freeName(".errors.\(binding.fileExtension)")
         let processed = now()
         receipt.finishedAt = processed
 

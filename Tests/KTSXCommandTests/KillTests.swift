@@ -56,12 +56,7 @@ struct KillTests {
 
             var kills = 0
             for _ in 0..<25 {
-                let process = Process()
-                process.executableURL = Repository.ktsx
-                process.arguments = ["run", "--config", tree.config.path, "--log-level", "critical"]
-                process.standardOutput = FileHandle.nullDevice
-                process.standardError = FileHandle.nullDevice
-                try process.run()
+                let process = try tree.startService()
                 usleep(UInt32.random(in: 30_000...400_000, using: &random))
                 kill(process.processIdentifier, SIGKILL)
                 process.waitUntilExit()

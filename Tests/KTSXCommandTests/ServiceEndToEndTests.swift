@@ -66,6 +66,17 @@ struct DropTreeFixture {
         try String(contentsOf: outbound(org).appendingPathComponent(name), encoding: .utf8)
     }
 
+    /// Starts `ktsx run` (the long-running service) on this tree.
+    func startService() throws -> Process {
+        let process = Process()
+        process.executableURL = Repository.ktsx
+        process.arguments = ["run", "--config", config.path, "--log-level", "critical"]
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        return process
+    }
+
     func ledger() throws -> SQLiteLedger { try SQLiteLedger(path: state.appendingPathComponent("ledger.sqlite").path) }
 }
 
@@ -218,12 +229,7 @@ struct ServiceEndToEndTests {
     func growingFile() throws {
         try withTemporaryDirectory { root in
             let tree = try DropTreeFixture(root: root, quietPeriod: "1500ms")
-            let process = Process()
-            process.executableURL = Repository.ktsx
-            process.arguments = ["run", "--config", tree.config.path, "--log-level", "warning"]
-            process.standardOutput = FileHandle.nullDevice
-            process.standardError = FileHandle.nullDevice
-            try process.run()
+            let process = try tree.startService()
             defer { if process.isRunning { process.terminate() } }
             let text = try example("ATT.example.csv")
             let path = tree.inbound("061014").appendingPathComponent("att.csv").path

@@ -130,6 +130,8 @@ public protocol LedgerStore: Sendable {
     func allReceipts() throws(LedgerError) -> [Receipt]
     /// Deliveries not yet picked up.
     func pendingDeliveries() throws(LedgerError) -> [Delivery]
+    /// Whether a file of this name waits for pickup in this participant's `outbound/`.
+    func isPendingDelivery(recipientOrgId: String, fileName: String) throws(LedgerError) -> Bool
     /// Marks a delivery as picked up.
     func markPickedUp(recipientOrgId: String, fileName: String, at time: Timestamp) throws(LedgerError)
 }

@@ -65,6 +65,12 @@ public final class InMemoryLedger: LedgerStore, @unchecked Sendable {
         try locked { deliveries.filter { $0.pickedUpAt == nil } }
     }
 
+    public func isPendingDelivery(recipientOrgId: String, fileName: String) throws(LedgerError) -> Bool {
+        try locked {
+            deliveries.contains { $0.recipientOrgId == recipientOrgId && $0.fileName == fileName && $0.pickedUpAt == nil }
+        }
+    }
+
     public func markPickedUp(recipientOrgId: String, fileName: String, at time: Timestamp) throws(LedgerError) {
         try locked {
             for index in deliveries.indices
