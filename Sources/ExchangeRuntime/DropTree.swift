@@ -104,8 +104,12 @@ public struct DropTree: Sendable {
         defer { closedir(handle) }
         var entries: [DropEntry] = []
         while let record = readdir(handle) {
-            let name = withUnsafeBytes(of: record.pointee.d_name) { raw in
-                String(decoding: raw.prefix(while: { $0 != 0 }), as: UTF8.self)
+            let bytes = withUnsafeBytes(of: record.pointee.d_name) { raw in Array(raw.prefix(while: { $0 != 0 })) }
+            guard let name = String(validating: bytes, as: UTF8.self) else {
+                // A name that is not UTF-8 cannot be carried by our paths, messages or acknowledgements:
+                // give the entry a readable name in place (the acknowledgement shows it) and go on.
+                if let renamed = renameToUTF8(bytes, in: directory) { entries.append(renamed) }
+                continue
             }
             if name == "." || name == ".." { continue }
             guard var entry = try? entry(at: "\(directory)/\(name)") else { continue }  // gone since readdir
@@ -113,6 +117,25 @@ public struct DropTree: Sendable {
             entries.append(entry)
         }
         return entries.sorted { $0.name < $1.name }
+    }
+
+    /// Renames an entry whose name is not UTF-8 (bytes replaced by `_`, plus `.renamed`) and returns
+    /// it under its new name, or nil if it could not be renamed.
+    private func renameToUTF8(_ bytes: [UInt8], in directory: String) -> DropEntry? {
+        let readable = String(decoding: bytes, as: UTF8.self).replacingOccurrences(of: "\u{FFFD}", with: "_")
+        var candidate = readable + ".renamed"
+        var attempt = 1
+        while exists("\(directory)/\(candidate)") {
+            attempt += 1
+            candidate = readable + ".renamed\(attempt)"
+        }
+        let source = Array(directory.utf8) + [UInt8(ascii: "/")] + bytes + [0]
+        let moved = source.withUnsafeBufferPointer { pointer in
+            pointer.withMemoryRebound(to: CChar.self) { rename($0.baseAddress!, "\(directory)/\(candidate)") == 0 }
+        }
+        guard moved, var entry = try? entry(at: "\(directory)/\(candidate)") else { return nil }
+        entry.name = candidate
+        return entry
     }
 
     /// What `lstat` says of one path.

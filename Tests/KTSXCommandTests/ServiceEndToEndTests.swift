@@ -198,6 +198,30 @@ struct ServiceEndToEndTests {
         }
     }
 
+    @Test("odd names are acknowledged too: not UTF-8, a line break, a leading dash, spaces")
+    func oddNames() throws {
+        try withTemporaryDirectory { root in
+            let tree = try DropTreeFixture(root: root)
+            let text = try example("ENR.example.csv")
+            for name in ["-rf enr.csv", "line\nbreak.csv", "with space.csv"] {
+                try tree.drop(text.replacingOccurrences(of: "add", with: name.count % 2 == 0 ? "add" : "update"), as: name, into: "061010")
+            }
+            // A name with bytes that are not UTF-8.
+            let raw = Array(tree.inbound("061010").path.utf8) + Array("/bad-\u{1}".utf8) + [0xFF, 0xFE] + Array(".csv".utf8) + [0]
+            let descriptor = raw.withUnsafeBufferPointer { $0.withMemoryRebound(to: CChar.self) { open($0.baseAddress!, O_WRONLY | O_CREAT, 0o644) } }
+            #expect(descriptor >= 0)
+            _ = Array(text.utf8).withUnsafeBytes { write(descriptor, $0.baseAddress, $0.count) }
+            close(descriptor)
+            try tree.runOnce()
+            let acks = try tree.outboundFiles("061010").filter { $0.contains(".ack.") }
+            #expect(acks.count == 4, "\(acks)")
+            #expect(acks.contains("bad-\u{1}__.csv.renamed.ack.csv"))
+            #expect(try FileManager.default.contentsOfDirectory(atPath: tree.inbound("061010").path).isEmpty)
+            let visible = try tree.outboundFiles("061010").map { tree.outbound("061010").appendingPathComponent($0).path }
+            #expect(try tree.ktsx(["validate"] + visible).status == 0)
+        }
+    }
+
     @Test("a done-marker participant's file waits for NAME.done")
     func doneMarker() throws {
         try withTemporaryDirectory { root in
