@@ -69,6 +69,18 @@ public final class SQLiteLedger: LedgerStore {
                     CREATE INDEX delivery_pending ON delivery(recipient_org_id, file_name) WHERE picked_up_at IS NULL;
                     """)
         }
+        migrator.registerMigration("2-rejected-records") { db in
+            try db.execute(
+                sql: """
+                    CREATE TABLE rejected_record (
+                        receipt_id TEXT NOT NULL REFERENCES receipt(id),
+                        line INTEGER NOT NULL,
+                        record_key TEXT,
+                        codes TEXT NOT NULL,
+                        PRIMARY KEY (receipt_id, line)
+                    );
+                    """)
+        }
         return migrator
     }
 
@@ -133,7 +145,9 @@ public final class SQLiteLedger: LedgerStore {
         }
     }
 
-    public func update(_ receipt: Receipt, recordingDeliveries deliveries: [Delivery]) throws(LedgerError) {
+    public func update(_ receipt: Receipt, recordingDeliveries deliveries: [Delivery], rejectedRecords: [RejectedRecord])
+        throws(LedgerError)
+    {
         let changed = try write("updating receipt \(receipt.id)") { db -> Int in
             try db.execute(
                 sql: """
@@ -155,6 +169,11 @@ public final class SQLiteLedger: LedgerStore {
                         delivery.receiptId, delivery.recipientOrgId, delivery.fileName,
                         delivery.deliveredAt.secondsSinceEpoch, delivery.pickedUpAt?.secondsSinceEpoch,
                     ])
+            }
+            for record in rejectedRecords {
+                try db.execute(
+                    sql: "INSERT OR IGNORE INTO rejected_record (receipt_id, line, record_key, codes) VALUES (?, ?, ?, ?)",
+                    arguments: [record.receiptId, record.line, record.recordKey, record.codes.joined(separator: ",")])
             }
             return changed
         }
@@ -209,6 +228,16 @@ public final class SQLiteLedger: LedgerStore {
                 db,
                 sql: "SELECT EXISTS (SELECT 1 FROM delivery WHERE recipient_org_id = ? AND file_name = ? AND picked_up_at IS NULL)",
                 arguments: [recipientOrgId, fileName]) ?? false
+        }
+    }
+
+    public func rejectedRecords(receiptId: String) throws(LedgerError) -> [RejectedRecord] {
+        try read("listing rejected records") { db in
+            try Row.fetchAll(db, sql: "SELECT * FROM rejected_record WHERE receipt_id = ? ORDER BY line", arguments: [receiptId]).map {
+                RejectedRecord(
+                    receiptId: $0["receipt_id"], line: $0["line"], recordKey: $0["record_key"],
+                    codes: ($0["codes"] as String).split(separator: ",").map(String.init))
+            }
         }
     }
 

@@ -162,9 +162,11 @@ public struct FileProcessor: Sendable {
                 "exchange.type": "\(report.type?.code ?? "UNKNOWN")", "exchange.outcome": "\(outcome.rawValue)",
                 "exchange.errors": "\(errorCount)",
             ])
+        let rejectedRecords = outcome == .acceptedWithErrors
+            ? judged.rejected.map { RejectedRecord(receiptId: receipt.id, line: $0.line, recordKey: $0.key, codes: $0.codes) } : []
         return try acknowledge(
             &receipt, report: report, issues: issues, errorCount: errorCount, outcome: outcome, participant: participant,
-            originalPath: claimedPath, logger: logger)
+            originalPath: claimedPath, logger: logger, rejectedRecords: rejectedRecords)
     }
 
     /// Why a claimed entry must not be read, if it must not: a link, a folder, a FIFO or device, or a
@@ -216,7 +218,8 @@ public struct FileProcessor: Sendable {
 
     private func acknowledge(
         _ receipt: inout Receipt, report: ValidationReport?, issues: [ValidationIssue], errorCount: Int,
-        outcome: FileOutcome, participant: Participant, originalPath: String?, logger: Logger
+        outcome: FileOutcome, participant: Participant, originalPath: String?, logger: Logger,
+        rejectedRecords: [RejectedRecord] = []
     ) throws -> Receipt {
         let binding = FileProcessor.outputBinding(for: participant, report: report, name: receipt.originalName)
         let outbound = tree.outbound(participant.orgId)
@@ -271,7 +274,7 @@ public struct FileProcessor: Sendable {
             receipt,
             recordingDeliveries: outputs.map {
                 Delivery(receiptId: receipt.id, recipientOrgId: participant.orgId, fileName: $0.name, deliveredAt: processed)
-            })
+            }, rejectedRecords: rejectedRecords)
         try placeOutputs(of: &receipt, participant: participant, originalPath: originalPath, logger: logger)
         return receipt
     }
@@ -372,6 +375,9 @@ final class RecordJudgements {
     private(set) var issues: [ValidationIssue] = []
     private(set) var violationCount = 0
     private(set) var failedRecords = 0
+    /// The failing records (line, key, codes) for the ledger, up to `maxRejectedRecords`.
+    private(set) var rejected: [(line: Int, key: String?, codes: [String])] = []
+    static let maxRejectedRecords = 100_000
 
     init(rules: RuleBook, context: RuleContext, limit: Int) {
         self.rules = rules
@@ -383,6 +389,9 @@ final class RecordJudgements {
         let violations = rules.judge(record, context: context)
         guard !violations.isEmpty else { return }
         failedRecords += 1
+        if rejected.count < RecordJudgements.maxRejectedRecords {
+            rejected.append((record.line, record.recordId, violations.map(\.code)))
+        }
         for violation in violations {
             violationCount += 1
             guard issues.count < limit else { continue }

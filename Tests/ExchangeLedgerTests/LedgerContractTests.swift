@@ -85,6 +85,24 @@ struct LedgerContractTests {
         }
     }
 
+    @Test("records that failed the rules are kept with their receipt, once", arguments: LedgerUnderTest.all)
+    func rejectedRecords(ledger: LedgerUnderTest) throws {
+        try withTemporaryDirectory { directory in
+            let store = try ledger.make(directory)
+            try store.recordClaim(receipt("R1"))
+            var judged = try #require(try store.receipt(id: "R1"))
+            judged.outcome = .acceptedWithErrors
+            let records = [
+                RejectedRecord(receiptId: "R1", line: 7, recordKey: "k7", codes: ["ENR-01"]),
+                RejectedRecord(receiptId: "R1", line: 3, recordKey: nil, codes: ["ENR-01", "ENR-04"]),
+            ]
+            try store.update(judged, recordingDeliveries: [], rejectedRecords: records)
+            try store.update(judged, recordingDeliveries: [], rejectedRecords: records)
+            #expect(try store.rejectedRecords(receiptId: "R1") == [records[1], records[0]])
+            #expect(try store.rejectedRecords(receiptId: "R2").isEmpty)
+        }
+    }
+
     @Test("the SQLite ledger survives reopening and refuses a database from a newer ktsx")
     func sqliteReopen() throws {
         try withTemporaryDirectory { directory in

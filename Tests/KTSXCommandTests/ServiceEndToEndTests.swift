@@ -155,6 +155,10 @@ struct ServiceEndToEndTests {
             let receipts = try tree.ledger().allReceipts()
             #expect(receipts.count == 2)
             #expect(Set(receipts.compactMap(\.outcome)) == [.acceptedWithErrors])
+            let enrReceipt = try #require(receipts.first { $0.originalName == "enr.csv" })
+            #expect(
+                try tree.ledger().rejectedRecords(receiptId: enrReceipt.id)
+                    == [RejectedRecord(receiptId: enrReceipt.id, line: 3, recordKey: recordId, codes: ["ENR-01"])])
             #expect(try tree.ktsx(["validate", tree.outbound("061010").appendingPathComponent("enr.csv.errors.csv").path]).status == 0)
         }
     }

@@ -85,6 +85,27 @@ public struct Delivery: Sendable, Equatable {
     }
 }
 
+/// A record of an accepted file that failed the rules: not applied, listed in the error file. (The
+/// file's other records were accepted.)
+public struct RejectedRecord: Sendable, Equatable {
+    /// The receipt of the file.
+    public var receiptId: String
+    /// The line the record starts on.
+    public var line: Int
+    /// Its `recordId`, when it has one.
+    public var recordKey: String?
+    /// The rules it broke.
+    public var codes: [String]
+
+    /// Creates a record outcome.
+    public init(receiptId: String, line: Int, recordKey: String?, codes: [String]) {
+        self.receiptId = receiptId
+        self.line = line
+        self.recordKey = recordKey
+        self.codes = codes
+    }
+}
+
 /// A ledger operation that failed; the message never carries student data.
 public struct LedgerError: Error, Sendable, CustomStringConvertible {
     /// A stable classification.
@@ -118,8 +139,12 @@ public protocol LedgerStore: Sendable {
     /// - Throws: `LedgerError.duplicateReceipt` if the id is taken.
     func recordClaim(_ receipt: Receipt) throws(LedgerError)
     /// Replaces a receipt's record (same id) with `receipt` (its judgement, its outputs, its state) and
-    /// records `deliveries` (ignoring any already recorded), in one transaction.
-    func update(_ receipt: Receipt, recordingDeliveries deliveries: [Delivery]) throws(LedgerError)
+    /// records `deliveries` and the records that failed the rules (ignoring any already recorded), in one
+    /// transaction.
+    func update(_ receipt: Receipt, recordingDeliveries deliveries: [Delivery], rejectedRecords: [RejectedRecord])
+        throws(LedgerError)
+    /// The records of a receipt that failed the rules, in line order.
+    func rejectedRecords(receiptId: String) throws(LedgerError) -> [RejectedRecord]
     /// The receipt with this id.
     func receipt(id: String) throws(LedgerError) -> Receipt?
     /// The first receipt from `sender` with these bytes whose records were applied.
@@ -139,7 +164,12 @@ public protocol LedgerStore: Sendable {
 extension LedgerStore {
     /// Replaces a receipt's record (same id) with `receipt`.
     public func update(_ receipt: Receipt) throws(LedgerError) {
-        try update(receipt, recordingDeliveries: [])
+        try update(receipt, recordingDeliveries: [], rejectedRecords: [])
+    }
+
+    /// Replaces a receipt's record and records deliveries.
+    public func update(_ receipt: Receipt, recordingDeliveries deliveries: [Delivery]) throws(LedgerError) {
+        try update(receipt, recordingDeliveries: deliveries, rejectedRecords: [])
     }
 
     /// Records an output written to a participant's `outbound/` (ignored if already recorded).

@@ -6,6 +6,7 @@ public final class InMemoryLedger: LedgerStore, @unchecked Sendable {
     private let lock = NSLock()
     private var receipts: [Receipt] = []
     private var deliveries: [Delivery] = []
+    private var rejected: [RejectedRecord] = []
 
     /// An empty ledger.
     public init() {}
@@ -25,7 +26,9 @@ public final class InMemoryLedger: LedgerStore, @unchecked Sendable {
         }
     }
 
-    public func update(_ receipt: Receipt, recordingDeliveries newDeliveries: [Delivery]) throws(LedgerError) {
+    public func update(_ receipt: Receipt, recordingDeliveries newDeliveries: [Delivery], rejectedRecords: [RejectedRecord])
+        throws(LedgerError)
+    {
         try locked { () throws(LedgerError) in
             guard let index = receipts.firstIndex(where: { $0.id == receipt.id }) else {
                 throw LedgerError(.unknownReceipt, "no receipt \(receipt.id)")
@@ -42,7 +45,15 @@ public final class InMemoryLedger: LedgerStore, @unchecked Sendable {
             where !deliveries.contains(where: { $0.receiptId == delivery.receiptId && $0.fileName == delivery.fileName }) {
                 deliveries.append(delivery)
             }
+            for record in rejectedRecords
+            where !rejected.contains(where: { $0.receiptId == record.receiptId && $0.line == record.line }) {
+                rejected.append(record)
+            }
         }
+    }
+
+    public func rejectedRecords(receiptId: String) throws(LedgerError) -> [RejectedRecord] {
+        try locked { rejected.filter { $0.receiptId == receiptId }.sorted { $0.line < $1.line } }
     }
 
     public func receipt(id: String) throws(LedgerError) -> Receipt? {
