@@ -48,15 +48,25 @@ public struct ExchangeCycle: Sendable {
         let unfinished = try ledger.unfinishedReceipts()
         for receipt in unfinished {
             guard let participant = byOrg[receipt.senderOrgId] else { continue }
-            try processor.resume(receipt, participant: participant, logger: logger)
-            recovered += 1
+            // One receipt that cannot be finished (a full disk, say) must not keep the others waiting; it is
+            // retried at the next start.
+            do {
+                try processor.resume(receipt, participant: participant, logger: logger)
+                recovered += 1
+            } catch {
+                logger.error("could not finish a file after a restart", metadata: ["exchange.receipt": "\(receipt.id)", "exchange.error": "\(error)"])
+            }
         }
         let known = Set(try ledger.allReceipts().map(\.id))
         for receiptId in try tree.workReceipts() where !known.contains(receiptId) {
             // Claimed, then the process died before the receipt was recorded: the receipt id names the sender.
             if let participant = byOrg[FileProcessor.senderOf(receiptId: receiptId) ?? ""] {
-                try processor.adoptClaimed(receiptId: receiptId, participant: participant, logger: logger)
-                recovered += 1
+                do {
+                    try processor.adoptClaimed(receiptId: receiptId, participant: participant, logger: logger)
+                    recovered += 1
+                } catch {
+                    logger.error("could not adopt a claimed file", metadata: ["exchange.receipt": "\(receiptId)", "exchange.error": "\(error)"])
+                }
             }
         }
         if recovered > 0 { logger.info("recovered unfinished files", metadata: ["exchange.count": "\(recovered)"]) }
