@@ -177,12 +177,6 @@ public struct DropTree: Sendable {
         return target
     }
 
-    /// The claimed file of a receipt, if it is still in the work area.
-    public func claimedFile(receiptId: String, name: String) -> String? {
-        let path = "\(work)/\(receiptId)/\(name)"
-        return exists(path) ? path : nil
-    }
-
     /// Receipt folders in the work area (to reconcile after a crash).
     public func workReceipts() throws -> [String] {
         try list(work).filter { $0.kind == .directory }.map(\.name)

@@ -81,11 +81,9 @@ public struct ExchangeCycle: Sendable {
             participantLogger[metadataKey: "exchange.participant"] = "\(participant.orgId)"
             do {
                 let entries = try tree.list(tree.inbound(participant.orgId))
-                let decisions = trackers[participant.orgId, default: ReadinessTracker(quietPeriod: settings.quietPeriod, maxFileBytes: settings.maxFileBytes)]
-                    .observeReturningTracker(entries, now: now)
-                trackers[participant.orgId] = decisions.tracker
+                let decisions = trackers[participant.orgId]?.observe(entries, now: now) ?? [:]
                 for entry in entries {
-                    switch decisions.decisions[entry.name] {
+                    switch decisions[entry.name] {
                     case .ready:
                         do {
                             if try processor.process(entry.name, from: participant, logger: participantLogger) != nil {
@@ -144,15 +142,5 @@ public struct ExchangeCycle: Sendable {
             logger.error("could not record pickups", metadata: ["exchange.error": "\(error)"])
         }
         return count
-    }
-}
-
-extension ReadinessTracker {
-    /// `observe`, returning the updated tracker with the decisions (for callers holding trackers in a
-    /// dictionary).
-    func observeReturningTracker(_ entries: [DropEntry], now: Duration) -> (tracker: ReadinessTracker, decisions: [String: Decision]) {
-        var copy = self
-        let decisions = copy.observe(entries, now: now)
-        return (copy, decisions)
     }
 }

@@ -10,7 +10,7 @@ enum SchemaMessage {
     static func issue(
         code: Int, raw: String, line: Int, path: String?, studentDataFields: Set<String>, formatHints: [String: String]
     ) -> ValidationIssue {
-        var text = raw.replacingAll(namespacePrefix, with: "")
+        var text = raw.replacingOccurrences(of: namespacePrefix, with: "")
         var element: String?
         if text.hasPrefix("Element '"), let end = text.dropFirst(9).firstIndex(of: "'") {
             element = String(text[text.index(text.startIndex, offsetBy: 9)..<end])
@@ -38,7 +38,7 @@ enum SchemaMessage {
                 line: line, path: path, field: field)
         case 1840:  // enumeration
             let set = text.components(separatedBy: "set {").last?.components(separatedBy: "}").first ?? ""
-            let allowed = set.replacingAll("'", with: "")
+            let allowed = set.replacingOccurrences(of: "'", with: "")
             return ValidationIssue(
                 code: .constraintError, message: "\(name) value\(shown) is not one of the allowed codes: \(allowed).",
                 line: line, path: path, field: field)
@@ -86,8 +86,8 @@ enum SchemaMessage {
         -> ValidationIssue
     {
         let expected = text.components(separatedBy: "Expected is").last.map { tail in
-            tail.replacingAll("one of", with: "").replacingAll("(", with: "").replacingAll(")", with: "")
-                .replacingAll(".", with: "").trimmingCharacters(in: .whitespaces)
+            tail.replacingOccurrences(of: "one of", with: "").replacingOccurrences(of: "(", with: "").replacingOccurrences(of: ")", with: "")
+                .replacingOccurrences(of: ".", with: "").trimmingCharacters(in: .whitespaces)
         }
         let name = element ?? "element"
         if text.hasPrefix("Missing child element") {
@@ -145,10 +145,6 @@ enum SchemaMessage {
 }
 
 extension String {
-    func replacingAll(_ target: String, with replacement: String) -> String {
-        replacingOccurrences(of: target, with: replacement)
-    }
-
     func dropPrefix(_ prefix: String) -> String {
         hasPrefix(prefix) ? String(dropFirst(prefix.count)) : self
     }

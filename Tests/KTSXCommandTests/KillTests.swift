@@ -54,13 +54,11 @@ struct KillTests {
                 dropped[name] = source.org
             }
 
-            var kills = 0
             for _ in 0..<25 {
                 let process = try tree.startService()
                 usleep(UInt32.random(in: 30_000...400_000, using: &random))
                 kill(process.processIdentifier, SIGKILL)
                 process.waitUntilExit()
-                kills += 1
             }
             let doneBeforeSettling = try tree.ledger().allReceipts().filter { $0.state == .finished }.count
             #expect(doneBeforeSettling > 0, "the service never got to work between kills")
@@ -94,7 +92,6 @@ struct KillTests {
                 #expect(try FileManager.default.contentsOfDirectory(atPath: tree.inbound(org).path).isEmpty)
             }
             #expect(try FileManager.default.contentsOfDirectory(atPath: tree.state.appendingPathComponent("work").path).isEmpty)
-            #expect(kills == 25)
         }
     }
 }

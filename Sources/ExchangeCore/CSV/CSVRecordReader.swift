@@ -2,8 +2,6 @@
 public struct CSVRecord {
     /// Physical line the record starts on, 1-based.
     public let line: Int
-    /// Lines the record spans (more than 1 when a quoted value holds line breaks).
-    public let lineSpan: Int
     /// Record number, 1-based, counting the header row as 1 (frictionless's `rowNumber`).
     public let number: Int
     /// The raw bytes of the whole record, without its line ending.
@@ -156,7 +154,7 @@ public struct CSVRecordReader {
                 return
             case .record(let end, let next, let lineBreaks):
                 recordNumber += 1
-                deliver(recordStart: position, end: end, lineSpan: lineBreaks + 1, onRecord: onRecord)
+                deliver(recordStart: position, end: end, onRecord: onRecord)
                 line += lineBreaks + 1
                 position = next
             case .problem(let kind, let field, let resume, let lineBreaks):
@@ -168,12 +166,12 @@ public struct CSVRecordReader {
         }
     }
 
-    private func deliver(recordStart: Int, end: Int, lineSpan: Int, onRecord: (CSVRecord) -> Void) {
+    private func deliver(recordStart: Int, end: Int, onRecord: (CSVRecord) -> Void) {
         buffer.withUnsafeBytes { raw in
             spans.withUnsafeBufferPointer { fields in
                 onRecord(
                     CSVRecord(
-                        line: line, lineSpan: lineSpan, number: recordNumber,
+                        line: line, number: recordNumber,
                         raw: UnsafeRawBufferPointer(rebasing: raw[recordStart..<end]), spans: fields,
                         base: raw.baseAddress, scratch: scratch))
             }
