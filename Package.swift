@@ -54,7 +54,7 @@ let package = Package(
         .target(
             name: "ExchangeRuntime",
             dependencies: [
-                "ExchangeCore", "ExchangeRules", "ExchangeValidation",
+                "ExchangeCore", "ExchangeRules", "ExchangeSchemas", "ExchangeValidation",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Crypto", package: "swift-crypto"),

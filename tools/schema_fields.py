@@ -278,7 +278,69 @@ ERRORS = ExchangeType("ERR", "KtsxErrorFile", "Error", "Error list", (
     f("message", text(2000), True, "What is wrong and what to do."),
 ), has_header=False)
 
-EXCHANGE_TYPES = (ENROLLMENT, ATTENDANCE, GRADES, WAIVERS, ACKNOWLEDGEMENT, ERRORS)
+DECISION = codes("WaiverDecisionCode", "APPROVED or DENIED.", ["APPROVED", "DENIED"])
+LOCAL_COURSE = string("LocalCourseNumber", "A high school's own course number.", None, pattern="[A-Za-z0-9_.-]{1,20}")
+
+GRADE_POSTING = ExchangeType("GPO", "KtsxGradePostingFile", "GradePosting", "Grade posting", (
+    f("recordId", UUID, True, "The recordId of the grade record the center sent."),
+    f("action", ACTION, True, "add, update or delete: what the high school does with its copy of the grade."),
+    f("schoolYear", SCHOOL_YEAR, True, "School year of the grade."),
+    f("ssid", SSID, True, "Student state ID.", sensitive=True),
+    f("homeSchoolOrgId", ORG_ID, True, "The high school the grade is posted to."),
+    f("techCenterOrgId", ORG_ID, True, "The technical center that sent the grade."),
+    f("ktsCourseNumber", COURSE, True, "Course number at the technical center."),
+    f("sectionNumber", SECTION, True, "Section at the technical center."),
+    f("stateCourseCode", STATE_COURSE, True, "Kentucky state course code."),
+    f("homeCourseNumber", LOCAL_COURSE, False, "The high school's course number, from the course mapping."),
+    f("courseTitle", text(60), False, "Course title: the high school's when mapped, else the center's."),
+    f("gradeType", GRADE_TYPE, True, "PROGRESS, GRADING_PERIOD, SEMESTER, EXAM or FINAL."),
+    f("gradingPeriodCode", GRADING_PERIOD, True, "The grading period."),
+    f("gradingScaleCode", SCALE_CODE, True, "The scale the letter grade is on: the high school's when mapped."),
+    f("letterGrade", text(20), False, "Letter grade on gradingScaleCode."),
+    f("numericGrade", NUMERIC_GRADE, False, "Numeric grade as the center sent it."),
+    f("sourceGradingScaleCode", SCALE_CODE, True, "The center's grading scale."),
+    f("sourceLetterGrade", text(20), False, "The letter grade as the center sent it or derived on its scale."),
+    f("passing", BOOLEAN, False, "Whether the grade passes (for athletic eligibility), from the scale."),
+    f("courseAttemptResult", ATTEMPT, False, "PASS, FAIL, INCOMPLETE or WITHDRAWN."),
+    f("creditsAttempted", CREDITS, False, "Credits attempted."),
+    f("creditsEarned", CREDITS, False, "Credits earned."),
+    f("creditType", CREDIT_TYPE, False, "CARNEGIE or CTE."),
+    f("dualCredit", DUAL_CREDIT, False, "Dual credit flag."),
+    f("asOfDate", DATE, True, "The date the grade reflects."),
+    f("postedDateTime", DATETIME, True, "When the center posted the grade."),
+    f("receiptId", RECEIPT, True, "The receipt of the file that carried the grade."),
+), has_header=False)
+
+UNKNOWN_ATTENDANCE = ExchangeType("UKA", "KtsxUnknownAttendanceFile", "UnknownAbsence", "Unknown-attendance sync", (
+    f("recordId", UUID, True, "The recordId of the attendance record the center sent."),
+    f("schoolYear", SCHOOL_YEAR, True, "School year of the attendance."),
+    f("ssid", SSID, True, "Student state ID.", sensitive=True),
+    f("homeSchoolOrgId", ORG_ID, True, "The high school the file is for."),
+    f("techCenterOrgId", ORG_ID, True, "The technical center that recorded the absence."),
+    f("ktsCourseNumber", COURSE, False, "Course number, for PERIOD attendance."),
+    f("sectionNumber", SECTION, False, "Section, for PERIOD attendance."),
+    f("granularity", GRANULARITY, True, "DAY or PERIOD."),
+    f("attendanceDate", DATE, True, "The instructional day of the absence."),
+    f("periodCode", text(10), False, "Class period, for PERIOD attendance."),
+    f("attendanceStatus", ATT_STATUS, True, "A, T or E."),
+    f("excuseStatus", EXCUSE, True, "UK: the excuse is still unknown."),
+    f("absentMinutes", MINUTES, False, "Minutes absent."),
+    f("recordedDateTime", DATETIME, True, "When the attendance was entered at the center."),
+    f("receiptId", RECEIPT, True, "The receipt of the file that carried the record."),
+), has_header=False)
+
+WAIVER_DECISION = ExchangeType("WVD", "KtsxWaiverDecisionFile", "WaiverDecision", "Waiver decision", (
+    f("waiverId", UUID, True, "The recordId of the waiver request."),
+    f("centerOrgId", ORG_ID, True, "The center that asked."),
+    f("waiverSchoolYear", SCHOOL_YEAR, True, "The school year the waiver covers."),
+    f("decision", DECISION, True, "APPROVED or DENIED."),
+    f("reason", text(2000), True, "Why, in the words of KTS support."),
+    f("decidedDateTime", DATETIME, True, "When support decided."),
+    f("requestReceiptId", RECEIPT, True, "The receipt of the file that carried the request."),
+), has_header=False, max_records=1)
+
+EXCHANGE_TYPES = (ENROLLMENT, ATTENDANCE, GRADES, WAIVERS, ACKNOWLEDGEMENT, ERRORS, GRADE_POSTING,
+                  UNKNOWN_ATTENDANCE, WAIVER_DECISION)
 
 
 def upper_camel(name: str) -> str:

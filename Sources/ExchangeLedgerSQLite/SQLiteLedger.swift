@@ -1,4 +1,5 @@
 import ExchangeCore
+import Foundation
 import GRDB
 
 /// The ledger in an SQLite file (embedded: `ktsx run` needs nothing else). Created on first use and
@@ -81,6 +82,70 @@ public final class SQLiteLedger: LedgerStore {
                     );
                     """)
         }
+        migrator.registerMigration("3-held-records-waivers-jobs") { db in
+            // Deliveries now come from receipts and from job runs: the column keeps its name, without
+            // the reference to receipt.
+            try db.execute(
+                sql: """
+                    CREATE TABLE delivery_new (
+                        receipt_id TEXT NOT NULL,
+                        recipient_org_id TEXT NOT NULL,
+                        file_name TEXT NOT NULL,
+                        delivered_at INTEGER NOT NULL,
+                        picked_up_at INTEGER,
+                        UNIQUE (receipt_id, file_name)
+                    );
+                    INSERT INTO delivery_new SELECT receipt_id, recipient_org_id, file_name, delivered_at, picked_up_at FROM delivery;
+                    DROP TABLE delivery;
+                    ALTER TABLE delivery_new RENAME TO delivery;
+                    CREATE INDEX delivery_pending ON delivery(recipient_org_id, file_name) WHERE picked_up_at IS NULL;
+                    CREATE TABLE held_record (
+                        type TEXT NOT NULL,
+                        natural_key TEXT NOT NULL,
+                        sender_org_id TEXT NOT NULL,
+                        recipient_org_id TEXT NOT NULL,
+                        school_year INTEGER NOT NULL,
+                        ssid TEXT NOT NULL,
+                        center_org_id TEXT NOT NULL,
+                        record_date TEXT NOT NULL,
+                        fields TEXT NOT NULL,
+                        receipt_id TEXT NOT NULL REFERENCES receipt(id),
+                        accepted_at INTEGER NOT NULL,
+                        deleted INTEGER NOT NULL,
+                        pending_posting INTEGER NOT NULL DEFAULT 0,
+                        posting_run TEXT,
+                        ever_posted INTEGER NOT NULL DEFAULT 0,
+                        PRIMARY KEY (type, natural_key)
+                    );
+                    CREATE INDEX held_by_student ON held_record(type, ssid, center_org_id);
+                    CREATE INDEX held_by_recipient_day ON held_record(type, recipient_org_id, record_date);
+                    CREATE INDEX held_pending_posting ON held_record(posting_run) WHERE pending_posting = 1;
+                    CREATE TABLE waiver_request (
+                        id TEXT PRIMARY KEY NOT NULL,
+                        center_org_id TEXT NOT NULL,
+                        school_year INTEGER NOT NULL,
+                        fields TEXT NOT NULL,
+                        receipt_id TEXT NOT NULL,
+                        received_at INTEGER NOT NULL,
+                        status TEXT NOT NULL CHECK (status IN ('pending', 'approved', 'denied', 'withdrawn')),
+                        decision_reason TEXT,
+                        decided_at INTEGER
+                    );
+                    CREATE INDEX waiver_by_center ON waiver_request(center_org_id, school_year);
+                    CREATE TABLE job_run (
+                        id TEXT PRIMARY KEY NOT NULL,
+                        job TEXT NOT NULL,
+                        run_key TEXT NOT NULL,
+                        state TEXT NOT NULL CHECK (state IN ('claimed', 'writing', 'finished')),
+                        started_at INTEGER NOT NULL,
+                        finished_at INTEGER,
+                        detail TEXT NOT NULL,
+                        files INTEGER NOT NULL DEFAULT 0,
+                        records INTEGER NOT NULL DEFAULT 0,
+                        UNIQUE (job, run_key)
+                    );
+                    """)
+        }
         return migrator
     }
 
@@ -145,9 +210,9 @@ public final class SQLiteLedger: LedgerStore {
         }
     }
 
-    public func update(_ receipt: Receipt, recordingDeliveries deliveries: [Delivery], rejectedRecords: [RejectedRecord])
-        throws(LedgerError)
-    {
+    public func update(
+        _ receipt: Receipt, recordingDeliveries deliveries: [Delivery], rejectedRecords: [RejectedRecord], applying changes: LedgerChanges
+    ) throws(LedgerError) {
         let changed = try write("updating receipt \(receipt.id)") { db -> Int in
             try db.execute(
                 sql: """
@@ -159,17 +224,9 @@ public final class SQLiteLedger: LedgerStore {
                 arguments: SQLiteLedger.arguments(receipt) + [receipt.id])
             let changed = db.changesCount
             guard changed > 0 else { return 0 }
-            for delivery in deliveries {
-                try db.execute(
-                    sql: """
-                        INSERT OR IGNORE INTO delivery (receipt_id, recipient_org_id, file_name, delivered_at, picked_up_at)
-                        VALUES (?, ?, ?, ?, ?)
-                        """,
-                    arguments: [
-                        delivery.receiptId, delivery.recipientOrgId, delivery.fileName,
-                        delivery.deliveredAt.secondsSinceEpoch, delivery.pickedUpAt?.secondsSinceEpoch,
-                    ])
-            }
+            try SQLiteLedger.insert(deliveries, db)
+            for held in changes.held { try SQLiteLedger.hold(held, db) }
+            for waiver in changes.waivers { try SQLiteLedger.save(waiver, db) }
             for record in rejectedRecords {
                 try db.execute(
                     sql: "INSERT OR IGNORE INTO rejected_record (receipt_id, line, record_key, codes) VALUES (?, ?, ?, ?)",
@@ -246,6 +303,224 @@ public final class SQLiteLedger: LedgerStore {
             try db.execute(
                 sql: "UPDATE delivery SET picked_up_at = ? WHERE recipient_org_id = ? AND file_name = ? AND picked_up_at IS NULL",
                 arguments: [time.secondsSinceEpoch, recipientOrgId, fileName])
+        }
+    }
+
+    public func deliveries(sourceId: String) throws(LedgerError) -> [Delivery] {
+        try read("listing deliveries") { db in
+            try Row.fetchAll(db, sql: "SELECT * FROM delivery WHERE receipt_id = ? ORDER BY rowid", arguments: [sourceId])
+                .map(SQLiteLedger.delivery(from:))
+        }
+    }
+
+    private static func delivery(from row: Row) -> Delivery {
+        Delivery(
+            receiptId: row["receipt_id"], recipientOrgId: row["recipient_org_id"], fileName: row["file_name"],
+            deliveredAt: Timestamp(secondsSinceEpoch: row["delivered_at"]),
+            pickedUpAt: (row["picked_up_at"] as Int64?).map(Timestamp.init(secondsSinceEpoch:)))
+    }
+
+    private static func insert(_ deliveries: [Delivery], _ db: Database) throws {
+        for delivery in deliveries {
+            try db.execute(
+                sql: """
+                    INSERT OR IGNORE INTO delivery (receipt_id, recipient_org_id, file_name, delivered_at, picked_up_at)
+                    VALUES (?, ?, ?, ?, ?)
+                    """,
+                arguments: [
+                    delivery.receiptId, delivery.recipientOrgId, delivery.fileName,
+                    delivery.deliveredAt.secondsSinceEpoch, delivery.pickedUpAt?.secondsSinceEpoch,
+                ])
+        }
+    }
+
+    // MARK: Held records and waivers
+
+    static func encode(_ values: [String: String]) -> String {
+        let data = (try? JSONSerialization.data(withJSONObject: values, options: [.sortedKeys])) ?? Data("{}".utf8)
+        return String(decoding: data, as: UTF8.self)
+    }
+
+    static func decode(_ text: String) -> [String: String] {
+        (try? JSONSerialization.jsonObject(with: Data(text.utf8))) as? [String: String] ?? [:]
+    }
+
+    /// The date a held record is about: the attendance day, the enrollment's entry, the grade's as-of date.
+    static func recordDate(_ held: HeldRecord) -> String {
+        switch held.type {
+        case .attendance: held["attendanceDate"]
+        case .enrollment: held["entryDate"]
+        default: held["asOfDate"]
+        }
+    }
+
+    private static func hold(_ held: HeldRecord, _ db: Database) throws {
+        let center = held.type == .enrollment ? held["techCenterOrgId"] : held.senderOrgId
+        try db.execute(
+            sql: """
+                INSERT INTO held_record (type, natural_key, sender_org_id, recipient_org_id, school_year, ssid, center_org_id,
+                    record_date, fields, receipt_id, accepted_at, deleted, pending_posting, posting_run)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL)
+                ON CONFLICT (type, natural_key) DO UPDATE SET sender_org_id = excluded.sender_org_id,
+                    recipient_org_id = excluded.recipient_org_id, school_year = excluded.school_year, ssid = excluded.ssid,
+                    center_org_id = excluded.center_org_id, record_date = excluded.record_date, fields = excluded.fields,
+                    receipt_id = excluded.receipt_id, accepted_at = excluded.accepted_at, deleted = excluded.deleted,
+                    pending_posting = excluded.pending_posting, posting_run = NULL
+                """,
+            arguments: [
+                held.type.code, held.naturalKey, held.senderOrgId, held.recipientOrgId, held.schoolYear, held["ssid"], center,
+                recordDate(held), encode(held.values), held.receiptId, held.acceptedAt.secondsSinceEpoch, held.deleted,
+                held.type == .grades,
+            ])
+    }
+
+    private static func held(from row: Row) -> HeldRecord {
+        HeldRecord(
+            type: ExchangeType(rawValue: row["type"]) ?? .enrollment, naturalKey: row["natural_key"], senderOrgId: row["sender_org_id"],
+            recipientOrgId: row["recipient_org_id"], schoolYear: row["school_year"], values: decode(row["fields"]),
+            receiptId: row["receipt_id"], acceptedAt: Timestamp(secondsSinceEpoch: row["accepted_at"]), deleted: row["deleted"])
+    }
+
+    private static func save(_ waiver: WaiverRequest, _ db: Database) throws {
+        try db.execute(
+            sql: """
+                INSERT INTO waiver_request (id, center_org_id, school_year, fields, receipt_id, received_at, status,
+                    decision_reason, decided_at)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+                ON CONFLICT (id) DO UPDATE SET status = excluded.status, decision_reason = excluded.decision_reason,
+                    decided_at = excluded.decided_at
+                """,
+            arguments: [
+                waiver.id, waiver.centerOrgId, waiver.schoolYear, encode(waiver.values), waiver.receiptId,
+                waiver.receivedAt.secondsSinceEpoch, waiver.status.rawValue, waiver.decisionReason, waiver.decidedAt?.secondsSinceEpoch,
+            ])
+    }
+
+    private static func waiver(from row: Row) -> WaiverRequest {
+        WaiverRequest(
+            id: row["id"], centerOrgId: row["center_org_id"], schoolYear: row["school_year"], values: decode(row["fields"]),
+            receiptId: row["receipt_id"], receivedAt: Timestamp(secondsSinceEpoch: row["received_at"]),
+            status: WaiverRequest.Status(rawValue: row["status"]) ?? .pending, decisionReason: row["decision_reason"],
+            decidedAt: (row["decided_at"] as Int64?).map(Timestamp.init(secondsSinceEpoch:)))
+    }
+
+    public func heldRecord(_ type: ExchangeType, key: String) throws(LedgerError) -> HeldRecord? {
+        try read("looking up a held record") { db in
+            try Row.fetchOne(db, sql: "SELECT * FROM held_record WHERE type = ? AND natural_key = ?", arguments: [type.code, key])
+                .map(SQLiteLedger.held(from:))
+        }
+    }
+
+    public func enrollments(ssid: String, center: String) throws(LedgerError) -> [HeldRecord] {
+        try read("looking up enrollments") { db in
+            try Row.fetchAll(
+                db, sql: "SELECT * FROM held_record WHERE type = 'ENR' AND ssid = ? AND center_org_id = ? ORDER BY natural_key",
+                arguments: [ssid, center]
+            ).map(SQLiteLedger.held(from:))
+        }
+    }
+
+    public func attendance(recipientOrgId: String, date: String) throws(LedgerError) -> [HeldRecord] {
+        try read("looking up attendance") { db in
+            try Row.fetchAll(
+                db,
+                sql: "SELECT * FROM held_record WHERE type = 'ATT' AND recipient_org_id = ? AND record_date = ? ORDER BY natural_key",
+                arguments: [recipientOrgId, date]
+            ).map(SQLiteLedger.held(from:))
+        }
+    }
+
+    public func waivers(center: String, schoolYear: Int) throws(LedgerError) -> [WaiverRequest] {
+        try read("looking up waivers") { db in
+            try Row.fetchAll(
+                db, sql: "SELECT * FROM waiver_request WHERE center_org_id = ? AND school_year = ? ORDER BY received_at, rowid",
+                arguments: [center, schoolYear]
+            ).map(SQLiteLedger.waiver(from:))
+        }
+    }
+
+    public func allWaivers() throws(LedgerError) -> [WaiverRequest] {
+        try read("listing waivers") { db in
+            try Row.fetchAll(db, sql: "SELECT * FROM waiver_request ORDER BY received_at, rowid").map(SQLiteLedger.waiver(from:))
+        }
+    }
+
+    // MARK: Job runs
+
+    private static func jobRun(from row: Row) -> JobRun {
+        var run = JobRun(
+            id: row["id"], job: JobKind(rawValue: row["job"]) ?? .gradePosting, runKey: row["run_key"],
+            startedAt: Timestamp(secondsSinceEpoch: row["started_at"]), detail: row["detail"])
+        run.state = ReceiptState(rawValue: row["state"]) ?? .claimed
+        run.finishedAt = (row["finished_at"] as Int64?).map(Timestamp.init(secondsSinceEpoch:))
+        run.files = row["files"]
+        run.records = row["records"]
+        return run
+    }
+
+    public func claimJobRun(_ run: JobRun) throws(LedgerError) -> Bool {
+        try write("claiming job run \(run.id)") { db in
+            try db.execute(
+                sql: """
+                    INSERT INTO job_run (id, job, run_key, state, started_at, finished_at, detail, files, records)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (job, run_key) DO NOTHING
+                    """,
+                arguments: [
+                    run.id, run.job.rawValue, run.runKey, run.state.rawValue, run.startedAt.secondsSinceEpoch,
+                    run.finishedAt?.secondsSinceEpoch, run.detail, run.files, run.records,
+                ])
+            guard db.changesCount > 0 else { return false }
+            if run.job == .gradePosting {
+                try db.execute(
+                    sql: "UPDATE held_record SET posting_run = ? WHERE pending_posting = 1 AND posting_run IS NULL",
+                    arguments: [run.id])
+            }
+            return true
+        }
+    }
+
+    public func jobRun(_ job: JobKind, runKey: String) throws(LedgerError) -> JobRun? {
+        try read("looking up a job run") { db in
+            try Row.fetchOne(db, sql: "SELECT * FROM job_run WHERE job = ? AND run_key = ?", arguments: [job.rawValue, runKey])
+                .map(SQLiteLedger.jobRun(from:))
+        }
+    }
+
+    public func unfinishedJobRuns() throws(LedgerError) -> [JobRun] {
+        try read("listing unfinished job runs") { db in
+            try Row.fetchAll(db, sql: "SELECT * FROM job_run WHERE state <> 'finished' ORDER BY started_at, rowid")
+                .map(SQLiteLedger.jobRun(from:))
+        }
+    }
+
+    public func jobRuns(_ job: JobKind) throws(LedgerError) -> [JobRun] {
+        try read("listing job runs") { db in
+            try Row.fetchAll(db, sql: "SELECT * FROM job_run WHERE job = ? ORDER BY started_at, rowid", arguments: [job.rawValue])
+                .map(SQLiteLedger.jobRun(from:))
+        }
+    }
+
+    public func gradesClaimed(by runId: String) throws(LedgerError) -> [GradeToPost] {
+        try read("listing claimed grades") { db in
+            try Row.fetchAll(
+                db, sql: "SELECT * FROM held_record WHERE posting_run = ? AND pending_posting = 1 ORDER BY recipient_org_id, natural_key",
+                arguments: [runId]
+            ).map { GradeToPost(grade: SQLiteLedger.held(from: $0), postedBefore: $0["ever_posted"]) }
+        }
+    }
+
+    public func updateJobRun(_ run: JobRun, recordingDeliveries deliveries: [Delivery], decision: WaiverRequest?) throws(LedgerError) {
+        try write("updating job run \(run.id)") { db in
+            try db.execute(
+                sql: "UPDATE job_run SET state = ?, finished_at = ?, files = ?, records = ?, detail = ? WHERE id = ?",
+                arguments: [run.state.rawValue, run.finishedAt?.secondsSinceEpoch, run.files, run.records, run.detail, run.id])
+            try SQLiteLedger.insert(deliveries, db)
+            if run.state == .writing, run.job == .gradePosting {
+                try db.execute(
+                    sql: "UPDATE held_record SET pending_posting = 0, ever_posted = 1, posting_run = NULL WHERE posting_run = ?",
+                    arguments: [run.id])
+            }
+            if let decision { try SQLiteLedger.save(decision, db) }
         }
     }
 }

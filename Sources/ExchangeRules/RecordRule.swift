@@ -1,15 +1,30 @@
 import ExchangeCore
 
-/// What a rule knows besides the record: who sent the file. (Reference data — catalogs, calendars,
-/// scales — joins it with the rules module.)
+/// What a rule knows besides the record: who sent the file and when, the reference data, and the
+/// records held before (the roster, attendance, grades, waivers).
 public struct RuleContext: Sendable {
     /// The sender: the folder the file was dropped in.
     public var senderOrgId: String
+    /// Participants, catalog, codes, scales, mappings, calendars and the schedule.
+    public var reference: ReferenceData
+    /// Records accepted before this one.
+    public var held: any HeldRecords
+    /// When the file was received.
+    public var receivedAt: Timestamp
 
     /// Creates a context.
-    public init(senderOrgId: String) {
+    public init(senderOrgId: String, reference: ReferenceData, held: any HeldRecords, receivedAt: Timestamp) {
         self.senderOrgId = senderOrgId
+        self.reference = reference
+        self.held = held
+        self.receivedAt = receivedAt
     }
+
+    /// The sender's local date when the file was received ("today" for rules about the future).
+    public var senderToday: LocalDate { reference.zone(of: senderOrgId).local(receivedAt).date }
+
+    /// The sender, when it is a configured participant.
+    public var sender: Participant? { reference.participants[senderOrgId] }
 }
 
 /// A record that breaks a rule: the rule's code (what partners see in the error file), the field and a
@@ -33,10 +48,19 @@ public struct RuleViolation: Sendable, Equatable {
 /// A named rule: a small pure function of one record and the context. Adding a rule is one file and
 /// one test.
 public protocol RecordRule: Sendable {
-    /// The fields (logical names) the rule reads, per type; a rule reads nothing of the types it omits.
-    var fields: [ExchangeType: Set<String>] { get }
+    /// The rule's code (ENR-01, ATT-04, ...), as partners see it in error files.
+    var code: String { get }
+    /// The types the rule judges.
+    var types: Set<ExchangeType> { get }
     /// The violation, if the record breaks the rule.
     func check(_ record: RecordFacts, context: RuleContext) -> RuleViolation?
+}
+
+extension RecordRule {
+    /// A violation of this rule.
+    func violation(_ field: String?, _ message: String) -> RuleViolation {
+        RuleViolation(code: code, field: field, message: message)
+    }
 }
 
 /// The rules the exchange applies to every record that passed the schema.
@@ -50,17 +74,41 @@ public struct RuleBook: Sendable {
     }
 
     /// The rules in force.
-    public static let standard = RuleBook(rules: [SenderMatchesRecord()])
-
-    /// Every field some rule reads, in any type, plus `recordId` (the key of error rows).
-    public var capturedFields: Set<String> {
-        rules.reduce(into: ["recordId"]) { fields, rule in
-            for set in rule.fields.values { fields.formUnion(set) }
-        }
-    }
+    public static let standard = RuleBook(rules: [
+        SenderMatchesRecord(),
+        // Enrollment
+        EnrollmentCenterTakesPart(), EnrollmentSectionInCatalog(), EnrollmentDatesInTerm(), EnrollmentExitReason(),
+        // Attendance
+        AttendancePeriodFields(), AttendanceStudentEnrolled(), AttendanceHomeSchoolMatches(), AttendanceInstructionalDay(),
+        AttendanceExcuseMatchesStatus(), AttendanceTimesAndMinutes(), AttendanceLocalCodeMapped(), AttendanceNotStale(),
+        // Grades
+        GradeStudentEnrolled(), GradingPeriodInYear(), GradeOnScale(), FinalGradeComplete(), GradeCreditBounds(),
+        GradeAsOfDate(),
+        // Every type with a natural key
+        KeyMustBeHeld(),
+        // Waivers
+        WaiverFromCTC(), WaiverInsideWindow(), WaiverForNextYear(), WaiverOnePerYear(), WaiverApproved(),
+    ])
 
     /// Every violation of `record`.
     public func judge(_ record: RecordFacts, context: RuleContext) -> [RuleViolation] {
-        rules.compactMap { $0.check(record, context: context) }
+        rules.compactMap { $0.types.contains(record.type) ? $0.check(record, context: context) : nil }
     }
+}
+
+extension RecordFacts {
+    /// A field's value, or "" when the record has none.
+    public subscript(_ field: String) -> String { values[field] ?? "" }
+
+    /// The record's school year (the waiver's year for a waiver).
+    public var schoolYear: Int? { Int(values["schoolYear"] ?? values["waiverSchoolYear"] ?? "") }
+
+    /// A date field.
+    public func date(_ field: String) -> LocalDate? { values[field].flatMap(LocalDate.init) }
+
+    /// A number field.
+    public func number(_ field: String) -> Double? { values[field].flatMap(Double.init) }
+
+    /// The natural key.
+    public var naturalKey: String { NaturalKey.of(type, values) }
 }

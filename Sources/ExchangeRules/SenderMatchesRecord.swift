@@ -13,7 +13,8 @@ public struct SenderMatchesRecord: RecordRule {
     /// Creates the rule.
     public init() {}
 
-    public var fields: [ExchangeType: Set<String>] { SenderMatchesRecord.senderField.mapValues { [$0.field] } }
+    public var code: String { "ENR-01" }
+    public var types: Set<ExchangeType> { Set(SenderMatchesRecord.senderField.keys) }
 
     public func check(_ record: RecordFacts, context: RuleContext) -> RuleViolation? {
         guard let (field, code) = SenderMatchesRecord.senderField[record.type],

@@ -1,4 +1,5 @@
 import ExchangeCore
+import ExchangeRules
 import Logging
 
 /// One pass over the drop tree: every participant's `inbound/` is observed, ready files are processed,
@@ -19,7 +20,7 @@ public struct ExchangeCycle: Sendable {
         public var failed = 0
     }
 
-    let participants: [Participant]
+    let references: ReferenceStore
     let settings: ServiceSettings
     let tree: DropTree
     let ledger: any LedgerStore
@@ -29,15 +30,44 @@ public struct ExchangeCycle: Sendable {
     private var lastSweep: Duration?
 
     /// Creates the cycle.
-    public init(participants: [Participant], settings: ServiceSettings, tree: DropTree, ledger: any LedgerStore, processor: FileProcessor) {
-        self.participants = participants
+    public init(references: ReferenceStore, settings: ServiceSettings, tree: DropTree, ledger: any LedgerStore, processor: FileProcessor) {
+        self.references = references
         self.settings = settings
         self.tree = tree
         self.ledger = ledger
         self.processor = processor
-        for participant in participants {
-            trackers[participant.orgId] = ReadinessTracker(
-                quietPeriod: settings.quietPeriod, usesDoneMarker: participant.usesDoneMarker, maxFileBytes: settings.maxFileBytes)
+    }
+
+    /// The participants in force, by orgId.
+    var participants: [Participant] { references.current.participants.values.sorted { $0.orgId < $1.orgId } }
+
+    /// The readiness tracker of a participant, made (or remade, when its done-marker setting changed) as
+    /// needed.
+    private mutating func tracker(for participant: Participant) -> ReadinessTracker {
+        if let tracker = trackers[participant.orgId], tracker.usesDoneMarker == participant.usesDoneMarker { return tracker }
+        let tracker = ReadinessTracker(
+            quietPeriod: settings.quietPeriod, usesDoneMarker: participant.usesDoneMarker, maxFileBytes: settings.maxFileBytes)
+        trackers[participant.orgId] = tracker
+        return tracker
+    }
+
+    /// Rereads the reference files if a support person changed them; a version with problems is logged
+    /// and the one in force stays.
+    func reloadReference(logger: Logger) {
+        switch references.reloadIfChanged() {
+        case .success(let reference)?:
+            do {
+                try tree.prepare(for: reference.participants.values.sorted { $0.orgId < $1.orgId })
+            } catch {
+                logger.error("could not prepare the folders of the participants", metadata: ["exchange.error": "\(error)"])
+            }
+            logger.notice("reference data reloaded", metadata: ["exchange.participants": "\(reference.participants.count)"])
+        case .failure(let errors)?:
+            logger.error(
+                "reference data has problems; the previous version stays in force",
+                metadata: ["exchange.problems": "\(errors.errors.map(\.description).joined(separator: "; "))"])
+        case nil:
+            break
         }
     }
 
@@ -76,7 +106,9 @@ public struct ExchangeCycle: Sendable {
     /// Runs one pass at `now` (our monotonic clock, for readiness).
     public mutating func run(now: Duration, logger: Logger) -> Summary {
         var summary = Summary()
+        reloadReference(logger: logger)
         for participant in participants {
+            _ = tracker(for: participant)
             var participantLogger = logger
             participantLogger[metadataKey: "exchange.participant"] = "\(participant.orgId)"
             do {

@@ -26,19 +26,23 @@ public struct FileProcessor: Sendable {
     let validator: FileValidator
     let maxFileBytes: Int64
     let rules: RuleBook
+    let reference: @Sendable () -> ReferenceData
     let now: @Sendable () -> Timestamp
     let newReceiptId: @Sendable (_ senderOrgId: String) -> String
 
     /// Creates a processor.
     /// - Parameters:
+    ///   - reference: The reference data in force (it may be reloaded between files).
     ///   - now: The wall clock (injected for tests).
     ///   - newReceiptId: Makes a fresh receipt id for a sender (injected for tests); it must start as
     ///     `receiptId(sender:time:suffix:)` does, so that recovery can tell the sender.
     public init(
         tree: DropTree, ledger: any LedgerStore, validator: FileValidator, maxFileBytes: Int64,
-        rules: RuleBook = .standard, now: @escaping @Sendable () -> Timestamp, newReceiptId: @escaping @Sendable (_ senderOrgId: String) -> String
+        rules: RuleBook = .standard, reference: @escaping @Sendable () -> ReferenceData, now: @escaping @Sendable () -> Timestamp,
+        newReceiptId: @escaping @Sendable (_ senderOrgId: String) -> String
     ) {
         self.tree = tree
+        self.reference = reference
         self.maxFileBytes = maxFileBytes
         self.rules = rules
         self.ledger = ledger
@@ -76,8 +80,7 @@ public struct FileProcessor: Sendable {
             // Judged again: the same bytes give the same judgement.
             _ = try judgeAndAcknowledge(receipt, claimedPath: claimed, participant: participant, logger: logger)
         case .writing:
-            try placeOutputs(
-                of: &receipt, participant: participant, originalPath: tree.exists(claimed) ? claimed : nil, logger: logger)
+            try placeOutputs(of: &receipt, participant: participant, originalPath: tree.exists(claimed) ? claimed : nil, logger: logger)
         }
     }
 
@@ -125,13 +128,19 @@ public struct FileProcessor: Sendable {
                 &receipt, report: nil, issues: [], errorCount: 0, outcome: .duplicate, participant: participant,
                 originalPath: claimedPath, logger: logger)
         }
-        let judged = RecordJudgements(rules: rules, context: RuleContext(senderOrgId: participant.orgId), limit: validator.issueLimit)
+        let held = LedgerHeldRecords(ledger: ledger)
+        let reference = self.reference()
+        let applier = RecordApplier(
+            rules: rules, context: RuleContext(senderOrgId: participant.orgId, reference: reference, held: held, receivedAt: receipt.claimedAt),
+            receiptId: receipt.id, fieldTypes: RecordFiles.partnerFieldTypes)
+        let judged = RecordJudgements(applier: applier, limit: validator.issueLimit)
         let size = receipt.sizeBytes
         let report = try validate(claimedPath, name: receipt.originalName, onRecord: { judged.judge($0) }) { read in
             logger.info(
                 "validating a long file",
                 metadata: ["exchange.read_mib": "\(read >> 20)", "exchange.size_mib": "\(size >> 20)"])
         }
+        try held.rethrow()
         receipt.fileType = report.type
         receipt.binding = report.binding
         receipt.recordsReceived = report.recordCount
@@ -164,9 +173,47 @@ public struct FileProcessor: Sendable {
             ])
         let rejectedRecords = outcome == .acceptedWithErrors
             ? judged.rejected.map { RejectedRecord(receiptId: receipt.id, line: $0.line, recordKey: $0.key, codes: $0.codes) } : []
+        var routed: [OutboundFile] = []
+        var changes = LedgerChanges.none
+        if outcome == .accepted || outcome == .acceptedWithErrors {
+            changes = LedgerChanges(held: applier.changes, waivers: applier.waiverChanges)
+            routed = try routedFiles(applier.routedNow, receipt: receipt, reference: reference, logger: logger)
+        }
         return try acknowledge(
             &receipt, report: report, issues: issues, errorCount: errorCount, outcome: outcome, participant: participant,
-            originalPath: claimedPath, logger: logger, rejectedRecords: rejectedRecords)
+            originalPath: claimedPath, logger: logger, rejectedRecords: rejectedRecords, routed: routed, changes: changes)
+    }
+
+    /// The files that carry accepted enrollments to their centers and attendance to the home high schools,
+    /// one per recipient (and school year), in each recipient's binding.
+    private func routedFiles(
+        _ routed: [String: [HeldRecord]], receipt: Receipt, reference: ReferenceData, logger: Logger
+    ) throws -> [OutboundFile] {
+        let writer = OutboundWriter(tree: tree, ledger: ledger, now: now)
+        let tag = String(receipt.id.split(separator: "-").last ?? "")
+        var files: [OutboundFile] = []
+        for recipient in routed.keys.sorted() {
+            guard let participant = reference.participants[recipient] else {
+                logger.warning("accepted records for an organisation that is not a participant were not routed", metadata: ["exchange.recipient": "\(recipient)"])
+                continue
+            }
+            let records = routed[recipient]!
+            let binding = RecordFiles.binding(for: participant, fallback: receipt.binding ?? .csv)
+            for year in Set(records.map(\.schoolYear)).sorted() {
+                let rows = records.filter { $0.schoolYear == year }.map(\.values)
+                guard let type = records.first?.type else { continue }
+                let yearTag = routed.count == 1 && Set(records.map(\.schoolYear)).count == 1 ? tag : "\(tag)-\(year)"
+                let preferred = RecordFiles.name(type, orgId: receipt.senderOrgId, time: receipt.claimedAt, tag: yearTag, binding: binding)
+                let name = try writer.freeName(preferred, fallback: "\(receipt.id)-\(year).\(type.code).\(binding.fileExtension)", recipient: recipient)
+                files.append(
+                    OutboundFile(
+                        recipientOrgId: recipient, name: name,
+                        bytes: RecordFiles.render(
+                            type, rows: rows, header: (receipt.senderOrgId, year, receipt.claimedAt), binding: binding),
+                        records: rows.count))
+            }
+        }
+        return files
     }
 
     /// Why a claimed entry must not be read, if it must not: a link, a folder, a FIFO or device, or a
@@ -212,25 +259,19 @@ public struct FileProcessor: Sendable {
                 errorCount: 1)
         }
         return try validator.validate(
-            fileDescriptor: descriptor, displayName: name, capturing: rules.capturedFields, onRecord: onRecord,
+            fileDescriptor: descriptor, displayName: name, capturing: RecordFiles.partnerFieldNames, onRecord: onRecord,
             progress: progress)
     }
 
     private func acknowledge(
         _ receipt: inout Receipt, report: ValidationReport?, issues: [ValidationIssue], errorCount: Int,
         outcome: FileOutcome, participant: Participant, originalPath: String?, logger: Logger,
-        rejectedRecords: [RejectedRecord] = []
+        rejectedRecords: [RejectedRecord] = [], routed: [OutboundFile] = [], changes: LedgerChanges = .none
     ) throws -> Receipt {
         let binding = FileProcessor.outputBinding(for: participant, report: report, name: receipt.originalName)
-        let outbound = tree.outbound(participant.orgId)
+        let writer = OutboundWriter(tree: tree, ledger: ledger, now: now)
         func freeName(_ suffix: String) throws -> String {
-            let plain = receipt.originalName + suffix
-            if plain.utf8.count <= 240, !tree.exists("\(outbound)/\(plain)"),
-                try !ledger.isPendingDelivery(recipientOrgId: participant.orgId, fileName: plain)
-            {
-                return plain
-            }
-            return "\(receipt.id)\(suffix)"
+            try writer.freeName(receipt.originalName + suffix, fallback: "\(receipt.id)\(suffix)", recipient: participant.orgId)
         }
         receipt.outcome = outcome
         receipt.errorCount = errorCount
@@ -252,10 +293,12 @@ public struct FileProcessor: Sendable {
         let processed = now()
         receipt.finishedAt = processed
 
-        var outputs: [(name: String, bytes: [UInt8])] = []
+        // Routed files first, then the error file, then the acknowledgement: when the acknowledgement
+        // appears, everything it speaks of is in place.
+        var outputs = routed
         if let errorFile = receipt.errorFile {
             let entries = issues.map { ErrorEntry(receiptId: receipt.id, inputFile: receipt.originalName, issue: $0) }
-            outputs.append((errorFile, AcknowledgementRenderer.errors(entries, as: binding)))
+            outputs.append(OutboundFile(recipientOrgId: participant.orgId, name: errorFile, bytes: AcknowledgementRenderer.errors(entries, as: binding)))
         }
         let ack = Acknowledgement(
             receiptId: receipt.id, inputFile: receipt.originalName, senderOrgId: receipt.senderOrgId,
@@ -264,33 +307,20 @@ public struct FileProcessor: Sendable {
             recordsAccepted: receipt.recordsAccepted, recordsRejected: receipt.recordsRejected, errorCount: errorCount,
             errorFile: receipt.errorFile, firstReceiptId: receipt.duplicateOf,
             message: FileProcessor.summary(outcome: outcome, errorCount: errorCount, receipt: receipt))
-        outputs.append((receipt.ackFile!, AcknowledgementRenderer.acknowledgement(ack, as: binding)))
+        outputs.append(
+            OutboundFile(recipientOrgId: participant.orgId, name: receipt.ackFile!, bytes: AcknowledgementRenderer.acknowledgement(ack, as: binding)))
 
-        for output in outputs {
-            try tree.prepare(output.bytes, named: output.name, in: outbound, receiptId: receipt.id)
-        }
+        try writer.prepare(outputs, sourceId: receipt.id)
         receipt.state = .writing
         try ledger.update(
-            receipt,
-            recordingDeliveries: outputs.map {
-                Delivery(receiptId: receipt.id, recipientOrgId: participant.orgId, fileName: $0.name, deliveredAt: processed)
-            }, rejectedRecords: rejectedRecords)
+            receipt, recordingDeliveries: writer.deliveries(of: outputs, sourceId: receipt.id, at: processed),
+            rejectedRecords: rejectedRecords, applying: changes)
         try placeOutputs(of: &receipt, participant: participant, originalPath: originalPath, logger: logger)
         return receipt
     }
 
     private func placeOutputs(of receipt: inout Receipt, participant: Participant, originalPath: String?, logger: Logger) throws {
-        let outbound = tree.outbound(participant.orgId)
-        // The error file first, so that when the acknowledgement appears its error file is already there.
-        for name in [receipt.errorFile, receipt.ackFile].compactMap({ $0 }) {
-            switch try tree.place(name, in: outbound, receiptId: receipt.id) {
-            case .placed: break
-            case .alreadyTaken:
-                try ledger.markPickedUp(recipientOrgId: participant.orgId, fileName: name, at: now())
-            case .nameTaken:
-                throw DropTreeError("another file already holds the name", "\(outbound)/\(name)", EEXIST)
-            }
-        }
+        try OutboundWriter(tree: tree, ledger: ledger, now: now).placeAll(sourceId: receipt.id)
         if let originalPath {
             try tree.file(
                 originalPath, receiptId: receipt.id, orgId: participant.orgId, name: receipt.originalName,
@@ -366,11 +396,10 @@ public struct FileProcessor: Sendable {
     }
 }
 
-/// Judges records as validation hands them out, keeping the first violations (up to a limit) and
-/// counting the rest and the records that failed.
+/// Judges records as validation hands them out (through the file's `RecordApplier`), keeping the first
+/// violations (up to a limit) and counting the rest and the records that failed.
 final class RecordJudgements {
-    let rules: RuleBook
-    let context: RuleContext
+    let applier: RecordApplier
     let limit: Int
     private(set) var issues: [ValidationIssue] = []
     private(set) var violationCount = 0
@@ -379,14 +408,13 @@ final class RecordJudgements {
     private(set) var rejected: [(line: Int, key: String?, codes: [String])] = []
     static let maxRejectedRecords = 100_000
 
-    init(rules: RuleBook, context: RuleContext, limit: Int) {
-        self.rules = rules
-        self.context = context
+    init(applier: RecordApplier, limit: Int) {
+        self.applier = applier
         self.limit = limit
     }
 
     func judge(_ record: RecordFacts) {
-        let violations = rules.judge(record, context: context)
+        let violations = applier.consider(record)
         guard !violations.isEmpty else { return }
         failedRecords += 1
         if rejected.count < RecordJudgements.maxRejectedRecords {

@@ -261,8 +261,8 @@ final class ParseState {
         guard !haltRequested else { return }
         applyPendingPops()
         textBytes += length
-        if capturingField != nil, let characters, fieldText.count < 1024 {
-            fieldText.append(contentsOf: UnsafeBufferPointer(start: characters, count: min(length, 1024 - fieldText.count)))
+        if capturingField != nil, let characters, fieldText.count < 8192 {
+            fieldText.append(contentsOf: UnsafeBufferPointer(start: characters, count: min(length, 8192 - fieldText.count)))
         }
         if capturingHeaderField != nil, let characters, headerText.count < 128 {
             headerText.append(contentsOf: UnsafeBufferPointer(start: characters, count: min(length, 128 - headerText.count)))

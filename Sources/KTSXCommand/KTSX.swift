@@ -6,7 +6,9 @@ struct KTSX: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "ktsx",
         abstract: "KTS Exchange: the KSIS–KTS data exchange between technical centers and high schools.",
-        subcommands: [Validate.self, Init.self, Run.self, Demo.self]
+        subcommands: [
+            Validate.self, Init.self, Run.self, Demo.self, PostGrades.self, SyncUnknownAttendance.self, Waivers.self, Waiver.self,
+        ]
     )
 
     /// Runs the command; usage and configuration errors exit with 2 (not ArgumentParser's 64).

@@ -1,6 +1,7 @@
 import ArgumentParser
 import ExchangeCore
 import ExchangeLedgerSQLite
+import ExchangeRules
 import ExchangeRuntime
 import ExchangeValidation
 import Foundation
@@ -39,11 +40,31 @@ struct ConfigurationFailure: Error, CustomStringConvertible {
     var description: String { message }
 }
 
-/// Everything the service needs, built from the configuration (shared by `run`, `demo` and the tests'
-/// binary runs).
+/// The wall clock of the process. `KTSX_CLOCK_START=2026-02-10T14:00:00Z` starts it at that instant (it
+/// then runs at the normal rate): the hook that lets tests and drills play a school year through the real
+/// binary. Never set in production.
+enum WallClock {
+    static let offsetSeconds: Int64 = {
+        guard let text = ProcessInfo.processInfo.environment["KTSX_CLOCK_START"], let start = DateTimeValue(text) else { return 0 }
+        return start.instant(defaultOffsetMinutes: 0).secondsSinceEpoch - Int64(Date().timeIntervalSince1970)
+    }()
+
+    /// Now.
+    @Sendable static func now() -> Timestamp {
+        Timestamp(secondsSinceEpoch: Int64(Date().timeIntervalSince1970) + offsetSeconds)
+    }
+
+    /// A short random suffix for ids.
+    static func randomSuffix() -> String { String(UUID().uuidString.lowercased().prefix(6)) }
+}
+
+/// Everything the service needs, built from the configuration (shared by `run`, `demo`, the job and
+/// waiver commands, and the tests' binary runs).
 struct Exchange {
     let configuration: ExchangeConfiguration
     let ledger: SQLiteLedger
+    let references: ReferenceStore
+    let jobs: JobRunner
     var cycle: ExchangeCycle
 
     init(configuration: ExchangeConfiguration) throws {
@@ -51,18 +72,16 @@ struct Exchange {
         let tree = configuration.tree
         try tree.prepare(for: configuration.participants)
         ledger = try SQLiteLedger(path: tree.ledgerPath)
+        let references = ReferenceStore(directory: configuration.directory, reference: configuration.reference)
+        self.references = references
         let processor = FileProcessor(
             tree: tree, ledger: ledger, validator: try FileValidator(),
-            maxFileBytes: configuration.settings.maxFileBytes,
-            now: { Timestamp(secondsSinceEpoch: Int64(Date().timeIntervalSince1970)) },
-            newReceiptId: { sender in
-                FileProcessor.receiptId(
-                    sender: sender, time: Timestamp(secondsSinceEpoch: Int64(Date().timeIntervalSince1970)),
-                    suffix: String(UUID().uuidString.lowercased().prefix(6)))
-            })
-        cycle = ExchangeCycle(
-            participants: configuration.participants, settings: configuration.settings, tree: tree, ledger: ledger,
-            processor: processor)
+            maxFileBytes: configuration.settings.maxFileBytes, reference: { references.current }, now: WallClock.now,
+            newReceiptId: { sender in FileProcessor.receiptId(sender: sender, time: WallClock.now(), suffix: WallClock.randomSuffix()) })
+        jobs = JobRunner(
+            tree: tree, ledger: ledger, reference: { references.current }, now: WallClock.now,
+            newRunId: { "J-\(WallClock.now().compact)-\(WallClock.randomSuffix())" })
+        cycle = ExchangeCycle(references: references, settings: configuration.settings, tree: tree, ledger: ledger, processor: processor)
     }
 }
 
@@ -103,14 +122,18 @@ struct Run: AsyncParsableCommand {
             let summary = try await ExchangeService.runUntilSettled(
                 cycle: &exchange.cycle, pollInterval: min(configuration.settings.pollInterval, .milliseconds(500)),
                 maxWait: .seconds(maxWait), logger: logger)
+            _ = exchange.jobs.recover(logger: logger)
+            let runs = exchange.jobs.runDueJobs(logger: logger)
+            if !runs.isEmpty { print("ran \(runs.count) job run\(runs.count == 1 ? "" : "s")") }
             print("processed \(summary.processed), set aside \(summary.setAside), still waiting \(summary.waiting), failed \(summary.failed)")
             if summary.failed > 0 { throw ExitCode(1) }
             return
         }
         let service = ExchangeService(
             cycle: exchange.cycle, pollInterval: configuration.settings.pollInterval, logger: logger)
+        let scheduler = JobScheduler(runner: exchange.jobs, logger: logger)
         let group = ServiceGroup(
-            configuration: .init(services: [service], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+            configuration: .init(services: [service, scheduler], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         try await group.run()
     }
 }

@@ -23,7 +23,16 @@ public enum AcknowledgementRenderer {
         render(type: .errorList, fields: errorFields, records: entries.map(\.fieldValues), binding: binding)
     }
 
-    private static func render(type: ExchangeType, fields: [String], records: [[String?]], binding: Binding) -> [UInt8] {
+    /// A file of any type: the CSV header row and rows, or the XML root, the `Header` (for the partner
+    /// types) and one element per record, with empty values left out.
+    /// - Parameters:
+    ///   - fields: The type's field names, in schema order.
+    ///   - header: Sender and school year for the XML `Header` of a partner type (ignored for CSV).
+    ///   - records: Each record's values in the order of `fields`.
+    public static func render(
+        type: ExchangeType, fields: [String], header: (senderOrgId: String, schoolYear: Int, created: Timestamp)? = nil,
+        records: [[String?]], binding: Binding
+    ) -> [UInt8] {
         var out = ""
         switch binding {
         case .csv:
@@ -33,6 +42,11 @@ public enum AcknowledgementRenderer {
             }
         case .xml:
             out += "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<\(type.xmlRootElement) xmlns=\"\(ktsxNamespace)\">\n"
+            if let header, type.hasXMLHeader {
+                out += "  <Header>\n    <SenderOrgId>\(header.senderOrgId)</SenderOrgId>\n    <SchoolYear>\(header.schoolYear)</SchoolYear>\n"
+                out += "    <RecordCount>\(records.count)</RecordCount>\n    <CreatedDateTime>\(header.created.iso8601)</CreatedDateTime>\n"
+                out += "    <SourceSystem>KTS Exchange</SourceSystem>\n  </Header>\n"
+            }
             for record in records {
                 out += "  <\(type.xmlRecordElement)>\n"
                 for (name, value) in zip(fields, record) {

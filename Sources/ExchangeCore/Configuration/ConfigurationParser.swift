@@ -9,7 +9,9 @@ public enum ConfigurationParser {
     ]
 
     /// The header of `participants.csv`.
-    public static let participantColumns = ["orgId", "name", "classification", "timeZone", "outputFormat", "doneMarker"]
+    public static let participantColumns = [
+        "orgId", "name", "classification", "timeZone", "outputFormat", "doneMarker", "unknownSync",
+    ]
 
     private static let settingKeys = [
         "drop_root", "state_dir", "quiet_period", "poll_interval", "max_file_size", "retention_days",
@@ -83,75 +85,63 @@ public enum ConfigurationParser {
         return settings
     }
 
-    /// Parses `participants.csv` (header `orgId,name,classification,timeZone,outputFormat,doneMarker`).
+    /// Parses `participants.csv` (header `orgId,name,classification,timeZone,outputFormat,doneMarker` and,
+    /// optionally, `unknownSync`).
     /// - Throws: `ConfigurationErrors` listing every problem.
     public static func participants(from bytes: [UInt8], file: String = "participants.csv") throws(ConfigurationErrors)
         -> [Participant]
     {
         var errors: [ConfigurationError] = []
-        var rows: [(line: Int, cells: [String])] = []
-        var reader = CSVRecordReader()
-        let collect: (CSVRecord) -> Void = { record in
-            if !record.isEmptyLine { rows.append((record.line, (0..<record.count).map { record.string($0) })) }
-        }
-        let problem: (CSVSyntaxProblem) -> Void = { problem in
-            errors.append(ConfigurationError(file: file, line: problem.line, reason: "broken CSV quoting in value \(problem.field)"))
-        }
-        bytes.withUnsafeBytes { reader.consume($0, onRecord: collect, onProblem: problem) }
-        reader.finish(onRecord: collect, onProblem: problem)
-        guard let header = rows.first else {
-            throw ConfigurationErrors([ConfigurationError(file: file, line: 1, reason: "the file is empty; expected the header \(participantColumns.joined(separator: ","))")])
-        }
-        guard header.cells == participantColumns else {
-            throw ConfigurationErrors(
-                errors + [ConfigurationError(
-                    file: file, line: header.line,
-                    reason: "the header is '\(header.cells.joined(separator: ","))'; expected '\(participantColumns.joined(separator: ","))'")])
-        }
+        let table = ConfigurationTable(bytes: bytes, file: file, columns: participantColumns, optionalTrailing: 1, errors: &errors)
         var participants: [Participant] = []
         var seen: [String: Int] = [:]
-        for (line, cells) in rows.dropFirst() {
-            guard cells.count == participantColumns.count else {
-                errors.append(
-                    ConfigurationError(
-                        file: file, line: line, reason: "expected \(participantColumns.count) values, found \(cells.count)"))
-                continue
-            }
+        let booleans = ["true": true, "false": false, "": false]
+        for row in table.rows {
             var rowErrors: [String] = []
-            let orgId = cells[0]
-            if orgId.utf8.count != 6 || !orgId.utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }) {
+            let orgId = row["orgId"]
+            if !isOrgId(orgId) {
                 rowErrors.append("orgId '\(orgId)' must be six digits (district + school number)")
             } else if let first = seen[orgId] {
                 rowErrors.append("orgId \(orgId) is listed twice (first on line \(first))")
             }
-            if cells[1].isEmpty { rowErrors.append("name is empty") }
-            let classification = Classification(rawValue: cells[2])
+            if row["name"].isEmpty { rowErrors.append("name is empty") }
+            let classification = Classification(rawValue: row["classification"])
             if classification == nil {
-                rowErrors.append("classification '\(cells[2])' is not a KDE classification (A1, A2, C2, ...)")
+                rowErrors.append("classification '\(row["classification"])' is not a KDE classification (A1, A2, C2, ...)")
             }
-            if !kentuckyTimeZones.contains(cells[3]) {
-                rowErrors.append("timeZone '\(cells[3])' is not one of \(kentuckyTimeZones.sorted().joined(separator: ", "))")
+            if !kentuckyTimeZones.contains(row["timeZone"]) {
+                rowErrors.append("timeZone '\(row["timeZone"])' is not one of \(kentuckyTimeZones.sorted().joined(separator: ", "))")
             }
-            let format = OutputFormat(rawValue: cells[4])
-            if format == nil { rowErrors.append("outputFormat '\(cells[4])' must be same, xml or csv") }
-            let doneMarker = ["true": true, "false": false][cells[5]]
-            if doneMarker == nil { rowErrors.append("doneMarker '\(cells[5])' must be true or false") }
-            if rowErrors.isEmpty, let classification, let format, let doneMarker {
-                seen[orgId] = line
+            let format = OutputFormat(rawValue: row["outputFormat"])
+            if format == nil { rowErrors.append("outputFormat '\(row["outputFormat"])' must be same, xml or csv") }
+            let doneMarker = booleans[row["doneMarker"]]
+            if doneMarker == nil || row["doneMarker"].isEmpty { rowErrors.append("doneMarker '\(row["doneMarker"])' must be true or false") }
+            let unknownSync = booleans[row["unknownSync"]]
+            if unknownSync == nil { rowErrors.append("unknownSync '\(row["unknownSync"])' must be true, false or empty") }
+            if unknownSync == true, let classification, classification.isTechnicalCenter {
+                rowErrors.append("unknownSync is for high schools; \(orgId) is a technical center (\(classification.rawValue))")
+            }
+            if rowErrors.isEmpty, let classification, let format, let doneMarker, let unknownSync {
+                seen[orgId] = row.line
                 participants.append(
                     Participant(
-                        orgId: orgId, name: cells[1], classification: classification, timeZone: cells[3],
-                        outputFormat: format, usesDoneMarker: doneMarker))
+                        orgId: orgId, name: row["name"], classification: classification, timeZone: row["timeZone"],
+                        outputFormat: format, usesDoneMarker: doneMarker, unknownSync: unknownSync))
             } else {
-                errors += rowErrors.map { ConfigurationError(file: file, line: line, reason: $0) }
+                errors += rowErrors.map { ConfigurationError(file: file, line: row.line, reason: $0) }
             }
         }
         guard errors.isEmpty else { throw ConfigurationErrors(errors) }
         return participants
     }
 
+    /// Six ASCII digits: a DDDSSS organisation number.
+    public static func isOrgId(_ text: String) -> Bool {
+        text.utf8.count == 6 && text.utf8.allSatisfy { $0 >= 0x30 && $0 <= 0x39 }
+    }
+
     /// `500ms`, `5s`, `2m`, `1h`, or a number of seconds.
-    static func duration(_ text: String) -> Duration? {
+    public static func duration(_ text: String) -> Duration? {
         let units: [(String, Int64)] = [("ms", 1), ("s", 1000), ("m", 60_000), ("h", 3_600_000)]
         for (suffix, milliseconds) in units where text.hasSuffix(suffix) {
             guard let value = Int64(text.dropLast(suffix.count).trimmingWhitespace()), value >= 0 else { return nil }
@@ -173,7 +163,7 @@ public enum ConfigurationParser {
 
 extension StringProtocol {
     /// The text without leading and trailing spaces and tabs (and a carriage return).
-    func trimmingWhitespace() -> String {
+    public func trimmingWhitespace() -> String {
         var slice = Substring(self)
         while let first = slice.first, first == " " || first == "\t" || first == "\r" { slice = slice.dropFirst() }
         while let last = slice.last, last == " " || last == "\t" || last == "\r" { slice = slice.dropLast() }

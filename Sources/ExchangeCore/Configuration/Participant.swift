@@ -43,12 +43,16 @@ public struct Participant: Sendable, Equatable, Codable {
     public var outputFormat: OutputFormat
     /// Whether a file is ready only once `NAME.done` appears beside it (instead of after a quiet period).
     public var usesDoneMarker: Bool
+    /// A high school that opted into the nightly unknown-attendance sync.
+    public var unknownSync: Bool
 
     /// Creates a participant.
     public init(
         orgId: String, name: String, classification: Classification, timeZone: String = "America/New_York",
-        outputFormat: OutputFormat = .same, usesDoneMarker: Bool = false
+        outputFormat: OutputFormat = .same, usesDoneMarker: Bool = false,
+        unknownSync: Bool = false
     ) {
+        self.unknownSync = unknownSync
         self.orgId = orgId
         self.name = name
         self.classification = classification

@@ -141,8 +141,9 @@ public protocol LedgerStore: Sendable {
     /// Replaces a receipt's record (same id) with `receipt` (its judgement, its outputs, its state) and
     /// records `deliveries` and the records that failed the rules (ignoring any already recorded), in one
     /// transaction.
-    func update(_ receipt: Receipt, recordingDeliveries deliveries: [Delivery], rejectedRecords: [RejectedRecord])
-        throws(LedgerError)
+    func update(
+        _ receipt: Receipt, recordingDeliveries deliveries: [Delivery], rejectedRecords: [RejectedRecord], applying changes: LedgerChanges
+    ) throws(LedgerError)
     /// The records of a receipt that failed the rules, in line order.
     func rejectedRecords(receiptId: String) throws(LedgerError) -> [RejectedRecord]
     /// The receipt with this id.
@@ -159,17 +160,50 @@ public protocol LedgerStore: Sendable {
     func isPendingDelivery(recipientOrgId: String, fileName: String) throws(LedgerError) -> Bool
     /// Marks a delivery as picked up.
     func markPickedUp(recipientOrgId: String, fileName: String, at time: Timestamp) throws(LedgerError)
+    /// The deliveries a receipt or job run produced.
+    func deliveries(sourceId: String) throws(LedgerError) -> [Delivery]
+
+    // MARK: Held records and waivers
+
+    /// The record held under a natural key.
+    func heldRecord(_ type: ExchangeType, key: String) throws(LedgerError) -> HeldRecord?
+    /// A student's enrollments at a center (deleted ones included).
+    func enrollments(ssid: String, center: String) throws(LedgerError) -> [HeldRecord]
+    /// Held attendance for a high school on a day (deleted ones included).
+    func attendance(recipientOrgId: String, date: String) throws(LedgerError) -> [HeldRecord]
+    /// Waiver requests of a center for a year, oldest first.
+    func waivers(center: String, schoolYear: Int) throws(LedgerError) -> [WaiverRequest]
+    /// Every waiver request, oldest first.
+    func allWaivers() throws(LedgerError) -> [WaiverRequest]
+
+    // MARK: Job runs
+
+    /// Records a new run; false (and nothing recorded) when `(job, runKey)` has a run already. A grade
+    /// posting run claims every grade waiting for posting, in the same transaction.
+    func claimJobRun(_ run: JobRun) throws(LedgerError) -> Bool
+    /// The run of a job for a key.
+    func jobRun(_ job: JobKind, runKey: String) throws(LedgerError) -> JobRun?
+    /// Runs not finished, oldest first.
+    func unfinishedJobRuns() throws(LedgerError) -> [JobRun]
+    /// Every run of a job, oldest first.
+    func jobRuns(_ job: JobKind) throws(LedgerError) -> [JobRun]
+    /// The grades a posting run claimed.
+    func gradesClaimed(by runId: String) throws(LedgerError) -> [GradeToPost]
+    /// Updates a run; moving to `writing` records its deliveries, marks the grades it claimed as posted,
+    /// and records a waiver decision, all in one transaction.
+    func updateJobRun(_ run: JobRun, recordingDeliveries deliveries: [Delivery], decision: WaiverRequest?) throws(LedgerError)
+
 }
 
 extension LedgerStore {
     /// Replaces a receipt's record (same id) with `receipt`.
     public func update(_ receipt: Receipt) throws(LedgerError) {
-        try update(receipt, recordingDeliveries: [], rejectedRecords: [])
+        try update(receipt, recordingDeliveries: [], rejectedRecords: [], applying: .none)
     }
 
     /// Replaces a receipt's record and records deliveries.
     public func update(_ receipt: Receipt, recordingDeliveries deliveries: [Delivery]) throws(LedgerError) {
-        try update(receipt, recordingDeliveries: deliveries, rejectedRecords: [])
+        try update(receipt, recordingDeliveries: deliveries, rejectedRecords: [], applying: .none)
     }
 
     /// Records an output written to a participant's `outbound/` (ignored if already recorded).

@@ -1,8 +1,9 @@
 /// The namespace of every KTS Exchange XML document.
 public let ktsxNamespace = "urn:ky:kde:ktsx:1.0"
 
-/// A kind of file that travels through the exchange: the four record types partners send and the two
-/// the processor writes back.
+/// A kind of file that travels through the exchange: the four record types partners send, the two the
+/// processor writes back for every file, and the three it derives (grade posting, unknown-attendance
+/// sync, waiver decision).
 public enum ExchangeType: String, CaseIterable, Sendable, Codable {
     /// Enrollment (roster): home high school → technical center.
     case enrollment = "ENR"
@@ -16,6 +17,12 @@ public enum ExchangeType: String, CaseIterable, Sendable, Codable {
     case acknowledgement = "ACK"
     /// Error list: processor → sender.
     case errorList = "ERR"
+    /// Nightly grade posting: processor → home high school.
+    case gradePosting = "GPO"
+    /// Nightly unknown-attendance sync: processor → home high school.
+    case unknownAttendance = "UKA"
+    /// Waiver decision: processor → center.
+    case waiverDecision = "WVD"
 
     /// The short code used in file names, schemas and reports (ENR, ATT, ...).
     public var code: String { rawValue }
@@ -32,6 +39,9 @@ public enum ExchangeType: String, CaseIterable, Sendable, Codable {
         case .waiver: "waiver request"
         case .acknowledgement: "acknowledgement"
         case .errorList: "error list"
+        case .gradePosting: "grade posting"
+        case .unknownAttendance: "unknown-attendance sync"
+        case .waiverDecision: "waiver decision"
         }
     }
 
@@ -44,6 +54,9 @@ public enum ExchangeType: String, CaseIterable, Sendable, Codable {
         case .waiver: "KtsxWaiverFile"
         case .acknowledgement: "KtsxAcknowledgementFile"
         case .errorList: "KtsxErrorFile"
+        case .gradePosting: "KtsxGradePostingFile"
+        case .unknownAttendance: "KtsxUnknownAttendanceFile"
+        case .waiverDecision: "KtsxWaiverDecisionFile"
         }
     }
 
@@ -56,6 +69,9 @@ public enum ExchangeType: String, CaseIterable, Sendable, Codable {
         case .waiver: "Waiver"
         case .acknowledgement: "Acknowledgement"
         case .errorList: "Error"
+        case .gradePosting: "GradePosting"
+        case .unknownAttendance: "UnknownAbsence"
+        case .waiverDecision: "WaiverDecision"
         }
     }
 

@@ -7,6 +7,10 @@ public final class InMemoryLedger: LedgerStore, @unchecked Sendable {
     private var receipts: [Receipt] = []
     private var deliveries: [Delivery] = []
     private var rejected: [RejectedRecord] = []
+    private var held: [String: (record: HeldRecord, pending: Bool, postingRun: String?, everPosted: Bool)] = [:]
+    private var heldOrder: [String] = []
+    private var waiverList: [WaiverRequest] = []
+    private var runs: [JobRun] = []
 
     /// An empty ledger.
     public init() {}
@@ -26,9 +30,9 @@ public final class InMemoryLedger: LedgerStore, @unchecked Sendable {
         }
     }
 
-    public func update(_ receipt: Receipt, recordingDeliveries newDeliveries: [Delivery], rejectedRecords: [RejectedRecord])
-        throws(LedgerError)
-    {
+    public func update(
+        _ receipt: Receipt, recordingDeliveries newDeliveries: [Delivery], rejectedRecords: [RejectedRecord], applying changes: LedgerChanges
+    ) throws(LedgerError) {
         try locked { () throws(LedgerError) in
             guard let index = receipts.firstIndex(where: { $0.id == receipt.id }) else {
                 throw LedgerError(.unknownReceipt, "no receipt \(receipt.id)")
@@ -41,10 +45,13 @@ public final class InMemoryLedger: LedgerStore, @unchecked Sendable {
                 throw LedgerError(.duplicateReceipt, "these bytes were already accepted from \(receipt.senderOrgId)")
             }
             receipts[index] = receipt
-            for delivery in newDeliveries
-            where !deliveries.contains(where: { $0.receiptId == delivery.receiptId && $0.fileName == delivery.fileName }) {
-                deliveries.append(delivery)
+            insert(newDeliveries)
+            for record in changes.held {
+                let key = "\(record.type.code)|\(record.naturalKey)"
+                if held[key] == nil { heldOrder.append(key) }
+                held[key] = (record, record.type == .grades, nil, held[key]?.everPosted ?? false)
             }
+            for waiver in changes.waivers { save(waiver) }
             for record in rejectedRecords
             where !rejected.contains(where: { $0.receiptId == record.receiptId && $0.line == record.line }) {
                 rejected.append(record)
@@ -90,6 +97,104 @@ public final class InMemoryLedger: LedgerStore, @unchecked Sendable {
             {
                 deliveries[index].pickedUpAt = time
             }
+        }
+    }
+
+    private func insert(_ newDeliveries: [Delivery]) {
+        for delivery in newDeliveries
+        where !deliveries.contains(where: { $0.receiptId == delivery.receiptId && $0.fileName == delivery.fileName }) {
+            deliveries.append(delivery)
+        }
+    }
+
+    private func save(_ waiver: WaiverRequest) {
+        if let index = waiverList.firstIndex(where: { $0.id == waiver.id }) {
+            waiverList[index].status = waiver.status
+            waiverList[index].decisionReason = waiver.decisionReason
+            waiverList[index].decidedAt = waiver.decidedAt
+        } else {
+            waiverList.append(waiver)
+        }
+    }
+
+    public func deliveries(sourceId: String) throws(LedgerError) -> [Delivery] {
+        try locked { deliveries.filter { $0.receiptId == sourceId } }
+    }
+
+    public func heldRecord(_ type: ExchangeType, key: String) throws(LedgerError) -> HeldRecord? {
+        try locked { held["\(type.code)|\(key)"]?.record }
+    }
+
+    public func enrollments(ssid: String, center: String) throws(LedgerError) -> [HeldRecord] {
+        try locked {
+            heldOrder.compactMap { held[$0]?.record }.filter {
+                $0.type == .enrollment && $0["ssid"] == ssid && $0["techCenterOrgId"] == center
+            }.sorted { $0.naturalKey < $1.naturalKey }
+        }
+    }
+
+    public func attendance(recipientOrgId: String, date: String) throws(LedgerError) -> [HeldRecord] {
+        try locked {
+            heldOrder.compactMap { held[$0]?.record }.filter {
+                $0.type == .attendance && $0.recipientOrgId == recipientOrgId && $0["attendanceDate"] == date
+            }.sorted { $0.naturalKey < $1.naturalKey }
+        }
+    }
+
+    public func waivers(center: String, schoolYear: Int) throws(LedgerError) -> [WaiverRequest] {
+        try locked { waiverList.filter { $0.centerOrgId == center && $0.schoolYear == schoolYear } }
+    }
+
+    public func allWaivers() throws(LedgerError) -> [WaiverRequest] {
+        try locked { waiverList }
+    }
+
+    public func claimJobRun(_ run: JobRun) throws(LedgerError) -> Bool {
+        try locked {
+            guard !runs.contains(where: { $0.job == run.job && $0.runKey == run.runKey }) else { return false }
+            runs.append(run)
+            if run.job == .gradePosting {
+                for key in heldOrder where held[key]!.pending && held[key]!.postingRun == nil { held[key]!.postingRun = run.id }
+            }
+            return true
+        }
+    }
+
+    public func jobRun(_ job: JobKind, runKey: String) throws(LedgerError) -> JobRun? {
+        try locked { runs.first { $0.job == job && $0.runKey == runKey } }
+    }
+
+    public func unfinishedJobRuns() throws(LedgerError) -> [JobRun] {
+        try locked { runs.filter { $0.state != .finished } }
+    }
+
+    public func jobRuns(_ job: JobKind) throws(LedgerError) -> [JobRun] {
+        try locked { runs.filter { $0.job == job } }
+    }
+
+    public func gradesClaimed(by runId: String) throws(LedgerError) -> [GradeToPost] {
+        try locked {
+            heldOrder.compactMap { held[$0] }.filter { $0.pending && $0.postingRun == runId }
+                .map { GradeToPost(grade: $0.record, postedBefore: $0.everPosted) }
+                .sorted { ($0.grade.recipientOrgId, $0.grade.naturalKey) < ($1.grade.recipientOrgId, $1.grade.naturalKey) }
+        }
+    }
+
+    public func updateJobRun(_ run: JobRun, recordingDeliveries newDeliveries: [Delivery], decision: WaiverRequest?) throws(LedgerError) {
+        try locked { () throws(LedgerError) in
+            guard let index = runs.firstIndex(where: { $0.id == run.id }) else {
+                throw LedgerError(.unknownReceipt, "no job run \(run.id)")
+            }
+            runs[index] = run
+            insert(newDeliveries)
+            if run.state == .writing, run.job == .gradePosting {
+                for key in heldOrder where held[key]!.postingRun == run.id {
+                    held[key]!.pending = false
+                    held[key]!.everPosted = true
+                    held[key]!.postingRun = nil
+                }
+            }
+            if let decision { save(decision) }
         }
     }
 }

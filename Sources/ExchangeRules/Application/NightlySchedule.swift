@@ -1,0 +1,48 @@
+import ExchangeCore
+
+/// When the nightly jobs are due (pure; a state machine over the clock and the runs recorded).
+///
+/// Each job runs once per night, at its configured local time. A night is named by its local date. A
+/// night whose time has passed without a run is due; after downtime the nights missed since the job's
+/// last run are caught up once each, oldest first, at most `catchUpDays` back. A job that never ran
+/// starts with tonight (a new installation does not invent past nights).
+public struct NightlySchedule: Sendable {
+    /// Times, zone and catch-up window.
+    public var policy: ExchangePolicy
+
+    /// A schedule with `policy`.
+    public init(policy: ExchangePolicy) {
+        self.policy = policy
+    }
+
+    /// The local time of a job.
+    public func time(of job: JobKind) -> TimeOfDay {
+        job == .gradePosting ? policy.gradePostingTime : policy.unknownSyncTime
+    }
+
+    /// The nights of `job` due at `now`, oldest first.
+    /// - Parameter lastNight: The latest night the job ran for, if it ever ran.
+    public func dueNights(of job: JobKind, now: Timestamp, lastNight: LocalDate?) -> [LocalDate] {
+        let today = policy.timeZone.local(now).date
+        let latestDue = policy.timeZone.instant(of: today, at: time(of: job)) <= now ? today : today.adding(days: -1)
+        var first = lastNight.map { $0.adding(days: 1) } ?? latestDue
+        first = max(first, latestDue.adding(days: -policy.catchUpDays))
+        guard first <= latestDue else { return [] }
+        return (0...Int(latestDue.dayNumber - first.dayNumber)).map { first.adding(days: $0) }
+    }
+
+    /// When `job` is next due after `now` (for the scheduler's sleep).
+    public func nextTime(of job: JobKind, after now: Timestamp) -> Timestamp {
+        let today = policy.timeZone.local(now).date
+        let tonight = policy.timeZone.instant(of: today, at: time(of: job))
+        return tonight > now ? tonight : policy.timeZone.instant(of: today.adding(days: 1), at: time(of: job))
+    }
+
+    /// The run key of a scheduled night.
+    public static func nightKey(_ night: LocalDate) -> String { "night:\(night)" }
+
+    /// The night of a run key made by `nightKey`.
+    public static func night(ofKey key: String) -> LocalDate? {
+        key.hasPrefix("night:") ? LocalDate(String(key.dropFirst(6))) : nil
+    }
+}

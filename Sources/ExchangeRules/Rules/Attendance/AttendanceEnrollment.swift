@@ -1,0 +1,63 @@
+import ExchangeCore
+
+/// Finds the enrollment an attendance or grade record belongs to.
+enum EnrollmentLookup {
+    /// The student's active enrollments at `center` (in `course`/`section` when given) whose dates
+    /// overlap `dates`.
+    static func covering(
+        _ record: RecordFacts, center: String, dates: ClosedRange<LocalDate>, context: RuleContext
+    ) -> [HeldRecord] {
+        let course = record["ktsCourseNumber"]
+        let section = record["sectionNumber"]
+        return context.held.enrollments(ssid: record["ssid"], center: center).filter { enrollment in
+            guard !enrollment.deleted, let entry = LocalDate(enrollment["entryDate"]) else { return false }
+            let exit = LocalDate(enrollment["exitDate"]) ?? LocalDate(dayNumber: .max / 2)
+            if !course.isEmpty, enrollment["ktsCourseNumber"] != course { return false }
+            if !section.isEmpty, enrollment["sectionNumber"] != section { return false }
+            return entry <= dates.upperBound && dates.lowerBound <= exit
+        }
+    }
+}
+
+/// ATT-01: the student is enrolled at the sending center on the attendance date (in the section, for
+/// PERIOD attendance).
+public struct AttendanceStudentEnrolled: RecordRule {
+    /// Creates the rule.
+    public init() {}
+
+    public var code: String { "ATT-01" }
+    public var types: Set<ExchangeType> { [.attendance] }
+
+    public func check(_ record: RecordFacts, context: RuleContext) -> RuleViolation? {
+        guard record["action"] != "delete", let date = record.date("attendanceDate") else { return nil }
+        guard EnrollmentLookup.covering(record, center: context.senderOrgId, dates: date...date, context: context).isEmpty else {
+            return nil
+        }
+        let section = record["sectionNumber"].isEmpty ? "" : " in course \(record["ktsCourseNumber"]) section \(record["sectionNumber"])"
+        return violation(
+            "ssid",
+            "The student has no enrollment at this center\(section) on \(date). Ask the home high school to send the "
+                + "enrollment, or check the student ID and date.")
+    }
+}
+
+/// ATT-02: the record's home high school is the one on the student's enrollment (a mismatch is
+/// rejected, never re-routed).
+public struct AttendanceHomeSchoolMatches: RecordRule {
+    /// Creates the rule.
+    public init() {}
+
+    public var code: String { "ATT-02" }
+    public var types: Set<ExchangeType> { [.attendance] }
+
+    public func check(_ record: RecordFacts, context: RuleContext) -> RuleViolation? {
+        guard record["action"] != "delete", let date = record.date("attendanceDate") else { return nil }
+        let enrollments = EnrollmentLookup.covering(record, center: context.senderOrgId, dates: date...date, context: context)
+        let homeSchools = Set(enrollments.map { $0["homeSchoolOrgId"] })
+        guard !homeSchools.isEmpty, !homeSchools.contains(record["homeSchoolOrgId"]) else { return nil }
+        return violation(
+            "homeSchoolOrgId",
+            "homeSchoolOrgId \(record["homeSchoolOrgId"]) is not the student's home high school on the enrollment "
+                + "(\(homeSchools.sorted().joined(separator: ", "))). Correct it; records are never re-routed.")
+    }
+}

@@ -1,0 +1,43 @@
+import ExchangeCore
+
+/// `update` and `delete` must name a record the exchange holds (by natural key), and `add` must not
+/// name one it already holds: ENR-07, ATT-07, GRD-11. An enrollment may be changed only by the high
+/// school that sent it.
+public struct KeyMustBeHeld: RecordRule {
+    static let codes: [ExchangeType: String] = [.enrollment: "ENR-07", .attendance: "ATT-07", .grades: "GRD-11"]
+
+    /// Creates the rule.
+    public init() {}
+
+    public var code: String { "ENR-07" }
+    public var types: Set<ExchangeType> { Set(KeyMustBeHeld.codes.keys) }
+
+    public func check(_ record: RecordFacts, context: RuleContext) -> RuleViolation? {
+        guard let code = KeyMustBeHeld.codes[record.type] else { return nil }
+        let held = context.held.record(record.type, key: record.naturalKey).flatMap { $0.deleted ? nil : $0 }
+        let keyFields = NaturalKey.fields(of: record.type).filter { $0 != "ssid" }.joined(separator: ", ")
+        let what = record.type.displayName
+        switch record["action"] {
+        case "add":
+            guard held != nil else { return nil }
+            return RuleViolation(
+                code: code, field: "action",
+                message: "This \(what) (same student, \(keyFields)) is already on file. Send it with action update to change it.")
+        case "update", "delete":
+            guard let held else {
+                return RuleViolation(
+                    code: code, field: "action",
+                    message: "There is no \(what) on file for this student with the same \(keyFields), so it cannot be "
+                        + "\(record["action"] == "update" ? "updated" : "deleted"). Check those fields, or send it with action add.")
+            }
+            if record.type == .enrollment, held.senderOrgId != context.senderOrgId {
+                return RuleViolation(
+                    code: code, field: "homeSchoolOrgId",
+                    message: "This enrollment was sent by \(held.senderOrgId); only the high school that sent it may change it.")
+            }
+            return nil
+        default:
+            return nil
+        }
+    }
+}

@@ -1,0 +1,38 @@
+import ExchangeCore
+
+/// WVR-04: one waiver per center per school year: a new request while another is pending or approved is
+/// refused; amend and withdraw name that request in priorWaiverId (amend only while it is pending).
+public struct WaiverOnePerYear: RecordRule {
+    /// Creates the rule.
+    public init() {}
+
+    public var code: String { "WVR-04" }
+    public var types: Set<ExchangeType> { [.waiver] }
+
+    public func check(_ record: RecordFacts, context: RuleContext) -> RuleViolation? {
+        guard let year = record.schoolYear else { return nil }
+        let requests = context.held.waivers(center: context.senderOrgId, schoolYear: year)
+        let active = requests.filter(\.isActive)
+        switch record["action"] {
+        case "submit":
+            guard let existing = active.first else { return nil }
+            return violation(
+                "action",
+                "A waiver request for \(year) is already \(existing.status.rawValue) (id \(existing.id)); a center may have one per "
+                    + "school year. To change it, send action amend with priorWaiverId \(existing.id).")
+        default:
+            let prior = record["priorWaiverId"]
+            guard !prior.isEmpty else {
+                return violation("priorWaiverId", "To \(record["action"]) a request, give its id in priorWaiverId.")
+            }
+            guard let request = requests.first(where: { $0.id.lowercased() == prior.lowercased() }), request.isActive else {
+                return violation("priorWaiverId", "There is no pending or approved waiver request \(prior) of this center for \(year).")
+            }
+            if record["action"] == "amend", request.status != .pending {
+                return violation(
+                    "action", "Request \(prior) was already \(request.status.rawValue) and can no longer be amended; withdraw it instead.")
+            }
+            return nil
+        }
+    }
+}

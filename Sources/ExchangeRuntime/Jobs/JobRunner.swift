@@ -1,0 +1,247 @@
+import ExchangeCore
+import ExchangeRules
+import Logging
+
+/// A job that cannot run as asked (a waiver already decided, an unknown id): the message is for the
+/// support person at the command line.
+public struct JobError: Error, Sendable, CustomStringConvertible {
+    /// What went wrong.
+    public var message: String
+    /// Creates one.
+    public init(_ message: String) { self.message = message }
+    /// The message.
+    public var description: String { message }
+}
+
+/// Runs the exchange's jobs — nightly grade posting, the nightly unknown-attendance sync, waiver
+/// decisions — each as a `JobRun` recorded in the ledger: claimed once per key, files prepared, run and
+/// deliveries recorded (`writing`), files placed (`finished`). A run left unfinished by a crash is
+/// finished by `resume`; a run whose key already has a run does nothing, so re-running a night never
+/// writes a second file.
+public struct JobRunner: Sendable {
+    let tree: DropTree
+    let ledger: any LedgerStore
+    let reference: @Sendable () -> ReferenceData
+    let now: @Sendable () -> Timestamp
+    let newRunId: @Sendable () -> String
+
+    /// Creates a runner.
+    /// - Parameters:
+    ///   - newRunId: A fresh, unique job run id (injected for tests).
+    public init(
+        tree: DropTree, ledger: any LedgerStore, reference: @escaping @Sendable () -> ReferenceData,
+        now: @escaping @Sendable () -> Timestamp, newRunId: @escaping @Sendable () -> String
+    ) {
+        self.tree = tree
+        self.ledger = ledger
+        self.reference = reference
+        self.now = now
+        self.newRunId = newRunId
+    }
+
+    private var writer: OutboundWriter { OutboundWriter(tree: tree, ledger: ledger, now: now) }
+
+    // MARK: Grade posting
+
+    /// Posts every grade accepted since the last posting: one file per high school. Returns nil when
+    /// `runKey` already has a run.
+    public func postGrades(runKey: String, logger: Logger) throws -> JobRun? {
+        let run = JobRun(id: newRunId(), job: .gradePosting, runKey: runKey, startedAt: now())
+        guard try ledger.claimJobRun(run) else { return nil }
+        return try finish(run, logger: logger)
+    }
+
+    private func gradePostingFiles(_ run: JobRun) throws -> [OutboundFile] {
+        let reference = self.reference()
+        let rows = GradePosting.rows(for: try ledger.gradesClaimed(by: run.id), reference: reference)
+        return try rows.keys.sorted().map { school in
+            try file(.gradePosting, for: school, rows: rows[school]!, run: run, reference: reference)
+        }
+    }
+
+    // MARK: Unknown-attendance sync
+
+    /// The unknown-attendance sync for one night: for each high school that opted in, the unknown absences
+    /// of its previous instructional day (or of `day`, when given). Each (school, day) is sent once.
+    /// - Returns: The runs made now (schools already sent for their day are skipped).
+    public func syncUnknownAttendance(night: LocalDate, day: LocalDate? = nil, logger: Logger) throws -> [JobRun] {
+        let reference = self.reference()
+        var runs: [JobRun] = []
+        let schools = reference.participants.values.filter(\.unknownSync).map(\.orgId).sorted()
+        for school in schools {
+            guard let syncDay = day ?? reference.previousInstructionalDay(before: night, at: school) else { continue }
+            let run = JobRun(id: newRunId(), job: .unknownSync, runKey: "\(school)|\(syncDay)", startedAt: now())
+            guard try ledger.claimJobRun(run) else {
+                logger.info("unknown-attendance sync already sent", metadata: ["exchange.school": "\(school)", "exchange.day": "\(syncDay)"])
+                continue
+            }
+            runs.append(try finish(run, logger: logger))
+        }
+        return runs
+    }
+
+    private func unknownSyncFiles(_ run: JobRun) throws -> [OutboundFile] {
+        let parts = run.runKey.split(separator: "|").map(String.init)
+        guard parts.count == 2 else { throw JobError("unknown-attendance run \(run.id) has a malformed key \(run.runKey)") }
+        let rows = UnknownAttendanceSync.rows(from: try ledger.attendance(recipientOrgId: parts[0], date: parts[1]))
+        guard !rows.isEmpty else { return [] }
+        return [try file(.unknownAttendance, for: parts[0], rows: rows, run: run, reference: reference())]
+    }
+
+    /// Records that the scheduled work of `night` is done for `job` (so catch-up after downtime knows
+    /// where to start).
+    func markNight(_ job: JobKind, _ night: LocalDate) throws {
+        var marker = JobRun(id: newRunId(), job: job, runKey: NightlySchedule.nightKey(night), startedAt: now())
+        guard try ledger.claimJobRun(marker) else { return }
+        marker.state = .finished
+        marker.finishedAt = now()
+        try ledger.updateJobRun(marker, recordingDeliveries: [], decision: nil)
+    }
+
+    // MARK: Waiver decisions
+
+    /// Records support's decision on a pending waiver request and sends the decision file to the center.
+    public func decideWaiver(id: String, approve: Bool, reason: String, logger: Logger) throws -> (JobRun, WaiverRequest) {
+        guard let request = try ledger.allWaivers().first(where: { $0.id.lowercased() == id.lowercased() }) else {
+            throw JobError("there is no waiver request \(id); `ktsx waivers` lists them")
+        }
+        guard request.status == .pending else {
+            throw JobError("waiver request \(request.id) is already \(request.status.rawValue); a decision is made once")
+        }
+        let trimmed = reason.trimmingWhitespace()
+        guard !trimmed.isEmpty, trimmed.count <= 2000 else {
+            throw JobError("give a reason of 1 to 2000 characters with --reason: the center reads it")
+        }
+        let run = JobRun(
+            id: newRunId(), job: .waiverDecision, runKey: request.id, startedAt: now(),
+            detail: (approve ? "APPROVED" : "DENIED") + "\n" + trimmed)
+        guard try ledger.claimJobRun(run) else {
+            throw JobError("waiver request \(request.id) was decided by another ktsx at the same time")
+        }
+        let finished = try finish(run, logger: logger)
+        let decided = try ledger.allWaivers().first { $0.id == request.id } ?? request
+        return (finished, decided)
+    }
+
+    private func decision(of run: JobRun) throws -> WaiverRequest {
+        guard var request = try ledger.allWaivers().first(where: { $0.id == run.runKey }) else {
+            throw JobError("waiver decision run \(run.id) names an unknown request \(run.runKey)")
+        }
+        let lines = run.detail.split(separator: "\n", maxSplits: 1).map(String.init)
+        request.status = lines.first == "APPROVED" ? .approved : .denied
+        request.decisionReason = lines.count > 1 ? lines[1] : ""
+        request.decidedAt = run.startedAt
+        return request
+    }
+
+    private func decisionFiles(_ run: JobRun, decided request: WaiverRequest) throws -> [OutboundFile] {
+        let row: [String: String] = [
+            "waiverId": request.id, "centerOrgId": request.centerOrgId, "waiverSchoolYear": "\(request.schoolYear)",
+            "decision": request.status == .approved ? "APPROVED" : "DENIED", "reason": request.decisionReason ?? "",
+            "decidedDateTime": (request.decidedAt ?? run.startedAt).iso8601, "requestReceiptId": request.receiptId,
+        ]
+        return [try file(.waiverDecision, for: request.centerOrgId, rows: [row], run: run, reference: reference())]
+    }
+
+    // MARK: Steps shared by every job
+
+    private func file(_ type: ExchangeType, for recipient: String, rows: [[String: String]], run: JobRun, reference: ReferenceData)
+        throws -> OutboundFile
+    {
+        let binding = RecordFiles.binding(for: reference.participants[recipient], fallback: .xml)
+        let tag = String(run.id.split(separator: "-").last ?? "")
+        let preferred = RecordFiles.name(type, orgId: recipient, time: run.startedAt, tag: tag, binding: binding)
+        let name = try writer.freeName(preferred, fallback: "\(run.id).\(type.code).\(binding.fileExtension)", recipient: recipient)
+        return OutboundFile(
+            recipientOrgId: recipient, name: name, bytes: RecordFiles.render(type, rows: rows, binding: binding), records: rows.count)
+    }
+
+    /// Takes a claimed run to `finished`: prepare its files, record them, place them.
+    private func finish(_ claimed: JobRun, logger: Logger) throws -> JobRun {
+        var run = claimed
+        var decided: WaiverRequest?
+        let files: [OutboundFile]
+        switch run.job {
+        case .gradePosting:
+            files = try gradePostingFiles(run)
+        case .unknownSync:
+            files = try unknownSyncFiles(run)
+        case .waiverDecision:
+            let request = try decision(of: run)
+            decided = request
+            files = try decisionFiles(run, decided: request)
+        }
+        try writer.prepare(files, sourceId: run.id)
+        run.state = .writing
+        run.files = files.count
+        run.records = files.reduce(0) { $0 + $1.records }
+        try ledger.updateJobRun(run, recordingDeliveries: writer.deliveries(of: files, sourceId: run.id, at: now()), decision: decided)
+        return try place(run, logger: logger)
+    }
+
+    private func place(_ writing: JobRun, logger: Logger) throws -> JobRun {
+        var run = writing
+        try writer.placeAll(sourceId: run.id)
+        run.state = .finished
+        run.finishedAt = now()
+        try ledger.updateJobRun(run, recordingDeliveries: [], decision: nil)
+        logger.info(
+            "job run finished",
+            metadata: ["exchange.job": "\(run.job.rawValue)", "exchange.run": "\(run.id)", "exchange.files": "\(run.files)"])
+        return run
+    }
+
+    /// Finishes a run a crash left `claimed` or `writing`.
+    public func resume(_ run: JobRun, logger: Logger) throws {
+        switch run.state {
+        case .claimed: _ = try finish(run, logger: logger)
+        case .writing: _ = try place(run, logger: logger)
+        case .finished: break
+        }
+    }
+
+    /// Finishes every unfinished run (after a restart).
+    public func recover(logger: Logger) -> Int {
+        var recovered = 0
+        do {
+            for run in try ledger.unfinishedJobRuns() {
+                do {
+                    try resume(run, logger: logger)
+                    recovered += 1
+                } catch {
+                    logger.error("could not finish a job run after a restart", metadata: ["exchange.run": "\(run.id)", "exchange.error": "\(error)"])
+                }
+            }
+        } catch {
+            logger.error("could not list unfinished job runs", metadata: ["exchange.error": "\(error)"])
+        }
+        return recovered
+    }
+
+    // MARK: Scheduling
+
+    /// Runs every night of every nightly job that is due at `now` (catching up missed nights), and
+    /// returns the runs made.
+    public func runDueJobs(logger: Logger) -> [JobRun] {
+        let time = now()
+        let schedule = NightlySchedule(policy: reference().policy)
+        var runs: [JobRun] = []
+        for job in [JobKind.unknownSync, .gradePosting] {
+            do {
+                let lastNight = try ledger.jobRuns(job).compactMap { NightlySchedule.night(ofKey: $0.runKey) }.max()
+                for night in schedule.dueNights(of: job, now: time, lastNight: lastNight) {
+                    switch job {
+                    case .gradePosting:
+                        if let run = try postGrades(runKey: NightlySchedule.nightKey(night), logger: logger) { runs.append(run) }
+                    default:
+                        runs += try syncUnknownAttendance(night: night, logger: logger)
+                        try markNight(job, night)
+                    }
+                }
+            } catch {
+                logger.error("a nightly job failed; it is retried", metadata: ["exchange.job": "\(job.rawValue)", "exchange.error": "\(error)"])
+            }
+        }
+        return runs
+    }
+}

@@ -1,0 +1,66 @@
+import ExchangeCore
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A file the exchange writes to a participant's `outbound/`: an acknowledgement, an error file, a routed
+/// file, a posting, a sync or a decision.
+public struct OutboundFile: Sendable {
+    /// Whose `outbound/` it goes to.
+    public var recipientOrgId: String
+    /// Its name there.
+    public var name: String
+    /// Its bytes.
+    public var bytes: [UInt8]
+    /// How many records it carries (0 for an acknowledgement or error file).
+    public var records = 0
+}
+
+/// Writes outbound files in the steps every producer (a receipt, a job run) follows, so that a crash
+/// never leaves a partial or a second copy: choose free names, prepare hidden temporaries (flushed),
+/// record the deliveries in the ledger, then place them (a link that never replaces) — `place` is safe to
+/// repeat after a restart.
+struct OutboundWriter: Sendable {
+    let tree: DropTree
+    let ledger: any LedgerStore
+    let now: @Sendable () -> Timestamp
+
+    /// `preferred` when neither a file nor a pending delivery holds that name in the recipient's
+    /// `outbound/`, else `fallback`.
+    func freeName(_ preferred: String, fallback: String, recipient: String) throws -> String {
+        if preferred.utf8.count <= 240, !tree.exists("\(tree.outbound(recipient))/\(preferred)"),
+            try !ledger.isPendingDelivery(recipientOrgId: recipient, fileName: preferred)
+        {
+            return preferred
+        }
+        return fallback
+    }
+
+    /// Prepares each file as a hidden temporary in its recipient's `outbound/`.
+    func prepare(_ files: [OutboundFile], sourceId: String) throws {
+        for file in files {
+            try tree.prepare(file.bytes, named: file.name, in: tree.outbound(file.recipientOrgId), receiptId: sourceId)
+        }
+    }
+
+    /// The deliveries of prepared files.
+    func deliveries(of files: [OutboundFile], sourceId: String, at time: Timestamp) -> [Delivery] {
+        files.map { Delivery(receiptId: sourceId, recipientOrgId: $0.recipientOrgId, fileName: $0.name, deliveredAt: time) }
+    }
+
+    /// Places every delivery recorded for `sourceId`, in the order recorded. A file placed and already
+    /// taken by its recipient is recorded as picked up.
+    func placeAll(sourceId: String) throws {
+        for delivery in try ledger.deliveries(sourceId: sourceId) {
+            let outbound = tree.outbound(delivery.recipientOrgId)
+            switch try tree.place(delivery.fileName, in: outbound, receiptId: sourceId) {
+            case .placed: break
+            case .alreadyTaken:
+                try ledger.markPickedUp(recipientOrgId: delivery.recipientOrgId, fileName: delivery.fileName, at: now())
+            case .nameTaken:
+                throw DropTreeError("another file already holds the name", "\(outbound)/\(delivery.fileName)", EEXIST)
+            }
+        }
+    }
+}

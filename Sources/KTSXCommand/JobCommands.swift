@@ -1,0 +1,148 @@
+import ArgumentParser
+import ExchangeCore
+import ExchangeLedgerSQLite
+import ExchangeRules
+import ExchangeRuntime
+import Foundation
+
+/// `ktsx post-grades`: the nightly grade posting, now.
+struct PostGrades: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "post-grades",
+        abstract: "Post every grade accepted since the last posting: one grade file per high school, now.",
+        discussion: "Safe to repeat: grades already posted are not posted again. The service also posts nightly.")
+
+    @OptionGroup var options: ConfigurationOptions
+
+    func run() throws {
+        let exchange = try Exchange(configuration: try options.load())
+        let logger = options.logger()
+        _ = exchange.jobs.recover(logger: logger)
+        let runKey = "manual:\(WallClock.now().compact)-\(WallClock.randomSuffix())"
+        guard let run = try exchange.jobs.postGrades(runKey: runKey, logger: logger) else { return }
+        print(
+            run.files == 0
+                ? "no grades waiting for posting"
+                : "posted \(run.records) grade\(run.records == 1 ? "" : "s") in \(run.files) file\(run.files == 1 ? "" : "s") (run \(run.id))")
+    }
+}
+
+/// `ktsx sync-unknown-attendance`: the nightly unknown-attendance sync, now.
+struct SyncUnknownAttendance: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "sync-unknown-attendance",
+        abstract: "Send each opted-in high school the unknown (UK) absences of a day, now.",
+        discussion: """
+            Without --date, each school gets its previous instructional day (by its calendar, else the previous \
+            weekday). A school already sent a day is not sent it again.
+            """)
+
+    @OptionGroup var options: ConfigurationOptions
+
+    @Option(help: "The day whose unknown absences are sent (YYYY-MM-DD).")
+    var date: String?
+
+    func run() throws {
+        let exchange = try Exchange(configuration: try options.load())
+        let logger = options.logger()
+        var day: LocalDate?
+        if let date {
+            guard let parsed = LocalDate(date) else { throw ValidationError("--date must be a date YYYY-MM-DD, not '\(date)'") }
+            day = parsed
+        }
+        _ = exchange.jobs.recover(logger: logger)
+        let policy = exchange.references.current.policy
+        let runs = try exchange.jobs.syncUnknownAttendance(night: policy.timeZone.local(WallClock.now()).date, day: day, logger: logger)
+        if runs.isEmpty { print("nothing to send: every opted-in school was already sent that day") }
+        for run in runs {
+            let school = run.runKey.split(separator: "|").first.map(String.init) ?? ""
+            print("\(school): \(run.records) unknown absence\(run.records == 1 ? "" : "s")\(run.files == 0 ? " (no file)" : "")")
+        }
+    }
+}
+
+/// `ktsx waivers`: the waiver requests and their decisions.
+struct Waivers: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "List waiver requests and where each stands.")
+
+    @OptionGroup var options: ConfigurationOptions
+
+    @Option(help: "Only requests in this state: pending, approved, denied, withdrawn.")
+    var status: String?
+
+    @Option(help: "text or json.")
+    var format: String = "text"
+
+    func run() throws {
+        let exchange = try Exchange(configuration: try options.load())
+        var waivers = try exchange.ledger.allWaivers()
+        if let status {
+            guard let wanted = WaiverRequest.Status(rawValue: status) else {
+                throw ValidationError("--status must be pending, approved, denied or withdrawn")
+            }
+            waivers = waivers.filter { $0.status == wanted }
+        }
+        let reference = exchange.references.current
+        switch format {
+        case "json":
+            let rows: [[String: Any]] = waivers.map { waiver in
+                var row: [String: Any] = [
+                    "id": waiver.id, "centerOrgId": waiver.centerOrgId, "centerName": reference.participants[waiver.centerOrgId]?.name ?? "",
+                    "schoolYear": waiver.schoolYear, "status": waiver.status.rawValue, "receiptId": waiver.receiptId,
+                    "received": waiver.receivedAt.iso8601, "reasonCode": waiver.values["reasonCode"] ?? "",
+                ]
+                if let reason = waiver.decisionReason { row["decisionReason"] = reason }
+                if let decided = waiver.decidedAt { row["decided"] = decided.iso8601 }
+                return row
+            }
+            let data = try JSONSerialization.data(withJSONObject: rows, options: [.prettyPrinted, .sortedKeys])
+            print(String(decoding: data, as: UTF8.self))
+        case "text":
+            if waivers.isEmpty { print("no waiver requests") }
+            for waiver in waivers {
+                let name = reference.participants[waiver.centerOrgId]?.name ?? waiver.centerOrgId
+                print("\(waiver.id)  \(waiver.status.rawValue.uppercased())  \(waiver.centerOrgId) \(name)  school year \(waiver.schoolYear)")
+                print("    received \(waiver.receivedAt.iso8601) (receipt \(waiver.receiptId)), reason \(waiver.values["reasonCode"] ?? "")")
+                if let reason = waiver.decisionReason, let decided = waiver.decidedAt {
+                    print("    decided \(decided.iso8601): \(reason)")
+                }
+            }
+        default:
+            throw ValidationError("--format must be text or json")
+        }
+    }
+}
+
+/// `ktsx waiver approve|deny ID --reason TEXT`: support's decision.
+struct Waiver: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Approve or deny a pending waiver request; the decision file goes to the center's outbound/.")
+
+    enum Decision: String, ExpressibleByArgument, CaseIterable {
+        case approve, deny
+    }
+
+    @OptionGroup var options: ConfigurationOptions
+
+    @Argument(help: "approve or deny.")
+    var decision: Decision
+
+    @Argument(help: "The request's id (see `ktsx waivers`).")
+    var id: String
+
+    @Option(help: "Why: the center reads this.")
+    var reason: String
+
+    func run() throws {
+        let exchange = try Exchange(configuration: try options.load())
+        let logger = options.logger()
+        _ = exchange.jobs.recover(logger: logger)
+        do {
+            let (run, request) = try exchange.jobs.decideWaiver(id: id, approve: decision == .approve, reason: reason, logger: logger)
+            let file = try exchange.ledger.deliveries(sourceId: run.id).first?.fileName ?? "?"
+            print("\(request.id): \(request.status.rawValue) for \(request.centerOrgId), school year \(request.schoolYear); decision file \(file)")
+        } catch let error as JobError {
+            throw ConfigurationFailure(message: "ktsx: \(error.message)")
+        }
+    }
+}
