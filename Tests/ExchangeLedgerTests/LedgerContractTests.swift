@@ -96,10 +96,104 @@ struct LedgerContractTests {
                 RejectedRecord(receiptId: "R1", line: 7, recordKey: "k7", codes: ["ENR-01"]),
                 RejectedRecord(receiptId: "R1", line: 3, recordKey: nil, codes: ["ENR-01", "ENR-04"]),
             ]
-            try store.update(judged, recordingDeliveries: [], rejectedRecords: records)
-            try store.update(judged, recordingDeliveries: [], rejectedRecords: records)
+            try store.update(judged, recordingDeliveries: [], rejectedRecords: records, applying: .none)
+            try store.update(judged, recordingDeliveries: [], rejectedRecords: records, applying: .none)
             #expect(try store.rejectedRecords(receiptId: "R1") == [records[1], records[0]])
             #expect(try store.rejectedRecords(receiptId: "R2").isEmpty)
+        }
+    }
+
+    private func grade(_ ssid: String, period: String, receipt: String = "R1", deleted: Bool = false) -> HeldRecord {
+        let values = [
+            "ssid": ssid, "techCenterOrgId": "165901", "homeSchoolOrgId": "061010", "ktsCourseNumber": "WLD101", "sectionNumber": "AM-01",
+            "gradeType": "GRADING_PERIOD", "gradingPeriodCode": period, "asOfDate": "2025-10-10",
+        ]
+        return HeldRecord(
+            type: .grades, naturalKey: NaturalKey.of(.grades, values), senderOrgId: "165901", recipientOrgId: "061010", schoolYear: 2026,
+            values: values, receiptId: receipt, acceptedAt: Timestamp(secondsSinceEpoch: 100), deleted: deleted)
+    }
+
+    @Test("held records are upserted by natural key and found by student and by day", arguments: LedgerUnderTest.all)
+    func heldRecords(ledger: LedgerUnderTest) throws {
+        try withTemporaryDirectory { directory in
+            let store = try ledger.make(directory)
+            try store.recordClaim(receipt("R1"))
+            var judged = try #require(try store.receipt(id: "R1"))
+            judged.outcome = .accepted
+            let enrollment = HeldRecord(
+                type: .enrollment, naturalKey: "1234567890|165901|WLD101|AM-01|2025-08-13", senderOrgId: "061010", recipientOrgId: "165901",
+                schoolYear: 2026, values: ["ssid": "1234567890", "techCenterOrgId": "165901", "entryDate": "2025-08-13", "note": "é, \"q\""],
+                receiptId: "R1", acceptedAt: Timestamp(secondsSinceEpoch: 100), deleted: false)
+            let attendance = HeldRecord(
+                type: .attendance, naturalKey: "1234567890|165901|2025-10-14|||", senderOrgId: "165901", recipientOrgId: "061010",
+                schoolYear: 2026, values: ["ssid": "1234567890", "attendanceDate": "2025-10-14", "excuseStatus": "UK"], receiptId: "R1",
+                acceptedAt: Timestamp(secondsSinceEpoch: 100), deleted: false)
+            var deleted = enrollment
+            deleted.deleted = true
+            try store.update(judged, recordingDeliveries: [], rejectedRecords: [], applying: LedgerChanges(held: [enrollment, attendance]))
+            #expect(try store.heldRecord(.enrollment, key: enrollment.naturalKey) == enrollment)
+            #expect(try store.enrollments(ssid: "1234567890", center: "165901") == [enrollment])
+            #expect(try store.enrollments(ssid: "1234567890", center: "061014").isEmpty)
+            #expect(try store.attendance(recipientOrgId: "061010", date: "2025-10-14") == [attendance])
+            try store.update(judged, recordingDeliveries: [], rejectedRecords: [], applying: LedgerChanges(held: [deleted]))
+            #expect(try store.heldRecord(.enrollment, key: enrollment.naturalKey)?.deleted == true)
+        }
+    }
+
+    @Test("a grade posting run claims waiting grades once; a changed grade waits again", arguments: LedgerUnderTest.all)
+    func gradePostingRuns(ledger: LedgerUnderTest) throws {
+        try withTemporaryDirectory { directory in
+            let store = try ledger.make(directory)
+            try store.recordClaim(receipt("R1"))
+            var judged = try #require(try store.receipt(id: "R1"))
+            judged.outcome = .accepted
+            try store.update(judged, recordingDeliveries: [], rejectedRecords: [], applying: LedgerChanges(held: [grade("1", period: "Q1"), grade("2", period: "Q1")]))
+            var run = JobRun(id: "J1", job: .gradePosting, runKey: "night:2025-10-15", startedAt: Timestamp(secondsSinceEpoch: 200))
+            #expect(try store.claimJobRun(run))
+            #expect(try !store.claimJobRun(JobRun(id: "J2", job: .gradePosting, runKey: "night:2025-10-15", startedAt: Timestamp(secondsSinceEpoch: 201))))
+            #expect(try store.gradesClaimed(by: "J1").map(\.postedBefore) == [false, false])
+            #expect(try store.unfinishedJobRuns().map(\.id) == ["J1"])
+            run.state = .writing
+            run.files = 1
+            let delivery = Delivery(receiptId: "J1", recipientOrgId: "061010", fileName: "g.xml", deliveredAt: Timestamp(secondsSinceEpoch: 202))
+            try store.updateJobRun(run, recordingDeliveries: [delivery], decision: nil)
+            #expect(try store.deliveries(sourceId: "J1") == [delivery])
+            #expect(try store.gradesClaimed(by: "J1").isEmpty)
+            // A new version of grade 1 waits for the next run, which says it was posted before.
+            try store.update(judged, recordingDeliveries: [], rejectedRecords: [], applying: LedgerChanges(held: [grade("1", period: "Q1", deleted: true)]))
+            #expect(try store.claimJobRun(JobRun(id: "J3", job: .gradePosting, runKey: "manual:x", startedAt: Timestamp(secondsSinceEpoch: 300))))
+            let next = try store.gradesClaimed(by: "J3")
+            #expect(next.map(\.postedBefore) == [true])
+            #expect(next.first?.grade.deleted == true)
+            run.state = .finished
+            try store.updateJobRun(run, recordingDeliveries: [], decision: nil)
+            #expect(try store.jobRun(.gradePosting, runKey: "night:2025-10-15")?.state == .finished)
+            #expect(try store.jobRuns(.gradePosting).map(\.id) == ["J1", "J3"])
+        }
+    }
+
+    @Test("waiver requests are kept and decided", arguments: LedgerUnderTest.all)
+    func waivers(ledger: LedgerUnderTest) throws {
+        try withTemporaryDirectory { directory in
+            let store = try ledger.make(directory)
+            try store.recordClaim(receipt("R1", sender: "165901"))
+            var judged = try #require(try store.receipt(id: "R1"))
+            judged.outcome = .accepted
+            let request = WaiverRequest(
+                id: "W1", centerOrgId: "165901", schoolYear: 2027, values: ["reasonCode": "ALT_SIS"], receiptId: "R1",
+                receivedAt: Timestamp(secondsSinceEpoch: 100))
+            try store.update(judged, recordingDeliveries: [], rejectedRecords: [], applying: LedgerChanges(waivers: [request]))
+            #expect(try store.waivers(center: "165901", schoolYear: 2027) == [request])
+            #expect(try store.waivers(center: "165901", schoolYear: 2026).isEmpty)
+            var decided = request
+            decided.status = .approved
+            decided.decisionReason = "ok"
+            decided.decidedAt = Timestamp(secondsSinceEpoch: 300)
+            var run = JobRun(id: "J1", job: .waiverDecision, runKey: "W1", startedAt: Timestamp(secondsSinceEpoch: 300))
+            #expect(try store.claimJobRun(run))
+            run.state = .writing
+            try store.updateJobRun(run, recordingDeliveries: [], decision: decided)
+            #expect(try store.allWaivers() == [decided])
         }
     }
 

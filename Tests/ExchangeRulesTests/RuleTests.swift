@@ -1,0 +1,181 @@
+import ExchangeCore
+import Testing
+
+@testable import ExchangeRules
+
+/// One case per rule: a valid record changed so that exactly that rule must object. Judged by the
+/// standard rule book, so each case fails if its rule is taken out of the book.
+struct RuleCase: CustomTestStringConvertible, Sendable {
+    let type: ExchangeType
+    let code: String
+    let why: String
+    let change: @Sendable (inout [String: String]) -> Void
+    var sender: String? = nil
+    var emptyRoster = false
+    var received: Timestamp = RuleWorld.received
+
+    var testDescription: String { "\(code): \(why)" }
+}
+
+/// 2026-01-15 10:00 Eastern, inside the waiver window.
+let januaryReceipt = Timestamp(secondsSinceEpoch: 1_768_489_200)
+
+let ruleCases: [RuleCase] = [
+    RuleCase(type: .enrollment, code: "ENR-01", why: "another high school's record", change: { $0["homeSchoolOrgId"] = "165020" }, emptyRoster: true),
+    RuleCase(type: .enrollment, code: "ENR-02", why: "center not a participant", change: { $0["techCenterOrgId"] = "999999" }, emptyRoster: true),
+    RuleCase(type: .enrollment, code: "ENR-02", why: "center is a high school", change: { $0["techCenterOrgId"] = "165020" }, emptyRoster: true),
+    RuleCase(type: .enrollment, code: "ENR-03", why: "section not in the catalog", change: { $0["sectionNumber"] = "PM-09" }, emptyRoster: true),
+    RuleCase(type: .enrollment, code: "ENR-03", why: "state course code differs", change: { $0["stateCourseCode"] = "480511" }, emptyRoster: true),
+    RuleCase(type: .enrollment, code: "ENR-04", why: "entry before the term", change: { $0["entryDate"] = "2025-08-01" }, emptyRoster: true),
+    RuleCase(type: .enrollment, code: "ENR-04", why: "exit before entry", change: {
+        $0["exitDate"] = "2025-08-12"
+        $0["exitReason"] = "WITHDRAWN"
+    }, emptyRoster: true),
+    RuleCase(type: .enrollment, code: "ENR-07", why: "add of an enrollment on file", change: { _ in }),
+    RuleCase(type: .enrollment, code: "ENR-07", why: "update of an enrollment not on file", change: { $0["action"] = "update" }, emptyRoster: true),
+    RuleCase(type: .enrollment, code: "ENR-08", why: "exit date without a reason", change: { $0["exitDate"] = "2025-12-19" }, emptyRoster: true),
+    RuleCase(type: .attendance, code: "ATT-01", why: "student not enrolled that day", change: { $0["ssid"] = "9999999999" }),
+    RuleCase(type: .attendance, code: "ATT-02", why: "home school differs from the enrollment", change: { $0["homeSchoolOrgId"] = "165020" }),
+    RuleCase(type: .attendance, code: "ATT-03", why: "a Saturday", change: { $0["attendanceDate"] = "2025-10-11" }),
+    RuleCase(type: .attendance, code: "ATT-03", why: "a closed day", change: {
+        $0["attendanceDate"] = "2025-11-26"
+    }, received: Timestamp(secondsSinceEpoch: 1_765_000_000)),
+    RuleCase(type: .attendance, code: "ATT-03", why: "in the future", change: { $0["attendanceDate"] = "2025-10-16" }),
+    RuleCase(type: .attendance, code: "ATT-04", why: "present with an excuse", change: { $0["attendanceStatus"] = "P"; $0["absentMinutes"] = nil }),
+    RuleCase(type: .attendance, code: "ATT-04", why: "absent without an excuse", change: { $0["excuseStatus"] = nil }),
+    RuleCase(type: .attendance, code: "ATT-05", why: "tardy without arrival time", change: { $0["attendanceStatus"] = "T"; $0["absentMinutes"] = "10" }),
+    RuleCase(type: .attendance, code: "ATT-05", why: "more minutes than the section has", change: { $0["absentMinutes"] = "151" }),
+    RuleCase(type: .attendance, code: "ATT-07", why: "update of attendance not on file", change: { $0["action"] = "update" }),
+    RuleCase(type: .attendance, code: "ATT-08", why: "local code not in the map", change: { $0["localAttendanceCode"] = "ZZ" }),
+    RuleCase(type: .attendance, code: "ATT-08", why: "local code means something else", change: { $0["localAttendanceCode"] = "PRS" }),
+    RuleCase(type: .attendance, code: "ATT-10", why: "another center's record", change: { $0["techCenterOrgId"] = "061014" }),
+    RuleCase(type: .attendance, code: "ATT-11", why: "PERIOD without a period", change: { $0["periodCode"] = nil }),
+    RuleCase(type: .grades, code: "GRD-01", why: "no enrollment in the section", change: { $0["sectionNumber"] = "PM-01" }),
+    RuleCase(type: .grades, code: "GRD-02", why: "period ends before it begins", change: { $0["gradingPeriodEndDate"] = "2025-08-01" }),
+    RuleCase(type: .grades, code: "GRD-02", why: "period outside the year", change: { $0["gradingPeriodBeginDate"] = "2025-06-01" }),
+    RuleCase(type: .grades, code: "GRD-03", why: "unknown scale", change: { $0["gradingScaleCode"] = "NOPE" }),
+    RuleCase(type: .grades, code: "GRD-03", why: "letter not on the scale", change: { $0["letterGrade"] = "E" }),
+    RuleCase(type: .grades, code: "GRD-03", why: "number outside the letter's band", change: { $0["numericGrade"] = "95" }),
+    RuleCase(type: .grades, code: "GRD-03", why: "neither letter nor number", change: { $0["letterGrade"] = nil; $0["numericGrade"] = nil }),
+    RuleCase(type: .grades, code: "GRD-04", why: "final without a result", change: { $0["courseAttemptResult"] = nil }),
+    RuleCase(type: .grades, code: "GRD-04", why: "final in progress", change: { $0["currentGradeIndicator"] = "true" }),
+    RuleCase(type: .grades, code: "GRD-05", why: "earned above attempted", change: { $0["creditsEarned"] = "2" }),
+    RuleCase(type: .grades, code: "GRD-05", why: "failed with credit", change: {
+        $0["courseAttemptResult"] = "FAIL"
+        $0["letterGrade"] = "F"
+        $0["numericGrade"] = "50"
+    }),
+    RuleCase(type: .grades, code: "GRD-05", why: "above the maximum credits", change: { $0["creditsAttempted"] = "4"; $0["creditsEarned"] = "4" }),
+    RuleCase(type: .grades, code: "GRD-06", why: "as-of date in the future", change: { $0["asOfDate"] = "2025-10-20" }),
+    RuleCase(type: .grades, code: "GRD-10", why: "another center's grade", change: { $0["techCenterOrgId"] = "061014" }),
+    RuleCase(type: .grades, code: "GRD-11", why: "delete of a grade not on file", change: { $0["action"] = "delete" }),
+    RuleCase(type: .waiver, code: "WVR-01", why: "an ATC asks", change: { $0["centerOrgId"] = "061014"; $0["centerClassification"] = "C2" },
+             sender: "061014", received: januaryReceipt),
+    RuleCase(type: .waiver, code: "WVR-01", why: "classification disagrees with the register", change: { $0["centerClassification"] = "C1" },
+             received: januaryReceipt),
+    RuleCase(type: .waiver, code: "WVR-02", why: "outside January 1 - March 1", change: { _ in }),
+    RuleCase(type: .waiver, code: "WVR-03", why: "not the next school year", change: { $0["waiverSchoolYear"] = "2026" }, received: januaryReceipt),
+    RuleCase(type: .waiver, code: "WVR-04", why: "amend without a prior request", change: { $0["action"] = "amend"; $0["priorWaiverId"] = "55555555-5555-4555-8555-555555555555" },
+             received: januaryReceipt),
+    RuleCase(type: .waiver, code: "WVR-05", why: "no superintendent approval", change: { $0["superintendentApproval"] = "false" }, received: januaryReceipt),
+    RuleCase(type: .waiver, code: "WVR-05", why: "reason OTHER unexplained", change: { $0["reasonCode"] = "OTHER" }, received: januaryReceipt),
+    RuleCase(type: .waiver, code: "WVR-07", why: "another center's request", change: { $0["centerOrgId"] = "061014" }, received: januaryReceipt),
+]
+
+@Suite("Rules: each named rule refuses what it must, with its code")
+struct RuleTests {
+    @Test("a valid record of each type passes every rule", arguments: [ExchangeType.enrollment, .attendance, .grades, .waiver])
+    func validRecordPasses(type: ExchangeType) {
+        let held = type == .enrollment ? InMemoryHeldRecords() : RuleWorld.held
+        let received = type == .waiver ? januaryReceipt : RuleWorld.received
+        #expect(RuleWorld.codes(type, held: held, received: received) == [])
+    }
+
+    @Test("each rule objects to its case", arguments: ruleCases)
+    func ruleObjects(_ rule: RuleCase) {
+        let codes = RuleWorld.codes(
+            rule.type, sender: rule.sender, held: rule.emptyRoster ? InMemoryHeldRecords() : RuleWorld.held, received: rule.received,
+            rule.change)
+        #expect(codes.contains(rule.code), "codes were \(codes)")
+    }
+
+    @Test("every rule of the book has a case")
+    func everyRuleCovered() {
+        let covered = Set(ruleCases.map(\.code))
+        let book = Set(RuleBook.standard.rules.map(\.code))
+        #expect(book.isSubset(of: covered.union(["ENR-01"])), "rules without a case: \(book.subtracting(covered))")
+    }
+
+    @Test("messages name no student data")
+    func noStudentData() {
+        for rule in ruleCases {
+            var values = RuleWorld.values(of: rule.type)
+            rule.change(&values)
+            let context = RuleContext(
+                senderOrgId: rule.sender ?? RuleWorld.sender(of: rule.type), reference: RuleWorld.reference,
+                held: rule.emptyRoster ? InMemoryHeldRecords() : RuleWorld.held, receivedAt: rule.received)
+            for violation in RuleBook.standard.judge(RecordFacts(type: rule.type, line: 2, values: values), context: context) {
+                for secret in ["1234567890", "Doe", "2009-04-01"] {
+                    #expect(!violation.message.contains(secret), "\(violation.code) shows student data")
+                }
+            }
+        }
+    }
+
+    @Test("a second waiver for the year is refused, an amendment of the pending one is accepted")
+    func oneWaiverPerYear() {
+        var held = RuleWorld.held
+        held.waiverRequests = [
+            WaiverRequest(id: "44444444-4444-4444-8444-444444444444", centerOrgId: "165901", schoolYear: 2027, values: [:], receiptId: "R1",
+                          receivedAt: januaryReceipt)
+        ]
+        #expect(RuleWorld.codes(.waiver, held: held, received: januaryReceipt) { $0["recordId"] = "66666666-6666-4666-8666-666666666666" } == ["WVR-04"])
+        #expect(RuleWorld.codes(.waiver, held: held, received: januaryReceipt) {
+            $0["recordId"] = "66666666-6666-4666-8666-666666666666"
+            $0["action"] = "amend"
+            $0["priorWaiverId"] = "44444444-4444-4444-8444-444444444444"
+        } == [])
+    }
+
+    @Test("a center with an approved waiver gets no enrollments for that year")
+    func waivedCenter() {
+        var held = InMemoryHeldRecords()
+        held.waiverRequests = [
+            WaiverRequest(id: "w", centerOrgId: "165901", schoolYear: 2026, values: [:], receiptId: "R1", receivedAt: januaryReceipt, status: .approved)
+        ]
+        #expect(RuleWorld.codes(.enrollment, held: held) == ["ENR-02"])
+    }
+
+    @Test("newer attendance supersedes; older is stale (ATT-07)")
+    func staleAttendance() {
+        var held = RuleWorld.held
+        let values = RuleWorld.attendanceValues
+        held.hold(
+            HeldRecord(
+                type: .attendance, naturalKey: NaturalKey.of(.attendance, values), senderOrgId: "165901", recipientOrgId: "061010",
+                schoolYear: 2026, values: values, receiptId: "R2", acceptedAt: RuleWorld.received, deleted: false))
+        #expect(RuleWorld.codes(.attendance, held: held) { $0["action"] = "update"; $0["recordedDateTime"] = "2025-10-15T08:00:00-04:00"; $0["excuseStatus"] = "EX" } == [])
+        #expect(RuleWorld.codes(.attendance, held: held) { $0["action"] = "update"; $0["recordedDateTime"] = "2025-10-14T12:59:00Z" } == ["ATT-07"])
+    }
+}
+
+@Suite("Record applier: records of one file see each other")
+struct RecordApplierTests {
+    @Test("an add then an update of one key in one file are both accepted; a second add is refused")
+    func overlay() {
+        let applier = RecordApplier(
+            rules: .standard,
+            context: RuleContext(senderOrgId: "061010", reference: RuleWorld.reference, held: InMemoryHeldRecords(), receivedAt: RuleWorld.received),
+            receiptId: "R9", fieldTypes: ["repeatIndicator": .boolean])
+        var values = RuleWorld.enrollmentValues
+        #expect(applier.consider(RecordFacts(type: .enrollment, line: 2, values: values)).isEmpty)
+        values["action"] = "update"
+        values["repeatIndicator"] = "1"
+        #expect(applier.consider(RecordFacts(type: .enrollment, line: 3, values: values)).isEmpty)
+        values["action"] = "add"
+        #expect(applier.consider(RecordFacts(type: .enrollment, line: 4, values: values)).map(\.code) == ["ENR-07"])
+        #expect(applier.changes.count == 2)
+        #expect(applier.changes.last?.values["repeatIndicator"] == "true")
+        #expect(applier.routedNow["165901"]?.count == 2)
+    }
+}
