@@ -202,7 +202,7 @@ public struct FileProcessor: Sendable {
             for year in Set(records.map(\.schoolYear)).sorted() {
                 let rows = records.filter { $0.schoolYear == year }.map(\.values)
                 guard let type = records.first?.type else { continue }
-                let yearTag = routed.count == 1 && Set(records.map(\.schoolYear)).count == 1 ? tag : "\(tag)-\(year)"
+                let yearTag = Set(records.map(\.schoolYear)).count == 1 ? tag : "\(tag)-\(year)"
                 let preferred = RecordFiles.name(type, orgId: receipt.senderOrgId, time: receipt.claimedAt, tag: yearTag, binding: binding)
                 let name = try writer.freeName(preferred, fallback: "\(receipt.id)-\(year).\(type.code).\(binding.fileExtension)", recipient: recipient)
                 files.append(

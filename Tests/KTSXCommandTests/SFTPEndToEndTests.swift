@@ -1,3 +1,4 @@
+import ExchangeCore
 import ExchangeLedgerSQLite
 import ExchangeTesting
 import Foundation
@@ -136,6 +137,7 @@ struct SFTPEndToEndTests {
         chmod(root.path, 0o755)
         defer { try? FileManager.default.removeItem(at: root) }
         let tree = try DropTreeFixture(root: root, quietPeriod: "500ms")
+        try tree.loadRoster()
         chmod(tree.drop.path, 0o755)
         let server = try SFTPServer(
             base: root.appendingPathComponent("sshd"), dropRoot: tree.drop, participants: ["165901": "kx165901"])
@@ -159,6 +161,8 @@ struct SFTPEndToEndTests {
         let escape = try server.sftp("kx165901", ["ls ../state", "ls /061010"], in: work)
         #expect(escape.status != 0)
         try tree.runOnce()
-        #expect(try tree.ledger().pendingDeliveries().isEmpty, "the download-and-remove is recorded as picked up")
+        #expect(
+            try tree.ledger().pendingDeliveries().filter { $0.recipientOrgId == "165901" }.isEmpty,
+            "the download-and-remove is recorded as picked up")
     }
 }

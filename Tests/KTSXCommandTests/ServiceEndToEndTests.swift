@@ -15,6 +15,12 @@ struct DropTreeFixture {
     var drop: URL { root.appendingPathComponent("drop") }
     var state: URL { root.appendingPathComponent("state") }
 
+    /// The wall clock the binary runs on (`KTSX_CLOCK_START`): after every date in the fixtures and inside
+    /// the waiver window.
+    var clock = "2026-02-20T15:00:00Z"
+
+    /// A tree for the fixture world: `Fixtures/reference/` as reference data (participants, catalog,
+    /// scales, calendars, ...).
     init(root: URL, quietPeriod: String = "300ms", maxFileSize: String = "10MB", doneMarkerFor: String? = nil) throws {
         self.root = root
         try FileManager.default.createDirectory(at: config, withIntermediateDirectories: true)
@@ -26,15 +32,32 @@ struct DropTreeFixture {
             max_file_size = \(maxFileSize)
 
             """.write(to: config.appendingPathComponent("ktsx.conf"), atomically: true, encoding: .utf8)
-        try """
-            orgId,name,classification,timeZone,outputFormat,doneMarker
-            165901,Bluegrass CTC,A2,America/New_York,same,\(doneMarkerFor == "165901")
-            061010,Ridgeline High,A1,America/New_York,same,\(doneMarkerFor == "061010")
-            061014,Ridgeline ATC,C2,America/New_York,same,false
-
-            """.write(to: config.appendingPathComponent("participants.csv"), atomically: true, encoding: .utf8)
+        let reference = Repository.fixtures.appendingPathComponent("reference")
+        for name in try FileManager.default.contentsOfDirectory(atPath: reference.path) where name.contains(".") {
+            var text = try String(contentsOf: reference.appendingPathComponent(name), encoding: .utf8)
+            if name == "participants.csv", let org = doneMarkerFor {
+                text = text.split(separator: "\n", omittingEmptySubsequences: false).map { line in
+                    line.hasPrefix(org + ",") ? line.replacingOccurrences(of: ",same,false,", with: ",same,true,") : String(line)
+                }.joined(separator: "\n")
+            }
+            try text.write(to: config.appendingPathComponent(name), atomically: true, encoding: .utf8)
+        }
         let result = try ktsx(["init", "--config", config.path])
         #expect(result.status == 0, "\(result.standardError)")
+    }
+
+    /// Loads the whole roster of the fixture world (every high school's enrollments), then empties every
+    /// outbound folder, as if the participants had taken their files.
+    func loadRoster() throws {
+        let roster = Repository.fixtures.appendingPathComponent("reference/roster")
+        for name in try FileManager.default.contentsOfDirectory(atPath: roster.path) {
+            let org = String(name.split(separator: "_")[2])
+            try FileManager.default.copyItem(at: roster.appendingPathComponent(name), to: inbound(org).appendingPathComponent(name))
+        }
+        try runOnce()
+        for org in try FileManager.default.contentsOfDirectory(atPath: drop.path) {
+            for name in try outboundFiles(org) { try FileManager.default.removeItem(at: outbound(org).appendingPathComponent(name)) }
+        }
     }
 
     func inbound(_ org: String) -> URL { drop.appendingPathComponent("\(org)/inbound") }
@@ -46,7 +69,7 @@ struct DropTreeFixture {
     }
 
     func ktsx(_ arguments: [String]) throws -> ProcessResult {
-        try runProcess(Repository.ktsx.path, arguments)
+        try runProcess(Repository.ktsx.path, arguments, environment: ["KTSX_CLOCK_START": clock])
     }
 
     /// `ktsx run --once`.
@@ -71,6 +94,7 @@ struct DropTreeFixture {
         let process = Process()
         process.executableURL = Repository.ktsx
         process.arguments = ["run", "--config", config.path, "--log-level", "critical"]
+        process.environment = ProcessInfo.processInfo.environment.merging(["KTSX_CLOCK_START": clock]) { _, new in new }
         process.standardOutput = FileHandle.nullDevice
         process.standardError = FileHandle.nullDevice
         try process.run()
@@ -90,6 +114,7 @@ struct ServiceEndToEndTests {
     func valid() throws {
         try withTemporaryDirectory { root in
             let tree = try DropTreeFixture(root: root)
+            try tree.loadRoster()
             try tree.drop(try example("ATT.example.xml"), as: "KTSX_ATT_165901_20251002T020000_0001.xml", into: "165901")
             try tree.runOnce()
             #expect(try tree.outboundFiles("165901") == ["KTSX_ATT_165901_20251002T020000_0001.xml.ack.xml"])
@@ -99,9 +124,17 @@ struct ServiceEndToEndTests {
             let check = try tree.ktsx(["validate", tree.outbound("165901").appendingPathComponent("KTSX_ATT_165901_20251002T020000_0001.xml.ack.xml").path])
             #expect(check.status == 0, "\(check.standardOutput)")
             #expect(try FileManager.default.contentsOfDirectory(atPath: tree.inbound("165901").path).isEmpty)
-            let receipts = try tree.ledger().allReceipts()
-            #expect(receipts.map(\.outcome) == [.accepted])
-            #expect(receipts.first?.state == .finished)
+            let receipt = try #require(try tree.ledger().allReceipts().first { $0.originalName.hasPrefix("KTSX_ATT_") })
+            #expect(receipt.outcome == .accepted)
+            #expect(receipt.state == .finished)
+            // The records went on to their students' home high schools, in a file valid against its schema.
+            let routed = try tree.ledger().deliveries(sourceId: receipt.id).filter { $0.recipientOrgId != "165901" }
+            #expect(!routed.isEmpty)
+            for delivery in routed {
+                let path = tree.outbound(delivery.recipientOrgId).appendingPathComponent(delivery.fileName).path
+                #expect(try tree.ktsx(["validate", path]).status == 0)
+                #expect(delivery.fileName.hasPrefix("KTSX_ATT_165901_"))
+            }
         }
     }
 
@@ -129,8 +162,10 @@ struct ServiceEndToEndTests {
     func partlyInvalid() throws {
         try withTemporaryDirectory { root in
             let tree = try DropTreeFixture(root: root)
-            // The second record of the enrollment example claims another home high school (ENR-01).
-            var lines = try example("ENR.example.csv").components(separatedBy: "\n")
+            try tree.loadRoster()
+            // The enrollment example as updates of the roster; the second record claims another home
+            // high school (ENR-01).
+            var lines = try example("ENR.example.csv").replacingOccurrences(of: ",add,", with: ",update,").components(separatedBy: "\n")
             let recordId = String(lines[2].prefix(36))
             lines[2] = lines[2].replacingOccurrences(of: ",061010,061014,", with: ",061020,061014,")
             try tree.drop(lines.joined(separator: "\n"), as: "enr.csv", into: "061010")
@@ -152,7 +187,7 @@ struct ServiceEndToEndTests {
             let xmlErrors = try tree.text("165901", "att.xml.errors.xml")
             #expect(xmlErrors.contains("<Code>ATT-10</Code>"))
             #expect(xmlErrors.contains("<Path>/KtsxAttendanceFile/Attendance[2]/TechCenterOrgId</Path>"))
-            let receipts = try tree.ledger().allReceipts()
+            let receipts = try tree.ledger().allReceipts().filter { ["enr.csv", "att.xml"].contains($0.originalName) }
             #expect(receipts.count == 2)
             #expect(Set(receipts.compactMap(\.outcome)) == [.acceptedWithErrors])
             let enrReceipt = try #require(receipts.first { $0.originalName == "enr.csv" })
@@ -257,6 +292,7 @@ struct ServiceEndToEndTests {
     func growingFile() throws {
         try withTemporaryDirectory { root in
             let tree = try DropTreeFixture(root: root, quietPeriod: "1500ms")
+            try tree.loadRoster()
             let process = try tree.startService()
             defer { if process.isRunning { process.terminate() } }
             let text = try example("ATT.example.csv")
@@ -290,10 +326,10 @@ struct ServiceEndToEndTests {
             let tree = try DropTreeFixture(root: root)
             try tree.drop(try example("ENR.example.csv"), as: "enr.csv", into: "061010")
             try tree.runOnce()
-            #expect(try tree.ledger().pendingDeliveries().map(\.fileName) == ["enr.csv.ack.csv"])
+            #expect(try tree.ledger().pendingDeliveries().filter { $0.recipientOrgId == "061010" }.map(\.fileName) == ["enr.csv.ack.csv"])
             try FileManager.default.removeItem(at: tree.outbound("061010").appendingPathComponent("enr.csv.ack.csv"))
             try tree.runOnce()
-            #expect(try tree.ledger().pendingDeliveries().isEmpty)
+            #expect(try tree.ledger().pendingDeliveries().filter { $0.recipientOrgId == "061010" }.isEmpty)
         }
     }
 }

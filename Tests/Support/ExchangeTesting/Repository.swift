@@ -66,10 +66,14 @@ public struct ProcessResult: Sendable {
 ///   - arguments: Its arguments.
 ///   - directory: The working directory.
 ///   - timeout: Seconds after which the program is killed (the result then has status 137 or so).
-public func runProcess(_ executable: String, _ arguments: [String], in directory: URL? = nil, timeout: Double = 600)
-    throws -> ProcessResult
-{
+///   - environment: Variables to set for the program, on top of this process's environment.
+public func runProcess(
+    _ executable: String, _ arguments: [String], in directory: URL? = nil, timeout: Double = 600, environment: [String: String] = [:]
+) throws -> ProcessResult {
     let process = Process()
+    if !environment.isEmpty {
+        process.environment = ProcessInfo.processInfo.environment.merging(environment) { _, new in new }
+    }
     if executable.hasPrefix("/") {
         process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = arguments
