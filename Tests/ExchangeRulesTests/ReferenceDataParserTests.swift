@@ -156,7 +156,7 @@ struct ScheduleTests {
         let schedule = NightlySchedule(policy: policy)
         let now = KentuckyZone.eastern.instant(of: LocalDate("2026-01-20")!, at: TimeOfDay("06:00")!)
         #expect(schedule.dueNights(of: .unknownSync, now: now, lastNight: LocalDate("2026-01-18")) == [LocalDate("2026-01-19")!, LocalDate("2026-01-20")!])
-        #expect(schedule.dueNights(of: .unknownSync, now: now, lastNight: LocalDate("2026-01-01")) == (17...20).map { LocalDate("2026-01-\($0)")! })
+        #expect(schedule.dueNights(of: .unknownSync, now: now, lastNight: LocalDate("2026-01-01")) == (18...20).map { LocalDate("2026-01-\($0)")! })
     }
 }
 

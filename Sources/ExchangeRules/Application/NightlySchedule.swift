@@ -4,7 +4,7 @@ import ExchangeCore
 ///
 /// Each job runs once per night, at its configured local time. A night is named by its local date. A
 /// night whose time has passed without a run is due; after downtime the nights missed since the job's
-/// last run are caught up once each, oldest first, at most `catchUpDays` back. A job that never ran
+/// last run are caught up once each, oldest first: at most the latest `catchUpDays` nights. A job that never ran
 /// starts with tonight (a new installation does not invent past nights).
 public struct NightlySchedule: Sendable {
     /// Times, zone and catch-up window.
@@ -26,7 +26,7 @@ public struct NightlySchedule: Sendable {
         let today = policy.timeZone.local(now).date
         let latestDue = policy.timeZone.instant(of: today, at: time(of: job)) <= now ? today : today.adding(days: -1)
         var first = lastNight.map { $0.adding(days: 1) } ?? latestDue
-        first = max(first, latestDue.adding(days: -policy.catchUpDays))
+        first = max(first, latestDue.adding(days: -max(0, policy.catchUpDays - 1)))
         guard first <= latestDue else { return [] }
         return (0...Int(latestDue.dayNumber - first.dayNumber)).map { first.adding(days: $0) }
     }

@@ -1,0 +1,127 @@
+import ExchangeCore
+import ExchangeLedgerSQLite
+import ExchangeTesting
+import Foundation
+import Testing
+
+/// The golden scenario (`Fixtures/scenario/`, made by `tools/gen_scenario.py`): a week of a miniature
+/// school year played step by step through the real binary on an injected clock, then the whole
+/// `outbound/` tree compared with `Fixtures/scenario/expected/`, receipt and run ids and times
+/// normalised. `KTSX_UPDATE_GOLDEN=1` rewrites the expected tree (review the diff before committing).
+@Suite("Golden scenario: a week of the exchange, every outbound file as expected", .serialized)
+struct GoldenScenarioTests {
+    static let scenario = Repository.fixtures.appendingPathComponent("scenario")
+
+    @Test("enrollments, a week of attendance, grades, nightly jobs twice, waivers: the outbound tree")
+    func week() throws {
+        try withTemporaryDirectory { root in
+            let config = root.appendingPathComponent("config")
+            try FileManager.default.copyItem(at: Self.scenario.appendingPathComponent("config"), to: config)
+            try "drop_root = ../drop\nstate_dir = ../state\nquiet_period = 100ms\npoll_interval = 100ms\n"
+                .write(to: config.appendingPathComponent("ktsx.conf"), atomically: true, encoding: .utf8)
+            func ktsx(_ arguments: [String], clock: String) throws -> ProcessResult {
+                let result = try runProcess(
+                    Repository.ktsx.path, arguments + ["--config", config.path], environment: ["KTSX_CLOCK_START": clock])
+                #expect(result.status == 0, "ktsx \(arguments.joined(separator: " ")) at \(clock): \(result.standardError)")
+                return result
+            }
+            _ = try ktsx(["init"], clock: "2026-01-12T11:00:00Z")
+            let steps = try String(contentsOf: Self.scenario.appendingPathComponent("steps.tsv"), encoding: .utf8)
+            var transcript: [String] = []
+            for line in steps.split(separator: "\n") where !line.hasPrefix("#") {
+                let fields = line.split(separator: "\t", omittingEmptySubsequences: false).map(String.init)
+                let clock = fields[0]
+                switch fields[1] {
+                case "drop":
+                    try FileManager.default.copyItem(
+                        at: Self.scenario.appendingPathComponent("drops/\(fields[3])"),
+                        to: root.appendingPathComponent("drop/\(fields[2])/inbound/\(fields[3])"))
+                case "run":
+                    let result = try ktsx(["run", "--once", "--log-level", "warning"], clock: clock)
+                    transcript.append("\(clock) run: \(result.standardOutput.trimmingCharacters(in: .whitespacesAndNewlines))")
+                case "ktsx":
+                    let result = try ktsx(Array(fields[2...]), clock: clock)
+                    transcript.append("\(clock) \(fields[2]): \(result.standardOutput.trimmingCharacters(in: .whitespacesAndNewlines))")
+                default:
+                    Issue.record("unknown step \(line)")
+                }
+            }
+            let ledger = try SQLiteLedger(path: root.appendingPathComponent("state/ledger.sqlite").path)
+            let actual = try Self.normalisedTree(drop: root.appendingPathComponent("drop"), ledger: ledger)
+            let expectedRoot = Self.scenario.appendingPathComponent("expected")
+            if ProcessInfo.processInfo.environment["KTSX_UPDATE_GOLDEN"] == "1" {
+                try? FileManager.default.removeItem(at: expectedRoot)
+                for (path, text) in actual {
+                    let url = expectedRoot.appendingPathComponent(path)
+                    try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
+                    try text.write(to: url, atomically: true, encoding: .utf8)
+                }
+                try (transcript.joined(separator: "\n") + "\n").write(
+                    to: Self.scenario.appendingPathComponent("transcript.txt"), atomically: true, encoding: .utf8)
+            }
+            let expected = try Self.tree(at: expectedRoot)
+            #expect(Set(actual.keys) == Set(expected.keys), "missing \(Set(expected.keys).subtracting(actual.keys).sorted()), unexpected \(Set(actual.keys).subtracting(expected.keys).sorted())")
+            for (path, text) in expected.sorted(by: { $0.key < $1.key }) where actual[path] != nil {
+                #expect(actual[path] == text, "\(path) differs from Fixtures/scenario/expected")
+            }
+            // Every file in the tree is valid against its bundled schema.
+            let files = try FileManager.default.subpathsOfDirectory(atPath: root.appendingPathComponent("drop").path)
+                .filter { $0.contains("/outbound/") && !($0 as NSString).lastPathComponent.hasPrefix(".") }
+                .map { root.appendingPathComponent("drop/\($0)").path }
+            let check = try runProcess(Repository.ktsx.path, ["validate"] + files)
+            #expect(check.status == 0, "\(check.standardOutput.split(separator: "\n").filter { $0.contains("INVALID") })")
+            // Each nightly job ran once per night, whatever was run twice, and after the downtime from
+            // January 17 to March 5 the missed nights were caught up once each (catch_up_days = 7).
+            let postings = try ledger.jobRuns(.gradePosting).map(\.runKey)
+            #expect(postings.filter { $0.hasPrefix("night:") } == [
+                "night:2026-01-11", "night:2026-01-12", "night:2026-01-13", "night:2026-01-14", "night:2026-01-15",
+            ] + (26...28).map { "night:2026-02-\($0)" } + (1...4).map { "night:2026-03-0\($0)" })
+            #expect(postings.filter { $0.hasPrefix("manual:") }.count == 1)
+            let syncs = try ledger.jobRuns(.unknownSync).map(\.runKey).filter { !$0.hasPrefix("night:") }
+            #expect(Array(syncs.prefix(5)) == ["061010|2026-01-09", "061010|2026-01-12", "061010|2026-01-13", "061010|2026-01-14", "061010|2026-01-15"])
+            #expect(Set(syncs).count == syncs.count)
+        }
+    }
+
+    /// The visible outbound files by `ORG/NAME`, with ids and clock times replaced by stable tokens: a
+    /// receipt id by the name of the file it acknowledges, a job run id by its job and key, a UTC time
+    /// of day by `hh:mm:ss`.
+    static func normalisedTree(drop: URL, ledger: SQLiteLedger) throws -> [String: String] {
+        var tokens: [(String, String)] = []
+        for receipt in try ledger.allReceipts() { tokens.append((receipt.id, "{\(receipt.originalName)}")) }
+        for job in [JobKind.gradePosting, .unknownSync, .waiverDecision] {
+            for run in try ledger.jobRuns(job) { tokens.append((run.id, "{\(job.rawValue) \(run.runKey)}")) }
+        }
+        // Long ids first, then the six-hex tags that names carry after their yyyymmddThhmmss.
+        func normalise(_ text: String) -> String {
+            var text = text
+            for (id, token) in tokens { text = text.replacingOccurrences(of: id, with: token) }
+            for (id, token) in tokens {
+                let tag = String(id.suffix(6))
+                text = text.replacingOccurrences(of: #"[0-9]{8}T[0-9]{6}_"# + tag, with: token, options: .regularExpression)
+            }
+            return text.replacingOccurrences(
+                of: #"([0-9]{4}-[0-9]{2}-[0-9]{2})T[0-9]{2}:[0-9]{2}:[0-9]{2}Z"#, with: "$1Thh:mm:ssZ", options: .regularExpression)
+        }
+        var tree: [String: String] = [:]
+        for org in try FileManager.default.contentsOfDirectory(atPath: drop.path) {
+            let outbound = drop.appendingPathComponent("\(org)/outbound")
+            for name in try FileManager.default.contentsOfDirectory(atPath: outbound.path) where !name.hasPrefix(".") {
+                tree["\(org)/\(normalise(name))"] = normalise(try String(contentsOf: outbound.appendingPathComponent(name), encoding: .utf8))
+            }
+        }
+        return tree
+    }
+
+    static func tree(at root: URL) throws -> [String: String] {
+        var tree: [String: String] = [:]
+        for path in (try? FileManager.default.subpathsOfDirectory(atPath: root.path)) ?? [] {
+            var isDirectory: ObjCBool = false
+            let url = root.appendingPathComponent(path)
+            if FileManager.default.fileExists(atPath: url.path, isDirectory: &isDirectory), !isDirectory.boolValue {
+                tree[path] = try String(contentsOf: url, encoding: .utf8)
+            }
+        }
+        return tree
+    }
+}
