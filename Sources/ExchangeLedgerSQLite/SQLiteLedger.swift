@@ -249,7 +249,7 @@ public final class SQLiteLedger: LedgerStore {
                 db,
                 sql: """
                     SELECT * FROM receipt WHERE sender_org_id = ? AND sha256 = ?
-                    AND outcome IN ('ACCEPTED', 'ACCEPTED_WITH_ERRORS') ORDER BY claimed_at, rowid LIMIT 1
+                    AND outcome IN ('ACCEPTED', 'ACCEPTED_WITH_ERRORS') ORDER BY rowid LIMIT 1
                     """,
                 arguments: [sender, sha256]
             ).map(SQLiteLedger.receipt(from:))
@@ -258,14 +258,14 @@ public final class SQLiteLedger: LedgerStore {
 
     public func unfinishedReceipts() throws(LedgerError) -> [Receipt] {
         try read("listing unfinished receipts") { db in
-            try Row.fetchAll(db, sql: "SELECT * FROM receipt WHERE state <> 'finished' ORDER BY claimed_at, rowid")
+            try Row.fetchAll(db, sql: "SELECT * FROM receipt WHERE state <> 'finished' ORDER BY rowid")
                 .map(SQLiteLedger.receipt(from:))
         }
     }
 
     public func allReceipts() throws(LedgerError) -> [Receipt] {
         try read("listing receipts") { db in
-            try Row.fetchAll(db, sql: "SELECT * FROM receipt ORDER BY claimed_at, rowid").map(SQLiteLedger.receipt(from:))
+            try Row.fetchAll(db, sql: "SELECT * FROM receipt ORDER BY rowid").map(SQLiteLedger.receipt(from:))
         }
     }
 
@@ -433,7 +433,7 @@ public final class SQLiteLedger: LedgerStore {
     public func waivers(center: String, schoolYear: Int) throws(LedgerError) -> [WaiverRequest] {
         try read("looking up waivers") { db in
             try Row.fetchAll(
-                db, sql: "SELECT * FROM waiver_request WHERE center_org_id = ? AND school_year = ? ORDER BY received_at, rowid",
+                db, sql: "SELECT * FROM waiver_request WHERE center_org_id = ? AND school_year = ? ORDER BY rowid",
                 arguments: [center, schoolYear]
             ).map(SQLiteLedger.waiver(from:))
         }
@@ -441,7 +441,7 @@ public final class SQLiteLedger: LedgerStore {
 
     public func allWaivers() throws(LedgerError) -> [WaiverRequest] {
         try read("listing waivers") { db in
-            try Row.fetchAll(db, sql: "SELECT * FROM waiver_request ORDER BY received_at, rowid").map(SQLiteLedger.waiver(from:))
+            try Row.fetchAll(db, sql: "SELECT * FROM waiver_request ORDER BY rowid").map(SQLiteLedger.waiver(from:))
         }
     }
 
@@ -488,14 +488,14 @@ public final class SQLiteLedger: LedgerStore {
 
     public func unfinishedJobRuns() throws(LedgerError) -> [JobRun] {
         try read("listing unfinished job runs") { db in
-            try Row.fetchAll(db, sql: "SELECT * FROM job_run WHERE state <> 'finished' ORDER BY started_at, rowid")
+            try Row.fetchAll(db, sql: "SELECT * FROM job_run WHERE state <> 'finished' ORDER BY rowid")
                 .map(SQLiteLedger.jobRun(from:))
         }
     }
 
     public func jobRuns(_ job: JobKind) throws(LedgerError) -> [JobRun] {
         try read("listing job runs") { db in
-            try Row.fetchAll(db, sql: "SELECT * FROM job_run WHERE job = ? ORDER BY started_at, rowid", arguments: [job.rawValue])
+            try Row.fetchAll(db, sql: "SELECT * FROM job_run WHERE job = ? ORDER BY rowid", arguments: [job.rawValue])
                 .map(SQLiteLedger.jobRun(from:))
         }
     }

@@ -1,6 +1,7 @@
 import ArgumentParser
 import ExchangeCore
 import ExchangeLedgerSQLite
+import ExchangeRules
 import ExchangeRuntime
 import ExchangeSchemas
 import Foundation
@@ -10,11 +11,13 @@ import Logging
 import Glibc
 #endif
 
-/// `ktsx demo`: a small drop tree with sample participants and files, run until every file is
-/// acknowledged, with a report of what happened and where the acknowledgements are.
+/// `ktsx demo`: the golden scenario's week in a fresh drop tree: enrollments, attendance (unknowns
+/// resolved a day later, one stale correction), grades, the nightly jobs, waivers and a decision, with a
+/// report of what happened and where every file went.
 struct Demo: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Build a small drop tree with sample files, acknowledge them, and show what happened.")
+        abstract: "Play a week of the exchange in a new drop tree and show what happened.",
+        discussion: "The demo's clock is set to Friday, January 16, 2026, 10:15 Kentucky time (unless KTSX_CLOCK_START says otherwise).")
 
     @Argument(help: "Where to build the demo (created; must be empty or absent).")
     var directory: String = "ktsx-demo"
@@ -25,6 +28,7 @@ struct Demo: AsyncParsableCommand {
         if manager.fileExists(atPath: base.path), !((try? manager.contentsOfDirectory(atPath: base.path)) ?? []).isEmpty {
             throw ConfigurationFailure(message: "\(base.path) is not empty; name a new directory: ktsx demo DIR")
         }
+        if ProcessInfo.processInfo.environment["KTSX_CLOCK_START"] == nil { setenv("KTSX_CLOCK_START", "2026-01-16T15:15:00Z", 1) }
         try manager.createDirectory(at: base, withIntermediateDirectories: true)
         try """
             # KTS Exchange demo settings
@@ -34,63 +38,60 @@ struct Demo: AsyncParsableCommand {
             poll_interval = 500ms
 
             """.write(to: base.appendingPathComponent("ktsx.conf"), atomically: true, encoding: .utf8)
-        try """
-            orgId,name,classification,timeZone,outputFormat,doneMarker
-            061014,Ridgeline Area Technology Center,C2,America/New_York,same,false
-            165901,Bluegrass Career and Technical Center,A2,America/New_York,same,false
-            061010,Ridgeline High School,A1,America/New_York,same,false
-            165020,Bluegrass Central High School,A1,America/Chicago,xml,false
-
-            """.write(to: base.appendingPathComponent("participants.csv"), atomically: true, encoding: .utf8)
-
+        for (name, text) in DemoScenario.config {
+            try text.write(to: base.appendingPathComponent(name), atomically: true, encoding: .utf8)
+        }
         let configuration = try ExchangeConfiguration.load(directory: base.path)
         var exchange = try Exchange(configuration: configuration)
         let tree = configuration.tree
-        func drop(_ example: String, as name: String, into orgId: String, change: (String) -> String = { $0 }) throws {
-            guard let text = SchemaCatalog.examples[example] else { return }
-            try change(text).write(toFile: "\(tree.inbound(orgId))/\(name)", atomically: true, encoding: .utf8)
-        }
-        // What partners send: good files, a broken one, the same file twice, a file in the wrong folder, a
-        // file with one bad record, and a link to a system file.
-        try drop("ATT.example.xml", as: "KTSX_ATT_165901_20251002T020000_0001.xml", into: "165901")
-        try drop("ENR.example.csv", as: "KTSX_ENR_061010_20250929T073000_0001.csv", into: "061010")
-        try drop("ENR.example.csv", as: "KTSX_ENR_061010_20250929T073000_0002.csv", into: "061010")
-        try drop("ATT.example.xml", as: "KTSX_ATT_165901_20251003T020000_0002.xml", into: "165901") {
-            $0.replacingOccurrences(of: "<AttendanceDate>2026-", with: "<AttendanceDate>2026-13-")
-                .replacingOccurrences(of: "<AttendanceStatus>P</AttendanceStatus>", with: "<AttendanceStatus>Present</AttendanceStatus>")
-        }
-        try drop("GRD.example.xml", as: "KTSX_GRD_061014_20251031T180000_0001.xml", into: "165901")
-        // Partly invalid: one enrollment claims another home school (rule ENR-01); the others are applied.
-        try drop("ENR.example.csv", as: "KTSX_ENR_061010_20250930T073000_0003.csv", into: "061010") { text in
-            var lines = text.components(separatedBy: "\n")
-            if lines.count > 2 { lines[2] = lines[2].replacingOccurrences(of: ",061010,061014,", with: ",061020,061014,") }
-            return lines.joined(separator: "\n")
-        }
-        symlink("/etc/passwd", "\(tree.inbound("061014"))/passwd.csv")
-
-        print("Demo drop tree: \(base.path)")
-        print("Dropped 7 entries into inbound/ folders; acknowledging (quiet period 1 s)...\n")
         var logger = Logger(label: "ktsx") { StreamLogHandler.standardError(label: $0) }
         logger.logLevel = .warning
-        let summary = try await ExchangeService.runUntilSettled(
-            cycle: &exchange.cycle, pollInterval: .milliseconds(250), maxWait: .seconds(30), logger: logger)
+
+        print("Demo drop tree: \(base.path) (clock: \(WallClock.now().iso8601))\n")
+        // The week, in the order it happened: each batch is dropped, then acknowledged.
+        let batches: [(String, [String])] = [
+            ("Monday morning: the high schools send enrollments", ["KTSX_ENR_"]),
+            ("Monday afternoon: attendance", ["KTSX_ATT_061014_20260112", "KTSX_ATT_165901_20260112"]),
+            ("Tuesday afternoon: attendance, Monday's unknowns resolved", ["KTSX_ATT_061014_20260113", "KTSX_ATT_165901_20260113"]),
+            ("Wednesday afternoon: progress and final grades", ["KTSX_GRD_061014_20260114", "KTSX_GRD_165901_20260114"]),
+            ("Friday: waiver requests from both centers", ["KTSX_WVR_165901_20260116", "KTSX_WVR_061014_20260116"]),
+        ]
+        for (title, prefixes) in batches {
+            let names = DemoScenario.drops.keys.filter { name in prefixes.contains { name.hasPrefix($0) } }.sorted()
+            for name in names {
+                let org = String(name.split(separator: "_")[2])
+                try DemoScenario.drops[name]!.write(toFile: "\(tree.inbound(org))/\(name)", atomically: true, encoding: .utf8)
+            }
+            print("\(title): \(names.count) file\(names.count == 1 ? "" : "s")")
+            _ = try await ExchangeService.runUntilSettled(
+                cycle: &exchange.cycle, pollInterval: .milliseconds(250), maxWait: .seconds(30), logger: logger)
+        }
+        // Monday's unknown absences were resolved in Tuesday's file; Tuesday's are still unknown.
+        let syncs = try exchange.jobs.syncUnknownAttendance(night: LocalDate("2026-01-14")!, logger: logger)
+        print("Unknown-attendance sync for Tuesday: \(syncs.map { "\($0.records) unknown absences to \($0.runKey.prefix(6))" }.joined(separator: ", "))")
+        if let posting = try exchange.jobs.postGrades(runKey: "demo", logger: logger) {
+            print("Grade posting: \(posting.records) grades in \(posting.files) files")
+        }
+        let (_, decided) = try exchange.jobs.decideWaiver(
+            id: DemoScenario.approvedWaiverId, approve: true, reason: "Approved for the demo.", logger: logger)
+        print("Waiver \(decided.id) of \(decided.centerOrgId): \(decided.status.rawValue)\n")
 
         let pad = { (text: String, width: Int) in text.count >= width ? text : text + String(repeating: " ", count: width - text.count) }
-        print(pad("sender", 8) + pad("file", 44) + pad("outcome", 22) + "errors")
+        print(pad("sender", 8) + pad("file", 46) + pad("outcome", 22) + "records (accepted/received), errors")
         for receipt in try exchange.ledger.allReceipts() {
             print(
-                pad(receipt.senderOrgId, 8) + pad(receipt.originalName, 44) + pad(receipt.outcome?.rawValue ?? receipt.state.rawValue, 22)
-                    + "\(receipt.errorCount)")
+                pad(receipt.senderOrgId, 8) + pad(receipt.originalName, 46) + pad(receipt.outcome?.rawValue ?? receipt.state.rawValue, 22)
+                    + "\(receipt.recordsAccepted)/\(receipt.recordsReceived), \(receipt.errorCount)")
         }
-        print("\nAcknowledgements and error files, in each sender's outbound/:")
+        print("\nEvery participant's outbound/ (acknowledgements, error files, routed attendance and enrollments,")
+        print("grade postings, the unknown-attendance sync, the waiver decision):")
         for participant in configuration.participants {
             let names = ((try? manager.contentsOfDirectory(atPath: tree.outbound(participant.orgId))) ?? []).sorted()
-            for name in names where !name.hasPrefix(".") {
-                print("  \(tree.outbound(participant.orgId))/\(name)")
-            }
+            print("  \(participant.orgId) \(participant.name):")
+            for name in names where !name.hasPrefix(".") { print("    \(name)") }
         }
-        print("\nprocessed \(summary.processed), set aside \(summary.setAside), failed \(summary.failed)")
-        print("Originals: \(configuration.settings.stateDirectory)/archive (accepted) and .../quarantine (rejected)")
+        print("\nOriginals: \(configuration.settings.stateDirectory)/archive (accepted) and .../quarantine (rejected)")
         print("Ledger: \(tree.ledgerPath)")
+        print("Try: ktsx waivers --config \(base.path)")
     }
 }

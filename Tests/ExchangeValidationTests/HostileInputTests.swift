@@ -25,7 +25,8 @@ struct HostileCase: CustomStringConvertible, Sendable {
     }
 }
 
-/// A TCP listener on the loopback port the hostile fixtures point at; counts connection attempts.
+/// A TCP listener on the loopback port the hostile fixtures point at (29171: below Linux's ephemeral
+/// range, so no outgoing connection of a test running beside it takes it); counts connection attempts.
 final class LoopbackTrap {
     let socketDescriptor: Int32
 
@@ -76,7 +77,7 @@ private func ktsxMeasured(_ arguments: [String], in directory: URL) throws -> (P
 struct HostileInputTests {
     @Test("each hostile fixture gets its expected verdict and code; nothing reaches the network", arguments: HostileCase.all())
     func hostileFixture(testCase: HostileCase) throws {
-        let trap = try LoopbackTrap(port: 58361)
+        let trap = try LoopbackTrap(port: 29171)
         let file = Repository.fixtures.appendingPathComponent("hostile/\(testCase.file)")
         let started = ContinuousClock.now
         let report = try FileValidator().validate(path: file.path)

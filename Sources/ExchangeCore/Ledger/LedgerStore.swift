@@ -150,9 +150,9 @@ public protocol LedgerStore: Sendable {
     func receipt(id: String) throws(LedgerError) -> Receipt?
     /// The first receipt from `sender` with these bytes whose records were applied.
     func firstAccepted(sender: String, sha256: String) throws(LedgerError) -> Receipt?
-    /// Receipts not yet finished (to be finished after a crash), oldest first.
+    /// Receipts not yet finished (to be finished after a crash), in the order they were recorded.
     func unfinishedReceipts() throws(LedgerError) -> [Receipt]
-    /// All receipts, oldest first.
+    /// All receipts, in the order they were recorded.
     func allReceipts() throws(LedgerError) -> [Receipt]
     /// Deliveries not yet picked up.
     func pendingDeliveries() throws(LedgerError) -> [Delivery]
@@ -171,9 +171,9 @@ public protocol LedgerStore: Sendable {
     func enrollments(ssid: String, center: String) throws(LedgerError) -> [HeldRecord]
     /// Held attendance for a high school on a day (deleted ones included).
     func attendance(recipientOrgId: String, date: String) throws(LedgerError) -> [HeldRecord]
-    /// Waiver requests of a center for a year, oldest first.
+    /// Waiver requests of a center for a year, in the order they were recorded.
     func waivers(center: String, schoolYear: Int) throws(LedgerError) -> [WaiverRequest]
-    /// Every waiver request, oldest first.
+    /// Every waiver request, in the order they were recorded.
     func allWaivers() throws(LedgerError) -> [WaiverRequest]
 
     // MARK: Job runs
@@ -183,9 +183,9 @@ public protocol LedgerStore: Sendable {
     func claimJobRun(_ run: JobRun) throws(LedgerError) -> Bool
     /// The run of a job for a key.
     func jobRun(_ job: JobKind, runKey: String) throws(LedgerError) -> JobRun?
-    /// Runs not finished, oldest first.
+    /// Runs not finished, in the order they were recorded.
     func unfinishedJobRuns() throws(LedgerError) -> [JobRun]
-    /// Every run of a job, oldest first.
+    /// Every run of a job, in the order they were recorded.
     func jobRuns(_ job: JobKind) throws(LedgerError) -> [JobRun]
     /// The grades a posting run claimed.
     func gradesClaimed(by runId: String) throws(LedgerError) -> [GradeToPost]
