@@ -351,6 +351,9 @@ def main():
     drop("2026-03-05T15:00:00Z", CTC, "KTSX_WVR_165901_20260305T100000_0001.csv",
          render(WAIVERS, CTC, [waiver(CTC, "Bluegrass Career and Technical Center", "A2", "amend", ctc_waiver["recordId"],
                                       "2026-03-05T09:00:00-05:00")], "csv", "2026-03-05T10:00:00-05:00"))
+    drop("2026-03-05T15:00:00Z", ATC, "KTSX_WVR_061014_20260305T100000_0001.csv",
+         render(WAIVERS, ATC, [waiver(ATC, "Ridgeline Area Technology Center", "C2", submitted="2026-03-05T09:30:00-05:00")],
+                "csv", "2026-03-05T10:00:00-05:00"))
     run("2026-03-05T15:00:00Z")
 
     for sub in ("config", "drops"):

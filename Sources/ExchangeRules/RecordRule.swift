@@ -84,8 +84,8 @@ public struct RuleBook: Sendable {
         // Grades
         GradeStudentEnrolled(), GradingPeriodInYear(), GradeOnScale(), FinalGradeComplete(), GradeCreditBounds(),
         GradeAsOfDate(),
-        // Every type with a natural key
-        KeyMustBeHeld(),
+        // Every type with a natural key, and centers with an approved waiver
+        KeyMustBeHeld(), CenterNotWaived(),
         // Waivers
         WaiverFromCTC(), WaiverInsideWindow(), WaiverForNextYear(), WaiverOnePerYear(), WaiverApproved(),
     ])

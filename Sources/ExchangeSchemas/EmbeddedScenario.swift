@@ -4438,6 +4438,11 @@ a0b75991-3109-48de-a302-5a670be61894,add,2026,2100324679,165901,165020,CUL101,AM
 </KtsxWaiverFile>
 
 """#,
+        "KTSX_WVR_061014_20260305T100000_0001.csv": #"""
+recordId,action,centerOrgId,centerName,centerClassification,operatingDistrictNumber,waiverSchoolYear,waiverScope,reasonCode,reasonText,alternateProcess,affectedHomeSchoolOrgIds,submitterName,submitterTitle,submitterEmail,submitterPhone,superintendentApproval,approvalDate,submittedDateTime,priorWaiverId
+6ed7342e-2c88-46ac-b2c3-7d36f4462c55,submit,061014,Ridgeline Area Technology Center,C2,061,2027,FULL_EXCHANGE,ALT_SIS,,Rosters and grades by the district's own SIS export.,,Pat Lee,Principal,pat.lee@example.org,,true,2026-01-14,2026-03-05T09:30:00-05:00,
+
+"""#,
         "KTSX_WVR_165901_20260116T100000_0001.csv": #"""
 recordId,action,centerOrgId,centerName,centerClassification,operatingDistrictNumber,waiverSchoolYear,waiverScope,reasonCode,reasonText,alternateProcess,affectedHomeSchoolOrgIds,submitterName,submitterTitle,submitterEmail,submitterPhone,superintendentApproval,approvalDate,submittedDateTime,priorWaiverId
 83092784-227b-45ab-97af-60a077f0f74b,submit,165901,Bluegrass Career and Technical Center,A2,165,2027,FULL_EXCHANGE,ALT_SIS,,Rosters and grades by the district's own SIS export.,,Pat Lee,Principal,pat.lee@example.org,,true,2026-01-14,2026-01-16T09:00:00-05:00,

@@ -103,7 +103,7 @@ struct RuleTests {
     func everyRuleCovered() {
         let covered = Set(ruleCases.map(\.code))
         let book = Set(RuleBook.standard.rules.map(\.code))
-        #expect(book.isSubset(of: covered.union(["ENR-01"])), "rules without a case: \(book.subtracting(covered))")
+        #expect(book.isSubset(of: covered.union(["ENR-01", "ATT-12"])), "rules without a case: \(book.subtracting(covered))")
     }
 
     @Test("messages name no student data")
@@ -144,6 +144,19 @@ struct RuleTests {
             WaiverRequest(id: "w", centerOrgId: "165901", schoolYear: 2026, values: [:], receiptId: "R1", receivedAt: januaryReceipt, status: .approved)
         ]
         #expect(RuleWorld.codes(.enrollment, held: held) == ["ENR-02"])
+    }
+
+    @Test("a center with an approved waiver sends no attendance or grades that year (ATT-12, GRD-12)", arguments: [
+        (ExchangeType.attendance, "ATT-12"), (.grades, "GRD-12"),
+    ])
+    func waivedCenterRecords(type: ExchangeType, code: String) {
+        var held = RuleWorld.held
+        held.waiverRequests = [
+            WaiverRequest(id: "w", centerOrgId: "165901", schoolYear: 2026, values: [:], receiptId: "R1", receivedAt: januaryReceipt, status: .approved)
+        ]
+        #expect(RuleWorld.codes(type, held: held) == [code])
+        held.waiverRequests[0].status = .denied
+        #expect(RuleWorld.codes(type, held: held) == [])
     }
 
     @Test("newer attendance supersedes; older is stale (ATT-07)")

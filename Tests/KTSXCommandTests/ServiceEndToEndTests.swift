@@ -288,6 +288,62 @@ struct ServiceEndToEndTests {
         }
     }
 
+    @Test("a mistake in a reference file is refused at start with file, line and reason")
+    func badReferenceData() throws {
+        try withTemporaryDirectory { root in
+            let tree = try DropTreeFixture(root: root)
+            try "scaleCode,letter,minimum,maximum,passing\nKY10PT,A,90,100,true\nKY10PT,B,80,90,true\n"
+                .write(to: tree.config.appendingPathComponent("grading-scales.csv"), atomically: true, encoding: .utf8)
+            try "centerOrgId,ktsCourseNumber,homeSchoolOrgId,homeCourseNumber,homeCourseTitle,homeGradingScaleCode\n061014,WLD101,061020,CTE-WLD1,,NOPE\n"
+                .write(to: tree.config.appendingPathComponent("course-mappings.csv"), atomically: true, encoding: .utf8)
+            var catalog = try String(contentsOf: tree.config.appendingPathComponent("catalog.csv"), encoding: .utf8)
+            catalog += "999999,2026,WLD101,AM-01,480511,Welding,FY,2025-08-13,2026-05-22,2,165\n"
+            try catalog.write(to: tree.config.appendingPathComponent("catalog.csv"), atomically: true, encoding: .utf8)
+            let result = try tree.ktsx(["run", "--once", "--config", tree.config.path])
+            #expect(result.status == 2)
+            let lines = catalog.split(separator: "\n").count
+            for expected in [
+                "grading-scales.csv:3: the band B 80-90 overlaps A 90-100 on line 2 of scale KY10PT",
+                "course-mappings.csv:2: homeGradingScaleCode 'NOPE' is not a scale in grading-scales.csv",
+                "catalog.csv:\(lines): centerOrgId '999999' is not in participants.csv",
+            ] {
+                #expect(result.standardError.contains(expected), "\(result.standardError)")
+            }
+        }
+    }
+
+    @Test("edited reference data is used without a restart; an edit with mistakes is refused and the last good one stays")
+    func referenceReload() throws {
+        try withTemporaryDirectory { root in
+            let tree = try DropTreeFixture(root: root)
+            let process = try tree.startService()
+            defer { if process.isRunning { process.terminate() } }
+            // The enrollment example in section PM-02, which the catalog does not have yet (ENR-03).
+            let text = try example("ENR.example.csv").replacingOccurrences(of: #",(AM|PM)-0[12],"#, with: ",PM-02,", options: .regularExpression)
+            func outcome(_ name: String, _ text: String = text) throws -> String {
+                try tree.drop(text, as: name, into: "061010")
+                for _ in 0..<100 where !(try tree.outboundFiles("061010").contains("\(name).ack.csv")) { usleep(100_000) }
+                let ack = try tree.text("061010", "\(name).ack.csv")
+                return ["ACCEPTED_WITH_ERRORS", "ACCEPTED", "REJECTED"].first { ack.contains(",\($0),") } ?? ack
+            }
+            #expect(try outcome("before.csv") == "REJECTED")
+            let catalogURL = tree.config.appendingPathComponent("catalog.csv")
+            let catalog = try String(contentsOf: catalogURL, encoding: .utf8)
+            let added = catalog.split(separator: "\n").filter { $0.hasPrefix("061014,") && $0.contains(",AM-01,") }
+                .map { $0.replacingOccurrences(of: ",AM-01,", with: ",PM-02,") }
+            try (catalog + added.joined(separator: "\n") + "\n").write(to: catalogURL, atomically: true, encoding: .utf8)
+            usleep(400_000)
+            #expect(try outcome("after.csv") == "ACCEPTED")
+            // A broken edit: the service keeps the version in force (the section stays known).
+            try (catalog + "061014,2026,BROKEN\n").write(to: catalogURL, atomically: true, encoding: .utf8)
+            usleep(400_000)
+            #expect(process.isRunning)
+            #expect(
+                try outcome("broken.csv", text.replacingOccurrences(of: ",add,", with: ",update,")) == "ACCEPTED",
+                "updates of the new enrollments, judged with the section still in the catalog")
+        }
+    }
+
     @Test("a file that keeps growing is not claimed until it has been quiet; SIGTERM stops the service cleanly")
     func growingFile() throws {
         try withTemporaryDirectory { root in

@@ -1,0 +1,24 @@
+import ExchangeCore
+
+/// ATT-12, GRD-12: a center with an approved waiver for the school year does not exchange attendance
+/// or grades through KTS that year (its records go by the alternate process it described); records it
+/// sends anyway are refused with that reason rather than half-applied. Enrollments for it: ENR-02.
+public struct CenterNotWaived: RecordRule {
+    static let codes: [ExchangeType: String] = [.attendance: "ATT-12", .grades: "GRD-12"]
+
+    /// Creates the rule.
+    public init() {}
+
+    public var code: String { "ATT-12" }
+    public var types: Set<ExchangeType> { Set(CenterNotWaived.codes.keys) }
+
+    public func check(_ record: RecordFacts, context: RuleContext) -> RuleViolation? {
+        guard let code = CenterNotWaived.codes[record.type], let year = record.schoolYear,
+            context.held.isWaived(center: context.senderOrgId, schoolYear: year)
+        else { return nil }
+        return RuleViolation(
+            code: code, field: "schoolYear",
+            message: "This center has an approved waiver for school year \(year) and does not exchange records through KTS "
+                + "that year. Send them by the alternate process described in the waiver.")
+    }
+}
