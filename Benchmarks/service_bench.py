@@ -25,25 +25,36 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 EXAMPLE = os.path.join(ROOT, "Schemas", "examples", "ENR.example.csv")
 
 
+CATALOG = os.path.join(ROOT, "Fixtures", "reference", "catalog.csv")
+CLOCK = "2026-02-20T15:00:00Z"  # after the example's dates: every enrollment passes the rules
+
+
 def write_config(base, orgs, quiet, poll):
+    """The high schools `orgs` and the center 061014, with the fixture world's catalog: every file's
+    enrollments are judged by the rules, accepted, and routed to the center."""
     os.makedirs(os.path.join(base, "config"), exist_ok=True)
     with open(os.path.join(base, "config", "ktsx.conf"), "w") as out:
         out.write(f"drop_root = ../drop\nstate_dir = ../state\nquiet_period = {quiet}\npoll_interval = {poll}\n")
     with open(os.path.join(base, "config", "participants.csv"), "w") as out:
         out.write("orgId,name,classification,timeZone,outputFormat,doneMarker\n")
+        out.write("061014,Ridgeline Area Technology Center,C2,America/New_York,same,false\n")
         for org in orgs:
             out.write(f"{org},School {org},A1,America/New_York,same,false\n")
+    shutil.copy(CATALOG, os.path.join(base, "config", "catalog.csv"))
 
 
 def enrollment(org, index):
-    """The enrollment example as sent by `org`, with fresh record ids (so no file is a duplicate)."""
+    """The enrollment example as sent by `org`, with fresh record ids and students (so no file is a
+    duplicate and no enrollment is on file already)."""
     lines = open(EXAMPLE, encoding="utf-8").read().split("\n")
     out = [lines[0]]
     for number, line in enumerate(lines[1:]):
         if not line:
             continue
         record_id = "%08x-%04x-4000-8000-%012x" % (int(org), number, index)
-        out.append(record_id + line[36:].replace(",061010,061014,", f",{org},061014,"))
+        _, action, year, _, rest = line.split(",", 4)
+        ssid = "%010d" % ((int(org) * 100_000 + index * 10 + number) % 10**10)
+        out.append(",".join([record_id, action, year, ssid, rest.replace(",061010,061014,", f",{org},061014,")]))
     return "\n".join(out) + "\n"
 
 
@@ -63,6 +74,7 @@ def main():
     subprocess.run(["swift", "build", "-c", "release", "--product", "ktsx"], cwd=ROOT, check=True,
                    stdout=subprocess.DEVNULL)
     ktsx = os.path.join(ROOT, ".build", "release", "ktsx")
+    os.environ["KTSX_CLOCK_START"] = CLOCK
 
     # Latency.
     base = tempfile.mkdtemp(prefix="ktsx-latency-")
@@ -101,13 +113,17 @@ def main():
                             capture_output=True, text=True)
     drained = time.perf_counter() - started
     acks = sum(1 for org in orgs for name in os.listdir(f"{base}/drop/{org}/outbound") if ".ack." in name)
+    accepted = sum(1 for org in orgs for name in os.listdir(f"{base}/drop/{org}/outbound")
+                   if ".ack." in name and ",ACCEPTED," in open(f"{base}/drop/{org}/outbound/{name}").read())
+    routed = len(os.listdir(f"{base}/drop/061014/outbound"))
     shutil.rmtree(base)
 
     print(f"\nlatency ({args.latency_files} files, quiet period {args.quiet}, poll interval {args.poll}):")
     print(f"  p50 {statistics.median(latencies):.3f} s, p99 {percentile(latencies, 0.99):.3f} s, "
           f"max {max(latencies):.3f} s")
     print(f"backlog ({args.files} files from {args.participants} participants, quiet period 0):")
-    print(f"  {drained:.1f} s, {args.files / drained:.0f} files/s, {acks} acknowledgements; ktsx said: {result.stdout.strip()}")
+    print(f"  {drained:.1f} s, {args.files / drained:.0f} files/s, {acks} acknowledgements ({accepted} ACCEPTED), "
+          f"{routed} files routed to the center; ktsx said: {result.stdout.strip()}")
     return 0 if acks == args.files else 1
 
 

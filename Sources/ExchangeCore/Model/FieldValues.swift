@@ -139,11 +139,7 @@ public struct DateTimeValue: Sendable, Equatable {
 
     /// The instant, taking a value without an offset at `defaultOffsetMinutes`.
     public func instant(defaultOffsetMinutes: Int) -> Timestamp {
-        let (y, m, d) = (Int64(month <= 2 ? year - 1 : year), Int64(month), Int64(day))
-        let era = (y >= 0 ? y : y - 399) / 400
-        let yearOfEra = y - era * 400
-        let dayOfYear = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1
-        let days = era * 146_097 + yearOfEra * 365 + yearOfEra / 4 - yearOfEra / 100 + dayOfYear - 719_468
+        let days = LocalDate(year: year, month: month, day: day)?.dayNumber ?? 0
         let local = days * 86_400 + Int64(hour * 3600 + minute * 60 + second)
         return Timestamp(secondsSinceEpoch: local - Int64(offsetMinutes ?? defaultOffsetMinutes) * 60)
     }

@@ -1,5 +1,3 @@
-import ExchangeCore
-
 /// A calendar date without a time or a zone (`YYYY-MM-DD`), as the exchange's date fields carry them.
 /// Dates compare and step by whole days.
 public struct LocalDate: Sendable, Hashable, Comparable, CustomStringConvertible, Codable {
@@ -88,7 +86,8 @@ public struct LocalDate: Sendable, Hashable, Comparable, CustomStringConvertible
     /// Orders dates.
     public static func < (lhs: LocalDate, rhs: LocalDate) -> Bool { lhs.dayNumber < rhs.dayNumber }
 
-    static func daysIn(month: Int, year: Int) -> Int {
+    /// The number of days in a month.
+    public static func daysIn(month: Int, year: Int) -> Int {
         switch month {
         case 2: (year % 4 == 0 && year % 100 != 0) || year % 400 == 0 ? 29 : 28
         case 4, 6, 9, 11: 30
