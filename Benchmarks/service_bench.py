@@ -40,7 +40,10 @@ def write_config(base, orgs, quiet, poll):
         out.write("061014,Ridgeline Area Technology Center,C2,America/New_York,same,false\n")
         for org in orgs:
             out.write(f"{org},School {org},A1,America/New_York,same,false\n")
-    shutil.copy(CATALOG, os.path.join(base, "config", "catalog.csv"))
+    with open(CATALOG, encoding="utf-8") as source, open(os.path.join(base, "config", "catalog.csv"), "w") as out:
+        for number, line in enumerate(source):
+            if number == 0 or line.startswith("061014,"):
+                out.write(line)
 
 
 def enrollment(org, index):

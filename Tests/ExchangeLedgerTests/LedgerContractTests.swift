@@ -122,7 +122,7 @@ struct LedgerContractTests {
             judged.outcome = .accepted
             let enrollment = HeldRecord(
                 type: .enrollment, naturalKey: "1234567890|165901|WLD101|AM-01|2025-08-13", senderOrgId: "061010", recipientOrgId: "165901",
-                schoolYear: 2026, values: ["ssid": "1234567890", "techCenterOrgId": "165901", "entryDate": "2025-08-13", "note": "é, \"q\""],
+                schoolYear: 2026, values: ["ssid": "1234567890", "techCenterOrgId": "165901", "entryDate": "2025-08-13", "note": "é, \"q\" \\ line\nbreak \u{1}"],
                 receiptId: "R1", acceptedAt: Timestamp(secondsSinceEpoch: 100), deleted: false)
             let attendance = HeldRecord(
                 type: .attendance, naturalKey: "1234567890|165901|2025-10-14|||", senderOrgId: "165901", recipientOrgId: "061010",
