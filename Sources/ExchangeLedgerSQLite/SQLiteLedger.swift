@@ -159,9 +159,9 @@ public final class SQLiteLedger: LedgerStore {
         records_received, records_accepted, records_rejected, error_count, duplicate_of, ack_file, error_file, finished_at
         """
 
-    private static func arguments(_ receipt: Receipt) -> StatementArguments {
-        [
-            receipt.id, receipt.senderOrgId, receipt.originalName, receipt.sizeBytes, receipt.sha256,
+    private static func arguments(_ receipt: Receipt, withId: Bool = true) -> StatementArguments {
+        (withId ? [receipt.id] : []) + [
+            receipt.senderOrgId, receipt.originalName, receipt.sizeBytes, receipt.sha256,
             receipt.state.rawValue, receipt.claimedAt.secondsSinceEpoch, receipt.fileType?.code, receipt.binding?.rawValue,
             receipt.outcome?.rawValue, receipt.recordsReceived, receipt.recordsAccepted, receipt.recordsRejected,
             receipt.errorCount, receipt.duplicateOf, receipt.ackFile, receipt.errorFile,
@@ -221,12 +221,14 @@ public final class SQLiteLedger: LedgerStore {
         let changed = try write("updating receipt \(receipt.id)") { db -> Int in
             try db.execute(
                 sql: """
-                    UPDATE receipt SET id = ?, sender_org_id = ?, original_name = ?, size_bytes = ?, sha256 = ?, state = ?,
+                    UPDATE receipt SET sender_org_id = ?, original_name = ?, size_bytes = ?, sha256 = ?, state = ?,
                     claimed_at = ?, file_type = ?, binding = ?, outcome = ?, records_received = ?, records_accepted = ?,
                     records_rejected = ?, error_count = ?, duplicate_of = ?, ack_file = ?, error_file = ?, finished_at = ?
                     WHERE id = ?
                     """,
-                arguments: SQLiteLedger.arguments(receipt) + [receipt.id])
+                // Not `id` itself: setting a parent key, even to its own value, makes SQLite look for child rows
+                // (duplicates, held records) by a scan of their tables on every update.
+                arguments: SQLiteLedger.arguments(receipt, withId: false) + [receipt.id])
             let changed = db.changesCount
             guard changed > 0 else { return 0 }
             try SQLiteLedger.insert(deliveries, db)
@@ -522,6 +524,14 @@ public final class SQLiteLedger: LedgerStore {
         try read("listing unfinished job runs") { db in
             try Row.fetchAll(db, sql: "SELECT * FROM job_run WHERE state <> 'finished' ORDER BY rowid")
                 .map(SQLiteLedger.jobRun(from:))
+        }
+    }
+
+    public func latestRunKey(_ job: JobKind, prefix: String) throws(LedgerError) -> String? {
+        try read("looking up the latest job run") { db in
+            try String.fetchOne(
+                db, sql: "SELECT max(run_key) FROM job_run WHERE job = ? AND substr(run_key, 1, ?) = ?",
+                arguments: [job.rawValue, prefix.utf8.count, prefix])
         }
     }
 

@@ -169,6 +169,8 @@ struct LedgerContractTests {
             try store.updateJobRun(run, recordingDeliveries: [], decision: nil)
             #expect(try store.jobRun(.gradePosting, runKey: "night:2025-10-15")?.state == .finished)
             #expect(try store.jobRuns(.gradePosting).map(\.id) == ["J1", "J3"])
+            #expect(try store.latestRunKey(.gradePosting, prefix: "night:") == "night:2025-10-15")
+            #expect(try store.latestRunKey(.unknownSync, prefix: "night:") == nil)
         }
     }
 

@@ -185,6 +185,9 @@ public protocol LedgerStore: Sendable {
     func jobRun(_ job: JobKind, runKey: String) throws(LedgerError) -> JobRun?
     /// Runs not finished, in the order they were recorded.
     func unfinishedJobRuns() throws(LedgerError) -> [JobRun]
+    /// The greatest run key of a job that starts with `prefix` (keys compare as text: `night:` keys are
+    /// ISO dates), if any.
+    func latestRunKey(_ job: JobKind, prefix: String) throws(LedgerError) -> String?
     /// Every run of a job, in the order they were recorded.
     func jobRuns(_ job: JobKind) throws(LedgerError) -> [JobRun]
     /// The grades a posting run claimed.

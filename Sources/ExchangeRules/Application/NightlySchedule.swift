@@ -38,11 +38,14 @@ public struct NightlySchedule: Sendable {
         return tonight > now ? tonight : policy.timeZone.instant(of: today.adding(days: 1), at: time(of: job))
     }
 
+    /// What every night's run key starts with.
+    public static let nightKeyPrefix = "night:"
+
     /// The run key of a scheduled night.
-    public static func nightKey(_ night: LocalDate) -> String { "night:\(night)" }
+    public static func nightKey(_ night: LocalDate) -> String { nightKeyPrefix + night.description }
 
     /// The night of a run key made by `nightKey`.
     public static func night(ofKey key: String) -> LocalDate? {
-        key.hasPrefix("night:") ? LocalDate(String(key.dropFirst(6))) : nil
+        key.hasPrefix(nightKeyPrefix) ? LocalDate(String(key.dropFirst(nightKeyPrefix.count))) : nil
     }
 }

@@ -228,7 +228,7 @@ public struct JobRunner: Sendable {
         var runs: [JobRun] = []
         for job in [JobKind.unknownSync, .gradePosting] {
             do {
-                let lastNight = try ledger.jobRuns(job).compactMap { NightlySchedule.night(ofKey: $0.runKey) }.max()
+                let lastNight = try ledger.latestRunKey(job, prefix: NightlySchedule.nightKeyPrefix).flatMap(NightlySchedule.night(ofKey:))
                 for night in schedule.dueNights(of: job, now: time, lastNight: lastNight) {
                     switch job {
                     case .gradePosting:

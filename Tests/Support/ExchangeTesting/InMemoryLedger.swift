@@ -168,6 +168,10 @@ public final class InMemoryLedger: LedgerStore, @unchecked Sendable {
         try locked { runs.filter { $0.state != .finished } }
     }
 
+    public func latestRunKey(_ job: JobKind, prefix: String) throws(LedgerError) -> String? {
+        try locked { runs.filter { $0.job == job && $0.runKey.hasPrefix(prefix) }.map(\.runKey).max() }
+    }
+
     public func jobRuns(_ job: JobKind) throws(LedgerError) -> [JobRun] {
         try locked { runs.filter { $0.job == job } }
     }
