@@ -81,6 +81,11 @@ let package = Package(
             name: "ExchangeLedgerTests", dependencies: ["ExchangeCore", "ExchangeLedgerSQLite", "ExchangeTesting"],
             swiftSettings: swiftSettings),
         .testTarget(name: "ExchangeCoreTests", dependencies: ["ExchangeCore"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "ExchangeRuntimeTests",
+            dependencies: ["ExchangeRuntime", "ExchangeRules", "ExchangeCore", "ExchangeTesting",
+                           .product(name: "Logging", package: "swift-log")],
+            swiftSettings: swiftSettings),
         .testTarget(name: "ExchangeRulesTests", dependencies: ["ExchangeRules", "ExchangeCore"], swiftSettings: swiftSettings),
         .testTarget(
             name: "ExchangeValidationTests",

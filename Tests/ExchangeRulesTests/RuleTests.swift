@@ -191,4 +191,30 @@ struct RecordApplierTests {
         #expect(applier.changes.last?.values["repeatIndicator"] == "true")
         #expect(applier.routedNow["165901"]?.count == 2)
     }
+
+    @Test("a waiver amendment replaces the pending request; a withdrawal ends it")
+    func waiverChanges() {
+        var held = InMemoryHeldRecords()
+        held.waiverRequests = [
+            WaiverRequest(id: "44444444-4444-4444-8444-444444444444", centerOrgId: "165901", schoolYear: 2027, values: [:], receiptId: "R1",
+                          receivedAt: januaryReceipt)
+        ]
+        let applier = RecordApplier(
+            rules: .standard, context: RuleContext(senderOrgId: "165901", reference: RuleWorld.reference, held: held, receivedAt: januaryReceipt),
+            receiptId: "R2", fieldTypes: [:])
+        var amend = RuleWorld.waiverValues
+        amend["recordId"] = "77777777-7777-4777-8777-777777777777"
+        amend["action"] = "amend"
+        amend["priorWaiverId"] = "44444444-4444-4444-8444-444444444444"
+        #expect(applier.consider(RecordFacts(type: .waiver, line: 2, values: amend)).isEmpty)
+        var withdraw = amend
+        withdraw["recordId"] = "88888888-8888-4888-8888-888888888888"
+        withdraw["action"] = "withdraw"
+        withdraw["priorWaiverId"] = "77777777-7777-4777-8777-777777777777"
+        #expect(applier.consider(RecordFacts(type: .waiver, line: 3, values: withdraw)).isEmpty)
+        let byId = Dictionary(uniqueKeysWithValues: applier.waiverChanges.map { ($0.id, $0.status) })
+        #expect(byId == ["44444444-4444-4444-8444-444444444444": .withdrawn, "77777777-7777-4777-8777-777777777777": .withdrawn])
+        // A new request for the year is possible again.
+        #expect(applier.consider(RecordFacts(type: .waiver, line: 4, values: RuleWorld.waiverValues.merging(["recordId": "99999999-9999-4999-8999-999999999999"]) { $1 })).isEmpty)
+    }
 }

@@ -46,6 +46,17 @@ struct GoldenScenarioTests {
                     Issue.record("unknown step \(line)")
                 }
             }
+            // Support's view of the waivers, and a second decision refused.
+            let listed = try ktsx(["waivers", "--format", "json"], clock: "2026-03-05T16:00:00Z")
+            let waivers = try JSONSerialization.jsonObject(with: Data(listed.standardOutput.utf8)) as? [[String: Any]] ?? []
+            #expect(waivers.map { $0["status"] as? String } == ["approved"])
+            #expect(waivers.first?["centerOrgId"] as? String == "165901")
+            let id = try #require(waivers.first?["id"] as? String)
+            let again = try runProcess(
+                Repository.ktsx.path, ["waiver", "deny", id, "--reason", "No.", "--config", config.path],
+                environment: ["KTSX_CLOCK_START": "2026-03-05T16:00:00Z"])
+            #expect(again.status == 2)
+            #expect(again.standardError.contains("already approved"), "\(again.standardError)")
             let ledger = try SQLiteLedger(path: root.appendingPathComponent("state/ledger.sqlite").path)
             let actual = try Self.normalisedTree(drop: root.appendingPathComponent("drop"), ledger: ledger)
             let expectedRoot = Self.scenario.appendingPathComponent("expected")

@@ -72,6 +72,12 @@ public struct AttendanceCodeMeaning: Sendable, Equatable {
     public var status: String
     /// EX, UX, UK, XM, or "" for present.
     public var excuse: String
+
+    /// Creates a meaning.
+    public init(status: String, excuse: String) {
+        self.status = status
+        self.excuse = excuse
+    }
 }
 
 /// A grading scale: letters with optional numeric bands and whether each passes (`grading-scales.csv`).
@@ -84,12 +90,25 @@ public struct GradingScale: Sendable, Equatable {
         public var range: ClosedRange<Double>?
         /// Whether the letter passes the course (athletic eligibility).
         public var passing: Bool
+
+        /// Creates a band.
+        public init(letter: String, range: ClosedRange<Double>?, passing: Bool) {
+            self.letter = letter
+            self.range = range
+            self.passing = passing
+        }
     }
 
     /// The scale's code, e.g. KY10PT.
     public var code: String
     /// The letters, in file order.
     public var bands: [Band]
+
+    /// Creates a scale.
+    public init(code: String, bands: [Band]) {
+        self.code = code
+        self.bands = bands
+    }
 
     /// The band of a letter.
     public func band(letter: String) -> Band? { bands.first { $0.letter == letter } }
@@ -119,6 +138,19 @@ public struct CourseMapping: Sendable, Equatable {
     public var homeCourseTitle: String
     /// The high school's grading scale ("" keeps the center's scale).
     public var homeGradingScaleCode: String
+
+    /// Creates a mapping.
+    public init(
+        centerOrgId: String, ktsCourseNumber: String, homeSchoolOrgId: String, homeCourseNumber: String, homeCourseTitle: String,
+        homeGradingScaleCode: String
+    ) {
+        self.centerOrgId = centerOrgId
+        self.ktsCourseNumber = ktsCourseNumber
+        self.homeSchoolOrgId = homeSchoolOrgId
+        self.homeCourseNumber = homeCourseNumber
+        self.homeCourseTitle = homeCourseTitle
+        self.homeGradingScaleCode = homeGradingScaleCode
+    }
 }
 
 /// An organisation's instructional days in one school year (`calendars.csv`): weekdays inside an
