@@ -33,7 +33,7 @@ struct DropTreeFixture {
 
             """.write(to: config.appendingPathComponent("ktsx.conf"), atomically: true, encoding: .utf8)
         let reference = Repository.fixtures.appendingPathComponent("reference")
-        for name in try FileManager.default.contentsOfDirectory(atPath: reference.path) where name.contains(".") {
+        for name in try FileManager.default.contentsOfDirectory(atPath: reference.path) where name.hasSuffix(".csv") || name.hasSuffix(".conf") {
             var text = try String(contentsOf: reference.appendingPathComponent(name), encoding: .utf8)
             if name == "participants.csv", let org = doneMarkerFor {
                 text = text.split(separator: "\n", omittingEmptySubsequences: false).map { line in
