@@ -149,6 +149,7 @@ public final class SQLiteLedger: LedgerStore {
                         records INTEGER NOT NULL DEFAULT 0,
                         UNIQUE (job, run_key)
                     );
+                    CREATE INDEX job_run_unfinished ON job_run(state) WHERE state <> 'finished';
                     """)
         }
         return migrator
@@ -189,9 +190,14 @@ public final class SQLiteLedger: LedgerStore {
         return receipt
     }
 
+    /// Thrown inside a write to roll it back as a conflict.
+    struct Rollback: Error {}
+
     private func write<T>(_ what: String, _ body: (Database) throws -> T) throws(LedgerError) -> T {
         do {
             return try queue.write(body)
+        } catch is Rollback {
+            throw LedgerError(.conflict, "\(what): the record changed meanwhile")
         } catch let error as DatabaseError where error.resultCode == .SQLITE_CONSTRAINT {
             throw LedgerError(.duplicateReceipt, "\(what): \(error.message ?? "constraint violated")")
         } catch {
@@ -399,7 +405,8 @@ public final class SQLiteLedger: LedgerStore {
                     recipient_org_id = excluded.recipient_org_id, school_year = excluded.school_year, ssid = excluded.ssid,
                     center_org_id = excluded.center_org_id, record_date = excluded.record_date, fields = excluded.fields,
                     receipt_id = excluded.receipt_id, accepted_at = excluded.accepted_at, deleted = excluded.deleted,
-                    pending_posting = excluded.pending_posting, posting_run = NULL
+                    pending_posting = excluded.pending_posting, posting_run = NULL,
+                    ever_posted = CASE WHEN held_record.posting_run IS NOT NULL THEN 1 ELSE held_record.ever_posted END
                 """,
             arguments: [
                 held.type.code, held.naturalKey, held.senderOrgId, held.recipientOrgId, held.schoolYear, held["ssid"], center,
@@ -530,8 +537,8 @@ public final class SQLiteLedger: LedgerStore {
     public func latestRunKey(_ job: JobKind, prefix: String) throws(LedgerError) -> String? {
         try read("looking up the latest job run") { db in
             try String.fetchOne(
-                db, sql: "SELECT max(run_key) FROM job_run WHERE job = ? AND substr(run_key, 1, ?) = ?",
-                arguments: [job.rawValue, prefix.utf8.count, prefix])
+                db, sql: "SELECT max(run_key) FROM job_run WHERE job = ? AND run_key >= ? AND run_key < ?",
+                arguments: [job.rawValue, prefix, prefix + "\u{10FFFF}"])
         }
     }
 
@@ -552,17 +559,32 @@ public final class SQLiteLedger: LedgerStore {
     }
 
     public func updateJobRun(_ run: JobRun, recordingDeliveries deliveries: [Delivery], decision: WaiverRequest?) throws(LedgerError) {
-        try write("updating job run \(run.id)") { db in
+        let moved = try write("updating job run \(run.id)") { db -> Bool in
             try db.execute(
-                sql: "UPDATE job_run SET state = ?, finished_at = ?, files = ?, records = ?, detail = ? WHERE id = ?",
-                arguments: [run.state.rawValue, run.finishedAt?.secondsSinceEpoch, run.files, run.records, run.detail, run.id])
+                sql: "UPDATE job_run SET state = ?, finished_at = ?, files = ?, records = ?, detail = ? WHERE id = ? AND state = ?",
+                arguments: [
+                    run.state.rawValue, run.finishedAt?.secondsSinceEpoch, run.files, run.records, run.detail, run.id,
+                    JobRun.predecessor(of: run.state)?.rawValue,
+                ])
+            guard db.changesCount == 1 else { return false }
             try SQLiteLedger.insert(deliveries, db)
             if run.state == .writing, run.job == .gradePosting {
+                // A posted delete leaves nothing at the high school: a later add is posted as an add again.
                 try db.execute(
-                    sql: "UPDATE held_record SET pending_posting = 0, ever_posted = 1, posting_run = NULL WHERE posting_run = ?",
+                    sql: """
+                        UPDATE held_record SET pending_posting = 0, ever_posted = CASE WHEN deleted THEN 0 ELSE 1 END,
+                            posting_run = NULL WHERE posting_run = ? AND pending_posting = 1
+                        """,
                     arguments: [run.id])
             }
-            if let decision { try SQLiteLedger.save(decision, db) }
+            if let decision {
+                try db.execute(
+                    sql: "UPDATE waiver_request SET status = ?, decision_reason = ?, decided_at = ? WHERE id = ? AND status = 'pending'",
+                    arguments: [decision.status.rawValue, decision.decisionReason, decision.decidedAt?.secondsSinceEpoch, decision.id])
+                guard db.changesCount == 1 else { throw Rollback() }
+            }
+            return true
         }
+        if !moved { throw LedgerError(.conflict, "job run \(run.id) is not \(JobRun.predecessor(of: run.state)?.rawValue ?? "new") any more") }
     }
 }

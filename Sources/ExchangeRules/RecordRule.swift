@@ -82,7 +82,7 @@ public struct RuleBook: Sendable {
         AttendancePeriodFields(), AttendanceStudentEnrolled(), AttendanceHomeSchoolMatches(), AttendanceInstructionalDay(),
         AttendanceExcuseMatchesStatus(), AttendanceTimesAndMinutes(), AttendanceLocalCodeMapped(), AttendanceNotStale(),
         // Grades
-        GradeStudentEnrolled(), GradingPeriodInYear(), GradeOnScale(), FinalGradeComplete(), GradeCreditBounds(),
+        GradeStudentEnrolled(), GradeHomeSchoolMatches(), GradingPeriodInYear(), GradeOnScale(), FinalGradeComplete(), GradeCreditBounds(),
         GradeAsOfDate(),
         // Every type with a natural key, and centers with an approved waiver
         KeyMustBeHeld(), CenterNotWaived(),

@@ -17,7 +17,7 @@ struct PostGrades: ParsableCommand {
     func run() throws {
         let exchange = try Exchange(configuration: try options.load())
         let logger = options.logger()
-        _ = exchange.jobs.recover(logger: logger)
+        _ = exchange.jobs.recover(logger: logger, minimumAge: JobRunner.retryAfterSeconds)
         let runKey = "manual:\(WallClock.now().compact)-\(WallClock.randomSuffix())"
         guard let run = try exchange.jobs.postGrades(runKey: runKey, logger: logger) else { return }
         print(
@@ -50,7 +50,7 @@ struct SyncUnknownAttendance: ParsableCommand {
             guard let parsed = LocalDate(date) else { throw ValidationError("--date must be a date YYYY-MM-DD, not '\(date)'") }
             day = parsed
         }
-        _ = exchange.jobs.recover(logger: logger)
+        _ = exchange.jobs.recover(logger: logger, minimumAge: JobRunner.retryAfterSeconds)
         let policy = exchange.references.current.policy
         let runs = try exchange.jobs.syncUnknownAttendance(night: policy.timeZone.local(WallClock.now()).date, day: day, logger: logger)
         if runs.isEmpty { print("nothing to send: every opted-in school was already sent that day") }
@@ -136,7 +136,7 @@ struct Waiver: ParsableCommand {
     func run() throws {
         let exchange = try Exchange(configuration: try options.load())
         let logger = options.logger()
-        _ = exchange.jobs.recover(logger: logger)
+        _ = exchange.jobs.recover(logger: logger, minimumAge: JobRunner.retryAfterSeconds)
         do {
             let (run, request) = try exchange.jobs.decideWaiver(id: id, approve: decision == .approve, reason: reason, logger: logger)
             let file = try exchange.ledger.deliveries(sourceId: run.id).first?.fileName ?? "?"

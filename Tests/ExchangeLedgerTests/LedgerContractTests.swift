@@ -193,9 +193,22 @@ struct LedgerContractTests {
             decided.decidedAt = Timestamp(secondsSinceEpoch: 300)
             var run = JobRun(id: "J1", job: .waiverDecision, runKey: "W1", startedAt: Timestamp(secondsSinceEpoch: 300))
             #expect(try store.claimJobRun(run))
+            var skipping = run
+            skipping.state = .finished
+            #expect(throws: LedgerError.self) { try store.updateJobRun(skipping, recordingDeliveries: [], decision: nil) }
             run.state = .writing
             try store.updateJobRun(run, recordingDeliveries: [], decision: decided)
             #expect(try store.allWaivers() == [decided])
+            // A second decision, or a second move to writing, changes nothing.
+            var second = JobRun(id: "J2", job: .waiverDecision, runKey: "W1-again", startedAt: Timestamp(secondsSinceEpoch: 301))
+            #expect(try store.claimJobRun(second))
+            second.state = .writing
+            var denied = decided
+            denied.status = .denied
+            #expect(throws: LedgerError.self) { try store.updateJobRun(second, recordingDeliveries: [], decision: denied) }
+            #expect(try store.allWaivers() == [decided])
+            #expect(try store.jobRun(.waiverDecision, runKey: "W1-again")?.state == .claimed)
+            #expect(throws: LedgerError.self) { try store.updateJobRun(run, recordingDeliveries: [], decision: nil) }
         }
     }
 

@@ -13,6 +13,9 @@ struct RuleCase: CustomTestStringConvertible, Sendable {
     var sender: String? = nil
     var emptyRoster = false
     var received: Timestamp = RuleWorld.received
+    var waivers: [WaiverRequest] = []
+    /// Makes the held enrollment look sent by another school (its homeSchoolOrgId becomes this).
+    var heldBy: String? = nil
 
     var testDescription: String { "\(code): \(why)" }
 }
@@ -51,6 +54,7 @@ let ruleCases: [RuleCase] = [
     RuleCase(type: .attendance, code: "ATT-10", why: "another center's record", change: { $0["techCenterOrgId"] = "061014" }),
     RuleCase(type: .attendance, code: "ATT-11", why: "PERIOD without a period", change: { $0["periodCode"] = nil }),
     RuleCase(type: .grades, code: "GRD-01", why: "no enrollment in the section", change: { $0["sectionNumber"] = "PM-01" }),
+    RuleCase(type: .grades, code: "GRD-13", why: "home school differs from the enrollment", change: { $0["homeSchoolOrgId"] = "165020" }),
     RuleCase(type: .grades, code: "GRD-02", why: "period ends before it begins", change: { $0["gradingPeriodEndDate"] = "2025-08-01" }),
     RuleCase(type: .grades, code: "GRD-02", why: "period outside the year", change: { $0["gradingPeriodBeginDate"] = "2025-06-01" }),
     RuleCase(type: .grades, code: "GRD-03", why: "unknown scale", change: { $0["gradingScaleCode"] = "NOPE" }),
@@ -77,6 +81,12 @@ let ruleCases: [RuleCase] = [
     RuleCase(type: .waiver, code: "WVR-03", why: "not the next school year", change: { $0["waiverSchoolYear"] = "2026" }, received: januaryReceipt),
     RuleCase(type: .waiver, code: "WVR-04", why: "amend without a prior request", change: { $0["action"] = "amend"; $0["priorWaiverId"] = "55555555-5555-4555-8555-555555555555" },
              received: januaryReceipt),
+    RuleCase(type: .waiver, code: "WVR-04", why: "a recordId used before", change: { $0["recordId"] = "55555555-5555-4555-8555-555555555555" },
+             received: januaryReceipt, waivers: [WaiverRequest(
+                 id: "55555555-5555-4555-8555-555555555555", centerOrgId: "165901", schoolYear: 2027, values: [:], receiptId: "R0",
+                 receivedAt: januaryReceipt, status: .denied)]),
+    RuleCase(type: .enrollment, code: "ENR-07", why: "update of another school's enrollment", change: { $0["action"] = "update" },
+             sender: "165020", heldBy: "165020"),
     RuleCase(type: .waiver, code: "WVR-05", why: "no superintendent approval", change: { $0["superintendentApproval"] = "false" }, received: januaryReceipt),
     RuleCase(type: .waiver, code: "WVR-05", why: "reason OTHER unexplained", change: { $0["reasonCode"] = "OTHER" }, received: januaryReceipt),
     RuleCase(type: .waiver, code: "WVR-07", why: "another center's request", change: { $0["centerOrgId"] = "061014" }, received: januaryReceipt),
@@ -93,9 +103,16 @@ struct RuleTests {
 
     @Test("each rule objects to its case", arguments: ruleCases)
     func ruleObjects(_ rule: RuleCase) {
-        let codes = RuleWorld.codes(
-            rule.type, sender: rule.sender, held: rule.emptyRoster ? InMemoryHeldRecords() : RuleWorld.held, received: rule.received,
-            rule.change)
+        var held = rule.emptyRoster ? InMemoryHeldRecords() : RuleWorld.held
+        held.waiverRequests = rule.waivers
+        if rule.heldBy != nil {
+            // The roster's enrollment was sent by 061010; the sender below is another school with the same key.
+            held = RuleWorld.held
+        }
+        let codes = RuleWorld.codes(rule.type, sender: rule.sender, held: held, received: rule.received) { values in
+            rule.change(&values)
+            if let school = rule.heldBy { values["homeSchoolOrgId"] = school }
+        }
         #expect(codes.contains(rule.code), "codes were \(codes)")
     }
 

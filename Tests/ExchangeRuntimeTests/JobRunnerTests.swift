@@ -31,7 +31,8 @@ struct JobWorld {
         try ledger.recordClaim(Receipt(id: "R1", senderOrgId: "165901", originalName: "g.csv", sizeBytes: 1, sha256: "a", claimedAt: JobWorld.now))
         var receipt = try #require(try ledger.receipt(id: "R1"))
         receipt.outcome = .accepted
-        let grades = ["061010", "061010", "061020"].enumerated().map { index, school in
+        // 061030 has left participants.csv since its grade was accepted.
+        let grades = ["061010", "061010", "061020", "061030"].enumerated().map { index, school in
             let values = [
                 "recordId": "0000000\(index)-0000-4000-8000-000000000000", "schoolYear": "2026", "ssid": "210000000\(index)",
                 "techCenterOrgId": "165901", "homeSchoolOrgId": school, "ktsCourseNumber": "WLD101", "sectionNumber": "AM-01",
@@ -71,8 +72,9 @@ struct JobRunnerTests {
             let world = try JobWorld(root: root)
             let runs = world.runner.runDueJobs(logger: logger)
             #expect(runs.map(\.runKey).contains("night:2026-01-14"))
-            #expect(try world.outbound("061010").count == 1)
+            #expect(try world.outbound("061010").count == 1, "a school that left does not stop the others' posting")
             #expect(try world.outbound("061010").first?.hasSuffix(".csv") == true)
+            #expect(try world.ledger.unfinishedJobRuns().isEmpty)
             #expect(try world.outbound("061020").first?.hasSuffix(".xml") == true)
             let posting = try String(contentsOfFile: "\(world.tree.outbound("061010"))/\(world.outbound("061010")[0])", encoding: .utf8)
             #expect(posting.split(separator: "\r\n").count == 3)  // header + two grades

@@ -32,6 +32,15 @@ public struct JobRun: Sendable, Equatable {
     /// Records written.
     public var records = 0
 
+    /// The state a run must be in to move to `state`.
+    public static func predecessor(of state: ReceiptState) -> ReceiptState? {
+        switch state {
+        case .claimed: nil
+        case .writing: .claimed
+        case .finished: .writing
+        }
+    }
+
     /// Creates a run in the `claimed` state.
     public init(id: String, job: JobKind, runKey: String, startedAt: Timestamp, detail: String = "") {
         self.id = id

@@ -118,6 +118,8 @@ public struct LedgerError: Error, Sendable, CustomStringConvertible {
         case storage = "ledger-storage"
         /// The database was written by a newer ktsx.
         case newerSchema = "ledger-newer-schema"
+        /// A job run or waiver was not in the state the change expected (another process moved it on).
+        case conflict = "ledger-conflict"
     }
     /// The classification.
     public var code: Code
@@ -193,7 +195,9 @@ public protocol LedgerStore: Sendable {
     /// The grades a posting run claimed.
     func gradesClaimed(by runId: String) throws(LedgerError) -> [GradeToPost]
     /// Updates a run; moving to `writing` records its deliveries, marks the grades it claimed as posted,
-    /// and records a waiver decision, all in one transaction.
+    /// and records a waiver decision, all in one transaction. Runs only move forward (`claimed` →
+    /// `writing` → `finished`) and a decision is recorded only on a pending request; anything else throws
+    /// `.conflict` and changes nothing.
     func updateJobRun(_ run: JobRun, recordingDeliveries deliveries: [Delivery], decision: WaiverRequest?) throws(LedgerError)
 
 }

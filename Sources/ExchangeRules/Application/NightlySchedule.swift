@@ -5,7 +5,7 @@ import ExchangeCore
 /// Each job runs once per night, at its configured local time. A night is named by its local date. A
 /// night whose time has passed without a run is due; after downtime the nights missed since the job's
 /// last run are caught up once each, oldest first: at most the latest `catchUpDays` nights. A job that never ran
-/// starts with tonight (a new installation does not invent past nights).
+/// starts with the latest night whose time has passed (a new installation does not invent older ones).
 public struct NightlySchedule: Sendable {
     /// Times, zone and catch-up window.
     public var policy: ExchangePolicy

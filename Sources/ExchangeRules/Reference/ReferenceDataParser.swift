@@ -302,6 +302,7 @@ public enum ReferenceDataParser {
 
     static func calendars(_ bytes: [UInt8]?, check: inout Checker) -> [String: [Int: InstructionalCalendar]] {
         var calendars: [String: [Int: InstructionalCalendar]] = [:]
+        var closedOnly: [String: Int] = [:]
         for row in check.table(bytes, "calendars.csv", calendarColumns) {
             check.line = row.line
             let errorsBefore = check.errors.count
@@ -325,6 +326,15 @@ public enum ReferenceDataParser {
                 calendars[orgId, default: [:]][year, default: InstructionalCalendar()].instructional.append(first...last)
             } else {
                 calendars[orgId, default: [:]][year, default: InstructionalCalendar()].closed.append(first...last)
+                closedOnly[orgId + " " + String(year)] = closedOnly[orgId + " " + String(year)] ?? row.line
+            }
+        }
+        // A year with closed days and no instructional range would make every day of it non-instructional.
+        for (key, line) in closedOnly.sorted(by: { $0.value < $1.value }) {
+            let parts = key.split(separator: " ")
+            if calendars[String(parts[0])]?[Int(parts[1]) ?? 0]?.instructional.isEmpty ?? false {
+                check.line = line
+                check.fail("\(parts[0]) has closed days in \(parts[1]) but no instructional range; add an instructional row")
             }
         }
         return calendars
@@ -362,7 +372,7 @@ public enum ReferenceDataParser {
             case "catch_up_days":
                 if let days = Int(value), (0...60).contains(days) { policy.catchUpDays = days } else { bad("a whole number from 0 to 60") }
             case "waiver_window":
-                let parts = value.split(separator: ".", omittingEmptySubsequences: true).map(String.init)
+                let parts = value.split(separator: "..", omittingEmptySubsequences: false).map(String.init)
                 guard parts.count == 2, let start = monthDay(parts[0]), let end = monthDay(parts[1]), start <= end else {
                     bad("MM-DD..MM-DD inside one calendar year, e.g. 01-01..03-01")
                     continue

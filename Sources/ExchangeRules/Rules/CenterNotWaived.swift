@@ -13,7 +13,7 @@ public struct CenterNotWaived: RecordRule {
     public var types: Set<ExchangeType> { Set(CenterNotWaived.codes.keys) }
 
     public func check(_ record: RecordFacts, context: RuleContext) -> RuleViolation? {
-        guard let code = CenterNotWaived.codes[record.type], let year = record.schoolYear,
+        guard let code = CenterNotWaived.codes[record.type], let year = record.schoolYear, record["action"] != "delete",
             context.held.isWaived(center: context.senderOrgId, schoolYear: year)
         else { return nil }
         return RuleViolation(

@@ -1,8 +1,8 @@
 import ExchangeCore
 
 /// `update` and `delete` must name a record the exchange holds (by natural key), and `add` must not
-/// name one it already holds: ENR-07, ATT-07, GRD-11. An enrollment may be changed only by the high
-/// school that sent it.
+/// name one it already holds: ENR-07, ATT-07, GRD-11. An enrollment is on file only for the high school
+/// that sent it: another school's is neither revealed nor changed.
 public struct KeyMustBeHeld: RecordRule {
     static let codes: [ExchangeType: String] = [.enrollment: "ENR-07", .attendance: "ATT-07", .grades: "GRD-11"]
 
@@ -14,7 +14,11 @@ public struct KeyMustBeHeld: RecordRule {
 
     public func check(_ record: RecordFacts, context: RuleContext) -> RuleViolation? {
         guard let code = KeyMustBeHeld.codes[record.type] else { return nil }
-        let held = context.held.record(record.type, key: record.naturalKey).flatMap { $0.deleted ? nil : $0 }
+        // An enrollment counts as on file only for the high school that sent it: another school's is
+        // neither revealed nor changeable (an add takes the student over, as when a student moves).
+        let held = context.held.record(record.type, key: record.naturalKey).flatMap {
+            $0.deleted || (record.type == .enrollment && $0.senderOrgId != context.senderOrgId) ? nil : $0
+        }
         let keyFields = NaturalKey.fields(of: record.type).filter { $0 != "ssid" }.joined(separator: ", ")
         let what = record.type.displayName
         switch record["action"] {
@@ -24,16 +28,11 @@ public struct KeyMustBeHeld: RecordRule {
                 code: code, field: "action",
                 message: "This \(what) (same student, \(keyFields)) is already on file. Send it with action update to change it.")
         case "update", "delete":
-            guard let held else {
+            guard held != nil else {
                 return RuleViolation(
                     code: code, field: "action",
                     message: "There is no \(what) on file for this student with the same \(keyFields), so it cannot be "
                         + "\(record["action"] == "update" ? "updated" : "deleted"). Check those fields, or send it with action add.")
-            }
-            if record.type == .enrollment, held.senderOrgId != context.senderOrgId {
-                return RuleViolation(
-                    code: code, field: "homeSchoolOrgId",
-                    message: "This enrollment was sent by \(held.senderOrgId); only the high school that sent it may change it.")
             }
             return nil
         default:

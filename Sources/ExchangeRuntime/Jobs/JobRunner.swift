@@ -54,7 +54,9 @@ public struct JobRunner: Sendable {
     private func gradePostingFiles(_ run: JobRun) throws -> [OutboundFile] {
         let reference = self.reference()
         let rows = GradePosting.rows(for: try ledger.gradesClaimed(by: run.id), reference: reference)
-        return try rows.keys.sorted().map { school in
+        // GRD-13 sends grades only to a student's home high school; one that has left participants.csv
+        // since gets nothing (and must not stop the posting of every other school).
+        return try rows.keys.sorted().filter { reference.participants[$0] != nil }.map { school in
             try file(.gradePosting, for: school, rows: rows[school]!, run: run, reference: reference)
         }
     }
@@ -91,11 +93,11 @@ public struct JobRunner: Sendable {
     /// Records that the scheduled work of `night` is done for `job` (so catch-up after downtime knows
     /// where to start).
     func markNight(_ job: JobKind, _ night: LocalDate) throws {
+        // Recorded finished in one step: a marker has nothing to write, so nothing to finish after a crash.
         var marker = JobRun(id: newRunId(), job: job, runKey: NightlySchedule.nightKey(night), startedAt: now())
-        guard try ledger.claimJobRun(marker) else { return }
         marker.state = .finished
-        marker.finishedAt = now()
-        try ledger.updateJobRun(marker, recordingDeliveries: [], decision: nil)
+        marker.finishedAt = marker.startedAt
+        _ = try ledger.claimJobRun(marker)
     }
 
     // MARK: Waiver decisions
@@ -200,11 +202,13 @@ public struct JobRunner: Sendable {
         }
     }
 
-    /// Finishes every unfinished run (after a restart).
-    public func recover(logger: Logger) -> Int {
+    /// Finishes every unfinished run started at least `minimumAge` ago (after a restart: all of them; while
+    /// running: those a failure left behind, not one another process may be writing right now).
+    public func recover(logger: Logger, minimumAge: Int64 = 0) -> Int {
         var recovered = 0
+        let time = now()
         do {
-            for run in try ledger.unfinishedJobRuns() {
+            for run in try ledger.unfinishedJobRuns() where time.secondsSinceEpoch - run.startedAt.secondsSinceEpoch >= minimumAge {
                 do {
                     try resume(run, logger: logger)
                     recovered += 1
@@ -220,9 +224,15 @@ public struct JobRunner: Sendable {
 
     // MARK: Scheduling
 
+    /// How old an unfinished run must be before a running process finishes it (so that a command never
+    /// takes over a run the service is writing at that moment).
+    public static let retryAfterSeconds: Int64 = 300
+
     /// Runs every night of every nightly job that is due at `now` (catching up missed nights), and
     /// returns the runs made.
     public func runDueJobs(logger: Logger) -> [JobRun] {
+        // A run that failed (a full disk, a missing folder) keeps its key: finish it before anything new.
+        _ = recover(logger: logger, minimumAge: JobRunner.retryAfterSeconds)
         let time = now()
         let schedule = NightlySchedule(policy: reference().policy)
         var runs: [JobRun] = []

@@ -49,7 +49,8 @@ public final class InMemoryLedger: LedgerStore, @unchecked Sendable {
             for record in changes.held {
                 let key = "\(record.type.code)|\(record.naturalKey)"
                 if held[key] == nil { heldOrder.append(key) }
-                held[key] = (record, record.type == .grades, nil, held[key]?.everPosted ?? false)
+                let earlier = held[key]
+                held[key] = (record, record.type == .grades, nil, earlier?.postingRun != nil || (earlier?.everPosted ?? false))
             }
             for waiver in changes.waivers { save(waiver) }
             for record in rejectedRecords
@@ -150,8 +151,9 @@ public final class InMemoryLedger: LedgerStore, @unchecked Sendable {
     }
 
     public func claimJobRun(_ run: JobRun) throws(LedgerError) -> Bool {
-        try locked {
+        try locked { () throws(LedgerError) -> Bool in
             guard !runs.contains(where: { $0.job == run.job && $0.runKey == run.runKey }) else { return false }
+            guard !runs.contains(where: { $0.id == run.id }) else { throw LedgerError(.duplicateReceipt, "job run \(run.id) exists") }
             runs.append(run)
             if run.job == .gradePosting {
                 for key in heldOrder where held[key]!.pending && held[key]!.postingRun == nil { held[key]!.postingRun = run.id }
@@ -186,19 +188,24 @@ public final class InMemoryLedger: LedgerStore, @unchecked Sendable {
 
     public func updateJobRun(_ run: JobRun, recordingDeliveries newDeliveries: [Delivery], decision: WaiverRequest?) throws(LedgerError) {
         try locked { () throws(LedgerError) in
-            guard let index = runs.firstIndex(where: { $0.id == run.id }) else {
-                throw LedgerError(.unknownReceipt, "no job run \(run.id)")
+            guard let index = runs.firstIndex(where: { $0.id == run.id }), runs[index].state == JobRun.predecessor(of: run.state) else {
+                throw LedgerError(.conflict, "job run \(run.id) is not \(JobRun.predecessor(of: run.state)?.rawValue ?? "new") any more")
+            }
+            if let decision {
+                guard waiverList.contains(where: { $0.id == decision.id && $0.status == .pending }) else {
+                    throw LedgerError(.conflict, "waiver \(decision.id) is not pending any more")
+                }
+                save(decision)
             }
             runs[index] = run
             insert(newDeliveries)
             if run.state == .writing, run.job == .gradePosting {
-                for key in heldOrder where held[key]!.postingRun == run.id {
+                for key in heldOrder where held[key]!.postingRun == run.id && held[key]!.pending {
                     held[key]!.pending = false
-                    held[key]!.everPosted = true
+                    held[key]!.everPosted = !held[key]!.record.deleted
                     held[key]!.postingRun = nil
                 }
             }
-            if let decision { save(decision) }
         }
     }
 }

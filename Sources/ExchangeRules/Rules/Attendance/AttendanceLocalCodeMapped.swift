@@ -11,7 +11,7 @@ public struct AttendanceLocalCodeMapped: RecordRule {
 
     public func check(_ record: RecordFacts, context: RuleContext) -> RuleViolation? {
         let local = record["localAttendanceCode"]
-        guard !local.isEmpty else { return nil }
+        guard !local.isEmpty, record["action"] != "delete" else { return nil }
         guard let meaning = context.reference.attendanceCodes[context.senderOrgId]?[local] else {
             return violation(
                 "localAttendanceCode",

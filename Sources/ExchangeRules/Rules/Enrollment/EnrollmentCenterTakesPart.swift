@@ -11,6 +11,8 @@ public struct EnrollmentCenterTakesPart: RecordRule {
 
     public func check(_ record: RecordFacts, context: RuleContext) -> RuleViolation? {
         let center = record["techCenterOrgId"]
+        // A delete only withdraws what the school sent: always possible.
+        guard record["action"] != "delete" else { return nil }
         guard let participant = context.reference.participants[center] else {
             return violation(
                 "techCenterOrgId",
@@ -21,7 +23,7 @@ public struct EnrollmentCenterTakesPart: RecordRule {
                 "techCenterOrgId",
                 "techCenterOrgId \(center) is \(participant.name), which is not a technical center. Give the center the student attends.")
         }
-        if let year = record.schoolYear, context.held.isWaived(center: center, schoolYear: year), record["action"] != "delete" {
+        if let year = record.schoolYear, context.held.isWaived(center: center, schoolYear: year) {
             return violation(
                 "techCenterOrgId",
                 "\(participant.name) (\(center)) has an approved waiver for school year \(year) and does not exchange records "

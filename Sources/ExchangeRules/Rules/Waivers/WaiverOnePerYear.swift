@@ -1,7 +1,8 @@
 import ExchangeCore
 
 /// WVR-04: one waiver per center per school year: a new request while another is pending or approved is
-/// refused; amend and withdraw name that request in priorWaiverId (amend only while it is pending).
+/// refused; amend and withdraw name that request in priorWaiverId (amend only while it is pending); a
+/// request's recordId is never reused.
 public struct WaiverOnePerYear: RecordRule {
     /// Creates the rule.
     public init() {}
@@ -13,6 +14,10 @@ public struct WaiverOnePerYear: RecordRule {
         guard let year = record.schoolYear else { return nil }
         let requests = context.held.waivers(center: context.senderOrgId, schoolYear: year)
         let active = requests.filter(\.isActive)
+        if record["action"] != "withdraw", requests.contains(where: { $0.id.lowercased() == record["recordId"].lowercased() }) {
+            return violation(
+                "recordId", "recordId \(record["recordId"]) was used by an earlier request; give each request a new recordId.")
+        }
         switch record["action"] {
         case "submit":
             guard let existing = active.first else { return nil }

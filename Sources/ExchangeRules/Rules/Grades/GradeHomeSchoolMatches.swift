@@ -1,0 +1,24 @@
+import ExchangeCore
+
+/// GRD-13: the grade's home high school is the one on the student's enrollment in the section (the
+/// nightly posting sends it there; a mismatch is rejected, never re-routed).
+public struct GradeHomeSchoolMatches: RecordRule {
+    /// Creates the rule.
+    public init() {}
+
+    public var code: String { "GRD-13" }
+    public var types: Set<ExchangeType> { [.grades] }
+
+    public func check(_ record: RecordFacts, context: RuleContext) -> RuleViolation? {
+        guard record["action"] != "delete", let begin = record.date("gradingPeriodBeginDate"),
+            let end = record.date("gradingPeriodEndDate"), begin <= end
+        else { return nil }
+        let homeSchools = Set(
+            EnrollmentLookup.covering(record, center: context.senderOrgId, dates: begin...end, context: context).map { $0["homeSchoolOrgId"] })
+        guard !homeSchools.isEmpty, !homeSchools.contains(record["homeSchoolOrgId"]) else { return nil }
+        return violation(
+            "homeSchoolOrgId",
+            "homeSchoolOrgId \(record["homeSchoolOrgId"]) is not the student's home high school on the enrollment "
+                + "(\(homeSchools.sorted().joined(separator: ", "))). Correct it; grades are never re-routed.")
+    }
+}
