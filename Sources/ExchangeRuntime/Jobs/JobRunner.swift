@@ -51,11 +51,16 @@ public struct JobRunner: Sendable {
         return try finish(run, logger: logger)
     }
 
-    private func gradePostingFiles(_ run: JobRun) throws -> [OutboundFile] {
+    private func gradePostingFiles(_ run: JobRun, logger: Logger) throws -> [OutboundFile] {
         let reference = self.reference()
         let rows = GradePosting.rows(for: try ledger.gradesClaimed(by: run.id), reference: reference)
         // GRD-13 sends grades only to a student's home high school; one that has left participants.csv
         // since gets nothing (and must not stop the posting of every other school).
+        for school in rows.keys.sorted() where reference.participants[school] == nil {
+            logger.warning(
+                "grades for an organisation that is no longer a participant were not posted",
+                metadata: ["exchange.school": "\(school)", "exchange.grades": "\(rows[school]!.count)", "exchange.run": "\(run.id)"])
+        }
         return try rows.keys.sorted().filter { reference.participants[$0] != nil }.map { school in
             try file(.gradePosting, for: school, rows: rows[school]!, run: run, reference: reference)
         }
@@ -165,7 +170,7 @@ public struct JobRunner: Sendable {
         let files: [OutboundFile]
         switch run.job {
         case .gradePosting:
-            files = try gradePostingFiles(run)
+            files = try gradePostingFiles(run, logger: logger)
         case .unknownSync:
             files = try unknownSyncFiles(run)
         case .waiverDecision:
