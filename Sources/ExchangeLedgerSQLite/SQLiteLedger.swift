@@ -355,30 +355,9 @@ public final class SQLiteLedger: LedgerStore {
         var out = "{"
         for (index, key) in values.keys.sorted().enumerated() {
             if index > 0 { out += "," }
-            out += jsonString(key) + ":" + jsonString(values[key]!)
+            out += ReportRenderer.jsonString(key) + ":" + ReportRenderer.jsonString(values[key]!)
         }
         return out + "}"
-    }
-
-    static func jsonString(_ text: String) -> String {
-        var out = "\""
-        for scalar in text.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            default:
-                if scalar.value < 0x20 {
-                    let hex = String(scalar.value, radix: 16)
-                    out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-                } else {
-                    out.unicodeScalars.append(scalar)
-                }
-            }
-        }
-        return out + "\""
     }
 
     static func decode(_ text: String) -> [String: String] {

@@ -46,7 +46,7 @@ struct ReferenceDataParserTests {
         #expect(reference.previousInstructionalDay(before: LocalDate("2025-12-01")!, at: "165901") == LocalDate("2025-11-25"))
         #expect(reference.policy.gradePostingTime.description == "21:30")
         #expect(reference.policy.timeZone == .central)
-        #expect(reference.policy.waiverWindow.end == MonthDay(month: 2, day: 28))
+        #expect(reference.policy.waiverWindow.upperBound == MonthDay(month: 2, day: 28))
     }
 
     @Test("an unknown grading scale in a course mapping is refused with file and line")

@@ -14,7 +14,7 @@ struct RuleCase: CustomTestStringConvertible, Sendable {
     var emptyRoster = false
     var received: Timestamp = RuleWorld.received
     var waivers: [WaiverRequest] = []
-    /// Makes the held enrollment look sent by another school (its homeSchoolOrgId becomes this).
+    /// The record's homeSchoolOrgId, for a case sent by another school than the one whose enrollment is held.
     var heldBy: String? = nil
 
     var testDescription: String { "\(code): \(why)" }
@@ -105,10 +105,6 @@ struct RuleTests {
     func ruleObjects(_ rule: RuleCase) {
         var held = rule.emptyRoster ? InMemoryHeldRecords() : RuleWorld.held
         held.waiverRequests = rule.waivers
-        if rule.heldBy != nil {
-            // The roster's enrollment was sent by 061010; the sender below is another school with the same key.
-            held = RuleWorld.held
-        }
         let codes = RuleWorld.codes(rule.type, sender: rule.sender, held: held, received: rule.received) { values in
             rule.change(&values)
             if let school = rule.heldBy { values["homeSchoolOrgId"] = school }

@@ -6,7 +6,7 @@ public enum ReportRenderer {
     public static func json(_ reports: [ValidationReport]) -> String {
         var out = "[\n"
         for (index, report) in reports.enumerated() {
-            out += "  {\"file\": \(string(report.file)), \"type\": \(optional(report.type?.code)), "
+            out += "  {\"file\": \(jsonString(report.file)), \"type\": \(optional(report.type?.code)), "
             out += "\"binding\": \(optional(report.binding?.rawValue)), \"valid\": \(report.isValid), "
             out += "\"records\": \(report.recordCount), "
             out += "\"errorCount\": \(report.errorCount), \"truncated\": \(report.truncated), \"errors\": ["
@@ -14,7 +14,7 @@ public enum ReportRenderer {
                 out += position == 0 ? "\n" : ",\n"
                 out += "    {\"line\": \(optional(issue.line)), \"column\": \(optional(issue.column)), "
                 out += "\"path\": \(optional(issue.path)), \"field\": \(optional(issue.field)), "
-                out += "\"code\": \(string(issue.code.rawValue)), \"message\": \(string(issue.message))}"
+                out += "\"code\": \(jsonString(issue.code.rawValue)), \"message\": \(jsonString(issue.message))}"
             }
             out += report.issues.isEmpty ? "]}" : "\n  ]}"
             out += index == reports.count - 1 ? "\n" : ",\n"
@@ -50,10 +50,10 @@ public enum ReportRenderer {
     }
 
     private static func optional(_ value: Int?) -> String { value.map(String.init) ?? "null" }
-    private static func optional(_ value: String?) -> String { value.map(string) ?? "null" }
+    private static func optional(_ value: String?) -> String { value.map(jsonString) ?? "null" }
 
-    /// A JSON string literal.
-    static func string(_ value: String) -> String {
+    /// A JSON string literal (quotes, backslashes and control characters escaped).
+    public static func jsonString(_ value: String) -> String {
         var out = "\""
         for scalar in value.unicodeScalars {
             switch scalar {

@@ -184,7 +184,7 @@ public struct ExchangePolicy: Sendable, Equatable {
     /// How many past nights a restarted service catches up.
     public var catchUpDays = 7
     /// First and last day (month, day) of the waiver window, inclusive.
-    public var waiverWindow = (start: MonthDay(month: 1, day: 1), end: MonthDay(month: 3, day: 1))
+    public var waiverWindow = MonthDay(month: 1, day: 1)...MonthDay(month: 3, day: 1)
     /// The most credits one grade may carry.
     public var maxCredits = 3.0
     /// Hours an outbound file may wait before it is reported as not picked up.
@@ -194,15 +194,6 @@ public struct ExchangePolicy: Sendable, Equatable {
 
     /// The defaults of DESIGN.md.
     public init() {}
-
-    /// Compares policies.
-    public static func == (lhs: ExchangePolicy, rhs: ExchangePolicy) -> Bool {
-        lhs.timeZone == rhs.timeZone && lhs.gradePostingTime == rhs.gradePostingTime
-            && lhs.unknownSyncTime == rhs.unknownSyncTime && lhs.catchUpDays == rhs.catchUpDays
-            && lhs.waiverWindow.start == rhs.waiverWindow.start && lhs.waiverWindow.end == rhs.waiverWindow.end
-            && lhs.maxCredits == rhs.maxCredits && lhs.pickupThresholdHours == rhs.pickupThresholdHours
-            && lhs.quietDays == rhs.quietDays
-    }
 }
 
 /// A day of the year, for yearly windows.

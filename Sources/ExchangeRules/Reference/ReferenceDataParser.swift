@@ -377,7 +377,7 @@ public enum ReferenceDataParser {
                     bad("MM-DD..MM-DD inside one calendar year, e.g. 01-01..03-01")
                     continue
                 }
-                policy.waiverWindow = (start, end)
+                policy.waiverWindow = start...end
             case "max_credits":
                 if let credits = Double(value), credits > 0, credits <= 10 { policy.maxCredits = credits } else { bad("a number above 0, at most 10") }
             case "pickup_threshold_hours":

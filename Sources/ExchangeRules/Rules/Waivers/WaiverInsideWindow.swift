@@ -14,11 +14,11 @@ public struct WaiverInsideWindow: RecordRule {
         let today = policy.timeZone.local(context.receivedAt).date
         let (_, month, day) = today.components
         let received = MonthDay(month: month, day: day)
-        guard received < policy.waiverWindow.start || received > policy.waiverWindow.end else { return nil }
+        guard !policy.waiverWindow.contains(received) else { return nil }
         return violation(
             nil,
-            "Waiver requests are received from \(WaiverInsideWindow.name(policy.waiverWindow.start)) to "
-                + "\(WaiverInsideWindow.name(policy.waiverWindow.end)) (Kentucky time); this one arrived on \(today). "
+            "Waiver requests are received from \(WaiverInsideWindow.name(policy.waiverWindow.lowerBound)) to "
+                + "\(WaiverInsideWindow.name(policy.waiverWindow.upperBound)) (Kentucky time); this one arrived on \(today). "
                 + "Send it again inside the window.")
     }
 
