@@ -17,6 +17,15 @@ enum EnrollmentLookup {
             return entry <= dates.upperBound && dates.lowerBound <= exit
         }
     }
+
+    /// The message for a record whose `homeSchoolOrgId` is not the home high school of the enrollments
+    /// covering `dates`; nil when it is (or when there is no such enrollment, a rule of its own).
+    static func homeSchoolMismatch(_ record: RecordFacts, dates: ClosedRange<LocalDate>, context: RuleContext, what: String) -> String? {
+        let homeSchools = Set(covering(record, center: context.senderOrgId, dates: dates, context: context).map { $0["homeSchoolOrgId"] })
+        guard !homeSchools.isEmpty, !homeSchools.contains(record["homeSchoolOrgId"]) else { return nil }
+        return "homeSchoolOrgId \(record["homeSchoolOrgId"]) is not the student's home high school on the enrollment "
+            + "(\(homeSchools.sorted().joined(separator: ", "))). Correct it; \(what) are never re-routed."
+    }
 }
 
 /// ATT-01: the student is enrolled at the sending center on the attendance date (in the section, for
@@ -51,13 +60,9 @@ public struct AttendanceHomeSchoolMatches: RecordRule {
     public var types: Set<ExchangeType> { [.attendance] }
 
     public func check(_ record: RecordFacts, context: RuleContext) -> RuleViolation? {
-        guard record["action"] != "delete", let date = record.date("attendanceDate") else { return nil }
-        let enrollments = EnrollmentLookup.covering(record, center: context.senderOrgId, dates: date...date, context: context)
-        let homeSchools = Set(enrollments.map { $0["homeSchoolOrgId"] })
-        guard !homeSchools.isEmpty, !homeSchools.contains(record["homeSchoolOrgId"]) else { return nil }
-        return violation(
-            "homeSchoolOrgId",
-            "homeSchoolOrgId \(record["homeSchoolOrgId"]) is not the student's home high school on the enrollment "
-                + "(\(homeSchools.sorted().joined(separator: ", "))). Correct it; records are never re-routed.")
+        guard record["action"] != "delete", let date = record.date("attendanceDate"),
+            let message = EnrollmentLookup.homeSchoolMismatch(record, dates: date...date, context: context, what: "records")
+        else { return nil }
+        return violation("homeSchoolOrgId", message)
     }
 }

@@ -11,14 +11,9 @@ public struct GradeHomeSchoolMatches: RecordRule {
 
     public func check(_ record: RecordFacts, context: RuleContext) -> RuleViolation? {
         guard record["action"] != "delete", let begin = record.date("gradingPeriodBeginDate"),
-            let end = record.date("gradingPeriodEndDate"), begin <= end
+            let end = record.date("gradingPeriodEndDate"), begin <= end,
+            let message = EnrollmentLookup.homeSchoolMismatch(record, dates: begin...end, context: context, what: "grades")
         else { return nil }
-        let homeSchools = Set(
-            EnrollmentLookup.covering(record, center: context.senderOrgId, dates: begin...end, context: context).map { $0["homeSchoolOrgId"] })
-        guard !homeSchools.isEmpty, !homeSchools.contains(record["homeSchoolOrgId"]) else { return nil }
-        return violation(
-            "homeSchoolOrgId",
-            "homeSchoolOrgId \(record["homeSchoolOrgId"]) is not the student's home high school on the enrollment "
-                + "(\(homeSchools.sorted().joined(separator: ", "))). Correct it; grades are never re-routed.")
+        return violation("homeSchoolOrgId", message)
     }
 }
