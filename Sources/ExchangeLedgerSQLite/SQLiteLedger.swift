@@ -152,12 +152,41 @@ public final class SQLiteLedger: LedgerStore {
                     CREATE INDEX job_run_unfinished ON job_run(state) WHERE state <> 'finished';
                     """)
         }
+        migrator.registerMigration("4-review") { db in
+            // Support reads a receipt's errors from the ledger (the error file may have been picked up), finds
+            // receipts by sender and time, and judges a file again as a new receipt linked to the old one;
+            // such a re-judgement may accept bytes that an earlier receipt of the file accepted in part.
+            try db.execute(
+                sql: """
+                    ALTER TABLE receipt ADD COLUMN reprocess_of TEXT;
+                    CREATE INDEX receipt_by_reprocess ON receipt(reprocess_of) WHERE reprocess_of IS NOT NULL;
+                    CREATE INDEX receipt_by_sender_time ON receipt(sender_org_id, claimed_at);
+                    CREATE INDEX receipt_by_time ON receipt(claimed_at);
+                    DROP INDEX receipt_accepted_once;
+                    CREATE UNIQUE INDEX receipt_accepted_once ON receipt(sender_org_id, sha256)
+                        WHERE outcome IN ('ACCEPTED', 'ACCEPTED_WITH_ERRORS') AND reprocess_of IS NULL;
+                    CREATE TABLE receipt_issue (
+                        receipt_id TEXT NOT NULL,
+                        position INTEGER NOT NULL,
+                        code TEXT NOT NULL,
+                        message TEXT NOT NULL,
+                        line INTEGER,
+                        column_number INTEGER,
+                        path TEXT,
+                        field TEXT,
+                        row_number INTEGER,
+                        record_key TEXT,
+                        PRIMARY KEY (receipt_id, position)
+                    );
+                    """)
+        }
         return migrator
     }
 
     private static let receiptColumns = """
         id, sender_org_id, original_name, size_bytes, sha256, state, claimed_at, file_type, binding, outcome, \
-        records_received, records_accepted, records_rejected, error_count, duplicate_of, ack_file, error_file, finished_at
+        records_received, records_accepted, records_rejected, error_count, duplicate_of, ack_file, error_file, finished_at, \
+        reprocess_of
         """
 
     private static func arguments(_ receipt: Receipt, withId: Bool = true) -> StatementArguments {
@@ -166,7 +195,7 @@ public final class SQLiteLedger: LedgerStore {
             receipt.state.rawValue, receipt.claimedAt.secondsSinceEpoch, receipt.fileType?.code, receipt.binding?.rawValue,
             receipt.outcome?.rawValue, receipt.recordsReceived, receipt.recordsAccepted, receipt.recordsRejected,
             receipt.errorCount, receipt.duplicateOf, receipt.ackFile, receipt.errorFile,
-            receipt.finishedAt?.secondsSinceEpoch,
+            receipt.finishedAt?.secondsSinceEpoch, receipt.reprocessOf,
         ]
     }
 
@@ -187,6 +216,7 @@ public final class SQLiteLedger: LedgerStore {
         receipt.ackFile = row["ack_file"]
         receipt.errorFile = row["error_file"]
         receipt.finishedAt = (row["finished_at"] as Int64?).map(Timestamp.init(secondsSinceEpoch:))
+        receipt.reprocessOf = row["reprocess_of"]
         return receipt
     }
 
@@ -216,20 +246,21 @@ public final class SQLiteLedger: LedgerStore {
     public func recordClaim(_ receipt: Receipt) throws(LedgerError) {
         try write("recording receipt \(receipt.id)") { db in
             try db.execute(
-                sql: "INSERT INTO receipt (\(SQLiteLedger.receiptColumns)) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                sql: "INSERT INTO receipt (\(SQLiteLedger.receiptColumns)) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 arguments: SQLiteLedger.arguments(receipt))
         }
     }
 
     public func update(
-        _ receipt: Receipt, recordingDeliveries deliveries: [Delivery], rejectedRecords: [RejectedRecord], applying changes: LedgerChanges
+        _ receipt: Receipt, recordingDeliveries deliveries: [Delivery], findings: ReceiptFindings, applying changes: LedgerChanges
     ) throws(LedgerError) {
         let changed = try write("updating receipt \(receipt.id)") { db -> Int in
             try db.execute(
                 sql: """
                     UPDATE receipt SET sender_org_id = ?, original_name = ?, size_bytes = ?, sha256 = ?, state = ?,
                     claimed_at = ?, file_type = ?, binding = ?, outcome = ?, records_received = ?, records_accepted = ?,
-                    records_rejected = ?, error_count = ?, duplicate_of = ?, ack_file = ?, error_file = ?, finished_at = ?
+                    records_rejected = ?, error_count = ?, duplicate_of = ?, ack_file = ?, error_file = ?, finished_at = ?,
+                    reprocess_of = ?
                     WHERE id = ?
                     """,
                 // Not `id` itself: setting a parent key, even to its own value, makes SQLite look for child rows
@@ -240,10 +271,22 @@ public final class SQLiteLedger: LedgerStore {
             try SQLiteLedger.insert(deliveries, db)
             for held in changes.held { try SQLiteLedger.hold(held, db) }
             for waiver in changes.waivers { try SQLiteLedger.save(waiver, db) }
-            for record in rejectedRecords {
+            for record in findings.rejectedRecords {
                 try db.execute(
                     sql: "INSERT OR IGNORE INTO rejected_record (receipt_id, line, record_key, codes) VALUES (?, ?, ?, ?)",
                     arguments: [record.receiptId, record.line, record.recordKey, record.codes.joined(separator: ",")])
+            }
+            for (position, issue) in findings.issues.enumerated() {
+                try db.execute(
+                    sql: """
+                        INSERT OR IGNORE INTO receipt_issue
+                        (receipt_id, position, code, message, line, column_number, path, field, row_number, record_key)
+                        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                        """,
+                    arguments: [
+                        receipt.id, position, issue.code.rawValue, issue.message, issue.line, issue.column, issue.path,
+                        issue.field, issue.row, issue.recordKey,
+                    ])
             }
             return changed
         }
@@ -308,6 +351,66 @@ public final class SQLiteLedger: LedgerStore {
                     receiptId: $0["receipt_id"], line: $0["line"], recordKey: $0["record_key"],
                     codes: ($0["codes"] as String).split(separator: ",").map(String.init))
             }
+        }
+    }
+
+    public func issues(receiptId: String) throws(LedgerError) -> [ValidationIssue] {
+        try read("listing the issues of a receipt") { db in
+            try Row.fetchAll(db, sql: "SELECT * FROM receipt_issue WHERE receipt_id = ? ORDER BY position", arguments: [receiptId]).map {
+                ValidationIssue(
+                    code: ValidationIssue.Code(rawValue: $0["code"]), message: $0["message"], line: $0["line"],
+                    column: $0["column_number"], path: $0["path"], field: $0["field"], row: $0["row_number"],
+                    recordKey: $0["record_key"])
+            }
+        }
+    }
+
+    /// The WHERE clause (with its arguments) that selects the receipts of `query`.
+    private static func condition(_ query: ReceiptQuery) -> (String, StatementArguments) {
+        var clauses: [String] = ["1"]
+        var arguments = StatementArguments()
+        func oneOf(_ column: String, _ values: [String]) {
+            guard !values.isEmpty else { return }
+            clauses.append("\(column) IN (\(Array(repeating: "?", count: values.count).joined(separator: ", ")))")
+            arguments += StatementArguments(values)
+        }
+        oneOf("sender_org_id", query.senders.sorted())
+        oneOf("file_type", query.types.map(\.code).sorted())
+        oneOf("outcome", query.outcomes.map(\.rawValue).sorted())
+        if let from = query.claimedFrom {
+            clauses.append("claimed_at >= ?")
+            arguments += [from.secondsSinceEpoch]
+        }
+        if let before = query.claimedBefore {
+            clauses.append("claimed_at < ?")
+            arguments += [before.secondsSinceEpoch]
+        }
+        if let reprocessOf = query.reprocessOf {
+            clauses.append("reprocess_of = ?")
+            arguments += [reprocessOf]
+        }
+        return (clauses.joined(separator: " AND "), arguments)
+    }
+
+    public func receipts(matching query: ReceiptQuery) throws(LedgerError) -> [Receipt] {
+        let (condition, arguments) = SQLiteLedger.condition(query)
+        let limit = query.limit.map { " LIMIT \(max(0, $0))" } ?? ""
+        return try read("searching receipts") { db in
+            try Row.fetchAll(
+                db, sql: "SELECT * FROM receipt WHERE \(condition) ORDER BY claimed_at DESC, rowid DESC\(limit)", arguments: arguments
+            ).map(SQLiteLedger.receipt(from:))
+        }
+    }
+
+    public func latestReceiptPerSender(matching query: ReceiptQuery) throws(LedgerError) -> [Receipt] {
+        let (condition, arguments) = SQLiteLedger.condition(query)
+        return try read("finding each sender's latest receipt") { db in
+            // SQLite takes the bare columns of a max() aggregate from the row that holds the maximum.
+            try Row.fetchAll(
+                db,
+                sql: "SELECT *, max(claimed_at) FROM receipt WHERE \(condition) GROUP BY sender_org_id ORDER BY sender_org_id",
+                arguments: arguments
+            ).map(SQLiteLedger.receipt(from:))
         }
     }
 

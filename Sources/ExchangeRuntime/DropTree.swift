@@ -193,9 +193,54 @@ public struct DropTree: Sendable {
         for directory in [base, "\(base)/\(orgId)", "\(base)/\(orgId)/\(month)", "\(base)/\(orgId)/\(month)/\(receiptId)"] {
             try makeDirectory(directory, mode: 0o700)
         }
-        let target = "\(base)/\(orgId)/\(month)/\(receiptId)/\(name)"
+        let target = filedPath(receiptId: receiptId, orgId: orgId, name: name, quarantined: quarantine, claimedAt: time)
         if rename(path, target) != 0 { throw DropTreeError("cannot file", path) }
         rmdir("\(work)/\(receiptId)")
+        return target
+    }
+
+    /// Where `file` put (or will put) a receipt's original.
+    public func filedPath(receiptId: String, orgId: String, name: String, quarantined: Bool, claimedAt: Timestamp) -> String {
+        "\(stateDirectory)/\(quarantined ? "quarantine" : "archive")/\(orgId)/\(claimedAt.iso8601.prefix(7))/\(receiptId)/\(name)"
+    }
+
+    /// Copies a filed original into the work area as the claimed file of a new receipt: written to a
+    /// hidden temporary, flushed, then renamed into place, so the work area never holds a partial copy.
+    /// The source must be a regular file (links are never followed). Returns the claimed path.
+    public func copyIntoWork(_ source: String, receiptId: String, name: String) throws -> String {
+        let input = open(source, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK)
+        guard input >= 0 else { throw DropTreeError("cannot open", source) }
+        defer { close(input) }
+        var info = stat()
+        guard fstat(input, &info) == 0, info.st_mode & S_IFMT == S_IFREG else { throw DropTreeError("not a regular file:", source, EINVAL) }
+        let directory = "\(work)/\(receiptId)"
+        try makeDirectory(directory, mode: 0o700)
+        let temporary = "\(directory)/\(DropTree.temporaryName(for: name, receiptId: receiptId))"
+        let output = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0o600)
+        guard output >= 0 else { throw DropTreeError("cannot create", temporary) }
+        defer { close(output) }
+        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 20, alignment: 16)
+        defer { buffer.deallocate() }
+        while true {
+            let count = read(input, buffer.baseAddress, buffer.count)
+            if count < 0 {
+                if errno == EINTR { continue }
+                throw DropTreeError("cannot read", source)
+            }
+            if count == 0 { break }
+            var offset = 0
+            while offset < count {
+                let written = write(output, buffer.baseAddress! + offset, count - offset)
+                if written < 0 {
+                    if errno == EINTR { continue }
+                    throw DropTreeError("cannot write", temporary)
+                }
+                offset += written
+            }
+        }
+        guard fsync(output) == 0 else { throw DropTreeError("cannot flush", temporary) }
+        let target = "\(directory)/\(name)"
+        guard rename(temporary, target) == 0 else { throw DropTreeError("cannot rename", temporary) }
         return target
     }
 
@@ -279,5 +324,36 @@ public struct DropTree: Sendable {
             close(directoryDescriptor)
         }
         return .placed
+    }
+}
+
+/// The service's last sign of life, written by each pass (at most every few seconds) to the state
+/// directory so that `ktsx status`, another process, can tell whether the service runs.
+public struct ServiceHeartbeat: Sendable, Equatable {
+    /// When the pass ran.
+    public var time: Timestamp
+    /// The service's process id.
+    public var processId: Int32
+}
+
+extension DropTree {
+    /// `<stateDir>/service.heartbeat`.
+    public var heartbeatPath: String { "\(stateDirectory)/service.heartbeat" }
+
+    /// Records a sign of life (written aside and renamed: a reader never sees half of it).
+    public func writeHeartbeat(_ heartbeat: ServiceHeartbeat) throws {
+        let temporary = "\(heartbeatPath).tmp"
+        let text = "\(heartbeat.time.secondsSinceEpoch) \(heartbeat.processId)\n"
+        guard FileManager.default.createFile(atPath: temporary, contents: Array(text.utf8).withUnsafeBufferPointer { Data($0) }),
+            rename(temporary, heartbeatPath) == 0
+        else { throw DropTreeError("cannot write", heartbeatPath) }
+    }
+
+    /// The last sign of life, if the service ever ran here.
+    public func heartbeat() -> ServiceHeartbeat? {
+        guard let data = FileManager.default.contents(atPath: heartbeatPath) else { return nil }
+        let parts = String(decoding: data, as: UTF8.self).split(whereSeparator: \.isWhitespace)
+        guard parts.count == 2, let seconds = Int64(parts[0]), let pid = Int32(parts[1]) else { return nil }
+        return ServiceHeartbeat(time: Timestamp(secondsSinceEpoch: seconds), processId: pid)
     }
 }

@@ -2,6 +2,10 @@ import ExchangeCore
 import ExchangeRules
 import Logging
 
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// One pass over the drop tree: every participant's `inbound/` is observed, ready files are processed,
 /// entries that must not be read are set aside, and outbound files that disappeared are recorded as picked
 /// up. Holds the readiness trackers between passes.
@@ -28,6 +32,8 @@ public struct ExchangeCycle: Sendable {
     private var trackers: [String: ReadinessTracker] = [:]
     /// When retention last ran (our monotonic clock); it runs at most hourly.
     private var lastSweep: Duration?
+    /// When the heartbeat was last written (our monotonic clock).
+    private var lastHeartbeat: Duration?
 
     /// Creates the cycle.
     public init(references: ReferenceStore, settings: ServiceSettings, tree: DropTree, ledger: any LedgerStore, processor: FileProcessor) {
@@ -147,6 +153,14 @@ public struct ExchangeCycle: Sendable {
             }
         }
         summary.pickedUp = recordPickups(logger: logger)
+        if lastHeartbeat.map({ now - $0 >= .seconds(5) }) ?? true {
+            lastHeartbeat = now
+            do {
+                try tree.writeHeartbeat(ServiceHeartbeat(time: processor.now(), processId: getpid()))
+            } catch {
+                logger.warning("could not write the heartbeat", metadata: ["exchange.error": "\(error)"])
+            }
+        }
         if lastSweep.map({ now - $0 >= .seconds(3600) }) ?? true {
             lastSweep = now
             do {

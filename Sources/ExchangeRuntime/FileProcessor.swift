@@ -86,7 +86,12 @@ public struct FileProcessor: Sendable {
 
     /// Records a claimed file found in the work area with no receipt (a crash between claim and record).
     public func adoptClaimed(receiptId: String, participant: Participant, logger: Logger) throws {
-        let names = try tree.list("\(tree.work)/\(receiptId)").map(\.name)
+        let folder = "\(tree.work)/\(receiptId)"
+        var names: [String] = []
+        for name in try tree.list(folder).map(\.name) {
+            // A copy that a crash cut short (`ktsx reprocess` copies through a hidden temporary).
+            if name.hasPrefix("."), name.hasSuffix(".\(receiptId).tmp") { unlink("\(folder)/\(name)") } else { names.append(name) }
+        }
         guard let name = names.first else {
             rmdir("\(tree.work)/\(receiptId)")
             return
@@ -97,17 +102,18 @@ public struct FileProcessor: Sendable {
 
     // MARK: Steps
 
-    private func recordClaim(_ path: String, receiptId: String, name: String, sender: String) throws -> Receipt {
+    func recordClaim(_ path: String, receiptId: String, name: String, sender: String, reprocessOf: String? = nil) throws -> Receipt {
         let entry = try tree.entry(at: path)
         let unreadable = entry.kind != .regular || entry.size > maxFileBytes
         let (digest, size) = unreadable ? (String(repeating: "0", count: 64), max(0, entry.size)) : try FileProcessor.sha256(of: path)
-        let receipt = Receipt(
+        var receipt = Receipt(
             id: receiptId, senderOrgId: sender, originalName: name, sizeBytes: size, sha256: digest, claimedAt: now())
+        receipt.reprocessOf = reprocessOf
         try ledger.recordClaim(receipt)
         return receipt
     }
 
-    private func judgeAndAcknowledge(_ receipt: Receipt, claimedPath: String, participant: Participant, logger: Logger)
+    func judgeAndAcknowledge(_ receipt: Receipt, claimedPath: String, participant: Participant, logger: Logger)
         throws -> Receipt
     {
         var receipt = receipt
@@ -118,7 +124,10 @@ public struct FileProcessor: Sendable {
                 &receipt, report: nil, issues: [issue], errorCount: 1, outcome: .rejected, participant: participant,
                 originalPath: claimedPath, logger: logger)
         }
-        if let first = try ledger.firstAccepted(sender: receipt.senderOrgId, sha256: receipt.sha256), first.id != receipt.id {
+        // A file judged again on support's request is judged whatever an earlier receipt of it accepted.
+        if receipt.reprocessOf == nil, let first = try ledger.firstAccepted(sender: receipt.senderOrgId, sha256: receipt.sha256),
+            first.id != receipt.id
+        {
             receipt.fileType = first.fileType
             receipt.binding = first.binding
             receipt.recordsReceived = first.recordsReceived
@@ -133,7 +142,8 @@ public struct FileProcessor: Sendable {
         let applier = RecordApplier(
             rules: rules, context: RuleContext(senderOrgId: participant.orgId, reference: reference, held: held, receivedAt: receipt.claimedAt),
             receiptId: receipt.id, fieldTypes: RecordFiles.partnerFieldTypes)
-        let judged = RecordJudgements(applier: applier, limit: validator.issueLimit)
+        let onlyLines = try linesToJudgeAgain(receipt)
+        let judged = RecordJudgements(applier: applier, limit: validator.issueLimit, onlyLines: onlyLines)
         let size = receipt.sizeBytes
         let report = try validate(claimedPath, name: receipt.originalName, onRecord: { judged.judge($0) }) { read in
             logger.info(
@@ -143,7 +153,7 @@ public struct FileProcessor: Sendable {
         try held.rethrow()
         receipt.fileType = report.type
         receipt.binding = report.binding
-        receipt.recordsReceived = report.recordCount
+        receipt.recordsReceived = onlyLines == nil ? report.recordCount : judged.considered
         var issues = report.issues
         var errorCount = report.errorCount
         if let declared = report.declaredSender, declared != participant.orgId {
@@ -162,9 +172,9 @@ public struct FileProcessor: Sendable {
         if outcome == .accepted, judged.failedRecords > 0 {
             issues = judged.issues
             errorCount = judged.violationCount
-            outcome = judged.failedRecords < report.recordCount ? .acceptedWithErrors : .rejected
+            outcome = judged.failedRecords < receipt.recordsReceived ? .acceptedWithErrors : .rejected
         }
-        receipt.recordsRejected = outcome == .rejected ? report.recordCount : judged.failedRecords
+        receipt.recordsRejected = outcome == .rejected ? receipt.recordsReceived : judged.failedRecords
         logger.info(
             "file judged",
             metadata: [
@@ -314,7 +324,7 @@ public struct FileProcessor: Sendable {
         receipt.state = .writing
         try ledger.update(
             receipt, recordingDeliveries: writer.deliveries(of: outputs, sourceId: receipt.id, at: processed),
-            rejectedRecords: rejectedRecords, applying: changes)
+            findings: ReceiptFindings(issues: issues, rejectedRecords: rejectedRecords), applying: changes)
         try placeOutputs(of: &receipt, participant: participant, originalPath: originalPath, logger: logger)
         return receipt
     }
@@ -355,6 +365,12 @@ public struct FileProcessor: Sendable {
     }
 
     static func summary(outcome: FileOutcome, errorCount: Int, receipt: Receipt) -> String {
+        let verdict = verdictSummary(outcome: outcome, errorCount: errorCount, receipt: receipt)
+        guard let earlier = receipt.reprocessOf else { return verdict }
+        return "Judged again at support's request (earlier receipt \(earlier)). " + verdict
+    }
+
+    private static func verdictSummary(outcome: FileOutcome, errorCount: Int, receipt: Receipt) -> String {
         switch outcome {
         case .accepted: "Accepted: \(receipt.recordsReceived) record\(receipt.recordsReceived == 1 ? "" : "s")."
         case .acceptedWithErrors: "Accepted with \(errorCount) error\(errorCount == 1 ? "" : "s"); see the error file."
@@ -401,6 +417,10 @@ public struct FileProcessor: Sendable {
 final class RecordJudgements {
     let applier: RecordApplier
     let limit: Int
+    /// When set, only the records starting on these lines are judged (the others were applied already).
+    let onlyLines: Set<Int>?
+    /// The records judged.
+    private(set) var considered = 0
     private(set) var issues: [ValidationIssue] = []
     private(set) var violationCount = 0
     private(set) var failedRecords = 0
@@ -408,12 +428,15 @@ final class RecordJudgements {
     private(set) var rejected: [(line: Int, key: String?, codes: [String])] = []
     static let maxRejectedRecords = 100_000
 
-    init(applier: RecordApplier, limit: Int) {
+    init(applier: RecordApplier, limit: Int, onlyLines: Set<Int>? = nil) {
         self.applier = applier
         self.limit = limit
+        self.onlyLines = onlyLines
     }
 
     func judge(_ record: RecordFacts) {
+        if let onlyLines, !onlyLines.contains(record.line) { return }
+        considered += 1
         let violations = applier.consider(record)
         guard !violations.isEmpty else { return }
         failedRecords += 1

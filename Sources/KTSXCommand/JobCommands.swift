@@ -65,50 +65,35 @@ struct SyncUnknownAttendance: ParsableCommand {
 struct Waivers: ParsableCommand {
     static let configuration = CommandConfiguration(abstract: "List waiver requests and where each stands.")
 
-    @OptionGroup var options: ConfigurationOptions
+    @OptionGroup var options: ReviewOptions
 
     @Option(help: "Only requests in this state: pending, approved, denied, withdrawn.")
     var status: String?
 
-    @Option(help: "text or json.")
-    var format: String = "text"
-
     func run() throws {
-        let exchange = try Exchange(configuration: try options.load())
-        var waivers = try exchange.ledger.allWaivers()
+        var wanted: WaiverRequest.Status?
         if let status {
-            guard let wanted = WaiverRequest.Status(rawValue: status) else {
+            guard let parsed = WaiverRequest.Status(rawValue: status) else {
                 throw ValidationError("--status must be pending, approved, denied or withdrawn")
             }
-            waivers = waivers.filter { $0.status == wanted }
+            wanted = parsed
         }
+        let exchange = try options.exchange()
+        let waivers = try exchange.desk.waivers(status: wanted)
         let reference = exchange.references.current
-        switch format {
-        case "json":
-            let rows: [[String: Any]] = waivers.map { waiver in
-                var row: [String: Any] = [
-                    "id": waiver.id, "centerOrgId": waiver.centerOrgId, "centerName": reference.participants[waiver.centerOrgId]?.name ?? "",
-                    "schoolYear": waiver.schoolYear, "status": waiver.status.rawValue, "receiptId": waiver.receiptId,
-                    "received": waiver.receivedAt.iso8601, "reasonCode": waiver.values["reasonCode"] ?? "",
-                ]
-                if let reason = waiver.decisionReason { row["decisionReason"] = reason }
-                if let decided = waiver.decidedAt { row["decided"] = decided.iso8601 }
-                return row
-            }
-            let data = try JSONSerialization.data(withJSONObject: rows, options: [.prettyPrinted, .sortedKeys])
-            print(String(decoding: data, as: UTF8.self))
-        case "text":
-            if waivers.isEmpty { print("no waiver requests") }
+        let zone = reference.policy.timeZone
+        try options.emit(waivers.map { SupportViews.waiver($0, reference: reference) }) {
+            guard !waivers.isEmpty else { return "no waiver requests\n" }
+            var text = ""
             for waiver in waivers {
                 let name = reference.participants[waiver.centerOrgId]?.name ?? waiver.centerOrgId
-                print("\(waiver.id)  \(waiver.status.rawValue.uppercased())  \(waiver.centerOrgId) \(name)  school year \(waiver.schoolYear)")
-                print("    received \(waiver.receivedAt.iso8601) (receipt \(waiver.receiptId)), reason \(waiver.values["reasonCode"] ?? "")")
+                text += "\(waiver.id)  \(waiver.status.rawValue.uppercased())  \(waiver.centerOrgId) \(name)  school year \(waiver.schoolYear)\n"
+                text += "    received \(SupportViews.localTime(waiver.receivedAt, zone)) (receipt \(waiver.receiptId)), reason \(waiver.values["reasonCode"] ?? "")\n"
                 if let reason = waiver.decisionReason, let decided = waiver.decidedAt {
-                    print("    decided \(decided.iso8601): \(reason)")
+                    text += "    decided \(SupportViews.localTime(decided, zone)): \(reason)\n"
                 }
             }
-        default:
-            throw ValidationError("--format must be text or json")
+            return text
         }
     }
 }

@@ -65,6 +65,8 @@ struct Exchange {
     let ledger: SQLiteLedger
     let references: ReferenceStore
     let jobs: JobRunner
+    let processor: FileProcessor
+    let desk: SupportDesk
     var cycle: ExchangeCycle
 
     init(configuration: ExchangeConfiguration) throws {
@@ -78,6 +80,8 @@ struct Exchange {
             tree: tree, ledger: ledger, validator: try FileValidator(),
             maxFileBytes: configuration.settings.maxFileBytes, reference: { references.current }, now: WallClock.now,
             newReceiptId: { sender in FileProcessor.receiptId(sender: sender, time: WallClock.now(), suffix: WallClock.randomSuffix()) })
+        self.processor = processor
+        desk = SupportDesk(tree: tree, ledger: ledger, reference: { references.current }, now: WallClock.now)
         jobs = JobRunner(
             tree: tree, ledger: ledger, reference: { references.current }, now: WallClock.now,
             newRunId: { "J-\(WallClock.now().compact)-\(WallClock.randomSuffix())" })

@@ -96,10 +96,83 @@ struct LedgerContractTests {
                 RejectedRecord(receiptId: "R1", line: 7, recordKey: "k7", codes: ["ENR-01"]),
                 RejectedRecord(receiptId: "R1", line: 3, recordKey: nil, codes: ["ENR-01", "ENR-04"]),
             ]
-            try store.update(judged, recordingDeliveries: [], rejectedRecords: records, applying: .none)
-            try store.update(judged, recordingDeliveries: [], rejectedRecords: records, applying: .none)
+            try store.update(judged, recordingDeliveries: [], findings: ReceiptFindings(rejectedRecords: records), applying: .none)
+            try store.update(judged, recordingDeliveries: [], findings: ReceiptFindings(rejectedRecords: records), applying: .none)
             #expect(try store.rejectedRecords(receiptId: "R1") == [records[1], records[0]])
             #expect(try store.rejectedRecords(receiptId: "R2").isEmpty)
+        }
+    }
+
+    @Test("a receipt's issues are kept in order, once, with every location", arguments: LedgerUnderTest.all)
+    func issues(ledger: LedgerUnderTest) throws {
+        try withTemporaryDirectory { directory in
+            let store = try ledger.make(directory)
+            try store.recordClaim(receipt("R1"))
+            var judged = try #require(try store.receipt(id: "R1"))
+            judged.outcome = .rejected
+            let issues = [
+                ValidationIssue(code: .typeError, message: "Not a date.", line: 4, column: 9, field: "entryDate", row: 3, recordKey: "k3"),
+                ValidationIssue(code: .missingElement, message: "Missing \"SSID\".", line: 12, path: "/KtsxEnrollmentFile/Enrollment[2]"),
+                ValidationIssue(code: .emptyFile, message: "Empty."),
+            ]
+            try store.update(judged, recordingDeliveries: [], findings: ReceiptFindings(issues: issues), applying: .none)
+            try store.update(judged, recordingDeliveries: [], findings: ReceiptFindings(issues: issues), applying: .none)
+            #expect(try store.issues(receiptId: "R1") == issues)
+            #expect(try store.issues(receiptId: "R2").isEmpty)
+        }
+    }
+
+    @Test("receipts are found by sender, type, outcome, time and origin, newest first", arguments: LedgerUnderTest.all)
+    func search(ledger: LedgerUnderTest) throws {
+        try withTemporaryDirectory { directory in
+            let store = try ledger.make(directory)
+            let rows: [(String, String, ExchangeType?, FileOutcome?, Int64)] = [
+                ("R1", "061014", .enrollment, .accepted, 100), ("R2", "061014", .attendance, .rejected, 300),
+                ("R3", "165901", .attendance, .acceptedWithErrors, 200), ("R4", "165901", nil, .rejected, 400),
+                ("R5", "165901", .attendance, nil, 500),
+            ]
+            for (id, sender, type, outcome, time) in rows {
+                var made = receipt(id, sender: sender, sha: id, at: time)
+                try store.recordClaim(made)
+                made.fileType = type
+                made.outcome = outcome
+                made.state = outcome == nil ? .claimed : .finished
+                made.reprocessOf = id == "R3" ? "R2" : nil
+                try store.update(made)
+            }
+            func ids(_ query: ReceiptQuery) throws -> [String] { try store.receipts(matching: query).map(\.id) }
+            #expect(try ids(ReceiptQuery()) == ["R5", "R4", "R2", "R3", "R1"])
+            #expect(try ids(ReceiptQuery(limit: 2)) == ["R5", "R4"])
+            #expect(try ids(ReceiptQuery(senders: ["061014"])) == ["R2", "R1"])
+            #expect(try ids(ReceiptQuery(types: [.attendance])) == ["R5", "R2", "R3"])
+            #expect(try ids(ReceiptQuery(outcomes: [.rejected])) == ["R4", "R2"])
+            #expect(try ids(ReceiptQuery(outcomes: [.rejected, .acceptedWithErrors], claimedFrom: Timestamp(secondsSinceEpoch: 200),
+                                         claimedBefore: Timestamp(secondsSinceEpoch: 400))) == ["R2", "R3"])
+            #expect(try ids(ReceiptQuery(reprocessOf: "R2")) == ["R3"])
+            #expect(try store.latestReceiptPerSender(matching: ReceiptQuery()).map(\.id) == ["R2", "R5"])
+            #expect(try store.latestReceiptPerSender(matching: ReceiptQuery(outcomes: [.accepted, .acceptedWithErrors])).map(\.id) == ["R1", "R3"])
+        }
+    }
+
+    @Test("a file judged again may be accepted beside the receipt that accepted it in part", arguments: LedgerUnderTest.all)
+    func reprocessAcceptsAgain(ledger: LedgerUnderTest) throws {
+        try withTemporaryDirectory { directory in
+            let store = try ledger.make(directory)
+            var first = receipt("R1")
+            try store.recordClaim(first)
+            first.outcome = .acceptedWithErrors
+            try store.update(first)
+            var again = receipt("R2", at: 200)
+            again.reprocessOf = "R1"
+            try store.recordClaim(again)
+            again.outcome = .accepted
+            try store.update(again)
+            #expect(try store.receipt(id: "R2")?.reprocessOf == "R1")
+            #expect(try store.firstAccepted(sender: "061014", sha256: "aa")?.id == "R1")
+            var resent = receipt("R3", at: 300)
+            try store.recordClaim(resent)
+            resent.outcome = .accepted
+            #expect(throws: LedgerError.self) { try store.update(resent) }
         }
     }
 
@@ -130,12 +203,12 @@ struct LedgerContractTests {
                 acceptedAt: Timestamp(secondsSinceEpoch: 100), deleted: false)
             var deleted = enrollment
             deleted.deleted = true
-            try store.update(judged, recordingDeliveries: [], rejectedRecords: [], applying: LedgerChanges(held: [enrollment, attendance]))
+            try store.update(judged, recordingDeliveries: [], findings: ReceiptFindings(), applying: LedgerChanges(held: [enrollment, attendance]))
             #expect(try store.heldRecord(.enrollment, key: enrollment.naturalKey) == enrollment)
             #expect(try store.enrollments(ssid: "1234567890", center: "165901") == [enrollment])
             #expect(try store.enrollments(ssid: "1234567890", center: "061014").isEmpty)
             #expect(try store.attendance(recipientOrgId: "061010", date: "2025-10-14") == [attendance])
-            try store.update(judged, recordingDeliveries: [], rejectedRecords: [], applying: LedgerChanges(held: [deleted]))
+            try store.update(judged, recordingDeliveries: [], findings: ReceiptFindings(), applying: LedgerChanges(held: [deleted]))
             #expect(try store.heldRecord(.enrollment, key: enrollment.naturalKey)?.deleted == true)
         }
     }
@@ -147,7 +220,7 @@ struct LedgerContractTests {
             try store.recordClaim(receipt("R1"))
             var judged = try #require(try store.receipt(id: "R1"))
             judged.outcome = .accepted
-            try store.update(judged, recordingDeliveries: [], rejectedRecords: [], applying: LedgerChanges(held: [grade("1", period: "Q1"), grade("2", period: "Q1")]))
+            try store.update(judged, recordingDeliveries: [], findings: ReceiptFindings(), applying: LedgerChanges(held: [grade("1", period: "Q1"), grade("2", period: "Q1")]))
             var run = JobRun(id: "J1", job: .gradePosting, runKey: "night:2025-10-15", startedAt: Timestamp(secondsSinceEpoch: 200))
             #expect(try store.claimJobRun(run))
             #expect(try !store.claimJobRun(JobRun(id: "J2", job: .gradePosting, runKey: "night:2025-10-15", startedAt: Timestamp(secondsSinceEpoch: 201))))
@@ -160,7 +233,7 @@ struct LedgerContractTests {
             #expect(try store.deliveries(sourceId: "J1") == [delivery])
             #expect(try store.gradesClaimed(by: "J1").isEmpty)
             // A new version of grade 1 waits for the next run, which says it was posted before.
-            try store.update(judged, recordingDeliveries: [], rejectedRecords: [], applying: LedgerChanges(held: [grade("1", period: "Q1", deleted: true)]))
+            try store.update(judged, recordingDeliveries: [], findings: ReceiptFindings(), applying: LedgerChanges(held: [grade("1", period: "Q1", deleted: true)]))
             #expect(try store.claimJobRun(JobRun(id: "J3", job: .gradePosting, runKey: "manual:x", startedAt: Timestamp(secondsSinceEpoch: 300))))
             let next = try store.gradesClaimed(by: "J3")
             #expect(next.map(\.postedBefore) == [true])
@@ -184,7 +257,7 @@ struct LedgerContractTests {
             let request = WaiverRequest(
                 id: "W1", centerOrgId: "165901", schoolYear: 2027, values: ["reasonCode": "ALT_SIS"], receiptId: "R1",
                 receivedAt: Timestamp(secondsSinceEpoch: 100))
-            try store.update(judged, recordingDeliveries: [], rejectedRecords: [], applying: LedgerChanges(waivers: [request]))
+            try store.update(judged, recordingDeliveries: [], findings: ReceiptFindings(), applying: LedgerChanges(waivers: [request]))
             #expect(try store.waivers(center: "165901", schoolYear: 2027) == [request])
             #expect(try store.waivers(center: "165901", schoolYear: 2026).isEmpty)
             var decided = request

@@ -43,7 +43,7 @@ struct JobWorld {
                 type: .grades, naturalKey: NaturalKey.of(.grades, values), senderOrgId: "165901", recipientOrgId: school, schoolYear: 2026,
                 values: values, receiptId: "R1", acceptedAt: JobWorld.now, deleted: false)
         }
-        try ledger.update(receipt, recordingDeliveries: [], rejectedRecords: [], applying: LedgerChanges(held: grades))
+        try ledger.update(receipt, recordingDeliveries: [], findings: ReceiptFindings(), applying: LedgerChanges(held: grades))
     }
 
     func outbound(_ org: String) throws -> [String] {
@@ -130,7 +130,7 @@ struct JobRunnerTests {
             let request = WaiverRequest(
                 id: "83092784-227b-45ab-97af-60a077f0f74b", centerOrgId: "165901", schoolYear: 2027, values: ["reasonCode": "ALT_SIS"],
                 receiptId: "R1", receivedAt: JobWorld.now)
-            try world.ledger.update(receipt, recordingDeliveries: [], rejectedRecords: [], applying: LedgerChanges(waivers: [request]))
+            try world.ledger.update(receipt, recordingDeliveries: [], findings: ReceiptFindings(), applying: LedgerChanges(waivers: [request]))
             #expect(throws: JobError.self) { try world.runner.decideWaiver(id: "nope", approve: true, reason: "x", logger: logger) }
             #expect(throws: JobError.self) { try world.runner.decideWaiver(id: request.id, approve: false, reason: "  ", logger: logger) }
             let (_, decided) = try world.runner.decideWaiver(id: request.id.uppercased(), approve: false, reason: "Not this year.", logger: logger)

@@ -15,37 +15,10 @@ struct GoldenScenarioTests {
     @Test("enrollments, a week of attendance, grades, nightly jobs twice, waivers: the outbound tree")
     func week() throws {
         try withTemporaryDirectory { root in
-            let config = root.appendingPathComponent("config")
-            try FileManager.default.copyItem(at: Self.scenario.appendingPathComponent("config"), to: config)
-            try "drop_root = ../drop\nstate_dir = ../state\nquiet_period = 100ms\npoll_interval = 100ms\n"
-                .write(to: config.appendingPathComponent("ktsx.conf"), atomically: true, encoding: .utf8)
-            func ktsx(_ arguments: [String], clock: String) throws -> ProcessResult {
-                let result = try runProcess(
-                    Repository.ktsx.path, arguments + ["--config", config.path], environment: ["KTSX_CLOCK_START": clock])
-                #expect(result.status == 0, "ktsx \(arguments.joined(separator: " ")) at \(clock): \(result.standardError)")
-                return result
-            }
-            _ = try ktsx(["init"], clock: "2026-01-12T11:00:00Z")
-            let steps = try String(contentsOf: Self.scenario.appendingPathComponent("steps.tsv"), encoding: .utf8)
-            var transcript: [String] = []
-            for line in steps.split(separator: "\n") where !line.hasPrefix("#") {
-                let fields = line.split(separator: "\t", omittingEmptySubsequences: false).map(String.init)
-                let clock = fields[0]
-                switch fields[1] {
-                case "drop":
-                    try FileManager.default.copyItem(
-                        at: Self.scenario.appendingPathComponent("drops/\(fields[3])"),
-                        to: root.appendingPathComponent("drop/\(fields[2])/inbound/\(fields[3])"))
-                case "run":
-                    let result = try ktsx(["run", "--once", "--log-level", "warning"], clock: clock)
-                    transcript.append("\(clock) run: \(result.standardOutput.trimmingCharacters(in: .whitespacesAndNewlines))")
-                case "ktsx":
-                    let result = try ktsx(Array(fields[2...]), clock: clock)
-                    transcript.append("\(clock) \(fields[2]): \(result.standardOutput.trimmingCharacters(in: .whitespacesAndNewlines))")
-                default:
-                    Issue.record("unknown step \(line)")
-                }
-            }
+            let scenario = try PlayedScenario(root: root)
+            let config = scenario.config
+            func ktsx(_ arguments: [String], clock: String) throws -> ProcessResult { try scenario.ktsx(arguments, clock: clock) }
+            let transcript = scenario.transcript
             // Support's view of the waivers, and a second decision refused.
             let listed = try ktsx(["waivers", "--format", "json"], clock: "2026-03-05T16:00:00Z")
             let waivers = try JSONSerialization.jsonObject(with: Data(listed.standardOutput.utf8)) as? [[String: Any]] ?? []
@@ -134,5 +107,64 @@ struct GoldenScenarioTests {
             }
         }
         return tree
+    }
+}
+
+/// The golden scenario played through the real binary into a folder: `config/`, `drop/`, `state/`.
+struct PlayedScenario {
+    let root: URL
+    let config: URL
+    /// What each `run` and `ktsx` step printed, with its clock.
+    private(set) var transcript: [String] = []
+
+    /// Plays `Fixtures/scenario/steps.tsv` into `root`.
+    init(root: URL) throws {
+        self.root = root
+        config = root.appendingPathComponent("config")
+        try FileManager.default.copyItem(at: GoldenScenarioTests.scenario.appendingPathComponent("config"), to: config)
+        try "drop_root = ../drop\nstate_dir = ../state\nquiet_period = 100ms\npoll_interval = 100ms\n"
+            .write(to: config.appendingPathComponent("ktsx.conf"), atomically: true, encoding: .utf8)
+        _ = try ktsx(["init"], clock: "2026-01-12T11:00:00Z")
+        let steps = try String(contentsOf: GoldenScenarioTests.scenario.appendingPathComponent("steps.tsv"), encoding: .utf8)
+        var transcript: [String] = []
+        for line in steps.split(separator: "\n") where !line.hasPrefix("#") {
+            let fields = line.split(separator: "\t", omittingEmptySubsequences: false).map(String.init)
+            let clock = fields[0]
+            switch fields[1] {
+            case "drop":
+                try FileManager.default.copyItem(
+                    at: GoldenScenarioTests.scenario.appendingPathComponent("drops/\(fields[3])"),
+                    to: root.appendingPathComponent("drop/\(fields[2])/inbound/\(fields[3])"))
+            case "run":
+                let result = try ktsx(["run", "--once", "--log-level", "warning"], clock: clock)
+                transcript.append("\(clock) run: \(result.standardOutput.trimmingCharacters(in: .whitespacesAndNewlines))")
+            case "ktsx":
+                let result = try ktsx(Array(fields[2...]), clock: clock)
+                transcript.append("\(clock) \(fields[2]): \(result.standardOutput.trimmingCharacters(in: .whitespacesAndNewlines))")
+            default:
+                Issue.record("unknown step \(line)")
+            }
+        }
+        self.transcript = transcript
+    }
+
+    /// Runs `ktsx` on the scenario's configuration at `clock`, expecting success unless `status` says otherwise.
+    @discardableResult
+    func ktsx(_ arguments: [String], clock: String, status: Int32 = 0) throws -> ProcessResult {
+        let result = try runProcess(Repository.ktsx.path, arguments + ["--config", config.path], environment: ["KTSX_CLOCK_START": clock])
+        #expect(result.status == status, "ktsx \(arguments.joined(separator: " ")) at \(clock): \(result.standardError)")
+        return result
+    }
+
+    /// `ktsx … --format json` parsed.
+    func json(_ arguments: [String], clock: String) throws -> Any {
+        let result = try ktsx(arguments + ["--format", "json"], clock: clock)
+        return try JSONSerialization.jsonObject(with: Data(result.standardOutput.utf8))
+    }
+
+    /// The receipt of the file dropped as `name`.
+    func receiptId(of name: String) throws -> String {
+        let ledger = try SQLiteLedger(path: root.appendingPathComponent("state/ledger.sqlite").path)
+        return try #require(try ledger.allReceipts().first { $0.originalName == name && $0.reprocessOf == nil }?.id)
     }
 }

@@ -46,6 +46,8 @@ public struct Receipt: Sendable, Equatable {
     public var errorFile: String?
     /// When it was acknowledged.
     public var finishedAt: Timestamp?
+    /// For a file judged again by `ktsx reprocess`: the receipt it was judged under before.
+    public var reprocessOf: String?
 
     /// A newly claimed file.
     public init(id: String, senderOrgId: String, originalName: String, sizeBytes: Int64, sha256: String, claimedAt: Timestamp) {
@@ -141,13 +143,19 @@ public protocol LedgerStore: Sendable {
     /// - Throws: `LedgerError.duplicateReceipt` if the id is taken.
     func recordClaim(_ receipt: Receipt) throws(LedgerError)
     /// Replaces a receipt's record (same id) with `receipt` (its judgement, its outputs, its state) and
-    /// records `deliveries` and the records that failed the rules (ignoring any already recorded), in one
-    /// transaction.
+    /// records `deliveries`, what was found wrong (ignoring anything already recorded for the receipt) and
+    /// the accepted records' changes, in one transaction.
     func update(
-        _ receipt: Receipt, recordingDeliveries deliveries: [Delivery], rejectedRecords: [RejectedRecord], applying changes: LedgerChanges
+        _ receipt: Receipt, recordingDeliveries deliveries: [Delivery], findings: ReceiptFindings, applying changes: LedgerChanges
     ) throws(LedgerError)
     /// The records of a receipt that failed the rules, in line order.
     func rejectedRecords(receiptId: String) throws(LedgerError) -> [RejectedRecord]
+    /// The issues written to a receipt's error file (up to the file's limit), in the file's order.
+    func issues(receiptId: String) throws(LedgerError) -> [ValidationIssue]
+    /// Receipts that match `query`, newest first (by claim time).
+    func receipts(matching query: ReceiptQuery) throws(LedgerError) -> [Receipt]
+    /// For each sender, its newest receipt that matches `query` (the query's limit is ignored).
+    func latestReceiptPerSender(matching query: ReceiptQuery) throws(LedgerError) -> [Receipt]
     /// The receipt with this id.
     func receipt(id: String) throws(LedgerError) -> Receipt?
     /// The first receipt from `sender` with these bytes whose records were applied.
@@ -205,12 +213,12 @@ public protocol LedgerStore: Sendable {
 extension LedgerStore {
     /// Replaces a receipt's record (same id) with `receipt`.
     public func update(_ receipt: Receipt) throws(LedgerError) {
-        try update(receipt, recordingDeliveries: [], rejectedRecords: [], applying: .none)
+        try update(receipt, recordingDeliveries: [], findings: ReceiptFindings(), applying: .none)
     }
 
     /// Replaces a receipt's record and records deliveries.
     public func update(_ receipt: Receipt, recordingDeliveries deliveries: [Delivery]) throws(LedgerError) {
-        try update(receipt, recordingDeliveries: deliveries, rejectedRecords: [], applying: .none)
+        try update(receipt, recordingDeliveries: deliveries, findings: ReceiptFindings(), applying: .none)
     }
 
     /// Records an output written to a participant's `outbound/` (ignored if already recorded).

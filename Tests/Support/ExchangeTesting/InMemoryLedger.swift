@@ -7,6 +7,7 @@ public final class InMemoryLedger: LedgerStore, @unchecked Sendable {
     private var receipts: [Receipt] = []
     private var deliveries: [Delivery] = []
     private var rejected: [RejectedRecord] = []
+    private var issuesByReceipt: [String: [ValidationIssue]] = [:]
     private var held: [String: (record: HeldRecord, pending: Bool, postingRun: String?, everPosted: Bool)] = [:]
     private var heldOrder: [String] = []
     private var waiverList: [WaiverRequest] = []
@@ -31,15 +32,16 @@ public final class InMemoryLedger: LedgerStore, @unchecked Sendable {
     }
 
     public func update(
-        _ receipt: Receipt, recordingDeliveries newDeliveries: [Delivery], rejectedRecords: [RejectedRecord], applying changes: LedgerChanges
+        _ receipt: Receipt, recordingDeliveries newDeliveries: [Delivery], findings: ReceiptFindings, applying changes: LedgerChanges
     ) throws(LedgerError) {
         try locked { () throws(LedgerError) in
             guard let index = receipts.firstIndex(where: { $0.id == receipt.id }) else {
                 throw LedgerError(.unknownReceipt, "no receipt \(receipt.id)")
             }
-            if receipt.wasAccepted,
+            if receipt.wasAccepted, receipt.reprocessOf == nil,
                 receipts.contains(where: {
-                    $0.id != receipt.id && $0.wasAccepted && $0.senderOrgId == receipt.senderOrgId && $0.sha256 == receipt.sha256
+                    $0.id != receipt.id && $0.wasAccepted && $0.reprocessOf == nil && $0.senderOrgId == receipt.senderOrgId
+                        && $0.sha256 == receipt.sha256
                 })
             {
                 throw LedgerError(.duplicateReceipt, "these bytes were already accepted from \(receipt.senderOrgId)")
@@ -53,15 +55,45 @@ public final class InMemoryLedger: LedgerStore, @unchecked Sendable {
                 held[key] = (record, record.type == .grades, nil, earlier?.postingRun != nil || (earlier?.everPosted ?? false))
             }
             for waiver in changes.waivers { save(waiver) }
-            for record in rejectedRecords
+            for record in findings.rejectedRecords
             where !rejected.contains(where: { $0.receiptId == record.receiptId && $0.line == record.line }) {
                 rejected.append(record)
+            }
+            let known = issuesByReceipt[receipt.id, default: []]
+            if findings.issues.count > known.count {
+                issuesByReceipt[receipt.id] = known + findings.issues[known.count...]
             }
         }
     }
 
     public func rejectedRecords(receiptId: String) throws(LedgerError) -> [RejectedRecord] {
         try locked { rejected.filter { $0.receiptId == receiptId }.sorted { $0.line < $1.line } }
+    }
+
+    public func issues(receiptId: String) throws(LedgerError) -> [ValidationIssue] {
+        try locked { issuesByReceipt[receiptId] ?? [] }
+    }
+
+    /// Receipts newest first by claim time (later recorded first among equals).
+    private var newestFirst: [Receipt] {
+        receipts.enumerated().sorted { ($0.element.claimedAt, $0.offset) > ($1.element.claimedAt, $1.offset) }.map(\.element)
+    }
+
+    public func receipts(matching query: ReceiptQuery) throws(LedgerError) -> [Receipt] {
+        try locked {
+            let matching = newestFirst.filter(query.matches)
+            return query.limit.map { Array(matching.prefix(max(0, $0))) } ?? matching
+        }
+    }
+
+    public func latestReceiptPerSender(matching query: ReceiptQuery) throws(LedgerError) -> [Receipt] {
+        try locked {
+            var latest: [String: Receipt] = [:]
+            for receipt in newestFirst where query.matches(receipt) && latest[receipt.senderOrgId] == nil {
+                latest[receipt.senderOrgId] = receipt
+            }
+            return latest.values.sorted { $0.senderOrgId < $1.senderOrgId }
+        }
     }
 
     public func receipt(id: String) throws(LedgerError) -> Receipt? {

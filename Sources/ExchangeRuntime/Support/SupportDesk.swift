@@ -1,0 +1,211 @@
+import ExchangeCore
+import ExchangeRules
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// What support asks of the exchange — "did you get my file?", "why was it rejected?", "who has not
+/// picked up?", "who went quiet?" — answered from the ledger and the drop tree. Shared by the review
+/// commands and the review web page; reads only (judging a file again is `FileProcessor.reprocess`).
+public struct SupportDesk: Sendable {
+    let tree: DropTree
+    let ledger: any LedgerStore
+    let reference: @Sendable () -> ReferenceData
+    let now: @Sendable () -> Timestamp
+
+    /// Creates a desk over a drop tree and its ledger.
+    public init(
+        tree: DropTree, ledger: any LedgerStore, reference: @escaping @Sendable () -> ReferenceData, now: @escaping @Sendable () -> Timestamp
+    ) {
+        self.tree = tree
+        self.ledger = ledger
+        self.reference = reference
+        self.now = now
+    }
+
+    /// The reference data in force.
+    public var referenceData: ReferenceData { reference() }
+
+    // MARK: Status
+
+    /// The exchange at a glance: whether the service is running, what waits, each participant's last file.
+    public func status() throws -> StatusReport {
+        let reference = reference()
+        let time = now()
+        let latest = Dictionary(
+            uniqueKeysWithValues: try ledger.latestReceiptPerSender(matching: ReceiptQuery()).map { ($0.senderOrgId, $0) })
+        var participants: [StatusReport.ParticipantLine] = []
+        for participant in reference.participants.values.sorted(by: { $0.orgId < $1.orgId }) {
+            let waiting = ((try? tree.list(tree.inbound(participant.orgId))) ?? []).filter { !$0.name.hasPrefix(".") }.count
+            participants.append(.init(participant: participant, lastReceipt: latest[participant.orgId], waitingInInbound: waiting))
+        }
+        let pending = try ledger.pendingDeliveries()
+        let overdue = pending.filter { SupportDesk.hoursWaiting($0, at: time) >= reference.policy.pickupThresholdHours }
+        let lastRuns = try JobKind.allCases.compactMap { try ledger.jobRuns($0).last }
+        return StatusReport(
+            generatedAt: time, heartbeat: tree.heartbeat(), participants: participants,
+            receiptsInProgress: try ledger.unfinishedReceipts().count, jobRunsInProgress: try ledger.unfinishedJobRuns().count,
+            deliveriesWaiting: pending.count, deliveriesOverdue: overdue.count, lastJobRuns: lastRuns)
+    }
+
+    // MARK: Receipts
+
+    /// Receipts matching `query`, newest first.
+    public func submissions(_ query: ReceiptQuery) throws -> [Receipt] {
+        try ledger.receipts(matching: query)
+    }
+
+    /// A receipt's whole story.
+    /// - Throws: `SupportError(.unknownReceipt)` when there is no such receipt.
+    public func story(of receiptId: String) throws -> ReceiptStory {
+        guard let receipt = try ledger.receipt(id: receiptId) else {
+            throw SupportError(.unknownReceipt, "there is no receipt \(receiptId); `ktsx submissions` lists them")
+        }
+        let original = receipt.outcome.map { outcome in
+            tree.filedPath(
+                receiptId: receipt.id, orgId: receipt.senderOrgId, name: receipt.originalName,
+                quarantined: outcome == .rejected, claimedAt: receipt.claimedAt)
+        }
+        return ReceiptStory(
+            receipt: receipt, issues: try ledger.issues(receiptId: receipt.id),
+            rejectedRecords: try ledger.rejectedRecords(receiptId: receipt.id),
+            deliveries: try ledger.deliveries(sourceId: receipt.id),
+            judgedAgainAs: try ledger.receipts(matching: ReceiptQuery(reprocessOf: receipt.id)).map(\.id),
+            originalKept: original.map { tree.exists($0) } ?? false)
+    }
+
+    /// Up to `maxLines` lines of a receipt's kept original, from the first, for showing errors beside
+    /// their rows; nil when the original is not kept or is not a regular file. Lines longer than
+    /// `maxLineBytes` are cut, invalid UTF-8 is shown replaced.
+    public func originalLines(of receipt: Receipt, maxLines: Int, maxLineBytes: Int = 2000) -> [String]? {
+        guard let outcome = receipt.outcome else { return nil }
+        let path = tree.filedPath(
+            receiptId: receipt.id, orgId: receipt.senderOrgId, name: receipt.originalName, quarantined: outcome == .rejected,
+            claimedAt: receipt.claimedAt)
+        let descriptor = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK)
+        guard descriptor >= 0 else { return nil }
+        defer { close(descriptor) }
+        var info = stat()
+        guard fstat(descriptor, &info) == 0, info.st_mode & S_IFMT == S_IFREG else { return nil }
+        var lines: [String] = []
+        var current: [UInt8] = []
+        var buffer = [UInt8](repeating: 0, count: 64 * 1024)
+        func finishLine() {
+            if current.last == 13 { current.removeLast() }
+            lines.append(String(decoding: current.prefix(maxLineBytes), as: UTF8.self))
+            current.removeAll(keepingCapacity: true)
+        }
+        reading: while lines.count < maxLines {
+            let count = buffer.withUnsafeMutableBytes { read(descriptor, $0.baseAddress, $0.count) }
+            if count < 0, errno == EINTR { continue }
+            if count <= 0 { break }
+            for byte in buffer[0..<count] {
+                if byte == 10 {
+                    finishLine()
+                    if lines.count == maxLines { break reading }
+                } else if current.count <= maxLineBytes {
+                    current.append(byte)
+                }
+            }
+        }
+        if !current.isEmpty, lines.count < maxLines { finishLine() }
+        return lines
+    }
+
+    // MARK: Deliveries and participants
+
+    /// Outbound files not yet picked up, oldest first; with `overdueOnly`, only those waiting longer than
+    /// the policy's pickup threshold.
+    public func waitingDeliveries(overdueOnly: Bool) throws -> [WaitingDelivery] {
+        let reference = reference()
+        let time = now()
+        return try ledger.pendingDeliveries().compactMap { delivery in
+            let hours = SupportDesk.hoursWaiting(delivery, at: time)
+            guard !overdueOnly || hours >= reference.policy.pickupThresholdHours else { return nil }
+            return WaitingDelivery(
+                delivery: delivery, recipientName: reference.participants[delivery.recipientOrgId]?.name ?? "", hoursWaiting: hours)
+        }
+    }
+
+    /// The technical centers that sent no accepted attendance for the policy's number of instructional
+    /// days, excluding those with an approved waiver for the current school year.
+    public func quietCenters() throws -> [QuietCenter] {
+        let reference = reference()
+        let time = now()
+        let today = reference.policy.timeZone.local(time).date
+        var last: [String: LocalDate] = [:]
+        for receipt in try ledger.latestReceiptPerSender(matching: ReceiptQuery(types: [.attendance], outcomes: [.accepted, .acceptedWithErrors])) {
+            last[receipt.senderOrgId] = reference.zone(of: receipt.senderOrgId).local(receipt.claimedAt).date
+        }
+        let waived = Set(try ledger.allWaivers().filter { $0.status == .approved && $0.schoolYear == today.schoolYear }.map(\.centerOrgId))
+        return QuietCenters.find(reference: reference, lastAttendance: last, waived: waived, today: today)
+    }
+
+    /// Waiver requests, in the order received; only those of `status` when given.
+    public func waivers(status: WaiverRequest.Status? = nil) throws -> [WaiverRequest] {
+        try ledger.allWaivers().filter { status == nil || $0.status == status }
+    }
+
+    static func hoursWaiting(_ delivery: Delivery, at time: Timestamp) -> Int {
+        Int(max(0, time.secondsSinceEpoch - delivery.deliveredAt.secondsSinceEpoch) / 3600)
+    }
+}
+
+/// The exchange at a glance (`ktsx status`).
+public struct StatusReport: Sendable {
+    /// One participant's line.
+    public struct ParticipantLine: Sendable {
+        /// The participant.
+        public var participant: Participant
+        /// Its newest receipt.
+        public var lastReceipt: Receipt?
+        /// Entries in its `inbound/` not yet claimed.
+        public var waitingInInbound: Int
+    }
+    /// When the report was made.
+    public var generatedAt: Timestamp
+    /// The service's last sign of life.
+    public var heartbeat: ServiceHeartbeat?
+    /// Every participant.
+    public var participants: [ParticipantLine]
+    /// Receipts claimed but not yet acknowledged.
+    public var receiptsInProgress: Int
+    /// Job runs not yet finished.
+    public var jobRunsInProgress: Int
+    /// Outbound files not yet picked up.
+    public var deliveriesWaiting: Int
+    /// Of those, the ones past the pickup threshold.
+    public var deliveriesOverdue: Int
+    /// The newest run of each job.
+    public var lastJobRuns: [JobRun]
+
+    /// Files in every `inbound/` not yet claimed.
+    public var waitingInInbound: Int { participants.reduce(0) { $0 + $1.waitingInInbound } }
+}
+
+/// A receipt's whole story (`ktsx show`).
+public struct ReceiptStory: Sendable {
+    /// The receipt.
+    public var receipt: Receipt
+    /// What its error file lists.
+    public var issues: [ValidationIssue]
+    /// Its records that failed the rules (a file accepted with errors).
+    public var rejectedRecords: [RejectedRecord]
+    /// What it wrote, to whom, and when each was picked up.
+    public var deliveries: [Delivery]
+    /// Receipts that judged this file again.
+    public var judgedAgainAs: [String]
+    /// Whether the original is still kept in the archive or quarantine.
+    public var originalKept: Bool
+}
+
+/// An outbound file waiting for pickup.
+public struct WaitingDelivery: Sendable {
+    /// The delivery.
+    public var delivery: Delivery
+    /// The recipient's name.
+    public var recipientName: String
+    /// Whole hours since it was written.
+    public var hoursWaiting: Int
+}

@@ -1,0 +1,358 @@
+import ArgumentParser
+import ExchangeCore
+import ExchangeRules
+import ExchangeRuntime
+import Foundation
+
+/// Options of every review command: the configuration and the output format.
+struct ReviewOptions: ParsableArguments {
+    /// How a review command prints.
+    enum Format: String, ExpressibleByArgument, CaseIterable {
+        case text, json
+    }
+
+    @OptionGroup var configuration: ConfigurationOptions
+
+    @Option(help: "text (for people) or json (for scripts).")
+    var format: Format = .text
+
+    /// The exchange of the configuration.
+    func exchange() throws -> Exchange { try Exchange(configuration: try configuration.load()) }
+
+    /// Prints `view` as JSON, or the text that `text` makes.
+    func emit(_ view: Any, text: () -> String) throws {
+        switch format {
+        case .json:
+            let data = try JSONSerialization.data(withJSONObject: view, options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes])
+            print(String(decoding: data, as: UTF8.self))
+        case .text:
+            print(text(), terminator: "")
+        }
+    }
+}
+
+/// Text layout helpers for the review commands.
+enum TextTable {
+    /// Rows with columns padded to the widest cell (the last column is not padded).
+    static func render(_ rows: [[String]], indent: String = "") -> String {
+        guard let columns = rows.map(\.count).max() else { return "" }
+        var widths = Array(repeating: 0, count: columns)
+        for row in rows {
+            for (index, cell) in row.enumerated() { widths[index] = max(widths[index], cell.count) }
+        }
+        return rows.map { row in
+            indent + row.enumerated().map { index, cell in
+                index == row.count - 1 ? cell : cell.padding(toLength: widths[index], withPad: " ", startingAt: 0)
+            }.joined(separator: "  ")
+        }.joined(separator: "\n") + "\n"
+    }
+
+    static func plural(_ count: Int, _ noun: String) -> String { "\(count) \(noun)\(count == 1 ? "" : "s")" }
+}
+
+/// `ktsx status`: the exchange at a glance.
+struct Status: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Show whether the service runs, what waits, the latest job runs and each participant's last file.")
+
+    @OptionGroup var options: ReviewOptions
+
+    func run() throws {
+        let exchange = try options.exchange()
+        let report = try exchange.desk.status()
+        let reference = exchange.references.current
+        let zone = reference.policy.timeZone
+        try options.emit(SupportViews.status(report, reference: reference)) {
+            var text = ""
+            if let heartbeat = report.heartbeat {
+                let age = report.generatedAt.secondsSinceEpoch - heartbeat.time.secondsSinceEpoch
+                text += age <= 60
+                    ? "service: running (last pass \(age) s ago, process \(heartbeat.processId))\n"
+                    : "service: NOT RUNNING (last pass \(SupportViews.localTime(heartbeat.time, zone)), process \(heartbeat.processId))\n"
+            } else {
+                text += "service: has never run on this state directory\n"
+            }
+            text += "backlog: \(TextTable.plural(report.waitingInInbound, "file")) waiting in inbound, "
+                + "\(TextTable.plural(report.receiptsInProgress, "receipt")) in progress, "
+                + "\(TextTable.plural(report.jobRunsInProgress, "job run")) in progress\n"
+            text += "deliveries: \(report.deliveriesWaiting) waiting for pickup, \(report.deliveriesOverdue) past \(reference.policy.pickupThresholdHours) h\n"
+            if !report.lastJobRuns.isEmpty {
+                text += "latest job runs:\n"
+                text += TextTable.render(
+                    report.lastJobRuns.map { run in
+                        [run.job.rawValue, run.runKey, run.state.rawValue, SupportViews.localTime(run.startedAt, zone),
+                         "\(TextTable.plural(run.files, "file")), \(TextTable.plural(run.records, "record"))"]
+                    }, indent: "  ")
+            }
+            text += "participants:\n"
+            text += TextTable.render(
+                [["ORG", "NAME", "CLASS", "INBOUND", "LAST FILE"]]
+                    + report.participants.map { line in
+                        let last = line.lastReceipt.map { receipt in
+                            "\(SupportViews.localTime(receipt.claimedAt, zone))  \(receipt.fileType?.code ?? "?")  "
+                                + "\(receipt.outcome?.rawValue ?? receipt.state.rawValue)  \(receipt.id)"
+                        } ?? "none yet"
+                        return [line.participant.orgId, line.participant.name, line.participant.classification.rawValue, "\(line.waitingInInbound)", last]
+                    }, indent: "  ")
+            return text
+        }
+    }
+}
+
+/// `ktsx submissions`: received files, filtered.
+struct Submissions: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "List received files, newest first, filtered by participant, type, outcome and date.",
+        discussion: "Dates are Kentucky dates (the schedule's time zone); --to includes its whole day.")
+
+    @OptionGroup var options: ReviewOptions
+
+    @Option(name: .customLong("participant"), help: "Only files from this orgId (repeatable).")
+    var participants: [String] = []
+
+    @Option(name: .customLong("type"), help: "Only files of this type: ENR, ATT, GRD, WVR (repeatable).")
+    var types: [String] = []
+
+    @Option(name: .customLong("outcome"), help: "Only this outcome: accepted, accepted-with-errors, rejected, duplicate (repeatable).")
+    var outcomes: [String] = []
+
+    @Option(help: "Only files received on or after this date (YYYY-MM-DD).")
+    var from: String?
+
+    @Option(help: "Only files received on or before this date (YYYY-MM-DD).")
+    var to: String?
+
+    @Option(help: "At most this many (the newest).")
+    var limit: Int = 100
+
+    func run() throws {
+        let exchange = try options.exchange()
+        let reference = exchange.references.current
+        let query = try SubmissionFilter(
+            participants: participants, types: types, outcomes: outcomes, from: from, to: to, limit: limit
+        ).query(zone: reference.policy.timeZone)
+        let receipts = try exchange.desk.submissions(query)
+        let zone = reference.policy.timeZone
+        try options.emit(receipts.map { SupportViews.receipt($0, reference: reference) }) {
+            guard !receipts.isEmpty else { return "no files match\n" }
+            return TextTable.render(
+                [["RECEIVED", "RECEIPT", "SENDER", "TYPE", "OUTCOME", "RECORDS", "ERRORS", "FILE"]]
+                    + receipts.map { receipt in
+                        [SupportViews.localTime(receipt.claimedAt, zone), receipt.id, receipt.senderOrgId, receipt.fileType?.code ?? "?",
+                         receipt.outcome?.rawValue ?? receipt.state.rawValue, "\(receipt.recordsAccepted)/\(receipt.recordsReceived)",
+                         "\(receipt.errorCount)", receipt.originalName]
+                    })
+        }
+    }
+}
+
+/// A submissions filter as people type it (on the command line or in the review page's search form).
+struct SubmissionFilter {
+    var participants: [String] = []
+    var types: [String] = []
+    var outcomes: [String] = []
+    var from: String?
+    var to: String?
+    var limit: Int = 100
+
+    /// The ledger query; a value that is not understood is an error naming it.
+    func query(zone: KentuckyZone) throws(ValidationError) -> ReceiptQuery {
+        var query = ReceiptQuery(senders: Set(participants.filter { !$0.isEmpty }), limit: max(1, limit))
+        for type in types where !type.isEmpty {
+            guard let parsed = ExchangeType(rawValue: type.uppercased()), ExchangeType.partnerTypes.contains(parsed) else {
+                throw ValidationError("type must be ENR, ATT, GRD or WVR, not '\(type)'")
+            }
+            query.types.insert(parsed)
+        }
+        for outcome in outcomes where !outcome.isEmpty {
+            guard let parsed = FileOutcome(rawValue: outcome.uppercased().replacingOccurrences(of: "-", with: "_")) else {
+                throw ValidationError("outcome must be accepted, accepted-with-errors, rejected or duplicate, not '\(outcome)'")
+            }
+            query.outcomes.insert(parsed)
+        }
+        if let from, !from.isEmpty {
+            guard let date = LocalDate(from) else { throw ValidationError("from must be a date YYYY-MM-DD, not '\(from)'") }
+            query.claimedFrom = zone.instant(of: date, at: TimeOfDay("00:00")!)
+        }
+        if let to, !to.isEmpty {
+            guard let date = LocalDate(to) else { throw ValidationError("to must be a date YYYY-MM-DD, not '\(to)'") }
+            query.claimedBefore = zone.instant(of: date.adding(days: 1), at: TimeOfDay("00:00")!)
+        }
+        return query
+    }
+}
+
+/// `ktsx show RECEIPT`: one file's whole story.
+struct Show: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Show a file's whole story: when it came, how it was judged, what failed and why, where its outputs went.")
+
+    @OptionGroup var options: ReviewOptions
+
+    @Argument(help: "The receipt id (from the acknowledgement or `ktsx submissions`).")
+    var receipt: String
+
+    func run() throws {
+        let exchange = try options.exchange()
+        let reference = exchange.references.current
+        let story: ReceiptStory
+        do {
+            story = try exchange.desk.story(of: receipt)
+        } catch let error as SupportError {
+            throw ConfigurationFailure(message: "ktsx: \(error.message)")
+        }
+        try options.emit(SupportViews.story(story, reference: reference)) { Show.text(story, reference: reference) }
+    }
+
+    static func text(_ story: ReceiptStory, reference: ReferenceData) -> String {
+        let receipt = story.receipt
+        let zone = reference.policy.timeZone
+        var rows: [[String]] = [
+            ["file", "\(receipt.originalName) (\(receipt.sizeBytes) bytes, SHA-256 \(receipt.sha256))"],
+            ["sender", "\(receipt.senderOrgId) \(reference.participants[receipt.senderOrgId]?.name ?? "(no longer a participant)")"],
+            ["type", receipt.fileType.map { "\($0.code) \($0.displayName) (\(receipt.binding?.rawValue ?? "?"))" } ?? "not recognised"],
+            ["received", SupportViews.localTime(receipt.claimedAt, zone)],
+        ]
+        if let finished = receipt.finishedAt, receipt.state == .finished {
+            rows.append(["acknowledged", SupportViews.localTime(finished, zone)])
+        } else {
+            rows.append(["state", "\(receipt.state.rawValue): not yet acknowledged"])
+        }
+        if let outcome = receipt.outcome {
+            rows.append([
+                "outcome",
+                "\(outcome.rawValue): \(TextTable.plural(receipt.recordsReceived, "record")) received, \(receipt.recordsAccepted) accepted, "
+                    + "\(receipt.recordsRejected) rejected, \(TextTable.plural(receipt.errorCount, "error"))",
+            ])
+        }
+        if let first = receipt.duplicateOf { rows.append(["duplicate of", first]) }
+        if let earlier = receipt.reprocessOf { rows.append(["judged again from", earlier]) }
+        for later in story.judgedAgainAs { rows.append(["judged again as", later]) }
+        rows.append(["original", story.originalKept ? "kept (\(receipt.outcome == .rejected ? "quarantine" : "archive"))" : "no longer kept"])
+        var text = "Receipt \(receipt.id)\n" + TextTable.render(rows, indent: "  ")
+        if !story.deliveries.isEmpty {
+            text += "Outputs:\n"
+            text += TextTable.render(
+                story.deliveries.map { delivery in
+                    [delivery.recipientOrgId, delivery.fileName, "written \(SupportViews.localTime(delivery.deliveredAt, zone))",
+                     delivery.pickedUpAt.map { "picked up \(SupportViews.localTime($0, zone))" } ?? "waiting for pickup"]
+                }, indent: "  ")
+        }
+        if !story.issues.isEmpty {
+            let more = receipt.errorCount > story.issues.count ? " (the first \(story.issues.count))" : ""
+            text += "Errors (\(receipt.errorCount))\(more):\n"
+            for issue in story.issues {
+                var place: [String] = []
+                if let line = issue.line { place.append("line \(line)") }
+                if let field = issue.field { place.append(field) }
+                if let key = issue.recordKey { place.append("record \(key)") }
+                text += "  \(place.isEmpty ? "file" : place.joined(separator: ", ")): \(issue.code.rawValue): \(issue.message)\n"
+            }
+        }
+        if !story.rejectedRecords.isEmpty {
+            text += "Records that failed the rules:\n"
+            text += TextTable.render(
+                story.rejectedRecords.map { ["line \($0.line)", $0.recordKey.map { "record \($0)" } ?? "", $0.codes.joined(separator: ", ")] },
+                indent: "  ")
+        }
+        return text
+    }
+}
+
+/// `ktsx reprocess RECEIPT`: judge a file again after the reference data was fixed.
+struct Reprocess: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Judge a rejected (or partly rejected) file again under today's reference data, as a new receipt.",
+        discussion: """
+            The original is taken from the archive or quarantine; the sender gets a new acknowledgement naming the \
+            earlier receipt. Of a file accepted with errors only the records that failed are judged again.
+            """)
+
+    @OptionGroup var options: ReviewOptions
+
+    @Argument(help: "The receipt id of the file to judge again.")
+    var receipt: String
+
+    func run() throws {
+        let exchange = try options.exchange()
+        let reference = exchange.references.current
+        let logger = options.configuration.logger()
+        do {
+            let again = try exchange.processor.reprocess(receiptId: receipt, logger: logger)
+            try options.emit(SupportViews.receipt(again, reference: reference)) {
+                "\(receipt) judged again as \(again.id): \(again.outcome?.rawValue ?? "?"), "
+                    + "\(again.recordsAccepted) of \(TextTable.plural(again.recordsReceived, "record")) accepted, "
+                    + "\(TextTable.plural(again.errorCount, "error")); acknowledgement \(again.ackFile ?? "?")\n"
+            }
+        } catch let error as SupportError {
+            throw ConfigurationFailure(message: "ktsx: \(error.message)")
+        }
+    }
+}
+
+/// `ktsx deliveries`: outbound files waiting for pickup.
+struct Deliveries: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "List outbound files that participants have not picked up.")
+
+    @OptionGroup var options: ReviewOptions
+
+    @Flag(help: "Only files waiting longer than the pickup threshold (schedule.conf: pickup_threshold_hours).")
+    var pending = false
+
+    func run() throws {
+        let exchange = try options.exchange()
+        let reference = exchange.references.current
+        let waiting = try exchange.desk.waitingDeliveries(overdueOnly: pending)
+        let zone = reference.policy.timeZone
+        try options.emit(waiting.map { SupportViews.waiting($0, reference: reference) }) {
+            guard !waiting.isEmpty else {
+                return pending ? "nothing waits longer than \(reference.policy.pickupThresholdHours) h\n" : "nothing waits for pickup\n"
+            }
+            return TextTable.render(
+                [["RECIPIENT", "NAME", "WAITING", "WRITTEN", "SOURCE", "FILE"]]
+                    + waiting.map { item in
+                        [item.delivery.recipientOrgId, item.recipientName, "\(item.hoursWaiting) h",
+                         SupportViews.localTime(item.delivery.deliveredAt, zone), item.delivery.receiptId, item.delivery.fileName]
+                    })
+        }
+    }
+}
+
+/// `ktsx participants`: the participants, or those that went quiet.
+struct Participants: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "List the participants, or with --quiet the centers that sent no attendance for several instructional days.")
+
+    @OptionGroup var options: ReviewOptions
+
+    @Flag(help: "Only technical centers with no accepted attendance for quiet_days instructional days (schedule.conf), without an approved waiver.")
+    var quiet = false
+
+    func run() throws {
+        let exchange = try options.exchange()
+        let reference = exchange.references.current
+        if quiet {
+            let centers = try exchange.desk.quietCenters()
+            try options.emit(centers.map(SupportViews.quiet)) {
+                guard !centers.isEmpty else { return "no center is quiet (threshold \(reference.policy.quietDays) instructional days)\n" }
+                return TextTable.render(
+                    [["CENTER", "NAME", "MISSED DAYS", "LAST ATTENDANCE"]]
+                        + centers.map { [$0.orgId, $0.name, "\($0.missedDays)", $0.lastAttendance?.description ?? "never this school year"] })
+            }
+            return
+        }
+        let participants = reference.participants.values.sorted { $0.orgId < $1.orgId }
+        let views: [[String: Any]] = participants.map { participant in
+            [
+                "orgId": participant.orgId, "name": participant.name, "classification": participant.classification.rawValue,
+                "timeZone": participant.timeZone, "outputFormat": participant.outputFormat.rawValue,
+                "usesDoneMarker": participant.usesDoneMarker, "unknownSync": participant.unknownSync,
+            ]
+        }
+        try options.emit(views) {
+            TextTable.render(
+                [["ORG", "NAME", "CLASS", "ZONE", "OUTPUT"]]
+                    + participants.map { [$0.orgId, $0.name, $0.classification.rawValue, $0.timeZone, $0.outputFormat.rawValue] })
+        }
+    }
+}
