@@ -18,6 +18,11 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
         .package(url: "https://github.com/groue/GRDB.swift.git", from: "7.10.0"),
         .package(url: "https://github.com/apple/swift-crypto.git", from: "3.12.3"),
+        .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird-auth.git", from: "2.5.0"),
+        .package(url: "https://github.com/hummingbird-project/swift-mustache.git", from: "2.1.1"),
     ],
     targets: [
         // Layer 1, pure: exchange types, validation results, the CSV reader and Table Schema checks,
@@ -58,6 +63,21 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Metrics", package: "swift-metrics"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // The review web page (Hummingbird, Mustache templates), its login, /metrics and /healthz.
+        .target(
+            name: "ExchangeWeb",
+            dependencies: [
+                "ExchangeCore", "ExchangeRules", "ExchangeRuntime",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdAuth", package: "hummingbird-auth"),
+                .product(name: "HummingbirdBcrypt", package: "hummingbird-auth"),
+                .product(name: "Mustache", package: "swift-mustache"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings
         ),
@@ -65,11 +85,14 @@ let package = Package(
         .executableTarget(
             name: "KTSXCommand",
             dependencies: [
-                "ExchangeCore", "ExchangeValidation", "ExchangeRuntime", "ExchangeLedgerSQLite",
+                "ExchangeCore", "ExchangeValidation", "ExchangeRuntime", "ExchangeLedgerSQLite", "ExchangeWeb",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "HummingbirdBcrypt", package: "hummingbird-auth"),
             ],
             swiftSettings: swiftSettings
         ),
@@ -92,6 +115,15 @@ let package = Package(
             dependencies: ["ExchangeCore", "ExchangeSchemas", "ExchangeXML", "ExchangeValidation", "ExchangeTesting"],
             swiftSettings: swiftSettings
         ),
+        .testTarget(
+            name: "ExchangeWebTests",
+            dependencies: [
+                "ExchangeWeb", "ExchangeRuntime", "ExchangeRules", "ExchangeCore", "ExchangeTesting",
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "HummingbirdBcrypt", package: "hummingbird-auth"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings),
         .testTarget(
             name: "KTSXCommandTests",
             dependencies: ["KTSXCommand", "ExchangeTesting", "ExchangeCore", "ExchangeLedgerSQLite"],

@@ -130,6 +130,7 @@ public struct ExchangeCycle: Sendable {
                             trackers[participant.orgId]?.forget(entry.name)
                         } catch {
                             summary.failed += 1
+                            ExchangeMetrics.fileFailed()
                             participantLogger.error("could not process a file", metadata: ["exchange.error": "\(error)"])
                         }
                     case .setAside:

@@ -54,11 +54,14 @@ public struct FileProcessor: Sendable {
     /// Claims a ready file and takes it to its acknowledgement. Returns nil when the file was gone.
     public func process(_ name: String, from participant: Participant, logger: Logger) throws -> Receipt? {
         let receiptId = newReceiptId(participant.orgId)
+        let started = ContinuousClock.now
         guard let claimed = try tree.claim(name, from: participant.orgId, receiptId: receiptId) else { return nil }
         let receipt = try recordClaim(claimed, receiptId: receiptId, name: name, sender: participant.orgId)
         var logger = logger
         logger[metadataKey: "exchange.receipt"] = "\(receipt.id)"
-        return try judgeAndAcknowledge(receipt, claimedPath: claimed, participant: participant, logger: logger)
+        let acknowledged = try judgeAndAcknowledge(receipt, claimedPath: claimed, participant: participant, logger: logger)
+        ExchangeMetrics.claimToAcknowledgement(acknowledged, took: ContinuousClock.now - started)
+        return acknowledged
     }
 
     /// Claims an entry that must not be read (a link, a folder, a FIFO, an oversize file) the same way
@@ -338,6 +341,7 @@ public struct FileProcessor: Sendable {
         }
         receipt.state = .finished
         try ledger.update(receipt)
+        ExchangeMetrics.acknowledged(receipt)
         logger.info("file acknowledged", metadata: ["exchange.outcome": "\(receipt.outcome?.rawValue ?? "")"])
     }
 

@@ -128,9 +128,14 @@ struct Submissions: ParsableCommand {
     func run() throws {
         let exchange = try options.exchange()
         let reference = exchange.references.current
-        let query = try SubmissionFilter(
-            participants: participants, types: types, outcomes: outcomes, from: from, to: to, limit: limit
-        ).query(zone: reference.policy.timeZone)
+        let query: ReceiptQuery
+        do {
+            query = try SubmissionFilter(
+                participants: participants, types: types, outcomes: outcomes, from: from, to: to, limit: limit
+            ).query(zone: reference.policy.timeZone)
+        } catch {
+            throw ValidationError(error.message)
+        }
         let receipts = try exchange.desk.submissions(query)
         let zone = reference.policy.timeZone
         try options.emit(receipts.map { SupportViews.receipt($0, reference: reference) }) {
@@ -143,42 +148,6 @@ struct Submissions: ParsableCommand {
                          "\(receipt.errorCount)", receipt.originalName]
                     })
         }
-    }
-}
-
-/// A submissions filter as people type it (on the command line or in the review page's search form).
-struct SubmissionFilter {
-    var participants: [String] = []
-    var types: [String] = []
-    var outcomes: [String] = []
-    var from: String?
-    var to: String?
-    var limit: Int = 100
-
-    /// The ledger query; a value that is not understood is an error naming it.
-    func query(zone: KentuckyZone) throws(ValidationError) -> ReceiptQuery {
-        var query = ReceiptQuery(senders: Set(participants.filter { !$0.isEmpty }), limit: max(1, limit))
-        for type in types where !type.isEmpty {
-            guard let parsed = ExchangeType(rawValue: type.uppercased()), ExchangeType.partnerTypes.contains(parsed) else {
-                throw ValidationError("type must be ENR, ATT, GRD or WVR, not '\(type)'")
-            }
-            query.types.insert(parsed)
-        }
-        for outcome in outcomes where !outcome.isEmpty {
-            guard let parsed = FileOutcome(rawValue: outcome.uppercased().replacingOccurrences(of: "-", with: "_")) else {
-                throw ValidationError("outcome must be accepted, accepted-with-errors, rejected or duplicate, not '\(outcome)'")
-            }
-            query.outcomes.insert(parsed)
-        }
-        if let from, !from.isEmpty {
-            guard let date = LocalDate(from) else { throw ValidationError("from must be a date YYYY-MM-DD, not '\(from)'") }
-            query.claimedFrom = zone.instant(of: date, at: TimeOfDay("00:00")!)
-        }
-        if let to, !to.isEmpty {
-            guard let date = LocalDate(to) else { throw ValidationError("to must be a date YYYY-MM-DD, not '\(to)'") }
-            query.claimedBefore = zone.instant(of: date.adding(days: 1), at: TimeOfDay("00:00")!)
-        }
-        return query
     }
 }
 

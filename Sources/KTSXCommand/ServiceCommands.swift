@@ -4,8 +4,12 @@ import ExchangeLedgerSQLite
 import ExchangeRules
 import ExchangeRuntime
 import ExchangeValidation
+import ExchangeWeb
+import HummingbirdBcrypt
 import Foundation
 import Logging
+import Metrics
+import Prometheus
 import ServiceLifecycle
 import UnixSignals
 
@@ -136,8 +140,62 @@ struct Run: AsyncParsableCommand {
         let service = ExchangeService(
             cycle: exchange.cycle, pollInterval: configuration.settings.pollInterval, logger: logger)
         let scheduler = JobScheduler(runner: exchange.jobs, logger: logger)
+        var services: [any Service] = [service, scheduler]
+        if let address = configuration.settings.reviewAddress {
+            services.append(try reviewSite(exchange, logger: logger).application(address: address))
+        }
         let group = ServiceGroup(
-            configuration: .init(services: [service, scheduler], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+            configuration: .init(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         try await group.run()
+    }
+
+    /// The review page over the exchange, with the support users of the configuration and the metrics
+    /// of this process.
+    private func reviewSite(_ exchange: Exchange, logger: Logger) throws -> ReviewSite {
+        let users: SupportUsers
+        do {
+            users = try SupportUsers.load(directory: exchange.configuration.directory)
+        } catch {
+            throw ConfigurationFailure(message: "the configuration in \(options.config) has problems:\n\(error)")
+        }
+        if users.names.isEmpty {
+            logger.warning("no support users (\(SupportUsers.file)): nobody can log in to the review page")
+        }
+        let registry = PrometheusCollectorRegistry()
+        var factory = PrometheusMetricsFactory(registry: registry)
+        factory.durationHistogramBuckets["ktsx_claim_to_ack_seconds"] = [
+            .milliseconds(10), .milliseconds(50), .milliseconds(100), .milliseconds(250), .milliseconds(500), .seconds(1),
+            .seconds(2), .seconds(5), .seconds(10), .seconds(30), .seconds(60), .seconds(300),
+        ]
+        MetricsSystem.bootstrap(factory)
+        return try ReviewSite(desk: exchange.desk, jobs: exchange.jobs, users: users, metrics: registry, logger: logger)
+    }
+}
+
+/// `ktsx hash-password`: the line to put in `support-users.csv` for a support person.
+struct HashPassword: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "hash-password",
+        abstract: "Read a password on standard input and print a support-users.csv row with its bcrypt hash.",
+        discussion: "Example: ktsx hash-password --user jdoe < password.txt >> support-users.csv. Only the hash is kept.")
+
+    @Option(help: "The user name for the row.")
+    var user: String
+
+    @Option(help: "bcrypt cost (work factor), 10 to 16.")
+    var cost: Int = 12
+
+    func run() throws {
+        guard (10...16).contains(cost) else { throw ValidationError("--cost must be 10 to 16") }
+        guard let password = readLine(strippingNewline: true), password.count >= 12 else {
+            throw ValidationError("give a password of at least 12 characters on standard input")
+        }
+        let row = "\(user),\(Bcrypt.hash(password, cost: UInt8(cost)))"
+        do {
+            _ = try SupportUsers.parse(Array("\(SupportUsers.columns.joined(separator: ","))\n\(row)\n".utf8))
+        } catch {
+            throw ValidationError("\(error)")
+        }
+        print(row)
     }
 }

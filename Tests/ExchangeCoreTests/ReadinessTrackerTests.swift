@@ -82,6 +82,21 @@ struct ConfigurationParserTests {
         #expect(settings.quietPeriod == .milliseconds(500))
         #expect(settings.pollInterval == .seconds(2))
         #expect(settings.maxFileBytes == 2 * 1024 * 1024)
+        #expect(settings.reviewAddress == ReviewAddress(host: "127.0.0.1", port: 8480))
+    }
+
+    @Test("the review page's address: host:port, an IPv6 host in brackets, or off; anything else refused")
+    func reviewAddress() throws {
+        func address(_ value: String) throws -> ReviewAddress? {
+            try ConfigurationParser.settings(from: "drop_root = d\nstate_dir = s\nreview_address = \(value)\n").reviewAddress
+        }
+        #expect(try address("0.0.0.0:9000") == ReviewAddress(host: "0.0.0.0", port: 9000))
+        #expect(try address("[::1]:8480") == ReviewAddress(host: "::1", port: 8480))
+        #expect(try address("[::1]:8480")?.description == "[::1]:8480")
+        #expect(try address("off") == nil)
+        for bad in ["8480", "localhost:", "localhost:70000", ":8480", "a b:1"] {
+            #expect(throws: ConfigurationErrors.self, "\(bad)") { try address(bad) }
+        }
     }
 
     @Test("every problem is reported with its line: unknown keys, repeats, bad values, missing settings")

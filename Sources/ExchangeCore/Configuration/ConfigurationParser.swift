@@ -14,7 +14,7 @@ public enum ConfigurationParser {
     ]
 
     private static let settingKeys = [
-        "drop_root", "state_dir", "quiet_period", "poll_interval", "max_file_size", "retention_days",
+        "drop_root", "state_dir", "quiet_period", "poll_interval", "max_file_size", "retention_days", "review_address",
     ]
 
     /// Parses `ktsx.conf`: `key = value` lines, `#` comments, blank lines.
@@ -76,13 +76,28 @@ public enum ConfigurationParser {
         let poll = parsed("poll_interval", duration, expected: "a duration such as 2s or 500ms")
         let maxSize = parsed("max_file_size", byteSize, expected: "a size such as 512MB, 2GB or 100000 (bytes)")
         let retention = parsed("retention_days", { Int($0).flatMap { $0 > 0 ? $0 : nil } }, expected: "a whole number of days above 0")
+        // `.some(nil)` is "off".
+        let review = parsed("review_address", reviewAddress, expected: "host:port such as 127.0.0.1:8480, or off")
         guard errors.isEmpty, let dropRoot, let stateDirectory else { throw ConfigurationErrors(errors) }
         var settings = ServiceSettings(dropRoot: dropRoot, stateDirectory: stateDirectory)
         if let quiet { settings.quietPeriod = quiet }
         if let poll { settings.pollInterval = poll }
         if let maxSize { settings.maxFileBytes = maxSize }
         if let retention { settings.retentionDays = retention }
+        if let review { settings.reviewAddress = review }
         return settings
+    }
+
+    /// `host:port` (an IPv6 host in brackets), or `off` (`.some(nil)`); nil when not understood.
+    static func reviewAddress(_ text: String) -> ReviewAddress?? {
+        if text == "off" { return .some(nil) }
+        guard let colon = text.lastIndex(of: ":"), let port = Int(text[text.index(after: colon)...]), (1...65535).contains(port) else {
+            return nil
+        }
+        var host = String(text[..<colon])
+        if host.hasPrefix("["), host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
+        guard !host.isEmpty, !host.contains(where: \.isWhitespace) else { return nil }
+        return .some(ReviewAddress(host: host, port: port))
     }
 
     /// Parses `participants.csv` (header `orgId,name,classification,timeZone,outputFormat,doneMarker` and,

@@ -13,6 +13,8 @@ public struct ServiceSettings: Sendable, Equatable {
     public var maxFileBytes: Int64
     /// Days archived and quarantined originals are kept.
     public var retentionDays: Int
+    /// Where `ktsx run` serves the review page, `/metrics` and `/healthz`; nil when turned off.
+    public var reviewAddress: ReviewAddress? = ReviewAddress(host: "127.0.0.1", port: 8480)
 
     /// Settings with the defaults of DESIGN.md.
     public init(
@@ -26,4 +28,21 @@ public struct ServiceSettings: Sendable, Equatable {
         self.maxFileBytes = maxFileBytes
         self.retentionDays = retentionDays
     }
+}
+
+/// A host and port to listen on.
+public struct ReviewAddress: Sendable, Equatable, CustomStringConvertible {
+    /// A host name or IP address.
+    public var host: String
+    /// The TCP port.
+    public var port: Int
+
+    /// An address.
+    public init(host: String, port: Int) {
+        self.host = host
+        self.port = port
+    }
+
+    /// `host:port`.
+    public var description: String { host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)" }
 }

@@ -192,6 +192,7 @@ public struct JobRunner: Sendable {
         run.state = .finished
         run.finishedAt = now()
         try ledger.updateJobRun(run, recordingDeliveries: [], decision: nil)
+        ExchangeMetrics.jobRunFinished(run)
         logger.info(
             "job run finished",
             metadata: ["exchange.job": "\(run.job.rawValue)", "exchange.run": "\(run.id)", "exchange.files": "\(run.files)"])

@@ -147,6 +147,16 @@ public struct SupportDesk: Sendable {
         try ledger.allWaivers().filter { status == nil || $0.status == status }
     }
 
+    /// A waiver request and, once decided, the name of its decision file.
+    /// - Throws: `SupportError(.unknownWaiver)` when there is no such request.
+    public func waiver(id: String) throws -> (request: WaiverRequest, decisionFile: String?) {
+        guard let request = try ledger.allWaivers().first(where: { $0.id == id }) else {
+            throw SupportError(.unknownWaiver, "there is no waiver request \(id)")
+        }
+        let run = try ledger.jobRun(.waiverDecision, runKey: id)
+        return (request, try run.flatMap { try ledger.deliveries(sourceId: $0.id).first?.fileName })
+    }
+
     static func hoursWaiting(_ delivery: Delivery, at time: Timestamp) -> Int {
         Int(max(0, time.secondsSinceEpoch - delivery.deliveredAt.secondsSinceEpoch) / 3600)
     }

@@ -14,6 +14,10 @@ public struct SupportError: Error, Sendable, CustomStringConvertible {
         case alreadyReprocessed = "support-already-reprocessed"
         /// The sender is no longer a participant.
         case unknownParticipant = "support-unknown-participant"
+        /// A search filter that is not understood.
+        case badFilter = "support-bad-filter"
+        /// No waiver request with that id.
+        case unknownWaiver = "support-unknown-waiver"
     }
 
     /// The classification.

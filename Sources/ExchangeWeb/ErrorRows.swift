@@ -1,0 +1,54 @@
+import ExchangeCore
+
+/// The rows of an original file to show beside its errors: each line an error names (with a little
+/// context: the header row of a CSV file, two lines either side in XML), the errors of each line, and
+/// the errors that concern the file as a whole. Pure.
+struct ErrorRows {
+    /// One row of the table.
+    struct Row: Equatable {
+        /// The line number (1-based).
+        var number: Int
+        /// The line's text, when the original was read that far.
+        var text: String?
+        /// The errors on this line.
+        var issues: [ValidationIssue]
+        /// Whether lines were skipped before this one.
+        var gapBefore: Bool
+    }
+
+    /// The rows, in line order.
+    var rows: [Row]
+    /// Errors without a line.
+    var fileIssues: [ValidationIssue]
+
+    /// Lines that would be shown for `issues` (to know how far to read the original).
+    static func lines(for issues: [ValidationIssue], binding: Binding?, maxRows: Int = 3000) -> [Int] {
+        let context = binding == .xml ? 2 : 0
+        var wanted = Set<Int>()
+        for line in Set(issues.compactMap(\.line)).filter({ $0 > 0 }).sorted().prefix(maxRows) {
+            for number in max(1, line - context)...(line + context) { wanted.insert(number) }
+        }
+        if binding != .xml, !wanted.isEmpty { wanted.insert(1) }
+        return wanted.sorted()
+    }
+
+    /// Builds the rows from the issues and the original's first lines (`original[0]` is line 1), if kept.
+    init(issues: [ValidationIssue], original: [String]?, binding: Binding?) {
+        var byLine: [Int: [ValidationIssue]] = [:]
+        var fileIssues: [ValidationIssue] = []
+        for issue in issues {
+            if let line = issue.line, line > 0 { byLine[line, default: []].append(issue) } else { fileIssues.append(issue) }
+        }
+        var rows: [Row] = []
+        var previous = 0
+        for number in ErrorRows.lines(for: issues, binding: binding) {
+            let text = original.flatMap { number <= $0.count ? $0[number - 1] : nil }
+            // Context past the end of the file is not a row.
+            if text == nil, byLine[number] == nil, original != nil { continue }
+            rows.append(Row(number: number, text: text, issues: byLine[number] ?? [], gapBefore: previous != 0 && number != previous + 1))
+            previous = number
+        }
+        self.rows = rows
+        self.fileIssues = fileIssues
+    }
+}

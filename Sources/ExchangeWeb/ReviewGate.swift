@@ -1,0 +1,78 @@
+import Foundation
+import Hummingbird
+import HummingbirdAuth
+
+/// Stands before every page: without a session, a page is refused (a GET is sent to the login page, any
+/// other request gets 403); with one, a request that changes something must come from our own pages
+/// (same origin, when the browser says) and carry the session's form token. Every response gets headers
+/// that keep it out of caches, frames and other sites' scripts.
+struct ReviewGate: RouterMiddleware {
+    typealias Context = ReviewContext
+
+    /// Paths served without a login: they show no student data.
+    static let openPaths: Set<String> = ["/login", "/healthz", "/metrics", "/style.css"]
+    /// The largest form body read.
+    static let maxFormBytes = 64 * 1024
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        var response = try await decide(request, context: context, next: next)
+        response.headers[.cacheControl] = "no-store"
+        response.headers[.contentSecurityPolicy] = "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+        response.headers[.xContentTypeOptions] = "nosniff"
+        response.headers[.init("Referrer-Policy")!] = "same-origin"
+        return response
+    }
+
+    private func decide(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        let changes = request.method != .get && request.method != .head
+        if changes, !ReviewGate.sameOrigin(request) {
+            return ReviewGate.refusal("This request did not come from the review page.")
+        }
+        if ReviewGate.openPaths.contains(request.uri.path) { return try await next(request, context) }
+        guard let session = context.sessions.session else {
+            guard !changes else { return ReviewGate.refusal("Log in first.") }
+            let next = request.uri.path + (request.uri.query.map { "?\($0)" } ?? "")
+            return .redirect(to: "/login?next=\(ReviewGate.formEncoded(next))")
+        }
+        guard changes else { return try await next(request, context) }
+        var request = request
+        let body = try await request.collectBody(upTo: ReviewGate.maxFormBytes)
+        let form = try? URLEncodedFormDecoder().decode(TokenField.self, from: String(buffer: body))
+        guard let token = form?.csrf, ReviewGate.constantTimeEqual(token, session.csrf) else {
+            return ReviewGate.refusal("The page was out of date. Go back, reload it and try again.")
+        }
+        return try await next(request, context)
+    }
+
+    private struct TokenField: Decodable {
+        var csrf: String?
+    }
+
+    /// A 403 page that says why (no student data).
+    static func refusal(_ message: String) -> Response {
+        let html = "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Refused</title></head><body><p>\(message)</p><p><a href=\"/login\">Log in</a></p></body></html>"
+        return Response(
+            status: .forbidden, headers: [.contentType: "text/html; charset=utf-8"], body: .init(byteBuffer: ByteBuffer(string: html)))
+    }
+
+    /// True unless the browser names an Origin (or, lacking one, a Referer) other than the host asked.
+    /// (A request naming neither still needs the form token.)
+    static func sameOrigin(_ request: Request) -> Bool {
+        guard let claimed = request.headers[.origin] ?? request.headers[.referer] else { return true }
+        guard let host = request.head.authority, let url = URL(string: claimed), let claimedHost = url.host else { return false }
+        let port = url.port.map { ":\($0)" } ?? ""
+        return "\(claimedHost)\(port)" == host || "[\(claimedHost)]\(port)" == host
+    }
+
+    /// Compares two tokens in time that depends only on their lengths.
+    static func constantTimeEqual(_ a: String, _ b: String) -> Bool {
+        let x = Array(a.utf8), y = Array(b.utf8)
+        guard x.count == y.count else { return false }
+        return zip(x, y).reduce(UInt8(0)) { $0 | ($1.0 ^ $1.1) } == 0
+    }
+
+    /// Percent-encodes everything but unreserved characters.
+    static func formEncoded(_ text: String) -> String {
+        text.addingPercentEncoding(withAllowedCharacters: .alphanumerics.union(CharacterSet(charactersIn: "-._~/"))) ?? ""
+    }
+}

@@ -1,0 +1,333 @@
+import ExchangeCore
+import ExchangeRules
+import ExchangeRuntime
+import Foundation
+import Hummingbird
+import HummingbirdAuth
+import Logging
+import Mustache
+import Prometheus
+
+/// The review page served by `ktsx run`: support searches submissions, opens a rejection with each error
+/// beside the offending row, sees pending pickups and quiet centers, and decides waivers. Every page
+/// needs a login (`support-users.csv`); `/healthz` and `/metrics` carry no student data and are open.
+/// Server-rendered from Mustache templates; no JavaScript.
+public struct ReviewSite: Sendable {
+    let desk: SupportDesk
+    let jobs: JobRunner
+    let users: SupportUsers
+    let metrics: PrometheusCollectorRegistry
+    let library: MustacheLibrary
+    let logger: Logger
+    /// How long a login lasts.
+    static let sessionLifetime: Duration = .seconds(8 * 3600)
+    /// Lines of an original read at most to show its rows.
+    static let maxOriginalLines = 200_000
+
+    /// A site over the support desk.
+    /// - Parameters:
+    ///   - jobs: Runs the waiver decisions made on the page.
+    ///   - metrics: The registry `/metrics` shows.
+    public init(desk: SupportDesk, jobs: JobRunner, users: SupportUsers, metrics: PrometheusCollectorRegistry, logger: Logger) throws {
+        self.desk = desk
+        self.jobs = jobs
+        self.users = users
+        self.metrics = metrics
+        self.logger = logger
+        var library = MustacheLibrary()
+        for (name, text) in Templates.all { try library.register(text, named: name) }
+        self.library = library
+    }
+
+    /// The Hummingbird application at `address`, with its session store as a service.
+    public func application(address: ReviewAddress) -> some ApplicationProtocol {
+        let sessions = MemoryPersistDriver()
+        return Application(
+            router: router(sessions: sessions), configuration: .init(address: .hostname(address.host, port: address.port), serverName: nil),
+            services: [sessions], logger: logger)
+    }
+
+    /// The routes, behind the session middleware and the gate.
+    public func router(sessions: some PersistDriver) -> Router<ReviewContext> {
+        let router = Router(context: ReviewContext.self)
+        router.add(
+            middleware: SessionMiddleware(
+                storage: sessions,
+                configuration: .init(
+                    sessionCookieParameters: .init(name: "ktsx_session", path: "/", sameSite: .strict),
+                    defaultSessionExpiration: ReviewSite.sessionLifetime)))
+        router.add(middleware: ReviewGate())
+        router.get("/style.css") { _, _ in
+            Response(status: .ok, headers: [.contentType: "text/css; charset=utf-8"], body: .init(byteBuffer: ByteBuffer(string: Templates.styleSheet)))
+        }
+        router.get("/healthz") { _, _ in try self.health() }
+        router.get("/metrics") { _, _ in try self.metricsPage() }
+        router.get("/login") { request, _ in self.loginPage(request: request, error: nil, status: .ok) }
+        router.post("/login") { request, context in try await self.login(request: request, context: context) }
+        router.post("/logout") { _, context in
+            context.sessions.clearSession()
+            return Response.redirect(to: "/login")
+        }
+        router.get("/") { _, _ in Response.redirect(to: "/submissions") }
+        router.get("/submissions") { request, context in try self.submissions(request: request, context: context) }
+        router.get("/receipts/{id}") { _, context in try self.receipt(context: context) }
+        router.get("/deliveries") { _, context in try self.deliveries(context: context) }
+        router.get("/quiet") { _, context in try self.quiet(context: context) }
+        router.get("/waivers") { _, context in try self.waivers(context: context) }
+        router.get("/waivers/{id}") { _, context in try self.waiver(context: context, error: nil) }
+        router.post("/waivers/{id}/decision") { request, context in try await self.decide(request: request, context: context) }
+        router.get("/status") { _, context in try self.status(context: context) }
+        return router
+    }
+
+    // MARK: Rendering
+
+    private func html(_ text: String, status: HTTPResponse.Status = .ok, headers: HTTPFields = [:]) -> Response {
+        var headers = headers
+        headers[.contentType] = "text/html; charset=utf-8"
+        return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(string: text)))
+    }
+
+    /// A page of the layout: the template with `values`, the user, the form token and the active tab.
+    private func page(
+        _ template: String, title: String, context: ReviewContext, tab: String? = nil, values: [String: Any] = [:],
+        status: HTTPResponse.Status = .ok
+    ) -> Response {
+        var values = values
+        values["title"] = title
+        if let session = context.sessions.session {
+            values["user"] = session.user
+            values["csrf"] = session.csrf
+        }
+        if let tab { values["nav" + tab] = true }
+        return html(library.render(values, withTemplate: template) ?? "", status: status)
+    }
+
+    private func message(_ text: String, context: ReviewContext, status: HTTPResponse.Status, back: String? = nil) -> Response {
+        var values: [String: Any] = ["message": text]
+        values["back"] = back
+        return page("message", title: "Not possible", context: context, values: values, status: status)
+    }
+
+    // MARK: Open pages
+
+    private func health() throws -> Response {
+        var body: [String: Any] = ["status": "ok"]
+        var status = HTTPResponse.Status.ok
+        do {
+            let report = try desk.status()
+            body["receiptsInProgress"] = report.receiptsInProgress
+            body["waitingInInbound"] = report.waitingInInbound
+            if let heartbeat = report.heartbeat {
+                body["secondsSinceLastPass"] = report.generatedAt.secondsSinceEpoch - heartbeat.time.secondsSinceEpoch
+            }
+        } catch {
+            status = .serviceUnavailable
+            body["status"] = "ledger-unavailable"
+        }
+        let data = try JSONSerialization.data(withJSONObject: body, options: [.sortedKeys])
+        return Response(status: status, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: data)))
+    }
+
+    private func metricsPage() throws -> Response {
+        // Gauges are read from the ledger and the drop tree at each scrape, straight into the registry.
+        if let report = try? desk.status() {
+            let gauges: [(String, String, Int64)] = [
+                ("ktsx_inbound_waiting_files", "Files in inbound folders not yet claimed.", Int64(report.waitingInInbound)),
+                ("ktsx_receipts_in_progress", "Files claimed and not yet acknowledged.", Int64(report.receiptsInProgress)),
+                ("ktsx_job_runs_in_progress", "Job runs not yet finished.", Int64(report.jobRunsInProgress)),
+                ("ktsx_deliveries_waiting", "Outbound files not yet picked up.", Int64(report.deliveriesWaiting)),
+                ("ktsx_deliveries_overdue", "Outbound files waiting past the pickup threshold.", Int64(report.deliveriesOverdue)),
+            ] + (report.heartbeat.map { [("ktsx_service_last_pass_timestamp_seconds", "When the service last polled.", $0.time.secondsSinceEpoch)] } ?? [])
+            for (name, help, value) in gauges { metrics.makeGauge(name: name, help: help).set(value) }
+        }
+        return Response(
+            status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
+            body: .init(byteBuffer: ByteBuffer(bytes: metrics.emitToBuffer())))
+    }
+
+    // MARK: Login
+
+    private struct LoginForm: Decodable {
+        var username: String?
+        var password: String?
+        var token: String?
+        var next: String?
+    }
+
+    /// A random token: 32 bytes, URL-safe base64.
+    static func randomToken() -> String {
+        var generator = SystemRandomNumberGenerator()
+        let bytes = (0..<32).map { _ in UInt8.random(in: 0...255, using: &generator) }
+        return Data(bytes).base64EncodedString().replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_")
+            .replacingOccurrences(of: "=", with: "")
+    }
+
+    /// Only a path of this site is a place to return to after login.
+    static func safeNext(_ next: String?) -> String {
+        guard let next, next.hasPrefix("/"), !next.hasPrefix("//"), !next.contains("\\"), !next.hasPrefix("/login") else {
+            return "/submissions"
+        }
+        return next
+    }
+
+    /// The login form, with a fresh token that the browser must return both in the form and in a cookie
+    /// (so another site cannot log a browser in).
+    private func loginPage(request: Request, error: String?, status: HTTPResponse.Status) -> Response {
+        let token = ReviewSite.randomToken()
+        var values: [String: Any] = ["title": "Log in", "token": token, "next": ReviewSite.safeNext(request.uri.queryParameters["next"[...]].map(String.init))]
+        values["error"] = error
+        let cookie = Cookie(name: "ktsx_login", value: token, maxAge: 900, path: "/login", httpOnly: true, sameSite: .strict)
+        return html(library.render(values, withTemplate: "login") ?? "", status: status, headers: [.setCookie: cookie.description])
+    }
+
+    private func login(request: Request, context: ReviewContext) async throws -> Response {
+        var request = request
+        let body = try await request.collectBody(upTo: ReviewGate.maxFormBytes)
+        let form = (try? URLEncodedFormDecoder().decode(LoginForm.self, from: String(buffer: body))) ?? LoginForm()
+        guard let token = form.token, let cookie = request.cookies["ktsx_login"]?.value, ReviewGate.constantTimeEqual(token, cookie) else {
+            return loginPage(request: request, error: "The login form expired. Please try again.", status: .forbidden)
+        }
+        let user = form.username ?? ""
+        guard users.verify(user: user, password: form.password ?? "") else {
+            logger.notice("review page: failed login")
+            return loginPage(request: request, error: "Wrong user name or password.", status: .unauthorized)
+        }
+        context.sessions.createSession(SupportSession(user: user, csrf: ReviewSite.randomToken()), expiresIn: ReviewSite.sessionLifetime)
+        logger.info("review page: login", metadata: ["exchange.user": "\(user)"])
+        return .redirect(to: ReviewSite.safeNext(form.next))
+    }
+
+    // MARK: Pages
+
+    private func submissions(request: Request, context: ReviewContext) throws -> Response {
+        let reference = desk.referenceData
+        let parameters = request.uri.queryParameters
+        func value(_ name: String) -> String { parameters[name[...]].map(String.init) ?? "" }
+        let filter = SubmissionFilter(
+            participants: [value("participant")], types: [value("type")], outcomes: [value("outcome")], from: value("from"), to: value("to"),
+            limit: 200)
+        var values: [String: Any] = ["from": value("from"), "to": value("to"), "limit": filter.limit]
+        var receipts: [Receipt] = []
+        do {
+            receipts = try desk.submissions(try filter.query(zone: reference.policy.timeZone))
+        } catch let error as SupportError {
+            values["problem"] = error.message
+        }
+        values["receipts"] = receipts.map { SupportViews.receipt($0, reference: reference) }
+        values["count"] = receipts.count
+        if receipts.count == filter.limit { values["limited"] = true }
+        values["participants"] = reference.participants.values.sorted { $0.orgId < $1.orgId }.map { participant -> [String: Any] in
+            ["orgId": participant.orgId, "name": participant.name, "selected": participant.orgId == value("participant")]
+        }
+        values["types"] = ExchangeType.partnerTypes.map { ["code": $0.code, "name": $0.displayName, "selected": $0.code == value("type")] }
+        values["outcomes"] = FileOutcome.allCases.map { outcome -> [String: Any] in
+            let slug = outcome.rawValue.lowercased().split(separator: "_").joined(separator: "-")
+            return ["value": slug, "label": outcome.rawValue, "selected": slug == value("outcome").lowercased()]
+        }
+        return page("submissions", title: "Submissions", context: context, tab: "Submissions", values: values)
+    }
+
+    private func receipt(context: ReviewContext) throws -> Response {
+        let id = context.parameters.get("id") ?? ""
+        let story: ReceiptStory
+        do {
+            story = try desk.story(of: id)
+        } catch let error as SupportError {
+            return message(error.message, context: context, status: .notFound, back: "/submissions")
+        }
+        let reference = desk.referenceData
+        var values: [String: Any] = ["receipt": SupportViews.story(story, reference: reference)]
+        if !story.issues.isEmpty {
+            let wanted = ErrorRows.lines(for: story.issues, binding: story.receipt.binding)
+            let original = wanted.isEmpty
+                ? []
+                : desk.originalLines(of: story.receipt, maxLines: min(wanted.last ?? 0, ReviewSite.maxOriginalLines))
+            let table = ErrorRows(issues: story.issues, original: original, binding: story.receipt.binding)
+            values["hasErrors"] = true
+            values["fileIssues"] = table.fileIssues.map(SupportViews.issue)
+            values["hasFileIssues"] = !table.fileIssues.isEmpty
+            values["rows"] = table.rows.map { row -> [String: Any] in
+                var view: [String: Any] = [
+                    "number": row.number, "issues": row.issues.map(SupportViews.issue), "offending": !row.issues.isEmpty, "gap": row.gapBefore,
+                ]
+                view["text"] = row.text
+                if row.text == nil { view["missing"] = true }
+                return view
+            }
+            if original == nil, !wanted.isEmpty { values["originalMissing"] = true }
+            if story.receipt.errorCount > story.issues.count {
+                values["moreErrors"] = ["shown": story.issues.count, "total": story.receipt.errorCount]
+            }
+        }
+        return page("receipt", title: "\(story.receipt.originalName)", context: context, tab: "Submissions", values: values)
+    }
+
+    private func deliveries(context: ReviewContext) throws -> Response {
+        let reference = desk.referenceData
+        let overdue = try desk.waitingDeliveries(overdueOnly: true)
+        let values: [String: Any] = [
+            "overdue": overdue.map { SupportViews.waiting($0, reference: reference) },
+            "waiting": try desk.waitingDeliveries(overdueOnly: false).count,
+            "threshold": reference.policy.pickupThresholdHours,
+        ]
+        return page("deliveries", title: "Files not picked up", context: context, tab: "Deliveries", values: values)
+    }
+
+    private func quiet(context: ReviewContext) throws -> Response {
+        let values: [String: Any] = [
+            "centers": try desk.quietCenters().map(SupportViews.quiet), "quietDays": desk.referenceData.policy.quietDays,
+        ]
+        return page("quiet", title: "Quiet centers", context: context, tab: "Quiet", values: values)
+    }
+
+    private func waivers(context: ReviewContext) throws -> Response {
+        let reference = desk.referenceData
+        let values: [String: Any] = ["waivers": try desk.waivers().reversed().map { SupportViews.waiver($0, reference: reference) }]
+        return page("waivers", title: "Waiver requests", context: context, tab: "Waivers", values: values)
+    }
+
+    private func waiver(context: ReviewContext, error: String?, status: HTTPResponse.Status = .ok) throws -> Response {
+        let id = context.parameters.get("id") ?? ""
+        let found: (request: WaiverRequest, decisionFile: String?)
+        do {
+            found = try desk.waiver(id: id)
+        } catch let error as SupportError {
+            return message(error.message, context: context, status: .notFound, back: "/waivers")
+        }
+        var view = SupportViews.waiver(found.request, reference: desk.referenceData)
+        view["decisionFile"] = found.decisionFile
+        view["csrf"] = context.sessions.session?.csrf
+        var values: [String: Any] = ["waiver": view]
+        values["error"] = error
+        return page("waiver", title: "Waiver request \(found.request.centerOrgId) \(found.request.schoolYear)", context: context, tab: "Waivers", values: values, status: status)
+    }
+
+    private struct DecisionForm: Decodable {
+        var decision: String?
+        var reason: String?
+    }
+
+    private func decide(request: Request, context: ReviewContext) async throws -> Response {
+        var request = request
+        let id = context.parameters.get("id") ?? ""
+        let body = try await request.collectBody(upTo: ReviewGate.maxFormBytes)
+        let form = (try? URLEncodedFormDecoder().decode(DecisionForm.self, from: String(buffer: body))) ?? DecisionForm()
+        guard form.decision == "approve" || form.decision == "deny" else {
+            return try waiver(context: context, error: "Choose Approve or Deny.", status: .badRequest)
+        }
+        var logger = logger
+        logger[metadataKey: "exchange.user"] = "\(context.sessions.session?.user ?? "")"
+        do {
+            _ = try jobs.decideWaiver(id: id, approve: form.decision == "approve", reason: form.reason ?? "", logger: logger)
+        } catch let error as JobError {
+            return try waiver(context: context, error: error.message, status: .conflict)
+        }
+        return .redirect(to: "/waivers/\(ReviewGate.formEncoded(id))")
+    }
+
+    private func status(context: ReviewContext) throws -> Response {
+        let values: [String: Any] = ["status": SupportViews.status(try desk.status(), reference: desk.referenceData)]
+        return page("status", title: "Status", context: context, tab: "Status", values: values)
+    }
+}

@@ -1,0 +1,270 @@
+/// The review page's Mustache templates and style sheet, compiled into the binary. Every page extends
+/// `layout`; `{{x}}` escapes HTML, and nothing is rendered unescaped.
+enum Templates {
+    static let all: [String: String] = [
+        "layout": layout, "login": login, "submissions": submissions, "receipt": receipt, "deliveries": deliveries,
+        "quiet": quiet, "waivers": waivers, "waiver": waiver, "status": status, "message": message,
+    ]
+
+    static let layout = """
+        <!DOCTYPE html>
+        <html lang="en">
+        <head>
+        <meta charset="utf-8">
+        <meta name="viewport" content="width=device-width, initial-scale=1">
+        <title>{{title}} · KTS Exchange review</title>
+        <link rel="stylesheet" href="/style.css">
+        </head>
+        <body>
+        <header>
+          <strong>KTS Exchange</strong>
+          {{#user}}
+          <nav>
+            <a href="/submissions"{{#navSubmissions}} aria-current="page"{{/navSubmissions}}>Submissions</a>
+            <a href="/deliveries"{{#navDeliveries}} aria-current="page"{{/navDeliveries}}>Pickups</a>
+            <a href="/quiet"{{#navQuiet}} aria-current="page"{{/navQuiet}}>Quiet centers</a>
+            <a href="/waivers"{{#navWaivers}} aria-current="page"{{/navWaivers}}>Waivers</a>
+            <a href="/status"{{#navStatus}} aria-current="page"{{/navStatus}}>Status</a>
+          </nav>
+          <form method="post" action="/logout" class="logout">
+            <input type="hidden" name="csrf" value="{{csrf}}">
+            <span>{{user}}</span> <button type="submit">Log out</button>
+          </form>
+          {{/user}}
+        </header>
+        <main>
+        <h1>{{title}}</h1>
+        {{$content}}{{/content}}
+        </main>
+        </body>
+        </html>
+        """
+
+    static let login = """
+        {{<layout}}{{$content}}
+        {{#error}}<p class="error" role="alert">{{error}}</p>{{/error}}
+        <form method="post" action="/login" class="login">
+          <input type="hidden" name="token" value="{{token}}">
+          <input type="hidden" name="next" value="{{next}}">
+          <label>User name <input name="username" autocomplete="username" required autofocus></label>
+          <label>Password <input name="password" type="password" autocomplete="current-password" required></label>
+          <button type="submit">Log in</button>
+        </form>
+        <p class="note">The review page shows student records. Log in with the account support gave you.</p>
+        {{/content}}{{/layout}}
+        """
+
+    static let submissions = """
+        {{<layout}}{{$content}}
+        <form method="get" action="/submissions" class="filters">
+          <label>Participant <select name="participant">
+            <option value="">any</option>
+            {{#participants}}<option value="{{orgId}}"{{#selected}} selected{{/selected}}>{{orgId}} {{name}}</option>{{/participants}}
+          </select></label>
+          <label>Type <select name="type">
+            <option value="">any</option>
+            {{#types}}<option value="{{code}}"{{#selected}} selected{{/selected}}>{{code}} {{name}}</option>{{/types}}
+          </select></label>
+          <label>Outcome <select name="outcome">
+            <option value="">any</option>
+            {{#outcomes}}<option value="{{value}}"{{#selected}} selected{{/selected}}>{{label}}</option>{{/outcomes}}
+          </select></label>
+          <label>From <input type="date" name="from" value="{{from}}"></label>
+          <label>To <input type="date" name="to" value="{{to}}"></label>
+          <button type="submit">Search</button>
+        </form>
+        {{#problem}}<p class="error" role="alert">{{problem}}</p>{{/problem}}
+        <p class="count">{{count}} file(s){{#limited}}, the newest {{limit}} shown{{/limited}}.</p>
+        <table>
+          <thead><tr><th>Received</th><th>Sender</th><th>Type</th><th>Outcome</th><th>Records accepted</th><th>Errors</th><th>File</th></tr></thead>
+          <tbody>
+          {{#receipts}}
+          <tr class="outcome-{{outcome}}">
+            <td>{{receivedLocal}}</td><td>{{sender}} {{senderName}}</td><td>{{type}}</td>
+            <td><span class="badge">{{outcome}}{{^outcome}}{{state}}{{/outcome}}</span></td>
+            <td>{{recordsAccepted}} / {{recordsReceived}}</td><td>{{errorCount}}</td>
+            <td><a href="/receipts/{{id}}">{{file}}</a></td>
+          </tr>
+          {{/receipts}}
+          </tbody>
+        </table>
+        {{/content}}{{/layout}}
+        """
+
+    static let receipt = """
+        {{<layout}}{{$content}}
+        {{#receipt}}
+        <dl class="facts">
+          <dt>File</dt><dd>{{file}} ({{sizeBytes}} bytes)</dd>
+          <dt>Sender</dt><dd>{{sender}} {{senderName}}</dd>
+          <dt>Type</dt><dd>{{type}} {{typeName}} {{binding}}</dd>
+          <dt>Received</dt><dd>{{receivedLocal}}</dd>
+          <dt>Acknowledged</dt><dd>{{acknowledgedLocal}}{{^acknowledgedLocal}}not yet ({{state}}){{/acknowledgedLocal}}</dd>
+          <dt>Outcome</dt><dd><span class="badge outcome-{{outcome}}" id="outcome">{{outcome}}</span>
+            {{recordsReceived}} records received, {{recordsAccepted}} accepted, {{recordsRejected}} rejected, {{errorCount}} errors</dd>
+          {{#duplicateOf}}<dt>Duplicate of</dt><dd><a href="/receipts/{{duplicateOf}}">{{duplicateOf}}</a></dd>{{/duplicateOf}}
+          {{#reprocessOf}}<dt>Judged again from</dt><dd><a href="/receipts/{{reprocessOf}}">{{reprocessOf}}</a></dd>{{/reprocessOf}}
+          {{#judgedAgainAs}}<dt>Judged again as</dt><dd><a href="/receipts/{{.}}">{{.}}</a></dd>{{/judgedAgainAs}}
+          <dt>Receipt</dt><dd>{{id}}</dd>
+          <dt>SHA-256</dt><dd class="mono">{{sha256}}</dd>
+        </dl>
+        <h2>Outputs</h2>
+        <table>
+          <thead><tr><th>To</th><th>File</th><th>Written</th><th>Picked up</th></tr></thead>
+          <tbody>
+          {{#deliveries}}<tr><td>{{recipient}} {{recipientName}}</td><td>{{file}}</td><td>{{deliveredLocal}}</td><td>{{pickedUpLocal}}{{^pickedUpLocal}}waiting{{/pickedUpLocal}}</td></tr>{{/deliveries}}
+          </tbody>
+        </table>
+        {{/receipt}}
+        {{#hasErrors}}
+        <h2>Errors beside the rows they concern</h2>
+        {{#moreErrors}}<p class="note">The error file lists the first {{shown}} of {{total}} errors.</p>{{/moreErrors}}
+        {{#hasFileIssues}}
+        <ul class="file-issues">
+          {{#fileIssues}}<li><span class="code">{{code}}</span> {{message}}</li>{{/fileIssues}}
+        </ul>
+        {{/hasFileIssues}}
+        {{#originalMissing}}<p class="note">The original file is no longer kept, so its rows cannot be shown.</p>{{/originalMissing}}
+        <table class="rows" id="rows">
+          <thead><tr><th>Line</th><th>Row of the original file</th><th>What is wrong</th></tr></thead>
+          <tbody>
+          {{#rows}}
+          {{#gap}}<tr class="gap"><td colspan="3">…</td></tr>{{/gap}}
+          <tr class="{{#offending}}offending{{/offending}}{{^offending}}context{{/offending}}" id="line-{{number}}">
+            <td class="number">{{number}}</td>
+            <td class="text"><code>{{text}}</code>{{^text}}{{#missing}}<em>not shown</em>{{/missing}}{{/text}}</td>
+            <td>{{#issues}}<p><span class="code">{{code}}</span>{{#field}} <span class="field">{{field}}</span>{{/field}} {{message}}</p>{{/issues}}</td>
+          </tr>
+          {{/rows}}
+          </tbody>
+        </table>
+        {{/hasErrors}}
+        {{/content}}{{/layout}}
+        """
+
+    static let deliveries = """
+        {{<layout}}{{$content}}
+        <p>Outbound files not picked up within {{threshold}} hours. {{waiting}} file(s) wait in all.</p>
+        <table>
+          <thead><tr><th>Recipient</th><th>Waiting</th><th>Written</th><th>File</th><th>From</th></tr></thead>
+          <tbody>
+          {{#overdue}}<tr><td>{{recipient}} {{recipientName}}</td><td>{{hoursWaiting}} h</td><td>{{deliveredLocal}}</td><td>{{file}}</td><td>{{source}}</td></tr>{{/overdue}}
+          </tbody>
+        </table>
+        {{^overdue}}<p class="ok">Every participant picked up its files in time.</p>{{/overdue}}
+        {{/content}}{{/layout}}
+        """
+
+    static let quiet = """
+        {{<layout}}{{$content}}
+        <p>Technical centers with no accepted attendance for {{quietDays}} or more of their instructional days. Centers with an approved waiver for this school year are left out.</p>
+        <table>
+          <thead><tr><th>Center</th><th>Instructional days missed</th><th>Last attendance</th></tr></thead>
+          <tbody>
+          {{#centers}}<tr><td>{{orgId}} {{name}}</td><td>{{missedDays}}</td><td>{{lastAttendance}}{{^lastAttendance}}none this school year{{/lastAttendance}}</td></tr>{{/centers}}
+          </tbody>
+        </table>
+        {{^centers}}<p class="ok">No center is quiet.</p>{{/centers}}
+        {{/content}}{{/layout}}
+        """
+
+    static let waivers = """
+        {{<layout}}{{$content}}
+        <table>
+          <thead><tr><th>Received</th><th>Center</th><th>School year</th><th>Reason</th><th>Status</th></tr></thead>
+          <tbody>
+          {{#waivers}}<tr><td>{{receivedLocal}}</td><td>{{centerOrgId}} {{centerName}}</td><td>{{schoolYear}}</td><td>{{reasonCode}}</td>
+            <td><a href="/waivers/{{id}}"><span class="badge status-{{status}}">{{status}}</span></a></td></tr>{{/waivers}}
+          </tbody>
+        </table>
+        {{^waivers}}<p>No waiver requests.</p>{{/waivers}}
+        {{/content}}{{/layout}}
+        """
+
+    static let waiver = """
+        {{<layout}}{{$content}}
+        {{#error}}<p class="error" role="alert">{{error}}</p>{{/error}}
+        {{#waiver}}
+        <dl class="facts">
+          <dt>Center</dt><dd>{{centerOrgId}} {{centerName}}</dd>
+          <dt>School year</dt><dd>{{schoolYear}}</dd>
+          <dt>Reason</dt><dd>{{reasonCode}}</dd>
+          <dt>Received</dt><dd>{{receivedLocal}} (<a href="/receipts/{{receiptId}}">receipt</a>)</dd>
+          <dt>Status</dt><dd><span class="badge status-{{status}}" id="status">{{status}}</span></dd>
+          {{#decidedLocal}}<dt>Decided</dt><dd>{{decidedLocal}}</dd>{{/decidedLocal}}
+          {{#decisionReason}}<dt>Decision reason</dt><dd id="decision-reason">{{decisionReason}}</dd>{{/decisionReason}}
+          {{#decisionFile}}<dt>Decision file</dt><dd>{{decisionFile}}</dd>{{/decisionFile}}
+        </dl>
+        {{#isPending}}
+        <form method="post" action="/waivers/{{id}}/decision" class="decision">
+          <input type="hidden" name="csrf" value="{{csrf}}">
+          <label>Reason (the center reads it) <textarea name="reason" required maxlength="2000" rows="3"></textarea></label>
+          <button type="submit" name="decision" value="approve">Approve</button>
+          <button type="submit" name="decision" value="deny">Deny</button>
+        </form>
+        {{/isPending}}
+        {{/waiver}}
+        {{/content}}{{/layout}}
+        """
+
+    static let status = """
+        {{<layout}}{{$content}}
+        {{#status}}
+        {{#service}}<p>Service: {{#running}}<span class="ok">running</span>, last pass {{secondsSinceLastPass}} s ago{{/running}}{{^running}}<span class="error">not running</span>{{#lastPassLocal}} since {{lastPassLocal}}{{/lastPassLocal}}{{/running}}.</p>{{/service}}
+        {{#backlog}}<p>Backlog: {{waitingInInbound}} file(s) waiting in inbound, {{receiptsInProgress}} receipt(s) and {{jobRunsInProgress}} job run(s) in progress.</p>{{/backlog}}
+        {{#deliveries}}<p>Deliveries: {{waiting}} waiting for pickup, {{overdue}} past the threshold.</p>{{/deliveries}}
+        <h2>Latest job runs</h2>
+        <table><thead><tr><th>Job</th><th>Key</th><th>State</th><th>Started</th><th>Files</th><th>Records</th></tr></thead><tbody>
+        {{#jobs}}<tr><td>{{job}}</td><td>{{key}}</td><td>{{state}}</td><td>{{startedLocal}}</td><td>{{files}}</td><td>{{records}}</td></tr>{{/jobs}}
+        </tbody></table>
+        <h2>Participants</h2>
+        <table><thead><tr><th>Participant</th><th>Class</th><th>In inbound</th><th>Last file</th></tr></thead><tbody>
+        {{#participants}}<tr><td>{{orgId}} {{name}}</td><td>{{classification}}</td><td>{{waitingInInbound}}</td>
+          <td>{{#lastReceipt}}<a href="/receipts/{{id}}">{{receivedLocal}} {{type}} {{outcome}}</a>{{/lastReceipt}}{{^lastReceipt}}none yet{{/lastReceipt}}</td></tr>{{/participants}}
+        </tbody></table>
+        {{/status}}
+        {{/content}}{{/layout}}
+        """
+
+    static let message = """
+        {{<layout}}{{$content}}
+        <p class="error" role="alert">{{message}}</p>
+        {{#back}}<p><a href="{{back}}">Back</a></p>{{/back}}
+        {{/content}}{{/layout}}
+        """
+
+    static let styleSheet = """
+        body { font: 15px/1.45 system-ui, sans-serif; margin: 0; color: #1b1f24; background: #fafafa; }
+        header { display: flex; gap: 1.5rem; align-items: center; padding: .6rem 1.2rem; background: #12355b; color: #fff; flex-wrap: wrap; }
+        header a { color: #dfe9f5; text-decoration: none; margin-right: 1rem; }
+        header a[aria-current] { color: #fff; font-weight: 600; border-bottom: 2px solid #fff; }
+        header .logout { margin-left: auto; }
+        main { padding: 1rem 1.2rem; max-width: 1400px; }
+        h1 { font-size: 1.4rem; margin: .2rem 0 1rem; }
+        h2 { font-size: 1.1rem; margin-top: 1.6rem; }
+        table { border-collapse: collapse; width: 100%; background: #fff; }
+        th, td { text-align: left; vertical-align: top; padding: .35rem .5rem; border-bottom: 1px solid #e3e6ea; }
+        th { background: #eef1f4; font-weight: 600; }
+        .badge { display: inline-block; padding: 0 .4rem; border-radius: .25rem; background: #e3e6ea; font-size: .85rem; }
+        .outcome-REJECTED .badge, .badge.outcome-REJECTED, .badge.status-denied { background: #fbd5d5; color: #8a1111; }
+        .outcome-ACCEPTED_WITH_ERRORS .badge, .badge.outcome-ACCEPTED_WITH_ERRORS, .badge.status-pending { background: #fdecc8; color: #7a4b00; }
+        .outcome-ACCEPTED .badge, .badge.outcome-ACCEPTED, .badge.status-approved { background: #d3f0dc; color: #125c2b; }
+        .rows td.text { max-width: 60vw; overflow-x: auto; }
+        .rows code { white-space: pre; font-size: .85rem; }
+        .rows tr.offending { background: #fff4f4; }
+        .rows tr.context { color: #5b6670; }
+        .rows tr.gap td { text-align: center; color: #8a949e; }
+        .code { font-family: ui-monospace, monospace; font-weight: 600; color: #8a1111; }
+        .field { font-family: ui-monospace, monospace; }
+        .mono { font-family: ui-monospace, monospace; font-size: .85rem; }
+        .facts { display: grid; grid-template-columns: max-content 1fr; gap: .2rem 1rem; }
+        .facts dt { font-weight: 600; }
+        .facts dd { margin: 0; }
+        .filters, .login, .decision { display: flex; gap: .8rem; flex-wrap: wrap; align-items: end; margin-bottom: 1rem; }
+        .login { flex-direction: column; align-items: start; max-width: 22rem; }
+        label { display: flex; flex-direction: column; font-size: .85rem; gap: .15rem; }
+        .error { color: #8a1111; }
+        .ok { color: #125c2b; }
+        .note, .count { color: #5b6670; }
+        """
+}

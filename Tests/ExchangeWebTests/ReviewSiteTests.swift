@@ -1,0 +1,327 @@
+import ExchangeCore
+import ExchangeRules
+import ExchangeRuntime
+import ExchangeTesting
+@testable import ExchangeWeb
+import Foundation
+import Hummingbird
+import HummingbirdBcrypt
+import HummingbirdTesting
+import Logging
+import Prometheus
+import Testing
+
+/// A drop tree with an in-memory ledger holding a rejected CSV file (its original quarantined) and a
+/// pending waiver, and the review site over it.
+struct ReviewWorld {
+    static let now = Timestamp(secondsSinceEpoch: 1_768_500_000)  // 2026-01-15T18:00:00Z
+    static let reference = ReferenceData(participants: [
+        Participant(orgId: "165901", name: "Bluegrass CTC", classification: .a2),
+        Participant(orgId: "061010", name: "Ridgeline High <School>", classification: .a1),
+    ])
+    static let password = "correct horse battery staple"
+    static let original = """
+        recordId,ssid,lastName
+        a1,2100000001,Adams
+        a2,21000000X2,<script>alert(1)</script>
+        a3,2100000003,O'Brien
+
+        """
+
+    let tree: DropTree
+    let ledger = InMemoryLedger()
+    let site: ReviewSite
+
+    init(root: URL) throws {
+        tree = DropTree(dropRoot: root.appendingPathComponent("drop").path, stateDirectory: root.appendingPathComponent("state").path)
+        try tree.prepare(for: ReviewWorld.reference.participants.values.sorted { $0.orgId < $1.orgId })
+        var receipt = Receipt(id: "R061010-1", senderOrgId: "061010", originalName: "enr.csv", sizeBytes: 80, sha256: "ab", claimedAt: ReviewWorld.now)
+        try ledger.recordClaim(receipt)
+        receipt.state = .finished
+        receipt.outcome = .rejected
+        receipt.fileType = .enrollment
+        receipt.binding = .csv
+        receipt.recordsReceived = 3
+        receipt.errorCount = 2
+        receipt.finishedAt = ReviewWorld.now
+        let issues = [
+            ValidationIssue(code: .extraLabel, message: "The header has a column lastName that enrollment files do not have."),
+            ValidationIssue(code: .constraintError, message: "ssid must be ten digits.", line: 3, field: "ssid", recordKey: "a2"),
+        ]
+        try ledger.update(receipt, recordingDeliveries: [], findings: ReceiptFindings(issues: issues), applying: .none)
+        let quarantined = tree.filedPath(receiptId: receipt.id, orgId: "061010", name: "enr.csv", quarantined: true, claimedAt: ReviewWorld.now)
+        try FileManager.default.createDirectory(atPath: (quarantined as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+        try ReviewWorld.original.write(toFile: quarantined, atomically: true, encoding: .utf8)
+
+        var waiverReceipt = Receipt(id: "R165901-1", senderOrgId: "165901", originalName: "wvr.csv", sizeBytes: 10, sha256: "cd", claimedAt: ReviewWorld.now)
+        try ledger.recordClaim(waiverReceipt)
+        waiverReceipt.state = .finished
+        waiverReceipt.outcome = .accepted
+        let request = WaiverRequest(
+            id: "83092784-227b-45ab-97af-60a077f0f74b", centerOrgId: "165901", schoolYear: 2027, values: ["reasonCode": "ALT_SIS"],
+            receiptId: waiverReceipt.id, receivedAt: ReviewWorld.now)
+        try ledger.update(waiverReceipt, recordingDeliveries: [], findings: ReceiptFindings(), applying: LedgerChanges(waivers: [request]))
+
+        let reference: @Sendable () -> ReferenceData = { ReviewWorld.reference }
+        let clock: @Sendable () -> Timestamp = { ReviewWorld.now }
+        let desk = SupportDesk(tree: tree, ledger: ledger, reference: reference, now: clock)
+        let jobs = JobRunner(tree: tree, ledger: ledger, reference: reference, now: clock, newRunId: { "J-1" })
+        let users = SupportUsers(hashes: ["support": Bcrypt.hash(ReviewWorld.password, cost: 4)])
+        site = try ReviewSite(desk: desk, jobs: jobs, users: users, metrics: PrometheusCollectorRegistry(), logger: Logger(label: "test"))
+    }
+
+    func application() -> some ApplicationProtocol {
+        Application(router: site.router(sessions: MemoryPersistDriver()))
+    }
+}
+
+/// A browser's cookies, as far as the tests need them.
+struct CookieJar {
+    var cookies: [String: String] = [:]
+
+    mutating func take(_ response: TestResponse) {
+        for header in response.headers[values: .setCookie] {
+            let pair = header.split(separator: ";").first.map(String.init) ?? ""
+            guard let equals = pair.firstIndex(of: "=") else { continue }
+            cookies[String(pair[..<equals])] = String(pair[pair.index(after: equals)...])
+        }
+    }
+
+    var header: HTTPFields {
+        cookies.isEmpty ? [:] : [.cookie: cookies.map { "\($0.key)=\($0.value)" }.sorted().joined(separator: "; ")]
+    }
+}
+
+func form(_ fields: [String: String]) -> ByteBuffer {
+    let allowed = CharacterSet.alphanumerics.union(CharacterSet(charactersIn: "-._~"))
+    return ByteBuffer(
+        string: fields.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value.addingPercentEncoding(withAllowedCharacters: allowed)!)" }
+            .joined(separator: "&"))
+}
+
+func hidden(_ name: String, in html: String) -> String? {
+    guard let range = html.range(of: "name=\"\(name)\" value=\"") else { return nil }
+    return String(html[range.upperBound...].prefix { $0 != "\"" })
+}
+
+extension TestClientProtocol {
+    /// Logs in as `support` and returns the browser's cookies and the session's form token.
+    func logIn(password: String = ReviewWorld.password) async throws -> (jar: CookieJar, csrf: String) {
+        var jar = CookieJar()
+        let page = try await execute(uri: "/login", method: .get)
+        jar.take(page)
+        let token = try #require(hidden("token", in: String(buffer: page.body)))
+        var headers = jar.header
+        headers[.contentType] = "application/x-www-form-urlencoded"
+        let response = try await execute(
+            uri: "/login", method: .post, headers: headers,
+            body: form(["username": "support", "password": password, "token": token, "next": "/waivers"]))
+        #expect(response.status == .seeOther)
+        #expect(response.headers[.location] == "/waivers")
+        jar.take(response)
+        let waivers = try await execute(uri: "/waivers", method: .get, headers: jar.header)
+        let csrf = try #require(hidden("csrf", in: String(buffer: waivers.body)))
+        return (jar, csrf)
+    }
+}
+
+@Suite("Review page: login, CSRF, rejection and waiver views, metrics")
+struct ReviewSiteTests {
+    static let pages = ["/", "/submissions", "/submissions?outcome=rejected", "/receipts/R061010-1", "/deliveries", "/quiet", "/waivers",
+                        "/waivers/83092784-227b-45ab-97af-60a077f0f74b", "/status", "/nowhere"]
+    static let actions = ["/logout", "/waivers/83092784-227b-45ab-97af-60a077f0f74b/decision"]
+
+    @Test("without a login every page is refused and every action forbidden; only health, metrics and style are open")
+    func refusedWithoutLogin() async throws {
+        try await withTemporaryDirectory { root in
+            let world = try ReviewWorld(root: root)
+            try await world.application().test(.router) { client in
+                for page in Self.pages {
+                    let response = try await client.execute(uri: page, method: .get)
+                    #expect(response.status == .seeOther || response.status == .notFound, "\(page)")
+                    #expect(!String(buffer: response.body).contains("Adams"), "\(page)")
+                    if response.status == .seeOther { #expect(response.headers[.location]?.hasPrefix("/login?next=") == true, "\(page)") }
+                }
+                for action in Self.actions {
+                    let response = try await client.execute(
+                        uri: action, method: .post, headers: [.contentType: "application/x-www-form-urlencoded"],
+                        body: form(["decision": "approve", "reason": "ok", "csrf": "guess"]))
+                    #expect(response.status == .forbidden, "\(action)")
+                }
+                #expect(try world.ledger.allWaivers().first?.status == .pending)
+                let health = try await client.execute(uri: "/healthz", method: .get)
+                #expect(health.status == .ok)
+                #expect(String(buffer: health.body).contains("\"status\":\"ok\""))
+                let metrics = try await client.execute(uri: "/metrics", method: .get)
+                #expect(metrics.status == .ok)
+                #expect(String(buffer: metrics.body).contains("ktsx_deliveries_waiting"))
+                for open in ["/healthz", "/metrics"] {
+                    let body = String(buffer: try await client.execute(uri: open, method: .get).body)
+                    #expect(!body.contains("2100000001") && !body.contains("Adams") && !body.contains("enr.csv"), "\(open)")
+                }
+            }
+        }
+    }
+
+    @Test("login needs the right password and the form's own token; the session cookie is HttpOnly and SameSite=Strict")
+    func login() async throws {
+        try await withTemporaryDirectory { root in
+            let world = try ReviewWorld(root: root)
+            try await world.application().test(.router) { client in
+                var jar = CookieJar()
+                let page = try await client.execute(uri: "/login?next=//evil.example/", method: .get)
+                jar.take(page)
+                let html = String(buffer: page.body)
+                let token = try #require(hidden("token", in: html))
+                #expect(hidden("next", in: html) == "/submissions")
+                var headers = jar.header
+                headers[.contentType] = "application/x-www-form-urlencoded"
+                let wrong = try await client.execute(
+                    uri: "/login", method: .post, headers: headers, body: form(["username": "support", "password": "nope", "token": token]))
+                #expect(wrong.status == .unauthorized)
+                #expect(String(buffer: wrong.body).contains("Wrong user name or password."))
+                let unknown = try await client.execute(
+                    uri: "/login", method: .post, headers: headers, body: form(["username": "nobody", "password": ReviewWorld.password, "token": token]))
+                #expect(unknown.status == .unauthorized)
+                // Another site's form cannot log a browser in: it has no token cookie to match.
+                let forged = try await client.execute(
+                    uri: "/login", method: .post, headers: [.contentType: "application/x-www-form-urlencoded"],
+                    body: form(["username": "support", "password": ReviewWorld.password, "token": token]))
+                #expect(forged.status == .forbidden)
+                var crossSite = headers
+                crossSite[.origin] = "http://evil.example"
+                let fromElsewhere = try await client.execute(
+                    uri: "/login", method: .post, headers: crossSite,
+                    body: form(["username": "support", "password": ReviewWorld.password, "token": token]))
+                #expect(fromElsewhere.status == .forbidden)
+                let good = try await client.execute(
+                    uri: "/login", method: .post, headers: headers,
+                    body: form(["username": "support", "password": ReviewWorld.password, "token": token]))
+                #expect(good.status == .seeOther)
+                let cookie = try #require(good.headers[values: .setCookie].first { $0.hasPrefix("ktsx_session=") })
+                #expect(cookie.contains("HttpOnly") && cookie.contains("SameSite=Strict"), "\(cookie)")
+                jar.take(good)
+                for page in Self.pages where page != "/nowhere" {
+                    let response = try await client.execute(uri: page, method: .get, headers: jar.header)
+                    #expect(response.status == .ok || (page == "/" && response.status == .seeOther), "\(page)")
+                    #expect(response.headers[.cacheControl] == "no-store")
+                }
+            }
+        }
+    }
+
+    @Test("a rejection shows each error beside its row, escaped; file-level errors above")
+    func rejectionView() async throws {
+        try await withTemporaryDirectory { root in
+            let world = try ReviewWorld(root: root)
+            try await world.application().test(.router) { client in
+                let (jar, _) = try await client.logIn()
+                let html = String(buffer: try await client.execute(uri: "/receipts/R061010-1", method: .get, headers: jar.header).body)
+                #expect(html.contains("<span class=\"badge outcome-REJECTED\" id=\"outcome\">REJECTED</span>"))
+                #expect(html.contains("<li><span class=\"code\">extra-label</span> The header has a column lastName"))
+                let row = try #require(html.range(of: "id=\"line-3\"").map { String(html[$0.lowerBound...].prefix(600)) })
+                #expect(row.contains("&lt;script&gt;alert(1)&lt;/script&gt;"))
+                #expect(row.contains("<span class=\"code\">constraint-error</span> <span class=\"field\">ssid</span> ssid must be ten digits."))
+                #expect(html.contains("id=\"line-1\""))
+                #expect(!html.contains("id=\"line-2\"") && !html.contains("id=\"line-4\""))
+                #expect(!html.contains("<script>"))
+                let list = String(buffer: try await client.execute(uri: "/submissions?outcome=rejected&participant=061010", method: .get, headers: jar.header).body)
+                #expect(list.contains("<a href=\"/receipts/R061010-1\">enr.csv</a>"))
+                #expect(list.contains("Ridgeline High &lt;School&gt;"))
+                let none = String(buffer: try await client.execute(uri: "/submissions?outcome=accepted", method: .get, headers: jar.header).body)
+                #expect(!none.contains("/receipts/R061010-1"))
+                let bad = String(buffer: try await client.execute(uri: "/submissions?from=yesterday", method: .get, headers: jar.header).body)
+                #expect(bad.contains("from must be a date YYYY-MM-DD, not &#39;yesterday&#39;"))
+            }
+        }
+    }
+
+    @Test("a waiver decision needs the session's form token and a same-origin request; then it is made once")
+    func waiverDecision() async throws {
+        try await withTemporaryDirectory { root in
+            let world = try ReviewWorld(root: root)
+            try await world.application().test(.router) { client in
+                let (jar, csrf) = try await client.logIn()
+                let uri = "/waivers/83092784-227b-45ab-97af-60a077f0f74b/decision"
+                var headers = jar.header
+                headers[.contentType] = "application/x-www-form-urlencoded"
+                let noToken = try await client.execute(uri: uri, method: .post, headers: headers, body: form(["decision": "approve", "reason": "ok"]))
+                #expect(noToken.status == .forbidden)
+                var crossSite = headers
+                crossSite[.origin] = "http://evil.example"
+                let forged = try await client.execute(
+                    uri: uri, method: .post, headers: crossSite, body: form(["decision": "approve", "reason": "ok", "csrf": csrf]))
+                #expect(forged.status == .forbidden)
+                #expect(try world.ledger.allWaivers().first?.status == .pending)
+                var sameSite = headers
+                sameSite[.origin] = "http://localhost"
+                let made = try await client.execute(
+                    uri: uri, method: .post, headers: sameSite,
+                    body: form(["decision": "deny", "reason": "The center runs KSIS itself.", "csrf": csrf]))
+                #expect(made.status == .seeOther)
+                #expect(try world.ledger.allWaivers().first?.status == .denied)
+                let page = String(buffer: try await client.execute(uri: "/waivers/83092784-227b-45ab-97af-60a077f0f74b", method: .get, headers: jar.header).body)
+                #expect(page.contains("id=\"status\">denied</span>"))
+                #expect(page.contains("The center runs KSIS itself."))
+                #expect(page.contains("KTSX_WVD_165901_"))
+                #expect(!page.contains("name=\"decision\""))
+                let again = try await client.execute(
+                    uri: uri, method: .post, headers: headers, body: form(["decision": "approve", "reason": "ok", "csrf": csrf]))
+                #expect(again.status == .conflict)
+                #expect(String(buffer: again.body).contains("already denied"))
+                // After logout the token is worthless.
+                let out = try await client.execute(uri: "/logout", method: .post, headers: headers, body: form(["csrf": csrf]))
+                #expect(out.status == .seeOther)
+                var afterLogout = CookieJar(cookies: jar.cookies)
+                afterLogout.take(out)
+                let stale = try await client.execute(uri: "/waivers", method: .get, headers: afterLogout.header)
+                #expect(stale.status == .seeOther)
+            }
+        }
+    }
+}
+
+@Suite("Review page parts: error rows, support users")
+struct ReviewPartsTests {
+    @Test("CSV errors show the header and their rows; XML errors two lines either side; gaps marked; file errors apart")
+    func errorRows() {
+        let issues = [
+            ValidationIssue(code: .typeError, message: "m", line: 5), ValidationIssue(code: .typeError, message: "n", line: 5),
+            ValidationIssue(code: .emptyFile, message: "f"), ValidationIssue(code: .typeError, message: "o", line: 9),
+        ]
+        let lines = (1...10).map { "line \($0)" }
+        let csv = ErrorRows(issues: issues, original: lines, binding: .csv)
+        #expect(csv.rows.map(\.number) == [1, 5, 9])
+        #expect(csv.rows.map(\.gapBefore) == [false, true, true])
+        #expect(csv.rows.map(\.issues.count) == [0, 2, 1])
+        #expect(csv.rows.map(\.text) == ["line 1", "line 5", "line 9"])
+        #expect(csv.fileIssues.map(\.code) == [.emptyFile])
+        let xml = ErrorRows(issues: issues, original: lines, binding: .xml)
+        #expect(xml.rows.map(\.number) == [3, 4, 5, 6, 7, 8, 9, 10])
+        let missing = ErrorRows(issues: issues, original: nil, binding: .csv)
+        #expect(missing.rows.map(\.text) == [nil, nil, nil])
+    }
+
+    @Test("support-users.csv: bcrypt hashes only, names checked, duplicates refused; verification")
+    func users() throws {
+        let hash = Bcrypt.hash("a long enough password", cost: 4)
+        let users = try SupportUsers.parse(Array("username,passwordHash\njdoe,\(hash)\n".utf8))
+        #expect(users.names == ["jdoe"])
+        #expect(users.verify(user: "jdoe", password: "a long enough password"))
+        #expect(!users.verify(user: "jdoe", password: "A long enough password"))
+        #expect(!users.verify(user: "ghost", password: "a long enough password"))
+        do {
+            _ = try SupportUsers.parse(Array("username,passwordHash\njdoe,plaintext\nj doe,\(hash)\njdoe,\(hash)\n".utf8))
+            Issue.record("accepted")
+        } catch {
+            #expect(error.errors.map(\.line) == [2, 3])
+            #expect(error.description.contains("support-users.csv:2: the passwordHash of jdoe is not a bcrypt hash"))
+        }
+        do {
+            _ = try SupportUsers.parse(Array("username,passwordHash\njdoe,\(hash)\njdoe,\(hash)\n".utf8))
+            Issue.record("accepted")
+        } catch {
+            #expect(error.description.contains("support-users.csv:3: user jdoe is listed twice"))
+        }
+    }
+}
