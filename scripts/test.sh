@@ -2,8 +2,9 @@
 # The test command (README, .ci/run): installs what the tests need, builds, and runs the whole suite.
 #   Debian packages: libxml2-dev and pkg-config (to build), libxml2-utils (xmllint, the XML oracle),
 #   time (peak-memory checks), libsqlite3-dev (the ledger), sqlite3 (ledger tests), openssh-server and
-#   openssh-client (the SFTP end-to-end test starts its own sshd on a free loopback port).
-#   PyPI: frictionless (the CSV oracle).
+#   openssh-client (the SFTP end-to-end test starts its own sshd on a free loopback port), chromium and
+#   chromium-driver (the review page's browser test).
+#   PyPI: frictionless (the CSV oracle), selenium (drives Chromium in the browser test).
 # Extra arguments go to `swift test` (e.g. --filter OracleParity).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -17,6 +18,9 @@ pkg-config --exists libxml-2.0 2>/dev/null || packages+=(libxml2-dev)
 command -v sqlite3 >/dev/null 2>&1 || packages+=(sqlite3)
 [ -x /usr/sbin/sshd ] || packages+=(openssh-server)
 command -v sftp >/dev/null 2>&1 || packages+=(openssh-client)
+[ -x /usr/bin/chromium ] || packages+=(chromium)
+[ -x /usr/bin/chromedriver ] || packages+=(chromium-driver)
+[ -d /usr/share/fonts/truetype/dejavu ] || packages+=(fonts-dejavu-core)
 if [ ${#packages[@]} -gt 0 ]; then
     sudo=""
     [ "$(id -u)" -ne 0 ] && sudo=sudo
@@ -27,6 +31,10 @@ fi
 if ! command -v frictionless >/dev/null 2>&1; then
     echo "installing frictionless from PyPI"
     python3 -m pip install -q "frictionless==5.21.0"
+fi
+if ! python3 -c "import selenium" >/dev/null 2>&1; then
+    echo "installing selenium from PyPI"
+    python3 -m pip install -q "selenium==4.27.1"
 fi
 
 swift build

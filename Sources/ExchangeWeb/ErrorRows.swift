@@ -14,6 +14,18 @@ struct ErrorRows {
         var issues: [ValidationIssue]
         /// Whether lines were skipped before this one.
         var gapBefore: Bool
+        /// For a CSV row: its cells, named by the header, those an error names marked.
+        var cells: [Cell]? = nil
+    }
+
+    /// One cell of a CSV row.
+    struct Cell: Equatable {
+        /// The column's name in the header.
+        var name: String
+        /// The value as written.
+        var value: String
+        /// Whether an error on this row names this column.
+        var faulty: Bool
     }
 
     /// The rows, in line order.
@@ -48,7 +60,27 @@ struct ErrorRows {
             rows.append(Row(number: number, text: text, issues: byLine[number] ?? [], gapBefore: previous != 0 && number != previous + 1))
             previous = number
         }
+        if binding == .csv, let header = original?.first.flatMap(ErrorRows.cells(of:)) {
+            for index in rows.indices where !rows[index].issues.isEmpty {
+                guard let text = rows[index].text, let values = ErrorRows.cells(of: text), values.count == header.count else { continue }
+                let faulty = Set(rows[index].issues.compactMap(\.field))
+                rows[index].cells = zip(header, values).map { Cell(name: $0, value: $1, faulty: faulty.contains($0)) }
+            }
+        }
         self.rows = rows
         self.fileIssues = fileIssues
+    }
+
+    /// The cells of one CSV line; nil when the line is not a whole record on its own (a quoted value
+    /// that spans lines, broken quoting).
+    static func cells(of line: String) -> [String]? {
+        var reader = CSVRecordReader()
+        var records: [[String]] = []
+        var broken = false
+        let collect: (CSVRecord) -> Void = { record in records.append((0..<record.count).map { record.string($0) }) }
+        let problem: (CSVSyntaxProblem) -> Void = { _ in broken = true }
+        Array(line.utf8).withUnsafeBytes { reader.consume($0, onRecord: collect, onProblem: problem) }
+        reader.finish(onRecord: collect, onProblem: problem)
+        return !broken && records.count == 1 ? records[0] : nil
     }
 }

@@ -10,7 +10,7 @@ struct ReviewGate: RouterMiddleware {
     typealias Context = ReviewContext
 
     /// Paths served without a login: they show no student data.
-    static let openPaths: Set<String> = ["/login", "/healthz", "/metrics", "/style.css"]
+    static let openPaths: Set<String> = ["/login", "/healthz", "/metrics", "/style.css", "/favicon.ico"]
     /// The largest form body read.
     static let maxFormBytes = 64 * 1024
 

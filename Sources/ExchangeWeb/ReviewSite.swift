@@ -7,6 +7,7 @@ import HummingbirdAuth
 import Logging
 import Mustache
 import Prometheus
+import ServiceLifecycle
 
 /// The review page served by `ktsx run`: support searches submissions, opens a rejection with each error
 /// beside the offending row, sees pending pickups and quiet centers, and decides waivers. Every page
@@ -47,6 +48,12 @@ public struct ReviewSite: Sendable {
             services: [sessions], logger: logger)
     }
 
+    /// The page as a service beside the exchange: if it cannot serve (its address is taken, say), it says
+    /// so in the log and the exchange goes on without it.
+    public func service(address: ReviewAddress) -> some Service {
+        ReviewService(application: application(address: address), address: address, logger: logger)
+    }
+
     /// The routes, behind the session middleware and the gate.
     public func router(sessions: some PersistDriver) -> Router<ReviewContext> {
         let router = Router(context: ReviewContext.self)
@@ -60,6 +67,7 @@ public struct ReviewSite: Sendable {
         router.get("/style.css") { _, _ in
             Response(status: .ok, headers: [.contentType: "text/css; charset=utf-8"], body: .init(byteBuffer: ByteBuffer(string: Templates.styleSheet)))
         }
+        router.get("/favicon.ico") { _, _ in Response(status: .noContent) }
         router.get("/healthz") { _, _ in try self.health() }
         router.get("/metrics") { _, _ in try self.metricsPage() }
         router.get("/login") { request, _ in self.loginPage(request: request, error: nil, status: .ok) }
@@ -163,6 +171,11 @@ public struct ReviewSite: Sendable {
             .replacingOccurrences(of: "=", with: "")
     }
 
+    /// Whether `text` has the shape of `randomToken()`.
+    static func isToken(_ text: String) -> Bool {
+        text.utf8.count == 43 && text.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-" || $0 == "_") }
+    }
+
     /// Only a path of this site is a place to return to after login.
     static func safeNext(_ next: String?) -> String {
         guard let next, next.hasPrefix("/"), !next.hasPrefix("//"), !next.contains("\\"), !next.hasPrefix("/login") else {
@@ -174,7 +187,10 @@ public struct ReviewSite: Sendable {
     /// The login form, with a fresh token that the browser must return both in the form and in a cookie
     /// (so another site cannot log a browser in).
     private func loginPage(request: Request, error: String?, status: HTTPResponse.Status) -> Response {
-        let token = ReviewSite.randomToken()
+        // A browser that already holds a token keeps it: two login pages open (or a page and a request for
+        // an icon sent to the login page) must not make each other's form stale.
+        let held = request.cookies["ktsx_login"]?.value
+        let token = held.flatMap { ReviewSite.isToken($0) ? $0 : nil } ?? ReviewSite.randomToken()
         var values: [String: Any] = ["title": "Log in", "token": token, "next": ReviewSite.safeNext(request.uri.queryParameters["next"[...]].map(String.init))]
         values["error"] = error
         let cookie = Cookie(name: "ktsx_login", value: token, maxAge: 900, path: "/login", httpOnly: true, sameSite: .strict)
@@ -253,6 +269,12 @@ public struct ReviewSite: Sendable {
                 ]
                 view["text"] = row.text
                 if row.text == nil { view["missing"] = true }
+                if let cells = row.cells {
+                    view["hasCells"] = true
+                    view["cells"] = cells.enumerated().map { index, cell -> [String: Any] in
+                        ["name": cell.name, "value": cell.value, "faulty": cell.faulty, "last": index == cells.count - 1]
+                    }
+                }
                 return view
             }
             if original == nil, !wanted.isEmpty { values["originalMissing"] = true }
@@ -329,5 +351,22 @@ public struct ReviewSite: Sendable {
     private func status(context: ReviewContext) throws -> Response {
         let values: [String: Any] = ["status": SupportViews.status(try desk.status(), reference: desk.referenceData)]
         return page("status", title: "Status", context: context, tab: "Status", values: values)
+    }
+}
+
+/// Runs the review application until shutdown; a failure is logged, never fatal to the exchange.
+struct ReviewService<App: ApplicationProtocol>: Service {
+    let application: App
+    let address: ReviewAddress
+    let logger: Logger
+
+    func run() async throws {
+        do {
+            try await application.run()
+        } catch {
+            logger.error(
+                "the review page is not served", metadata: ["exchange.address": "\(address)", "exchange.error": "\(error)"])
+            try? await gracefulShutdown()
+        }
     }
 }

@@ -132,7 +132,7 @@ enum Templates {
           {{#gap}}<tr class="gap"><td colspan="3">…</td></tr>{{/gap}}
           <tr class="{{#offending}}offending{{/offending}}{{^offending}}context{{/offending}}" id="line-{{number}}">
             <td class="number">{{number}}</td>
-            <td class="text"><code>{{text}}</code>{{^text}}{{#missing}}<em>not shown</em>{{/missing}}{{/text}}</td>
+            <td class="text">{{#hasCells}}<code>{{#cells}}<span class="cell{{#faulty}} faulty{{/faulty}}" title="{{name}}">{{value}}</span>{{^last}},{{/last}}{{/cells}}</code>{{/hasCells}}{{^hasCells}}<code>{{text}}</code>{{^text}}{{#missing}}<em>not shown</em>{{/missing}}{{/text}}{{/hasCells}}</td>
             <td>{{#issues}}<p><span class="code">{{code}}</span>{{#field}} <span class="field">{{field}}</span>{{/field}} {{message}}</p>{{/issues}}</td>
           </tr>
           {{/rows}}
@@ -249,8 +249,9 @@ enum Templates {
         .outcome-REJECTED .badge, .badge.outcome-REJECTED, .badge.status-denied { background: #fbd5d5; color: #8a1111; }
         .outcome-ACCEPTED_WITH_ERRORS .badge, .badge.outcome-ACCEPTED_WITH_ERRORS, .badge.status-pending { background: #fdecc8; color: #7a4b00; }
         .outcome-ACCEPTED .badge, .badge.outcome-ACCEPTED, .badge.status-approved { background: #d3f0dc; color: #125c2b; }
-        .rows td.text { max-width: 60vw; overflow-x: auto; }
-        .rows code { white-space: pre; font-size: .85rem; }
+        .rows td.text { max-width: 60vw; }
+        .rows code { white-space: pre-wrap; overflow-wrap: anywhere; font-size: .85rem; }
+        .rows .cell.faulty { background: #ffd54f; color: #000; outline: 1px solid #b8860b; font-weight: 600; }
         .rows tr.offending { background: #fff4f4; }
         .rows tr.context { color: #5b6670; }
         .rows tr.gap td { text-align: center; color: #8a949e; }

@@ -142,7 +142,7 @@ struct Run: AsyncParsableCommand {
         let scheduler = JobScheduler(runner: exchange.jobs, logger: logger)
         var services: [any Service] = [service, scheduler]
         if let address = configuration.settings.reviewAddress {
-            services.append(try reviewSite(exchange, logger: logger).application(address: address))
+            services.append(try reviewSite(exchange, logger: logger).service(address: address))
         }
         let group = ServiceGroup(
             configuration: .init(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))

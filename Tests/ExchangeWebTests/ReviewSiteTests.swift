@@ -219,8 +219,9 @@ struct ReviewSiteTests {
                 let html = String(buffer: try await client.execute(uri: "/receipts/R061010-1", method: .get, headers: jar.header).body)
                 #expect(html.contains("<span class=\"badge outcome-REJECTED\" id=\"outcome\">REJECTED</span>"))
                 #expect(html.contains("<li><span class=\"code\">extra-label</span> The header has a column lastName"))
-                let row = try #require(html.range(of: "id=\"line-3\"").map { String(html[$0.lowerBound...].prefix(600)) })
-                #expect(row.contains("&lt;script&gt;alert(1)&lt;/script&gt;"))
+                let row = try #require(html.range(of: "id=\"line-3\"").map { String(html[$0.lowerBound...].prefix(900)) })
+                #expect(row.contains("<span class=\"cell\" title=\"lastName\">&lt;script&gt;alert(1)&lt;/script&gt;</span>"), "\(row)")
+                #expect(row.contains("<span class=\"cell faulty\" title=\"ssid\">21000000X2</span>"))
                 #expect(row.contains("<span class=\"code\">constraint-error</span> <span class=\"field\">ssid</span> ssid must be ten digits."))
                 #expect(html.contains("id=\"line-1\""))
                 #expect(!html.contains("id=\"line-2\"") && !html.contains("id=\"line-4\""))
@@ -298,6 +299,16 @@ struct ReviewPartsTests {
         #expect(csv.fileIssues.map(\.code) == [.emptyFile])
         let xml = ErrorRows(issues: issues, original: lines, binding: .xml)
         #expect(xml.rows.map(\.number) == [3, 4, 5, 6, 7, 8, 9, 10])
+        #expect(csv.rows.map { $0.cells?.map(\.value) } == [nil, ["line 5"], ["line 9"]], "only rows with errors are split into cells")
+        let table = ["id,ssid,name", "a,1,x", "b,\"2,5\",y", "c,\"broken"]
+        let marked = ErrorRows(
+            issues: [ValidationIssue(code: .typeError, message: "m", line: 3, field: "ssid"), ValidationIssue(code: .csvSyntax, message: "q", line: 4)],
+            original: table, binding: .csv)
+        #expect(marked.rows.map(\.number) == [1, 3, 4])
+        #expect(marked.rows[1].cells == [
+            .init(name: "id", value: "b", faulty: false), .init(name: "ssid", value: "2,5", faulty: true), .init(name: "name", value: "y", faulty: false),
+        ])
+        #expect(marked.rows[2].cells == nil)
         let missing = ErrorRows(issues: issues, original: nil, binding: .csv)
         #expect(missing.rows.map(\.text) == [nil, nil, nil])
     }

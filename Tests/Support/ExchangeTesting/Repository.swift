@@ -67,8 +67,10 @@ public struct ProcessResult: Sendable {
 ///   - directory: The working directory.
 ///   - timeout: Seconds after which the program is killed (the result then has status 137 or so).
 ///   - environment: Variables to set for the program, on top of this process's environment.
+///   - standardInput: Text for the program's standard input (none by default).
 public func runProcess(
-    _ executable: String, _ arguments: [String], in directory: URL? = nil, timeout: Double = 600, environment: [String: String] = [:]
+    _ executable: String, _ arguments: [String], in directory: URL? = nil, timeout: Double = 600, environment: [String: String] = [:],
+    standardInput: String? = nil
 ) throws -> ProcessResult {
     let process = Process()
     if !environment.isEmpty {
@@ -85,17 +87,20 @@ public func runProcess(
     let scratch = FileManager.default.temporaryDirectory
     let outputURL = scratch.appendingPathComponent("ktsx-out-\(UUID().uuidString)")
     let errorURL = scratch.appendingPathComponent("ktsx-err-\(UUID().uuidString)")
+    let inputURL = scratch.appendingPathComponent("ktsx-in-\(UUID().uuidString)")
     FileManager.default.createFile(atPath: outputURL.path, contents: nil)
     FileManager.default.createFile(atPath: errorURL.path, contents: nil)
+    FileManager.default.createFile(atPath: inputURL.path, contents: Data((standardInput ?? "").utf8))
     defer {
         try? FileManager.default.removeItem(at: outputURL)
         try? FileManager.default.removeItem(at: errorURL)
+        try? FileManager.default.removeItem(at: inputURL)
     }
     let output = try FileHandle(forWritingTo: outputURL)
     let error = try FileHandle(forWritingTo: errorURL)
     process.standardOutput = output
     process.standardError = error
-    process.standardInput = FileHandle.nullDevice
+    process.standardInput = standardInput == nil ? FileHandle.nullDevice : try FileHandle(forReadingFrom: inputURL)
     try process.run()
     try? output.close()
     try? error.close()
