@@ -339,8 +339,27 @@ WAIVER_DECISION = ExchangeType("WVD", "KtsxWaiverDecisionFile", "WaiverDecision"
     f("requestReceiptId", RECEIPT, True, "The receipt of the file that carried the request."),
 ), has_header=False, max_records=1)
 
+SUMMARY_LINE = codes("SummaryLineType", "RECEIVED: a file that arrived that day. WAITING: a file in outbound/ not yet picked up.",
+                     ["RECEIVED", "WAITING"])
+
+DAILY_SUMMARY = ExchangeType("SUM", "KtsxDailySummaryFile", "SummaryLine", "Daily summary", (
+    f("summaryDate", DATE, True, "The day summarised (Kentucky time)."),
+    f("orgId", ORG_ID, True, "The participant the summary is for."),
+    f("lineType", SUMMARY_LINE, True, "RECEIVED or WAITING."),
+    f("fileName", text(255), True, "RECEIVED: the name the file was dropped under. WAITING: its name in outbound/."),
+    f("receiptId", RECEIPT, True, "RECEIVED: the file's receipt. WAITING: the receipt or job run that wrote the file."),
+    f("fileType", FILE_TYPE, False, "RECEIVED: the recognised type, or UNKNOWN."),
+    f("outcome", OUTCOME, False, "RECEIVED: ACCEPTED, ACCEPTED_WITH_ERRORS, REJECTED or DUPLICATE."),
+    f("recordsReceived", COUNT, False, "RECEIVED: records in the file."),
+    f("recordsAccepted", COUNT, False, "RECEIVED: records accepted."),
+    f("recordsRejected", COUNT, False, "RECEIVED: records rejected."),
+    f("errorCount", COUNT, False, "RECEIVED: errors in its error file."),
+    f("eventDateTime", DATETIME, True, "RECEIVED: when the file was claimed. WAITING: when the file was written."),
+    f("hoursWaiting", COUNT, False, "WAITING: hours since the file was written, to the nearest hour."),
+), has_header=False)
+
 EXCHANGE_TYPES = (ENROLLMENT, ATTENDANCE, GRADES, WAIVERS, ACKNOWLEDGEMENT, ERRORS, GRADE_POSTING,
-                  UNKNOWN_ATTENDANCE, WAIVER_DECISION)
+                  UNKNOWN_ATTENDANCE, WAIVER_DECISION, DAILY_SUMMARY)
 
 
 def upper_camel(name: str) -> str:

@@ -34,7 +34,7 @@ struct ReferenceDataParserTests {
                 + "165901,WLD101,*,CTE-WLD1,,\n",
             "calendars.csv": "orgId,schoolYear,kind,firstDate,lastDate,note\n165901,2026,instructional,2025-08-13,2026-05-22,year\n"
                 + "165901,2026,closed,2025-11-26,2025-11-28,Thanksgiving\n",
-            "schedule.conf": "# nightly\ngrade_posting_time = 21:30\ntime_zone = America/Chicago\nwaiver_window = 01-02..02-28\n",
+            "schedule.conf": "# nightly\ngrade_posting_time = 21:30\ntime_zone = America/Chicago\nwaiver_window = 01-02..02-28\ndaily_summary_time = 07:15\n",
         ])
         #expect(reference.catalog.count == 1)
         #expect(reference.gradingScales["KY10PT"]?.band(numeric: 85)?.letter == "B")
@@ -45,6 +45,8 @@ struct ReferenceDataParserTests {
         #expect(!reference.isInstructional(LocalDate("2025-11-26")!, at: "165901"))
         #expect(reference.previousInstructionalDay(before: LocalDate("2025-12-01")!, at: "165901") == LocalDate("2025-11-25"))
         #expect(reference.policy.gradePostingTime.description == "21:30")
+        #expect(reference.policy.dailySummaryTime.description == "07:15")
+        #expect(NightlySchedule(policy: reference.policy).time(of: .dailySummary).description == "07:15")
         #expect(reference.policy.timeZone == .central)
         #expect(reference.policy.waiverWindow.upperBound == MonthDay(month: 2, day: 28))
     }

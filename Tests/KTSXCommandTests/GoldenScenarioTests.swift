@@ -69,11 +69,11 @@ struct GoldenScenarioTests {
 
     /// The visible outbound files by `ORG/NAME`, with ids and clock times replaced by stable tokens: a
     /// receipt id by the name of the file it acknowledges, a job run id by its job and key, a UTC time
-    /// of day by `hh:mm:ss`.
+    /// of day by `hh:mm:ss`, a daily summary's hours waited by `h`.
     static func normalisedTree(drop: URL, ledger: SQLiteLedger) throws -> [String: String] {
         var tokens: [(String, String)] = []
         for receipt in try ledger.allReceipts() { tokens.append((receipt.id, "{\(receipt.originalName)}")) }
-        for job in [JobKind.gradePosting, .unknownSync, .waiverDecision] {
+        for job in JobKind.allCases {
             for run in try ledger.jobRuns(job) { tokens.append((run.id, "{\(job.rawValue) \(run.runKey)}")) }
         }
         // Long ids first, then the six-hex tags that names carry after their yyyymmddThhmmss.
@@ -84,8 +84,11 @@ struct GoldenScenarioTests {
                 let tag = String(id.suffix(6))
                 text = text.replacingOccurrences(of: #"[0-9]{8}T[0-9]{6}_"# + tag, with: token, options: .regularExpression)
             }
+            // Hours waited, in a daily summary, depend on the seconds the steps took.
             return text.replacingOccurrences(
                 of: #"([0-9]{4}-[0-9]{2}-[0-9]{2})T[0-9]{2}:[0-9]{2}:[0-9]{2}Z"#, with: "$1Thh:mm:ssZ", options: .regularExpression)
+                .replacingOccurrences(of: #"<HoursWaiting>[0-9]+</HoursWaiting>"#, with: "<HoursWaiting>h</HoursWaiting>", options: .regularExpression)
+                .replacingOccurrences(of: #"(?m)^([^\n]*,WAITING,[^\n]*,)[0-9]+$"#, with: "$1h", options: .regularExpression)
         }
         var tree: [String: String] = [:]
         for org in try FileManager.default.contentsOfDirectory(atPath: drop.path) {

@@ -28,9 +28,10 @@ struct ReviewCommandTests {
             #expect(center["outcome"] as? String == "REJECTED")
             #expect(participants.first { $0["orgId"] as? String == "061020" }?["lastReceipt"] as? [String: Any] != nil)
             let jobs = try #require(view["jobs"] as? [[String: Any]])
-            #expect(Set(jobs.compactMap { $0["job"] as? String }) == ["grade-posting", "unknown-sync", "waiver-decision"])
+            #expect(Set(jobs.compactMap { $0["job"] as? String }) == ["grade-posting", "unknown-sync", "waiver-decision", "daily-summary"])
             let deliveries = try #require(view["deliveries"] as? [String: Any])
-            #expect(deliveries["waiting"] as? Int == 50)
+            // The scenario's 50 outbound files and 30 daily summaries: nothing was picked up.
+            #expect(deliveries["waiting"] as? Int == 80)
 
             // A day later with nothing running: the service is reported down; text for people.
             let text = try scenario.ktsx(["status"], clock: "2026-03-06T15:00:00Z").standardOutput
@@ -181,17 +182,17 @@ struct ReviewCommandTests {
             // 2026-03-05 15:00Z: the files of that morning's run are not yet 48 hours old.
             let all = try waiting([], clock: "2026-03-05T16:00:00Z")
             let overdue = try waiting(["--pending"], clock: "2026-03-05T16:00:00Z")
-            #expect(all.count == 50)
+            #expect(all.count == 80, "50 files and 30 daily summaries")
             #expect(overdue.count < all.count)
             #expect(overdue.allSatisfy { ($0["hoursWaiting"] as? Int ?? 0) >= 48 })
-            #expect(try waiting(["--pending"], clock: "2026-03-08T16:00:00Z").count == 50)
+            #expect(try waiting(["--pending"], clock: "2026-03-08T16:00:00Z").count == 80)
             // A school picks up everything: nothing waits.
             let outbound = root.appendingPathComponent("drop/061020/outbound")
             let names = try FileManager.default.contentsOfDirectory(atPath: outbound.path).filter { !$0.hasPrefix(".") }
             for name in names { try FileManager.default.removeItem(at: outbound.appendingPathComponent(name)) }
             try scenario.ktsx(["run", "--once"], clock: "2026-03-08T16:00:00Z")
             let left = try waiting(["--pending"], clock: "2026-03-08T16:01:00Z")
-            #expect(left.count == 50 - names.count)
+            #expect(left.count == 80 - names.count)
             #expect(!left.contains { $0["recipient"] as? String == "061020" })
             let text = try scenario.ktsx(["deliveries", "--pending"], clock: "2026-03-08T16:01:00Z").standardOutput
             #expect(text.hasPrefix("RECIPIENT"))

@@ -6,6 +6,8 @@ public enum JobKind: String, Sendable, CaseIterable, Codable {
     case unknownSync = "unknown-sync"
     /// Support's decision on a waiver request, sent to the center.
     case waiverDecision = "waiver-decision"
+    /// Each morning: each participant's summary of the day before (files received, files waiting).
+    case dailySummary = "daily-summary"
 }
 
 /// One run of a job, recorded in the ledger so that a run is done once: `(job, runKey)` is unique (the

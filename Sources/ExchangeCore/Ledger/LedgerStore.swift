@@ -164,7 +164,7 @@ public protocol LedgerStore: Sendable {
     func unfinishedReceipts() throws(LedgerError) -> [Receipt]
     /// All receipts, in the order they were recorded.
     func allReceipts() throws(LedgerError) -> [Receipt]
-    /// Deliveries not yet picked up.
+    /// Deliveries not yet picked up, oldest first (by when written, then in the order recorded).
     func pendingDeliveries() throws(LedgerError) -> [Delivery]
     /// Whether a file of this name waits for pickup in this participant's `outbound/`.
     func isPendingDelivery(recipientOrgId: String, fileName: String) throws(LedgerError) -> Bool

@@ -2,8 +2,8 @@
 public let ktsxNamespace = "urn:ky:kde:ktsx:1.0"
 
 /// A kind of file that travels through the exchange: the four record types partners send, the two the
-/// processor writes back for every file, and the three it derives (grade posting, unknown-attendance
-/// sync, waiver decision).
+/// processor writes back for every file, and the four it derives (grade posting, unknown-attendance
+/// sync, waiver decision, daily summary).
 public enum ExchangeType: String, CaseIterable, Sendable, Codable {
     /// Enrollment (roster): home high school → technical center.
     case enrollment = "ENR"
@@ -23,6 +23,8 @@ public enum ExchangeType: String, CaseIterable, Sendable, Codable {
     case unknownAttendance = "UKA"
     /// Waiver decision: processor → center.
     case waiverDecision = "WVD"
+    /// Daily summary: processor → every participant with something to report.
+    case dailySummary = "SUM"
 
     /// The short code used in file names, schemas and reports (ENR, ATT, ...).
     public var code: String { rawValue }
@@ -42,6 +44,7 @@ public enum ExchangeType: String, CaseIterable, Sendable, Codable {
         case .gradePosting: "grade posting"
         case .unknownAttendance: "unknown-attendance sync"
         case .waiverDecision: "waiver decision"
+        case .dailySummary: "daily summary"
         }
     }
 
@@ -57,6 +60,7 @@ public enum ExchangeType: String, CaseIterable, Sendable, Codable {
         case .gradePosting: "KtsxGradePostingFile"
         case .unknownAttendance: "KtsxUnknownAttendanceFile"
         case .waiverDecision: "KtsxWaiverDecisionFile"
+        case .dailySummary: "KtsxDailySummaryFile"
         }
     }
 
@@ -72,6 +76,7 @@ public enum ExchangeType: String, CaseIterable, Sendable, Codable {
         case .gradePosting: "GradePosting"
         case .unknownAttendance: "UnknownAbsence"
         case .waiverDecision: "WaiverDecision"
+        case .dailySummary: "SummaryLine"
         }
     }
 

@@ -17,7 +17,11 @@ public struct NightlySchedule: Sendable {
 
     /// The local time of a job.
     public func time(of job: JobKind) -> TimeOfDay {
-        job == .gradePosting ? policy.gradePostingTime : policy.unknownSyncTime
+        switch job {
+        case .gradePosting: policy.gradePostingTime
+        case .dailySummary: policy.dailySummaryTime
+        case .unknownSync, .waiverDecision: policy.unknownSyncTime
+        }
     }
 
     /// The nights of `job` due at `now`, oldest first.

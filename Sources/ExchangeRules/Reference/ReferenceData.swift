@@ -181,6 +181,8 @@ public struct ExchangePolicy: Sendable, Equatable {
     public var gradePostingTime = TimeOfDay("22:00")!
     /// When the nightly unknown-attendance sync runs.
     public var unknownSyncTime = TimeOfDay("05:30")!
+    /// When each participant's summary of the day before is written (local time).
+    public var dailySummaryTime = TimeOfDay("06:00")!
     /// How many past nights a restarted service catches up.
     public var catchUpDays = 7
     /// First and last day (month, day) of the waiver window, inclusive.

@@ -30,8 +30,8 @@ public enum ReferenceDataParser {
     ]
     static let calendarColumns = ["orgId", "schoolYear", "kind", "firstDate", "lastDate", "note"]
     static let scheduleKeys = [
-        "time_zone", "grade_posting_time", "unknown_sync_time", "catch_up_days", "waiver_window", "max_credits",
-        "pickup_threshold_hours", "quiet_days",
+        "time_zone", "grade_posting_time", "unknown_sync_time", "daily_summary_time", "catch_up_days", "waiver_window",
+        "max_credits", "pickup_threshold_hours", "quiet_days",
     ]
     static let termCodes: Set<String> = ["FY", "S1", "S2", "Q1", "Q2", "Q3", "Q4", "T1", "T2", "T3", "SU"]
 
@@ -363,12 +363,16 @@ public enum ReferenceDataParser {
             switch key {
             case "time_zone":
                 if let zone = KentuckyZone(ianaName: value) { policy.timeZone = zone } else { bad("America/New_York or America/Chicago") }
-            case "grade_posting_time", "unknown_sync_time":
+            case "grade_posting_time", "unknown_sync_time", "daily_summary_time":
                 guard let time = TimeOfDay(value) else {
                     bad("a time HH:MM (24-hour)")
                     continue
                 }
-                if key == "grade_posting_time" { policy.gradePostingTime = time } else { policy.unknownSyncTime = time }
+                switch key {
+                case "grade_posting_time": policy.gradePostingTime = time
+                case "unknown_sync_time": policy.unknownSyncTime = time
+                default: policy.dailySummaryTime = time
+                }
             case "catch_up_days":
                 if let days = Int(value), (0...60).contains(days) { policy.catchUpDays = days } else { bad("a whole number from 0 to 60") }
             case "waiver_window":

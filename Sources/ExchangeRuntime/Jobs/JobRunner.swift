@@ -95,6 +95,53 @@ public struct JobRunner: Sendable {
         return [try file(.unknownAttendance, for: parts[0], rows: rows, run: run, reference: reference())]
     }
 
+    // MARK: Daily summaries
+
+    /// Each participant's summary of the day before `night` (the morning the summaries are written):
+    /// what it sent and how each file ended, and what waits in its `outbound/`. A participant with
+    /// nothing to report gets no file; each (participant, day) is sent once.
+    /// - Parameter onlyWithReceipts: Only participants that sent files that day get a summary (for nights
+    ///   caught up after downtime: their waiting files are in the latest night's summary).
+    /// - Returns: The runs made now.
+    public func sendDailySummaries(night: LocalDate, onlyWithReceipts: Bool = false, logger: Logger) throws -> [JobRun] {
+        let reference = self.reference()
+        let day = night.adding(days: -1)
+        let zone = reference.policy.timeZone
+        let midnight = TimeOfDay("00:00")!
+        let received = Dictionary(
+            grouping: try ledger.receipts(
+                matching: ReceiptQuery(claimedFrom: zone.instant(of: day, at: midnight), claimedBefore: zone.instant(of: night, at: midnight))),
+            by: \.senderOrgId)
+        let waiting = Dictionary(grouping: try ledger.pendingDeliveries(), by: \.recipientOrgId)
+        var runs: [JobRun] = []
+        for participant in reference.participants.values.sorted(by: { $0.orgId < $1.orgId }) {
+            let rows = DailySummary.rows(
+                orgId: participant.orgId, day: day, received: (received[participant.orgId] ?? []).reversed(), waiting: waiting[participant.orgId] ?? [],
+                now: now())
+            guard !rows.isEmpty, !onlyWithReceipts || received[participant.orgId] != nil else { continue }
+            let run = JobRun(id: newRunId(), job: .dailySummary, runKey: "\(participant.orgId)|\(day)", startedAt: now())
+            guard try ledger.claimJobRun(run) else { continue }
+            runs.append(try finish(run, logger: logger))
+        }
+        return runs
+    }
+
+    private func dailySummaryFiles(_ run: JobRun) throws -> [OutboundFile] {
+        let parts = run.runKey.split(separator: "|").map(String.init)
+        guard parts.count == 2, let day = LocalDate(parts[1]) else { throw JobError("daily summary run \(run.id) has a malformed key \(run.runKey)") }
+        let reference = self.reference()
+        let zone = reference.policy.timeZone
+        let midnight = TimeOfDay("00:00")!
+        let received = try ledger.receipts(
+            matching: ReceiptQuery(
+                senders: [parts[0]], claimedFrom: zone.instant(of: day, at: midnight), claimedBefore: zone.instant(of: day.adding(days: 1), at: midnight)))
+        let waiting = try ledger.pendingDeliveries().filter { $0.recipientOrgId == parts[0] }
+        // The ledger lists receipts newest first and deliveries oldest first.
+        let rows = DailySummary.rows(orgId: parts[0], day: day, received: received.reversed(), waiting: waiting, now: run.startedAt)
+        guard !rows.isEmpty else { return [] }
+        return [try file(.dailySummary, for: parts[0], rows: rows, run: run, reference: reference)]
+    }
+
     /// Records that the scheduled work of `night` is done for `job` (so catch-up after downtime knows
     /// where to start).
     func markNight(_ job: JobKind, _ night: LocalDate) throws {
@@ -177,6 +224,8 @@ public struct JobRunner: Sendable {
             let request = try decision(of: run)
             decided = request
             files = try decisionFiles(run, decided: request)
+        case .dailySummary:
+            files = try dailySummaryFiles(run)
         }
         try writer.prepare(files, sourceId: run.id)
         run.state = .writing
@@ -242,13 +291,17 @@ public struct JobRunner: Sendable {
         let time = now()
         let schedule = NightlySchedule(policy: reference().policy)
         var runs: [JobRun] = []
-        for job in [JobKind.unknownSync, .gradePosting] {
+        for job in [JobKind.unknownSync, .dailySummary, .gradePosting] {
             do {
                 let lastNight = try ledger.latestRunKey(job, prefix: NightlySchedule.nightKeyPrefix).flatMap(NightlySchedule.night(ofKey:))
-                for night in schedule.dueNights(of: job, now: time, lastNight: lastNight) {
+                let nights = schedule.dueNights(of: job, now: time, lastNight: lastNight)
+                for night in nights {
                     switch job {
                     case .gradePosting:
                         if let run = try postGrades(runKey: NightlySchedule.nightKey(night), logger: logger) { runs.append(run) }
+                    case .dailySummary:
+                        runs += try sendDailySummaries(night: night, onlyWithReceipts: night != nights.last, logger: logger)
+                        try markNight(job, night)
                     default:
                         runs += try syncUnknownAttendance(night: night, logger: logger)
                         try markNight(job, night)

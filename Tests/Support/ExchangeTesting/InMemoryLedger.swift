@@ -113,7 +113,10 @@ public final class InMemoryLedger: LedgerStore, @unchecked Sendable {
     }
 
     public func pendingDeliveries() throws(LedgerError) -> [Delivery] {
-        try locked { deliveries.filter { $0.pickedUpAt == nil } }
+        try locked {
+            deliveries.enumerated().filter { $0.element.pickedUpAt == nil }
+                .sorted { ($0.element.deliveredAt, $0.offset) < ($1.element.deliveredAt, $1.offset) }.map(\.element)
+        }
     }
 
     public func isPendingDelivery(recipientOrgId: String, fileName: String) throws(LedgerError) -> Bool {
