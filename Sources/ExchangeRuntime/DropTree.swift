@@ -219,25 +219,7 @@ public struct DropTree: Sendable {
         let output = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0o600)
         guard output >= 0 else { throw DropTreeError("cannot create", temporary) }
         defer { close(output) }
-        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 20, alignment: 16)
-        defer { buffer.deallocate() }
-        while true {
-            let count = read(input, buffer.baseAddress, buffer.count)
-            if count < 0 {
-                if errno == EINTR { continue }
-                throw DropTreeError("cannot read", source)
-            }
-            if count == 0 { break }
-            var offset = 0
-            while offset < count {
-                let written = write(output, buffer.baseAddress! + offset, count - offset)
-                if written < 0 {
-                    if errno == EINTR { continue }
-                    throw DropTreeError("cannot write", temporary)
-                }
-                offset += written
-            }
-        }
+        try DropTree.forEachChunk(of: input, path: source) { chunk in try DropTree.writeAll(chunk, to: output, path: temporary) }
         guard fsync(output) == 0 else { throw DropTreeError("cannot flush", temporary) }
         let target = "\(directory)/\(name)"
         guard rename(temporary, target) == 0 else { throw DropTreeError("cannot rename", temporary) }
@@ -274,20 +256,40 @@ public struct DropTree: Sendable {
         let descriptor = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0o640)
         guard descriptor >= 0 else { throw DropTreeError("cannot create", temporary) }
         defer { close(descriptor) }
-        var offset = 0
-        while offset < bytes.count {
-            let written = bytes.withUnsafeBytes { write(descriptor, $0.baseAddress! + offset, $0.count - offset) }
-            if written < 0 {
-                if errno == EINTR { continue }
-                throw DropTreeError("cannot write", temporary)
-            }
-            offset += written
-        }
+        try bytes.withUnsafeBytes { try DropTree.writeAll($0, to: descriptor, path: temporary) }
         // The file belongs to whoever owns the folder (the participant's SFTP account), so that the
         // participant can read and remove it. Only possible when running as root; otherwise it stays ours.
         var folder = stat()
         if stat(directory, &folder) == 0 { _ = fchown(descriptor, folder.st_uid, folder.st_gid) }
         guard fsync(descriptor) == 0 else { throw DropTreeError("cannot flush", temporary) }
+    }
+
+    /// Reads an open file to its end in 1 MiB chunks.
+    static func forEachChunk(of descriptor: Int32, path: String, _ body: (UnsafeRawBufferPointer) throws -> Void) throws {
+        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 20, alignment: 16)
+        defer { buffer.deallocate() }
+        while true {
+            let count = read(descriptor, buffer.baseAddress, buffer.count)
+            if count < 0 {
+                if errno == EINTR { continue }
+                throw DropTreeError("cannot read", path)
+            }
+            if count == 0 { return }
+            try body(UnsafeRawBufferPointer(rebasing: buffer[0..<count]))
+        }
+    }
+
+    /// Writes all of `bytes` to an open file.
+    static func writeAll(_ bytes: UnsafeRawBufferPointer, to descriptor: Int32, path: String) throws {
+        var offset = 0
+        while offset < bytes.count {
+            let written = write(descriptor, bytes.baseAddress! + offset, bytes.count - offset)
+            if written < 0 {
+                if errno == EINTR { continue }
+                throw DropTreeError("cannot write", path)
+            }
+            offset += written
+        }
     }
 
     /// What placing a prepared output found.

@@ -396,17 +396,9 @@ public struct FileProcessor: Sendable {
         }
         var hasher = SHA256()
         var size: Int64 = 0
-        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 20, alignment: 16)
-        defer { buffer.deallocate() }
-        while true {
-            let count = read(descriptor, buffer.baseAddress, buffer.count)
-            if count < 0 {
-                if errno == EINTR { continue }
-                throw DropTreeError("cannot read", path)
-            }
-            if count == 0 { break }
-            hasher.update(bufferPointer: UnsafeRawBufferPointer(rebasing: buffer[0..<count]))
-            size += Int64(count)
+        try DropTree.forEachChunk(of: descriptor, path: path) { chunk in
+            hasher.update(bufferPointer: chunk)
+            size += Int64(chunk.count)
         }
         let digest = hasher.finalize().map { byte in
             let hex = String(byte, radix: 16)

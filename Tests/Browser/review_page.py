@@ -56,6 +56,8 @@ for action in ["/logout", f"/waivers/{waiver}/decision"]:
     except urllib.error.HTTPError as error:
         refused["POST " + action] = {"status": error.code}
 seen["withoutLogin"] = refused
+# Metrics are open and carry counts by type and outcome, never a name or a file.
+seen["metrics"] = urllib.request.urlopen(base + "/metrics", timeout=5).read().decode("utf-8")
 
 options = webdriver.ChromeOptions()
 options.binary_location = "/usr/bin/chromium"

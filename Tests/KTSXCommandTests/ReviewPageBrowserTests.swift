@@ -84,6 +84,11 @@ struct ReviewPageBrowserTests {
                     #expect((answer["location"] as? String)?.hasPrefix("/login?next=") == true, "\(page)")
                 }
             }
+            // Metrics without a login: counts by type and outcome of this process's files, no names, no files.
+            let metrics = try #require(seen["metrics"] as? String)
+            #expect(metrics.contains("ktsx_deliveries_waiting "))
+            #expect(metrics.contains("ktsx_job_runs_in_progress 0"))
+            for secret in ["Adams", "2100000000", "KTSX_ENR", "061010"] { #expect(!metrics.contains(secret), "\(secret)") }
             #expect((seen["beforeLoginUrl"] as? String)?.contains("/login?next=/receipts/") == true)
             #expect(seen["beforeLoginHasRows"] as? Bool == false)
             #expect((seen["afterLoginUrl"] as? String)?.hasSuffix("/receipts/\(rejected)") == true)
