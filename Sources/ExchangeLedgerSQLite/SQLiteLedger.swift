@@ -154,17 +154,21 @@ public final class SQLiteLedger: LedgerStore {
         }
         migrator.registerMigration("4-review") { db in
             // Support reads a receipt's errors from the ledger (the error file may have been picked up), finds
-            // receipts by sender and time, and judges a file again as a new receipt linked to the old one;
-            // such a re-judgement may accept bytes that an earlier receipt of the file accepted in part.
+            // receipts by sender and time, and judges a file again as a new receipt linked to the old one.
+            // A re-judgement of only the records that failed may accept bytes that an earlier receipt
+            // accepted in part; a file is being judged again, or has been with records accepted, once.
             try db.execute(
                 sql: """
                     ALTER TABLE receipt ADD COLUMN reprocess_of TEXT;
+                    ALTER TABLE receipt ADD COLUMN failed_records_only INTEGER NOT NULL DEFAULT 0;
+                    CREATE UNIQUE INDEX receipt_reprocessed_once ON receipt(reprocess_of)
+                        WHERE reprocess_of IS NOT NULL AND (state <> 'finished' OR outcome IN ('ACCEPTED', 'ACCEPTED_WITH_ERRORS'));
                     CREATE INDEX receipt_by_reprocess ON receipt(reprocess_of) WHERE reprocess_of IS NOT NULL;
                     CREATE INDEX receipt_by_sender_time ON receipt(sender_org_id, claimed_at);
                     CREATE INDEX receipt_by_time ON receipt(claimed_at);
                     DROP INDEX receipt_accepted_once;
                     CREATE UNIQUE INDEX receipt_accepted_once ON receipt(sender_org_id, sha256)
-                        WHERE outcome IN ('ACCEPTED', 'ACCEPTED_WITH_ERRORS') AND reprocess_of IS NULL;
+                        WHERE outcome IN ('ACCEPTED', 'ACCEPTED_WITH_ERRORS') AND failed_records_only = 0;
                     CREATE TABLE receipt_issue (
                         receipt_id TEXT NOT NULL,
                         position INTEGER NOT NULL,
@@ -186,7 +190,7 @@ public final class SQLiteLedger: LedgerStore {
     private static let receiptColumns = """
         id, sender_org_id, original_name, size_bytes, sha256, state, claimed_at, file_type, binding, outcome, \
         records_received, records_accepted, records_rejected, error_count, duplicate_of, ack_file, error_file, finished_at, \
-        reprocess_of
+        reprocess_of, failed_records_only
         """
 
     private static func arguments(_ receipt: Receipt, withId: Bool = true) -> StatementArguments {
@@ -195,7 +199,7 @@ public final class SQLiteLedger: LedgerStore {
             receipt.state.rawValue, receipt.claimedAt.secondsSinceEpoch, receipt.fileType?.code, receipt.binding?.rawValue,
             receipt.outcome?.rawValue, receipt.recordsReceived, receipt.recordsAccepted, receipt.recordsRejected,
             receipt.errorCount, receipt.duplicateOf, receipt.ackFile, receipt.errorFile,
-            receipt.finishedAt?.secondsSinceEpoch, receipt.reprocessOf,
+            receipt.finishedAt?.secondsSinceEpoch, receipt.reprocessOf, receipt.failedRecordsOnly,
         ]
     }
 
@@ -217,6 +221,7 @@ public final class SQLiteLedger: LedgerStore {
         receipt.errorFile = row["error_file"]
         receipt.finishedAt = (row["finished_at"] as Int64?).map(Timestamp.init(secondsSinceEpoch:))
         receipt.reprocessOf = row["reprocess_of"]
+        receipt.failedRecordsOnly = row["failed_records_only"]
         return receipt
     }
 
@@ -246,7 +251,7 @@ public final class SQLiteLedger: LedgerStore {
     public func recordClaim(_ receipt: Receipt) throws(LedgerError) {
         try write("recording receipt \(receipt.id)") { db in
             try db.execute(
-                sql: "INSERT INTO receipt (\(SQLiteLedger.receiptColumns)) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                sql: "INSERT INTO receipt (\(SQLiteLedger.receiptColumns)) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 arguments: SQLiteLedger.arguments(receipt))
         }
     }
@@ -260,7 +265,7 @@ public final class SQLiteLedger: LedgerStore {
                     UPDATE receipt SET sender_org_id = ?, original_name = ?, size_bytes = ?, sha256 = ?, state = ?,
                     claimed_at = ?, file_type = ?, binding = ?, outcome = ?, records_received = ?, records_accepted = ?,
                     records_rejected = ?, error_count = ?, duplicate_of = ?, ack_file = ?, error_file = ?, finished_at = ?,
-                    reprocess_of = ?
+                    reprocess_of = ?, failed_records_only = ?
                     WHERE id = ?
                     """,
                 // Not `id` itself: setting a parent key, even to its own value, makes SQLite look for child rows
@@ -389,6 +394,7 @@ public final class SQLiteLedger: LedgerStore {
             clauses.append("reprocess_of = ?")
             arguments += [reprocessOf]
         }
+        if query.sentOnly { clauses.append("reprocess_of IS NULL") }
         return (clauses.joined(separator: " AND "), arguments)
     }
 
@@ -405,10 +411,14 @@ public final class SQLiteLedger: LedgerStore {
     public func latestReceiptPerSender(matching query: ReceiptQuery) throws(LedgerError) -> [Receipt] {
         let (condition, arguments) = SQLiteLedger.condition(query)
         return try read("finding each sender's latest receipt") { db in
-            // SQLite takes the bare columns of a max() aggregate from the row that holds the maximum.
             try Row.fetchAll(
                 db,
-                sql: "SELECT *, max(claimed_at) FROM receipt WHERE \(condition) GROUP BY sender_org_id ORDER BY sender_org_id",
+                sql: """
+                    SELECT * FROM (
+                        SELECT *, row_number() OVER (PARTITION BY sender_org_id ORDER BY claimed_at DESC, rowid DESC) AS newest
+                        FROM receipt WHERE \(condition)
+                    ) WHERE newest = 1 ORDER BY sender_org_id
+                    """,
                 arguments: arguments
             ).map(SQLiteLedger.receipt(from:))
         }

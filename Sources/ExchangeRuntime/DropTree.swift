@@ -204,6 +204,16 @@ public struct DropTree: Sendable {
         "\(stateDirectory)/\(quarantined ? "quarantine" : "archive")/\(orgId)/\(claimedAt.iso8601.prefix(7))/\(receiptId)/\(name)"
     }
 
+    /// Where a judged receipt's original was filed (quarantine when rejected, else archive); nil before
+    /// it was judged.
+    public func filedOriginal(of receipt: Receipt) -> String? {
+        receipt.outcome.map { outcome in
+            filedPath(
+                receiptId: receipt.id, orgId: receipt.senderOrgId, name: receipt.originalName, quarantined: outcome == .rejected,
+                claimedAt: receipt.claimedAt)
+        }
+    }
+
     /// Copies a filed original into the work area as the claimed file of a new receipt: written to a
     /// hidden temporary, flushed, then renamed into place, so the work area never holds a partial copy.
     /// The source must be a regular file (links are never followed). Returns the claimed path.
@@ -219,7 +229,10 @@ public struct DropTree: Sendable {
         let output = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0o600)
         guard output >= 0 else { throw DropTreeError("cannot create", temporary) }
         defer { close(output) }
-        try DropTree.forEachChunk(of: input, path: source) { chunk in try DropTree.writeAll(chunk, to: output, path: temporary) }
+        try DropTree.forEachChunk(of: input, path: source) { chunk in
+            try DropTree.writeAll(chunk, to: output, path: temporary)
+            return true
+        }
         guard fsync(output) == 0 else { throw DropTreeError("cannot flush", temporary) }
         let target = "\(directory)/\(name)"
         guard rename(temporary, target) == 0 else { throw DropTreeError("cannot rename", temporary) }
@@ -264,8 +277,8 @@ public struct DropTree: Sendable {
         guard fsync(descriptor) == 0 else { throw DropTreeError("cannot flush", temporary) }
     }
 
-    /// Reads an open file to its end in 1 MiB chunks.
-    static func forEachChunk(of descriptor: Int32, path: String, _ body: (UnsafeRawBufferPointer) throws -> Void) throws {
+    /// Reads an open file in 1 MiB chunks, to its end or until `body` returns false.
+    static func forEachChunk(of descriptor: Int32, path: String, _ body: (UnsafeRawBufferPointer) throws -> Bool) throws {
         let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 20, alignment: 16)
         defer { buffer.deallocate() }
         while true {
@@ -275,7 +288,7 @@ public struct DropTree: Sendable {
                 throw DropTreeError("cannot read", path)
             }
             if count == 0 { return }
-            try body(UnsafeRawBufferPointer(rebasing: buffer[0..<count]))
+            guard try body(UnsafeRawBufferPointer(rebasing: buffer[0..<count])) else { return }
         }
     }
 

@@ -80,6 +80,11 @@ public struct FileProcessor: Sendable {
         case .finished:
             return
         case .claimed:
+            // A file judged again on support's request is claimed before it is copied out of the archive:
+            // copy it (again) if the copy did not finish.
+            if receipt.reprocessOf != nil, !tree.exists(claimed) {
+                _ = try tree.copyIntoWork(try reprocessSource(of: receipt), receiptId: receipt.id, name: receipt.originalName)
+            }
             // Judged again: the same bytes give the same judgement.
             _ = try judgeAndAcknowledge(receipt, claimedPath: claimed, participant: participant, logger: logger)
         case .writing:
@@ -89,12 +94,7 @@ public struct FileProcessor: Sendable {
 
     /// Records a claimed file found in the work area with no receipt (a crash between claim and record).
     public func adoptClaimed(receiptId: String, participant: Participant, logger: Logger) throws {
-        let folder = "\(tree.work)/\(receiptId)"
-        var names: [String] = []
-        for name in try tree.list(folder).map(\.name) {
-            // A copy that a crash cut short (`ktsx reprocess` copies through a hidden temporary).
-            if name.hasPrefix("."), name.hasSuffix(".\(receiptId).tmp") { unlink("\(folder)/\(name)") } else { names.append(name) }
-        }
+        let names = try tree.list("\(tree.work)/\(receiptId)").map(\.name)
         guard let name = names.first else {
             rmdir("\(tree.work)/\(receiptId)")
             return
@@ -127,8 +127,8 @@ public struct FileProcessor: Sendable {
                 &receipt, report: nil, issues: [issue], errorCount: 1, outcome: .rejected, participant: participant,
                 originalPath: claimedPath, logger: logger)
         }
-        // A file judged again on support's request is judged whatever an earlier receipt of it accepted.
-        if receipt.reprocessOf == nil, let first = try ledger.firstAccepted(sender: receipt.senderOrgId, sha256: receipt.sha256),
+        // Judging again only the records that failed is not a second copy of the file's accepted records.
+        if !receipt.failedRecordsOnly, let first = try ledger.firstAccepted(sender: receipt.senderOrgId, sha256: receipt.sha256),
             first.id != receipt.id
         {
             receipt.fileType = first.fileType
@@ -145,7 +145,7 @@ public struct FileProcessor: Sendable {
         let applier = RecordApplier(
             rules: rules, context: RuleContext(senderOrgId: participant.orgId, reference: reference, held: held, receivedAt: receipt.claimedAt),
             receiptId: receipt.id, fieldTypes: RecordFiles.partnerFieldTypes)
-        let onlyLines = try linesToJudgeAgain(receipt)
+        let onlyLines = receipt.failedRecordsOnly ? try linesToJudgeAgain(receipt) : nil
         let judged = RecordJudgements(applier: applier, limit: validator.issueLimit, onlyLines: onlyLines)
         let size = receipt.sizeBytes
         let report = try validate(claimedPath, name: receipt.originalName, onRecord: { judged.judge($0) }) { read in
@@ -399,6 +399,7 @@ public struct FileProcessor: Sendable {
         try DropTree.forEachChunk(of: descriptor, path: path) { chunk in
             hasher.update(bufferPointer: chunk)
             size += Int64(chunk.count)
+            return true
         }
         let digest = hasher.finalize().map { byte in
             let hex = String(byte, radix: 16)

@@ -32,7 +32,7 @@ struct ReviewGate: RouterMiddleware {
         guard let session = context.sessions.session else {
             guard !changes else { return ReviewGate.refusal("Log in first.") }
             let next = request.uri.path + (request.uri.query.map { "?\($0)" } ?? "")
-            return .redirect(to: "/login?next=\(ReviewGate.formEncoded(next))")
+            return .redirect(to: "/login?next=\(ReviewGate.percentEncoded(next))")
         }
         guard changes else { return try await next(request, context) }
         var request = request
@@ -71,8 +71,9 @@ struct ReviewGate: RouterMiddleware {
         return zip(x, y).reduce(UInt8(0)) { $0 | ($1.0 ^ $1.1) } == 0
     }
 
-    /// Percent-encodes everything but unreserved characters.
-    static func formEncoded(_ text: String) -> String {
+    /// Percent-encodes a path (with its query) for use as a query value: everything but unreserved
+    /// characters and `/`.
+    static func percentEncoded(_ text: String) -> String {
         text.addingPercentEncoding(withAllowedCharacters: .alphanumerics.union(CharacterSet(charactersIn: "-._~/"))) ?? ""
     }
 }

@@ -8,6 +8,7 @@ import Logging
 import Mustache
 import Prometheus
 import ServiceLifecycle
+import Synchronization
 
 /// The review page served by `ktsx run`: support searches submissions, opens a rejection with each error
 /// beside the offending row, sees pending pickups and quiet centers, and decides waivers. Every page
@@ -19,6 +20,7 @@ public struct ReviewSite: Sendable {
     let users: SupportUsers
     let metrics: PrometheusCollectorRegistry
     let library: MustacheLibrary
+    let throttle = LoginThrottle()
     let logger: Logger
     /// How long a login lasts.
     static let sessionLifetime: Duration = .seconds(8 * 3600)
@@ -176,11 +178,14 @@ public struct ReviewSite: Sendable {
         text.utf8.count == 43 && text.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-" || $0 == "_") }
     }
 
-    /// Only a path of this site is a place to return to after login.
+    /// Only a path of this site is a place to return to after login: `/` then letters, digits and URL
+    /// punctuation only (no space, tab or other control character, which browsers drop from a location,
+    /// no backslash), never `//`.
     static func safeNext(_ next: String?) -> String {
-        guard let next, next.hasPrefix("/"), !next.hasPrefix("//"), !next.contains("\\"), !next.hasPrefix("/login") else {
-            return "/submissions"
-        }
+        let allowed = CharacterSet.alphanumerics.union(CharacterSet(charactersIn: "/-._~?=&%+:,;@"))
+        guard let next, next.hasPrefix("/"), !next.hasPrefix("//"), next.utf8.count <= 512,
+            next.unicodeScalars.allSatisfy({ $0.isASCII && allowed.contains($0) }), !next.hasPrefix("/login")
+        else { return "/submissions" }
         return next
     }
 
@@ -205,7 +210,13 @@ public struct ReviewSite: Sendable {
             return loginPage(request: request, error: "The login form expired. Please try again.", status: .forbidden)
         }
         let user = form.username ?? ""
-        guard users.verify(user: user, password: form.password ?? "") else {
+        guard throttle.mayTry(user) else {
+            logger.notice("review page: login refused after repeated failures")
+            return loginPage(
+                request: request, error: "Too many failed logins for this user name. Wait 15 minutes and try again.", status: .tooManyRequests)
+        }
+        guard await verify(user: user, password: form.password ?? "") else {
+            throttle.failed(user)
             logger.notice("review page: failed login")
             return loginPage(request: request, error: "Wrong user name or password.", status: .unauthorized)
         }
@@ -213,6 +224,16 @@ public struct ReviewSite: Sendable {
         logger.info("review page: login", metadata: ["exchange.user": "\(user)"])
         return .redirect(to: ReviewSite.safeNext(form.next))
     }
+
+    /// Checks a password on one thread of its own: bcrypt takes a quarter of a second by design, and a
+    /// flood of logins must queue there rather than take the cores the exchange works on.
+    private func verify(user: String, password: String) async -> Bool {
+        await withCheckedContinuation { continuation in
+            ReviewSite.passwordChecks.async { continuation.resume(returning: users.verify(user: user, password: password)) }
+        }
+    }
+
+    private static let passwordChecks = DispatchQueue(label: "ktsx.review.password-checks")
 
     // MARK: Pages
 
@@ -345,7 +366,7 @@ public struct ReviewSite: Sendable {
         } catch let error as JobError {
             return try waiver(context: context, error: error.message, status: .conflict)
         }
-        return .redirect(to: "/waivers/\(ReviewGate.formEncoded(id))")
+        return .redirect(to: "/waivers/\(ReviewGate.percentEncoded(id))")
     }
 
     private func status(context: ReviewContext) throws -> Response {
@@ -367,6 +388,37 @@ struct ReviewService<App: ApplicationProtocol>: Service {
             logger.error(
                 "the review page is not served", metadata: ["exchange.address": "\(address)", "exchange.error": "\(error)"])
             try? await gracefulShutdown()
+        }
+    }
+}
+
+/// Failed logins per user name: after `limit` failures within `window`, the name is refused until the
+/// oldest of them is older than the window (a guessing attack slows to a crawl; the person waits 15
+/// minutes at most).
+final class LoginThrottle: Sendable {
+    let limit: Int
+    let window: Duration
+    private let failures = Mutex<[String: [ContinuousClock.Instant]]>([:])
+
+    init(limit: Int = 5, window: Duration = .seconds(15 * 60)) {
+        self.limit = limit
+        self.window = window
+    }
+
+    /// Whether `user` may try a password now.
+    func mayTry(_ user: String, at now: ContinuousClock.Instant = .now) -> Bool {
+        failures.withLock { table in
+            table[user] = table[user]?.filter { now - $0 < window }
+            return (table[user]?.count ?? 0) < limit
+        }
+    }
+
+    /// Records a failed try.
+    func failed(_ user: String, at now: ContinuousClock.Instant = .now) {
+        failures.withLock { table in
+            // Names that were never users still cost memory: keep the table small.
+            if table.count > 10_000 { table = table.filter { !$0.value.isEmpty && now - $0.value.last! < window } }
+            table[user, default: []].append(now)
         }
     }
 }

@@ -104,7 +104,7 @@ enum Templates {
             {{recordsReceived}} records received, {{recordsAccepted}} accepted, {{recordsRejected}} rejected, {{errorCount}} errors</dd>
           {{#duplicateOf}}<dt>Duplicate of</dt><dd><a href="/receipts/{{duplicateOf}}">{{duplicateOf}}</a></dd>{{/duplicateOf}}
           {{#reprocessOf}}<dt>Judged again from</dt><dd><a href="/receipts/{{reprocessOf}}">{{reprocessOf}}</a></dd>{{/reprocessOf}}
-          {{#judgedAgainAs}}<dt>Judged again as</dt><dd><a href="/receipts/{{.}}">{{.}}</a></dd>{{/judgedAgainAs}}
+          {{#reprocessedAs}}<dt>Judged again as</dt><dd><a href="/receipts/{{.}}">{{.}}</a></dd>{{/reprocessedAs}}
           <dt>Receipt</dt><dd>{{id}}</dd>
           <dt>SHA-256</dt><dd class="mono">{{sha256}}</dd>
         </dl>

@@ -92,6 +92,11 @@ struct Demo: AsyncParsableCommand {
         }
         print("\nOriginals: \(configuration.settings.stateDirectory)/archive (accepted) and .../quarantine (rejected)")
         print("Ledger: \(tree.ledgerPath)")
-        print("Try: ktsx waivers --config \(base.path)")
+        print("\nTry the support tools on it:")
+        for command in ["status", "submissions --outcome rejected", "show RECEIPT", "deliveries --pending", "participants --quiet", "waivers"] {
+            print("  ktsx \(command) --config \(base.path)")
+        }
+        print("The review page: add a user (`ktsx hash-password --user NAME` writes a line for \(base.path)/support-users.csv,")
+        print("under the header username,passwordHash), run `ktsx run --config \(base.path)`, open http://127.0.0.1:8480/.")
     }
 }

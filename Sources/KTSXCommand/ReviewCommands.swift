@@ -196,7 +196,7 @@ struct Show: ParsableCommand {
         }
         if let first = receipt.duplicateOf { rows.append(["duplicate of", first]) }
         if let earlier = receipt.reprocessOf { rows.append(["judged again from", earlier]) }
-        for later in story.judgedAgainAs { rows.append(["judged again as", later]) }
+        for later in story.reprocessedAs { rows.append(["judged again as", later]) }
         rows.append(["original", story.originalKept ? "kept (\(receipt.outcome == .rejected ? "quarantine" : "archive"))" : "no longer kept"])
         var text = "Receipt \(receipt.id)\n" + TextTable.render(rows, indent: "  ")
         if !story.deliveries.isEmpty {

@@ -149,12 +149,13 @@ struct LedgerContractTests {
             #expect(try ids(ReceiptQuery(outcomes: [.rejected, .acceptedWithErrors], claimedFrom: Timestamp(secondsSinceEpoch: 200),
                                          claimedBefore: Timestamp(secondsSinceEpoch: 400))) == ["R2", "R3"])
             #expect(try ids(ReceiptQuery(reprocessOf: "R2")) == ["R3"])
+            #expect(try ids(ReceiptQuery(types: [.attendance], sentOnly: true)) == ["R5", "R2"])
             #expect(try store.latestReceiptPerSender(matching: ReceiptQuery()).map(\.id) == ["R2", "R5"])
             #expect(try store.latestReceiptPerSender(matching: ReceiptQuery(outcomes: [.accepted, .acceptedWithErrors])).map(\.id) == ["R1", "R3"])
         }
     }
 
-    @Test("a file judged again may be accepted beside the receipt that accepted it in part", arguments: LedgerUnderTest.all)
+    @Test("a re-judgement of the failed records only may be accepted beside the receipt that accepted the rest", arguments: LedgerUnderTest.all)
     func reprocessAcceptsAgain(ledger: LedgerUnderTest) throws {
         try withTemporaryDirectory { directory in
             let store = try ledger.make(directory)
@@ -164,15 +165,59 @@ struct LedgerContractTests {
             try store.update(first)
             var again = receipt("R2", at: 200)
             again.reprocessOf = "R1"
+            again.failedRecordsOnly = true
             try store.recordClaim(again)
             again.outcome = .accepted
             try store.update(again)
             #expect(try store.receipt(id: "R2")?.reprocessOf == "R1")
+            #expect(try store.receipt(id: "R2")?.failedRecordsOnly == true)
             #expect(try store.firstAccepted(sender: "061014", sha256: "aa")?.id == "R1")
+            // The same bytes sent again, or judged whole again, are not accepted a second time.
             var resent = receipt("R3", at: 300)
             try store.recordClaim(resent)
             resent.outcome = .accepted
             #expect(throws: LedgerError.self) { try store.update(resent) }
+        }
+    }
+
+    @Test("a file is judged again by one receipt at a time, and accepted by one at most", arguments: LedgerUnderTest.all)
+    func reprocessedOnce(ledger: LedgerUnderTest) throws {
+        try withTemporaryDirectory { directory in
+            let store = try ledger.make(directory)
+            var original = receipt("R1", sha: "bb")
+            try store.recordClaim(original)
+            original.outcome = .rejected
+            original.state = .finished
+            try store.update(original)
+            var first = receipt("R2", sha: "bb", at: 200)
+            first.reprocessOf = "R1"
+            try store.recordClaim(first)
+            // A second request while the first is being judged is refused at its claim.
+            var second = receipt("R3", sha: "bb", at: 201)
+            second.reprocessOf = "R1"
+            #expect(throws: LedgerError.self) { try store.recordClaim(second) }
+            // Rejected again: it may be judged again once more.
+            first.state = .finished
+            first.outcome = .rejected
+            try store.update(first)
+            try store.recordClaim(second)
+            second.state = .finished
+            second.outcome = .accepted
+            try store.update(second)
+            var third = receipt("R4", sha: "bb", at: 202)
+            third.reprocessOf = "R1"
+            #expect(throws: LedgerError.self) { try store.recordClaim(third) }
+        }
+    }
+
+    @Test("each sender's latest receipt: of two in the same second, the one recorded last", arguments: LedgerUnderTest.all)
+    func latestTies(ledger: LedgerUnderTest) throws {
+        try withTemporaryDirectory { directory in
+            let store = try ledger.make(directory)
+            for id in ["R1", "R2", "R3"] { try store.recordClaim(receipt(id, sha: id, at: 500)) }
+            try store.recordClaim(receipt("R0", sha: "R0", at: 400))
+            #expect(try store.latestReceiptPerSender(matching: ReceiptQuery()).map(\.id) == ["R3"])
+            #expect(try store.receipts(matching: ReceiptQuery(limit: 2)).map(\.id) == ["R3", "R2"])
         }
     }
 

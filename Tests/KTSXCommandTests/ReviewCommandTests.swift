@@ -148,11 +148,13 @@ struct ReviewCommandTests {
             let routed = try #require((story["deliveries"] as? [[String: Any]])?.first { $0["recipient"] as? String == "061014" })
             let routedPath = root.appendingPathComponent("drop/061014/outbound/\(routed["file"] as? String ?? "")").path
             #expect(try runProcess(Repository.ktsx.path, ["validate", routedPath]).status == 0)
-            #expect(try String(contentsOfFile: routedPath, encoding: .utf8).contains("2fc56acc-2bb3-478d-aef2-7b2e9749da50"))
+            let routedLines = try String(contentsOfFile: routedPath, encoding: .utf8).split(whereSeparator: \.isNewline)
+            #expect(routedLines.count == 2, "the header and the one record accepted now")
+            #expect(routedLines.last?.hasPrefix("2fc56acc-2bb3-478d-aef2-7b2e9749da50,") == true)
             #expect((story["issues"] as? [[String: Any]])?.map { $0["code"] as? String } == ["ENR-08"])
             // The earlier receipt names the new one; its archived original is still there.
             let earlier = try #require(try scenario.json(["show", id], clock: clock) as? [String: Any])
-            #expect(earlier["judgedAgainAs"] as? [String] == [newId])
+            #expect(earlier["reprocessedAs"] as? [String] == [newId])
             #expect(earlier["originalKept"] as? Bool == true)
             // Judged again once: a second request points at the new receipt.
             let twice = try scenario.ktsx(["reprocess", id], clock: clock, status: 2)
@@ -169,6 +171,51 @@ struct ReviewCommandTests {
             try FileManager.default.removeItem(at: root.appendingPathComponent("state/quarantine"))
             let gone = try scenario.ktsx(["reprocess", waiver], clock: clock, status: 2)
             #expect(gone.standardError.contains("is no longer kept"), "\(gone.standardError)")
+        }
+    }
+
+    @Test("reprocess: a rejected re-judgement of failed records is judged again on those records only; the same bytes are accepted once")
+    func reprocessChainsAndDuplicates() throws {
+        try withTemporaryDirectory { root in
+            let scenario = try PlayedScenario(root: root)
+            let clock = "2026-03-06T12:00:00Z"
+            // Two uploads of one file whose only enrollment names a section the catalog lacks: both rejected.
+            let original = try String(
+                contentsOf: GoldenScenarioTests.scenario.appendingPathComponent("drops/\(Self.enrollmentFile)"), encoding: .utf8)
+            let lines = original.split(separator: "\n").map(String.init)
+            let single = [lines[0], lines[3].replacingOccurrences(of: "2fc56acc-2bb3-478d-aef2-7b2e9749da50", with: "6b1d8e0e-3c1a-4f7e-9d2b-5a4c3b2a1f00")
+                .replacingOccurrences(of: ",2199999991,", with: ",2199999993,")].joined(separator: "\n") + "\n"
+            for name in ["dup-a.csv", "dup-b.csv"] {
+                try single.write(to: root.appendingPathComponent("drop/061010/inbound/\(name)"), atomically: true, encoding: .utf8)
+            }
+            try scenario.ktsx(["run", "--once"], clock: clock)
+            let a = try scenario.receiptId(of: "dup-a.csv"), b = try scenario.receiptId(of: "dup-b.csv")
+            let catalog = scenario.config.appendingPathComponent("catalog.csv")
+            try (try String(contentsOf: catalog, encoding: .utf8)
+                + "061014,2026,IT101,PM-09,110141,Computer and Technology Essentials,S1,2025-08-13,2025-12-19,1,165\n")
+                .write(to: catalog, atomically: true, encoding: .utf8)
+            let first = try #require(try scenario.json(["reprocess", a], clock: clock) as? [String: Any])
+            #expect(first["outcome"] as? String == "ACCEPTED")
+            let second = try #require(try scenario.json(["reprocess", b], clock: clock) as? [String: Any])
+            #expect(second["outcome"] as? String == "DUPLICATE")
+            #expect(second["duplicateOf"] as? String == first["id"] as? String)
+
+            // The week's enrollment file: its two failed records judged again, one still fails (ENR-08)...
+            let week = try scenario.receiptId(of: Self.enrollmentFile)
+            let again = try #require(try scenario.json(["reprocess", week], clock: clock) as? [String: Any])
+            #expect(again["outcome"] as? String == "ACCEPTED_WITH_ERRORS")
+            #expect(again["recordsReceived"] as? Int == 2)
+            // ...judged again, it is rejected; and that rejection judged again is still that one record, never
+            // the 25 records applied in January.
+            let third = try #require(try scenario.json(["reprocess", again["id"] as? String ?? ""], clock: clock) as? [String: Any])
+            #expect(third["outcome"] as? String == "REJECTED")
+            #expect(third["recordsReceived"] as? Int == 1)
+            let fourth = try #require(try scenario.json(["reprocess", third["id"] as? String ?? ""], clock: clock) as? [String: Any])
+            #expect(fourth["outcome"] as? String == "REJECTED")
+            #expect(fourth["recordsReceived"] as? Int == 1)
+            let story = try #require(try scenario.json(["show", fourth["id"] as? String ?? ""], clock: clock) as? [String: Any])
+            #expect((story["deliveries"] as? [[String: Any]])?.allSatisfy { $0["recipient"] as? String == "061010" } == true, "nothing routed")
+            #expect((story["issues"] as? [[String: Any]])?.map { $0["line"] as? Int } == [6])
         }
     }
 

@@ -33,14 +33,7 @@ struct ReviewPageBrowserTests {
             try (settings + "review_address = 127.0.0.1:\(port)\n").write(
                 to: config.appendingPathComponent("ktsx.conf"), atomically: true, encoding: .utf8)
 
-            // A file that fails the schema (a month 13, a state ID with a letter), and a waiver request for next year.
-            let enrollment = try String(
-                contentsOf: GoldenScenarioTests.scenario.appendingPathComponent("drops/KTSX_ENR_061010_20260112T070000_0001.csv"), encoding: .utf8)
-            var lines = enrollment.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
-            lines[2] = lines[2].replacingOccurrences(of: "2025-08-13", with: "2025-13-45")
-            lines[4] = lines[4].replacingOccurrences(of: ",2100007919,", with: ",21000X7919,")
-            try lines.joined(separator: "\n").write(
-                to: root.appendingPathComponent("drop/061010/inbound/KTSX_ENR_061010_20270120T090000_0001.csv"), atomically: true, encoding: .utf8)
+            // A waiver request for next year, pending.
             let waiverId = "5d1f3c0a-7b2e-4c55-9a61-0f2b8e6d4c11"
             try """
                 recordId,action,centerOrgId,centerName,centerClassification,operatingDistrictNumber,waiverSchoolYear,waiverScope,reasonCode,reasonText,alternateProcess,affectedHomeSchoolOrgIds,submitterName,submitterTitle,submitterEmail,submitterPhone,superintendentApproval,approvalDate,submittedDateTime,priorWaiverId
@@ -48,7 +41,6 @@ struct ReviewPageBrowserTests {
 
                 """.write(to: root.appendingPathComponent("drop/165901/inbound/KTSX_WVR_165901_20270120T090000_0001.csv"), atomically: true, encoding: .utf8)
             try scenario.ktsx(["run", "--once", "--log-level", "warning"], clock: "2027-01-20T15:00:00Z")
-            let rejected = try scenario.receiptId(of: "KTSX_ENR_061010_20270120T090000_0001.csv")
 
             let service = Process()
             service.executableURL = Repository.ktsx
@@ -63,6 +55,19 @@ struct ReviewPageBrowserTests {
                     service.waitUntilExit()
                 }
             }
+            // A file that fails the schema (a month 13, a state ID with a letter), judged by the running service.
+            let enrollment = try String(
+                contentsOf: GoldenScenarioTests.scenario.appendingPathComponent("drops/KTSX_ENR_061010_20260112T070000_0001.csv"), encoding: .utf8)
+            var lines = enrollment.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+            lines[2] = lines[2].replacingOccurrences(of: "2025-08-13", with: "2025-13-45")
+            lines[4] = lines[4].replacingOccurrences(of: ",2100007919,", with: ",21000X7919,")
+            let name = "KTSX_ENR_061010_20270120T090000_0001.csv"
+            try lines.joined(separator: "\n").write(to: root.appendingPathComponent("drop/061010/inbound/\(name)"), atomically: true, encoding: .utf8)
+            let ack = root.appendingPathComponent("drop/061010/outbound/\(name).ack.csv").path
+            for _ in 0..<300 where !FileManager.default.fileExists(atPath: ack) { usleep(100_000) }
+            #expect(FileManager.default.fileExists(atPath: ack), "the running service acknowledged the file")
+            let rejected = try scenario.receiptId(of: name)
+
             let shots = root.appendingPathComponent("shots")
             try FileManager.default.createDirectory(at: shots, withIntermediateDirectories: true)
             let browser = try runProcess(
@@ -87,6 +92,9 @@ struct ReviewPageBrowserTests {
             // Metrics without a login: counts by type and outcome of this process's files, no names, no files.
             let metrics = try #require(seen["metrics"] as? String)
             #expect(metrics.contains("ktsx_deliveries_waiting "))
+            #expect(metrics.contains(#"ktsx_files_total{type="ENR",outcome="REJECTED"} 1"#), "\(metrics)")
+            #expect(metrics.contains(#"ktsx_records_total{type="ENR",verdict="rejected"} 27"#))
+            #expect(metrics.contains(#"ktsx_claim_to_ack_seconds_count{type="ENR"} 1"#))
             #expect(metrics.contains("ktsx_job_runs_in_progress 0"))
             for secret in ["Adams", "2100000000", "KTSX_ENR", "061010"] { #expect(!metrics.contains(secret), "\(secret)") }
             #expect((seen["beforeLoginUrl"] as? String)?.contains("/login?next=/receipts/") == true)

@@ -48,6 +48,9 @@ public struct Receipt: Sendable, Equatable {
     public var finishedAt: Timestamp?
     /// For a file judged again by `ktsx reprocess`: the receipt it was judged under before.
     public var reprocessOf: String?
+    /// Whether this receipt judged only the records that failed under an earlier receipt of the same
+    /// bytes (the file's other records were applied then), not the whole file.
+    public var failedRecordsOnly = false
 
     /// A newly claimed file.
     public init(id: String, senderOrgId: String, originalName: String, sizeBytes: Int64, sha256: String, claimedAt: Timestamp) {
@@ -77,6 +80,16 @@ public struct Delivery: Sendable, Equatable {
     /// When the participant removed it (picked it up), if they have.
     public var pickedUpAt: Timestamp?
 
+    /// Hours since it was written, to the nearest hour (as support and the daily summary show it).
+    public func hoursWaiting(at time: Timestamp) -> Int {
+        Int((max(0, time.secondsSinceEpoch - deliveredAt.secondsSinceEpoch) + 1800) / 3600)
+    }
+
+    /// Whether it has waited `hours` or longer at `time`.
+    public func hasWaited(hours: Int, at time: Timestamp) -> Bool {
+        time.secondsSinceEpoch - deliveredAt.secondsSinceEpoch >= Int64(hours) * 3600
+    }
+
     /// Creates a delivery record.
     public init(receiptId: String, recipientOrgId: String, fileName: String, deliveredAt: Timestamp, pickedUpAt: Timestamp? = nil) {
         self.receiptId = receiptId
@@ -105,6 +118,21 @@ public struct RejectedRecord: Sendable, Equatable {
         self.line = line
         self.recordKey = recordKey
         self.codes = codes
+    }
+}
+
+/// What was found wrong with a file, as the ledger keeps it for support: the issues of its error file
+/// and, for a file accepted with errors, which records failed the rules.
+public struct ReceiptFindings: Sendable, Equatable {
+    /// The issues written to the error file (the first ones, up to the file's limit).
+    public var issues: [ValidationIssue]
+    /// The records that failed the rules.
+    public var rejectedRecords: [RejectedRecord]
+
+    /// Findings of a file.
+    public init(issues: [ValidationIssue] = [], rejectedRecords: [RejectedRecord] = []) {
+        self.issues = issues
+        self.rejectedRecords = rejectedRecords
     }
 }
 
@@ -140,7 +168,8 @@ public struct LedgerError: Error, Sendable, CustomStringConvertible {
 /// and in memory for tests; every implementation passes the same contract tests.
 public protocol LedgerStore: Sendable {
     /// Records a newly claimed file.
-    /// - Throws: `LedgerError.duplicateReceipt` if the id is taken.
+    /// - Throws: `LedgerError.duplicateReceipt` if the id is taken, or if the receipt judges again a file
+    ///   that another receipt is judging again right now or judged again with records accepted.
     func recordClaim(_ receipt: Receipt) throws(LedgerError)
     /// Replaces a receipt's record (same id) with `receipt` (its judgement, its outputs, its state) and
     /// records `deliveries`, what was found wrong (ignoring anything already recorded for the receipt) and
@@ -154,7 +183,8 @@ public protocol LedgerStore: Sendable {
     func issues(receiptId: String) throws(LedgerError) -> [ValidationIssue]
     /// Receipts that match `query`, newest first (by claim time).
     func receipts(matching query: ReceiptQuery) throws(LedgerError) -> [Receipt]
-    /// For each sender, its newest receipt that matches `query` (the query's limit is ignored).
+    /// For each sender, its newest receipt that matches `query` (the query's limit is ignored; of two
+    /// claimed in the same second, the one recorded last).
     func latestReceiptPerSender(matching query: ReceiptQuery) throws(LedgerError) -> [Receipt]
     /// The receipt with this id.
     func receipt(id: String) throws(LedgerError) -> Receipt?

@@ -1,18 +1,3 @@
-/// What was found wrong with a file, as the ledger keeps it for support: the issues of its error file
-/// and, for a file accepted with errors, which records failed the rules.
-public struct ReceiptFindings: Sendable, Equatable {
-    /// The issues written to the error file (the first ones, up to the file's limit).
-    public var issues: [ValidationIssue]
-    /// The records that failed the rules.
-    public var rejectedRecords: [RejectedRecord]
-
-    /// Findings of a file.
-    public init(issues: [ValidationIssue] = [], rejectedRecords: [RejectedRecord] = []) {
-        self.issues = issues
-        self.rejectedRecords = rejectedRecords
-    }
-}
-
 /// Which receipts a review asks for: every condition that is set must hold.
 public struct ReceiptQuery: Sendable, Equatable {
     /// Senders (orgIds); empty means any.
@@ -27,13 +12,16 @@ public struct ReceiptQuery: Sendable, Equatable {
     public var claimedBefore: Timestamp?
     /// Only files judged again from this receipt.
     public var reprocessOf: String?
+    /// Leave out receipts made by `ktsx reprocess` (files the participant sent, only).
+    public var sentOnly = false
     /// At most this many (the newest).
     public var limit: Int?
 
     /// Every receipt.
     public init(
         senders: Set<String> = [], types: Set<ExchangeType> = [], outcomes: Set<FileOutcome> = [],
-        claimedFrom: Timestamp? = nil, claimedBefore: Timestamp? = nil, reprocessOf: String? = nil, limit: Int? = nil
+        claimedFrom: Timestamp? = nil, claimedBefore: Timestamp? = nil, reprocessOf: String? = nil, sentOnly: Bool = false,
+        limit: Int? = nil
     ) {
         self.senders = senders
         self.types = types
@@ -41,6 +29,7 @@ public struct ReceiptQuery: Sendable, Equatable {
         self.claimedFrom = claimedFrom
         self.claimedBefore = claimedBefore
         self.reprocessOf = reprocessOf
+        self.sentOnly = sentOnly
         self.limit = limit
     }
 
@@ -52,6 +41,7 @@ public struct ReceiptQuery: Sendable, Equatable {
         if let claimedFrom, receipt.claimedAt < claimedFrom { return false }
         if let claimedBefore, !(receipt.claimedAt < claimedBefore) { return false }
         if let reprocessOf, receipt.reprocessOf != reprocessOf { return false }
+        if sentOnly, receipt.reprocessOf != nil { return false }
         return true
     }
 }

@@ -32,11 +32,14 @@ public enum DailySummary {
             rows.append([
                 "summaryDate": day.description, "orgId": orgId, "lineType": "WAITING", "fileName": delivery.fileName,
                 "receiptId": delivery.receiptId, "eventDateTime": delivery.deliveredAt.iso8601,
-                "hoursWaiting": "\((max(0, now.secondsSinceEpoch - delivery.deliveredAt.secondsSinceEpoch) + 1800) / 3600)",
+                "hoursWaiting": "\(delivery.hoursWaiting(at: now))",
             ])
         }
         return rows
     }
+
+    /// The run detail of a summary caught up after downtime: received files only.
+    public static let receivedOnly = "received-only"
 
     /// Whether an outbound file is a daily summary (named `KTSX_SUM_…`, or `….SUM.csv|xml` when that name
     /// was taken).

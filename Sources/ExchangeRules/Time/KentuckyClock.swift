@@ -53,6 +53,13 @@ public enum KentuckyZone: String, Sendable, CaseIterable {
         return Timestamp(secondsSinceEpoch: wall - standardOffsetSeconds)
     }
 
+    /// The instants of a local day: from its midnight to the next (23 or 25 hours on the days the clocks
+    /// change).
+    public func span(of date: LocalDate) -> Range<Timestamp> {
+        let midnight = TimeOfDay("00:00")!
+        return instant(of: date, at: midnight)..<instant(of: date.adding(days: 1), at: midnight)
+    }
+
     static func nthSunday(_ n: Int, month: Int, year: Int) -> LocalDate {
         let first = LocalDate(year: year, month: month, day: 1)!
         let toSunday = (7 - first.isoWeekday) % 7

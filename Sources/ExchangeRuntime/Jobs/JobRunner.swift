@@ -97,29 +97,30 @@ public struct JobRunner: Sendable {
 
     // MARK: Daily summaries
 
-    /// Each participant's summary of the day before `night` (the morning the summaries are written):
+    /// Each participant's summary of the day before `night` (the date of the morning the summaries are
+    /// written, as nightly runs are named by the date their time falls on):
     /// what it sent and how each file ended, and what waits in its `outbound/`. A participant with
     /// nothing to report gets no file; each (participant, day) is sent once.
-    /// - Parameter onlyWithReceipts: Only participants that sent files that day get a summary (for nights
-    ///   caught up after downtime: their waiting files are in the latest night's summary).
+    /// - Parameter onlyWithReceipts: Only participants that sent files that day get a summary, and it lists
+    ///   only those files (for nights caught up after downtime: what waits is in the latest one).
     /// - Returns: The runs made now.
     public func sendDailySummaries(night: LocalDate, onlyWithReceipts: Bool = false, logger: Logger) throws -> [JobRun] {
         let reference = self.reference()
         let day = night.adding(days: -1)
-        let zone = reference.policy.timeZone
-        let midnight = TimeOfDay("00:00")!
+        let span = reference.policy.timeZone.span(of: day)
         let received = Dictionary(
-            grouping: try ledger.receipts(
-                matching: ReceiptQuery(claimedFrom: zone.instant(of: day, at: midnight), claimedBefore: zone.instant(of: night, at: midnight))),
+            grouping: try ledger.receipts(matching: ReceiptQuery(claimedFrom: span.lowerBound, claimedBefore: span.upperBound)),
             by: \.senderOrgId)
         let waiting = Dictionary(grouping: try ledger.pendingDeliveries(), by: \.recipientOrgId)
         var runs: [JobRun] = []
         for participant in reference.participants.values.sorted(by: { $0.orgId < $1.orgId }) {
             let rows = DailySummary.rows(
-                orgId: participant.orgId, day: day, received: (received[participant.orgId] ?? []).reversed(), waiting: waiting[participant.orgId] ?? [],
-                now: now())
-            guard !rows.isEmpty, !onlyWithReceipts || received[participant.orgId] != nil else { continue }
-            let run = JobRun(id: newRunId(), job: .dailySummary, runKey: "\(participant.orgId)|\(day)", startedAt: now())
+                orgId: participant.orgId, day: day, received: (received[participant.orgId] ?? []).reversed(),
+                waiting: onlyWithReceipts ? [] : waiting[participant.orgId] ?? [], now: now())
+            guard !rows.isEmpty else { continue }
+            let run = JobRun(
+                id: newRunId(), job: .dailySummary, runKey: "\(participant.orgId)|\(day)", startedAt: now(),
+                detail: onlyWithReceipts ? DailySummary.receivedOnly : "")
             guard try ledger.claimJobRun(run) else { continue }
             runs.append(try finish(run, logger: logger))
         }
@@ -130,12 +131,9 @@ public struct JobRunner: Sendable {
         let parts = run.runKey.split(separator: "|").map(String.init)
         guard parts.count == 2, let day = LocalDate(parts[1]) else { throw JobError("daily summary run \(run.id) has a malformed key \(run.runKey)") }
         let reference = self.reference()
-        let zone = reference.policy.timeZone
-        let midnight = TimeOfDay("00:00")!
-        let received = try ledger.receipts(
-            matching: ReceiptQuery(
-                senders: [parts[0]], claimedFrom: zone.instant(of: day, at: midnight), claimedBefore: zone.instant(of: day.adding(days: 1), at: midnight)))
-        let waiting = try ledger.pendingDeliveries().filter { $0.recipientOrgId == parts[0] }
+        let span = reference.policy.timeZone.span(of: day)
+        let received = try ledger.receipts(matching: ReceiptQuery(senders: [parts[0]], claimedFrom: span.lowerBound, claimedBefore: span.upperBound))
+        let waiting = run.detail == DailySummary.receivedOnly ? [] : try ledger.pendingDeliveries().filter { $0.recipientOrgId == parts[0] }
         // The ledger lists receipts newest first and deliveries oldest first.
         let rows = DailySummary.rows(orgId: parts[0], day: day, received: received.reversed(), waiting: waiting, now: run.startedAt)
         guard !rows.isEmpty else { return [] }

@@ -17,11 +17,13 @@ extension FileProcessor {
 
     /// Judges a finished receipt's original again under today's reference data, as a new receipt linked to
     /// it (`reprocessOf`), with its own acknowledgement. The original is copied out of the archive or
-    /// quarantine (where it stays). A rejected file is judged whole; of a file accepted with errors only the
-    /// records that failed are judged again, since the others were applied.
+    /// quarantine (where it stays). A rejected file is judged whole (and is a duplicate if the same bytes
+    /// were accepted since); of a file accepted with errors only the records that failed are judged again,
+    /// since the others were applied — and so again for a re-judgement of those records that was rejected.
     ///
-    /// A crash after the copy but before the new receipt is recorded leaves a claimed file that the next
-    /// start adopts as an ordinary file of the sender; after that, the new receipt resumes like any other.
+    /// The new receipt is recorded before the copy is made: a crash leaves a claimed receipt that the next
+    /// start finishes (copying again if need be). A file is judged again by one receipt at a time, and is
+    /// accepted by one at most (the ledger refuses a second claim).
     public func reprocess(_ original: Receipt, participant: Participant, logger: Logger) throws -> Receipt {
         guard original.state == .finished, let outcome = original.outcome else {
             throw SupportError(.notFinished, "receipt \(original.id) is still being processed; wait for its acknowledgement")
@@ -41,28 +43,55 @@ extension FileProcessor {
             throw SupportError(
                 .nothingToReprocess, "receipt \(original.id) has more failed records than the ledger lists; ask the sender to send them again")
         }
-        let source = tree.filedPath(
-            receiptId: original.id, orgId: original.senderOrgId, name: original.originalName, quarantined: outcome == .rejected,
-            claimedAt: original.claimedAt)
-        guard tree.exists(source), (try? tree.entry(at: source))?.kind == .regular else {
+        guard let source = tree.filedOriginal(of: original), tree.exists(source), (try? tree.entry(at: source))?.kind == .regular else {
             throw SupportError(
                 .originalGone,
                 "the original of receipt \(original.id) is no longer kept (originals are removed after the retention period, and entries that were not regular files are never read); ask the sender to send it again")
         }
         let receiptId = newReceiptId(participant.orgId)
-        let claimed = try tree.copyIntoWork(source, receiptId: receiptId, name: original.originalName)
-        let receipt = try recordClaim(claimed, receiptId: receiptId, name: original.originalName, sender: participant.orgId, reprocessOf: original.id)
+        var receipt = Receipt(
+            id: receiptId, senderOrgId: participant.orgId, originalName: original.originalName, sizeBytes: 0, sha256: "", claimedAt: now())
+        (receipt.sha256, receipt.sizeBytes) = try FileProcessor.sha256(of: source)
+        receipt.reprocessOf = original.id
+        receipt.failedRecordsOnly = try linesToJudgeAgain(after: original) != nil
+        let claim = Result { () throws(LedgerError) in try ledger.recordClaim(receipt) }
+        if case .failure(let error) = claim {
+            guard error.code == .duplicateReceipt else { throw error }
+            throw SupportError(.alreadyReprocessed, "receipt \(original.id) is being judged again by another request right now")
+        }
         var logger = logger
         logger[metadataKey: "exchange.receipt"] = "\(receipt.id)"
         logger.info("judging a file again", metadata: ["exchange.earlier_receipt": "\(original.id)"])
+        let claimed = try tree.copyIntoWork(source, receiptId: receiptId, name: original.originalName)
         return try judgeAndAcknowledge(receipt, claimedPath: claimed, participant: participant, logger: logger)
     }
 
-    /// For a receipt judged again from one accepted with errors: the lines of the records that failed
-    /// there (the only ones judged again). Nil when the whole file is judged.
-    func linesToJudgeAgain(_ receipt: Receipt) throws -> Set<Int>? {
-        guard let earlierId = receipt.reprocessOf, let earlier = try ledger.receipt(id: earlierId), earlier.outcome == .acceptedWithErrors
-        else { return nil }
-        return Set(try ledger.rejectedRecords(receiptId: earlierId).map(\.line))
+    /// The kept original a re-judgement copies.
+    func reprocessSource(of receipt: Receipt) throws -> String {
+        guard let earlierId = receipt.reprocessOf, let earlier = try ledger.receipt(id: earlierId), let source = tree.filedOriginal(of: earlier) else {
+            throw SupportError(.originalGone, "receipt \(receipt.id) judges again a file whose original is not known")
+        }
+        return source
+    }
+
+    /// The lines of the records a receipt with `failedRecordsOnly` judges: those that failed under the
+    /// receipt it judges again.
+    func linesToJudgeAgain(_ receipt: Receipt) throws -> Set<Int> {
+        guard let earlierId = receipt.reprocessOf, let earlier = try ledger.receipt(id: earlierId),
+            let lines = try linesToJudgeAgain(after: earlier)
+        else {
+            // Judging the whole file would apply its accepted records a second time.
+            throw SupportError(.nothingToReprocess, "receipt \(receipt.id) cannot tell which records of its file failed before")
+        }
+        return lines
+    }
+
+    /// The records to judge in a re-judgement of `earlier`: of a file accepted with errors, those that
+    /// failed; of a rejected re-judgement of failed records, the same records again; nil (the whole file)
+    /// otherwise.
+    func linesToJudgeAgain(after earlier: Receipt) throws -> Set<Int>? {
+        if earlier.outcome == .acceptedWithErrors { return Set(try ledger.rejectedRecords(receiptId: earlier.id).map(\.line)) }
+        guard earlier.failedRecordsOnly, let before = try earlier.reprocessOf.flatMap({ try ledger.receipt(id: $0) }) else { return nil }
+        return try linesToJudgeAgain(after: before)
     }
 }

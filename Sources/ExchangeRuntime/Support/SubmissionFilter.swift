@@ -46,14 +46,13 @@ public struct SubmissionFilter: Sendable, Equatable {
             }
             query.outcomes.insert(parsed)
         }
-        let midnight = TimeOfDay("00:00")!
         if let from, !from.isEmpty {
             guard let date = LocalDate(from) else { throw SupportError(.badFilter, "from must be a date YYYY-MM-DD, not '\(from)'") }
-            query.claimedFrom = zone.instant(of: date, at: midnight)
+            query.claimedFrom = zone.span(of: date).lowerBound
         }
         if let to, !to.isEmpty {
             guard let date = LocalDate(to) else { throw SupportError(.badFilter, "to must be a date YYYY-MM-DD, not '\(to)'") }
-            query.claimedBefore = zone.instant(of: date.adding(days: 1), at: midnight)
+            query.claimedBefore = zone.span(of: date).upperBound
         }
         return query
     }

@@ -34,14 +34,14 @@ public struct SupportDesk: Sendable {
         let reference = reference()
         let time = now()
         let latest = Dictionary(
-            uniqueKeysWithValues: try ledger.latestReceiptPerSender(matching: ReceiptQuery()).map { ($0.senderOrgId, $0) })
+            uniqueKeysWithValues: try ledger.latestReceiptPerSender(matching: ReceiptQuery(sentOnly: true)).map { ($0.senderOrgId, $0) })
         var participants: [StatusReport.ParticipantLine] = []
         for participant in reference.participants.values.sorted(by: { $0.orgId < $1.orgId }) {
             let waiting = ((try? tree.list(tree.inbound(participant.orgId))) ?? []).filter { !$0.name.hasPrefix(".") }.count
             participants.append(.init(participant: participant, lastReceipt: latest[participant.orgId], waitingInInbound: waiting))
         }
         let pending = try ledger.pendingDeliveries()
-        let overdue = pending.filter { SupportDesk.hoursWaiting($0, at: time) >= reference.policy.pickupThresholdHours }
+        let overdue = pending.filter { $0.hasWaited(hours: reference.policy.pickupThresholdHours, at: time) }
         let lastRuns = try JobKind.allCases.compactMap { try ledger.jobRuns($0).last }
         return StatusReport(
             generatedAt: time, heartbeat: tree.heartbeat(), participants: participants,
@@ -60,18 +60,14 @@ public struct SupportDesk: Sendable {
     /// - Throws: `SupportError(.unknownReceipt)` when there is no such receipt.
     public func story(of receiptId: String) throws -> ReceiptStory {
         guard let receipt = try ledger.receipt(id: receiptId) else {
-            throw SupportError(.unknownReceipt, "there is no receipt \(receiptId); `ktsx submissions` lists them")
+            throw SupportError(.unknownReceipt, "there is no receipt \(receiptId)")
         }
-        let original = receipt.outcome.map { outcome in
-            tree.filedPath(
-                receiptId: receipt.id, orgId: receipt.senderOrgId, name: receipt.originalName,
-                quarantined: outcome == .rejected, claimedAt: receipt.claimedAt)
-        }
+        let original = tree.filedOriginal(of: receipt)
         return ReceiptStory(
             receipt: receipt, issues: try ledger.issues(receiptId: receipt.id),
             rejectedRecords: try ledger.rejectedRecords(receiptId: receipt.id),
             deliveries: try ledger.deliveries(sourceId: receipt.id),
-            judgedAgainAs: try ledger.receipts(matching: ReceiptQuery(reprocessOf: receipt.id)).map(\.id),
+            reprocessedAs: try ledger.receipts(matching: ReceiptQuery(reprocessOf: receipt.id)).map(\.id),
             originalKept: original.map { tree.exists($0) } ?? false)
     }
 
@@ -79,10 +75,7 @@ public struct SupportDesk: Sendable {
     /// their rows; nil when the original is not kept or is not a regular file. Lines longer than
     /// `maxLineBytes` are cut, invalid UTF-8 is shown replaced.
     public func originalLines(of receipt: Receipt, maxLines: Int, maxLineBytes: Int = 2000) -> [String]? {
-        guard let outcome = receipt.outcome else { return nil }
-        let path = tree.filedPath(
-            receiptId: receipt.id, orgId: receipt.senderOrgId, name: receipt.originalName, quarantined: outcome == .rejected,
-            claimedAt: receipt.claimedAt)
+        guard let path = tree.filedOriginal(of: receipt) else { return nil }
         let descriptor = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK)
         guard descriptor >= 0 else { return nil }
         defer { close(descriptor) }
@@ -90,24 +83,26 @@ public struct SupportDesk: Sendable {
         guard fstat(descriptor, &info) == 0, info.st_mode & S_IFMT == S_IFREG else { return nil }
         var lines: [String] = []
         var current: [UInt8] = []
-        var buffer = [UInt8](repeating: 0, count: 64 * 1024)
         func finishLine() {
             if current.last == 13 { current.removeLast() }
             lines.append(String(decoding: current.prefix(maxLineBytes), as: UTF8.self))
             current.removeAll(keepingCapacity: true)
         }
-        reading: while lines.count < maxLines {
-            let count = buffer.withUnsafeMutableBytes { read(descriptor, $0.baseAddress, $0.count) }
-            if count < 0, errno == EINTR { continue }
-            if count <= 0 { break }
-            for byte in buffer[0..<count] {
-                if byte == 10 {
-                    finishLine()
-                    if lines.count == maxLines { break reading }
-                } else if current.count <= maxLineBytes {
-                    current.append(byte)
+        guard maxLines > 0 else { return [] }
+        do {
+            try DropTree.forEachChunk(of: descriptor, path: path) { chunk in
+                for byte in chunk {
+                    if byte == 10 {
+                        finishLine()
+                        if lines.count == maxLines { return false }
+                    } else if current.count <= maxLineBytes {
+                        current.append(byte)
+                    }
                 }
+                return true
             }
+        } catch {
+            return nil
         }
         if !current.isEmpty, lines.count < maxLines { finishLine() }
         return lines
@@ -121,25 +116,22 @@ public struct SupportDesk: Sendable {
         let reference = reference()
         let time = now()
         return try ledger.pendingDeliveries().compactMap { delivery in
-            let hours = SupportDesk.hoursWaiting(delivery, at: time)
-            guard !overdueOnly || hours >= reference.policy.pickupThresholdHours else { return nil }
+            guard !overdueOnly || delivery.hasWaited(hours: reference.policy.pickupThresholdHours, at: time) else { return nil }
             return WaitingDelivery(
-                delivery: delivery, recipientName: reference.participants[delivery.recipientOrgId]?.name ?? "", hoursWaiting: hours)
+                delivery: delivery, recipientName: reference.participants[delivery.recipientOrgId]?.name ?? "",
+                hoursWaiting: delivery.hoursWaiting(at: time))
         }
     }
 
     /// The technical centers that sent no accepted attendance for the policy's number of instructional
-    /// days, excluding those with an approved waiver for the current school year.
+    /// days, excluding those with an approved waiver for the current school year. Files judged again by
+    /// support do not count as sent.
     public func quietCenters() throws -> [QuietCenter] {
         let reference = reference()
-        let time = now()
-        let today = reference.policy.timeZone.local(time).date
-        var last: [String: LocalDate] = [:]
-        for receipt in try ledger.latestReceiptPerSender(matching: ReceiptQuery(types: [.attendance], outcomes: [.accepted, .acceptedWithErrors])) {
-            last[receipt.senderOrgId] = reference.zone(of: receipt.senderOrgId).local(receipt.claimedAt).date
-        }
-        let waived = Set(try ledger.allWaivers().filter { $0.status == .approved && $0.schoolYear == today.schoolYear }.map(\.centerOrgId))
-        return QuietCenters.find(reference: reference, lastAttendance: last, waived: waived, today: today)
+        let sent = ReceiptQuery(types: [.attendance], outcomes: [.accepted, .acceptedWithErrors], sentOnly: true)
+        let last = Dictionary(uniqueKeysWithValues: try ledger.latestReceiptPerSender(matching: sent).map { ($0.senderOrgId, $0.claimedAt) })
+        let approved = try ledger.allWaivers().filter { $0.status == .approved }.map { ($0.centerOrgId, $0.schoolYear) }
+        return QuietCenters.find(reference: reference, lastAttendance: last, approvedWaivers: approved, now: now())
     }
 
     /// Waiver requests, in the order received; only those of `status` when given.
@@ -155,10 +147,6 @@ public struct SupportDesk: Sendable {
         }
         let run = try ledger.jobRun(.waiverDecision, runKey: id)
         return (request, try run.flatMap { try ledger.deliveries(sourceId: $0.id).first?.fileName })
-    }
-
-    static func hoursWaiting(_ delivery: Delivery, at time: Timestamp) -> Int {
-        Int(max(0, time.secondsSinceEpoch - delivery.deliveredAt.secondsSinceEpoch) / 3600)
     }
 }
 
@@ -204,8 +192,8 @@ public struct ReceiptStory: Sendable {
     public var rejectedRecords: [RejectedRecord]
     /// What it wrote, to whom, and when each was picked up.
     public var deliveries: [Delivery]
-    /// Receipts that judged this file again.
-    public var judgedAgainAs: [String]
+    /// Receipts that judged this file again (`ktsx reprocess`).
+    public var reprocessedAs: [String]
     /// Whether the original is still kept in the archive or quarantine.
     public var originalKept: Bool
 }
@@ -216,6 +204,6 @@ public struct WaitingDelivery: Sendable {
     public var delivery: Delivery
     /// The recipient's name.
     public var recipientName: String
-    /// Whole hours since it was written.
+    /// Hours since it was written, to the nearest hour.
     public var hoursWaiting: Int
 }

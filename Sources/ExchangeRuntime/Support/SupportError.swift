@@ -2,7 +2,7 @@
 public struct SupportError: Error, Sendable, CustomStringConvertible {
     /// Stable classification.
     public enum Code: String, Sendable {
-        /// No receipt (or waiver) with that id.
+        /// No receipt with that id.
         case unknownReceipt = "support-unknown-receipt"
         /// The receipt is still being processed.
         case notFinished = "support-not-finished"

@@ -37,8 +37,6 @@ public enum SupportViews {
         view["errorFile"] = receipt.errorFile
         view["duplicateOf"] = receipt.duplicateOf
         view["reprocessOf"] = receipt.reprocessOf
-        if receipt.outcome == .rejected { view["isRejected"] = true }
-        if receipt.outcome == .acceptedWithErrors { view["isAcceptedWithErrors"] = true }
         return view
     }
 
@@ -76,7 +74,7 @@ public enum SupportViews {
             return row
         }
         view["deliveries"] = story.deliveries.map { delivery($0, reference: reference) }
-        view["judgedAgainAs"] = story.judgedAgainAs
+        view["reprocessedAs"] = story.reprocessedAs
         view["originalKept"] = story.originalKept
         return view
     }

@@ -27,7 +27,16 @@ public final class InMemoryLedger: LedgerStore, @unchecked Sendable {
             guard !receipts.contains(where: { $0.id == receipt.id }) else {
                 throw LedgerError(.duplicateReceipt, "receipt \(receipt.id) exists")
             }
+            try checkReprocessedOnce(receipt)
             receipts.append(receipt)
+        }
+    }
+
+    /// A file is being judged again, or has been with records accepted, by one receipt at most.
+    private func checkReprocessedOnce(_ receipt: Receipt) throws(LedgerError) {
+        guard let earlier = receipt.reprocessOf, receipt.state != .finished || receipt.wasAccepted else { return }
+        if receipts.contains(where: { $0.id != receipt.id && $0.reprocessOf == earlier && ($0.state != .finished || $0.wasAccepted) }) {
+            throw LedgerError(.duplicateReceipt, "receipt \(earlier) is judged again by another receipt")
         }
     }
 
@@ -38,9 +47,10 @@ public final class InMemoryLedger: LedgerStore, @unchecked Sendable {
             guard let index = receipts.firstIndex(where: { $0.id == receipt.id }) else {
                 throw LedgerError(.unknownReceipt, "no receipt \(receipt.id)")
             }
-            if receipt.wasAccepted, receipt.reprocessOf == nil,
+            try checkReprocessedOnce(receipt)
+            if receipt.wasAccepted, !receipt.failedRecordsOnly,
                 receipts.contains(where: {
-                    $0.id != receipt.id && $0.wasAccepted && $0.reprocessOf == nil && $0.senderOrgId == receipt.senderOrgId
+                    $0.id != receipt.id && $0.wasAccepted && !$0.failedRecordsOnly && $0.senderOrgId == receipt.senderOrgId
                         && $0.sha256 == receipt.sha256
                 })
             {
