@@ -105,14 +105,21 @@ func hidden(_ name: String, in html: String) -> String? {
 }
 
 extension TestClientProtocol {
-    /// Logs in as `support` and returns the browser's cookies and the session's form token.
-    func logIn(password: String = ReviewWorld.password) async throws -> (jar: CookieJar, csrf: String) {
+    /// Opens the login page as a browser would: its cookies, the form's token, the headers to post it with.
+    func openLoginForm(_ uri: String = "/login") async throws -> (jar: CookieJar, token: String, headers: HTTPFields, html: String) {
         var jar = CookieJar()
-        let page = try await execute(uri: "/login", method: .get)
+        let page = try await execute(uri: uri, method: .get)
         jar.take(page)
-        let token = try #require(hidden("token", in: String(buffer: page.body)))
+        let html = String(buffer: page.body)
+        let token = try #require(hidden("token", in: html))
         var headers = jar.header
         headers[.contentType] = "application/x-www-form-urlencoded"
+        return (jar, token, headers, html)
+    }
+
+    /// Logs in as `support` and returns the browser's cookies and the session's form token.
+    func logIn(password: String = ReviewWorld.password) async throws -> (jar: CookieJar, csrf: String) {
+        var (jar, token, headers, _) = try await openLoginForm()
         let response = try await execute(
             uri: "/login", method: .post, headers: headers,
             body: form(["username": "support", "password": password, "token": token, "next": "/waivers"]))
@@ -169,17 +176,11 @@ struct ReviewSiteTests {
         try await withTemporaryDirectory { root in
             let world = try ReviewWorld(root: root)
             try await world.application().test(.router) { client in
-                var jar = CookieJar()
-                let page = try await client.execute(uri: "/login?next=//evil.example/", method: .get)
-                jar.take(page)
-                let html = String(buffer: page.body)
-                let token = try #require(hidden("token", in: html))
+                var (jar, token, headers, html) = try await client.openLoginForm("/login?next=//evil.example/")
                 #expect(hidden("next", in: html) == "/submissions")
                 // A tab (which browsers drop from a location) cannot turn a path into another site's address.
                 let tabbed = String(buffer: try await client.execute(uri: "/login?next=/%09/evil.example", method: .get).body)
                 #expect(hidden("next", in: tabbed) == "/submissions")
-                var headers = jar.header
-                headers[.contentType] = "application/x-www-form-urlencoded"
                 let wrong = try await client.execute(
                     uri: "/login", method: .post, headers: headers, body: form(["username": "support", "password": "nope", "token": token]))
                 #expect(wrong.status == .unauthorized)
@@ -219,12 +220,7 @@ struct ReviewSiteTests {
         try await withTemporaryDirectory { root in
             let world = try ReviewWorld(root: root)
             try await world.application().test(.router) { client in
-                var jar = CookieJar()
-                let page = try await client.execute(uri: "/login", method: .get)
-                jar.take(page)
-                let token = try #require(hidden("token", in: String(buffer: page.body)))
-                var headers = jar.header
-                headers[.contentType] = "application/x-www-form-urlencoded"
+                let (_, token, headers, _) = try await client.openLoginForm()
                 for guess in 1...5 {
                     let wrong = try await client.execute(
                         uri: "/login", method: .post, headers: headers, body: form(["username": "support", "password": "guess \(guess)", "token": token]))
