@@ -11,6 +11,7 @@ let package = Package(
     platforms: [.macOS(.v15)],
     products: [
         .executable(name: "ktsx", targets: ["KTSXCommand"]),
+        .executable(name: "ktsx-fuzz", targets: ["KTSXFuzz"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
@@ -97,6 +98,10 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // The fuzz harness: with `-sanitize=fuzzer -DFUZZING` a libFuzzer binary (scripts/fuzz.sh), otherwise
+        // a replayer of inputs through the same targets (the tests replay the corpus with it).
+        .executableTarget(
+            name: "KTSXFuzz", dependencies: ["ExchangeCore", "ExchangeRules", "ExchangeValidation"], swiftSettings: swiftSettings),
         // Test support: repository paths and a process runner.
         .target(
             name: "ExchangeTesting", dependencies: ["ExchangeCore"], path: "Tests/Support/ExchangeTesting",
@@ -127,7 +132,7 @@ let package = Package(
             swiftSettings: swiftSettings),
         .testTarget(
             name: "KTSXCommandTests",
-            dependencies: ["KTSXCommand", "ExchangeTesting", "ExchangeCore", "ExchangeLedgerSQLite"],
+            dependencies: ["KTSXCommand", "KTSXFuzz", "ExchangeTesting", "ExchangeCore", "ExchangeLedgerSQLite"],
             swiftSettings: swiftSettings),
     ],
     swiftLanguageModes: [.v6]

@@ -83,16 +83,48 @@ public final class FileValidator: Sendable {
         }
 
         var first = try readChunk()
+        // Short first reads (pipes) are topped up so that sniffing sees a useful prefix.
+        while !first.isEmpty, first.count < 64 {
+            let more = try readChunk(at: first.count)
+            if more.isEmpty { break }
+            first = UnsafeRawBufferPointer(rebasing: buffer[0..<(first.count + more.count)])
+        }
+        return try judge(
+            first: first, rest: { () throws(FileReadError) in try readChunk() }, displayName: displayName, binding: nil,
+            capturing: capturing, onRecord: onRecord, progress: progress)
+    }
+
+    /// Judges `bytes` as if they were a file's, handed over in chunks of `chunkSize` (the first at least 64
+    /// bytes, as a file's first read is topped up). With `binding`, the bytes are judged as XML or CSV
+    /// whatever they look like: fuzzing and tests drive one path this way.
+    public func validate(
+        bytes: UnsafeRawBufferPointer, displayName: String, binding: Binding? = nil, chunkSize: Int = FileValidator.chunkSize
+    ) -> ValidationReport {
+        let size = max(1, chunkSize)
+        var offset = min(bytes.count, max(64, size))
+        let rest: () -> UnsafeRawBufferPointer = {
+            let end = min(bytes.count, offset + size)
+            defer { offset = end }
+            return UnsafeRawBufferPointer(rebasing: bytes[offset..<end])
+        }
+        do {
+            return try judge(
+                first: UnsafeRawBufferPointer(rebasing: bytes[0..<offset]), rest: { () throws(FileReadError) in rest() },
+                displayName: displayName, binding: binding, capturing: [], onRecord: nil, progress: nil)
+        } catch {
+            preconditionFailure("reading from memory cannot fail: \(error)")
+        }
+    }
+
+    /// Judges a file whose first chunk is `first` and whose next chunks `rest` hands out (empty at the end).
+    private func judge(
+        first: UnsafeRawBufferPointer, rest readChunk: () throws(FileReadError) -> UnsafeRawBufferPointer, displayName: String,
+        binding forced: Binding?, capturing: Set<String>, onRecord: RecordFactsHandler?, progress: ((Int64) -> Void)?
+    ) throws(FileReadError) -> ValidationReport {
         guard !first.isEmpty else {
             var issues = IssueCollector(limit: issueLimit)
             issues.add(ValidationIssue(code: .emptyFile, message: "The file is empty.", line: 1))
             return ValidationReport(file: displayName, type: nil, binding: nil, recordCount: 0, collector: issues)
-        }
-        // Short first reads (pipes) are topped up so that sniffing sees a useful prefix.
-        while first.count < 64 {
-            let more = try readChunk(at: first.count)
-            if more.isEmpty { break }
-            first = UnsafeRawBufferPointer(rebasing: buffer[0..<(first.count + more.count)])
         }
         /// Feeds the first chunk and then the rest of the file to `document`, while it wants more.
         func stream(_ document: inout some ChunkConsumer) throws(FileReadError) {
@@ -110,7 +142,12 @@ public final class FileValidator: Sendable {
                 }
             }
         }
-        switch ContentSniffer.binding(of: first) {
+        let sniffed: ContentSniffer.Sniffed = switch forced {
+        case .xml?: .xml
+        case .csv?: .csv
+        case nil: ContentSniffer.binding(of: first)
+        }
+        switch sniffed {
         case .xml:
             var validator = XMLDocumentValidator(
                 schemas: xmlSchemas, fileName: displayName, fieldGuide: fieldGuide,

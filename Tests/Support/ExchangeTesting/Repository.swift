@@ -23,12 +23,16 @@ public enum Repository {
     public static var schemas: URL { root.appendingPathComponent("Schemas") }
 
     /// The `ktsx` binary built beside the test bundle.
-    public static let ktsx: URL = {
-        let beside = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
-            .appendingPathComponent("ktsx")
+    public static let ktsx = product("ktsx")
+
+    /// The fuzz harness built beside the test bundle, as a replayer (`ktsx-fuzz TARGET FILE...`).
+    public static let ktsxFuzz = product("ktsx-fuzz")
+
+    private static func product(_ name: String) -> URL {
+        let beside = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent(name)
         if FileManager.default.isExecutableFile(atPath: beside.path) { return beside }
-        return root.appendingPathComponent(".build/debug/ktsx")
-    }()
+        return root.appendingPathComponent(".build/debug/\(name)")
+    }
 
     /// The files in a fixture folder (relative to `Fixtures/`), sorted, with the given extensions.
     public static func fixtureFiles(in folder: String, extensions: Set<String>) -> [URL] {
