@@ -13,7 +13,7 @@ shift $(( $# > 2 ? 2 : $# ))
 [ "$targets" = all ] && targets="xml csv reference"
 
 swift build -c release --product ktsx-fuzz --scratch-path .build-fuzz \
-    -Xswiftc -sanitize=fuzzer,address -Xswiftc -DFUZZING >&2
+    -Xswiftc -sanitize=fuzzer,address -Xswiftc -DFUZZING -Xswiftc -use-ld=lld >&2
 binary=.build-fuzz/release/ktsx-fuzz
 
 seed() {  # seed TARGET DIR: the fixtures a target starts from

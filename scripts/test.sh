@@ -5,7 +5,8 @@
 #   openssh-client (the SFTP end-to-end test starts its own sshd on a free loopback port), chromium and
 #   chromium-driver (the review page's browser test).
 #   PyPI: frictionless (the CSV oracle), selenium (drives Chromium in the browser test).
-# Extra arguments go to `swift test` (e.g. --filter OracleParity).
+# Then a short fuzz pass of each fuzz target (KTSX_FUZZ_SECONDS, default 20 s each; skipped when arguments
+# are given). Extra arguments go to `swift test` (e.g. --filter OracleParity).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -39,3 +40,7 @@ fi
 
 swift build
 swift test "$@"
+# A short fuzz pass of each target (the long one: bash scripts/fuzz.sh all 600).
+if [ $# -eq 0 ]; then
+    bash scripts/fuzz.sh all "${KTSX_FUZZ_SECONDS:-20}"
+fi

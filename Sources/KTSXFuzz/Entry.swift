@@ -1,12 +1,24 @@
 import Foundation
 
 #if FUZZING
-/// libFuzzer's entry (built with `-sanitize=fuzzer` and `-DFUZZING`: see scripts/fuzz.sh); the target is
-/// chosen by `KTSX_FUZZ_TARGET`.
-@_cdecl("LLVMFuzzerTestOneInput")
-public func fuzzOneInput(_ data: UnsafePointer<UInt8>, _ size: Int) -> Int32 {
-    _ = FuzzEntry.target.run(UnsafeRawBufferPointer(start: data, count: size))
-    return 0
+/// libFuzzer's driver (from the runtime that `-sanitize=fuzzer` links).
+@_silgen_name("LLVMFuzzerRunDriver")
+func LLVMFuzzerRunDriver(
+    _ argc: UnsafeMutablePointer<Int32>, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?>,
+    _ testOneInput: @convention(c) (UnsafePointer<UInt8>?, Int) -> Int32
+) -> Int32
+
+/// The program's entry when built for fuzzing (`-sanitize=fuzzer -DFUZZING`: see scripts/fuzz.sh). SwiftPM
+/// names an executable target's entry `<Target>_main`; this one hands the command line to libFuzzer,
+/// which calls the target chosen by `KTSX_FUZZ_TARGET` with each input.
+@_cdecl("KTSXFuzz_main")
+func fuzzMain(_ argc: Int32, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?) -> Int32 {
+    var count = argc
+    var arguments = argv
+    return LLVMFuzzerRunDriver(&count, &arguments) { data, size in
+        _ = FuzzEntry.target.run(UnsafeRawBufferPointer(start: data, count: size))
+        return 0
+    }
 }
 
 enum FuzzEntry {
