@@ -8,6 +8,9 @@ import GRDB
 /// the same bytes from the same sender accepted at most once.
 public final class SQLiteLedger: LedgerStore {
     private let queue: DatabaseQueue
+    private let path: String
+    /// The file opened: (device, inode).
+    private let identity: (UInt64, UInt64)?
 
     /// Opens (creating and migrating as needed) the ledger at `path`.
     /// - Throws: `LedgerError` (`.storage`, or `.newerSchema` when the file is from a newer ktsx).
@@ -28,10 +31,24 @@ public final class SQLiteLedger: LedgerStore {
                 throw LedgerError(.newerSchema, "the ledger at \(path) has migration '\(unknown)', which this ktsx does not know; use a newer ktsx")
             }
             try migrator.migrate(queue)
+            self.path = path
+            identity = SQLiteLedger.identity(of: path)
         } catch let error as LedgerError {
             throw error
         } catch {
             throw LedgerError(.storage, "cannot open the ledger at \(path): \(error)")
+        }
+    }
+
+    private static func identity(of path: String) -> (UInt64, UInt64)? {
+        var info = stat()
+        guard stat(path, &info) == 0 else { return nil }
+        return (UInt64(info.st_dev), UInt64(info.st_ino))
+    }
+
+    public func checkStorage() throws(LedgerError) {
+        guard let identity, let now = SQLiteLedger.identity(of: path), now == identity else {
+            throw LedgerError(.storage, "the ledger file \(path) was removed or replaced while ktsx ran; nothing more is recorded in it")
         }
     }
 

@@ -22,7 +22,16 @@ public struct ExchangeCycle: Sendable {
         public var pickedUp = 0
         /// Files that could not be handled this pass (they stay and are retried).
         public var failed = 0
+        /// Why the exchange cannot go on (the ledger is gone): the service stops without doing more.
+        public var fatal: String?
     }
+
+    /// A receipt left unfinished by a failure while running (a full disk, a lock) is taken up again once
+    /// it has been seen unfinished this long (on our monotonic clock, whatever the wall clock does): long
+    /// enough that a command judging a file in another process (`ktsx reprocess`) is done with it.
+    public static let retryAfter: Duration = .seconds(60)
+    /// How often unfinished receipts are looked for while running.
+    static let retryEvery: Duration = .seconds(15)
 
     let references: ReferenceStore
     let settings: ServiceSettings
@@ -34,6 +43,10 @@ public struct ExchangeCycle: Sendable {
     private var lastSweep: Duration?
     /// When the heartbeat was last written (our monotonic clock).
     private var lastHeartbeat: Duration?
+    /// When unfinished receipts were last looked for (our monotonic clock).
+    private var lastRetry: Duration?
+    /// Unfinished receipts (and claimed files without one), by id: since when they were seen unfinished.
+    private var unfinishedSince: [String: Duration] = [:]
 
     /// Creates the cycle.
     public init(references: ReferenceStore, settings: ServiceSettings, tree: DropTree, ledger: any LedgerStore, processor: FileProcessor) {
@@ -77,12 +90,13 @@ public struct ExchangeCycle: Sendable {
         }
     }
 
-    /// Finishes what a crash left behind: receipts `claimed` or `writing`, and claimed files with no receipt.
-    public func recover(logger: Logger) throws -> Int {
+    /// Finishes what a crash or a failure left behind: receipts `claimed` or `writing`, and claimed files with
+    /// no receipt (at a start: all of them; while running: those of `only`).
+    public func recover(logger: Logger, only: Set<String>? = nil) throws -> Int {
         let byOrg = Dictionary(uniqueKeysWithValues: participants.map { ($0.orgId, $0) })
         var recovered = 0
         let unfinished = try ledger.unfinishedReceipts()
-        for receipt in unfinished {
+        for receipt in unfinished where only?.contains(receipt.id) ?? true {
             guard let participant = byOrg[receipt.senderOrgId] else { continue }
             // One receipt that cannot be finished (a full disk, say) must not keep the others waiting; it is
             // retried at the next start.
@@ -93,9 +107,9 @@ public struct ExchangeCycle: Sendable {
                 logger.error("could not finish a file after a restart", metadata: ["exchange.receipt": "\(receipt.id)", "exchange.error": "\(error)"])
             }
         }
-        let known = Set(try ledger.allReceipts().map(\.id))
-        for receiptId in try tree.workReceipts() where !known.contains(receiptId) {
-            // Claimed, then the process died before the receipt was recorded: the receipt id names the sender.
+        for receiptId in try orphanedClaims() where only?.contains(receiptId) ?? true {
+            // Claimed, then the process died (or the ledger failed) before the receipt was recorded: the
+            // receipt id names the sender.
             if let participant = byOrg[FileProcessor.senderOf(receiptId: receiptId) ?? ""] {
                 do {
                     try processor.adoptClaimed(receiptId: receiptId, participant: participant, logger: logger)
@@ -109,10 +123,42 @@ public struct ExchangeCycle: Sendable {
         return recovered
     }
 
+    /// Claimed files in the work area whose receipt was never recorded.
+    private func orphanedClaims() throws -> [String] {
+        try tree.workReceipts().filter { try ledger.receipt(id: $0) == nil }
+    }
+
+    /// Takes up, while running, what a failure left unfinished: each receipt (or claimed file without one)
+    /// seen unfinished for `retryAfter` is finished again, then waits as long again if it fails again.
+    private mutating func retryUnfinished(now: Duration, logger: Logger) {
+        do {
+            let unfinished = Set(try ledger.unfinishedReceipts().map(\.id)).union(try orphanedClaims())
+            unfinishedSince = unfinishedSince.filter { unfinished.contains($0.key) }
+            for id in unfinished where unfinishedSince[id] == nil { unfinishedSince[id] = now }
+            let due = Set(unfinishedSince.filter { now - $0.value >= ExchangeCycle.retryAfter }.keys)
+            guard !due.isEmpty else { return }
+            for id in due { unfinishedSince[id] = now }
+            _ = try recover(logger: logger, only: due)
+        } catch {
+            logger.error("could not take up unfinished files", metadata: ["exchange.error": "\(error)"])
+        }
+    }
+
     /// Runs one pass at `now` (our monotonic clock, for readiness).
     public mutating func run(now: Duration, logger: Logger) -> Summary {
         var summary = Summary()
+        do {
+            try ledger.checkStorage()
+        } catch {
+            logger.critical("the exchange stops: its ledger is gone", metadata: ["exchange.error": "\(error)"])
+            summary.fatal = error.description
+            return summary
+        }
         reloadReference(logger: logger)
+        if lastRetry.map({ now - $0 >= ExchangeCycle.retryEvery }) ?? true {
+            lastRetry = now
+            retryUnfinished(now: now, logger: logger)
+        }
         for participant in participants {
             _ = tracker(for: participant)
             var participantLogger = logger

@@ -23,8 +23,9 @@ public struct ExchangeService: Service {
         let start = clock.now
         _ = try cycle.recover(logger: logger)
         logger.info("polling the drop tree", metadata: ["exchange.poll_interval": "\(pollInterval)"])
-        while !Task.isShuttingDownGracefully {
+        while !Task.isShuttingDownGracefully, !Task.isCancelled {
             let summary = cycle.run(now: start.duration(to: clock.now), logger: logger)
+            if let fatal = summary.fatal { throw ExchangeStopped(reason: fatal) }
             if summary.processed + summary.setAside + summary.failed > 0 {
                 logger.info(
                     "cycle finished",
@@ -50,6 +51,7 @@ public struct ExchangeService: Service {
         while true {
             let elapsed = start.duration(to: clock.now)
             let summary = cycle.run(now: elapsed, logger: logger)
+            if let fatal = summary.fatal { throw ExchangeStopped(reason: fatal) }
             total.processed += summary.processed
             total.setAside += summary.setAside
             total.failed += summary.failed
@@ -59,4 +61,13 @@ public struct ExchangeService: Service {
             try await Task.sleep(for: pollInterval)
         }
     }
+}
+
+/// The exchange stopped because it cannot go on without damage (its ledger is gone); a restart with the
+/// ledger in place recovers.
+public struct ExchangeStopped: Error, CustomStringConvertible {
+    /// Why.
+    public var reason: String
+    /// The reason.
+    public var description: String { "the exchange stopped: \(reason)" }
 }

@@ -221,6 +221,19 @@ struct LedgerContractTests {
         }
     }
 
+    @Test("a SQLite ledger removed or replaced under a running process says so")
+    func storageGone() throws {
+        try withTemporaryDirectory { directory in
+            let path = directory.appendingPathComponent("ledger.sqlite").path
+            let store = try SQLiteLedger(path: path)
+            try store.checkStorage()
+            for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: path + suffix) }
+            #expect(throws: LedgerError.self) { try store.checkStorage() }
+            _ = try SQLiteLedger(path: path)  // another file at the same path
+            #expect(throws: LedgerError.self) { try store.checkStorage() }
+        }
+    }
+
     private func grade(_ ssid: String, period: String, receipt: String = "R1", deleted: Bool = false) -> HeldRecord {
         let values = [
             "ssid": ssid, "techCenterOrgId": "165901", "homeSchoolOrgId": "061010", "ktsCourseNumber": "WLD101", "sectionNumber": "AM-01",

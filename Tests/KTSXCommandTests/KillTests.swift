@@ -97,6 +97,17 @@ struct KillTests {
                 #expect(try FileManager.default.contentsOfDirectory(atPath: tree.inbound(org).path).isEmpty)
             }
             #expect(try FileManager.default.contentsOfDirectory(atPath: tree.state.appendingPathComponent("work").path).isEmpty)
+            // The nightly jobs each start ran (and the kills cut short) are finished, each file written once.
+            #expect(try tree.ledger().unfinishedJobRuns().isEmpty)
+            for job in JobKind.allCases {
+                for run in try tree.ledger().jobRuns(job) where run.files > 0 {
+                    let written = try tree.ledger().deliveries(sourceId: run.id)
+                    #expect(written.count == run.files, "\(job.rawValue) \(run.runKey)")
+                    for delivery in written {
+                        #expect(FileManager.default.fileExists(atPath: tree.outbound(delivery.recipientOrgId).appendingPathComponent(delivery.fileName).path))
+                    }
+                }
+            }
         }
     }
 }

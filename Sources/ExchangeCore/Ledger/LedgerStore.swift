@@ -167,6 +167,9 @@ public struct LedgerError: Error, Sendable, CustomStringConvertible {
 /// The ledger: receipts, their outcomes and deliveries. Implemented on SQLite (embedded, the default)
 /// and in memory for tests; every implementation passes the same contract tests.
 public protocol LedgerStore: Sendable {
+    /// Throws `.storage` when the ledger's storage is no longer where it was opened (its file removed or
+    /// replaced under a running service): writing on would record into something nobody reads.
+    func checkStorage() throws(LedgerError)
     /// Records a newly claimed file.
     /// - Throws: `LedgerError.duplicateReceipt` if the id is taken, or if the receipt judges again a file
     ///   that another receipt is judging again right now or judged again with records accepted.

@@ -20,7 +20,9 @@ public struct JobScheduler: Service {
     /// Runs due jobs until shut down.
     public func run() async throws {
         _ = runner.recover(logger: logger)
-        while !Task.isShuttingDownGracefully {
+        // Stops on a graceful shutdown, and on cancellation (another service of the group failed): a
+        // cancelled sleep returns at once, so the loop must not go round again.
+        while !Task.isShuttingDownGracefully, !Task.isCancelled {
             _ = runner.runDueJobs(logger: logger)
             try? await cancelWhenGracefulShutdown { try await Task.sleep(for: checkInterval) }
         }

@@ -22,6 +22,8 @@ public final class InMemoryLedger: LedgerStore, @unchecked Sendable {
         return try body()
     }
 
+    public func checkStorage() throws(LedgerError) {}
+
     public func recordClaim(_ receipt: Receipt) throws(LedgerError) {
         try locked { () throws(LedgerError) in
             guard !receipts.contains(where: { $0.id == receipt.id }) else {
