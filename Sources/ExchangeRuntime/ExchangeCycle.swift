@@ -99,12 +99,12 @@ public struct ExchangeCycle: Sendable {
         for receipt in unfinished where only?.contains(receipt.id) ?? true {
             guard let participant = byOrg[receipt.senderOrgId] else { continue }
             // One receipt that cannot be finished (a full disk, say) must not keep the others waiting; it is
-            // retried at the next start.
+            // taken up again a minute later (or at the next start).
             do {
                 try processor.resume(receipt, participant: participant, logger: logger)
                 recovered += 1
             } catch {
-                logger.error("could not finish a file after a restart", metadata: ["exchange.receipt": "\(receipt.id)", "exchange.error": "\(error)"])
+                logger.error("could not finish an unfinished file", metadata: ["exchange.receipt": "\(receipt.id)", "exchange.error": "\(error)"])
             }
         }
         for receiptId in try orphanedClaims() where only?.contains(receiptId) ?? true {

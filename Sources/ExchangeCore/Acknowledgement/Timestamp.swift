@@ -23,5 +23,4 @@ public struct Timestamp: Sendable, Hashable, Comparable, Codable {
     public var compact: String {
         iso8601.filter { $0 != "-" && $0 != ":" && $0 != "Z" }
     }
-
 }
