@@ -103,6 +103,19 @@ class Tree:
         except OSError:
             return ""
 
+    def all_acknowledged(self, seconds):
+        return self.wait_for(lambda: all(self.acknowledged(o, n) for o, n in self.dropped), seconds)
+
+    def settle(self, seconds):
+        """Waits for every file's acknowledgement, stops the service; returns (all came, what is wrong)."""
+        healed = self.all_acknowledged(seconds)
+        self.stop()
+        return healed, self.verdict()
+
+    @staticmethod
+    def describe(problems):
+        return "; ".join(problems) if problems else "one ack per file, nothing left behind"
+
     def verdict(self):
         """Every dropped file: exactly one acknowledgement naming it; inbound and work empty."""
         problems = []
@@ -158,13 +171,11 @@ def outbound_full(tree):
         stayed_up = tree.service.poll() is None
         said = "No space left on device" in tree.log_text()
         os.remove(filler)
-        healed = tree.wait_for(lambda: all(tree.acknowledged(o, n) for o, n in tree.dropped), 120)
-        tree.stop()
-        problems = tree.verdict()
+        healed, problems = tree.settle(120)
         passed = others and stayed_up and said and healed and not problems
         return ("outbound/ of one school full (64 KB tmpfs, filled)",
                 f"other school acknowledged meanwhile: {others}; service up: {stayed_up}; log names ENOSPC: {said}; "
-                f"all acknowledged after space returned: {healed}; {problems or 'one ack per file, nothing left behind'}", passed)
+                f"all acknowledged after space returned: {healed}; {tree.describe(problems)}", passed)
     finally:
         tree.stop()
         umount(outbound)
@@ -184,12 +195,10 @@ def outbound_read_only(tree):
         stayed_up = tree.service.poll() is None
         said = "Read-only file system" in tree.log_text()
         subprocess.run(["mount", "-o", "remount,rw", outbound], check=True)
-        healed = tree.wait_for(lambda: all(tree.acknowledged(o, n) for o, n in tree.dropped), 120)
-        tree.stop()
-        problems = tree.verdict()
+        healed, problems = tree.settle(120)
         return ("outbound/ of one school read-only",
                 f"other school acknowledged meanwhile: {others}; service up: {stayed_up}; log names EROFS: {said}; "
-                f"all acknowledged once writable: {healed}; {problems or 'one ack per file, nothing left behind'}",
+                f"all acknowledged once writable: {healed}; {tree.describe(problems)}",
                 others and stayed_up and said and healed and not problems)
     finally:
         tree.stop()
@@ -211,12 +220,10 @@ def inbound_refused(tree):
         said = "Read-only file system" in tree.log_text() or "cross-device link" in tree.log_text()
     finally:
         umount(inbound)
-    healed = tree.wait_for(lambda: all(tree.acknowledged(o, n) for o, n in tree.dropped), 60)
-    tree.stop()
-    problems = tree.verdict()
+    healed, problems = tree.settle(60)
     return ("one school's inbound/ refused (read-only bind mount: files cannot be claimed)",
             f"other school acknowledged meanwhile: {others}; service up: {stayed_up}; log names the refusal: {said}; "
-            f"all acknowledged once released: {healed}; {problems or 'one ack per file, nothing left behind'}",
+            f"all acknowledged once released: {healed}; {tree.describe(problems)}",
             others and stayed_up and said and healed and not problems)
 
 
@@ -236,18 +243,16 @@ def ledger_locked(tree):
     locker.stdin.write("ROLLBACK;\n.quit\n")
     locker.stdin.flush()
     locker.wait(timeout=10)
-    healed = tree.wait_for(lambda: all(tree.acknowledged(o, n) for o, n in tree.dropped), 150)
-    tree.stop()
-    problems = tree.verdict()
+    healed, problems = tree.settle(150)
     return ("the ledger locked by another process for 20 s (sqlite3 BEGIN EXCLUSIVE)",
             f"service up: {stayed_up}; log names the lock: {said}; all acknowledged after the lock: {healed}; "
-            f"{problems or 'one ack per file, nothing left behind'}", stayed_up and said and healed and not problems)
+            f"{tree.describe(problems)}", stayed_up and said and healed and not problems)
 
 
 def ledger_deleted(tree):
     tree.start()
     tree.drop(SCHOOLS[0])
-    first = tree.wait_for(lambda: all(tree.acknowledged(o, n) for o, n in tree.dropped), 20)
+    first = tree.all_acknowledged(20)
     ledger = os.path.join(tree.base, "fs", "state", "ledger.sqlite")
     for suffix in ["", "-wal", "-shm"]:
         if os.path.exists(ledger + suffix):
@@ -257,13 +262,11 @@ def ledger_deleted(tree):
     said = "ledger" in tree.log_text() and "removed or replaced" in tree.log_text()
     untouched = all(not tree.acknowledged(o, n) for o, n in tree.dropped if o == SCHOOLS[1])
     tree.start()  # a new ledger: the files waiting are judged
-    healed = tree.wait_for(lambda: all(tree.acknowledged(o, n) for o, n in tree.dropped), 30)
-    tree.stop()
-    problems = tree.verdict()
+    healed, problems = tree.settle(30)
     return ("the ledger file deleted under the running service",
             f"files before acknowledged: {first}; service stopped: {stopped}; log says why: {said}; "
             f"nothing judged without a ledger: {untouched}; after a restart all acknowledged: {healed}; "
-            f"{problems or 'one ack per file, nothing left behind'}",
+            f"{tree.describe(problems)}",
             first and stopped and said and untouched and healed and not problems)
 
 
@@ -283,12 +286,10 @@ def state_full(tree):
     os.remove(filler)
     os.remove(second)
 
-    healed = tree.wait_for(lambda: all(tree.acknowledged(o, n) for o, n in tree.dropped), 150)
-    tree.stop()
-    problems = tree.verdict()
+    healed, problems = tree.settle(150)
     return ("the disk under the drop tree and the state directory full (4 MB tmpfs, filled)",
             f"service up: {stayed_up}; log names the full disk: {said}; all acknowledged after space returned: {healed}; "
-            f"{problems or 'one ack per file, nothing left behind'}", stayed_up and said and healed and not problems)
+            f"{tree.describe(problems)}", stayed_up and said and healed and not problems)
 
 
 def clock_jumps(tree):
@@ -308,7 +309,7 @@ def clock_jumps(tree):
     twice = out.stdout.strip()
     return ("the clock jumps two days forward, back, and forward again (run --once each time)",
             f"job runs recorded twice: {twice or 'none'}; night markers: {nights.stdout.strip()}; "
-            f"{problems or 'one ack per file, nothing left behind'}", not twice and not problems)
+            f"{tree.describe(problems)}", not twice and not problems)
 
 
 SCENARIOS = [outbound_full, outbound_read_only, inbound_refused, ledger_locked, ledger_deleted, state_full, clock_jumps]
