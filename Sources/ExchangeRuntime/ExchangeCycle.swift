@@ -47,6 +47,23 @@ public struct ExchangeCycle: Sendable {
     private var lastRetry: Duration?
     /// Unfinished receipts (and claimed files without one), by id: since when they were seen unfinished.
     private var unfinishedSince: [String: Duration] = [:]
+    /// The same failure, every pass, is logged once a minute: by participant and what failed, the error
+    /// and when it was last logged.
+    private var failuresLogged: [String: (error: String, at: Duration)] = [:]
+    /// How often a failure that repeats every pass is logged again.
+    static let repeatLogEvery: Duration = .seconds(60)
+
+    /// Logs a failure at error level, unless the same one was logged for `key` within the last minute.
+    private mutating func logFailure(_ message: Logger.Message, key: String, error: any Error, now: Duration, logger: Logger) {
+        let text = "\(error)"
+        if let last = failuresLogged[key], last.error == text, now - last.at < ExchangeCycle.repeatLogEvery {
+            logger.debug(message, metadata: ["exchange.error": "\(text)"])
+            return
+        }
+        if failuresLogged.count > 10_000 { failuresLogged = failuresLogged.filter { now - $0.value.at < ExchangeCycle.repeatLogEvery } }
+        failuresLogged[key] = (text, now)
+        logger.error(message, metadata: ["exchange.error": "\(text)"])
+    }
 
     /// Creates the cycle.
     public init(references: ReferenceStore, settings: ServiceSettings, tree: DropTree, ledger: any LedgerStore, processor: FileProcessor) {
@@ -177,7 +194,9 @@ public struct ExchangeCycle: Sendable {
                         } catch {
                             summary.failed += 1
                             ExchangeMetrics.fileFailed()
-                            participantLogger.error("could not process a file", metadata: ["exchange.error": "\(error)"])
+                            logFailure(
+                                "could not process a file", key: "\(participant.orgId)/\(entry.name)", error: error, now: now,
+                                logger: participantLogger)
                         }
                     case .setAside:
                         do {
@@ -186,7 +205,9 @@ public struct ExchangeCycle: Sendable {
                             }
                         } catch {
                             summary.failed += 1
-                            participantLogger.error("could not set an entry aside", metadata: ["exchange.error": "\(error)"])
+                            logFailure(
+                                "could not set an entry aside", key: "\(participant.orgId)/\(entry.name)", error: error, now: now,
+                                logger: participantLogger)
                         }
                     case .wait:
                         summary.waiting += 1
@@ -196,7 +217,7 @@ public struct ExchangeCycle: Sendable {
                 }
             } catch {
                 summary.failed += 1
-                participantLogger.error("could not read the inbound folder", metadata: ["exchange.error": "\(error)"])
+                logFailure("could not read the inbound folder", key: participant.orgId, error: error, now: now, logger: participantLogger)
             }
         }
         summary.pickedUp = recordPickups(logger: logger)
