@@ -21,8 +21,11 @@ seed() {  # seed TARGET DIR: the fixtures a target starts from
     mkdir -p "$dir"
     case $target in
     xml|csv)
-        find Fixtures/valid Fixtures/invalid Fixtures/hostile Fixtures/scenario/drops Fixtures/fuzz/"$target" Schemas/examples \
-            -type f -name "*.$target" -size -256k 2>/dev/null | while read -r file; do cp "$file" "$dir/"; done ;;
+        local folders=()
+        for folder in Fixtures/valid Fixtures/invalid Fixtures/hostile Fixtures/scenario/drops Fixtures/fuzz/"$target" Schemas/examples; do
+            [ -d "$folder" ] && folders+=("$folder")
+        done
+        find "${folders[@]}" -type f -name "*.$target" -size -256k | while read -r file; do cp "$file" "$dir/"; done ;;
     reference)
         # The first byte chooses the file: 0 participants.csv, then the reference files in order.
         local index=0
@@ -33,7 +36,7 @@ seed() {  # seed TARGET DIR: the fixtures a target starts from
             done
             index=$((index + 1))
         done
-        [ -d Fixtures/fuzz/reference ] && cp Fixtures/fuzz/reference/* "$dir/" 2>/dev/null || true ;;
+        if [ -d Fixtures/fuzz/reference ]; then cp Fixtures/fuzz/reference/* "$dir/" 2>/dev/null || true; fi ;;
     esac
 }
 
