@@ -21,8 +21,8 @@ extension FileProcessor {
     /// were accepted since); of a file accepted with errors only the records that failed are judged again,
     /// since the others were applied — and so again for a re-judgement of those records that was rejected.
     ///
-    /// The new receipt is recorded before the copy is made: a crash leaves a claimed receipt that the next
-    /// start finishes (copying again if need be). A file is judged again by one receipt at a time, and is
+    /// The new receipt is recorded before the copy is made: a crash leaves a claimed receipt that the
+    /// service finishes (a minute later, or at its next start), copying again if need be. A file is judged again by one receipt at a time, and is
     /// accepted by one at most (the ledger refuses a second claim).
     public func reprocess(_ original: Receipt, participant: Participant, logger: Logger) throws -> Receipt {
         guard original.state == .finished, let outcome = original.outcome else {
