@@ -239,6 +239,26 @@ struct ServiceEndToEndTests {
         }
     }
 
+    @Test("links to another participant's folder or file are set aside, and that participant's files are untouched")
+    func linksToAnotherParticipant() throws {
+        try withTemporaryDirectory { root in
+            let tree = try DropTreeFixture(root: root)
+            try tree.drop("bait", as: "theirs.csv", into: "061010")
+            symlink(tree.outbound("061010").path, tree.inbound("061014").appendingPathComponent("folder.csv").path)
+            symlink("../../061010/inbound/theirs.csv", tree.inbound("061014").appendingPathComponent("file.csv").path)
+            try tree.runOnce()
+            for name in ["folder.csv", "file.csv"] {
+                #expect(try tree.text("061014", "\(name).errors.csv").contains(",symbolic-link,"), "\(name)")
+                // Never opened: the acknowledgement carries no hash of what the link points at.
+                #expect(try tree.text("061014", "\(name).ack.csv").contains(String(repeating: "0", count: 64)), "\(name)")
+            }
+            // 061010's file was judged as 061010's, once; nothing went into its outbound/ through the link.
+            #expect(try tree.outboundFiles("061010") == ["theirs.csv.ack.csv", "theirs.csv.errors.csv"])
+            let quarantined = try FileManager.default.subpathsOfDirectory(atPath: tree.state.appendingPathComponent("quarantine").path)
+            #expect(quarantined.contains { $0.hasSuffix("/folder.csv") } && quarantined.contains { $0.hasSuffix("/file.csv") })
+        }
+    }
+
     @Test("odd names are acknowledged too: not UTF-8, a line break, a leading dash, spaces")
     func oddNames() throws {
         try withTemporaryDirectory { root in
