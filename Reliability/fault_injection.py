@@ -157,52 +157,45 @@ def fill(directory):
 
 # Each scenario returns (what was injected, what happened, passed).
 
-def outbound_full(tree):
+def broken_outbound(tree, size, break_it, mend, fault, error, mended):
+    """One school's outbound/ on a small tmpfs, broken by `break_it` (given the folder) while its files and
+    another school's arrive, then mended: the other school is served meanwhile, the log names `error`,
+    and every file is acknowledged once after `mend`."""
     org = SCHOOLS[0]
     outbound = tree.outbound(org)
-    mount_tmpfs(outbound, "64k")
+    mount_tmpfs(outbound, size)
     try:
-        filler = fill(outbound)
+        state = break_it(outbound)
         tree.start()
         tree.drop(org)
         tree.drop(SCHOOLS[1])
         others = tree.wait_for(lambda: all(tree.acknowledged(o, n) for o, n in tree.dropped if o == SCHOOLS[1]), 20)
         time.sleep(2)
         stayed_up = tree.service.poll() is None
-        said = "No space left on device" in tree.log_text()
-        os.remove(filler)
+        said = error in tree.log_text()
+        mend(outbound, state)
         healed, problems = tree.settle(120)
-        passed = others and stayed_up and said and healed and not problems
-        return ("outbound/ of one school full (64 KB tmpfs, filled)",
-                f"other school acknowledged meanwhile: {others}; service up: {stayed_up}; log names ENOSPC: {said}; "
-                f"all acknowledged after space returned: {healed}; {tree.describe(problems)}", passed)
-    finally:
-        tree.stop()
-        umount(outbound)
-
-
-def outbound_read_only(tree):
-    org = SCHOOLS[0]
-    outbound = tree.outbound(org)
-    mount_tmpfs(outbound, "1m")
-    try:
-        subprocess.run(["mount", "-o", "remount,ro", outbound], check=True)
-        tree.start()
-        tree.drop(org)
-        tree.drop(SCHOOLS[1])
-        others = tree.wait_for(lambda: all(tree.acknowledged(o, n) for o, n in tree.dropped if o == SCHOOLS[1]), 20)
-        time.sleep(2)
-        stayed_up = tree.service.poll() is None
-        said = "Read-only file system" in tree.log_text()
-        subprocess.run(["mount", "-o", "remount,rw", outbound], check=True)
-        healed, problems = tree.settle(120)
-        return ("outbound/ of one school read-only",
-                f"other school acknowledged meanwhile: {others}; service up: {stayed_up}; log names EROFS: {said}; "
-                f"all acknowledged once writable: {healed}; {tree.describe(problems)}",
+        return (fault,
+                f"other school acknowledged meanwhile: {others}; service up: {stayed_up}; log names '{error}': {said}; "
+                f"all acknowledged {mended}: {healed}; {tree.describe(problems)}",
                 others and stayed_up and said and healed and not problems)
     finally:
         tree.stop()
         umount(outbound)
+
+
+def outbound_full(tree):
+    return broken_outbound(
+        tree, "64k", break_it=fill, mend=lambda _, filler: os.remove(filler),
+        fault="outbound/ of one school full (64 KB tmpfs, filled)", error="No space left on device", mended="after space returned")
+
+
+def outbound_read_only(tree):
+    def remount(mode):
+        return lambda outbound, *_: subprocess.run(["mount", "-o", f"remount,{mode}", outbound], check=True)
+    return broken_outbound(
+        tree, "1m", break_it=remount("ro"), mend=remount("rw"),
+        fault="outbound/ of one school read-only", error="Read-only file system", mended="once writable")
 
 
 def inbound_refused(tree):

@@ -125,12 +125,10 @@ public struct ReviewSite: Sendable {
         var body: [String: Any] = ["status": "ok"]
         var status = HTTPResponse.Status.ok
         do {
-            let report = try desk.status()
-            body["receiptsInProgress"] = report.receiptsInProgress
-            body["waitingInInbound"] = report.waitingInInbound
-            if let heartbeat = report.heartbeat {
-                body["secondsSinceLastPass"] = report.generatedAt.secondsSinceEpoch - heartbeat.time.secondsSinceEpoch
-            }
+            let backlog = try desk.backlog()
+            body["receiptsInProgress"] = backlog.receiptsInProgress
+            body["waitingInInbound"] = backlog.waitingInInbound
+            body["secondsSinceLastPass"] = backlog.secondsSinceLastPass
         } catch {
             status = .serviceUnavailable
             body["status"] = "ledger-unavailable"
@@ -141,7 +139,7 @@ public struct ReviewSite: Sendable {
 
     private func metricsPage() throws -> Response {
         // Gauges are read from the ledger and the drop tree at each scrape, straight into the registry.
-        if let report = try? desk.status() {
+        if let report = try? desk.backlog() {
             let gauges: [(String, String, Int64)] = [
                 ("ktsx_inbound_waiting_files", "Files in inbound folders not yet claimed.", Int64(report.waitingInInbound)),
                 ("ktsx_receipts_in_progress", "Files claimed and not yet acknowledged.", Int64(report.receiptsInProgress)),

@@ -64,18 +64,18 @@ struct Status: ParsableCommand {
         let zone = reference.policy.timeZone
         try options.emit(SupportViews.status(report, reference: reference)) {
             var text = ""
-            if let heartbeat = report.heartbeat {
-                let age = report.generatedAt.secondsSinceEpoch - heartbeat.time.secondsSinceEpoch
-                text += age <= 60
+            let backlog = report.backlog
+            if let heartbeat = backlog.heartbeat, let age = backlog.secondsSinceLastPass {
+                text += backlog.serviceRunning
                     ? "service: running (last pass \(age) s ago, process \(heartbeat.processId))\n"
                     : "service: NOT RUNNING (last pass \(SupportViews.localTime(heartbeat.time, zone)), process \(heartbeat.processId))\n"
             } else {
                 text += "service: has never run on this state directory\n"
             }
-            text += "backlog: \(TextTable.plural(report.waitingInInbound, "file")) waiting in inbound, "
-                + "\(TextTable.plural(report.receiptsInProgress, "receipt")) in progress, "
-                + "\(TextTable.plural(report.jobRunsInProgress, "job run")) in progress\n"
-            text += "deliveries: \(report.deliveriesWaiting) waiting for pickup, \(report.deliveriesOverdue) past \(reference.policy.pickupThresholdHours) h\n"
+            text += "backlog: \(TextTable.plural(backlog.waitingInInbound, "file")) waiting in inbound, "
+                + "\(TextTable.plural(backlog.receiptsInProgress, "receipt")) in progress, "
+                + "\(TextTable.plural(backlog.jobRunsInProgress, "job run")) in progress\n"
+            text += "deliveries: \(backlog.deliveriesWaiting) waiting for pickup, \(backlog.deliveriesOverdue) past \(reference.policy.pickupThresholdHours) h\n"
             if !report.lastJobRuns.isEmpty {
                 text += "latest job runs:\n"
                 text += TextTable.render(

@@ -32,21 +32,40 @@ public struct SupportDesk: Sendable {
     /// The exchange at a glance: whether the service is running, what waits, each participant's last file.
     public func status() throws -> StatusReport {
         let reference = reference()
-        let time = now()
         let latest = Dictionary(
             uniqueKeysWithValues: try ledger.latestReceiptPerSender(matching: ReceiptQuery(sentOnly: true)).map { ($0.senderOrgId, $0) })
-        var participants: [StatusReport.ParticipantLine] = []
-        for participant in reference.participants.values.sorted(by: { $0.orgId < $1.orgId }) {
-            let waiting = ((try? tree.list(tree.inbound(participant.orgId))) ?? []).filter { !$0.name.hasPrefix(".") }.count
-            participants.append(.init(participant: participant, lastReceipt: latest[participant.orgId], waitingInInbound: waiting))
+        let waiting = waitingInInbound(reference)
+        let participants = reference.participants.values.sorted(by: { $0.orgId < $1.orgId }).map { participant in
+            StatusReport.ParticipantLine(
+                participant: participant, lastReceipt: latest[participant.orgId], waitingInInbound: waiting[participant.orgId] ?? 0)
         }
-        let pending = try ledger.pendingDeliveries()
-        let overdue = pending.filter { $0.hasWaited(hours: reference.policy.pickupThresholdHours, at: time) }
         let lastRuns = try JobKind.allCases.compactMap { try ledger.jobRuns($0).last }
         return StatusReport(
-            generatedAt: time, heartbeat: tree.heartbeat(), participants: participants,
+            backlog: try backlog(reference, waitingInInbound: waiting.values.reduce(0, +)), participants: participants, lastJobRuns: lastRuns)
+    }
+
+    /// What waits and whether the service runs: the counts `/healthz` and `/metrics` show (cheaper than
+    /// `status()`: no job history, no per-participant files).
+    public func backlog() throws -> Backlog {
+        let reference = reference()
+        return try backlog(reference, waitingInInbound: waitingInInbound(reference).values.reduce(0, +))
+    }
+
+    private func backlog(_ reference: ReferenceData, waitingInInbound: Int) throws -> Backlog {
+        let time = now()
+        let pending = try ledger.pendingDeliveries()
+        return Backlog(
+            generatedAt: time, heartbeat: tree.heartbeat(), waitingInInbound: waitingInInbound,
             receiptsInProgress: try ledger.unfinishedReceipts().count, jobRunsInProgress: try ledger.unfinishedJobRuns().count,
-            deliveriesWaiting: pending.count, deliveriesOverdue: overdue.count, lastJobRuns: lastRuns)
+            deliveriesWaiting: pending.count,
+            deliveriesOverdue: pending.filter { $0.hasWaited(hours: reference.policy.pickupThresholdHours, at: time) }.count)
+    }
+
+    /// Entries in each participant's `inbound/` not yet claimed (hidden ones aside).
+    private func waitingInInbound(_ reference: ReferenceData) -> [String: Int] {
+        reference.participants.keys.reduce(into: [:]) { counts, orgId in
+            counts[orgId] = ((try? tree.list(tree.inbound(orgId))) ?? []).filter { !$0.name.hasPrefix(".") }.count
+        }
     }
 
     // MARK: Receipts
@@ -150,6 +169,29 @@ public struct SupportDesk: Sendable {
     }
 }
 
+/// What waits, and whether the service runs.
+public struct Backlog: Sendable {
+    /// When it was counted.
+    public var generatedAt: Timestamp
+    /// The service's last sign of life.
+    public var heartbeat: ServiceHeartbeat?
+    /// Files in every `inbound/` not yet claimed.
+    public var waitingInInbound: Int
+    /// Receipts claimed but not yet acknowledged.
+    public var receiptsInProgress: Int
+    /// Job runs not yet finished.
+    public var jobRunsInProgress: Int
+    /// Outbound files not yet picked up.
+    public var deliveriesWaiting: Int
+    /// Of those, the ones past the pickup threshold.
+    public var deliveriesOverdue: Int
+
+    /// Seconds since the service's last pass, if it ever ran here.
+    public var secondsSinceLastPass: Int64? { heartbeat.map { generatedAt.secondsSinceEpoch - $0.time.secondsSinceEpoch } }
+    /// Whether the service passed over the drop tree within the last minute.
+    public var serviceRunning: Bool { (secondsSinceLastPass ?? .max) <= 60 }
+}
+
 /// The exchange at a glance (`ktsx status`).
 public struct StatusReport: Sendable {
     /// One participant's line.
@@ -161,25 +203,12 @@ public struct StatusReport: Sendable {
         /// Entries in its `inbound/` not yet claimed.
         public var waitingInInbound: Int
     }
-    /// When the report was made.
-    public var generatedAt: Timestamp
-    /// The service's last sign of life.
-    public var heartbeat: ServiceHeartbeat?
+    /// What waits, and whether the service runs.
+    public var backlog: Backlog
     /// Every participant.
     public var participants: [ParticipantLine]
-    /// Receipts claimed but not yet acknowledged.
-    public var receiptsInProgress: Int
-    /// Job runs not yet finished.
-    public var jobRunsInProgress: Int
-    /// Outbound files not yet picked up.
-    public var deliveriesWaiting: Int
-    /// Of those, the ones past the pickup threshold.
-    public var deliveriesOverdue: Int
     /// The newest run of each job.
     public var lastJobRuns: [JobRun]
-
-    /// Files in every `inbound/` not yet claimed.
-    public var waitingInInbound: Int { participants.reduce(0) { $0 + $1.waitingInInbound } }
 }
 
 /// A receipt's whole story (`ktsx show`).

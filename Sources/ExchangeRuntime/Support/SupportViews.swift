@@ -92,19 +92,19 @@ public enum SupportViews {
     /// The status report.
     public static func status(_ report: StatusReport, reference: ReferenceData) -> [String: Any] {
         let zone = reference.policy.timeZone
-        var service: [String: Any] = ["running": false]
-        if let heartbeat = report.heartbeat {
-            let age = report.generatedAt.secondsSinceEpoch - heartbeat.time.secondsSinceEpoch
-            service = ["running": age <= 60, "secondsSinceLastPass": age, "processId": Int(heartbeat.processId)]
+        let backlog = report.backlog
+        var service: [String: Any] = ["running": backlog.serviceRunning]
+        if let heartbeat = backlog.heartbeat, let age = backlog.secondsSinceLastPass {
+            service = ["running": backlog.serviceRunning, "secondsSinceLastPass": age, "processId": Int(heartbeat.processId)]
             time(&service, "lastPass", heartbeat.time, zone)
         }
         var view: [String: Any] = [
             "service": service,
             "backlog": [
-                "waitingInInbound": report.waitingInInbound, "receiptsInProgress": report.receiptsInProgress,
-                "jobRunsInProgress": report.jobRunsInProgress,
+                "waitingInInbound": backlog.waitingInInbound, "receiptsInProgress": backlog.receiptsInProgress,
+                "jobRunsInProgress": backlog.jobRunsInProgress,
             ],
-            "deliveries": ["waiting": report.deliveriesWaiting, "overdue": report.deliveriesOverdue],
+            "deliveries": ["waiting": backlog.deliveriesWaiting, "overdue": backlog.deliveriesOverdue],
             "participants": report.participants.map { line -> [String: Any] in
                 var row: [String: Any] = [
                     "orgId": line.participant.orgId, "name": line.participant.name,
@@ -115,7 +115,7 @@ public enum SupportViews {
             },
             "jobs": report.lastJobRuns.map { jobRun($0, reference: reference) },
         ]
-        time(&view, "generated", report.generatedAt, zone)
+        time(&view, "generated", backlog.generatedAt, zone)
         return view
     }
 
