@@ -22,6 +22,10 @@ public struct ExchangeCycle: Sendable {
         public var pickedUp = 0
         /// Files that could not be handled this pass (they stay and are retried).
         public var failed = 0
+        /// Ready files left for the next pass (their sender's turns this pass were used up).
+        public var deferred = 0
+        /// Whether the next pass should start at once: ready files are left and this pass got on with work.
+        public var moreReady: Bool { deferred > 0 && processed + setAside > 0 }
         /// Why the exchange cannot go on (the ledger is gone): the service stops without doing more.
         public var fatal: String?
     }
@@ -30,6 +34,8 @@ public struct ExchangeCycle: Sendable {
     /// it has been seen unfinished this long (on our monotonic clock, whatever the wall clock does): long
     /// enough that a command judging a file in another process (`ktsx reprocess`) is done with it.
     public static let retryAfter: Duration = .seconds(60)
+    /// Files of one participant taken per pass, in turns with the other participants'.
+    static let filesPerTurn = 10
     /// How often unfinished receipts are looked for while running.
     static let retryEvery: Duration = .seconds(15)
 
@@ -176,6 +182,10 @@ public struct ExchangeCycle: Sendable {
             lastRetry = now
             retryUnfinished(now: now, logger: logger)
         }
+        // Each participant's ready files are queued, then taken in turns, one file of each participant
+        // at a time and at most `filesPerTurn` of each per pass: a flood from one sender (or from many)
+        // never keeps another sender's file waiting for more than one short pass.
+        var queues: [(participant: Participant, logger: Logger, ready: ArraySlice<String>)] = []
         for participant in participants {
             _ = tracker(for: participant)
             var participantLogger = logger
@@ -183,21 +193,11 @@ public struct ExchangeCycle: Sendable {
             do {
                 let entries = try tree.list(tree.inbound(participant.orgId))
                 let decisions = trackers[participant.orgId]?.observe(entries, now: now) ?? [:]
+                var ready: [String] = []
                 for entry in entries {
                     switch decisions[entry.name] {
                     case .ready:
-                        do {
-                            if try processor.process(entry.name, from: participant, logger: participantLogger) != nil {
-                                summary.processed += 1
-                            }
-                            trackers[participant.orgId]?.forget(entry.name)
-                        } catch {
-                            summary.failed += 1
-                            ExchangeMetrics.fileFailed()
-                            logFailure(
-                                "could not process a file", key: "\(participant.orgId)/\(entry.name)", error: error, now: now,
-                                logger: participantLogger)
-                        }
+                        ready.append(entry.name)
                     case .setAside:
                         do {
                             if try processor.setAside(entry, from: participant, logger: participantLogger) != nil {
@@ -215,11 +215,36 @@ public struct ExchangeCycle: Sendable {
                         break
                     }
                 }
+                // Files that failed lately go last, so that one file that cannot be claimed does not use up
+                // its sender's turns.
+                let failedLately = ready.filter { failuresLogged["\(participant.orgId)/\($0)"] != nil }
+                if !failedLately.isEmpty { ready = ready.filter { !failedLately.contains($0) } + failedLately }
+                if !ready.isEmpty { queues.append((participant, participantLogger, ready[...])) }
             } catch {
                 summary.failed += 1
                 logFailure("could not read the inbound folder", key: participant.orgId, error: error, now: now, logger: participantLogger)
             }
         }
+        for _ in 0..<ExchangeCycle.filesPerTurn {
+            for index in queues.indices {
+                guard let name = queues[index].ready.popFirst() else { continue }
+                let (participant, participantLogger) = (queues[index].participant, queues[index].logger)
+                do {
+                    if try processor.process(name, from: participant, logger: participantLogger) != nil {
+                        summary.processed += 1
+                    }
+                    trackers[participant.orgId]?.forget(name)
+                    failuresLogged["\(participant.orgId)/\(name)"] = nil
+                } catch {
+                    summary.failed += 1
+                    ExchangeMetrics.fileFailed()
+                    logFailure(
+                        "could not process a file", key: "\(participant.orgId)/\(name)", error: error, now: now,
+                        logger: participantLogger)
+                }
+            }
+        }
+        summary.deferred = queues.reduce(0) { $0 + $1.ready.count }
         summary.pickedUp = recordPickups(logger: logger)
         if lastHeartbeat.map({ now - $0 >= .seconds(5) }) ?? true {
             lastHeartbeat = now

@@ -34,6 +34,8 @@ public struct ExchangeService: Service {
                         "exchange.failed": "\(summary.failed)", "exchange.waiting": "\(summary.waiting)",
                     ])
             }
+            // Ready files left over: the next pass starts at once.
+            if summary.moreReady { continue }
             try? await cancelWhenGracefulShutdown { try await Task.sleep(for: pollInterval) }
         }
         logger.info("stopped")
@@ -57,6 +59,7 @@ public struct ExchangeService: Service {
             total.failed += summary.failed
             total.pickedUp += summary.pickedUp
             total.waiting = summary.waiting
+            if summary.moreReady { continue }
             if summary.waiting == 0 || elapsed >= maxWait { return total }
             try await Task.sleep(for: pollInterval)
         }

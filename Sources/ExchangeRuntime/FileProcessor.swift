@@ -25,6 +25,7 @@ public struct FileProcessor: Sendable {
     let ledger: any LedgerStore
     let validator: FileValidator
     let maxFileBytes: Int64
+    let maxRecords: Int
     let rules: RuleBook
     let reference: @Sendable () -> ReferenceData
     let now: @Sendable () -> Timestamp
@@ -38,12 +39,13 @@ public struct FileProcessor: Sendable {
     ///     `receiptId(sender:time:suffix:)` does, so that recovery can tell the sender.
     public init(
         tree: DropTree, ledger: any LedgerStore, validator: FileValidator, maxFileBytes: Int64,
-        rules: RuleBook = .standard, reference: @escaping @Sendable () -> ReferenceData, now: @escaping @Sendable () -> Timestamp,
+        maxRecords: Int = ServiceSettings.defaultMaxRecords, rules: RuleBook = .standard, reference: @escaping @Sendable () -> ReferenceData, now: @escaping @Sendable () -> Timestamp,
         newReceiptId: @escaping @Sendable (_ senderOrgId: String) -> String
     ) {
         self.tree = tree
         self.reference = reference
         self.maxFileBytes = maxFileBytes
+        self.maxRecords = maxRecords
         self.rules = rules
         self.ledger = ledger
         self.validator = validator
@@ -148,17 +150,38 @@ public struct FileProcessor: Sendable {
         let onlyLines = receipt.failedRecordsOnly ? try linesToJudgeAgain(receipt) : nil
         let judged = RecordJudgements(applier: applier, limit: validator.issueLimit, onlyLines: onlyLines)
         let size = receipt.sizeBytes
-        let report = try validate(claimedPath, name: receipt.originalName, onRecord: { judged.judge($0) }) { read in
-            logger.info(
-                "validating a long file",
-                metadata: ["exchange.read_mib": "\(read >> 20)", "exchange.size_mib": "\(size >> 20)"])
-        }
+        var recordsSeen = 0
+        let maxRecords = self.maxRecords
+        let report = try validate(
+            claimedPath, name: receipt.originalName,
+            onRecord: { record in
+                recordsSeen += 1
+                // Past the limit nothing is judged: the file is rejected whole.
+                if recordsSeen <= maxRecords { judged.judge(record) }
+            },
+            progress: { read in
+                logger.info(
+                    "validating a long file",
+                    metadata: ["exchange.read_mib": "\(read >> 20)", "exchange.size_mib": "\(size >> 20)"])
+            },
+            stopReading: { recordsSeen > maxRecords })
         try held.rethrow()
         receipt.fileType = report.type
         receipt.binding = report.binding
         receipt.recordsReceived = onlyLines == nil ? report.recordCount : judged.considered
         var issues = report.issues
         var errorCount = report.errorCount
+        if recordsSeen > maxRecords {
+            logger.info("file has too many records", metadata: ["exchange.limit": "\(maxRecords)"])
+            issues.insert(
+                ValidationIssue(
+                    code: .tooManyRecords,
+                    message: "The file holds more than \(maxRecords) records, the most one file may hold; it was read no "
+                        + "further and nothing in it was applied. Split it into files of at most \(maxRecords) records."),
+                at: 0)
+            errorCount += 1
+            receipt.recordsReceived = recordsSeen
+        }
         if let declared = report.declaredSender, declared != participant.orgId {
             issues.insert(
                 ValidationIssue(
@@ -252,7 +275,8 @@ public struct FileProcessor: Sendable {
     }
 
     private func validate(
-        _ path: String, name: String, onRecord: @escaping RecordFactsHandler, progress: @escaping (Int64) -> Void
+        _ path: String, name: String, onRecord: @escaping RecordFactsHandler, progress: @escaping (Int64) -> Void,
+        stopReading: @escaping () -> Bool
     ) throws -> ValidationReport {
         // The work area is ours, but the sender could have swapped the file for a link between our lstat
         // and the claim: never follow one, never block on a FIFO.
@@ -273,7 +297,7 @@ public struct FileProcessor: Sendable {
         }
         return try validator.validate(
             fileDescriptor: descriptor, displayName: name, capturing: RecordFiles.partnerFieldNames, onRecord: onRecord,
-            progress: progress)
+            progress: progress, stopReading: stopReading)
     }
 
     private func acknowledge(

@@ -65,10 +65,12 @@ public final class FileValidator: Sendable {
     ///   - capturing: Record fields (logical names) whose values `onRecord` receives, record by record.
     ///   - onRecord: Called with each record's facts, in file order.
     ///   - progress: Called with the bytes read so far, every `progressStep` bytes (for long files).
+    ///   - stopReading: Asked after each chunk; when it says yes, the rest of the file is left unread (the
+    ///     caller has seen enough, say too many records) and the report covers what was read.
     /// - Throws: `FileReadError` when a read fails.
     public func validate(
         fileDescriptor: Int32, displayName: String, capturing: Set<String> = [], onRecord: RecordFactsHandler? = nil,
-        progress: ((Int64) -> Void)? = nil
+        progress: ((Int64) -> Void)? = nil, stopReading: (() -> Bool)? = nil
     ) throws(FileReadError) -> ValidationReport {
         let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: FileValidator.chunkSize, alignment: 16)
         defer { buffer.deallocate() }
@@ -91,7 +93,7 @@ public final class FileValidator: Sendable {
         }
         return try judge(
             first: first, rest: { () throws(FileReadError) in try readChunk() }, displayName: displayName, binding: nil,
-            capturing: capturing, onRecord: onRecord, progress: progress)
+            capturing: capturing, onRecord: onRecord, progress: progress, stopReading: stopReading)
     }
 
     /// Judges `bytes` as if they were a file's, handed over in chunks of `chunkSize` (the first at least 64
@@ -110,7 +112,7 @@ public final class FileValidator: Sendable {
         do {
             return try judge(
                 first: UnsafeRawBufferPointer(rebasing: bytes[0..<offset]), rest: { () throws(FileReadError) in rest() },
-                displayName: displayName, binding: binding, capturing: [], onRecord: nil, progress: nil)
+                displayName: displayName, binding: binding, capturing: [], onRecord: nil, progress: nil, stopReading: nil)
         } catch {
             preconditionFailure("reading from memory cannot fail: \(error)")
         }
@@ -119,7 +121,8 @@ public final class FileValidator: Sendable {
     /// Judges a file whose first chunk is `first` and whose next chunks `rest` hands out (empty at the end).
     private func judge(
         first: UnsafeRawBufferPointer, rest readChunk: () throws(FileReadError) -> UnsafeRawBufferPointer, displayName: String,
-        binding forced: Binding?, capturing: Set<String>, onRecord: RecordFactsHandler?, progress: ((Int64) -> Void)?
+        binding forced: Binding?, capturing: Set<String>, onRecord: RecordFactsHandler?, progress: ((Int64) -> Void)?,
+        stopReading: (() -> Bool)?
     ) throws(FileReadError) -> ValidationReport {
         guard !first.isEmpty else {
             var issues = IssueCollector(limit: issueLimit)
@@ -131,7 +134,7 @@ public final class FileValidator: Sendable {
             document.feed(first)
             var bytesRead = Int64(first.count)
             var nextReport = FileValidator.progressStep
-            while document.wantsMoreInput {
+            while document.wantsMoreInput, !(stopReading?() ?? false) {
                 let chunk = try readChunk()
                 if chunk.isEmpty { break }
                 document.feed(chunk)

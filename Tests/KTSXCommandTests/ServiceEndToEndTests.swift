@@ -21,7 +21,9 @@ struct DropTreeFixture {
 
     /// A tree for the fixture world: `Fixtures/reference/` as reference data (participants, catalog,
     /// scales, calendars, ...).
-    init(root: URL, quietPeriod: String = "300ms", maxFileSize: String = "10MB", doneMarkerFor: String? = nil) throws {
+    init(
+        root: URL, quietPeriod: String = "300ms", maxFileSize: String = "10MB", doneMarkerFor: String? = nil, settings: String = ""
+    ) throws {
         self.root = root
         try FileManager.default.createDirectory(at: config, withIntermediateDirectories: true)
         try """
@@ -30,6 +32,7 @@ struct DropTreeFixture {
             quiet_period = \(quietPeriod)
             poll_interval = 100ms
             max_file_size = \(maxFileSize)
+            \(settings)
 
             """.write(to: config.appendingPathComponent("ktsx.conf"), atomically: true, encoding: .utf8)
         let reference = Repository.fixtures.appendingPathComponent("reference")
@@ -236,6 +239,27 @@ struct ServiceEndToEndTests {
             #expect(try tree.text("061014", "big.csv.errors.csv").contains(",file-too-large,"))
             #expect(!(try tree.text("061014", "passwd.csv.ack.csv")).contains("root:"))
             #expect(try FileManager.default.contentsOfDirectory(atPath: tree.inbound("061014").path).isEmpty)
+        }
+    }
+
+    @Test("a file over max_records is rejected whole, read no further, and nothing in it is applied or routed")
+    func tooManyRecords() throws {
+        try withTemporaryDirectory { root in
+            let tree = try DropTreeFixture(root: root, settings: "max_records = 2")
+            let text = try example("ENR.example.csv")
+            try tree.drop(text, as: "three.csv", into: "061010")
+            try tree.drop(text.components(separatedBy: "\n").prefix(3).joined(separator: "\n") + "\n", as: "two.csv", into: "061010")
+            try tree.runOnce()
+            let errors = try tree.text("061010", "three.csv.errors.csv")
+            #expect(errors.contains(",too-many-records,") && errors.contains("more than 2 records"))
+            #expect(try tree.text("061010", "three.csv.ack.csv").contains(",REJECTED,"))
+            #expect(try tree.text("061010", "two.csv.ack.csv").contains(",ACCEPTED,"))
+            // Only the two-record file's enrollments reached the center.
+            let routed = try tree.outboundFiles("061014")
+            #expect(routed.count == 1)
+            let ids = text.split(separator: "\n").dropFirst().map { String($0.prefix(36)) }
+            let delivered = try tree.text("061014", routed[0])
+            #expect(delivered.contains(ids[0]) && delivered.contains(ids[1]) && !delivered.contains(ids[2]))
         }
     }
 

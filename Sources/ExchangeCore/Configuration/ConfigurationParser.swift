@@ -14,7 +14,7 @@ public enum ConfigurationParser {
     ]
 
     private static let settingKeys = [
-        "drop_root", "state_dir", "quiet_period", "poll_interval", "max_file_size", "retention_days", "review_address",
+        "drop_root", "state_dir", "quiet_period", "poll_interval", "max_file_size", "max_records", "retention_days", "review_address",
     ]
 
     /// Parses `ktsx.conf`: `key = value` lines, `#` comments, blank lines.
@@ -75,6 +75,7 @@ public enum ConfigurationParser {
         let quiet = parsed("quiet_period", duration, expected: "a duration such as 5s, 500ms or 1m")
         let poll = parsed("poll_interval", duration, expected: "a duration such as 2s or 500ms")
         let maxSize = parsed("max_file_size", byteSize, expected: "a size such as 512MB, 2GB or 100000 (bytes)")
+        let maxRecords = parsed("max_records", { Int($0).flatMap { $0 > 0 ? $0 : nil } }, expected: "a whole number of records above 0")
         let retention = parsed("retention_days", { Int($0).flatMap { $0 > 0 ? $0 : nil } }, expected: "a whole number of days above 0")
         // `.some(nil)` is "off".
         let review = parsed("review_address", reviewAddress, expected: "host:port such as 127.0.0.1:8480, or off")
@@ -83,6 +84,7 @@ public enum ConfigurationParser {
         if let quiet { settings.quietPeriod = quiet }
         if let poll { settings.pollInterval = poll }
         if let maxSize { settings.maxFileBytes = maxSize }
+        if let maxRecords { settings.maxRecords = maxRecords }
         if let retention { settings.retentionDays = retention }
         if let review { settings.reviewAddress = review }
         return settings

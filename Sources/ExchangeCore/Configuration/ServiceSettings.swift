@@ -11,6 +11,12 @@ public struct ServiceSettings: Sendable, Equatable {
     public var pollInterval: Duration
     /// Files larger than this are set aside unread.
     public var maxFileBytes: Int64
+    /// Records one file may hold: a file with more is rejected once the limit is passed, read no further.
+    /// A file's accepted records are held in memory until its one commit, so this bounds the memory a
+    /// single file can take.
+    public var maxRecords: Int = ServiceSettings.defaultMaxRecords
+    /// The default of `maxRecords`: a whole school year of daily attendance for over 500 students.
+    public static let defaultMaxRecords = 100_000
     /// Days archived and quarantined originals are kept.
     public var retentionDays: Int
     /// Where `ktsx run` serves the review page, `/metrics` and `/healthz`; nil when turned off.

@@ -39,6 +39,8 @@ public struct ValidationIssue: Sendable, Equatable, Hashable {
         public static let notRegularFile = Code(rawValue: "not-a-regular-file")
         /// A file over the size limit: never read.
         public static let fileTooLarge = Code(rawValue: "file-too-large")
+        /// A file with more records than one file may hold: read no further, nothing applied.
+        public static let tooManyRecords = Code(rawValue: "too-many-records")
 
         // XML schema.
         /// An element appears where the schema does not allow it.

@@ -1,0 +1,78 @@
+import ExchangeCore
+import ExchangeRules
+import ExchangeRuntime
+import ExchangeTesting
+import ExchangeValidation
+import Foundation
+import Logging
+import Testing
+
+/// A drop tree in a temporary directory with three participants, an in-memory ledger and a cycle whose
+/// receipt ids count up, so the order files were taken in can be read back.
+struct CycleWorld {
+    let tree: DropTree
+    let ledger = InMemoryLedger()
+    var cycle: ExchangeCycle
+    static let reference = ReferenceData(participants: [
+        Participant(orgId: "061010", name: "Flooding High", classification: .a1, outputFormat: .csv),
+        Participant(orgId: "061020", name: "Quiet High", classification: .a1, outputFormat: .csv),
+        Participant(orgId: "165901", name: "CTC", classification: .a2, outputFormat: .csv),
+    ])
+
+    init(root: URL) throws {
+        let settings = ServiceSettings(
+            dropRoot: root.appendingPathComponent("drop").path, stateDirectory: root.appendingPathComponent("state").path,
+            quietPeriod: .zero)
+        tree = DropTree(dropRoot: settings.dropRoot, stateDirectory: settings.stateDirectory)
+        try tree.prepare(for: CycleWorld.reference.participants.values.sorted { $0.orgId < $1.orgId })
+        let counter = Counter()
+        let processor = FileProcessor(
+            tree: tree, ledger: ledger, validator: try FileValidator(), maxFileBytes: settings.maxFileBytes,
+            reference: { CycleWorld.reference }, now: { JobWorld.now },
+            newReceiptId: { sender in FileProcessor.receiptId(sender: sender, time: JobWorld.now, suffix: String(format: "%06d", counter.next())) })
+        cycle = ExchangeCycle(
+            references: ReferenceStore(directory: root.appendingPathComponent("no-reference").path, reference: CycleWorld.reference),
+            settings: settings, tree: tree, ledger: ledger, processor: processor)
+    }
+
+    func drop(_ count: Int, into org: String) throws {
+        for index in 0..<count {
+            try "not an exchange file \(org) \(index)\n".write(
+                toFile: "\(tree.inbound(org))/file-\(String(format: "%03d", index)).csv", atomically: true, encoding: .utf8)
+        }
+    }
+
+    /// The senders of the receipts recorded so far, in the order their files were claimed.
+    func claimOrder() throws -> [String] {
+        try ledger.receipts(matching: ReceiptQuery()).sorted { $0.id.suffix(6) < $1.id.suffix(6) }.map(\.senderOrgId)
+    }
+}
+
+@Suite("One pass over the drop tree")
+struct ExchangeCycleTests {
+    @Test("a flood from one sender does not keep another sender's file waiting: files are taken in turns, a few per pass")
+    func fairTurns() throws {
+        try withTemporaryDirectory { root in
+            var world = try CycleWorld(root: root)
+            try world.drop(25, into: "061010")
+            try world.drop(1, into: "061020")
+            try world.drop(2, into: "165901")
+            var logger = Logger(label: "test")
+            logger.logLevel = .critical
+
+            let first = world.cycle.run(now: .zero, logger: logger)
+            // Ten of the flood, then the pass ends: the other senders' files went in the first turn.
+            #expect(first.processed == 13)
+            #expect(first.deferred == 15)
+            #expect(first.moreReady)
+            #expect(try world.claimOrder().prefix(5) == ["061010", "061020", "165901", "061010", "165901"])
+
+            let second = world.cycle.run(now: .seconds(1), logger: logger)
+            #expect(second.processed == 10 && second.deferred == 5)
+            let third = world.cycle.run(now: .seconds(2), logger: logger)
+            #expect(third.processed == 5 && third.deferred == 0 && !third.moreReady)
+            #expect(try world.claimOrder().count == 28)
+            #expect(try FileManager.default.contentsOfDirectory(atPath: world.tree.inbound("061010")).isEmpty)
+        }
+    }
+}
