@@ -317,19 +317,18 @@ public final class SQLiteLedger: LedgerStore {
 
     public func receipt(id: String) throws(LedgerError) -> Receipt? {
         try read("reading receipt \(id)") { db in
-            try Row.fetchOne(db, sql: "SELECT * FROM receipt WHERE id = ?", arguments: [id]).map(SQLiteLedger.receipt(from:))
+            try Row.fetchOne(
+                db.cachedStatement(sql: "SELECT * FROM receipt WHERE id = ?"), arguments: [id]).map(SQLiteLedger.receipt(from:))
         }
     }
 
     public func firstAccepted(sender: String, sha256: String) throws(LedgerError) -> Receipt? {
         try read("looking for an accepted copy") { db in
             try Row.fetchOne(
-                db,
-                sql: """
+                db.cachedStatement(sql: """
                     SELECT * FROM receipt WHERE sender_org_id = ? AND sha256 = ?
                     AND outcome IN ('ACCEPTED', 'ACCEPTED_WITH_ERRORS') ORDER BY rowid LIMIT 1
-                    """,
-                arguments: [sender, sha256]
+                    """), arguments: [sender, sha256]
             ).map(SQLiteLedger.receipt(from:))
         }
     }
@@ -556,7 +555,8 @@ public final class SQLiteLedger: LedgerStore {
 
     public func heldRecord(_ type: ExchangeType, key: String) throws(LedgerError) -> HeldRecord? {
         try read("looking up a held record") { db in
-            try Row.fetchOne(db, sql: "SELECT * FROM held_record WHERE type = ? AND natural_key = ?", arguments: [type.code, key])
+            try Row.fetchOne(
+                db.cachedStatement(sql: "SELECT * FROM held_record WHERE type = ? AND natural_key = ?"), arguments: [type.code, key])
                 .map(SQLiteLedger.held(from:))
         }
     }
@@ -564,7 +564,8 @@ public final class SQLiteLedger: LedgerStore {
     public func enrollments(ssid: String, center: String) throws(LedgerError) -> [HeldRecord] {
         try read("looking up enrollments") { db in
             try Row.fetchAll(
-                db, sql: "SELECT * FROM held_record WHERE type = 'ENR' AND ssid = ? AND center_org_id = ? ORDER BY natural_key",
+                db.cachedStatement(
+                    sql: "SELECT * FROM held_record WHERE type = 'ENR' AND ssid = ? AND center_org_id = ? ORDER BY natural_key"),
                 arguments: [ssid, center]
             ).map(SQLiteLedger.held(from:))
         }
@@ -573,8 +574,8 @@ public final class SQLiteLedger: LedgerStore {
     public func attendance(recipientOrgId: String, date: String) throws(LedgerError) -> [HeldRecord] {
         try read("looking up attendance") { db in
             try Row.fetchAll(
-                db,
-                sql: "SELECT * FROM held_record WHERE type = 'ATT' AND recipient_org_id = ? AND record_date = ? ORDER BY natural_key",
+                db.cachedStatement(
+                    sql: "SELECT * FROM held_record WHERE type = 'ATT' AND recipient_org_id = ? AND record_date = ? ORDER BY natural_key"),
                 arguments: [recipientOrgId, date]
             ).map(SQLiteLedger.held(from:))
         }
@@ -583,7 +584,7 @@ public final class SQLiteLedger: LedgerStore {
     public func waivers(center: String, schoolYear: Int) throws(LedgerError) -> [WaiverRequest] {
         try read("looking up waivers") { db in
             try Row.fetchAll(
-                db, sql: "SELECT * FROM waiver_request WHERE center_org_id = ? AND school_year = ? ORDER BY rowid",
+                db.cachedStatement(sql: "SELECT * FROM waiver_request WHERE center_org_id = ? AND school_year = ? ORDER BY rowid"),
                 arguments: [center, schoolYear]
             ).map(SQLiteLedger.waiver(from:))
         }

@@ -34,8 +34,14 @@ public struct ExchangeCycle: Sendable {
     /// it has been seen unfinished this long (on our monotonic clock, whatever the wall clock does): long
     /// enough that a command judging a file in another process (`ktsx reprocess`) is done with it.
     public static let retryAfter: Duration = .seconds(60)
-    /// Files of one participant taken per pass, in turns with the other participants'.
-    static let filesPerTurn = 10
+    /// Ready files taken per pass, in turns between participants; those left wait for the next pass, which
+    /// starts at once after a fresh look at every folder.
+    let filesPerPass: Int
+    /// The default of `filesPerPass`: about a second's work.
+    public static let defaultFilesPerPass = 200
+    /// When pickups were last looked for (our monotonic clock): at most once a second, as every waiting
+    /// delivery is looked for on disk.
+    private var lastPickupCheck: Duration?
     /// How often unfinished receipts are looked for while running.
     static let retryEvery: Duration = .seconds(15)
 
@@ -72,7 +78,12 @@ public struct ExchangeCycle: Sendable {
     }
 
     /// Creates the cycle.
-    public init(references: ReferenceStore, settings: ServiceSettings, tree: DropTree, ledger: any LedgerStore, processor: FileProcessor) {
+    /// - Parameter filesPerPass: Ready files taken per pass (the rest are left for the next pass).
+    public init(
+        references: ReferenceStore, settings: ServiceSettings, tree: DropTree, ledger: any LedgerStore, processor: FileProcessor,
+        filesPerPass: Int = ExchangeCycle.defaultFilesPerPass
+    ) {
+        self.filesPerPass = max(1, filesPerPass)
         self.references = references
         self.settings = settings
         self.tree = tree
@@ -182,9 +193,9 @@ public struct ExchangeCycle: Sendable {
             lastRetry = now
             retryUnfinished(now: now, logger: logger)
         }
-        // Each participant's ready files are queued, then taken in turns, one file of each participant
-        // at a time and at most `filesPerTurn` of each per pass: a flood from one sender (or from many)
-        // never keeps another sender's file waiting for more than one short pass.
+        // Each participant's ready files are queued, then taken in turns, one file of each participant at
+        // a time, at most `filesPerPass` in all: a flood from one sender (or from many) keeps another
+        // sender's new file waiting for one short pass at most.
         var queues: [(participant: Participant, logger: Logger, ready: ArraySlice<String>)] = []
         for participant in participants {
             _ = tracker(for: participant)
@@ -225,9 +236,11 @@ public struct ExchangeCycle: Sendable {
                 logFailure("could not read the inbound folder", key: participant.orgId, error: error, now: now, logger: participantLogger)
             }
         }
-        for _ in 0..<ExchangeCycle.filesPerTurn {
-            for index in queues.indices {
+        var taken = 0
+        while taken < filesPerPass, queues.contains(where: { !$0.ready.isEmpty }) {
+            for index in queues.indices where taken < filesPerPass {
                 guard let name = queues[index].ready.popFirst() else { continue }
+                taken += 1
                 let (participant, participantLogger) = (queues[index].participant, queues[index].logger)
                 do {
                     if try processor.process(name, from: participant, logger: participantLogger) != nil {
@@ -245,7 +258,10 @@ public struct ExchangeCycle: Sendable {
             }
         }
         summary.deferred = queues.reduce(0) { $0 + $1.ready.count }
-        summary.pickedUp = recordPickups(logger: logger)
+        if lastPickupCheck.map({ now - $0 >= .seconds(1) }) ?? true {
+            lastPickupCheck = now
+            summary.pickedUp = recordPickups(logger: logger)
+        }
         if lastHeartbeat.map({ now - $0 >= .seconds(5) }) ?? true {
             lastHeartbeat = now
             do {

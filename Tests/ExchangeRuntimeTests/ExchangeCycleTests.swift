@@ -32,7 +32,7 @@ struct CycleWorld {
             newReceiptId: { sender in FileProcessor.receiptId(sender: sender, time: JobWorld.now, suffix: String(format: "%06d", counter.next())) })
         cycle = ExchangeCycle(
             references: ReferenceStore(directory: root.appendingPathComponent("no-reference").path, reference: CycleWorld.reference),
-            settings: settings, tree: tree, ledger: ledger, processor: processor)
+            settings: settings, tree: tree, ledger: ledger, processor: processor, filesPerPass: 12)
     }
 
     func drop(_ count: Int, into org: String) throws {
@@ -50,7 +50,7 @@ struct CycleWorld {
 
 @Suite("One pass over the drop tree")
 struct ExchangeCycleTests {
-    @Test("a flood from one sender does not keep another sender's file waiting: files are taken in turns, a few per pass")
+    @Test("a flood from one sender does not keep another sender's file waiting: files are taken in turns, a pass at a time")
     func fairTurns() throws {
         try withTemporaryDirectory { root in
             var world = try CycleWorld(root: root)
@@ -61,17 +61,20 @@ struct ExchangeCycleTests {
             logger.logLevel = .critical
 
             let first = world.cycle.run(now: .zero, logger: logger)
-            // Ten of the flood, then the pass ends: the other senders' files went in the first turn.
-            #expect(first.processed == 13)
-            #expect(first.deferred == 15)
+            // Twelve files a pass, in turns: the other senders' files go first; the flood's wait.
+            #expect(first.processed == 12)
+            #expect(first.deferred == 16)
             #expect(first.moreReady)
             #expect(try world.claimOrder().prefix(5) == ["061010", "061020", "165901", "061010", "165901"])
 
+            // A file from the quiet sender that arrives meanwhile goes in the next pass's first turn.
+            try "late\n".write(toFile: "\(world.tree.inbound("061020"))/late.csv", atomically: true, encoding: .utf8)
             let second = world.cycle.run(now: .seconds(1), logger: logger)
-            #expect(second.processed == 10 && second.deferred == 5)
+            #expect(second.processed == 12 && second.deferred == 5)
+            #expect(try world.claimOrder()[12...13] == ["061010", "061020"])
             let third = world.cycle.run(now: .seconds(2), logger: logger)
             #expect(third.processed == 5 && third.deferred == 0 && !third.moreReady)
-            #expect(try world.claimOrder().count == 28)
+            #expect(try world.claimOrder().count == 29)
             #expect(try FileManager.default.contentsOfDirectory(atPath: world.tree.inbound("061010")).isEmpty)
         }
     }
