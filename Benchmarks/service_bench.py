@@ -66,27 +66,21 @@ def percentile(values, fraction):
     return ordered[min(len(ordered) - 1, int(round(fraction * (len(ordered) - 1))))]
 
 
-def main():
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--files", type=int, default=10000)
-    parser.add_argument("--participants", type=int, default=200)
-    parser.add_argument("--latency-files", type=int, default=40)
-    parser.add_argument("--quiet", default="1s")
-    parser.add_argument("--poll", default="500ms")
-    args = parser.parse_args()
-    subprocess.run(["swift", "build", "-c", "release", "--product", "ktsx"], cwd=ROOT, check=True,
-                   stdout=subprocess.DEVNULL)
-    ktsx = os.path.join(ROOT, ".build", "release", "ktsx")
+def build():
+    subprocess.run(["swift", "build", "-c", "release", "--product", "ktsx"], cwd=ROOT, check=True, stdout=subprocess.DEVNULL)
     os.environ["KTSX_CLOCK_START"] = CLOCK
+    return os.path.join(ROOT, ".build", "release", "ktsx")
 
-    # Latency.
+
+def measure_latency(ktsx, files, quiet, poll):
+    """Drop-to-ack seconds of `files` files dropped one at a time into a running service."""
     base = tempfile.mkdtemp(prefix="ktsx-latency-")
-    write_config(base, ["100001"], args.quiet, args.poll)
+    write_config(base, ["100001"], quiet, poll)
     subprocess.run([ktsx, "init", "--config", f"{base}/config"], check=True, stdout=subprocess.DEVNULL)
     service = subprocess.Popen([ktsx, "run", "--config", f"{base}/config", "--log-level", "error"])
     time.sleep(1)
     latencies = []
-    for index in range(args.latency_files):
+    for index in range(files):
         name = f"KTSX_ENR_100001_20251001T000000_{index:04d}.csv"
         path = f"{base}/drop/100001/inbound/{name}"
         with open(path + ".part", "w") as out:
@@ -101,32 +95,82 @@ def main():
     service.send_signal(signal.SIGTERM)
     service.wait()
     shutil.rmtree(base)
+    return latencies
 
-    # Backlog.
+
+def measure_backlog(ktsx, files, participants):
+    """Seconds for `ktsx run --once` to drain `files` files from `participants` participants, and the
+    counts of acknowledgements, accepted files and routed files."""
     base = tempfile.mkdtemp(prefix="ktsx-backlog-")
-    orgs = [f"{200001 + i}" for i in range(args.participants)]
+    orgs = [f"{200001 + i}" for i in range(participants)]
     write_config(base, orgs, "0s", "100ms")
     subprocess.run([ktsx, "init", "--config", f"{base}/config"], check=True, stdout=subprocess.DEVNULL)
-    for index in range(args.files):
+    for index in range(files):
         org = orgs[index % len(orgs)]
         with open(f"{base}/drop/{org}/inbound/KTSX_ENR_{org}_20251001T000000_{index:05d}.csv", "w") as out:
             out.write(enrollment(org, index))
     started = time.perf_counter()
-    result = subprocess.run([ktsx, "run", "--once", "--config", f"{base}/config", "--log-level", "error"],
-                            capture_output=True, text=True)
+    subprocess.run([ktsx, "run", "--once", "--config", f"{base}/config", "--log-level", "error"], capture_output=True, text=True)
     drained = time.perf_counter() - started
     acks = sum(1 for org in orgs for name in os.listdir(f"{base}/drop/{org}/outbound") if ".ack." in name)
     accepted = sum(1 for org in orgs for name in os.listdir(f"{base}/drop/{org}/outbound")
                    if ".ack." in name and ",ACCEPTED," in open(f"{base}/drop/{org}/outbound/{name}").read())
     routed = len(os.listdir(f"{base}/drop/061014/outbound"))
     shutil.rmtree(base)
+    return drained, acks, accepted, routed
+
+
+def cpu_seconds(pid):
+    """User plus system CPU seconds of a process so far (/proc/PID/stat)."""
+    fields = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def measure_idle(ktsx, participants, seconds, poll):
+    """CPU the service spends watching `participants` empty folders: (CPU seconds per second of wall
+    time, milliseconds per poll, resident MB)."""
+    base = tempfile.mkdtemp(prefix="ktsx-idle-")
+    write_config(base, [f"{400001 + i}" for i in range(participants)], "5s", poll)
+    with open(f"{base}/config/ktsx.conf", "a") as conf:
+        conf.write("review_address = off\n")
+    subprocess.run([ktsx, "init", "--config", f"{base}/config"], check=True, stdout=subprocess.DEVNULL)
+    service = subprocess.Popen([ktsx, "run", "--config", f"{base}/config", "--log-level", "error"])
+    time.sleep(5)  # started, recovered, the nightly jobs of a fresh installation run
+    before, started = cpu_seconds(service.pid), time.perf_counter()
+    time.sleep(seconds)
+    used, elapsed = cpu_seconds(service.pid) - before, time.perf_counter() - started
+    status = open(f"/proc/{service.pid}/status").read()
+    rss_kb = int(next(line.split()[1] for line in status.splitlines() if line.startswith("VmRSS:")))
+    service.send_signal(signal.SIGTERM)
+    service.wait()
+    shutil.rmtree(base)
+    poll_seconds = float(poll[:-2]) / 1000 if poll.endswith("ms") else float(poll[:-1])
+    return used / elapsed, 1000 * used / (elapsed / poll_seconds), rss_kb / 1024
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--files", type=int, default=10000)
+    parser.add_argument("--participants", type=int, default=200)
+    parser.add_argument("--latency-files", type=int, default=40)
+    parser.add_argument("--quiet", default="1s")
+    parser.add_argument("--poll", default="500ms")
+    parser.add_argument("--idle-participants", type=int, default=500)
+    parser.add_argument("--idle-seconds", type=int, default=30)
+    args = parser.parse_args()
+    ktsx = build()
+    latencies = measure_latency(ktsx, args.latency_files, args.quiet, args.poll)
+    drained, acks, accepted, routed = measure_backlog(ktsx, args.files, args.participants)
+    idle_share, idle_ms, idle_rss = measure_idle(ktsx, args.idle_participants, args.idle_seconds, "2s")
 
     print(f"\nlatency ({args.latency_files} files, quiet period {args.quiet}, poll interval {args.poll}):")
     print(f"  p50 {statistics.median(latencies):.3f} s, p99 {percentile(latencies, 0.99):.3f} s, "
           f"max {max(latencies):.3f} s")
     print(f"backlog ({args.files} files from {args.participants} participants, quiet period 0):")
     print(f"  {drained:.1f} s, {args.files / drained:.0f} files/s, {acks} acknowledgements ({accepted} ACCEPTED), "
-          f"{routed} files routed to the center; ktsx said: {result.stdout.strip()}")
+          f"{routed} files routed to the center")
+    print(f"idle ({args.idle_participants} participants, poll interval 2s, {args.idle_seconds} s):")
+    print(f"  {100 * idle_share:.2f} % of one core, {idle_ms:.1f} ms of CPU per poll, resident {idle_rss:.0f} MB")
     return 0 if acks == args.files else 1
 
 

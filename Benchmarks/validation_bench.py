@@ -91,49 +91,59 @@ def measure(name, command, size_mb, runs):
             "command": " ".join(command)}
 
 
+def compare(mb, runs, skip_frictionless=False):
+    """Builds ktsx, generates the files (once) and measures every command; returns the table's rows as
+    (result, ktsx's result it is compared with, or None) and the file sizes."""
+    subprocess.run(["swift", "build", "-c", "release", "--product", "ktsx"], cwd=ROOT, check=True, stdout=subprocess.DEVNULL)
+    ktsx = os.path.join(ROOT, ".build", "release", "ktsx")
+    os.makedirs(DATA, exist_ok=True)
+    xml_path = os.path.join(DATA, f"att-{mb}mb.xml")
+    csv_path = os.path.join(DATA, f"att-{mb}mb.csv")
+    if not os.path.exists(xml_path):
+        generate_xml(xml_path, mb)
+    if not os.path.exists(csv_path):
+        generate_csv(csv_path, mb)
+    xml_mb = os.path.getsize(xml_path) / 1_000_000
+    csv_mb = os.path.getsize(csv_path) / 1_000_000
+
+    rows = []
+    xml_ours = measure("ktsx validate (XML)", [ktsx, "validate", xml_path], xml_mb, runs)
+    xml_ref = measure("xmllint --stream --schema", ["xmllint", "--stream", "--schema", "Schemas/ATT.xsd", "--noout",
+                                                     xml_path], xml_mb, runs)
+    rows += [(xml_ours, None), (xml_ref, xml_ours)]
+    csv_ours = measure("ktsx validate (CSV)", [ktsx, "validate", csv_path], csv_mb, runs)
+    rows.append((csv_ours, None))
+    python_csv = measure("python3 csv.reader (parse only)",
+                         [sys.executable, "-c", "import csv,sys\nfor _ in csv.reader(open(sys.argv[1], newline='')): pass",
+                          csv_path], csv_mb, runs)
+    rows.append((python_csv, csv_ours))
+    if not skip_frictionless:
+        frictionless = measure("frictionless validate", ["frictionless", "validate", "--trusted", "--schema",
+                                                         "Schemas/ATT.schema.json", csv_path], csv_mb, 1)
+        rows.append((frictionless, csv_ours))
+    description = (f"files: {os.path.relpath(xml_path, ROOT)} ({xml_mb:.1f} MB), {os.path.relpath(csv_path, ROOT)} "
+                   f"({csv_mb:.1f} MB); median of {runs} runs (frictionless: 1 run)")
+    return rows, description
+
+
+def print_table(rows):
+    print("| command | seconds | MB/s | peak RSS MB | exit | ktsx speed-up |")
+    print("|---|---|---|---|---|---|")
+    for result, ours in rows:
+        ratio = f"{result['seconds'] / ours['seconds']:.2f}x" if ours else "-"
+        print(f"| {result['name']} | {result['seconds']:.2f} | {result['mbps']:.1f} | {result['rss']:.1f} | "
+              f"{','.join(map(str, result['status']))} | {ratio} |")
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--mb", type=int, default=100)
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--skip-frictionless", action="store_true")
     args = parser.parse_args()
-
-    subprocess.run(["swift", "build", "-c", "release", "--product", "ktsx"], cwd=ROOT, check=True)
-    ktsx = os.path.join(ROOT, ".build", "release", "ktsx")
-    os.makedirs(DATA, exist_ok=True)
-    xml_path = os.path.join(DATA, f"att-{args.mb}mb.xml")
-    csv_path = os.path.join(DATA, f"att-{args.mb}mb.csv")
-    if not os.path.exists(xml_path):
-        generate_xml(xml_path, args.mb)
-    if not os.path.exists(csv_path):
-        generate_csv(csv_path, args.mb)
-    xml_mb = os.path.getsize(xml_path) / 1_000_000
-    csv_mb = os.path.getsize(csv_path) / 1_000_000
-
-    rows = []
-    xml_ours = measure("ktsx validate (XML)", [ktsx, "validate", xml_path], xml_mb, args.runs)
-    xml_ref = measure("xmllint --stream --schema", ["xmllint", "--stream", "--schema", "Schemas/ATT.xsd", "--noout",
-                                                     xml_path], xml_mb, args.runs)
-    rows += [(xml_ours, None), (xml_ref, xml_ours)]
-    csv_ours = measure("ktsx validate (CSV)", [ktsx, "validate", csv_path], csv_mb, args.runs)
-    rows.append((csv_ours, None))
-    python_csv = measure("python3 csv.reader (parse only)",
-                         [sys.executable, "-c", "import csv,sys\nfor _ in csv.reader(open(sys.argv[1], newline='')): pass",
-                          csv_path], csv_mb, args.runs)
-    rows.append((python_csv, csv_ours))
-    if not args.skip_frictionless:
-        frictionless = measure("frictionless validate", ["frictionless", "validate", "--trusted", "--schema",
-                                                         "Schemas/ATT.schema.json", csv_path], csv_mb, 1)
-        rows.append((frictionless, csv_ours))
-
-    print(f"\nfiles: {os.path.relpath(xml_path, ROOT)} ({xml_mb:.1f} MB), {os.path.relpath(csv_path, ROOT)} "
-          f"({csv_mb:.1f} MB); median of {args.runs} runs (frictionless: 1 run)\n")
-    print(f"| command | seconds | MB/s | peak RSS MB | exit | ktsx speed-up |")
-    print(f"|---|---|---|---|---|---|")
-    for result, ours in rows:
-        ratio = f"{result['seconds'] / ours['seconds']:.2f}x" if ours else "-"
-        print(f"| {result['name']} | {result['seconds']:.2f} | {result['mbps']:.1f} | {result['rss']:.1f} | "
-              f"{','.join(map(str, result['status']))} | {ratio} |")
+    rows, description = compare(args.mb, args.runs, args.skip_frictionless)
+    print(f"\n{description}\n")
+    print_table(rows)
 
 
 if __name__ == "__main__":

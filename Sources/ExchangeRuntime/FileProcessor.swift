@@ -58,7 +58,9 @@ public struct FileProcessor: Sendable {
         let receiptId = newReceiptId(participant.orgId)
         let started = ContinuousClock.now
         guard let claimed = try tree.claim(name, from: participant.orgId, receiptId: receiptId) else { return nil }
+        CrashPoint.fileClaimed.reach()
         let receipt = try recordClaim(claimed, receiptId: receiptId, name: name, sender: participant.orgId)
+        CrashPoint.fileRecorded.reach()
         var logger = logger
         logger[metadataKey: "exchange.receipt"] = "\(receipt.id)"
         let acknowledged = try judgeAndAcknowledge(receipt, claimedPath: claimed, participant: participant, logger: logger)
@@ -348,21 +350,25 @@ public struct FileProcessor: Sendable {
             OutboundFile(recipientOrgId: participant.orgId, name: receipt.ackFile!, bytes: AcknowledgementRenderer.acknowledgement(ack, as: binding)))
 
         try writer.prepare(outputs, sourceId: receipt.id)
+        CrashPoint.filePrepared.reach()
         receipt.state = .writing
         try ledger.update(
             receipt, recordingDeliveries: writer.deliveries(of: outputs, sourceId: receipt.id, at: processed),
             findings: ReceiptFindings(issues: issues, rejectedRecords: rejectedRecords), applying: changes)
+        CrashPoint.fileCommitted.reach()
         try placeOutputs(of: &receipt, participant: participant, originalPath: originalPath, logger: logger)
         return receipt
     }
 
     private func placeOutputs(of receipt: inout Receipt, participant: Participant, originalPath: String?, logger: Logger) throws {
-        try OutboundWriter(tree: tree, ledger: ledger, now: now).placeAll(sourceId: receipt.id)
+        try OutboundWriter(tree: tree, ledger: ledger, now: now).placeAll(sourceId: receipt.id, afterFirst: CrashPoint.fileOnePlaced)
+        CrashPoint.filePlaced.reach()
         if let originalPath {
             try tree.file(
                 originalPath, receiptId: receipt.id, orgId: participant.orgId, name: receipt.originalName,
                 quarantine: receipt.outcome == .rejected, at: receipt.claimedAt)
         }
+        CrashPoint.fileFiled.reach()
         receipt.state = .finished
         try ledger.update(receipt)
         ExchangeMetrics.acknowledged(receipt)

@@ -50,9 +50,11 @@ struct OutboundWriter: Sendable {
     }
 
     /// Places every delivery recorded for `sourceId`, in the order recorded. A file placed and already
-    /// taken by its recipient is recorded as picked up.
-    func placeAll(sourceId: String) throws {
-        for delivery in try ledger.deliveries(sourceId: sourceId) {
+    /// taken by its recipient is recorded as picked up. `afterFirst` is reached between the first file
+    /// placed and the second.
+    func placeAll(sourceId: String, afterFirst: CrashPoint? = nil) throws {
+        for (index, delivery) in try ledger.deliveries(sourceId: sourceId).enumerated() {
+            if index == 1 { afterFirst?.reach() }
             let outbound = tree.outbound(delivery.recipientOrgId)
             switch try tree.place(delivery.fileName, in: outbound, receiptId: sourceId) {
             case .placed: break

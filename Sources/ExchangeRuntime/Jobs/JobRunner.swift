@@ -210,6 +210,7 @@ public struct JobRunner: Sendable {
 
     /// Takes a claimed run to `finished`: prepare its files, record them, place them.
     private func finish(_ claimed: JobRun, logger: Logger) throws -> JobRun {
+        CrashPoint.jobClaimed.reach()
         var run = claimed
         var decided: WaiverRequest?
         let files: [OutboundFile]
@@ -226,10 +227,12 @@ public struct JobRunner: Sendable {
             files = try dailySummaryFiles(run)
         }
         try writer.prepare(files, sourceId: run.id)
+        CrashPoint.jobPrepared.reach()
         run.state = .writing
         run.files = files.count
         run.records = files.reduce(0) { $0 + $1.records }
         try ledger.updateJobRun(run, recordingDeliveries: writer.deliveries(of: files, sourceId: run.id, at: now()), decision: decided)
+        CrashPoint.jobCommitted.reach()
         return try place(run, logger: logger)
     }
 

@@ -1,0 +1,79 @@
+#!/usr/bin/env python3
+"""The performance suite in one command: validation beside the reference tools on the same generated
+files, then the service (drop-to-ack latency, backlog drain, idle cost of watching 500 folders), printed
+as one table against the promises of DESIGN.md section 8.
+
+Usage (from the package root; builds ktsx in release mode):
+  python3 Benchmarks/suite.py [--mb 100] [--runs 3] [--files 10000] [--participants 200] [--idle-participants 500]
+  python3 Benchmarks/suite.py --quick      # 20 MB files, 2,000-file backlog, 10 s idle: a few minutes
+
+Each part can also be run alone: validation_bench.py, service_bench.py, load_run.py.
+"""
+
+import argparse
+import os
+import statistics
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import service_bench  # noqa: E402
+import validation_bench  # noqa: E402
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--mb", type=int)
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--files", type=int)
+    parser.add_argument("--participants", type=int, default=200)
+    parser.add_argument("--latency-files", type=int, default=40)
+    parser.add_argument("--idle-participants", type=int, default=500)
+    parser.add_argument("--idle-seconds", type=int)
+    args = parser.parse_args()
+    mb = args.mb or (20 if args.quick else 100)
+    files = args.files or (2000 if args.quick else 10000)
+    idle_seconds = args.idle_seconds or (10 if args.quick else 30)
+
+    rows, description = validation_bench.compare(mb, args.runs)
+    by_name = {row[0]["name"]: row[0] for row in rows}
+    xml, xmllint = by_name["ktsx validate (XML)"], by_name["xmllint --stream --schema"]
+    csv, python_csv = by_name["ktsx validate (CSV)"], by_name["python3 csv.reader (parse only)"]
+    frictionless = by_name["frictionless validate"]
+
+    ktsx = service_bench.build()
+    quiet, poll = "1s", "500ms"
+    latencies = service_bench.measure_latency(ktsx, args.latency_files, quiet, poll)
+    drained, acks, accepted, routed = service_bench.measure_backlog(ktsx, files, args.participants)
+    idle_share, idle_ms, idle_rss = service_bench.measure_idle(ktsx, args.idle_participants, idle_seconds, "2s")
+    p50, p99 = statistics.median(latencies), service_bench.percentile(latencies, 0.99)
+
+    def verdict(ok):
+        return "met" if ok else "**short**"
+
+    xml_ratio = xmllint["seconds"] / xml["seconds"]
+    frictionless_ratio = frictionless["seconds"] / csv["seconds"]
+    python_ratio = python_csv["seconds"] / csv["seconds"]
+    print(f"\n{description}\n")
+    validation_bench.print_table(rows)
+    print()
+    print("| measure | ktsx | reference on the same input | ratio | DESIGN.md section 8 | |")
+    print("|---|---|---|---|---|---|")
+    print(f"| XML validation | {xml['mbps']:.1f} MB/s, {xml['rss']:.0f} MB peak | xmllint --stream --schema "
+          f"{xmllint['mbps']:.1f} MB/s, {xmllint['rss']:.0f} MB | {xml_ratio:.2f}x | at least 1.5x | {verdict(xml_ratio >= 1.5)} |")
+    print(f"| CSV validation | {csv['mbps']:.1f} MB/s, {csv['rss']:.0f} MB peak | frictionless validate "
+          f"{frictionless['mbps']:.1f} MB/s, {frictionless['rss']:.0f} MB | {frictionless_ratio:.1f}x | at least 50x | "
+          f"{verdict(frictionless_ratio >= 50)} |")
+    print(f"| CSV validation | (same run) | python3 csv.reader, parse only, {python_csv['mbps']:.1f} MB/s | "
+          f"{python_ratio:.2f}x | at least 1.5x | {verdict(python_ratio >= 1.5)} |")
+    print(f"| drop-to-ack latency ({args.latency_files} files, quiet {quiet}, poll {poll}) | p50 {p50:.2f} s, "
+          f"p99 {p99:.2f} s | - | - | within quiet + poll = 1.5 s | {verdict(p99 <= 1.5)} |")
+    print(f"| backlog drain ({files} files, {args.participants} participants, every file judged, applied, routed) | "
+          f"{files / drained:.0f} files/s ({acks} acks, {accepted} accepted, {routed} routed) | - | - | - | |")
+    print(f"| idle cost ({args.idle_participants} participants, poll 2 s) | {100 * idle_share:.2f} % of a core, "
+          f"{idle_ms:.1f} ms CPU per poll, {idle_rss:.0f} MB resident | - | - | - | |")
+    return 0 if acks == files else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
