@@ -124,7 +124,8 @@ public struct FileProcessor: Sendable {
         throws -> Receipt
     {
         var receipt = receipt
-        if let reason = try setAsideReason(claimedPath) {
+        let before = try tree.entry(at: claimedPath)
+        if let reason = setAsideReason(before) {
             let issue = ValidationIssue(code: .notARegularFile(reason), message: FileProcessor.explanation(reason, size: receipt.sizeBytes))
             logger.info("entry set aside unread", metadata: ["exchange.reason": "\(issue.code)"])
             return try acknowledge(
@@ -168,6 +169,27 @@ public struct FileProcessor: Sendable {
             },
             stopReading: { recordsSeen > maxRecords })
         try held.rethrow()
+        // Someone still writing into the file (through a descriptor opened before the claim), or a file
+        // swapped in under it: what was read is not what was hashed and will be kept. Nothing is applied.
+        let after = try tree.entry(at: claimedPath)
+        if after.size != before.size || after.modified != before.modified || after.inode != before.inode
+            || before.size != receipt.sizeBytes
+        {
+            logger.warning(
+                "file changed while it was read",
+                metadata: ["exchange.size_before": "\(receipt.sizeBytes)", "exchange.size_after": "\(after.size)"])
+            let issue = ValidationIssue(
+                code: .fileChanged,
+                message: "The file changed while it was being read (\(receipt.sizeBytes) bytes when received, \(after.size) when read), "
+                    + "so it was still being written. Nothing in it was applied. Send it again once it is complete: write it under a "
+                    + "temporary name and rename it when done, or use a done marker.")
+            receipt.fileType = report.type
+            receipt.binding = report.binding
+            receipt.recordsReceived = report.recordCount
+            return try acknowledge(
+                &receipt, report: report, issues: [issue], errorCount: 1, outcome: .rejected, participant: participant,
+                originalPath: claimedPath, logger: logger)
+        }
         receipt.fileType = report.type
         receipt.binding = report.binding
         receipt.recordsReceived = onlyLines == nil ? report.recordCount : judged.considered
@@ -256,8 +278,7 @@ public struct FileProcessor: Sendable {
 
     /// Why a claimed entry must not be read, if it must not: a link, a folder, a FIFO or device, or a
     /// file over the limit (from `lstat`; nothing is opened).
-    private func setAsideReason(_ path: String) throws -> ReadinessTracker.SetAsideReason? {
-        let entry = try tree.entry(at: path)
+    private func setAsideReason(_ entry: DropEntry) -> ReadinessTracker.SetAsideReason? {
         switch entry.kind {
         case .symbolicLink: return .symbolicLink
         case .directory: return .directory

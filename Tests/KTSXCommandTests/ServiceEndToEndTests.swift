@@ -390,6 +390,44 @@ struct ServiceEndToEndTests {
         }
     }
 
+    @Test("a file still written after it was claimed (its writer paused longer than the quiet period) is rejected as changed, nothing applied")
+    func writtenWhileRead() throws {
+        try withTemporaryDirectory { root in
+            let tree = try DropTreeFixture(root: root, quietPeriod: "200ms", maxFileSize: "100MB")
+            let path = tree.inbound("061014").appendingPathComponent("att.csv").path
+            FileManager.default.createFile(atPath: path, contents: nil)
+            let handle = try #require(FileHandle(forWritingAtPath: path))
+            // Four megabytes of attendance rows, written, then a pause: the file looks complete.
+            let lines = try example("ATT.example.csv").split(separator: "\n")
+            let rows = lines.dropFirst().joined(separator: "\n") + "\n"
+            try handle.write(contentsOf: Data((lines[0] + "\n").utf8))
+            let block = Data(String(repeating: rows, count: max(1, (1 << 20) / rows.utf8.count)).utf8)
+            for _ in 0..<4 { try handle.write(contentsOf: block) }
+            let process = try tree.startService()
+            defer { if process.isRunning { process.terminate() } }
+            // The service claims it; the writer goes on through its open descriptor while it is read.
+            var waited = 0
+            while FileManager.default.fileExists(atPath: path), waited < 20_000 {
+                usleep(500)
+                waited += 1
+            }
+            for _ in 0..<300 {
+                try handle.write(contentsOf: Data(rows.utf8))
+                usleep(10_000)
+            }
+            try handle.close()
+            waited = 0
+            while try !tree.outboundFiles("061014").contains("att.csv.ack.csv"), waited < 200 {
+                usleep(100_000)
+                waited += 1
+            }
+            #expect(try tree.text("061014", "att.csv.ack.csv").contains(",REJECTED,"))
+            let errors = try tree.text("061014", "att.csv.errors.csv")
+            #expect(errors.contains(",file-changed,") && errors.contains("still being written"), "\(errors.prefix(600))")
+            #expect(try tree.outboundFiles("061010").isEmpty, "nothing routed from a file that changed")
+        }
+    }
+
     @Test("a file that keeps growing is not claimed until it has been quiet; SIGTERM stops the service cleanly")
     func growingFile() throws {
         try withTemporaryDirectory { root in

@@ -41,6 +41,8 @@ public struct ValidationIssue: Sendable, Equatable, Hashable {
         public static let fileTooLarge = Code(rawValue: "file-too-large")
         /// A file with more records than one file may hold: read no further, nothing applied.
         public static let tooManyRecords = Code(rawValue: "too-many-records")
+        /// The file changed while it was read (still being written): nothing applied.
+        public static let fileChanged = Code(rawValue: "file-changed")
 
         // XML schema.
         /// An element appears where the schema does not allow it.
