@@ -6,6 +6,8 @@
            DESIGN.md promises an acknowledgement within one quiet period plus one poll interval.
   backlog: --files small files from --participants participants are dropped at once, then
            `ktsx run --once` (quiet period 0) acknowledges them all; files per second.
+  idle:    `ktsx run` watches --idle-participants empty folders (poll 2 s) for --idle-seconds: its CPU
+           share, CPU per poll and resident memory.
 
 Usage (from the package root; builds ktsx in release mode):
   python3 Benchmarks/service_bench.py [--files 10000] [--participants 200] [--latency-files 40]

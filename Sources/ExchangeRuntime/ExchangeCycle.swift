@@ -228,8 +228,8 @@ public struct ExchangeCycle: Sendable {
                 }
                 // Files that failed lately go last, so that one file that cannot be claimed does not use up
                 // its sender's turns.
-                let failedLately = ready.filter { failuresLogged["\(participant.orgId)/\($0)"] != nil }
-                if !failedLately.isEmpty { ready = ready.filter { !failedLately.contains($0) } + failedLately }
+                let failedLately = Set(ready.filter { failuresLogged["\(participant.orgId)/\($0)"] != nil })
+                if !failedLately.isEmpty { ready = ready.filter { !failedLately.contains($0) } + ready.filter(failedLately.contains) }
                 if !ready.isEmpty { queues.append((participant, participantLogger, ready[...])) }
             } catch {
                 summary.failed += 1

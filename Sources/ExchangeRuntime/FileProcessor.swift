@@ -33,13 +33,15 @@ public struct FileProcessor: Sendable {
 
     /// Creates a processor.
     /// - Parameters:
+    ///   - maxRecords: Records one file may hold; a file with more is rejected, read no further.
     ///   - reference: The reference data in force (it may be reloaded between files).
     ///   - now: The wall clock (injected for tests).
     ///   - newReceiptId: Makes a fresh receipt id for a sender (injected for tests); it must start as
     ///     `receiptId(sender:time:suffix:)` does, so that recovery can tell the sender.
     public init(
         tree: DropTree, ledger: any LedgerStore, validator: FileValidator, maxFileBytes: Int64,
-        maxRecords: Int = ServiceSettings.defaultMaxRecords, rules: RuleBook = .standard, reference: @escaping @Sendable () -> ReferenceData, now: @escaping @Sendable () -> Timestamp,
+        maxRecords: Int = ServiceSettings.defaultMaxRecords, rules: RuleBook = .standard,
+        reference: @escaping @Sendable () -> ReferenceData, now: @escaping @Sendable () -> Timestamp,
         newReceiptId: @escaping @Sendable (_ senderOrgId: String) -> String
     ) {
         self.tree = tree

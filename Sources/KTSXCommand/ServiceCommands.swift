@@ -82,7 +82,8 @@ struct Exchange {
         self.references = references
         let processor = FileProcessor(
             tree: tree, ledger: ledger, validator: try FileValidator(),
-            maxFileBytes: configuration.settings.maxFileBytes, maxRecords: configuration.settings.maxRecords, reference: { references.current }, now: WallClock.now,
+            maxFileBytes: configuration.settings.maxFileBytes, maxRecords: configuration.settings.maxRecords,
+            reference: { references.current }, now: WallClock.now,
             newReceiptId: { sender in FileProcessor.receiptId(sender: sender, time: WallClock.now(), suffix: WallClock.randomSuffix()) })
         self.processor = processor
         desk = SupportDesk(tree: tree, ledger: ledger, reference: { references.current }, now: WallClock.now)

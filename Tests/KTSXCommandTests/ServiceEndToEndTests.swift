@@ -283,12 +283,12 @@ struct ServiceEndToEndTests {
         }
     }
 
-    @Test("odd names are acknowledged too: not UTF-8, a line break, a leading dash, spaces")
+    @Test("odd names are acknowledged too: not UTF-8, a line break, a leading dash, spaces, dots")
     func oddNames() throws {
         try withTemporaryDirectory { root in
             let tree = try DropTreeFixture(root: root)
             let text = try example("ENR.example.csv")
-            for name in ["-rf enr.csv", "line\nbreak.csv", "with space.csv"] {
+            for name in ["-rf enr.csv", "line\nbreak.csv", "with space.csv", "up..dir.csv"] {
                 try tree.drop(text.replacingOccurrences(of: "add", with: name.count % 2 == 0 ? "add" : "update"), as: name, into: "061010")
             }
             // A name with bytes that are not UTF-8.
@@ -299,7 +299,8 @@ struct ServiceEndToEndTests {
             close(descriptor)
             try tree.runOnce()
             let acks = try tree.outboundFiles("061010").filter { $0.contains(".ack.") }
-            #expect(acks.count == 4, "\(acks)")
+            #expect(acks.count == 5, "\(acks)")
+            #expect(acks.contains("up..dir.csv.ack.csv"))
             #expect(acks.contains("bad-\u{1}__.csv.renamed.ack.csv"))
             #expect(try FileManager.default.contentsOfDirectory(atPath: tree.inbound("061010").path).isEmpty)
             let visible = try tree.outboundFiles("061010").map { tree.outbound("061010").appendingPathComponent($0).path }
