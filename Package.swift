@@ -24,6 +24,9 @@ let package = Package(
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
         .package(url: "https://github.com/hummingbird-project/hummingbird-auth.git", from: "2.5.0"),
         .package(url: "https://github.com/hummingbird-project/swift-mustache.git", from: "2.1.1"),
+        .package(url: "https://github.com/vapor/postgres-nio.git", from: "1.33.2"),
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.37.6"),
     ],
     targets: [
         // Layer 1, pure: exchange types, validation results, the CSV reader and Table Schema checks,
@@ -54,6 +57,19 @@ let package = Package(
         .target(
             name: "ExchangeLedgerSQLite",
             dependencies: ["ExchangeCore", .product(name: "GRDB", package: "GRDB.swift")],
+            swiftSettings: swiftSettings
+        ),
+        // The ledger on PostgreSQL (several instances on one drop tree).
+        .target(
+            name: "ExchangeLedgerPostgres",
+            dependencies: [
+                "ExchangeCore",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
             swiftSettings: swiftSettings
         ),
         // The drop tree on the file system, the file pipeline and the services that poll.
@@ -87,7 +103,7 @@ let package = Package(
         .executableTarget(
             name: "KTSXCommand",
             dependencies: [
-                "ExchangeCore", "ExchangeValidation", "ExchangeRuntime", "ExchangeLedgerSQLite", "ExchangeWeb",
+                "ExchangeCore", "ExchangeValidation", "ExchangeRuntime", "ExchangeLedgerSQLite", "ExchangeLedgerPostgres", "ExchangeWeb",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -107,7 +123,7 @@ let package = Package(
             name: "ExchangeTesting", dependencies: ["ExchangeCore"], path: "Tests/Support/ExchangeTesting",
             swiftSettings: swiftSettings),
         .testTarget(
-            name: "ExchangeLedgerTests", dependencies: ["ExchangeCore", "ExchangeLedgerSQLite", "ExchangeTesting"],
+            name: "ExchangeLedgerTests", dependencies: ["ExchangeCore", "ExchangeLedgerSQLite", "ExchangeLedgerPostgres", "ExchangeTesting"],
             swiftSettings: swiftSettings),
         .testTarget(name: "ExchangeCoreTests", dependencies: ["ExchangeCore"], swiftSettings: swiftSettings),
         .testTarget(

@@ -3,7 +3,8 @@
 #   Debian packages: libxml2-dev and pkg-config (to build), libxml2-utils (xmllint, the XML oracle),
 #   time (peak-memory checks), libsqlite3-dev (the ledger), sqlite3 (ledger tests), openssh-server and
 #   openssh-client (the SFTP end-to-end test starts its own sshd on a free loopback port), chromium and
-#   chromium-driver (the review page's browser test).
+#   chromium-driver (the review page's browser test), postgresql-15 (scripts/postgres.sh starts a throwaway
+#   server on loopback for the PostgreSQL ledger's tests, unless KTSX_TEST_POSTGRES_URL names one).
 #   PyPI: frictionless (the CSV oracle), selenium (drives Chromium in the browser test).
 # Then a short fuzz pass of each fuzz target (KTSX_FUZZ_SECONDS, default 20 s each; skipped when arguments
 # are given). Extra arguments go to `swift test` (e.g. --filter OracleParity).
@@ -37,6 +38,14 @@ if ! python3 -c "import selenium" >/dev/null 2>&1; then
     echo "installing selenium from PyPI"
     python3 -m pip install -q "selenium==4.27.1"
 fi
+
+if [ -z "${KTSX_TEST_POSTGRES_URL:-}" ]; then
+    postgres_dir=$(mktemp -d /tmp/ktsx-test-postgres.XXXXXX)
+    trap 'bash scripts/postgres.sh stop "$postgres_dir"' EXIT
+    KTSX_TEST_POSTGRES_URL=$(bash scripts/postgres.sh start "$postgres_dir")
+    export KTSX_TEST_POSTGRES_URL
+fi
+export KTSX_REQUIRE_POSTGRES=1
 
 swift build
 swift test "$@"

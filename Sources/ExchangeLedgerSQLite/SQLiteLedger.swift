@@ -499,30 +499,6 @@ public final class SQLiteLedger: LedgerStore {
 
     // MARK: Held records and waivers
 
-    /// A record's fields as a JSON object with sorted keys (written by hand: Foundation's writer sorts
-    /// keys through NSString and cost a tenth of the service's time).
-    static func encode(_ values: [String: String]) -> String {
-        var out = "{"
-        for (index, key) in values.keys.sorted().enumerated() {
-            if index > 0 { out += "," }
-            out += ReportRenderer.jsonString(key) + ":" + ReportRenderer.jsonString(values[key]!)
-        }
-        return out + "}"
-    }
-
-    static func decode(_ text: String) -> [String: String] {
-        (try? JSONDecoder().decode([String: String].self, from: Data(text.utf8))) ?? [:]
-    }
-
-    /// The date a held record is about: the attendance day, the enrollment's entry, the grade's as-of date.
-    static func recordDate(_ held: HeldRecord) -> String {
-        switch held.type {
-        case .attendance: held["attendanceDate"]
-        case .enrollment: held["entryDate"]
-        default: held["asOfDate"]
-        }
-    }
-
     private static func hold(_ held: HeldRecord, _ db: Database) throws {
         let center = held.type == .enrollment ? held["techCenterOrgId"] : held.senderOrgId
         try db.execute(
@@ -539,7 +515,8 @@ public final class SQLiteLedger: LedgerStore {
                 """,
             arguments: [
                 held.type.code, held.naturalKey, held.senderOrgId, held.recipientOrgId, held.schoolYear, held["ssid"], center,
-                recordDate(held), encode(held.values), held.receiptId, held.acceptedAt.secondsSinceEpoch, held.deleted,
+                LedgerRecordFields.recordDate(held), LedgerRecordFields.encode(held.values), held.receiptId,
+                held.acceptedAt.secondsSinceEpoch, held.deleted,
                 held.type == .grades,
             ])
     }
@@ -547,7 +524,8 @@ public final class SQLiteLedger: LedgerStore {
     private static func held(from row: Row) -> HeldRecord {
         HeldRecord(
             type: ExchangeType(rawValue: row["type"]) ?? .enrollment, naturalKey: row["natural_key"], senderOrgId: row["sender_org_id"],
-            recipientOrgId: row["recipient_org_id"], schoolYear: row["school_year"], values: decode(row["fields"]),
+            recipientOrgId: row["recipient_org_id"], schoolYear: row["school_year"],
+            values: LedgerRecordFields.decode(row["fields"]),
             receiptId: row["receipt_id"], acceptedAt: Timestamp(secondsSinceEpoch: row["accepted_at"]), deleted: row["deleted"])
     }
 
@@ -561,14 +539,15 @@ public final class SQLiteLedger: LedgerStore {
                     decided_at = excluded.decided_at
                 """,
             arguments: [
-                waiver.id, waiver.centerOrgId, waiver.schoolYear, encode(waiver.values), waiver.receiptId,
+                waiver.id, waiver.centerOrgId, waiver.schoolYear, LedgerRecordFields.encode(waiver.values), waiver.receiptId,
                 waiver.receivedAt.secondsSinceEpoch, waiver.status.rawValue, waiver.decisionReason, waiver.decidedAt?.secondsSinceEpoch,
             ])
     }
 
     private static func waiver(from row: Row) -> WaiverRequest {
         WaiverRequest(
-            id: row["id"], centerOrgId: row["center_org_id"], schoolYear: row["school_year"], values: decode(row["fields"]),
+            id: row["id"], centerOrgId: row["center_org_id"], schoolYear: row["school_year"],
+            values: LedgerRecordFields.decode(row["fields"]),
             receiptId: row["receipt_id"], receivedAt: Timestamp(secondsSinceEpoch: row["received_at"]),
             status: WaiverRequest.Status(rawValue: row["status"]) ?? .pending, decisionReason: row["decision_reason"],
             decidedAt: (row["decided_at"] as Int64?).map(Timestamp.init(secondsSinceEpoch:)))

@@ -1,5 +1,6 @@
 import ArgumentParser
 import ExchangeCore
+import ExchangeLedgerPostgres
 import ExchangeLedgerSQLite
 import ExchangeRules
 import ExchangeRuntime
@@ -66,18 +67,25 @@ enum WallClock {
 /// waiver commands, and the tests' binary runs).
 struct Exchange {
     let configuration: ExchangeConfiguration
-    let ledger: SQLiteLedger
+    let ledger: any LedgerStore
     let references: ReferenceStore
     let jobs: JobRunner
     let processor: FileProcessor
     let desk: SupportDesk
     var cycle: ExchangeCycle
 
+    /// The ledger the settings name: the SQLite file in the state directory, or PostgreSQL.
+    static func openLedger(_ settings: ServiceSettings, tree: DropTree) throws(LedgerError) -> any LedgerStore {
+        guard let url = settings.ledgerURL else { return try SQLiteLedger(path: tree.ledgerPath) }
+        let environment = ProcessInfo.processInfo.environment
+        return try PostgresLedger(settings: try PostgresLedgerSettings.parse(url, environment: environment).get())
+    }
+
     init(configuration: ExchangeConfiguration) throws {
         self.configuration = configuration
         let tree = configuration.tree
         try tree.prepare(for: configuration.participants)
-        ledger = try SQLiteLedger(path: tree.ledgerPath)
+        ledger = try Exchange.openLedger(configuration.settings, tree: tree)
         let references = ReferenceStore(directory: configuration.directory, reference: configuration.reference)
         self.references = references
         let processor = FileProcessor(

@@ -1,4 +1,5 @@
 import ExchangeCore
+import ExchangeLedgerPostgres
 import ExchangeLedgerSQLite
 import ExchangeTesting
 import Foundation
@@ -9,10 +10,21 @@ struct LedgerUnderTest: CustomStringConvertible, Sendable {
     let description: String
     let make: @Sendable (URL) throws -> any LedgerStore
 
+    /// The PostgreSQL server the tests use (`scripts/test.sh` starts one on loopback and sets it).
+    static let postgresURL = ProcessInfo.processInfo.environment["KTSX_TEST_POSTGRES_URL"]
+
     static let all = [
         LedgerUnderTest(description: "in memory") { _ in InMemoryLedger() },
         LedgerUnderTest(description: "SQLite") { directory in try SQLiteLedger(path: directory.appendingPathComponent("ledger.sqlite").path) },
-    ]
+    ] + (postgresURL.map { url in [LedgerUnderTest(description: "PostgreSQL") { _ in try freshPostgresLedger(url) }] } ?? [])
+}
+
+/// A PostgreSQL ledger in a schema of its own, so that every test starts empty.
+func freshPostgresLedger(_ url: String) throws -> PostgresLedger {
+    var settings = try PostgresLedgerSettings.parse(url).get()
+    settings.schema = "t_" + UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: "")
+    settings.poolSize = 2
+    return try PostgresLedger(settings: settings)
 }
 
 private func receipt(_ id: String, sender: String = "061014", sha: String = "aa", at seconds: Int64 = 100) -> Receipt {

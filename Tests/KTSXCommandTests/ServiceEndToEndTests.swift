@@ -263,6 +263,37 @@ struct ServiceEndToEndTests {
         }
     }
 
+    @Test(
+        "with ledger = postgres://, files are judged, acknowledged and recorded in PostgreSQL, and the review commands read it",
+        .enabled(if: ProcessInfo.processInfo.environment["KTSX_TEST_POSTGRES_URL"] != nil))
+    func postgresLedger() throws {
+        try withTemporaryDirectory { root in
+            let url = ProcessInfo.processInfo.environment["KTSX_TEST_POSTGRES_URL"]!
+            let schema = "e2e_" + UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: "")
+            let tree = try DropTreeFixture(root: root, settings: "ledger = \(url)\(url.contains("?") ? "&" : "?")schema=\(schema)")
+            let text = try example("ENR.example.csv")
+            try tree.drop(text, as: "enr.csv", into: "061010")
+            try tree.drop(text.replacingOccurrences(of: ",2009-", with: ",2009-13-"), as: "bad.csv", into: "061010")
+            try tree.runOnce()
+            #expect(try tree.text("061010", "enr.csv.ack.csv").contains(",ACCEPTED,"))
+            #expect(try tree.text("061010", "bad.csv.ack.csv").contains(",REJECTED,"))
+            #expect(try tree.outboundFiles("061014").count == 1, "routed to the center")
+            #expect(!FileManager.default.fileExists(atPath: tree.state.appendingPathComponent("ledger.sqlite").path), "no SQLite ledger made")
+            let listed = try tree.ktsx(["submissions", "--config", tree.config.path, "--format", "json"])
+            #expect(listed.status == 0, "\(listed.standardError)")
+            #expect(listed.standardOutput.contains("enr.csv") && listed.standardOutput.contains("bad.csv"))
+
+            // A server that cannot be reached: ktsx run refuses to start and says where it looked.
+            let settingsFile = tree.config.appendingPathComponent("ktsx.conf")
+            let conf = try String(contentsOf: settingsFile, encoding: .utf8)
+            try conf.split(separator: "\n").map { $0.hasPrefix("ledger = ") ? "ledger = postgres://ktsx@127.0.0.1:1/ktsx?sslmode=disable" : String($0) }
+                .joined(separator: "\n").write(to: settingsFile, atomically: true, encoding: .utf8)
+            let refused = try tree.ktsx(["run", "--once", "--config", tree.config.path])
+            #expect(refused.status != 0)
+            #expect(refused.standardError.contains("cannot reach the ledger") && refused.standardError.contains("127.0.0.1:1/ktsx"), "\(refused.standardError)")
+        }
+    }
+
     @Test("links to another participant's folder or file are set aside, and that participant's files are untouched")
     func linksToAnotherParticipant() throws {
         try withTemporaryDirectory { root in

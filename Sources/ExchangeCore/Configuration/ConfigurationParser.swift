@@ -15,6 +15,7 @@ public enum ConfigurationParser {
 
     private static let settingKeys = [
         "drop_root", "state_dir", "quiet_period", "poll_interval", "max_file_size", "max_records", "retention_days", "review_address",
+        "ledger",
     ]
 
     /// Parses `ktsx.conf`: `key = value` lines, `#` comments, blank lines.
@@ -77,6 +78,12 @@ public enum ConfigurationParser {
         let maxSize = parsed("max_file_size", byteSize, expected: "a size such as 512MB, 2GB or 100000 (bytes)")
         let maxRecords = parsed("max_records", { Int($0).flatMap { $0 > 0 ? $0 : nil } }, expected: "a whole number of records above 0")
         let retention = parsed("retention_days", { Int($0).flatMap { $0 > 0 ? $0 : nil } }, expected: "a whole number of days above 0")
+        // `.some(nil)` is SQLite.
+        let ledger = parsed(
+            "ledger", { text -> String?? in
+                if text == "sqlite" { return .some(nil) }
+                return text.hasPrefix("postgres://") || text.hasPrefix("postgresql://") ? .some(text) : nil
+            }, expected: "sqlite, or a URL such as postgres://ktsx@db.example.org/ktsx?sslmode=verify-full")
         // `.some(nil)` is "off".
         let review = parsed("review_address", reviewAddress, expected: "host:port such as 127.0.0.1:8480, or off")
         guard errors.isEmpty, let dropRoot, let stateDirectory else { throw ConfigurationErrors(errors) }
@@ -87,6 +94,7 @@ public enum ConfigurationParser {
         if let maxRecords { settings.maxRecords = maxRecords }
         if let retention { settings.retentionDays = retention }
         if let review { settings.reviewAddress = review }
+        if let ledger { settings.ledgerURL = ledger }
         return settings
     }
 

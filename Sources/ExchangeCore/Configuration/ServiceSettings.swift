@@ -19,6 +19,9 @@ public struct ServiceSettings: Sendable, Equatable {
     public static let defaultMaxRecords = 100_000
     /// Days archived and quarantined originals are kept.
     public var retentionDays: Int
+    /// The ledger: nil for the embedded SQLite file in the state directory (the default), or a
+    /// `postgres://` URL for a PostgreSQL ledger that several instances share.
+    public var ledgerURL: String?
     /// Where `ktsx run` serves the review page, `/metrics` and `/healthz`; nil when turned off.
     public var reviewAddress: ReviewAddress? = ReviewAddress(host: "127.0.0.1", port: 8480)
 

@@ -1,0 +1,29 @@
+import Foundation
+
+/// How every ledger stores a held record's or a waiver's fields, and the date it files a record under.
+public enum LedgerRecordFields {
+    /// The fields as a JSON object with sorted keys (written by hand: Foundation's writer sorts keys
+    /// through NSString and cost a tenth of the service's time).
+    public static func encode(_ values: [String: String]) -> String {
+        var out = "{"
+        for (index, key) in values.keys.sorted().enumerated() {
+            if index > 0 { out += "," }
+            out += ReportRenderer.jsonString(key) + ":" + ReportRenderer.jsonString(values[key]!)
+        }
+        return out + "}"
+    }
+
+    /// The fields of a JSON object written by `encode` (empty if the text is not one).
+    public static func decode(_ text: String) -> [String: String] {
+        (try? JSONDecoder().decode([String: String].self, from: Data(text.utf8))) ?? [:]
+    }
+
+    /// The date a held record is about: the attendance day, the enrollment's entry, the grade's as-of date.
+    public static func recordDate(_ held: HeldRecord) -> String {
+        switch held.type {
+        case .attendance: held["attendanceDate"]
+        case .enrollment: held["entryDate"]
+        default: held["asOfDate"]
+        }
+    }
+}

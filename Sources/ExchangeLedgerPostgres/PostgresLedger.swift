@@ -1,0 +1,666 @@
+import ExchangeCore
+import Foundation
+import Logging
+import PostgresNIO
+
+/// The ledger in PostgreSQL, for several `ktsx run` instances sharing one drop tree. The same tables,
+/// invariants and versioned migrations as the SQLite ledger (each migration expressed for PostgreSQL under
+/// the same name); the database enforces a receipt id once, the same bytes from the same sender accepted
+/// at most once, and one run per job and key. A database migrated by a newer `ktsx` is refused.
+public final class PostgresLedger: LedgerStore {
+    private let sessions: PostgresSessions
+    private let settings: PostgresLedgerSettings
+
+    /// Connects, creates the schema and tables on first use and applies missing migrations (one instance at
+    /// a time, under an advisory lock).
+    /// - Throws: `LedgerError`: `.storage` when the server cannot be reached or refuses, `.newerSchema` when
+    ///   the database has a migration this `ktsx` does not know.
+    public init(settings: PostgresLedgerSettings, logger: Logger = Logger(label: "ktsx.ledger")) throws(LedgerError) {
+        self.settings = settings
+        sessions = try PostgresSessions(settings: settings, logger: logger)
+        try migrate()
+    }
+
+    /// The PostgreSQL schema the tables live in.
+    public var schema: String { settings.schema }
+
+    /// Closes the connections.
+    public func close() { sessions.close() }
+
+    deinit { sessions.close() }
+
+    /// The migrations, by the names the SQLite ledger gives them, each as PostgreSQL statements.
+    static let migrations: [(name: String, statements: [PostgresQuery])] = [
+        (
+            "1-receipts-and-deliveries",
+            [
+                """
+                CREATE TABLE receipt (
+                    seq BIGINT GENERATED ALWAYS AS IDENTITY,
+                    id TEXT COLLATE "C" PRIMARY KEY,
+                    sender_org_id TEXT COLLATE "C" NOT NULL,
+                    original_name TEXT NOT NULL,
+                    size_bytes BIGINT NOT NULL CHECK (size_bytes >= 0),
+                    sha256 TEXT NOT NULL,
+                    state TEXT NOT NULL CHECK (state IN ('claimed', 'writing', 'finished')),
+                    claimed_at BIGINT NOT NULL,
+                    file_type TEXT,
+                    binding TEXT,
+                    outcome TEXT CHECK (outcome IN ('ACCEPTED', 'ACCEPTED_WITH_ERRORS', 'REJECTED', 'DUPLICATE')),
+                    records_received BIGINT NOT NULL DEFAULT 0,
+                    records_accepted BIGINT NOT NULL DEFAULT 0,
+                    records_rejected BIGINT NOT NULL DEFAULT 0,
+                    error_count BIGINT NOT NULL DEFAULT 0,
+                    duplicate_of TEXT REFERENCES receipt(id),
+                    ack_file TEXT,
+                    error_file TEXT,
+                    finished_at BIGINT
+                )
+                """,
+                "CREATE INDEX receipt_by_content ON receipt(sender_org_id, sha256)",
+                "CREATE INDEX receipt_unfinished ON receipt(state) WHERE state <> 'finished'",
+                """
+                CREATE UNIQUE INDEX receipt_accepted_once ON receipt(sender_org_id, sha256)
+                    WHERE outcome IN ('ACCEPTED', 'ACCEPTED_WITH_ERRORS')
+                """,
+                """
+                CREATE TABLE delivery (
+                    seq BIGINT GENERATED ALWAYS AS IDENTITY,
+                    receipt_id TEXT NOT NULL REFERENCES receipt(id),
+                    recipient_org_id TEXT COLLATE "C" NOT NULL,
+                    file_name TEXT NOT NULL,
+                    delivered_at BIGINT NOT NULL,
+                    picked_up_at BIGINT,
+                    UNIQUE (receipt_id, file_name)
+                )
+                """,
+                "CREATE INDEX delivery_pending ON delivery(recipient_org_id, file_name) WHERE picked_up_at IS NULL",
+            ]
+        ),
+        (
+            "2-rejected-records",
+            [
+                """
+                CREATE TABLE rejected_record (
+                    receipt_id TEXT NOT NULL REFERENCES receipt(id),
+                    line BIGINT NOT NULL,
+                    record_key TEXT,
+                    codes TEXT NOT NULL,
+                    PRIMARY KEY (receipt_id, line)
+                )
+                """
+            ]
+        ),
+        (
+            "3-held-records-waivers-jobs",
+            [
+                // Deliveries now come from receipts and from job runs: the column keeps its name, without the
+                // reference to receipt.
+                "ALTER TABLE delivery DROP CONSTRAINT delivery_receipt_id_fkey",
+                """
+                CREATE TABLE held_record (
+                    type TEXT COLLATE "C" NOT NULL,
+                    natural_key TEXT COLLATE "C" NOT NULL,
+                    sender_org_id TEXT COLLATE "C" NOT NULL,
+                    recipient_org_id TEXT COLLATE "C" NOT NULL,
+                    school_year BIGINT NOT NULL,
+                    ssid TEXT NOT NULL,
+                    center_org_id TEXT NOT NULL,
+                    record_date TEXT NOT NULL,
+                    fields TEXT NOT NULL,
+                    receipt_id TEXT NOT NULL REFERENCES receipt(id),
+                    accepted_at BIGINT NOT NULL,
+                    deleted BOOLEAN NOT NULL,
+                    pending_posting BOOLEAN NOT NULL DEFAULT false,
+                    posting_run TEXT,
+                    ever_posted BOOLEAN NOT NULL DEFAULT false,
+                    PRIMARY KEY (type, natural_key)
+                )
+                """,
+                "CREATE INDEX held_by_student ON held_record(type, ssid, center_org_id)",
+                "CREATE INDEX held_by_recipient_day ON held_record(type, recipient_org_id, record_date)",
+                "CREATE INDEX held_pending_posting ON held_record(posting_run) WHERE pending_posting",
+                """
+                CREATE TABLE waiver_request (
+                    seq BIGINT GENERATED ALWAYS AS IDENTITY,
+                    id TEXT PRIMARY KEY,
+                    center_org_id TEXT NOT NULL,
+                    school_year BIGINT NOT NULL,
+                    fields TEXT NOT NULL,
+                    receipt_id TEXT NOT NULL,
+                    received_at BIGINT NOT NULL,
+                    status TEXT NOT NULL CHECK (status IN ('pending', 'approved', 'denied', 'withdrawn')),
+                    decision_reason TEXT,
+                    decided_at BIGINT
+                )
+                """,
+                "CREATE INDEX waiver_by_center ON waiver_request(center_org_id, school_year)",
+                """
+                CREATE TABLE job_run (
+                    seq BIGINT GENERATED ALWAYS AS IDENTITY,
+                    id TEXT PRIMARY KEY,
+                    job TEXT NOT NULL,
+                    run_key TEXT COLLATE "C" NOT NULL,
+                    state TEXT NOT NULL CHECK (state IN ('claimed', 'writing', 'finished')),
+                    started_at BIGINT NOT NULL,
+                    finished_at BIGINT,
+                    detail TEXT NOT NULL,
+                    files BIGINT NOT NULL DEFAULT 0,
+                    records BIGINT NOT NULL DEFAULT 0,
+                    UNIQUE (job, run_key)
+                )
+                """,
+                "CREATE INDEX job_run_unfinished ON job_run(state) WHERE state <> 'finished'",
+            ]
+        ),
+        (
+            "4-review",
+            [
+                "ALTER TABLE receipt ADD COLUMN reprocess_of TEXT",
+                "ALTER TABLE receipt ADD COLUMN failed_records_only BOOLEAN NOT NULL DEFAULT false",
+                """
+                CREATE UNIQUE INDEX receipt_reprocessed_once ON receipt(reprocess_of)
+                    WHERE reprocess_of IS NOT NULL AND (state <> 'finished' OR outcome IN ('ACCEPTED', 'ACCEPTED_WITH_ERRORS'))
+                """,
+                "CREATE INDEX receipt_by_reprocess ON receipt(reprocess_of) WHERE reprocess_of IS NOT NULL",
+                "CREATE INDEX receipt_by_sender_time ON receipt(sender_org_id, claimed_at)",
+                "CREATE INDEX receipt_by_time ON receipt(claimed_at)",
+                "DROP INDEX receipt_accepted_once",
+                """
+                CREATE UNIQUE INDEX receipt_accepted_once ON receipt(sender_org_id, sha256)
+                    WHERE outcome IN ('ACCEPTED', 'ACCEPTED_WITH_ERRORS') AND NOT failed_records_only
+                """,
+                """
+                CREATE TABLE receipt_issue (
+                    receipt_id TEXT NOT NULL,
+                    position BIGINT NOT NULL,
+                    code TEXT NOT NULL,
+                    message TEXT NOT NULL,
+                    line BIGINT,
+                    column_number BIGINT,
+                    path TEXT,
+                    field TEXT,
+                    row_number BIGINT,
+                    record_key TEXT,
+                    PRIMARY KEY (receipt_id, position)
+                )
+                """,
+            ]
+        ),
+    ]
+
+    private func migrate() throws(LedgerError) {
+        let schema = settings.schema
+        try sessions.transaction("preparing the ledger in \(settings.place)") { connection in
+            // One instance migrates at a time; the others wait here and then find nothing to do.
+            _ = try sessions.run("SELECT pg_advisory_xact_lock(4242, hashtext(\(schema)))", on: connection)
+            _ = try sessions.run(PostgresQuery(unsafeSQL: "CREATE SCHEMA IF NOT EXISTS \"\(schema)\""), on: connection)
+            _ = try sessions.run("CREATE TABLE IF NOT EXISTS ledger_migration (name TEXT PRIMARY KEY, applied_at BIGINT NOT NULL)", on: connection)
+            let applied = Set(try sessions.run("SELECT name FROM ledger_migration", on: connection).map { try Columns($0).string("name") })
+            let known = Set(PostgresLedger.migrations.map(\.name))
+            if let unknown = applied.subtracting(known).sorted().first {
+                throw LedgerError(
+                    .newerSchema,
+                    "the ledger at \(settings.place) has migration '\(unknown)', which this ktsx does not know; use a newer ktsx")
+            }
+            for migration in PostgresLedger.migrations where !applied.contains(migration.name) {
+                for statement in migration.statements { _ = try sessions.run(statement, on: connection) }
+                _ = try sessions.run(
+                    "INSERT INTO ledger_migration (name, applied_at) VALUES (\(migration.name), extract(epoch FROM now())::bigint)",
+                    on: connection)
+            }
+        }
+    }
+
+    public func checkStorage() throws(LedgerError) {
+        // A server that cannot be reached fails the pass's own statements (retried); only tables that are
+        // gone stop the exchange.
+        let present: Bool
+        do {
+            present = try sessions.withConnection("checking the ledger") { connection in
+                try sessions.run("SELECT to_regclass('receipt') IS NOT NULL AS present", on: connection).first.map { try Columns($0).bool("present") } ?? false
+            }
+        } catch {
+            return
+        }
+        if !present {
+            throw LedgerError(.storage, "the ledger's tables are gone from schema \(settings.schema) of \(settings.place); nothing more is recorded")
+        }
+    }
+
+    // MARK: Statements
+
+    private func rows(_ what: String, _ query: PostgresQuery) throws(LedgerError) -> [PostgresRow] {
+        try sessions.withConnection(what) { connection in Array(try sessions.run(query, on: connection)) }
+    }
+
+    private func decoded<T>(_ what: String, _ query: PostgresQuery, _ decode: (Columns) throws -> T) throws(LedgerError) -> [T] {
+        let found = try rows(what, query)
+        do {
+            return try found.map { try decode(Columns($0)) }
+        } catch {
+            throw LedgerError(.storage, "\(what): a row could not be read: \(String(reflecting: error))")
+        }
+    }
+
+    private func write<T>(_ what: String, _ body: (PostgresConnection) throws -> T) throws(LedgerError) -> T {
+        try sessions.transaction(what, body)
+    }
+
+    @discardableResult
+    private func execute(_ query: PostgresQuery, on connection: PostgresConnection) throws -> Int {
+        try sessions.run(query, on: connection).metadata.rows ?? 0
+    }
+
+    // MARK: Receipts
+
+    private static let receiptColumns = """
+        id, sender_org_id, original_name, size_bytes, sha256, state, claimed_at, file_type, binding, outcome, \
+        records_received, records_accepted, records_rejected, error_count, duplicate_of, ack_file, error_file, finished_at, \
+        reprocess_of, failed_records_only
+        """
+
+    private static func receipt(from row: Columns) throws -> Receipt {
+        var receipt = Receipt(
+            id: try row.string("id"), senderOrgId: try row.string("sender_org_id"), originalName: try row.string("original_name"),
+            sizeBytes: try row.int64("size_bytes"), sha256: try row.string("sha256"),
+            claimedAt: Timestamp(secondsSinceEpoch: try row.int64("claimed_at")))
+        receipt.state = ReceiptState(rawValue: try row.string("state")) ?? .claimed
+        receipt.fileType = try row.optionalString("file_type").flatMap(ExchangeType.init(rawValue:))
+        receipt.binding = try row.optionalString("binding").flatMap(Binding.init(rawValue:))
+        receipt.outcome = try row.optionalString("outcome").flatMap(FileOutcome.init(rawValue:))
+        receipt.recordsReceived = try row.int("records_received")
+        receipt.recordsAccepted = try row.int("records_accepted")
+        receipt.recordsRejected = try row.int("records_rejected")
+        receipt.errorCount = try row.int("error_count")
+        receipt.duplicateOf = try row.optionalString("duplicate_of")
+        receipt.ackFile = try row.optionalString("ack_file")
+        receipt.errorFile = try row.optionalString("error_file")
+        receipt.finishedAt = try row.optionalInt64("finished_at").map(Timestamp.init(secondsSinceEpoch:))
+        receipt.reprocessOf = try row.optionalString("reprocess_of")
+        receipt.failedRecordsOnly = try row.bool("failed_records_only")
+        return receipt
+    }
+
+    public func recordClaim(_ receipt: Receipt) throws(LedgerError) {
+        try write("recording receipt \(receipt.id)") { connection in
+            try execute(
+                """
+                INSERT INTO receipt (\(unescaped: PostgresLedger.receiptColumns)) VALUES (\(receipt.id), \(receipt.senderOrgId),
+                \(receipt.originalName), \(receipt.sizeBytes), \(receipt.sha256), \(receipt.state.rawValue),
+                \(receipt.claimedAt.secondsSinceEpoch), \(receipt.fileType?.code), \(receipt.binding?.rawValue),
+                \(receipt.outcome?.rawValue), \(receipt.recordsReceived), \(receipt.recordsAccepted), \(receipt.recordsRejected),
+                \(receipt.errorCount), \(receipt.duplicateOf), \(receipt.ackFile), \(receipt.errorFile),
+                \(receipt.finishedAt?.secondsSinceEpoch), \(receipt.reprocessOf), \(receipt.failedRecordsOnly))
+                """, on: connection)
+        }
+    }
+
+    public func update(
+        _ receipt: Receipt, recordingDeliveries deliveries: [Delivery], findings: ReceiptFindings, applying changes: LedgerChanges
+    ) throws(LedgerError) {
+        try write("updating receipt \(receipt.id)") { connection in
+            let changed = try execute(
+                """
+                UPDATE receipt SET sender_org_id = \(receipt.senderOrgId), original_name = \(receipt.originalName),
+                size_bytes = \(receipt.sizeBytes), sha256 = \(receipt.sha256), state = \(receipt.state.rawValue),
+                claimed_at = \(receipt.claimedAt.secondsSinceEpoch), file_type = \(receipt.fileType?.code),
+                binding = \(receipt.binding?.rawValue), outcome = \(receipt.outcome?.rawValue),
+                records_received = \(receipt.recordsReceived), records_accepted = \(receipt.recordsAccepted),
+                records_rejected = \(receipt.recordsRejected), error_count = \(receipt.errorCount),
+                duplicate_of = \(receipt.duplicateOf), ack_file = \(receipt.ackFile), error_file = \(receipt.errorFile),
+                finished_at = \(receipt.finishedAt?.secondsSinceEpoch), reprocess_of = \(receipt.reprocessOf),
+                failed_records_only = \(receipt.failedRecordsOnly)
+                WHERE id = \(receipt.id)
+                """, on: connection)
+            guard changed > 0 else { throw LedgerError(.unknownReceipt, "no receipt \(receipt.id)") }
+            try insert(deliveries, on: connection)
+            for held in changes.held { try hold(held, on: connection) }
+            for waiver in changes.waivers { try save(waiver, on: connection) }
+            for record in findings.rejectedRecords {
+                try execute(
+                    """
+                    INSERT INTO rejected_record (receipt_id, line, record_key, codes)
+                    VALUES (\(record.receiptId), \(record.line), \(record.recordKey), \(record.codes.joined(separator: ",")))
+                    ON CONFLICT DO NOTHING
+                    """, on: connection)
+            }
+            for (position, issue) in findings.issues.enumerated() {
+                try execute(
+                    """
+                    INSERT INTO receipt_issue (receipt_id, position, code, message, line, column_number, path, field, row_number, record_key)
+                    VALUES (\(receipt.id), \(position), \(issue.code.rawValue), \(issue.message), \(issue.line), \(issue.column),
+                    \(issue.path), \(issue.field), \(issue.row), \(issue.recordKey))
+                    ON CONFLICT DO NOTHING
+                    """, on: connection)
+            }
+        }
+    }
+
+    public func receipt(id: String) throws(LedgerError) -> Receipt? {
+        try decoded("reading receipt \(id)", "SELECT * FROM receipt WHERE id = \(id)", PostgresLedger.receipt(from:)).first
+    }
+
+    public func firstAccepted(sender: String, sha256: String) throws(LedgerError) -> Receipt? {
+        try decoded(
+            "looking for an accepted copy",
+            """
+            SELECT * FROM receipt WHERE sender_org_id = \(sender) AND sha256 = \(sha256)
+            AND outcome IN ('ACCEPTED', 'ACCEPTED_WITH_ERRORS') ORDER BY seq LIMIT 1
+            """, PostgresLedger.receipt(from:)
+        ).first
+    }
+
+    public func unfinishedReceipts() throws(LedgerError) -> [Receipt] {
+        try decoded(
+            "listing unfinished receipts", "SELECT * FROM receipt WHERE state <> 'finished' ORDER BY seq", PostgresLedger.receipt(from:))
+    }
+
+    public func allReceipts() throws(LedgerError) -> [Receipt] {
+        try decoded("listing receipts", "SELECT * FROM receipt ORDER BY seq", PostgresLedger.receipt(from:))
+    }
+
+    /// The WHERE clause (with its bound values) that selects the receipts of `query`.
+    private static func condition(_ query: ReceiptQuery) -> (String, PostgresBindings) {
+        var clauses = ["true"]
+        var bindings = PostgresBindings()
+        func placeholder() -> String { "$\(bindings.count)" }
+        func oneOf(_ column: String, _ values: [String]) {
+            guard !values.isEmpty else { return }
+            var marks: [String] = []
+            for value in values {
+                bindings.append(value)
+                marks.append(placeholder())
+            }
+            clauses.append("\(column) IN (\(marks.joined(separator: ", ")))")
+        }
+        oneOf("sender_org_id", query.senders.sorted())
+        oneOf("file_type", query.types.map(\.code).sorted())
+        oneOf("outcome", query.outcomes.map(\.rawValue).sorted())
+        if let from = query.claimedFrom {
+            bindings.append(from.secondsSinceEpoch)
+            clauses.append("claimed_at >= \(placeholder())")
+        }
+        if let before = query.claimedBefore {
+            bindings.append(before.secondsSinceEpoch)
+            clauses.append("claimed_at < \(placeholder())")
+        }
+        if let reprocessOf = query.reprocessOf {
+            bindings.append(reprocessOf)
+            clauses.append("reprocess_of = \(placeholder())")
+        }
+        if query.sentOnly { clauses.append("reprocess_of IS NULL") }
+        return (clauses.joined(separator: " AND "), bindings)
+    }
+
+    public func receipts(matching query: ReceiptQuery) throws(LedgerError) -> [Receipt] {
+        let (condition, bindings) = PostgresLedger.condition(query)
+        let limit = query.limit.map { " LIMIT \(max(0, $0))" } ?? ""
+        return try decoded(
+            "searching receipts",
+            PostgresQuery(unsafeSQL: "SELECT * FROM receipt WHERE \(condition) ORDER BY claimed_at DESC, seq DESC\(limit)", binds: bindings),
+            PostgresLedger.receipt(from:))
+    }
+
+    public func latestReceiptPerSender(matching query: ReceiptQuery) throws(LedgerError) -> [Receipt] {
+        let (condition, bindings) = PostgresLedger.condition(query)
+        return try decoded(
+            "finding each sender's latest receipt",
+            PostgresQuery(
+                unsafeSQL: """
+                    SELECT * FROM (
+                        SELECT *, row_number() OVER (PARTITION BY sender_org_id ORDER BY claimed_at DESC, seq DESC) AS newest
+                        FROM receipt WHERE \(condition)
+                    ) latest WHERE newest = 1 ORDER BY sender_org_id
+                    """, binds: bindings),
+            PostgresLedger.receipt(from:))
+    }
+
+    public func rejectedRecords(receiptId: String) throws(LedgerError) -> [RejectedRecord] {
+        try decoded("listing rejected records", "SELECT * FROM rejected_record WHERE receipt_id = \(receiptId) ORDER BY line") {
+            RejectedRecord(
+                receiptId: try $0.string("receipt_id"), line: try $0.int("line"), recordKey: try $0.optionalString("record_key"),
+                codes: try $0.string("codes").split(separator: ",").map(String.init))
+        }
+    }
+
+    public func issues(receiptId: String) throws(LedgerError) -> [ValidationIssue] {
+        try decoded("listing the issues of a receipt", "SELECT * FROM receipt_issue WHERE receipt_id = \(receiptId) ORDER BY position") {
+            ValidationIssue(
+                code: ValidationIssue.Code(rawValue: try $0.string("code")), message: try $0.string("message"),
+                line: try $0.optionalInt("line"), column: try $0.optionalInt("column_number"), path: try $0.optionalString("path"),
+                field: try $0.optionalString("field"), row: try $0.optionalInt("row_number"), recordKey: try $0.optionalString("record_key"))
+        }
+    }
+
+    // MARK: Deliveries
+
+    private static func delivery(from row: Columns) throws -> Delivery {
+        Delivery(
+            receiptId: try row.string("receipt_id"), recipientOrgId: try row.string("recipient_org_id"),
+            fileName: try row.string("file_name"), deliveredAt: Timestamp(secondsSinceEpoch: try row.int64("delivered_at")),
+            pickedUpAt: try row.optionalInt64("picked_up_at").map(Timestamp.init(secondsSinceEpoch:)))
+    }
+
+    private func insert(_ deliveries: [Delivery], on connection: PostgresConnection) throws {
+        for delivery in deliveries {
+            try execute(
+                """
+                INSERT INTO delivery (receipt_id, recipient_org_id, file_name, delivered_at, picked_up_at)
+                VALUES (\(delivery.receiptId), \(delivery.recipientOrgId), \(delivery.fileName),
+                \(delivery.deliveredAt.secondsSinceEpoch), \(delivery.pickedUpAt?.secondsSinceEpoch))
+                ON CONFLICT DO NOTHING
+                """, on: connection)
+        }
+    }
+
+    public func pendingDeliveries() throws(LedgerError) -> [Delivery] {
+        try decoded(
+            "listing pending deliveries", "SELECT * FROM delivery WHERE picked_up_at IS NULL ORDER BY delivered_at, seq",
+            PostgresLedger.delivery(from:))
+    }
+
+    public func isPendingDelivery(recipientOrgId: String, fileName: String) throws(LedgerError) -> Bool {
+        try decoded(
+            "looking up a delivery",
+            """
+            SELECT EXISTS (SELECT 1 FROM delivery WHERE recipient_org_id = \(recipientOrgId) AND file_name = \(fileName)
+            AND picked_up_at IS NULL) AS pending
+            """
+        ) { try $0.bool("pending") }.first ?? false
+    }
+
+    public func markPickedUp(recipientOrgId: String, fileName: String, at time: Timestamp) throws(LedgerError) {
+        try write("recording a pickup") { connection in
+            try execute(
+                """
+                UPDATE delivery SET picked_up_at = \(time.secondsSinceEpoch)
+                WHERE recipient_org_id = \(recipientOrgId) AND file_name = \(fileName) AND picked_up_at IS NULL
+                """, on: connection)
+        }
+    }
+
+    public func deliveries(sourceId: String) throws(LedgerError) -> [Delivery] {
+        try decoded("listing deliveries", "SELECT * FROM delivery WHERE receipt_id = \(sourceId) ORDER BY seq", PostgresLedger.delivery(from:))
+    }
+
+    // MARK: Held records and waivers
+
+    private func hold(_ held: HeldRecord, on connection: PostgresConnection) throws {
+        let center = held.type == .enrollment ? held["techCenterOrgId"] : held.senderOrgId
+        let date = LedgerRecordFields.recordDate(held)
+        let fields = LedgerRecordFields.encode(held.values)
+        try execute(
+            """
+            INSERT INTO held_record (type, natural_key, sender_org_id, recipient_org_id, school_year, ssid, center_org_id,
+                record_date, fields, receipt_id, accepted_at, deleted, pending_posting, posting_run)
+            VALUES (\(held.type.code), \(held.naturalKey), \(held.senderOrgId), \(held.recipientOrgId), \(held.schoolYear),
+                \(held["ssid"]), \(center), \(date), \(fields), \(held.receiptId), \(held.acceptedAt.secondsSinceEpoch),
+                \(held.deleted), \(held.type == .grades), NULL)
+            ON CONFLICT (type, natural_key) DO UPDATE SET sender_org_id = excluded.sender_org_id,
+                recipient_org_id = excluded.recipient_org_id, school_year = excluded.school_year, ssid = excluded.ssid,
+                center_org_id = excluded.center_org_id, record_date = excluded.record_date, fields = excluded.fields,
+                receipt_id = excluded.receipt_id, accepted_at = excluded.accepted_at, deleted = excluded.deleted,
+                pending_posting = excluded.pending_posting, posting_run = NULL,
+                ever_posted = CASE WHEN held_record.posting_run IS NOT NULL THEN true ELSE held_record.ever_posted END
+            """, on: connection)
+    }
+
+    private static func held(from row: Columns) throws -> HeldRecord {
+        HeldRecord(
+            type: ExchangeType(rawValue: try row.string("type")) ?? .enrollment, naturalKey: try row.string("natural_key"),
+            senderOrgId: try row.string("sender_org_id"), recipientOrgId: try row.string("recipient_org_id"),
+            schoolYear: try row.int("school_year"), values: LedgerRecordFields.decode(try row.string("fields")),
+            receiptId: try row.string("receipt_id"), acceptedAt: Timestamp(secondsSinceEpoch: try row.int64("accepted_at")),
+            deleted: try row.bool("deleted"))
+    }
+
+    private func save(_ waiver: WaiverRequest, on connection: PostgresConnection) throws {
+        try execute(
+            """
+            INSERT INTO waiver_request (id, center_org_id, school_year, fields, receipt_id, received_at, status,
+                decision_reason, decided_at)
+            VALUES (\(waiver.id), \(waiver.centerOrgId), \(waiver.schoolYear), \(LedgerRecordFields.encode(waiver.values)),
+                \(waiver.receiptId), \(waiver.receivedAt.secondsSinceEpoch), \(waiver.status.rawValue), \(waiver.decisionReason),
+                \(waiver.decidedAt?.secondsSinceEpoch))
+            ON CONFLICT (id) DO UPDATE SET status = excluded.status, decision_reason = excluded.decision_reason,
+                decided_at = excluded.decided_at
+            """, on: connection)
+    }
+
+    private static func waiver(from row: Columns) throws -> WaiverRequest {
+        WaiverRequest(
+            id: try row.string("id"), centerOrgId: try row.string("center_org_id"), schoolYear: try row.int("school_year"),
+            values: LedgerRecordFields.decode(try row.string("fields")), receiptId: try row.string("receipt_id"),
+            receivedAt: Timestamp(secondsSinceEpoch: try row.int64("received_at")),
+            status: WaiverRequest.Status(rawValue: try row.string("status")) ?? .pending,
+            decisionReason: try row.optionalString("decision_reason"),
+            decidedAt: try row.optionalInt64("decided_at").map(Timestamp.init(secondsSinceEpoch:)))
+    }
+
+    public func heldRecord(_ type: ExchangeType, key: String) throws(LedgerError) -> HeldRecord? {
+        try decoded(
+            "looking up a held record", "SELECT * FROM held_record WHERE type = \(type.code) AND natural_key = \(key)",
+            PostgresLedger.held(from:)
+        ).first
+    }
+
+    public func enrollments(ssid: String, center: String) throws(LedgerError) -> [HeldRecord] {
+        try decoded(
+            "looking up enrollments",
+            "SELECT * FROM held_record WHERE type = 'ENR' AND ssid = \(ssid) AND center_org_id = \(center) ORDER BY natural_key",
+            PostgresLedger.held(from:))
+    }
+
+    public func attendance(recipientOrgId: String, date: String) throws(LedgerError) -> [HeldRecord] {
+        try decoded(
+            "looking up attendance",
+            """
+            SELECT * FROM held_record WHERE type = 'ATT' AND recipient_org_id = \(recipientOrgId) AND record_date = \(date)
+            ORDER BY natural_key
+            """, PostgresLedger.held(from:))
+    }
+
+    public func waivers(center: String, schoolYear: Int) throws(LedgerError) -> [WaiverRequest] {
+        try decoded(
+            "looking up waivers",
+            "SELECT * FROM waiver_request WHERE center_org_id = \(center) AND school_year = \(schoolYear) ORDER BY seq",
+            PostgresLedger.waiver(from:))
+    }
+
+    public func allWaivers() throws(LedgerError) -> [WaiverRequest] {
+        try decoded("listing waivers", "SELECT * FROM waiver_request ORDER BY seq", PostgresLedger.waiver(from:))
+    }
+
+    // MARK: Job runs
+
+    private static func jobRun(from row: Columns) throws -> JobRun {
+        var run = JobRun(
+            id: try row.string("id"), job: JobKind(rawValue: try row.string("job")) ?? .gradePosting, runKey: try row.string("run_key"),
+            startedAt: Timestamp(secondsSinceEpoch: try row.int64("started_at")), detail: try row.string("detail"))
+        run.state = ReceiptState(rawValue: try row.string("state")) ?? .claimed
+        run.finishedAt = try row.optionalInt64("finished_at").map(Timestamp.init(secondsSinceEpoch:))
+        run.files = try row.int("files")
+        run.records = try row.int("records")
+        return run
+    }
+
+    public func claimJobRun(_ run: JobRun) throws(LedgerError) -> Bool {
+        try write("claiming job run \(run.id)") { connection in
+            let inserted = try execute(
+                """
+                INSERT INTO job_run (id, job, run_key, state, started_at, finished_at, detail, files, records)
+                VALUES (\(run.id), \(run.job.rawValue), \(run.runKey), \(run.state.rawValue), \(run.startedAt.secondsSinceEpoch),
+                \(run.finishedAt?.secondsSinceEpoch), \(run.detail), \(run.files), \(run.records))
+                ON CONFLICT (job, run_key) DO NOTHING
+                """, on: connection)
+            guard inserted > 0 else { return false }
+            if run.job == .gradePosting {
+                try execute(
+                    "UPDATE held_record SET posting_run = \(run.id) WHERE pending_posting AND posting_run IS NULL", on: connection)
+            }
+            return true
+        }
+    }
+
+    public func jobRun(_ job: JobKind, runKey: String) throws(LedgerError) -> JobRun? {
+        try decoded(
+            "looking up a job run", "SELECT * FROM job_run WHERE job = \(job.rawValue) AND run_key = \(runKey)", PostgresLedger.jobRun(from:)
+        ).first
+    }
+
+    public func unfinishedJobRuns() throws(LedgerError) -> [JobRun] {
+        try decoded(
+            "listing unfinished job runs", "SELECT * FROM job_run WHERE state <> 'finished' ORDER BY seq", PostgresLedger.jobRun(from:))
+    }
+
+    public func latestRunKey(_ job: JobKind, prefix: String) throws(LedgerError) -> String? {
+        try decoded(
+            "looking up the latest job run",
+            "SELECT max(run_key) AS latest FROM job_run WHERE job = \(job.rawValue) AND starts_with(run_key, \(prefix))"
+        ) { try $0.optionalString("latest") }.first ?? nil
+    }
+
+    public func jobRuns(_ job: JobKind) throws(LedgerError) -> [JobRun] {
+        try decoded("listing job runs", "SELECT * FROM job_run WHERE job = \(job.rawValue) ORDER BY seq", PostgresLedger.jobRun(from:))
+    }
+
+    public func gradesClaimed(by runId: String) throws(LedgerError) -> [GradeToPost] {
+        try decoded(
+            "listing claimed grades",
+            "SELECT * FROM held_record WHERE posting_run = \(runId) AND pending_posting ORDER BY recipient_org_id, natural_key"
+        ) { GradeToPost(grade: try PostgresLedger.held(from: $0), postedBefore: try $0.bool("ever_posted")) }
+    }
+
+    public func updateJobRun(_ run: JobRun, recordingDeliveries deliveries: [Delivery], decision: WaiverRequest?) throws(LedgerError) {
+        let predecessor = JobRun.predecessor(of: run.state)?.rawValue
+        try write("updating job run \(run.id)") { connection in
+            let moved = try execute(
+                """
+                UPDATE job_run SET state = \(run.state.rawValue), finished_at = \(run.finishedAt?.secondsSinceEpoch),
+                files = \(run.files), records = \(run.records), detail = \(run.detail)
+                WHERE id = \(run.id) AND state = \(predecessor)
+                """, on: connection)
+            guard moved == 1 else {
+                throw LedgerError(.conflict, "job run \(run.id) is not \(predecessor ?? "new") any more")
+            }
+            try insert(deliveries, on: connection)
+            if run.state == .writing, run.job == .gradePosting {
+                // A posted delete leaves nothing at the high school: a later add is posted as an add again.
+                try execute(
+                    """
+                    UPDATE held_record SET pending_posting = false, ever_posted = NOT deleted, posting_run = NULL
+                    WHERE posting_run = \(run.id) AND pending_posting
+                    """, on: connection)
+            }
+            if let decision {
+                let decided = try execute(
+                    """
+                    UPDATE waiver_request SET status = \(decision.status.rawValue), decision_reason = \(decision.decisionReason),
+                    decided_at = \(decision.decidedAt?.secondsSinceEpoch) WHERE id = \(decision.id) AND status = 'pending'
+                    """, on: connection)
+                guard decided == 1 else { throw LedgerError(.conflict, "updating job run \(run.id): the record changed meanwhile") }
+            }
+        }
+    }
+}
