@@ -187,7 +187,44 @@ public final class PostgresLedger: LedgerStore {
                 """,
             ]
         ),
+        (
+            // Work in progress is leased to one instance (or command) at a time, on the server's clock (so
+            // the instances' clocks need not agree).
+            "5-leases",
+            [
+                "ALTER TABLE receipt ADD COLUMN lease_owner TEXT",
+                "ALTER TABLE receipt ADD COLUMN lease_until BIGINT",
+                "ALTER TABLE job_run ADD COLUMN lease_owner TEXT",
+                "ALTER TABLE job_run ADD COLUMN lease_until BIGINT",
+            ]
+        ),
     ]
+
+    /// The server's clock in SQL: seconds since the epoch.
+    private static let leaseClock = "extract(epoch FROM clock_timestamp())::bigint"
+
+    /// Leases the unfinished row `id` of `table` to `owner` if it is free, already `owner`'s or run out.
+    private func lease(_ table: String, id: String, to owner: String, on connection: PostgresConnection) throws -> Bool {
+        var bindings = PostgresBindings()
+        bindings.append(owner)
+        bindings.append(settings.leaseSeconds)
+        bindings.append(id)
+        let clock = PostgresLedger.leaseClock
+        return try execute(
+            PostgresQuery(
+                unsafeSQL: """
+                    UPDATE \(table) SET lease_owner = $1, lease_until = \(clock) + $2
+                    WHERE id = $3 AND state <> 'finished' AND (lease_owner IS NULL OR lease_owner = $1 OR lease_until < \(clock))
+                    """, binds: bindings), on: connection) == 1
+    }
+
+    public func lease(receiptId: String, to owner: String) throws(LedgerError) -> Bool {
+        try write("leasing receipt \(receiptId)") { connection in try lease("receipt", id: receiptId, to: owner, on: connection) }
+    }
+
+    public func lease(jobRunId: String, to owner: String) throws(LedgerError) -> Bool {
+        try write("leasing job run \(jobRunId)") { connection in try lease("job_run", id: jobRunId, to: owner, on: connection) }
+    }
 
     private func migrate() throws(LedgerError) {
         let schema = settings.schema
@@ -282,7 +319,7 @@ public final class PostgresLedger: LedgerStore {
         return receipt
     }
 
-    public func recordClaim(_ receipt: Receipt) throws(LedgerError) {
+    public func recordClaim(_ receipt: Receipt, leasedTo owner: String?) throws(LedgerError) {
         try write("recording receipt \(receipt.id)") { connection in
             try execute(
                 """
@@ -293,6 +330,7 @@ public final class PostgresLedger: LedgerStore {
                 \(receipt.errorCount), \(receipt.duplicateOf), \(receipt.ackFile), \(receipt.errorFile),
                 \(receipt.finishedAt?.secondsSinceEpoch), \(receipt.reprocessOf), \(receipt.failedRecordsOnly))
                 """, on: connection)
+            if let owner { _ = try lease("receipt", id: receipt.id, to: owner, on: connection) }
         }
     }
 
@@ -585,7 +623,7 @@ public final class PostgresLedger: LedgerStore {
         return run
     }
 
-    public func claimJobRun(_ run: JobRun) throws(LedgerError) -> Bool {
+    public func claimJobRun(_ run: JobRun, leasedTo owner: String?) throws(LedgerError) -> Bool {
         try write("claiming job run \(run.id)") { connection in
             let inserted = try execute(
                 """
@@ -595,6 +633,7 @@ public final class PostgresLedger: LedgerStore {
                 ON CONFLICT (job, run_key) DO NOTHING
                 """, on: connection)
             guard inserted > 0 else { return false }
+            if let owner { _ = try lease("job_run", id: run.id, to: owner, on: connection) }
             if run.job == .gradePosting {
                 try execute(
                     "UPDATE held_record SET posting_run = \(run.id) WHERE pending_posting AND posting_run IS NULL", on: connection)

@@ -38,6 +38,8 @@ public struct PostgresLedgerSettings: Sendable, Equatable {
     public var poolSize: Int = 4
     /// The schema the ledger's tables live in.
     public var schema: String = "public"
+    /// How long a lease on work in progress lasts, in seconds (tests shorten it).
+    public var leaseSeconds: Int64 = LedgerLease.seconds
 
     /// The settings a `postgres://` (or `postgresql://`) URL gives; nil with the reason when it is not one.
     public static func parse(_ text: String, environment: [String: String] = [:]) -> Result<PostgresLedgerSettings, LedgerError> {

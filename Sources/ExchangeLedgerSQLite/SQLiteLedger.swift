@@ -11,10 +11,14 @@ public final class SQLiteLedger: LedgerStore {
     private let path: String
     /// The file opened: (device, inode).
     private let identity: (UInt64, UInt64)?
+    /// How long a lease lasts, in seconds.
+    private let leaseSeconds: Int64
 
     /// Opens (creating and migrating as needed) the ledger at `path`.
+    /// - Parameter leaseSeconds: How long a lease on work in progress lasts (tests shorten it).
     /// - Throws: `LedgerError` (`.storage`, or `.newerSchema` when the file is from a newer ktsx).
-    public init(path: String) throws(LedgerError) {
+    public init(path: String, leaseSeconds: Int64 = LedgerLease.seconds) throws(LedgerError) {
+        self.leaseSeconds = leaseSeconds
         do {
             var configuration = Configuration()
             configuration.busyMode = .timeout(10)
@@ -201,7 +205,41 @@ public final class SQLiteLedger: LedgerStore {
                     );
                     """)
         }
+        migrator.registerMigration("5-leases") { db in
+            // Work in progress is leased to one instance (or command) at a time; times are the ledger's own
+            // clock (SQLite's: the machine's), so a test's shifted clock or a jump changes nothing.
+            try db.execute(
+                sql: """
+                    ALTER TABLE receipt ADD COLUMN lease_owner TEXT;
+                    ALTER TABLE receipt ADD COLUMN lease_until INTEGER;
+                    ALTER TABLE job_run ADD COLUMN lease_owner TEXT;
+                    ALTER TABLE job_run ADD COLUMN lease_until INTEGER;
+                    """)
+        }
         return migrator
+    }
+
+    /// The ledger's clock in SQL: seconds since the epoch.
+    private static let leaseClock = "CAST(strftime('%s', 'now') AS INTEGER)"
+
+    /// Leases the unfinished row `id` of `table` to `owner` if it is free, already `owner`'s or run out.
+    private func lease(_ table: String, id: String, to owner: String, db: Database) throws -> Bool {
+        try db.execute(
+            sql: """
+                UPDATE \(table) SET lease_owner = ?, lease_until = \(SQLiteLedger.leaseClock) + ?
+                WHERE id = ? AND state <> 'finished'
+                AND (lease_owner IS NULL OR lease_owner = ? OR lease_until < \(SQLiteLedger.leaseClock))
+                """,
+            arguments: [owner, leaseSeconds, id, owner])
+        return db.changesCount == 1
+    }
+
+    public func lease(receiptId: String, to owner: String) throws(LedgerError) -> Bool {
+        try write("leasing receipt \(receiptId)") { db in try lease("receipt", id: receiptId, to: owner, db: db) }
+    }
+
+    public func lease(jobRunId: String, to owner: String) throws(LedgerError) -> Bool {
+        try write("leasing job run \(jobRunId)") { db in try lease("job_run", id: jobRunId, to: owner, db: db) }
     }
 
     private static let receiptColumns = """
@@ -286,11 +324,12 @@ public final class SQLiteLedger: LedgerStore {
         }
     }
 
-    public func recordClaim(_ receipt: Receipt) throws(LedgerError) {
+    public func recordClaim(_ receipt: Receipt, leasedTo owner: String?) throws(LedgerError) {
         try write("recording receipt \(receipt.id)") { db in
             try db.execute(
                 sql: "INSERT INTO receipt (\(SQLiteLedger.receiptColumns)) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 arguments: SQLiteLedger.arguments(receipt))
+            if let owner { _ = try lease("receipt", id: receipt.id, to: owner, db: db) }
         }
     }
 
@@ -609,7 +648,7 @@ public final class SQLiteLedger: LedgerStore {
         return run
     }
 
-    public func claimJobRun(_ run: JobRun) throws(LedgerError) -> Bool {
+    public func claimJobRun(_ run: JobRun, leasedTo owner: String?) throws(LedgerError) -> Bool {
         try write("claiming job run \(run.id)") { db in
             try db.execute(
                 sql: """
@@ -621,6 +660,7 @@ public final class SQLiteLedger: LedgerStore {
                     run.finishedAt?.secondsSinceEpoch, run.detail, run.files, run.records,
                 ])
             guard db.changesCount > 0 else { return false }
+            if let owner { _ = try lease("job_run", id: run.id, to: owner, db: db) }
             if run.job == .gradePosting {
                 try db.execute(
                     sql: "UPDATE held_record SET posting_run = ? WHERE pending_posting = 1 AND posting_run IS NULL",

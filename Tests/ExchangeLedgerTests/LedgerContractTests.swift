@@ -8,22 +8,29 @@ import Testing
 /// A ledger implementation under test, with a name for the test report.
 struct LedgerUnderTest: CustomStringConvertible, Sendable {
     let description: String
-    let make: @Sendable (URL) throws -> any LedgerStore
+    /// Makes an empty ledger whose leases last the given seconds.
+    let makeWithLease: @Sendable (URL, Int64) throws -> any LedgerStore
+
+    /// Makes an empty ledger with the usual leases.
+    func make(_ directory: URL) throws -> any LedgerStore { try makeWithLease(directory, LedgerLease.seconds) }
 
     /// The PostgreSQL server the tests use (`scripts/test.sh` starts one on loopback and sets it).
     static let postgresURL = ProcessInfo.processInfo.environment["KTSX_TEST_POSTGRES_URL"]
 
     static let all = [
-        LedgerUnderTest(description: "in memory") { _ in InMemoryLedger() },
-        LedgerUnderTest(description: "SQLite") { directory in try SQLiteLedger(path: directory.appendingPathComponent("ledger.sqlite").path) },
-    ] + (postgresURL.map { url in [LedgerUnderTest(description: "PostgreSQL") { _ in try freshPostgresLedger(url) }] } ?? [])
+        LedgerUnderTest(description: "in memory") { _, lease in InMemoryLedger(leaseSeconds: lease) },
+        LedgerUnderTest(description: "SQLite") { directory, lease in
+            try SQLiteLedger(path: directory.appendingPathComponent("ledger.sqlite").path, leaseSeconds: lease)
+        },
+    ] + (postgresURL.map { url in [LedgerUnderTest(description: "PostgreSQL") { _, lease in try freshPostgresLedger(url, leaseSeconds: lease) }] } ?? [])
 }
 
 /// A PostgreSQL ledger in a schema of its own, so that every test starts empty.
-func freshPostgresLedger(_ url: String) throws -> PostgresLedger {
+func freshPostgresLedger(_ url: String, leaseSeconds: Int64 = LedgerLease.seconds) throws -> PostgresLedger {
     var settings = try PostgresLedgerSettings.parse(url).get()
     settings.schema = "t_" + UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: "")
     settings.poolSize = 2
+    settings.leaseSeconds = leaseSeconds
     return try PostgresLedger(settings: settings)
 }
 
@@ -230,6 +237,38 @@ struct LedgerContractTests {
             try store.recordClaim(receipt("R0", sha: "R0", at: 400))
             #expect(try store.latestReceiptPerSender(matching: ReceiptQuery()).map(\.id) == ["R3"])
             #expect(try store.receipts(matching: ReceiptQuery(limit: 2)).map(\.id) == ["R3", "R2"])
+        }
+    }
+
+    @Test("work in progress is leased to one owner at a time; another takes it only when the lease has run out", arguments: LedgerUnderTest.all)
+    func leases(ledger: LedgerUnderTest) throws {
+        try withTemporaryDirectory { directory in
+            let store = try ledger.make(directory)
+            try store.recordClaim(receipt("R1"), leasedTo: "instance-a")
+            #expect(try !store.lease(receiptId: "R1", to: "instance-b"), "another owner's live lease")
+            #expect(try store.lease(receiptId: "R1", to: "instance-a"), "the owner renews")
+            try store.recordClaim(receipt("R2", sha: "bb"))
+            #expect(try store.lease(receiptId: "R2", to: "instance-b"), "a receipt leased to nobody")
+            #expect(try !store.lease(receiptId: "R2", to: "instance-a"))
+            var finished = try #require(try store.receipt(id: "R1"))
+            finished.state = .finished
+            try store.update(finished)
+            #expect(try !store.lease(receiptId: "R1", to: "instance-a"), "nothing to lease once finished")
+            #expect(try !store.lease(receiptId: "missing", to: "instance-a"))
+
+            let run = JobRun(id: "J1", job: .dailySummary, runKey: "061014|2026-01-14", startedAt: Timestamp(secondsSinceEpoch: 1))
+            #expect(try store.claimJobRun(run, leasedTo: "instance-a"))
+            #expect(try !store.lease(jobRunId: "J1", to: "instance-b"))
+            #expect(try store.lease(jobRunId: "J1", to: "instance-a"))
+
+            // Leases that run out at once: the holder died; anyone may take its work, one at a time.
+            let short = directory.appendingPathComponent("short")
+            try FileManager.default.createDirectory(at: short, withIntermediateDirectories: true)
+            let shortLived = try ledger.makeWithLease(short, -1)
+            try shortLived.recordClaim(receipt("R1"), leasedTo: "instance-a")
+            #expect(try shortLived.lease(receiptId: "R1", to: "instance-b"))
+            #expect(try shortLived.claimJobRun(run, leasedTo: "instance-a"))
+            #expect(try shortLived.lease(jobRunId: "J1", to: "instance-b"))
         }
     }
 

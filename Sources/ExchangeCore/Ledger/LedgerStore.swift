@@ -164,16 +164,29 @@ public struct LedgerError: Error, Sendable, CustomStringConvertible {
     public var description: String { "\(code.rawValue): \(message)" }
 }
 
+/// How long a lease on work in progress lasts, and who may hold one.
+public enum LedgerLease {
+    /// Seconds a lease lasts unless renewed: a file's judgement renews it as it reads (every 64 MiB) and
+    /// at each step; an instance that dies leaves its work to the others after this long.
+    public static let seconds: Int64 = 300
+}
+
 /// The ledger: receipts, their outcomes and deliveries. Implemented on SQLite (embedded, the default)
 /// and in memory for tests; every implementation passes the same contract tests.
 public protocol LedgerStore: Sendable {
     /// Throws `.storage` when the ledger's storage is no longer where it was opened (its file removed or
     /// replaced under a running service): writing on would record into something nobody reads.
     func checkStorage() throws(LedgerError)
-    /// Records a newly claimed file.
+    /// Records a newly claimed file, leased to `owner` (see `lease(receiptId:to:)`) unless nil.
     /// - Throws: `LedgerError.duplicateReceipt` if the id is taken, or if the receipt judges again a file
     ///   that another receipt is judging again right now or judged again with records accepted.
-    func recordClaim(_ receipt: Receipt) throws(LedgerError)
+    func recordClaim(_ receipt: Receipt, leasedTo owner: String?) throws(LedgerError)
+    /// Takes or renews the lease of an unfinished receipt for `owner`, for `LedgerLease.seconds` on the
+    /// ledger's own clock: granted when the receipt has no lease, `owner` holds it, or it has run out
+    /// (its holder died or stalled). False, and nothing changed, when another owner holds it or the
+    /// receipt is finished or unknown. Several instances on one ledger finish each other's work this way,
+    /// never the same work at once.
+    func lease(receiptId: String, to owner: String) throws(LedgerError) -> Bool
     /// Replaces a receipt's record (same id) with `receipt` (its judgement, its outputs, its state) and
     /// records `deliveries`, what was found wrong (ignoring anything already recorded for the receipt) and
     /// the accepted records' changes, in one transaction.
@@ -221,9 +234,12 @@ public protocol LedgerStore: Sendable {
 
     // MARK: Job runs
 
-    /// Records a new run; false (and nothing recorded) when `(job, runKey)` has a run already. A grade
-    /// posting run claims every grade waiting for posting, in the same transaction.
-    func claimJobRun(_ run: JobRun) throws(LedgerError) -> Bool
+    /// Records a new run, leased to `owner` unless nil; false (and nothing recorded) when `(job, runKey)`
+    /// has a run already. A grade posting run claims every grade waiting for posting, in the same
+    /// transaction.
+    func claimJobRun(_ run: JobRun, leasedTo owner: String?) throws(LedgerError) -> Bool
+    /// Takes or renews the lease of an unfinished job run for `owner`, as `lease(receiptId:to:)` does.
+    func lease(jobRunId: String, to owner: String) throws(LedgerError) -> Bool
     /// The run of a job for a key.
     func jobRun(_ job: JobKind, runKey: String) throws(LedgerError) -> JobRun?
     /// Runs not finished, in the order they were recorded.
@@ -244,6 +260,16 @@ public protocol LedgerStore: Sendable {
 }
 
 extension LedgerStore {
+    /// Records a newly claimed file, leased to nobody.
+    public func recordClaim(_ receipt: Receipt) throws(LedgerError) {
+        try recordClaim(receipt, leasedTo: nil)
+    }
+
+    /// Records a new run, leased to nobody.
+    public func claimJobRun(_ run: JobRun) throws(LedgerError) -> Bool {
+        try claimJobRun(run, leasedTo: nil)
+    }
+
     /// Replaces a receipt's record (same id) with `receipt`.
     public func update(_ receipt: Receipt) throws(LedgerError) {
         try update(receipt, recordingDeliveries: [], findings: ReceiptFindings(), applying: .none)

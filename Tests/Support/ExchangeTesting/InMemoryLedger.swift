@@ -12,9 +12,43 @@ public final class InMemoryLedger: LedgerStore, @unchecked Sendable {
     private var heldOrder: [String] = []
     private var waiverList: [WaiverRequest] = []
     private var runs: [JobRun] = []
+    /// Leases of unfinished receipts and job runs, by id: holder and when it runs out.
+    private var leases: [String: (owner: String, until: Int64)] = [:]
+    private let leaseSeconds: Int64
+    private let clock: @Sendable () -> Int64
 
     /// An empty ledger.
-    public init() {}
+    /// - Parameters:
+    ///   - leaseSeconds: How long a lease lasts (tests shorten it to see one run out).
+    ///   - clock: The ledger's own clock, in seconds (the wall clock unless a test sets one).
+    public init(
+        leaseSeconds: Int64 = LedgerLease.seconds, clock: @escaping @Sendable () -> Int64 = { Int64(Date().timeIntervalSince1970) }
+    ) {
+        self.leaseSeconds = leaseSeconds
+        self.clock = clock
+    }
+
+    /// Grants `owner` the lease of `id` if it is free, ours or run out.
+    private func grant(_ id: String, to owner: String) -> Bool {
+        let now = clock()
+        if let held = leases[id], held.owner != owner, held.until >= now { return false }
+        leases[id] = (owner, now + leaseSeconds)
+        return true
+    }
+
+    public func lease(receiptId: String, to owner: String) throws(LedgerError) -> Bool {
+        try locked {
+            guard let receipt = receipts.first(where: { $0.id == receiptId }), receipt.state != .finished else { return false }
+            return grant(receiptId, to: owner)
+        }
+    }
+
+    public func lease(jobRunId: String, to owner: String) throws(LedgerError) -> Bool {
+        try locked {
+            guard let run = runs.first(where: { $0.id == jobRunId }), run.state != .finished else { return false }
+            return grant(jobRunId, to: owner)
+        }
+    }
 
     private func locked<T>(_ body: () throws(LedgerError) -> T) throws(LedgerError) -> T {
         lock.lock()
@@ -24,13 +58,14 @@ public final class InMemoryLedger: LedgerStore, @unchecked Sendable {
 
     public func checkStorage() throws(LedgerError) {}
 
-    public func recordClaim(_ receipt: Receipt) throws(LedgerError) {
+    public func recordClaim(_ receipt: Receipt, leasedTo owner: String?) throws(LedgerError) {
         try locked { () throws(LedgerError) in
             guard !receipts.contains(where: { $0.id == receipt.id }) else {
                 throw LedgerError(.duplicateReceipt, "receipt \(receipt.id) exists")
             }
             try checkReprocessedOnce(receipt)
             receipts.append(receipt)
+            if let owner { leases[receipt.id] = (owner, clock() + leaseSeconds) }
         }
     }
 
@@ -197,11 +232,12 @@ public final class InMemoryLedger: LedgerStore, @unchecked Sendable {
         try locked { waiverList }
     }
 
-    public func claimJobRun(_ run: JobRun) throws(LedgerError) -> Bool {
+    public func claimJobRun(_ run: JobRun, leasedTo owner: String?) throws(LedgerError) -> Bool {
         try locked { () throws(LedgerError) -> Bool in
             guard !runs.contains(where: { $0.job == run.job && $0.runKey == run.runKey }) else { return false }
             guard !runs.contains(where: { $0.id == run.id }) else { throw LedgerError(.duplicateReceipt, "job run \(run.id) exists") }
             runs.append(run)
+            if let owner { leases[run.id] = (owner, clock() + leaseSeconds) }
             if run.job == .gradePosting {
                 for key in heldOrder where held[key]!.pending && held[key]!.postingRun == nil { held[key]!.postingRun = run.id }
             }
