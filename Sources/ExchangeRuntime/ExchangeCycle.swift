@@ -132,6 +132,8 @@ public struct ExchangeCycle: Sendable {
         let unfinished = try ledger.unfinishedReceipts()
         for receipt in unfinished where only?.contains(receipt.id) ?? true {
             guard let participant = byOrg[receipt.senderOrgId] else { continue }
+            // Another instance's file in hand is left to it while its lease lasts.
+            guard try ledger.lease(receiptId: receipt.id, to: processor.owner) else { continue }
             // One receipt that cannot be finished (a full disk, say) must not keep the others waiting; it is
             // taken up again a minute later (or at the next start).
             do {

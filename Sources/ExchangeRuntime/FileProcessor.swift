@@ -30,6 +30,9 @@ public struct FileProcessor: Sendable {
     let reference: @Sendable () -> ReferenceData
     let now: @Sendable () -> Timestamp
     let newReceiptId: @Sendable (_ senderOrgId: String) -> String
+    /// Who holds the leases of the files this processor has in hand (the instance's name; a command adds
+    /// its own name and process id).
+    public let owner: String
 
     /// Creates a processor.
     /// - Parameters:
@@ -38,12 +41,14 @@ public struct FileProcessor: Sendable {
     ///   - now: The wall clock (injected for tests).
     ///   - newReceiptId: Makes a fresh receipt id for a sender (injected for tests); it must start as
     ///     `receiptId(sender:time:suffix:)` does, so that recovery can tell the sender.
+    ///   - owner: Who holds the leases of the files in hand.
     public init(
         tree: DropTree, ledger: any LedgerStore, validator: FileValidator, maxFileBytes: Int64,
         maxRecords: Int = ServiceSettings.defaultMaxRecords, rules: RuleBook = .standard,
         reference: @escaping @Sendable () -> ReferenceData, now: @escaping @Sendable () -> Timestamp,
-        newReceiptId: @escaping @Sendable (_ senderOrgId: String) -> String
+        newReceiptId: @escaping @Sendable (_ senderOrgId: String) -> String, owner: String = "ktsx"
     ) {
+        self.owner = owner
         self.tree = tree
         self.reference = reference
         self.maxFileBytes = maxFileBytes
@@ -118,7 +123,7 @@ public struct FileProcessor: Sendable {
         var receipt = Receipt(
             id: receiptId, senderOrgId: sender, originalName: name, sizeBytes: size, sha256: digest, claimedAt: now())
         receipt.reprocessOf = reprocessOf
-        try ledger.recordClaim(receipt)
+        try ledger.recordClaim(receipt, leasedTo: owner)
         return receipt
     }
 
@@ -164,7 +169,9 @@ public struct FileProcessor: Sendable {
                 // Past the limit nothing is judged: the file is rejected whole.
                 if recordsSeen <= maxRecords { judged.judge(record) }
             },
-            progress: { read in
+            progress: { [ledger, owner] read in
+                // A long file keeps its lease while it is read.
+                _ = try? ledger.lease(receiptId: receipt.id, to: owner)
                 logger.info(
                     "validating a long file",
                     metadata: ["exchange.read_mib": "\(read >> 20)", "exchange.size_mib": "\(size >> 20)"])

@@ -42,7 +42,7 @@ struct Demo: AsyncParsableCommand {
             try text.write(to: base.appendingPathComponent(name), atomically: true, encoding: .utf8)
         }
         let configuration = try ExchangeConfiguration.load(directory: base.path)
-        var exchange = try Exchange(configuration: configuration)
+        var exchange = try Exchange(configuration: configuration, asService: true)
         let tree = configuration.tree
         var logger = Logger(label: "ktsx") { StreamLogHandler.standardError(label: $0) }
         logger.logLevel = .warning

@@ -15,7 +15,7 @@ struct PostGrades: ParsableCommand {
     @OptionGroup var options: ConfigurationOptions
 
     func run() throws {
-        let exchange = try Exchange(configuration: try options.load())
+        let exchange = try Exchange(configuration: try options.load(), command: "jobs")
         let logger = options.logger()
         _ = exchange.jobs.recover(logger: logger, minimumAge: JobRunner.retryAfterSeconds)
         let runKey = "manual:\(WallClock.now().compact)-\(WallClock.randomSuffix())"
@@ -43,7 +43,7 @@ struct SyncUnknownAttendance: ParsableCommand {
     var date: String?
 
     func run() throws {
-        let exchange = try Exchange(configuration: try options.load())
+        let exchange = try Exchange(configuration: try options.load(), command: "jobs")
         let logger = options.logger()
         var day: LocalDate?
         if let date {
@@ -119,7 +119,7 @@ struct Waiver: ParsableCommand {
     var reason: String
 
     func run() throws {
-        let exchange = try Exchange(configuration: try options.load())
+        let exchange = try Exchange(configuration: try options.load(), command: "jobs")
         let logger = options.logger()
         _ = exchange.jobs.recover(logger: logger, minimumAge: JobRunner.retryAfterSeconds)
         do {

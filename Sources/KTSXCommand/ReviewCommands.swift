@@ -17,7 +17,7 @@ struct ReviewOptions: ParsableArguments {
     var format: Format = .text
 
     /// The exchange of the configuration.
-    func exchange() throws -> Exchange { try Exchange(configuration: try configuration.load()) }
+    func exchange() throws -> Exchange { try Exchange(configuration: try configuration.load(), command: "review") }
 
     /// Prints `view` as JSON, or the text that `text` makes.
     func emit(_ view: Any, text: () -> String) throws {

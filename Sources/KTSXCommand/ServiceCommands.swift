@@ -81,8 +81,22 @@ struct Exchange {
         return try PostgresLedger(settings: try PostgresLedgerSettings.parse(url, environment: environment).get())
     }
 
-    init(configuration: ExchangeConfiguration) throws {
+    /// This instance's name (`instance_name`, or the host name): the service holds its leases under it.
+    static func instanceName(_ settings: ServiceSettings) -> String {
+        if let name = settings.instanceName { return name }
+        var buffer = [CChar](repeating: 0, count: 256)
+        guard gethostname(&buffer, buffer.count) == 0 else { return "ktsx" }
+        let name = String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        return name.isEmpty ? "ktsx" : name
+    }
+
+    /// - Parameter asService: `ktsx run` holds its leases under the instance's name (so a restart finishes
+    ///   its own work at once); a command under the name, its own and its process id (so it never takes
+    ///   over a file the service has in hand, nor the service one of the command's).
+    init(configuration: ExchangeConfiguration, asService: Bool = false, command: String = "command") throws {
         self.configuration = configuration
+        let instance = Exchange.instanceName(configuration.settings)
+        let owner = asService ? instance : "\(instance)/\(command)-\(getpid())"
         let tree = configuration.tree
         try tree.prepare(for: configuration.participants)
         ledger = try Exchange.openLedger(configuration.settings, tree: tree)
@@ -92,12 +106,13 @@ struct Exchange {
             tree: tree, ledger: ledger, validator: try FileValidator(),
             maxFileBytes: configuration.settings.maxFileBytes, maxRecords: configuration.settings.maxRecords,
             reference: { references.current }, now: WallClock.now,
-            newReceiptId: { sender in FileProcessor.receiptId(sender: sender, time: WallClock.now(), suffix: WallClock.randomSuffix()) })
+            newReceiptId: { sender in FileProcessor.receiptId(sender: sender, time: WallClock.now(), suffix: WallClock.randomSuffix()) },
+            owner: owner)
         self.processor = processor
         desk = SupportDesk(tree: tree, ledger: ledger, reference: { references.current }, now: WallClock.now)
         jobs = JobRunner(
             tree: tree, ledger: ledger, reference: { references.current }, now: WallClock.now,
-            newRunId: { "J-\(WallClock.now().compact)-\(WallClock.randomSuffix())" })
+            newRunId: { "J-\(WallClock.now().compact)-\(WallClock.randomSuffix())" }, owner: owner)
         cycle = ExchangeCycle(references: references, settings: configuration.settings, tree: tree, ledger: ledger, processor: processor)
     }
 }
@@ -134,7 +149,7 @@ struct Run: AsyncParsableCommand {
     func run() async throws {
         let configuration = try options.load()
         let logger = options.logger()
-        var exchange = try Exchange(configuration: configuration)
+        var exchange = try Exchange(configuration: configuration, asService: true)
         if once {
             let summary = try await ExchangeService.runUntilSettled(
                 cycle: &exchange.cycle, pollInterval: min(configuration.settings.pollInterval, .milliseconds(500)),

@@ -15,7 +15,7 @@ public enum ConfigurationParser {
 
     private static let settingKeys = [
         "drop_root", "state_dir", "quiet_period", "poll_interval", "max_file_size", "max_records", "retention_days", "review_address",
-        "ledger",
+        "ledger", "instance_name",
     ]
 
     /// Parses `ktsx.conf`: `key = value` lines, `#` comments, blank lines.
@@ -78,6 +78,11 @@ public enum ConfigurationParser {
         let maxSize = parsed("max_file_size", byteSize, expected: "a size such as 512MB, 2GB or 100000 (bytes)")
         let maxRecords = parsed("max_records", { Int($0).flatMap { $0 > 0 ? $0 : nil } }, expected: "a whole number of records above 0")
         let retention = parsed("retention_days", { Int($0).flatMap { $0 > 0 ? $0 : nil } }, expected: "a whole number of days above 0")
+        let instance = parsed(
+            "instance_name", { (text: String) -> String? in
+                text.count <= 64 && !text.isEmpty && text.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || "._-".contains($0)) }
+                    ? text : nil
+            }, expected: "a name of letters, digits, '.', '_' and '-' (at most 64)")
         // `.some(nil)` is SQLite.
         let ledger = parsed(
             "ledger", { text -> String?? in
@@ -95,6 +100,7 @@ public enum ConfigurationParser {
         if let retention { settings.retentionDays = retention }
         if let review { settings.reviewAddress = review }
         if let ledger { settings.ledgerURL = ledger }
+        if let instance { settings.instanceName = instance }
         return settings
     }
 

@@ -19,6 +19,10 @@ public struct ServiceSettings: Sendable, Equatable {
     public static let defaultMaxRecords = 100_000
     /// Days archived and quarantined originals are kept.
     public var retentionDays: Int
+    /// This instance's name among the instances sharing a ledger (nil: the machine's host name). The work
+    /// an instance has in hand is leased under its name: a restarted instance finishes its own at once,
+    /// another instance's only when that one's leases have run out.
+    public var instanceName: String?
     /// The ledger: nil for the embedded SQLite file in the state directory (the default), or a
     /// `postgres://` URL for a PostgreSQL ledger that several instances share.
     public var ledgerURL: String?

@@ -24,14 +24,18 @@ public struct JobRunner: Sendable {
     let reference: @Sendable () -> ReferenceData
     let now: @Sendable () -> Timestamp
     let newRunId: @Sendable () -> String
+    /// Who holds the leases of the runs in hand.
+    let owner: String
 
     /// Creates a runner.
     /// - Parameters:
     ///   - newRunId: A fresh, unique job run id (injected for tests).
+    ///   - owner: Who holds the leases of the runs in hand (the instance's name; a command adds its own).
     public init(
         tree: DropTree, ledger: any LedgerStore, reference: @escaping @Sendable () -> ReferenceData,
-        now: @escaping @Sendable () -> Timestamp, newRunId: @escaping @Sendable () -> String
+        now: @escaping @Sendable () -> Timestamp, newRunId: @escaping @Sendable () -> String, owner: String = "ktsx"
     ) {
+        self.owner = owner
         self.tree = tree
         self.ledger = ledger
         self.reference = reference
@@ -47,7 +51,7 @@ public struct JobRunner: Sendable {
     /// `runKey` already has a run.
     public func postGrades(runKey: String, logger: Logger) throws -> JobRun? {
         let run = JobRun(id: newRunId(), job: .gradePosting, runKey: runKey, startedAt: now())
-        guard try ledger.claimJobRun(run) else { return nil }
+        guard try ledger.claimJobRun(run, leasedTo: owner) else { return nil }
         return try finish(run, logger: logger)
     }
 
@@ -78,7 +82,7 @@ public struct JobRunner: Sendable {
         for school in schools {
             guard let syncDay = day ?? reference.previousInstructionalDay(before: night, at: school) else { continue }
             let run = JobRun(id: newRunId(), job: .unknownSync, runKey: "\(school)|\(syncDay)", startedAt: now())
-            guard try ledger.claimJobRun(run) else {
+            guard try ledger.claimJobRun(run, leasedTo: owner) else {
                 logger.info("unknown-attendance sync already sent", metadata: ["exchange.school": "\(school)", "exchange.day": "\(syncDay)"])
                 continue
             }
@@ -121,7 +125,7 @@ public struct JobRunner: Sendable {
             let run = JobRun(
                 id: newRunId(), job: .dailySummary, runKey: "\(participant.orgId)|\(day)", startedAt: now(),
                 detail: onlyWithReceipts ? DailySummary.receivedOnly : "")
-            guard try ledger.claimJobRun(run) else { continue }
+            guard try ledger.claimJobRun(run, leasedTo: owner) else { continue }
             runs.append(try finish(run, logger: logger))
         }
         return runs
@@ -167,7 +171,7 @@ public struct JobRunner: Sendable {
         let run = JobRun(
             id: newRunId(), job: .waiverDecision, runKey: request.id, startedAt: now(),
             detail: (approve ? "APPROVED" : "DENIED") + "\n" + trimmed)
-        guard try ledger.claimJobRun(run) else {
+        guard try ledger.claimJobRun(run, leasedTo: owner) else {
             throw JobError("waiver request \(request.id) was decided by another ktsx at the same time")
         }
         let finished = try finish(run, logger: logger)
@@ -265,6 +269,8 @@ public struct JobRunner: Sendable {
         let time = now()
         do {
             for run in try ledger.unfinishedJobRuns() where time.secondsSinceEpoch - run.startedAt.secondsSinceEpoch >= minimumAge {
+                // Another instance's run in hand is left to it while its lease lasts.
+                guard try ledger.lease(jobRunId: run.id, to: owner) else { continue }
                 do {
                     try resume(run, logger: logger)
                     recovered += 1

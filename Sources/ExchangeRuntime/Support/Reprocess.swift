@@ -54,7 +54,7 @@ extension FileProcessor {
         (receipt.sha256, receipt.sizeBytes) = try FileProcessor.sha256(of: source)
         receipt.reprocessOf = original.id
         receipt.failedRecordsOnly = try linesToJudgeAgain(after: original) != nil
-        let claim = Result { () throws(LedgerError) in try ledger.recordClaim(receipt) }
+        let claim = Result { () throws(LedgerError) in try ledger.recordClaim(receipt, leasedTo: owner) }
         if case .failure(let error) = claim {
             guard error.code == .duplicateReceipt else { throw error }
             throw SupportError(.alreadyReprocessed, "receipt \(original.id) is being judged again by another request right now")
