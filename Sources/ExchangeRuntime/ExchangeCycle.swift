@@ -30,9 +30,9 @@ public struct ExchangeCycle: Sendable {
         public var fatal: String?
     }
 
-    /// A receipt left unfinished by a failure while running (a full disk, a lock) is taken up again once
-    /// it has been seen unfinished this long (on our monotonic clock, whatever the wall clock does): long
-    /// enough that a command judging a file in another process (`ktsx reprocess`) is done with it.
+    /// A claimed file found without its receipt while running is taken up once it has been seen so this
+    /// long (on our monotonic clock, whatever the wall clock does): long enough that another instance or a
+    /// command that claimed it has recorded it. (Unfinished receipts are guarded by their leases.)
     public static let retryAfter: Duration = .seconds(60)
     /// Ready files taken per pass, in turns between participants; those left wait for the next pass, which
     /// starts at once after a fresh look at every folder.
@@ -57,7 +57,7 @@ public struct ExchangeCycle: Sendable {
     private var lastHeartbeat: Duration?
     /// When unfinished receipts were last looked for (our monotonic clock).
     private var lastRetry: Duration?
-    /// Unfinished receipts (and claimed files without one), by id: since when they were seen unfinished.
+    /// Claimed files without a receipt, by receipt id: since when they were seen so.
     private var unfinishedSince: [String: Duration] = [:]
     /// The same failure, every pass, is logged once a minute: by participant and what failed, the error
     /// and when it was last logged.
@@ -164,16 +164,19 @@ public struct ExchangeCycle: Sendable {
         try tree.workReceipts().filter { try ledger.receipt(id: $0) == nil }
     }
 
-    /// Takes up, while running, what a failure left unfinished: each receipt (or claimed file without one)
-    /// seen unfinished for `retryAfter` is finished again, then waits as long again if it fails again.
+    /// Takes up, while running, what a failure or a dead instance left unfinished: every unfinished receipt
+    /// whose lease can be had (ours, after a failure; another instance's that has run out), and every
+    /// claimed file without a receipt once it has been seen so for `retryAfter` (another instance may be
+    /// between its claim and its record). Looked for every `retryEvery`.
     private mutating func retryUnfinished(now: Duration, logger: Logger) {
         do {
-            let unfinished = Set(try ledger.unfinishedReceipts().map(\.id)).union(try orphanedClaims())
-            unfinishedSince = unfinishedSince.filter { unfinished.contains($0.key) }
-            for id in unfinished where unfinishedSince[id] == nil { unfinishedSince[id] = now }
-            let due = Set(unfinishedSince.filter { now - $0.value >= ExchangeCycle.retryAfter }.keys)
+            let receipts = Set(try ledger.unfinishedReceipts().map(\.id))
+            let claims = Set(try orphanedClaims())
+            unfinishedSince = unfinishedSince.filter { claims.contains($0.key) }
+            for id in claims where unfinishedSince[id] == nil { unfinishedSince[id] = now }
+            let due = receipts.union(unfinishedSince.filter { now - $0.value >= ExchangeCycle.retryAfter }.keys)
             guard !due.isEmpty else { return }
-            for id in due { unfinishedSince[id] = now }
+            for id in due where claims.contains(id) { unfinishedSince[id] = now }
             _ = try recover(logger: logger, only: due)
         } catch {
             logger.error("could not take up unfinished files", metadata: ["exchange.error": "\(error)"])

@@ -76,9 +76,10 @@ struct Exchange {
 
     /// The ledger the settings name: the SQLite file in the state directory, or PostgreSQL.
     static func openLedger(_ settings: ServiceSettings, tree: DropTree) throws(LedgerError) -> any LedgerStore {
-        guard let url = settings.ledgerURL else { return try SQLiteLedger(path: tree.ledgerPath) }
-        let environment = ProcessInfo.processInfo.environment
-        return try PostgresLedger(settings: try PostgresLedgerSettings.parse(url, environment: environment).get())
+        guard let url = settings.ledgerURL else { return try SQLiteLedger(path: tree.ledgerPath, leaseSeconds: settings.leaseSeconds) }
+        var postgres = try PostgresLedgerSettings.parse(url, environment: ProcessInfo.processInfo.environment).get()
+        postgres.leaseSeconds = settings.leaseSeconds
+        return try PostgresLedger(settings: postgres)
     }
 
     /// This instance's name (`instance_name`, or the host name): the service holds its leases under it.

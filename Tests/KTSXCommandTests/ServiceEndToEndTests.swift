@@ -94,11 +94,11 @@ struct DropTreeFixture {
         try String(contentsOf: outbound(org).appendingPathComponent(name), encoding: .utf8)
     }
 
-    /// Starts `ktsx run` (the long-running service) on this tree.
-    func startService() throws -> Process {
+    /// Starts `ktsx run` (the long-running service) on this tree, with this configuration or another.
+    func startService(configuration: URL? = nil) throws -> Process {
         let process = Process()
         process.executableURL = Repository.ktsx
-        process.arguments = ["run", "--config", config.path, "--log-level", "critical"]
+        process.arguments = ["run", "--config", (configuration ?? config).path, "--log-level", "critical"]
         process.environment = ProcessInfo.processInfo.environment.merging(["KTSX_CLOCK_START": clock]) { _, new in new }
         process.standardOutput = FileHandle.nullDevice
         process.standardError = FileHandle.nullDevice

@@ -15,7 +15,7 @@ public enum ConfigurationParser {
 
     private static let settingKeys = [
         "drop_root", "state_dir", "quiet_period", "poll_interval", "max_file_size", "max_records", "retention_days", "review_address",
-        "ledger", "instance_name",
+        "ledger", "instance_name", "lease_seconds",
     ]
 
     /// Parses `ktsx.conf`: `key = value` lines, `#` comments, blank lines.
@@ -83,6 +83,7 @@ public enum ConfigurationParser {
                 text.count <= 64 && !text.isEmpty && text.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || "._-".contains($0)) }
                     ? text : nil
             }, expected: "a name of letters, digits, '.', '_' and '-' (at most 64)")
+        let lease = parsed("lease_seconds", { Int64($0).flatMap { (1...86_400).contains($0) ? $0 : nil } }, expected: "a whole number of seconds from 1 to 86400")
         // `.some(nil)` is SQLite.
         let ledger = parsed(
             "ledger", { text -> String?? in
@@ -101,6 +102,7 @@ public enum ConfigurationParser {
         if let review { settings.reviewAddress = review }
         if let ledger { settings.ledgerURL = ledger }
         if let instance { settings.instanceName = instance }
+        if let lease { settings.leaseSeconds = lease }
         return settings
     }
 

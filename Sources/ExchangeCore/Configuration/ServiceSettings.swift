@@ -23,6 +23,9 @@ public struct ServiceSettings: Sendable, Equatable {
     /// an instance has in hand is leased under its name: a restarted instance finishes its own at once,
     /// another instance's only when that one's leases have run out.
     public var instanceName: String?
+    /// How long, in seconds, an instance's lease on the work it has in hand lasts unless renewed: after it
+    /// dies, the other instances take its work over once this has passed.
+    public var leaseSeconds: Int64 = LedgerLease.seconds
     /// The ledger: nil for the embedded SQLite file in the state directory (the default), or a
     /// `postgres://` URL for a PostgreSQL ledger that several instances share.
     public var ledgerURL: String?
