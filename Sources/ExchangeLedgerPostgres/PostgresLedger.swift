@@ -508,13 +508,14 @@ public final class PostgresLedger: LedgerStore {
         ) { try $0.bool("pending") }.first ?? false
     }
 
-    public func markPickedUp(recipientOrgId: String, fileName: String, at time: Timestamp) throws(LedgerError) {
+    @discardableResult
+    public func markPickedUp(recipientOrgId: String, fileName: String, at time: Timestamp) throws(LedgerError) -> Bool {
         try write("recording a pickup") { connection in
             try execute(
                 """
                 UPDATE delivery SET picked_up_at = \(time.secondsSinceEpoch)
                 WHERE recipient_org_id = \(recipientOrgId) AND file_name = \(fileName) AND picked_up_at IS NULL
-                """, on: connection)
+                """, on: connection) > 0
         }
     }
 

@@ -500,11 +500,13 @@ public final class SQLiteLedger: LedgerStore {
         }
     }
 
-    public func markPickedUp(recipientOrgId: String, fileName: String, at time: Timestamp) throws(LedgerError) {
+    @discardableResult
+    public func markPickedUp(recipientOrgId: String, fileName: String, at time: Timestamp) throws(LedgerError) -> Bool {
         try write("recording a pickup") { db in
             try db.execute(
                 sql: "UPDATE delivery SET picked_up_at = ? WHERE recipient_org_id = ? AND file_name = ? AND picked_up_at IS NULL",
                 arguments: [time.secondsSinceEpoch, recipientOrgId, fileName])
+            return db.changesCount > 0
         }
     }
 

@@ -295,8 +295,10 @@ public struct ExchangeCycle: Sendable {
                 let path = "\(tree.outbound(delivery.recipientOrgId))/\(delivery.fileName)"
                 let temporary = "\(tree.outbound(delivery.recipientOrgId))/\(DropTree.temporaryName(for: delivery.fileName, receiptId: delivery.receiptId))"
                 guard !tree.exists(path), !tree.exists(temporary) else { continue }
-                try ledger.markPickedUp(recipientOrgId: delivery.recipientOrgId, fileName: delivery.fileName, at: processor.now())
-                count += 1
+                // Another instance may have seen it gone first: counted by whoever recorded it.
+                if try ledger.markPickedUp(recipientOrgId: delivery.recipientOrgId, fileName: delivery.fileName, at: processor.now()) {
+                    count += 1
+                }
             }
         } catch {
             logger.error("could not record pickups", metadata: ["exchange.error": "\(error)"])

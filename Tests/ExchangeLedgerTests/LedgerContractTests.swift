@@ -89,7 +89,7 @@ struct LedgerContractTests {
         }
     }
 
-    @Test("deliveries are recorded once and marked picked up", arguments: LedgerUnderTest.all)
+    @Test("deliveries are recorded once and marked picked up once", arguments: LedgerUnderTest.all)
     func deliveries(ledger: LedgerUnderTest) throws {
         try withTemporaryDirectory { directory in
             let store = try ledger.make(directory)
@@ -99,8 +99,11 @@ struct LedgerContractTests {
             try store.recordDelivery(delivery)
             try store.recordDelivery(delivery)
             #expect(try store.pendingDeliveries() == [delivery])
-            try store.markPickedUp(recipientOrgId: "061014", fileName: "f.csv.ack.csv", at: Timestamp(secondsSinceEpoch: 9))
+            #expect(try store.markPickedUp(recipientOrgId: "061014", fileName: "f.csv.ack.csv", at: Timestamp(secondsSinceEpoch: 9)))
             #expect(try store.pendingDeliveries().isEmpty)
+            // A second instance that saw the same file gone records (and counts) nothing more.
+            #expect(try !store.markPickedUp(recipientOrgId: "061014", fileName: "f.csv.ack.csv", at: Timestamp(secondsSinceEpoch: 10)))
+            #expect(try store.deliveries(sourceId: "R1").map(\.pickedUpAt) == [Timestamp(secondsSinceEpoch: 9)])
         }
     }
 

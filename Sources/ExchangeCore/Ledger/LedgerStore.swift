@@ -214,8 +214,10 @@ public protocol LedgerStore: Sendable {
     func pendingDeliveries() throws(LedgerError) -> [Delivery]
     /// Whether a file of this name waits for pickup in this participant's `outbound/`.
     func isPendingDelivery(recipientOrgId: String, fileName: String) throws(LedgerError) -> Bool
-    /// Marks a delivery as picked up.
-    func markPickedUp(recipientOrgId: String, fileName: String, at time: Timestamp) throws(LedgerError)
+    /// Marks a delivery as picked up; true when this call recorded it (false when another instance did
+    /// first), so pickups are counted once.
+    @discardableResult
+    func markPickedUp(recipientOrgId: String, fileName: String, at time: Timestamp) throws(LedgerError) -> Bool
     /// The deliveries a receipt or job run produced.
     func deliveries(sourceId: String) throws(LedgerError) -> [Delivery]
 

@@ -172,14 +172,18 @@ public final class InMemoryLedger: LedgerStore, @unchecked Sendable {
         }
     }
 
-    public func markPickedUp(recipientOrgId: String, fileName: String, at time: Timestamp) throws(LedgerError) {
+    @discardableResult
+    public func markPickedUp(recipientOrgId: String, fileName: String, at time: Timestamp) throws(LedgerError) -> Bool {
         try locked {
+            var marked = false
             for index in deliveries.indices
             where deliveries[index].recipientOrgId == recipientOrgId && deliveries[index].fileName == fileName
                 && deliveries[index].pickedUpAt == nil
             {
                 deliveries[index].pickedUpAt = time
+                marked = true
             }
+            return marked
         }
     }
 
