@@ -275,8 +275,11 @@ public final class PostgresLedger: LedgerStore {
         let found = try rows(what, query)
         do {
             return try found.map { try decode(Columns($0)) }
+        } catch let error as PostgresDecodingError {
+            // The column and the types only: never the value (it may be a student's).
+            throw LedgerError(.storage, "\(what): column \(error.columnName) holds a \(error.postgresType), not a \(error.targetType)")
         } catch {
-            throw LedgerError(.storage, "\(what): a row could not be read: \(String(reflecting: error))")
+            throw LedgerError(.storage, "\(what): a row could not be read: \(error)")
         }
     }
 
