@@ -24,10 +24,8 @@ public final class PostgresLedger: LedgerStore {
     /// The PostgreSQL schema the tables live in.
     public var schema: String { settings.schema }
 
-    /// Closes the connections.
+    /// Closes the connections (and gives up a held instance name).
     public func close() { sessions.close() }
-
-    deinit { sessions.close() }
 
     /// The migrations, by the names the SQLite ledger gives them, each as PostgreSQL statements.
     static let migrations: [(name: String, statements: [PostgresQuery])] = [
@@ -196,6 +194,13 @@ public final class PostgresLedger: LedgerStore {
                 "ALTER TABLE receipt ADD COLUMN lease_until BIGINT",
                 "ALTER TABLE job_run ADD COLUMN lease_owner TEXT",
                 "ALTER TABLE job_run ADD COLUMN lease_until BIGINT",
+                """
+                CREATE TABLE sender_lease (
+                    org_id TEXT PRIMARY KEY,
+                    lease_owner TEXT NOT NULL,
+                    lease_until BIGINT NOT NULL
+                )
+                """,
             ]
         ),
     ]
@@ -220,6 +225,35 @@ public final class PostgresLedger: LedgerStore {
 
     public func lease(receiptId: String, to owner: String) throws(LedgerError) -> Bool {
         try write("leasing receipt \(receiptId)") { connection in try lease("receipt", id: receiptId, to: owner, on: connection) }
+    }
+
+    public func lease(sender: String, to owner: String) throws(LedgerError) -> Bool {
+        var bindings = PostgresBindings()
+        bindings.append(sender)
+        bindings.append(owner)
+        bindings.append(settings.leaseSeconds)
+        let clock = PostgresLedger.leaseClock
+        return try write("leasing the files of \(sender)") { connection in
+            try execute(
+                PostgresQuery(
+                    unsafeSQL: """
+                        INSERT INTO sender_lease (org_id, lease_owner, lease_until) VALUES ($1, $2, \(clock) + $3)
+                        ON CONFLICT (org_id) DO UPDATE SET lease_owner = excluded.lease_owner, lease_until = excluded.lease_until
+                        WHERE sender_lease.lease_owner = excluded.lease_owner OR sender_lease.lease_until < \(clock)
+                        """, binds: bindings), on: connection) == 1
+        }
+    }
+
+    public func release(sender: String, by owner: String) throws(LedgerError) {
+        try write("releasing the files of \(sender)") { connection in
+            try execute("DELETE FROM sender_lease WHERE org_id = \(sender) AND lease_owner = \(owner)", on: connection)
+        }
+    }
+
+    public func holdInstanceName(_ name: String) throws(LedgerError) -> Bool {
+        // A session-level advisory lock on a connection of its own, kept open while the process lives:
+        // the server releases it when the connection drops, however the process ends.
+        try sessions.holdAdvisoryLock("\(settings.schema)/\(name)", what: "holding the instance name \(name)")
     }
 
     public func lease(jobRunId: String, to owner: String) throws(LedgerError) -> Bool {
@@ -294,6 +328,8 @@ public final class PostgresLedger: LedgerStore {
 
     // MARK: Receipts
 
+    private func text(_ value: String?) -> String? { LedgerRecordFields.storable(value) }
+
     private static let receiptColumns = """
         id, sender_org_id, original_name, size_bytes, sha256, state, claimed_at, file_type, binding, outcome, \
         records_received, records_accepted, records_rejected, error_count, duplicate_of, ack_file, error_file, finished_at, \
@@ -356,13 +392,16 @@ public final class PostgresLedger: LedgerStore {
                 """, on: connection)
             guard changed > 0 else { throw LedgerError(.unknownReceipt, "no receipt \(receipt.id)") }
             try insert(deliveries, on: connection)
-            for held in changes.held { try hold(held, on: connection) }
+            // In key order: two instances applying files that touch the same records lock them in one order.
+            for held in changes.held.sorted(by: { ($0.type.code, $0.naturalKey) < ($1.type.code, $1.naturalKey) }) {
+                try hold(held, on: connection)
+            }
             for waiver in changes.waivers { try save(waiver, on: connection) }
             for record in findings.rejectedRecords {
                 try execute(
                     """
                     INSERT INTO rejected_record (receipt_id, line, record_key, codes)
-                    VALUES (\(record.receiptId), \(record.line), \(record.recordKey), \(record.codes.joined(separator: ",")))
+                    VALUES (\(record.receiptId), \(record.line), \(text(record.recordKey)), \(record.codes.joined(separator: ",")))
                     ON CONFLICT DO NOTHING
                     """, on: connection)
             }
@@ -370,8 +409,8 @@ public final class PostgresLedger: LedgerStore {
                 try execute(
                     """
                     INSERT INTO receipt_issue (receipt_id, position, code, message, line, column_number, path, field, row_number, record_key)
-                    VALUES (\(receipt.id), \(position), \(issue.code.rawValue), \(issue.message), \(issue.line), \(issue.column),
-                    \(issue.path), \(issue.field), \(issue.row), \(issue.recordKey))
+                    VALUES (\(receipt.id), \(position), \(issue.code.rawValue), \(text(issue.message)), \(issue.line), \(issue.column),
+                    \(text(issue.path)), \(text(issue.field)), \(issue.row), \(text(issue.recordKey)))
                     ON CONFLICT DO NOTHING
                     """, on: connection)
             }

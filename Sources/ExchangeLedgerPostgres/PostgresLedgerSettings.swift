@@ -68,8 +68,8 @@ public struct PostgresLedgerSettings: Sendable, Equatable {
                 guard let size = Int(value), (1...64).contains(size) else { return failure("has pool=\(value); expected 1 to 64") }
                 settings.poolSize = size
             case "schema":
-                guard !value.isEmpty, value.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "_") }) else {
-                    return failure("has schema=\(value); expected letters, digits and _")
+                guard !value.isEmpty, value.count <= 63, value.allSatisfy({ $0.isASCII && ($0.isLowercase || $0.isNumber || $0 == "_") }) else {
+                    return failure("has schema=\(value); expected lower-case letters, digits and _")
                 }
                 settings.schema = value
             default:
@@ -80,11 +80,7 @@ public struct PostgresLedgerSettings: Sendable, Equatable {
     }
 
     /// The URL with its password hidden, for messages and logs.
-    public static func redacted(_ text: String) -> String {
-        guard var url = URLComponents(string: text), url.password != nil else { return text }
-        url.password = "***"
-        return url.string ?? "postgres://***"
-    }
+    public static func redacted(_ text: String) -> String { ConfigurationParser.withoutPassword(text) }
 
     /// `host:port/database`, for messages.
     public var place: String { "\(host):\(port)/\(database)" }

@@ -43,7 +43,7 @@ final class PostgresSessions: @unchecked Sendable {
         configuration.options.connectTimeout = .seconds(10)
         configuration.options.additionalStartupParameters = [
             ("application_name", "ktsx"), ("search_path", settings.schema), ("lock_timeout", "30s"),
-            ("idle_in_transaction_session_timeout", "5min"),
+            ("statement_timeout", "120s"), ("idle_in_transaction_session_timeout", "5min"),
         ]
         self.configuration = configuration
     }
@@ -59,7 +59,7 @@ final class PostgresSessions: @unchecked Sendable {
             // A server error (a constraint, a conflict) leaves the connection usable; a broken one does not.
             let broken = connection.isClosed || ((error as? PSQLError).map { $0.code != .server } ?? false)
             if broken {
-                let _: EventLoopFuture<Void> = connection.close()
+                PostgresSessions.closeAndWait(connection)
                 discard()
             } else {
                 giveBack(connection)
@@ -78,7 +78,12 @@ final class PostgresSessions: @unchecked Sendable {
                 if commit.metadata.command == "ROLLBACK" { throw LedgerError(.conflict, "\(what): the transaction was rolled back") }
                 return result
             } catch {
-                _ = try? connection.query("ROLLBACK", logger: logger).wait()
+                do {
+                    _ = try connection.query("ROLLBACK", logger: logger).wait()
+                } catch {
+                    // Never give back a connection that may still be inside the failed transaction.
+                    PostgresSessions.closeAndWait(connection)
+                }
                 throw error
             }
         }
@@ -126,17 +131,51 @@ final class PostgresSessions: @unchecked Sendable {
         condition.unlock()
     }
 
-    /// Closes every idle connection.
+    /// Connections that hold an advisory lock for the life of the process, by key.
+    private var lockHolders: [String: PostgresConnection] = [:]
+
+    /// Takes the session-level advisory lock `key` on a connection of its own, kept open (and the lock
+    /// held) until the process ends; false when another session holds it.
+    func holdAdvisoryLock(_ key: String, what: String) throws(LedgerError) -> Bool {
+        condition.lock()
+        let held = lockHolders[key] != nil
+        condition.unlock()
+        if held { return true }
+        do {
+            let connection = try PostgresConnection.connect(
+                on: MultiThreadedEventLoopGroup.singleton.any(), configuration: configuration, id: 0, logger: logger
+            ).wait()
+            let result = try connection.query("SELECT pg_try_advisory_lock(4243, hashtext(\(key))) AS held", logger: logger).wait()
+            guard try result.first.map({ try Columns($0).bool("held") }) ?? false else {
+                PostgresSessions.closeAndWait(connection)
+                return false
+            }
+            condition.lock()
+            lockHolders[key] = connection
+            condition.unlock()
+            return true
+        } catch {
+            throw PostgresSessions.ledgerError(what, error, place: settings.place)
+        }
+    }
+
+    /// Closes every idle connection and those holding advisory locks (the locks are released).
     func close() {
         condition.lock()
-        let connections = idle
+        let connections = idle + lockHolders.values
+        open -= idle.count
         idle = []
-        open -= connections.count
+        lockHolders = [:]
         condition.unlock()
-        for connection in connections {
-            let closed: EventLoopFuture<Void> = connection.close()
-            _ = try? closed.wait()
-        }
+        for connection in connections { PostgresSessions.closeAndWait(connection) }
+    }
+
+    deinit { close() }
+
+    /// Closes a connection and waits until it is closed.
+    static func closeAndWait(_ connection: PostgresConnection) {
+        let closing: EventLoopFuture<Void> = connection.close()
+        _ = try? closing.wait()
     }
 
     /// The SQLSTATE of a server error, if the error is one.

@@ -1,6 +1,7 @@
 import ExchangeCore
 import Foundation
 import GRDB
+import Synchronization
 
 /// The ledger in an SQLite file (embedded: `ktsx run` needs nothing else). Created on first use and
 /// migrated by versioned migrations, which are never edited once shipped; a database written by a newer
@@ -214,6 +215,11 @@ public final class SQLiteLedger: LedgerStore {
                     ALTER TABLE receipt ADD COLUMN lease_until INTEGER;
                     ALTER TABLE job_run ADD COLUMN lease_owner TEXT;
                     ALTER TABLE job_run ADD COLUMN lease_until INTEGER;
+                    CREATE TABLE sender_lease (
+                        org_id TEXT PRIMARY KEY NOT NULL,
+                        lease_owner TEXT NOT NULL,
+                        lease_until INTEGER NOT NULL
+                    );
                     """)
         }
         return migrator
@@ -236,6 +242,45 @@ public final class SQLiteLedger: LedgerStore {
 
     public func lease(receiptId: String, to owner: String) throws(LedgerError) -> Bool {
         try write("leasing receipt \(receiptId)") { db in try lease("receipt", id: receiptId, to: owner, db: db) }
+    }
+
+    public func lease(sender: String, to owner: String) throws(LedgerError) -> Bool {
+        try write("leasing the files of \(sender)") { db in
+            try db.execute(
+                sql: """
+                    INSERT INTO sender_lease (org_id, lease_owner, lease_until) VALUES (?, ?, \(SQLiteLedger.leaseClock) + ?)
+                    ON CONFLICT (org_id) DO UPDATE SET lease_owner = excluded.lease_owner, lease_until = excluded.lease_until
+                    WHERE sender_lease.lease_owner = excluded.lease_owner OR sender_lease.lease_until < \(SQLiteLedger.leaseClock)
+                    """,
+                arguments: [sender, owner, leaseSeconds])
+            return db.changesCount == 1
+        }
+    }
+
+    public func release(sender: String, by owner: String) throws(LedgerError) {
+        try write("releasing the files of \(sender)") { db in
+            try db.execute(sql: "DELETE FROM sender_lease WHERE org_id = ? AND lease_owner = ?", arguments: [sender, owner])
+        }
+    }
+
+    /// Lock files held for the life of the process (`holdInstanceName`), by name.
+    private let instanceLocks = Mutex<[String: Int32]>([:])
+
+    public func holdInstanceName(_ name: String) throws(LedgerError) -> Bool {
+        // flock on a file beside the ledger: released by the kernel however the process ends.
+        let safe = String(name.map { $0.isLetter || $0.isNumber || $0 == "-" || $0 == "." ? $0 : "_" })
+        let lockPath = "\(path).instance-\(safe).lock"
+        return try instanceLocks.withLock { locks throws(LedgerError) -> Bool in
+            if locks[name] != nil { return true }
+            let descriptor = open(lockPath, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
+            guard descriptor >= 0 else { throw LedgerError(.storage, "cannot open \(lockPath): \(String(cString: strerror(errno)))") }
+            guard flock(descriptor, LOCK_EX | LOCK_NB) == 0 else {
+                close(descriptor)
+                return false
+            }
+            locks[name] = descriptor
+            return true
+        }
     }
 
     public func lease(jobRunId: String, to owner: String) throws(LedgerError) -> Bool {
@@ -356,7 +401,7 @@ public final class SQLiteLedger: LedgerStore {
             for record in findings.rejectedRecords {
                 try db.execute(
                     sql: "INSERT OR IGNORE INTO rejected_record (receipt_id, line, record_key, codes) VALUES (?, ?, ?, ?)",
-                    arguments: [record.receiptId, record.line, record.recordKey, record.codes.joined(separator: ",")])
+                    arguments: [record.receiptId, record.line, LedgerRecordFields.storable(record.recordKey), record.codes.joined(separator: ",")])
             }
             for (position, issue) in findings.issues.enumerated() {
                 try db.execute(
@@ -366,8 +411,9 @@ public final class SQLiteLedger: LedgerStore {
                         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                         """,
                     arguments: [
-                        receipt.id, position, issue.code.rawValue, issue.message, issue.line, issue.column, issue.path,
-                        issue.field, issue.row, issue.recordKey,
+                        receipt.id, position, issue.code.rawValue, LedgerRecordFields.storable(issue.message), issue.line, issue.column,
+                        LedgerRecordFields.storable(issue.path), LedgerRecordFields.storable(issue.field), issue.row,
+                        LedgerRecordFields.storable(issue.recordKey),
                     ])
             }
             return changed

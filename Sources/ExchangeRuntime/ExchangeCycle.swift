@@ -132,12 +132,15 @@ public struct ExchangeCycle: Sendable {
         let unfinished = try ledger.unfinishedReceipts()
         for receipt in unfinished where only?.contains(receipt.id) ?? true {
             guard let participant = byOrg[receipt.senderOrgId] else { continue }
-            // Another instance's file in hand is left to it while its lease lasts.
-            guard try ledger.lease(receiptId: receipt.id, to: processor.owner) else { continue }
+            // Another instance's file in hand is left to it while its lease lasts; once ours, the receipt is
+            // read again (its holder may have moved it on since the list was read).
+            guard try ledger.lease(receiptId: receipt.id, to: processor.owner),
+                let current = try ledger.receipt(id: receipt.id), current.state != .finished
+            else { continue }
             // One receipt that cannot be finished (a full disk, say) must not keep the others waiting; it is
-            // taken up again a minute later (or at the next start).
+            // taken up again at the next look (or at the next start).
             do {
-                try processor.resume(receipt, participant: participant, logger: logger)
+                try processor.resume(current, participant: participant, logger: logger)
                 recovered += 1
             } catch {
                 logger.error("could not finish an unfinished file", metadata: ["exchange.receipt": "\(receipt.id)", "exchange.error": "\(error)"])
@@ -241,12 +244,24 @@ public struct ExchangeCycle: Sendable {
                 logFailure("could not read the inbound folder", key: participant.orgId, error: error, now: now, logger: participantLogger)
             }
         }
+        // One instance at a time takes a sender's files, so they are judged in the order they came: a
+        // sender is leased at its first turn in this pass (skipped if another instance has it) and released
+        // when the pass ends.
         var taken = 0
+        var leased: [String] = []
         while taken < filesPerPass, queues.contains(where: { !$0.ready.isEmpty }) {
-            for index in queues.indices where taken < filesPerPass {
+            for index in queues.indices where taken < filesPerPass && !queues[index].ready.isEmpty {
+                let (participant, participantLogger) = (queues[index].participant, queues[index].logger)
+                if !leased.contains(participant.orgId) {
+                    guard (try? ledger.lease(sender: participant.orgId, to: processor.owner)) ?? false else {
+                        summary.waiting += queues[index].ready.count
+                        queues[index].ready = []
+                        continue
+                    }
+                    leased.append(participant.orgId)
+                }
                 guard let name = queues[index].ready.popFirst() else { continue }
                 taken += 1
-                let (participant, participantLogger) = (queues[index].participant, queues[index].logger)
                 do {
                     if try processor.process(name, from: participant, logger: participantLogger) != nil {
                         summary.processed += 1
@@ -260,6 +275,13 @@ public struct ExchangeCycle: Sendable {
                         "could not process a file", key: "\(participant.orgId)/\(name)", error: error, now: now,
                         logger: participantLogger)
                 }
+            }
+        }
+        for sender in leased {
+            do {
+                try ledger.release(sender: sender, by: processor.owner)
+            } catch {
+                logger.warning("could not release a sender's folder; it is free again when its lease runs out", metadata: ["exchange.error": "\(error)"])
             }
         }
         summary.deferred = queues.reduce(0) { $0 + $1.ready.count }

@@ -131,6 +131,7 @@ public struct FileProcessor: Sendable {
         throws -> Receipt
     {
         var receipt = receipt
+        try holdLease(receipt)
         let before = try tree.entry(at: claimedPath)
         if let reason = setAsideReason(before) {
             let issue = ValidationIssue(code: .notARegularFile(reason), message: FileProcessor.explanation(reason, size: receipt.sizeBytes))
@@ -161,23 +162,28 @@ public struct FileProcessor: Sendable {
         let judged = RecordJudgements(applier: applier, limit: validator.issueLimit, onlyLines: onlyLines)
         let size = receipt.sizeBytes
         var recordsSeen = 0
+        var leaseLost = false
         let maxRecords = self.maxRecords
+        let (ledger, owner) = (self.ledger, self.owner)
         let report = try validate(
             claimedPath, name: receipt.originalName,
             onRecord: { record in
                 recordsSeen += 1
+                // A long judgement keeps its lease (every 5,000 records), and stops if another instance took it.
+                if recordsSeen % 5_000 == 0, !((try? ledger.lease(receiptId: receipt.id, to: owner)) ?? true) { leaseLost = true }
                 // Past the limit nothing is judged: the file is rejected whole.
                 if recordsSeen <= maxRecords { judged.judge(record) }
             },
-            progress: { [ledger, owner] read in
+            progress: { read in
                 // A long file keeps its lease while it is read.
-                _ = try? ledger.lease(receiptId: receipt.id, to: owner)
+                if !((try? ledger.lease(receiptId: receipt.id, to: owner)) ?? true) { leaseLost = true }
                 logger.info(
                     "validating a long file",
                     metadata: ["exchange.read_mib": "\(read >> 20)", "exchange.size_mib": "\(size >> 20)"])
             },
-            stopReading: { recordsSeen > maxRecords })
+            stopReading: { recordsSeen > maxRecords || leaseLost })
         try held.rethrow()
+        if leaseLost { throw LeaseLost(what: "receipt \(receipt.id)") }
         // Someone still writing into the file (through a descriptor opened before the claim), or a file
         // swapped in under it: what was read is not what was hashed and will be kept. Nothing is applied.
         let after = try tree.entry(at: claimedPath)
@@ -379,8 +385,10 @@ public struct FileProcessor: Sendable {
         outputs.append(
             OutboundFile(recipientOrgId: participant.orgId, name: receipt.ackFile!, bytes: AcknowledgementRenderer.acknowledgement(ack, as: binding)))
 
+        try holdLease(receipt)
         try writer.prepare(outputs, sourceId: receipt.id)
         CrashPoint.filePrepared.reach()
+        try holdLease(receipt)
         receipt.state = .writing
         try ledger.update(
             receipt, recordingDeliveries: writer.deliveries(of: outputs, sourceId: receipt.id, at: processed),
@@ -391,6 +399,7 @@ public struct FileProcessor: Sendable {
     }
 
     private func placeOutputs(of receipt: inout Receipt, participant: Participant, originalPath: String?, logger: Logger) throws {
+        try holdLease(receipt)
         try OutboundWriter(tree: tree, ledger: ledger, now: now).placeAll(sourceId: receipt.id, afterFirst: CrashPoint.fileOnePlaced)
         CrashPoint.filePlaced.reach()
         if let originalPath {
@@ -406,6 +415,12 @@ public struct FileProcessor: Sendable {
     }
 
     // MARK: Helpers
+
+    /// Renews the receipt's lease, or throws if another owner took it over (this process stalled past
+    /// it): the other one finishes the file.
+    private func holdLease(_ receipt: Receipt) throws {
+        guard try ledger.lease(receiptId: receipt.id, to: owner) else { throw LeaseLost(what: "receipt \(receipt.id)") }
+    }
 
     /// A receipt id: `R<sender>-<yyyymmddThhmmss>-<suffix>`, e.g. `R061014-20261129T044500-3fa9c2`.
     /// The sender comes first so that a claimed file found without its receipt after a crash can be

@@ -101,6 +101,11 @@ struct Exchange {
         let tree = configuration.tree
         try tree.prepare(for: configuration.participants)
         ledger = try Exchange.openLedger(configuration.settings, tree: tree)
+        // Two running instances under one name would hold each other's leases: the second one refuses.
+        if asService, try !ledger.holdInstanceName(instance) {
+            throw ConfigurationFailure(
+                message: "another ktsx run named '\(instance)' is running on this ledger; give each instance its own instance_name in ktsx.conf")
+        }
         let references = ReferenceStore(directory: configuration.directory, reference: configuration.reference)
         self.references = references
         let processor = FileProcessor(

@@ -264,6 +264,12 @@ struct LedgerContractTests {
             #expect(try !store.lease(jobRunId: "J1", to: "instance-b"))
             #expect(try store.lease(jobRunId: "J1", to: "instance-a"))
 
+            // A sender's folder: one owner at a time takes its files.
+            #expect(try store.lease(sender: "061014", to: "instance-a"))
+            #expect(try !store.lease(sender: "061014", to: "instance-b"))
+            #expect(try store.lease(sender: "061014", to: "instance-a"))
+            #expect(try store.lease(sender: "165901", to: "instance-b"))
+
             // Leases that run out at once: the holder died; anyone may take its work, one at a time.
             let short = directory.appendingPathComponent("short")
             try FileManager.default.createDirectory(at: short, withIntermediateDirectories: true)
@@ -272,6 +278,25 @@ struct LedgerContractTests {
             #expect(try shortLived.lease(receiptId: "R1", to: "instance-b"))
             #expect(try shortLived.claimJobRun(run, leasedTo: "instance-a"))
             #expect(try shortLived.lease(jobRunId: "J1", to: "instance-b"))
+            #expect(try shortLived.lease(sender: "061014", to: "instance-a"))
+            #expect(try shortLived.lease(sender: "061014", to: "instance-b"))
+        }
+    }
+
+    @Test("a message quoting a NUL character from a file is kept whole, the NUL as U+FFFD", arguments: LedgerUnderTest.all)
+    func nulInMessage(ledger: LedgerUnderTest) throws {
+        try withTemporaryDirectory { directory in
+            let store = try ledger.make(directory)
+            try store.recordClaim(receipt("R1"))
+            var judged = try #require(try store.receipt(id: "R1"))
+            judged.state = .finished
+            judged.outcome = .rejected
+            let issue = ValidationIssue(code: .unknownType, message: "The header row 'a\u{0}b' is not one of ours.", line: 1, recordKey: "k\u{0}")
+            try store.update(judged, recordingDeliveries: [], findings: ReceiptFindings(issues: [issue]), applying: .none)
+            let kept = try store.issues(receiptId: "R1")
+            #expect(kept.map(\.message) == ["The header row 'a\u{FFFD}b' is not one of ours."])
+            #expect(kept.map(\.recordKey) == ["k\u{FFFD}"])
+            #expect(try store.receipt(id: "R1")?.state == .finished)
         }
     }
 
@@ -394,6 +419,18 @@ struct LedgerContractTests {
             #expect(try store.allWaivers() == [decided])
             #expect(try store.jobRun(.waiverDecision, runKey: "W1-again")?.state == .claimed)
             #expect(throws: LedgerError.self) { try store.updateJobRun(run, recordingDeliveries: [], decision: nil) }
+        }
+    }
+
+    @Test("an instance name is held by one SQLite ledger user at a time, until it closes")
+    func sqliteInstanceName() throws {
+        try withTemporaryDirectory { directory in
+            let path = directory.appendingPathComponent("ledger.sqlite").path
+            let first = try SQLiteLedger(path: path)
+            #expect(try first.holdInstanceName("node-1"))
+            #expect(try first.holdInstanceName("node-1"), "held already by this one")
+            #expect(try !SQLiteLedger(path: path).holdInstanceName("node-1"), "another holder on the same ledger")
+            #expect(try SQLiteLedger(path: path).holdInstanceName("node-2"))
         }
     }
 

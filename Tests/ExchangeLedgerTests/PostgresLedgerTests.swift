@@ -24,7 +24,8 @@ struct PostgresLedgerTests {
             ("mysql://a@b/c", "is not a postgres:// URL"), ("postgres://a@b/", "names no database"),
             ("postgres://b/c", "names no user"), ("postgres://a:hunter2@b/c?sslmode=maybe", "sslmode=maybe"),
             ("postgres://a@b/c?pool=0", "pool=0"), ("postgres://a@b/c?schema=x;drop", "schema=x;drop"),
-            ("postgres://a@b/c?timeout=3", "unknown option 'timeout'"),
+            ("postgres://a@b/c?timeout=3", "unknown option 'timeout'"), ("postgres://a:hunter2@b", "names no database"),
+            ("postgres://a@b/c?schema=Ky", "schema=Ky"),
         ] {
             guard case .failure(let error) = PostgresLedgerSettings.parse(bad) else {
                 Issue.record("\(bad) was accepted")
@@ -32,6 +33,14 @@ struct PostgresLedgerTests {
             }
             #expect(error.description.contains(reason), "\(error)")
             #expect(!error.description.contains("hunter2"))
+        }
+        // However malformed, a URL never shows its password: not in messages, not in configuration errors.
+        #expect(PostgresLedgerSettings.redacted("postgres://a:pa ss%@b/c") == "postgres://a:***@b/c")
+        do {
+            _ = try ConfigurationParser.settings(from: "drop_root = /d\nstate_dir = /s\nledger = Postgres://ktsx:hunter2@db/x\n")
+            Issue.record("a ledger URL with a capital scheme was accepted")
+        } catch {
+            #expect(error.description.contains("Postgres://ktsx:***@db/x") && !error.description.contains("hunter2"), "\(error)")
         }
     }
 
@@ -67,7 +76,7 @@ struct PostgresLedgerTests {
         }
     }
 
-    @Test("two instances racing: one claims each receipt id, one runs each job key, one migrates")
+    @Test("two instances racing: both migrate at once, one claims each receipt id, one runs each job key, one holds each name")
     func racingInstances() async throws {
         // Two instances start at once on an empty schema: both come up, the tables made once.
         var settings = try PostgresLedgerSettings.parse(PostgresLedgerTests.url).get()
@@ -90,10 +99,27 @@ struct PostgresLedgerTests {
             return won
         }
         #expect(won.count == 20 && won.values.allSatisfy { $0 == 1 }, "\(won)")
-        try first.recordClaim(Receipt(id: "R1", senderOrgId: "061014", originalName: "f.csv", sizeBytes: 1, sha256: "a", claimedAt: Timestamp(secondsSinceEpoch: 1)))
-        #expect(throws: LedgerError.self) {
-            try second.recordClaim(Receipt(id: "R1", senderOrgId: "061014", originalName: "g.csv", sizeBytes: 1, sha256: "b", claimedAt: Timestamp(secondsSinceEpoch: 2)))
+        // Both record the same claim at once: one wins, the other is told it is a duplicate.
+        let outcomes = await withTaskGroup(of: LedgerError.Code?.self) { group in
+            for (index, ledger) in [first, second].enumerated() {
+                group.addTask {
+                    let receipt = Receipt(
+                        id: "R1", senderOrgId: "061014", originalName: "f\(index).csv", sizeBytes: 1, sha256: "a", claimedAt: Timestamp(secondsSinceEpoch: 1))
+                    do {
+                        try ledger.recordClaim(receipt, leasedTo: "instance-\(index)")
+                        return nil
+                    } catch {
+                        return (error as? LedgerError)?.code ?? .storage
+                    }
+                }
+            }
+            return await group.reduce(into: []) { $0.append($1) }
         }
+        #expect(outcomes.filter { $0 == nil }.count == 1 && outcomes.contains(LedgerError.Code.duplicateReceipt), "\(outcomes)")
+        // An instance name: one holder at a time, across instances.
+        #expect(try first.holdInstanceName("node-1"))
+        #expect(try !second.holdInstanceName("node-1"))
+        #expect(try second.holdInstanceName("node-2"))
     }
 }
 

@@ -460,6 +460,25 @@ struct ServiceEndToEndTests {
         }
     }
 
+    @Test("a second ktsx run under the same instance name refuses to start, saying why; after the first stops, it starts")
+    func sameInstanceNameTwice() throws {
+        try withTemporaryDirectory { root in
+            let tree = try DropTreeFixture(root: root, settings: "instance_name = node-1\nreview_address = off")
+            let first = try tree.startService()
+            defer { if first.isRunning { first.terminate() } }
+            // Once the first is up (its heartbeat written), a second one is refused.
+            let heartbeat = tree.state.appendingPathComponent("service.heartbeat").path
+            for _ in 0..<100 where !FileManager.default.fileExists(atPath: heartbeat) { usleep(100_000) }
+            let refused = try tree.ktsx(["run", "--once", "--config", tree.config.path])
+            #expect(first.isRunning)
+            #expect(refused.status != 0)
+            #expect(refused.standardError.contains("another ktsx run named 'node-1' is running"), "\(refused.standardError)")
+            kill(first.processIdentifier, SIGKILL)  // however it ends, the name is free again
+            first.waitUntilExit()
+            #expect(try tree.ktsx(["run", "--once", "--config", tree.config.path]).status == 0)
+        }
+    }
+
     @Test("a file that keeps growing is not claimed until it has been quiet; SIGTERM stops the service cleanly")
     func growingFile() throws {
         try withTemporaryDirectory { root in

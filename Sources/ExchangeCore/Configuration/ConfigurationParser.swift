@@ -66,7 +66,9 @@ public enum ConfigurationParser {
             guard let entry = values[key] else { return nil }
             guard let value = parse(entry.value) else {
                 errors.append(
-                    ConfigurationError(file: file, line: entry.line, reason: "'\(key)' is '\(entry.value)'; expected \(expected)"))
+                    ConfigurationError(
+                        file: file, line: entry.line,
+                        reason: "'\(key)' is '\(ConfigurationParser.withoutPassword(entry.value))'; expected \(expected)"))
                 return nil
             }
             return value
@@ -83,7 +85,8 @@ public enum ConfigurationParser {
                 text.count <= 64 && !text.isEmpty && text.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || "._-".contains($0)) }
                     ? text : nil
             }, expected: "a name of letters, digits, '.', '_' and '-' (at most 64)")
-        let lease = parsed("lease_seconds", { Int64($0).flatMap { (1...86_400).contains($0) ? $0 : nil } }, expected: "a whole number of seconds from 1 to 86400")
+        let lease = parsed(
+            "lease_seconds", { Int64($0).flatMap { (10...86_400).contains($0) ? $0 : nil } }, expected: "a whole number of seconds from 10 to 86400")
         // `.some(nil)` is SQLite.
         let ledger = parsed(
             "ledger", { text -> String?? in
@@ -104,6 +107,15 @@ public enum ConfigurationParser {
         if let instance { settings.instanceName = instance }
         if let lease { settings.leaseSeconds = lease }
         return settings
+    }
+
+    /// A URL-like text with its password hidden, however malformed: whatever follows the first colon
+    /// between `//` and the next `@` becomes `***`.
+    public static func withoutPassword(_ text: String) -> String {
+        guard let slashes = text.indices.first(where: { text[$0...].hasPrefix("//") }) else { return text }
+        let start = text.index(slashes, offsetBy: 2)
+        guard let at = text[start...].firstIndex(of: "@"), let colon = text[start..<at].firstIndex(of: ":") else { return text }
+        return String(text[..<colon]) + ":***" + String(text[at...])
     }
 
     /// `host:port` (an IPv6 host in brackets), or `off` (`.some(nil)`); nil when not understood.

@@ -18,6 +18,15 @@ public enum LedgerRecordFields {
         (try? JSONDecoder().decode([String: String].self, from: Data(text.utf8))) ?? [:]
     }
 
+    /// Text as every ledger can keep it: a NUL character (which a message may quote from a file) becomes
+    /// U+FFFD (PostgreSQL text cannot hold one; SQLite's would be cut there when read).
+    public static func storable(_ text: String) -> String {
+        text.contains("\u{0}") ? String(String.UnicodeScalarView(text.unicodeScalars.map { $0 == "\u{0}" ? "\u{FFFD}" : $0 })) : text
+    }
+
+    /// `storable` for optional text.
+    public static func storable(_ text: String?) -> String? { text.map { storable($0) } }
+
     /// The date a held record is about: the attendance day, the enrollment's entry, the grade's as-of date.
     public static func recordDate(_ held: HeldRecord) -> String {
         switch held.type {

@@ -187,6 +187,16 @@ public protocol LedgerStore: Sendable {
     /// receipt is finished or unknown. Several instances on one ledger finish each other's work this way,
     /// never the same work at once.
     func lease(receiptId: String, to owner: String) throws(LedgerError) -> Bool
+    /// Takes or renews the lease of a sender's inbound folder for `owner`, as `lease(receiptId:to:)` does:
+    /// one instance at a time takes a sender's files, so they are judged in the order they came.
+    func lease(sender: String, to owner: String) throws(LedgerError) -> Bool
+    /// Gives up `owner`'s lease of a sender's folder (at the end of a pass), so another instance may take
+    /// the sender's next files.
+    func release(sender: String, by owner: String) throws(LedgerError)
+    /// Holds `name` for as long as this process lives (released when it exits, however it dies); false
+    /// when another live process holds it. Two running instances with one name would both hold the same
+    /// leases: the second refuses to start.
+    func holdInstanceName(_ name: String) throws(LedgerError) -> Bool
     /// Replaces a receipt's record (same id) with `receipt` (its judgement, its outputs, its state) and
     /// records `deliveries`, what was found wrong (ignoring anything already recorded for the receipt) and
     /// the accepted records' changes, in one transaction.

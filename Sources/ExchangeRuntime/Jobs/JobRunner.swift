@@ -215,6 +215,7 @@ public struct JobRunner: Sendable {
     /// Takes a claimed run to `finished`: prepare its files, record them, place them.
     private func finish(_ claimed: JobRun, logger: Logger) throws -> JobRun {
         CrashPoint.jobClaimed.reach()
+        try holdLease(claimed)
         var run = claimed
         var decided: WaiverRequest?
         let files: [OutboundFile]
@@ -235,12 +236,14 @@ public struct JobRunner: Sendable {
         run.state = .writing
         run.files = files.count
         run.records = files.reduce(0) { $0 + $1.records }
+        try holdLease(run)
         try ledger.updateJobRun(run, recordingDeliveries: writer.deliveries(of: files, sourceId: run.id, at: now()), decision: decided)
         CrashPoint.jobCommitted.reach()
         return try place(run, logger: logger)
     }
 
     private func place(_ writing: JobRun, logger: Logger) throws -> JobRun {
+        try holdLease(writing)
         var run = writing
         try writer.placeAll(sourceId: run.id)
         run.state = .finished
@@ -251,6 +254,11 @@ public struct JobRunner: Sendable {
             "job run finished",
             metadata: ["exchange.job": "\(run.job.rawValue)", "exchange.run": "\(run.id)", "exchange.files": "\(run.files)"])
         return run
+    }
+
+    /// Renews the run's lease, or throws if another owner took it over (this process stalled past it).
+    private func holdLease(_ run: JobRun) throws {
+        guard try ledger.lease(jobRunId: run.id, to: owner) else { throw LeaseLost(what: "job run \(run.id)") }
     }
 
     /// Finishes a run a crash left `claimed` or `writing`.
@@ -269,10 +277,13 @@ public struct JobRunner: Sendable {
         let time = now()
         do {
             for run in try ledger.unfinishedJobRuns() where time.secondsSinceEpoch - run.startedAt.secondsSinceEpoch >= minimumAge {
-                // Another instance's run in hand is left to it while its lease lasts.
-                guard try ledger.lease(jobRunId: run.id, to: owner) else { continue }
+                // Another instance's run in hand is left to it while its lease lasts; once ours, it is read
+                // again (its holder may have moved it on since the list was read).
+                guard try ledger.lease(jobRunId: run.id, to: owner), let current = try ledger.jobRun(run.job, runKey: run.runKey),
+                    current.state != .finished
+                else { continue }
                 do {
-                    try resume(run, logger: logger)
+                    try resume(current, logger: logger)
                     recovered += 1
                 } catch {
                     logger.error("could not finish a job run after a restart", metadata: ["exchange.run": "\(run.id)", "exchange.error": "\(error)"])

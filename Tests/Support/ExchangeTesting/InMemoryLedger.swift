@@ -43,6 +43,20 @@ public final class InMemoryLedger: LedgerStore, @unchecked Sendable {
         }
     }
 
+    public func lease(sender: String, to owner: String) throws(LedgerError) -> Bool {
+        try locked { grant("sender:\(sender)", to: owner) }
+    }
+
+    public func release(sender: String, by owner: String) throws(LedgerError) {
+        try locked { if leases["sender:\(sender)"]?.owner == owner { leases["sender:\(sender)"] = nil } }
+    }
+
+    private var heldNames: Set<String> = []
+
+    public func holdInstanceName(_ name: String) throws(LedgerError) -> Bool {
+        try locked { heldNames.insert(name).inserted }
+    }
+
     public func lease(jobRunId: String, to owner: String) throws(LedgerError) -> Bool {
         try locked {
             guard let run = runs.first(where: { $0.id == jobRunId }), run.state != .finished else { return false }
@@ -108,7 +122,14 @@ public final class InMemoryLedger: LedgerStore, @unchecked Sendable {
             }
             let known = issuesByReceipt[receipt.id, default: []]
             if findings.issues.count > known.count {
-                issuesByReceipt[receipt.id] = known + findings.issues[known.count...]
+                issuesByReceipt[receipt.id] = known + findings.issues[known.count...].map { issue in
+                    var kept = issue
+                    kept.message = LedgerRecordFields.storable(issue.message)
+                    kept.path = LedgerRecordFields.storable(issue.path)
+                    kept.field = LedgerRecordFields.storable(issue.field)
+                    kept.recordKey = LedgerRecordFields.storable(issue.recordKey)
+                    return kept
+                }
             }
         }
     }
