@@ -388,11 +388,20 @@ public struct FileProcessor: Sendable {
         try holdLease(receipt)
         try writer.prepare(outputs, sourceId: receipt.id)
         CrashPoint.filePrepared.reach()
-        try holdLease(receipt)
         receipt.state = .writing
-        try ledger.update(
-            receipt, recordingDeliveries: writer.deliveries(of: outputs, sourceId: receipt.id, at: processed),
-            findings: ReceiptFindings(issues: issues, rejectedRecords: rejectedRecords), applying: changes)
+        do {
+            try holdLease(receipt)
+            try ledger.update(
+                receipt, recordingDeliveries: writer.deliveries(of: outputs, sourceId: receipt.id, at: processed),
+                findings: ReceiptFindings(issues: issues, rejectedRecords: rejectedRecords), applying: changes)
+        } catch {
+            // Refused, so certainly not recorded (not a lost connection, after which the commit may have
+            // happened): the temporaries would never be placed; a retry judges the file afresh.
+            if error is LeaseLost || [.duplicateReceipt, .conflict, .unknownReceipt].contains((error as? LedgerError)?.code) {
+                writer.discard(outputs, sourceId: receipt.id)
+            }
+            throw error
+        }
         CrashPoint.fileCommitted.reach()
         try placeOutputs(of: &receipt, participant: participant, originalPath: originalPath, logger: logger)
         return receipt

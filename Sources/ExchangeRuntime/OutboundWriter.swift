@@ -44,6 +44,14 @@ struct OutboundWriter: Sendable {
         }
     }
 
+    /// Removes the hidden temporaries `prepare` wrote, when their judgement was not recorded (it failed,
+    /// or another instance recorded the same bytes first): nobody would ever place or remove them.
+    func discard(_ files: [OutboundFile], sourceId: String) {
+        for file in files {
+            unlink("\(tree.outbound(file.recipientOrgId))/\(DropTree.temporaryName(for: file.name, receiptId: sourceId))")
+        }
+    }
+
     /// The deliveries of prepared files.
     func deliveries(of files: [OutboundFile], sourceId: String, at time: Timestamp) -> [Delivery] {
         files.map { Delivery(receiptId: sourceId, recipientOrgId: $0.recipientOrgId, fileName: $0.name, deliveredAt: time) }

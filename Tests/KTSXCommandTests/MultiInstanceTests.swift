@@ -30,7 +30,7 @@ struct MultiInstanceTests {
         return (name, source.org, text)
     }
 
-    @Test("2,000 files, two instances, one killed six times mid-stream and then for good: one receipt and one ack per file, one run per job and night")
+    @Test("2,000 files, two instances, one killed six times mid-stream, stalled past its leases, then killed for good: one receipt and one ack per file, one run per job and night")
     func twoInstancesOneKilled() throws {
         try withTemporaryDirectory { root in
             let url = ProcessInfo.processInfo.environment["KTSX_TEST_POSTGRES_URL"]!
@@ -70,8 +70,14 @@ struct MultiInstanceTests {
                 if round == 2 { try drop(1_000..<2_000) }  // more arrive while b is down
                 b = try tree.startService(configuration: configB)
             }
-            // b dies for good in the middle of the work; a finishes what b had in hand after its lease.
+            // b stalls (SIGSTOP) past its leases: a takes over the file and the senders b had in hand; when b
+            // wakes, its next step finds the lease gone and leaves the file to a.
             usleep(500_000)
+            kill(b.processIdentifier, SIGSTOP)
+            sleep(26)  // lease_seconds 10, and a looks for unfinished work every 15 s
+            kill(b.processIdentifier, SIGCONT)
+            // Then b dies for good in the middle of the work; a finishes what b had in hand after its lease.
+            usleep(1_500_000)
             kill(b.processIdentifier, SIGKILL)
             b.waitUntilExit()
 
