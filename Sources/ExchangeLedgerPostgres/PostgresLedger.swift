@@ -21,6 +21,8 @@ public final class PostgresLedger: LedgerStore {
         try migrate()
     }
 
+    public var leaseSeconds: Int64 { settings.leaseSeconds }
+
     /// The PostgreSQL schema the tables live in.
     public var schema: String { settings.schema }
 

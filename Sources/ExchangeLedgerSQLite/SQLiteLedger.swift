@@ -13,7 +13,7 @@ public final class SQLiteLedger: LedgerStore {
     /// The file opened: (device, inode).
     private let identity: (UInt64, UInt64)?
     /// How long a lease lasts, in seconds.
-    private let leaseSeconds: Int64
+    public let leaseSeconds: Int64
 
     /// Opens (creating and migrating as needed) the ledger at `path`.
     /// - Parameter leaseSeconds: How long a lease on work in progress lasts (tests shorten it).

@@ -33,6 +33,8 @@ public struct FileProcessor: Sendable {
     /// Who holds the leases of the files this processor has in hand (the instance's name; a command adds
     /// its own name and process id).
     public let owner: String
+    /// The leases of the files in hand.
+    let leases: LeaseKeeper
 
     /// Creates a processor.
     /// - Parameters:
@@ -49,6 +51,7 @@ public struct FileProcessor: Sendable {
         newReceiptId: @escaping @Sendable (_ senderOrgId: String) -> String, owner: String = "ktsx"
     ) {
         self.owner = owner
+        leases = LeaseKeeper(ledger: ledger, owner: owner)
         self.tree = tree
         self.reference = reference
         self.maxFileBytes = maxFileBytes
@@ -124,6 +127,7 @@ public struct FileProcessor: Sendable {
             id: receiptId, senderOrgId: sender, originalName: name, sizeBytes: size, sha256: digest, claimedAt: now())
         receipt.reprocessOf = reprocessOf
         try ledger.recordClaim(receipt, leasedTo: owner)
+        leases.noteGranted(receipt.id)
         return receipt
     }
 
@@ -164,19 +168,19 @@ public struct FileProcessor: Sendable {
         var recordsSeen = 0
         var leaseLost = false
         let maxRecords = self.maxRecords
-        let (ledger, owner) = (self.ledger, self.owner)
+        let leases = self.leases
         let report = try validate(
             claimedPath, name: receipt.originalName,
             onRecord: { record in
                 recordsSeen += 1
                 // A long judgement keeps its lease (every 5,000 records), and stops if another instance took it.
-                if recordsSeen % 5_000 == 0, !((try? ledger.lease(receiptId: receipt.id, to: owner)) ?? true) { leaseLost = true }
+                if recordsSeen % 5_000 == 0, !((try? leases.holdReceipt(receipt.id)) ?? true) { leaseLost = true }
                 // Past the limit nothing is judged: the file is rejected whole.
                 if recordsSeen <= maxRecords { judged.judge(record) }
             },
             progress: { read in
                 // A long file keeps its lease while it is read.
-                if !((try? ledger.lease(receiptId: receipt.id, to: owner)) ?? true) { leaseLost = true }
+                if !((try? leases.holdReceipt(receipt.id)) ?? true) { leaseLost = true }
                 logger.info(
                     "validating a long file",
                     metadata: ["exchange.read_mib": "\(read >> 20)", "exchange.size_mib": "\(size >> 20)"])
@@ -428,7 +432,7 @@ public struct FileProcessor: Sendable {
     /// Renews the receipt's lease, or throws if another owner took it over (this process stalled past
     /// it): the other one finishes the file.
     private func holdLease(_ receipt: Receipt) throws {
-        guard try ledger.lease(receiptId: receipt.id, to: owner) else { throw LeaseLost(what: "receipt \(receipt.id)") }
+        guard try leases.holdReceipt(receipt.id) else { throw LeaseLost(what: "receipt \(receipt.id)") }
     }
 
     /// A receipt id: `R<sender>-<yyyymmddThhmmss>-<suffix>`, e.g. `R061014-20261129T044500-3fa9c2`.

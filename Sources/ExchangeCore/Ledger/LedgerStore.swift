@@ -187,6 +187,8 @@ public protocol LedgerStore: Sendable {
     /// receipt is finished or unknown. Several instances on one ledger finish each other's work this way,
     /// never the same work at once.
     func lease(receiptId: String, to owner: String) throws(LedgerError) -> Bool
+    /// How long a lease lasts here, in seconds.
+    var leaseSeconds: Int64 { get }
     /// Takes or renews the lease of a sender's inbound folder for `owner`, as `lease(receiptId:to:)` does:
     /// one instance at a time takes a sender's files, so they are judged in the order they came.
     func lease(sender: String, to owner: String) throws(LedgerError) -> Bool

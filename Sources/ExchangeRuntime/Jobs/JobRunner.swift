@@ -26,6 +26,8 @@ public struct JobRunner: Sendable {
     let newRunId: @Sendable () -> String
     /// Who holds the leases of the runs in hand.
     let owner: String
+    /// The leases of the runs in hand.
+    let leases: LeaseKeeper
 
     /// Creates a runner.
     /// - Parameters:
@@ -36,6 +38,7 @@ public struct JobRunner: Sendable {
         now: @escaping @Sendable () -> Timestamp, newRunId: @escaping @Sendable () -> String, owner: String = "ktsx"
     ) {
         self.owner = owner
+        leases = LeaseKeeper(ledger: ledger, owner: owner)
         self.tree = tree
         self.ledger = ledger
         self.reference = reference
@@ -51,7 +54,7 @@ public struct JobRunner: Sendable {
     /// `runKey` already has a run.
     public func postGrades(runKey: String, logger: Logger) throws -> JobRun? {
         let run = JobRun(id: newRunId(), job: .gradePosting, runKey: runKey, startedAt: now())
-        guard try ledger.claimJobRun(run, leasedTo: owner) else { return nil }
+        guard try claim(run) else { return nil }
         return try finish(run, logger: logger)
     }
 
@@ -82,7 +85,7 @@ public struct JobRunner: Sendable {
         for school in schools {
             guard let syncDay = day ?? reference.previousInstructionalDay(before: night, at: school) else { continue }
             let run = JobRun(id: newRunId(), job: .unknownSync, runKey: "\(school)|\(syncDay)", startedAt: now())
-            guard try ledger.claimJobRun(run, leasedTo: owner) else {
+            guard try claim(run) else {
                 logger.info("unknown-attendance sync already sent", metadata: ["exchange.school": "\(school)", "exchange.day": "\(syncDay)"])
                 continue
             }
@@ -125,7 +128,7 @@ public struct JobRunner: Sendable {
             let run = JobRun(
                 id: newRunId(), job: .dailySummary, runKey: "\(participant.orgId)|\(day)", startedAt: now(),
                 detail: onlyWithReceipts ? DailySummary.receivedOnly : "")
-            guard try ledger.claimJobRun(run, leasedTo: owner) else { continue }
+            guard try claim(run) else { continue }
             runs.append(try finish(run, logger: logger))
         }
         return runs
@@ -171,7 +174,7 @@ public struct JobRunner: Sendable {
         let run = JobRun(
             id: newRunId(), job: .waiverDecision, runKey: request.id, startedAt: now(),
             detail: (approve ? "APPROVED" : "DENIED") + "\n" + trimmed)
-        guard try ledger.claimJobRun(run, leasedTo: owner) else {
+        guard try claim(run) else {
             throw JobError("waiver request \(request.id) was decided by another ktsx at the same time")
         }
         let finished = try finish(run, logger: logger)
@@ -256,9 +259,16 @@ public struct JobRunner: Sendable {
         return run
     }
 
+    /// Records a new run leased to us (false when its key has a run already).
+    private func claim(_ run: JobRun) throws -> Bool {
+        guard try ledger.claimJobRun(run, leasedTo: owner) else { return false }
+        leases.noteGranted(run.id)
+        return true
+    }
+
     /// Renews the run's lease, or throws if another owner took it over (this process stalled past it).
     private func holdLease(_ run: JobRun) throws {
-        guard try ledger.lease(jobRunId: run.id, to: owner) else { throw LeaseLost(what: "job run \(run.id)") }
+        guard try leases.holdJobRun(run.id) else { throw LeaseLost(what: "job run \(run.id)") }
     }
 
     /// Finishes a run a crash left `claimed` or `writing`.

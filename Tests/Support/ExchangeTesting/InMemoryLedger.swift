@@ -14,7 +14,7 @@ public final class InMemoryLedger: LedgerStore, @unchecked Sendable {
     private var runs: [JobRun] = []
     /// Leases of unfinished receipts and job runs, by id: holder and when it runs out.
     private var leases: [String: (owner: String, until: Int64)] = [:]
-    private let leaseSeconds: Int64
+    public let leaseSeconds: Int64
     private let clock: @Sendable () -> Int64
 
     /// An empty ledger.
