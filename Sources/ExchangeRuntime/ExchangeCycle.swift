@@ -253,7 +253,14 @@ public struct ExchangeCycle: Sendable {
             for index in queues.indices where taken < filesPerPass && !queues[index].ready.isEmpty {
                 let (participant, participantLogger) = (queues[index].participant, queues[index].logger)
                 if !leased.contains(participant.orgId) {
-                    guard (try? ledger.lease(sender: participant.orgId, to: processor.owner)) ?? false else {
+                    let granted: Bool
+                    do {
+                        granted = try ledger.lease(sender: participant.orgId, to: processor.owner)
+                    } catch {
+                        granted = false
+                        logFailure("could not lease a sender's folder", key: participant.orgId, error: error, now: now, logger: participantLogger)
+                    }
+                    guard granted else {
                         summary.waiting += queues[index].ready.count
                         queues[index].ready = []
                         continue

@@ -389,7 +389,6 @@ public struct FileProcessor: Sendable {
         outputs.append(
             OutboundFile(recipientOrgId: participant.orgId, name: receipt.ackFile!, bytes: AcknowledgementRenderer.acknowledgement(ack, as: binding)))
 
-        try holdLease(receipt)
         try writer.prepare(outputs, sourceId: receipt.id)
         CrashPoint.filePrepared.reach()
         receipt.state = .writing
