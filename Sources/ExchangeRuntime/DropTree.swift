@@ -195,8 +195,14 @@ public struct DropTree: Sendable {
         }
         let target = filedPath(receiptId: receiptId, orgId: orgId, name: name, quarantined: quarantine, claimedAt: time)
         if rename(path, target) != 0 { throw DropTreeError("cannot file", path) }
-        rmdir("\(work)/\(receiptId)")
+        removeWork(receiptId: receiptId)
         return target
+    }
+
+    /// Removes a receipt's folder in the work area once its original has left it (nothing if it is gone
+    /// already or still holds something).
+    public func removeWork(receiptId: String) {
+        rmdir("\(work)/\(receiptId)")
     }
 
     /// Where `file` put (or will put) a receipt's original.

@@ -110,7 +110,7 @@ public struct FileProcessor: Sendable {
     public func adoptClaimed(receiptId: String, participant: Participant, logger: Logger) throws {
         let names = try tree.list("\(tree.work)/\(receiptId)").map(\.name)
         guard let name = names.first else {
-            rmdir("\(tree.work)/\(receiptId)")
+            tree.removeWork(receiptId: receiptId)
             return
         }
         let receipt = try recordClaim("\(tree.work)/\(receiptId)/\(name)", receiptId: receiptId, name: name, sender: participant.orgId)
@@ -418,6 +418,9 @@ public struct FileProcessor: Sendable {
             try tree.file(
                 originalPath, receiptId: receipt.id, orgId: participant.orgId, name: receipt.originalName,
                 quarantine: receipt.outcome == .rejected, at: receipt.claimedAt)
+        } else {
+            // Filed before a crash that came before its work folder was removed.
+            tree.removeWork(receiptId: receipt.id)
         }
         CrashPoint.fileFiled.reach()
         receipt.state = .finished
