@@ -146,6 +146,10 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings),
+        // The model-based test: random worlds through the real binary, compared with a model written from
+        // DESIGN.md and the partner specification. It depends on no module of the exchange but the test
+        // support (a process runner, repository paths), so that it cannot share the code under test.
+        .testTarget(name: "ExchangeModelTests", dependencies: ["ExchangeTesting"], swiftSettings: swiftSettings),
         .testTarget(
             name: "KTSXCommandTests",
             dependencies: ["KTSXCommand", "KTSXFuzz", "ExchangeTesting", "ExchangeCore", "ExchangeLedgerSQLite"],

@@ -205,6 +205,40 @@ public final class PostgresLedger: LedgerStore {
                 """,
             ]
         ),
+        (
+            // A delivery is one file for one recipient; the record trail says which accepted record went into
+            // which delivered file.
+            "6-delivery-identity-and-trail",
+            [
+                "ALTER TABLE delivery DROP CONSTRAINT delivery_receipt_id_file_name_key",
+                "ALTER TABLE delivery ADD CONSTRAINT delivery_identity UNIQUE (receipt_id, recipient_org_id, file_name)",
+                "CREATE INDEX delivery_by_time ON delivery(delivered_at)",
+                """
+                CREATE TABLE accepted_record (
+                    seq BIGINT GENERATED ALWAYS AS IDENTITY,
+                    receipt_id TEXT COLLATE "C" NOT NULL,
+                    record_id TEXT COLLATE "C" NOT NULL,
+                    type TEXT NOT NULL,
+                    natural_key TEXT COLLATE "C" NOT NULL,
+                    recipient_org_id TEXT COLLATE "C" NOT NULL,
+                    deleted BOOLEAN NOT NULL,
+                    PRIMARY KEY (receipt_id, record_id)
+                )
+                """,
+                """
+                CREATE TABLE delivered_record (
+                    seq BIGINT GENERATED ALWAYS AS IDENTITY,
+                    source_id TEXT COLLATE "C" NOT NULL,
+                    recipient_org_id TEXT COLLATE "C" NOT NULL,
+                    file_name TEXT NOT NULL,
+                    receipt_id TEXT COLLATE "C" NOT NULL,
+                    record_id TEXT COLLATE "C" NOT NULL,
+                    PRIMARY KEY (source_id, recipient_org_id, file_name, receipt_id, record_id)
+                )
+                """,
+                "CREATE INDEX delivered_by_record ON delivered_record(receipt_id, record_id)",
+            ]
+        ),
     ]
 
     /// The server's clock in SQL: seconds since the epoch.
@@ -398,6 +432,7 @@ public final class PostgresLedger: LedgerStore {
             for held in changes.held.sorted(by: { ($0.type.code, $0.naturalKey) < ($1.type.code, $1.naturalKey) }) {
                 try hold(held, on: connection)
             }
+            for held in changes.held { try accept(AcceptedRecord(held), on: connection) }
             for waiver in changes.waivers { try save(waiver, on: connection) }
             for record in findings.rejectedRecords {
                 try execute(
@@ -533,6 +568,83 @@ public final class PostgresLedger: LedgerStore {
                 \(delivery.deliveredAt.secondsSinceEpoch), \(delivery.pickedUpAt?.secondsSinceEpoch))
                 ON CONFLICT DO NOTHING
                 """, on: connection)
+            try insertTrail(of: delivery, on: connection)
+        }
+    }
+
+    private func insertTrail(of delivery: Delivery, on connection: PostgresConnection) throws {
+        for record in delivery.records {
+            try execute(
+                """
+                INSERT INTO delivered_record (source_id, recipient_org_id, file_name, receipt_id, record_id)
+                VALUES (\(delivery.receiptId), \(delivery.recipientOrgId), \(delivery.fileName), \(record.receiptId), \(text(record.recordId)))
+                ON CONFLICT DO NOTHING
+                """, on: connection)
+        }
+    }
+
+    private func accept(_ record: AcceptedRecord, on connection: PostgresConnection) throws {
+        try execute(
+            """
+            INSERT INTO accepted_record (receipt_id, record_id, type, natural_key, recipient_org_id, deleted)
+            VALUES (\(record.reference.receiptId), \(text(record.reference.recordId)), \(record.type.code), \(text(record.naturalKey)),
+            \(record.recipientOrgId), \(record.deleted))
+            ON CONFLICT DO NOTHING
+            """, on: connection)
+    }
+
+    /// `column >= $n AND column < $m` for the bounds given, with their bindings.
+    private static func period(_ column: String, from: Timestamp?, before: Timestamp?) -> (String, PostgresBindings) {
+        var clauses = ["true"]
+        var bindings = PostgresBindings()
+        if let from {
+            bindings.append(from.secondsSinceEpoch)
+            clauses.append("\(column) >= $\(bindings.count)")
+        }
+        if let before {
+            bindings.append(before.secondsSinceEpoch)
+            clauses.append("\(column) < $\(bindings.count)")
+        }
+        return (clauses.joined(separator: " AND "), bindings)
+    }
+
+    public func deliveries(deliveredFrom from: Timestamp?, before: Timestamp?) throws(LedgerError) -> [Delivery] {
+        let (condition, bindings) = PostgresLedger.period("delivered_at", from: from, before: before)
+        return try decoded(
+            "listing deliveries", PostgresQuery(unsafeSQL: "SELECT * FROM delivery WHERE \(condition) ORDER BY seq", binds: bindings),
+            PostgresLedger.delivery(from:))
+    }
+
+    public func acceptedRecords(claimedFrom from: Timestamp?, before: Timestamp?) throws(LedgerError) -> [AcceptedRecord] {
+        let (condition, bindings) = PostgresLedger.period("r.claimed_at", from: from, before: before)
+        return try decoded(
+            "listing accepted records",
+            PostgresQuery(
+                unsafeSQL: "SELECT a.* FROM accepted_record a JOIN receipt r ON r.id = a.receipt_id WHERE \(condition) ORDER BY a.seq",
+                binds: bindings)
+        ) { row in
+            let code = try row.string("type")
+            guard let type = ExchangeType(rawValue: code) else {
+                throw LedgerError(.newerSchema, "the ledger holds a record type '\(code)' that this ktsx does not know")
+            }
+            return AcceptedRecord(
+                reference: RecordReference(receiptId: try row.string("receipt_id"), recordId: try row.string("record_id")), type: type,
+                naturalKey: try row.string("natural_key"), recipientOrgId: try row.string("recipient_org_id"), deleted: try row.bool("deleted"))
+        }
+    }
+
+    public func trail(claimedFrom from: Timestamp?, before: Timestamp?) throws(LedgerError) -> [TrailEntry] {
+        let (condition, bindings) = PostgresLedger.period("r.claimed_at", from: from, before: before)
+        return try decoded(
+            "reading the record trail",
+            PostgresQuery(
+                unsafeSQL: "SELECT d.* FROM delivered_record d JOIN receipt r ON r.id = d.receipt_id WHERE \(condition) ORDER BY d.seq",
+                binds: bindings)
+        ) { row in
+            TrailEntry(
+                sourceId: try row.string("source_id"), recipientOrgId: try row.string("recipient_org_id"),
+                fileName: try row.string("file_name"),
+                record: RecordReference(receiptId: try row.string("receipt_id"), recordId: try row.string("record_id")))
         }
     }
 
@@ -691,6 +803,10 @@ public final class PostgresLedger: LedgerStore {
         try decoded(
             "looking up a job run", "SELECT * FROM job_run WHERE job = \(job.rawValue) AND run_key = \(runKey)", PostgresLedger.jobRun(from:)
         ).first
+    }
+
+    public func jobRun(id: String) throws(LedgerError) -> JobRun? {
+        try decoded("looking up a job run", "SELECT * FROM job_run WHERE id = \(id)", PostgresLedger.jobRun(from:)).first
     }
 
     public func unfinishedJobRuns() throws(LedgerError) -> [JobRun] {

@@ -222,6 +222,47 @@ public final class SQLiteLedger: LedgerStore {
                     );
                     """)
         }
+        migrator.registerMigration("6-delivery-identity-and-trail") { db in
+            // A delivery is one file for one recipient: one input routed to several recipients gives each its
+            // own file, under names that may be the same (each in its own outbound/). The record trail says
+            // which accepted record went into which delivered file, so conservation can be checked after
+            // pickup.
+            try db.execute(
+                sql: """
+                    CREATE TABLE delivery_new (
+                        receipt_id TEXT NOT NULL,
+                        recipient_org_id TEXT NOT NULL,
+                        file_name TEXT NOT NULL,
+                        delivered_at INTEGER NOT NULL,
+                        picked_up_at INTEGER,
+                        UNIQUE (receipt_id, recipient_org_id, file_name)
+                    );
+                    INSERT INTO delivery_new SELECT receipt_id, recipient_org_id, file_name, delivered_at, picked_up_at
+                        FROM delivery ORDER BY rowid;
+                    DROP TABLE delivery;
+                    ALTER TABLE delivery_new RENAME TO delivery;
+                    CREATE INDEX delivery_pending ON delivery(recipient_org_id, file_name) WHERE picked_up_at IS NULL;
+                    CREATE INDEX delivery_by_time ON delivery(delivered_at);
+                    CREATE TABLE accepted_record (
+                        receipt_id TEXT NOT NULL,
+                        record_id TEXT NOT NULL,
+                        type TEXT NOT NULL,
+                        natural_key TEXT NOT NULL,
+                        recipient_org_id TEXT NOT NULL,
+                        deleted INTEGER NOT NULL,
+                        PRIMARY KEY (receipt_id, record_id)
+                    );
+                    CREATE TABLE delivered_record (
+                        source_id TEXT NOT NULL,
+                        recipient_org_id TEXT NOT NULL,
+                        file_name TEXT NOT NULL,
+                        receipt_id TEXT NOT NULL,
+                        record_id TEXT NOT NULL,
+                        PRIMARY KEY (source_id, recipient_org_id, file_name, receipt_id, record_id)
+                    );
+                    CREATE INDEX delivered_by_record ON delivered_record(receipt_id, record_id);
+                    """)
+        }
         return migrator
     }
 
@@ -396,7 +437,10 @@ public final class SQLiteLedger: LedgerStore {
             let changed = db.changesCount
             guard changed > 0 else { return 0 }
             try SQLiteLedger.insert(deliveries, db)
-            for held in changes.held { try SQLiteLedger.hold(held, db) }
+            for held in changes.held {
+                try SQLiteLedger.hold(held, db)
+                try SQLiteLedger.accept(AcceptedRecord(held), db)
+            }
             for waiver in changes.waivers { try SQLiteLedger.save(waiver, db) }
             for record in findings.rejectedRecords {
                 try db.execute(
@@ -581,7 +625,93 @@ public final class SQLiteLedger: LedgerStore {
                     delivery.receiptId, delivery.recipientOrgId, delivery.fileName,
                     delivery.deliveredAt.secondsSinceEpoch, delivery.pickedUpAt?.secondsSinceEpoch,
                 ])
+            for record in delivery.records {
+                try db.execute(
+                    sql: """
+                        INSERT OR IGNORE INTO delivered_record (source_id, recipient_org_id, file_name, receipt_id, record_id)
+                        VALUES (?, ?, ?, ?, ?)
+                        """,
+                    arguments: [delivery.receiptId, delivery.recipientOrgId, delivery.fileName, record.receiptId, record.recordId])
+            }
         }
+    }
+
+    private static func accept(_ record: AcceptedRecord, _ db: Database) throws {
+        try db.execute(
+            sql: """
+                INSERT OR IGNORE INTO accepted_record (receipt_id, record_id, type, natural_key, recipient_org_id, deleted)
+                VALUES (?, ?, ?, ?, ?, ?)
+                """,
+            arguments: [
+                record.reference.receiptId, record.reference.recordId, record.type.code, record.naturalKey, record.recipientOrgId,
+                record.deleted,
+            ])
+    }
+
+    /// `column >= ? AND column < ?` for the bounds given, with their arguments.
+    private static func period(_ column: String, from: Timestamp?, before: Timestamp?) -> (String, StatementArguments) {
+        var clauses = ["1"]
+        var arguments = StatementArguments()
+        if let from {
+            clauses.append("\(column) >= ?")
+            arguments += [from.secondsSinceEpoch]
+        }
+        if let before {
+            clauses.append("\(column) < ?")
+            arguments += [before.secondsSinceEpoch]
+        }
+        return (clauses.joined(separator: " AND "), arguments)
+    }
+
+    public func deliveries(deliveredFrom from: Timestamp?, before: Timestamp?) throws(LedgerError) -> [Delivery] {
+        let (condition, arguments) = SQLiteLedger.period("delivered_at", from: from, before: before)
+        return try read("listing deliveries") { db in
+            try Row.fetchAll(db, sql: "SELECT * FROM delivery WHERE \(condition) ORDER BY rowid", arguments: arguments)
+                .map(SQLiteLedger.delivery(from:))
+        }
+    }
+
+    public func acceptedRecords(claimedFrom from: Timestamp?, before: Timestamp?) throws(LedgerError) -> [AcceptedRecord] {
+        let (condition, arguments) = SQLiteLedger.period("r.claimed_at", from: from, before: before)
+        return try read("listing accepted records") { db in
+            try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT a.* FROM accepted_record a JOIN receipt r ON r.id = a.receipt_id WHERE \(condition) ORDER BY a.rowid
+                    """,
+                arguments: arguments
+            ).map { row in
+                AcceptedRecord(
+                    reference: RecordReference(receiptId: row["receipt_id"], recordId: row["record_id"]),
+                    type: try SQLiteLedger.decodeType(row["type"]), naturalKey: row["natural_key"],
+                    recipientOrgId: row["recipient_org_id"], deleted: row["deleted"])
+            }
+        }
+    }
+
+    public func trail(claimedFrom from: Timestamp?, before: Timestamp?) throws(LedgerError) -> [TrailEntry] {
+        let (condition, arguments) = SQLiteLedger.period("r.claimed_at", from: from, before: before)
+        return try read("reading the record trail") { db in
+            try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT d.* FROM delivered_record d JOIN receipt r ON r.id = d.receipt_id WHERE \(condition) ORDER BY d.rowid
+                    """,
+                arguments: arguments
+            ).map { row in
+                TrailEntry(
+                    sourceId: row["source_id"], recipientOrgId: row["recipient_org_id"], fileName: row["file_name"],
+                    record: RecordReference(receiptId: row["receipt_id"], recordId: row["record_id"]))
+            }
+        }
+    }
+
+    /// A stored type code, or a storage error naming it (a newer ktsx's type is not misread).
+    private static func decodeType(_ code: String) throws -> ExchangeType {
+        guard let type = ExchangeType(rawValue: code) else {
+            throw LedgerError(.newerSchema, "the ledger holds a record type '\(code)' that this ktsx does not know")
+        }
+        return type
     }
 
     // MARK: Held records and waivers
@@ -722,6 +852,12 @@ public final class SQLiteLedger: LedgerStore {
         try read("looking up a job run") { db in
             try Row.fetchOne(db, sql: "SELECT * FROM job_run WHERE job = ? AND run_key = ?", arguments: [job.rawValue, runKey])
                 .map(SQLiteLedger.jobRun(from:))
+        }
+    }
+
+    public func jobRun(id: String) throws(LedgerError) -> JobRun? {
+        try read("looking up a job run") { db in
+            try Row.fetchOne(db, sql: "SELECT * FROM job_run WHERE id = ?", arguments: [id]).map(SQLiteLedger.jobRun(from:))
         }
     }
 

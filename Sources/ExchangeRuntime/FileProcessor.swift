@@ -277,9 +277,12 @@ public struct FileProcessor: Sendable {
                 continue
             }
             let records = routed[recipient]!
-            let binding = RecordFiles.binding(for: participant, fallback: receipt.binding ?? .csv)
+            // Files a participant receives from others come in its outputFormat; `same` means XML for these
+            // (only the answer to a file follows the binding it was sent in).
+            let binding = RecordFiles.binding(for: participant, fallback: .xml)
             for year in Set(records.map(\.schoolYear)).sorted() {
-                let rows = records.filter { $0.schoolYear == year }.map(\.values)
+                let yearRecords = records.filter { $0.schoolYear == year }
+                let rows = yearRecords.map(\.values)
                 guard let type = records.first?.type else { continue }
                 let yearTag = Set(records.map(\.schoolYear)).count == 1 ? tag : "\(tag)-\(year)"
                 let preferred = RecordFiles.name(type, orgId: receipt.senderOrgId, time: receipt.claimedAt, tag: yearTag, binding: binding)
@@ -289,7 +292,8 @@ public struct FileProcessor: Sendable {
                         recipientOrgId: recipient, name: name,
                         bytes: RecordFiles.render(
                             type, rows: rows, header: (receipt.senderOrgId, year, receipt.claimedAt), binding: binding),
-                        records: rows.count))
+                        records: rows.count,
+                        carried: yearRecords.map { RecordReference(receiptId: $0.receiptId, recordId: $0["recordId"]) }))
             }
         }
         return files
@@ -385,7 +389,7 @@ public struct FileProcessor: Sendable {
             received: receipt.claimedAt, processed: processed, outcome: outcome, recordsReceived: receipt.recordsReceived,
             recordsAccepted: receipt.recordsAccepted, recordsRejected: receipt.recordsRejected, errorCount: errorCount,
             errorFile: receipt.errorFile, firstReceiptId: receipt.duplicateOf,
-            message: FileProcessor.summary(outcome: outcome, errorCount: errorCount, receipt: receipt))
+            message: FileProcessor.summary(outcome: outcome, errorCount: errorCount, receipt: receipt, codes: Set(issues.map(\.code.rawValue))))
         outputs.append(
             OutboundFile(recipientOrgId: participant.orgId, name: receipt.ackFile!, bytes: AcknowledgementRenderer.acknowledgement(ack, as: binding)))
 
@@ -458,18 +462,19 @@ public struct FileProcessor: Sendable {
         }
     }
 
-    static func summary(outcome: FileOutcome, errorCount: Int, receipt: Receipt) -> String {
-        let verdict = verdictSummary(outcome: outcome, errorCount: errorCount, receipt: receipt)
+    static func summary(outcome: FileOutcome, errorCount: Int, receipt: Receipt, codes: Set<String> = []) -> String {
+        let verdict = verdictSummary(outcome: outcome, errorCount: errorCount, receipt: receipt, codes: codes)
         guard let earlier = receipt.reprocessOf else { return verdict }
         return "Judged again at support's request (earlier receipt \(earlier)). " + verdict
     }
 
-    private static func verdictSummary(outcome: FileOutcome, errorCount: Int, receipt: Receipt) -> String {
+    private static func verdictSummary(outcome: FileOutcome, errorCount: Int, receipt: Receipt, codes: Set<String>) -> String {
         switch outcome {
         case .accepted: "Accepted: \(receipt.recordsReceived) record\(receipt.recordsReceived == 1 ? "" : "s")."
         case .acceptedWithErrors: "Accepted with \(errorCount) error\(errorCount == 1 ? "" : "s"); see the error file."
         case .rejected:
-            "Rejected: \(errorCount) error\(errorCount == 1 ? "" : "s") (see the error file). Nothing in the file was applied; fix it and send it again."
+            "Rejected: \(errorCount) error\(errorCount == 1 ? "" : "s") (see the error file). Nothing in the file was applied; "
+                + ResendAdvice.forRejection(codes: codes)
         case .duplicate:
             "These bytes were already received from you as receipt \(receipt.duplicateOf ?? "?"); nothing was applied again. Do not send them again."
         }

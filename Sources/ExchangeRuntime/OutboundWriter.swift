@@ -15,6 +15,9 @@ public struct OutboundFile: Sendable {
     public var bytes: [UInt8]
     /// How many records it carries (0 for an acknowledgement or error file).
     public var records = 0
+    /// The received records it carries, for the record trail: a routed file's records, a posting's grades,
+    /// a sync's absences (none for an acknowledgement, an error file, a decision or a summary).
+    public var carried: [RecordReference] = []
 }
 
 /// Writes outbound files in the steps every producer (a receipt, a job run) follows, so that a crash
@@ -54,7 +57,9 @@ struct OutboundWriter: Sendable {
 
     /// The deliveries of prepared files.
     func deliveries(of files: [OutboundFile], sourceId: String, at time: Timestamp) -> [Delivery] {
-        files.map { Delivery(receiptId: sourceId, recipientOrgId: $0.recipientOrgId, fileName: $0.name, deliveredAt: time) }
+        files.map {
+            Delivery(receiptId: sourceId, recipientOrgId: $0.recipientOrgId, fileName: $0.name, deliveredAt: time, records: $0.carried)
+        }
     }
 
     /// Places every delivery recorded for `sourceId`, in the order recorded. A file placed and already

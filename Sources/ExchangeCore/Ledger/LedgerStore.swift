@@ -79,6 +79,9 @@ public struct Delivery: Sendable, Equatable {
     public var deliveredAt: Timestamp
     /// When the participant removed it (picked it up), if they have.
     public var pickedUpAt: Timestamp?
+    /// The records the file carries (its record trail), recorded with the delivery. Lists of deliveries
+    /// read from the ledger leave it empty: `trail(claimedFrom:claimedBefore:)` reads the trail.
+    public var records: [RecordReference] = []
 
     /// Hours since it was written, to the nearest hour (as support and the daily summary show it).
     public func hoursWaiting(at time: Timestamp) -> Int {
@@ -91,12 +94,16 @@ public struct Delivery: Sendable, Equatable {
     }
 
     /// Creates a delivery record.
-    public init(receiptId: String, recipientOrgId: String, fileName: String, deliveredAt: Timestamp, pickedUpAt: Timestamp? = nil) {
+    public init(
+        receiptId: String, recipientOrgId: String, fileName: String, deliveredAt: Timestamp, pickedUpAt: Timestamp? = nil,
+        records: [RecordReference] = []
+    ) {
         self.receiptId = receiptId
         self.recipientOrgId = recipientOrgId
         self.fileName = fileName
         self.deliveredAt = deliveredAt
         self.pickedUpAt = pickedUpAt
+        self.records = records
     }
 }
 
@@ -200,8 +207,10 @@ public protocol LedgerStore: Sendable {
     /// leases: the second refuses to start.
     func holdInstanceName(_ name: String) throws(LedgerError) -> Bool
     /// Replaces a receipt's record (same id) with `receipt` (its judgement, its outputs, its state) and
-    /// records `deliveries`, what was found wrong (ignoring anything already recorded for the receipt) and
-    /// the accepted records' changes, in one transaction.
+    /// records `deliveries` (with their record trails), what was found wrong (ignoring anything already
+    /// recorded for the receipt) and the accepted records' changes (each also recorded as an
+    /// `AcceptedRecord`), in one transaction. A delivery is one file for one recipient: `(source,
+    /// recipient, file name)` is recorded once.
     func update(
         _ receipt: Receipt, recordingDeliveries deliveries: [Delivery], findings: ReceiptFindings, applying changes: LedgerChanges
     ) throws(LedgerError)
@@ -232,6 +241,19 @@ public protocol LedgerStore: Sendable {
     func markPickedUp(recipientOrgId: String, fileName: String, at time: Timestamp) throws(LedgerError) -> Bool
     /// The deliveries a receipt or job run produced.
     func deliveries(sourceId: String) throws(LedgerError) -> [Delivery]
+    /// Every delivery written at or after `from` and before `before` (either bound may be nil), picked up
+    /// or not, in the order recorded.
+    func deliveries(deliveredFrom from: Timestamp?, before: Timestamp?) throws(LedgerError) -> [Delivery]
+
+    // MARK: Conservation
+
+    /// The records accepted from files claimed at or after `from` and before `before` (either bound may be
+    /// nil), in the order recorded. Recorded with the receipt's judgement (`update`), one per held record
+    /// change.
+    func acceptedRecords(claimedFrom from: Timestamp?, before: Timestamp?) throws(LedgerError) -> [AcceptedRecord]
+    /// The record trail of the records received in files claimed at or after `from` and before `before`:
+    /// which delivered file carried each of them to whom (routed files, grade postings, unknown syncs).
+    func trail(claimedFrom from: Timestamp?, before: Timestamp?) throws(LedgerError) -> [TrailEntry]
 
     // MARK: Held records and waivers
 
@@ -256,6 +278,8 @@ public protocol LedgerStore: Sendable {
     func lease(jobRunId: String, to owner: String) throws(LedgerError) -> Bool
     /// The run of a job for a key.
     func jobRun(_ job: JobKind, runKey: String) throws(LedgerError) -> JobRun?
+    /// The run with this id.
+    func jobRun(id: String) throws(LedgerError) -> JobRun?
     /// Runs not finished, in the order they were recorded.
     func unfinishedJobRuns() throws(LedgerError) -> [JobRun]
     /// The greatest run key of a job that starts with `prefix` (keys compare as text: `night:` keys are

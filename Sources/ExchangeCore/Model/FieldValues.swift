@@ -3,18 +3,32 @@
 /// date-time (`1` and `true`, `+5` and `5`, `10:00:00-05:00` and `10:00:00`), and each binding's checker
 /// would refuse some of the other's.
 public enum FieldValues {
-    /// The canonical spelling of a value that already passed its schema check: booleans `true`/`false`,
-    /// numbers without a sign, exponent or superfluous zeros, times `HH:MM:SS`, date-times
-    /// `YYYY-MM-DDTHH:MM:SS[.fff](Z|±HH:MM)`. Strings and dates are returned as they are.
+    /// The canonical spelling of a value that already passed its schema check (DESIGN section 4: values
+    /// are canonical after the gate): booleans `true`/`false`, numbers without surrounding white space,
+    /// digit separators, a plus sign, an exponent or superfluous zeros, dates `YYYY-MM-DD` (the CSV
+    /// binding also reads `2026-1-5`), times `HH:MM:SS`, date-times `YYYY-MM-DDTHH:MM:SS[.fff](Z|±HH:MM)`.
+    /// Strings are returned as they are.
     public static func canonical(_ value: String, as type: TableSchema.FieldType) -> String {
         switch type {
-        case .string, .date: return value
+        case .string: return value
+        case .date: return canonicalDate(value) ?? value
         case .boolean:
             return ["true", "True", "TRUE", "1"].contains(value) ? "true" : "false"
-        case .integer, .number: return canonicalNumber(value) ?? value
+        case .integer, .number:
+            let plain = String(CellValues.strippedLikePython(value).filter { $0 != "_" })
+            return canonicalNumber(plain) ?? value
         case .time: return String(value.prefix(8))
         case .datetime: return DateTimeValue(value)?.canonical ?? value
         }
+    }
+
+    /// A date as `YYYY-MM-DD`, from any spelling the CSV binding reads (`strptime("%Y-%m-%d")`: a month or
+    /// day of one digit, or a space then one digit).
+    static func canonicalDate(_ text: String) -> String? {
+        var bytes = Array(text.utf8)
+        guard let (year, month, day) = bytes.withUnsafeMutableBytes({ CellValues.date(UnsafeRawBufferPointer($0)) }) else { return nil }
+        func two(_ value: Int) -> String { value < 10 ? "0\(value)" : "\(value)" }
+        return "\(year)-\(two(month))-\(two(day))"
     }
 
     /// A decimal number written plainly: `+05.50` → `5.5`, `1E2` → `100`, `-0` → `0`.
@@ -54,8 +68,9 @@ public enum FieldValues {
     }
 }
 
-/// A date-time as both bindings accept it, parsed: `YYYY-MM-DD` then `T` or a space, `HH:MM[:SS[.fff]]`,
-/// then `Z`, `±HH:MM`, `±HHMM`, `±HH` or nothing (local time of the sender).
+/// A date-time as both bindings accept it, parsed: `YYYY-MM-DD` then one separator (`T`, a space, ...),
+/// `HH:MM[:SS[.fff]]` (the fraction after `.` or `,`), then `Z`, `±HH:MM`, `±HHMM`, `±HH` or nothing
+/// (local time of the sender).
 public struct DateTimeValue: Sendable, Equatable {
     /// The local date and time as written.
     public var year: Int, month: Int, day: Int, hour: Int, minute: Int, second: Int
@@ -77,7 +92,8 @@ public struct DateTimeValue: Sendable, Equatable {
             return value
         }
         guard chars.count >= 16, let year = digits(0, 4), chars[4] == 0x2D, let month = digits(5, 2), chars[7] == 0x2D,
-            let day = digits(8, 2), chars[10] == 0x54 || chars[10] == 0x20, let hour = digits(11, 2), chars[13] == 0x3A,
+            // Any one separator between date and time, as the CSV binding reads it (XML's is `T`).
+            let day = digits(8, 2), chars[10] < 0x80, let hour = digits(11, 2), chars[13] == 0x3A,
             let minute = digits(14, 2)
         else { return nil }
         var index = 16
@@ -87,7 +103,7 @@ public struct DateTimeValue: Sendable, Equatable {
             guard let value = digits(index + 1, 2) else { return nil }
             second = value
             index += 3
-            if index < chars.count, chars[index] == 0x2E {
+            if index < chars.count, chars[index] == 0x2E || chars[index] == 0x2C {
                 index += 1
                 let start = index
                 while index < chars.count, chars[index] >= 0x30, chars[index] <= 0x39 { index += 1 }
@@ -97,7 +113,7 @@ public struct DateTimeValue: Sendable, Equatable {
         }
         var offset: Int?
         if index < chars.count {
-            if chars[index] == 0x5A, index + 1 == chars.count {
+            if chars[index] == 0x5A || chars[index] == 0x7A, index + 1 == chars.count {
                 offset = 0
             } else if chars[index] == 0x2B || chars[index] == 0x2D {
                 let sign = chars[index] == 0x2D ? -1 : 1

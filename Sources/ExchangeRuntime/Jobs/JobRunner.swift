@@ -211,8 +211,13 @@ public struct JobRunner: Sendable {
         let tag = String(run.id.split(separator: "-").last ?? "")
         let preferred = RecordFiles.name(type, orgId: recipient, time: run.startedAt, tag: tag, binding: binding)
         let name = try writer.freeName(preferred, fallback: "\(run.id).\(type.code).\(binding.fileExtension)", recipient: recipient)
+        // Postings and syncs name the received record each row carries.
+        let carried = rows.compactMap { row in
+            row["receiptId"].flatMap { receipt in row["recordId"].map { RecordReference(receiptId: receipt, recordId: $0) } }
+        }
         return OutboundFile(
-            recipientOrgId: recipient, name: name, bytes: RecordFiles.render(type, rows: rows, binding: binding), records: rows.count)
+            recipientOrgId: recipient, name: name, bytes: RecordFiles.render(type, rows: rows, binding: binding), records: rows.count,
+            carried: type == .gradePosting || type == .unknownAttendance ? carried : [])
     }
 
     /// Takes a claimed run to `finished`: prepare its files, record them, place them.

@@ -12,6 +12,8 @@ public final class InMemoryLedger: LedgerStore, @unchecked Sendable {
     private var heldOrder: [String] = []
     private var waiverList: [WaiverRequest] = []
     private var runs: [JobRun] = []
+    private var accepted: [AcceptedRecord] = []
+    private var trailEntries: [TrailEntry] = []
     /// Leases of unfinished receipts and job runs, by id: holder and when it runs out.
     private var leases: [String: (owner: String, until: Int64)] = [:]
     public let leaseSeconds: Int64
@@ -114,6 +116,8 @@ public final class InMemoryLedger: LedgerStore, @unchecked Sendable {
                 if held[key] == nil { heldOrder.append(key) }
                 let earlier = held[key]
                 held[key] = (record, record.type == .grades, nil, earlier?.postingRun != nil || (earlier?.everPosted ?? false))
+                let acceptedRecord = AcceptedRecord(record)
+                if !accepted.contains(where: { $0.reference == acceptedRecord.reference }) { accepted.append(acceptedRecord) }
             }
             for waiver in changes.waivers { save(waiver) }
             for record in findings.rejectedRecords
@@ -209,10 +213,42 @@ public final class InMemoryLedger: LedgerStore, @unchecked Sendable {
     }
 
     private func insert(_ newDeliveries: [Delivery]) {
-        for delivery in newDeliveries
-        where !deliveries.contains(where: { $0.receiptId == delivery.receiptId && $0.fileName == delivery.fileName }) {
-            deliveries.append(delivery)
+        for delivery in newDeliveries {
+            if !deliveries.contains(where: {
+                $0.receiptId == delivery.receiptId && $0.recipientOrgId == delivery.recipientOrgId && $0.fileName == delivery.fileName
+            }) {
+                var stored = delivery
+                stored.records = []
+                deliveries.append(stored)
+            }
+            for record in delivery.records {
+                let entry = TrailEntry(
+                    sourceId: delivery.receiptId, recipientOrgId: delivery.recipientOrgId, fileName: delivery.fileName, record: record)
+                if !trailEntries.contains(entry) { trailEntries.append(entry) }
+            }
         }
+    }
+
+    /// Whether a receipt was claimed at or after `from` and before `before`.
+    private func claimed(_ receiptId: String, from: Timestamp?, before: Timestamp?) -> Bool {
+        guard let receipt = receipts.first(where: { $0.id == receiptId }) else { return false }
+        return from.map { receipt.claimedAt >= $0 } ?? true && before.map { receipt.claimedAt < $0 } ?? true
+    }
+
+    public func deliveries(deliveredFrom from: Timestamp?, before: Timestamp?) throws(LedgerError) -> [Delivery] {
+        try locked {
+            deliveries.filter { delivery in
+                from.map { delivery.deliveredAt >= $0 } ?? true && before.map { delivery.deliveredAt < $0 } ?? true
+            }
+        }
+    }
+
+    public func acceptedRecords(claimedFrom from: Timestamp?, before: Timestamp?) throws(LedgerError) -> [AcceptedRecord] {
+        try locked { accepted.filter { claimed($0.reference.receiptId, from: from, before: before) } }
+    }
+
+    public func trail(claimedFrom from: Timestamp?, before: Timestamp?) throws(LedgerError) -> [TrailEntry] {
+        try locked { trailEntries.filter { claimed($0.record.receiptId, from: from, before: before) } }
     }
 
     private func save(_ waiver: WaiverRequest) {
@@ -272,6 +308,10 @@ public final class InMemoryLedger: LedgerStore, @unchecked Sendable {
 
     public func jobRun(_ job: JobKind, runKey: String) throws(LedgerError) -> JobRun? {
         try locked { runs.first { $0.job == job && $0.runKey == runKey } }
+    }
+
+    public func jobRun(id: String) throws(LedgerError) -> JobRun? {
+        try locked { runs.first { $0.id == id } }
     }
 
     public func unfinishedJobRuns() throws(LedgerError) -> [JobRun] {
