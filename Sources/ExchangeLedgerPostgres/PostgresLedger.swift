@@ -648,6 +648,15 @@ public final class PostgresLedger: LedgerStore {
         }
     }
 
+    public func trail(sourceId: String) throws(LedgerError) -> [TrailEntry] {
+        try decoded("reading the record trail", "SELECT * FROM delivered_record WHERE source_id = \(sourceId) ORDER BY seq") { row in
+            TrailEntry(
+                sourceId: try row.string("source_id"), recipientOrgId: try row.string("recipient_org_id"),
+                fileName: try row.string("file_name"),
+                record: RecordReference(receiptId: try row.string("receipt_id"), recordId: try row.string("record_id")))
+        }
+    }
+
     public func pendingDeliveries() throws(LedgerError) -> [Delivery] {
         try decoded(
             "listing pending deliveries", "SELECT * FROM delivery WHERE picked_up_at IS NULL ORDER BY delivered_at, seq",

@@ -706,6 +706,16 @@ public final class SQLiteLedger: LedgerStore {
         }
     }
 
+    public func trail(sourceId: String) throws(LedgerError) -> [TrailEntry] {
+        try read("reading the record trail") { db in
+            try Row.fetchAll(db, sql: "SELECT * FROM delivered_record WHERE source_id = ? ORDER BY rowid", arguments: [sourceId]).map { row in
+                TrailEntry(
+                    sourceId: row["source_id"], recipientOrgId: row["recipient_org_id"], fileName: row["file_name"],
+                    record: RecordReference(receiptId: row["receipt_id"], recordId: row["record_id"]))
+            }
+        }
+    }
+
     /// A stored type code, or a storage error naming it (a newer ktsx's type is not misread).
     private static func decodeType(_ code: String) throws -> ExchangeType {
         guard let type = ExchangeType(rawValue: code) else {

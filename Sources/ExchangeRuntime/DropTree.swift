@@ -268,6 +268,43 @@ public struct DropTree: Sendable {
     /// The hidden temporary an output is prepared in before it is placed.
     public static func temporaryName(for name: String, receiptId: String) -> String { ".\(name).\(receiptId).tmp" }
 
+    /// A hidden temporary of ours found in an `outbound/`: the file it will be placed as, and the receipt
+    /// or job run that prepared it.
+    public struct Temporary: Sendable, Equatable {
+        /// Its own (hidden) name.
+        public var name: String
+        /// The name it is placed under.
+        public var fileName: String
+        /// The receipt or job run that prepared it (ids never hold a dot).
+        public var sourceId: String
+    }
+
+    /// The hidden temporaries (`.NAME.SOURCE.tmp`) in a participant's `outbound/`, from the names alone
+    /// (nothing is opened or followed).
+    public func temporaries(inOutboundOf orgId: String) throws -> [Temporary] {
+        let directory = outbound(orgId)
+        guard let handle = opendir(directory) else { throw DropTreeError("cannot list", directory) }
+        defer { closedir(handle) }
+        var found: [Temporary] = []
+        while let record = readdir(handle) {
+            let bytes = withUnsafeBytes(of: record.pointee.d_name) { raw in Array(raw.prefix(while: { $0 != 0 })) }
+            guard bytes.first == UInt8(ascii: "."), let name = String(validating: bytes, as: UTF8.self), name.hasSuffix(".tmp"),
+                name.count > 6
+            else { continue }
+            let body = name.dropFirst().dropLast(4)
+            guard let dot = body.lastIndex(of: "."), dot > body.startIndex else { continue }
+            let sourceId = String(body[body.index(after: dot)...])
+            guard !sourceId.isEmpty else { continue }
+            found.append(Temporary(name: name, fileName: String(body[..<dot]), sourceId: sourceId))
+        }
+        return found.sorted { $0.name < $1.name }
+    }
+
+    /// Removes a hidden temporary from a participant's `outbound/`.
+    public func removeTemporary(_ temporary: Temporary, inOutboundOf orgId: String) {
+        unlink("\(outbound(orgId))/\(temporary.name)")
+    }
+
     /// Writes `bytes` to the hidden temporary for `name` in `directory` and flushes it to disk. Nothing a
     /// participant lists changes: the temporary is hidden (and ignored by our own poller).
     public func prepare(_ bytes: [UInt8], named name: String, in directory: String, receiptId: String) throws {

@@ -22,6 +22,8 @@ public struct ExchangeCycle: Sendable {
         public var pickedUp = 0
         /// Files that could not be handled this pass (they stay and are retried).
         public var failed = 0
+        /// Hidden temporaries found after their step had finished, and repaired.
+        public var temporariesRepaired = 0
         /// Ready files left for the next pass (their sender's turns this pass were used up).
         public var deferred = 0
         /// Whether the next pass should start at once: ready files are left and this pass got on with work.
@@ -159,6 +161,7 @@ public struct ExchangeCycle: Sendable {
             }
         }
         if recovered > 0 { logger.info("recovered unfinished files", metadata: ["exchange.count": "\(recovered)"]) }
+        if only == nil { _ = outboundWriter.repairOrphanTemporaries(of: participants.map(\.orgId), logger: logger) }
         return recovered
     }
 
@@ -296,6 +299,7 @@ public struct ExchangeCycle: Sendable {
             lastPickupCheck = now
             summary.pickedUp = recordPickups(logger: logger)
         }
+        summary.temporariesRepaired = outboundWriter.repairOrphanTemporaries(of: participants.map(\.orgId), logger: logger)
         if lastHeartbeat.map({ now - $0 >= .seconds(5) }) ?? true {
             lastHeartbeat = now
             do {
@@ -315,6 +319,8 @@ public struct ExchangeCycle: Sendable {
         }
         return summary
     }
+
+    private var outboundWriter: OutboundWriter { OutboundWriter(tree: tree, ledger: ledger, now: processor.now) }
 
     /// Records deliveries whose files are gone from `outbound/` as picked up.
     func recordPickups(logger: Logger) -> Int {

@@ -29,4 +29,9 @@ enum ExchangeMetrics {
     static func fileFailed() {
         Counter(label: "ktsx_file_failures_total").increment()
     }
+
+    /// A hidden temporary found in an `outbound/` after its step had finished, and repaired.
+    static func orphanTemporaryRepaired() {
+        Counter(label: "ktsx_orphan_temporaries_total").increment()
+    }
 }

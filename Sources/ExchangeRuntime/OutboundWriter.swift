@@ -1,4 +1,5 @@
 import ExchangeCore
+import Logging
 
 #if canImport(Glibc)
 import Glibc
@@ -77,5 +78,48 @@ struct OutboundWriter: Sendable {
                 throw DropTreeError("another file already holds the name", "\(outbound)/\(delivery.fileName)", EEXIST)
             }
         }
+    }
+
+    /// Whether the receipt or job run `sourceId` is finished (false when unknown or in progress).
+    func isFinished(sourceId: String) throws -> Bool {
+        if let receipt = try ledger.receipt(id: sourceId) { return receipt.state == .finished }
+        if let run = try ledger.jobRun(id: sourceId) { return run.state == .finished }
+        return false
+    }
+
+    /// Repairs the hidden temporaries in these participants' `outbound/` whose receipt or job run has
+    /// finished (a temporary never outlives the step that made it: one that did is an error): placed
+    /// when its delivery is recorded and waits for pickup, removed otherwise. Temporaries of work in
+    /// progress are left to it. Returns how many were repaired.
+    func repairOrphanTemporaries(of orgIds: [String], logger: Logger) -> Int {
+        var repaired = 0
+        for orgId in orgIds {
+            do {
+                for temporary in try tree.temporaries(inOutboundOf: orgId) where try isFinished(sourceId: temporary.sourceId) {
+                    // Still there once its source is seen finished (not placed by its step meanwhile).
+                    guard tree.exists("\(tree.outbound(orgId))/\(temporary.name)") else { continue }
+                    let delivery = try ledger.deliveries(sourceId: temporary.sourceId).first {
+                        $0.recipientOrgId == orgId && $0.fileName == temporary.fileName
+                    }
+                    var placed = false
+                    if let delivery, delivery.pickedUpAt == nil {
+                        placed = try tree.place(temporary.fileName, in: tree.outbound(orgId), receiptId: temporary.sourceId) == .placed
+                    }
+                    if !placed { tree.removeTemporary(temporary, inOutboundOf: orgId) }
+                    repaired += 1
+                    ExchangeMetrics.orphanTemporaryRepaired()
+                    logger.error(
+                        "a hidden temporary outlived the step that made it; repaired",
+                        metadata: [
+                            "exchange.participant": "\(orgId)", "exchange.source": "\(temporary.sourceId)",
+                            "exchange.repair": "\(placed ? "placed" : "removed")",
+                        ])
+                }
+            } catch {
+                logger.warning(
+                    "could not look for hidden temporaries", metadata: ["exchange.participant": "\(orgId)", "exchange.error": "\(error)"])
+            }
+        }
+        return repaired
     }
 }

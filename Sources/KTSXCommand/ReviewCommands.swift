@@ -2,6 +2,7 @@ import ArgumentParser
 import ExchangeCore
 import ExchangeRules
 import ExchangeRuntime
+import ExchangeValidation
 import Foundation
 
 /// Options of every review command: the configuration and the output format.
@@ -323,5 +324,64 @@ struct Participants: ParsableCommand {
                 [["ORG", "NAME", "CLASS", "ZONE", "OUTPUT"]]
                     + participants.map { [$0.orgId, $0.name, $0.classification.rawValue, $0.timeZone, $0.outputFormat.rawValue] })
         }
+    }
+}
+
+/// `ktsx audit`: conservation, from the ledger and the drop tree.
+struct Audit: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Check that every accepted record reached exactly its receivers, once, and nothing refused was sent on.",
+        discussion: """
+            From the ledger: each accepted enrollment and attendance record in exactly one routed file to its receiver, \
+            each grade in one posting (unless replaced or still waiting), unknown-attendance syncs only to the home \
+            school, nothing refused delivered. On disk: every delivery's file in outbound/ or recorded as picked up, no \
+            hidden temporary left by finished work, every file still in outbound/ read back and compared with its record \
+            trail. Exits 0 when conservation holds, 1 with each discrepancy (receipt, record id, receiver, file: never \
+            student data). Dates are Kentucky dates; --to includes its whole day.
+            """)
+
+    @OptionGroup var options: ReviewOptions
+
+    @Option(help: "Only records received, and files delivered, on or after this date (YYYY-MM-DD).")
+    var from: String?
+
+    @Option(help: "Only records received, and files delivered, on or before this date (YYYY-MM-DD).")
+    var to: String?
+
+    func run() throws {
+        let exchange = try options.exchange()
+        let reference = exchange.references.current
+        let period: ReceiptQuery
+        do {
+            period = try SubmissionFilter(participants: [], types: [], outcomes: [], from: from, to: to, limit: 0)
+                .query(zone: reference.policy.timeZone)
+        } catch {
+            throw ValidationError(error.message)
+        }
+        let audit = ConservationAudit(tree: exchange.configuration.tree, ledger: exchange.ledger, validator: try FileValidator())
+        let report = try audit.run(
+            from: period.claimedFrom, before: period.claimedBefore, participants: reference.participants.keys.sorted())
+        let view: [String: Any] = [
+            "holds": report.holds, "acceptedRecords": report.acceptedRecords, "trailEntries": report.trailEntries,
+            "deliveries": report.deliveries, "filesReadBack": report.filesReadBack,
+            "discrepancies": report.discrepancies.map { discrepancy -> [String: Any] in
+                var row: [String: Any] = ["kind": discrepancy.kind.rawValue, "source": discrepancy.sourceId, "detail": discrepancy.detail]
+                if let record = discrepancy.recordId { row["recordId"] = record }
+                if let receiver = discrepancy.receiverOrgId { row["receiver"] = receiver }
+                if let file = discrepancy.fileName { row["file"] = file }
+                return row
+            },
+        ]
+        try options.emit(view) {
+            func count(_ number: Int, _ one: String, _ many: String) -> String { "\(number) \(number == 1 ? one : many)" }
+            var text = "checked " + count(report.acceptedRecords, "accepted record", "accepted records") + ", "
+            text += count(report.trailEntries, "trail entry", "trail entries") + ", "
+            text += count(report.deliveries, "delivery", "deliveries") + ", "
+            text += count(report.filesReadBack, "file", "files") + " read back\n"
+            if report.holds { return text + "conservation holds\n" }
+            text += "conservation FAILS: " + count(report.discrepancies.count, "discrepancy", "discrepancies") + "\n"
+            return text + report.discrepancies.map { "  \($0)\n" }.joined()
+        }
+        if !report.holds { throw ExitCode(1) }
     }
 }

@@ -254,6 +254,8 @@ public protocol LedgerStore: Sendable {
     /// The record trail of the records received in files claimed at or after `from` and before `before`:
     /// which delivered file carried each of them to whom (routed files, grade postings, unknown syncs).
     func trail(claimedFrom from: Timestamp?, before: Timestamp?) throws(LedgerError) -> [TrailEntry]
+    /// The record trail of the files a receipt or job run delivered.
+    func trail(sourceId: String) throws(LedgerError) -> [TrailEntry]
 
     // MARK: Held records and waivers
 

@@ -247,6 +247,10 @@ public final class InMemoryLedger: LedgerStore, @unchecked Sendable {
         try locked { accepted.filter { claimed($0.reference.receiptId, from: from, before: before) } }
     }
 
+    public func trail(sourceId: String) throws(LedgerError) -> [TrailEntry] {
+        try locked { trailEntries.filter { $0.sourceId == sourceId } }
+    }
+
     public func trail(claimedFrom from: Timestamp?, before: Timestamp?) throws(LedgerError) -> [TrailEntry] {
         try locked { trailEntries.filter { claimed($0.record.receiptId, from: from, before: before) } }
     }

@@ -1,0 +1,155 @@
+import ExchangeCore
+import ExchangeRules
+import ExchangeValidation
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// What `ktsx audit` found: the figures checked and every discrepancy.
+public struct ConservationReport: Sendable {
+    /// Records accepted in the period.
+    public var acceptedRecords = 0
+    /// Lines of the record trail checked.
+    public var trailEntries = 0
+    /// Deliveries checked (written in the period).
+    public var deliveries = 0
+    /// Files still in an `outbound/` that were read back and compared with their trail.
+    public var filesReadBack = 0
+    /// Every discrepancy found.
+    public var discrepancies: [ConservationDiscrepancy] = []
+
+    /// Whether conservation holds.
+    public var holds: Bool { discrepancies.isEmpty }
+}
+
+/// Checks conservation (DESIGN section 4) over a period, for support and for every test that runs the
+/// service: from the ledger (`ConservationCheck`: each accepted record at exactly its receivers, once;
+/// nothing refused delivered), then on disk: every delivery's file present or recorded as picked up, no
+/// hidden temporary left behind by finished work, and every file still in an `outbound/` carries exactly
+/// the records its trail names and passes its own schema.
+public struct ConservationAudit: Sendable {
+    let tree: DropTree
+    let ledger: any LedgerStore
+    let validator: FileValidator
+
+    /// An audit of this drop tree and ledger.
+    public init(tree: DropTree, ledger: any LedgerStore, validator: FileValidator) {
+        self.tree = tree
+        self.ledger = ledger
+        self.validator = validator
+    }
+
+    /// Audits the records received, and the files delivered, at or after `from` and before `before`
+    /// (either bound may be nil: all), in the `outbound/` of `participants`.
+    public func run(from: Timestamp?, before: Timestamp?, participants: [String]) throws -> ConservationReport {
+        var report = ConservationReport()
+        let accepted = try ledger.acceptedRecords(claimedFrom: from, before: before)
+        let trail = try ledger.trail(claimedFrom: from, before: before)
+        var carriers: [String: ConservationCheck.Carrier] = [:]
+        for run in try ledger.jobRuns(.gradePosting) { carriers[run.id] = .gradePosting }
+        for run in try ledger.jobRuns(.unknownSync) { carriers[run.id] = .unknownSync }
+        // A grade whose latest version is this one, and which no posting carried, waits for its posting.
+        let postedGrades = Set(trail.filter { carriers[$0.sourceId] == .gradePosting }.map(\.record))
+        var waiting: Set<RecordReference> = []
+        for record in accepted where record.type == .grades && !postedGrades.contains(record.reference) {
+            if let held = try ledger.heldRecord(.grades, key: record.naturalKey), held.receiptId == record.reference.receiptId,
+                held["recordId"] == record.reference.recordId
+            {
+                waiting.insert(record.reference)
+            }
+        }
+        report.acceptedRecords = accepted.count
+        report.trailEntries = trail.count
+        report.discrepancies = ConservationCheck(accepted: accepted, trail: trail, carriers: carriers, waitingForPosting: waiting)
+            .discrepancies()
+
+        // Every file the trail names is a recorded delivery.
+        for (source, entries) in Dictionary(grouping: trail, by: \.sourceId).sorted(by: { $0.key < $1.key }) {
+            let recorded = Set(try ledger.deliveries(sourceId: source).map { "\($0.recipientOrgId)/\($0.fileName)" })
+            var reported: Set<String> = []
+            for entry in entries where !recorded.contains("\(entry.recipientOrgId)/\(entry.fileName)") {
+                guard reported.insert("\(entry.recipientOrgId)/\(entry.fileName)").inserted else { continue }
+                report.discrepancies.append(
+                    ConservationDiscrepancy(
+                        .deliveryNotRecorded, sourceId: source, receiverOrgId: entry.recipientOrgId, fileName: entry.fileName,
+                        detail: "the record trail names this file, but the ledger has no delivery of it"))
+            }
+        }
+
+        let writer = OutboundWriter(tree: tree, ledger: ledger, now: { Timestamp(secondsSinceEpoch: 0) })
+        let deliveries = try ledger.deliveries(deliveredFrom: from, before: before)
+        report.deliveries = deliveries.count
+        var finished: [String: Bool] = [:]
+        for delivery in deliveries {
+            let source = delivery.receiptId
+            if finished[source] == nil { finished[source] = try writer.isFinished(sourceId: source) }
+            // Work in progress places its files when it finishes.
+            guard finished[source] == true, delivery.pickedUpAt == nil else { continue }
+            let path = "\(tree.outbound(delivery.recipientOrgId))/\(delivery.fileName)"
+            guard tree.exists(path) else {
+                report.discrepancies.append(
+                    ConservationDiscrepancy(
+                        .fileMissing, sourceId: source, receiverOrgId: delivery.recipientOrgId, fileName: delivery.fileName,
+                        detail: "the file is not in outbound/ and was never recorded as picked up"))
+                continue
+            }
+            report.filesReadBack += 1
+            report.discrepancies += try readBack(delivery, path: path)
+        }
+        for orgId in participants {
+            for entry in try tree.list(tree.outbound(orgId)) where !entry.name.hasPrefix(".") {
+                if try !ledger.isPendingDelivery(recipientOrgId: orgId, fileName: entry.name) {
+                    report.discrepancies.append(
+                        ConservationDiscrepancy(
+                            .unrecordedFile, sourceId: "-", receiverOrgId: orgId, fileName: entry.name,
+                            detail: "a file in outbound/ that the ledger does not record as a delivery waiting for pickup"))
+                }
+            }
+            for temporary in try tree.temporaries(inOutboundOf: orgId) where try writer.isFinished(sourceId: temporary.sourceId) {
+                report.discrepancies.append(
+                    ConservationDiscrepancy(
+                        .orphanTemporary, sourceId: temporary.sourceId, receiverOrgId: orgId, fileName: temporary.fileName,
+                        detail: "a hidden temporary is left in outbound/ though the work that wrote it has finished"))
+            }
+        }
+        return report
+    }
+
+    /// Reads a delivered file back: it must pass its schema, and a file of records (routed, posted,
+    /// synced) must carry exactly the records its trail names, each once.
+    private func readBack(_ delivery: Delivery, path: String) throws -> [ConservationDiscrepancy] {
+        let descriptor = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK)
+        guard descriptor >= 0 else { return [] }  // taken meanwhile
+        defer { close(descriptor) }
+        var carried: [RecordReference] = []
+        let source = delivery.receiptId
+        let report = try validator.validate(
+            fileDescriptor: descriptor, displayName: delivery.fileName, capturing: ["recordId", "receiptId"],
+            onRecord: { record in
+                carried.append(RecordReference(receiptId: record.values["receiptId"] ?? source, recordId: record.values["recordId"] ?? ""))
+            })
+        func discrepancy(_ kind: ConservationDiscrepancy.Kind, _ detail: String) -> ConservationDiscrepancy {
+            ConservationDiscrepancy(kind, sourceId: source, receiverOrgId: delivery.recipientOrgId, fileName: delivery.fileName, detail: detail)
+        }
+        var found: [ConservationDiscrepancy] = []
+        if report.errorCount > 0 || report.type == nil {
+            let codes = Set(report.issues.map(\.code.rawValue)).sorted().joined(separator: ", ")
+            found.append(discrepancy(.fileInvalid, "the file fails its own schema (\(codes))"))
+        }
+        guard let type = report.type, [.enrollment, .attendance, .gradePosting, .unknownAttendance].contains(type) else { return found }
+        let expected = try ledger.trail(sourceId: source).filter { $0.recipientOrgId == delivery.recipientOrgId && $0.fileName == delivery.fileName }
+            .map(\.record)
+        if carried.sorted() != expected.sorted() {
+            let inFile = Set(carried), inTrail = Set(expected)
+            let extra = inFile.subtracting(inTrail).count, missing = inTrail.subtracting(inFile).count
+            let repeated = carried.count - inFile.count
+            found.append(
+                discrepancy(
+                    .fileDiffersFromTrail,
+                    "the file carries \(carried.count) records, its trail \(expected.count): \(extra) not in the trail, "
+                        + "\(missing) missing from the file, \(repeated) repeated"))
+        }
+        return found
+    }
+}
