@@ -49,12 +49,13 @@ struct DropTreeFixture {
         #expect(result.status == 0, "\(result.standardError)")
     }
 
-    /// Loads the whole roster of the fixture world (every high school's enrollments), then empties every
-    /// outbound folder, as if the participants had taken their files.
-    func loadRoster() throws {
+    /// Loads the roster of the fixture world (every high school's enrollments, or those of `schools`), then
+    /// empties every outbound folder, as if the participants had taken their files.
+    func loadRoster(of schools: Set<String>? = nil) throws {
         let roster = Repository.fixtures.appendingPathComponent("reference/roster")
         for name in try FileManager.default.contentsOfDirectory(atPath: roster.path) {
             let org = String(name.split(separator: "_")[2])
+            if let schools, !schools.contains(org) { continue }
             try FileManager.default.copyItem(at: roster.appendingPathComponent(name), to: inbound(org).appendingPathComponent(name))
         }
         try runOnce()
