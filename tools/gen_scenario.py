@@ -3,7 +3,8 @@
 binary by Tests/KTSXCommandTests/GoldenScenarioTests.swift.
 
 Two centers (Ridgeline ATC, class C2; Bluegrass CTC, class A2), three high schools (Ridgeline High opted
-into the unknown-attendance sync), fifty students. The week of January 12, 2026: enrollments on Monday
+into the unknown-attendance sync), fifty students; each center teaches students of all three high schools,
+so each day's attendance file (XML from the ATC, CSV from the CTC) is routed to three receivers. The week of January 12, 2026: enrollments on Monday
 morning, attendance every afternoon (unknown absences resolved later, one stale correction), progress
 and final grades with a course mapping onto a second grading scale, the nightly jobs run twice for the
 same night, waivers from both centers inside the window and from the CTC after it.
@@ -116,9 +117,12 @@ def world():
     enrollments = []  # (student, section tuple, entry, exit, reason)
     for n, st in enumerate(students):
         if st.home == ELKHORN:
-            section = SECTIONS[3] if n % 2 else SECTIONS[4]
+            # Most Elkhorn students at the CTC, every fifth at the ATC's welding section.
+            section = SECTIONS[0] if n % 5 == 0 else SECTIONS[3] if n % 2 else SECTIONS[4]
         else:
-            section = SECTIONS[0] if n % 2 else SECTIONS[1]
+            # Ridgeline and Licking students at the ATC, every sixth at the CTC's culinary section: each center's
+            # attendance covers three high schools, and those two schools' students attend two centers.
+            section = SECTIONS[3] if n % 6 == 0 else SECTIONS[0] if n % 2 else SECTIONS[1]
         enrollments.append((st, section, FY[0], None, None))
         if st.home == RIDGELINE and n < 5:
             enrollments.append((st, SECTIONS[2], S1[0], S1[1], "COMPLETED"))

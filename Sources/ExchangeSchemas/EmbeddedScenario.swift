@@ -95,30 +95,11 @@ max_credits = 3
   <Header>
     <SenderOrgId>061014</SenderOrgId>
     <SchoolYear>2026</SchoolYear>
-    <RecordCount>36</RecordCount>
+    <RecordCount>33</RecordCount>
     <CreatedDateTime>2026-01-12T16:30:00-05:00</CreatedDateTime>
   </Header>
   <Attendance>
     <RecordId>34e989f9-93de-4626-8e14-a4af811e252d</RecordId>
-    <Action>add</Action>
-    <SchoolYear>2026</SchoolYear>
-    <Ssid>2100000000</Ssid>
-    <TechCenterOrgId>061014</TechCenterOrgId>
-    <HomeSchoolOrgId>061010</HomeSchoolOrgId>
-    <KtsCourseNumber>AUT101</KtsCourseNumber>
-    <SectionNumber>PM-01</SectionNumber>
-    <Granularity>PERIOD</Granularity>
-    <AttendanceDate>2026-01-12</AttendanceDate>
-    <PeriodCode>PM</PeriodCode>
-    <AttendanceStatus>A</AttendanceStatus>
-    <ExcuseStatus>UK</ExcuseStatus>
-    <LocalAttendanceCode>UNK</LocalAttendanceCode>
-    <AbsentMinutes>165</AbsentMinutes>
-    <RecordedDateTime>2026-01-12T15:00:00-05:00</RecordedDateTime>
-    <LastModified>2026-01-12T15:00:00-05:00</LastModified>
-  </Attendance>
-  <Attendance>
-    <RecordId>4049c51d-0371-4aee-bfe0-3082c3540c17</RecordId>
     <Action>add</Action>
     <SchoolYear>2026</SchoolYear>
     <Ssid>2100007919</Ssid>
@@ -138,7 +119,7 @@ max_credits = 3
     <LastModified>2026-01-12T15:01:00-05:00</LastModified>
   </Attendance>
   <Attendance>
-    <RecordId>dae8bb53-0913-4386-ad8c-0ee65e79b571</RecordId>
+    <RecordId>4049c51d-0371-4aee-bfe0-3082c3540c17</RecordId>
     <Action>add</Action>
     <SchoolYear>2026</SchoolYear>
     <Ssid>2100015838</Ssid>
@@ -155,7 +136,7 @@ max_credits = 3
     <LastModified>2026-01-12T15:02:00-05:00</LastModified>
   </Attendance>
   <Attendance>
-    <RecordId>d8d38c06-a9a3-4e7a-b8b6-cc9b61a9c486</RecordId>
+    <RecordId>dae8bb53-0913-4386-ad8c-0ee65e79b571</RecordId>
     <Action>add</Action>
     <SchoolYear>2026</SchoolYear>
     <Ssid>2100023757</Ssid>
@@ -172,7 +153,7 @@ max_credits = 3
     <LastModified>2026-01-12T15:03:00-05:00</LastModified>
   </Attendance>
   <Attendance>
-    <RecordId>58eb5901-a140-42c8-b2f2-91ea93f01c61</RecordId>
+    <RecordId>d8d38c06-a9a3-4e7a-b8b6-cc9b61a9c486</RecordId>
     <Action>add</Action>
     <SchoolYear>2026</SchoolYear>
     <Ssid>2100031676</Ssid>
@@ -189,7 +170,7 @@ max_credits = 3
     <LastModified>2026-01-12T15:04:00-05:00</LastModified>
   </Attendance>
   <Attendance>
-    <RecordId>d2aad9de-53dd-407c-a844-1d7408168f96</RecordId>
+    <RecordId>58eb5901-a140-42c8-b2f2-91ea93f01c61</RecordId>
     <Action>add</Action>
     <SchoolYear>2026</SchoolYear>
     <Ssid>2100039595</Ssid>
@@ -206,26 +187,7 @@ max_credits = 3
     <LastModified>2026-01-12T15:05:00-05:00</LastModified>
   </Attendance>
   <Attendance>
-    <RecordId>613c1be8-1d32-4e7c-86da-c2a88be6fce5</RecordId>
-    <Action>add</Action>
-    <SchoolYear>2026</SchoolYear>
-    <Ssid>2100047514</Ssid>
-    <TechCenterOrgId>061014</TechCenterOrgId>
-    <HomeSchoolOrgId>061010</HomeSchoolOrgId>
-    <KtsCourseNumber>AUT101</KtsCourseNumber>
-    <SectionNumber>PM-01</SectionNumber>
-    <Granularity>PERIOD</Granularity>
-    <AttendanceDate>2026-01-12</AttendanceDate>
-    <PeriodCode>PM</PeriodCode>
-    <AttendanceStatus>A</AttendanceStatus>
-    <ExcuseStatus>UK</ExcuseStatus>
-    <LocalAttendanceCode>UNK</LocalAttendanceCode>
-    <AbsentMinutes>165</AbsentMinutes>
-    <RecordedDateTime>2026-01-12T15:06:00-05:00</RecordedDateTime>
-    <LastModified>2026-01-12T15:06:00-05:00</LastModified>
-  </Attendance>
-  <Attendance>
-    <RecordId>445c6583-987e-4678-a5fe-8a65e87b1e4c</RecordId>
+    <RecordId>d2aad9de-53dd-407c-a844-1d7408168f96</RecordId>
     <Action>add</Action>
     <SchoolYear>2026</SchoolYear>
     <Ssid>2100055433</Ssid>
@@ -244,7 +206,7 @@ max_credits = 3
     <LastModified>2026-01-12T15:07:00-05:00</LastModified>
   </Attendance>
   <Attendance>
-    <RecordId>f6b01d63-c9eb-4fdb-bf44-f2de386da291</RecordId>
+    <RecordId>613c1be8-1d32-4e7c-86da-c2a88be6fce5</RecordId>
     <Action>add</Action>
     <SchoolYear>2026</SchoolYear>
     <Ssid>2100063352</Ssid>
@@ -261,7 +223,7 @@ max_credits = 3
     <LastModified>2026-01-12T15:08:00-05:00</LastModified>
   </Attendance>
   <Attendance>
-    <RecordId>b233c24e-677d-4256-9a29-ea0909dc08ea</RecordId>
+    <RecordId>445c6583-987e-4678-a5fe-8a65e87b1e4c</RecordId>
     <Action>add</Action>
     <SchoolYear>2026</SchoolYear>
     <Ssid>2100071271</Ssid>
@@ -278,7 +240,7 @@ max_credits = 3
     <LastModified>2026-01-12T15:09:00-05:00</LastModified>
   </Attendance>
   <Attendance>
-    <RecordId>4f5f0c5e-da18-4f20-9a5f-bf0dbad7da77</RecordId>
+    <RecordId>f6b01d63-c9eb-4fdb-bf44-f2de386da291</RecordId>
     <Action>add</Action>
     <SchoolYear>2026</SchoolYear>
     <Ssid>2100079190</Ssid>
@@ -295,7 +257,7 @@ max_credits = 3
     <LastModified>2026-01-12T15:10:00-05:00</LastModified>
   </Attendance>
   <Attendance>
-    <RecordId>f600c884-c47c-4122-90c3-d3d1f4f8a03c</RecordId>
+    <RecordId>b233c24e-677d-4256-9a29-ea0909dc08ea</RecordId>
     <Action>add</Action>
     <SchoolYear>2026</SchoolYear>
     <Ssid>2100087109</Ssid>
@@ -312,26 +274,7 @@ max_credits = 3
     <LastModified>2026-01-12T15:11:00-05:00</LastModified>
   </Attendance>
   <Attendance>
-    <RecordId>0c7b9f3a-2296-429b-96f7-a5d653dc03e1</RecordId>
-    <Action>add</Action>
-    <SchoolYear>2026</SchoolYear>
-    <Ssid>2100095028</Ssid>
-    <TechCenterOrgId>061014</TechCenterOrgId>
-    <HomeSchoolOrgId>061010</HomeSchoolOrgId>
-    <KtsCourseNumber>AUT101</KtsCourseNumber>
-    <SectionNumber>PM-01</SectionNumber>
-    <Granularity>PERIOD</Granularity>
-    <AttendanceDate>2026-01-12</AttendanceDate>
-    <PeriodCode>PM</PeriodCode>
-    <AttendanceStatus>A</AttendanceStatus>
-    <ExcuseStatus>EX</ExcuseStatus>
-    <LocalAttendanceCode>EXC</LocalAttendanceCode>
-    <AbsentMinutes>165</AbsentMinutes>
-    <RecordedDateTime>2026-01-12T15:12:00-05:00</RecordedDateTime>
-    <LastModified>2026-01-12T15:12:00-05:00</LastModified>
-  </Attendance>
-  <Attendance>
-    <RecordId>a5b41d09-8aa4-4527-9e49-f15be03186e8</RecordId>
+    <RecordId>4f5f0c5e-da18-4f20-9a5f-bf0dbad7da77</RecordId>
     <Action>add</Action>
     <SchoolYear>2026</SchoolYear>
     <Ssid>2100102947</Ssid>
@@ -348,7 +291,7 @@ max_credits = 3
     <LastModified>2026-01-12T15:13:00-05:00</LastModified>
   </Attendance>
   <Attendance>
-    <RecordId>500df952-2243-4d22-b3ab-c18f86962ff0</RecordId>
+    <RecordId>f600c884-c47c-4122-90c3-d3d1f4f8a03c</RecordId>
     <Action>add</Action>
     <SchoolYear>2026</SchoolYear>
     <Ssid>2100110866</Ssid>
@@ -365,7 +308,7 @@ max_credits = 3
     <LastModified>2026-01-12T15:14:00-05:00</LastModified>
   </Attendance>
   <Attendance>
-    <RecordId>d7796b04-7c65-4ba5-920d-641e8ccb34ad</RecordId>
+    <RecordId>0c7b9f3a-2296-429b-96f7-a5d653dc03e1</RecordId>
     <Action>add</Action>
     <SchoolYear>2026</SchoolYear>
     <Ssid>2100118785</Ssid>
@@ -382,7 +325,7 @@ max_credits = 3
     <LastModified>2026-01-12T15:15:00-05:00</LastModified>
   </Attendance>
   <Attendance>
-    <RecordId>f064b643-3248-4d2f-a7dd-7bc3a1a5857a</RecordId>
+    <RecordId>a5b41d09-8aa4-4527-9e49-f15be03186e8</RecordId>
     <Action>add</Action>
     <SchoolYear>2026</SchoolYear>
     <Ssid>2100126704</Ssid>
@@ -399,7 +342,7 @@ max_credits = 3
     <LastModified>2026-01-12T15:16:00-05:00</LastModified>
   </Attendance>
   <Attendance>
-    <RecordId>00f9ff60-0414-4410-be09-6d726197b94f</RecordId>
+    <RecordId>500df952-2243-4d22-b3ab-c18f86962ff0</RecordId>
     <Action>add</Action>
     <SchoolYear>2026</SchoolYear>
     <Ssid>2100134623</Ssid>
@@ -418,27 +361,7 @@ max_credits = 3
     <LastModified>2026-01-12T15:17:00-05:00</LastModified>
   </Attendance>
   <Attendance>
-    <RecordId>f1848f9e-fc37-4fb7-ba15-0c356f9d68dd</RecordId>
-    <Action>add</Action>
-    <SchoolYear>2026</SchoolYear>
-    <Ssid>2100142542</Ssid>
-    <TechCenterOrgId>061014</TechCenterOrgId>
-    <HomeSchoolOrgId>061010</HomeSchoolOrgId>
-    <KtsCourseNumber>AUT101</KtsCourseNumber>
-    <SectionNumber>PM-01</SectionNumber>
-    <Granularity>PERIOD</Granularity>
-    <AttendanceDate>2026-01-12</AttendanceDate>
-    <PeriodCode>PM</PeriodCode>
-    <AttendanceStatus>T</AttendanceStatus>
-    <ExcuseStatus>UX</ExcuseStatus>
-    <LocalAttendanceCode>TUX</LocalAttendanceCode>
-    <AbsentMinutes>15</AbsentMinutes>
-    <ArrivalTime>12:00:00</ArrivalTime>
-    <RecordedDateTime>2026-01-12T15:18:00-05:00</RecordedDateTime>
-    <LastModified>2026-01-12T15:18:00-05:00</LastModified>
-  </Attendance>
-  <Attendance>
-    <RecordId>c6518fd1-0daf-4583-bf26-aa989efa7d26</RecordId>
+    <RecordId>d7796b04-7c65-4ba5-920d-641e8ccb34ad</RecordId>
     <Action>add</Action>
     <SchoolYear>2026</SchoolYear>
     <Ssid>2100150461</Ssid>
@@ -455,7 +378,7 @@ max_credits = 3
     <LastModified>2026-01-12T15:19:00-05:00</LastModified>
   </Attendance>
   <Attendance>
-    <RecordId>75926c87-d69d-41fa-a04b-73fa489047b3</RecordId>
+    <RecordId>f064b643-3248-4d2f-a7dd-7bc3a1a5857a</RecordId>
     <Action>add</Action>
     <SchoolYear>2026</SchoolYear>
     <Ssid>2100158380</Ssid>
@@ -472,7 +395,7 @@ max_credits = 3
     <LastModified>2026-01-12T15:20:00-05:00</LastModified>
   </Attendance>
   <Attendance>
-    <RecordId>f0301aa2-36b5-407e-ba67-8514781abe81</RecordId>
+    <RecordId>00f9ff60-0414-4410-be09-6d726197b94f</RecordId>
     <Action>add</Action>
     <SchoolYear>2026</SchoolYear>
     <Ssid>2100166299</Ssid>
@@ -489,7 +412,7 @@ max_credits = 3
     <LastModified>2026-01-12T15:21:00-05:00</LastModified>
   </Attendance>
   <Attendance>
-    <RecordId>f65217c2-f138-4f90-9f28-df09fe50ae3d</RecordId>
+    <RecordId>f1848f9e-fc37-4fb7-ba15-0c356f9d68dd</RecordId>
     <Action>add</Action>
     <SchoolYear>2026</SchoolYear>
     <Ssid>2100174218</Ssid>
@@ -506,7 +429,7 @@ max_credits = 3
     <LastModified>2026-01-12T15:22:00-05:00</LastModified>
   </Attendance>
   <Attendance>
-    <RecordId>4ecef867-ccfb-4ce2-b1ad-a99bf182db14</RecordId>
+    <RecordId>c6518fd1-0daf-4583-bf26-aa989efa7d26</RecordId>
     <Action>add</Action>
     <SchoolYear>2026</SchoolYear>
     <Ssid>2100182137</Ssid>
@@ -525,26 +448,7 @@ max_credits = 3
     <LastModified>2026-01-12T15:23:00-05:00</LastModified>
   </Attendance>
   <Attendance>
-    <RecordId>53bf0834-d214-45a6-94e5-8503682b4247</RecordId>
-    <Action>add</Action>
-    <SchoolYear>2026</SchoolYear>
-    <Ssid>2100190056</Ssid>
-    <TechCenterOrgId>061014</TechCenterOrgId>
-    <HomeSchoolOrgId>061020</HomeSchoolOrgId>
-    <KtsCourseNumber>AUT101</KtsCourseNumber>
-    <SectionNumber>PM-01</SectionNumber>
-    <Granularity>PERIOD</Granularity>
-    <AttendanceDate>2026-01-12</AttendanceDate>
-    <PeriodCode>PM</PeriodCode>
-    <AttendanceStatus>A</AttendanceStatus>
-    <ExcuseStatus>UX</ExcuseStatus>
-    <LocalAttendanceCode>UNX</LocalAttendanceCode>
-    <AbsentMinutes>165</AbsentMinutes>
-    <RecordedDateTime>2026-01-12T15:24:00-05:00</RecordedDateTime>
-    <LastModified>2026-01-12T15:24:00-05:00</LastModified>
-  </Attendance>
-  <Attendance>
-    <RecordId>bafe4f11-5f26-4b49-9a08-3ae7969c5875</RecordId>
+    <RecordId>75926c87-d69d-41fa-a04b-73fa489047b3</RecordId>
     <Action>add</Action>
     <SchoolYear>2026</SchoolYear>
     <Ssid>2100197975</Ssid>
@@ -561,7 +465,7 @@ max_credits = 3
     <LastModified>2026-01-12T15:25:00-05:00</LastModified>
   </Attendance>
   <Attendance>
-    <RecordId>f15500fc-af72-4e31-97af-e03c97163dc8</RecordId>
+    <RecordId>f0301aa2-36b5-407e-ba67-8514781abe81</RecordId>
     <Action>add</Action>
     <SchoolYear>2026</SchoolYear>
     <Ssid>2100205894</Ssid>
@@ -578,7 +482,7 @@ max_credits = 3
     <LastModified>2026-01-12T15:26:00-05:00</LastModified>
   </Attendance>
   <Attendance>
-    <RecordId>02ee652d-ee59-4c38-9d2d-7a647fb6deed</RecordId>
+    <RecordId>f65217c2-f138-4f90-9f28-df09fe50ae3d</RecordId>
     <Action>add</Action>
     <SchoolYear>2026</SchoolYear>
     <Ssid>2100213813</Ssid>
@@ -595,7 +499,7 @@ max_credits = 3
     <LastModified>2026-01-12T15:27:00-05:00</LastModified>
   </Attendance>
   <Attendance>
-    <RecordId>4e2cbc67-7cee-45b3-ae0c-ce4c80d680a5</RecordId>
+    <RecordId>4ecef867-ccfb-4ce2-b1ad-a99bf182db14</RecordId>
     <Action>add</Action>
     <SchoolYear>2026</SchoolYear>
     <Ssid>2100221732</Ssid>
@@ -612,7 +516,7 @@ max_credits = 3
     <LastModified>2026-01-12T15:28:00-05:00</LastModified>
   </Attendance>
   <Attendance>
-    <RecordId>8d386337-f92e-415c-9a17-c60b02de5022</RecordId>
+    <RecordId>53bf0834-d214-45a6-94e5-8503682b4247</RecordId>
     <Action>add</Action>
     <SchoolYear>2026</SchoolYear>
     <Ssid>2100229651</Ssid>
@@ -631,24 +535,7 @@ max_credits = 3
     <LastModified>2026-01-12T15:29:00-05:00</LastModified>
   </Attendance>
   <Attendance>
-    <RecordId>30309604-9aa3-48b4-90bb-4b7e83009ce5</RecordId>
-    <Action>add</Action>
-    <SchoolYear>2026</SchoolYear>
-    <Ssid>2100237570</Ssid>
-    <TechCenterOrgId>061014</TechCenterOrgId>
-    <HomeSchoolOrgId>061020</HomeSchoolOrgId>
-    <KtsCourseNumber>AUT101</KtsCourseNumber>
-    <SectionNumber>PM-01</SectionNumber>
-    <Granularity>PERIOD</Granularity>
-    <AttendanceDate>2026-01-12</AttendanceDate>
-    <PeriodCode>PM</PeriodCode>
-    <AttendanceStatus>P</AttendanceStatus>
-    <LocalAttendanceCode>PRS</LocalAttendanceCode>
-    <RecordedDateTime>2026-01-12T15:30:00-05:00</RecordedDateTime>
-    <LastModified>2026-01-12T15:30:00-05:00</LastModified>
-  </Attendance>
-  <Attendance>
-    <RecordId>58e30220-88fc-4e0f-8203-5ff6a9d0f995</RecordId>
+    <RecordId>bafe4f11-5f26-4b49-9a08-3ae7969c5875</RecordId>
     <Action>add</Action>
     <SchoolYear>2026</SchoolYear>
     <Ssid>2100245489</Ssid>
@@ -665,7 +552,7 @@ max_credits = 3
     <LastModified>2026-01-12T15:31:00-05:00</LastModified>
   </Attendance>
   <Attendance>
-    <RecordId>94f8b9b5-04b9-4663-9b52-8369ebde181d</RecordId>
+    <RecordId>f15500fc-af72-4e31-97af-e03c97163dc8</RecordId>
     <Action>add</Action>
     <SchoolYear>2026</SchoolYear>
     <Ssid>2100253408</Ssid>
@@ -682,7 +569,7 @@ max_credits = 3
     <LastModified>2026-01-12T15:32:00-05:00</LastModified>
   </Attendance>
   <Attendance>
-    <RecordId>88c5140d-0488-4924-abf2-650b799c8c97</RecordId>
+    <RecordId>02ee652d-ee59-4c38-9d2d-7a647fb6deed</RecordId>
     <Action>add</Action>
     <SchoolYear>2026</SchoolYear>
     <Ssid>2100261327</Ssid>
@@ -699,7 +586,7 @@ max_credits = 3
     <LastModified>2026-01-12T15:33:00-05:00</LastModified>
   </Attendance>
   <Attendance>
-    <RecordId>9ee155e8-d147-4112-b478-989f36aa615d</RecordId>
+    <RecordId>4e2cbc67-7cee-45b3-ae0c-ce4c80d680a5</RecordId>
     <Action>add</Action>
     <SchoolYear>2026</SchoolYear>
     <Ssid>2100269246</Ssid>
@@ -718,21 +605,77 @@ max_credits = 3
     <LastModified>2026-01-12T15:34:00-05:00</LastModified>
   </Attendance>
   <Attendance>
-    <RecordId>43f06189-7a4a-43c7-9bd9-09ec4a98dfaf</RecordId>
+    <RecordId>8d386337-f92e-415c-9a17-c60b02de5022</RecordId>
     <Action>add</Action>
     <SchoolYear>2026</SchoolYear>
-    <Ssid>2100000000</Ssid>
+    <Ssid>2100277165</Ssid>
+    <TechCenterOrgId>061014</TechCenterOrgId>
+    <HomeSchoolOrgId>165020</HomeSchoolOrgId>
+    <KtsCourseNumber>WLD101</KtsCourseNumber>
+    <SectionNumber>AM-01</SectionNumber>
+    <Granularity>PERIOD</Granularity>
+    <AttendanceDate>2026-01-12</AttendanceDate>
+    <PeriodCode>AM</PeriodCode>
+    <AttendanceStatus>T</AttendanceStatus>
+    <ExcuseStatus>UX</ExcuseStatus>
+    <LocalAttendanceCode>TUX</LocalAttendanceCode>
+    <AbsentMinutes>15</AbsentMinutes>
+    <ArrivalTime>08:05:00</ArrivalTime>
+    <RecordedDateTime>2026-01-12T15:35:00-05:00</RecordedDateTime>
+    <LastModified>2026-01-12T15:35:00-05:00</LastModified>
+  </Attendance>
+  <Attendance>
+    <RecordId>30309604-9aa3-48b4-90bb-4b7e83009ce5</RecordId>
+    <Action>add</Action>
+    <SchoolYear>2026</SchoolYear>
+    <Ssid>2100316760</Ssid>
+    <TechCenterOrgId>061014</TechCenterOrgId>
+    <HomeSchoolOrgId>165020</HomeSchoolOrgId>
+    <KtsCourseNumber>WLD101</KtsCourseNumber>
+    <SectionNumber>AM-01</SectionNumber>
+    <Granularity>PERIOD</Granularity>
+    <AttendanceDate>2026-01-12</AttendanceDate>
+    <PeriodCode>AM</PeriodCode>
+    <AttendanceStatus>A</AttendanceStatus>
+    <ExcuseStatus>UK</ExcuseStatus>
+    <LocalAttendanceCode>UNK</LocalAttendanceCode>
+    <AbsentMinutes>165</AbsentMinutes>
+    <RecordedDateTime>2026-01-12T15:40:00-05:00</RecordedDateTime>
+    <LastModified>2026-01-12T15:40:00-05:00</LastModified>
+  </Attendance>
+  <Attendance>
+    <RecordId>58e30220-88fc-4e0f-8203-5ff6a9d0f995</RecordId>
+    <Action>add</Action>
+    <SchoolYear>2026</SchoolYear>
+    <Ssid>2100356355</Ssid>
+    <TechCenterOrgId>061014</TechCenterOrgId>
+    <HomeSchoolOrgId>165020</HomeSchoolOrgId>
+    <KtsCourseNumber>WLD101</KtsCourseNumber>
+    <SectionNumber>AM-01</SectionNumber>
+    <Granularity>PERIOD</Granularity>
+    <AttendanceDate>2026-01-12</AttendanceDate>
+    <PeriodCode>AM</PeriodCode>
+    <AttendanceStatus>P</AttendanceStatus>
+    <LocalAttendanceCode>PRS</LocalAttendanceCode>
+    <RecordedDateTime>2026-01-12T15:45:00-05:00</RecordedDateTime>
+    <LastModified>2026-01-12T15:45:00-05:00</LastModified>
+  </Attendance>
+  <Attendance>
+    <RecordId>94f8b9b5-04b9-4663-9b52-8369ebde181d</RecordId>
+    <Action>add</Action>
+    <SchoolYear>2026</SchoolYear>
+    <Ssid>2100007919</Ssid>
     <TechCenterOrgId>061014</TechCenterOrgId>
     <HomeSchoolOrgId>061010</HomeSchoolOrgId>
-    <KtsCourseNumber>AUT101</KtsCourseNumber>
-    <SectionNumber>PM-01</SectionNumber>
+    <KtsCourseNumber>WLD101</KtsCourseNumber>
+    <SectionNumber>AM-01</SectionNumber>
     <Granularity>PERIOD</Granularity>
     <AttendanceDate>2026-01-12</AttendanceDate>
     <PeriodCode>PM</PeriodCode>
     <AttendanceStatus>P</AttendanceStatus>
     <ExcuseStatus>EX</ExcuseStatus>
-    <RecordedDateTime>2026-01-12T15:00:00-05:00</RecordedDateTime>
-    <LastModified>2026-01-12T15:00:00-05:00</LastModified>
+    <RecordedDateTime>2026-01-12T15:01:00-05:00</RecordedDateTime>
+    <LastModified>2026-01-12T15:01:00-05:00</LastModified>
   </Attendance>
 </KtsxAttendanceFile>
 
@@ -743,28 +686,11 @@ max_credits = 3
   <Header>
     <SenderOrgId>061014</SenderOrgId>
     <SchoolYear>2026</SchoolYear>
-    <RecordCount>41</RecordCount>
+    <RecordCount>37</RecordCount>
     <CreatedDateTime>2026-01-13T16:30:00-05:00</CreatedDateTime>
   </Header>
   <Attendance>
     <RecordId>a84ef704-18c2-4b16-a49f-d20edc06e1d5</RecordId>
-    <Action>add</Action>
-    <SchoolYear>2026</SchoolYear>
-    <Ssid>2100000000</Ssid>
-    <TechCenterOrgId>061014</TechCenterOrgId>
-    <HomeSchoolOrgId>061010</HomeSchoolOrgId>
-    <KtsCourseNumber>AUT101</KtsCourseNumber>
-    <SectionNumber>PM-01</SectionNumber>
-    <Granularity>PERIOD</Granularity>
-    <AttendanceDate>2026-01-13</AttendanceDate>
-    <PeriodCode>PM</PeriodCode>
-    <AttendanceStatus>P</AttendanceStatus>
-    <LocalAttendanceCode>PRS</LocalAttendanceCode>
-    <RecordedDateTime>2026-01-13T15:00:00-05:00</RecordedDateTime>
-    <LastModified>2026-01-13T15:00:00-05:00</LastModified>
-  </Attendance>
-  <Attendance>
-    <RecordId>24b973a0-a9a4-4eb0-8dd0-924b37c26019</RecordId>
     <Action>add</Action>
     <SchoolYear>2026</SchoolYear>
     <Ssid>2100007919</Ssid>
@@ -781,7 +707,7 @@ max_credits = 3
     <LastModified>2026-01-13T15:01:00-05:00</LastModified>
   </Attendance>
   <Attendance>
-    <RecordId>73d5cc4f-1cd2-4f23-a579-903e94e8999e</RecordId>
+    <RecordId>24b973a0-a9a4-4eb0-8dd0-924b37c26019</RecordId>
     <Action>add</Action>
     <SchoolYear>2026</SchoolYear>
     <Ssid>2100015838</Ssid>
@@ -798,7 +724,7 @@ max_credits = 3
     <LastModified>2026-01-13T15:02:00-05:00</LastModified>
   </Attendance>
   <Attendance>
-    <RecordId>e38eeb37-e808-45a8-8212-b32e6e9dcfe0</RecordId>
+    <RecordId>73d5cc4f-1cd2-4f23-a579-903e94e8999e</RecordId>
     <Action>add</Action>
     <SchoolYear>2026</SchoolYear>
     <Ssid>2100023757</Ssid>
@@ -815,7 +741,7 @@ max_credits = 3
     <LastModified>2026-01-13T15:03:00-05:00</LastModified>
   </Attendance>
   <Attendance>
-    <RecordId>7f306be8-558e-4278-a0be-5e0f8e7578cd</RecordId>
+    <RecordId>e38eeb37-e808-45a8-8212-b32e6e9dcfe0</RecordId>
     <Action>add</Action>
     <SchoolYear>2026</SchoolYear>
     <Ssid>2100031676</Ssid>
@@ -834,7 +760,7 @@ max_credits = 3
     <LastModified>2026-01-13T15:04:00-05:00</LastModified>
   </Attendance>
   <Attendance>
-    <RecordId>a0b69687-f33c-4d85-b613-d6893f2a9107</RecordId>
+    <RecordId>7f306be8-558e-4278-a0be-5e0f8e7578cd</RecordId>
     <Action>add</Action>
     <SchoolYear>2026</SchoolYear>
     <Ssid>2100039595</Ssid>
@@ -854,24 +780,7 @@ max_credits = 3
     <LastModified>2026-01-13T15:05:00-05:00</LastModified>
   </Attendance>
   <Attendance>
-    <RecordId>0dc55e55-4efd-47d8-ab13-1242fa2d7ebd</RecordId>
-    <Action>add</Action>
-    <SchoolYear>2026</SchoolYear>
-    <Ssid>2100047514</Ssid>
-    <TechCenterOrgId>061014</TechCenterOrgId>
-    <HomeSchoolOrgId>061010</HomeSchoolOrgId>
-    <KtsCourseNumber>AUT101</KtsCourseNumber>
-    <SectionNumber>PM-01</SectionNumber>
-    <Granularity>PERIOD</Granularity>
-    <AttendanceDate>2026-01-13</AttendanceDate>
-    <PeriodCode>PM</PeriodCode>
-    <AttendanceStatus>P</AttendanceStatus>
-    <LocalAttendanceCode>PRS</LocalAttendanceCode>
-    <RecordedDateTime>2026-01-13T15:06:00-05:00</RecordedDateTime>
-    <LastModified>2026-01-13T15:06:00-05:00</LastModified>
-  </Attendance>
-  <Attendance>
-    <RecordId>7157c73d-8932-4756-bf5e-d60dcc224c13</RecordId>
+    <RecordId>a0b69687-f33c-4d85-b613-d6893f2a9107</RecordId>
     <Action>add</Action>
     <SchoolYear>2026</SchoolYear>
     <Ssid>2100055433</Ssid>
@@ -888,7 +797,7 @@ max_credits = 3
     <LastModified>2026-01-13T15:07:00-05:00</LastModified>
   </Attendance>
   <Attendance>
-    <RecordId>45114555-07fd-4956-8db9-1d8b19c43014</RecordId>
+    <RecordId>0dc55e55-4efd-47d8-ab13-1242fa2d7ebd</RecordId>
     <Action>add</Action>
     <SchoolYear>2026</SchoolYear>
     <Ssid>2100063352</Ssid>
@@ -905,7 +814,7 @@ max_credits = 3
     <LastModified>2026-01-13T15:08:00-05:00</LastModified>
   </Attendance>
   <Attendance>
-    <RecordId>421ce3d9-3ba0-4405-9b7e-89c2a2ad0ba9</RecordId>
+    <RecordId>7157c73d-8932-4756-bf5e-d60dcc224c13</RecordId>
     <Action>add</Action>
     <SchoolYear>2026</SchoolYear>
     <Ssid>2100071271</Ssid>
@@ -922,7 +831,7 @@ max_credits = 3
     <LastModified>2026-01-13T15:09:00-05:00</LastModified>
   </Attendance>
   <Attendance>
-    <RecordId>9d92c247-e05a-4488-bea2-863ea17fcc74</RecordId>
+    <RecordId>45114555-07fd-4956-8db9-1d8b19c43014</RecordId>
     <Action>add</Action>
     <SchoolYear>2026</SchoolYear>
     <Ssid>2100079190</Ssid>
@@ -941,7 +850,7 @@ max_credits = 3
     <LastModified>2026-01-13T15:10:00-05:00</LastModified>
   </Attendance>
   <Attendance>
-    <RecordId>5d8f3bd5-c2a1-4fbb-8770-a78ea9446367</RecordId>
+    <RecordId>421ce3d9-3ba0-4405-9b7e-89c2a2ad0ba9</RecordId>
     <Action>add</Action>
     <SchoolYear>2026</SchoolYear>
     <Ssid>2100087109</Ssid>
@@ -960,24 +869,7 @@ max_credits = 3
     <LastModified>2026-01-13T15:11:00-05:00</LastModified>
   </Attendance>
   <Attendance>
-    <RecordId>63303bf2-9349-4560-bd70-af01b224c3c4</RecordId>
-    <Action>add</Action>
-    <SchoolYear>2026</SchoolYear>
-    <Ssid>2100095028</Ssid>
-    <TechCenterOrgId>061014</TechCenterOrgId>
-    <HomeSchoolOrgId>061010</HomeSchoolOrgId>
-    <KtsCourseNumber>AUT101</KtsCourseNumber>
-    <SectionNumber>PM-01</SectionNumber>
-    <Granularity>PERIOD</Granularity>
-    <AttendanceDate>2026-01-13</AttendanceDate>
-    <PeriodCode>PM</PeriodCode>
-    <AttendanceStatus>P</AttendanceStatus>
-    <LocalAttendanceCode>PRS</LocalAttendanceCode>
-    <RecordedDateTime>2026-01-13T15:12:00-05:00</RecordedDateTime>
-    <LastModified>2026-01-13T15:12:00-05:00</LastModified>
-  </Attendance>
-  <Attendance>
-    <RecordId>1b7a72e8-f827-4729-bd1a-3943af1ae173</RecordId>
+    <RecordId>9d92c247-e05a-4488-bea2-863ea17fcc74</RecordId>
     <Action>add</Action>
     <SchoolYear>2026</SchoolYear>
     <Ssid>2100102947</Ssid>
@@ -994,7 +886,7 @@ max_credits = 3
     <LastModified>2026-01-13T15:13:00-05:00</LastModified>
   </Attendance>
   <Attendance>
-    <RecordId>7bf7deba-6511-4fb2-8fef-1197ff2b587b</RecordId>
+    <RecordId>5d8f3bd5-c2a1-4fbb-8770-a78ea9446367</RecordId>
     <Action>add</Action>
     <SchoolYear>2026</SchoolYear>
     <Ssid>2100110866</Ssid>
@@ -1011,7 +903,7 @@ max_credits = 3
     <LastModified>2026-01-13T15:14:00-05:00</LastModified>
   </Attendance>
   <Attendance>
-    <RecordId>d8d8c20b-7ba3-44aa-bd22-39c640c7c0a4</RecordId>
+    <RecordId>63303bf2-9349-4560-bd70-af01b224c3c4</RecordId>
     <Action>add</Action>
     <SchoolYear>2026</SchoolYear>
     <Ssid>2100118785</Ssid>
@@ -1028,7 +920,7 @@ max_credits = 3
     <LastModified>2026-01-13T15:15:00-05:00</LastModified>
   </Attendance>
   <Attendance>
-    <RecordId>3893d7bd-d26f-4613-b483-617168e91c99</RecordId>
+    <RecordId>1b7a72e8-f827-4729-bd1a-3943af1ae173</RecordId>
     <Action>add</Action>
     <SchoolYear>2026</SchoolYear>
     <Ssid>2100126704</Ssid>
@@ -1047,7 +939,7 @@ max_credits = 3
     <LastModified>2026-01-13T15:16:00-05:00</LastModified>
   </Attendance>
   <Attendance>
-    <RecordId>b3ce4228-e9e6-4630-b610-e7c7c2022efc</RecordId>
+    <RecordId>7bf7deba-6511-4fb2-8fef-1197ff2b587b</RecordId>
     <Action>add</Action>
     <SchoolYear>2026</SchoolYear>
     <Ssid>2100134623</Ssid>
@@ -1064,24 +956,7 @@ max_credits = 3
     <LastModified>2026-01-13T15:17:00-05:00</LastModified>
   </Attendance>
   <Attendance>
-    <RecordId>f97e6da7-7796-4dd2-b192-3ea1a9a3cb30</RecordId>
-    <Action>add</Action>
-    <SchoolYear>2026</SchoolYear>
-    <Ssid>2100142542</Ssid>
-    <TechCenterOrgId>061014</TechCenterOrgId>
-    <HomeSchoolOrgId>061010</HomeSchoolOrgId>
-    <KtsCourseNumber>AUT101</KtsCourseNumber>
-    <SectionNumber>PM-01</SectionNumber>
-    <Granularity>PERIOD</Granularity>
-    <AttendanceDate>2026-01-13</AttendanceDate>
-    <PeriodCode>PM</PeriodCode>
-    <AttendanceStatus>P</AttendanceStatus>
-    <LocalAttendanceCode>PRS</LocalAttendanceCode>
-    <RecordedDateTime>2026-01-13T15:18:00-05:00</RecordedDateTime>
-    <LastModified>2026-01-13T15:18:00-05:00</LastModified>
-  </Attendance>
-  <Attendance>
-    <RecordId>30b9a0b6-11d7-46b1-98df-8becac396774</RecordId>
+    <RecordId>d8d8c20b-7ba3-44aa-bd22-39c640c7c0a4</RecordId>
     <Action>add</Action>
     <SchoolYear>2026</SchoolYear>
     <Ssid>2100150461</Ssid>
@@ -1098,7 +973,7 @@ max_credits = 3
     <LastModified>2026-01-13T15:19:00-05:00</LastModified>
   </Attendance>
   <Attendance>
-    <RecordId>49d110be-8880-4d87-a7c4-673ef4f31c02</RecordId>
+    <RecordId>3893d7bd-d26f-4613-b483-617168e91c99</RecordId>
     <Action>add</Action>
     <SchoolYear>2026</SchoolYear>
     <Ssid>2100158380</Ssid>
@@ -1115,7 +990,7 @@ max_credits = 3
     <LastModified>2026-01-13T15:20:00-05:00</LastModified>
   </Attendance>
   <Attendance>
-    <RecordId>e82256bc-0a00-43ff-8f80-44a25e5559cc</RecordId>
+    <RecordId>b3ce4228-e9e6-4630-b610-e7c7c2022efc</RecordId>
     <Action>add</Action>
     <SchoolYear>2026</SchoolYear>
     <Ssid>2100166299</Ssid>
@@ -1134,7 +1009,7 @@ max_credits = 3
     <LastModified>2026-01-13T15:21:00-05:00</LastModified>
   </Attendance>
   <Attendance>
-    <RecordId>0829cb2d-7685-4295-83ed-a949ff1845ad</RecordId>
+    <RecordId>f97e6da7-7796-4dd2-b192-3ea1a9a3cb30</RecordId>
     <Action>add</Action>
     <SchoolYear>2026</SchoolYear>
     <Ssid>2100174218</Ssid>
@@ -1154,7 +1029,7 @@ max_credits = 3
     <LastModified>2026-01-13T15:22:00-05:00</LastModified>
   </Attendance>
   <Attendance>
-    <RecordId>dc49647e-d95c-417f-84ad-90f9a0601c5a</RecordId>
+    <RecordId>30b9a0b6-11d7-46b1-98df-8becac396774</RecordId>
     <Action>add</Action>
     <SchoolYear>2026</SchoolYear>
     <Ssid>2100182137</Ssid>
@@ -1171,24 +1046,7 @@ max_credits = 3
     <LastModified>2026-01-13T15:23:00-05:00</LastModified>
   </Attendance>
   <Attendance>
-    <RecordId>9d8f77e4-de5f-4c69-acd4-ca0d86634792</RecordId>
-    <Action>add</Action>
-    <SchoolYear>2026</SchoolYear>
-    <Ssid>2100190056</Ssid>
-    <TechCenterOrgId>061014</TechCenterOrgId>
-    <HomeSchoolOrgId>061020</HomeSchoolOrgId>
-    <KtsCourseNumber>AUT101</KtsCourseNumber>
-    <SectionNumber>PM-01</SectionNumber>
-    <Granularity>PERIOD</Granularity>
-    <AttendanceDate>2026-01-13</AttendanceDate>
-    <PeriodCode>PM</PeriodCode>
-    <AttendanceStatus>P</AttendanceStatus>
-    <LocalAttendanceCode>PRS</LocalAttendanceCode>
-    <RecordedDateTime>2026-01-13T15:24:00-05:00</RecordedDateTime>
-    <LastModified>2026-01-13T15:24:00-05:00</LastModified>
-  </Attendance>
-  <Attendance>
-    <RecordId>6f7fd473-4e6e-4cc9-84d8-0766e8b7a4a8</RecordId>
+    <RecordId>49d110be-8880-4d87-a7c4-673ef4f31c02</RecordId>
     <Action>add</Action>
     <SchoolYear>2026</SchoolYear>
     <Ssid>2100197975</Ssid>
@@ -1205,7 +1063,7 @@ max_credits = 3
     <LastModified>2026-01-13T15:25:00-05:00</LastModified>
   </Attendance>
   <Attendance>
-    <RecordId>2e070238-abae-4d44-9778-a1a8ea4be3ac</RecordId>
+    <RecordId>e82256bc-0a00-43ff-8f80-44a25e5559cc</RecordId>
     <Action>add</Action>
     <SchoolYear>2026</SchoolYear>
     <Ssid>2100205894</Ssid>
@@ -1222,7 +1080,7 @@ max_credits = 3
     <LastModified>2026-01-13T15:26:00-05:00</LastModified>
   </Attendance>
   <Attendance>
-    <RecordId>fad059ad-1c02-4b9d-acb4-6530351b614d</RecordId>
+    <RecordId>0829cb2d-7685-4295-83ed-a949ff1845ad</RecordId>
     <Action>add</Action>
     <SchoolYear>2026</SchoolYear>
     <Ssid>2100213813</Ssid>
@@ -1241,7 +1099,7 @@ max_credits = 3
     <LastModified>2026-01-13T15:27:00-05:00</LastModified>
   </Attendance>
   <Attendance>
-    <RecordId>f9a557ad-bafe-4ccc-a3ad-4fb15b2eefef</RecordId>
+    <RecordId>dc49647e-d95c-417f-84ad-90f9a0601c5a</RecordId>
     <Action>add</Action>
     <SchoolYear>2026</SchoolYear>
     <Ssid>2100221732</Ssid>
@@ -1260,7 +1118,7 @@ max_credits = 3
     <LastModified>2026-01-13T15:28:00-05:00</LastModified>
   </Attendance>
   <Attendance>
-    <RecordId>a1b8e6a1-dfe5-4608-ba75-1532e89eaeea</RecordId>
+    <RecordId>9d8f77e4-de5f-4c69-acd4-ca0d86634792</RecordId>
     <Action>add</Action>
     <SchoolYear>2026</SchoolYear>
     <Ssid>2100229651</Ssid>
@@ -1277,24 +1135,7 @@ max_credits = 3
     <LastModified>2026-01-13T15:29:00-05:00</LastModified>
   </Attendance>
   <Attendance>
-    <RecordId>efbe1303-30e7-43fc-96be-ce0ccb30e6c6</RecordId>
-    <Action>add</Action>
-    <SchoolYear>2026</SchoolYear>
-    <Ssid>2100237570</Ssid>
-    <TechCenterOrgId>061014</TechCenterOrgId>
-    <HomeSchoolOrgId>061020</HomeSchoolOrgId>
-    <KtsCourseNumber>AUT101</KtsCourseNumber>
-    <SectionNumber>PM-01</SectionNumber>
-    <Granularity>PERIOD</Granularity>
-    <AttendanceDate>2026-01-13</AttendanceDate>
-    <PeriodCode>PM</PeriodCode>
-    <AttendanceStatus>P</AttendanceStatus>
-    <LocalAttendanceCode>PRS</LocalAttendanceCode>
-    <RecordedDateTime>2026-01-13T15:30:00-05:00</RecordedDateTime>
-    <LastModified>2026-01-13T15:30:00-05:00</LastModified>
-  </Attendance>
-  <Attendance>
-    <RecordId>9d41f39c-01d0-4641-a650-11665054f1e9</RecordId>
+    <RecordId>6f7fd473-4e6e-4cc9-84d8-0766e8b7a4a8</RecordId>
     <Action>add</Action>
     <SchoolYear>2026</SchoolYear>
     <Ssid>2100245489</Ssid>
@@ -1311,7 +1152,7 @@ max_credits = 3
     <LastModified>2026-01-13T15:31:00-05:00</LastModified>
   </Attendance>
   <Attendance>
-    <RecordId>1d8123a3-0823-474c-87a0-6d4920df077f</RecordId>
+    <RecordId>2e070238-abae-4d44-9778-a1a8ea4be3ac</RecordId>
     <Action>add</Action>
     <SchoolYear>2026</SchoolYear>
     <Ssid>2100253408</Ssid>
@@ -1328,7 +1169,7 @@ max_credits = 3
     <LastModified>2026-01-13T15:32:00-05:00</LastModified>
   </Attendance>
   <Attendance>
-    <RecordId>a7929a8a-8e5c-4bee-a564-232f27839f52</RecordId>
+    <RecordId>fad059ad-1c02-4b9d-acb4-6530351b614d</RecordId>
     <Action>add</Action>
     <SchoolYear>2026</SchoolYear>
     <Ssid>2100261327</Ssid>
@@ -1347,7 +1188,7 @@ max_credits = 3
     <LastModified>2026-01-13T15:33:00-05:00</LastModified>
   </Attendance>
   <Attendance>
-    <RecordId>d1211c73-e2e1-4b4f-8b81-2fc850a8d6eb</RecordId>
+    <RecordId>f9a557ad-bafe-4ccc-a3ad-4fb15b2eefef</RecordId>
     <Action>add</Action>
     <SchoolYear>2026</SchoolYear>
     <Ssid>2100269246</Ssid>
@@ -1364,64 +1205,60 @@ max_credits = 3
     <LastModified>2026-01-13T15:34:00-05:00</LastModified>
   </Attendance>
   <Attendance>
-    <RecordId>267b7961-5ad1-43fb-9eb6-21a5fa8b28a6</RecordId>
-    <Action>update</Action>
+    <RecordId>a1b8e6a1-dfe5-4608-ba75-1532e89eaeea</RecordId>
+    <Action>add</Action>
     <SchoolYear>2026</SchoolYear>
-    <Ssid>2100000000</Ssid>
+    <Ssid>2100277165</Ssid>
     <TechCenterOrgId>061014</TechCenterOrgId>
-    <HomeSchoolOrgId>061010</HomeSchoolOrgId>
-    <KtsCourseNumber>AUT101</KtsCourseNumber>
-    <SectionNumber>PM-01</SectionNumber>
+    <HomeSchoolOrgId>165020</HomeSchoolOrgId>
+    <KtsCourseNumber>WLD101</KtsCourseNumber>
+    <SectionNumber>AM-01</SectionNumber>
     <Granularity>PERIOD</Granularity>
-    <AttendanceDate>2026-01-12</AttendanceDate>
-    <PeriodCode>PM</PeriodCode>
-    <AttendanceStatus>A</AttendanceStatus>
-    <ExcuseStatus>EX</ExcuseStatus>
-    <LocalAttendanceCode>EXC</LocalAttendanceCode>
-    <AbsentMinutes>165</AbsentMinutes>
-    <RecordedDateTime>2026-01-13T14:00:00-05:00</RecordedDateTime>
-    <LastModified>2026-01-13T14:00:00-05:00</LastModified>
+    <AttendanceDate>2026-01-13</AttendanceDate>
+    <PeriodCode>AM</PeriodCode>
+    <AttendanceStatus>P</AttendanceStatus>
+    <LocalAttendanceCode>PRS</LocalAttendanceCode>
+    <RecordedDateTime>2026-01-13T15:35:00-05:00</RecordedDateTime>
+    <LastModified>2026-01-13T15:35:00-05:00</LastModified>
   </Attendance>
   <Attendance>
-    <RecordId>74f3b660-308f-473c-9fb3-78662be78f11</RecordId>
-    <Action>update</Action>
+    <RecordId>efbe1303-30e7-43fc-96be-ce0ccb30e6c6</RecordId>
+    <Action>add</Action>
     <SchoolYear>2026</SchoolYear>
-    <Ssid>2100000000</Ssid>
+    <Ssid>2100316760</Ssid>
     <TechCenterOrgId>061014</TechCenterOrgId>
-    <HomeSchoolOrgId>061010</HomeSchoolOrgId>
-    <KtsCourseNumber>AUT101</KtsCourseNumber>
-    <SectionNumber>PM-01</SectionNumber>
+    <HomeSchoolOrgId>165020</HomeSchoolOrgId>
+    <KtsCourseNumber>WLD101</KtsCourseNumber>
+    <SectionNumber>AM-01</SectionNumber>
     <Granularity>PERIOD</Granularity>
-    <AttendanceDate>2026-01-12</AttendanceDate>
-    <PeriodCode>PM</PeriodCode>
-    <AttendanceStatus>A</AttendanceStatus>
-    <ExcuseStatus>UX</ExcuseStatus>
-    <LocalAttendanceCode>UNX</LocalAttendanceCode>
-    <AbsentMinutes>165</AbsentMinutes>
-    <RecordedDateTime>2026-01-12T08:00:00-05:00</RecordedDateTime>
-    <LastModified>2026-01-12T08:00:00-05:00</LastModified>
+    <AttendanceDate>2026-01-13</AttendanceDate>
+    <PeriodCode>AM</PeriodCode>
+    <AttendanceStatus>P</AttendanceStatus>
+    <LocalAttendanceCode>PRS</LocalAttendanceCode>
+    <RecordedDateTime>2026-01-13T15:40:00-05:00</RecordedDateTime>
+    <LastModified>2026-01-13T15:40:00-05:00</LastModified>
   </Attendance>
   <Attendance>
-    <RecordId>b00035ab-d4b2-4964-ac91-ae09af1e009d</RecordId>
-    <Action>update</Action>
+    <RecordId>9d41f39c-01d0-4641-a650-11665054f1e9</RecordId>
+    <Action>add</Action>
     <SchoolYear>2026</SchoolYear>
-    <Ssid>2100047514</Ssid>
+    <Ssid>2100356355</Ssid>
     <TechCenterOrgId>061014</TechCenterOrgId>
-    <HomeSchoolOrgId>061010</HomeSchoolOrgId>
-    <KtsCourseNumber>AUT101</KtsCourseNumber>
-    <SectionNumber>PM-01</SectionNumber>
+    <HomeSchoolOrgId>165020</HomeSchoolOrgId>
+    <KtsCourseNumber>WLD101</KtsCourseNumber>
+    <SectionNumber>AM-01</SectionNumber>
     <Granularity>PERIOD</Granularity>
-    <AttendanceDate>2026-01-12</AttendanceDate>
-    <PeriodCode>PM</PeriodCode>
+    <AttendanceDate>2026-01-13</AttendanceDate>
+    <PeriodCode>AM</PeriodCode>
     <AttendanceStatus>A</AttendanceStatus>
     <ExcuseStatus>UX</ExcuseStatus>
     <LocalAttendanceCode>UNX</LocalAttendanceCode>
     <AbsentMinutes>165</AbsentMinutes>
-    <RecordedDateTime>2026-01-13T14:00:00-05:00</RecordedDateTime>
-    <LastModified>2026-01-13T14:00:00-05:00</LastModified>
+    <RecordedDateTime>2026-01-13T15:45:00-05:00</RecordedDateTime>
+    <LastModified>2026-01-13T15:45:00-05:00</LastModified>
   </Attendance>
   <Attendance>
-    <RecordId>dde1bd44-19ee-4c91-b917-816cd1cfca01</RecordId>
+    <RecordId>1d8123a3-0823-474c-87a0-6d4920df077f</RecordId>
     <Action>update</Action>
     <SchoolYear>2026</SchoolYear>
     <Ssid>2100134623</Ssid>
@@ -1440,7 +1277,26 @@ max_credits = 3
     <LastModified>2026-01-13T14:00:00-05:00</LastModified>
   </Attendance>
   <Attendance>
-    <RecordId>b11ad8f4-0ec9-477f-9303-f64dfaf23d14</RecordId>
+    <RecordId>a7929a8a-8e5c-4bee-a564-232f27839f52</RecordId>
+    <Action>update</Action>
+    <SchoolYear>2026</SchoolYear>
+    <Ssid>2100134623</Ssid>
+    <TechCenterOrgId>061014</TechCenterOrgId>
+    <HomeSchoolOrgId>061010</HomeSchoolOrgId>
+    <KtsCourseNumber>WLD101</KtsCourseNumber>
+    <SectionNumber>AM-01</SectionNumber>
+    <Granularity>PERIOD</Granularity>
+    <AttendanceDate>2026-01-12</AttendanceDate>
+    <PeriodCode>AM</PeriodCode>
+    <AttendanceStatus>A</AttendanceStatus>
+    <ExcuseStatus>UX</ExcuseStatus>
+    <LocalAttendanceCode>UNX</LocalAttendanceCode>
+    <AbsentMinutes>165</AbsentMinutes>
+    <RecordedDateTime>2026-01-12T08:00:00-05:00</RecordedDateTime>
+    <LastModified>2026-01-12T08:00:00-05:00</LastModified>
+  </Attendance>
+  <Attendance>
+    <RecordId>d1211c73-e2e1-4b4f-8b81-2fc850a8d6eb</RecordId>
     <Action>update</Action>
     <SchoolYear>2026</SchoolYear>
     <Ssid>2100182137</Ssid>
@@ -1459,7 +1315,7 @@ max_credits = 3
     <LastModified>2026-01-13T14:00:00-05:00</LastModified>
   </Attendance>
   <Attendance>
-    <RecordId>38624627-e06e-4bda-ae1e-f7519bbd9448</RecordId>
+    <RecordId>267b7961-5ad1-43fb-9eb6-21a5fa8b28a6</RecordId>
     <Action>update</Action>
     <SchoolYear>2026</SchoolYear>
     <Ssid>2100269246</Ssid>
@@ -1477,6 +1333,25 @@ max_credits = 3
     <RecordedDateTime>2026-01-13T14:00:00-05:00</RecordedDateTime>
     <LastModified>2026-01-13T14:00:00-05:00</LastModified>
   </Attendance>
+  <Attendance>
+    <RecordId>74f3b660-308f-473c-9fb3-78662be78f11</RecordId>
+    <Action>update</Action>
+    <SchoolYear>2026</SchoolYear>
+    <Ssid>2100316760</Ssid>
+    <TechCenterOrgId>061014</TechCenterOrgId>
+    <HomeSchoolOrgId>165020</HomeSchoolOrgId>
+    <KtsCourseNumber>WLD101</KtsCourseNumber>
+    <SectionNumber>AM-01</SectionNumber>
+    <Granularity>PERIOD</Granularity>
+    <AttendanceDate>2026-01-12</AttendanceDate>
+    <PeriodCode>AM</PeriodCode>
+    <AttendanceStatus>A</AttendanceStatus>
+    <ExcuseStatus>UX</ExcuseStatus>
+    <LocalAttendanceCode>UNX</LocalAttendanceCode>
+    <AbsentMinutes>165</AbsentMinutes>
+    <RecordedDateTime>2026-01-13T14:00:00-05:00</RecordedDateTime>
+    <LastModified>2026-01-13T14:00:00-05:00</LastModified>
+  </Attendance>
 </KtsxAttendanceFile>
 
 """#,
@@ -1486,28 +1361,11 @@ max_credits = 3
   <Header>
     <SenderOrgId>061014</SenderOrgId>
     <SchoolYear>2026</SchoolYear>
-    <RecordCount>35</RecordCount>
+    <RecordCount>32</RecordCount>
     <CreatedDateTime>2026-01-14T16:30:00-05:00</CreatedDateTime>
   </Header>
   <Attendance>
-    <RecordId>3be5681d-9f97-4831-abef-abaed1c31e28</RecordId>
-    <Action>add</Action>
-    <SchoolYear>2026</SchoolYear>
-    <Ssid>2100000000</Ssid>
-    <TechCenterOrgId>061014</TechCenterOrgId>
-    <HomeSchoolOrgId>061010</HomeSchoolOrgId>
-    <KtsCourseNumber>AUT101</KtsCourseNumber>
-    <SectionNumber>PM-01</SectionNumber>
-    <Granularity>PERIOD</Granularity>
-    <AttendanceDate>2026-01-14</AttendanceDate>
-    <PeriodCode>PM</PeriodCode>
-    <AttendanceStatus>P</AttendanceStatus>
-    <LocalAttendanceCode>PRS</LocalAttendanceCode>
-    <RecordedDateTime>2026-01-14T15:00:00-05:00</RecordedDateTime>
-    <LastModified>2026-01-14T15:00:00-05:00</LastModified>
-  </Attendance>
-  <Attendance>
-    <RecordId>225d5f56-ad28-408e-b836-4e93999add58</RecordId>
+    <RecordId>ca63ee3f-2ba6-4492-a1cc-ba4e3dab1dec</RecordId>
     <Action>add</Action>
     <SchoolYear>2026</SchoolYear>
     <Ssid>2100007919</Ssid>
@@ -1524,7 +1382,7 @@ max_credits = 3
     <LastModified>2026-01-14T15:01:00-05:00</LastModified>
   </Attendance>
   <Attendance>
-    <RecordId>51d0d50a-d769-493d-8716-8c17df197907</RecordId>
+    <RecordId>3be5681d-9f97-4831-abef-abaed1c31e28</RecordId>
     <Action>add</Action>
     <SchoolYear>2026</SchoolYear>
     <Ssid>2100015838</Ssid>
@@ -1541,7 +1399,7 @@ max_credits = 3
     <LastModified>2026-01-14T15:02:00-05:00</LastModified>
   </Attendance>
   <Attendance>
-    <RecordId>89a27ebd-ffa4-4f2d-8d12-8e1ffa90813e</RecordId>
+    <RecordId>225d5f56-ad28-408e-b836-4e93999add58</RecordId>
     <Action>add</Action>
     <SchoolYear>2026</SchoolYear>
     <Ssid>2100023757</Ssid>
@@ -1560,7 +1418,7 @@ max_credits = 3
     <LastModified>2026-01-14T15:03:00-05:00</LastModified>
   </Attendance>
   <Attendance>
-    <RecordId>53b54f8b-d9b7-43f2-83a1-174424987070</RecordId>
+    <RecordId>51d0d50a-d769-493d-8716-8c17df197907</RecordId>
     <Action>add</Action>
     <SchoolYear>2026</SchoolYear>
     <Ssid>2100031676</Ssid>
@@ -1577,7 +1435,7 @@ max_credits = 3
     <LastModified>2026-01-14T15:04:00-05:00</LastModified>
   </Attendance>
   <Attendance>
-    <RecordId>1500a440-ce30-4853-ad50-48d9967af485</RecordId>
+    <RecordId>89a27ebd-ffa4-4f2d-8d12-8e1ffa90813e</RecordId>
     <Action>add</Action>
     <SchoolYear>2026</SchoolYear>
     <Ssid>2100039595</Ssid>
@@ -1594,24 +1452,7 @@ max_credits = 3
     <LastModified>2026-01-14T15:05:00-05:00</LastModified>
   </Attendance>
   <Attendance>
-    <RecordId>b2eff52d-e94d-4436-84cc-fd7191f086b6</RecordId>
-    <Action>add</Action>
-    <SchoolYear>2026</SchoolYear>
-    <Ssid>2100047514</Ssid>
-    <TechCenterOrgId>061014</TechCenterOrgId>
-    <HomeSchoolOrgId>061010</HomeSchoolOrgId>
-    <KtsCourseNumber>AUT101</KtsCourseNumber>
-    <SectionNumber>PM-01</SectionNumber>
-    <Granularity>PERIOD</Granularity>
-    <AttendanceDate>2026-01-14</AttendanceDate>
-    <PeriodCode>PM</PeriodCode>
-    <AttendanceStatus>P</AttendanceStatus>
-    <LocalAttendanceCode>PRS</LocalAttendanceCode>
-    <RecordedDateTime>2026-01-14T15:06:00-05:00</RecordedDateTime>
-    <LastModified>2026-01-14T15:06:00-05:00</LastModified>
-  </Attendance>
-  <Attendance>
-    <RecordId>6fe32f09-9307-484e-8f15-990677e6df37</RecordId>
+    <RecordId>53b54f8b-d9b7-43f2-83a1-174424987070</RecordId>
     <Action>add</Action>
     <SchoolYear>2026</SchoolYear>
     <Ssid>2100055433</Ssid>
@@ -1628,7 +1469,7 @@ max_credits = 3
     <LastModified>2026-01-14T15:07:00-05:00</LastModified>
   </Attendance>
   <Attendance>
-    <RecordId>04497a60-68a1-4834-8070-4bb06d3eaf47</RecordId>
+    <RecordId>1500a440-ce30-4853-ad50-48d9967af485</RecordId>
     <Action>add</Action>
     <SchoolYear>2026</SchoolYear>
     <Ssid>2100063352</Ssid>
@@ -1647,7 +1488,7 @@ max_credits = 3
     <LastModified>2026-01-14T15:08:00-05:00</LastModified>
   </Attendance>
   <Attendance>
-    <RecordId>b7dc338e-3aa6-4ab1-96bb-e2dd4c252ebe</RecordId>
+    <RecordId>b2eff52d-e94d-4436-84cc-fd7191f086b6</RecordId>
     <Action>add</Action>
     <SchoolYear>2026</SchoolYear>
     <Ssid>2100071271</Ssid>
@@ -1667,7 +1508,7 @@ max_credits = 3
     <LastModified>2026-01-14T15:09:00-05:00</LastModified>
   </Attendance>
   <Attendance>
-    <RecordId>0952a621-fe6a-40dd-8ea0-88a282e6da0d</RecordId>
+    <RecordId>6fe32f09-9307-484e-8f15-990677e6df37</RecordId>
     <Action>add</Action>
     <SchoolYear>2026</SchoolYear>
     <Ssid>2100079190</Ssid>
@@ -1684,7 +1525,7 @@ max_credits = 3
     <LastModified>2026-01-14T15:10:00-05:00</LastModified>
   </Attendance>
   <Attendance>
-    <RecordId>6bd72410-90a7-40ba-9070-d20652055c97</RecordId>
+    <RecordId>04497a60-68a1-4834-8070-4bb06d3eaf47</RecordId>
     <Action>add</Action>
     <SchoolYear>2026</SchoolYear>
     <Ssid>2100087109</Ssid>
@@ -1701,24 +1542,7 @@ max_credits = 3
     <LastModified>2026-01-14T15:11:00-05:00</LastModified>
   </Attendance>
   <Attendance>
-    <RecordId>0f817c54-b7f0-4b08-8818-d9a583720431</RecordId>
-    <Action>add</Action>
-    <SchoolYear>2026</SchoolYear>
-    <Ssid>2100095028</Ssid>
-    <TechCenterOrgId>061014</TechCenterOrgId>
-    <HomeSchoolOrgId>061010</HomeSchoolOrgId>
-    <KtsCourseNumber>AUT101</KtsCourseNumber>
-    <SectionNumber>PM-01</SectionNumber>
-    <Granularity>PERIOD</Granularity>
-    <AttendanceDate>2026-01-14</AttendanceDate>
-    <PeriodCode>PM</PeriodCode>
-    <AttendanceStatus>P</AttendanceStatus>
-    <LocalAttendanceCode>PRS</LocalAttendanceCode>
-    <RecordedDateTime>2026-01-14T15:12:00-05:00</RecordedDateTime>
-    <LastModified>2026-01-14T15:12:00-05:00</LastModified>
-  </Attendance>
-  <Attendance>
-    <RecordId>9cb3fa4b-3458-49ac-b2a9-eaf8de8a2aa1</RecordId>
+    <RecordId>b7dc338e-3aa6-4ab1-96bb-e2dd4c252ebe</RecordId>
     <Action>add</Action>
     <SchoolYear>2026</SchoolYear>
     <Ssid>2100102947</Ssid>
@@ -1735,7 +1559,7 @@ max_credits = 3
     <LastModified>2026-01-14T15:13:00-05:00</LastModified>
   </Attendance>
   <Attendance>
-    <RecordId>bf3d9d30-1a41-493e-be3c-9033ba105a0a</RecordId>
+    <RecordId>0952a621-fe6a-40dd-8ea0-88a282e6da0d</RecordId>
     <Action>add</Action>
     <SchoolYear>2026</SchoolYear>
     <Ssid>2100110866</Ssid>
@@ -1754,7 +1578,7 @@ max_credits = 3
     <LastModified>2026-01-14T15:14:00-05:00</LastModified>
   </Attendance>
   <Attendance>
-    <RecordId>ccbea9b2-81b0-45b3-9687-536a04386aff</RecordId>
+    <RecordId>6bd72410-90a7-40ba-9070-d20652055c97</RecordId>
     <Action>add</Action>
     <SchoolYear>2026</SchoolYear>
     <Ssid>2100118785</Ssid>
@@ -1773,7 +1597,7 @@ max_credits = 3
     <LastModified>2026-01-14T15:15:00-05:00</LastModified>
   </Attendance>
   <Attendance>
-    <RecordId>3e06796c-e337-412e-95f0-01ced8bf3468</RecordId>
+    <RecordId>0f817c54-b7f0-4b08-8818-d9a583720431</RecordId>
     <Action>add</Action>
     <SchoolYear>2026</SchoolYear>
     <Ssid>2100126704</Ssid>
@@ -1790,7 +1614,7 @@ max_credits = 3
     <LastModified>2026-01-14T15:16:00-05:00</LastModified>
   </Attendance>
   <Attendance>
-    <RecordId>9f0ee9cf-e3dc-47d8-99fa-196a86a99df3</RecordId>
+    <RecordId>9cb3fa4b-3458-49ac-b2a9-eaf8de8a2aa1</RecordId>
     <Action>add</Action>
     <SchoolYear>2026</SchoolYear>
     <Ssid>2100134623</Ssid>
@@ -1807,24 +1631,7 @@ max_credits = 3
     <LastModified>2026-01-14T15:17:00-05:00</LastModified>
   </Attendance>
   <Attendance>
-    <RecordId>099301b3-3977-46ad-9033-c1367af811d2</RecordId>
-    <Action>add</Action>
-    <SchoolYear>2026</SchoolYear>
-    <Ssid>2100142542</Ssid>
-    <TechCenterOrgId>061014</TechCenterOrgId>
-    <HomeSchoolOrgId>061010</HomeSchoolOrgId>
-    <KtsCourseNumber>AUT101</KtsCourseNumber>
-    <SectionNumber>PM-01</SectionNumber>
-    <Granularity>PERIOD</Granularity>
-    <AttendanceDate>2026-01-14</AttendanceDate>
-    <PeriodCode>PM</PeriodCode>
-    <AttendanceStatus>P</AttendanceStatus>
-    <LocalAttendanceCode>PRS</LocalAttendanceCode>
-    <RecordedDateTime>2026-01-14T15:18:00-05:00</RecordedDateTime>
-    <LastModified>2026-01-14T15:18:00-05:00</LastModified>
-  </Attendance>
-  <Attendance>
-    <RecordId>a632ae06-cd36-45e5-a611-03e82b400f24</RecordId>
+    <RecordId>bf3d9d30-1a41-493e-be3c-9033ba105a0a</RecordId>
     <Action>add</Action>
     <SchoolYear>2026</SchoolYear>
     <Ssid>2100150461</Ssid>
@@ -1841,7 +1648,7 @@ max_credits = 3
     <LastModified>2026-01-14T15:19:00-05:00</LastModified>
   </Attendance>
   <Attendance>
-    <RecordId>2981027c-64a3-4f36-afc3-95c82d42b1d0</RecordId>
+    <RecordId>ccbea9b2-81b0-45b3-9687-536a04386aff</RecordId>
     <Action>add</Action>
     <SchoolYear>2026</SchoolYear>
     <Ssid>2100158380</Ssid>
@@ -1860,7 +1667,7 @@ max_credits = 3
     <LastModified>2026-01-14T15:20:00-05:00</LastModified>
   </Attendance>
   <Attendance>
-    <RecordId>51db82b0-6503-4fc5-941f-de03ff113462</RecordId>
+    <RecordId>3e06796c-e337-412e-95f0-01ced8bf3468</RecordId>
     <Action>add</Action>
     <SchoolYear>2026</SchoolYear>
     <Ssid>2100166299</Ssid>
@@ -1877,7 +1684,7 @@ max_credits = 3
     <LastModified>2026-01-14T15:21:00-05:00</LastModified>
   </Attendance>
   <Attendance>
-    <RecordId>19c0b5ba-7587-421b-9473-b017e815ff64</RecordId>
+    <RecordId>9f0ee9cf-e3dc-47d8-99fa-196a86a99df3</RecordId>
     <Action>add</Action>
     <SchoolYear>2026</SchoolYear>
     <Ssid>2100174218</Ssid>
@@ -1894,7 +1701,7 @@ max_credits = 3
     <LastModified>2026-01-14T15:22:00-05:00</LastModified>
   </Attendance>
   <Attendance>
-    <RecordId>bb445a67-7278-4ee2-9b2c-2c69beb2661c</RecordId>
+    <RecordId>099301b3-3977-46ad-9033-c1367af811d2</RecordId>
     <Action>add</Action>
     <SchoolYear>2026</SchoolYear>
     <Ssid>2100182137</Ssid>
@@ -1911,24 +1718,7 @@ max_credits = 3
     <LastModified>2026-01-14T15:23:00-05:00</LastModified>
   </Attendance>
   <Attendance>
-    <RecordId>3e926d6a-dbf7-4f13-90c6-777b69f9d60c</RecordId>
-    <Action>add</Action>
-    <SchoolYear>2026</SchoolYear>
-    <Ssid>2100190056</Ssid>
-    <TechCenterOrgId>061014</TechCenterOrgId>
-    <HomeSchoolOrgId>061020</HomeSchoolOrgId>
-    <KtsCourseNumber>AUT101</KtsCourseNumber>
-    <SectionNumber>PM-01</SectionNumber>
-    <Granularity>PERIOD</Granularity>
-    <AttendanceDate>2026-01-14</AttendanceDate>
-    <PeriodCode>PM</PeriodCode>
-    <AttendanceStatus>P</AttendanceStatus>
-    <LocalAttendanceCode>PRS</LocalAttendanceCode>
-    <RecordedDateTime>2026-01-14T15:24:00-05:00</RecordedDateTime>
-    <LastModified>2026-01-14T15:24:00-05:00</LastModified>
-  </Attendance>
-  <Attendance>
-    <RecordId>22085e21-9ec4-4946-8b79-fdf3ea05e520</RecordId>
+    <RecordId>a632ae06-cd36-45e5-a611-03e82b400f24</RecordId>
     <Action>add</Action>
     <SchoolYear>2026</SchoolYear>
     <Ssid>2100197975</Ssid>
@@ -1947,7 +1737,7 @@ max_credits = 3
     <LastModified>2026-01-14T15:25:00-05:00</LastModified>
   </Attendance>
   <Attendance>
-    <RecordId>e0a6784f-fe31-4798-af4c-eb178e17b2f1</RecordId>
+    <RecordId>2981027c-64a3-4f36-afc3-95c82d42b1d0</RecordId>
     <Action>add</Action>
     <SchoolYear>2026</SchoolYear>
     <Ssid>2100205894</Ssid>
@@ -1967,7 +1757,7 @@ max_credits = 3
     <LastModified>2026-01-14T15:26:00-05:00</LastModified>
   </Attendance>
   <Attendance>
-    <RecordId>74e2bf2d-e351-48d5-b15c-57c263704c54</RecordId>
+    <RecordId>51db82b0-6503-4fc5-941f-de03ff113462</RecordId>
     <Action>add</Action>
     <SchoolYear>2026</SchoolYear>
     <Ssid>2100213813</Ssid>
@@ -1984,7 +1774,7 @@ max_credits = 3
     <LastModified>2026-01-14T15:27:00-05:00</LastModified>
   </Attendance>
   <Attendance>
-    <RecordId>18ddf091-e9e5-440f-bf17-1375a295898d</RecordId>
+    <RecordId>19c0b5ba-7587-421b-9473-b017e815ff64</RecordId>
     <Action>add</Action>
     <SchoolYear>2026</SchoolYear>
     <Ssid>2100221732</Ssid>
@@ -2001,7 +1791,7 @@ max_credits = 3
     <LastModified>2026-01-14T15:28:00-05:00</LastModified>
   </Attendance>
   <Attendance>
-    <RecordId>75da14a9-a6b1-4dba-9eda-85551a3a2590</RecordId>
+    <RecordId>bb445a67-7278-4ee2-9b2c-2c69beb2661c</RecordId>
     <Action>add</Action>
     <SchoolYear>2026</SchoolYear>
     <Ssid>2100229651</Ssid>
@@ -2018,24 +1808,7 @@ max_credits = 3
     <LastModified>2026-01-14T15:29:00-05:00</LastModified>
   </Attendance>
   <Attendance>
-    <RecordId>af52ead0-c5fb-47f2-b3c0-dc7b51d70fc8</RecordId>
-    <Action>add</Action>
-    <SchoolYear>2026</SchoolYear>
-    <Ssid>2100237570</Ssid>
-    <TechCenterOrgId>061014</TechCenterOrgId>
-    <HomeSchoolOrgId>061020</HomeSchoolOrgId>
-    <KtsCourseNumber>AUT101</KtsCourseNumber>
-    <SectionNumber>PM-01</SectionNumber>
-    <Granularity>PERIOD</Granularity>
-    <AttendanceDate>2026-01-14</AttendanceDate>
-    <PeriodCode>PM</PeriodCode>
-    <AttendanceStatus>P</AttendanceStatus>
-    <LocalAttendanceCode>PRS</LocalAttendanceCode>
-    <RecordedDateTime>2026-01-14T15:30:00-05:00</RecordedDateTime>
-    <LastModified>2026-01-14T15:30:00-05:00</LastModified>
-  </Attendance>
-  <Attendance>
-    <RecordId>7dbf010d-43a7-45d6-aedf-f0cf98e76678</RecordId>
+    <RecordId>3e926d6a-dbf7-4f13-90c6-777b69f9d60c</RecordId>
     <Action>add</Action>
     <SchoolYear>2026</SchoolYear>
     <Ssid>2100245489</Ssid>
@@ -2054,7 +1827,7 @@ max_credits = 3
     <LastModified>2026-01-14T15:31:00-05:00</LastModified>
   </Attendance>
   <Attendance>
-    <RecordId>f2f75b7c-55ef-4854-89b0-3cc340271a7e</RecordId>
+    <RecordId>22085e21-9ec4-4946-8b79-fdf3ea05e520</RecordId>
     <Action>add</Action>
     <SchoolYear>2026</SchoolYear>
     <Ssid>2100253408</Ssid>
@@ -2073,7 +1846,7 @@ max_credits = 3
     <LastModified>2026-01-14T15:32:00-05:00</LastModified>
   </Attendance>
   <Attendance>
-    <RecordId>35441f49-5915-476e-9927-2a846a003d45</RecordId>
+    <RecordId>e0a6784f-fe31-4798-af4c-eb178e17b2f1</RecordId>
     <Action>add</Action>
     <SchoolYear>2026</SchoolYear>
     <Ssid>2100261327</Ssid>
@@ -2090,7 +1863,7 @@ max_credits = 3
     <LastModified>2026-01-14T15:33:00-05:00</LastModified>
   </Attendance>
   <Attendance>
-    <RecordId>11ed5270-7b1f-4591-af54-249da9ff04c3</RecordId>
+    <RecordId>74e2bf2d-e351-48d5-b15c-57c263704c54</RecordId>
     <Action>add</Action>
     <SchoolYear>2026</SchoolYear>
     <Ssid>2100269246</Ssid>
@@ -2106,6 +1879,57 @@ max_credits = 3
     <RecordedDateTime>2026-01-14T15:34:00-05:00</RecordedDateTime>
     <LastModified>2026-01-14T15:34:00-05:00</LastModified>
   </Attendance>
+  <Attendance>
+    <RecordId>18ddf091-e9e5-440f-bf17-1375a295898d</RecordId>
+    <Action>add</Action>
+    <SchoolYear>2026</SchoolYear>
+    <Ssid>2100277165</Ssid>
+    <TechCenterOrgId>061014</TechCenterOrgId>
+    <HomeSchoolOrgId>165020</HomeSchoolOrgId>
+    <KtsCourseNumber>WLD101</KtsCourseNumber>
+    <SectionNumber>AM-01</SectionNumber>
+    <Granularity>PERIOD</Granularity>
+    <AttendanceDate>2026-01-14</AttendanceDate>
+    <PeriodCode>AM</PeriodCode>
+    <AttendanceStatus>P</AttendanceStatus>
+    <LocalAttendanceCode>PRS</LocalAttendanceCode>
+    <RecordedDateTime>2026-01-14T15:35:00-05:00</RecordedDateTime>
+    <LastModified>2026-01-14T15:35:00-05:00</LastModified>
+  </Attendance>
+  <Attendance>
+    <RecordId>75da14a9-a6b1-4dba-9eda-85551a3a2590</RecordId>
+    <Action>add</Action>
+    <SchoolYear>2026</SchoolYear>
+    <Ssid>2100316760</Ssid>
+    <TechCenterOrgId>061014</TechCenterOrgId>
+    <HomeSchoolOrgId>165020</HomeSchoolOrgId>
+    <KtsCourseNumber>WLD101</KtsCourseNumber>
+    <SectionNumber>AM-01</SectionNumber>
+    <Granularity>PERIOD</Granularity>
+    <AttendanceDate>2026-01-14</AttendanceDate>
+    <PeriodCode>AM</PeriodCode>
+    <AttendanceStatus>P</AttendanceStatus>
+    <LocalAttendanceCode>PRS</LocalAttendanceCode>
+    <RecordedDateTime>2026-01-14T15:40:00-05:00</RecordedDateTime>
+    <LastModified>2026-01-14T15:40:00-05:00</LastModified>
+  </Attendance>
+  <Attendance>
+    <RecordId>af52ead0-c5fb-47f2-b3c0-dc7b51d70fc8</RecordId>
+    <Action>add</Action>
+    <SchoolYear>2026</SchoolYear>
+    <Ssid>2100356355</Ssid>
+    <TechCenterOrgId>061014</TechCenterOrgId>
+    <HomeSchoolOrgId>165020</HomeSchoolOrgId>
+    <KtsCourseNumber>WLD101</KtsCourseNumber>
+    <SectionNumber>AM-01</SectionNumber>
+    <Granularity>PERIOD</Granularity>
+    <AttendanceDate>2026-01-14</AttendanceDate>
+    <PeriodCode>AM</PeriodCode>
+    <AttendanceStatus>P</AttendanceStatus>
+    <LocalAttendanceCode>PRS</LocalAttendanceCode>
+    <RecordedDateTime>2026-01-14T15:45:00-05:00</RecordedDateTime>
+    <LastModified>2026-01-14T15:45:00-05:00</LastModified>
+  </Attendance>
 </KtsxAttendanceFile>
 
 """#,
@@ -2115,28 +1939,11 @@ max_credits = 3
   <Header>
     <SenderOrgId>061014</SenderOrgId>
     <SchoolYear>2026</SchoolYear>
-    <RecordCount>35</RecordCount>
+    <RecordCount>32</RecordCount>
     <CreatedDateTime>2026-01-15T16:30:00-05:00</CreatedDateTime>
   </Header>
   <Attendance>
-    <RecordId>dd71a0ec-17fb-4b3c-9d87-93f70fd23310</RecordId>
-    <Action>add</Action>
-    <SchoolYear>2026</SchoolYear>
-    <Ssid>2100000000</Ssid>
-    <TechCenterOrgId>061014</TechCenterOrgId>
-    <HomeSchoolOrgId>061010</HomeSchoolOrgId>
-    <KtsCourseNumber>AUT101</KtsCourseNumber>
-    <SectionNumber>PM-01</SectionNumber>
-    <Granularity>PERIOD</Granularity>
-    <AttendanceDate>2026-01-15</AttendanceDate>
-    <PeriodCode>PM</PeriodCode>
-    <AttendanceStatus>P</AttendanceStatus>
-    <LocalAttendanceCode>PRS</LocalAttendanceCode>
-    <RecordedDateTime>2026-01-15T15:00:00-05:00</RecordedDateTime>
-    <LastModified>2026-01-15T15:00:00-05:00</LastModified>
-  </Attendance>
-  <Attendance>
-    <RecordId>2245f81d-e753-4c48-9424-1bbe1aee2572</RecordId>
+    <RecordId>b611dac7-a2fe-4ccb-afd2-711bba966b6a</RecordId>
     <Action>add</Action>
     <SchoolYear>2026</SchoolYear>
     <Ssid>2100007919</Ssid>
@@ -2155,7 +1962,7 @@ max_credits = 3
     <LastModified>2026-01-15T15:01:00-05:00</LastModified>
   </Attendance>
   <Attendance>
-    <RecordId>12c806e7-9cc7-4fa5-8386-1af677cbee1b</RecordId>
+    <RecordId>a46d10cb-ecf4-420c-8cb8-ff5ba2e725d2</RecordId>
     <Action>add</Action>
     <SchoolYear>2026</SchoolYear>
     <Ssid>2100015838</Ssid>
@@ -2174,7 +1981,7 @@ max_credits = 3
     <LastModified>2026-01-15T15:02:00-05:00</LastModified>
   </Attendance>
   <Attendance>
-    <RecordId>489a6f87-73c5-431c-8fd3-4381866365d0</RecordId>
+    <RecordId>5065cd8c-b78a-4c61-8f91-f2acc4cb39a0</RecordId>
     <Action>add</Action>
     <SchoolYear>2026</SchoolYear>
     <Ssid>2100023757</Ssid>
@@ -2191,7 +1998,7 @@ max_credits = 3
     <LastModified>2026-01-15T15:03:00-05:00</LastModified>
   </Attendance>
   <Attendance>
-    <RecordId>d3aa73be-6025-4c3f-ad3f-bda4b618a2ea</RecordId>
+    <RecordId>5912be1f-a911-4e98-9a3a-ad4db532de22</RecordId>
     <Action>add</Action>
     <SchoolYear>2026</SchoolYear>
     <Ssid>2100031676</Ssid>
@@ -2208,7 +2015,7 @@ max_credits = 3
     <LastModified>2026-01-15T15:04:00-05:00</LastModified>
   </Attendance>
   <Attendance>
-    <RecordId>537e8d34-c5b4-4f16-b8e8-802781156055</RecordId>
+    <RecordId>f9522674-4029-4392-b703-0ad89da5b115</RecordId>
     <Action>add</Action>
     <SchoolYear>2026</SchoolYear>
     <Ssid>2100039595</Ssid>
@@ -2225,24 +2032,7 @@ max_credits = 3
     <LastModified>2026-01-15T15:05:00-05:00</LastModified>
   </Attendance>
   <Attendance>
-    <RecordId>b611dac7-a2fe-4ccb-afd2-711bba966b6a</RecordId>
-    <Action>add</Action>
-    <SchoolYear>2026</SchoolYear>
-    <Ssid>2100047514</Ssid>
-    <TechCenterOrgId>061014</TechCenterOrgId>
-    <HomeSchoolOrgId>061010</HomeSchoolOrgId>
-    <KtsCourseNumber>AUT101</KtsCourseNumber>
-    <SectionNumber>PM-01</SectionNumber>
-    <Granularity>PERIOD</Granularity>
-    <AttendanceDate>2026-01-15</AttendanceDate>
-    <PeriodCode>PM</PeriodCode>
-    <AttendanceStatus>P</AttendanceStatus>
-    <LocalAttendanceCode>PRS</LocalAttendanceCode>
-    <RecordedDateTime>2026-01-15T15:06:00-05:00</RecordedDateTime>
-    <LastModified>2026-01-15T15:06:00-05:00</LastModified>
-  </Attendance>
-  <Attendance>
-    <RecordId>a46d10cb-ecf4-420c-8cb8-ff5ba2e725d2</RecordId>
+    <RecordId>107b9f35-9ae5-4d25-8440-6521641992d8</RecordId>
     <Action>add</Action>
     <SchoolYear>2026</SchoolYear>
     <Ssid>2100055433</Ssid>
@@ -2261,7 +2051,7 @@ max_credits = 3
     <LastModified>2026-01-15T15:07:00-05:00</LastModified>
   </Attendance>
   <Attendance>
-    <RecordId>5065cd8c-b78a-4c61-8f91-f2acc4cb39a0</RecordId>
+    <RecordId>05c314c2-4236-430e-97a3-879bf3be39f7</RecordId>
     <Action>add</Action>
     <SchoolYear>2026</SchoolYear>
     <Ssid>2100063352</Ssid>
@@ -2278,7 +2068,7 @@ max_credits = 3
     <LastModified>2026-01-15T15:08:00-05:00</LastModified>
   </Attendance>
   <Attendance>
-    <RecordId>5912be1f-a911-4e98-9a3a-ad4db532de22</RecordId>
+    <RecordId>019c58a0-f14f-4cb6-95fc-5da21b9d44c4</RecordId>
     <Action>add</Action>
     <SchoolYear>2026</SchoolYear>
     <Ssid>2100071271</Ssid>
@@ -2295,7 +2085,7 @@ max_credits = 3
     <LastModified>2026-01-15T15:09:00-05:00</LastModified>
   </Attendance>
   <Attendance>
-    <RecordId>f9522674-4029-4392-b703-0ad89da5b115</RecordId>
+    <RecordId>9cdc42a8-6515-4c13-8637-fc740722b888</RecordId>
     <Action>add</Action>
     <SchoolYear>2026</SchoolYear>
     <Ssid>2100079190</Ssid>
@@ -2312,7 +2102,7 @@ max_credits = 3
     <LastModified>2026-01-15T15:10:00-05:00</LastModified>
   </Attendance>
   <Attendance>
-    <RecordId>107b9f35-9ae5-4d25-8440-6521641992d8</RecordId>
+    <RecordId>9c2ec370-3d42-4559-970c-7aa6ccb9ae72</RecordId>
     <Action>add</Action>
     <SchoolYear>2026</SchoolYear>
     <Ssid>2100087109</Ssid>
@@ -2329,26 +2119,7 @@ max_credits = 3
     <LastModified>2026-01-15T15:11:00-05:00</LastModified>
   </Attendance>
   <Attendance>
-    <RecordId>05c314c2-4236-430e-97a3-879bf3be39f7</RecordId>
-    <Action>add</Action>
-    <SchoolYear>2026</SchoolYear>
-    <Ssid>2100095028</Ssid>
-    <TechCenterOrgId>061014</TechCenterOrgId>
-    <HomeSchoolOrgId>061010</HomeSchoolOrgId>
-    <KtsCourseNumber>AUT101</KtsCourseNumber>
-    <SectionNumber>PM-01</SectionNumber>
-    <Granularity>PERIOD</Granularity>
-    <AttendanceDate>2026-01-15</AttendanceDate>
-    <PeriodCode>PM</PeriodCode>
-    <AttendanceStatus>A</AttendanceStatus>
-    <ExcuseStatus>UK</ExcuseStatus>
-    <LocalAttendanceCode>UNK</LocalAttendanceCode>
-    <AbsentMinutes>165</AbsentMinutes>
-    <RecordedDateTime>2026-01-15T15:12:00-05:00</RecordedDateTime>
-    <LastModified>2026-01-15T15:12:00-05:00</LastModified>
-  </Attendance>
-  <Attendance>
-    <RecordId>019c58a0-f14f-4cb6-95fc-5da21b9d44c4</RecordId>
+    <RecordId>7f40554f-6e39-4e3f-9e2e-7d2beb24ea49</RecordId>
     <Action>add</Action>
     <SchoolYear>2026</SchoolYear>
     <Ssid>2100102947</Ssid>
@@ -2368,7 +2139,7 @@ max_credits = 3
     <LastModified>2026-01-15T15:13:00-05:00</LastModified>
   </Attendance>
   <Attendance>
-    <RecordId>9cdc42a8-6515-4c13-8637-fc740722b888</RecordId>
+    <RecordId>bac8274a-84ac-4ca9-9ec2-ff3bdceda15f</RecordId>
     <Action>add</Action>
     <SchoolYear>2026</SchoolYear>
     <Ssid>2100110866</Ssid>
@@ -2385,7 +2156,7 @@ max_credits = 3
     <LastModified>2026-01-15T15:14:00-05:00</LastModified>
   </Attendance>
   <Attendance>
-    <RecordId>9c2ec370-3d42-4559-970c-7aa6ccb9ae72</RecordId>
+    <RecordId>0454cc85-f223-4764-be7c-99f521935c4a</RecordId>
     <Action>add</Action>
     <SchoolYear>2026</SchoolYear>
     <Ssid>2100118785</Ssid>
@@ -2402,7 +2173,7 @@ max_credits = 3
     <LastModified>2026-01-15T15:15:00-05:00</LastModified>
   </Attendance>
   <Attendance>
-    <RecordId>7f40554f-6e39-4e3f-9e2e-7d2beb24ea49</RecordId>
+    <RecordId>1ea08e2b-9207-472d-aac9-53fb5812299f</RecordId>
     <Action>add</Action>
     <SchoolYear>2026</SchoolYear>
     <Ssid>2100126704</Ssid>
@@ -2419,7 +2190,7 @@ max_credits = 3
     <LastModified>2026-01-15T15:16:00-05:00</LastModified>
   </Attendance>
   <Attendance>
-    <RecordId>bac8274a-84ac-4ca9-9ec2-ff3bdceda15f</RecordId>
+    <RecordId>b038eefe-f6ec-4081-b364-0fc0f306b67c</RecordId>
     <Action>add</Action>
     <SchoolYear>2026</SchoolYear>
     <Ssid>2100134623</Ssid>
@@ -2436,26 +2207,7 @@ max_credits = 3
     <LastModified>2026-01-15T15:17:00-05:00</LastModified>
   </Attendance>
   <Attendance>
-    <RecordId>0454cc85-f223-4764-be7c-99f521935c4a</RecordId>
-    <Action>add</Action>
-    <SchoolYear>2026</SchoolYear>
-    <Ssid>2100142542</Ssid>
-    <TechCenterOrgId>061014</TechCenterOrgId>
-    <HomeSchoolOrgId>061010</HomeSchoolOrgId>
-    <KtsCourseNumber>AUT101</KtsCourseNumber>
-    <SectionNumber>PM-01</SectionNumber>
-    <Granularity>PERIOD</Granularity>
-    <AttendanceDate>2026-01-15</AttendanceDate>
-    <PeriodCode>PM</PeriodCode>
-    <AttendanceStatus>A</AttendanceStatus>
-    <ExcuseStatus>UK</ExcuseStatus>
-    <LocalAttendanceCode>UNK</LocalAttendanceCode>
-    <AbsentMinutes>165</AbsentMinutes>
-    <RecordedDateTime>2026-01-15T15:18:00-05:00</RecordedDateTime>
-    <LastModified>2026-01-15T15:18:00-05:00</LastModified>
-  </Attendance>
-  <Attendance>
-    <RecordId>1ea08e2b-9207-472d-aac9-53fb5812299f</RecordId>
+    <RecordId>c39050a3-43f3-42c5-a053-19f56c283fdc</RecordId>
     <Action>add</Action>
     <SchoolYear>2026</SchoolYear>
     <Ssid>2100150461</Ssid>
@@ -2474,7 +2226,7 @@ max_credits = 3
     <LastModified>2026-01-15T15:19:00-05:00</LastModified>
   </Attendance>
   <Attendance>
-    <RecordId>b038eefe-f6ec-4081-b364-0fc0f306b67c</RecordId>
+    <RecordId>c53aeae5-3bf6-43bf-87cc-d88b3232e14b</RecordId>
     <Action>add</Action>
     <SchoolYear>2026</SchoolYear>
     <Ssid>2100158380</Ssid>
@@ -2491,7 +2243,7 @@ max_credits = 3
     <LastModified>2026-01-15T15:20:00-05:00</LastModified>
   </Attendance>
   <Attendance>
-    <RecordId>c39050a3-43f3-42c5-a053-19f56c283fdc</RecordId>
+    <RecordId>da35afb3-3ce8-4581-b2e4-350556e6daa6</RecordId>
     <Action>add</Action>
     <SchoolYear>2026</SchoolYear>
     <Ssid>2100166299</Ssid>
@@ -2508,7 +2260,7 @@ max_credits = 3
     <LastModified>2026-01-15T15:21:00-05:00</LastModified>
   </Attendance>
   <Attendance>
-    <RecordId>c53aeae5-3bf6-43bf-87cc-d88b3232e14b</RecordId>
+    <RecordId>332079cd-13c2-4088-987d-c6f0c0c3ce55</RecordId>
     <Action>add</Action>
     <SchoolYear>2026</SchoolYear>
     <Ssid>2100174218</Ssid>
@@ -2525,7 +2277,7 @@ max_credits = 3
     <LastModified>2026-01-15T15:22:00-05:00</LastModified>
   </Attendance>
   <Attendance>
-    <RecordId>da35afb3-3ce8-4581-b2e4-350556e6daa6</RecordId>
+    <RecordId>0785b4b4-3037-4dc4-b927-9e1bc3cde0ff</RecordId>
     <Action>add</Action>
     <SchoolYear>2026</SchoolYear>
     <Ssid>2100182137</Ssid>
@@ -2542,26 +2294,7 @@ max_credits = 3
     <LastModified>2026-01-15T15:23:00-05:00</LastModified>
   </Attendance>
   <Attendance>
-    <RecordId>332079cd-13c2-4088-987d-c6f0c0c3ce55</RecordId>
-    <Action>add</Action>
-    <SchoolYear>2026</SchoolYear>
-    <Ssid>2100190056</Ssid>
-    <TechCenterOrgId>061014</TechCenterOrgId>
-    <HomeSchoolOrgId>061020</HomeSchoolOrgId>
-    <KtsCourseNumber>AUT101</KtsCourseNumber>
-    <SectionNumber>PM-01</SectionNumber>
-    <Granularity>PERIOD</Granularity>
-    <AttendanceDate>2026-01-15</AttendanceDate>
-    <PeriodCode>PM</PeriodCode>
-    <AttendanceStatus>A</AttendanceStatus>
-    <ExcuseStatus>EX</ExcuseStatus>
-    <LocalAttendanceCode>EXC</LocalAttendanceCode>
-    <AbsentMinutes>165</AbsentMinutes>
-    <RecordedDateTime>2026-01-15T15:24:00-05:00</RecordedDateTime>
-    <LastModified>2026-01-15T15:24:00-05:00</LastModified>
-  </Attendance>
-  <Attendance>
-    <RecordId>0785b4b4-3037-4dc4-b927-9e1bc3cde0ff</RecordId>
+    <RecordId>81dcdbda-8770-4b6e-9f8d-d354f154c883</RecordId>
     <Action>add</Action>
     <SchoolYear>2026</SchoolYear>
     <Ssid>2100197975</Ssid>
@@ -2578,7 +2311,7 @@ max_credits = 3
     <LastModified>2026-01-15T15:25:00-05:00</LastModified>
   </Attendance>
   <Attendance>
-    <RecordId>81dcdbda-8770-4b6e-9f8d-d354f154c883</RecordId>
+    <RecordId>7e4391c3-2f5c-4bb5-b04e-4e8250e414f9</RecordId>
     <Action>add</Action>
     <SchoolYear>2026</SchoolYear>
     <Ssid>2100205894</Ssid>
@@ -2595,7 +2328,7 @@ max_credits = 3
     <LastModified>2026-01-15T15:26:00-05:00</LastModified>
   </Attendance>
   <Attendance>
-    <RecordId>7e4391c3-2f5c-4bb5-b04e-4e8250e414f9</RecordId>
+    <RecordId>a175d171-171c-4972-abd4-cd125f729576</RecordId>
     <Action>add</Action>
     <SchoolYear>2026</SchoolYear>
     <Ssid>2100213813</Ssid>
@@ -2612,7 +2345,7 @@ max_credits = 3
     <LastModified>2026-01-15T15:27:00-05:00</LastModified>
   </Attendance>
   <Attendance>
-    <RecordId>a175d171-171c-4972-abd4-cd125f729576</RecordId>
+    <RecordId>f0cf3c90-ce7e-45f1-9eda-eba40da92e3c</RecordId>
     <Action>add</Action>
     <SchoolYear>2026</SchoolYear>
     <Ssid>2100221732</Ssid>
@@ -2629,7 +2362,7 @@ max_credits = 3
     <LastModified>2026-01-15T15:28:00-05:00</LastModified>
   </Attendance>
   <Attendance>
-    <RecordId>f0cf3c90-ce7e-45f1-9eda-eba40da92e3c</RecordId>
+    <RecordId>af17d6a5-0885-4f34-8ebf-59d2797efecb</RecordId>
     <Action>add</Action>
     <SchoolYear>2026</SchoolYear>
     <Ssid>2100229651</Ssid>
@@ -2646,26 +2379,6 @@ max_credits = 3
     <AbsentMinutes>165</AbsentMinutes>
     <RecordedDateTime>2026-01-15T15:29:00-05:00</RecordedDateTime>
     <LastModified>2026-01-15T15:29:00-05:00</LastModified>
-  </Attendance>
-  <Attendance>
-    <RecordId>af17d6a5-0885-4f34-8ebf-59d2797efecb</RecordId>
-    <Action>add</Action>
-    <SchoolYear>2026</SchoolYear>
-    <Ssid>2100237570</Ssid>
-    <TechCenterOrgId>061014</TechCenterOrgId>
-    <HomeSchoolOrgId>061020</HomeSchoolOrgId>
-    <KtsCourseNumber>AUT101</KtsCourseNumber>
-    <SectionNumber>PM-01</SectionNumber>
-    <Granularity>PERIOD</Granularity>
-    <AttendanceDate>2026-01-15</AttendanceDate>
-    <PeriodCode>PM</PeriodCode>
-    <AttendanceStatus>T</AttendanceStatus>
-    <ExcuseStatus>UX</ExcuseStatus>
-    <LocalAttendanceCode>TUX</LocalAttendanceCode>
-    <AbsentMinutes>15</AbsentMinutes>
-    <ArrivalTime>12:00:00</ArrivalTime>
-    <RecordedDateTime>2026-01-15T15:30:00-05:00</RecordedDateTime>
-    <LastModified>2026-01-15T15:30:00-05:00</LastModified>
   </Attendance>
   <Attendance>
     <RecordId>6c1f7e02-eff5-4379-8e5c-ff4e2e72447c</RecordId>
@@ -2735,6 +2448,59 @@ max_credits = 3
     <RecordedDateTime>2026-01-15T15:34:00-05:00</RecordedDateTime>
     <LastModified>2026-01-15T15:34:00-05:00</LastModified>
   </Attendance>
+  <Attendance>
+    <RecordId>04679c74-c982-4ee9-87ea-191001cd6080</RecordId>
+    <Action>add</Action>
+    <SchoolYear>2026</SchoolYear>
+    <Ssid>2100277165</Ssid>
+    <TechCenterOrgId>061014</TechCenterOrgId>
+    <HomeSchoolOrgId>165020</HomeSchoolOrgId>
+    <KtsCourseNumber>WLD101</KtsCourseNumber>
+    <SectionNumber>AM-01</SectionNumber>
+    <Granularity>PERIOD</Granularity>
+    <AttendanceDate>2026-01-15</AttendanceDate>
+    <PeriodCode>AM</PeriodCode>
+    <AttendanceStatus>A</AttendanceStatus>
+    <ExcuseStatus>UK</ExcuseStatus>
+    <LocalAttendanceCode>UNK</LocalAttendanceCode>
+    <AbsentMinutes>165</AbsentMinutes>
+    <RecordedDateTime>2026-01-15T15:35:00-05:00</RecordedDateTime>
+    <LastModified>2026-01-15T15:35:00-05:00</LastModified>
+  </Attendance>
+  <Attendance>
+    <RecordId>f3fbbf75-1fbd-4162-98ff-86f9a45333a7</RecordId>
+    <Action>add</Action>
+    <SchoolYear>2026</SchoolYear>
+    <Ssid>2100316760</Ssid>
+    <TechCenterOrgId>061014</TechCenterOrgId>
+    <HomeSchoolOrgId>165020</HomeSchoolOrgId>
+    <KtsCourseNumber>WLD101</KtsCourseNumber>
+    <SectionNumber>AM-01</SectionNumber>
+    <Granularity>PERIOD</Granularity>
+    <AttendanceDate>2026-01-15</AttendanceDate>
+    <PeriodCode>AM</PeriodCode>
+    <AttendanceStatus>P</AttendanceStatus>
+    <LocalAttendanceCode>PRS</LocalAttendanceCode>
+    <RecordedDateTime>2026-01-15T15:40:00-05:00</RecordedDateTime>
+    <LastModified>2026-01-15T15:40:00-05:00</LastModified>
+  </Attendance>
+  <Attendance>
+    <RecordId>52d46daf-4aa5-4969-845a-e29c0a54053e</RecordId>
+    <Action>add</Action>
+    <SchoolYear>2026</SchoolYear>
+    <Ssid>2100356355</Ssid>
+    <TechCenterOrgId>061014</TechCenterOrgId>
+    <HomeSchoolOrgId>165020</HomeSchoolOrgId>
+    <KtsCourseNumber>WLD101</KtsCourseNumber>
+    <SectionNumber>AM-01</SectionNumber>
+    <Granularity>PERIOD</Granularity>
+    <AttendanceDate>2026-01-15</AttendanceDate>
+    <PeriodCode>AM</PeriodCode>
+    <AttendanceStatus>P</AttendanceStatus>
+    <LocalAttendanceCode>PRS</LocalAttendanceCode>
+    <RecordedDateTime>2026-01-15T15:45:00-05:00</RecordedDateTime>
+    <LastModified>2026-01-15T15:45:00-05:00</LastModified>
+  </Attendance>
 </KtsxAttendanceFile>
 
 """#,
@@ -2744,31 +2510,11 @@ max_credits = 3
   <Header>
     <SenderOrgId>061014</SenderOrgId>
     <SchoolYear>2026</SchoolYear>
-    <RecordCount>35</RecordCount>
+    <RecordCount>32</RecordCount>
     <CreatedDateTime>2026-01-16T16:30:00-05:00</CreatedDateTime>
   </Header>
   <Attendance>
-    <RecordId>d8d2e5a2-b72f-4f3f-8080-6c6948b9fc30</RecordId>
-    <Action>add</Action>
-    <SchoolYear>2026</SchoolYear>
-    <Ssid>2100000000</Ssid>
-    <TechCenterOrgId>061014</TechCenterOrgId>
-    <HomeSchoolOrgId>061010</HomeSchoolOrgId>
-    <KtsCourseNumber>AUT101</KtsCourseNumber>
-    <SectionNumber>PM-01</SectionNumber>
-    <Granularity>PERIOD</Granularity>
-    <AttendanceDate>2026-01-16</AttendanceDate>
-    <PeriodCode>PM</PeriodCode>
-    <AttendanceStatus>T</AttendanceStatus>
-    <ExcuseStatus>UX</ExcuseStatus>
-    <LocalAttendanceCode>TUX</LocalAttendanceCode>
-    <AbsentMinutes>15</AbsentMinutes>
-    <ArrivalTime>12:00:00</ArrivalTime>
-    <RecordedDateTime>2026-01-16T15:00:00-05:00</RecordedDateTime>
-    <LastModified>2026-01-16T15:00:00-05:00</LastModified>
-  </Attendance>
-  <Attendance>
-    <RecordId>66874e46-1764-41f0-a904-c21a598699e9</RecordId>
+    <RecordId>0879f144-33af-48cb-b131-54e15f9f4b77</RecordId>
     <Action>add</Action>
     <SchoolYear>2026</SchoolYear>
     <Ssid>2100007919</Ssid>
@@ -2785,7 +2531,7 @@ max_credits = 3
     <LastModified>2026-01-16T15:01:00-05:00</LastModified>
   </Attendance>
   <Attendance>
-    <RecordId>c95932db-4225-41e7-af6f-be37799994a0</RecordId>
+    <RecordId>83f12bb0-802c-4c11-9063-dd6d49ec5727</RecordId>
     <Action>add</Action>
     <SchoolYear>2026</SchoolYear>
     <Ssid>2100015838</Ssid>
@@ -2802,7 +2548,7 @@ max_credits = 3
     <LastModified>2026-01-16T15:02:00-05:00</LastModified>
   </Attendance>
   <Attendance>
-    <RecordId>c1496443-c773-4137-a332-300c6cec491c</RecordId>
+    <RecordId>acd63530-a62b-4cf4-8240-c695df1d1fd8</RecordId>
     <Action>add</Action>
     <SchoolYear>2026</SchoolYear>
     <Ssid>2100023757</Ssid>
@@ -2819,7 +2565,7 @@ max_credits = 3
     <LastModified>2026-01-16T15:03:00-05:00</LastModified>
   </Attendance>
   <Attendance>
-    <RecordId>7ed9fd7e-2441-440f-bd26-f617187cd553</RecordId>
+    <RecordId>eb5d5cc2-4dc5-4ebe-8880-491e8552e46d</RecordId>
     <Action>add</Action>
     <SchoolYear>2026</SchoolYear>
     <Ssid>2100031676</Ssid>
@@ -2836,7 +2582,7 @@ max_credits = 3
     <LastModified>2026-01-16T15:04:00-05:00</LastModified>
   </Attendance>
   <Attendance>
-    <RecordId>551b4c76-b2ef-45f6-b1e0-d55db15e52a7</RecordId>
+    <RecordId>86b30714-af70-48e6-9a05-0d2d84ea7783</RecordId>
     <Action>add</Action>
     <SchoolYear>2026</SchoolYear>
     <Ssid>2100039595</Ssid>
@@ -2855,26 +2601,7 @@ max_credits = 3
     <LastModified>2026-01-16T15:05:00-05:00</LastModified>
   </Attendance>
   <Attendance>
-    <RecordId>0879f144-33af-48cb-b131-54e15f9f4b77</RecordId>
-    <Action>add</Action>
-    <SchoolYear>2026</SchoolYear>
-    <Ssid>2100047514</Ssid>
-    <TechCenterOrgId>061014</TechCenterOrgId>
-    <HomeSchoolOrgId>061010</HomeSchoolOrgId>
-    <KtsCourseNumber>AUT101</KtsCourseNumber>
-    <SectionNumber>PM-01</SectionNumber>
-    <Granularity>PERIOD</Granularity>
-    <AttendanceDate>2026-01-16</AttendanceDate>
-    <PeriodCode>PM</PeriodCode>
-    <AttendanceStatus>A</AttendanceStatus>
-    <ExcuseStatus>UX</ExcuseStatus>
-    <LocalAttendanceCode>UNX</LocalAttendanceCode>
-    <AbsentMinutes>165</AbsentMinutes>
-    <RecordedDateTime>2026-01-16T15:06:00-05:00</RecordedDateTime>
-    <LastModified>2026-01-16T15:06:00-05:00</LastModified>
-  </Attendance>
-  <Attendance>
-    <RecordId>83f12bb0-802c-4c11-9063-dd6d49ec5727</RecordId>
+    <RecordId>c8256e1e-15a1-4ad5-a408-ac706f2edf15</RecordId>
     <Action>add</Action>
     <SchoolYear>2026</SchoolYear>
     <Ssid>2100055433</Ssid>
@@ -2891,7 +2618,7 @@ max_credits = 3
     <LastModified>2026-01-16T15:07:00-05:00</LastModified>
   </Attendance>
   <Attendance>
-    <RecordId>acd63530-a62b-4cf4-8240-c695df1d1fd8</RecordId>
+    <RecordId>37e332ed-4136-40f8-ae71-97a291e4855a</RecordId>
     <Action>add</Action>
     <SchoolYear>2026</SchoolYear>
     <Ssid>2100063352</Ssid>
@@ -2908,7 +2635,7 @@ max_credits = 3
     <LastModified>2026-01-16T15:08:00-05:00</LastModified>
   </Attendance>
   <Attendance>
-    <RecordId>eb5d5cc2-4dc5-4ebe-8880-491e8552e46d</RecordId>
+    <RecordId>4251ee3d-94f9-4c08-bca6-754ca9aa4801</RecordId>
     <Action>add</Action>
     <SchoolYear>2026</SchoolYear>
     <Ssid>2100071271</Ssid>
@@ -2925,7 +2652,7 @@ max_credits = 3
     <LastModified>2026-01-16T15:09:00-05:00</LastModified>
   </Attendance>
   <Attendance>
-    <RecordId>86b30714-af70-48e6-9a05-0d2d84ea7783</RecordId>
+    <RecordId>c4432dd4-36a7-4f44-acc9-fa2476d6dc1c</RecordId>
     <Action>add</Action>
     <SchoolYear>2026</SchoolYear>
     <Ssid>2100079190</Ssid>
@@ -2942,7 +2669,7 @@ max_credits = 3
     <LastModified>2026-01-16T15:10:00-05:00</LastModified>
   </Attendance>
   <Attendance>
-    <RecordId>c8256e1e-15a1-4ad5-a408-ac706f2edf15</RecordId>
+    <RecordId>ac7a5f68-a8ea-4bc5-b946-5f1b4dfadf71</RecordId>
     <Action>add</Action>
     <SchoolYear>2026</SchoolYear>
     <Ssid>2100087109</Ssid>
@@ -2961,24 +2688,7 @@ max_credits = 3
     <LastModified>2026-01-16T15:11:00-05:00</LastModified>
   </Attendance>
   <Attendance>
-    <RecordId>37e332ed-4136-40f8-ae71-97a291e4855a</RecordId>
-    <Action>add</Action>
-    <SchoolYear>2026</SchoolYear>
-    <Ssid>2100095028</Ssid>
-    <TechCenterOrgId>061014</TechCenterOrgId>
-    <HomeSchoolOrgId>061010</HomeSchoolOrgId>
-    <KtsCourseNumber>AUT101</KtsCourseNumber>
-    <SectionNumber>PM-01</SectionNumber>
-    <Granularity>PERIOD</Granularity>
-    <AttendanceDate>2026-01-16</AttendanceDate>
-    <PeriodCode>PM</PeriodCode>
-    <AttendanceStatus>P</AttendanceStatus>
-    <LocalAttendanceCode>PRS</LocalAttendanceCode>
-    <RecordedDateTime>2026-01-16T15:12:00-05:00</RecordedDateTime>
-    <LastModified>2026-01-16T15:12:00-05:00</LastModified>
-  </Attendance>
-  <Attendance>
-    <RecordId>4251ee3d-94f9-4c08-bca6-754ca9aa4801</RecordId>
+    <RecordId>c4a163b3-b519-449a-bf58-990711697d27</RecordId>
     <Action>add</Action>
     <SchoolYear>2026</SchoolYear>
     <Ssid>2100102947</Ssid>
@@ -2995,7 +2705,7 @@ max_credits = 3
     <LastModified>2026-01-16T15:13:00-05:00</LastModified>
   </Attendance>
   <Attendance>
-    <RecordId>c4432dd4-36a7-4f44-acc9-fa2476d6dc1c</RecordId>
+    <RecordId>0d64b216-18fa-4508-8e6d-b0dc32cd13d1</RecordId>
     <Action>add</Action>
     <SchoolYear>2026</SchoolYear>
     <Ssid>2100110866</Ssid>
@@ -3012,7 +2722,7 @@ max_credits = 3
     <LastModified>2026-01-16T15:14:00-05:00</LastModified>
   </Attendance>
   <Attendance>
-    <RecordId>ac7a5f68-a8ea-4bc5-b946-5f1b4dfadf71</RecordId>
+    <RecordId>363f4e23-a792-462b-97c9-e3506766fea9</RecordId>
     <Action>add</Action>
     <SchoolYear>2026</SchoolYear>
     <Ssid>2100118785</Ssid>
@@ -3029,7 +2739,7 @@ max_credits = 3
     <LastModified>2026-01-16T15:15:00-05:00</LastModified>
   </Attendance>
   <Attendance>
-    <RecordId>c4a163b3-b519-449a-bf58-990711697d27</RecordId>
+    <RecordId>83178d94-3d26-48c7-a289-0258df7b0070</RecordId>
     <Action>add</Action>
     <SchoolYear>2026</SchoolYear>
     <Ssid>2100126704</Ssid>
@@ -3048,7 +2758,7 @@ max_credits = 3
     <LastModified>2026-01-16T15:16:00-05:00</LastModified>
   </Attendance>
   <Attendance>
-    <RecordId>0d64b216-18fa-4508-8e6d-b0dc32cd13d1</RecordId>
+    <RecordId>858aee54-9fdd-41cc-887d-3fbaadebf732</RecordId>
     <Action>add</Action>
     <SchoolYear>2026</SchoolYear>
     <Ssid>2100134623</Ssid>
@@ -3068,24 +2778,7 @@ max_credits = 3
     <LastModified>2026-01-16T15:17:00-05:00</LastModified>
   </Attendance>
   <Attendance>
-    <RecordId>363f4e23-a792-462b-97c9-e3506766fea9</RecordId>
-    <Action>add</Action>
-    <SchoolYear>2026</SchoolYear>
-    <Ssid>2100142542</Ssid>
-    <TechCenterOrgId>061014</TechCenterOrgId>
-    <HomeSchoolOrgId>061010</HomeSchoolOrgId>
-    <KtsCourseNumber>AUT101</KtsCourseNumber>
-    <SectionNumber>PM-01</SectionNumber>
-    <Granularity>PERIOD</Granularity>
-    <AttendanceDate>2026-01-16</AttendanceDate>
-    <PeriodCode>PM</PeriodCode>
-    <AttendanceStatus>P</AttendanceStatus>
-    <LocalAttendanceCode>PRS</LocalAttendanceCode>
-    <RecordedDateTime>2026-01-16T15:18:00-05:00</RecordedDateTime>
-    <LastModified>2026-01-16T15:18:00-05:00</LastModified>
-  </Attendance>
-  <Attendance>
-    <RecordId>83178d94-3d26-48c7-a289-0258df7b0070</RecordId>
+    <RecordId>5f9fbaed-1dee-477e-9a6f-0b9f359d2142</RecordId>
     <Action>add</Action>
     <SchoolYear>2026</SchoolYear>
     <Ssid>2100150461</Ssid>
@@ -3102,7 +2795,7 @@ max_credits = 3
     <LastModified>2026-01-16T15:19:00-05:00</LastModified>
   </Attendance>
   <Attendance>
-    <RecordId>858aee54-9fdd-41cc-887d-3fbaadebf732</RecordId>
+    <RecordId>228a1fea-4baa-4fe6-a82c-fc479ef52943</RecordId>
     <Action>add</Action>
     <SchoolYear>2026</SchoolYear>
     <Ssid>2100158380</Ssid>
@@ -3119,7 +2812,7 @@ max_credits = 3
     <LastModified>2026-01-16T15:20:00-05:00</LastModified>
   </Attendance>
   <Attendance>
-    <RecordId>5f9fbaed-1dee-477e-9a6f-0b9f359d2142</RecordId>
+    <RecordId>eb3e8bb7-7013-4f8e-abe8-ad92fe8072c1</RecordId>
     <Action>add</Action>
     <SchoolYear>2026</SchoolYear>
     <Ssid>2100166299</Ssid>
@@ -3136,7 +2829,7 @@ max_credits = 3
     <LastModified>2026-01-16T15:21:00-05:00</LastModified>
   </Attendance>
   <Attendance>
-    <RecordId>228a1fea-4baa-4fe6-a82c-fc479ef52943</RecordId>
+    <RecordId>c23b6d7c-92dd-47ce-8fb4-bce3f81d60eb</RecordId>
     <Action>add</Action>
     <SchoolYear>2026</SchoolYear>
     <Ssid>2100174218</Ssid>
@@ -3155,7 +2848,7 @@ max_credits = 3
     <LastModified>2026-01-16T15:22:00-05:00</LastModified>
   </Attendance>
   <Attendance>
-    <RecordId>eb3e8bb7-7013-4f8e-abe8-ad92fe8072c1</RecordId>
+    <RecordId>f6108c74-65aa-489f-aae0-1ea7df945cc5</RecordId>
     <Action>add</Action>
     <SchoolYear>2026</SchoolYear>
     <Ssid>2100182137</Ssid>
@@ -3174,24 +2867,7 @@ max_credits = 3
     <LastModified>2026-01-16T15:23:00-05:00</LastModified>
   </Attendance>
   <Attendance>
-    <RecordId>c23b6d7c-92dd-47ce-8fb4-bce3f81d60eb</RecordId>
-    <Action>add</Action>
-    <SchoolYear>2026</SchoolYear>
-    <Ssid>2100190056</Ssid>
-    <TechCenterOrgId>061014</TechCenterOrgId>
-    <HomeSchoolOrgId>061020</HomeSchoolOrgId>
-    <KtsCourseNumber>AUT101</KtsCourseNumber>
-    <SectionNumber>PM-01</SectionNumber>
-    <Granularity>PERIOD</Granularity>
-    <AttendanceDate>2026-01-16</AttendanceDate>
-    <PeriodCode>PM</PeriodCode>
-    <AttendanceStatus>P</AttendanceStatus>
-    <LocalAttendanceCode>PRS</LocalAttendanceCode>
-    <RecordedDateTime>2026-01-16T15:24:00-05:00</RecordedDateTime>
-    <LastModified>2026-01-16T15:24:00-05:00</LastModified>
-  </Attendance>
-  <Attendance>
-    <RecordId>f6108c74-65aa-489f-aae0-1ea7df945cc5</RecordId>
+    <RecordId>37a4955d-87c1-4d63-bea8-46bb531b25b2</RecordId>
     <Action>add</Action>
     <SchoolYear>2026</SchoolYear>
     <Ssid>2100197975</Ssid>
@@ -3208,7 +2884,7 @@ max_credits = 3
     <LastModified>2026-01-16T15:25:00-05:00</LastModified>
   </Attendance>
   <Attendance>
-    <RecordId>37a4955d-87c1-4d63-bea8-46bb531b25b2</RecordId>
+    <RecordId>1aebe730-2c86-4a1c-8bf5-4fcb8c2d3d75</RecordId>
     <Action>add</Action>
     <SchoolYear>2026</SchoolYear>
     <Ssid>2100205894</Ssid>
@@ -3225,7 +2901,7 @@ max_credits = 3
     <LastModified>2026-01-16T15:26:00-05:00</LastModified>
   </Attendance>
   <Attendance>
-    <RecordId>1aebe730-2c86-4a1c-8bf5-4fcb8c2d3d75</RecordId>
+    <RecordId>1f46a92b-a792-42cf-8e06-c3a556ca6905</RecordId>
     <Action>add</Action>
     <SchoolYear>2026</SchoolYear>
     <Ssid>2100213813</Ssid>
@@ -3242,7 +2918,7 @@ max_credits = 3
     <LastModified>2026-01-16T15:27:00-05:00</LastModified>
   </Attendance>
   <Attendance>
-    <RecordId>1f46a92b-a792-42cf-8e06-c3a556ca6905</RecordId>
+    <RecordId>63f1b67e-8b1a-47fa-aaea-8b3ab8f07921</RecordId>
     <Action>add</Action>
     <SchoolYear>2026</SchoolYear>
     <Ssid>2100221732</Ssid>
@@ -3261,7 +2937,7 @@ max_credits = 3
     <LastModified>2026-01-16T15:28:00-05:00</LastModified>
   </Attendance>
   <Attendance>
-    <RecordId>63f1b67e-8b1a-47fa-aaea-8b3ab8f07921</RecordId>
+    <RecordId>b9f2a474-7cea-494e-ab05-3477f32ad4cd</RecordId>
     <Action>add</Action>
     <SchoolYear>2026</SchoolYear>
     <Ssid>2100229651</Ssid>
@@ -3276,23 +2952,6 @@ max_credits = 3
     <LocalAttendanceCode>PRS</LocalAttendanceCode>
     <RecordedDateTime>2026-01-16T15:29:00-05:00</RecordedDateTime>
     <LastModified>2026-01-16T15:29:00-05:00</LastModified>
-  </Attendance>
-  <Attendance>
-    <RecordId>b9f2a474-7cea-494e-ab05-3477f32ad4cd</RecordId>
-    <Action>add</Action>
-    <SchoolYear>2026</SchoolYear>
-    <Ssid>2100237570</Ssid>
-    <TechCenterOrgId>061014</TechCenterOrgId>
-    <HomeSchoolOrgId>061020</HomeSchoolOrgId>
-    <KtsCourseNumber>AUT101</KtsCourseNumber>
-    <SectionNumber>PM-01</SectionNumber>
-    <Granularity>PERIOD</Granularity>
-    <AttendanceDate>2026-01-16</AttendanceDate>
-    <PeriodCode>PM</PeriodCode>
-    <AttendanceStatus>P</AttendanceStatus>
-    <LocalAttendanceCode>PRS</LocalAttendanceCode>
-    <RecordedDateTime>2026-01-16T15:30:00-05:00</RecordedDateTime>
-    <LastModified>2026-01-16T15:30:00-05:00</LastModified>
   </Attendance>
   <Attendance>
     <RecordId>57bee76b-24f7-4d51-8f4a-e6155fab0627</RecordId>
@@ -3367,108 +3026,178 @@ max_credits = 3
     <RecordedDateTime>2026-01-16T15:34:00-05:00</RecordedDateTime>
     <LastModified>2026-01-16T15:34:00-05:00</LastModified>
   </Attendance>
+  <Attendance>
+    <RecordId>f7e9b32f-1820-4471-85a3-297c871b2d8c</RecordId>
+    <Action>add</Action>
+    <SchoolYear>2026</SchoolYear>
+    <Ssid>2100277165</Ssid>
+    <TechCenterOrgId>061014</TechCenterOrgId>
+    <HomeSchoolOrgId>165020</HomeSchoolOrgId>
+    <KtsCourseNumber>WLD101</KtsCourseNumber>
+    <SectionNumber>AM-01</SectionNumber>
+    <Granularity>PERIOD</Granularity>
+    <AttendanceDate>2026-01-16</AttendanceDate>
+    <PeriodCode>AM</PeriodCode>
+    <AttendanceStatus>P</AttendanceStatus>
+    <LocalAttendanceCode>PRS</LocalAttendanceCode>
+    <RecordedDateTime>2026-01-16T15:35:00-05:00</RecordedDateTime>
+    <LastModified>2026-01-16T15:35:00-05:00</LastModified>
+  </Attendance>
+  <Attendance>
+    <RecordId>468490cf-5cad-4d38-97dd-6e3f0797ac31</RecordId>
+    <Action>add</Action>
+    <SchoolYear>2026</SchoolYear>
+    <Ssid>2100316760</Ssid>
+    <TechCenterOrgId>061014</TechCenterOrgId>
+    <HomeSchoolOrgId>165020</HomeSchoolOrgId>
+    <KtsCourseNumber>WLD101</KtsCourseNumber>
+    <SectionNumber>AM-01</SectionNumber>
+    <Granularity>PERIOD</Granularity>
+    <AttendanceDate>2026-01-16</AttendanceDate>
+    <PeriodCode>AM</PeriodCode>
+    <AttendanceStatus>A</AttendanceStatus>
+    <ExcuseStatus>UX</ExcuseStatus>
+    <LocalAttendanceCode>UNX</LocalAttendanceCode>
+    <AbsentMinutes>165</AbsentMinutes>
+    <RecordedDateTime>2026-01-16T15:40:00-05:00</RecordedDateTime>
+    <LastModified>2026-01-16T15:40:00-05:00</LastModified>
+  </Attendance>
+  <Attendance>
+    <RecordId>8547ca8f-67cc-4849-a801-b19a0a55e492</RecordId>
+    <Action>add</Action>
+    <SchoolYear>2026</SchoolYear>
+    <Ssid>2100356355</Ssid>
+    <TechCenterOrgId>061014</TechCenterOrgId>
+    <HomeSchoolOrgId>165020</HomeSchoolOrgId>
+    <KtsCourseNumber>WLD101</KtsCourseNumber>
+    <SectionNumber>AM-01</SectionNumber>
+    <Granularity>PERIOD</Granularity>
+    <AttendanceDate>2026-01-16</AttendanceDate>
+    <PeriodCode>AM</PeriodCode>
+    <AttendanceStatus>A</AttendanceStatus>
+    <ExcuseStatus>EX</ExcuseStatus>
+    <LocalAttendanceCode>EXC</LocalAttendanceCode>
+    <AbsentMinutes>165</AbsentMinutes>
+    <RecordedDateTime>2026-01-16T15:45:00-05:00</RecordedDateTime>
+    <LastModified>2026-01-16T15:45:00-05:00</LastModified>
+  </Attendance>
 </KtsxAttendanceFile>
 
 """#,
         "KTSX_ATT_165901_20260112T163000_0001.csv": #"""
 recordId,action,schoolYear,ssid,techCenterOrgId,homeSchoolOrgId,ktsCourseNumber,sectionNumber,granularity,attendanceDate,periodCode,attendanceStatus,excuseStatus,localAttendanceCode,attendanceCategory,absentMinutes,eventDuration,arrivalTime,departureTime,reason,recordedDateTime,lastModified
-e31cafd6-631b-4d78-bc33-477587e80ae1,add,2026,2100277165,165901,165020,,,DAY,2026-01-12,,T,UX,TUX,,15,,08:05:00,,,2026-01-12T15:35:00-05:00,2026-01-12T15:35:00-05:00
-99099cc7-1d5d-4bc3-9833-6cef8f079c3b,add,2026,2100285084,165901,165020,,,DAY,2026-01-12,,P,,PRS,,,,,,,2026-01-12T15:36:00-05:00,2026-01-12T15:36:00-05:00
-82f171fc-3b81-429b-86b9-62a33a8a88dc,add,2026,2100293003,165901,165020,,,DAY,2026-01-12,,P,,PRS,,,,,,,2026-01-12T15:37:00-05:00,2026-01-12T15:37:00-05:00
-16c0c35d-4f20-40f9-83f2-09583572dd8e,add,2026,2100300922,165901,165020,,,DAY,2026-01-12,,P,,PRS,,,,,,,2026-01-12T15:38:00-05:00,2026-01-12T15:38:00-05:00
-2a068f3f-199f-4946-9675-4b72c1da4ab0,add,2026,2100308841,165901,165020,,,DAY,2026-01-12,,P,,PRS,,,,,,,2026-01-12T15:39:00-05:00,2026-01-12T15:39:00-05:00
-61857613-bca0-479c-a3de-8ffedefe9e45,add,2026,2100316760,165901,165020,,,DAY,2026-01-12,,A,UK,UNK,,165,,,,,2026-01-12T15:40:00-05:00,2026-01-12T15:40:00-05:00
-90f57b99-c8da-41f0-aed5-cb184f5ebe7c,add,2026,2100324679,165901,165020,,,DAY,2026-01-12,,A,UX,UNX,,165,,,,,2026-01-12T15:41:00-05:00,2026-01-12T15:41:00-05:00
-cced6607-7d9a-4fcd-a76c-f005098d4531,add,2026,2100332598,165901,165020,,,DAY,2026-01-12,,P,,PRS,,,,,,,2026-01-12T15:42:00-05:00,2026-01-12T15:42:00-05:00
-1b29f282-7e26-43ab-a2fc-cdfe642b1c4d,add,2026,2100340517,165901,165020,,,DAY,2026-01-12,,P,,PRS,,,,,,,2026-01-12T15:43:00-05:00,2026-01-12T15:43:00-05:00
-398592e9-2401-4950-a9f2-6217f59d6dcc,add,2026,2100348436,165901,165020,,,DAY,2026-01-12,,P,,PRS,,,,,,,2026-01-12T15:44:00-05:00,2026-01-12T15:44:00-05:00
-ed178553-091c-41cd-8733-33dcce637b11,add,2026,2100356355,165901,165020,,,DAY,2026-01-12,,P,,PRS,,,,,,,2026-01-12T15:45:00-05:00,2026-01-12T15:45:00-05:00
+88c5140d-0488-4924-abf2-650b799c8c97,add,2026,2100000000,165901,061010,,,DAY,2026-01-12,,A,UK,UNK,,165,,,,,2026-01-12T15:00:00-05:00,2026-01-12T15:00:00-05:00
+9ee155e8-d147-4112-b478-989f36aa615d,add,2026,2100047514,165901,061010,,,DAY,2026-01-12,,A,UK,UNK,,165,,,,,2026-01-12T15:06:00-05:00,2026-01-12T15:06:00-05:00
+43f06189-7a4a-43c7-9bd9-09ec4a98dfaf,add,2026,2100095028,165901,061010,,,DAY,2026-01-12,,A,EX,EXC,,165,,,,,2026-01-12T15:12:00-05:00,2026-01-12T15:12:00-05:00
+e31cafd6-631b-4d78-bc33-477587e80ae1,add,2026,2100142542,165901,061010,,,DAY,2026-01-12,,T,UX,TUX,,15,,08:05:00,,,2026-01-12T15:18:00-05:00,2026-01-12T15:18:00-05:00
+99099cc7-1d5d-4bc3-9833-6cef8f079c3b,add,2026,2100190056,165901,061020,,,DAY,2026-01-12,,A,UX,UNX,,165,,,,,2026-01-12T15:24:00-05:00,2026-01-12T15:24:00-05:00
+82f171fc-3b81-429b-86b9-62a33a8a88dc,add,2026,2100237570,165901,061020,,,DAY,2026-01-12,,P,,PRS,,,,,,,2026-01-12T15:30:00-05:00,2026-01-12T15:30:00-05:00
+16c0c35d-4f20-40f9-83f2-09583572dd8e,add,2026,2100285084,165901,165020,,,DAY,2026-01-12,,P,,PRS,,,,,,,2026-01-12T15:36:00-05:00,2026-01-12T15:36:00-05:00
+2a068f3f-199f-4946-9675-4b72c1da4ab0,add,2026,2100293003,165901,165020,,,DAY,2026-01-12,,P,,PRS,,,,,,,2026-01-12T15:37:00-05:00,2026-01-12T15:37:00-05:00
+61857613-bca0-479c-a3de-8ffedefe9e45,add,2026,2100300922,165901,165020,,,DAY,2026-01-12,,P,,PRS,,,,,,,2026-01-12T15:38:00-05:00,2026-01-12T15:38:00-05:00
+90f57b99-c8da-41f0-aed5-cb184f5ebe7c,add,2026,2100308841,165901,165020,,,DAY,2026-01-12,,P,,PRS,,,,,,,2026-01-12T15:39:00-05:00,2026-01-12T15:39:00-05:00
+cced6607-7d9a-4fcd-a76c-f005098d4531,add,2026,2100324679,165901,165020,,,DAY,2026-01-12,,A,UX,UNX,,165,,,,,2026-01-12T15:41:00-05:00,2026-01-12T15:41:00-05:00
+1b29f282-7e26-43ab-a2fc-cdfe642b1c4d,add,2026,2100332598,165901,165020,,,DAY,2026-01-12,,P,,PRS,,,,,,,2026-01-12T15:42:00-05:00,2026-01-12T15:42:00-05:00
+398592e9-2401-4950-a9f2-6217f59d6dcc,add,2026,2100340517,165901,165020,,,DAY,2026-01-12,,P,,PRS,,,,,,,2026-01-12T15:43:00-05:00,2026-01-12T15:43:00-05:00
+ed178553-091c-41cd-8733-33dcce637b11,add,2026,2100348436,165901,165020,,,DAY,2026-01-12,,P,,PRS,,,,,,,2026-01-12T15:44:00-05:00,2026-01-12T15:44:00-05:00
 f9199f37-cccb-4c55-a3ec-7a0627ac84ae,add,2026,2100364274,165901,165020,,,DAY,2026-01-12,,A,EX,EXC,,165,,,,,2026-01-12T15:46:00-05:00,2026-01-12T15:46:00-05:00
 0383aec0-82bb-4045-b36c-79438a0dd07b,add,2026,2100372193,165901,165020,,,DAY,2026-01-12,,P,,PRS,,,,,,,2026-01-12T15:47:00-05:00,2026-01-12T15:47:00-05:00
 2eb9fc39-0386-42c1-a6a4-147692691850,add,2026,2100380112,165901,165020,,,DAY,2026-01-12,,P,,PRS,,,,,,,2026-01-12T15:48:00-05:00,2026-01-12T15:48:00-05:00
 a9d636cd-5067-4ea2-8db1-7dd3a27af403,add,2026,2100388031,165901,165020,,,DAY,2026-01-12,,P,,PRS,,,,,,,2026-01-12T15:49:00-05:00,2026-01-12T15:49:00-05:00
-b0485afa-0eb5-4257-9e32-6f153a41e7ee,add,2026,2199999993,165901,165020,,,DAY,2026-01-12,,T,UX,TUX,,15,,08:05:00,,,2026-01-12T15:35:00-05:00,2026-01-12T15:35:00-05:00
+b0485afa-0eb5-4257-9e32-6f153a41e7ee,add,2026,2199999993,165901,061010,,,DAY,2026-01-12,,A,UK,UNK,,165,,,,,2026-01-12T15:00:00-05:00,2026-01-12T15:00:00-05:00
 
 """#,
         "KTSX_ATT_165901_20260113T163000_0001.csv": #"""
 recordId,action,schoolYear,ssid,techCenterOrgId,homeSchoolOrgId,ktsCourseNumber,sectionNumber,granularity,attendanceDate,periodCode,attendanceStatus,excuseStatus,localAttendanceCode,attendanceCategory,absentMinutes,eventDuration,arrivalTime,departureTime,reason,recordedDateTime,lastModified
-0b1c2710-845c-4ea7-924a-48035622a6d1,add,2026,2100277165,165901,165020,,,DAY,2026-01-13,,P,,PRS,,,,,,,2026-01-13T15:35:00-05:00,2026-01-13T15:35:00-05:00
-a6918378-7a2d-44ac-a4fc-28b40c011d89,add,2026,2100285084,165901,165020,,,DAY,2026-01-13,,P,,PRS,,,,,,,2026-01-13T15:36:00-05:00,2026-01-13T15:36:00-05:00
-78cf3cef-b11a-4972-87e9-c3df733737be,add,2026,2100293003,165901,165020,,,DAY,2026-01-13,,P,,PRS,,,,,,,2026-01-13T15:37:00-05:00,2026-01-13T15:37:00-05:00
-a9a97447-2942-4651-847e-b718cb933426,add,2026,2100300922,165901,165020,,,DAY,2026-01-13,,A,UK,UNK,,165,,,,,2026-01-13T15:38:00-05:00,2026-01-13T15:38:00-05:00
-aa08576e-0310-4a50-bc21-5090122aefbb,add,2026,2100308841,165901,165020,,,DAY,2026-01-13,,T,UX,TUX,,15,,08:05:00,,,2026-01-13T15:39:00-05:00,2026-01-13T15:39:00-05:00
-a4dda969-80d4-461c-af1f-5dfb35261334,add,2026,2100316760,165901,165020,,,DAY,2026-01-13,,P,,PRS,,,,,,,2026-01-13T15:40:00-05:00,2026-01-13T15:40:00-05:00
+b00035ab-d4b2-4964-ac91-ae09af1e009d,add,2026,2100000000,165901,061010,,,DAY,2026-01-13,,P,,PRS,,,,,,,2026-01-13T15:00:00-05:00,2026-01-13T15:00:00-05:00
+dde1bd44-19ee-4c91-b917-816cd1cfca01,add,2026,2100047514,165901,061010,,,DAY,2026-01-13,,P,,PRS,,,,,,,2026-01-13T15:06:00-05:00,2026-01-13T15:06:00-05:00
+b11ad8f4-0ec9-477f-9303-f64dfaf23d14,add,2026,2100095028,165901,061010,,,DAY,2026-01-13,,P,,PRS,,,,,,,2026-01-13T15:12:00-05:00,2026-01-13T15:12:00-05:00
+38624627-e06e-4bda-ae1e-f7519bbd9448,add,2026,2100142542,165901,061010,,,DAY,2026-01-13,,P,,PRS,,,,,,,2026-01-13T15:18:00-05:00,2026-01-13T15:18:00-05:00
+0b1c2710-845c-4ea7-924a-48035622a6d1,add,2026,2100190056,165901,061020,,,DAY,2026-01-13,,P,,PRS,,,,,,,2026-01-13T15:24:00-05:00,2026-01-13T15:24:00-05:00
+a6918378-7a2d-44ac-a4fc-28b40c011d89,add,2026,2100237570,165901,061020,,,DAY,2026-01-13,,P,,PRS,,,,,,,2026-01-13T15:30:00-05:00,2026-01-13T15:30:00-05:00
+78cf3cef-b11a-4972-87e9-c3df733737be,add,2026,2100285084,165901,165020,,,DAY,2026-01-13,,P,,PRS,,,,,,,2026-01-13T15:36:00-05:00,2026-01-13T15:36:00-05:00
+a9a97447-2942-4651-847e-b718cb933426,add,2026,2100293003,165901,165020,,,DAY,2026-01-13,,P,,PRS,,,,,,,2026-01-13T15:37:00-05:00,2026-01-13T15:37:00-05:00
+aa08576e-0310-4a50-bc21-5090122aefbb,add,2026,2100300922,165901,165020,,,DAY,2026-01-13,,A,UK,UNK,,165,,,,,2026-01-13T15:38:00-05:00,2026-01-13T15:38:00-05:00
+a4dda969-80d4-461c-af1f-5dfb35261334,add,2026,2100308841,165901,165020,,,DAY,2026-01-13,,T,UX,TUX,,15,,08:05:00,,,2026-01-13T15:39:00-05:00,2026-01-13T15:39:00-05:00
 c3b91e9f-2d90-48dc-b7d9-5e27f438096b,add,2026,2100324679,165901,165020,,,DAY,2026-01-13,,P,,PRS,,,,,,,2026-01-13T15:41:00-05:00,2026-01-13T15:41:00-05:00
 3f07ff9a-c65f-4ba8-95c8-52eaac2e3dcd,add,2026,2100332598,165901,165020,,,DAY,2026-01-13,,P,,PRS,,,,,,,2026-01-13T15:42:00-05:00,2026-01-13T15:42:00-05:00
 532c8c20-15fd-457f-8010-7dcee5d1f760,add,2026,2100340517,165901,165020,,,DAY,2026-01-13,,P,,PRS,,,,,,,2026-01-13T15:43:00-05:00,2026-01-13T15:43:00-05:00
 feceb689-1e39-4eaa-9f7f-216a9ff154f7,add,2026,2100348436,165901,165020,,,DAY,2026-01-13,,A,UK,UNK,,165,,,,,2026-01-13T15:44:00-05:00,2026-01-13T15:44:00-05:00
-3b0e8339-4c6a-4858-b55c-24d08eb4fb10,add,2026,2100356355,165901,165020,,,DAY,2026-01-13,,A,UX,UNX,,165,,,,,2026-01-13T15:45:00-05:00,2026-01-13T15:45:00-05:00
-0fecf469-4ce5-4f14-ad2f-353ff07d5712,add,2026,2100364274,165901,165020,,,DAY,2026-01-13,,P,,PRS,,,,,,,2026-01-13T15:46:00-05:00,2026-01-13T15:46:00-05:00
-d5033208-c752-43b3-818f-6112ddee8ed8,add,2026,2100372193,165901,165020,,,DAY,2026-01-13,,P,,PRS,,,,,,,2026-01-13T15:47:00-05:00,2026-01-13T15:47:00-05:00
-9a6c97f5-bb05-4ac8-8c72-d51da028e65f,add,2026,2100380112,165901,165020,,,DAY,2026-01-13,,P,,PRS,,,,,,,2026-01-13T15:48:00-05:00,2026-01-13T15:48:00-05:00
-ca63ee3f-2ba6-4492-a1cc-ba4e3dab1dec,add,2026,2100388031,165901,165020,,,DAY,2026-01-13,,P,,PRS,,,,,,,2026-01-13T15:49:00-05:00,2026-01-13T15:49:00-05:00
+3b0e8339-4c6a-4858-b55c-24d08eb4fb10,add,2026,2100364274,165901,165020,,,DAY,2026-01-13,,P,,PRS,,,,,,,2026-01-13T15:46:00-05:00,2026-01-13T15:46:00-05:00
+0fecf469-4ce5-4f14-ad2f-353ff07d5712,add,2026,2100372193,165901,165020,,,DAY,2026-01-13,,P,,PRS,,,,,,,2026-01-13T15:47:00-05:00,2026-01-13T15:47:00-05:00
+d5033208-c752-43b3-818f-6112ddee8ed8,add,2026,2100380112,165901,165020,,,DAY,2026-01-13,,P,,PRS,,,,,,,2026-01-13T15:48:00-05:00,2026-01-13T15:48:00-05:00
+9a6c97f5-bb05-4ac8-8c72-d51da028e65f,add,2026,2100388031,165901,165020,,,DAY,2026-01-13,,P,,PRS,,,,,,,2026-01-13T15:49:00-05:00,2026-01-13T15:49:00-05:00
 
 """#,
         "KTSX_ATT_165901_20260114T163000_0001.csv": #"""
 recordId,action,schoolYear,ssid,techCenterOrgId,homeSchoolOrgId,ktsCourseNumber,sectionNumber,granularity,attendanceDate,periodCode,attendanceStatus,excuseStatus,localAttendanceCode,attendanceCategory,absentMinutes,eventDuration,arrivalTime,departureTime,reason,recordedDateTime,lastModified
-588d3f9f-be45-4b51-a3f3-bc603f4181a1,add,2026,2100277165,165901,165020,,,DAY,2026-01-14,,P,,PRS,,,,,,,2026-01-14T15:35:00-05:00,2026-01-14T15:35:00-05:00
-113d4197-966c-4d82-80b5-524f81e498cc,add,2026,2100285084,165901,165020,,,DAY,2026-01-14,,P,,PRS,,,,,,,2026-01-14T15:36:00-05:00,2026-01-14T15:36:00-05:00
-42c58cf0-0fda-4589-9ea3-a7b863f027d3,add,2026,2100293003,165901,165020,,,DAY,2026-01-14,,A,EX,EXC,,165,,,,,2026-01-14T15:37:00-05:00,2026-01-14T15:37:00-05:00
-15687c0e-aae5-415e-86c9-8ae6bc260d59,add,2026,2100300922,165901,165020,,,DAY,2026-01-14,,P,,PRS,,,,,,,2026-01-14T15:38:00-05:00,2026-01-14T15:38:00-05:00
-11e10b77-c092-4d68-a4b8-fea27e015772,add,2026,2100308841,165901,165020,,,DAY,2026-01-14,,P,,PRS,,,,,,,2026-01-14T15:39:00-05:00,2026-01-14T15:39:00-05:00
-80438412-5d4f-4126-b213-27be2b0514f2,add,2026,2100316760,165901,165020,,,DAY,2026-01-14,,P,,PRS,,,,,,,2026-01-14T15:40:00-05:00,2026-01-14T15:40:00-05:00
+7dbf010d-43a7-45d6-aedf-f0cf98e76678,add,2026,2100000000,165901,061010,,,DAY,2026-01-14,,P,,PRS,,,,,,,2026-01-14T15:00:00-05:00,2026-01-14T15:00:00-05:00
+f2f75b7c-55ef-4854-89b0-3cc340271a7e,add,2026,2100047514,165901,061010,,,DAY,2026-01-14,,P,,PRS,,,,,,,2026-01-14T15:06:00-05:00,2026-01-14T15:06:00-05:00
+35441f49-5915-476e-9927-2a846a003d45,add,2026,2100095028,165901,061010,,,DAY,2026-01-14,,P,,PRS,,,,,,,2026-01-14T15:12:00-05:00,2026-01-14T15:12:00-05:00
+11ed5270-7b1f-4591-af54-249da9ff04c3,add,2026,2100142542,165901,061010,,,DAY,2026-01-14,,P,,PRS,,,,,,,2026-01-14T15:18:00-05:00,2026-01-14T15:18:00-05:00
+588d3f9f-be45-4b51-a3f3-bc603f4181a1,add,2026,2100190056,165901,061020,,,DAY,2026-01-14,,P,,PRS,,,,,,,2026-01-14T15:24:00-05:00,2026-01-14T15:24:00-05:00
+113d4197-966c-4d82-80b5-524f81e498cc,add,2026,2100237570,165901,061020,,,DAY,2026-01-14,,P,,PRS,,,,,,,2026-01-14T15:30:00-05:00,2026-01-14T15:30:00-05:00
+42c58cf0-0fda-4589-9ea3-a7b863f027d3,add,2026,2100285084,165901,165020,,,DAY,2026-01-14,,P,,PRS,,,,,,,2026-01-14T15:36:00-05:00,2026-01-14T15:36:00-05:00
+15687c0e-aae5-415e-86c9-8ae6bc260d59,add,2026,2100293003,165901,165020,,,DAY,2026-01-14,,A,EX,EXC,,165,,,,,2026-01-14T15:37:00-05:00,2026-01-14T15:37:00-05:00
+11e10b77-c092-4d68-a4b8-fea27e015772,add,2026,2100300922,165901,165020,,,DAY,2026-01-14,,P,,PRS,,,,,,,2026-01-14T15:38:00-05:00,2026-01-14T15:38:00-05:00
+80438412-5d4f-4126-b213-27be2b0514f2,add,2026,2100308841,165901,165020,,,DAY,2026-01-14,,P,,PRS,,,,,,,2026-01-14T15:39:00-05:00,2026-01-14T15:39:00-05:00
 c3f30258-f3fb-4fc3-b71c-a291df84b894,add,2026,2100324679,165901,165020,,,DAY,2026-01-14,,P,,PRS,,,,,,,2026-01-14T15:41:00-05:00,2026-01-14T15:41:00-05:00
 4fa80d1c-4f43-426f-afd5-68d44217f325,add,2026,2100332598,165901,165020,,,DAY,2026-01-14,,A,UK,UNK,,165,,,,,2026-01-14T15:42:00-05:00,2026-01-14T15:42:00-05:00
 be7c4a71-93e6-4580-a276-e167e3d9ba2d,add,2026,2100340517,165901,165020,,,DAY,2026-01-14,,T,UX,TUX,,15,,08:05:00,,,2026-01-14T15:43:00-05:00,2026-01-14T15:43:00-05:00
 4c387c65-b007-4364-878f-3327ed079865,add,2026,2100348436,165901,165020,,,DAY,2026-01-14,,P,,PRS,,,,,,,2026-01-14T15:44:00-05:00,2026-01-14T15:44:00-05:00
-19421fb7-c655-4e0e-9298-2aaba15003cc,add,2026,2100356355,165901,165020,,,DAY,2026-01-14,,P,,PRS,,,,,,,2026-01-14T15:45:00-05:00,2026-01-14T15:45:00-05:00
-232e0351-7015-42b1-ae6e-eb51a080e47a,add,2026,2100364274,165901,165020,,,DAY,2026-01-14,,P,,PRS,,,,,,,2026-01-14T15:46:00-05:00,2026-01-14T15:46:00-05:00
-dc7f594f-ef78-40a2-93f5-d22a6cbc82c0,add,2026,2100372193,165901,165020,,,DAY,2026-01-14,,P,,PRS,,,,,,,2026-01-14T15:47:00-05:00,2026-01-14T15:47:00-05:00
-3561e036-e912-43dd-9d4c-6c8a3cbb5fea,add,2026,2100380112,165901,165020,,,DAY,2026-01-14,,A,UK,UNK,,165,,,,,2026-01-14T15:48:00-05:00,2026-01-14T15:48:00-05:00
-753bcea4-3a4a-458e-82b1-430af07608b8,add,2026,2100388031,165901,165020,,,DAY,2026-01-14,,A,UX,UNX,,165,,,,,2026-01-14T15:49:00-05:00,2026-01-14T15:49:00-05:00
+19421fb7-c655-4e0e-9298-2aaba15003cc,add,2026,2100364274,165901,165020,,,DAY,2026-01-14,,P,,PRS,,,,,,,2026-01-14T15:46:00-05:00,2026-01-14T15:46:00-05:00
+232e0351-7015-42b1-ae6e-eb51a080e47a,add,2026,2100372193,165901,165020,,,DAY,2026-01-14,,P,,PRS,,,,,,,2026-01-14T15:47:00-05:00,2026-01-14T15:47:00-05:00
+dc7f594f-ef78-40a2-93f5-d22a6cbc82c0,add,2026,2100380112,165901,165020,,,DAY,2026-01-14,,A,UK,UNK,,165,,,,,2026-01-14T15:48:00-05:00,2026-01-14T15:48:00-05:00
+3561e036-e912-43dd-9d4c-6c8a3cbb5fea,add,2026,2100388031,165901,165020,,,DAY,2026-01-14,,A,UX,UNX,,165,,,,,2026-01-14T15:49:00-05:00,2026-01-14T15:49:00-05:00
 
 """#,
         "KTSX_ATT_165901_20260115T163000_0001.csv": #"""
 recordId,action,schoolYear,ssid,techCenterOrgId,homeSchoolOrgId,ktsCourseNumber,sectionNumber,granularity,attendanceDate,periodCode,attendanceStatus,excuseStatus,localAttendanceCode,attendanceCategory,absentMinutes,eventDuration,arrivalTime,departureTime,reason,recordedDateTime,lastModified
-04679c74-c982-4ee9-87ea-191001cd6080,add,2026,2100277165,165901,165020,,,DAY,2026-01-15,,A,UK,UNK,,165,,,,,2026-01-15T15:35:00-05:00,2026-01-15T15:35:00-05:00
-f3fbbf75-1fbd-4162-98ff-86f9a45333a7,add,2026,2100285084,165901,165020,,,DAY,2026-01-15,,A,UX,UNX,,165,,,,,2026-01-15T15:36:00-05:00,2026-01-15T15:36:00-05:00
-52d46daf-4aa5-4969-845a-e29c0a54053e,add,2026,2100293003,165901,165020,,,DAY,2026-01-15,,P,,PRS,,,,,,,2026-01-15T15:37:00-05:00,2026-01-15T15:37:00-05:00
-9bcaa347-a4da-4854-a62e-5de36de36ce4,add,2026,2100300922,165901,165020,,,DAY,2026-01-15,,P,,PRS,,,,,,,2026-01-15T15:38:00-05:00,2026-01-15T15:38:00-05:00
-64012768-4eab-44ed-8a45-9ffb06294ef3,add,2026,2100308841,165901,165020,,,DAY,2026-01-15,,P,,PRS,,,,,,,2026-01-15T15:39:00-05:00,2026-01-15T15:39:00-05:00
-dcfd47b5-72c8-494b-8d90-c5eabc2e2a84,add,2026,2100316760,165901,165020,,,DAY,2026-01-15,,P,,PRS,,,,,,,2026-01-15T15:40:00-05:00,2026-01-15T15:40:00-05:00
-526e02fc-1e08-44cc-9b42-d24bd77b4972,add,2026,2100324679,165901,165020,,,DAY,2026-01-15,,A,EX,EXC,,165,,,,,2026-01-15T15:41:00-05:00,2026-01-15T15:41:00-05:00
-5c27cae5-5d06-49df-a9a9-c802ee4b933d,add,2026,2100332598,165901,165020,,,DAY,2026-01-15,,P,,PRS,,,,,,,2026-01-15T15:42:00-05:00,2026-01-15T15:42:00-05:00
-4372e6e6-1d15-49b4-ae1f-067aa3bc743a,add,2026,2100340517,165901,165020,,,DAY,2026-01-15,,P,,PRS,,,,,,,2026-01-15T15:43:00-05:00,2026-01-15T15:43:00-05:00
-42b7d9d2-220f-4d88-b369-b6e7772d96ad,add,2026,2100348436,165901,165020,,,DAY,2026-01-15,,P,,PRS,,,,,,,2026-01-15T15:44:00-05:00,2026-01-15T15:44:00-05:00
-ecda17e0-2400-44f8-9644-5e1a386391ca,add,2026,2100356355,165901,165020,,,DAY,2026-01-15,,P,,PRS,,,,,,,2026-01-15T15:45:00-05:00,2026-01-15T15:45:00-05:00
-70c01009-b05f-4f62-90c1-3e956fbe44cb,add,2026,2100364274,165901,165020,,,DAY,2026-01-15,,A,UK,UNK,,165,,,,,2026-01-15T15:46:00-05:00,2026-01-15T15:46:00-05:00
-65076004-118f-4fa3-ae61-8f10e524e599,add,2026,2100372193,165901,165020,,,DAY,2026-01-15,,T,UX,TUX,,15,,08:05:00,,,2026-01-15T15:47:00-05:00,2026-01-15T15:47:00-05:00
-09dfadb6-e8dd-465e-a948-eb4aaf2c9430,add,2026,2100380112,165901,165020,,,DAY,2026-01-15,,P,,PRS,,,,,,,2026-01-15T15:48:00-05:00,2026-01-15T15:48:00-05:00
-6403d4c9-2132-4cc6-aa6b-5cd825ba550e,add,2026,2100388031,165901,165020,,,DAY,2026-01-15,,P,,PRS,,,,,,,2026-01-15T15:49:00-05:00,2026-01-15T15:49:00-05:00
+9bcaa347-a4da-4854-a62e-5de36de36ce4,add,2026,2100000000,165901,061010,,,DAY,2026-01-15,,P,,PRS,,,,,,,2026-01-15T15:00:00-05:00,2026-01-15T15:00:00-05:00
+64012768-4eab-44ed-8a45-9ffb06294ef3,add,2026,2100047514,165901,061010,,,DAY,2026-01-15,,P,,PRS,,,,,,,2026-01-15T15:06:00-05:00,2026-01-15T15:06:00-05:00
+dcfd47b5-72c8-494b-8d90-c5eabc2e2a84,add,2026,2100095028,165901,061010,,,DAY,2026-01-15,,A,UK,UNK,,165,,,,,2026-01-15T15:12:00-05:00,2026-01-15T15:12:00-05:00
+526e02fc-1e08-44cc-9b42-d24bd77b4972,add,2026,2100142542,165901,061010,,,DAY,2026-01-15,,A,UK,UNK,,165,,,,,2026-01-15T15:18:00-05:00,2026-01-15T15:18:00-05:00
+5c27cae5-5d06-49df-a9a9-c802ee4b933d,add,2026,2100190056,165901,061020,,,DAY,2026-01-15,,A,EX,EXC,,165,,,,,2026-01-15T15:24:00-05:00,2026-01-15T15:24:00-05:00
+4372e6e6-1d15-49b4-ae1f-067aa3bc743a,add,2026,2100237570,165901,061020,,,DAY,2026-01-15,,T,UX,TUX,,15,,08:05:00,,,2026-01-15T15:30:00-05:00,2026-01-15T15:30:00-05:00
+42b7d9d2-220f-4d88-b369-b6e7772d96ad,add,2026,2100285084,165901,165020,,,DAY,2026-01-15,,A,UX,UNX,,165,,,,,2026-01-15T15:36:00-05:00,2026-01-15T15:36:00-05:00
+ecda17e0-2400-44f8-9644-5e1a386391ca,add,2026,2100293003,165901,165020,,,DAY,2026-01-15,,P,,PRS,,,,,,,2026-01-15T15:37:00-05:00,2026-01-15T15:37:00-05:00
+70c01009-b05f-4f62-90c1-3e956fbe44cb,add,2026,2100300922,165901,165020,,,DAY,2026-01-15,,P,,PRS,,,,,,,2026-01-15T15:38:00-05:00,2026-01-15T15:38:00-05:00
+65076004-118f-4fa3-ae61-8f10e524e599,add,2026,2100308841,165901,165020,,,DAY,2026-01-15,,P,,PRS,,,,,,,2026-01-15T15:39:00-05:00,2026-01-15T15:39:00-05:00
+09dfadb6-e8dd-465e-a948-eb4aaf2c9430,add,2026,2100324679,165901,165020,,,DAY,2026-01-15,,A,EX,EXC,,165,,,,,2026-01-15T15:41:00-05:00,2026-01-15T15:41:00-05:00
+6403d4c9-2132-4cc6-aa6b-5cd825ba550e,add,2026,2100332598,165901,165020,,,DAY,2026-01-15,,P,,PRS,,,,,,,2026-01-15T15:42:00-05:00,2026-01-15T15:42:00-05:00
+c6cc2268-3a17-4d98-9399-abd85d7f8ea1,add,2026,2100340517,165901,165020,,,DAY,2026-01-15,,P,,PRS,,,,,,,2026-01-15T15:43:00-05:00,2026-01-15T15:43:00-05:00
+d8d2e5a2-b72f-4f3f-8080-6c6948b9fc30,add,2026,2100348436,165901,165020,,,DAY,2026-01-15,,P,,PRS,,,,,,,2026-01-15T15:44:00-05:00,2026-01-15T15:44:00-05:00
+66874e46-1764-41f0-a904-c21a598699e9,add,2026,2100364274,165901,165020,,,DAY,2026-01-15,,A,UK,UNK,,165,,,,,2026-01-15T15:46:00-05:00,2026-01-15T15:46:00-05:00
+c95932db-4225-41e7-af6f-be37799994a0,add,2026,2100372193,165901,165020,,,DAY,2026-01-15,,T,UX,TUX,,15,,08:05:00,,,2026-01-15T15:47:00-05:00,2026-01-15T15:47:00-05:00
+c1496443-c773-4137-a332-300c6cec491c,add,2026,2100380112,165901,165020,,,DAY,2026-01-15,,P,,PRS,,,,,,,2026-01-15T15:48:00-05:00,2026-01-15T15:48:00-05:00
+7ed9fd7e-2441-440f-bd26-f617187cd553,add,2026,2100388031,165901,165020,,,DAY,2026-01-15,,P,,PRS,,,,,,,2026-01-15T15:49:00-05:00,2026-01-15T15:49:00-05:00
 
 """#,
         "KTSX_ATT_165901_20260116T163000_0001.csv": #"""
 recordId,action,schoolYear,ssid,techCenterOrgId,homeSchoolOrgId,ktsCourseNumber,sectionNumber,granularity,attendanceDate,periodCode,attendanceStatus,excuseStatus,localAttendanceCode,attendanceCategory,absentMinutes,eventDuration,arrivalTime,departureTime,reason,recordedDateTime,lastModified
-f7e9b32f-1820-4471-85a3-297c871b2d8c,add,2026,2100277165,165901,165020,,,DAY,2026-01-16,,P,,PRS,,,,,,,2026-01-16T15:35:00-05:00,2026-01-16T15:35:00-05:00
-468490cf-5cad-4d38-97dd-6e3f0797ac31,add,2026,2100285084,165901,165020,,,DAY,2026-01-16,,P,,PRS,,,,,,,2026-01-16T15:36:00-05:00,2026-01-16T15:36:00-05:00
-8547ca8f-67cc-4849-a801-b19a0a55e492,add,2026,2100293003,165901,165020,,,DAY,2026-01-16,,P,,PRS,,,,,,,2026-01-16T15:37:00-05:00,2026-01-16T15:37:00-05:00
-7db92bdd-8e76-4303-96be-dabcf2ef4da9,add,2026,2100300922,165901,165020,,,DAY,2026-01-16,,P,,PRS,,,,,,,2026-01-16T15:38:00-05:00,2026-01-16T15:38:00-05:00
-5bd7cf48-5c41-40d5-88a8-3cccf268a2ee,add,2026,2100308841,165901,165020,,,DAY,2026-01-16,,A,UK,UNK,,165,,,,,2026-01-16T15:39:00-05:00,2026-01-16T15:39:00-05:00
-c4ba0f6b-a323-495e-b8de-e43424141837,add,2026,2100316760,165901,165020,,,DAY,2026-01-16,,A,UX,UNX,,165,,,,,2026-01-16T15:40:00-05:00,2026-01-16T15:40:00-05:00
-59ce733a-3a4b-47d4-b120-85f09807a8f6,add,2026,2100324679,165901,165020,,,DAY,2026-01-16,,P,,PRS,,,,,,,2026-01-16T15:41:00-05:00,2026-01-16T15:41:00-05:00
-29f8a5dc-abad-4f6c-8719-4156dd6be6e3,add,2026,2100332598,165901,165020,,,DAY,2026-01-16,,P,,PRS,,,,,,,2026-01-16T15:42:00-05:00,2026-01-16T15:42:00-05:00
-65188289-7e8c-42fe-bf19-b2890d1513d3,add,2026,2100340517,165901,165020,,,DAY,2026-01-16,,P,,PRS,,,,,,,2026-01-16T15:43:00-05:00,2026-01-16T15:43:00-05:00
-779c1d27-3bf6-41ab-94ca-2e522a0d0720,add,2026,2100348436,165901,165020,,,DAY,2026-01-16,,P,,PRS,,,,,,,2026-01-16T15:44:00-05:00,2026-01-16T15:44:00-05:00
-86d16ce3-4bb9-45e3-b101-7d73b7842ace,add,2026,2100356355,165901,165020,,,DAY,2026-01-16,,A,EX,EXC,,165,,,,,2026-01-16T15:45:00-05:00,2026-01-16T15:45:00-05:00
-68f99c2b-5a3a-41df-b656-c11bf27ccfc0,add,2026,2100364274,165901,165020,,,DAY,2026-01-16,,P,,PRS,,,,,,,2026-01-16T15:46:00-05:00,2026-01-16T15:46:00-05:00
-01ccda05-7259-4f5f-a49f-2a572d6e7bac,add,2026,2100372193,165901,165020,,,DAY,2026-01-16,,P,,PRS,,,,,,,2026-01-16T15:47:00-05:00,2026-01-16T15:47:00-05:00
-0f1acaa9-0b53-4ca9-9003-b8251aa19f5f,add,2026,2100380112,165901,165020,,,DAY,2026-01-16,,P,,PRS,,,,,,,2026-01-16T15:48:00-05:00,2026-01-16T15:48:00-05:00
-15b5844f-2cf0-44b5-89a5-30db08b046b3,add,2026,2100388031,165901,165020,,,DAY,2026-01-16,,P,,PRS,,,,,,,2026-01-16T15:49:00-05:00,2026-01-16T15:49:00-05:00
+7db92bdd-8e76-4303-96be-dabcf2ef4da9,add,2026,2100000000,165901,061010,,,DAY,2026-01-16,,T,UX,TUX,,15,,08:05:00,,,2026-01-16T15:00:00-05:00,2026-01-16T15:00:00-05:00
+5bd7cf48-5c41-40d5-88a8-3cccf268a2ee,add,2026,2100047514,165901,061010,,,DAY,2026-01-16,,A,UX,UNX,,165,,,,,2026-01-16T15:06:00-05:00,2026-01-16T15:06:00-05:00
+c4ba0f6b-a323-495e-b8de-e43424141837,add,2026,2100095028,165901,061010,,,DAY,2026-01-16,,P,,PRS,,,,,,,2026-01-16T15:12:00-05:00,2026-01-16T15:12:00-05:00
+59ce733a-3a4b-47d4-b120-85f09807a8f6,add,2026,2100142542,165901,061010,,,DAY,2026-01-16,,P,,PRS,,,,,,,2026-01-16T15:18:00-05:00,2026-01-16T15:18:00-05:00
+29f8a5dc-abad-4f6c-8719-4156dd6be6e3,add,2026,2100190056,165901,061020,,,DAY,2026-01-16,,P,,PRS,,,,,,,2026-01-16T15:24:00-05:00,2026-01-16T15:24:00-05:00
+65188289-7e8c-42fe-bf19-b2890d1513d3,add,2026,2100237570,165901,061020,,,DAY,2026-01-16,,P,,PRS,,,,,,,2026-01-16T15:30:00-05:00,2026-01-16T15:30:00-05:00
+779c1d27-3bf6-41ab-94ca-2e522a0d0720,add,2026,2100285084,165901,165020,,,DAY,2026-01-16,,P,,PRS,,,,,,,2026-01-16T15:36:00-05:00,2026-01-16T15:36:00-05:00
+86d16ce3-4bb9-45e3-b101-7d73b7842ace,add,2026,2100293003,165901,165020,,,DAY,2026-01-16,,P,,PRS,,,,,,,2026-01-16T15:37:00-05:00,2026-01-16T15:37:00-05:00
+68f99c2b-5a3a-41df-b656-c11bf27ccfc0,add,2026,2100300922,165901,165020,,,DAY,2026-01-16,,P,,PRS,,,,,,,2026-01-16T15:38:00-05:00,2026-01-16T15:38:00-05:00
+01ccda05-7259-4f5f-a49f-2a572d6e7bac,add,2026,2100308841,165901,165020,,,DAY,2026-01-16,,A,UK,UNK,,165,,,,,2026-01-16T15:39:00-05:00,2026-01-16T15:39:00-05:00
+0f1acaa9-0b53-4ca9-9003-b8251aa19f5f,add,2026,2100324679,165901,165020,,,DAY,2026-01-16,,P,,PRS,,,,,,,2026-01-16T15:41:00-05:00,2026-01-16T15:41:00-05:00
+15b5844f-2cf0-44b5-89a5-30db08b046b3,add,2026,2100332598,165901,165020,,,DAY,2026-01-16,,P,,PRS,,,,,,,2026-01-16T15:42:00-05:00,2026-01-16T15:42:00-05:00
+83092784-227b-45ab-97af-60a077f0f74b,add,2026,2100340517,165901,165020,,,DAY,2026-01-16,,P,,PRS,,,,,,,2026-01-16T15:43:00-05:00,2026-01-16T15:43:00-05:00
+8b6e29f0-fffd-41fa-98ad-a168b571dc8f,add,2026,2100348436,165901,165020,,,DAY,2026-01-16,,P,,PRS,,,,,,,2026-01-16T15:44:00-05:00,2026-01-16T15:44:00-05:00
+ea6826d4-22ca-45a4-a54a-adac0bf39ca1,add,2026,2100364274,165901,165020,,,DAY,2026-01-16,,P,,PRS,,,,,,,2026-01-16T15:46:00-05:00,2026-01-16T15:46:00-05:00
+6ed7342e-2c88-46ac-b2c3-7d36f4462c55,add,2026,2100372193,165901,165020,,,DAY,2026-01-16,,P,,PRS,,,,,,,2026-01-16T15:47:00-05:00,2026-01-16T15:47:00-05:00
+497ef6c4-8755-4cec-8774-e7a25b994642,add,2026,2100380112,165901,165020,,,DAY,2026-01-16,,P,,PRS,,,,,,,2026-01-16T15:48:00-05:00,2026-01-16T15:48:00-05:00
+d856ed49-5257-4fb5-84a9-9fbec847a78d,add,2026,2100388031,165901,165020,,,DAY,2026-01-16,,P,,PRS,,,,,,,2026-01-16T15:49:00-05:00,2026-01-16T15:49:00-05:00
 
 """#,
         "KTSX_ENR_061010_20260112T070000_0001.csv": #"""
 recordId,action,schoolYear,ssid,localStudentNumber,lastName,firstName,middleName,birthDate,gradeLevel,homeSchoolOrgId,techCenterOrgId,ktsCourseNumber,sectionNumber,stateCourseCode,termCode,entryDate,exitDate,exitReason,periods,dualCredit,repeatIndicator,attemptedCredits,lastModified
-71839c58-3403-4dbc-98e3-172950055d79,add,2026,2100000000,,Adams,Aiden,,2008-09-01,10,061010,061014,AUT101,PM-01,470611,FY,2025-08-13,,,,,,2,2026-01-09T15:30:00-05:00
+71839c58-3403-4dbc-98e3-172950055d79,add,2026,2100000000,,Adams,Aiden,,2008-09-01,10,061010,165901,CUL101,AM-01,200401,FY,2025-08-13,,,,,,2,2026-01-09T15:30:00-05:00
 fad3e333-89c5-4c85-90bd-c29edf2d251f,add,2026,2100000000,,Adams,Aiden,,2008-09-01,10,061010,061014,IT101,AM-02,110141,S1,2025-08-13,2025-12-19,COMPLETED,,,,1,2026-01-09T15:30:00-05:00
 2fc56acc-2bb3-478d-aef2-7b2e9749da50,add,2026,2199999991,,Adams,Aiden,,2008-09-01,10,061010,061014,IT101,PM-09,110141,S1,2025-08-13,2025-12-19,COMPLETED,,,,1,2026-01-09T15:30:00-05:00
 a9f14aec-b087-44e2-af6d-9f628031d234,add,2026,2100007919,,O'Brien,Brayden,,2008-10-08,11,061010,061014,WLD101,AM-01,480511,FY,2025-08-13,,,,,,2,2026-01-09T15:30:00-05:00
@@ -3481,19 +3210,19 @@ cb47937a-b60b-4c25-a8d5-9a4790da1e48,add,2026,2100015838,,García,Caleb,,2008-11
 8d52a5d2-bdb2-4f73-b6ac-0cd9d93dfdba,add,2026,2100031676,,Sizemore,Hailey,,2009-01-27,11,061010,061014,AUT101,PM-01,470611,FY,2025-08-13,,,,,,2,2026-01-09T15:30:00-05:00
 def31d45-49ed-4b36-9ce5-e0a85afc248c,add,2026,2100031676,,Sizemore,Hailey,,2009-01-27,11,061010,061014,IT101,AM-02,110141,S1,2025-08-13,2025-12-19,COMPLETED,,,,1,2026-01-09T15:30:00-05:00
 9fad3a5e-89b1-411c-aca8-f885dcb767cc,add,2026,2100039595,,Hensley,José,,2009-03-05,12,061010,061014,WLD101,AM-01,480511,FY,2025-08-13,,,,,,2,2026-01-09T15:30:00-05:00
-25de8f37-907d-4e1a-a94e-5cbc104258c1,add,2026,2100047514,,Caudill,Kaylee,,2009-04-11,10,061010,061014,AUT101,PM-01,470611,FY,2025-08-13,,,,,,2,2026-01-09T15:30:00-05:00
+25de8f37-907d-4e1a-a94e-5cbc104258c1,add,2026,2100047514,,Caudill,Kaylee,,2009-04-11,10,061010,165901,CUL101,AM-01,200401,FY,2025-08-13,,,,,,2,2026-01-09T15:30:00-05:00
 881b1be9-135e-45dd-9d7f-a3b8774a3ce7,add,2026,2100055433,,"Whitaker, Jr.",Madison,,2009-05-18,11,061010,061014,WLD101,AM-01,480511,FY,2025-08-13,,,,,,2,2026-01-09T15:30:00-05:00
 9ce8e0ac-5901-444c-abbe-04850c2d802f,add,2026,2100063352,,Muñoz,Noah,,2009-06-24,12,061010,061014,AUT101,PM-01,470611,FY,2025-08-13,,,,,,2,2026-01-09T15:30:00-05:00
 654d5eb6-964c-4dac-9003-b1f732355df2,add,2026,2100071271,,Combs,Zoë,,2009-07-31,10,061010,061014,WLD101,AM-01,480511,FY,2025-08-13,,,,,,2,2026-01-09T15:30:00-05:00
 ab180058-512f-4548-81d3-e3e9e24b6d9a,add,2026,2100079190,,Adams,Renée,,2008-09-06,11,061010,061014,AUT101,PM-01,470611,FY,2025-08-13,,,,,,2,2026-01-09T15:30:00-05:00
 966b4d4d-fdc5-4239-88b7-fe3c6d32eb9e,add,2026,2100087109,,O'Brien,Anh,,2008-10-13,12,061010,061014,WLD101,AM-01,480511,FY,2025-08-13,,,,,,2,2026-01-09T15:30:00-05:00
-a17bc9a5-cfc3-4c1d-81b6-39c9ab8c57b6,add,2026,2100095028,,García,Aiden,,2008-11-19,10,061010,061014,AUT101,PM-01,470611,FY,2025-08-13,,,,,,2,2026-01-09T15:30:00-05:00
+a17bc9a5-cfc3-4c1d-81b6-39c9ab8c57b6,add,2026,2100095028,,García,Aiden,,2008-11-19,10,061010,165901,CUL101,AM-01,200401,FY,2025-08-13,,,,,,2,2026-01-09T15:30:00-05:00
 1a456c90-f1c7-4944-acdd-1c80737b7662,add,2026,2100102947,,Begley,Brayden,,2008-12-26,11,061010,061014,WLD101,AM-01,480511,FY,2025-08-13,,,,,,2,2026-01-09T15:30:00-05:00
 aa054b32-c1c3-40be-910f-e5837e589e60,add,2026,2100110866,,Sizemore,Caleb,,2009-02-01,12,061010,061014,AUT101,PM-01,470611,FY,2025-08-13,,,,,,2,2026-01-09T15:30:00-05:00
 7f2a2c2b-bc35-4a84-ae1f-28067cb3a602,add,2026,2100118785,,Hensley,Emma,,2009-03-10,10,061010,061014,WLD101,AM-01,480511,FY,2025-08-13,,,,,,2,2026-01-09T15:30:00-05:00
 f6fceb3b-4c56-4a75-b34c-113f3780b146,add,2026,2100126704,,Caudill,Hailey,,2009-04-16,11,061010,061014,AUT101,PM-01,470611,FY,2025-08-13,,,,,,2,2026-01-09T15:30:00-05:00
 5e439b0a-b912-4297-9848-353ce42002e9,add,2026,2100134623,,"Whitaker, Jr.",José,,2009-05-23,12,061010,061014,WLD101,AM-01,480511,FY,2025-08-13,,,,,,2,2026-01-09T15:30:00-05:00
-654bd6e3-752f-48f2-975d-88d21da3995e,add,2026,2100142542,,Muñoz,Kaylee,,2009-06-29,10,061010,061014,AUT101,PM-01,470611,FY,2025-08-13,,,,,,2,2026-01-09T15:30:00-05:00
+654bd6e3-752f-48f2-975d-88d21da3995e,add,2026,2100142542,,Muñoz,Kaylee,,2009-06-29,10,061010,165901,CUL101,AM-01,200401,FY,2025-08-13,,,,,,2,2026-01-09T15:30:00-05:00
 09111267-b157-46bd-9e42-edaa9d67c744,add,2026,2100150461,,Combs,Madison,,2009-08-05,11,061010,061014,WLD101,AM-01,480511,FY,2025-08-13,,,,,,2,2026-01-09T15:30:00-05:00
 
 """#,
@@ -3592,10 +3321,10 @@ f6fceb3b-4c56-4a75-b34c-113f3780b146,add,2026,2100126704,,Caudill,Hailey,,2009-0
     <BirthDate>2009-02-06</BirthDate>
     <GradeLevel>10</GradeLevel>
     <HomeSchoolOrgId>061020</HomeSchoolOrgId>
-    <TechCenterOrgId>061014</TechCenterOrgId>
-    <KtsCourseNumber>AUT101</KtsCourseNumber>
-    <SectionNumber>PM-01</SectionNumber>
-    <StateCourseCode>470611</StateCourseCode>
+    <TechCenterOrgId>165901</TechCenterOrgId>
+    <KtsCourseNumber>CUL101</KtsCourseNumber>
+    <SectionNumber>AM-01</SectionNumber>
+    <StateCourseCode>200401</StateCourseCode>
     <TermCode>FY</TermCode>
     <EntryDate>2025-08-13</EntryDate>
     <AttemptedCredits>2</AttemptedCredits>
@@ -3706,10 +3435,10 @@ f6fceb3b-4c56-4a75-b34c-113f3780b146,add,2026,2100126704,,Caudill,Hailey,,2009-0
     <BirthDate>2008-09-16</BirthDate>
     <GradeLevel>10</GradeLevel>
     <HomeSchoolOrgId>061020</HomeSchoolOrgId>
-    <TechCenterOrgId>061014</TechCenterOrgId>
-    <KtsCourseNumber>AUT101</KtsCourseNumber>
-    <SectionNumber>PM-01</SectionNumber>
-    <StateCourseCode>470611</StateCourseCode>
+    <TechCenterOrgId>165901</TechCenterOrgId>
+    <KtsCourseNumber>CUL101</KtsCourseNumber>
+    <SectionNumber>AM-01</SectionNumber>
+    <StateCourseCode>200401</StateCourseCode>
     <TermCode>FY</TermCode>
     <EntryDate>2025-08-13</EntryDate>
     <AttemptedCredits>2</AttemptedCredits>
@@ -3796,17 +3525,17 @@ f6fceb3b-4c56-4a75-b34c-113f3780b146,add,2026,2100126704,,Caudill,Hailey,,2009-0
 """#,
         "KTSX_ENR_165020_20260112T070000_0001.csv": #"""
 recordId,action,schoolYear,ssid,localStudentNumber,lastName,firstName,middleName,birthDate,gradeLevel,homeSchoolOrgId,techCenterOrgId,ktsCourseNumber,sectionNumber,stateCourseCode,termCode,entryDate,exitDate,exitReason,periods,dualCredit,repeatIndicator,attemptedCredits,lastModified
-4561f209-2063-4198-9d70-81940a4bb912,add,2026,2100277165,,Hensley,Anh,,2009-03-20,12,165020,165901,CUL101,AM-01,200401,FY,2025-08-13,,,,,,2,2026-01-09T15:30:00-05:00
+4561f209-2063-4198-9d70-81940a4bb912,add,2026,2100277165,,Hensley,Anh,,2009-03-20,12,165020,061014,WLD101,AM-01,480511,FY,2025-08-13,,,,,,2,2026-01-09T15:30:00-05:00
 88666ae8-b853-42e4-91cb-b4744b85b134,add,2026,2100285084,,Caudill,Aiden,,2009-04-26,10,165020,165901,DRF101,PM-01,151311,FY,2025-08-13,,,,,,2,2026-01-09T15:30:00-05:00
 6df4ba98-c358-4692-939a-f847d6d1d6a1,add,2026,2100293003,,"Whitaker, Jr.",Brayden,,2009-06-02,11,165020,165901,CUL101,AM-01,200401,FY,2025-08-13,,,,,,2,2026-01-09T15:30:00-05:00
 304d1fdf-e221-4f53-9a0d-62f91493a1c6,add,2026,2100300922,,Muñoz,Caleb,,2009-07-09,12,165020,165901,DRF101,PM-01,151311,FY,2025-08-13,,,,,,2,2026-01-09T15:30:00-05:00
 32c5b576-8570-4fd0-a926-da82dd02e4b2,add,2026,2100308841,,Combs,Emma,,2009-08-15,10,165020,165901,CUL101,AM-01,200401,FY,2025-08-13,,,,,,2,2026-01-09T15:30:00-05:00
-1811698f-159f-435f-9e40-83790bba944a,add,2026,2100316760,,Adams,Hailey,,2008-09-21,11,165020,165901,DRF101,PM-01,151311,FY,2025-08-13,,,,,,2,2026-01-09T15:30:00-05:00
+1811698f-159f-435f-9e40-83790bba944a,add,2026,2100316760,,Adams,Hailey,,2008-09-21,11,165020,061014,WLD101,AM-01,480511,FY,2025-08-13,,,,,,2,2026-01-09T15:30:00-05:00
 b1939205-793c-4511-b9c7-ba46affe64a0,add,2026,2100324679,,O'Brien,José,,2008-10-28,12,165020,165901,CUL101,AM-01,200401,FY,2025-08-13,,,,,,2,2026-01-09T15:30:00-05:00
 fe697914-7422-41e6-9127-473558474fcd,add,2026,2100332598,,García,Kaylee,,2008-12-04,10,165020,165901,DRF101,PM-01,151311,FY,2025-08-13,,,,,,2,2026-01-09T15:30:00-05:00
 3b015ac4-1b42-4c7f-9a01-f1540b680e90,add,2026,2100340517,,Begley,Madison,,2009-01-10,11,165020,165901,CUL101,AM-01,200401,FY,2025-08-13,,,,,,2,2026-01-09T15:30:00-05:00
 27f7692d-5041-4f21-a94f-f531882f5870,add,2026,2100348436,,Sizemore,Noah,,2009-02-16,12,165020,165901,DRF101,PM-01,151311,FY,2025-08-13,,,,,,2,2026-01-09T15:30:00-05:00
-c99967be-bb9c-434e-81ec-35496f2b83a6,add,2026,2100356355,,Hensley,Zoë,,2009-03-25,10,165020,165901,CUL101,AM-01,200401,FY,2025-08-13,,,,,,2,2026-01-09T15:30:00-05:00
+c99967be-bb9c-434e-81ec-35496f2b83a6,add,2026,2100356355,,Hensley,Zoë,,2009-03-25,10,165020,061014,WLD101,AM-01,480511,FY,2025-08-13,,,,,,2,2026-01-09T15:30:00-05:00
 8fbf428e-282f-45eb-a9bb-6afe3f0e8b78,add,2026,2100364274,,Caudill,Renée,,2009-05-01,11,165020,165901,DRF101,PM-01,151311,FY,2025-08-13,,,,,,2,2026-01-09T15:30:00-05:00
 08ab9346-6d7f-4454-9100-37eca0fad2ed,add,2026,2100372193,,"Whitaker, Jr.",Anh,,2009-06-07,12,165020,165901,CUL101,AM-01,200401,FY,2025-08-13,,,,,,2,2026-01-09T15:30:00-05:00
 2b819743-6125-45e6-8bf6-946ae7546deb,add,2026,2100380112,,Muñoz,Aiden,,2009-07-14,10,165020,165901,DRF101,PM-01,151311,FY,2025-08-13,,,,,,2,2026-01-09T15:30:00-05:00
@@ -3819,7 +3548,7 @@ c99967be-bb9c-434e-81ec-35496f2b83a6,add,2026,2100356355,,Hensley,Zoë,,2009-03-
   <Header>
     <SenderOrgId>061014</SenderOrgId>
     <SchoolYear>2026</SchoolYear>
-    <RecordCount>24</RecordCount>
+    <RecordCount>27</RecordCount>
     <CreatedDateTime>2026-01-14T17:00:00-05:00</CreatedDateTime>
   </Header>
   <Grade>
@@ -4016,7 +3745,7 @@ c99967be-bb9c-434e-81ec-35496f2b83a6,add,2026,2100356355,,Hensley,Zoë,,2009-03-
     <PostedDateTime>2026-01-14T16:50:00-05:00</PostedDateTime>
   </Grade>
   <Grade>
-    <RecordId>500f54c3-e450-4151-b15f-9ac08a58070c</RecordId>
+    <RecordId>9aa40271-d0e9-4ec6-b57a-b4e74d70d877</RecordId>
     <Action>add</Action>
     <SchoolYear>2026</SchoolYear>
     <Ssid>2100055433</Ssid>
@@ -4037,7 +3766,7 @@ c99967be-bb9c-434e-81ec-35496f2b83a6,add,2026,2100356355,,Hensley,Zoë,,2009-03-
     <PostedDateTime>2026-01-14T16:50:00-05:00</PostedDateTime>
   </Grade>
   <Grade>
-    <RecordId>9aa40271-d0e9-4ec6-b57a-b4e74d70d877</RecordId>
+    <RecordId>05939e40-183c-4dc8-83a7-15fb94996088</RecordId>
     <Action>add</Action>
     <SchoolYear>2026</SchoolYear>
     <Ssid>2100071271</Ssid>
@@ -4058,7 +3787,7 @@ c99967be-bb9c-434e-81ec-35496f2b83a6,add,2026,2100356355,,Hensley,Zoë,,2009-03-
     <PostedDateTime>2026-01-14T16:50:00-05:00</PostedDateTime>
   </Grade>
   <Grade>
-    <RecordId>05939e40-183c-4dc8-83a7-15fb94996088</RecordId>
+    <RecordId>dbaed59a-0466-494d-8c33-399de30a0103</RecordId>
     <Action>add</Action>
     <SchoolYear>2026</SchoolYear>
     <Ssid>2100087109</Ssid>
@@ -4079,7 +3808,7 @@ c99967be-bb9c-434e-81ec-35496f2b83a6,add,2026,2100356355,,Hensley,Zoë,,2009-03-
     <PostedDateTime>2026-01-14T16:50:00-05:00</PostedDateTime>
   </Grade>
   <Grade>
-    <RecordId>dbaed59a-0466-494d-8c33-399de30a0103</RecordId>
+    <RecordId>894252d7-3da2-485a-8572-7867afff5ab3</RecordId>
     <Action>add</Action>
     <SchoolYear>2026</SchoolYear>
     <Ssid>2100102947</Ssid>
@@ -4100,7 +3829,7 @@ c99967be-bb9c-434e-81ec-35496f2b83a6,add,2026,2100356355,,Hensley,Zoë,,2009-03-
     <PostedDateTime>2026-01-14T16:50:00-05:00</PostedDateTime>
   </Grade>
   <Grade>
-    <RecordId>cae78b35-c920-41a0-affd-8e79c526dd36</RecordId>
+    <RecordId>b71501d8-08bf-4773-9bb9-32b64579d2ce</RecordId>
     <Action>add</Action>
     <SchoolYear>2026</SchoolYear>
     <Ssid>2100118785</Ssid>
@@ -4121,7 +3850,7 @@ c99967be-bb9c-434e-81ec-35496f2b83a6,add,2026,2100356355,,Hensley,Zoë,,2009-03-
     <PostedDateTime>2026-01-14T16:50:00-05:00</PostedDateTime>
   </Grade>
   <Grade>
-    <RecordId>894252d7-3da2-485a-8572-7867afff5ab3</RecordId>
+    <RecordId>c7b7f947-264a-48cf-a519-41d98dc718ec</RecordId>
     <Action>add</Action>
     <SchoolYear>2026</SchoolYear>
     <Ssid>2100134623</Ssid>
@@ -4142,7 +3871,7 @@ c99967be-bb9c-434e-81ec-35496f2b83a6,add,2026,2100356355,,Hensley,Zoë,,2009-03-
     <PostedDateTime>2026-01-14T16:50:00-05:00</PostedDateTime>
   </Grade>
   <Grade>
-    <RecordId>b71501d8-08bf-4773-9bb9-32b64579d2ce</RecordId>
+    <RecordId>52303391-07d6-4eab-8c82-4a5a6610692f</RecordId>
     <Action>add</Action>
     <SchoolYear>2026</SchoolYear>
     <Ssid>2100150461</Ssid>
@@ -4163,7 +3892,7 @@ c99967be-bb9c-434e-81ec-35496f2b83a6,add,2026,2100356355,,Hensley,Zoë,,2009-03-
     <PostedDateTime>2026-01-14T16:50:00-05:00</PostedDateTime>
   </Grade>
   <Grade>
-    <RecordId>c7b7f947-264a-48cf-a519-41d98dc718ec</RecordId>
+    <RecordId>a5b65c03-b1ee-42af-8b43-ac640468c7bd</RecordId>
     <Action>add</Action>
     <SchoolYear>2026</SchoolYear>
     <Ssid>2100166299</Ssid>
@@ -4184,7 +3913,7 @@ c99967be-bb9c-434e-81ec-35496f2b83a6,add,2026,2100356355,,Hensley,Zoë,,2009-03-
     <PostedDateTime>2026-01-14T16:50:00-05:00</PostedDateTime>
   </Grade>
   <Grade>
-    <RecordId>65a23fd9-7d5b-4510-b2ee-1137a41a8664</RecordId>
+    <RecordId>fa35f653-9677-45b7-b66b-140ed6a8628f</RecordId>
     <Action>add</Action>
     <SchoolYear>2026</SchoolYear>
     <Ssid>2100182137</Ssid>
@@ -4205,7 +3934,7 @@ c99967be-bb9c-434e-81ec-35496f2b83a6,add,2026,2100356355,,Hensley,Zoë,,2009-03-
     <PostedDateTime>2026-01-14T16:50:00-05:00</PostedDateTime>
   </Grade>
   <Grade>
-    <RecordId>52303391-07d6-4eab-8c82-4a5a6610692f</RecordId>
+    <RecordId>28aefcbc-9642-42cc-a83c-aa068569ed57</RecordId>
     <Action>add</Action>
     <SchoolYear>2026</SchoolYear>
     <Ssid>2100197975</Ssid>
@@ -4226,7 +3955,7 @@ c99967be-bb9c-434e-81ec-35496f2b83a6,add,2026,2100356355,,Hensley,Zoë,,2009-03-
     <PostedDateTime>2026-01-14T16:50:00-05:00</PostedDateTime>
   </Grade>
   <Grade>
-    <RecordId>a5b65c03-b1ee-42af-8b43-ac640468c7bd</RecordId>
+    <RecordId>b19f6449-8010-457d-bf7d-2f18d806611e</RecordId>
     <Action>add</Action>
     <SchoolYear>2026</SchoolYear>
     <Ssid>2100213813</Ssid>
@@ -4247,7 +3976,7 @@ c99967be-bb9c-434e-81ec-35496f2b83a6,add,2026,2100356355,,Hensley,Zoë,,2009-03-
     <PostedDateTime>2026-01-14T16:50:00-05:00</PostedDateTime>
   </Grade>
   <Grade>
-    <RecordId>fa35f653-9677-45b7-b66b-140ed6a8628f</RecordId>
+    <RecordId>4ab983b1-9b98-495c-9c36-58ae53ef073b</RecordId>
     <Action>add</Action>
     <SchoolYear>2026</SchoolYear>
     <Ssid>2100229651</Ssid>
@@ -4268,7 +3997,7 @@ c99967be-bb9c-434e-81ec-35496f2b83a6,add,2026,2100356355,,Hensley,Zoë,,2009-03-
     <PostedDateTime>2026-01-14T16:50:00-05:00</PostedDateTime>
   </Grade>
   <Grade>
-    <RecordId>326456ad-3455-40d9-933e-915306f85e04</RecordId>
+    <RecordId>a0b75991-3109-48de-a302-5a670be61894</RecordId>
     <Action>add</Action>
     <SchoolYear>2026</SchoolYear>
     <Ssid>2100245489</Ssid>
@@ -4289,7 +4018,7 @@ c99967be-bb9c-434e-81ec-35496f2b83a6,add,2026,2100356355,,Hensley,Zoë,,2009-03-
     <PostedDateTime>2026-01-14T16:50:00-05:00</PostedDateTime>
   </Grade>
   <Grade>
-    <RecordId>28aefcbc-9642-42cc-a83c-aa068569ed57</RecordId>
+    <RecordId>410f5280-343f-4473-8a4c-d436fd4e1e18</RecordId>
     <Action>add</Action>
     <SchoolYear>2026</SchoolYear>
     <Ssid>2100261327</Ssid>
@@ -4310,7 +4039,70 @@ c99967be-bb9c-434e-81ec-35496f2b83a6,add,2026,2100356355,,Hensley,Zoë,,2009-03-
     <PostedDateTime>2026-01-14T16:50:00-05:00</PostedDateTime>
   </Grade>
   <Grade>
+    <RecordId>77a2611c-8a86-4388-aad3-a6e1ba968c13</RecordId>
+    <Action>add</Action>
+    <SchoolYear>2026</SchoolYear>
+    <Ssid>2100277165</Ssid>
+    <TechCenterOrgId>061014</TechCenterOrgId>
+    <HomeSchoolOrgId>165020</HomeSchoolOrgId>
+    <KtsCourseNumber>WLD101</KtsCourseNumber>
+    <SectionNumber>AM-01</SectionNumber>
+    <StateCourseCode>480511</StateCourseCode>
+    <GradeType>PROGRESS</GradeType>
+    <GradingPeriodCode>Q3</GradingPeriodCode>
+    <GradingPeriodBeginDate>2026-01-05</GradingPeriodBeginDate>
+    <GradingPeriodEndDate>2026-03-13</GradingPeriodEndDate>
+    <GradingScaleCode>KY10PT</GradingScaleCode>
+    <LetterGrade>B</LetterGrade>
+    <NumericGrade>84</NumericGrade>
+    <CurrentGradeIndicator>true</CurrentGradeIndicator>
+    <AsOfDate>2026-01-14</AsOfDate>
+    <PostedDateTime>2026-01-14T16:50:00-05:00</PostedDateTime>
+  </Grade>
+  <Grade>
     <RecordId>f2bc50ec-717a-466d-bd9a-9ab5099fc212</RecordId>
+    <Action>add</Action>
+    <SchoolYear>2026</SchoolYear>
+    <Ssid>2100316760</Ssid>
+    <TechCenterOrgId>061014</TechCenterOrgId>
+    <HomeSchoolOrgId>165020</HomeSchoolOrgId>
+    <KtsCourseNumber>WLD101</KtsCourseNumber>
+    <SectionNumber>AM-01</SectionNumber>
+    <StateCourseCode>480511</StateCourseCode>
+    <GradeType>PROGRESS</GradeType>
+    <GradingPeriodCode>Q3</GradingPeriodCode>
+    <GradingPeriodBeginDate>2026-01-05</GradingPeriodBeginDate>
+    <GradingPeriodEndDate>2026-03-13</GradingPeriodEndDate>
+    <GradingScaleCode>KY10PT</GradingScaleCode>
+    <LetterGrade>D</LetterGrade>
+    <NumericGrade>63</NumericGrade>
+    <CurrentGradeIndicator>true</CurrentGradeIndicator>
+    <AsOfDate>2026-01-14</AsOfDate>
+    <PostedDateTime>2026-01-14T16:50:00-05:00</PostedDateTime>
+  </Grade>
+  <Grade>
+    <RecordId>2245f81d-e753-4c48-9424-1bbe1aee2572</RecordId>
+    <Action>add</Action>
+    <SchoolYear>2026</SchoolYear>
+    <Ssid>2100356355</Ssid>
+    <TechCenterOrgId>061014</TechCenterOrgId>
+    <HomeSchoolOrgId>165020</HomeSchoolOrgId>
+    <KtsCourseNumber>WLD101</KtsCourseNumber>
+    <SectionNumber>AM-01</SectionNumber>
+    <StateCourseCode>480511</StateCourseCode>
+    <GradeType>PROGRESS</GradeType>
+    <GradingPeriodCode>Q3</GradingPeriodCode>
+    <GradingPeriodBeginDate>2026-01-05</GradingPeriodBeginDate>
+    <GradingPeriodEndDate>2026-03-13</GradingPeriodEndDate>
+    <GradingScaleCode>KY10PT</GradingScaleCode>
+    <LetterGrade>B</LetterGrade>
+    <NumericGrade>80</NumericGrade>
+    <CurrentGradeIndicator>true</CurrentGradeIndicator>
+    <AsOfDate>2026-01-14</AsOfDate>
+    <PostedDateTime>2026-01-14T16:50:00-05:00</PostedDateTime>
+  </Grade>
+  <Grade>
+    <RecordId>d3aa73be-6025-4c3f-ad3f-bda4b618a2ea</RecordId>
     <Action>add</Action>
     <SchoolYear>2026</SchoolYear>
     <Ssid>2100007919</Ssid>
@@ -4336,7 +4128,7 @@ c99967be-bb9c-434e-81ec-35496f2b83a6,add,2026,2100356355,,Hensley,Zoë,,2009-03-
     <PostedDateTime>2026-01-14T16:45:00-05:00</PostedDateTime>
   </Grade>
   <Grade>
-    <RecordId>0838235d-de62-4601-a06f-e13f52c015c1</RecordId>
+    <RecordId>537e8d34-c5b4-4f16-b8e8-802781156055</RecordId>
     <Action>add</Action>
     <SchoolYear>2026</SchoolYear>
     <Ssid>2100000000</Ssid>
@@ -4373,7 +4165,7 @@ c99967be-bb9c-434e-81ec-35496f2b83a6,add,2026,2100356355,,Hensley,Zoë,,2009-03-
     <CreatedDateTime>2026-01-15T17:00:00-05:00</CreatedDateTime>
   </Header>
   <Grade>
-    <RecordId>c6cc2268-3a17-4d98-9399-abd85d7f8ea1</RecordId>
+    <RecordId>551b4c76-b2ef-45f6-b1e0-d55db15e52a7</RecordId>
     <Action>update</Action>
     <SchoolYear>2026</SchoolYear>
     <Ssid>2100166299</Ssid>
@@ -4398,14 +4190,18 @@ c99967be-bb9c-434e-81ec-35496f2b83a6,add,2026,2100356355,,Hensley,Zoë,,2009-03-
 """#,
         "KTSX_GRD_165901_20260114T170000_0001.csv": #"""
 recordId,action,schoolYear,ssid,techCenterOrgId,homeSchoolOrgId,ktsCourseNumber,sectionNumber,stateCourseCode,courseTitle,gradeType,gradingPeriodCode,gradingPeriodBeginDate,gradingPeriodEndDate,gradingScaleCode,letterGrade,numericGrade,currentGradeIndicator,asOfDate,courseAttemptResult,creditsAttempted,creditsEarned,creditType,dualCredit,noCredit,repeatIndicator,comment,postedDateTime
-b19f6449-8010-457d-bf7d-2f18d806611e,add,2026,2100277165,165901,165020,CUL101,AM-01,200401,,PROGRESS,Q3,2026-01-05,2026-03-13,KY10PT,B,,true,2026-01-14,,,,,,,,,2026-01-14T16:50:00-05:00
-4ab983b1-9b98-495c-9c36-58ae53ef073b,add,2026,2100293003,165901,165020,CUL101,AM-01,200401,,PROGRESS,Q3,2026-01-05,2026-03-13,KY10PT,D,,true,2026-01-14,,,,,,,,,2026-01-14T16:50:00-05:00
-309b23ca-6e86-43b9-ad7b-aa8e11f0a443,add,2026,2100308841,165901,165020,CUL101,AM-01,200401,,PROGRESS,Q3,2026-01-05,2026-03-13,KY10PT,A,,true,2026-01-14,,,,,,,,,2026-01-14T16:50:00-05:00
-a0b75991-3109-48de-a302-5a670be61894,add,2026,2100324679,165901,165020,CUL101,AM-01,200401,,PROGRESS,Q3,2026-01-05,2026-03-13,KY10PT,C,,true,2026-01-14,,,,,,,,,2026-01-14T16:50:00-05:00
-410f5280-343f-4473-8a4c-d436fd4e1e18,add,2026,2100340517,165901,165020,CUL101,AM-01,200401,,PROGRESS,Q3,2026-01-05,2026-03-13,KY10PT,A,,true,2026-01-14,,,,,,,,,2026-01-14T16:50:00-05:00
-77a2611c-8a86-4388-aad3-a6e1ba968c13,add,2026,2100356355,165901,165020,CUL101,AM-01,200401,,PROGRESS,Q3,2026-01-05,2026-03-13,KY10PT,B,,true,2026-01-14,,,,,,,,,2026-01-14T16:50:00-05:00
-7e7a3e06-f576-43d6-9442-a4d25b43cb35,add,2026,2100372193,165901,165020,CUL101,AM-01,200401,,PROGRESS,Q3,2026-01-05,2026-03-13,KY10PT,D,,true,2026-01-14,,,,,,,,,2026-01-14T16:50:00-05:00
-8fa543ac-deaa-4f25-a3d7-ad97723aa6f7,add,2026,2100388031,165901,165020,CUL101,AM-01,200401,,PROGRESS,Q3,2026-01-05,2026-03-13,KY10PT,B,,true,2026-01-14,,,,,,,,,2026-01-14T16:50:00-05:00
+753bcea4-3a4a-458e-82b1-430af07608b8,add,2026,2100000000,165901,061010,CUL101,AM-01,200401,,PROGRESS,Q3,2026-01-05,2026-03-13,KY10PT,D,,true,2026-01-14,,,,,,,,,2026-01-14T16:50:00-05:00
+500f54c3-e450-4151-b15f-9ac08a58070c,add,2026,2100047514,165901,061010,CUL101,AM-01,200401,,PROGRESS,Q3,2026-01-05,2026-03-13,KY10PT,D,,true,2026-01-14,,,,,,,,,2026-01-14T16:50:00-05:00
+cae78b35-c920-41a0-affd-8e79c526dd36,add,2026,2100095028,165901,061010,CUL101,AM-01,200401,,PROGRESS,Q3,2026-01-05,2026-03-13,KY10PT,A,,true,2026-01-14,,,,,,,,,2026-01-14T16:50:00-05:00
+65a23fd9-7d5b-4510-b2ee-1137a41a8664,add,2026,2100142542,165901,061010,CUL101,AM-01,200401,,PROGRESS,Q3,2026-01-05,2026-03-13,KY10PT,B,,true,2026-01-14,,,,,,,,,2026-01-14T16:50:00-05:00
+326456ad-3455-40d9-933e-915306f85e04,add,2026,2100190056,165901,061020,CUL101,AM-01,200401,,PROGRESS,Q3,2026-01-05,2026-03-13,KY10PT,C,,true,2026-01-14,,,,,,,,,2026-01-14T16:50:00-05:00
+309b23ca-6e86-43b9-ad7b-aa8e11f0a443,add,2026,2100237570,165901,061020,CUL101,AM-01,200401,,PROGRESS,Q3,2026-01-05,2026-03-13,KY10PT,D,,true,2026-01-14,,,,,,,,,2026-01-14T16:50:00-05:00
+7e7a3e06-f576-43d6-9442-a4d25b43cb35,add,2026,2100293003,165901,165020,CUL101,AM-01,200401,,PROGRESS,Q3,2026-01-05,2026-03-13,KY10PT,D,,true,2026-01-14,,,,,,,,,2026-01-14T16:50:00-05:00
+8fa543ac-deaa-4f25-a3d7-ad97723aa6f7,add,2026,2100308841,165901,165020,CUL101,AM-01,200401,,PROGRESS,Q3,2026-01-05,2026-03-13,KY10PT,A,,true,2026-01-14,,,,,,,,,2026-01-14T16:50:00-05:00
+0838235d-de62-4601-a06f-e13f52c015c1,add,2026,2100324679,165901,165020,CUL101,AM-01,200401,,PROGRESS,Q3,2026-01-05,2026-03-13,KY10PT,C,,true,2026-01-14,,,,,,,,,2026-01-14T16:50:00-05:00
+dd71a0ec-17fb-4b3c-9d87-93f70fd23310,add,2026,2100340517,165901,165020,CUL101,AM-01,200401,,PROGRESS,Q3,2026-01-05,2026-03-13,KY10PT,A,,true,2026-01-14,,,,,,,,,2026-01-14T16:50:00-05:00
+12c806e7-9cc7-4fa5-8386-1af677cbee1b,add,2026,2100372193,165901,165020,CUL101,AM-01,200401,,PROGRESS,Q3,2026-01-05,2026-03-13,KY10PT,D,,true,2026-01-14,,,,,,,,,2026-01-14T16:50:00-05:00
+489a6f87-73c5-431c-8fd3-4381866365d0,add,2026,2100388031,165901,165020,CUL101,AM-01,200401,,PROGRESS,Q3,2026-01-05,2026-03-13,KY10PT,B,,true,2026-01-14,,,,,,,,,2026-01-14T16:50:00-05:00
 
 """#,
         "KTSX_WVR_061014_20260116T100000_0001.xml": #"""
@@ -4418,7 +4214,7 @@ a0b75991-3109-48de-a302-5a670be61894,add,2026,2100324679,165901,165020,CUL101,AM
     <CreatedDateTime>2026-01-16T10:00:00-05:00</CreatedDateTime>
   </Header>
   <Waiver>
-    <RecordId>8b6e29f0-fffd-41fa-98ad-a168b571dc8f</RecordId>
+    <RecordId>a58788d8-5064-4c4a-98d8-21a026202265</RecordId>
     <Action>submit</Action>
     <CenterOrgId>061014</CenterOrgId>
     <CenterName>Ridgeline Area Technology Center</CenterName>
@@ -4440,21 +4236,21 @@ a0b75991-3109-48de-a302-5a670be61894,add,2026,2100324679,165901,165020,CUL101,AM
 """#,
         "KTSX_WVR_061014_20260305T100000_0001.csv": #"""
 recordId,action,centerOrgId,centerName,centerClassification,operatingDistrictNumber,waiverSchoolYear,waiverScope,reasonCode,reasonText,alternateProcess,affectedHomeSchoolOrgIds,submitterName,submitterTitle,submitterEmail,submitterPhone,superintendentApproval,approvalDate,submittedDateTime,priorWaiverId
-6ed7342e-2c88-46ac-b2c3-7d36f4462c55,submit,061014,Ridgeline Area Technology Center,C2,061,2027,FULL_EXCHANGE,ALT_SIS,,Rosters and grades by the district's own SIS export.,,Pat Lee,Principal,pat.lee@example.org,,true,2026-01-14,2026-03-05T09:30:00-05:00,
+1bd0f7cd-937c-47f7-a2ba-ecc5546d0946,submit,061014,Ridgeline Area Technology Center,C2,061,2027,FULL_EXCHANGE,ALT_SIS,,Rosters and grades by the district's own SIS export.,,Pat Lee,Principal,pat.lee@example.org,,true,2026-01-14,2026-03-05T09:30:00-05:00,
 
 """#,
         "KTSX_WVR_165901_20260116T100000_0001.csv": #"""
 recordId,action,centerOrgId,centerName,centerClassification,operatingDistrictNumber,waiverSchoolYear,waiverScope,reasonCode,reasonText,alternateProcess,affectedHomeSchoolOrgIds,submitterName,submitterTitle,submitterEmail,submitterPhone,superintendentApproval,approvalDate,submittedDateTime,priorWaiverId
-83092784-227b-45ab-97af-60a077f0f74b,submit,165901,Bluegrass Career and Technical Center,A2,165,2027,FULL_EXCHANGE,ALT_SIS,,Rosters and grades by the district's own SIS export.,,Pat Lee,Principal,pat.lee@example.org,,true,2026-01-14,2026-01-16T09:00:00-05:00,
+6d6e9a52-32fd-4721-8672-bf9dd236f1dc,submit,165901,Bluegrass Career and Technical Center,A2,165,2027,FULL_EXCHANGE,ALT_SIS,,Rosters and grades by the district's own SIS export.,,Pat Lee,Principal,pat.lee@example.org,,true,2026-01-14,2026-01-16T09:00:00-05:00,
 
 """#,
         "KTSX_WVR_165901_20260305T100000_0001.csv": #"""
 recordId,action,centerOrgId,centerName,centerClassification,operatingDistrictNumber,waiverSchoolYear,waiverScope,reasonCode,reasonText,alternateProcess,affectedHomeSchoolOrgIds,submitterName,submitterTitle,submitterEmail,submitterPhone,superintendentApproval,approvalDate,submittedDateTime,priorWaiverId
-ea6826d4-22ca-45a4-a54a-adac0bf39ca1,amend,165901,Bluegrass Career and Technical Center,A2,165,2027,FULL_EXCHANGE,ALT_SIS,,Rosters and grades by the district's own SIS export.,,Pat Lee,Principal,pat.lee@example.org,,true,2026-01-14,2026-03-05T09:00:00-05:00,83092784-227b-45ab-97af-60a077f0f74b
+f36ce707-b5fe-4346-9f46-09981b6829cf,amend,165901,Bluegrass Career and Technical Center,A2,165,2027,FULL_EXCHANGE,ALT_SIS,,Rosters and grades by the district's own SIS export.,,Pat Lee,Principal,pat.lee@example.org,,true,2026-01-14,2026-03-05T09:00:00-05:00,6d6e9a52-32fd-4721-8672-bf9dd236f1dc
 
 """#,
     ]
 
     /// The id of the waiver request the scenario approves.
-    public static let approvedWaiverId = "83092784-227b-45ab-97af-60a077f0f74b"
+    public static let approvedWaiverId = "6d6e9a52-32fd-4721-8672-bf9dd236f1dc"
 }

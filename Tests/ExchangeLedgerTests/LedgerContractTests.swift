@@ -384,6 +384,78 @@ struct LedgerContractTests {
         }
     }
 
+    @Test(
+        "one input routed to several receivers: each receiver's file is its own delivery, under the same name; the accepted records and their trail are kept",
+        arguments: LedgerUnderTest.all)
+    func deliveryIdentityAndTrail(ledger: LedgerUnderTest) throws {
+        try withTemporaryDirectory { directory in
+            let store = try ledger.make(directory)
+            try store.recordClaim(receipt("R1", at: 100))
+            try store.recordClaim(receipt("R2", at: 5_000))
+            var judged = try #require(try store.receipt(id: "R1"))
+            judged.outcome = .accepted
+            judged.state = .writing
+            func attendance(_ id: String, school: String) -> HeldRecord {
+                HeldRecord(
+                    type: .attendance, naturalKey: "\(id)|165901|2025-10-14|||", senderOrgId: "165901", recipientOrgId: school,
+                    schoolYear: 2026, values: ["recordId": id, "ssid": "1234567890"], receiptId: "R1",
+                    acceptedAt: Timestamp(secondsSinceEpoch: 100), deleted: false)
+            }
+            let records = [attendance("a1", school: "061010"), attendance("a2", school: "061020"), attendance("a3", school: "061010")]
+            let name = "KTSX_ATT_165901_20251014T020000_abc123.xml"
+            func reference(_ id: String) -> RecordReference { RecordReference(receiptId: "R1", recordId: id) }
+            let deliveries = [
+                Delivery(receiptId: "R1", recipientOrgId: "061010", fileName: name, deliveredAt: Timestamp(secondsSinceEpoch: 110),
+                         records: [reference("a1"), reference("a3")]),
+                Delivery(receiptId: "R1", recipientOrgId: "061020", fileName: name, deliveredAt: Timestamp(secondsSinceEpoch: 110),
+                         records: [reference("a2")]),
+                Delivery(receiptId: "R1", recipientOrgId: "165901", fileName: "in.xml.ack.xml", deliveredAt: Timestamp(secondsSinceEpoch: 110)),
+            ]
+            try store.update(judged, recordingDeliveries: deliveries, findings: ReceiptFindings(), applying: LedgerChanges(held: records))
+            // Both receivers' files are recorded under the same name, each waiting in its own outbound/.
+            let recorded = try store.deliveries(sourceId: "R1")
+            #expect(recorded.map(\.recipientOrgId) == ["061010", "061020", "165901"])
+            #expect(recorded.allSatisfy { $0.records.isEmpty }, "lists leave the trail out")
+            #expect(try store.isPendingDelivery(recipientOrgId: "061020", fileName: name))
+            #expect(try store.markPickedUp(recipientOrgId: "061010", fileName: name, at: Timestamp(secondsSinceEpoch: 120)))
+            #expect(try store.isPendingDelivery(recipientOrgId: "061020", fileName: name))
+            #expect(try store.pendingDeliveries().map(\.recipientOrgId) == ["061020", "165901"])
+            // Recorded again (a retry), nothing doubles.
+            try store.update(judged, recordingDeliveries: deliveries, findings: ReceiptFindings(), applying: .none)
+            #expect(try store.deliveries(sourceId: "R1").count == 3)
+
+            let accepted = try store.acceptedRecords(claimedFrom: nil, before: nil)
+            #expect(accepted.map(\.reference.recordId) == ["a1", "a2", "a3"])
+            #expect(accepted.map(\.recipientOrgId) == ["061010", "061020", "061010"])
+            #expect(accepted.allSatisfy { $0.type == .attendance && !$0.deleted })
+            #expect(try store.acceptedRecords(claimedFrom: Timestamp(secondsSinceEpoch: 1_000), before: nil).isEmpty)
+            let trail = try store.trail(claimedFrom: Timestamp(secondsSinceEpoch: 50), before: Timestamp(secondsSinceEpoch: 150))
+            #expect(Set(trail) == [
+                TrailEntry(sourceId: "R1", recipientOrgId: "061010", fileName: name, record: reference("a1")),
+                TrailEntry(sourceId: "R1", recipientOrgId: "061010", fileName: name, record: reference("a3")),
+                TrailEntry(sourceId: "R1", recipientOrgId: "061020", fileName: name, record: reference("a2")),
+            ])
+            #expect(trail.count == 3)
+            #expect(Set(try store.trail(sourceId: "R1")) == Set(trail))
+            #expect(try store.trail(claimedFrom: nil, before: Timestamp(secondsSinceEpoch: 100)).isEmpty)
+            #expect(try store.deliveries(deliveredFrom: Timestamp(secondsSinceEpoch: 110), before: Timestamp(secondsSinceEpoch: 111)).count == 3)
+            #expect(try store.deliveries(deliveredFrom: nil, before: Timestamp(secondsSinceEpoch: 110)).isEmpty)
+            // A job run's trail names records of earlier receipts.
+            var run = JobRun(id: "J1", job: .unknownSync, runKey: "061010|2025-10-14", startedAt: Timestamp(secondsSinceEpoch: 200))
+            #expect(try store.claimJobRun(run))
+            run.state = .writing
+            try store.updateJobRun(
+                run, recordingDeliveries: [
+                    Delivery(receiptId: "J1", recipientOrgId: "061010", fileName: "KTSX_UKA_061010.xml",
+                             deliveredAt: Timestamp(secondsSinceEpoch: 200), records: [reference("a1")]),
+                ], decision: nil)
+            #expect(try store.jobRun(id: "J1")?.state == .writing)
+            #expect(try store.jobRun(id: "missing") == nil)
+            #expect(try store.trail(sourceId: "J1").map(\.record) == [reference("a1")])
+            #expect(try store.trail(claimedFrom: nil, before: nil).count == 4)
+        }
+    }
+
     @Test("waiver requests are kept and decided", arguments: LedgerUnderTest.all)
     func waivers(ledger: LedgerUnderTest) throws {
         try withTemporaryDirectory { directory in

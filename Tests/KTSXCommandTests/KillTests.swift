@@ -34,8 +34,10 @@ struct KillTests {
             let tree = try DropTreeFixture(root: root, quietPeriod: "50ms")
             try tree.loadRoster()
             var random = SeededGenerator(state: killSeed())
+            // The center's XML attendance is for students of three high schools: one input, three receivers.
             let sources: [(example: String, org: String, extension: String)] = [
-                ("ATT.example.csv", "061014", "csv"), ("ENR.example.csv", "061010", "csv"), ("ATT.example.xml", "165901", "xml"),
+                ("ATT.example.csv", "061014", "csv"), ("ENR.example.csv", "061010", "csv"),
+                ("../../Fixtures/valid/KTSX_ATT_165901_20260211T020000_0001.xml", "165901", "xml"),
             ]
             var dropped: [String: String] = [:]  // name -> sender
             for index in 0..<300 {
@@ -50,7 +52,8 @@ struct KillTests {
                     text = text.replacingOccurrences(of: "<SchoolYear>2026</SchoolYear>", with: "<SchoolYear>1999</SchoolYear>")
                         .replacingOccurrences(of: ",2026,", with: ",1999,")
                 }
-                let name = String(format: "KTSX_%@_%@_20251002T020000_%04d.%@", String(source.example.prefix(3)), source.org, index, source.extension)
+                let type = source.example.hasPrefix("ENR") ? "ENR" : "ATT"
+                let name = String(format: "KTSX_%@_%@_20251002T020000_%04d.%@", type, source.org, index, source.extension)
                 try tree.drop(text, as: name, into: source.org)
                 dropped[name] = source.org
             }
@@ -108,6 +111,12 @@ struct KillTests {
                     }
                 }
             }
+            // The accepted attendance reached each of its high schools once.
+            for school in ["061010", "165010", "165020", "165030"] {
+                let routed = try tree.outboundFiles(school).filter { $0.hasPrefix("KTSX_ATT_") }
+                #expect(routed.count == 1, "\(school): \(routed)")
+            }
+            try Conservation.expectHolds(config: tree.config, drop: tree.drop, clock: tree.clock)
         }
     }
 }

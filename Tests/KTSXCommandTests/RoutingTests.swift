@@ -43,6 +43,13 @@ struct ScenarioWorld {
         try ktsx(["run", "--once", "--log-level", "warning"], clock: clock)
     }
 
+    /// The three high schools' enrollments of the scenario's Monday, the Elkhorn Creek file changed by `edit`.
+    func enrolAll(editingElkhorn edit: (String) -> String = { $0 }) throws {
+        try drop("KTSX_ENR_061010_20260112T070000_0001.csv", by: "061010", at: "2026-01-12T12:00:00Z")
+        try drop("KTSX_ENR_061020_20260112T070000_0001.xml", by: "061020", at: "2026-01-12T12:00:00Z")
+        try drop("KTSX_ENR_165020_20260112T070000_0001.csv", by: "165020", at: "2026-01-12T12:00:00Z", edit: edit)
+    }
+
     /// The visible files of a participant's `outbound/` whose names start with `prefix`.
     func outbound(_ org: String, prefix: String = "") throws -> [URL] {
         let folder = drop.appendingPathComponent("\(org)/outbound")
@@ -73,16 +80,15 @@ struct RoutingTests {
         return bySchool
     }
 
-    @Test("a center's attendance for students of two high schools reaches both, each its own students' records, once")
+    @Test("a center's attendance for students of three high schools reaches each, with its own students' records, once")
     func attendanceToSeveralSchools() throws {
         try withTemporaryDirectory { root in
             let world = try ScenarioWorld(root: root)
-            try world.drop("KTSX_ENR_061010_20260112T070000_0001.csv", by: "061010", at: "2026-01-12T12:00:00Z")
-            try world.drop("KTSX_ENR_061020_20260112T070000_0001.xml", by: "061020", at: "2026-01-12T12:00:00Z")
+            try world.enrolAll()
             let attendance = "KTSX_ATT_061014_20260112T163000_0001.xml"
             try world.drop(attendance, by: "061014", at: "2026-01-12T21:30:00Z")
             let sent = try RoutingTests.students(of: attendance, bySchool: "HomeSchoolOrgId")
-            #expect(Set(sent.keys) == ["061010", "061020"])
+            #expect(Set(sent.keys) == ["061010", "061020", "165020"])
             let refused = Set(try world.ledger().rejectedRecords(receiptId: try #require(world.ledger().allReceipts().last?.id)).compactMap(\.recordKey))
             for (school, records) in sent {
                 let routed = try world.outbound(school, prefix: "KTSX_ATT_061014_")
@@ -115,10 +121,8 @@ struct RoutingTests {
     func canonicalDates() throws {
         try withTemporaryDirectory { root in
             let world = try ScenarioWorld(root: root, outputFormats: ["165901": "xml"])
-            // Every enrollment of the file enters on 2025-08-13: written the way a spreadsheet writes it.
-            try world.drop("KTSX_ENR_165020_20260112T070000_0001.csv", by: "165020", at: "2026-01-12T12:00:00Z") {
-                $0.replacingOccurrences(of: ",2025-08-13,", with: ",2025-8-13,")
-            }
+            // Every enrollment of Elkhorn Creek's file enters on 2025-08-13: written the way a spreadsheet writes it.
+            try world.enrolAll { $0.replacingOccurrences(of: ",2025-08-13,", with: ",2025-8-13,") }
             let routed = try #require(try world.outbound("165901", prefix: "KTSX_ENR_165020_").first)
             let text = try String(contentsOf: routed, encoding: .utf8)
             #expect(text.contains("<EntryDate>2025-08-13</EntryDate>"))
@@ -133,7 +137,7 @@ struct RoutingTests {
             let refused = try refusedAttendance(in: world)
             let baseline = try withTemporaryDirectory { other in
                 let plain = try ScenarioWorld(root: other, outputFormats: ["165901": "xml"])
-                try plain.drop("KTSX_ENR_165020_20260112T070000_0001.csv", by: "165020", at: "2026-01-12T12:00:00Z")
+                try plain.enrolAll()
                 return try refusedAttendance(in: plain)
             }
             #expect(refused == baseline)
