@@ -79,3 +79,36 @@ struct ExchangeCycleTests {
         }
     }
 }
+
+@Suite("Hidden temporaries never outlive the step that made them")
+struct OrphanTemporaryTests {
+    @Test("a pass places a finished receipt's temporary whose delivery waits, removes one with no delivery, and leaves work in progress alone")
+    func repaired() throws {
+        try withTemporaryDirectory { root in
+            var world = try CycleWorld(root: root)
+            var logger = Logger(label: "test")
+            logger.logLevel = .critical
+            let time = Timestamp(secondsSinceEpoch: 1_000)
+            var finished = Receipt(id: "R165901-1", senderOrgId: "165901", originalName: "a.xml", sizeBytes: 1, sha256: "aa", claimedAt: time)
+            try world.ledger.recordClaim(finished)
+            finished.state = .finished
+            finished.outcome = .accepted
+            try world.ledger.update(finished, recordingDeliveries: [
+                Delivery(receiptId: finished.id, recipientOrgId: "061020", fileName: "routed.xml", deliveredAt: time),
+            ])
+            let inProgress = Receipt(id: "R165901-2", senderOrgId: "165901", originalName: "b.xml", sizeBytes: 1, sha256: "bb", claimedAt: time)
+            try world.ledger.recordClaim(inProgress)
+            let outbound = world.tree.outbound("061020")
+            for (name, source) in [("routed.xml", finished.id), ("stray.xml", finished.id), ("next.xml", inProgress.id)] {
+                try world.tree.prepare(Array("<x/>\n".utf8), named: name, in: outbound, receiptId: source)
+            }
+
+            let summary = world.cycle.run(now: .zero, logger: logger)
+            #expect(summary.temporariesRepaired == 2)
+            let names = Set(try FileManager.default.contentsOfDirectory(atPath: outbound))
+            #expect(names == ["routed.xml", DropTree.temporaryName(for: "next.xml", receiptId: inProgress.id)])
+            #expect(try world.tree.temporaries(inOutboundOf: "061020").map(\.sourceId) == [inProgress.id])
+            #expect(world.cycle.run(now: .seconds(1), logger: logger).temporariesRepaired == 0)
+        }
+    }
+}

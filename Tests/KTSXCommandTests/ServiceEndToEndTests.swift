@@ -108,6 +108,11 @@ struct DropTreeFixture {
     }
 
     func ledger() throws -> SQLiteLedger { try SQLiteLedger(path: state.appendingPathComponent("ledger.sqlite").path) }
+
+    /// Conservation holds (`ktsx audit`), no hidden temporary is left, every file written is valid.
+    func expectConserved(sourceLocation: SourceLocation = #_sourceLocation) throws {
+        try Conservation.expectHolds(config: config, drop: drop, clock: clock, sourceLocation: sourceLocation)
+    }
 }
 
 private func example(_ name: String) throws -> String {
@@ -141,6 +146,7 @@ struct ServiceEndToEndTests {
                 #expect(try tree.ktsx(["validate", path]).status == 0)
                 #expect(delivery.fileName.hasPrefix("KTSX_ATT_165901_"))
             }
+            try tree.expectConserved()
         }
     }
 
@@ -161,6 +167,7 @@ struct ServiceEndToEndTests {
             for file in ["061010/outbound/enr.csv.errors.csv", "165901/outbound/grades.xml.errors.xml"] {
                 #expect(try tree.ktsx(["validate", tree.drop.appendingPathComponent(file).path]).status == 0)
             }
+            try tree.expectConserved()
         }
     }
 
@@ -201,6 +208,7 @@ struct ServiceEndToEndTests {
                 try tree.ledger().rejectedRecords(receiptId: enrReceipt.id)
                     == [RejectedRecord(receiptId: enrReceipt.id, line: 3, recordKey: recordId, codes: ["ENR-01"])])
             #expect(try tree.ktsx(["validate", tree.outbound("061010").appendingPathComponent("enr.csv.errors.csv").path]).status == 0)
+            try tree.expectConserved()
         }
     }
 
@@ -222,6 +230,7 @@ struct ServiceEndToEndTests {
             #expect(second == "\(receipts[1].id).ack.csv")
             #expect(try tree.text("061010", second).contains(",DUPLICATE,"))
             #expect(try tree.text("061010", second).contains(receipts[0].id))
+            try tree.expectConserved()
         }
     }
 
@@ -240,6 +249,7 @@ struct ServiceEndToEndTests {
             #expect(try tree.text("061014", "big.csv.errors.csv").contains(",file-too-large,"))
             #expect(!(try tree.text("061014", "passwd.csv.ack.csv")).contains("root:"))
             #expect(try FileManager.default.contentsOfDirectory(atPath: tree.inbound("061014").path).isEmpty)
+            try tree.expectConserved()
         }
     }
 
@@ -261,6 +271,7 @@ struct ServiceEndToEndTests {
             let ids = text.split(separator: "\n").dropFirst().map { String($0.prefix(36)) }
             let delivered = try tree.text("061014", routed[0])
             #expect(delivered.contains(ids[0]) && delivered.contains(ids[1]) && !delivered.contains(ids[2]))
+            try tree.expectConserved()
         }
     }
 
@@ -312,6 +323,7 @@ struct ServiceEndToEndTests {
             #expect(try tree.outboundFiles("061010") == ["theirs.csv.ack.csv", "theirs.csv.errors.csv"])
             let quarantined = try FileManager.default.subpathsOfDirectory(atPath: tree.state.appendingPathComponent("quarantine").path)
             #expect(quarantined.contains { $0.hasSuffix("/folder.csv") } && quarantined.contains { $0.hasSuffix("/file.csv") })
+            try tree.expectConserved()
         }
     }
 
@@ -337,6 +349,7 @@ struct ServiceEndToEndTests {
             #expect(try FileManager.default.contentsOfDirectory(atPath: tree.inbound("061010").path).isEmpty)
             let visible = try tree.outboundFiles("061010").map { tree.outbound("061010").appendingPathComponent($0).path }
             #expect(try tree.ktsx(["validate"] + visible).status == 0)
+            try tree.expectConserved()
         }
     }
 
@@ -525,6 +538,7 @@ struct ServiceEndToEndTests {
             try FileManager.default.removeItem(at: tree.outbound("061010").appendingPathComponent("enr.csv.ack.csv"))
             try tree.runOnce()
             #expect(try waiting().isEmpty)
+            try tree.expectConserved()
         }
     }
 }
