@@ -164,5 +164,6 @@ struct SFTPEndToEndTests {
         #expect(
             try tree.ledger().pendingDeliveries().filter { $0.recipientOrgId == "165901" && !$0.fileName.hasPrefix("KTSX_SUM_") }.isEmpty,
             "the download-and-remove is recorded as picked up")
+        try tree.expectConserved()
     }
 }
