@@ -639,22 +639,19 @@ public final class PostgresLedger: LedgerStore {
             "reading the record trail",
             PostgresQuery(
                 unsafeSQL: "SELECT d.* FROM delivered_record d JOIN receipt r ON r.id = d.receipt_id WHERE \(condition) ORDER BY d.seq",
-                binds: bindings)
-        ) { row in
-            TrailEntry(
-                sourceId: try row.string("source_id"), recipientOrgId: try row.string("recipient_org_id"),
-                fileName: try row.string("file_name"),
-                record: RecordReference(receiptId: try row.string("receipt_id"), recordId: try row.string("record_id")))
-        }
+                binds: bindings),
+            PostgresLedger.trailEntry(from:))
     }
 
     public func trail(sourceId: String) throws(LedgerError) -> [TrailEntry] {
-        try decoded("reading the record trail", "SELECT * FROM delivered_record WHERE source_id = \(sourceId) ORDER BY seq") { row in
-            TrailEntry(
-                sourceId: try row.string("source_id"), recipientOrgId: try row.string("recipient_org_id"),
-                fileName: try row.string("file_name"),
-                record: RecordReference(receiptId: try row.string("receipt_id"), recordId: try row.string("record_id")))
-        }
+        try decoded(
+            "reading the record trail", "SELECT * FROM delivered_record WHERE source_id = \(sourceId) ORDER BY seq", PostgresLedger.trailEntry(from:))
+    }
+
+    private static func trailEntry(from row: Columns) throws -> TrailEntry {
+        TrailEntry(
+            sourceId: try row.string("source_id"), recipientOrgId: try row.string("recipient_org_id"), fileName: try row.string("file_name"),
+            record: RecordReference(receiptId: try row.string("receipt_id"), recordId: try row.string("record_id")))
     }
 
     public func pendingDeliveries() throws(LedgerError) -> [Delivery] {

@@ -698,22 +698,21 @@ public final class SQLiteLedger: LedgerStore {
                     SELECT d.* FROM delivered_record d JOIN receipt r ON r.id = d.receipt_id WHERE \(condition) ORDER BY d.rowid
                     """,
                 arguments: arguments
-            ).map { row in
-                TrailEntry(
-                    sourceId: row["source_id"], recipientOrgId: row["recipient_org_id"], fileName: row["file_name"],
-                    record: RecordReference(receiptId: row["receipt_id"], recordId: row["record_id"]))
-            }
+            ).map(SQLiteLedger.trailEntry(from:))
         }
     }
 
     public func trail(sourceId: String) throws(LedgerError) -> [TrailEntry] {
         try read("reading the record trail") { db in
-            try Row.fetchAll(db, sql: "SELECT * FROM delivered_record WHERE source_id = ? ORDER BY rowid", arguments: [sourceId]).map { row in
-                TrailEntry(
-                    sourceId: row["source_id"], recipientOrgId: row["recipient_org_id"], fileName: row["file_name"],
-                    record: RecordReference(receiptId: row["receipt_id"], recordId: row["record_id"]))
-            }
+            try Row.fetchAll(db, sql: "SELECT * FROM delivered_record WHERE source_id = ? ORDER BY rowid", arguments: [sourceId])
+                .map(SQLiteLedger.trailEntry(from:))
         }
+    }
+
+    private static func trailEntry(from row: Row) -> TrailEntry {
+        TrailEntry(
+            sourceId: row["source_id"], recipientOrgId: row["recipient_org_id"], fileName: row["file_name"],
+            record: RecordReference(receiptId: row["receipt_id"], recordId: row["record_id"]))
     }
 
     /// A stored type code, or a storage error naming it (a newer ktsx's type is not misread).

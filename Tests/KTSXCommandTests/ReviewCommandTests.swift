@@ -30,8 +30,8 @@ struct ReviewCommandTests {
             let jobs = try #require(view["jobs"] as? [[String: Any]])
             #expect(Set(jobs.compactMap { $0["job"] as? String }) == ["grade-posting", "unknown-sync", "waiver-decision", "daily-summary"])
             let deliveries = try #require(view["deliveries"] as? [String: Any])
-            // The scenario's 50 outbound files and 30 daily summaries: nothing was picked up.
-            #expect(deliveries["waiting"] as? Int == 80)
+            // The scenario's 73 outbound files and 30 daily summaries: nothing was picked up.
+            #expect(deliveries["waiting"] as? Int == 103)
 
             // A day later with nothing running: the service is reported down; text for people.
             let text = try scenario.ktsx(["status"], clock: "2026-03-06T15:00:00Z").standardOutput
@@ -101,10 +101,11 @@ struct ReviewCommandTests {
             let failed = try #require(view["rejectedRecords"] as? [[String: Any]])
             #expect(failed.map { $0["line"] as? Int } == [4, 6])
             let outputs = try #require(view["deliveries"] as? [[String: Any]])
-            #expect(Set(outputs.compactMap { $0["recipient"] as? String }) == ["061010", "061014"])
+            // Its acknowledgement and error file, and its enrollments routed to both centers its students attend.
+            #expect(Set(outputs.compactMap { $0["recipient"] as? String }) == ["061010", "061014", "165901"])
             let ack = try #require(outputs.first { ($0["file"] as? String)?.hasSuffix(".ack.csv") == true })
             #expect(ack["pickedUp"] as? String != nil)
-            #expect(outputs.filter { $0["pickedUp"] == nil }.count == 2)
+            #expect(outputs.filter { $0["pickedUp"] == nil }.count == 3)
 
             let text = try scenario.ktsx(["show", id], clock: "2026-03-06T12:05:00Z").standardOutput
             #expect(text.hasPrefix("Receipt \(id)\n"))
@@ -148,9 +149,11 @@ struct ReviewCommandTests {
             let routed = try #require((story["deliveries"] as? [[String: Any]])?.first { $0["recipient"] as? String == "061014" })
             let routedPath = root.appendingPathComponent("drop/061014/outbound/\(routed["file"] as? String ?? "")").path
             #expect(try runProcess(Repository.ktsx.path, ["validate", routedPath]).status == 0)
-            let routedLines = try String(contentsOfFile: routedPath, encoding: .utf8).split(whereSeparator: \.isNewline)
-            #expect(routedLines.count == 2, "the header and the one record accepted now")
-            #expect(routedLines.last?.hasPrefix("2fc56acc-2bb3-478d-aef2-7b2e9749da50,") == true)
+            // The center takes `same`: files from others come as XML, with the one record accepted now.
+            #expect(routedPath.hasSuffix(".xml"))
+            let routedText = try String(contentsOfFile: routedPath, encoding: .utf8)
+            #expect(routedText.components(separatedBy: "<RecordId>").count == 2, "one record")
+            #expect(routedText.contains("<RecordId>2fc56acc-2bb3-478d-aef2-7b2e9749da50</RecordId>"))
             #expect((story["issues"] as? [[String: Any]])?.map { $0["code"] as? String } == ["ENR-08"])
             // The earlier receipt names the new one; its archived original is still there.
             let earlier = try #require(try scenario.json(["show", id], clock: clock) as? [String: Any])
@@ -229,17 +232,17 @@ struct ReviewCommandTests {
             // 2026-03-05 15:00Z: the files of that morning's run are not yet 48 hours old.
             let all = try waiting([], clock: "2026-03-05T16:00:00Z")
             let overdue = try waiting(["--pending"], clock: "2026-03-05T16:00:00Z")
-            #expect(all.count == 80, "50 files and 30 daily summaries")
+            #expect(all.count == 103, "73 files and 30 daily summaries")
             #expect(overdue.count < all.count)
             #expect(overdue.allSatisfy { ($0["hoursWaiting"] as? Int ?? 0) >= 48 })
-            #expect(try waiting(["--pending"], clock: "2026-03-08T16:00:00Z").count == 80)
+            #expect(try waiting(["--pending"], clock: "2026-03-08T16:00:00Z").count == 103)
             // A school picks up everything: nothing waits.
             let outbound = root.appendingPathComponent("drop/061020/outbound")
             let names = try FileManager.default.contentsOfDirectory(atPath: outbound.path).filter { !$0.hasPrefix(".") }
             for name in names { try FileManager.default.removeItem(at: outbound.appendingPathComponent(name)) }
             try scenario.ktsx(["run", "--once"], clock: "2026-03-08T16:00:00Z")
             let left = try waiting(["--pending"], clock: "2026-03-08T16:01:00Z")
-            #expect(left.count == 80 - names.count)
+            #expect(left.count == 103 - names.count)
             #expect(!left.contains { $0["recipient"] as? String == "061020" })
             let text = try scenario.ktsx(["deliveries", "--pending"], clock: "2026-03-08T16:01:00Z").standardOutput
             #expect(text.hasPrefix("RECIPIENT"))
