@@ -308,7 +308,7 @@ extension World {
         var ssids = Set<String>()
         for index in 0..<studentCount {
             var ssid: String
-            repeat { ssid = String(format: "%010d", Int.random(in: 1_000_000_000...9_999_999_999, using: &random)) } while !ssids.insert(ssid).inserted
+            repeat { ssid = String(Int.random(in: 1_000_000_000...9_999_999_999, using: &random)) } while !ssids.insert(ssid).inserted
             let student = Student(
                 ssid: ssid, homeSchool: schools[index % schools.count].orgId,
                 lastName: lastNames.randomElement(using: &random)!, firstName: firstNames.randomElement(using: &random)!,
