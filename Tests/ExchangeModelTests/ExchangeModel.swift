@@ -260,12 +260,17 @@ struct ExchangeModel: Sendable {
         let period = r["granularity"] == "PERIOD"
         if period, r["ktsCourseNumber"] == nil || r["sectionNumber"] == nil || r["periodCode"] == nil { codes.append("ATT-11") }
         let day = CivilDate(iso: r["attendanceDate"]!)!
-        let covering = enrollments(ssid: r["ssid"]!, center: center, course: period ? r["ktsCourseNumber"] ?? "" : nil,
-                                   section: period ? r["sectionNumber"] ?? "" : nil, covering: day...day)
-        if covering.isEmpty {
-            codes.append("ATT-01")
-        } else if !covering.contains(where: { $0["homeSchoolOrgId"] == r["homeSchoolOrgId"] }) {
-            codes.append("ATT-02")
+        if r["action"] == "delete" {
+            // A delete goes where the record on file went, whatever the enrollment says now (Schemas/README.md, rule codes).
+            if let onFile = attendance[r.naturalKey]?.record, onFile["homeSchoolOrgId"] != r["homeSchoolOrgId"] { codes.append("ATT-02") }
+        } else {
+            let covering = enrollments(ssid: r["ssid"]!, center: center, course: period ? r["ktsCourseNumber"] ?? "" : nil,
+                                       section: period ? r["sectionNumber"] ?? "" : nil, covering: day...day)
+            if covering.isEmpty {
+                codes.append("ATT-01")
+            } else if !covering.contains(where: { $0["homeSchoolOrgId"] == r["homeSchoolOrgId"] }) {
+                codes.append("ATT-02")
+            }
         }
         let year = Int(r["schoolYear"]!)!
         if !CivilDate.schoolYearBounds(year).contains(day) || day > localDate(of: sender, at: now) || !world.isInstructional(day) {
@@ -307,11 +312,16 @@ struct ExchangeModel: Sendable {
         let center = r["techCenterOrgId"]!
         if center != sender { codes.append("GRD-10") }
         let begin = CivilDate(iso: r["gradingPeriodBeginDate"]!)!, end = CivilDate(iso: r["gradingPeriodEndDate"]!)!
-        let covering = begin <= end ? enrollments(ssid: r["ssid"]!, center: center, course: r["ktsCourseNumber"]!, section: r["sectionNumber"]!, covering: begin...end) : []
-        if covering.isEmpty {
-            codes.append("GRD-01")
-        } else if !covering.contains(where: { $0["homeSchoolOrgId"] == r["homeSchoolOrgId"] }) {
-            codes.append("GRD-13")
+        if r["action"] == "delete" {
+            // A delete goes where the grade on file went, whatever the enrollment says now (Schemas/README.md, rule codes).
+            if let onFile = grades[r.naturalKey], onFile["homeSchoolOrgId"] != r["homeSchoolOrgId"] { codes.append("GRD-13") }
+        } else {
+            let covering = begin <= end ? enrollments(ssid: r["ssid"]!, center: center, course: r["ktsCourseNumber"]!, section: r["sectionNumber"]!, covering: begin...end) : []
+            if covering.isEmpty {
+                codes.append("GRD-01")
+            } else if !covering.contains(where: { $0["homeSchoolOrgId"] == r["homeSchoolOrgId"] }) {
+                codes.append("GRD-13")
+            }
         }
         let yearBounds = CivilDate.schoolYearBounds(Int(r["schoolYear"]!)!)
         if begin > end || !yearBounds.contains(begin) || !yearBounds.contains(end) { codes.append("GRD-02") }

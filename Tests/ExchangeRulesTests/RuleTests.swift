@@ -230,4 +230,28 @@ struct RecordApplierTests {
         // A new request for the year is possible again.
         #expect(applier.consider(RecordFacts(type: .waiver, line: 4, values: RuleWorld.waiverValues.merging(["recordId": "99999999-9999-4999-8999-999999999999"]) { $1 })).isEmpty)
     }
+
+    @Test("a delete goes where the record went: allowed after the student moved, refused when it names another school (ATT-02, GRD-13)",
+          arguments: [ExchangeType.attendance, .grades])
+    func deleteAfterTheStudentMoved(type: ExchangeType) {
+        var held = RuleWorld.held
+        let original = RuleWorld.values(of: type)
+        held.hold(
+            HeldRecord(
+                type: type, naturalKey: NaturalKey.of(type, original), senderOrgId: "165901", recipientOrgId: original["homeSchoolOrgId"]!,
+                schoolYear: 2026, values: original, receiptId: "R1", acceptedAt: RuleWorld.received, deleted: false))
+        // The student has moved: the enrollment now names another high school.
+        var moved = RuleWorld.enrollmentValues
+        moved["homeSchoolOrgId"] = "165020"
+        held.hold(
+            HeldRecord(
+                type: .enrollment, naturalKey: NaturalKey.of(.enrollment, moved), senderOrgId: "165020", recipientOrgId: "165901",
+                schoolYear: 2026, values: moved, receiptId: "R2", acceptedAt: RuleWorld.received, deleted: false))
+        let code = type == .attendance ? "ATT-02" : "GRD-13"
+        // Withdrawn from the school that received it: accepted, though the enrollment names another school now.
+        #expect(RuleWorld.codes(type, held: held) { $0["action"] = "delete" } == [])
+        // An update now must name the enrollment's school, and a delete naming another school is refused.
+        #expect(RuleWorld.codes(type, held: held) { $0["action"] = "update" }.contains(code))
+        #expect(RuleWorld.codes(type, held: held) { $0["action"] = "delete"; $0["homeSchoolOrgId"] = "165020" } == [code])
+    }
 }

@@ -18,6 +18,18 @@ enum EnrollmentLookup {
         }
     }
 
+    /// The message for a `delete` whose `homeSchoolOrgId` is not the high school that received the record on
+    /// file (its receiver): the delete goes where the record went, whatever the student's enrollment says now
+    /// (the student may have moved since). Nil when it names that school, or nothing is on file (ATT-07,
+    /// GRD-11 say so).
+    static func deleteReceiverMismatch(_ record: RecordFacts, context: RuleContext, what: String) -> String? {
+        guard let held = context.held.record(record.type, key: record.naturalKey), !held.deleted,
+            held.recipientOrgId != record["homeSchoolOrgId"]
+        else { return nil }
+        return "homeSchoolOrgId \(record["homeSchoolOrgId"]) is not the high school that received the \(what) on file "
+            + "(\(held.recipientOrgId)). A delete names the school that received the record; \(what) are never re-routed."
+    }
+
     /// The message for a record whose `homeSchoolOrgId` is not the home high school of the enrollments
     /// covering `dates`; nil when it is (or when there is no such enrollment, a rule of its own).
     static func homeSchoolMismatch(_ record: RecordFacts, dates: ClosedRange<LocalDate>, context: RuleContext, what: String) -> String? {
@@ -50,8 +62,8 @@ public struct AttendanceStudentEnrolled: RecordRule {
     }
 }
 
-/// ATT-02: the record's home high school is the one on the student's enrollment (a mismatch is
-/// rejected, never re-routed).
+/// ATT-02: the record's home high school is the one on the student's enrollment, and a delete's is the
+/// school that received the attendance on file (a mismatch is rejected, never re-routed).
 public struct AttendanceHomeSchoolMatches: RecordRule {
     /// Creates the rule.
     public init() {}
@@ -60,7 +72,10 @@ public struct AttendanceHomeSchoolMatches: RecordRule {
     public var types: Set<ExchangeType> { [.attendance] }
 
     public func check(_ record: RecordFacts, context: RuleContext) -> RuleViolation? {
-        guard record["action"] != "delete", let date = record.date("attendanceDate"),
+        if record["action"] == "delete" {
+            return EnrollmentLookup.deleteReceiverMismatch(record, context: context, what: "attendance").map { violation("homeSchoolOrgId", $0) }
+        }
+        guard let date = record.date("attendanceDate"),
             let message = EnrollmentLookup.homeSchoolMismatch(record, dates: date...date, context: context, what: "records")
         else { return nil }
         return violation("homeSchoolOrgId", message)
