@@ -361,18 +361,7 @@ struct Audit: ParsableCommand {
         let audit = ConservationAudit(tree: exchange.configuration.tree, ledger: exchange.ledger, validator: try FileValidator())
         let report = try audit.run(
             from: period.claimedFrom, before: period.claimedBefore, participants: reference.participants.keys.sorted())
-        let view: [String: Any] = [
-            "holds": report.holds, "acceptedRecords": report.acceptedRecords, "trailEntries": report.trailEntries,
-            "deliveries": report.deliveries, "filesReadBack": report.filesReadBack,
-            "discrepancies": report.discrepancies.map { discrepancy -> [String: Any] in
-                var row: [String: Any] = ["kind": discrepancy.kind.rawValue, "source": discrepancy.sourceId, "detail": discrepancy.detail]
-                if let record = discrepancy.recordId { row["recordId"] = record }
-                if let receiver = discrepancy.receiverOrgId { row["receiver"] = receiver }
-                if let file = discrepancy.fileName { row["file"] = file }
-                return row
-            },
-        ]
-        try options.emit(view) {
+        try options.emit(SupportViews.conservation(report)) {
             func count(_ number: Int, _ one: String, _ many: String) -> String { "\(number) \(number == 1 ? one : many)" }
             var text = "checked " + count(report.acceptedRecords, "accepted record", "accepted records") + ", "
             text += count(report.trailEntries, "trail entry", "trail entries") + ", "

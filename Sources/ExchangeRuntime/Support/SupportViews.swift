@@ -124,6 +124,21 @@ public enum SupportViews {
         delivery(waiting.delivery, reference: reference, hoursWaiting: waiting.hoursWaiting)
     }
 
+    /// What `ktsx audit` found, for JSON: the figures checked and each discrepancy.
+    public static func conservation(_ report: ConservationReport) -> [String: Any] {
+        [
+            "holds": report.holds, "acceptedRecords": report.acceptedRecords, "trailEntries": report.trailEntries,
+            "deliveries": report.deliveries, "filesReadBack": report.filesReadBack,
+            "discrepancies": report.discrepancies.map { discrepancy -> [String: Any] in
+                var row: [String: Any] = ["kind": discrepancy.kind.rawValue, "source": discrepancy.sourceId, "detail": discrepancy.detail]
+                if let record = discrepancy.recordId { row["recordId"] = record }
+                if let receiver = discrepancy.receiverOrgId { row["receiver"] = receiver }
+                if let file = discrepancy.fileName { row["file"] = file }
+                return row
+            },
+        ]
+    }
+
     /// A quiet center.
     public static func quiet(_ center: QuietCenter) -> [String: Any] {
         var view: [String: Any] = ["orgId": center.orgId, "name": center.name, "missedDays": center.missedDays]
