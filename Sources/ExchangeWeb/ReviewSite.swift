@@ -208,16 +208,16 @@ public struct ReviewSite: Sendable {
             return loginPage(request: request, error: "The login form expired. Please try again.", status: .forbidden)
         }
         let user = form.username ?? ""
-        guard throttle.mayTry(user) else {
+        guard let attempt = throttle.attempt(user) else {
             logger.notice("review page: login refused after repeated failures")
             return loginPage(
                 request: request, error: "Too many failed logins for this user name. Wait 15 minutes and try again.", status: .tooManyRequests)
         }
         guard await verify(user: user, password: form.password ?? "") else {
-            throttle.failed(user)
             logger.notice("review page: failed login")
             return loginPage(request: request, error: "Wrong user name or password.", status: .unauthorized)
         }
+        throttle.succeeded(user, attempt: attempt)
         context.sessions.createSession(SupportSession(user: user, csrf: ReviewSite.randomToken()), expiresIn: ReviewSite.sessionLifetime)
         logger.info("review page: login", metadata: ["exchange.user": "\(user)"])
         return .redirect(to: ReviewSite.safeNext(form.next))
@@ -390,33 +390,43 @@ struct ReviewService<App: ApplicationProtocol>: Service {
     }
 }
 
-/// Failed logins per user name: after `limit` failures within `window`, the name is refused until the
+/// Login attempts per user name: after `limit` failures within `window`, the name is refused until the
 /// oldest of them is older than the window (a guessing attack slows to a crawl; the person waits 15
-/// minutes at most).
+/// minutes at most). An attempt counts as a failure from the moment it is let through, before its
+/// password is checked, and is forgiven only when the password was right: concurrent attempts cannot
+/// slip past the limit while their checks are queued.
 final class LoginThrottle: Sendable {
     let limit: Int
     let window: Duration
-    private let failures = Mutex<[String: [ContinuousClock.Instant]]>([:])
+    private let attempts = Mutex<[String: [ContinuousClock.Instant]]>([:])
 
     init(limit: Int = 5, window: Duration = .seconds(15 * 60)) {
         self.limit = limit
         self.window = window
     }
 
-    /// Whether `user` may try a password now.
-    func mayTry(_ user: String, at now: ContinuousClock.Instant = .now) -> Bool {
-        failures.withLock { table in
-            table[user] = table[user]?.filter { now - $0 < window }
-            return (table[user]?.count ?? 0) < limit
+    /// Lets an attempt for `user` through and counts it, in one step; nil when the name has used its
+    /// attempts. Pass the returned instant to `succeeded` if the password was right.
+    func attempt(_ user: String, at now: ContinuousClock.Instant = .now) -> ContinuousClock.Instant? {
+        attempts.withLock { table -> ContinuousClock.Instant? in
+            // Names that were never users still cost memory: keep the table small.
+            if table.count > 10_000 { table = table.filter { !$0.value.isEmpty && now - $0.value.last! < window } }
+            let recent = (table[user] ?? []).filter { now - $0 < window }
+            guard recent.count < limit else {
+                table[user] = recent
+                return nil
+            }
+            table[user] = recent + [now]
+            return now
         }
     }
 
-    /// Records a failed try.
-    func failed(_ user: String, at now: ContinuousClock.Instant = .now) {
-        failures.withLock { table in
-            // Names that were never users still cost memory: keep the table small.
-            if table.count > 10_000 { table = table.filter { !$0.value.isEmpty && now - $0.value.last! < window } }
-            table[user, default: []].append(now)
+    /// Forgives the attempt made at `instant`: its password was right.
+    func succeeded(_ user: String, attempt instant: ContinuousClock.Instant) {
+        attempts.withLock { table in
+            guard var recent = table[user], let index = recent.firstIndex(of: instant) else { return }
+            recent.remove(at: index)
+            table[user] = recent.isEmpty ? nil : recent
         }
     }
 }

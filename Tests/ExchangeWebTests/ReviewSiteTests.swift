@@ -235,6 +235,32 @@ struct ReviewSiteTests {
         }
     }
 
+    @Test("thirty logins for one name at once (29 wrong, 1 right): at most five reach the password check, the rest are refused")
+    func concurrentLogins() async throws {
+        try await withTemporaryDirectory { root in
+            let world = try ReviewWorld(root: root)
+            try await world.application().test(.router) { client in
+                let (_, token, headers, _) = try await client.openLoginForm()
+                let statuses = try await withThrowingTaskGroup(of: HTTPResponse.Status.self) { group in
+                    for attempt in 0..<30 {
+                        let password = attempt == 17 ? ReviewWorld.password : "guess \(attempt)"
+                        group.addTask {
+                            try await client.execute(
+                                uri: "/login", method: .post, headers: headers,
+                                body: form(["username": "support", "password": password, "token": token])
+                            ).status
+                        }
+                    }
+                    var statuses: [HTTPResponse.Status] = []
+                    for try await status in group { statuses.append(status) }
+                    return statuses
+                }
+                #expect(statuses.filter { $0 != .tooManyRequests }.count == 5, "\(statuses.map(\.code))")
+                #expect(statuses.filter { $0 == .tooManyRequests }.count == 25)
+            }
+        }
+    }
+
     @Test("a rejection shows each error beside its row, escaped; file-level errors above")
     func rejectionView() async throws {
         try await withTemporaryDirectory { root in
@@ -318,17 +344,32 @@ struct ReviewPartsTests {
         #expect(ReviewSite.safeNext(next) == followed)
     }
 
-    @Test("five failed logins for a name within the window refuse that name until the oldest ages out")
+    @Test("five failed logins for a name within the window refuse that name until the oldest ages out; a right one is forgiven")
     func throttle() {
         let throttle = LoginThrottle(limit: 5, window: .seconds(900))
         let start = ContinuousClock.now
+        // A right password does not use up an attempt.
+        let right = throttle.attempt("jdoe", at: start)
+        #expect(right != nil)
+        throttle.succeeded("jdoe", attempt: right!)
         for second in 0..<5 {
-            #expect(throttle.mayTry("jdoe", at: start + .seconds(second)))
-            throttle.failed("jdoe", at: start + .seconds(second))
+            #expect(throttle.attempt("jdoe", at: start + .seconds(second)) != nil)
         }
-        #expect(!throttle.mayTry("jdoe", at: start + .seconds(10)))
-        #expect(throttle.mayTry("someone", at: start + .seconds(10)))
-        #expect(throttle.mayTry("jdoe", at: start + .seconds(901)))
+        #expect(throttle.attempt("jdoe", at: start + .seconds(10)) == nil)
+        #expect(throttle.attempt("someone", at: start + .seconds(10)) != nil)
+        #expect(throttle.attempt("jdoe", at: start + .seconds(901)) != nil)
+    }
+
+    @Test("thirty attempts for one name at once: five are let through to the password check, the rest refused")
+    func throttleConcurrent() async {
+        let throttle = LoginThrottle(limit: 5, window: .seconds(900))
+        let granted = await withTaskGroup(of: Bool.self) { group in
+            for _ in 0..<30 { group.addTask { throttle.attempt("support") != nil } }
+            var count = 0
+            for await passed in group where passed { count += 1 }
+            return count
+        }
+        #expect(granted == 5)
     }
 
     @Test("CSV errors show the header and their rows; XML errors two lines either side; gaps marked; file errors apart")
