@@ -151,7 +151,8 @@ public struct DropTree: Sendable {
         }
         return DropEntry(
             name: String(path.split(separator: "/").last ?? ""), kind: kind, size: Int64(info.st_size),
-            modified: Int64(info.st_mtim.tv_sec) * 1_000_000_000 + Int64(info.st_mtim.tv_nsec), inode: UInt64(info.st_ino))
+            modified: Int64(info.st_mtim.tv_sec) * 1_000_000_000 + Int64(info.st_mtim.tv_nsec), inode: UInt64(info.st_ino),
+            links: UInt64(info.st_nlink))
     }
 
     /// Whether a name exists in a folder (as any kind of entry).

@@ -121,7 +121,7 @@ public struct FileProcessor: Sendable {
 
     func recordClaim(_ path: String, receiptId: String, name: String, sender: String, reprocessOf: String? = nil) throws -> Receipt {
         let entry = try tree.entry(at: path)
-        let unreadable = entry.kind != .regular || entry.size > maxFileBytes
+        let unreadable = entry.kind != .regular || entry.links > 1 || entry.size > maxFileBytes
         let (digest, size) = unreadable ? (String(repeating: "0", count: 64), max(0, entry.size)) : try FileProcessor.sha256(of: path)
         var receipt = Receipt(
             id: receiptId, senderOrgId: sender, originalName: name, sizeBytes: size, sha256: digest, claimedAt: now())
@@ -299,20 +299,24 @@ public struct FileProcessor: Sendable {
         return files
     }
 
-    /// Why a claimed entry must not be read, if it must not: a link, a folder, a FIFO or device, or a
-    /// file over the limit (from `lstat`; nothing is opened).
+    /// Why a claimed entry must not be read, if it must not: a link (symbolic, or a file with more than
+    /// one name), a folder, a FIFO or device, or a file over the limit (from `lstat`; nothing is opened).
     private func setAsideReason(_ entry: DropEntry) -> ReadinessTracker.SetAsideReason? {
         switch entry.kind {
         case .symbolicLink: return .symbolicLink
         case .directory: return .directory
         case .special: return .special
-        case .regular: return entry.size > maxFileBytes ? .tooLarge(limit: maxFileBytes) : nil
+        case .regular:
+            if entry.links > 1 { return .hardLink }
+            return entry.size > maxFileBytes ? .tooLarge(limit: maxFileBytes) : nil
         }
     }
 
     static func explanation(_ reason: ReadinessTracker.SetAsideReason, size: Int64) -> String {
         switch reason {
         case .symbolicLink: "The file is a symbolic link. Links are never followed; upload the file itself."
+        case .hardLink:
+            "The file is a hard link (it has another name, perhaps outside your folder) and was not read. Upload the file itself."
         case .directory: "This is a folder, not a file, and was not read. Upload files directly into inbound/."
         case .special: "This is not a regular file (a FIFO, socket or device) and was not read."
         case .tooLarge(let limit):
@@ -339,6 +343,12 @@ public struct FileProcessor: Sendable {
             return ValidationReport(
                 file: name, type: nil, binding: nil, recordCount: 0,
                 issues: [ValidationIssue(code: .notARegularFile(.special), message: "The file is not a regular file and was not read.")],
+                errorCount: 1)
+        }
+        guard info.st_nlink <= 1 else {
+            return ValidationReport(
+                file: name, type: nil, binding: nil, recordCount: 0,
+                issues: [ValidationIssue(code: .notARegularFile(.hardLink), message: FileProcessor.explanation(.hardLink, size: 0))],
                 errorCount: 1)
         }
         return try validator.validate(

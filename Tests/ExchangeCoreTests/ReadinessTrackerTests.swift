@@ -17,6 +17,14 @@ struct ReadinessTrackerTests {
         #expect(readiness.observe([old], now: .seconds(5))["a.csv"] == .ready)
     }
 
+    @Test("a regular file with a second name (a hard link) is set aside at once, as a symbolic link is")
+    func hardLink() {
+        var readiness = tracker()
+        let linked = DropEntry(name: "a.csv", size: 10, modified: 1, inode: 7, links: 2)
+        #expect(readiness.observe([linked], now: .seconds(0))["a.csv"] == .setAside(.hardLink))
+        #expect(ValidationIssue.Code.notARegularFile(.hardLink).rawValue == "hard-link")
+    }
+
     @Test("a file that grows, is touched or replaced starts its quiet period over")
     func changesRestart() {
         var readiness = tracker()

@@ -253,6 +253,28 @@ struct ServiceEndToEndTests {
         }
     }
 
+    @Test("a file hard-linked into inbound/ from outside the drop tree is set aside unread (hard-link), and never shown")
+    func hardLink() throws {
+        try withTemporaryDirectory { root in
+            let tree = try DropTreeFixture(root: root)
+            let outside = root.appendingPathComponent("outside-secret.csv")
+            try "recordId,secret\nabc,do-not-read-me\n".write(to: outside, atomically: true, encoding: .utf8)
+            #expect(link(outside.path, tree.inbound("061014").appendingPathComponent("linked.csv").path) == 0)
+            try tree.runOnce()
+            #expect(try tree.text("061014", "linked.csv.ack.csv").contains(",REJECTED,"))
+            let errors = try tree.text("061014", "linked.csv.errors.csv")
+            #expect(errors.contains(",hard-link,"), "\(errors)")
+            #expect(!errors.contains("do-not-read-me"))
+            // Quarantined, never read: its lines are not shown to support.
+            let receipt = try #require(try tree.ledger().allReceipts().first { $0.originalName == "linked.csv" })
+            #expect(receipt.sha256 == String(repeating: "0", count: 64))
+            let shown = try tree.ktsx(["show", receipt.id, "--config", tree.config.path])
+            #expect(!shown.standardOutput.contains("do-not-read-me"))
+            #expect(try String(contentsOf: outside, encoding: .utf8).contains("do-not-read-me"), "the outside file is untouched")
+            try tree.expectConserved()
+        }
+    }
+
     @Test("a file over max_records is rejected whole, read no further, and nothing in it is applied or routed")
     func tooManyRecords() throws {
         try withTemporaryDirectory { root in

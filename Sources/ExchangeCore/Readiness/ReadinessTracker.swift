@@ -22,14 +22,18 @@ public struct DropEntry: Sendable, Equatable {
     public var modified: Int64
     /// Inode number (a replaced file has a new one).
     public var inode: UInt64
+    /// How many names the file has (hard links): more than one means the same bytes also live elsewhere,
+    /// perhaps outside the drop tree.
+    public var links: UInt64
 
     /// Creates an entry.
-    public init(name: String, kind: Kind = .regular, size: Int64, modified: Int64 = 0, inode: UInt64 = 0) {
+    public init(name: String, kind: Kind = .regular, size: Int64, modified: Int64 = 0, inode: UInt64 = 0, links: UInt64 = 1) {
         self.name = name
         self.kind = kind
         self.size = size
         self.modified = modified
         self.inode = inode
+        self.links = links
     }
 }
 
@@ -57,6 +61,9 @@ public struct ReadinessTracker: Sendable {
     public enum SetAsideReason: Sendable, Equatable {
         /// A symbolic link.
         case symbolicLink
+        /// A regular file with more than one name (a hard link): its bytes may belong to a file outside
+        /// the drop tree, so it is never read, as a symbolic link is not.
+        case hardLink
         /// A directory.
         case directory
         /// A FIFO, socket or device.
@@ -122,6 +129,7 @@ public struct ReadinessTracker: Sendable {
         case .special: return .setAside(.special)
         case .regular: break
         }
+        if entry.links > 1 { return .setAside(.hardLink) }
         if entry.size > maxFileBytes { return .setAside(.tooLarge(limit: maxFileBytes)) }
         if usesDoneMarker {
             return names.contains(entry.name + ReadinessTracker.doneMarkerSuffix) ? .ready : .wait
@@ -141,6 +149,7 @@ extension ValidationIssue.Code {
     public static func notARegularFile(_ reason: ReadinessTracker.SetAsideReason) -> Self {
         switch reason {
         case .symbolicLink: .symbolicLink
+        case .hardLink: .hardLink
         case .directory, .special: .notRegularFile
         case .tooLarge: .fileTooLarge
         }

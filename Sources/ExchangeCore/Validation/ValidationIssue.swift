@@ -35,6 +35,8 @@ public struct ValidationIssue: Sendable, Equatable, Hashable {
         public static let senderMismatch = Code(rawValue: "sender-mismatch")
         /// A symbolic link in `inbound/`: never followed.
         public static let symbolicLink = Code(rawValue: "symbolic-link")
+        /// The entry was a file with more than one name (a hard link): never read.
+        public static let hardLink = Code(rawValue: "hard-link")
         /// A folder, FIFO, socket or device in `inbound/`: never read.
         public static let notRegularFile = Code(rawValue: "not-a-regular-file")
         /// A file over the size limit: never read.

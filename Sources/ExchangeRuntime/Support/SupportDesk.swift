@@ -99,7 +99,8 @@ public struct SupportDesk: Sendable {
         guard descriptor >= 0 else { return nil }
         defer { close(descriptor) }
         var info = stat()
-        guard fstat(descriptor, &info) == 0, info.st_mode & S_IFMT == S_IFREG else { return nil }
+        // A file with another name (a hard link from outside the tree) is never shown.
+        guard fstat(descriptor, &info) == 0, info.st_mode & S_IFMT == S_IFREG, info.st_nlink <= 1 else { return nil }
         var lines: [String] = []
         var current: [UInt8] = []
         func finishLine() {
