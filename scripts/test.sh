@@ -2,7 +2,8 @@
 # The test command (README, .ci/run): installs what the tests need, builds, and runs the whole suite.
 #   Debian packages: libxml2-dev and pkg-config (to build), libxml2-utils (xmllint, the XML oracle),
 #   time (peak-memory checks), libsqlite3-dev (the ledger), sqlite3 (ledger tests), openssh-server and
-#   openssh-client (the SFTP end-to-end test starts its own sshd on a free loopback port), chromium and
+#   openssh-client (the SFTP end-to-end test starts its own sshd on a free loopback port), curl (the review
+#   page's /healthz from a test), chromium and
 #   chromium-driver (the review page's browser test), postgresql-15 (scripts/postgres.sh starts a throwaway
 #   server on loopback for the PostgreSQL ledger's tests, unless KTSX_TEST_POSTGRES_URL names one).
 #   PyPI: frictionless (the CSV oracle), selenium (drives Chromium in the browser test).
@@ -20,6 +21,7 @@ pkg-config --exists libxml-2.0 2>/dev/null || packages+=(libxml2-dev)
 command -v sqlite3 >/dev/null 2>&1 || packages+=(sqlite3)
 [ -x /usr/sbin/sshd ] || packages+=(openssh-server)
 command -v sftp >/dev/null 2>&1 || packages+=(openssh-client)
+command -v curl >/dev/null 2>&1 || packages+=(curl)
 [ -x /usr/bin/chromium ] || packages+=(chromium)
 [ -x /usr/bin/chromedriver ] || packages+=(chromium-driver)
 [ -d /usr/share/fonts/truetype/dejavu ] || packages+=(fonts-dejavu-core)

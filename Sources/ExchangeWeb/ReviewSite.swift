@@ -18,6 +18,9 @@ public struct ReviewSite: Sendable {
     let desk: SupportDesk
     let jobs: JobRunner
     let users: SupportUsers
+    /// Why nobody can log in (the support users' file has problems), when that is so: the exchange goes on,
+    /// logins are refused and `/healthz` says why.
+    let loginProblem: String?
     let metrics: PrometheusCollectorRegistry
     let library: MustacheLibrary
     let throttle = LoginThrottle()
@@ -31,10 +34,15 @@ public struct ReviewSite: Sendable {
     /// - Parameters:
     ///   - jobs: Runs the waiver decisions made on the page.
     ///   - metrics: The registry `/metrics` shows.
-    public init(desk: SupportDesk, jobs: JobRunner, users: SupportUsers, metrics: PrometheusCollectorRegistry, logger: Logger) throws {
+    ///   - loginProblem: Why the support users could not be read, if they could not: every login is refused.
+    public init(
+        desk: SupportDesk, jobs: JobRunner, users: SupportUsers, loginProblem: String? = nil, metrics: PrometheusCollectorRegistry,
+        logger: Logger
+    ) throws {
         self.desk = desk
         self.jobs = jobs
-        self.users = users
+        self.users = loginProblem == nil ? users : SupportUsers(hashes: [:])
+        self.loginProblem = loginProblem
         self.metrics = metrics
         self.logger = logger
         var library = MustacheLibrary()
@@ -133,6 +141,8 @@ public struct ReviewSite: Sendable {
             status = .serviceUnavailable
             body["status"] = "ledger-unavailable"
         }
+        // The exchange runs; only the review page's logins are off.
+        if loginProblem != nil { body["reviewLogins"] = "refused: \(SupportUsers.file) has problems (see the log)" }
         let data = try JSONSerialization.data(withJSONObject: body, options: [.sortedKeys])
         return Response(status: status, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: data)))
     }
@@ -208,6 +218,12 @@ public struct ReviewSite: Sendable {
             return loginPage(request: request, error: "The login form expired. Please try again.", status: .forbidden)
         }
         let user = form.username ?? ""
+        if loginProblem != nil {
+            logger.error("review page: login refused: the support users' file has problems")
+            return loginPage(
+                request: request, error: "Logins are switched off until the support users' file is fixed. Ask the administrator.",
+                status: .serviceUnavailable)
+        }
         guard let attempt = throttle.attempt(user) else {
             logger.notice("review page: login refused after repeated failures")
             return loginPage(

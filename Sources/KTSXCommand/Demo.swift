@@ -96,7 +96,7 @@ struct Demo: AsyncParsableCommand {
         for command in ["status", "submissions --outcome rejected", "show RECEIPT", "deliveries --pending", "participants --quiet", "waivers"] {
             print("  ktsx \(command) --config \(base.path)")
         }
-        print("The review page: add a user (`ktsx hash-password --user NAME` writes a line for \(base.path)/support-users.csv,")
-        print("under the header username,passwordHash), run `ktsx run --config \(base.path)`, open http://127.0.0.1:8480/.")
+        print("The review page: add a user (`ktsx hash-password --user NAME --config \(base.path) < password.txt`),")
+        print("run `ktsx run --config \(base.path)`, open http://127.0.0.1:8480/.")
     }
 }

@@ -182,13 +182,18 @@ struct Run: AsyncParsableCommand {
     /// The review page over the exchange, with the support users of the configuration and the metrics
     /// of this process.
     private func reviewSite(_ exchange: Exchange, logger: Logger) throws -> ReviewSite {
-        let users: SupportUsers
+        // A broken login file switches the review page's logins off, not the exchange: files keep flowing.
+        var users = SupportUsers(hashes: [:])
+        var loginProblem: String?
         do {
             users = try SupportUsers.load(directory: exchange.configuration.directory)
         } catch {
-            throw ConfigurationFailure(message: "the configuration in \(options.config) has problems:\n\(error)")
+            loginProblem = "\(error)"
+            logger.error(
+                "the support users' file has problems; review page logins are refused until it is fixed",
+                metadata: ["exchange.problems": "\(error)"])
         }
-        if users.names.isEmpty {
+        if loginProblem == nil, users.names.isEmpty {
             logger.warning("no support users (\(SupportUsers.file)): nobody can log in to the review page")
         }
         let registry = PrometheusCollectorRegistry()
@@ -198,7 +203,8 @@ struct Run: AsyncParsableCommand {
             .seconds(2), .seconds(5), .seconds(10), .seconds(30), .seconds(60), .seconds(300),
         ]
         MetricsSystem.bootstrap(factory)
-        return try ReviewSite(desk: exchange.desk, jobs: exchange.jobs, users: users, metrics: registry, logger: logger)
+        return try ReviewSite(
+            desk: exchange.desk, jobs: exchange.jobs, users: users, loginProblem: loginProblem, metrics: registry, logger: logger)
     }
 }
 
@@ -206,11 +212,16 @@ struct Run: AsyncParsableCommand {
 struct HashPassword: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "hash-password",
-        abstract: "Read a password on standard input and print a support-users.csv row with its bcrypt hash.",
-        discussion: "Example: ktsx hash-password --user jdoe < password.txt >> support-users.csv. Only the hash is kept.")
+        abstract: "Read a password on standard input and add a support-users.csv row with its bcrypt hash.",
+        discussion: """
+            With --config DIR the row is added to DIR/support-users.csv (created with its header, readable by its owner             only); without, it is printed. Example: ktsx hash-password --user jdoe --config /etc/ktsx < password.txt.             Only the hash is kept.
+            """)
 
     @Option(help: "The user name for the row.")
     var user: String
+
+    @Option(help: "The configuration directory whose support-users.csv gets the row (created with its header if new).")
+    var config: String?
 
     @Option(help: "bcrypt cost (work factor), 10 to 16.")
     var cost: Int = 12
@@ -226,6 +237,24 @@ struct HashPassword: ParsableCommand {
         } catch {
             throw ValidationError("\(error)")
         }
-        print(row)
+        guard let config else {
+            print(row)
+            return
+        }
+        let path = URL(fileURLWithPath: config).appendingPathComponent(SupportUsers.file).path
+        let isNew = !FileManager.default.fileExists(atPath: path)
+        let descriptor = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0o600)
+        guard descriptor >= 0 else { throw ValidationError("cannot write \(path): \(String(cString: strerror(errno)))") }
+        defer { close(descriptor) }
+        var text = isNew ? SupportUsers.columns.joined(separator: ",") + "\n" : ""
+        // A file that does not end its last line gets one first, so the row stands on its own line.
+        if !isNew, let existing = FileManager.default.contents(atPath: path), let last = existing.last, last != UInt8(ascii: "\n") {
+            text += "\n"
+        }
+        text += row + "\n"
+        guard write(descriptor, text, text.utf8.count) == text.utf8.count else {
+            throw ValidationError("cannot write \(path): \(String(cString: strerror(errno)))")
+        }
+        print("added \(user) to \(path)")
     }
 }

@@ -32,7 +32,8 @@ struct ReviewWorld {
     let ledger = InMemoryLedger()
     let site: ReviewSite
 
-    init(root: URL) throws {
+    /// - Parameter loginProblem: Why the support users' file could not be read, if it could not.
+    init(root: URL, loginProblem: String? = nil) throws {
         tree = DropTree(dropRoot: root.appendingPathComponent("drop").path, stateDirectory: root.appendingPathComponent("state").path)
         try tree.prepare(for: ReviewWorld.reference.participants.values.sorted { $0.orgId < $1.orgId })
         var receipt = Receipt(id: "R061010-1", senderOrgId: "061010", originalName: "enr.csv", sizeBytes: 80, sha256: "ab", claimedAt: ReviewWorld.now)
@@ -67,7 +68,8 @@ struct ReviewWorld {
         let desk = SupportDesk(tree: tree, ledger: ledger, reference: reference, now: clock)
         let jobs = JobRunner(tree: tree, ledger: ledger, reference: reference, now: clock, newRunId: { "J-1" })
         let users = SupportUsers(hashes: ["support": Bcrypt.hash(ReviewWorld.password, cost: 4)])
-        site = try ReviewSite(desk: desk, jobs: jobs, users: users, metrics: PrometheusCollectorRegistry(), logger: Logger(label: "test"))
+        site = try ReviewSite(
+            desk: desk, jobs: jobs, users: users, loginProblem: loginProblem, metrics: PrometheusCollectorRegistry(), logger: Logger(label: "test"))
     }
 
     func application() -> some ApplicationProtocol {
@@ -231,6 +233,23 @@ struct ReviewSiteTests {
                 #expect(right.status == .tooManyRequests)
                 #expect(String(buffer: right.body).contains("Too many failed logins"))
                 #expect(right.headers[values: .setCookie].allSatisfy { !$0.hasPrefix("ktsx_session=") })
+            }
+        }
+    }
+
+    @Test("when the support users' file has problems, even the right password is refused (503) and /healthz says so")
+    func loginsOffWhenTheFileIsBroken() async throws {
+        try await withTemporaryDirectory { root in
+            let world = try ReviewWorld(root: root, loginProblem: "support-users.csv, line 1: the header is missing")
+            try await world.application().test(.router) { client in
+                let (_, token, headers, _) = try await client.openLoginForm()
+                let right = try await client.execute(
+                    uri: "/login", method: .post, headers: headers, body: form(["username": "support", "password": ReviewWorld.password, "token": token]))
+                #expect(right.status == .serviceUnavailable)
+                #expect(right.headers[values: .setCookie].allSatisfy { !$0.hasPrefix("ktsx_session=") })
+                let health = try await client.execute(uri: "/healthz", method: .get)
+                #expect(health.status == .ok)
+                #expect(String(buffer: health.body).contains("reviewLogins"))
             }
         }
     }

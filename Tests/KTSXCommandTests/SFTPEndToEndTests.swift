@@ -45,8 +45,9 @@ final class SFTPServer {
                 chown(dropRoot.appendingPathComponent("\(orgId)/\(folder)").path, user.pointee.pw_uid, user.pointee.pw_gid)
                 chmod(dropRoot.appendingPathComponent("\(orgId)/\(folder)").path, 0o750)
             }
+            // README's block for partner accounts: SFTP and nothing else (no tunnel to the review page).
             matches += "Match User \(account)\n    ChrootDirectory \(dropRoot.path)/\(orgId)\n    ForceCommand internal-sftp\n"
-                + "    AllowTcpForwarding no\n    X11Forwarding no\n"
+                + "    DisableForwarding yes\n    PermitTTY no\n"
         }
         port = try SFTPServer.freePort()
         let config = base.appendingPathComponent("sshd_config")
@@ -92,6 +93,36 @@ final class SFTPServer {
             ["-b", batch.path, "-P", "\(port)", "-i", key.path, "-o", "BatchMode=yes", "-o", "StrictHostKeyChecking=no",
              "-o", "UserKnownHostsFile=/dev/null", "-o", "LogLevel=ERROR", "\(account)@127.0.0.1"],
             in: directory)
+    }
+
+    /// Whether `account` can carry a connection through an `ssh -N -L` tunnel to the SFTP server's own port
+    /// (a listening service on loopback, as the review page is): true when the server's banner comes back
+    /// through the tunnel.
+    func tunnelCarries(_ account: String) throws -> Bool {
+        let local = try SFTPServer.freePort()
+        // One shell runs the tunnel, the probe and the clean-up: a long-lived child of this process would keep
+        // later children from being reaped (see sshd above).
+        let script = """
+            ssh -N -L \(local):127.0.0.1:\(port) -p \(port) -i '\(key.path)' -o BatchMode=yes -o StrictHostKeyChecking=no \\
+                -o UserKnownHostsFile=/dev/null -o LogLevel=ERROR \(account)@127.0.0.1 </dev/null >/dev/null 2>&1 &
+            tunnel=$!
+            for _ in $(seq 50); do python3 -c 'import socket; socket.create_connection(("127.0.0.1", \(local)), 1)' 2>/dev/null && break; sleep 0.1; done
+            python3 -c '
+            import socket
+            try:
+                s = socket.create_connection(("127.0.0.1", \(local)), 3)
+                s.settimeout(3)
+                print(s.recv(64).decode(errors="replace"))
+            except Exception:
+                print("")
+            '
+            # SIGKILL: a signal mask inherited from the test runner may hold SIGTERM back.
+            kill -9 $tunnel 2>/dev/null; wait $tunnel 2>/dev/null
+            exit 0
+            """
+        let probe = try runProcess("bash", ["-c", script], timeout: 60)
+        #expect(probe.status == 0, "the tunnel probe did not finish: \(probe.standardError)")
+        return probe.standardOutput.contains("SSH-")
     }
 
     static func freePort() throws -> Int {
@@ -164,6 +195,8 @@ struct SFTPEndToEndTests {
         #expect(
             try tree.ledger().pendingDeliveries().filter { $0.recipientOrgId == "165901" && !$0.fileName.hasPrefix("KTSX_SUM_") }.isEmpty,
             "the download-and-remove is recorded as picked up")
+        // A partner account set up as README says cannot tunnel to a service on the server's loopback.
+        #expect(try !server.tunnelCarries("kx165901"), "an SFTP account carried a connection through ssh -L")
         try tree.expectConserved()
     }
 }
