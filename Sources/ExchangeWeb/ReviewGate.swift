@@ -15,7 +15,15 @@ struct ReviewGate: RouterMiddleware {
     static let maxFormBytes = 64 * 1024
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
-        var response = try await decide(request, context: context, next: next)
+        var response: Response
+        do {
+            response = try await decide(request, context: context, next: next)
+            // HEAD is GET without the body, on every page GET serves.
+            if request.method == .head { response.body = .init() }
+        } catch let error as any HTTPResponseError {
+            // Errors (a page not found, a body too large, a bad request) get the same headers as pages.
+            response = try error.response(from: request, context: context)
+        }
         response.headers[.cacheControl] = "no-store"
         response.headers[.contentSecurityPolicy] = "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
         response.headers[.xContentTypeOptions] = "nosniff"
@@ -55,11 +63,14 @@ struct ReviewGate: RouterMiddleware {
             status: .forbidden, headers: [.contentType: "text/html; charset=utf-8"], body: .init(byteBuffer: ByteBuffer(string: html)))
     }
 
-    /// True unless the browser names an Origin (or, lacking one, a Referer) other than the host asked.
-    /// (A request naming neither still needs the form token.)
+    /// True unless the browser names an Origin (or, lacking one, a Referer) other than the site asked: the
+    /// same host and port, and the scheme the site serves (`http`: it serves no TLS itself). (A request
+    /// naming neither still needs the form token.)
     static func sameOrigin(_ request: Request) -> Bool {
         guard let claimed = request.headers[.origin] ?? request.headers[.referer] else { return true }
-        guard let host = request.head.authority, let url = URL(string: claimed), let claimedHost = url.host else { return false }
+        guard let host = request.head.authority, let url = URL(string: claimed), let claimedHost = url.host,
+            url.scheme?.lowercased() == "http"
+        else { return false }
         let port = url.port.map { ":\($0)" } ?? ""
         return "\(claimedHost)\(port)" == host || "[\(claimedHost)]\(port)" == host
     }

@@ -74,27 +74,32 @@ public struct ReviewSite: Sendable {
                     sessionCookieParameters: .init(name: "ktsx_session", path: "/", sameSite: .strict),
                     defaultSessionExpiration: ReviewSite.sessionLifetime)))
         router.add(middleware: ReviewGate())
-        router.get("/style.css") { _, _ in
+        // Every page answers HEAD as it answers GET (the gate leaves the body out).
+        func get(_ path: RouterPath, _ handler: @escaping @Sendable (Request, ReviewContext) async throws -> Response) {
+            router.get(path, use: handler)
+            router.head(path, use: handler)
+        }
+        get("/style.css") { _, _ in
             Response(status: .ok, headers: [.contentType: "text/css; charset=utf-8"], body: .init(byteBuffer: ByteBuffer(string: Templates.styleSheet)))
         }
-        router.get("/favicon.ico") { _, _ in Response(status: .noContent) }
-        router.get("/healthz") { _, _ in try self.health() }
-        router.get("/metrics") { _, _ in try self.metricsPage() }
-        router.get("/login") { request, _ in self.loginPage(request: request, error: nil, status: .ok) }
+        get("/favicon.ico") { _, _ in Response(status: .noContent) }
+        get("/healthz") { _, _ in try self.health() }
+        get("/metrics") { _, _ in try self.metricsPage() }
+        get("/login") { request, _ in self.loginPage(request: request, error: nil, status: .ok) }
         router.post("/login") { request, context in try await self.login(request: request, context: context) }
         router.post("/logout") { _, context in
             context.sessions.clearSession()
             return Response.redirect(to: "/login")
         }
-        router.get("/") { _, _ in Response.redirect(to: "/submissions") }
-        router.get("/submissions") { request, context in try self.submissions(request: request, context: context) }
-        router.get("/receipts/{id}") { _, context in try self.receipt(context: context) }
-        router.get("/deliveries") { _, context in try self.deliveries(context: context) }
-        router.get("/quiet") { _, context in try self.quiet(context: context) }
-        router.get("/waivers") { _, context in try self.waivers(context: context) }
-        router.get("/waivers/{id}") { _, context in try self.waiver(context: context, error: nil) }
+        get("/") { _, _ in Response.redirect(to: "/submissions") }
+        get("/submissions") { request, context in try self.submissions(request: request, context: context) }
+        get("/receipts/{id}") { _, context in try self.receipt(context: context) }
+        get("/deliveries") { _, context in try self.deliveries(context: context) }
+        get("/quiet") { _, context in try self.quiet(context: context) }
+        get("/waivers") { _, context in try self.waivers(context: context) }
+        get("/waivers/{id}") { _, context in try self.waiver(context: context, error: nil) }
         router.post("/waivers/{id}/decision") { request, context in try await self.decide(request: request, context: context) }
-        router.get("/status") { _, context in try self.status(context: context) }
+        get("/status") { _, context in try self.status(context: context) }
         return router
     }
 

@@ -237,6 +237,48 @@ struct ReviewSiteTests {
         }
     }
 
+    @Test("errors carry the pages' security headers; HEAD answers as GET without a body")
+    func errorsAndHead() async throws {
+        try await withTemporaryDirectory { root in
+            let world = try ReviewWorld(root: root)
+            try await world.application().test(.router) { client in
+                let (jar, _) = try await client.logIn()
+                let missing = try await client.execute(uri: "/no-such-page", method: .get, headers: jar.header)
+                #expect(missing.status == .notFound)
+                let missingReceipt = try await client.execute(uri: "/receipts/R000000-nope", method: .get, headers: jar.header)
+                for response in [missing, missingReceipt] {
+                    #expect(response.headers[.contentSecurityPolicy]?.contains("frame-ancestors 'none'") == true, "\(response.status)")
+                    #expect(response.headers[.xContentTypeOptions] == "nosniff")
+                    #expect(response.headers[.cacheControl] == "no-store")
+                }
+                for page in ["/healthz", "/submissions", "/login"] {
+                    let head = try await client.execute(uri: page, method: .head, headers: jar.header)
+                    #expect(head.status == .ok, "HEAD \(page)")
+                    #expect(head.body.readableBytes == 0, "HEAD \(page)")
+                    #expect(head.headers[.contentSecurityPolicy] != nil)
+                }
+                // Without a login, HEAD on a page is sent to the login page, as GET is.
+                let anonymous = try await client.execute(uri: "/submissions", method: .head)
+                #expect(anonymous.status == .seeOther)
+            }
+        }
+    }
+
+    @Test("a change must come from the site's own origin: host, port and scheme")
+    func originScheme() {
+        func request(origin: String) -> Request {
+            Request(
+                head: HTTPRequest(
+                    method: .post, scheme: "http", authority: "127.0.0.1:8480", path: "/logout", headerFields: [.origin: origin]),
+                body: .init(buffer: ByteBuffer()))
+        }
+        #expect(ReviewGate.sameOrigin(request(origin: "http://127.0.0.1:8480")))
+        #expect(!ReviewGate.sameOrigin(request(origin: "https://127.0.0.1:8480")))
+        #expect(!ReviewGate.sameOrigin(request(origin: "ftp://127.0.0.1:8480")))
+        #expect(!ReviewGate.sameOrigin(request(origin: "http://127.0.0.1:8481")))
+        #expect(!ReviewGate.sameOrigin(request(origin: "null")))
+    }
+
     @Test("when the support users' file has problems, even the right password is refused (503) and /healthz says so")
     func loginsOffWhenTheFileIsBroken() async throws {
         try await withTemporaryDirectory { root in
