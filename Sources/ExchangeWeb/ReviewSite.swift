@@ -123,7 +123,7 @@ public struct ReviewSite: Sendable {
             values["csrf"] = session.csrf
         }
         if let tab { values["nav" + tab] = true }
-        return html(library.render(values, withTemplate: template) ?? "", status: status)
+        return html(library.render(VisibleText.values(values), withTemplate: template) ?? "", status: status)
     }
 
     private func message(_ text: String, context: ReviewContext, status: HTTPResponse.Status, back: String? = nil) -> Response {

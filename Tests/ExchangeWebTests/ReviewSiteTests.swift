@@ -264,6 +264,32 @@ struct ReviewSiteTests {
         }
     }
 
+    @Test("control and direction characters in names and cells are shown by their code, never acting on the page")
+    func controlCharactersShown() async throws {
+        try await withTemporaryDirectory { root in
+            let world = try ReviewWorld(root: root)
+            let name = "report\u{202E}vsc.exe\u{0}\u{7}.csv"
+            var receipt = Receipt(id: "R061020-9", senderOrgId: "061020", originalName: name, sizeBytes: 5, sha256: "ef", claimedAt: ReviewWorld.now)
+            try world.ledger.recordClaim(receipt)
+            receipt.state = .finished
+            receipt.outcome = .rejected
+            try world.ledger.update(
+                receipt, recordingDeliveries: [],
+                findings: ReceiptFindings(issues: [ValidationIssue(code: .csvSyntax, message: "a cell \u{2066}quoted\u{2069} badly", line: 2)]),
+                applying: .none)
+            try await world.application().test(.router) { client in
+                let (jar, _) = try await client.logIn()
+                for page in ["/submissions", "/receipts/R061020-9"] {
+                    let body = String(buffer: try await client.execute(uri: page, method: .get, headers: jar.header).body)
+                    #expect(body.contains("report⟨U+202E⟩vsc.exe⟨U+0000⟩⟨U+0007⟩.csv"), "\(page)")
+                    #expect(!body.unicodeScalars.contains { [0x202E, 0x2066, 0x2069, 0x00, 0x07].contains($0.value) }, "\(page)")
+                }
+            }
+        }
+        #expect(VisibleText.make("tab\tline\nfine") == "tab\tline\nfine")
+        #expect(VisibleText.make("\u{FEFF}bom\u{200B}") == "⟨U+FEFF⟩bom⟨U+200B⟩")
+    }
+
     @Test("a change must come from the site's own origin: host, port and scheme")
     func originScheme() {
         func request(origin: String) -> Request {
