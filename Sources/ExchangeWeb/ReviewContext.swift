@@ -10,16 +10,20 @@ public struct SupportSession: Codable, Sendable, Equatable {
     public var csrf: String
 }
 
-/// The request context of the review page: the core context and the session.
+/// The request context of the review page: the core context, the session and who is asking.
 public struct ReviewContext: SessionRequestContext, RequestContext {
     /// Hummingbird's per-request storage.
     public var coreContext: CoreRequestContextStorage
     /// The session, loaded by the session middleware.
     public let sessions: SessionContext<SupportSession>
+    /// The client's address (its IP, without the port), when the connection has one: logins are limited
+    /// per client.
+    public let client: String
 
     /// A context for a request.
     public init(source: Source) {
         coreContext = .init(source: source)
         sessions = .init()
+        client = source.channel.remoteAddress?.ipAddress ?? "unknown"
     }
 }

@@ -24,6 +24,7 @@ public struct ReviewSite: Sendable {
     let metrics: PrometheusCollectorRegistry
     let library: MustacheLibrary
     let throttle = LoginThrottle()
+    let passwordChecks = PasswordCheckQueue()
     let logger: Logger
     /// How long a login lasts.
     static let sessionLifetime: Duration = .seconds(8 * 3600)
@@ -229,6 +230,16 @@ public struct ReviewSite: Sendable {
                 request: request, error: "Logins are switched off until the support users' file is fixed. Ask the administrator.",
                 status: .serviceUnavailable)
         }
+        // A place in the bounded queue of password checks first (a flood from one client, or from many,
+        // is turned away at once instead of delaying everyone's login), then an attempt for the name.
+        guard passwordChecks.enter(client: context.client) else {
+            logger.notice("review page: login refused, the password checks are busy")
+            var response = loginPage(
+                request: request, error: "Too many logins are being checked right now. Try again in a minute.", status: .serviceUnavailable)
+            response.headers[.retryAfter] = "60"
+            return response
+        }
+        defer { passwordChecks.leave(client: context.client) }
         guard let attempt = throttle.attempt(user) else {
             logger.notice("review page: login refused after repeated failures")
             return loginPage(
@@ -407,6 +418,39 @@ struct ReviewService<App: ApplicationProtocol>: Service {
             logger.error(
                 "the review page is not served", metadata: ["exchange.address": "\(address)", "exchange.error": "\(error)"])
             try? await gracefulShutdown()
+        }
+    }
+}
+
+/// The password checks waiting or running (bcrypt, one at a time on a thread of its own): at most `limit`
+/// in all and `perClient` from one client address; a login beyond that is answered 503 at once, so a flood
+/// of logins cannot queue a real one behind it for long.
+final class PasswordCheckQueue: Sendable {
+    let limit: Int
+    let perClient: Int
+    private let waiting = Mutex<(total: Int, byClient: [String: Int])>((0, [:]))
+
+    init(limit: Int = 8, perClient: Int = 2) {
+        self.limit = limit
+        self.perClient = perClient
+    }
+
+    /// Takes a place for a check from `client`; false when the queue or the client's share is full.
+    func enter(client: String) -> Bool {
+        waiting.withLock { state in
+            guard state.total < limit, state.byClient[client, default: 0] < perClient else { return false }
+            state.total += 1
+            state.byClient[client, default: 0] += 1
+            return true
+        }
+    }
+
+    /// Gives the place back.
+    func leave(client: String) {
+        waiting.withLock { state in
+            state.total -= 1
+            let left = state.byClient[client, default: 1] - 1
+            state.byClient[client] = left > 0 ? left : nil
         }
     }
 }
