@@ -13,6 +13,13 @@ struct ReviewGate: RouterMiddleware {
     static let openPaths: Set<String> = ["/login", "/healthz", "/metrics", "/style.css", "/favicon.ico"]
     /// The largest form body read.
     static let maxFormBytes = 64 * 1024
+    /// The `Host` values the site answers to (nil: any): a page asked for under another name came through
+    /// a name that is not ours (DNS rebinding) and is refused, open pages included.
+    let hostNames: Set<String>?
+
+    init(hostNames: Set<String>? = nil) {
+        self.hostNames = hostNames
+    }
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         var response: Response
@@ -32,6 +39,11 @@ struct ReviewGate: RouterMiddleware {
     }
 
     private func decide(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        if let hostNames, !hostNames.contains((request.head.authority ?? "").lowercased()) {
+            var refused = ReviewGate.refusal("This site answers only under its own address.")
+            refused.status = .misdirectedRequest
+            return refused
+        }
         let changes = request.method != .get && request.method != .head
         if changes, !ReviewGate.sameOrigin(request) {
             return ReviewGate.refusal("This request did not come from the review page.")

@@ -55,7 +55,7 @@ public struct ReviewSite: Sendable {
     public func application(address: ReviewAddress) -> some ApplicationProtocol {
         let sessions = MemoryPersistDriver()
         return Application(
-            router: router(sessions: sessions), configuration: .init(address: .hostname(address.host, port: address.port), serverName: nil),
+            router: router(sessions: sessions, hostNames: address.hostNames), configuration: .init(address: .hostname(address.host, port: address.port), serverName: nil),
             services: [sessions], logger: logger)
     }
 
@@ -66,7 +66,8 @@ public struct ReviewSite: Sendable {
     }
 
     /// The routes, behind the session middleware and the gate.
-    public func router(sessions: some PersistDriver) -> Router<ReviewContext> {
+    /// - Parameter hostNames: The `Host` values the site answers to (nil: any).
+    public func router(sessions: some PersistDriver, hostNames: Set<String>? = nil) -> Router<ReviewContext> {
         let router = Router(context: ReviewContext.self)
         router.add(
             middleware: SessionMiddleware(
@@ -74,7 +75,7 @@ public struct ReviewSite: Sendable {
                 configuration: .init(
                     sessionCookieParameters: .init(name: "ktsx_session", path: "/", sameSite: .strict),
                     defaultSessionExpiration: ReviewSite.sessionLifetime)))
-        router.add(middleware: ReviewGate())
+        router.add(middleware: ReviewGate(hostNames: hostNames))
         // Every page answers HEAD as it answers GET (the gate leaves the body out).
         func get(_ path: RouterPath, _ handler: @escaping @Sendable (Request, ReviewContext) async throws -> Response) {
             router.get(path, use: handler)

@@ -290,6 +290,14 @@ struct ReviewSiteTests {
         #expect(VisibleText.make("\u{FEFF}bom\u{200B}") == "⟨U+FEFF⟩bom⟨U+200B⟩")
     }
 
+    @Test("the site answers to its own address: loopback names for a loopback address, any for all interfaces")
+    func hostNames() {
+        #expect(ReviewAddress(host: "127.0.0.1", port: 8480).hostNames == ["127.0.0.1:8480", "localhost:8480", "[::1]:8480"])
+        #expect(ReviewAddress(host: "Review.Example.org", port: 443).hostNames == ["review.example.org:443"])
+        #expect(ReviewAddress(host: "0.0.0.0", port: 8480).hostNames == nil)
+        #expect(ReviewAddress(host: "10.1.2.3", port: 80).hostNames == ["10.1.2.3:80", "10.1.2.3"])
+    }
+
     @Test("a change must come from the site's own origin: host, port and scheme")
     func originScheme() {
         func request(origin: String) -> Request {

@@ -58,6 +58,15 @@ struct SupportUsersFileTests {
             #expect(health?.standardOutput.contains("\"reviewLogins\"") == true, "\(health?.standardOutput ?? "")")
             let login = try runProcess("curl", ["-s", "-o", "/dev/null", "-w", "%{http_code}", "-m", "2", "http://127.0.0.1:\(port)/login"])
             #expect(login.standardOutput == "200", "the login page itself still answers")
+            // Under another name (DNS rebinding), even the open pages are refused; localhost is the same site.
+            func status(host: String, path: String) throws -> String {
+                try runProcess(
+                    "curl", ["-s", "-o", "/dev/null", "-w", "%{http_code}", "-m", "2", "-H", "Host: \(host)", "http://127.0.0.1:\(port)\(path)"]
+                ).standardOutput
+            }
+            #expect(try status(host: "evil.example:\(port)", path: "/healthz") == "421")
+            #expect(try status(host: "evil.example", path: "/metrics") == "421")
+            #expect(try status(host: "localhost:\(port)", path: "/healthz") == "200")
         }
     }
 }

@@ -61,4 +61,20 @@ public struct ReviewAddress: Sendable, Equatable, CustomStringConvertible {
 
     /// `host:port`.
     public var description: String { host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)" }
+
+    /// The `Host` values a browser sends to this address (lower case): the address itself and, for loopback,
+    /// `localhost` and both loopback addresses. Nil for an address on every interface (`0.0.0.0`, `::`),
+    /// whose names the exchange cannot know. A request naming another host came through another name (DNS
+    /// rebinding) and is refused.
+    public var hostNames: Set<String>? {
+        let lowered = host.lowercased()
+        guard lowered != "0.0.0.0", lowered != "::", !lowered.isEmpty else { return nil }
+        var names: Set<String> = [description.lowercased()]
+        if ["127.0.0.1", "localhost", "::1"].contains(lowered) {
+            names.formUnion(["localhost:\(port)", "127.0.0.1:\(port)", "[::1]:\(port)"])
+        }
+        // On HTTP's own port a browser names the host alone.
+        if port == 80 { names.formUnion(names.map { String($0.dropLast(3)) }) }
+        return names
+    }
 }
