@@ -1,4 +1,5 @@
 import ExchangeCore
+import ExchangeRuntime
 
 /// The rows of an original file to show beside its errors: each line an error names (with a little
 /// context: the header row of a CSV file, two lines either side in XML), the errors of each line, and
@@ -46,6 +47,11 @@ struct ErrorRows {
 
     /// Builds the rows from the issues and the original's first lines (`original[0]` is line 1), if kept.
     init(issues: [ValidationIssue], original: [String]?, binding: Binding?) {
+        self.init(issues: issues, original: original.map(OriginalLines.init), binding: binding)
+    }
+
+    /// Builds the rows from the issues and the lines of the original that were kept, if it is.
+    init(issues: [ValidationIssue], original: OriginalLines?, binding: Binding?) {
         var byLine: [Int: [ValidationIssue]] = [:]
         var fileIssues: [ValidationIssue] = []
         for issue in issues {
@@ -54,13 +60,13 @@ struct ErrorRows {
         var rows: [Row] = []
         var previous = 0
         for number in ErrorRows.lines(for: issues, binding: binding) {
-            let text = original.flatMap { number <= $0.count ? $0[number - 1] : nil }
+            let text = original?.lines[number]
             // Context past the end of the file is not a row.
-            if text == nil, byLine[number] == nil, original != nil { continue }
+            if text == nil, byLine[number] == nil, let original, number > original.linesRead { continue }
             rows.append(Row(number: number, text: text, issues: byLine[number] ?? [], gapBefore: previous != 0 && number != previous + 1))
             previous = number
         }
-        if binding == .csv, let header = original?.first.flatMap(ErrorRows.cells(of:)) {
+        if binding == .csv, let header = original?.lines[1].flatMap(ErrorRows.cells(of:)) {
             for index in rows.indices where !rows[index].issues.isEmpty {
                 guard let text = rows[index].text, let values = ErrorRows.cells(of: text), values.count == header.count else { continue }
                 let faulty = Set(rows[index].issues.compactMap(\.field))

@@ -28,8 +28,6 @@ public struct ReviewSite: Sendable {
     let logger: Logger
     /// How long a login lasts.
     static let sessionLifetime: Duration = .seconds(8 * 3600)
-    /// Lines of an original read at most to show its rows.
-    static let maxOriginalLines = 200_000
 
     /// A site over the support desk.
     /// - Parameters:
@@ -95,7 +93,7 @@ public struct ReviewSite: Sendable {
         }
         get("/") { _, _ in Response.redirect(to: "/submissions") }
         get("/submissions") { request, context in try self.submissions(request: request, context: context) }
-        get("/receipts/{id}") { _, context in try self.receipt(context: context) }
+        get("/receipts/{id}") { _, context in try await self.receipt(context: context) }
         get("/deliveries") { _, context in try self.deliveries(context: context) }
         get("/quiet") { _, context in try self.quiet(context: context) }
         get("/waivers") { _, context in try self.waivers(context: context) }
@@ -296,7 +294,18 @@ public struct ReviewSite: Sendable {
         return page("submissions", title: "Submissions", context: context, tab: "Submissions", values: values)
     }
 
-    private func receipt(context: ReviewContext) throws -> Response {
+    /// Reads the lines of an original a page shows, one original at a time on a thread of its own (not the
+    /// pool the site and the exchange answer on): a page of a large file does not hold up `/healthz`.
+    private func readOriginal(of receipt: Receipt, wanted: [Int]) async -> OriginalLines? {
+        let desk = self.desk
+        return await withCheckedContinuation { continuation in
+            ReviewSite.originalReads.async { continuation.resume(returning: desk.originalLines(of: receipt, wanted: wanted)) }
+        }
+    }
+
+    private static let originalReads = DispatchQueue(label: "ktsx.review.original-reads")
+
+    private func receipt(context: ReviewContext) async throws -> Response {
         let id = context.parameters.get("id") ?? ""
         let story: ReceiptStory
         do {
@@ -308,9 +317,7 @@ public struct ReviewSite: Sendable {
         var values: [String: Any] = ["receipt": SupportViews.story(story, reference: reference)]
         if !story.issues.isEmpty {
             let wanted = ErrorRows.lines(for: story.issues, binding: story.receipt.binding)
-            let original = wanted.isEmpty
-                ? []
-                : desk.originalLines(of: story.receipt, maxLines: min(wanted.last ?? 0, ReviewSite.maxOriginalLines))
+            let original = wanted.isEmpty ? OriginalLines(lines: [:], linesRead: 0) : await readOriginal(of: story.receipt, wanted: wanted)
             let table = ErrorRows(issues: story.issues, original: original, binding: story.receipt.binding)
             values["hasErrors"] = true
             values["fileIssues"] = table.fileIssues.map(SupportViews.issue)

@@ -507,7 +507,7 @@ struct ReviewPartsTests {
             .init(name: "id", value: "b", faulty: false), .init(name: "ssid", value: "2,5", faulty: true), .init(name: "name", value: "y", faulty: false),
         ])
         #expect(marked.rows[2].cells == nil)
-        let missing = ErrorRows(issues: issues, original: nil, binding: .csv)
+        let missing = ErrorRows(issues: issues, original: nil as OriginalLines?, binding: .csv)
         #expect(missing.rows.map(\.text) == [nil, nil, nil])
     }
 

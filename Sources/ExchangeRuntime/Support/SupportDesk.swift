@@ -90,10 +90,11 @@ public struct SupportDesk: Sendable {
             originalKept: original.map { tree.exists($0) } ?? false)
     }
 
-    /// Up to `maxLines` lines of a receipt's kept original, from the first, for showing errors beside
-    /// their rows; nil when the original is not kept or is not a regular file. Lines longer than
-    /// `maxLineBytes` are cut, invalid UTF-8 is shown replaced.
-    public func originalLines(of receipt: Receipt, maxLines: Int, maxLineBytes: Int = 2000) -> [String]? {
+    /// The lines `wanted` (1-based) of a receipt's kept original, for showing errors beside their rows:
+    /// only those lines are kept (each cut at `maxLineBytes`, at most `maxBytes` in all), the others are
+    /// read past, and reading stops after the last one wanted. Nil when the original is not kept, is not a
+    /// regular file, or has another name (a hard link). Invalid UTF-8 is shown replaced.
+    public func originalLines(of receipt: Receipt, wanted: [Int], maxLineBytes: Int = 2000, maxBytes: Int = 4 << 20) -> OriginalLines? {
         guard let path = tree.filedOriginal(of: receipt) else { return nil }
         let descriptor = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK)
         guard descriptor >= 0 else { return nil }
@@ -101,22 +102,33 @@ public struct SupportDesk: Sendable {
         var info = stat()
         // A file with another name (a hard link from outside the tree) is never shown.
         guard fstat(descriptor, &info) == 0, info.st_mode & S_IFMT == S_IFREG, info.st_nlink <= 1 else { return nil }
-        var lines: [String] = []
+        let wantedSet = Set(wanted)
+        guard let last = wanted.max(), last > 0 else { return OriginalLines(lines: [:], linesRead: 0) }
+        var found = OriginalLines(lines: [:], linesRead: 0)
         var current: [UInt8] = []
+        var keptBytes = 0
+        var number = 1
+        var inLine = false
         func finishLine() {
-            if current.last == 13 { current.removeLast() }
-            lines.append(String(decoding: current.prefix(maxLineBytes), as: UTF8.self))
+            inLine = false
+            if wantedSet.contains(number), keptBytes + current.count <= maxBytes {
+                if current.last == 13 { current.removeLast() }
+                found.lines[number] = String(decoding: current.prefix(maxLineBytes), as: UTF8.self)
+                keptBytes += current.count
+            }
+            found.linesRead = number
             current.removeAll(keepingCapacity: true)
+            number += 1
         }
-        guard maxLines > 0 else { return [] }
         do {
             try DropTree.forEachChunk(of: descriptor, path: path) { chunk in
                 for byte in chunk {
                     if byte == 10 {
                         finishLine()
-                        if lines.count == maxLines { return false }
-                    } else if current.count <= maxLineBytes {
-                        current.append(byte)
+                        if number > last { return false }
+                    } else {
+                        inLine = true
+                        if current.count <= maxLineBytes, wantedSet.contains(number) { current.append(byte) }
                     }
                 }
                 return true
@@ -124,8 +136,8 @@ public struct SupportDesk: Sendable {
         } catch {
             return nil
         }
-        if !current.isEmpty, lines.count < maxLines { finishLine() }
-        return lines
+        if inLine, number <= last { finishLine() }  // a last line without its line break
+        return found
     }
 
     // MARK: Deliveries and participants
@@ -236,4 +248,24 @@ public struct WaitingDelivery: Sendable {
     public var recipientName: String
     /// Hours since it was written, to the nearest hour.
     public var hoursWaiting: Int
+}
+
+/// Lines of a kept original, by number (1-based), and how far the file was read.
+public struct OriginalLines: Sendable, Equatable {
+    /// The lines kept.
+    public var lines: [Int: String]
+    /// The number of the last line read (a wanted line beyond it is past the end of the file).
+    public var linesRead: Int
+
+    /// Lines read.
+    public init(lines: [Int: String], linesRead: Int) {
+        self.lines = lines
+        self.linesRead = linesRead
+    }
+
+    /// The first lines of a file, all kept (`lines[0]` is line 1).
+    public init(_ lines: [String]) {
+        self.lines = Dictionary(uniqueKeysWithValues: lines.enumerated().map { ($0.offset + 1, $0.element) })
+        linesRead = lines.count
+    }
 }
