@@ -4,6 +4,7 @@ import ExchangeRuntime
 import Foundation
 import Hummingbird
 import HummingbirdAuth
+import HummingbirdCore
 import Logging
 import Mustache
 import Prometheus
@@ -28,6 +29,10 @@ public struct ReviewSite: Sendable {
     let logger: Logger
     /// How long a login lasts.
     static let sessionLifetime: Duration = .seconds(8 * 3600)
+    /// Seconds an HTTP connection may stay idle before it is closed.
+    static let idleTimeoutSeconds: Int64 = 30
+    /// HTTP connections open at once, at most.
+    static let maxConnections = 64
 
     /// A site over the support desk.
     /// - Parameters:
@@ -52,8 +57,14 @@ public struct ReviewSite: Sendable {
     /// The Hummingbird application at `address`, with its session store as a service.
     public func application(address: ReviewAddress) -> some ApplicationProtocol {
         let sessions = MemoryPersistDriver()
+        // A connection left idle is closed, and at most `maxConnections` are open at once: slow or idle
+        // clients cannot hold the page's sockets.
         return Application(
-            router: router(sessions: sessions, hostNames: address.hostNames), configuration: .init(address: .hostname(address.host, port: address.port), serverName: nil),
+            router: router(sessions: sessions, hostNames: address.hostNames),
+            server: .http1(configuration: .init(idleTimeout: .seconds(ReviewSite.idleTimeoutSeconds))),
+            configuration: .init(
+                address: .hostname(address.host, port: address.port), serverName: nil,
+                availableConnectionsDelegate: MaximumAvailableConnections(ReviewSite.maxConnections)),
             services: [sessions], logger: logger)
     }
 
