@@ -57,11 +57,15 @@ public struct ReviewSite: Sendable {
     /// The Hummingbird application at `address`, with its session store as a service.
     public func application(address: ReviewAddress) -> some ApplicationProtocol {
         let sessions = MemoryPersistDriver()
-        // A connection left idle is closed, and at most `maxConnections` are open at once: slow or idle
-        // clients cannot hold the page's sockets.
+        // A connection left idle is closed (a header trickled byte by byte counts as idle), a request's body
+        // must end within the same time, and at most `maxConnections` are open at once: slow or idle clients
+        // cannot hold the page's sockets.
         return Application(
             router: router(sessions: sessions, hostNames: address.hostNames),
-            server: .http1(configuration: .init(idleTimeout: .seconds(ReviewSite.idleTimeoutSeconds))),
+            server: .http1(
+                configuration: .init(
+                    additionalChannelHandlers: [RequestDeadline(bodyTimeout: .seconds(ReviewSite.idleTimeoutSeconds))],
+                    idleTimeout: .seconds(ReviewSite.idleTimeoutSeconds))),
             configuration: .init(
                 address: .hostname(address.host, port: address.port), serverName: nil,
                 availableConnectionsDelegate: MaximumAvailableConnections(ReviewSite.maxConnections)),
