@@ -24,25 +24,36 @@ def records(path):
 def xmlrecs(path):
     t=open(path,encoding='utf-8').read()
     ids=re.findall(r'<RecordId>([^<]+)</RecordId>',t); return ids
+def refused(sender, name):
+    """The recordIds the error files of a dropped file list (the records refused)."""
+    keys=set()
+    for e in glob.glob(f'{E}/{sender}/{name}.errors.*'):
+        t=open(e,encoding='utf-8').read()
+        keys|=set(re.findall(r'<RecordKey>([^<]+)</RecordKey>',t)) | set(r.get('recordKey','') for r in (csv.DictReader(io.StringIO(t)) if e.endswith('.csv') else []))
+    return keys
 problems=0
 for drop in sorted(glob.glob(S+'/drops/KTSX_*')):
     name=os.path.basename(drop); typ=name[5:8]; sender=name[9:15]
     if typ not in ('ATT','ENR'): continue
     recs=records(drop)
-    errs=glob.glob(f'{E}/{sender}/{name}.errors.*')
-    bad=set()
-    for e in errs:
-        t=open(e,encoding='utf-8').read()
-        bad|=set(re.findall(r'<RecordKey>([^<]+)</RecordKey>',t)) | set(r.get('recordKey','') for r in (csv.DictReader(io.StringIO(t)) if e.endswith('.csv') else []))
+    bad=refused(sender, name)
     target='techCenterOrgId' if typ=='ENR' else 'homeSchoolOrgId'
     want=collections.defaultdict(set)
     for r in recs:
         if r['recordId'] not in bad: want[r[target]].add(r['recordId'])
+    sent={r['recordId']: {k: v for k, v in r.items() if v} for r in recs}
     for school,ids in want.items():
         files=glob.glob(f'{E}/{school}/KTSX_{typ}_{sender}_{{{name}}}.*')
         got=[]
         for f in files:
-            got+= xmlrecs(f) if f.endswith('.xml') else [r['recordId'] for r in csv.DictReader(open(f))]
+            routed=records(f)
+            got+=[r['recordId'] for r in routed]
+            # Field by field: what the school receives is what the sender sent (canonical already).
+            for r in routed:
+                fields={k: v for k, v in r.items() if v}
+                if fields!=sent.get(r['recordId']):
+                    print('FIELDS', name, school, r['recordId'], sorted(set(fields.items()) ^ set(sent.get(r['recordId'], {}).items())))
+                    problems+=1
             ext=f.rsplit('.',1)[1]; exp='xml' if fmt[school] in ('xml','same') else 'csv'
             if ext!=exp: print('FORMAT',school,f,ext,exp); problems+=1
         if sorted(got)!=sorted(ids): print('MISMATCH',name,school,len(got),len(ids)); problems+=1
@@ -56,10 +67,7 @@ print('problems',problems)
 acc=collections.defaultdict(set)
 for drop in sorted(glob.glob(S+'/drops/KTSX_GRD_*')):
     name=os.path.basename(drop); sender=name[9:15]
-    bad=set()
-    for e in glob.glob(f'{E}/{sender}/{name}.errors.*'):
-        t=open(e,encoding='utf-8').read()
-        bad|=set(re.findall(r'<RecordKey>([^<]+)</RecordKey>',t)) | set(r.get('recordKey','') for r in (csv.DictReader(io.StringIO(t)) if e.endswith('.csv') else []))
+    bad=refused(sender, name)
     for r in records(drop):
         if r['recordId'] not in bad: acc[r['homeSchoolOrgId']].add(r['recordId'])
 for school,ids in sorted(acc.items()):
@@ -72,7 +80,10 @@ for f in sorted(glob.glob(f'{E}/061010/KTSX_UKA_*')):
     day=re.search(r'\|(\d{4}-\d{2}-\d{2})', f).group(1)
     want=set()
     for drop in glob.glob(S+f'/drops/KTSX_ATT_*_{day.replace("-","")}T163000_0001.*'):
+        name=os.path.basename(drop)
+        bad=refused(name[9:15], name)
         for r in records(drop):
+            if r['recordId'] in bad: continue
             if r['homeSchoolOrgId']=='061010' and r.get('excuseStatus')=='UK' and r['attendanceStatus']!='P' and r['attendanceDate']==day: want.add(r['recordId'])
     got=set(xmlrecs(f))
     print('UKA', day, len(want), len(got), 'same' if want==got else ('DIFF', want-got, got-want))

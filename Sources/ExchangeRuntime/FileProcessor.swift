@@ -277,9 +277,7 @@ public struct FileProcessor: Sendable {
                 continue
             }
             let records = routed[recipient]!
-            // Files a participant receives from others come in its outputFormat; `same` means XML for these
-            // (only the answer to a file follows the binding it was sent in).
-            let binding = RecordFiles.binding(for: participant, fallback: .xml)
+            let binding = RecordFiles.binding(for: participant)
             for year in Set(records.map(\.schoolYear)).sorted() {
                 let yearRecords = records.filter { $0.schoolYear == year }
                 let rows = yearRecords.map(\.values)

@@ -80,13 +80,6 @@ struct OutboundWriter: Sendable {
         }
     }
 
-    /// Whether the receipt or job run `sourceId` is finished (false when unknown or in progress).
-    func isFinished(sourceId: String) throws -> Bool {
-        if let receipt = try ledger.receipt(id: sourceId) { return receipt.state == .finished }
-        if let run = try ledger.jobRun(id: sourceId) { return run.state == .finished }
-        return false
-    }
-
     /// Repairs the hidden temporaries in these participants' `outbound/` whose receipt or job run has
     /// finished (a temporary never outlives the step that made it: one that did is an error): placed
     /// when its delivery is recorded and waits for pickup, removed otherwise. Temporaries of work in
@@ -95,7 +88,7 @@ struct OutboundWriter: Sendable {
         var repaired = 0
         for orgId in orgIds {
             do {
-                for temporary in try tree.temporaries(inOutboundOf: orgId) where try isFinished(sourceId: temporary.sourceId) {
+                for temporary in try tree.temporaries(inOutboundOf: orgId) where try ledger.isFinished(sourceId: temporary.sourceId) {
                     // Still there once its source is seen finished (not placed by its step meanwhile).
                     guard tree.exists("\(tree.outbound(orgId))/\(temporary.name)") else { continue }
                     let delivery = try ledger.deliveries(sourceId: temporary.sourceId).first {

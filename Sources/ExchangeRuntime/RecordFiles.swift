@@ -21,13 +21,11 @@ enum RecordFiles {
     /// Every field of every partner type (what validation captures for the rules).
     static let partnerFieldNames = Set(partnerFieldTypes.keys)
 
-    /// The binding a recipient gets for a derived file: its choice, or `fallback` when it takes "same".
-    static func binding(for participant: Participant?, fallback: Binding) -> Binding {
-        switch participant?.outputFormat {
-        case .xml?: .xml
-        case .csv?: .csv
-        default: fallback
-        }
+    /// The binding of a file a participant receives from others (routed records, nightly files, decisions,
+    /// summaries): its choice; `same` means XML for these (DESIGN section 2: only the answer to a file follows
+    /// the binding it was sent in).
+    static func binding(for participant: Participant?) -> Binding {
+        participant?.outputFormat == .csv ? .csv : .xml
     }
 
     /// A file of `type` with one row per value map.

@@ -35,14 +35,15 @@ struct KillTests {
             try tree.loadRoster()
             var random = SeededGenerator(state: killSeed())
             // The center's XML attendance is for students of three high schools: one input, three receivers.
-            let sources: [(example: String, org: String, extension: String)] = [
-                ("ATT.example.csv", "061014", "csv"), ("ENR.example.csv", "061010", "csv"),
-                ("../../Fixtures/valid/KTSX_ATT_165901_20260211T020000_0001.xml", "165901", "xml"),
+            let sources: [(file: URL, type: String, org: String, extension: String)] = [
+                (Repository.schemas.appendingPathComponent("examples/ATT.example.csv"), "ATT", "061014", "csv"),
+                (Repository.schemas.appendingPathComponent("examples/ENR.example.csv"), "ENR", "061010", "csv"),
+                (Repository.fixtures.appendingPathComponent("valid/KTSX_ATT_165901_20260211T020000_0001.xml"), "ATT", "165901", "xml"),
             ]
             var dropped: [String: String] = [:]  // name -> sender
             for index in 0..<300 {
                 let source = sources[index % sources.count]
-                var text = try String(contentsOf: Repository.schemas.appendingPathComponent("examples/\(source.example)"), encoding: .utf8)
+                var text = try String(contentsOf: source.file, encoding: .utf8)
                 // A fresh record id makes every file's bytes different; every tenth file is broken.
                 let fresh = String(format: "%08x-0000-4000-8000-%012x", index, index)
                 if let range = text.range(of: #"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"#, options: .regularExpression) {
@@ -52,8 +53,7 @@ struct KillTests {
                     text = text.replacingOccurrences(of: "<SchoolYear>2026</SchoolYear>", with: "<SchoolYear>1999</SchoolYear>")
                         .replacingOccurrences(of: ",2026,", with: ",1999,")
                 }
-                let type = source.example.hasPrefix("ENR") ? "ENR" : "ATT"
-                let name = String(format: "KTSX_%@_%@_20251002T020000_%04d.%@", type, source.org, index, source.extension)
+                let name = String(format: "KTSX_%@_%@_20251002T020000_%04d.%@", source.type, source.org, index, source.extension)
                 try tree.drop(text, as: name, into: source.org)
                 dropped[name] = source.org
             }

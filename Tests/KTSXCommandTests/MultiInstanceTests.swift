@@ -17,21 +17,22 @@ import Glibc
 struct MultiInstanceTests {
     /// Example files with a fresh record id each (so no two are the same bytes); every tenth one broken.
     static func exampleFile(_ index: Int) throws -> (name: String, org: String, text: String) {
-        let sources: [(example: String, org: String, extension: String)] = [
-            ("ATT.example.csv", "061014", "csv"), ("ENR.example.csv", "061010", "csv"), ("ATT.example.xml", "165901", "xml"),
+        let sources: [(file: URL, type: String, org: String, extension: String)] = [
+            (Repository.schemas.appendingPathComponent("examples/ATT.example.csv"), "ATT", "061014", "csv"),
+            (Repository.schemas.appendingPathComponent("examples/ENR.example.csv"), "ENR", "061010", "csv"),
+            (Repository.schemas.appendingPathComponent("examples/ATT.example.xml"), "ATT", "165901", "xml"),
         ]
         // One of the center's XML files, in the second batch, is a day's attendance for students of three high
         // schools (252 records: one input, three receivers); copies would each be judged record by record, so it
         // comes once.
         var source = sources[index % sources.count]
-        if index == 1_502 { source.example = "../../Fixtures/valid/KTSX_ATT_165901_20260211T020000_0001.xml" }
-        var text = try String(contentsOf: Repository.schemas.appendingPathComponent("examples/\(source.example)"), encoding: .utf8)
+        if index == 1_502 { source.file = Repository.fixtures.appendingPathComponent("valid/KTSX_ATT_165901_20260211T020000_0001.xml") }
+        var text = try String(contentsOf: source.file, encoding: .utf8)
         if let range = text.range(of: #"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"#, options: .regularExpression) {
             text.replaceSubrange(range, with: String(format: "%08x-0000-4000-8000-%012x", index, index))
         }
         if index % 10 == 9 { text = text.replacingOccurrences(of: ",2026,", with: ",1999,").replacingOccurrences(of: "<SchoolYear>2026<", with: "<SchoolYear>1999<") }
-        let type = source.example.hasPrefix("ENR") ? "ENR" : "ATT"
-        let name = String(format: "KTSX_%@_%@_20251002T020000_%05d.%@", type, source.org, index, source.extension)
+        let name = String(format: "KTSX_%@_%@_20251002T020000_%05d.%@", source.type, source.org, index, source.extension)
         return (name, source.org, text)
     }
 

@@ -70,7 +70,7 @@ struct ScenarioWorld {
 @Suite("Routing: every accepted record reaches exactly its receivers, in their format, in canonical form", .serialized)
 struct RoutingTests {
     /// Each high school's students in the center's attendance file, from the file itself.
-    static func students(of file: String, bySchool field: String) throws -> [String: Set<String>] {
+    static func students(of file: String) throws -> [String: Set<String>] {
         let text = try String(contentsOf: ScenarioWorld.scenario.appendingPathComponent("drops/\(file)"), encoding: .utf8)
         var bySchool: [String: Set<String>] = [:]
         let record = try Regex(#"<RecordId>([^<]+)</RecordId>[\s\S]*?<HomeSchoolOrgId>([0-9]{6})</HomeSchoolOrgId>"#)
@@ -87,7 +87,7 @@ struct RoutingTests {
             try world.enrolAll()
             let attendance = "KTSX_ATT_061014_20260112T163000_0001.xml"
             try world.drop(attendance, by: "061014", at: "2026-01-12T21:30:00Z")
-            let sent = try RoutingTests.students(of: attendance, bySchool: "HomeSchoolOrgId")
+            let sent = try RoutingTests.students(of: attendance)
             #expect(Set(sent.keys) == ["061010", "061020", "165020"])
             let refused = Set(try world.ledger().rejectedRecords(receiptId: try #require(world.ledger().allReceipts().last?.id)).compactMap(\.recordKey))
             for (school, records) in sent {

@@ -320,6 +320,13 @@ extension LedgerStore {
         try update(receipt, recordingDeliveries: deliveries, findings: ReceiptFindings(), applying: .none)
     }
 
+    /// Whether the receipt or job run `sourceId` is finished (false when unknown or in progress).
+    public func isFinished(sourceId: String) throws(LedgerError) -> Bool {
+        if let receipt = try receipt(id: sourceId) { return receipt.state == .finished }
+        if let run = try jobRun(id: sourceId) { return run.state == .finished }
+        return false
+    }
+
     /// Records an output written to a participant's `outbound/` (ignored if already recorded).
     public func recordDelivery(_ delivery: Delivery) throws(LedgerError) {
         guard let receipt = try receipt(id: delivery.receiptId) else {

@@ -207,7 +207,7 @@ public struct JobRunner: Sendable {
     private func file(_ type: ExchangeType, for recipient: String, rows: [[String: String]], run: JobRun, reference: ReferenceData)
         throws -> OutboundFile
     {
-        let binding = RecordFiles.binding(for: reference.participants[recipient], fallback: .xml)
+        let binding = RecordFiles.binding(for: reference.participants[recipient])
         let tag = String(run.id.split(separator: "-").last ?? "")
         let preferred = RecordFiles.name(type, orgId: recipient, time: run.startedAt, tag: tag, binding: binding)
         let name = try writer.freeName(preferred, fallback: "\(run.id).\(type.code).\(binding.fileExtension)", recipient: recipient)

@@ -77,13 +77,13 @@ public struct ConservationAudit: Sendable {
             }
         }
 
-        let writer = OutboundWriter(tree: tree, ledger: ledger, now: { Timestamp(secondsSinceEpoch: 0) })
         let deliveries = try ledger.deliveries(deliveredFrom: from, before: before)
         report.deliveries = deliveries.count
         var finished: [String: Bool] = [:]
+        var trails: [String: [TrailEntry]] = [:]
         for delivery in deliveries {
             let source = delivery.receiptId
-            if finished[source] == nil { finished[source] = try writer.isFinished(sourceId: source) }
+            if finished[source] == nil { finished[source] = try ledger.isFinished(sourceId: source) }
             // Work in progress places its files when it finishes.
             guard finished[source] == true, delivery.pickedUpAt == nil else { continue }
             let path = "\(tree.outbound(delivery.recipientOrgId))/\(delivery.fileName)"
@@ -95,7 +95,8 @@ public struct ConservationAudit: Sendable {
                 continue
             }
             report.filesReadBack += 1
-            report.discrepancies += try readBack(delivery, path: path)
+            if trails[source] == nil { trails[source] = try ledger.trail(sourceId: source) }
+            report.discrepancies += try readBack(delivery, path: path, trail: trails[source]!)
         }
         for orgId in participants {
             for entry in try tree.list(tree.outbound(orgId)) where !entry.name.hasPrefix(".") {
@@ -106,7 +107,7 @@ public struct ConservationAudit: Sendable {
                             detail: "a file in outbound/ that the ledger does not record as a delivery waiting for pickup"))
                 }
             }
-            for temporary in try tree.temporaries(inOutboundOf: orgId) where try writer.isFinished(sourceId: temporary.sourceId) {
+            for temporary in try tree.temporaries(inOutboundOf: orgId) where try ledger.isFinished(sourceId: temporary.sourceId) {
                 report.discrepancies.append(
                     ConservationDiscrepancy(
                         .orphanTemporary, sourceId: temporary.sourceId, receiverOrgId: orgId, fileName: temporary.fileName,
@@ -117,8 +118,8 @@ public struct ConservationAudit: Sendable {
     }
 
     /// Reads a delivered file back: it must pass its schema, and a file of records (routed, posted,
-    /// synced) must carry exactly the records its trail names, each once.
-    private func readBack(_ delivery: Delivery, path: String) throws -> [ConservationDiscrepancy] {
+    /// synced) must carry exactly the records its trail (`trail`, its source's) names, each once.
+    private func readBack(_ delivery: Delivery, path: String, trail: [TrailEntry]) throws -> [ConservationDiscrepancy] {
         let descriptor = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK)
         guard descriptor >= 0 else { return [] }  // taken meanwhile
         defer { close(descriptor) }
@@ -138,7 +139,7 @@ public struct ConservationAudit: Sendable {
             found.append(discrepancy(.fileInvalid, "the file fails its own schema (\(codes))"))
         }
         guard let type = report.type, [.enrollment, .attendance, .gradePosting, .unknownAttendance].contains(type) else { return found }
-        let expected = try ledger.trail(sourceId: source).filter { $0.recipientOrgId == delivery.recipientOrgId && $0.fileName == delivery.fileName }
+        let expected = trail.filter { $0.recipientOrgId == delivery.recipientOrgId && $0.fileName == delivery.fileName }
             .map(\.record)
         if carried.sorted() != expected.sorted() {
             let inFile = Set(carried), inTrail = Set(expected)
