@@ -39,6 +39,14 @@ struct ReviewGate: RouterMiddleware {
     }
 
     private func decide(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        // One Host header: the first becomes the request's authority and a second stays among the fields,
+        // where another reader (a proxy, a log) may take it for the host (RFC 9112: answer 400). A target in
+        // absolute form loses its host before this point: the authority is always the Host header's.
+        guard !request.headers.contains(where: { $0.name.canonicalName == "host" }) else {
+            var refused = ReviewGate.refusal("This request names its host more than once.")
+            refused.status = .badRequest
+            return refused
+        }
         if let hostNames, !hostNames.contains((request.head.authority ?? "").lowercased()) {
             var refused = ReviewGate.refusal("This site answers only under its own address.")
             refused.status = .misdirectedRequest

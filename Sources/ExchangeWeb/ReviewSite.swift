@@ -244,8 +244,9 @@ public struct ReviewSite: Sendable {
                 request: request, error: "Logins are switched off until the support users' file is fixed. Ask the administrator.",
                 status: .serviceUnavailable)
         }
-        // A place in the bounded queue of password checks first (a flood from one client, or from many,
-        // is turned away at once instead of delaying everyone's login), then an attempt for the name.
+        // A place in the bounded queue of password checks first (a flood from one client holds one place,
+        // a flood from many is turned away at once instead of delaying everyone's login), then an attempt
+        // for the name.
         guard passwordChecks.enter(client: context.client) else {
             logger.notice("review page: login refused, the password checks are busy")
             var response = loginPage(
@@ -445,15 +446,16 @@ struct ReviewService<App: ApplicationProtocol>: Service {
     }
 }
 
-/// The password checks waiting or running (bcrypt, one at a time on a thread of its own): at most `limit`
-/// in all and `perClient` from one client address; a login beyond that is answered 503 at once, so a flood
-/// of logins cannot queue a real one behind it for long.
+/// The password checks waiting or running (bcrypt, one at a time, first come first served, on a thread of
+/// its own): at most `limit` in all and `perClient` from one client address; a login beyond that is
+/// answered 503 at once. With one check per client, a flood from one address holds one place, so a real
+/// login from another waits for at most the one check before it.
 final class PasswordCheckQueue: Sendable {
     let limit: Int
     let perClient: Int
     private let waiting = Mutex<(total: Int, byClient: [String: Int])>((0, [:]))
 
-    init(limit: Int = 8, perClient: Int = 2) {
+    init(limit: Int = 8, perClient: Int = 1) {
         self.limit = limit
         self.perClient = perClient
     }
