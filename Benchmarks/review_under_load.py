@@ -75,7 +75,7 @@ def main():
         port = free_port()
         write_config(base, ["061010"], "300ms", "100ms")
         with open(os.path.join(base, "config", "ktsx.conf"), "a") as out:
-            out.write(f"review_address = 127.0.0.1:{port}\nmax_file_size = {options.megabytes * 2}MB\n")
+            out.write(f"review_address = 127.0.0.1:{port}\nmax_file_size = {options.megabytes * 2}MB\nmax_records = 10000000\n")
         config = os.path.join(base, "config")
         subprocess.run([ktsx, "init", "--config", config], check=True, stdout=subprocess.DEVNULL)
         password = "a support password for the benchmark"

@@ -290,6 +290,19 @@ struct ReviewSiteTests {
         #expect(VisibleText.make("\u{FEFF}bom\u{200B}") == "⟨U+FEFF⟩bom⟨U+200B⟩")
     }
 
+    @Test("the hostile-client suite knows every route: Tests/HostileClient/routes.txt is the site's routes, HEAD beside every GET")
+    func everyRouteIsInTheSuite() throws {
+        try withTemporaryDirectory { root in
+            let world = try ReviewWorld(root: root)
+            let routes = world.site.router(sessions: MemoryPersistDriver()).routes.map { "\($0.method.rawValue) \($0.path)" }
+            let listed = try String(contentsOf: Repository.root.appendingPathComponent("Tests/HostileClient/routes.txt"), encoding: .utf8)
+                .split(separator: "\n").map(String.init).filter { !$0.hasPrefix("#") && !$0.isEmpty }
+            let heads = routes.filter { $0.hasPrefix("HEAD ") }
+            #expect(Set(routes).subtracting(heads) == Set(listed))
+            #expect(Set(heads.map { "GET " + $0.dropFirst(5) }) == Set(listed.filter { $0.hasPrefix("GET ") }))
+        }
+    }
+
     @Test("a request with two Host headers is refused, logged in or not")
     func hostNamedTwice() async throws {
         try await withTemporaryDirectory { root in
