@@ -281,7 +281,7 @@ public final class PostgresLedger: LedgerStore {
     }
 
     public func release(sender: String, by owner: String) throws(LedgerError) {
-        try write("releasing the files of \(sender)") { connection in
+        _ = try write("releasing the files of \(sender)") { connection in
             try execute("DELETE FROM sender_lease WHERE org_id = \(sender) AND lease_owner = \(owner)", on: connection)
         }
     }

@@ -177,7 +177,9 @@ public struct ReviewSite: Sendable {
                 ("ktsx_deliveries_waiting", "Outbound files not yet picked up.", Int64(report.deliveriesWaiting)),
                 ("ktsx_deliveries_overdue", "Outbound files waiting past the pickup threshold.", Int64(report.deliveriesOverdue)),
             ] + (report.heartbeat.map { [("ktsx_service_last_pass_timestamp_seconds", "When the service last polled.", $0.time.secondsSinceEpoch)] } ?? [])
-            for (name, help, value) in gauges { metrics.makeGauge(name: name, help: help).set(value) }
+            for (name, help, value) in gauges {
+                metrics.makeGauge(descriptor: MetricNameDescriptor(metricName: name, unitName: "", helpText: help)).set(value)
+            }
         }
         return Response(
             status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],

@@ -463,7 +463,7 @@ struct ServiceEndToEndTests {
         try withTemporaryDirectory { root in
             let tree = try DropTreeFixture(root: root, quietPeriod: "200ms", maxFileSize: "100MB")
             let path = tree.inbound("061014").appendingPathComponent("att.csv").path
-            FileManager.default.createFile(atPath: path, contents: nil)
+            _ = FileManager.default.createFile(atPath: path, contents: nil)
             let handle = try #require(FileHandle(forWritingAtPath: path))
             // Four megabytes of attendance rows, written, then a pause: the file looks complete.
             let lines = try example("ATT.example.csv").split(separator: "\n")
@@ -524,7 +524,7 @@ struct ServiceEndToEndTests {
             defer { if process.isRunning { process.terminate() } }
             let text = try example("ATT.example.csv")
             let path = tree.inbound("061014").appendingPathComponent("att.csv").path
-            FileManager.default.createFile(atPath: path, contents: nil)
+            _ = FileManager.default.createFile(atPath: path, contents: nil)
             let handle = try #require(FileHandle(forWritingAtPath: path))
             // Write the file in pieces over three seconds: longer than the quiet period in all.
             let pieces = Array(text.utf8).chunked(into: max(1, text.utf8.count / 10))
