@@ -7,8 +7,10 @@
 #   chromium-driver (the review page's browser test), postgresql-15 (scripts/postgres.sh starts a throwaway
 #   server on loopback for the PostgreSQL ledger's tests, unless KTSX_TEST_POSTGRES_URL names one).
 #   PyPI: frictionless (the CSV oracle), selenium (drives Chromium in the browser test).
-# Then a short fuzz pass of each fuzz target (KTSX_FUZZ_SECONDS, default 20 s each; skipped when arguments
-# are given). Extra arguments go to `swift test` (e.g. --filter OracleParity).
+# Before the tests, every generated file is regenerated from its source and must not change
+# (scripts/check_generated.sh). After them, a short fuzz pass of each fuzz target (KTSX_FUZZ_SECONDS,
+# default 20 s each; skipped when arguments are given). Extra arguments go to `swift test` (e.g. --filter
+# OracleParity).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -50,6 +52,7 @@ fi
 export KTSX_REQUIRE_POSTGRES=1
 
 swift build
+bash scripts/check_generated.sh
 swift test "$@"
 # A short fuzz pass of each target (the long one: bash scripts/fuzz.sh all 600).
 if [ $# -eq 0 ]; then
