@@ -345,6 +345,8 @@ public final class PostgresLedger: LedgerStore {
         let found = try rows(what, query)
         do {
             return try found.map { try decode(Columns($0)) }
+        } catch let error as LedgerError {
+            throw error
         } catch let error as PostgresDecodingError {
             // The column and the types only: never the value (it may be a student's).
             throw LedgerError(.storage, "\(what): column \(error.columnName) holds a \(error.postgresType), not a \(error.targetType)")
@@ -377,10 +379,10 @@ public final class PostgresLedger: LedgerStore {
             id: try row.string("id"), senderOrgId: try row.string("sender_org_id"), originalName: try row.string("original_name"),
             sizeBytes: try row.int64("size_bytes"), sha256: try row.string("sha256"),
             claimedAt: Timestamp(secondsSinceEpoch: try row.int64("claimed_at")))
-        receipt.state = ReceiptState(rawValue: try row.string("state")) ?? .claimed
-        receipt.fileType = try row.optionalString("file_type").flatMap(ExchangeType.init(rawValue:))
-        receipt.binding = try row.optionalString("binding").flatMap(Binding.init(rawValue:))
-        receipt.outcome = try row.optionalString("outcome").flatMap(FileOutcome.init(rawValue:))
+        receipt.state = try LedgerError.stored(try row.string("state"), in: "receipt.state")
+        receipt.fileType = try LedgerError.stored(try row.optionalString("file_type"), in: "receipt.file_type")
+        receipt.binding = try LedgerError.stored(try row.optionalString("binding"), in: "receipt.binding")
+        receipt.outcome = try LedgerError.stored(try row.optionalString("outcome"), in: "receipt.outcome")
         receipt.recordsReceived = try row.int("records_received")
         receipt.recordsAccepted = try row.int("records_accepted")
         receipt.recordsRejected = try row.int("records_rejected")
@@ -709,7 +711,7 @@ public final class PostgresLedger: LedgerStore {
 
     private static func held(from row: Columns) throws -> HeldRecord {
         HeldRecord(
-            type: ExchangeType(rawValue: try row.string("type")) ?? .enrollment, naturalKey: try row.string("natural_key"),
+            type: try LedgerError.stored(try row.string("type"), in: "held_record.type"), naturalKey: try row.string("natural_key"),
             senderOrgId: try row.string("sender_org_id"), recipientOrgId: try row.string("recipient_org_id"),
             schoolYear: try row.int("school_year"), values: LedgerRecordFields.decode(try row.string("fields")),
             receiptId: try row.string("receipt_id"), acceptedAt: Timestamp(secondsSinceEpoch: try row.int64("accepted_at")),
@@ -734,7 +736,7 @@ public final class PostgresLedger: LedgerStore {
             id: try row.string("id"), centerOrgId: try row.string("center_org_id"), schoolYear: try row.int("school_year"),
             values: LedgerRecordFields.decode(try row.string("fields")), receiptId: try row.string("receipt_id"),
             receivedAt: Timestamp(secondsSinceEpoch: try row.int64("received_at")),
-            status: WaiverRequest.Status(rawValue: try row.string("status")) ?? .pending,
+            status: try LedgerError.stored(try row.string("status"), in: "waiver.status"),
             decisionReason: try row.optionalString("decision_reason"),
             decidedAt: try row.optionalInt64("decided_at").map(Timestamp.init(secondsSinceEpoch:)))
     }
@@ -777,9 +779,9 @@ public final class PostgresLedger: LedgerStore {
 
     private static func jobRun(from row: Columns) throws -> JobRun {
         var run = JobRun(
-            id: try row.string("id"), job: JobKind(rawValue: try row.string("job")) ?? .gradePosting, runKey: try row.string("run_key"),
+            id: try row.string("id"), job: try LedgerError.stored(try row.string("job"), in: "job_run.job"), runKey: try row.string("run_key"),
             startedAt: Timestamp(secondsSinceEpoch: try row.int64("started_at")), detail: try row.string("detail"))
-        run.state = ReceiptState(rawValue: try row.string("state")) ?? .claimed
+        run.state = try LedgerError.stored(try row.string("state"), in: "job_run.state")
         run.finishedAt = try row.optionalInt64("finished_at").map(Timestamp.init(secondsSinceEpoch:))
         run.files = try row.int("files")
         run.records = try row.int("records")

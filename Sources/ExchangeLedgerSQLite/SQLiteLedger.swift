@@ -344,15 +344,15 @@ public final class SQLiteLedger: LedgerStore {
         ]
     }
 
-    private static func receipt(from row: Row) -> Receipt {
+    private static func receipt(from row: Row) throws(LedgerError) -> Receipt {
         var receipt = Receipt(
             id: row["id"], senderOrgId: row["sender_org_id"], originalName: row["original_name"],
             sizeBytes: row["size_bytes"], sha256: row["sha256"],
             claimedAt: Timestamp(secondsSinceEpoch: row["claimed_at"]))
-        receipt.state = ReceiptState(rawValue: row["state"]) ?? .claimed
-        receipt.fileType = (row["file_type"] as String?).flatMap(ExchangeType.init(rawValue:))
-        receipt.binding = (row["binding"] as String?).flatMap(Binding.init(rawValue:))
-        receipt.outcome = (row["outcome"] as String?).flatMap(FileOutcome.init(rawValue:))
+        receipt.state = try LedgerError.stored(row["state"] as String, in: "receipt.state")
+        receipt.fileType = try LedgerError.stored(row["file_type"] as String?, in: "receipt.file_type")
+        receipt.binding = try LedgerError.stored(row["binding"] as String?, in: "receipt.binding")
+        receipt.outcome = try LedgerError.stored(row["outcome"] as String?, in: "receipt.outcome")
         receipt.recordsReceived = row["records_received"]
         receipt.recordsAccepted = row["records_accepted"]
         receipt.recordsRejected = row["records_rejected"]
@@ -372,6 +372,8 @@ public final class SQLiteLedger: LedgerStore {
     private func write<T>(_ what: String, _ body: (Database) throws -> T) throws(LedgerError) -> T {
         do {
             return try queue.write(body)
+        } catch let error as LedgerError {
+            throw error
         } catch is Rollback {
             throw LedgerError(.conflict, "\(what): the record changed meanwhile")
         } catch let error as DatabaseError where error.resultCode == .SQLITE_CONSTRAINT {
@@ -394,6 +396,8 @@ public final class SQLiteLedger: LedgerStore {
                 }
                 return result!
             }
+        } catch let error as LedgerError {
+            throw error
         } catch {
             throw LedgerError(.storage, "\(what): \(error)")
         }
@@ -405,6 +409,8 @@ public final class SQLiteLedger: LedgerStore {
     private func lookup<T>(_ what: String, _ body: (Database) throws -> T) throws(LedgerError) -> T {
         do {
             return try queue.inDatabase(body)
+        } catch let error as LedgerError {
+            throw error
         } catch {
             throw LedgerError(.storage, "\(what): \(error)")
         }
@@ -747,9 +753,9 @@ public final class SQLiteLedger: LedgerStore {
             ])
     }
 
-    private static func held(from row: Row) -> HeldRecord {
+    private static func held(from row: Row) throws(LedgerError) -> HeldRecord {
         HeldRecord(
-            type: ExchangeType(rawValue: row["type"]) ?? .enrollment, naturalKey: row["natural_key"], senderOrgId: row["sender_org_id"],
+            type: try LedgerError.stored(row["type"] as String, in: "held_record.type"), naturalKey: row["natural_key"], senderOrgId: row["sender_org_id"],
             recipientOrgId: row["recipient_org_id"], schoolYear: row["school_year"],
             values: LedgerRecordFields.decode(row["fields"]),
             receiptId: row["receipt_id"], acceptedAt: Timestamp(secondsSinceEpoch: row["accepted_at"]), deleted: row["deleted"])
@@ -770,12 +776,12 @@ public final class SQLiteLedger: LedgerStore {
             ])
     }
 
-    private static func waiver(from row: Row) -> WaiverRequest {
+    private static func waiver(from row: Row) throws(LedgerError) -> WaiverRequest {
         WaiverRequest(
             id: row["id"], centerOrgId: row["center_org_id"], schoolYear: row["school_year"],
             values: LedgerRecordFields.decode(row["fields"]),
             receiptId: row["receipt_id"], receivedAt: Timestamp(secondsSinceEpoch: row["received_at"]),
-            status: WaiverRequest.Status(rawValue: row["status"]) ?? .pending, decisionReason: row["decision_reason"],
+            status: try LedgerError.stored(row["status"] as String, in: "waiver.status"), decisionReason: row["decision_reason"],
             decidedAt: (row["decided_at"] as Int64?).map(Timestamp.init(secondsSinceEpoch:)))
     }
 
@@ -824,11 +830,11 @@ public final class SQLiteLedger: LedgerStore {
 
     // MARK: Job runs
 
-    private static func jobRun(from row: Row) -> JobRun {
+    private static func jobRun(from row: Row) throws(LedgerError) -> JobRun {
         var run = JobRun(
-            id: row["id"], job: JobKind(rawValue: row["job"]) ?? .gradePosting, runKey: row["run_key"],
+            id: row["id"], job: try LedgerError.stored(row["job"] as String, in: "job_run.job"), runKey: row["run_key"],
             startedAt: Timestamp(secondsSinceEpoch: row["started_at"]), detail: row["detail"])
-        run.state = ReceiptState(rawValue: row["state"]) ?? .claimed
+        run.state = try LedgerError.stored(row["state"] as String, in: "job_run.state")
         run.finishedAt = (row["finished_at"] as Int64?).map(Timestamp.init(secondsSinceEpoch:))
         run.files = row["files"]
         run.records = row["records"]
@@ -897,7 +903,7 @@ public final class SQLiteLedger: LedgerStore {
             try Row.fetchAll(
                 db, sql: "SELECT * FROM held_record WHERE posting_run = ? AND pending_posting = 1 ORDER BY recipient_org_id, natural_key",
                 arguments: [runId]
-            ).map { GradeToPost(grade: SQLiteLedger.held(from: $0), postedBefore: $0["ever_posted"]) }
+            ).map { GradeToPost(grade: try SQLiteLedger.held(from: $0), postedBefore: $0["ever_posted"]) }
         }
     }
 

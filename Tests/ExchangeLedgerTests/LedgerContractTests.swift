@@ -506,6 +506,24 @@ struct LedgerContractTests {
         }
     }
 
+    @Test("a stored value this ktsx does not know (a newer binding, a damaged row) is refused with its column, not read as a default")
+    func sqliteUnknownStoredValue() throws {
+        try withTemporaryDirectory { directory in
+            let path = directory.appendingPathComponent("ledger.sqlite").path
+            try SQLiteLedger(path: path).recordClaim(receipt("R1"))
+            let result = try runProcess("sqlite3", [path, "UPDATE receipt SET binding = 'json-by-ktsx-9' WHERE id = 'R1'"])
+            #expect(result.status == 0, "\(result.standardError)")
+            do {
+                _ = try SQLiteLedger(path: path).receipt(id: "R1")
+                Issue.record("an unknown binding was read")
+            } catch {
+                let refused = error as? LedgerError
+                #expect(refused?.code == .unknownStoredValue)
+                #expect(refused?.message.contains("receipt.binding") == true && refused?.message.contains("json-by-ktsx-9") == true, "\(error)")
+            }
+        }
+    }
+
     @Test("the SQLite ledger survives reopening and refuses a database from a newer ktsx")
     func sqliteReopen() throws {
         try withTemporaryDirectory { directory in

@@ -76,6 +76,22 @@ struct PostgresLedgerTests {
         }
     }
 
+    @Test("a stored value this ktsx does not know is refused with its column, not read as a default")
+    func unknownStoredValue() throws {
+        let ledger = try freshPostgresLedger(PostgresLedgerTests.url)
+        try ledger.recordClaim(Receipt(id: "R1", senderOrgId: "061014", originalName: "f.csv", sizeBytes: 1, sha256: "a", claimedAt: Timestamp(secondsSinceEpoch: 1)))
+        let sql = "UPDATE \(ledger.schema).receipt SET binding = 'json-by-ktsx-9' WHERE id = 'R1'"
+        let result = try runProcess("psql", [PostgresLedgerTests.url.replacingOccurrences(of: "?sslmode=disable", with: ""), "-qc", sql])
+        #expect(result.status == 0, "\(result.standardError)")
+        do {
+            _ = try ledger.receipt(id: "R1")
+            Issue.record("an unknown binding was read")
+        } catch {
+            #expect(error.code == .unknownStoredValue)
+            #expect(error.message.contains("receipt.binding") && error.message.contains("json-by-ktsx-9"), "\(error)")
+        }
+    }
+
     @Test("two instances racing: both migrate at once, one claims each receipt id, one runs each job key, one holds each name")
     func racingInstances() async throws {
         // Two instances start at once on an empty schema: both come up, the tables made once.

@@ -157,6 +157,9 @@ public struct LedgerError: Error, Sendable, CustomStringConvertible {
         case newerSchema = "ledger-newer-schema"
         /// A job run or waiver was not in the state the change expected (another process moved it on).
         case conflict = "ledger-conflict"
+        /// A stored value this ktsx does not know (written by a newer one, or damaged): refused, never
+        /// read as some default.
+        case unknownStoredValue = "ledger-unknown-stored-value"
     }
     /// The classification.
     public var code: Code
@@ -169,6 +172,27 @@ public struct LedgerError: Error, Sendable, CustomStringConvertible {
     }
     /// `code: message`.
     public var description: String { "\(code.rawValue): \(message)" }
+}
+
+extension LedgerError {
+    /// A stored column's value as `T`; throws `unknownStoredValue` naming the column and the value when this
+    /// ktsx has no such case (the ledgers decode every enumerated column through this).
+    public static func stored<T: RawRepresentable>(_ raw: String, in column: String, as _: T.Type = T.self) throws(LedgerError) -> T
+    where T.RawValue == String {
+        guard let value = T(rawValue: raw) else {
+            // An enumerated column holds codes, never student data; a damaged one is cut short all the same.
+            throw LedgerError(.unknownStoredValue, "the ledger's \(column) holds '\(raw.prefix(40))', which this ktsx does not know")
+        }
+        return value
+    }
+
+    /// As `stored(_:in:as:)`, for a column that may be empty (NULL).
+    public static func stored<T: RawRepresentable>(_ raw: String?, in column: String, as _: T.Type = T.self) throws(LedgerError) -> T?
+    where T.RawValue == String {
+        guard let raw else { return nil }
+        let value: T = try stored(raw, in: column)
+        return value
+    }
 }
 
 /// How long a lease on work in progress lasts, and who may hold one.
