@@ -376,8 +376,12 @@ public final class SQLiteLedger: LedgerStore {
             throw error
         } catch is Rollback {
             throw LedgerError(.conflict, "\(what): the record changed meanwhile")
-        } catch let error as DatabaseError where error.resultCode == .SQLITE_CONSTRAINT {
-            throw LedgerError(.duplicateReceipt, "\(what): \(error.message ?? "constraint violated")")
+        } catch let error as DatabaseError
+            where error.extendedResultCode == .SQLITE_CONSTRAINT_PRIMARYKEY || error.extendedResultCode == .SQLITE_CONSTRAINT_UNIQUE
+        {
+            // A key already recorded (PostgreSQL's 23505): another instance or an earlier judgement got there
+            // first. Any other constraint (a CHECK, NOT NULL, a foreign key) is a fault, not a race.
+            throw LedgerError(.duplicateReceipt, "\(what): \(error.message ?? "already recorded")")
         } catch {
             throw LedgerError(.storage, "\(what): \(error)")
         }

@@ -524,6 +524,28 @@ struct LedgerContractTests {
         }
     }
 
+    @Test("only a key already recorded reads as a duplicate; another constraint (a negative size) is a storage fault")
+    func sqliteConstraintKinds() throws {
+        try withTemporaryDirectory { directory in
+            let ledger = try SQLiteLedger(path: directory.appendingPathComponent("ledger.sqlite").path)
+            try ledger.recordClaim(receipt("R1"))
+            do {
+                try ledger.recordClaim(receipt("R1"))
+                Issue.record("a receipt id was recorded twice")
+            } catch {
+                #expect((error as? LedgerError)?.code == .duplicateReceipt, "\(error)")
+            }
+            var broken = receipt("R2")
+            broken.sizeBytes = -1
+            do {
+                try ledger.recordClaim(broken)
+                Issue.record("a negative size was recorded")
+            } catch {
+                #expect((error as? LedgerError)?.code == .storage, "\(error)")
+            }
+        }
+    }
+
     @Test("the SQLite ledger survives reopening and refuses a database from a newer ktsx")
     func sqliteReopen() throws {
         try withTemporaryDirectory { directory in
