@@ -349,9 +349,9 @@ public final class PostgresLedger: LedgerStore {
             throw error
         } catch let error as PostgresDecodingError {
             // The column and the types only: never the value (it may be a student's).
-            throw LedgerError(.storage, "\(what): column \(error.columnName) holds a \(error.postgresType), not a \(error.targetType)")
+            throw LedgerError(.storage, "\(what): column \(error.columnName) holds a \(error.postgresType), not a \(error.targetType)", cause: error)
         } catch {
-            throw LedgerError(.storage, "\(what): a row could not be read: \(error)")
+            throw LedgerError(.storage, "\(what): a row could not be read: \(error)", cause: error)
         }
     }
 

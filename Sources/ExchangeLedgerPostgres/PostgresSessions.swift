@@ -37,7 +37,7 @@ final class PostgresSessions: @unchecked Sendable {
                 configuration = .init(host: settings.host, port: settings.port, username: settings.user, password: settings.password,
                                       database: settings.database, tls: .require(try NIOSSLContext(configuration: tls)))
             } catch {
-                throw LedgerError(.storage, "cannot set up TLS for the ledger at \(settings.place): \(error)")
+                throw LedgerError(.storage, "cannot set up TLS for the ledger at \(settings.place): \(error)", cause: error)
             }
         }
         configuration.options.connectTimeout = .seconds(10)
@@ -186,14 +186,14 @@ final class PostgresSessions: @unchecked Sendable {
     /// A ledger error that says what failed and why, without the statement's values.
     static func ledgerError(_ what: String, _ error: any Error, place: String) -> LedgerError {
         if let error = error as? LedgerError { return error }
-        guard let psql = error as? PSQLError else { return LedgerError(.storage, "\(what): \(error)") }
+        guard let psql = error as? PSQLError else { return LedgerError(.storage, "\(what): \(error)", cause: error) }
         if let state = psql.serverInfo?[.sqlState] {
             let message = psql.serverInfo?[.message] ?? "error \(state)"
-            if state == "23505" { return LedgerError(.duplicateReceipt, "\(what): \(message)") }
-            return LedgerError(.storage, "\(what): PostgreSQL at \(place) says: \(message) (SQLSTATE \(state))")
+            if state == "23505" { return LedgerError(.duplicateReceipt, "\(what): \(message)", cause: psql) }
+            return LedgerError(.storage, "\(what): PostgreSQL at \(place) says: \(message) (SQLSTATE \(state))", cause: psql)
         }
         let underlying = psql.underlying.map { " (\($0))" } ?? ""
-        return LedgerError(.storage, "\(what): the connection to PostgreSQL at \(place) failed: \(psql.code)\(underlying)")
+        return LedgerError(.storage, "\(what): the connection to PostgreSQL at \(place) failed: \(psql.code)\(underlying)", cause: psql)
     }
 }
 

@@ -41,7 +41,7 @@ public final class SQLiteLedger: LedgerStore {
         } catch let error as LedgerError {
             throw error
         } catch {
-            throw LedgerError(.storage, "cannot open the ledger at \(path): \(error)")
+            throw LedgerError(.storage, "cannot open the ledger at \(path): \(error)", cause: error)
         }
     }
 
@@ -381,9 +381,9 @@ public final class SQLiteLedger: LedgerStore {
         {
             // A key already recorded (PostgreSQL's 23505): another instance or an earlier judgement got there
             // first. Any other constraint (a CHECK, NOT NULL, a foreign key) is a fault, not a race.
-            throw LedgerError(.duplicateReceipt, "\(what): \(error.message ?? "already recorded")")
+            throw LedgerError(.duplicateReceipt, "\(what): \(error.message ?? "already recorded")", cause: error)
         } catch {
-            throw LedgerError(.storage, "\(what): \(error)")
+            throw LedgerError(.storage, "\(what): \(error)", cause: error)
         }
     }
 
@@ -403,7 +403,7 @@ public final class SQLiteLedger: LedgerStore {
         } catch let error as LedgerError {
             throw error
         } catch {
-            throw LedgerError(.storage, "\(what): \(error)")
+            throw LedgerError(.storage, "\(what): \(error)", cause: error)
         }
     }
 
@@ -416,7 +416,7 @@ public final class SQLiteLedger: LedgerStore {
         } catch let error as LedgerError {
             throw error
         } catch {
-            throw LedgerError(.storage, "\(what): \(error)")
+            throw LedgerError(.storage, "\(what): \(error)", cause: error)
         }
     }
 

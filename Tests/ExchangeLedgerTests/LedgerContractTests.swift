@@ -524,7 +524,7 @@ struct LedgerContractTests {
         }
     }
 
-    @Test("only a key already recorded reads as a duplicate; another constraint (a negative size) is a storage fault")
+    @Test("only a key already recorded reads as a duplicate, keeping SQLite's error; another constraint (a negative size) is a storage fault")
     func sqliteConstraintKinds() throws {
         try withTemporaryDirectory { directory in
             let ledger = try SQLiteLedger(path: directory.appendingPathComponent("ledger.sqlite").path)
@@ -534,6 +534,7 @@ struct LedgerContractTests {
                 Issue.record("a receipt id was recorded twice")
             } catch {
                 #expect((error as? LedgerError)?.code == .duplicateReceipt, "\(error)")
+                #expect((error as? LedgerError)?.cause != nil, "the driver's error is kept")
             }
             var broken = receipt("R2")
             broken.sizeBytes = -1

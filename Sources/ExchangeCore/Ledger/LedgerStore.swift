@@ -165,10 +165,15 @@ public struct LedgerError: Error, Sendable, CustomStringConvertible {
     public var code: Code
     /// What happened.
     public var message: String
+    /// The database driver's error behind this one, if any, for whoever debugs it. Not part of the
+    /// description: a driver's error may carry a statement's values (student data), and logs print the
+    /// description.
+    public var cause: (any Error)?
     /// Creates an error.
-    public init(_ code: Code, _ message: String) {
+    public init(_ code: Code, _ message: String, cause: (any Error)? = nil) {
         self.code = code
         self.message = message
+        self.cause = cause
     }
     /// `code: message`.
     public var description: String { "\(code.rawValue): \(message)" }
