@@ -12,7 +12,7 @@ import Glibc
 /// a drop tree holding what an attacker would go for (a rejection with student rows, a large original, a
 /// pending waiver, file names and cells with control and direction characters, files hard- and
 /// symbolically linked into `inbound/` from outside the tree), then every section of the suite over real
-/// sockets and in headless Chromium. Bounded: about two thousand requests and a minute or so.
+/// sockets and in headless Chromium. Bounded: about 3,500 requests (most of them the login flood) and a minute or so.
 @Suite("The review site against a hostile client", .serialized)
 struct HostileClientTests {
     /// Rows in the large original (its only error is on the last one).
@@ -73,7 +73,7 @@ struct HostileClientTests {
                 "the suite printed no report: \(suite.standardError)")
             // Each section ran, tried at least what it should, and found nothing.
             let leastTried = [
-                "slow": 3, "flood": 50, "throttle": 31, "paths": 1_000, "methods": 180, "origins": 90, "hosts": 150, "own": 2, "originals": 6,
+                "slow": 3, "flood": 50, "throttle": 31, "paths": 400, "methods": 180, "origins": 90, "hosts": 150, "own": 2, "originals": 6,
                 "crawl": 20, "browser": 2,
             ]
             for (name, least) in leastTried {
