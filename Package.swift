@@ -135,7 +135,7 @@ let package = Package(
             dependencies: ["ExchangeRuntime", "ExchangeRules", "ExchangeCore", "ExchangeTesting",
                            .product(name: "Logging", package: "swift-log")],
             swiftSettings: swiftSettings),
-        .testTarget(name: "ExchangeRulesTests", dependencies: ["ExchangeRules", "ExchangeCore"], swiftSettings: swiftSettings),
+        .testTarget(name: "ExchangeRulesTests", dependencies: ["ExchangeRules", "ExchangeCore", "ExchangeTesting"], swiftSettings: swiftSettings),
         .testTarget(
             name: "ExchangeValidationTests",
             dependencies: ["ExchangeCore", "ExchangeSchemas", "ExchangeXML", "ExchangeValidation", "ExchangeTesting"],

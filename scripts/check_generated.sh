@@ -8,7 +8,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 snapshot() {
-    find Schemas Sources/ExchangeSchemas Sources/KTSXCommand/DemoScenario.swift Fixtures -type f -print0 | sort -z | xargs -0 sha256sum
+    find Schemas Sources/ExchangeSchemas Sources/ExchangeCore/Model/ExchangeType.swift Sources/KTSXCommand/DemoScenario.swift Fixtures -type f -print0 | sort -z | xargs -0 sha256sum
 }
 
 before=$(mktemp)

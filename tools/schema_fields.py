@@ -120,6 +120,20 @@ def f(name, type_, required, doc, sensitive=False):
 
 
 @dataclass(frozen=True)
+class Exchange:
+    """How the exchange handles the records of a type partners send (the Swift `RecordTypeDescriptor`)."""
+
+    sender_field: str  # the organisation that sends the record: must be the folder it came from
+    center_field: str  # the technical center the record is about
+    receiver_field: Optional[str]  # who receives it (None: support decides it)
+    year_field: str  # the school year the record belongs to
+    date_field: Optional[str]  # the date a held record is filed under
+    delivery: str  # at-once: routed with the acknowledgement | nightly: in the night's posting | decision: support decides
+    output: str  # the type code of the file that carries it to its receiver
+    held_as: str  # record: held by natural key | waiver: in the waiver register
+
+
+@dataclass(frozen=True)
 class ExchangeType:
     code: str  # ENR, ATT, ...
     root: str  # XML root element
@@ -129,6 +143,9 @@ class ExchangeType:
     natural_key: tuple = ()
     has_header: bool = True
     max_records: Optional[int] = None
+    swift_case: str = ""  # the case of Swift's ExchangeType
+    display: str = ""  # the name a school clerk reads in messages
+    exchange: Optional[Exchange] = None  # partner types only
 
 
 HEADER = (
@@ -165,7 +182,11 @@ ENROLLMENT = ExchangeType("ENR", "KtsxEnrollmentFile", "Enrollment", "Enrollment
     f("repeatIndicator", BOOLEAN, False, "The student is repeating the course."),
     f("attemptedCredits", CREDITS, False, "Credits the high school expects to award."),
     f("lastModified", DATETIME, True, "When the record last changed at the sender."),
-), natural_key=("ssid", "techCenterOrgId", "ktsCourseNumber", "sectionNumber", "entryDate"))
+),
+    natural_key=("ssid", "techCenterOrgId", "ktsCourseNumber", "sectionNumber", "entryDate"),
+    swift_case="enrollment", display="enrollment",
+    exchange=Exchange(sender_field="homeSchoolOrgId", center_field="techCenterOrgId", receiver_field="techCenterOrgId", year_field="schoolYear",
+                      date_field="entryDate", delivery="at-once", output="ENR", held_as="record"))
 
 ATTENDANCE = ExchangeType("ATT", "KtsxAttendanceFile", "Attendance", "Attendance", (
     f("recordId", UUID, True, "Unique id of this record, never reused."),
@@ -190,7 +211,11 @@ ATTENDANCE = ExchangeType("ATT", "KtsxAttendanceFile", "Attendance", "Attendance
     f("reason", text(255), False, "Free-text reason."),
     f("recordedDateTime", DATETIME, True, "When the attendance was entered at the center."),
     f("lastModified", DATETIME, True, "When the record last changed at the sender."),
-), natural_key=("ssid", "techCenterOrgId", "attendanceDate", "ktsCourseNumber", "sectionNumber", "periodCode"))
+),
+    natural_key=("ssid", "techCenterOrgId", "attendanceDate", "ktsCourseNumber", "sectionNumber", "periodCode"),
+    swift_case="attendance", display="attendance",
+    exchange=Exchange(sender_field="techCenterOrgId", center_field="techCenterOrgId", receiver_field="homeSchoolOrgId", year_field="schoolYear",
+                      date_field="attendanceDate", delivery="at-once", output="ATT", held_as="record"))
 
 GRADES = ExchangeType("GRD", "KtsxGradeFile", "Grade", "Grades", (
     f("recordId", UUID, True, "Unique id of this record, never reused."),
@@ -221,7 +246,11 @@ GRADES = ExchangeType("GRD", "KtsxGradeFile", "Grade", "Grades", (
     f("repeatIndicator", BOOLEAN, False, "The student is repeating the course."),
     f("comment", text(1024), False, "Teacher comment."),
     f("postedDateTime", DATETIME, True, "When the grade was posted at the center."),
-), natural_key=("ssid", "techCenterOrgId", "ktsCourseNumber", "sectionNumber", "gradeType", "gradingPeriodCode"))
+),
+    natural_key=("ssid", "techCenterOrgId", "ktsCourseNumber", "sectionNumber", "gradeType", "gradingPeriodCode"),
+    swift_case="grades", display="grades",
+    exchange=Exchange(sender_field="techCenterOrgId", center_field="techCenterOrgId", receiver_field="homeSchoolOrgId", year_field="schoolYear",
+                      date_field="asOfDate", delivery="nightly", output="GPO", held_as="record"))
 
 WAIVERS = ExchangeType("WVR", "KtsxWaiverFile", "Waiver", "Waiver request", (
     f("recordId", UUID, True, "Id of this waiver request."),
@@ -244,7 +273,11 @@ WAIVERS = ExchangeType("WVR", "KtsxWaiverFile", "Waiver", "Waiver request", (
     f("approvalDate", DATE, True, "Date of the superintendent's approval."),
     f("submittedDateTime", DATETIME, True, "When the request was submitted."),
     f("priorWaiverId", UUID, False, "The request amended or withdrawn; required for amend and withdraw."),
-), natural_key=("centerOrgId", "waiverSchoolYear"))
+),
+    natural_key=("centerOrgId", "waiverSchoolYear"),
+    swift_case="waiver", display="waiver request",
+    exchange=Exchange(sender_field="centerOrgId", center_field="centerOrgId", receiver_field=None, year_field="waiverSchoolYear",
+                      date_field=None, delivery="decision", output="WVD", held_as="waiver"))
 
 ACKNOWLEDGEMENT = ExchangeType("ACK", "KtsxAcknowledgementFile", "Acknowledgement", "Acknowledgement", (
     f("receiptId", RECEIPT, True, "The receipt id of the file."),
@@ -264,7 +297,7 @@ ACKNOWLEDGEMENT = ExchangeType("ACK", "KtsxAcknowledgementFile", "Acknowledgemen
     f("errorFile", text(255), False, "Name of the error file, when there is one."),
     f("firstReceiptId", RECEIPT, False, "For DUPLICATE: the receipt of the first copy."),
     f("message", text(2000), False, "A summary in words."),
-), has_header=False, max_records=1)
+), has_header=False, max_records=1, swift_case="acknowledgement", display="acknowledgement")
 
 ERRORS = ExchangeType("ERR", "KtsxErrorFile", "Error", "Error list", (
     f("receiptId", RECEIPT, True, "The receipt id of the file."),
@@ -276,7 +309,7 @@ ERRORS = ExchangeType("ERR", "KtsxErrorFile", "Error", "Error list", (
     f("field", text(100), False, "The field in error."),
     f("code", ERROR_CODE, True, "Stable error code: a rule id or a check name."),
     f("message", text(2000), True, "What is wrong and what to do."),
-), has_header=False)
+), has_header=False, swift_case="errorList", display="error list")
 
 DECISION = codes("WaiverDecisionCode", "APPROVED or DENIED.", ["APPROVED", "DENIED"])
 LOCAL_COURSE = string("LocalCourseNumber", "A high school's own course number.", None, pattern="[A-Za-z0-9_.-]{1,20}")
@@ -309,7 +342,7 @@ GRADE_POSTING = ExchangeType("GPO", "KtsxGradePostingFile", "GradePosting", "Gra
     f("asOfDate", DATE, True, "The date the grade reflects."),
     f("postedDateTime", DATETIME, True, "When the center posted the grade."),
     f("receiptId", RECEIPT, True, "The receipt of the file that carried the grade."),
-), has_header=False)
+), has_header=False, swift_case="gradePosting", display="grade posting")
 
 UNKNOWN_ATTENDANCE = ExchangeType("UKA", "KtsxUnknownAttendanceFile", "UnknownAbsence", "Unknown-attendance sync", (
     f("recordId", UUID, True, "The recordId of the attendance record the center sent."),
@@ -327,7 +360,7 @@ UNKNOWN_ATTENDANCE = ExchangeType("UKA", "KtsxUnknownAttendanceFile", "UnknownAb
     f("absentMinutes", MINUTES, False, "Minutes absent."),
     f("recordedDateTime", DATETIME, True, "When the attendance was entered at the center."),
     f("receiptId", RECEIPT, True, "The receipt of the file that carried the record."),
-), has_header=False)
+), has_header=False, swift_case="unknownAttendance", display="unknown-attendance sync")
 
 WAIVER_DECISION = ExchangeType("WVD", "KtsxWaiverDecisionFile", "WaiverDecision", "Waiver decision", (
     f("waiverId", UUID, True, "The recordId of the waiver request."),
@@ -337,7 +370,7 @@ WAIVER_DECISION = ExchangeType("WVD", "KtsxWaiverDecisionFile", "WaiverDecision"
     f("reason", text(2000), True, "Why, in the words of KTS support."),
     f("decidedDateTime", DATETIME, True, "When support decided."),
     f("requestReceiptId", RECEIPT, True, "The receipt of the file that carried the request."),
-), has_header=False, max_records=1)
+), has_header=False, max_records=1, swift_case="waiverDecision", display="waiver decision")
 
 SUMMARY_LINE = codes("SummaryLineType", "RECEIVED: a file that arrived that day. WAITING: a file in outbound/ not yet picked up.",
                      ["RECEIVED", "WAITING"])
@@ -356,7 +389,7 @@ DAILY_SUMMARY = ExchangeType("SUM", "KtsxDailySummaryFile", "SummaryLine", "Dail
     f("errorCount", COUNT, False, "RECEIVED: errors in its error file."),
     f("eventDateTime", DATETIME, True, "RECEIVED: when the file was claimed. WAITING: when the file was written."),
     f("hoursWaiting", COUNT, False, "WAITING: hours since the file was written, to the nearest hour."),
-), has_header=False)
+), has_header=False, swift_case="dailySummary", display="daily summary")
 
 EXCHANGE_TYPES = (ENROLLMENT, ATTENDANCE, GRADES, WAIVERS, ACKNOWLEDGEMENT, ERRORS, GRADE_POSTING,
                   UNKNOWN_ATTENDANCE, WAIVER_DECISION, DAILY_SUMMARY)

@@ -690,16 +690,14 @@ public final class PostgresLedger: LedgerStore {
     // MARK: Held records and waivers
 
     private func hold(_ held: HeldRecord, on connection: PostgresConnection) throws {
-        let center = held.type == .enrollment ? held["techCenterOrgId"] : held.senderOrgId
-        let date = LedgerRecordFields.recordDate(held)
-        let fields = LedgerRecordFields.encode(held.values)
+        let row = HeldRecordRow(held)
         try execute(
             """
             INSERT INTO held_record (type, natural_key, sender_org_id, recipient_org_id, school_year, ssid, center_org_id,
                 record_date, fields, receipt_id, accepted_at, deleted, pending_posting, posting_run)
-            VALUES (\(held.type.code), \(held.naturalKey), \(held.senderOrgId), \(held.recipientOrgId), \(held.schoolYear),
-                \(held["ssid"]), \(center), \(date), \(fields), \(held.receiptId), \(held.acceptedAt.secondsSinceEpoch),
-                \(held.deleted), \(held.type == .grades), NULL)
+            VALUES (\(row.type), \(row.naturalKey), \(row.senderOrgId), \(row.recipientOrgId), \(row.schoolYear),
+                \(row.ssid), \(row.centerOrgId), \(row.recordDate), \(row.fields), \(row.receiptId), \(row.acceptedAt),
+                \(row.deleted), \(row.pendingPosting), NULL)
             ON CONFLICT (type, natural_key) DO UPDATE SET sender_org_id = excluded.sender_org_id,
                 recipient_org_id = excluded.recipient_org_id, school_year = excluded.school_year, ssid = excluded.ssid,
                 center_org_id = excluded.center_org_id, record_date = excluded.record_date, fields = excluded.fields,

@@ -736,7 +736,7 @@ public final class SQLiteLedger: LedgerStore {
     // MARK: Held records and waivers
 
     private static func hold(_ held: HeldRecord, _ db: Database) throws {
-        let center = held.type == .enrollment ? held["techCenterOrgId"] : held.senderOrgId
+        let row = HeldRecordRow(held)
         try db.execute(
             sql: """
                 INSERT INTO held_record (type, natural_key, sender_org_id, recipient_org_id, school_year, ssid, center_org_id,
@@ -750,10 +750,8 @@ public final class SQLiteLedger: LedgerStore {
                     ever_posted = CASE WHEN held_record.posting_run IS NOT NULL THEN 1 ELSE held_record.ever_posted END
                 """,
             arguments: [
-                held.type.code, held.naturalKey, held.senderOrgId, held.recipientOrgId, held.schoolYear, held["ssid"], center,
-                LedgerRecordFields.recordDate(held), LedgerRecordFields.encode(held.values), held.receiptId,
-                held.acceptedAt.secondsSinceEpoch, held.deleted,
-                held.type == .grades,
+                row.type, row.naturalKey, row.senderOrgId, row.recipientOrgId, row.schoolYear, row.ssid, row.centerOrgId,
+                row.recordDate, row.fields, row.receiptId, row.acceptedAt, row.deleted, row.pendingPosting,
             ])
     }
 

@@ -31,14 +31,14 @@ public struct RuleContext: Sendable {
 /// message a clerk can act on. Messages never carry student data.
 public struct RuleViolation: Sendable, Equatable {
     /// The rule's code, e.g. `ENR-01`.
-    public var code: String
+    public var code: RuleCode
     /// The field at fault.
     public var field: String?
     /// What is wrong and what to do.
     public var message: String
 
     /// Creates a violation.
-    public init(code: String, field: String?, message: String) {
+    public init(code: RuleCode, field: String?, message: String) {
         self.code = code
         self.field = field
         self.message = message
@@ -49,7 +49,7 @@ public struct RuleViolation: Sendable, Equatable {
 /// one test.
 public protocol RecordRule: Sendable {
     /// The rule's code (ENR-01, ATT-04, ...), as partners see it in error files.
-    var code: String { get }
+    var code: RuleCode { get }
     /// The types the rule judges.
     var types: Set<ExchangeType> { get }
     /// The violation, if the record breaks the rule.
@@ -100,8 +100,8 @@ extension RecordFacts {
     /// A field's value, or "" when the record has none.
     public subscript(_ field: String) -> String { values[field] ?? "" }
 
-    /// The record's school year (the waiver's year for a waiver).
-    public var schoolYear: Int? { Int(values["schoolYear"] ?? values["waiverSchoolYear"] ?? "") }
+    /// The record's school year (its descriptor's `yearField`: the waiver's year for a waiver).
+    public var schoolYear: Int? { type.descriptor.flatMap { values[$0.yearField] }.flatMap { Int($0) } }
 
     /// A date field.
     public func date(_ field: String) -> LocalDate? { values[field].flatMap(LocalDate.init) }

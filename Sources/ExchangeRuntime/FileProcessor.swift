@@ -541,14 +541,14 @@ final class RecordJudgements {
         guard !violations.isEmpty else { return }
         failedRecords += 1
         if rejected.count < RecordJudgements.maxRejectedRecords {
-            rejected.append((record.line, record.recordId, violations.map(\.code)))
+            rejected.append((record.line, record.recordId, violations.map(\.code.rawValue)))
         }
         for violation in violations {
             violationCount += 1
             guard issues.count < limit else { continue }
             issues.append(
                 ValidationIssue(
-                    code: ValidationIssue.Code(rawValue: violation.code), message: violation.message, line: record.line,
+                    code: ValidationIssue.Code(rawValue: violation.code.rawValue), message: violation.message, line: record.line,
                     path: record.path.map { path in violation.field.map { "\(path)/\($0.prefix(1).uppercased() + $0.dropFirst())" } ?? path },
                     field: violation.field, recordKey: record.recordId))
         }

@@ -105,6 +105,6 @@ enum RuleWorld {
         var values = values(of: type)
         change(&values)
         let context = RuleContext(senderOrgId: sender ?? self.sender(of: type), reference: reference, held: held, receivedAt: received)
-        return RuleBook.standard.judge(RecordFacts(type: type, line: 2, values: values), context: context).map(\.code)
+        return RuleBook.standard.judge(RecordFacts(type: type, line: 2, values: values), context: context).map(\.code.rawValue)
     }
 }

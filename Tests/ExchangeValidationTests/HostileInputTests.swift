@@ -94,7 +94,7 @@ struct HostileInputTests {
     func hugeSingleLine(binding: String) throws {
         try withTemporaryDirectory { directory in
             let file = directory.appendingPathComponent("huge.\(binding)")
-            FileManager.default.createFile(atPath: file.path, contents: nil)
+            _ = FileManager.default.createFile(atPath: file.path, contents: nil)
             let handle = try FileHandle(forWritingTo: file)
             let csvHeader = try #require(
                 String(contentsOf: Repository.fixtures.appendingPathComponent("hostile/formula-injection.csv"), encoding: .utf8)

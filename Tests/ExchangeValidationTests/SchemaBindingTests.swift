@@ -148,4 +148,28 @@ struct SchemaBindingTests {
         #expect(SchemaCatalog.studentDataFields.isSuperset(of: ["ssid", "lastName", "firstName", "middleName", "birthDate"]))
         #expect(!SchemaCatalog.studentDataFields.contains("recordId"))
     }
+
+    @Test("each partner type's descriptor names fields of its schema (all required but key fields), and only the types partners send have one",
+          arguments: ExchangeType.allCases)
+    func descriptorNamesSchemaFields(type: ExchangeType) throws {
+        guard let descriptor = type.descriptor else {
+            #expect(!ExchangeType.partnerTypes.contains(type))
+            return
+        }
+        #expect(ExchangeType.partnerTypes.contains(type))
+        #expect(descriptor.type == type)
+        let schema = try #require(SchemaCatalog.tableSchemas[type])
+        let required = Set(schema.fields.filter(\.constraints.required).map(\.name))
+        let fields = Set(schema.fields.map(\.name))
+        // A key field may be empty (a DAY attendance record has no section or period); the others may not.
+        for field in descriptor.keyFields {
+            #expect(fields.contains(field), "\(type.code): \(field) is not a field of the schema")
+        }
+        let named = [descriptor.senderField, descriptor.centerField, descriptor.yearField]
+            + [descriptor.receiverField, descriptor.dateField].compactMap { $0 }
+        for field in named {
+            #expect(required.contains(field), "\(type.code): \(field) is not a required field of the schema")
+        }
+        #expect(descriptor.output.descriptor == nil || descriptor.output == type, "\(type.code) is carried by a file partners send")
+    }
 }

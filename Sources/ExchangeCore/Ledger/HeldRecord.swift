@@ -41,19 +41,12 @@ public struct HeldRecord: Sendable, Equatable {
     public subscript(_ field: String) -> String { values[field] ?? "" }
 }
 
-/// The natural key of each record type (record-layouts §8): the fields that name the same real-world
-/// fact, so that a later record updates or deletes an earlier one.
+/// The natural key of a record (record-layouts §8): the fields that name the same real-world fact, so
+/// that a later record updates or deletes an earlier one. Each partner type's key fields are in its
+/// `RecordTypeDescriptor`; a file the processor writes is named by its `recordId`.
 public enum NaturalKey {
     /// The key fields of `type`.
-    public static func fields(of type: ExchangeType) -> [String] {
-        switch type {
-        case .enrollment: ["ssid", "techCenterOrgId", "ktsCourseNumber", "sectionNumber", "entryDate"]
-        case .attendance: ["ssid", "techCenterOrgId", "attendanceDate", "ktsCourseNumber", "sectionNumber", "periodCode"]
-        case .grades: ["ssid", "techCenterOrgId", "ktsCourseNumber", "sectionNumber", "gradeType", "gradingPeriodCode"]
-        case .waiver: ["centerOrgId", "waiverSchoolYear"]
-        default: ["recordId"]
-        }
-    }
+    public static func fields(of type: ExchangeType) -> [String] { type.descriptor?.keyFields ?? ["recordId"] }
 
     /// The key of a record: its key fields' values joined with `|`.
     public static func of(_ type: ExchangeType, _ values: [String: String]) -> String {

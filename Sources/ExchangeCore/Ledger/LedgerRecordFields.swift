@@ -26,13 +26,4 @@ public enum LedgerRecordFields {
 
     /// `storable` for optional text.
     public static func storable(_ text: String?) -> String? { text.map { storable($0) } }
-
-    /// The date a held record is about: the attendance day, the enrollment's entry, the grade's as-of date.
-    public static func recordDate(_ held: HeldRecord) -> String {
-        switch held.type {
-        case .attendance: held["attendanceDate"]
-        case .enrollment: held["entryDate"]
-        default: held["asOfDate"]
-        }
-    }
 }

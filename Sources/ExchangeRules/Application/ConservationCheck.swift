@@ -133,8 +133,8 @@ public struct ConservationCheck: Sendable {
                 report(.wrongReceiver, entry, "it went to \(entry.recipientOrgId), but its receiver is \(record.recipientOrgId)")
             }
             let toReceiver = delivered.filter { $0.recipientOrgId == record.recipientOrgId }
-            switch record.type {
-            case .enrollment, .attendance:
+            switch record.type.descriptor?.delivery {
+            case .atOnce:
                 for entry in toReceiver where entry.sourceId != reference.receiptId {
                     report(.wrongReceiver, entry, "it was delivered by \(entry.sourceId), not with its own receipt's routed files")
                 }
@@ -144,7 +144,7 @@ public struct ConservationCheck: Sendable {
                 } else if routed.count > 1 {
                     report(.deliveredTwice, routed[1], "\(routed.count) routed files carried it to its receiver")
                 }
-            case .grades:
+            case .nightly:
                 let postings = toReceiver.filter { carriers[$0.sourceId] == .gradePosting }
                 for entry in toReceiver where carriers[entry.sourceId] != .gradePosting {
                     report(.wrongReceiver, entry, "a grade went out in \(entry.sourceId), which is not a grade posting")
@@ -162,7 +162,7 @@ public struct ConservationCheck: Sendable {
                         report(.notDelivered, nil, "an accepted grade that no posting carried to \(record.recipientOrgId), and it no longer waits for one")
                     }
                 }
-            default:
+            case .decision, nil:
                 for entry in delivered {
                     report(.wrongReceiver, entry, "a \(record.type.code) record is not sent on, but went to \(entry.recipientOrgId)")
                 }

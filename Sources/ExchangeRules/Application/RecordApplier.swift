@@ -48,10 +48,14 @@ public final class RecordApplier {
     }
 
     private func apply(_ record: RecordFacts) {
-        if record.type == .waiver {
-            applyWaiver(record)
-            return
+        guard let descriptor = record.type.descriptor else { return }
+        switch descriptor.holding {
+        case .waiverRegister: applyWaiver(record)
+        case .byNaturalKey: hold(record)
         }
+    }
+
+    private func hold(_ record: RecordFacts) {
         guard let recipient = RecordApplier.recipient(of: record), let year = record.schoolYear else { return }
         let held = HeldRecord(
             type: record.type, naturalKey: record.naturalKey, senderOrgId: context.senderOrgId, recipientOrgId: recipient,
@@ -92,20 +96,18 @@ public final class RecordApplier {
         }
     }
 
-    /// Who a record goes to: the center for an enrollment, the home high school for attendance and grades.
+    /// Who a record goes to (its descriptor's `receiverField`): the center for an enrollment, the home
+    /// high school for attendance and grades; nil for a waiver, which support decides.
     public static func recipient(of record: RecordFacts) -> String? {
-        switch record.type {
-        case .enrollment: record.values["techCenterOrgId"]
-        case .attendance, .grades: record.values["homeSchoolOrgId"]
-        default: nil
-        }
+        record.type.descriptor?.receiverField.flatMap { record.values[$0] }
     }
 
-    /// The accepted records to route at once (enrollments to their centers, attendance to the home high
-    /// schools), by recipient, in file order. Grades wait for the nightly posting.
+    /// The accepted records to route at once (the types delivered `atOnce`: enrollments to their
+    /// centers, attendance to the home high schools), by recipient, in file order. Grades wait for the
+    /// nightly posting.
     public var routedNow: [String: [HeldRecord]] {
         var routed: [String: [HeldRecord]] = [:]
-        for change in changes where change.type == .enrollment || change.type == .attendance {
+        for change in changes where change.type.descriptor?.delivery == .atOnce {
             routed[change.recipientOrgId, default: []].append(change)
         }
         return routed

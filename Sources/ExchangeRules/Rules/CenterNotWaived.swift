@@ -4,12 +4,12 @@ import ExchangeCore
 /// or grades through KTS that year (its records go by the alternate process it described); records it
 /// sends anyway are refused with that reason rather than half-applied. Enrollments for it: ENR-02.
 public struct CenterNotWaived: RecordRule {
-    static let codes: [ExchangeType: String] = [.attendance: "ATT-12", .grades: "GRD-12"]
+    static let codes: [ExchangeType: RuleCode] = [.attendance: .att12, .grades: .grd12]
 
     /// Creates the rule.
     public init() {}
 
-    public var code: String { "ATT-12" }
+    public var code: RuleCode { .att12 }
     public var types: Set<ExchangeType> { Set(CenterNotWaived.codes.keys) }
 
     public func check(_ record: RecordFacts, context: RuleContext) -> RuleViolation? {

@@ -4,12 +4,12 @@ import ExchangeCore
 /// name one it already holds: ENR-07, ATT-07, GRD-11. An enrollment is on file only for the high school
 /// that sent it: another school's is neither revealed nor changed.
 public struct KeyMustBeHeld: RecordRule {
-    static let codes: [ExchangeType: String] = [.enrollment: "ENR-07", .attendance: "ATT-07", .grades: "GRD-11"]
+    static let codes: [ExchangeType: RuleCode] = [.enrollment: .enr07, .attendance: .att07, .grades: .grd11]
 
     /// Creates the rule.
     public init() {}
 
-    public var code: String { "ENR-07" }
+    public var code: RuleCode { .enr07 }
     public var types: Set<ExchangeType> { Set(KeyMustBeHeld.codes.keys) }
 
     public func check(_ record: RecordFacts, context: RuleContext) -> RuleViolation? {

@@ -335,9 +335,11 @@ public struct JobRunner: Sendable {
                     case .dailySummary:
                         runs += try sendDailySummaries(night: night, onlyWithReceipts: night != nights.last, logger: logger)
                         try markNight(job, night)
-                    default:
+                    case .unknownSync:
                         runs += try syncUnknownAttendance(night: night, logger: logger)
                         try markNight(job, night)
+                    case .waiverDecision:
+                        break  // made when support decides, never by the night
                     }
                 }
             } catch {

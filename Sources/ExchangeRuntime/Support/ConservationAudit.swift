@@ -52,8 +52,8 @@ public struct ConservationAudit: Sendable {
         // A grade whose latest version is this one, and which no posting carried, waits for its posting.
         let postedGrades = Set(trail.filter { carriers[$0.sourceId] == .gradePosting }.map(\.record))
         var waiting: Set<RecordReference> = []
-        for record in accepted where record.type == .grades && !postedGrades.contains(record.reference) {
-            if let held = try ledger.heldRecord(.grades, key: record.naturalKey), held.receiptId == record.reference.receiptId,
+        for record in accepted where record.type.descriptor?.delivery == .nightly && !postedGrades.contains(record.reference) {
+            if let held = try ledger.heldRecord(record.type, key: record.naturalKey), held.receiptId == record.reference.receiptId,
                 held["recordId"] == record.reference.recordId
             {
                 waiting.insert(record.reference)

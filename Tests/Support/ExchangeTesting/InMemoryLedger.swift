@@ -115,7 +115,7 @@ public final class InMemoryLedger: LedgerStore, @unchecked Sendable {
                 let key = "\(record.type.code)|\(record.naturalKey)"
                 if held[key] == nil { heldOrder.append(key) }
                 let earlier = held[key]
-                held[key] = (record, record.type == .grades, nil, earlier?.postingRun != nil || (earlier?.everPosted ?? false))
+                held[key] = (record, HeldRecordRow(record).pendingPosting, nil, earlier?.postingRun != nil || (earlier?.everPosted ?? false))
                 let acceptedRecord = AcceptedRecord(record)
                 if !accepted.contains(where: { $0.reference == acceptedRecord.reference }) { accepted.append(acceptedRecord) }
             }
@@ -276,7 +276,7 @@ public final class InMemoryLedger: LedgerStore, @unchecked Sendable {
     public func enrollments(ssid: String, center: String) throws(LedgerError) -> [HeldRecord] {
         try locked {
             heldOrder.compactMap { held[$0]?.record }.filter {
-                $0.type == .enrollment && $0["ssid"] == ssid && $0["techCenterOrgId"] == center
+                $0.type == .enrollment && $0["ssid"] == ssid && HeldRecordRow($0).centerOrgId == center
             }.sorted { $0.naturalKey < $1.naturalKey }
         }
     }

@@ -92,9 +92,9 @@ public func runProcess(
     let outputURL = scratch.appendingPathComponent("ktsx-out-\(UUID().uuidString)")
     let errorURL = scratch.appendingPathComponent("ktsx-err-\(UUID().uuidString)")
     let inputURL = scratch.appendingPathComponent("ktsx-in-\(UUID().uuidString)")
-    FileManager.default.createFile(atPath: outputURL.path, contents: nil)
-    FileManager.default.createFile(atPath: errorURL.path, contents: nil)
-    FileManager.default.createFile(atPath: inputURL.path, contents: Data((standardInput ?? "").utf8))
+    _ = FileManager.default.createFile(atPath: outputURL.path, contents: nil)
+    _ = FileManager.default.createFile(atPath: errorURL.path, contents: nil)
+    _ = FileManager.default.createFile(atPath: inputURL.path, contents: Data((standardInput ?? "").utf8))
     defer {
         try? FileManager.default.removeItem(at: outputURL)
         try? FileManager.default.removeItem(at: errorURL)

@@ -46,7 +46,7 @@ public struct AttendanceStudentEnrolled: RecordRule {
     /// Creates the rule.
     public init() {}
 
-    public var code: String { "ATT-01" }
+    public var code: RuleCode { .att01 }
     public var types: Set<ExchangeType> { [.attendance] }
 
     public func check(_ record: RecordFacts, context: RuleContext) -> RuleViolation? {
@@ -68,7 +68,7 @@ public struct AttendanceHomeSchoolMatches: RecordRule {
     /// Creates the rule.
     public init() {}
 
-    public var code: String { "ATT-02" }
+    public var code: RuleCode { .att02 }
     public var types: Set<ExchangeType> { [.attendance] }
 
     public func check(_ record: RecordFacts, context: RuleContext) -> RuleViolation? {

@@ -6,7 +6,7 @@ public struct AttendanceExcuseMatchesStatus: RecordRule {
     /// Creates the rule.
     public init() {}
 
-    public var code: String { "ATT-04" }
+    public var code: RuleCode { .att04 }
     public var types: Set<ExchangeType> { [.attendance] }
 
     public func check(_ record: RecordFacts, context: RuleContext) -> RuleViolation? {

@@ -6,7 +6,7 @@ public struct AttendanceInstructionalDay: RecordRule {
     /// Creates the rule.
     public init() {}
 
-    public var code: String { "ATT-03" }
+    public var code: RuleCode { .att03 }
     public var types: Set<ExchangeType> { [.attendance] }
 
     public func check(_ record: RecordFacts, context: RuleContext) -> RuleViolation? {

@@ -6,7 +6,7 @@ public struct AttendanceLocalCodeMapped: RecordRule {
     /// Creates the rule.
     public init() {}
 
-    public var code: String { "ATT-08" }
+    public var code: RuleCode { .att08 }
     public var types: Set<ExchangeType> { [.attendance] }
 
     public func check(_ record: RecordFacts, context: RuleContext) -> RuleViolation? {

@@ -6,7 +6,7 @@ public struct AttendanceNotStale: RecordRule {
     /// Creates the rule.
     public init() {}
 
-    public var code: String { "ATT-07" }
+    public var code: RuleCode { .att07 }
     public var types: Set<ExchangeType> { [.attendance] }
 
     public func check(_ record: RecordFacts, context: RuleContext) -> RuleViolation? {

@@ -5,7 +5,7 @@ public struct AttendancePeriodFields: RecordRule {
     /// Creates the rule.
     public init() {}
 
-    public var code: String { "ATT-11" }
+    public var code: RuleCode { .att11 }
     public var types: Set<ExchangeType> { [.attendance] }
 
     public func check(_ record: RecordFacts, context: RuleContext) -> RuleViolation? {

@@ -6,7 +6,7 @@ public struct AttendanceTimesAndMinutes: RecordRule {
     /// Creates the rule.
     public init() {}
 
-    public var code: String { "ATT-05" }
+    public var code: RuleCode { .att05 }
     public var types: Set<ExchangeType> { [.attendance] }
 
     public func check(_ record: RecordFacts, context: RuleContext) -> RuleViolation? {

@@ -6,7 +6,7 @@ public struct EnrollmentCenterTakesPart: RecordRule {
     /// Creates the rule.
     public init() {}
 
-    public var code: String { "ENR-02" }
+    public var code: RuleCode { .enr02 }
     public var types: Set<ExchangeType> { [.enrollment] }
 
     public func check(_ record: RecordFacts, context: RuleContext) -> RuleViolation? {

@@ -6,7 +6,7 @@ public struct EnrollmentDatesInTerm: RecordRule {
     /// Creates the rule.
     public init() {}
 
-    public var code: String { "ENR-04" }
+    public var code: RuleCode { .enr04 }
     public var types: Set<ExchangeType> { [.enrollment] }
 
     public func check(_ record: RecordFacts, context: RuleContext) -> RuleViolation? {

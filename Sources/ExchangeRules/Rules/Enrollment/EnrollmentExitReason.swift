@@ -5,7 +5,7 @@ public struct EnrollmentExitReason: RecordRule {
     /// Creates the rule.
     public init() {}
 
-    public var code: String { "ENR-08" }
+    public var code: RuleCode { .enr08 }
     public var types: Set<ExchangeType> { [.enrollment] }
 
     public func check(_ record: RecordFacts, context: RuleContext) -> RuleViolation? {

@@ -6,7 +6,7 @@ public struct EnrollmentSectionInCatalog: RecordRule {
     /// Creates the rule.
     public init() {}
 
-    public var code: String { "ENR-03" }
+    public var code: RuleCode { .enr03 }
     public var types: Set<ExchangeType> { [.enrollment] }
 
     public func check(_ record: RecordFacts, context: RuleContext) -> RuleViolation? {

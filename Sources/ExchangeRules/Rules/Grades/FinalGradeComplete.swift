@@ -6,7 +6,7 @@ public struct FinalGradeComplete: RecordRule {
     /// Creates the rule.
     public init() {}
 
-    public var code: String { "GRD-04" }
+    public var code: RuleCode { .grd04 }
     public var types: Set<ExchangeType> { [.grades] }
 
     public func check(_ record: RecordFacts, context: RuleContext) -> RuleViolation? {

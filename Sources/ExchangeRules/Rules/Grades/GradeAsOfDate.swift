@@ -6,7 +6,7 @@ public struct GradeAsOfDate: RecordRule {
     /// Creates the rule.
     public init() {}
 
-    public var code: String { "GRD-06" }
+    public var code: RuleCode { .grd06 }
     public var types: Set<ExchangeType> { [.grades] }
 
     public func check(_ record: RecordFacts, context: RuleContext) -> RuleViolation? {

@@ -6,7 +6,7 @@ public struct GradeCreditBounds: RecordRule {
     /// Creates the rule.
     public init() {}
 
-    public var code: String { "GRD-05" }
+    public var code: RuleCode { .grd05 }
     public var types: Set<ExchangeType> { [.grades] }
 
     public func check(_ record: RecordFacts, context: RuleContext) -> RuleViolation? {

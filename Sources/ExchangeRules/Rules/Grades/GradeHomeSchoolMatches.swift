@@ -7,7 +7,7 @@ public struct GradeHomeSchoolMatches: RecordRule {
     /// Creates the rule.
     public init() {}
 
-    public var code: String { "GRD-13" }
+    public var code: RuleCode { .grd13 }
     public var types: Set<ExchangeType> { [.grades] }
 
     public func check(_ record: RecordFacts, context: RuleContext) -> RuleViolation? {

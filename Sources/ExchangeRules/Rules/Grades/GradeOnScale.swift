@@ -6,7 +6,7 @@ public struct GradeOnScale: RecordRule {
     /// Creates the rule.
     public init() {}
 
-    public var code: String { "GRD-03" }
+    public var code: RuleCode { .grd03 }
     public var types: Set<ExchangeType> { [.grades] }
 
     public func check(_ record: RecordFacts, context: RuleContext) -> RuleViolation? {

@@ -6,7 +6,7 @@ public struct GradeStudentEnrolled: RecordRule {
     /// Creates the rule.
     public init() {}
 
-    public var code: String { "GRD-01" }
+    public var code: RuleCode { .grd01 }
     public var types: Set<ExchangeType> { [.grades] }
 
     public func check(_ record: RecordFacts, context: RuleContext) -> RuleViolation? {

@@ -5,7 +5,7 @@ public struct GradingPeriodInYear: RecordRule {
     /// Creates the rule.
     public init() {}
 
-    public var code: String { "GRD-02" }
+    public var code: RuleCode { .grd02 }
     public var types: Set<ExchangeType> { [.grades] }
 
     public func check(_ record: RecordFacts, context: RuleContext) -> RuleViolation? {

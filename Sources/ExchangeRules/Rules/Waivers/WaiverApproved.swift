@@ -6,7 +6,7 @@ public struct WaiverApproved: RecordRule {
     /// Creates the rule.
     public init() {}
 
-    public var code: String { "WVR-05" }
+    public var code: RuleCode { .wvr05 }
     public var types: Set<ExchangeType> { [.waiver] }
 
     public func check(_ record: RecordFacts, context: RuleContext) -> RuleViolation? {

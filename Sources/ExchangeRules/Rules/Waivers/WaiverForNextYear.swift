@@ -5,7 +5,7 @@ public struct WaiverForNextYear: RecordRule {
     /// Creates the rule.
     public init() {}
 
-    public var code: String { "WVR-03" }
+    public var code: RuleCode { .wvr03 }
     public var types: Set<ExchangeType> { [.waiver] }
 
     public func check(_ record: RecordFacts, context: RuleContext) -> RuleViolation? {

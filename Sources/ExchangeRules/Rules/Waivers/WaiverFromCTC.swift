@@ -7,7 +7,7 @@ public struct WaiverFromCTC: RecordRule {
     /// Creates the rule.
     public init() {}
 
-    public var code: String { "WVR-01" }
+    public var code: RuleCode { .wvr01 }
     public var types: Set<ExchangeType> { [.waiver] }
 
     public func check(_ record: RecordFacts, context: RuleContext) -> RuleViolation? {

@@ -6,7 +6,7 @@ public struct WaiverInsideWindow: RecordRule {
     /// Creates the rule.
     public init() {}
 
-    public var code: String { "WVR-02" }
+    public var code: RuleCode { .wvr02 }
     public var types: Set<ExchangeType> { [.waiver] }
 
     public func check(_ record: RecordFacts, context: RuleContext) -> RuleViolation? {

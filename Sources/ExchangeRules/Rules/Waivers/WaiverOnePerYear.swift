@@ -7,7 +7,7 @@ public struct WaiverOnePerYear: RecordRule {
     /// Creates the rule.
     public init() {}
 
-    public var code: String { "WVR-04" }
+    public var code: RuleCode { .wvr04 }
     public var types: Set<ExchangeType> { [.waiver] }
 
     public func check(_ record: RecordFacts, context: RuleContext) -> RuleViolation? {
