@@ -769,6 +769,47 @@ public final class PostgresLedger: LedgerStore {
             PostgresLedger.waiver(from:))
     }
 
+    public func heldState(for request: HeldStateRequest) throws(LedgerError) -> HeldState {
+        var state = HeldState(answering: request)
+        // One statement per question kind, the values bound as arrays.
+        let types = request.keys.flatMap { type, keys in keys.map { _ in type.code } }
+        let keys = request.keys.flatMap { _, keys in keys }
+        if !keys.isEmpty {
+            let found = try decoded(
+                "looking up held records",
+                """
+                SELECT held_record.* FROM held_record
+                JOIN unnest(\(types)::text[], \(keys)::text[]) AS asked(type, natural_key) USING (type, natural_key)
+                """, PostgresLedger.held(from:))
+            for record in found { state.records[record.type, default: [:]][record.naturalKey] = record }
+        }
+        if !request.students.isEmpty {
+            let students = Array(request.students)
+            let found = try decoded(
+                "looking up enrollments",
+                """
+                SELECT held_record.* FROM held_record
+                JOIN unnest(\(students.map(\.ssid))::text[], \(students.map(\.center))::text[]) AS asked(ssid, center_org_id)
+                    USING (ssid, center_org_id)
+                WHERE type = 'ENR' ORDER BY natural_key
+                """, { row in (try row.string("center_org_id"), try PostgresLedger.held(from: row)) })
+            for (center, record) in found {
+                state.enrollments[StudentAtCenter(ssid: record["ssid"], center: center), default: []].append(record)
+            }
+        }
+        if !request.centerYears.isEmpty {
+            let centers = Array(Set(request.centerYears.map(\.center)))
+            let found = try decoded(
+                "looking up waivers", "SELECT * FROM waiver_request WHERE center_org_id = ANY(\(centers)::text[]) ORDER BY seq",
+                PostgresLedger.waiver(from:))
+            for waiver in found {
+                let key = CenterYear(center: waiver.centerOrgId, schoolYear: waiver.schoolYear)
+                if request.centerYears.contains(key) { state.waivers[key, default: []].append(waiver) }
+            }
+        }
+        return state
+    }
+
     public func allWaivers() throws(LedgerError) -> [WaiverRequest] {
         try decoded("listing waivers", "SELECT * FROM waiver_request ORDER BY seq", PostgresLedger.waiver(from:))
     }

@@ -824,6 +824,55 @@ public final class SQLiteLedger: LedgerStore {
         }
     }
 
+    public func heldState(for request: HeldStateRequest) throws(LedgerError) -> HeldState {
+        try read("looking up held records") { db in
+            var state = HeldState(answering: request)
+            for (type, keys) in request.keys {
+                for chunk in SQLiteLedger.chunks(of: keys.sorted()) {
+                    let rows = try Row.fetchAll(
+                        db, sql: "SELECT * FROM held_record WHERE type = ? AND natural_key IN (\(databaseQuestionMarks(count: chunk.count)))",
+                        arguments: StatementArguments([type.code] + chunk))
+                    for row in rows {
+                        let record = try SQLiteLedger.held(from: row)
+                        state.records[type, default: [:]][record.naturalKey] = record
+                    }
+                }
+            }
+            for (center, students) in Dictionary(grouping: request.students, by: \.center) {
+                for chunk in SQLiteLedger.chunks(of: students.map(\.ssid).sorted()) {
+                    let rows = try Row.fetchAll(
+                        db,
+                        sql: """
+                            SELECT * FROM held_record WHERE type = 'ENR' AND center_org_id = ?
+                                AND ssid IN (\(databaseQuestionMarks(count: chunk.count))) ORDER BY natural_key
+                            """,
+                        arguments: StatementArguments([center] + chunk))
+                    for row in rows {
+                        let record = try SQLiteLedger.held(from: row)
+                        state.enrollments[StudentAtCenter(ssid: row["ssid"], center: center), default: []].append(record)
+                    }
+                }
+            }
+            let centers = Set(request.centerYears.map(\.center)).sorted()
+            for chunk in SQLiteLedger.chunks(of: centers) {
+                let rows = try Row.fetchAll(
+                    db, sql: "SELECT * FROM waiver_request WHERE center_org_id IN (\(databaseQuestionMarks(count: chunk.count))) ORDER BY rowid",
+                    arguments: StatementArguments(chunk))
+                for row in rows {
+                    let waiver = try SQLiteLedger.waiver(from: row)
+                    let key = CenterYear(center: waiver.centerOrgId, schoolYear: waiver.schoolYear)
+                    if request.centerYears.contains(key) { state.waivers[key, default: []].append(waiver) }
+                }
+            }
+            return state
+        }
+    }
+
+    /// Values in groups small enough for one statement's parameters.
+    private static func chunks(of values: [String], size: Int = 500) -> [[String]] {
+        stride(from: 0, to: values.count, by: size).map { Array(values[$0..<min($0 + size, values.count)]) }
+    }
+
     public func allWaivers() throws(LedgerError) -> [WaiverRequest] {
         try read("listing waivers") { db in
             try Row.fetchAll(db, sql: "SELECT * FROM waiver_request ORDER BY rowid").map(SQLiteLedger.waiver(from:))

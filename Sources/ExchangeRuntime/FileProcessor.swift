@@ -163,7 +163,8 @@ public struct FileProcessor: Sendable {
             rules: rules, context: RuleContext(senderOrgId: participant.orgId, reference: reference, held: held, receivedAt: receipt.claimedAt),
             receiptId: receipt.id, fieldTypes: RecordFiles.partnerFieldTypes)
         let onlyLines = receipt.failedRecordsOnly ? try linesToJudgeAgain(receipt) : nil
-        let judged = RecordJudgements(applier: applier, limit: validator.issueLimit, onlyLines: onlyLines)
+        let judged = RecordJudgements(
+            applier: applier, held: held, senderOrgId: participant.orgId, limit: validator.issueLimit, onlyLines: onlyLines)
         let size = receipt.sizeBytes
         var recordsSeen = 0
         var leaseLost = false
@@ -186,6 +187,7 @@ public struct FileProcessor: Sendable {
                     metadata: ["exchange.read_mib": "\(read >> 20)", "exchange.size_mib": "\(size >> 20)"])
             },
             stopReading: { recordsSeen > maxRecords || leaseLost })
+        judged.finish()
         try held.rethrow()
         if leaseLost { throw LeaseLost(what: "receipt \(receipt.id)") }
         // Someone still writing into the file (through a descriptor opened before the claim), or a file
@@ -512,13 +514,21 @@ public struct FileProcessor: Sendable {
     }
 }
 
-/// Judges records as validation hands them out (through the file's `RecordApplier`), keeping the first
-/// violations (up to a limit) and counting the rest and the records that failed.
+/// Judges records as validation hands them out, a batch at a time: the records of a batch are collected
+/// (in canonical form), the held state they may ask about is fetched in a few queries
+/// (`LedgerHeldRecords.prefetch`), then each is judged in file order through the file's `RecordApplier`
+/// (which sees what earlier records of the file changed). Keeps the first violations (up to a limit) and
+/// counts the rest and the records that failed. `finish()` judges the last batch.
 final class RecordJudgements {
     let applier: RecordApplier
+    let held: LedgerHeldRecords
+    let senderOrgId: String
     let limit: Int
     /// When set, only the records starting on these lines are judged (the others were applied already).
     let onlyLines: Set<Int>?
+    /// Records judged together after one prefetch.
+    let batchSize: Int
+    private var batch: [RecordFacts] = []
     /// The records judged.
     private(set) var considered = 0
     private(set) var issues: [ValidationIssue] = []
@@ -527,17 +537,44 @@ final class RecordJudgements {
     /// The failing records (line, key, codes) for the ledger, up to `maxRejectedRecords`.
     private(set) var rejected: [(line: Int, key: String?, codes: [String])] = []
     static let maxRejectedRecords = 100_000
+    /// Records per batch: one prefetch (three queries) per this many records.
+    static let defaultBatchSize = 1_000
 
-    init(applier: RecordApplier, limit: Int, onlyLines: Set<Int>? = nil) {
+    init(
+        applier: RecordApplier, held: LedgerHeldRecords, senderOrgId: String, limit: Int, onlyLines: Set<Int>? = nil,
+        batchSize: Int = RecordJudgements.defaultBatchSize
+    ) {
         self.applier = applier
+        self.held = held
+        self.senderOrgId = senderOrgId
         self.limit = limit
         self.onlyLines = onlyLines
+        self.batchSize = max(1, batchSize)
     }
 
+    /// Takes a record into the batch; a full batch is judged.
     func judge(_ record: RecordFacts) {
         if let onlyLines, !onlyLines.contains(record.line) { return }
+        batch.append(applier.canonical(record))
+        if batch.count >= batchSize { judgeBatch() }
+    }
+
+    /// Judges the records still in the batch.
+    func finish() {
+        if !batch.isEmpty { judgeBatch() }
+    }
+
+    private func judgeBatch() {
+        var request = HeldStateRequest()
+        for record in batch { request.add(record, sender: senderOrgId) }
+        held.prefetch(request)
+        for record in batch { judgeNow(record) }
+        batch.removeAll(keepingCapacity: true)
+    }
+
+    private func judgeNow(_ record: RecordFacts) {
         considered += 1
-        let violations = applier.consider(record)
+        let violations = applier.considerCanonical(record)
         guard !violations.isEmpty else { return }
         failedRecords += 1
         if rejected.count < RecordJudgements.maxRejectedRecords {

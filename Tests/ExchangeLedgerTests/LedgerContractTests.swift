@@ -456,6 +456,58 @@ struct LedgerContractTests {
         }
     }
 
+    @Test("a batch's held state, asked at once, is what the single lookups answer one by one", arguments: LedgerUnderTest.all)
+    func heldStateInOneGo(ledger: LedgerUnderTest) throws {
+        try withTemporaryDirectory { directory in
+            let store = try ledger.make(directory)
+            try store.recordClaim(receipt("R1"))
+            var judged = try #require(try store.receipt(id: "R1"))
+            judged.outcome = .accepted
+            // Two students, each enrolled in two sections at one center (one of them deleted) and one at
+            // another; attendance and grades; waivers of two centers in two years.
+            var held: [HeldRecord] = []
+            for ssid in ["1000000001", "1000000002"] {
+                for (center, section, deleted) in [("165901", "AM-01", false), ("165901", "PM-02", true), ("061014", "AM-01", false)] {
+                    let values = [
+                        "ssid": ssid, "techCenterOrgId": center, "ktsCourseNumber": "WLD101", "sectionNumber": section,
+                        "entryDate": "2025-08-13", "homeSchoolOrgId": "061010",
+                    ]
+                    held.append(
+                        HeldRecord(
+                            type: .enrollment, naturalKey: NaturalKey.of(.enrollment, values), senderOrgId: "061010", recipientOrgId: center,
+                            schoolYear: 2026, values: values, receiptId: "R1", acceptedAt: Timestamp(secondsSinceEpoch: 100), deleted: deleted))
+                }
+                held.append(grade(ssid, period: "Q1"))
+            }
+            let waivers = [("W1", "165901", 2026), ("W2", "165901", 2027), ("W3", "061014", 2027), ("W4", "165901", 2027)].map { id, center, year in
+                WaiverRequest(
+                    id: id, centerOrgId: center, schoolYear: year, values: [:], receiptId: "R1", receivedAt: Timestamp(secondsSinceEpoch: 100))
+            }
+            try store.update(judged, recordingDeliveries: [], findings: ReceiptFindings(), applying: LedgerChanges(held: held, waivers: waivers))
+
+            var request = HeldStateRequest()
+            request.keys[.enrollment] = Set(held.filter { $0.type == .enrollment }.map(\.naturalKey) + ["0000000000|165901|X|Y|2025-08-13"])
+            request.keys[.grades] = Set(held.filter { $0.type == .grades }.map(\.naturalKey))
+            request.keys[.attendance] = ["no-such-key"]
+            request.students = [
+                StudentAtCenter(ssid: "1000000001", center: "165901"), StudentAtCenter(ssid: "1000000002", center: "061014"),
+                StudentAtCenter(ssid: "1000000003", center: "165901"),
+            ]
+            request.centerYears = [
+                CenterYear(center: "165901", schoolYear: 2027), CenterYear(center: "061014", schoolYear: 2027),
+                CenterYear(center: "061014", schoolYear: 2026),
+            ]
+            let batched = try store.heldState(for: request)
+            #expect(batched == (try store.answerOneByOne(request)))
+            #expect(batched.records[.enrollment]?.count == 6)
+            #expect(batched.enrollments[StudentAtCenter(ssid: "1000000001", center: "165901")]?.count == 2)
+            #expect(batched.enrollments[StudentAtCenter(ssid: "1000000003", center: "165901")] == [])
+            #expect(batched.waivers[CenterYear(center: "165901", schoolYear: 2027)]?.map(\.id) == ["W2", "W4"])
+            #expect(batched.waivers[CenterYear(center: "061014", schoolYear: 2026)] == [])
+            #expect(try store.heldState(for: HeldStateRequest()) == HeldState())
+        }
+    }
+
     @Test("waiver requests are kept and decided", arguments: LedgerUnderTest.all)
     func waivers(ledger: LedgerUnderTest) throws {
         try withTemporaryDirectory { directory in

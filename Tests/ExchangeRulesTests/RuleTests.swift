@@ -121,6 +121,28 @@ struct RuleTests {
         #expect(codes.contains(rule.code), "codes were \(codes)")
     }
 
+    @Test("each rule case asks the held records only what its batch request fetched, and gets the same codes", arguments: ruleCases)
+    func batchRequestCoversTheRules(_ rule: RuleCase) {
+        var held = rule.emptyRoster ? InMemoryHeldRecords() : RuleWorld.held
+        held.waiverRequests = rule.waivers
+        var values = RuleWorld.values(of: rule.type)
+        rule.change(&values)
+        if let school = rule.heldBy { values["homeSchoolOrgId"] = school }
+        let record = RecordFacts(type: rule.type, line: 2, values: values)
+        let sender = rule.sender ?? RuleWorld.sender(of: rule.type)
+        var request = HeldStateRequest()
+        request.add(record, sender: sender)
+        let prefetched = OnlyWhatWasAsked(state: held.answer(request))
+        let judge = { (held: any HeldRecords) in
+            RuleBook.standard.judge(
+                record, context: RuleContext(senderOrgId: sender, reference: RuleWorld.reference, held: held, receivedAt: rule.received)
+            ).map(\.code)
+        }
+        let fromBatch = judge(prefetched)
+        #expect(prefetched.unasked.isEmpty, "asked outside the request: \(prefetched.unasked)")
+        #expect(fromBatch == judge(held))
+    }
+
     @Test("every rule code has a case that gives it")
     func everyRuleCovered() {
         let covered = Set(ruleCases.map(\.code))
@@ -276,5 +298,49 @@ struct RecordApplierTests {
         // An update now must name the enrollment's school, and a delete naming another school is refused.
         #expect(RuleWorld.codes(type, held: held) { $0["action"] = "update" }.contains(code))
         #expect(RuleWorld.codes(type, held: held) { $0["action"] = "delete"; $0["homeSchoolOrgId"] = "165020" } == [code])
+    }
+}
+
+extension InMemoryHeldRecords {
+    /// What a ledger would answer to `request` from these records.
+    func answer(_ request: HeldStateRequest) -> HeldState {
+        var state = HeldState(answering: request)
+        for (type, keys) in request.keys {
+            for key in keys { state.records[type, default: [:]][key] = record(type, key: key) }
+        }
+        for student in request.students { state.enrollments[student] = enrollments(ssid: student.ssid, center: student.center) }
+        for pair in request.centerYears { state.waivers[pair] = waivers(center: pair.center, schoolYear: pair.schoolYear) }
+        return state
+    }
+}
+
+/// Held records that answer only from a prefetched state, and note every question it cannot answer.
+final class OnlyWhatWasAsked: HeldRecords, @unchecked Sendable {
+    let state: HeldState
+    private(set) var unasked: [String] = []
+
+    init(state: HeldState) {
+        self.state = state
+    }
+
+    func record(_ type: ExchangeType, key: String) -> HeldRecord? {
+        if state.askedKeys[type]?.contains(key) != true { unasked.append("record \(type.code)") }
+        return state.records[type]?[key]
+    }
+
+    func enrollments(ssid: String, center: String) -> [HeldRecord] {
+        guard let answer = state.enrollments[StudentAtCenter(ssid: ssid, center: center)] else {
+            unasked.append("enrollments at \(center)")
+            return []
+        }
+        return answer
+    }
+
+    func waivers(center: String, schoolYear: Int) -> [WaiverRequest] {
+        guard let answer = state.waivers[CenterYear(center: center, schoolYear: schoolYear)] else {
+            unasked.append("waivers of \(center) for \(schoolYear)")
+            return []
+        }
+        return answer
     }
 }

@@ -298,6 +298,10 @@ public protocol LedgerStore: Sendable {
     func waivers(center: String, schoolYear: Int) throws(LedgerError) -> [WaiverRequest]
     /// Every waiver request, in the order they were recorded.
     func allWaivers() throws(LedgerError) -> [WaiverRequest]
+    /// The answers to every question of `request` (held records by key, enrollments, waivers; each in
+    /// the order the single lookups above give), in a few queries: what a batch of records is judged
+    /// against. `answerOneByOne` is the reference the ledgers' batched answers are tested against.
+    func heldState(for request: HeldStateRequest) throws(LedgerError) -> HeldState
 
     // MARK: Job runs
 
@@ -354,6 +358,22 @@ extension LedgerStore {
         if let receipt = try receipt(id: sourceId) { return receipt.state == .finished }
         if let run = try jobRun(id: sourceId) { return run.state == .finished }
         return false
+    }
+
+    /// The answers to `request` by the single lookups, one question at a time (the in-memory ledger's
+    /// answer, and the reference for the batched ones).
+    public func answerOneByOne(_ request: HeldStateRequest) throws(LedgerError) -> HeldState {
+        var state = HeldState(answering: request)
+        for (type, keys) in request.keys {
+            for key in keys {
+                if let record = try heldRecord(type, key: key) { state.records[type, default: [:]][key] = record }
+            }
+        }
+        for student in request.students { state.enrollments[student] = try enrollments(ssid: student.ssid, center: student.center) }
+        for centerYear in request.centerYears {
+            state.waivers[centerYear] = try waivers(center: centerYear.center, schoolYear: centerYear.schoolYear)
+        }
+        return state
     }
 
     /// Records an output written to a participant's `outbound/` (ignored if already recorded).

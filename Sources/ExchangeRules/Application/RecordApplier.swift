@@ -37,10 +37,20 @@ public final class RecordApplier {
     /// Judges one record; when it passes every rule, applies it to the overlay and keeps the change.
     /// - Returns: The violations (empty when accepted).
     public func consider(_ facts: RecordFacts) -> [RuleViolation] {
+        considerCanonical(canonical(facts))
+    }
+
+    /// The record with its values in canonical form (what is judged, keyed and held).
+    public func canonical(_ facts: RecordFacts) -> RecordFacts {
         var record = facts
         for (field, value) in record.values {
             if let type = fieldTypes[field] { record.values[field] = FieldValues.canonical(value, as: type) }
         }
+        return record
+    }
+
+    /// `consider` for a record already in canonical form (`canonical`).
+    public func considerCanonical(_ record: RecordFacts) -> [RuleViolation] {
         let violations = rules.judge(record, context: context)
         guard violations.isEmpty else { return violations }
         apply(record)

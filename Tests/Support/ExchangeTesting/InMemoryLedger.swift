@@ -289,6 +289,10 @@ public final class InMemoryLedger: LedgerStore, @unchecked Sendable {
         }
     }
 
+    public func heldState(for request: HeldStateRequest) throws(LedgerError) -> HeldState {
+        try answerOneByOne(request)
+    }
+
     public func waivers(center: String, schoolYear: Int) throws(LedgerError) -> [WaiverRequest] {
         try locked { waiverList.filter { $0.centerOrgId == center && $0.schoolYear == schoolYear } }
     }
