@@ -153,8 +153,11 @@ public struct ExchangeCycle: Sendable {
             // receipt id names the sender.
             if let participant = byOrg[FileProcessor.senderOf(receiptId: receiptId) ?? ""] {
                 do {
-                    try processor.adoptClaimed(receiptId: receiptId, participant: participant, logger: logger)
-                    recovered += 1
+                    if try processor.adoptClaimed(receiptId: receiptId, participant: participant, logger: logger) {
+                        recovered += 1
+                    } else {
+                        logger.info("another instance adopted a claimed file first; it finishes it", metadata: ["exchange.receipt": "\(receiptId)"])
+                    }
                 } catch {
                     logger.error("could not adopt a claimed file", metadata: ["exchange.receipt": "\(receiptId)", "exchange.error": "\(error)"])
                 }

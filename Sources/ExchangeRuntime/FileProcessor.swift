@@ -106,15 +106,25 @@ public struct FileProcessor: Sendable {
         }
     }
 
-    /// Records a claimed file found in the work area with no receipt (a crash between claim and record).
-    public func adoptClaimed(receiptId: String, participant: Participant, logger: Logger) throws {
+    /// Records a claimed file found in the work area with no receipt (a crash between claim and record),
+    /// and takes it to its acknowledgement.
+    /// - Returns: false when another instance, which found the same claim, recorded it first: it finishes
+    ///   the file (an expected race, not a fault).
+    @discardableResult
+    public func adoptClaimed(receiptId: String, participant: Participant, logger: Logger) throws -> Bool {
         let names = try tree.list("\(tree.work)/\(receiptId)").map(\.name)
         guard let name = names.first else {
             tree.removeWork(receiptId: receiptId)
-            return
+            return true
         }
-        let receipt = try recordClaim("\(tree.work)/\(receiptId)/\(name)", receiptId: receiptId, name: name, sender: participant.orgId)
+        let receipt: Receipt
+        do {
+            receipt = try recordClaim("\(tree.work)/\(receiptId)/\(name)", receiptId: receiptId, name: name, sender: participant.orgId)
+        } catch let error as LedgerError where error.code == .duplicateReceipt {
+            return false
+        }
         _ = try judgeAndAcknowledge(receipt, claimedPath: "\(tree.work)/\(receiptId)/\(name)", participant: participant, logger: logger)
+        return true
     }
 
     // MARK: Steps
@@ -246,12 +256,13 @@ public struct FileProcessor: Sendable {
             outcome = judged.failedRecords < receipt.recordsReceived ? .acceptedWithErrors : .rejected
         }
         receipt.recordsRejected = outcome == .rejected ? receipt.recordsReceived : judged.failedRecords
-        logger.info(
-            "file judged",
-            metadata: [
-                "exchange.type": "\(report.type?.code ?? "UNKNOWN")", "exchange.outcome": "\(outcome.rawValue)",
-                "exchange.errors": "\(errorCount)",
-            ])
+        var judgedMetadata: Logger.Metadata = [
+            "exchange.type": "\(report.type?.code ?? "UNKNOWN")", "exchange.outcome": "\(outcome.rawValue)",
+            "exchange.errors": "\(errorCount)",
+        ]
+        // A rule that asks something its batch did not fetch is answered, one query at a time: say so.
+        if held.singleLookups > 0 { judgedMetadata["exchange.single_lookups"] = "\(held.singleLookups)" }
+        logger.info("file judged", metadata: judgedMetadata)
         let rejectedRecords = outcome == .acceptedWithErrors
             ? judged.rejected.map { RejectedRecord(receiptId: receipt.id, line: $0.line, recordKey: $0.key, codes: $0.codes) } : []
         var routed: [OutboundFile] = []

@@ -143,6 +143,16 @@ struct RuleTests {
         #expect(fromBatch == judge(held))
     }
 
+    @Test("every type partners send has its sender rule, and every type held by key its key rule")
+    func sharedRulesCoverEveryType() {
+        #expect(Set(SenderMatchesRecord.codes.keys) == Set(ExchangeType.partnerTypes))
+        let keyed = ExchangeType.partnerTypes.filter { $0.descriptor?.holding == .byNaturalKey }
+        #expect(Set(KeyMustBeHeld.codes.keys) == Set(keyed))
+        // A waived center sends nothing through the exchange: each keyed type it sends is refused.
+        let fromCenters = keyed.filter { $0.descriptor?.senderField == $0.descriptor?.centerField }
+        #expect(Set(CenterNotWaived.codes.keys) == Set(fromCenters))
+    }
+
     @Test("every rule code has a case that gives it")
     func everyRuleCovered() {
         let covered = Set(ruleCases.map(\.code))

@@ -12,6 +12,7 @@ import Testing
 struct CycleWorld {
     let tree: DropTree
     let ledger = InMemoryLedger()
+    let processor: FileProcessor
     var cycle: ExchangeCycle
     static let reference = ReferenceData(participants: [
         Participant(orgId: "061010", name: "Flooding High", classification: .a1, outputFormat: .csv),
@@ -26,7 +27,7 @@ struct CycleWorld {
         tree = DropTree(dropRoot: settings.dropRoot, stateDirectory: settings.stateDirectory)
         try tree.prepare(for: CycleWorld.reference.participants.values.sorted { $0.orgId < $1.orgId })
         let counter = Counter()
-        let processor = FileProcessor(
+        processor = FileProcessor(
             tree: tree, ledger: ledger, validator: try FileValidator(), maxFileBytes: settings.maxFileBytes,
             reference: { CycleWorld.reference }, now: { JobWorld.now },
             newReceiptId: { sender in FileProcessor.receiptId(sender: sender, time: JobWorld.now, suffix: String(format: "%06d", counter.next())) })
@@ -50,6 +51,27 @@ struct CycleWorld {
 
 @Suite("One pass over the drop tree")
 struct ExchangeCycleTests {
+    @Test("a claimed file two instances found orphaned is adopted by the first to record it; the other stands back without an error")
+    func adoptionRace() throws {
+        try withTemporaryDirectory { root in
+            let world = try CycleWorld(root: root)
+            let receiptId = FileProcessor.receiptId(sender: "061010", time: JobWorld.now, suffix: "orphan")
+            try FileManager.default.createDirectory(atPath: "\(world.tree.work)/\(receiptId)", withIntermediateDirectories: true)
+            try "not an exchange file\n".write(toFile: "\(world.tree.work)/\(receiptId)/late.csv", atomically: true, encoding: .utf8)
+            // The other instance recorded the claim a moment before, and holds it.
+            try world.ledger.recordClaim(
+                Receipt(id: receiptId, senderOrgId: "061010", originalName: "late.csv", sizeBytes: 21, sha256: "aa", claimedAt: JobWorld.now),
+                leasedTo: "other-instance")
+            var logger = Logger(label: "test")
+            logger.logLevel = .critical
+            let participant = try #require(CycleWorld.reference.participants["061010"])
+            let adopted = try world.processor.adoptClaimed(receiptId: receiptId, participant: participant, logger: logger)
+            #expect(!adopted)
+            #expect(try world.ledger.receipt(id: receiptId)?.state == .claimed)
+            #expect(FileManager.default.fileExists(atPath: "\(world.tree.work)/\(receiptId)/late.csv"), "the winner's file is left to it")
+        }
+    }
+
     @Test("a flood from one sender does not keep another sender's file waiting: files are taken in turns, a pass at a time")
     func fairTurns() throws {
         try withTemporaryDirectory { root in
