@@ -430,29 +430,10 @@ public final class PostgresLedger: LedgerStore {
                 """, on: connection)
             guard changed > 0 else { throw LedgerError(.unknownReceipt, "no receipt \(receipt.id)") }
             try insert(deliveries, on: connection)
-            // In key order: two instances applying files that touch the same records lock them in one order.
-            for held in changes.held.sorted(by: { ($0.type.code, $0.naturalKey) < ($1.type.code, $1.naturalKey) }) {
-                try hold(held, on: connection)
-            }
-            for held in changes.held { try accept(AcceptedRecord(held), on: connection) }
+            try hold(changes.held, on: connection)
+            try accept(changes.held.map(AcceptedRecord.init), on: connection)
             for waiver in changes.waivers { try save(waiver, on: connection) }
-            for record in findings.rejectedRecords {
-                try execute(
-                    """
-                    INSERT INTO rejected_record (receipt_id, line, record_key, codes)
-                    VALUES (\(record.receiptId), \(record.line), \(text(record.recordKey)), \(record.codes.joined(separator: ",")))
-                    ON CONFLICT DO NOTHING
-                    """, on: connection)
-            }
-            for (position, issue) in findings.issues.enumerated() {
-                try execute(
-                    """
-                    INSERT INTO receipt_issue (receipt_id, position, code, message, line, column_number, path, field, row_number, record_key)
-                    VALUES (\(receipt.id), \(position), \(issue.code.rawValue), \(text(issue.message)), \(issue.line), \(issue.column),
-                    \(text(issue.path)), \(text(issue.field)), \(issue.row), \(text(issue.recordKey)))
-                    ON CONFLICT DO NOTHING
-                    """, on: connection)
-            }
+            try insert(findings, receiptId: receipt.id, on: connection)
         }
     }
 
@@ -561,36 +542,117 @@ public final class PostgresLedger: LedgerStore {
             pickedUpAt: try row.optionalInt64("picked_up_at").map(Timestamp.init(secondsSinceEpoch:)))
     }
 
+    // Rows are written a table at a time: each column bound once as an array and unnested, so that a
+    // file's commit is a few statements (round trips) whatever its number of records. PostgresNIO's arrays
+    // hold no NULL, so an optional column travels as its values and a flag per row.
+
     private func insert(_ deliveries: [Delivery], on connection: PostgresConnection) throws {
-        for delivery in deliveries {
-            try execute(
-                """
-                INSERT INTO delivery (receipt_id, recipient_org_id, file_name, delivered_at, picked_up_at)
-                VALUES (\(delivery.receiptId), \(delivery.recipientOrgId), \(delivery.fileName),
-                \(delivery.deliveredAt.secondsSinceEpoch), \(delivery.pickedUpAt?.secondsSinceEpoch))
-                ON CONFLICT DO NOTHING
-                """, on: connection)
-            try insertTrail(of: delivery, on: connection)
-        }
+        guard !deliveries.isEmpty else { return }
+        let pickedUp = deliveries.map(\.pickedUpAt)
+        try execute(
+            """
+            INSERT INTO delivery (receipt_id, recipient_org_id, file_name, delivered_at, picked_up_at)
+            SELECT receipt_id, recipient_org_id, file_name, delivered_at, CASE WHEN picked_up THEN picked_up_at END
+            FROM unnest(\(deliveries.map(\.receiptId))::text[], \(deliveries.map(\.recipientOrgId))::text[],
+                \(deliveries.map(\.fileName))::text[], \(deliveries.map(\.deliveredAt.secondsSinceEpoch))::bigint[],
+                \(pickedUp.map { $0?.secondsSinceEpoch ?? 0 })::bigint[], \(pickedUp.map { $0 != nil })::boolean[])
+                WITH ORDINALITY AS row(receipt_id, recipient_org_id, file_name, delivered_at, picked_up_at, picked_up, position)
+            ORDER BY position
+            ON CONFLICT DO NOTHING
+            """, on: connection)
+        let trail = deliveries.flatMap { delivery in delivery.records.map { (delivery, $0) } }
+        guard !trail.isEmpty else { return }
+        try execute(
+            """
+            INSERT INTO delivered_record (source_id, recipient_org_id, file_name, receipt_id, record_id)
+            SELECT source_id, recipient_org_id, file_name, receipt_id, record_id
+            FROM unnest(\(trail.map(\.0.receiptId))::text[], \(trail.map(\.0.recipientOrgId))::text[], \(trail.map(\.0.fileName))::text[],
+                \(trail.map(\.1.receiptId))::text[], \(trail.map { text($0.1.recordId) ?? "" })::text[])
+                WITH ORDINALITY AS row(source_id, recipient_org_id, file_name, receipt_id, record_id, position)
+            ORDER BY position
+            ON CONFLICT DO NOTHING
+            """, on: connection)
     }
 
-    private func insertTrail(of delivery: Delivery, on connection: PostgresConnection) throws {
-        for record in delivery.records {
-            try execute(
-                """
-                INSERT INTO delivered_record (source_id, recipient_org_id, file_name, receipt_id, record_id)
-                VALUES (\(delivery.receiptId), \(delivery.recipientOrgId), \(delivery.fileName), \(record.receiptId), \(text(record.recordId)))
-                ON CONFLICT DO NOTHING
-                """, on: connection)
-        }
+    /// Holds the latest version of each key (a file that adds and then updates a key holds the update),
+    /// in key order: two instances applying files that touch the same records lock them in one order.
+    private func hold(_ changes: [HeldRecord], on connection: PostgresConnection) throws {
+        var latest: [String: HeldRecordRow] = [:]
+        for held in changes { latest["\(held.type.code)|\(held.naturalKey)"] = HeldRecordRow(held) }
+        let rows = latest.values.sorted { ($0.type, $0.naturalKey) < ($1.type, $1.naturalKey) }
+        guard !rows.isEmpty else { return }
+        try execute(
+            """
+            INSERT INTO held_record (type, natural_key, sender_org_id, recipient_org_id, school_year, ssid, center_org_id,
+                record_date, fields, receipt_id, accepted_at, deleted, pending_posting, posting_run)
+            SELECT type, natural_key, sender_org_id, recipient_org_id, school_year, ssid, center_org_id, record_date, fields,
+                receipt_id, accepted_at, deleted, pending_posting, NULL
+            FROM unnest(\(rows.map(\.type))::text[], \(rows.map(\.naturalKey))::text[], \(rows.map(\.senderOrgId))::text[],
+                \(rows.map(\.recipientOrgId))::text[], \(rows.map { Int64($0.schoolYear) })::bigint[], \(rows.map(\.ssid))::text[],
+                \(rows.map(\.centerOrgId))::text[], \(rows.map(\.recordDate))::text[], \(rows.map(\.fields))::text[],
+                \(rows.map(\.receiptId))::text[], \(rows.map(\.acceptedAt))::bigint[], \(rows.map(\.deleted))::boolean[],
+                \(rows.map(\.pendingPosting))::boolean[]) WITH ORDINALITY
+                AS row(type, natural_key, sender_org_id, recipient_org_id, school_year, ssid, center_org_id, record_date, fields,
+                    receipt_id, accepted_at, deleted, pending_posting, position)
+            ORDER BY position
+            ON CONFLICT (type, natural_key) DO UPDATE SET sender_org_id = excluded.sender_org_id,
+                recipient_org_id = excluded.recipient_org_id, school_year = excluded.school_year, ssid = excluded.ssid,
+                center_org_id = excluded.center_org_id, record_date = excluded.record_date, fields = excluded.fields,
+                receipt_id = excluded.receipt_id, accepted_at = excluded.accepted_at, deleted = excluded.deleted,
+                pending_posting = excluded.pending_posting, posting_run = NULL,
+                ever_posted = CASE WHEN held_record.posting_run IS NOT NULL THEN true ELSE held_record.ever_posted END
+            """, on: connection)
     }
 
-    private func accept(_ record: AcceptedRecord, on connection: PostgresConnection) throws {
+    private func accept(_ records: [AcceptedRecord], on connection: PostgresConnection) throws {
+        guard !records.isEmpty else { return }
         try execute(
             """
             INSERT INTO accepted_record (receipt_id, record_id, type, natural_key, recipient_org_id, deleted)
-            VALUES (\(record.reference.receiptId), \(text(record.reference.recordId)), \(record.type.code), \(text(record.naturalKey)),
-            \(record.recipientOrgId), \(record.deleted))
+            SELECT receipt_id, record_id, type, natural_key, recipient_org_id, deleted
+            FROM unnest(\(records.map(\.reference.receiptId))::text[], \(records.map { text($0.reference.recordId) ?? "" })::text[],
+                \(records.map(\.type.code))::text[], \(records.map { text($0.naturalKey) ?? "" })::text[],
+                \(records.map(\.recipientOrgId))::text[], \(records.map(\.deleted))::boolean[])
+                WITH ORDINALITY AS row(receipt_id, record_id, type, natural_key, recipient_org_id, deleted, position)
+            ORDER BY position
+            ON CONFLICT DO NOTHING
+            """, on: connection)
+    }
+
+    private func insert(_ findings: ReceiptFindings, receiptId: String, on connection: PostgresConnection) throws {
+        let rejected = findings.rejectedRecords
+        if !rejected.isEmpty {
+            try execute(
+                """
+                INSERT INTO rejected_record (receipt_id, line, record_key, codes)
+                SELECT receipt_id, line, CASE WHEN has_key THEN record_key END, codes
+                FROM unnest(\(rejected.map(\.receiptId))::text[], \(rejected.map { Int64($0.line) })::bigint[],
+                    \(rejected.map { text($0.recordKey) ?? "" })::text[], \(rejected.map { $0.recordKey != nil })::boolean[],
+                    \(rejected.map { $0.codes.joined(separator: ",") })::text[]) AS row(receipt_id, line, record_key, has_key, codes)
+                ON CONFLICT DO NOTHING
+                """, on: connection)
+        }
+        let issues = findings.issues
+        guard !issues.isEmpty else { return }
+        func number(_ values: [Int?]) -> ([Int64], [Bool]) { (values.map { Int64($0 ?? 0) }, values.map { $0 != nil }) }
+        func words(_ values: [String?]) -> ([String], [Bool]) { (values.map { text($0) ?? "" }, values.map { $0 != nil }) }
+        let (lines, hasLine) = number(issues.map(\.line))
+        let (columns, hasColumn) = number(issues.map(\.column))
+        let (rows, hasRow) = number(issues.map(\.row))
+        let (paths, hasPath) = words(issues.map(\.path))
+        let (fields, hasField) = words(issues.map(\.field))
+        let (keys, hasKey) = words(issues.map(\.recordKey))
+        try execute(
+            """
+            INSERT INTO receipt_issue (receipt_id, position, code, message, line, column_number, path, field, row_number, record_key)
+            SELECT \(receiptId), position - 1, code, message, CASE WHEN has_line THEN line END, CASE WHEN has_column THEN column_number END,
+                CASE WHEN has_path THEN path END, CASE WHEN has_field THEN field END, CASE WHEN has_row THEN row_number END,
+                CASE WHEN has_key THEN record_key END
+            FROM unnest(\(issues.map(\.code.rawValue))::text[], \(issues.map { text($0.message) ?? "" })::text[],
+                \(lines)::bigint[], \(hasLine)::boolean[], \(columns)::bigint[], \(hasColumn)::boolean[], \(paths)::text[], \(hasPath)::boolean[],
+                \(fields)::text[], \(hasField)::boolean[], \(rows)::bigint[], \(hasRow)::boolean[], \(keys)::text[], \(hasKey)::boolean[])
+                WITH ORDINALITY AS row(code, message, line, has_line, column_number, has_column, path, has_path, field, has_field,
+                    row_number, has_row, record_key, has_key, position)
             ON CONFLICT DO NOTHING
             """, on: connection)
     }
@@ -688,24 +750,6 @@ public final class PostgresLedger: LedgerStore {
     }
 
     // MARK: Held records and waivers
-
-    private func hold(_ held: HeldRecord, on connection: PostgresConnection) throws {
-        let row = HeldRecordRow(held)
-        try execute(
-            """
-            INSERT INTO held_record (type, natural_key, sender_org_id, recipient_org_id, school_year, ssid, center_org_id,
-                record_date, fields, receipt_id, accepted_at, deleted, pending_posting, posting_run)
-            VALUES (\(row.type), \(row.naturalKey), \(row.senderOrgId), \(row.recipientOrgId), \(row.schoolYear),
-                \(row.ssid), \(row.centerOrgId), \(row.recordDate), \(row.fields), \(row.receiptId), \(row.acceptedAt),
-                \(row.deleted), \(row.pendingPosting), NULL)
-            ON CONFLICT (type, natural_key) DO UPDATE SET sender_org_id = excluded.sender_org_id,
-                recipient_org_id = excluded.recipient_org_id, school_year = excluded.school_year, ssid = excluded.ssid,
-                center_org_id = excluded.center_org_id, record_date = excluded.record_date, fields = excluded.fields,
-                receipt_id = excluded.receipt_id, accepted_at = excluded.accepted_at, deleted = excluded.deleted,
-                pending_posting = excluded.pending_posting, posting_run = NULL,
-                ever_posted = CASE WHEN held_record.posting_run IS NOT NULL THEN true ELSE held_record.ever_posted END
-            """, on: connection)
-    }
 
     private static func held(from row: Columns) throws -> HeldRecord {
         HeldRecord(

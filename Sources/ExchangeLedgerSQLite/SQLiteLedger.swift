@@ -840,11 +840,13 @@ public final class SQLiteLedger: LedgerStore {
             }
             for (center, students) in Dictionary(grouping: request.students, by: \.center) {
                 for chunk in SQLiteLedger.chunks(of: students.map(\.ssid).sorted()) {
+                    // No ORDER BY: SQLite would walk the key index of every enrollment to avoid a sort. The
+                    // lists are sorted below, in the byte order of the single lookup's ORDER BY.
                     let rows = try Row.fetchAll(
                         db,
                         sql: """
                             SELECT * FROM held_record WHERE type = 'ENR' AND center_org_id = ?
-                                AND ssid IN (\(databaseQuestionMarks(count: chunk.count))) ORDER BY natural_key
+                                AND ssid IN (\(databaseQuestionMarks(count: chunk.count)))
                             """,
                         arguments: StatementArguments([center] + chunk))
                     for row in rows {
@@ -852,6 +854,9 @@ public final class SQLiteLedger: LedgerStore {
                         state.enrollments[StudentAtCenter(ssid: row["ssid"], center: center), default: []].append(record)
                     }
                 }
+            }
+            for (student, records) in state.enrollments where records.count > 1 {
+                state.enrollments[student] = records.sorted { $0.naturalKey.utf8.lexicographicallyPrecedes($1.naturalKey.utf8) }
             }
             let centers = Set(request.centerYears.map(\.center)).sorted()
             for chunk in SQLiteLedger.chunks(of: centers) {

@@ -1,5 +1,6 @@
 import ExchangeCore
 import ExchangeLedgerPostgres
+import ExchangeLedgerSQLite
 import ExchangeTesting
 import Foundation
 import Testing
@@ -136,6 +137,66 @@ struct PostgresLedgerTests {
         #expect(try first.holdInstanceName("node-1"))
         #expect(try !second.holdInstanceName("node-1"))
         #expect(try second.holdInstanceName("node-2"))
+    }
+
+    @Test("the SQLite and PostgreSQL ledgers have the same tables, columns, nullability, keys and indexes")
+    func sameSchemaAsSQLite() throws {
+        try withTemporaryDirectory { directory in
+            let path = directory.appendingPathComponent("ledger.sqlite").path
+            _ = try SQLiteLedger(path: path)
+            var settings = try PostgresLedgerSettings.parse(PostgresLedgerTests.url).get()
+            let schema = "t_" + UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: "")
+            settings.schema = schema
+            _ = try PostgresLedger(settings: settings)
+            func lines(_ tool: [String]) throws -> [String] {
+                let result = try runProcess("/usr/bin/env", tool)
+                #expect(result.status == 0, "\(tool[0]): \(result.standardError)")
+                return result.standardOutput.split(separator: "\n").map(String.init)
+            }
+            func sqlite(_ query: String) throws -> [String] { try lines(["sqlite3", "-separator", "|", path, query]) }
+            func psql(_ query: String) throws -> [String] { try lines(["psql", PostgresLedgerTests.url, "-At", "-F", "|", "-c", query]) }
+
+            // Columns and NOT NULL, table by table. PostgreSQL's `seq` identity columns are SQLite's rowid;
+            // each keeps its own migration bookkeeping.
+            let sqliteColumns = try sqlite(
+                """
+                SELECT m.name, p.name, p."notnull" FROM sqlite_master m, pragma_table_info(m.name) p
+                WHERE m.type = 'table' AND m.name <> 'grdb_migrations' ORDER BY m.name, p.cid
+                """)
+            let postgresColumns = try psql(
+                """
+                SELECT table_name, column_name, CASE is_nullable WHEN 'NO' THEN 1 ELSE 0 END FROM information_schema.columns
+                WHERE table_schema = '\(schema)' AND table_name <> 'ledger_migration' AND column_name <> 'seq'
+                ORDER BY table_name, ordinal_position
+                """)
+            #expect(sqliteColumns.count > 80)
+            #expect(sqliteColumns == postgresColumns)
+
+            // Primary keys and unique constraints by their columns; indexes by name, columns and whether partial.
+            let sqliteIndexes = try sqlite(
+                """
+                SELECT m.name, CASE il.origin WHEN 'pk' THEN 'primary key' WHEN 'u' THEN 'unique'
+                    ELSE CASE il."unique" WHEN 1 THEN 'unique index ' || il.name ELSE 'index ' || il.name END END,
+                    (SELECT group_concat(name, ',') FROM (SELECT ii.name FROM pragma_index_info(il.name) ii ORDER BY ii.seqno)),
+                    CASE il.partial WHEN 1 THEN 'partial' ELSE '' END
+                FROM sqlite_master m, pragma_index_list(m.name) il
+                WHERE m.type = 'table' AND m.name <> 'grdb_migrations' ORDER BY 1, 2, 3
+                """)
+            let postgresIndexes = try psql(
+                """
+                SELECT t.relname, CASE WHEN ix.indisprimary THEN 'primary key' WHEN c.oid IS NOT NULL THEN 'unique'
+                    WHEN ix.indisunique THEN 'unique index ' || i.relname ELSE 'index ' || i.relname END,
+                    (SELECT string_agg(a.attname, ',' ORDER BY k.ord) FROM unnest(ix.indkey) WITH ORDINALITY AS k(attnum, ord)
+                        JOIN pg_attribute a ON a.attrelid = t.oid AND a.attnum = k.attnum),
+                    CASE WHEN ix.indpred IS NOT NULL THEN 'partial' ELSE '' END
+                FROM pg_index ix JOIN pg_class i ON i.oid = ix.indexrelid JOIN pg_class t ON t.oid = ix.indrelid
+                    JOIN pg_namespace n ON n.oid = t.relnamespace
+                    LEFT JOIN pg_constraint c ON c.conindid = ix.indexrelid AND c.contype = 'u'
+                WHERE n.nspname = '\(schema)' AND t.relname <> 'ledger_migration' ORDER BY 1, 2, 3
+                """)
+            #expect(sqliteIndexes.count > 20)
+            #expect(sqliteIndexes == postgresIndexes)
+        }
     }
 }
 
