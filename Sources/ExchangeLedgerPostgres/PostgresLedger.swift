@@ -260,7 +260,7 @@ public final class PostgresLedger: LedgerStore {
     }
 
     public func lease(receiptId: String, to owner: String) throws(LedgerError) -> Bool {
-        try write("leasing receipt \(receiptId)") { connection in try lease("receipt", id: receiptId, to: owner, on: connection) }
+        try writeOne("leasing receipt \(receiptId)") { connection in try lease("receipt", id: receiptId, to: owner, on: connection) }
     }
 
     public func lease(sender: String, to owner: String) throws(LedgerError) -> Bool {
@@ -269,7 +269,7 @@ public final class PostgresLedger: LedgerStore {
         bindings.append(owner)
         bindings.append(settings.leaseSeconds)
         let clock = PostgresLedger.leaseClock
-        return try write("leasing the files of \(sender)") { connection in
+        return try writeOne("leasing the files of \(sender)") { connection in
             try execute(
                 PostgresQuery(
                     unsafeSQL: """
@@ -281,7 +281,7 @@ public final class PostgresLedger: LedgerStore {
     }
 
     public func release(sender: String, by owner: String) throws(LedgerError) {
-        _ = try write("releasing the files of \(sender)") { connection in
+        _ = try writeOne("releasing the files of \(sender)") { connection in
             try execute("DELETE FROM sender_lease WHERE org_id = \(sender) AND lease_owner = \(owner)", on: connection)
         }
     }
@@ -293,7 +293,7 @@ public final class PostgresLedger: LedgerStore {
     }
 
     public func lease(jobRunId: String, to owner: String) throws(LedgerError) -> Bool {
-        try write("leasing job run \(jobRunId)") { connection in try lease("job_run", id: jobRunId, to: owner, on: connection) }
+        try writeOne("leasing job run \(jobRunId)") { connection in try lease("job_run", id: jobRunId, to: owner, on: connection) }
     }
 
     private func migrate() throws(LedgerError) {
@@ -355,8 +355,15 @@ public final class PostgresLedger: LedgerStore {
         }
     }
 
-    private func write<T>(_ what: String, _ body: (PostgresConnection) throws -> T) throws(LedgerError) -> T {
-        try sessions.transaction(what, body)
+    /// Runs `body` in one transaction; with `transaction: false`, `body`'s one statement is committed on
+    /// its own (a single statement is atomic without BEGIN and COMMIT, two more round trips).
+    private func write<T>(_ what: String, transaction: Bool = true, _ body: (PostgresConnection) throws -> T) throws(LedgerError) -> T {
+        transaction ? try sessions.transaction(what, body) : try sessions.withConnection(what, body)
+    }
+
+    /// `write` of one statement.
+    private func writeOne<T>(_ what: String, _ body: (PostgresConnection) throws -> T) throws(LedgerError) -> T {
+        try write(what, transaction: false, body)
     }
 
     @discardableResult
@@ -397,24 +404,29 @@ public final class PostgresLedger: LedgerStore {
     }
 
     public func recordClaim(_ receipt: Receipt, leasedTo owner: String?) throws(LedgerError) {
-        try write("recording receipt \(receipt.id)") { connection in
+        // Recorded and leased in one statement.
+        _ = try writeOne("recording receipt \(receipt.id)") { connection in
             try execute(
                 """
-                INSERT INTO receipt (\(unescaped: PostgresLedger.receiptColumns)) VALUES (\(receipt.id), \(receipt.senderOrgId),
-                \(receipt.originalName), \(receipt.sizeBytes), \(receipt.sha256), \(receipt.state.rawValue),
+                INSERT INTO receipt (\(unescaped: PostgresLedger.receiptColumns), lease_owner, lease_until) VALUES (\(receipt.id),
+                \(receipt.senderOrgId), \(receipt.originalName), \(receipt.sizeBytes), \(receipt.sha256), \(receipt.state.rawValue),
                 \(receipt.claimedAt.secondsSinceEpoch), \(receipt.fileType?.code), \(receipt.binding?.rawValue),
                 \(receipt.outcome?.rawValue), \(receipt.recordsReceived), \(receipt.recordsAccepted), \(receipt.recordsRejected),
                 \(receipt.errorCount), \(receipt.duplicateOf), \(receipt.ackFile), \(receipt.errorFile),
-                \(receipt.finishedAt?.secondsSinceEpoch), \(receipt.reprocessOf), \(receipt.failedRecordsOnly))
+                \(receipt.finishedAt?.secondsSinceEpoch), \(receipt.reprocessOf), \(receipt.failedRecordsOnly), \(owner),
+                CASE WHEN \(owner != nil) THEN \(unescaped: PostgresLedger.leaseClock) + \(settings.leaseSeconds) END)
                 """, on: connection)
-            if let owner { _ = try lease("receipt", id: receipt.id, to: owner, on: connection) }
         }
     }
 
     public func update(
         _ receipt: Receipt, recordingDeliveries deliveries: [Delivery], findings: ReceiptFindings, applying changes: LedgerChanges
     ) throws(LedgerError) {
-        try write("updating receipt \(receipt.id)") { connection in
+        // A receipt's own row alone (a step of its life) is one statement; a judgement with what it
+        // records is one transaction.
+        let alone = deliveries.isEmpty && changes.held.isEmpty && changes.waivers.isEmpty && findings.issues.isEmpty
+            && findings.rejectedRecords.isEmpty
+        try write("updating receipt \(receipt.id)", transaction: !alone) { connection in
             let changed = try execute(
                 """
                 UPDATE receipt SET sender_org_id = \(receipt.senderOrgId), original_name = \(receipt.originalName),

@@ -41,11 +41,13 @@ public struct ExchangeCycle: Sendable {
     let filesPerPass: Int
     /// The default of `filesPerPass`: about a second's work.
     public static let defaultFilesPerPass = 200
-    /// When pickups were last looked for (our monotonic clock): at most once a second, as every waiting
-    /// delivery is looked for on disk.
-    private var lastPickupCheck: Duration?
-    /// How often unfinished receipts are looked for while running.
-    static let retryEvery: Duration = .seconds(15)
+    /// Senders whose files are judged at once (each sender's files in their order): while one waits on
+    /// its ledger or its disk, another's is judged.
+    let sendersAtOnce: Int
+    /// The default of `sendersAtOnce`.
+    public static let defaultSendersAtOnce = 4
+    /// The pass's chores (retry, pickups, heartbeat, retention), each on its own timer.
+    private var chores = ChoreSchedule()
 
     let references: ReferenceStore
     let settings: ServiceSettings
@@ -53,12 +55,6 @@ public struct ExchangeCycle: Sendable {
     let ledger: any LedgerStore
     let processor: FileProcessor
     private var trackers: [String: ReadinessTracker] = [:]
-    /// When retention last ran (our monotonic clock); it runs at most hourly.
-    private var lastSweep: Duration?
-    /// When the heartbeat was last written (our monotonic clock).
-    private var lastHeartbeat: Duration?
-    /// When unfinished receipts were last looked for (our monotonic clock).
-    private var lastRetry: Duration?
     /// Claimed files without a receipt, by receipt id: since when they were seen so.
     private var unfinishedSince: [String: Duration] = [:]
     /// The same failure, every pass, is logged once a minute: by participant and what failed, the error
@@ -69,7 +65,11 @@ public struct ExchangeCycle: Sendable {
 
     /// Logs a failure at error level, unless the same one was logged for `key` within the last minute.
     private mutating func logFailure(_ message: Logger.Message, key: String, error: any Error, now: Duration, logger: Logger) {
-        let text = "\(error)"
+        logFailure(message, key: key, error: "\(error)", now: now, logger: logger)
+    }
+
+    /// `logFailure` of an error's text.
+    private mutating func logFailure(_ message: Logger.Message, key: String, error text: String, now: Duration, logger: Logger) {
         if let last = failuresLogged[key], last.error == text, now - last.at < ExchangeCycle.repeatLogEvery {
             logger.debug(message, metadata: ["exchange.error": "\(text)"])
             return
@@ -80,12 +80,15 @@ public struct ExchangeCycle: Sendable {
     }
 
     /// Creates the cycle.
-    /// - Parameter filesPerPass: Ready files taken per pass (the rest are left for the next pass).
+    /// - Parameters:
+    ///   - filesPerPass: Ready files taken per pass (the rest are left for the next pass).
+    ///   - sendersAtOnce: Senders whose files are judged at once.
     public init(
         references: ReferenceStore, settings: ServiceSettings, tree: DropTree, ledger: any LedgerStore, processor: FileProcessor,
-        filesPerPass: Int = ExchangeCycle.defaultFilesPerPass
+        filesPerPass: Int = ExchangeCycle.defaultFilesPerPass, sendersAtOnce: Int = ExchangeCycle.defaultSendersAtOnce
     ) {
         self.filesPerPass = max(1, filesPerPass)
+        self.sendersAtOnce = max(1, sendersAtOnce)
         self.references = references
         self.settings = settings
         self.tree = tree
@@ -176,68 +179,91 @@ public struct ExchangeCycle: Sendable {
     /// Takes up, while running, what a failure or a dead instance left unfinished: every unfinished receipt
     /// whose lease can be had (ours, after a failure; another instance's that has run out), and every
     /// claimed file without a receipt once it has been seen so for `retryAfter` (another instance may be
-    /// between its claim and its record). Looked for every `retryEvery`.
-    private mutating func retryUnfinished(now: Duration, logger: Logger) {
+    /// between its claim and its record).
+    private mutating func retryUnfinished(now: Duration, logger: Logger) async {
+        let cycle = self
         do {
-            let receipts = Set(try ledger.unfinishedReceipts().map(\.id))
-            let claims = Set(try orphanedClaims())
+            let (receipts, claims) = try await BlockingWork.run {
+                (Set(try cycle.ledger.unfinishedReceipts().map(\.id)), Set(try cycle.orphanedClaims()))
+            }
             unfinishedSince = unfinishedSince.filter { claims.contains($0.key) }
             for id in claims where unfinishedSince[id] == nil { unfinishedSince[id] = now }
             let due = receipts.union(unfinishedSince.filter { now - $0.value >= ExchangeCycle.retryAfter }.keys)
             guard !due.isEmpty else { return }
             for id in due where claims.contains(id) { unfinishedSince[id] = now }
-            _ = try recover(logger: logger, only: due)
+            _ = try await BlockingWork.run { try cycle.recover(logger: logger, only: due) }
         } catch {
             logger.error("could not take up unfinished files", metadata: ["exchange.error": "\(error)"])
         }
     }
 
-    /// Runs one pass at `now` (our monotonic clock, for readiness).
-    public mutating func run(now: Duration, logger: Logger) -> Summary {
+    /// A sender's files taken in this pass, in the order they came.
+    struct SenderTurn: Sendable {
+        let participant: Participant
+        let logger: Logger
+        let names: [String]
+    }
+
+    /// What became of one file of a turn.
+    enum FileResult: Sendable {
+        /// Taken to its acknowledgement (or gone before its claim, when `acknowledged` is false).
+        case done(name: String, acknowledged: Bool)
+        /// Not handled; it stays and is retried.
+        case failed(name: String, error: String)
+    }
+
+    /// What became of a sender's turn.
+    enum TurnResult: Sendable {
+        /// Another instance has the sender's files: they wait.
+        case leasedElsewhere(participant: Participant, waiting: Int)
+        /// The sender could not be leased.
+        case leaseFailed(participant: Participant, error: String)
+        /// The files taken, in order.
+        case files(participant: Participant, results: [FileResult])
+    }
+
+    /// Runs one pass at `now` (our monotonic clock, for readiness). Blocking work (the disk, the ledger,
+    /// validation) runs on `BlockingWork`'s threads, never on the caller's.
+    public mutating func run(now: Duration, logger: Logger) async -> Summary {
         var summary = Summary()
+        let cycle = self
         do {
-            try ledger.checkStorage()
+            try await BlockingWork.run { try cycle.ledger.checkStorage() }
         } catch {
             logger.critical("the exchange stops: its ledger is gone", metadata: ["exchange.error": "\(error)"])
-            summary.fatal = error.description
+            summary.fatal = "\(error)"
             return summary
         }
-        reloadReference(logger: logger)
-        if lastRetry.map({ now - $0 >= ExchangeCycle.retryEvery }) ?? true {
-            lastRetry = now
-            retryUnfinished(now: now, logger: logger)
-        }
+        await BlockingWork.run { cycle.reloadReference(logger: logger) }
+        let due = chores.due(at: now)
+        if due.contains(.retryUnfinished) { await retryUnfinished(now: now, logger: logger) }
+
         // Each participant's ready files are queued, then taken in turns, one file of each participant at
         // a time, at most `filesPerPass` in all: a flood from one sender (or from many) keeps another
         // sender's new file waiting for one short pass at most.
+        let participants = self.participants
+        for participant in participants { _ = tracker(for: participant) }
+        let listings = await BlockingWork.run {
+            participants.map { participant in WorkFailure.capture { try cycle.tree.list(cycle.tree.inbound(participant.orgId)) } }
+        }
         var queues: [(participant: Participant, logger: Logger, ready: ArraySlice<String>)] = []
-        for participant in participants {
-            _ = tracker(for: participant)
+        var setAside: [(Participant, Logger, DropEntry)] = []
+        for (participant, listing) in zip(participants, listings) {
             var participantLogger = logger
             participantLogger[metadataKey: "exchange.participant"] = "\(participant.orgId)"
-            do {
-                let entries = try tree.list(tree.inbound(participant.orgId))
+            switch listing {
+            case .failure(let error):
+                summary.failed += 1
+                logFailure("could not read the inbound folder", key: participant.orgId, error: error, now: now, logger: participantLogger)
+            case .success(let entries):
                 let decisions = trackers[participant.orgId]?.observe(entries, now: now) ?? [:]
                 var ready: [String] = []
                 for entry in entries {
                     switch decisions[entry.name] {
-                    case .ready:
-                        ready.append(entry.name)
-                    case .setAside:
-                        do {
-                            if try processor.setAside(entry, from: participant, logger: participantLogger) != nil {
-                                summary.setAside += 1
-                            }
-                        } catch {
-                            summary.failed += 1
-                            logFailure(
-                                "could not set an entry aside", key: "\(participant.orgId)/\(entry.name)", error: error, now: now,
-                                logger: participantLogger)
-                        }
-                    case .wait:
-                        summary.waiting += 1
-                    case .ignore, nil:
-                        break
+                    case .ready: ready.append(entry.name)
+                    case .setAside: setAside.append((participant, participantLogger, entry))
+                    case .wait: summary.waiting += 1
+                    case .ignore, nil: break
                     }
                 }
                 // Files that failed lately go last, so that one file that cannot be claimed does not use up
@@ -245,82 +271,148 @@ public struct ExchangeCycle: Sendable {
                 let failedLately = Set(ready.filter { failuresLogged["\(participant.orgId)/\($0)"] != nil })
                 if !failedLately.isEmpty { ready = ready.filter { !failedLately.contains($0) } + ready.filter(failedLately.contains) }
                 if !ready.isEmpty { queues.append((participant, participantLogger, ready[...])) }
-            } catch {
-                summary.failed += 1
-                logFailure("could not read the inbound folder", key: participant.orgId, error: error, now: now, logger: participantLogger)
             }
         }
-        // One instance at a time takes a sender's files, so they are judged in the order they came: a
-        // sender is leased at its first turn in this pass (skipped if another instance has it) and released
-        // when the pass ends.
-        var taken = 0
-        var leased: [String] = []
-        while taken < filesPerPass, queues.contains(where: { !$0.ready.isEmpty }) {
-            for index in queues.indices where taken < filesPerPass && !queues[index].ready.isEmpty {
-                let (participant, participantLogger) = (queues[index].participant, queues[index].logger)
-                if !leased.contains(participant.orgId) {
-                    let granted: Bool
-                    do {
-                        granted = try ledger.lease(sender: participant.orgId, to: processor.owner)
-                    } catch {
-                        granted = false
-                        logFailure("could not lease a sender's folder", key: participant.orgId, error: error, now: now, logger: participantLogger)
-                    }
-                    guard granted else {
-                        summary.waiting += queues[index].ready.count
-                        queues[index].ready = []
-                        continue
-                    }
-                    leased.append(participant.orgId)
+        if !setAside.isEmpty {
+            let entries = setAside
+            let results = await BlockingWork.run {
+                entries.map { participant, entryLogger, entry in
+                    WorkFailure.capture { try cycle.processor.setAside(entry, from: participant, logger: entryLogger) != nil }
                 }
-                guard let name = queues[index].ready.popFirst() else { continue }
-                taken += 1
-                do {
-                    if try processor.process(name, from: participant, logger: participantLogger) != nil {
-                        summary.processed += 1
-                    }
-                    trackers[participant.orgId]?.forget(name)
-                    failuresLogged["\(participant.orgId)/\(name)"] = nil
-                } catch {
+            }
+            for ((participant, entryLogger, entry), result) in zip(setAside, results) {
+                switch result {
+                case .success(let recorded): if recorded { summary.setAside += 1 }
+                case .failure(let error):
                     summary.failed += 1
-                    ExchangeMetrics.fileFailed()
-                    logFailure(
-                        "could not process a file", key: "\(participant.orgId)/\(name)", error: error, now: now,
-                        logger: participantLogger)
+                    logFailure("could not set an entry aside", key: "\(participant.orgId)/\(entry.name)", error: error, now: now, logger: entryLogger)
                 }
             }
         }
-        for sender in leased {
-            do {
-                try ledger.release(sender: sender, by: processor.owner)
-            } catch {
-                logger.warning("could not release a sender's folder; it is free again when its lease runs out", metadata: ["exchange.error": "\(error)"])
+
+        // The turns: files dealt to senders one at a time, in turns, up to `filesPerPass`.
+        var turns: [(participant: Participant, logger: Logger, names: [String])] = queues.map { ($0.participant, $0.logger, []) }
+        var taken = 0
+        while taken < filesPerPass, queues.contains(where: { !$0.ready.isEmpty }) {
+            for index in queues.indices where taken < filesPerPass {
+                guard let name = queues[index].ready.popFirst() else { continue }
+                turns[index].names.append(name)
+                taken += 1
             }
         }
-        summary.deferred = queues.reduce(0) { $0 + $1.ready.count }
-        if lastPickupCheck.map({ now - $0 >= .seconds(1) }) ?? true {
-            lastPickupCheck = now
-            summary.pickedUp = recordPickups(logger: logger)
+        // Senders with the fewest files go first: a quiet sender's file does not wait behind a flood's turn.
+        let ordered = turns.filter { !$0.names.isEmpty }.enumerated().sorted { ($0.element.names.count, $0.offset) < ($1.element.names.count, $1.offset) }
+        let results = await takeTurns(ordered.map { SenderTurn(participant: $0.element.participant, logger: $0.element.logger, names: $0.element.names) })
+        for result in results {
+            switch result {
+            case .leasedElsewhere(_, let waiting):
+                summary.waiting += waiting
+            case .leaseFailed(let participant, let error):
+                var participantLogger = logger
+                participantLogger[metadataKey: "exchange.participant"] = "\(participant.orgId)"
+                summary.waiting += turns.first { $0.participant.orgId == participant.orgId }?.names.count ?? 0
+                logFailure("could not lease a sender's folder", key: participant.orgId, error: error, now: now, logger: participantLogger)
+            case .files(let participant, let files):
+                var participantLogger = logger
+                participantLogger[metadataKey: "exchange.participant"] = "\(participant.orgId)"
+                for file in files {
+                    switch file {
+                    case .done(let name, let acknowledged):
+                        if acknowledged { summary.processed += 1 }
+                        trackers[participant.orgId]?.forget(name)
+                        failuresLogged["\(participant.orgId)/\(name)"] = nil
+                    case .failed(let name, let error):
+                        summary.failed += 1
+                        ExchangeMetrics.fileFailed()
+                        logFailure("could not process a file", key: "\(participant.orgId)/\(name)", error: error, now: now, logger: participantLogger)
+                    }
+                }
+            }
         }
-        summary.temporariesRepaired = outboundWriter.repairOrphanTemporaries(of: participants.map(\.orgId), logger: logger)
-        if lastHeartbeat.map({ now - $0 >= .seconds(5) }) ?? true {
-            lastHeartbeat = now
+        // A sender another instance had keeps its files for a later pass; the others' untaken files are deferred.
+        let leasedElsewhere = Set(results.compactMap { result -> String? in
+            switch result {
+            case .leasedElsewhere(let participant, _), .leaseFailed(let participant, _): participant.orgId
+            case .files: nil
+            }
+        })
+        summary.deferred = queues.filter { !leasedElsewhere.contains($0.participant.orgId) }.reduce(0) { $0 + $1.ready.count }
+        summary.waiting += queues.filter { leasedElsewhere.contains($0.participant.orgId) }.reduce(0) { $0 + $1.ready.count }
+
+        let writer = outboundWriter
+        let orgIds = participants.map(\.orgId)
+        if due.contains(.pickups) { summary.pickedUp = await BlockingWork.run { cycle.recordPickups(logger: logger) } }
+        summary.temporariesRepaired = await BlockingWork.run { writer.repairOrphanTemporaries(of: orgIds, logger: logger) }
+        if due.contains(.heartbeat) {
             do {
-                try tree.writeHeartbeat(ServiceHeartbeat(time: processor.now(), processId: getpid()))
+                try await BlockingWork.run { try cycle.tree.writeHeartbeat(ServiceHeartbeat(time: cycle.processor.now(), processId: getpid())) }
             } catch {
                 logger.warning("could not write the heartbeat", metadata: ["exchange.error": "\(error)"])
             }
         }
-        if lastSweep.map({ now - $0 >= .seconds(3600) }) ?? true {
-            lastSweep = now
+        if due.contains(.retention) {
             do {
-                let removed = try tree.sweep(retentionDays: settings.retentionDays, now: processor.now())
+                let removed = try await BlockingWork.run { try cycle.tree.sweep(retentionDays: cycle.settings.retentionDays, now: cycle.processor.now()) }
                 if removed > 0 { logger.info("removed expired originals", metadata: ["exchange.months": "\(removed)"]) }
             } catch {
                 logger.error("could not remove expired originals", metadata: ["exchange.error": "\(error)"])
             }
         }
         return summary
+    }
+
+    /// Takes the senders' turns, `sendersAtOnce` senders at a time, each sender's files one after another
+    /// in their order. One instance at a time takes a sender's files, so they are judged in the order they
+    /// came: a sender is leased for its turn (skipped if another instance has it) and released after it.
+    private func takeTurns(_ turns: [SenderTurn]) async -> [TurnResult] {
+        let cycle = self
+        return await withTaskGroup(of: (Int, TurnResult).self) { group in
+            var next = 0
+            var results: [(Int, TurnResult)] = []
+            func start(_ index: Int) {
+                let turn = turns[index]
+                group.addTask { (index, await cycle.take(turn)) }
+            }
+            while next < min(sendersAtOnce, turns.count) {
+                start(next)
+                next += 1
+            }
+            for await result in group {
+                results.append(result)
+                if next < turns.count {
+                    start(next)
+                    next += 1
+                }
+            }
+            return results.sorted { $0.0 < $1.0 }.map(\.1)
+        }
+    }
+
+    /// One sender's turn: lease, its files in order, release.
+    private func take(_ turn: SenderTurn) async -> TurnResult {
+        let (participant, logger, processor, ledger) = (turn.participant, turn.logger, processor, ledger)
+        let granted: Bool
+        do {
+            granted = try await BlockingWork.run { try ledger.lease(sender: participant.orgId, to: processor.owner) }
+        } catch {
+            return .leaseFailed(participant: participant, error: "\(error)")
+        }
+        guard granted else { return .leasedElsewhere(participant: participant, waiting: turn.names.count) }
+        var results: [FileResult] = []
+        for name in turn.names {
+            do {
+                let acknowledged = try await BlockingWork.run { try processor.process(name, from: participant, logger: logger) != nil }
+                results.append(.done(name: name, acknowledged: acknowledged))
+            } catch {
+                results.append(.failed(name: name, error: "\(error)"))
+            }
+        }
+        do {
+            try await BlockingWork.run { try ledger.release(sender: participant.orgId, by: processor.owner) }
+        } catch {
+            logger.warning("could not release a sender's folder; it is free again when its lease runs out", metadata: ["exchange.error": "\(error)"])
+        }
+        return .files(participant: participant, results: results)
     }
 
     private var outboundWriter: OutboundWriter { OutboundWriter(tree: tree, ledger: ledger, now: processor.now) }

@@ -21,10 +21,11 @@ public struct ExchangeService: Service {
         var cycle = self.cycle
         let clock = ContinuousClock()
         let start = clock.now
-        _ = try cycle.recover(logger: logger)
+        let recovering = cycle
+        _ = try await BlockingWork.run { try recovering.recover(logger: logger) }
         logger.info("polling the drop tree", metadata: ["exchange.poll_interval": "\(pollInterval)"])
         while !Task.isShuttingDownGracefully, !Task.isCancelled {
-            let summary = cycle.run(now: start.duration(to: clock.now), logger: logger)
+            let summary = await cycle.run(now: start.duration(to: clock.now), logger: logger)
             if let fatal = summary.fatal { throw ExchangeStopped(reason: fatal) }
             if summary.processed + summary.setAside + summary.failed > 0 {
                 logger.info(
@@ -49,10 +50,11 @@ public struct ExchangeService: Service {
         let clock = ContinuousClock()
         let start = clock.now
         var total = ExchangeCycle.Summary()
-        total.processed += try cycle.recover(logger: logger)
+        let recovering = cycle
+        total.processed += try await BlockingWork.run { try recovering.recover(logger: logger) }
         while true {
             let elapsed = start.duration(to: clock.now)
-            let summary = cycle.run(now: elapsed, logger: logger)
+            let summary = await cycle.run(now: elapsed, logger: logger)
             if let fatal = summary.fatal { throw ExchangeStopped(reason: fatal) }
             total.processed += summary.processed
             total.setAside += summary.setAside

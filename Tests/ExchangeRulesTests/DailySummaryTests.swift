@@ -7,6 +7,23 @@ struct DailySummaryTests {
     static let day = LocalDate("2026-01-12")!
     static let morning = Timestamp(secondsSinceEpoch: 1_768_302_000)  // 2026-01-13T11:00:00Z, 06:00 Eastern
 
+    @Test("lines are in order of time, then name, whatever order the files were judged in")
+    func order() {
+        let noon = Timestamp(secondsSinceEpoch: 1_768_219_200)
+        let later = Timestamp(secondsSinceEpoch: 1_768_222_800)
+        let received = [("R-3", "c.csv", later), ("R-2", "b.csv", noon), ("R-1", "a.csv", noon)].map { id, name, time in
+            Receipt(id: id, senderOrgId: "061010", originalName: name, sizeBytes: 1, sha256: id, claimedAt: time)
+        }
+        let waiting = [("z.xml", noon), ("y.ack.xml", later), ("x.errors.xml", noon)].map { name, time in
+            Delivery(receiptId: "R-9", recipientOrgId: "061010", fileName: name, deliveredAt: time)
+        }
+        let rows = DailySummary.rows(orgId: "061010", day: Self.day, received: received, waiting: waiting, now: Self.morning)
+        #expect(rows.map { $0["fileName"] } == ["a.csv", "b.csv", "c.csv", "x.errors.xml", "z.xml", "y.ack.xml"])
+        let reversed = DailySummary.rows(
+            orgId: "061010", day: Self.day, received: received.reversed(), waiting: waiting.reversed(), now: Self.morning)
+        #expect(reversed == rows)
+    }
+
     @Test("a line per file received, with its outcome and counts, then a line per file waiting, earlier summaries aside")
     func rows() {
         var accepted = Receipt(

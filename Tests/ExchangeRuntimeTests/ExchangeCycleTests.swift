@@ -20,7 +20,8 @@ struct CycleWorld {
         Participant(orgId: "165901", name: "CTC", classification: .a2, outputFormat: .csv),
     ])
 
-    init(root: URL) throws {
+    /// - Parameter sendersAtOnce: 1 by default, so that the order files are claimed in is the order of the turns.
+    init(root: URL, sendersAtOnce: Int = 1) throws {
         let settings = ServiceSettings(
             dropRoot: root.appendingPathComponent("drop").path, stateDirectory: root.appendingPathComponent("state").path,
             quietPeriod: .zero)
@@ -33,7 +34,7 @@ struct CycleWorld {
             newReceiptId: { sender in FileProcessor.receiptId(sender: sender, time: JobWorld.now, suffix: String(format: "%06d", counter.next())) })
         cycle = ExchangeCycle(
             references: ReferenceStore(directory: root.appendingPathComponent("no-reference").path, reference: CycleWorld.reference),
-            settings: settings, tree: tree, ledger: ledger, processor: processor, filesPerPass: 12)
+            settings: settings, tree: tree, ledger: ledger, processor: processor, filesPerPass: 12, sendersAtOnce: sendersAtOnce)
     }
 
     func drop(_ count: Int, into org: String) throws {
@@ -51,6 +52,38 @@ struct CycleWorld {
 
 @Suite("One pass over the drop tree")
 struct ExchangeCycleTests {
+    @Test("senders are taken several at once, and each sender's files still in the order they came")
+    func sendersAtOnce() async throws {
+        try await withTemporaryDirectory { root in
+            var world = try CycleWorld(root: root, sendersAtOnce: 3)
+            for org in ["061010", "061020", "165901"] { try world.drop(4, into: org) }
+            var logger = Logger(label: "test")
+            logger.logLevel = .critical
+            let summary = await world.cycle.run(now: .zero, logger: logger)
+            #expect(summary.processed == 12 && summary.failed == 0 && summary.deferred == 0)
+            let receipts = try world.ledger.receipts(matching: ReceiptQuery())
+            for org in ["061010", "061020", "165901"] {
+                // Receipt ids count up as files are claimed: each sender's in its files' order.
+                let names = receipts.filter { $0.senderOrgId == org }.sorted { $0.id.suffix(6) < $1.id.suffix(6) }.map(\.originalName)
+                #expect(names == (0..<4).map { "file-\(String(format: "%03d", $0)).csv" }, "\(org): \(names)")
+            }
+        }
+    }
+
+    @Test("the pass's chores each run on their own timer: all at the first pass, then each when its interval has passed")
+    func choreTimers() {
+        var chores = ChoreSchedule()
+        #expect(chores.due(at: .zero) == ChoreSchedule.Chore.allCases)
+        #expect(chores.due(at: .milliseconds(500)).isEmpty)
+        #expect(chores.due(at: .seconds(1)) == [.pickups])
+        #expect(chores.due(at: .seconds(5)) == [.pickups, .heartbeat])
+        #expect(chores.due(at: .seconds(15)) == [.retryUnfinished, .pickups, .heartbeat])
+        #expect(chores.due(at: .seconds(3600)) == ChoreSchedule.Chore.allCases)
+        var never = ChoreSchedule(intervals: [.heartbeat: .seconds(5)])
+        #expect(never.due(at: .zero) == [.heartbeat])
+        #expect(never.due(at: .seconds(100)) == [.heartbeat])
+    }
+
     @Test("a claimed file two instances found orphaned is adopted by the first to record it; the other stands back without an error")
     func adoptionRace() throws {
         try withTemporaryDirectory { root in
@@ -73,8 +106,8 @@ struct ExchangeCycleTests {
     }
 
     @Test("a flood from one sender does not keep another sender's file waiting: files are taken in turns, a pass at a time")
-    func fairTurns() throws {
-        try withTemporaryDirectory { root in
+    func fairTurns() async throws {
+        try await withTemporaryDirectory { root in
             var world = try CycleWorld(root: root)
             try world.drop(25, into: "061010")
             try world.drop(1, into: "061020")
@@ -82,19 +115,20 @@ struct ExchangeCycleTests {
             var logger = Logger(label: "test")
             logger.logLevel = .critical
 
-            let first = world.cycle.run(now: .zero, logger: logger)
-            // Twelve files a pass, in turns: the other senders' files go first; the flood's wait.
+            let first = await world.cycle.run(now: .zero, logger: logger)
+            // Twelve files a pass, dealt in turns (nine to the flood, one and two to the others), the senders
+            // with the fewest files first: the other senders' files go first; the rest of the flood waits.
             #expect(first.processed == 12)
             #expect(first.deferred == 16)
             #expect(first.moreReady)
-            #expect(try world.claimOrder().prefix(5) == ["061010", "061020", "165901", "061010", "165901"])
+            #expect(try world.claimOrder().prefix(4) == ["061020", "165901", "165901", "061010"])
 
             // A file from the quiet sender that arrives meanwhile goes in the next pass's first turn.
             try "late\n".write(toFile: "\(world.tree.inbound("061020"))/late.csv", atomically: true, encoding: .utf8)
-            let second = world.cycle.run(now: .seconds(1), logger: logger)
+            let second = await world.cycle.run(now: .seconds(1), logger: logger)
             #expect(second.processed == 12 && second.deferred == 5)
-            #expect(try world.claimOrder()[12...13] == ["061010", "061020"])
-            let third = world.cycle.run(now: .seconds(2), logger: logger)
+            #expect(try world.claimOrder()[12...13] == ["061020", "061010"])
+            let third = await world.cycle.run(now: .seconds(2), logger: logger)
             #expect(third.processed == 5 && third.deferred == 0 && !third.moreReady)
             #expect(try world.claimOrder().count == 29)
             #expect(try FileManager.default.contentsOfDirectory(atPath: world.tree.inbound("061010")).isEmpty)
@@ -105,8 +139,8 @@ struct ExchangeCycleTests {
 @Suite("Hidden temporaries never outlive the step that made them")
 struct OrphanTemporaryTests {
     @Test("a pass places a finished receipt's temporary whose delivery waits, removes one with no delivery, and leaves work in progress alone")
-    func repaired() throws {
-        try withTemporaryDirectory { root in
+    func repaired() async throws {
+        try await withTemporaryDirectory { root in
             var world = try CycleWorld(root: root)
             var logger = Logger(label: "test")
             logger.logLevel = .critical
@@ -125,12 +159,13 @@ struct OrphanTemporaryTests {
                 try world.tree.prepare(Array("<x/>\n".utf8), named: name, in: outbound, receiptId: source)
             }
 
-            let summary = world.cycle.run(now: .zero, logger: logger)
+            let summary = await world.cycle.run(now: .zero, logger: logger)
             #expect(summary.temporariesRepaired == 2)
             let names = Set(try FileManager.default.contentsOfDirectory(atPath: outbound))
             #expect(names == ["routed.xml", DropTree.temporaryName(for: "next.xml", receiptId: inProgress.id)])
             #expect(try world.tree.temporaries(inOutboundOf: "061020").map(\.sourceId) == [inProgress.id])
-            #expect(world.cycle.run(now: .seconds(1), logger: logger).temporariesRepaired == 0)
+            let again = await world.cycle.run(now: .seconds(1), logger: logger)
+            #expect(again.temporariesRepaired == 0)
         }
     }
 }

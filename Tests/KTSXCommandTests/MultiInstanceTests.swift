@@ -61,8 +61,11 @@ struct MultiInstanceTests {
                 }
             }
             try drop(0..<1_000)
-            let a = try tree.startService()
+            // b first, so that it has senders in hand when it is killed (an instance keeps a sender it leased
+            // while it has its files, and there are only three senders).
             var b = try tree.startService(configuration: configB)
+            usleep(300_000)
+            let a = try tree.startService()
             defer {
                 for process in [a, b] where process.isRunning {
                     process.terminate()

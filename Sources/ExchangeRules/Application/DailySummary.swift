@@ -4,15 +4,22 @@ import ExchangeCore
 /// and counts, and a line for each file waiting in its `outbound/` (earlier summaries aside), with how long
 /// it has waited. Rows are the SUM type's fields.
 public enum DailySummary {
-    /// The summary's rows, received files first, then waiting files, each in the order given; empty when
-    /// there is nothing to report.
+    /// The summary's rows, received files first (by time of receipt, then name), then waiting files (by
+    /// time written, then name); empty when there is nothing to report. Files of the same moment are
+    /// listed by name, whatever order they were judged in.
     /// - Parameters:
     ///   - day: The day summarised.
-    ///   - received: The participant's receipts of that day, oldest first.
-    ///   - waiting: Deliveries to the participant not yet picked up, oldest first.
+    ///   - received: The participant's receipts of that day.
+    ///   - waiting: Deliveries to the participant not yet picked up.
     ///   - now: When the summary is made (for the hours waited).
     public static func rows(orgId: String, day: LocalDate, received: [Receipt], waiting: [Delivery], now: Timestamp) -> [[String: String]] {
         var rows: [[String: String]] = []
+        let received = received.sorted {
+            ($0.claimedAt.secondsSinceEpoch, $0.originalName, $0.id) < ($1.claimedAt.secondsSinceEpoch, $1.originalName, $1.id)
+        }
+        let waiting = waiting.sorted {
+            ($0.deliveredAt.secondsSinceEpoch, $0.fileName, $0.receiptId) < ($1.deliveredAt.secondsSinceEpoch, $1.fileName, $1.receiptId)
+        }
         for receipt in received {
             var row = [
                 "summaryDate": day.description, "orgId": orgId, "lineType": "RECEIVED", "fileName": receipt.originalName,

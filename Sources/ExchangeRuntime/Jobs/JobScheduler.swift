@@ -4,7 +4,8 @@ import ServiceLifecycle
 
 /// The scheduler inside `ktsx run`: finishes job runs a crash left behind, then checks every
 /// `checkInterval` which nightly jobs are due (`NightlySchedule`: each at its configured local time,
-/// missed nights caught up once) and runs them, until a graceful shutdown.
+/// missed nights caught up once) and runs them, until a graceful shutdown. The jobs run on
+/// `BlockingWork`'s threads.
 public struct JobScheduler: Service {
     private let runner: JobRunner
     private let checkInterval: Duration
@@ -19,11 +20,12 @@ public struct JobScheduler: Service {
 
     /// Runs due jobs until shut down.
     public func run() async throws {
-        _ = runner.recover(logger: logger)
+        let (runner, logger) = (self.runner, self.logger)
+        _ = await BlockingWork.run { runner.recover(logger: logger) }
         // Stops on a graceful shutdown, and on cancellation (another service of the group failed): a
         // cancelled sleep returns at once, so the loop must not go round again.
         while !Task.isShuttingDownGracefully, !Task.isCancelled {
-            _ = runner.runDueJobs(logger: logger)
+            _ = await BlockingWork.run { runner.runDueJobs(logger: logger) }
             try? await cancelWhenGracefulShutdown { try await Task.sleep(for: checkInterval) }
         }
     }
