@@ -27,8 +27,16 @@ from service_bench import build, cpu_seconds, enrollment, write_config  # noqa: 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
+def machine_cpu():
+    """Idle and total jiffies of the whole machine (/proc/stat)."""
+    with open("/proc/stat") as stat:
+        parts = [int(x) for x in stat.readline().split()[1:]]
+    return parts[3] + parts[4], sum(parts)
+
+
 def drain(ktsx, files, participants, instances, ledger):
-    """Seconds from the drop to the last acknowledgement, and the instances' CPU seconds."""
+    """Seconds from the drop to the last acknowledgement, the instances' CPU seconds, the files not
+    acknowledged, and how busy the whole machine (ktsx, PostgreSQL, everything) was meanwhile."""
     base = tempfile.mkdtemp(prefix="ktsx-instances-")
     orgs = [f"{200001 + i}" for i in range(participants)]
     write_config(base, orgs, "200ms", "200ms")
@@ -56,6 +64,7 @@ def drain(ktsx, files, participants, instances, ledger):
         names.append((org, name))
     services = [subprocess.Popen([ktsx, "run", "--config", config, "--log-level", "error"]) for config in configs]
     time.sleep(3)  # started, the first nightly jobs out of the way
+    idle_before, total_before = machine_cpu()
     started = time.perf_counter()
     for org, name in names:
         os.rename(f"{staging}/{name}", f"{base}/drop/{org}/inbound/{name}")
@@ -64,12 +73,14 @@ def drain(ktsx, files, participants, instances, ledger):
         time.sleep(0.2)
         remaining = {(org, name) for org, name in remaining if not os.path.exists(f"{base}/drop/{org}/outbound/{name}.ack.csv")}
     elapsed = time.perf_counter() - started
+    idle_after, total_after = machine_cpu()
+    busy = 1 - (idle_after - idle_before) / max(1, total_after - total_before)
     cpu = sum(cpu_seconds(service.pid) for service in services)
     for service in services:
         service.terminate()
         service.wait()
     shutil.rmtree(base)
-    return elapsed, cpu, len(remaining)
+    return elapsed, cpu, len(remaining), busy
 
 
 def main():
@@ -88,17 +99,17 @@ def main():
         rows = []
         for label, instances, ledger in [("1 instance, SQLite", 1, None), ("1 instance, PostgreSQL", 1, url),
                                          ("2 instances, PostgreSQL", 2, url)]:
-            elapsed, cpu, missing = drain(ktsx, args.files, args.participants, instances, ledger)
-            rows.append((label, elapsed, cpu, missing))
+            elapsed, cpu, missing, busy = drain(ktsx, args.files, args.participants, instances, ledger)
+            rows.append((label, elapsed, cpu, missing, busy))
     finally:
         if cluster:
             subprocess.run(["bash", f"{ROOT}/scripts/postgres.sh", "stop", cluster], check=False)
     print(f"\n{args.files} enrollment files from {args.participants} high schools, dropped at once "
           "(every file judged, applied and routed; quiet period and poll 200 ms):\n")
-    print("| ledger and instances | drained in | files/s | CPU seconds of ktsx | files not acknowledged |")
-    print("|---|---|---|---|---|")
-    for label, elapsed, cpu, missing in rows:
-        print(f"| {label} | {elapsed:.1f} s | {args.files / elapsed:.0f} | {cpu:.1f} | {missing} |")
+    print(f"| ledger and instances | drained in | files/s | CPU seconds of ktsx | machine busy ({os.cpu_count()} cores) | files not acknowledged |")
+    print("|---|---|---|---|---|---|")
+    for label, elapsed, cpu, missing, busy in rows:
+        print(f"| {label} | {elapsed:.1f} s | {args.files / elapsed:.0f} | {cpu:.1f} | {busy * 100:.0f}% | {missing} |")
     return 0 if all(row[3] == 0 for row in rows) else 1
 
 

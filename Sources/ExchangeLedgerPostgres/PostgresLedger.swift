@@ -825,6 +825,23 @@ public final class PostgresLedger: LedgerStore {
             PostgresLedger.waiver(from:))
     }
 
+    public func backlogCounts(overdueBefore: Timestamp) throws(LedgerError) -> BacklogCounts {
+        let counts = try decoded(
+            "counting the backlog",
+            """
+            SELECT (SELECT count(*) FROM receipt WHERE state <> 'finished') AS receipts,
+                (SELECT count(*) FROM job_run WHERE state <> 'finished') AS runs,
+                (SELECT count(*) FROM delivery WHERE picked_up_at IS NULL) AS waiting,
+                (SELECT count(*) FROM delivery WHERE picked_up_at IS NULL AND delivered_at <= \(overdueBefore.secondsSinceEpoch)) AS overdue
+            """
+        ) { row in
+            BacklogCounts(
+                receiptsInProgress: Int(try row.int64("receipts")), jobRunsInProgress: Int(try row.int64("runs")),
+                deliveriesWaiting: Int(try row.int64("waiting")), deliveriesOverdue: Int(try row.int64("overdue")))
+        }
+        return counts[0]
+    }
+
     public func heldState(for request: HeldStateRequest) throws(LedgerError) -> HeldState {
         var state = HeldState(answering: request)
         // One statement per question kind, the values bound as arrays.

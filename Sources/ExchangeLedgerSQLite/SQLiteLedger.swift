@@ -8,7 +8,9 @@ import Synchronization
 /// `ktsx` is refused rather than misread. The database enforces the invariants: a receipt id once, and
 /// the same bytes from the same sender accepted at most once.
 public final class SQLiteLedger: LedgerStore {
-    private let queue: DatabaseQueue
+    /// One writer and several readers over the write-ahead log: a read (a page, `/healthz`, the rules'
+    /// lookups) never waits for a write in progress, such as a night's posting of many grades.
+    private let pool: DatabasePool
     private let path: String
     /// The file opened: (device, inode).
     private let identity: (UInt64, UInt64)?
@@ -23,19 +25,20 @@ public final class SQLiteLedger: LedgerStore {
         do {
             var configuration = Configuration()
             configuration.busyMode = .timeout(10)
-            // Write-ahead log, flushed at every commit (synchronous FULL): a commit survives a power cut
-            // as it did with the rollback journal, with one flush instead of several (see BENCHMARKS.md).
+            // Write-ahead log (the pool sets it up), flushed at every commit (synchronous FULL): a commit
+            // survives a power cut as it did with the rollback journal, with one flush instead of several
+            // (see BENCHMARKS.md).
             configuration.prepareDatabase { db in
-                try db.execute(sql: "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL")
+                try db.execute(sql: "PRAGMA synchronous = FULL")
             }
-            queue = try DatabaseQueue(path: path, configuration: configuration)
+            pool = try DatabasePool(path: path, configuration: configuration)
             let migrator = SQLiteLedger.migrator
-            let applied = try queue.read { try migrator.appliedIdentifiers($0) }
+            let applied = try pool.read { try migrator.appliedIdentifiers($0) }
             let known = Set(migrator.migrations)
             if let unknown = applied.first(where: { !known.contains($0) }) {
                 throw LedgerError(.newerSchema, "the ledger at \(path) has migration '\(unknown)', which this ktsx does not know; use a newer ktsx")
             }
-            try migrator.migrate(queue)
+            try migrator.migrate(pool)
             self.path = path
             identity = SQLiteLedger.identity(of: path)
         } catch let error as LedgerError {
@@ -371,7 +374,7 @@ public final class SQLiteLedger: LedgerStore {
 
     private func write<T>(_ what: String, _ body: (Database) throws -> T) throws(LedgerError) -> T {
         do {
-            return try queue.write(body)
+            return try pool.write(body)
         } catch let error as LedgerError {
             throw error
         } catch is Rollback {
@@ -387,19 +390,11 @@ public final class SQLiteLedger: LedgerStore {
         }
     }
 
-    /// Runs `body` in a read transaction. Not `DatabaseQueue.read`: that sets `PRAGMA query_only` on and
-    /// off around every read, and changing a flag pragma expires every prepared statement, so each cached
-    /// lookup was compiled again at every use (two thirds of a large file's judging time).
+    /// Runs `body` in a read transaction on a reader (a read-only connection of its own: no pragma is
+    /// switched around the read, so cached statements stay compiled).
     private func read<T>(_ what: String, _ body: (Database) throws -> T) throws(LedgerError) -> T {
         do {
-            return try queue.inDatabase { db in
-                var result: T?
-                try db.inTransaction(.deferred) {
-                    result = try body(db)
-                    return .commit
-                }
-                return result!
-            }
+            return try pool.read(body)
         } catch let error as LedgerError {
             throw error
         } catch {
@@ -412,7 +407,7 @@ public final class SQLiteLedger: LedgerStore {
     /// the lookup.
     private func lookup<T>(_ what: String, _ body: (Database) throws -> T) throws(LedgerError) -> T {
         do {
-            return try queue.inDatabase(body)
+            return try pool.unsafeRead(body)
         } catch let error as LedgerError {
             throw error
         } catch {
@@ -821,6 +816,22 @@ public final class SQLiteLedger: LedgerStore {
                 db.cachedStatement(sql: "SELECT * FROM waiver_request WHERE center_org_id = ? AND school_year = ? ORDER BY rowid"),
                 arguments: [center, schoolYear]
             ).map(SQLiteLedger.waiver(from:))
+        }
+    }
+
+    public func backlogCounts(overdueBefore: Timestamp) throws(LedgerError) -> BacklogCounts {
+        try read("counting the backlog") { db in
+            let row = try Row.fetchOne(
+                db,
+                sql: """
+                    SELECT (SELECT count(*) FROM receipt WHERE state <> 'finished') AS receipts,
+                        (SELECT count(*) FROM job_run WHERE state <> 'finished') AS runs,
+                        (SELECT count(*) FROM delivery WHERE picked_up_at IS NULL) AS waiting,
+                        (SELECT count(*) FROM delivery WHERE picked_up_at IS NULL AND delivered_at <= ?) AS overdue
+                    """, arguments: [overdueBefore.secondsSinceEpoch])!
+            return BacklogCounts(
+                receiptsInProgress: row["receipts"], jobRunsInProgress: row["runs"], deliveriesWaiting: row["waiting"],
+                deliveriesOverdue: row["overdue"])
         }
     }
 

@@ -25,6 +25,8 @@ public struct ReviewSite: Sendable {
     let metrics: PrometheusCollectorRegistry
     let library: MustacheLibrary
     let throttle = LoginThrottle()
+    /// The counts `/healthz` and `/metrics` show.
+    let backlog: BacklogCache
     let passwordChecks = PasswordCheckQueue()
     let logger: Logger
     /// How long a login lasts.
@@ -44,6 +46,7 @@ public struct ReviewSite: Sendable {
         logger: Logger
     ) throws {
         self.desk = desk
+        backlog = BacklogCache(desk: desk)
         self.jobs = jobs
         self.users = loginProblem == nil ? users : SupportUsers(hashes: [:])
         self.loginProblem = loginProblem
@@ -98,8 +101,8 @@ public struct ReviewSite: Sendable {
             Response(status: .ok, headers: [.contentType: "text/css; charset=utf-8"], body: .init(byteBuffer: ByteBuffer(string: Templates.styleSheet)))
         }
         get("/favicon.ico") { _, _ in Response(status: .noContent) }
-        get("/healthz") { _, _ in try self.health() }
-        get("/metrics") { _, _ in try self.metricsPage() }
+        get("/healthz") { _, _ in try await self.health() }
+        get("/metrics") { _, _ in try await self.metricsPage() }
         get("/login") { request, _ in self.loginPage(request: request, error: nil, status: .ok) }
         router.post("/login") { request, context in try await self.login(request: request, context: context) }
         router.post("/logout") { _, context in
@@ -149,15 +152,15 @@ public struct ReviewSite: Sendable {
 
     // MARK: Open pages
 
-    private func health() throws -> Response {
+    private func health() async throws -> Response {
         var body: [String: Any] = ["status": "ok"]
         var status = HTTPResponse.Status.ok
-        do {
-            let backlog = try desk.backlog()
+        switch await backlog.current() {
+        case .success(let backlog):
             body["receiptsInProgress"] = backlog.receiptsInProgress
             body["waitingInInbound"] = backlog.waitingInInbound
             body["secondsSinceLastPass"] = backlog.secondsSinceLastPass
-        } catch {
+        case .failure:
             status = .serviceUnavailable
             body["status"] = "ledger-unavailable"
         }
@@ -167,9 +170,9 @@ public struct ReviewSite: Sendable {
         return Response(status: status, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: data)))
     }
 
-    private func metricsPage() throws -> Response {
-        // Gauges are read from the ledger and the drop tree at each scrape, straight into the registry.
-        if let report = try? desk.backlog() {
+    private func metricsPage() async throws -> Response {
+        // Gauges are read from the ledger and the drop tree (at most a second ago), straight into the registry.
+        if case .success(let report) = await backlog.current() {
             let gauges: [(String, String, Int64)] = [
                 ("ktsx_inbound_waiting_files", "Files in inbound folders not yet claimed.", Int64(report.waitingInInbound)),
                 ("ktsx_receipts_in_progress", "Files claimed and not yet acknowledged.", Int64(report.receiptsInProgress)),

@@ -107,6 +107,33 @@ struct LedgerContractTests {
         }
     }
 
+    @Test("the backlog is counted by the ledger as the lists count it: work in hand, files waiting, files overdue", arguments: LedgerUnderTest.all)
+    func backlogCounts(ledger: LedgerUnderTest) throws {
+        try withTemporaryDirectory { directory in
+            let store = try ledger.make(directory)
+            #expect(try store.backlogCounts(overdueBefore: Timestamp(secondsSinceEpoch: 0)) == BacklogCounts(
+                receiptsInProgress: 0, jobRunsInProgress: 0, deliveriesWaiting: 0, deliveriesOverdue: 0))
+            try store.recordClaim(receipt("R1"))
+            try store.recordClaim(receipt("R2", sha: "bb"))
+            var finished = try #require(try store.receipt(id: "R2"))
+            finished.state = .finished
+            finished.outcome = .accepted
+            try store.update(finished)
+            #expect(try store.claimJobRun(JobRun(id: "J1", job: .gradePosting, runKey: "night:1", startedAt: Timestamp(secondsSinceEpoch: 1))))
+            for (name, seconds) in [("a.ack.csv", 5), ("b.ack.csv", 10), ("c.ack.csv", 11), ("d.ack.csv", 20)] {
+                try store.recordDelivery(
+                    Delivery(receiptId: "R1", recipientOrgId: "061014", fileName: name, deliveredAt: Timestamp(secondsSinceEpoch: Int64(seconds))))
+            }
+            #expect(try store.markPickedUp(recipientOrgId: "061014", fileName: "a.ack.csv", at: Timestamp(secondsSinceEpoch: 30)))
+            for threshold in [0, 10, 11, 100] {
+                let counted = try store.backlogCounts(overdueBefore: Timestamp(secondsSinceEpoch: Int64(threshold)))
+                #expect(counted == (try store.countByListing(overdueBefore: Timestamp(secondsSinceEpoch: Int64(threshold)))))
+            }
+            #expect(try store.backlogCounts(overdueBefore: Timestamp(secondsSinceEpoch: 10)) == BacklogCounts(
+                receiptsInProgress: 1, jobRunsInProgress: 1, deliveriesWaiting: 3, deliveriesOverdue: 1))
+        }
+    }
+
     @Test("records that failed the rules are kept with their receipt, once", arguments: LedgerUnderTest.all)
     func rejectedRecords(ledger: LedgerUnderTest) throws {
         try withTemporaryDirectory { directory in

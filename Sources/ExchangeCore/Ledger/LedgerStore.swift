@@ -298,6 +298,10 @@ public protocol LedgerStore: Sendable {
     func waivers(center: String, schoolYear: Int) throws(LedgerError) -> [WaiverRequest]
     /// Every waiver request, in the order they were recorded.
     func allWaivers() throws(LedgerError) -> [WaiverRequest]
+    /// The work in hand and the files waiting, counted by the ledger (nothing is listed): what
+    /// `/healthz`, `/metrics` and `ktsx status` show. Deliveries written at or before `overdueBefore`
+    /// count as overdue.
+    func backlogCounts(overdueBefore: Timestamp) throws(LedgerError) -> BacklogCounts
     /// The answers to every question of `request` (held records by key, enrollments, waivers; each in
     /// the order the single lookups above give), in a few queries: what a batch of records is judged
     /// against. `answerOneByOne` is the reference the ledgers' batched answers are tested against.
@@ -360,6 +364,15 @@ extension LedgerStore {
         return false
     }
 
+    /// `backlogCounts` from the lists (the in-memory ledger's answer, and the reference for the counts).
+    public func countByListing(overdueBefore: Timestamp) throws(LedgerError) -> BacklogCounts {
+        let pending = try pendingDeliveries()
+        return BacklogCounts(
+            receiptsInProgress: try unfinishedReceipts().count, jobRunsInProgress: try unfinishedJobRuns().count,
+            deliveriesWaiting: pending.count,
+            deliveriesOverdue: pending.filter { $0.deliveredAt.secondsSinceEpoch <= overdueBefore.secondsSinceEpoch }.count)
+    }
+
     /// The answers to `request` by the single lookups, one question at a time (the in-memory ledger's
     /// answer, and the reference for the batched ones).
     public func answerOneByOne(_ request: HeldStateRequest) throws(LedgerError) -> HeldState {
@@ -382,5 +395,25 @@ extension LedgerStore {
             throw LedgerError(.unknownReceipt, "no receipt \(delivery.receiptId)")
         }
         try update(receipt, recordingDeliveries: [delivery])
+    }
+}
+
+/// The work in hand and the files waiting, as counted by the ledger.
+public struct BacklogCounts: Sendable, Equatable {
+    /// Receipts claimed but not yet acknowledged.
+    public var receiptsInProgress: Int
+    /// Job runs not yet finished.
+    public var jobRunsInProgress: Int
+    /// Outbound files not yet picked up.
+    public var deliveriesWaiting: Int
+    /// Of those, the ones written at or before the threshold asked.
+    public var deliveriesOverdue: Int
+
+    /// Creates the counts.
+    public init(receiptsInProgress: Int, jobRunsInProgress: Int, deliveriesWaiting: Int, deliveriesOverdue: Int) {
+        self.receiptsInProgress = receiptsInProgress
+        self.jobRunsInProgress = jobRunsInProgress
+        self.deliveriesWaiting = deliveriesWaiting
+        self.deliveriesOverdue = deliveriesOverdue
     }
 }

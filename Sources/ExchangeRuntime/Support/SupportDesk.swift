@@ -53,12 +53,13 @@ public struct SupportDesk: Sendable {
 
     private func backlog(_ reference: ReferenceData, waitingInInbound: Int) throws -> Backlog {
         let time = now()
-        let pending = try ledger.pendingDeliveries()
+        // Overdue: waited the pickup threshold or longer (`Delivery.hasWaited`).
+        let threshold = Timestamp(secondsSinceEpoch: time.secondsSinceEpoch - Int64(reference.policy.pickupThresholdHours) * 3600)
+        let counts = try ledger.backlogCounts(overdueBefore: threshold)
         return Backlog(
             generatedAt: time, heartbeat: tree.heartbeat(), waitingInInbound: waitingInInbound,
-            receiptsInProgress: try ledger.unfinishedReceipts().count, jobRunsInProgress: try ledger.unfinishedJobRuns().count,
-            deliveriesWaiting: pending.count,
-            deliveriesOverdue: pending.filter { $0.hasWaited(hours: reference.policy.pickupThresholdHours, at: time) }.count)
+            receiptsInProgress: counts.receiptsInProgress, jobRunsInProgress: counts.jobRunsInProgress,
+            deliveriesWaiting: counts.deliveriesWaiting, deliveriesOverdue: counts.deliveriesOverdue)
     }
 
     /// Entries in each participant's `inbound/` not yet claimed (hidden ones aside).

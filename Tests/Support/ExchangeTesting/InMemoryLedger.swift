@@ -289,6 +289,10 @@ public final class InMemoryLedger: LedgerStore, @unchecked Sendable {
         }
     }
 
+    public func backlogCounts(overdueBefore: Timestamp) throws(LedgerError) -> BacklogCounts {
+        try countByListing(overdueBefore: overdueBefore)
+    }
+
     public func heldState(for request: HeldStateRequest) throws(LedgerError) -> HeldState {
         try answerOneByOne(request)
     }
