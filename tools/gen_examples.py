@@ -9,6 +9,10 @@ Usage: python3 tools/gen_examples.py   (from the package root, after tools/gen_f
 import glob
 import os
 import re
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from schema_fields import EXCHANGE_TYPES  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 OUT = os.path.join(ROOT, "Schemas", "examples")
@@ -40,7 +44,8 @@ def csv_example(text):
 
 def main():
     os.makedirs(OUT, exist_ok=True)
-    records = {"ENR": "Enrollment", "ATT": "Attendance", "GRD": "Grade", "WVR": "Waiver"}
+    # Every type partners send (those with an exchange descriptor), from its first valid fixture.
+    records = {exchange.code: exchange.record for exchange in EXCHANGE_TYPES if exchange.exchange}
     written = 0
     for code, record in records.items():
         for extension in ("xml", "csv"):
