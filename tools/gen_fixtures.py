@@ -33,13 +33,13 @@ from xml.sax.saxutils import escape
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from schema_fields import (  # noqa: E402
-    ACKNOWLEDGEMENT, ATTENDANCE, ENROLLMENT, ERRORS, GRADES, HEADER, NAMESPACE, WAIVERS, upper_camel,
+    ACKNOWLEDGEMENT, ATTENDANCE, ENROLLMENT, ERRORS, EXCHANGE_TYPES, GRADES, HEADER, NAMESPACE, WAIVERS, upper_camel,
 )
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 FIXTURES = os.path.join(ROOT, "Fixtures")
 SCHEMAS = os.path.join(ROOT, "Schemas")
-TYPES = {t.code: t for t in (ENROLLMENT, ATTENDANCE, GRADES, WAIVERS, ACKNOWLEDGEMENT, ERRORS)}
+TYPES = {t.code: t for t in EXCHANGE_TYPES}
 BOM = "\ufeff"
 SCHOOL_YEAR = 2026
 

@@ -106,8 +106,6 @@ CLASSIFICATION = codes("Classification", "KDE school classification.",
 WAIVER_SCOPE = codes("WaiverScope", "What the waiver covers.", ["FULL_EXCHANGE"])
 WAIVER_REASON = codes("WaiverReason", "Why the center asks for a waiver.",
                       ["ALT_SIS", "CAPACITY", "TECHNICAL", "PROGRAM_CHANGE", "OTHER"])
-FILE_TYPE = codes("FileType", "The exchange type of the acknowledged file, or UNKNOWN.",
-                  ["ENR", "ATT", "GRD", "WVR", "UNKNOWN"])
 BINDING = codes("Binding", "The file's binding.", ["XML", "CSV", "UNKNOWN"])
 OUTCOME = codes("Outcome", "What happened to the file.", ["ACCEPTED", "ACCEPTED_WITH_ERRORS", "REJECTED", "DUPLICATE"])
 ERROR_CODE = string("ErrorCode", "A stable error code: a rule id such as ATT-04 or a check name such as type-error.",
@@ -279,6 +277,11 @@ WAIVERS = ExchangeType("WVR", "KtsxWaiverFile", "Waiver", "Waiver request", (
     exchange=Exchange(sender_field="centerOrgId", center_field="centerOrgId", receiver_field=None, year_field="waiverSchoolYear",
                       date_field=None, delivery="decision", output="WVD", held_as="waiver"))
 
+# The types partners send, in the order the specification lists them.
+PARTNER_TYPES = (ENROLLMENT, ATTENDANCE, GRADES, WAIVERS)
+FILE_TYPE = codes("FileType", "The exchange type of the acknowledged file, or UNKNOWN.",
+                  [exchange.code for exchange in PARTNER_TYPES] + ["UNKNOWN"])
+
 ACKNOWLEDGEMENT = ExchangeType("ACK", "KtsxAcknowledgementFile", "Acknowledgement", "Acknowledgement", (
     f("receiptId", RECEIPT, True, "The receipt id of the file."),
     f("inputFile", text(255), True, "The name the file was dropped under."),
@@ -391,8 +394,8 @@ DAILY_SUMMARY = ExchangeType("SUM", "KtsxDailySummaryFile", "SummaryLine", "Dail
     f("hoursWaiting", COUNT, False, "WAITING: hours since the file was written, to the nearest hour."),
 ), has_header=False, swift_case="dailySummary", display="daily summary")
 
-EXCHANGE_TYPES = (ENROLLMENT, ATTENDANCE, GRADES, WAIVERS, ACKNOWLEDGEMENT, ERRORS, GRADE_POSTING,
-                  UNKNOWN_ATTENDANCE, WAIVER_DECISION, DAILY_SUMMARY)
+EXCHANGE_TYPES = PARTNER_TYPES + (ACKNOWLEDGEMENT, ERRORS, GRADE_POSTING, UNKNOWN_ATTENDANCE, WAIVER_DECISION,
+                                  DAILY_SUMMARY)
 
 
 def upper_camel(name: str) -> str:

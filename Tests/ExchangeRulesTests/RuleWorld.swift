@@ -73,12 +73,14 @@ enum RuleWorld {
         "submittedDateTime": "2026-01-12T10:00:00-05:00",
     ]
 
+    /// A valid record of each type partners send (none for the files the processor writes).
     static func values(of type: ExchangeType) -> [String: String] {
         switch type {
         case .enrollment: enrollmentValues
         case .attendance: attendanceValues
         case .grades: gradeValues
-        default: waiverValues
+        case .waiver: waiverValues
+        case .acknowledgement, .errorList, .gradePosting, .unknownAttendance, .waiverDecision, .dailySummary: [:]
         }
     }
 
