@@ -223,57 +223,29 @@ public struct FileProcessor: Sendable {
         }
         receipt.fileType = report.type
         receipt.binding = report.binding
-        receipt.recordsReceived = onlyLines == nil ? report.recordCount : judged.considered
-        var issues = report.issues
-        var errorCount = report.errorCount
-        if recordsSeen > maxRecords {
-            logger.info("file has too many records", metadata: ["exchange.limit": "\(maxRecords)"])
-            issues.insert(
-                ValidationIssue(
-                    code: .tooManyRecords,
-                    message: "The file holds more than \(maxRecords) records, the most one file may hold; it was read no "
-                        + "further and nothing in it was applied. Split it into files of at most \(maxRecords) records."),
-                at: 0)
-            errorCount += 1
-            receipt.recordsReceived = recordsSeen
-        }
-        if let declared = report.declaredSender, declared != participant.orgId {
-            issues.insert(
-                ValidationIssue(
-                    code: .senderMismatch,
-                    message: "The header's SenderOrgId is \(declared), but the file was dropped in the folder of "
-                        + "\(participant.orgId). Send each file from its own sender's folder.",
-                    path: report.type.map { "/\($0.xmlRootElement)/Header/SenderOrgId" }, field: "senderOrgId"),
-                at: 0)
-            errorCount += 1
-        }
-        // The file gate first: any problem with the file as a whole rejects it, and nothing in it is judged
-        // further. Past the gate, each record stands alone.
-        var outcome: FileOutcome = errorCount == 0 && report.type != nil ? .accepted : .rejected
-        if outcome == .accepted, judged.failedRecords > 0 {
-            issues = judged.issues
-            errorCount = judged.violationCount
-            outcome = judged.failedRecords < receipt.recordsReceived ? .acceptedWithErrors : .rejected
-        }
-        receipt.recordsRejected = outcome == .rejected ? receipt.recordsReceived : judged.failedRecords
+        if recordsSeen > maxRecords { logger.info("file has too many records", metadata: ["exchange.limit": "\(maxRecords)"]) }
+        let verdict = FileVerdict(
+            report: report, verdicts: judged.verdicts, receiptId: receipt.id, senderOrgId: participant.orgId, recordsSeen: recordsSeen,
+            maxRecords: maxRecords, judgedAgainOnly: onlyLines != nil)
+        receipt.recordsReceived = verdict.recordsReceived
+        receipt.recordsRejected = verdict.recordsRejected
         var judgedMetadata: Logger.Metadata = [
-            "exchange.type": "\(report.type?.code ?? "UNKNOWN")", "exchange.outcome": "\(outcome.rawValue)",
-            "exchange.errors": "\(errorCount)",
+            "exchange.type": "\(report.type?.code ?? "UNKNOWN")", "exchange.outcome": "\(verdict.outcome.rawValue)",
+            "exchange.errors": "\(verdict.errorCount)",
         ]
         // A rule that asks something its batch did not fetch is answered, one query at a time: say so.
         if held.singleLookups > 0 { judgedMetadata["exchange.single_lookups"] = "\(held.singleLookups)" }
         logger.info("file judged", metadata: judgedMetadata)
-        let rejectedRecords = outcome == .acceptedWithErrors
-            ? judged.rejected.map { RejectedRecord(receiptId: receipt.id, line: $0.line, recordKey: $0.key, codes: $0.codes) } : []
         var routed: [OutboundFile] = []
         var changes = LedgerChanges.none
-        if outcome == .accepted || outcome == .acceptedWithErrors {
+        if verdict.applies {
             changes = LedgerChanges(held: applier.changes, waivers: applier.waiverChanges)
             routed = try routedFiles(applier.routedNow, receipt: receipt, reference: reference, logger: logger)
         }
         return try acknowledge(
-            &receipt, report: report, issues: issues, errorCount: errorCount, outcome: outcome, participant: participant,
-            originalPath: claimedPath, logger: logger, rejectedRecords: rejectedRecords, routed: routed, changes: changes)
+            &receipt, report: report, issues: verdict.issues, errorCount: verdict.errorCount, outcome: verdict.outcome,
+            participant: participant, originalPath: claimedPath, logger: logger, rejectedRecords: verdict.rejectedRecords, routed: routed,
+            changes: changes)
     }
 
     /// The files that carry accepted enrollments to their centers and attendance to the home high schools,
@@ -540,13 +512,8 @@ final class RecordJudgements {
     /// Records judged together after one prefetch.
     let batchSize: Int
     private var batch: [RecordFacts] = []
-    /// The records judged.
-    private(set) var considered = 0
-    private(set) var issues: [ValidationIssue] = []
-    private(set) var violationCount = 0
-    private(set) var failedRecords = 0
-    /// The failing records (line, key, codes) for the ledger, up to `maxRejectedRecords`.
-    private(set) var rejected: [(line: Int, key: String?, codes: [String])] = []
+    /// What the records judged so far came to (the failing records kept up to `maxRejectedRecords`).
+    private(set) var verdicts = RecordVerdicts()
     static let maxRejectedRecords = 100_000
     /// Records per batch: one prefetch (three queries) per this many records.
     static let defaultBatchSize = 1_000
@@ -584,17 +551,17 @@ final class RecordJudgements {
     }
 
     private func judgeNow(_ record: RecordFacts) {
-        considered += 1
+        verdicts.considered += 1
         let violations = applier.considerCanonical(record)
         guard !violations.isEmpty else { return }
-        failedRecords += 1
-        if rejected.count < RecordJudgements.maxRejectedRecords {
-            rejected.append((record.line, record.recordId, violations.map(\.code.rawValue)))
+        verdicts.failedRecords += 1
+        if verdicts.rejected.count < RecordJudgements.maxRejectedRecords {
+            verdicts.rejected.append((record.line, record.recordId, violations.map(\.code.rawValue)))
         }
         for violation in violations {
-            violationCount += 1
-            guard issues.count < limit else { continue }
-            issues.append(
+            verdicts.violationCount += 1
+            guard verdicts.issues.count < limit else { continue }
+            verdicts.issues.append(
                 ValidationIssue(
                     code: ValidationIssue.Code(rawValue: violation.code.rawValue), message: violation.message, line: record.line,
                     path: record.path.map { path in violation.field.map { "\(path)/\($0.prefix(1).uppercased() + $0.dropFirst())" } ?? path },
