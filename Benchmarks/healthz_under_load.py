@@ -25,7 +25,7 @@ import time
 import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from review_under_load import free_port  # noqa: E402
+from review_under_load import free_port, wait_for_site  # noqa: E402
 from service_bench import ROOT, build, enrollment, percentile, write_config  # noqa: E402
 
 # 22:00:05 in Kentucky's eastern time on 2026-02-19: the grade posting of that night is due.
@@ -91,12 +91,7 @@ def main():
             names.append((org, name))
 
         service = subprocess.Popen([ktsx, "run", "--config", config, "--log-level", "error"])
-        for _ in range(200):
-            try:
-                urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2).read()
-                break
-            except OSError:
-                time.sleep(0.05)
+        wait_for_site(port)
         samples = []  # (seconds since the drop, milliseconds)
         done = threading.Event()
         started = time.monotonic()

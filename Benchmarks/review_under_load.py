@@ -52,6 +52,17 @@ def free_port():
         return probe.getsockname()[1]
 
 
+def wait_for_site(port, seconds=10):
+    """Returns once the review site on `port` answers /healthz (or after `seconds`)."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2).read()
+            return
+        except OSError:
+            time.sleep(0.05)
+
+
 def healthz_alone(port, count=200):
     """Milliseconds of /healthz with nothing else asked."""
     times = []
@@ -93,12 +104,7 @@ def main():
         service = subprocess.Popen([ktsx, "run", "--config", config, "--log-level", "warning"], stdout=subprocess.DEVNULL,
                                    stderr=subprocess.DEVNULL)
         try:
-            for _ in range(100):
-                try:
-                    urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2).read()
-                    break
-                except OSError:
-                    time.sleep(0.1)
+            wait_for_site(port)
             alone = healthz_alone(port)
             world = os.path.join(base, "world.json")
             with open(world, "w") as out:
