@@ -110,14 +110,14 @@ public struct ReviewSite: Sendable {
             return Response.redirect(to: "/login")
         }
         get("/") { _, _ in Response.redirect(to: "/submissions") }
-        get("/submissions") { request, context in try self.submissions(request: request, context: context) }
+        get("/submissions") { request, context in try await self.submissions(request: request, context: context) }
         get("/receipts/{id}") { _, context in try await self.receipt(context: context) }
-        get("/deliveries") { _, context in try self.deliveries(context: context) }
-        get("/quiet") { _, context in try self.quiet(context: context) }
-        get("/waivers") { _, context in try self.waivers(context: context) }
-        get("/waivers/{id}") { _, context in try self.waiver(context: context, error: nil) }
+        get("/deliveries") { _, context in try await self.deliveries(context: context) }
+        get("/quiet") { _, context in try await self.quiet(context: context) }
+        get("/waivers") { _, context in try await self.waivers(context: context) }
+        get("/waivers/{id}") { _, context in try await self.waiver(context: context, error: nil) }
         router.post("/waivers/{id}/decision") { request, context in try await self.decide(request: request, context: context) }
-        get("/status") { _, context in try self.status(context: context) }
+        get("/status") { _, context in try await self.status(context: context) }
         return router
     }
 
@@ -287,7 +287,14 @@ public struct ReviewSite: Sendable {
 
     // MARK: Pages
 
-    private func submissions(request: Request, context: ReviewContext) throws -> Response {
+    /// Runs `body`'s reads of the desk (the ledger, the disk) on the blocking threads, so that a page never
+    /// holds a thread of the pool the site answers on.
+    private func reading<T: Sendable>(_ body: @escaping @Sendable (SupportDesk) throws -> T) async throws -> T {
+        let desk = self.desk
+        return try await BlockingWork.run { try body(desk) }
+    }
+
+    private func submissions(request: Request, context: ReviewContext) async throws -> Response {
         let reference = desk.referenceData
         let parameters = request.uri.queryParameters
         func value(_ name: String) -> String { parameters[name[...]].map(String.init) ?? "" }
@@ -297,7 +304,8 @@ public struct ReviewSite: Sendable {
         var values: [String: Any] = ["from": value("from"), "to": value("to"), "limit": filter.limit]
         var receipts: [Receipt] = []
         do {
-            receipts = try desk.submissions(try filter.query(zone: reference.policy.timeZone))
+            let query = try filter.query(zone: reference.policy.timeZone)
+            receipts = try await reading { try $0.submissions(query) }
         } catch let error as SupportError {
             values["problem"] = error.message
         }
@@ -330,7 +338,7 @@ public struct ReviewSite: Sendable {
         let id = context.parameters.get("id") ?? ""
         let story: ReceiptStory
         do {
-            story = try desk.story(of: id)
+            story = try await reading { try $0.story(of: id) }
         } catch let error as SupportError {
             return message(error.message, context: context, status: .notFound, back: "/submissions")
         }
@@ -365,35 +373,35 @@ public struct ReviewSite: Sendable {
         return page("receipt", title: "\(story.receipt.originalName)", context: context, tab: "Submissions", values: values)
     }
 
-    private func deliveries(context: ReviewContext) throws -> Response {
+    private func deliveries(context: ReviewContext) async throws -> Response {
         let reference = desk.referenceData
-        let overdue = try desk.waitingDeliveries(overdueOnly: true)
+        let (overdue, waiting) = try await reading { (try $0.waitingDeliveries(overdueOnly: true), try $0.waitingDeliveries(overdueOnly: false).count) }
         let values: [String: Any] = [
             "overdue": overdue.map { SupportViews.waiting($0, reference: reference) },
-            "waiting": try desk.waitingDeliveries(overdueOnly: false).count,
+            "waiting": waiting,
             "threshold": reference.policy.pickupThresholdHours,
         ]
         return page("deliveries", title: "Files not picked up", context: context, tab: "Deliveries", values: values)
     }
 
-    private func quiet(context: ReviewContext) throws -> Response {
+    private func quiet(context: ReviewContext) async throws -> Response {
         let values: [String: Any] = [
-            "centers": try desk.quietCenters().map(SupportViews.quiet), "quietDays": desk.referenceData.policy.quietDays,
+            "centers": try await reading { try $0.quietCenters() }.map(SupportViews.quiet), "quietDays": desk.referenceData.policy.quietDays,
         ]
         return page("quiet", title: "Quiet centers", context: context, tab: "Quiet", values: values)
     }
 
-    private func waivers(context: ReviewContext) throws -> Response {
+    private func waivers(context: ReviewContext) async throws -> Response {
         let reference = desk.referenceData
-        let values: [String: Any] = ["waivers": try desk.waivers().reversed().map { SupportViews.waiver($0, reference: reference) }]
+        let values: [String: Any] = ["waivers": try await reading { try $0.waivers() }.reversed().map { SupportViews.waiver($0, reference: reference) }]
         return page("waivers", title: "Waiver requests", context: context, tab: "Waivers", values: values)
     }
 
-    private func waiver(context: ReviewContext, error: String?, status: HTTPResponse.Status = .ok) throws -> Response {
+    private func waiver(context: ReviewContext, error: String?, status: HTTPResponse.Status = .ok) async throws -> Response {
         let id = context.parameters.get("id") ?? ""
         let found: (request: WaiverRequest, decisionFile: String?)
         do {
-            found = try desk.waiver(id: id)
+            found = try await reading { try $0.waiver(id: id) }
         } catch let error as SupportError {
             return message(error.message, context: context, status: .notFound, back: "/waivers")
         }
@@ -416,20 +424,21 @@ public struct ReviewSite: Sendable {
         let body = try await request.collectBody(upTo: ReviewGate.maxFormBytes)
         let form = (try? URLEncodedFormDecoder().decode(DecisionForm.self, from: String(buffer: body))) ?? DecisionForm()
         guard form.decision == "approve" || form.decision == "deny" else {
-            return try waiver(context: context, error: "Choose Approve or Deny.", status: .badRequest)
+            return try await waiver(context: context, error: "Choose Approve or Deny.", status: .badRequest)
         }
         var logger = logger
         logger[metadataKey: "exchange.user"] = "\(context.sessions.session?.user ?? "")"
         do {
-            _ = try jobs.decideWaiver(id: id, approve: form.decision == "approve", reason: form.reason ?? "", logger: logger)
+            let (jobs, approve, reason) = (self.jobs, form.decision == "approve", form.reason ?? "")
+            try await BlockingWork.run { [logger] in _ = try jobs.decideWaiver(id: id, approve: approve, reason: reason, logger: logger) }
         } catch let error as JobError {
-            return try waiver(context: context, error: error.message, status: .conflict)
+            return try await waiver(context: context, error: error.message, status: .conflict)
         }
         return .redirect(to: "/waivers/\(ReviewGate.percentEncoded(id))")
     }
 
-    private func status(context: ReviewContext) throws -> Response {
-        let values: [String: Any] = ["status": SupportViews.status(try desk.status(), reference: desk.referenceData)]
+    private func status(context: ReviewContext) async throws -> Response {
+        let values: [String: Any] = ["status": SupportViews.status(try await reading { try $0.status() }, reference: desk.referenceData)]
         return page("status", title: "Status", context: context, tab: "Status", values: values)
     }
 }
