@@ -19,8 +19,9 @@ import urllib.request
 from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
-from selenium.webdriver.support import expected_conditions
 from selenium.webdriver.support.ui import WebDriverWait
+
+from page_waits import left_page
 
 base, user, password, rejected, waiver, shots = sys.argv[1:7]
 seen = {}
@@ -71,7 +72,7 @@ driver.set_page_load_timeout(30)
 def submit(button):
     """Clicks a form's button and waits until the browser has left the page."""
     button.click()
-    WebDriverWait(driver, 20).until(expected_conditions.staleness_of(button))
+    WebDriverWait(driver, 20).until(left_page(button))
 
 try:
     # In the browser too, a page without a login lands on the login form.

@@ -23,6 +23,7 @@ figures. Exits 1 when any section has a violation.
 """
 import html.parser
 import json
+import os
 import random
 import re
 import socket
@@ -630,8 +631,9 @@ def browser(result):
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
     from selenium.webdriver.common.by import By
-    from selenium.webdriver.support import expected_conditions
     from selenium.webdriver.support.ui import WebDriverWait
+    sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "Browser"))
+    from page_waits import left_page
     options = webdriver.ChromeOptions()
     options.binary_location = "/usr/bin/chromium"
     for argument in ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--lang=en-US"]:
@@ -646,7 +648,7 @@ def browser(result):
         driver.find_element(By.NAME, "password").send_keys(world["password"])
         button = driver.find_element(By.CSS_SELECTOR, "form.login button[type=submit]")
         button.click()
-        WebDriverWait(driver, 20).until(expected_conditions.staleness_of(button))
+        WebDriverWait(driver, 20).until(left_page(button))
         for page in ["/submissions?outcome=rejected", f"/receipts/{world['controlsReceipt']}"]:
             driver.get(ORIGIN + page)
             shown = driver.execute_script("return document.title + '\\n' + document.body.innerText")
