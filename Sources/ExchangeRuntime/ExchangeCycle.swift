@@ -212,16 +212,6 @@ public struct ExchangeCycle: Sendable {
         case failed(name: String, error: String)
     }
 
-    /// What became of a sender's turn.
-    enum TurnResult: Sendable {
-        /// Another instance has the sender's files: they wait.
-        case leasedElsewhere(participant: Participant, waiting: Int)
-        /// The sender could not be leased.
-        case leaseFailed(participant: Participant, error: String)
-        /// The files taken, in order.
-        case files(participant: Participant, results: [FileResult])
-    }
-
     /// Runs one pass at `now` (our monotonic clock, for readiness). Blocking work (the disk, the ledger,
     /// validation) runs on `BlockingWork`'s threads, never on the caller's.
     public mutating func run(now: Duration, logger: Logger) async -> Summary {
@@ -301,43 +291,47 @@ public struct ExchangeCycle: Sendable {
             }
         }
         // Senders with the fewest files go first: a quiet sender's file does not wait behind a flood's turn.
-        let ordered = turns.filter { !$0.names.isEmpty }.enumerated().sorted { ($0.element.names.count, $0.offset) < ($1.element.names.count, $1.offset) }
-        let results = await takeTurns(ordered.map { SenderTurn(participant: $0.element.participant, logger: $0.element.logger, names: $0.element.names) })
-        for result in results {
-            switch result {
-            case .leasedElsewhere(_, let waiting):
-                summary.waiting += waiting
-            case .leaseFailed(let participant, let error):
-                var participantLogger = logger
-                participantLogger[metadataKey: "exchange.participant"] = "\(participant.orgId)"
-                summary.waiting += turns.first { $0.participant.orgId == participant.orgId }?.names.count ?? 0
-                logFailure("could not lease a sender's folder", key: participant.orgId, error: error, now: now, logger: participantLogger)
-            case .files(let participant, let files):
-                var participantLogger = logger
-                participantLogger[metadataKey: "exchange.participant"] = "\(participant.orgId)"
-                for file in files {
-                    switch file {
-                    case .done(let name, let acknowledged):
-                        if acknowledged { summary.processed += 1 }
-                        trackers[participant.orgId]?.forget(name)
-                        failuresLogged["\(participant.orgId)/\(name)"] = nil
-                    case .failed(let name, let error):
-                        summary.failed += 1
-                        ExchangeMetrics.fileFailed()
-                        logFailure("could not process a file", key: "\(participant.orgId)/\(name)", error: error, now: now, logger: participantLogger)
-                    }
+        let ordered = turns.filter { !$0.names.isEmpty }.enumerated()
+            .sorted { ($0.element.names.count, $0.offset) < ($1.element.names.count, $1.offset) }
+            .map { SenderTurn(participant: $0.element.participant, logger: $0.element.logger, names: $0.element.names) }
+        // One instance at a time takes a sender's files, so they are judged in the order they came: each
+        // sender is leased for its turn (skipped if another instance has it), one after another, and a
+        // ledger that refuses the lease stops the leasing (the next senders would wait as long for the
+        // same answer).
+        var granted: [SenderTurn] = []
+        var notTaken: Set<String> = []
+        for (index, turn) in ordered.enumerated() {
+            let (ledger, owner, orgId) = (ledger, processor.owner, turn.participant.orgId)
+            do {
+                if try await BlockingWork.run({ try ledger.lease(sender: orgId, to: owner) }) {
+                    granted.append(turn)
+                } else {
+                    notTaken.insert(orgId)
+                }
+            } catch {
+                logFailure("could not lease a sender's folder", key: orgId, error: error, now: now, logger: turn.logger)
+                for rest in ordered[index...] { notTaken.insert(rest.participant.orgId) }
+                break
+            }
+        }
+        for turn in ordered where notTaken.contains(turn.participant.orgId) { summary.waiting += turn.names.count }
+        for (participant, participantLogger, files) in await takeTurns(granted) {
+            for file in files {
+                switch file {
+                case .done(let name, let acknowledged):
+                    if acknowledged { summary.processed += 1 }
+                    trackers[participant.orgId]?.forget(name)
+                    failuresLogged["\(participant.orgId)/\(name)"] = nil
+                case .failed(let name, let error):
+                    summary.failed += 1
+                    ExchangeMetrics.fileFailed()
+                    logFailure("could not process a file", key: "\(participant.orgId)/\(name)", error: error, now: now, logger: participantLogger)
                 }
             }
         }
         // A sender another instance had keeps its files for a later pass; the others' untaken files are deferred.
-        let leasedElsewhere = Set(results.compactMap { result -> String? in
-            switch result {
-            case .leasedElsewhere(let participant, _), .leaseFailed(let participant, _): participant.orgId
-            case .files: nil
-            }
-        })
-        summary.deferred = queues.filter { !leasedElsewhere.contains($0.participant.orgId) }.reduce(0) { $0 + $1.ready.count }
-        summary.waiting += queues.filter { leasedElsewhere.contains($0.participant.orgId) }.reduce(0) { $0 + $1.ready.count }
+        summary.deferred = queues.filter { !notTaken.contains($0.participant.orgId) }.reduce(0) { $0 + $1.ready.count }
+        summary.waiting += queues.filter { notTaken.contains($0.participant.orgId) }.reduce(0) { $0 + $1.ready.count }
 
         let writer = outboundWriter
         let orgIds = participants.map(\.orgId)
@@ -361,14 +355,13 @@ public struct ExchangeCycle: Sendable {
         return summary
     }
 
-    /// Takes the senders' turns, `sendersAtOnce` senders at a time, each sender's files one after another
-    /// in their order. One instance at a time takes a sender's files, so they are judged in the order they
-    /// came: a sender is leased for its turn (skipped if another instance has it) and released after it.
-    private func takeTurns(_ turns: [SenderTurn]) async -> [TurnResult] {
+    /// Takes the leased senders' turns, `sendersAtOnce` senders at a time, each sender's files one after
+    /// another in their order; each sender is released after its turn.
+    private func takeTurns(_ turns: [SenderTurn]) async -> [(Participant, Logger, [FileResult])] {
         let cycle = self
-        return await withTaskGroup(of: (Int, TurnResult).self) { group in
+        return await withTaskGroup(of: (Int, [FileResult]).self) { group in
             var next = 0
-            var results: [(Int, TurnResult)] = []
+            var results: [(Int, [FileResult])] = []
             func start(_ index: Int) {
                 let turn = turns[index]
                 group.addTask { (index, await cycle.take(turn)) }
@@ -384,20 +377,13 @@ public struct ExchangeCycle: Sendable {
                     next += 1
                 }
             }
-            return results.sorted { $0.0 < $1.0 }.map(\.1)
+            return results.sorted { $0.0 < $1.0 }.map { (turns[$0.0].participant, turns[$0.0].logger, $0.1) }
         }
     }
 
-    /// One sender's turn: lease, its files in order, release.
-    private func take(_ turn: SenderTurn) async -> TurnResult {
+    /// One leased sender's turn: its files in order, then the sender released.
+    private func take(_ turn: SenderTurn) async -> [FileResult] {
         let (participant, logger, processor, ledger) = (turn.participant, turn.logger, processor, ledger)
-        let granted: Bool
-        do {
-            granted = try await BlockingWork.run { try ledger.lease(sender: participant.orgId, to: processor.owner) }
-        } catch {
-            return .leaseFailed(participant: participant, error: "\(error)")
-        }
-        guard granted else { return .leasedElsewhere(participant: participant, waiting: turn.names.count) }
         var results: [FileResult] = []
         for name in turn.names {
             do {
@@ -412,7 +398,7 @@ public struct ExchangeCycle: Sendable {
         } catch {
             logger.warning("could not release a sender's folder; it is free again when its lease runs out", metadata: ["exchange.error": "\(error)"])
         }
-        return .files(participant: participant, results: results)
+        return results
     }
 
     private var outboundWriter: OutboundWriter { OutboundWriter(tree: tree, ledger: ledger, now: processor.now) }
