@@ -221,6 +221,11 @@ def swift_optional(value):
     return "nil" if value is None else f'"{value}"'
 
 
+def swift_rule(code):
+    """A rule code as its `RuleCode` case (ENR-01 is `.enr01`), or nil."""
+    return "nil" if code is None else "." + code.replace("-", "").lower()
+
+
 SWIFT_DELIVERY = {"at-once": ".atOnce", "nightly": ".nightly", "decision": ".decision"}
 SWIFT_HOLDING = {"record": ".byNaturalKey", "waiver": ".waiverRegister"}
 
@@ -315,7 +320,8 @@ def exchange_type_swift():
             f"        type: .{exchange.swift_case}, keyFields: {swift_strings(exchange.natural_key)},",
             f'        senderField: "{ex.sender_field}", centerField: "{ex.center_field}", receiverField: {swift_optional(ex.receiver_field)},',
             f'        yearField: "{ex.year_field}", dateField: {swift_optional(ex.date_field)}, delivery: {SWIFT_DELIVERY[ex.delivery]},',
-            f"        output: .{by_code[ex.output].swift_case}, holding: {SWIFT_HOLDING[ex.held_as]})",
+            f"        output: .{by_code[ex.output].swift_case}, holding: {SWIFT_HOLDING[ex.held_as]},",
+            f"        senderRule: {swift_rule(ex.sender_rule)}, keyRule: {swift_rule(ex.key_rule)}, waivedRule: {swift_rule(ex.waived_rule)})",
         ]
     lines += ["}", ""]
     return "\n".join(lines)

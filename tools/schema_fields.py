@@ -129,6 +129,9 @@ class Exchange:
     delivery: str  # at-once: routed with the acknowledgement | nightly: in the night's posting | decision: support decides
     output: str  # the type code of the file that carries it to its receiver
     held_as: str  # record: held by natural key | waiver: in the waiver register
+    sender_rule: str  # the rule code of a record whose sender_field is not the sender
+    key_rule: Optional[str] = None  # the rule code of an add of a key on file, or a change of one not on file
+    waived_rule: Optional[str] = None  # the rule code of a record from a center waived for the year
 
 
 @dataclass(frozen=True)
@@ -184,7 +187,8 @@ ENROLLMENT = ExchangeType("ENR", "KtsxEnrollmentFile", "Enrollment", "Enrollment
     natural_key=("ssid", "techCenterOrgId", "ktsCourseNumber", "sectionNumber", "entryDate"),
     swift_case="enrollment", display="enrollment",
     exchange=Exchange(sender_field="homeSchoolOrgId", center_field="techCenterOrgId", receiver_field="techCenterOrgId", year_field="schoolYear",
-                      date_field="entryDate", delivery="at-once", output="ENR", held_as="record"))
+                      date_field="entryDate", delivery="at-once", output="ENR", held_as="record",
+                      sender_rule="ENR-01", key_rule="ENR-07"))
 
 ATTENDANCE = ExchangeType("ATT", "KtsxAttendanceFile", "Attendance", "Attendance", (
     f("recordId", UUID, True, "Unique id of this record, never reused."),
@@ -213,7 +217,8 @@ ATTENDANCE = ExchangeType("ATT", "KtsxAttendanceFile", "Attendance", "Attendance
     natural_key=("ssid", "techCenterOrgId", "attendanceDate", "ktsCourseNumber", "sectionNumber", "periodCode"),
     swift_case="attendance", display="attendance",
     exchange=Exchange(sender_field="techCenterOrgId", center_field="techCenterOrgId", receiver_field="homeSchoolOrgId", year_field="schoolYear",
-                      date_field="attendanceDate", delivery="at-once", output="ATT", held_as="record"))
+                      date_field="attendanceDate", delivery="at-once", output="ATT", held_as="record",
+                      sender_rule="ATT-10", key_rule="ATT-07", waived_rule="ATT-12"))
 
 GRADES = ExchangeType("GRD", "KtsxGradeFile", "Grade", "Grades", (
     f("recordId", UUID, True, "Unique id of this record, never reused."),
@@ -248,7 +253,8 @@ GRADES = ExchangeType("GRD", "KtsxGradeFile", "Grade", "Grades", (
     natural_key=("ssid", "techCenterOrgId", "ktsCourseNumber", "sectionNumber", "gradeType", "gradingPeriodCode"),
     swift_case="grades", display="grades",
     exchange=Exchange(sender_field="techCenterOrgId", center_field="techCenterOrgId", receiver_field="homeSchoolOrgId", year_field="schoolYear",
-                      date_field="asOfDate", delivery="nightly", output="GPO", held_as="record"))
+                      date_field="asOfDate", delivery="nightly", output="GPO", held_as="record",
+                      sender_rule="GRD-10", key_rule="GRD-11", waived_rule="GRD-12"))
 
 WAIVERS = ExchangeType("WVR", "KtsxWaiverFile", "Waiver", "Waiver request", (
     f("recordId", UUID, True, "Id of this waiver request."),
@@ -275,7 +281,8 @@ WAIVERS = ExchangeType("WVR", "KtsxWaiverFile", "Waiver", "Waiver request", (
     natural_key=("centerOrgId", "waiverSchoolYear"),
     swift_case="waiver", display="waiver request",
     exchange=Exchange(sender_field="centerOrgId", center_field="centerOrgId", receiver_field=None, year_field="waiverSchoolYear",
-                      date_field=None, delivery="decision", output="WVD", held_as="waiver"))
+                      date_field=None, delivery="decision", output="WVD", held_as="waiver",
+                      sender_rule="WVR-07"))
 
 # The types partners send, in the order the specification lists them.
 PARTNER_TYPES = (ENROLLMENT, ATTENDANCE, GRADES, WAIVERS)

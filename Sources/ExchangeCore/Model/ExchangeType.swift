@@ -126,26 +126,30 @@ extension RecordTypeDescriptor {
         type: .enrollment, keyFields: ["ssid", "techCenterOrgId", "ktsCourseNumber", "sectionNumber", "entryDate"],
         senderField: "homeSchoolOrgId", centerField: "techCenterOrgId", receiverField: "techCenterOrgId",
         yearField: "schoolYear", dateField: "entryDate", delivery: .atOnce,
-        output: .enrollment, holding: .byNaturalKey)
+        output: .enrollment, holding: .byNaturalKey,
+        senderRule: .enr01, keyRule: .enr07, waivedRule: nil)
 
     /// Attendance.
     public static let attendance = RecordTypeDescriptor(
         type: .attendance, keyFields: ["ssid", "techCenterOrgId", "attendanceDate", "ktsCourseNumber", "sectionNumber", "periodCode"],
         senderField: "techCenterOrgId", centerField: "techCenterOrgId", receiverField: "homeSchoolOrgId",
         yearField: "schoolYear", dateField: "attendanceDate", delivery: .atOnce,
-        output: .attendance, holding: .byNaturalKey)
+        output: .attendance, holding: .byNaturalKey,
+        senderRule: .att10, keyRule: .att07, waivedRule: .att12)
 
     /// Grades.
     public static let grades = RecordTypeDescriptor(
         type: .grades, keyFields: ["ssid", "techCenterOrgId", "ktsCourseNumber", "sectionNumber", "gradeType", "gradingPeriodCode"],
         senderField: "techCenterOrgId", centerField: "techCenterOrgId", receiverField: "homeSchoolOrgId",
         yearField: "schoolYear", dateField: "asOfDate", delivery: .nightly,
-        output: .gradePosting, holding: .byNaturalKey)
+        output: .gradePosting, holding: .byNaturalKey,
+        senderRule: .grd10, keyRule: .grd11, waivedRule: .grd12)
 
     /// Waiver request.
     public static let waiver = RecordTypeDescriptor(
         type: .waiver, keyFields: ["centerOrgId", "waiverSchoolYear"],
         senderField: "centerOrgId", centerField: "centerOrgId", receiverField: nil,
         yearField: "waiverSchoolYear", dateField: nil, delivery: .decision,
-        output: .waiverDecision, holding: .waiverRegister)
+        output: .waiverDecision, holding: .waiverRegister,
+        senderRule: .wvr07, keyRule: nil, waivedRule: nil)
 }

@@ -43,11 +43,19 @@ public struct RecordTypeDescriptor: Sendable, Equatable {
     public let output: ExchangeType
     /// Where accepted records are kept.
     public let holding: Holding
+    /// The rule that refuses a record whose `senderField` is not the sender (ENR-01, ATT-10, ...).
+    public let senderRule: RuleCode
+    /// The rule that refuses an `add` of a key on file or a change of one not on file; nil for a type not
+    /// held by key.
+    public let keyRule: RuleCode?
+    /// The rule that refuses a record from a center waived for the year; nil when the type has none.
+    public let waivedRule: RuleCode?
 
     /// A descriptor (the generated ones are the only ones the exchange uses).
     public init(
         type: ExchangeType, keyFields: [String], senderField: String, centerField: String, receiverField: String?,
-        yearField: String, dateField: String?, delivery: Delivery, output: ExchangeType, holding: Holding
+        yearField: String, dateField: String?, delivery: Delivery, output: ExchangeType, holding: Holding, senderRule: RuleCode,
+        keyRule: RuleCode?, waivedRule: RuleCode?
     ) {
         self.type = type
         self.keyFields = keyFields
@@ -59,6 +67,9 @@ public struct RecordTypeDescriptor: Sendable, Equatable {
         self.delivery = delivery
         self.output = output
         self.holding = holding
+        self.senderRule = senderRule
+        self.keyRule = keyRule
+        self.waivedRule = waivedRule
     }
 
     /// The natural key of a record with `values`: its key fields' values joined with `|`.

@@ -4,16 +4,16 @@ import ExchangeCore
 /// or grades through KTS that year (its records go by the alternate process it described); records it
 /// sends anyway are refused with that reason rather than half-applied. Enrollments for it: ENR-02.
 public struct CenterNotWaived: RecordRule {
-    static let codes: [ExchangeType: RuleCode] = [.attendance: .att12, .grades: .grd12]
 
     /// Creates the rule.
     public init() {}
 
     public var code: RuleCode { .att12 }
-    public var types: Set<ExchangeType> { Set(CenterNotWaived.codes.keys) }
+    /// The types whose descriptor names a waived-center rule.
+    public var types: Set<ExchangeType> { Set(ExchangeType.partnerTypes.filter { $0.descriptor?.waivedRule != nil }) }
 
     public func check(_ record: RecordFacts, context: RuleContext) -> RuleViolation? {
-        guard let code = CenterNotWaived.codes[record.type], let year = record.schoolYear, record["action"] != "delete",
+        guard let code = record.type.descriptor?.waivedRule, let year = record.schoolYear, record["action"] != "delete",
             context.held.isWaived(center: context.senderOrgId, schoolYear: year)
         else { return nil }
         return RuleViolation(

@@ -1,19 +1,19 @@
 import ExchangeCore
 
 /// `update` and `delete` must name a record the exchange holds (by natural key), and `add` must not
-/// name one it already holds: ENR-07, ATT-07, GRD-11. An enrollment is on file only for the high school
+/// name one it already holds: ENR-07, ATT-07, GRD-11 (the descriptor's `keyRule`). An enrollment is on file only for the high school
 /// that sent it: another school's is neither revealed nor changed.
 public struct KeyMustBeHeld: RecordRule {
-    static let codes: [ExchangeType: RuleCode] = [.enrollment: .enr07, .attendance: .att07, .grades: .grd11]
 
     /// Creates the rule.
     public init() {}
 
     public var code: RuleCode { .enr07 }
-    public var types: Set<ExchangeType> { Set(KeyMustBeHeld.codes.keys) }
+    /// The types whose descriptor names a key rule.
+    public var types: Set<ExchangeType> { Set(ExchangeType.partnerTypes.filter { $0.descriptor?.keyRule != nil }) }
 
     public func check(_ record: RecordFacts, context: RuleContext) -> RuleViolation? {
-        guard let code = KeyMustBeHeld.codes[record.type] else { return nil }
+        guard let code = record.type.descriptor?.keyRule else { return nil }
         // An enrollment counts as on file only for the high school that sent it: another school's is
         // neither revealed nor changeable (an add takes the student over, as when a student moves).
         let held = context.held.record(record.type, key: record.naturalKey).flatMap {
