@@ -10,7 +10,9 @@ public struct SenderMatchesRecord: RecordRule {
     public init() {}
 
     public var code: RuleCode { .enr01 }
-    public var types: Set<ExchangeType> { Set(ExchangeType.partnerTypes) }
+    public var types: Set<ExchangeType> { SenderMatchesRecord.judged }
+    /// Every type partners send (computed once: `types` is asked for every record).
+    static let judged = Set(ExchangeType.partnerTypes)
 
     public func check(_ record: RecordFacts, context: RuleContext) -> RuleViolation? {
         guard let descriptor = record.type.descriptor, let value = record.values[descriptor.senderField], value != context.senderOrgId

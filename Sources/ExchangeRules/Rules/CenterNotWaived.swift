@@ -9,8 +9,9 @@ public struct CenterNotWaived: RecordRule {
     public init() {}
 
     public var code: RuleCode { .att12 }
-    /// The types whose descriptor names a waived-center rule.
-    public var types: Set<ExchangeType> { Set(ExchangeType.partnerTypes.filter { $0.descriptor?.waivedRule != nil }) }
+    public var types: Set<ExchangeType> { CenterNotWaived.judged }
+    /// The types whose descriptor names a waived-center rule (computed once: `types` is asked for every record).
+    static let judged = Set(ExchangeType.partnerTypes.filter { $0.descriptor?.waivedRule != nil })
 
     public func check(_ record: RecordFacts, context: RuleContext) -> RuleViolation? {
         guard let code = record.type.descriptor?.waivedRule, let year = record.schoolYear, record["action"] != "delete",

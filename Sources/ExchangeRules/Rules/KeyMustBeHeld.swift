@@ -9,8 +9,9 @@ public struct KeyMustBeHeld: RecordRule {
     public init() {}
 
     public var code: RuleCode { .enr07 }
-    /// The types whose descriptor names a key rule.
-    public var types: Set<ExchangeType> { Set(ExchangeType.partnerTypes.filter { $0.descriptor?.keyRule != nil }) }
+    public var types: Set<ExchangeType> { KeyMustBeHeld.judged }
+    /// The types whose descriptor names a key rule (computed once: `types` is asked for every record).
+    static let judged = Set(ExchangeType.partnerTypes.filter { $0.descriptor?.keyRule != nil })
 
     public func check(_ record: RecordFacts, context: RuleContext) -> RuleViolation? {
         guard let code = record.type.descriptor?.keyRule else { return nil }
