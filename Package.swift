@@ -70,6 +70,7 @@ let package = Package(
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             swiftSettings: swiftSettings
         ),
@@ -128,7 +129,8 @@ let package = Package(
             name: "ExchangeTesting", dependencies: ["ExchangeCore"], path: "Tests/Support/ExchangeTesting",
             swiftSettings: swiftSettings),
         .testTarget(
-            name: "ExchangeLedgerTests", dependencies: ["ExchangeCore", "ExchangeLedgerSQLite", "ExchangeLedgerPostgres", "ExchangeTesting"],
+            name: "ExchangeLedgerTests",
+            dependencies: ["ExchangeCore", "ExchangeLedgerSQLite", "ExchangeLedgerPostgres", "ExchangeRuntime", "ExchangeTesting"],
             swiftSettings: swiftSettings),
         .testTarget(name: "ExchangeCoreTests", dependencies: ["ExchangeCore"], swiftSettings: swiftSettings),
         .testTarget(
@@ -157,7 +159,7 @@ let package = Package(
         .testTarget(name: "ExchangeModelTests", dependencies: ["ExchangeTesting"], swiftSettings: swiftSettings),
         .testTarget(
             name: "KTSXCommandTests",
-            dependencies: ["KTSXCommand", "KTSXFuzz", "ExchangeTesting", "ExchangeCore", "ExchangeLedgerSQLite"],
+            dependencies: ["KTSXCommand", "KTSXFuzz", "ExchangeTesting", "ExchangeCore", "ExchangeLedgerSQLite", "ExchangeLedgerPostgres", "ExchangeRuntime"],
             swiftSettings: swiftSettings),
     ],
     swiftLanguageModes: [.v6]

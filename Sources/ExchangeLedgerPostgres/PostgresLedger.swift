@@ -2,23 +2,36 @@ import ExchangeCore
 import Foundation
 import Logging
 import PostgresNIO
+import ServiceLifecycle
 
 /// The ledger in PostgreSQL, for several `ktsx run` instances sharing one drop tree. The same tables,
 /// invariants and versioned migrations as the SQLite ledger (each migration expressed for PostgreSQL under
 /// the same name); the database enforces a receipt id once, the same bytes from the same sender accepted
 /// at most once, and one run per job and key. A database migrated by a newer `ktsx` is refused.
-public final class PostgresLedger: LedgerStore {
+///
+/// Its statements run on a `PostgresClient` pool, which works while `run()` runs: the service runs the
+/// ledger as a service of its `ServiceGroup`; commands and tests run it beside their work
+/// (`LedgerRunning.with`).
+public final class PostgresLedger: LedgerStore, Service {
     private let sessions: PostgresSessions
     private let settings: PostgresLedgerSettings
 
     /// Connects, creates the schema and tables on first use and applies missing migrations (one instance at
-    /// a time, under an advisory lock).
+    /// a time, under an advisory lock), on a connection of its own; the pool opens its connections once
+    /// `run()` runs.
     /// - Throws: `LedgerError`: `.storage` when the server cannot be reached or refuses, `.newerSchema` when
     ///   the database has a migration this `ktsx` does not know.
-    public init(settings: PostgresLedgerSettings, logger: Logger = Logger(label: "ktsx.ledger")) throws(LedgerError) {
+    public static func open(settings: PostgresLedgerSettings, logger: Logger = Logger(label: "ktsx.ledger")) async throws(LedgerError)
+        -> PostgresLedger
+    {
+        let ledger = try PostgresLedger(settings: settings, logger: logger)
+        try await ledger.migrate()
+        return ledger
+    }
+
+    private init(settings: PostgresLedgerSettings, logger: Logger) throws(LedgerError) {
         self.settings = settings
         sessions = try PostgresSessions(settings: settings, logger: logger)
-        try migrate()
     }
 
     public var leaseSeconds: Int64 { settings.leaseSeconds }
@@ -26,8 +39,12 @@ public final class PostgresLedger: LedgerStore {
     /// The PostgreSQL schema the tables live in.
     public var schema: String { settings.schema }
 
-    /// Closes the connections (and gives up a held instance name).
-    public func close() { sessions.close() }
+    /// Runs the connection pool until the task is cancelled or the service group shuts down gracefully;
+    /// then gives up a held instance name.
+    public func run() async {
+        await sessions.run()
+        await sessions.close()
+    }
 
     /// The migrations, by the names the SQLite ledger gives them, each as PostgreSQL statements.
     static let migrations: [(name: String, statements: [PostgresQuery])] = [
@@ -245,13 +262,13 @@ public final class PostgresLedger: LedgerStore {
     private static let leaseClock = "extract(epoch FROM clock_timestamp())::bigint"
 
     /// Leases the unfinished row `id` of `table` to `owner` if it is free, already `owner`'s or run out.
-    private func lease(_ table: String, id: String, to owner: String, on connection: PostgresConnection) throws -> Bool {
+    private func lease(_ table: String, id: String, to owner: String, on connection: PostgresConnection) async throws -> Bool {
         var bindings = PostgresBindings()
         bindings.append(owner)
         bindings.append(settings.leaseSeconds)
         bindings.append(id)
         let clock = PostgresLedger.leaseClock
-        return try execute(
+        return try await execute(
             PostgresQuery(
                 unsafeSQL: """
                     UPDATE \(table) SET lease_owner = $1, lease_until = \(clock) + $2
@@ -259,18 +276,18 @@ public final class PostgresLedger: LedgerStore {
                     """, binds: bindings), on: connection) == 1
     }
 
-    public func lease(receiptId: String, to owner: String) throws(LedgerError) -> Bool {
-        try writeOne("leasing receipt \(receiptId)") { connection in try lease("receipt", id: receiptId, to: owner, on: connection) }
+    public func lease(receiptId: String, to owner: String) async throws(LedgerError) -> Bool {
+        try await writeOne("leasing receipt \(receiptId)") { connection in try await lease("receipt", id: receiptId, to: owner, on: connection) }
     }
 
-    public func lease(sender: String, to owner: String) throws(LedgerError) -> Bool {
+    public func lease(sender: String, to owner: String) async throws(LedgerError) -> Bool {
         var bindings = PostgresBindings()
         bindings.append(sender)
         bindings.append(owner)
         bindings.append(settings.leaseSeconds)
         let clock = PostgresLedger.leaseClock
-        return try writeOne("leasing the files of \(sender)") { connection in
-            try execute(
+        return try await writeOne("leasing the files of \(sender)") { connection in
+            try await execute(
                 PostgresQuery(
                     unsafeSQL: """
                         INSERT INTO sender_lease (org_id, lease_owner, lease_until) VALUES ($1, $2, \(clock) + $3)
@@ -280,30 +297,32 @@ public final class PostgresLedger: LedgerStore {
         }
     }
 
-    public func release(sender: String, by owner: String) throws(LedgerError) {
-        _ = try writeOne("releasing the files of \(sender)") { connection in
-            try execute("DELETE FROM sender_lease WHERE org_id = \(sender) AND lease_owner = \(owner)", on: connection)
+    public func release(sender: String, by owner: String) async throws(LedgerError) {
+        _ = try await writeOne("releasing the files of \(sender)") { connection in
+            try await execute("DELETE FROM sender_lease WHERE org_id = \(sender) AND lease_owner = \(owner)", on: connection)
         }
     }
 
-    public func holdInstanceName(_ name: String) throws(LedgerError) -> Bool {
+    public func holdInstanceName(_ name: String) async throws(LedgerError) -> Bool {
         // A session-level advisory lock on a connection of its own, kept open while the process lives:
         // the server releases it when the connection drops, however the process ends.
-        try sessions.holdAdvisoryLock("\(settings.schema)/\(name)", what: "holding the instance name \(name)")
+        try await sessions.holdAdvisoryLock("\(settings.schema)/\(name)", what: "holding the instance name \(name)")
     }
 
-    public func lease(jobRunId: String, to owner: String) throws(LedgerError) -> Bool {
-        try writeOne("leasing job run \(jobRunId)") { connection in try lease("job_run", id: jobRunId, to: owner, on: connection) }
+    public func lease(jobRunId: String, to owner: String) async throws(LedgerError) -> Bool {
+        try await writeOne("leasing job run \(jobRunId)") { connection in try await lease("job_run", id: jobRunId, to: owner, on: connection) }
     }
 
-    private func migrate() throws(LedgerError) {
+    private func migrate() async throws(LedgerError) {
         let schema = settings.schema
-        try sessions.transaction("preparing the ledger in \(settings.place)") { connection in
-            // One instance migrates at a time; the others wait here and then find nothing to do.
-            _ = try sessions.run("SELECT pg_advisory_xact_lock(4242, hashtext(\(schema)))", on: connection)
-            _ = try sessions.run(PostgresQuery(unsafeSQL: "CREATE SCHEMA IF NOT EXISTS \"\(schema)\""), on: connection)
-            _ = try sessions.run("CREATE TABLE IF NOT EXISTS ledger_migration (name TEXT PRIMARY KEY, applied_at BIGINT NOT NULL)", on: connection)
-            let applied = Set(try sessions.run("SELECT name FROM ledger_migration", on: connection).map { try Columns($0).string("name") })
+        try await sessions.transactionOnItsOwn("preparing the ledger in \(settings.place)") { connection in
+            // One instance migrates at a time; the others wait here and then find nothing to do. A migration
+            // of a large ledger may take minutes: they wait for it (up to ten), not the usual lock timeout.
+            _ = try await sessions.run("SET LOCAL lock_timeout = '10min'", on: connection)
+            _ = try await sessions.run("SELECT pg_advisory_xact_lock(4242, hashtext(\(schema)))", on: connection)
+            _ = try await sessions.run(PostgresQuery(unsafeSQL: "CREATE SCHEMA IF NOT EXISTS \"\(schema)\""), on: connection)
+            _ = try await sessions.run("CREATE TABLE IF NOT EXISTS ledger_migration (name TEXT PRIMARY KEY, applied_at BIGINT NOT NULL)", on: connection)
+            let applied = Set(try await sessions.run("SELECT name FROM ledger_migration", on: connection).map { try Columns($0).string("name") })
             let known = Set(PostgresLedger.migrations.map(\.name))
             if let unknown = applied.subtracting(known).sorted().first {
                 throw LedgerError(
@@ -311,21 +330,21 @@ public final class PostgresLedger: LedgerStore {
                     "the ledger at \(settings.place) has migration '\(unknown)', which this ktsx does not know; use a newer ktsx")
             }
             for migration in PostgresLedger.migrations where !applied.contains(migration.name) {
-                for statement in migration.statements { _ = try sessions.run(statement, on: connection) }
-                _ = try sessions.run(
+                for statement in migration.statements { _ = try await sessions.run(statement, on: connection) }
+                _ = try await sessions.run(
                     "INSERT INTO ledger_migration (name, applied_at) VALUES (\(migration.name), extract(epoch FROM now())::bigint)",
                     on: connection)
             }
         }
     }
 
-    public func checkStorage() throws(LedgerError) {
+    public func checkStorage() async throws(LedgerError) {
         // A server that cannot be reached fails the pass's own statements (retried); only tables that are
         // gone stop the exchange.
         let present: Bool
         do {
-            present = try sessions.withConnection("checking the ledger") { connection in
-                try sessions.run("SELECT to_regclass('receipt') IS NOT NULL AS present", on: connection).first.map { try Columns($0).bool("present") } ?? false
+            present = try await sessions.withConnection("checking the ledger") { connection in
+                try await sessions.run("SELECT to_regclass('receipt') IS NOT NULL AS present", on: connection).first.map { try Columns($0).bool("present") } ?? false
             }
         } catch {
             return
@@ -337,12 +356,12 @@ public final class PostgresLedger: LedgerStore {
 
     // MARK: Statements
 
-    private func rows(_ what: String, _ query: PostgresQuery) throws(LedgerError) -> [PostgresRow] {
-        try sessions.withConnection(what) { connection in Array(try sessions.run(query, on: connection)) }
+    private func rows(_ what: String, _ query: PostgresQuery) async throws(LedgerError) -> [PostgresRow] {
+        try await sessions.withConnection(what) { connection in Array(try await sessions.run(query, on: connection)) }
     }
 
-    private func decoded<T>(_ what: String, _ query: PostgresQuery, _ decode: (Columns) throws -> T) throws(LedgerError) -> [T] {
-        let found = try rows(what, query)
+    private func decoded<T>(_ what: String, _ query: PostgresQuery, _ decode: (Columns) throws -> T) async throws(LedgerError) -> [T] {
+        let found = try await rows(what, query)
         do {
             return try found.map { try decode(Columns($0)) }
         } catch let error as LedgerError {
@@ -357,18 +376,20 @@ public final class PostgresLedger: LedgerStore {
 
     /// Runs `body` in one transaction; with `transaction: false`, `body`'s one statement is committed on
     /// its own (a single statement is atomic without BEGIN and COMMIT, two more round trips).
-    private func write<T>(_ what: String, transaction: Bool = true, _ body: (PostgresConnection) throws -> T) throws(LedgerError) -> T {
-        transaction ? try sessions.transaction(what, body) : try sessions.withConnection(what, body)
+    private func write<T: Sendable>(
+        _ what: String, transaction: Bool = true, _ body: (PostgresConnection) async throws -> T
+    ) async throws(LedgerError) -> T {
+        transaction ? try await sessions.transaction(what, body) : try await sessions.withConnection(what, body)
     }
 
     /// `write` of one statement.
-    private func writeOne<T>(_ what: String, _ body: (PostgresConnection) throws -> T) throws(LedgerError) -> T {
-        try write(what, transaction: false, body)
+    private func writeOne<T: Sendable>(_ what: String, _ body: (PostgresConnection) async throws -> T) async throws(LedgerError) -> T {
+        try await write(what, transaction: false, body)
     }
 
     @discardableResult
-    private func execute(_ query: PostgresQuery, on connection: PostgresConnection) throws -> Int {
-        try sessions.run(query, on: connection).metadata.rows ?? 0
+    private func execute(_ query: PostgresQuery, on connection: PostgresConnection) async throws -> Int {
+        try await sessions.run(query, on: connection).metadata.rows ?? 0
     }
 
     // MARK: Receipts
@@ -403,10 +424,10 @@ public final class PostgresLedger: LedgerStore {
         return receipt
     }
 
-    public func recordClaim(_ receipt: Receipt, leasedTo owner: String?) throws(LedgerError) {
+    public func recordClaim(_ receipt: Receipt, leasedTo owner: String?) async throws(LedgerError) {
         // Recorded and leased in one statement.
-        _ = try writeOne("recording receipt \(receipt.id)") { connection in
-            try execute(
+        _ = try await writeOne("recording receipt \(receipt.id)") { connection in
+            try await execute(
                 """
                 INSERT INTO receipt (\(unescaped: PostgresLedger.receiptColumns), lease_owner, lease_until) VALUES (\(receipt.id),
                 \(receipt.senderOrgId), \(receipt.originalName), \(receipt.sizeBytes), \(receipt.sha256), \(receipt.state.rawValue),
@@ -421,13 +442,13 @@ public final class PostgresLedger: LedgerStore {
 
     public func update(
         _ receipt: Receipt, recordingDeliveries deliveries: [Delivery], findings: ReceiptFindings, applying changes: LedgerChanges
-    ) throws(LedgerError) {
+    ) async throws(LedgerError) {
         // A receipt's own row alone (a step of its life) is one statement; a judgement with what it
         // records is one transaction.
         let alone = deliveries.isEmpty && changes.held.isEmpty && changes.waivers.isEmpty && findings.issues.isEmpty
             && findings.rejectedRecords.isEmpty
-        try write("updating receipt \(receipt.id)", transaction: !alone) { connection in
-            let changed = try execute(
+        try await write("updating receipt \(receipt.id)", transaction: !alone) { connection in
+            let changed = try await execute(
                 """
                 UPDATE receipt SET sender_org_id = \(receipt.senderOrgId), original_name = \(receipt.originalName),
                 size_bytes = \(receipt.sizeBytes), sha256 = \(receipt.sha256), state = \(receipt.state.rawValue),
@@ -441,20 +462,20 @@ public final class PostgresLedger: LedgerStore {
                 WHERE id = \(receipt.id)
                 """, on: connection)
             guard changed > 0 else { throw LedgerError(.unknownReceipt, "no receipt \(receipt.id)") }
-            try insert(deliveries, on: connection)
-            try hold(changes.held, on: connection)
-            try accept(changes.held.map(AcceptedRecord.init), on: connection)
-            for waiver in changes.waivers { try save(waiver, on: connection) }
-            try insert(findings, receiptId: receipt.id, on: connection)
+            try await insert(deliveries, on: connection)
+            try await hold(changes.held, on: connection)
+            try await accept(changes.held.map(AcceptedRecord.init), on: connection)
+            for waiver in changes.waivers { try await save(waiver, on: connection) }
+            try await insert(findings, receiptId: receipt.id, on: connection)
         }
     }
 
-    public func receipt(id: String) throws(LedgerError) -> Receipt? {
-        try decoded("reading receipt \(id)", "SELECT * FROM receipt WHERE id = \(id)", PostgresLedger.receipt(from:)).first
+    public func receipt(id: String) async throws(LedgerError) -> Receipt? {
+        try await decoded("reading receipt \(id)", "SELECT * FROM receipt WHERE id = \(id)", PostgresLedger.receipt(from:)).first
     }
 
-    public func firstAccepted(sender: String, sha256: String) throws(LedgerError) -> Receipt? {
-        try decoded(
+    public func firstAccepted(sender: String, sha256: String) async throws(LedgerError) -> Receipt? {
+        try await decoded(
             "looking for an accepted copy",
             """
             SELECT * FROM receipt WHERE sender_org_id = \(sender) AND sha256 = \(sha256)
@@ -463,13 +484,13 @@ public final class PostgresLedger: LedgerStore {
         ).first
     }
 
-    public func unfinishedReceipts() throws(LedgerError) -> [Receipt] {
-        try decoded(
+    public func unfinishedReceipts() async throws(LedgerError) -> [Receipt] {
+        try await decoded(
             "listing unfinished receipts", "SELECT * FROM receipt WHERE state <> 'finished' ORDER BY seq", PostgresLedger.receipt(from:))
     }
 
-    public func allReceipts() throws(LedgerError) -> [Receipt] {
-        try decoded("listing receipts", "SELECT * FROM receipt ORDER BY seq", PostgresLedger.receipt(from:))
+    public func allReceipts() async throws(LedgerError) -> [Receipt] {
+        try await decoded("listing receipts", "SELECT * FROM receipt ORDER BY seq", PostgresLedger.receipt(from:))
     }
 
     /// The WHERE clause (with its bound values) that selects the receipts of `query`.
@@ -505,18 +526,18 @@ public final class PostgresLedger: LedgerStore {
         return (clauses.joined(separator: " AND "), bindings)
     }
 
-    public func receipts(matching query: ReceiptQuery) throws(LedgerError) -> [Receipt] {
+    public func receipts(matching query: ReceiptQuery) async throws(LedgerError) -> [Receipt] {
         let (condition, bindings) = PostgresLedger.condition(query)
         let limit = query.limit.map { " LIMIT \(max(0, $0))" } ?? ""
-        return try decoded(
+        return try await decoded(
             "searching receipts",
             PostgresQuery(unsafeSQL: "SELECT * FROM receipt WHERE \(condition) ORDER BY claimed_at DESC, seq DESC\(limit)", binds: bindings),
             PostgresLedger.receipt(from:))
     }
 
-    public func latestReceiptPerSender(matching query: ReceiptQuery) throws(LedgerError) -> [Receipt] {
+    public func latestReceiptPerSender(matching query: ReceiptQuery) async throws(LedgerError) -> [Receipt] {
         let (condition, bindings) = PostgresLedger.condition(query)
-        return try decoded(
+        return try await decoded(
             "finding each sender's latest receipt",
             PostgresQuery(
                 unsafeSQL: """
@@ -528,16 +549,16 @@ public final class PostgresLedger: LedgerStore {
             PostgresLedger.receipt(from:))
     }
 
-    public func rejectedRecords(receiptId: String) throws(LedgerError) -> [RejectedRecord] {
-        try decoded("listing rejected records", "SELECT * FROM rejected_record WHERE receipt_id = \(receiptId) ORDER BY line") {
+    public func rejectedRecords(receiptId: String) async throws(LedgerError) -> [RejectedRecord] {
+        try await decoded("listing rejected records", "SELECT * FROM rejected_record WHERE receipt_id = \(receiptId) ORDER BY line") {
             RejectedRecord(
                 receiptId: try $0.string("receipt_id"), line: try $0.int("line"), recordKey: try $0.optionalString("record_key"),
                 codes: try $0.string("codes").split(separator: ",").map(String.init))
         }
     }
 
-    public func issues(receiptId: String) throws(LedgerError) -> [ValidationIssue] {
-        try decoded("listing the issues of a receipt", "SELECT * FROM receipt_issue WHERE receipt_id = \(receiptId) ORDER BY position") {
+    public func issues(receiptId: String) async throws(LedgerError) -> [ValidationIssue] {
+        try await decoded("listing the issues of a receipt", "SELECT * FROM receipt_issue WHERE receipt_id = \(receiptId) ORDER BY position") {
             ValidationIssue(
                 code: ValidationIssue.Code(rawValue: try $0.string("code")), message: try $0.string("message"),
                 line: try $0.optionalInt("line"), column: try $0.optionalInt("column_number"), path: try $0.optionalString("path"),
@@ -558,10 +579,10 @@ public final class PostgresLedger: LedgerStore {
     // file's commit is a few statements (round trips) whatever its number of records. PostgresNIO's arrays
     // hold no NULL, so an optional column travels as its values and a flag per row.
 
-    private func insert(_ deliveries: [Delivery], on connection: PostgresConnection) throws {
+    private func insert(_ deliveries: [Delivery], on connection: PostgresConnection) async throws {
         guard !deliveries.isEmpty else { return }
         let pickedUp = deliveries.map(\.pickedUpAt)
-        try execute(
+        try await execute(
             """
             INSERT INTO delivery (receipt_id, recipient_org_id, file_name, delivered_at, picked_up_at)
             SELECT receipt_id, recipient_org_id, file_name, delivered_at, CASE WHEN picked_up THEN picked_up_at END
@@ -574,7 +595,7 @@ public final class PostgresLedger: LedgerStore {
             """, on: connection)
         let trail = deliveries.flatMap { delivery in delivery.records.map { (delivery, $0) } }
         guard !trail.isEmpty else { return }
-        try execute(
+        try await execute(
             """
             INSERT INTO delivered_record (source_id, recipient_org_id, file_name, receipt_id, record_id)
             SELECT source_id, recipient_org_id, file_name, receipt_id, record_id
@@ -588,12 +609,12 @@ public final class PostgresLedger: LedgerStore {
 
     /// Holds the latest version of each key (a file that adds and then updates a key holds the update),
     /// in key order: two instances applying files that touch the same records lock them in one order.
-    private func hold(_ changes: [HeldRecord], on connection: PostgresConnection) throws {
+    private func hold(_ changes: [HeldRecord], on connection: PostgresConnection) async throws {
         var latest: [String: HeldRecordRow] = [:]
         for held in changes { latest["\(held.type.code)|\(held.naturalKey)"] = HeldRecordRow(held) }
         let rows = latest.values.sorted { ($0.type, $0.naturalKey) < ($1.type, $1.naturalKey) }
         guard !rows.isEmpty else { return }
-        try execute(
+        try await execute(
             """
             INSERT INTO held_record (type, natural_key, sender_org_id, recipient_org_id, school_year, ssid, center_org_id,
                 record_date, fields, receipt_id, accepted_at, deleted, pending_posting, posting_run)
@@ -616,9 +637,9 @@ public final class PostgresLedger: LedgerStore {
             """, on: connection)
     }
 
-    private func accept(_ records: [AcceptedRecord], on connection: PostgresConnection) throws {
+    private func accept(_ records: [AcceptedRecord], on connection: PostgresConnection) async throws {
         guard !records.isEmpty else { return }
-        try execute(
+        try await execute(
             """
             INSERT INTO accepted_record (receipt_id, record_id, type, natural_key, recipient_org_id, deleted)
             SELECT receipt_id, record_id, type, natural_key, recipient_org_id, deleted
@@ -631,10 +652,10 @@ public final class PostgresLedger: LedgerStore {
             """, on: connection)
     }
 
-    private func insert(_ findings: ReceiptFindings, receiptId: String, on connection: PostgresConnection) throws {
+    private func insert(_ findings: ReceiptFindings, receiptId: String, on connection: PostgresConnection) async throws {
         let rejected = findings.rejectedRecords
         if !rejected.isEmpty {
-            try execute(
+            try await execute(
                 """
                 INSERT INTO rejected_record (receipt_id, line, record_key, codes)
                 SELECT receipt_id, line, CASE WHEN has_key THEN record_key END, codes
@@ -654,7 +675,7 @@ public final class PostgresLedger: LedgerStore {
         let (paths, hasPath) = words(issues.map(\.path))
         let (fields, hasField) = words(issues.map(\.field))
         let (keys, hasKey) = words(issues.map(\.recordKey))
-        try execute(
+        try await execute(
             """
             INSERT INTO receipt_issue (receipt_id, position, code, message, line, column_number, path, field, row_number, record_key)
             SELECT \(receiptId), position - 1, code, message, CASE WHEN has_line THEN line END, CASE WHEN has_column THEN column_number END,
@@ -684,16 +705,16 @@ public final class PostgresLedger: LedgerStore {
         return (clauses.joined(separator: " AND "), bindings)
     }
 
-    public func deliveries(deliveredFrom from: Timestamp?, before: Timestamp?) throws(LedgerError) -> [Delivery] {
+    public func deliveries(deliveredFrom from: Timestamp?, before: Timestamp?) async throws(LedgerError) -> [Delivery] {
         let (condition, bindings) = PostgresLedger.period("delivered_at", from: from, before: before)
-        return try decoded(
+        return try await decoded(
             "listing deliveries", PostgresQuery(unsafeSQL: "SELECT * FROM delivery WHERE \(condition) ORDER BY seq", binds: bindings),
             PostgresLedger.delivery(from:))
     }
 
-    public func acceptedRecords(claimedFrom from: Timestamp?, before: Timestamp?) throws(LedgerError) -> [AcceptedRecord] {
+    public func acceptedRecords(claimedFrom from: Timestamp?, before: Timestamp?) async throws(LedgerError) -> [AcceptedRecord] {
         let (condition, bindings) = PostgresLedger.period("r.claimed_at", from: from, before: before)
-        return try decoded(
+        return try await decoded(
             "listing accepted records",
             PostgresQuery(
                 unsafeSQL: "SELECT a.* FROM accepted_record a JOIN receipt r ON r.id = a.receipt_id WHERE \(condition) ORDER BY a.seq",
@@ -709,9 +730,9 @@ public final class PostgresLedger: LedgerStore {
         }
     }
 
-    public func trail(claimedFrom from: Timestamp?, before: Timestamp?) throws(LedgerError) -> [TrailEntry] {
+    public func trail(claimedFrom from: Timestamp?, before: Timestamp?) async throws(LedgerError) -> [TrailEntry] {
         let (condition, bindings) = PostgresLedger.period("r.claimed_at", from: from, before: before)
-        return try decoded(
+        return try await decoded(
             "reading the record trail",
             PostgresQuery(
                 unsafeSQL: "SELECT d.* FROM delivered_record d JOIN receipt r ON r.id = d.receipt_id WHERE \(condition) ORDER BY d.seq",
@@ -719,8 +740,8 @@ public final class PostgresLedger: LedgerStore {
             PostgresLedger.trailEntry(from:))
     }
 
-    public func trail(sourceId: String) throws(LedgerError) -> [TrailEntry] {
-        try decoded(
+    public func trail(sourceId: String) async throws(LedgerError) -> [TrailEntry] {
+        try await decoded(
             "reading the record trail", "SELECT * FROM delivered_record WHERE source_id = \(sourceId) ORDER BY seq", PostgresLedger.trailEntry(from:))
     }
 
@@ -730,14 +751,14 @@ public final class PostgresLedger: LedgerStore {
             record: RecordReference(receiptId: try row.string("receipt_id"), recordId: try row.string("record_id")))
     }
 
-    public func pendingDeliveries() throws(LedgerError) -> [Delivery] {
-        try decoded(
+    public func pendingDeliveries() async throws(LedgerError) -> [Delivery] {
+        try await decoded(
             "listing pending deliveries", "SELECT * FROM delivery WHERE picked_up_at IS NULL ORDER BY delivered_at, seq",
             PostgresLedger.delivery(from:))
     }
 
-    public func isPendingDelivery(recipientOrgId: String, fileName: String) throws(LedgerError) -> Bool {
-        try decoded(
+    public func isPendingDelivery(recipientOrgId: String, fileName: String) async throws(LedgerError) -> Bool {
+        try await decoded(
             "looking up a delivery",
             """
             SELECT EXISTS (SELECT 1 FROM delivery WHERE recipient_org_id = \(recipientOrgId) AND file_name = \(fileName)
@@ -747,9 +768,9 @@ public final class PostgresLedger: LedgerStore {
     }
 
     @discardableResult
-    public func markPickedUp(recipientOrgId: String, fileName: String, at time: Timestamp) throws(LedgerError) -> Bool {
-        try write("recording a pickup") { connection in
-            try execute(
+    public func markPickedUp(recipientOrgId: String, fileName: String, at time: Timestamp) async throws(LedgerError) -> Bool {
+        try await write("recording a pickup") { connection in
+            try await execute(
                 """
                 UPDATE delivery SET picked_up_at = \(time.secondsSinceEpoch)
                 WHERE recipient_org_id = \(recipientOrgId) AND file_name = \(fileName) AND picked_up_at IS NULL
@@ -757,8 +778,8 @@ public final class PostgresLedger: LedgerStore {
         }
     }
 
-    public func deliveries(sourceId: String) throws(LedgerError) -> [Delivery] {
-        try decoded("listing deliveries", "SELECT * FROM delivery WHERE receipt_id = \(sourceId) ORDER BY seq", PostgresLedger.delivery(from:))
+    public func deliveries(sourceId: String) async throws(LedgerError) -> [Delivery] {
+        try await decoded("listing deliveries", "SELECT * FROM delivery WHERE receipt_id = \(sourceId) ORDER BY seq", PostgresLedger.delivery(from:))
     }
 
     // MARK: Held records and waivers
@@ -772,8 +793,8 @@ public final class PostgresLedger: LedgerStore {
             deleted: try row.bool("deleted"))
     }
 
-    private func save(_ waiver: WaiverRequest, on connection: PostgresConnection) throws {
-        try execute(
+    private func save(_ waiver: WaiverRequest, on connection: PostgresConnection) async throws {
+        try await execute(
             """
             INSERT INTO waiver_request (id, center_org_id, school_year, fields, receipt_id, received_at, status,
                 decision_reason, decided_at)
@@ -795,22 +816,22 @@ public final class PostgresLedger: LedgerStore {
             decidedAt: try row.optionalInt64("decided_at").map(Timestamp.init(secondsSinceEpoch:)))
     }
 
-    public func heldRecord(_ type: ExchangeType, key: String) throws(LedgerError) -> HeldRecord? {
-        try decoded(
+    public func heldRecord(_ type: ExchangeType, key: String) async throws(LedgerError) -> HeldRecord? {
+        try await decoded(
             "looking up a held record", "SELECT * FROM held_record WHERE type = \(type.code) AND natural_key = \(key)",
             PostgresLedger.held(from:)
         ).first
     }
 
-    public func enrollments(ssid: String, center: String) throws(LedgerError) -> [HeldRecord] {
-        try decoded(
+    public func enrollments(ssid: String, center: String) async throws(LedgerError) -> [HeldRecord] {
+        try await decoded(
             "looking up enrollments",
             "SELECT * FROM held_record WHERE type = 'ENR' AND ssid = \(ssid) AND center_org_id = \(center) ORDER BY natural_key",
             PostgresLedger.held(from:))
     }
 
-    public func attendance(recipientOrgId: String, date: String) throws(LedgerError) -> [HeldRecord] {
-        try decoded(
+    public func attendance(recipientOrgId: String, date: String) async throws(LedgerError) -> [HeldRecord] {
+        try await decoded(
             "looking up attendance",
             """
             SELECT * FROM held_record WHERE type = 'ATT' AND recipient_org_id = \(recipientOrgId) AND record_date = \(date)
@@ -818,15 +839,15 @@ public final class PostgresLedger: LedgerStore {
             """, PostgresLedger.held(from:))
     }
 
-    public func waivers(center: String, schoolYear: Int) throws(LedgerError) -> [WaiverRequest] {
-        try decoded(
+    public func waivers(center: String, schoolYear: Int) async throws(LedgerError) -> [WaiverRequest] {
+        try await decoded(
             "looking up waivers",
             "SELECT * FROM waiver_request WHERE center_org_id = \(center) AND school_year = \(schoolYear) ORDER BY seq",
             PostgresLedger.waiver(from:))
     }
 
-    public func backlogCounts(overdueBefore: Timestamp) throws(LedgerError) -> BacklogCounts {
-        let counts = try decoded(
+    public func backlogCounts(overdueBefore: Timestamp) async throws(LedgerError) -> BacklogCounts {
+        let counts = try await decoded(
             "counting the backlog",
             """
             SELECT (SELECT count(*) FROM receipt WHERE state <> 'finished') AS receipts,
@@ -842,13 +863,13 @@ public final class PostgresLedger: LedgerStore {
         return counts[0]
     }
 
-    public func heldState(for request: HeldStateRequest) throws(LedgerError) -> HeldState {
+    public func heldState(for request: HeldStateRequest) async throws(LedgerError) -> HeldState {
         var state = HeldState(answering: request)
         // One statement per question kind, the values bound as arrays.
         let types = request.keys.flatMap { type, keys in keys.map { _ in type.code } }
         let keys = request.keys.flatMap { _, keys in keys }
         if !keys.isEmpty {
-            let found = try decoded(
+            let found = try await decoded(
                 "looking up held records",
                 """
                 SELECT held_record.* FROM held_record
@@ -858,7 +879,7 @@ public final class PostgresLedger: LedgerStore {
         }
         if !request.students.isEmpty {
             let students = Array(request.students)
-            let found = try decoded(
+            let found = try await decoded(
                 "looking up enrollments",
                 """
                 SELECT held_record.* FROM held_record
@@ -872,7 +893,7 @@ public final class PostgresLedger: LedgerStore {
         }
         if !request.centerYears.isEmpty {
             let centers = Array(Set(request.centerYears.map(\.center)))
-            let found = try decoded(
+            let found = try await decoded(
                 "looking up waivers", "SELECT * FROM waiver_request WHERE center_org_id = ANY(\(centers)::text[]) ORDER BY seq",
                 PostgresLedger.waiver(from:))
             for waiver in found {
@@ -883,8 +904,8 @@ public final class PostgresLedger: LedgerStore {
         return state
     }
 
-    public func allWaivers() throws(LedgerError) -> [WaiverRequest] {
-        try decoded("listing waivers", "SELECT * FROM waiver_request ORDER BY seq", PostgresLedger.waiver(from:))
+    public func allWaivers() async throws(LedgerError) -> [WaiverRequest] {
+        try await decoded("listing waivers", "SELECT * FROM waiver_request ORDER BY seq", PostgresLedger.waiver(from:))
     }
 
     // MARK: Job runs
@@ -900,9 +921,9 @@ public final class PostgresLedger: LedgerStore {
         return run
     }
 
-    public func claimJobRun(_ run: JobRun, leasedTo owner: String?) throws(LedgerError) -> Bool {
-        try write("claiming job run \(run.id)") { connection in
-            let inserted = try execute(
+    public func claimJobRun(_ run: JobRun, leasedTo owner: String?) async throws(LedgerError) -> Bool {
+        try await write("claiming job run \(run.id)") { connection in
+            let inserted = try await execute(
                 """
                 INSERT INTO job_run (id, job, run_key, state, started_at, finished_at, detail, files, records)
                 VALUES (\(run.id), \(run.job.rawValue), \(run.runKey), \(run.state.rawValue), \(run.startedAt.secondsSinceEpoch),
@@ -910,52 +931,52 @@ public final class PostgresLedger: LedgerStore {
                 ON CONFLICT (job, run_key) DO NOTHING
                 """, on: connection)
             guard inserted > 0 else { return false }
-            if let owner { _ = try lease("job_run", id: run.id, to: owner, on: connection) }
+            if let owner { _ = try await lease("job_run", id: run.id, to: owner, on: connection) }
             if run.job == .gradePosting {
-                try execute(
+                try await execute(
                     "UPDATE held_record SET posting_run = \(run.id) WHERE pending_posting AND posting_run IS NULL", on: connection)
             }
             return true
         }
     }
 
-    public func jobRun(_ job: JobKind, runKey: String) throws(LedgerError) -> JobRun? {
-        try decoded(
+    public func jobRun(_ job: JobKind, runKey: String) async throws(LedgerError) -> JobRun? {
+        try await decoded(
             "looking up a job run", "SELECT * FROM job_run WHERE job = \(job.rawValue) AND run_key = \(runKey)", PostgresLedger.jobRun(from:)
         ).first
     }
 
-    public func jobRun(id: String) throws(LedgerError) -> JobRun? {
-        try decoded("looking up a job run", "SELECT * FROM job_run WHERE id = \(id)", PostgresLedger.jobRun(from:)).first
+    public func jobRun(id: String) async throws(LedgerError) -> JobRun? {
+        try await decoded("looking up a job run", "SELECT * FROM job_run WHERE id = \(id)", PostgresLedger.jobRun(from:)).first
     }
 
-    public func unfinishedJobRuns() throws(LedgerError) -> [JobRun] {
-        try decoded(
+    public func unfinishedJobRuns() async throws(LedgerError) -> [JobRun] {
+        try await decoded(
             "listing unfinished job runs", "SELECT * FROM job_run WHERE state <> 'finished' ORDER BY seq", PostgresLedger.jobRun(from:))
     }
 
-    public func latestRunKey(_ job: JobKind, prefix: String) throws(LedgerError) -> String? {
-        try decoded(
+    public func latestRunKey(_ job: JobKind, prefix: String) async throws(LedgerError) -> String? {
+        try await decoded(
             "looking up the latest job run",
             "SELECT max(run_key) AS latest FROM job_run WHERE job = \(job.rawValue) AND starts_with(run_key, \(prefix))"
         ) { try $0.optionalString("latest") }.first ?? nil
     }
 
-    public func jobRuns(_ job: JobKind) throws(LedgerError) -> [JobRun] {
-        try decoded("listing job runs", "SELECT * FROM job_run WHERE job = \(job.rawValue) ORDER BY seq", PostgresLedger.jobRun(from:))
+    public func jobRuns(_ job: JobKind) async throws(LedgerError) -> [JobRun] {
+        try await decoded("listing job runs", "SELECT * FROM job_run WHERE job = \(job.rawValue) ORDER BY seq", PostgresLedger.jobRun(from:))
     }
 
-    public func gradesClaimed(by runId: String) throws(LedgerError) -> [GradeToPost] {
-        try decoded(
+    public func gradesClaimed(by runId: String) async throws(LedgerError) -> [GradeToPost] {
+        try await decoded(
             "listing claimed grades",
             "SELECT * FROM held_record WHERE posting_run = \(runId) AND pending_posting ORDER BY recipient_org_id, natural_key"
         ) { GradeToPost(grade: try PostgresLedger.held(from: $0), postedBefore: try $0.bool("ever_posted")) }
     }
 
-    public func updateJobRun(_ run: JobRun, recordingDeliveries deliveries: [Delivery], decision: WaiverRequest?) throws(LedgerError) {
+    public func updateJobRun(_ run: JobRun, recordingDeliveries deliveries: [Delivery], decision: WaiverRequest?) async throws(LedgerError) {
         let predecessor = JobRun.predecessor(of: run.state)?.rawValue
-        try write("updating job run \(run.id)") { connection in
-            let moved = try execute(
+        try await write("updating job run \(run.id)") { connection in
+            let moved = try await execute(
                 """
                 UPDATE job_run SET state = \(run.state.rawValue), finished_at = \(run.finishedAt?.secondsSinceEpoch),
                 files = \(run.files), records = \(run.records), detail = \(run.detail)
@@ -964,17 +985,17 @@ public final class PostgresLedger: LedgerStore {
             guard moved == 1 else {
                 throw LedgerError(.conflict, "job run \(run.id) is not \(predecessor ?? "new") any more")
             }
-            try insert(deliveries, on: connection)
+            try await insert(deliveries, on: connection)
             if run.state == .writing, run.job == .gradePosting {
                 // A posted delete leaves nothing at the high school: a later add is posted as an add again.
-                try execute(
+                try await execute(
                     """
                     UPDATE held_record SET pending_posting = false, ever_posted = NOT deleted, posting_run = NULL
                     WHERE posting_run = \(run.id) AND pending_posting
                     """, on: connection)
             }
             if let decision {
-                let decided = try execute(
+                let decided = try await execute(
                     """
                     UPDATE waiver_request SET status = \(decision.status.rawValue), decision_reason = \(decision.decisionReason),
                     decided_at = \(decision.decidedAt?.secondsSinceEpoch) WHERE id = \(decision.id) AND status = 'pending'

@@ -5,177 +5,168 @@ import NIOCore
 import NIOPosix
 import NIOSSL
 import PostgresNIO
+import Synchronization
 
-/// A few PostgreSQL connections for the synchronous ledger protocol: a call borrows one (opening it on
-/// first need, up to `poolSize`), runs its statements on it, and gives it back. The calls block on
-/// PostgresNIO's futures: they run on the callers' threads, never on NIO's event loops, which do the IO.
-final class PostgresSessions: @unchecked Sendable {
+/// The ledger's PostgreSQL connections: a `PostgresClient` pool of up to `poolSize` connections for the
+/// statements (leased per call, given back when the call ends), and connections of their own for the
+/// migration and for the advisory locks held for the life of the process. Every call is async: nothing
+/// blocks a thread while the server answers. The pool works only while `run()` runs (the service's
+/// `ServiceGroup` runs it; commands and tests run it beside their work).
+final class PostgresSessions: Sendable {
     private let settings: PostgresLedgerSettings
-    private let configuration: PostgresConnection.Configuration
+    private let connectionConfiguration: PostgresConnection.Configuration
     private let logger: Logger
-    private let condition = NSCondition()
-    private var idle: [PostgresConnection] = []
-    private var open = 0
-    private var nextId = 0
+    /// The pool the statements lease their connections from.
+    let client: PostgresClient
+    /// Connections that hold an advisory lock for the life of the process, by key.
+    private let lockHolders = Mutex<[String: PostgresConnection]>([:])
 
     init(settings: PostgresLedgerSettings, logger: Logger) throws(LedgerError) {
         self.settings = settings
         self.logger = logger
-        var configuration: PostgresConnection.Configuration
+        var tls: TLSConfiguration?
         switch settings.tls {
         case .disable:
-            configuration = .init(host: settings.host, port: settings.port, username: settings.user, password: settings.password,
-                                  database: settings.database, tls: .disable)
+            tls = nil
         case .require, .verifyFull:
-            var tls = TLSConfiguration.makeClientConfiguration()
+            var configuration = TLSConfiguration.makeClientConfiguration()
             if settings.tls == .require {
-                tls.certificateVerification = .none
+                configuration.certificateVerification = .none
             } else if let roots = settings.rootCertificates {
-                tls.trustRoots = .file(roots)
+                configuration.trustRoots = .file(roots)
             }
-            do {
-                configuration = .init(host: settings.host, port: settings.port, username: settings.user, password: settings.password,
-                                      database: settings.database, tls: .require(try NIOSSLContext(configuration: tls)))
-            } catch {
-                throw LedgerError(.storage, "cannot set up TLS for the ledger at \(settings.place): \(error)", cause: error)
-            }
+            tls = configuration
         }
-        configuration.options.connectTimeout = .seconds(10)
-        configuration.options.additionalStartupParameters = [
+        let startup = [
             ("application_name", "ktsx"), ("search_path", settings.schema), ("lock_timeout", "30s"),
             ("statement_timeout", "120s"), ("idle_in_transaction_session_timeout", "5min"),
         ]
-        self.configuration = configuration
+        var pool = PostgresClient.Configuration(
+            host: settings.host, port: settings.port, username: settings.user, password: settings.password, database: settings.database,
+            tls: tls.map { .require($0) } ?? .disable)
+        pool.options.connectTimeout = .seconds(10)
+        pool.options.additionalStartupParameters = startup
+        pool.options.maximumConnections = settings.poolSize
+        client = PostgresClient(configuration: pool)
+        do {
+            var single = PostgresConnection.Configuration(
+                host: settings.host, port: settings.port, username: settings.user, password: settings.password,
+                database: settings.database, tls: try tls.map { .require(try NIOSSLContext(configuration: $0)) } ?? .disable)
+            single.options.connectTimeout = .seconds(10)
+            single.options.additionalStartupParameters = startup
+            connectionConfiguration = single
+        } catch {
+            throw LedgerError(.storage, "cannot set up TLS for the ledger at \(settings.place): \(error)", cause: error)
+        }
     }
 
-    /// Runs `body` on a borrowed connection. A connection that failed is closed, not given back.
-    func withConnection<T>(_ what: String, _ body: (PostgresConnection) throws -> T) throws(LedgerError) -> T {
-        let connection = try borrow(what)
+    /// Runs the pool until the task is cancelled or the service group shuts down gracefully.
+    func run() async {
+        await client.run()
+    }
+
+    /// Runs `body` on a connection leased from the pool. A connection that broke is closed by the pool,
+    /// never leased again.
+    func withConnection<T: Sendable>(_ what: String, _ body: (PostgresConnection) async throws -> T) async throws(LedgerError) -> T {
         do {
-            let result = try body(connection)
-            giveBack(connection)
-            return result
+            return try await client.withConnection { connection in try await body(connection) }
         } catch {
-            // A server error (a constraint, a conflict) leaves the connection usable; a broken one does not.
-            let broken = connection.isClosed || ((error as? PSQLError).map { $0.code != .server } ?? false)
-            if broken {
-                PostgresSessions.closeAndWait(connection)
-                discard()
-            } else {
-                giveBack(connection)
-            }
             throw PostgresSessions.ledgerError(what, error, place: settings.place)
         }
     }
 
-    /// Runs `body` in one transaction on one connection: committed if it returns, rolled back if it throws.
-    func transaction<T>(_ what: String, _ body: (PostgresConnection) throws -> T) throws(LedgerError) -> T {
-        try withConnection(what) { connection in
-            _ = try connection.query("BEGIN", logger: logger).wait()
+    /// Runs `body` in one transaction on one leased connection: committed if it returns, rolled back if it
+    /// throws.
+    func transaction<T: Sendable>(_ what: String, _ body: (PostgresConnection) async throws -> T) async throws(LedgerError) -> T {
+        try await withConnection(what) { connection in try await self.transaction(what, on: connection, body) }
+    }
+
+    private func transaction<T: Sendable>(
+        _ what: String, on connection: PostgresConnection, _ body: (PostgresConnection) async throws -> T
+    ) async throws -> T {
+        _ = try await connection.query("BEGIN", logger: logger).get()
+        do {
+            let result = try await body(connection)
+            let commit = try await connection.query("COMMIT", logger: logger).get()
+            if commit.metadata.command == "ROLLBACK" { throw LedgerError(.conflict, "\(what): the transaction was rolled back") }
+            return result
+        } catch {
             do {
-                let result = try body(connection)
-                let commit = try connection.query("COMMIT", logger: logger).wait()
-                if commit.metadata.command == "ROLLBACK" { throw LedgerError(.conflict, "\(what): the transaction was rolled back") }
-                return result
+                _ = try await connection.query("ROLLBACK", logger: logger).get()
             } catch {
-                do {
-                    _ = try connection.query("ROLLBACK", logger: logger).wait()
-                } catch {
-                    // Never give back a connection that may still be inside the failed transaction.
-                    PostgresSessions.closeAndWait(connection)
-                }
-                throw error
+                // Never give back a connection that may still be inside the failed transaction: closed, the
+                // pool replaces it.
+                try? await connection.close()
             }
+            throw error
         }
     }
 
     /// Runs one statement and returns its result.
-    func run(_ query: PostgresQuery, on connection: PostgresConnection) throws -> PostgresQueryResult {
-        try connection.query(query, logger: logger).wait()
+    func run(_ query: PostgresQuery, on connection: PostgresConnection) async throws -> PostgresQueryResult {
+        try await connection.query(query, logger: logger).get()
     }
 
-    private func borrow(_ what: String) throws(LedgerError) -> PostgresConnection {
-        condition.lock()
-        while idle.isEmpty, open >= settings.poolSize { condition.wait() }
-        if let connection = idle.popLast() {
-            condition.unlock()
-            if !connection.isClosed { return connection }
-            discard()
-            return try borrow(what)
-        }
-        open += 1
-        nextId += 1
-        let id = nextId
-        condition.unlock()
+    /// Runs `body` in one transaction on a connection of its own, opened for it and closed after (the
+    /// migration, which runs before the pool does).
+    func transactionOnItsOwn<T: Sendable>(_ what: String, _ body: (PostgresConnection) async throws -> T) async throws(LedgerError) -> T {
+        let connection: PostgresConnection
         do {
-            return try PostgresConnection.connect(
-                on: MultiThreadedEventLoopGroup.singleton.any(), configuration: configuration, id: id, logger: logger
-            ).wait()
+            connection = try await connect()
         } catch {
-            discard()
             throw PostgresSessions.ledgerError("\(what): cannot reach the ledger", error, place: settings.place)
         }
+        do {
+            do {
+                let result = try await transaction(what, on: connection, body)
+                try? await connection.close()
+                return result
+            } catch {
+                try? await connection.close()
+                throw error
+            }
+        } catch {
+            throw PostgresSessions.ledgerError(what, error, place: settings.place)
+        }
     }
 
-    private func giveBack(_ connection: PostgresConnection) {
-        condition.lock()
-        idle.append(connection)
-        condition.signal()
-        condition.unlock()
+    private func connect() async throws -> PostgresConnection {
+        try await PostgresConnection.connect(
+            on: PostgresConnection.defaultEventLoopGroup.any(), configuration: connectionConfiguration, id: 0, logger: logger
+        ).get()
     }
-
-    private func discard() {
-        condition.lock()
-        open -= 1
-        condition.signal()
-        condition.unlock()
-    }
-
-    /// Connections that hold an advisory lock for the life of the process, by key.
-    private var lockHolders: [String: PostgresConnection] = [:]
 
     /// Takes the session-level advisory lock `key` on a connection of its own, kept open (and the lock
-    /// held) until the process ends; false when another session holds it.
-    func holdAdvisoryLock(_ key: String, what: String) throws(LedgerError) -> Bool {
-        condition.lock()
-        let held = lockHolders[key] != nil
-        condition.unlock()
-        if held { return true }
+    /// held) until the process ends or `close()`; false when another session holds it.
+    func holdAdvisoryLock(_ key: String, what: String) async throws(LedgerError) -> Bool {
+        if lockHolders.withLock({ $0[key] != nil }) { return true }
         do {
-            let connection = try PostgresConnection.connect(
-                on: MultiThreadedEventLoopGroup.singleton.any(), configuration: configuration, id: 0, logger: logger
-            ).wait()
-            let result = try connection.query("SELECT pg_try_advisory_lock(4243, hashtext(\(key))) AS held", logger: logger).wait()
+            let connection = try await connect()
+            let result = try await connection.query("SELECT pg_try_advisory_lock(4243, hashtext(\(key))) AS held", logger: logger).get()
             guard try result.first.map({ try Columns($0).bool("held") }) ?? false else {
-                PostgresSessions.closeAndWait(connection)
+                try? await connection.close()
                 return false
             }
-            condition.lock()
-            lockHolders[key] = connection
-            condition.unlock()
+            let kept = lockHolders.withLock { holders in
+                if holders[key] != nil { return false }
+                holders[key] = connection
+                return true
+            }
+            if !kept { try? await connection.close() }
             return true
         } catch {
             throw PostgresSessions.ledgerError(what, error, place: settings.place)
         }
     }
 
-    /// Closes every idle connection and those holding advisory locks (the locks are released).
-    func close() {
-        condition.lock()
-        let connections = idle + lockHolders.values
-        open -= idle.count
-        idle = []
-        lockHolders = [:]
-        condition.unlock()
-        for connection in connections { PostgresSessions.closeAndWait(connection) }
-    }
-
-    deinit { close() }
-
-    /// Closes a connection and waits until it is closed.
-    static func closeAndWait(_ connection: PostgresConnection) {
-        let closing: EventLoopFuture<Void> = connection.close()
-        _ = try? closing.wait()
+    /// Closes the connections holding advisory locks (the locks are released). The pool closes when its
+    /// `run()` ends.
+    func close() async {
+        let holders = lockHolders.withLock { holders in
+            defer { holders = [:] }
+            return Array(holders.values)
+        }
+        for connection in holders { try? await connection.close() }
     }
 
     /// The SQLSTATE of a server error, if the error is one.

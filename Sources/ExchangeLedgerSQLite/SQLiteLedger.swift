@@ -54,7 +54,7 @@ public final class SQLiteLedger: LedgerStore {
         return (UInt64(info.st_dev), UInt64(info.st_ino))
     }
 
-    public func checkStorage() throws(LedgerError) {
+    public func checkStorage() async throws(LedgerError) {
         guard let identity, let now = SQLiteLedger.identity(of: path), now == identity else {
             throw LedgerError(.storage, "the ledger file \(path) was removed or replaced while ktsx ran; nothing more is recorded in it")
         }
@@ -284,25 +284,25 @@ public final class SQLiteLedger: LedgerStore {
         return db.changesCount == 1
     }
 
-    public func lease(receiptId: String, to owner: String) throws(LedgerError) -> Bool {
-        try write("leasing receipt \(receiptId)") { db in try lease("receipt", id: receiptId, to: owner, db: db) }
+    public func lease(receiptId: String, to owner: String) async throws(LedgerError) -> Bool {
+        try await write("leasing receipt \(receiptId)") { db in try self.lease("receipt", id: receiptId, to: owner, db: db) }
     }
 
-    public func lease(sender: String, to owner: String) throws(LedgerError) -> Bool {
-        try write("leasing the files of \(sender)") { db in
+    public func lease(sender: String, to owner: String) async throws(LedgerError) -> Bool {
+        try await write("leasing the files of \(sender)") { db in
             try db.execute(
                 sql: """
                     INSERT INTO sender_lease (org_id, lease_owner, lease_until) VALUES (?, ?, \(SQLiteLedger.leaseClock) + ?)
                     ON CONFLICT (org_id) DO UPDATE SET lease_owner = excluded.lease_owner, lease_until = excluded.lease_until
                     WHERE sender_lease.lease_owner = excluded.lease_owner OR sender_lease.lease_until < \(SQLiteLedger.leaseClock)
                     """,
-                arguments: [sender, owner, leaseSeconds])
+                arguments: [sender, owner, self.leaseSeconds])
             return db.changesCount == 1
         }
     }
 
-    public func release(sender: String, by owner: String) throws(LedgerError) {
-        try write("releasing the files of \(sender)") { db in
+    public func release(sender: String, by owner: String) async throws(LedgerError) {
+        try await write("releasing the files of \(sender)") { db in
             try db.execute(sql: "DELETE FROM sender_lease WHERE org_id = ? AND lease_owner = ?", arguments: [sender, owner])
         }
     }
@@ -310,7 +310,7 @@ public final class SQLiteLedger: LedgerStore {
     /// Lock files held for the life of the process (`holdInstanceName`), by name.
     private let instanceLocks = Mutex<[String: Int32]>([:])
 
-    public func holdInstanceName(_ name: String) throws(LedgerError) -> Bool {
+    public func holdInstanceName(_ name: String) async throws(LedgerError) -> Bool {
         // flock on a file beside the ledger: released by the kernel however the process ends.
         let safe = String(name.map { $0.isLetter || $0.isNumber || $0 == "-" || $0 == "." ? $0 : "_" })
         let lockPath = "\(path).instance-\(safe).lock"
@@ -327,8 +327,8 @@ public final class SQLiteLedger: LedgerStore {
         }
     }
 
-    public func lease(jobRunId: String, to owner: String) throws(LedgerError) -> Bool {
-        try write("leasing job run \(jobRunId)") { db in try lease("job_run", id: jobRunId, to: owner, db: db) }
+    public func lease(jobRunId: String, to owner: String) async throws(LedgerError) -> Bool {
+        try await write("leasing job run \(jobRunId)") { db in try self.lease("job_run", id: jobRunId, to: owner, db: db) }
     }
 
     private static let receiptColumns = """
@@ -372,9 +372,9 @@ public final class SQLiteLedger: LedgerStore {
     /// Thrown inside a write to roll it back as a conflict.
     struct Rollback: Error {}
 
-    private func write<T>(_ what: String, _ body: (Database) throws -> T) throws(LedgerError) -> T {
+    private func write<T: Sendable>(_ what: String, _ body: @escaping @Sendable (Database) throws -> T) async throws(LedgerError) -> T {
         do {
-            return try pool.write(body)
+            return try await pool.write(body)
         } catch let error as LedgerError {
             throw error
         } catch is Rollback {
@@ -392,9 +392,9 @@ public final class SQLiteLedger: LedgerStore {
 
     /// Runs `body` in a read transaction on a reader (a read-only connection of its own: no pragma is
     /// switched around the read, so cached statements stay compiled).
-    private func read<T>(_ what: String, _ body: (Database) throws -> T) throws(LedgerError) -> T {
+    private func read<T: Sendable>(_ what: String, _ body: @escaping @Sendable (Database) throws -> T) async throws(LedgerError) -> T {
         do {
-            return try pool.read(body)
+            return try await pool.read(body)
         } catch let error as LedgerError {
             throw error
         } catch {
@@ -405,9 +405,9 @@ public final class SQLiteLedger: LedgerStore {
     /// Runs a single-statement read (one prepared statement, its own snapshot) without a transaction
     /// around it: the rules make a few of these for every record, where BEGIN and COMMIT cost four times
     /// the lookup.
-    private func lookup<T>(_ what: String, _ body: (Database) throws -> T) throws(LedgerError) -> T {
+    private func lookup<T: Sendable>(_ what: String, _ body: @escaping @Sendable (Database) throws -> T) async throws(LedgerError) -> T {
         do {
-            return try pool.unsafeRead(body)
+            return try await pool.unsafeRead(body)
         } catch let error as LedgerError {
             throw error
         } catch {
@@ -415,19 +415,19 @@ public final class SQLiteLedger: LedgerStore {
         }
     }
 
-    public func recordClaim(_ receipt: Receipt, leasedTo owner: String?) throws(LedgerError) {
-        try write("recording receipt \(receipt.id)") { db in
+    public func recordClaim(_ receipt: Receipt, leasedTo owner: String?) async throws(LedgerError) {
+        try await write("recording receipt \(receipt.id)") { db in
             try db.execute(
                 sql: "INSERT INTO receipt (\(SQLiteLedger.receiptColumns)) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 arguments: SQLiteLedger.arguments(receipt))
-            if let owner { _ = try lease("receipt", id: receipt.id, to: owner, db: db) }
+            if let owner { _ = try self.lease("receipt", id: receipt.id, to: owner, db: db) }
         }
     }
 
     public func update(
         _ receipt: Receipt, recordingDeliveries deliveries: [Delivery], findings: ReceiptFindings, applying changes: LedgerChanges
-    ) throws(LedgerError) {
-        let changed = try write("updating receipt \(receipt.id)") { db -> Int in
+    ) async throws(LedgerError) {
+        let changed = try await write("updating receipt \(receipt.id)") { db -> Int in
             try db.execute(
                 sql: """
                     UPDATE receipt SET sender_org_id = ?, original_name = ?, size_bytes = ?, sha256 = ?, state = ?,
@@ -470,15 +470,15 @@ public final class SQLiteLedger: LedgerStore {
         if changed == 0 { throw LedgerError(.unknownReceipt, "no receipt \(receipt.id)") }
     }
 
-    public func receipt(id: String) throws(LedgerError) -> Receipt? {
-        try lookup("reading receipt \(id)") { db in
+    public func receipt(id: String) async throws(LedgerError) -> Receipt? {
+        try await lookup("reading receipt \(id)") { db in
             try Row.fetchOne(
                 db.cachedStatement(sql: "SELECT * FROM receipt WHERE id = ?"), arguments: [id]).map(SQLiteLedger.receipt(from:))
         }
     }
 
-    public func firstAccepted(sender: String, sha256: String) throws(LedgerError) -> Receipt? {
-        try lookup("looking for an accepted copy") { db in
+    public func firstAccepted(sender: String, sha256: String) async throws(LedgerError) -> Receipt? {
+        try await lookup("looking for an accepted copy") { db in
             try Row.fetchOne(
                 db.cachedStatement(sql: """
                     SELECT * FROM receipt WHERE sender_org_id = ? AND sha256 = ?
@@ -488,21 +488,21 @@ public final class SQLiteLedger: LedgerStore {
         }
     }
 
-    public func unfinishedReceipts() throws(LedgerError) -> [Receipt] {
-        try read("listing unfinished receipts") { db in
+    public func unfinishedReceipts() async throws(LedgerError) -> [Receipt] {
+        try await read("listing unfinished receipts") { db in
             try Row.fetchAll(db, sql: "SELECT * FROM receipt WHERE state <> 'finished' ORDER BY rowid")
                 .map(SQLiteLedger.receipt(from:))
         }
     }
 
-    public func allReceipts() throws(LedgerError) -> [Receipt] {
-        try read("listing receipts") { db in
+    public func allReceipts() async throws(LedgerError) -> [Receipt] {
+        try await read("listing receipts") { db in
             try Row.fetchAll(db, sql: "SELECT * FROM receipt ORDER BY rowid").map(SQLiteLedger.receipt(from:))
         }
     }
 
-    public func pendingDeliveries() throws(LedgerError) -> [Delivery] {
-        try read("listing pending deliveries") { db in
+    public func pendingDeliveries() async throws(LedgerError) -> [Delivery] {
+        try await read("listing pending deliveries") { db in
             try Row.fetchAll(db, sql: "SELECT * FROM delivery WHERE picked_up_at IS NULL ORDER BY delivered_at, rowid").map {
                 Delivery(
                     receiptId: $0["receipt_id"], recipientOrgId: $0["recipient_org_id"], fileName: $0["file_name"],
@@ -511,8 +511,8 @@ public final class SQLiteLedger: LedgerStore {
         }
     }
 
-    public func isPendingDelivery(recipientOrgId: String, fileName: String) throws(LedgerError) -> Bool {
-        try read("looking up a delivery") { db in
+    public func isPendingDelivery(recipientOrgId: String, fileName: String) async throws(LedgerError) -> Bool {
+        try await read("looking up a delivery") { db in
             try Bool.fetchOne(
                 db,
                 sql: "SELECT EXISTS (SELECT 1 FROM delivery WHERE recipient_org_id = ? AND file_name = ? AND picked_up_at IS NULL)",
@@ -520,8 +520,8 @@ public final class SQLiteLedger: LedgerStore {
         }
     }
 
-    public func rejectedRecords(receiptId: String) throws(LedgerError) -> [RejectedRecord] {
-        try read("listing rejected records") { db in
+    public func rejectedRecords(receiptId: String) async throws(LedgerError) -> [RejectedRecord] {
+        try await read("listing rejected records") { db in
             try Row.fetchAll(db, sql: "SELECT * FROM rejected_record WHERE receipt_id = ? ORDER BY line", arguments: [receiptId]).map {
                 RejectedRecord(
                     receiptId: $0["receipt_id"], line: $0["line"], recordKey: $0["record_key"],
@@ -530,8 +530,8 @@ public final class SQLiteLedger: LedgerStore {
         }
     }
 
-    public func issues(receiptId: String) throws(LedgerError) -> [ValidationIssue] {
-        try read("listing the issues of a receipt") { db in
+    public func issues(receiptId: String) async throws(LedgerError) -> [ValidationIssue] {
+        try await read("listing the issues of a receipt") { db in
             try Row.fetchAll(db, sql: "SELECT * FROM receipt_issue WHERE receipt_id = ? ORDER BY position", arguments: [receiptId]).map {
                 ValidationIssue(
                     code: ValidationIssue.Code(rawValue: $0["code"]), message: $0["message"], line: $0["line"],
@@ -569,19 +569,19 @@ public final class SQLiteLedger: LedgerStore {
         return (clauses.joined(separator: " AND "), arguments)
     }
 
-    public func receipts(matching query: ReceiptQuery) throws(LedgerError) -> [Receipt] {
+    public func receipts(matching query: ReceiptQuery) async throws(LedgerError) -> [Receipt] {
         let (condition, arguments) = SQLiteLedger.condition(query)
         let limit = query.limit.map { " LIMIT \(max(0, $0))" } ?? ""
-        return try read("searching receipts") { db in
+        return try await read("searching receipts") { db in
             try Row.fetchAll(
                 db, sql: "SELECT * FROM receipt WHERE \(condition) ORDER BY claimed_at DESC, rowid DESC\(limit)", arguments: arguments
             ).map(SQLiteLedger.receipt(from:))
         }
     }
 
-    public func latestReceiptPerSender(matching query: ReceiptQuery) throws(LedgerError) -> [Receipt] {
+    public func latestReceiptPerSender(matching query: ReceiptQuery) async throws(LedgerError) -> [Receipt] {
         let (condition, arguments) = SQLiteLedger.condition(query)
-        return try read("finding each sender's latest receipt") { db in
+        return try await read("finding each sender's latest receipt") { db in
             try Row.fetchAll(
                 db,
                 sql: """
@@ -596,8 +596,8 @@ public final class SQLiteLedger: LedgerStore {
     }
 
     @discardableResult
-    public func markPickedUp(recipientOrgId: String, fileName: String, at time: Timestamp) throws(LedgerError) -> Bool {
-        try write("recording a pickup") { db in
+    public func markPickedUp(recipientOrgId: String, fileName: String, at time: Timestamp) async throws(LedgerError) -> Bool {
+        try await write("recording a pickup") { db in
             try db.execute(
                 sql: "UPDATE delivery SET picked_up_at = ? WHERE recipient_org_id = ? AND file_name = ? AND picked_up_at IS NULL",
                 arguments: [time.secondsSinceEpoch, recipientOrgId, fileName])
@@ -605,8 +605,8 @@ public final class SQLiteLedger: LedgerStore {
         }
     }
 
-    public func deliveries(sourceId: String) throws(LedgerError) -> [Delivery] {
-        try read("listing deliveries") { db in
+    public func deliveries(sourceId: String) async throws(LedgerError) -> [Delivery] {
+        try await read("listing deliveries") { db in
             try Row.fetchAll(db, sql: "SELECT * FROM delivery WHERE receipt_id = ? ORDER BY rowid", arguments: [sourceId])
                 .map(SQLiteLedger.delivery(from:))
         }
@@ -668,17 +668,17 @@ public final class SQLiteLedger: LedgerStore {
         return (clauses.joined(separator: " AND "), arguments)
     }
 
-    public func deliveries(deliveredFrom from: Timestamp?, before: Timestamp?) throws(LedgerError) -> [Delivery] {
+    public func deliveries(deliveredFrom from: Timestamp?, before: Timestamp?) async throws(LedgerError) -> [Delivery] {
         let (condition, arguments) = SQLiteLedger.period("delivered_at", from: from, before: before)
-        return try read("listing deliveries") { db in
+        return try await read("listing deliveries") { db in
             try Row.fetchAll(db, sql: "SELECT * FROM delivery WHERE \(condition) ORDER BY rowid", arguments: arguments)
                 .map(SQLiteLedger.delivery(from:))
         }
     }
 
-    public func acceptedRecords(claimedFrom from: Timestamp?, before: Timestamp?) throws(LedgerError) -> [AcceptedRecord] {
+    public func acceptedRecords(claimedFrom from: Timestamp?, before: Timestamp?) async throws(LedgerError) -> [AcceptedRecord] {
         let (condition, arguments) = SQLiteLedger.period("r.claimed_at", from: from, before: before)
-        return try read("listing accepted records") { db in
+        return try await read("listing accepted records") { db in
             try Row.fetchAll(
                 db,
                 sql: """
@@ -694,9 +694,9 @@ public final class SQLiteLedger: LedgerStore {
         }
     }
 
-    public func trail(claimedFrom from: Timestamp?, before: Timestamp?) throws(LedgerError) -> [TrailEntry] {
+    public func trail(claimedFrom from: Timestamp?, before: Timestamp?) async throws(LedgerError) -> [TrailEntry] {
         let (condition, arguments) = SQLiteLedger.period("r.claimed_at", from: from, before: before)
-        return try read("reading the record trail") { db in
+        return try await read("reading the record trail") { db in
             try Row.fetchAll(
                 db,
                 sql: """
@@ -707,8 +707,8 @@ public final class SQLiteLedger: LedgerStore {
         }
     }
 
-    public func trail(sourceId: String) throws(LedgerError) -> [TrailEntry] {
-        try read("reading the record trail") { db in
+    public func trail(sourceId: String) async throws(LedgerError) -> [TrailEntry] {
+        try await read("reading the record trail") { db in
             try Row.fetchAll(db, sql: "SELECT * FROM delivered_record WHERE source_id = ? ORDER BY rowid", arguments: [sourceId])
                 .map(SQLiteLedger.trailEntry(from:))
         }
@@ -782,16 +782,16 @@ public final class SQLiteLedger: LedgerStore {
             decidedAt: (row["decided_at"] as Int64?).map(Timestamp.init(secondsSinceEpoch:)))
     }
 
-    public func heldRecord(_ type: ExchangeType, key: String) throws(LedgerError) -> HeldRecord? {
-        try lookup("looking up a held record") { db in
+    public func heldRecord(_ type: ExchangeType, key: String) async throws(LedgerError) -> HeldRecord? {
+        try await lookup("looking up a held record") { db in
             try Row.fetchOne(
                 db.cachedStatement(sql: "SELECT * FROM held_record WHERE type = ? AND natural_key = ?"), arguments: [type.code, key])
                 .map(SQLiteLedger.held(from:))
         }
     }
 
-    public func enrollments(ssid: String, center: String) throws(LedgerError) -> [HeldRecord] {
-        try lookup("looking up enrollments") { db in
+    public func enrollments(ssid: String, center: String) async throws(LedgerError) -> [HeldRecord] {
+        try await lookup("looking up enrollments") { db in
             try Row.fetchAll(
                 db.cachedStatement(
                     sql: "SELECT * FROM held_record WHERE type = 'ENR' AND ssid = ? AND center_org_id = ? ORDER BY natural_key"),
@@ -800,8 +800,8 @@ public final class SQLiteLedger: LedgerStore {
         }
     }
 
-    public func attendance(recipientOrgId: String, date: String) throws(LedgerError) -> [HeldRecord] {
-        try lookup("looking up attendance") { db in
+    public func attendance(recipientOrgId: String, date: String) async throws(LedgerError) -> [HeldRecord] {
+        try await lookup("looking up attendance") { db in
             try Row.fetchAll(
                 db.cachedStatement(
                     sql: "SELECT * FROM held_record WHERE type = 'ATT' AND recipient_org_id = ? AND record_date = ? ORDER BY natural_key"),
@@ -810,8 +810,8 @@ public final class SQLiteLedger: LedgerStore {
         }
     }
 
-    public func waivers(center: String, schoolYear: Int) throws(LedgerError) -> [WaiverRequest] {
-        try lookup("looking up waivers") { db in
+    public func waivers(center: String, schoolYear: Int) async throws(LedgerError) -> [WaiverRequest] {
+        try await lookup("looking up waivers") { db in
             try Row.fetchAll(
                 db.cachedStatement(sql: "SELECT * FROM waiver_request WHERE center_org_id = ? AND school_year = ? ORDER BY rowid"),
                 arguments: [center, schoolYear]
@@ -819,8 +819,8 @@ public final class SQLiteLedger: LedgerStore {
         }
     }
 
-    public func backlogCounts(overdueBefore: Timestamp) throws(LedgerError) -> BacklogCounts {
-        try read("counting the backlog") { db in
+    public func backlogCounts(overdueBefore: Timestamp) async throws(LedgerError) -> BacklogCounts {
+        try await read("counting the backlog") { db in
             let row = try Row.fetchOne(
                 db,
                 sql: """
@@ -835,8 +835,8 @@ public final class SQLiteLedger: LedgerStore {
         }
     }
 
-    public func heldState(for request: HeldStateRequest) throws(LedgerError) -> HeldState {
-        try read("looking up held records") { db in
+    public func heldState(for request: HeldStateRequest) async throws(LedgerError) -> HeldState {
+        try await read("looking up held records") { db in
             var state = HeldState(answering: request)
             for (type, keys) in request.keys {
                 for chunk in SQLiteLedger.chunks(of: keys.sorted()) {
@@ -889,8 +889,8 @@ public final class SQLiteLedger: LedgerStore {
         stride(from: 0, to: values.count, by: size).map { Array(values[$0..<min($0 + size, values.count)]) }
     }
 
-    public func allWaivers() throws(LedgerError) -> [WaiverRequest] {
-        try read("listing waivers") { db in
+    public func allWaivers() async throws(LedgerError) -> [WaiverRequest] {
+        try await read("listing waivers") { db in
             try Row.fetchAll(db, sql: "SELECT * FROM waiver_request ORDER BY rowid").map(SQLiteLedger.waiver(from:))
         }
     }
@@ -908,8 +908,8 @@ public final class SQLiteLedger: LedgerStore {
         return run
     }
 
-    public func claimJobRun(_ run: JobRun, leasedTo owner: String?) throws(LedgerError) -> Bool {
-        try write("claiming job run \(run.id)") { db in
+    public func claimJobRun(_ run: JobRun, leasedTo owner: String?) async throws(LedgerError) -> Bool {
+        try await write("claiming job run \(run.id)") { db in
             try db.execute(
                 sql: """
                     INSERT INTO job_run (id, job, run_key, state, started_at, finished_at, detail, files, records)
@@ -920,7 +920,7 @@ public final class SQLiteLedger: LedgerStore {
                     run.finishedAt?.secondsSinceEpoch, run.detail, run.files, run.records,
                 ])
             guard db.changesCount > 0 else { return false }
-            if let owner { _ = try lease("job_run", id: run.id, to: owner, db: db) }
+            if let owner { _ = try self.lease("job_run", id: run.id, to: owner, db: db) }
             if run.job == .gradePosting {
                 try db.execute(
                     sql: "UPDATE held_record SET posting_run = ? WHERE pending_posting = 1 AND posting_run IS NULL",
@@ -930,43 +930,43 @@ public final class SQLiteLedger: LedgerStore {
         }
     }
 
-    public func jobRun(_ job: JobKind, runKey: String) throws(LedgerError) -> JobRun? {
-        try read("looking up a job run") { db in
+    public func jobRun(_ job: JobKind, runKey: String) async throws(LedgerError) -> JobRun? {
+        try await read("looking up a job run") { db in
             try Row.fetchOne(db, sql: "SELECT * FROM job_run WHERE job = ? AND run_key = ?", arguments: [job.rawValue, runKey])
                 .map(SQLiteLedger.jobRun(from:))
         }
     }
 
-    public func jobRun(id: String) throws(LedgerError) -> JobRun? {
-        try read("looking up a job run") { db in
+    public func jobRun(id: String) async throws(LedgerError) -> JobRun? {
+        try await read("looking up a job run") { db in
             try Row.fetchOne(db, sql: "SELECT * FROM job_run WHERE id = ?", arguments: [id]).map(SQLiteLedger.jobRun(from:))
         }
     }
 
-    public func unfinishedJobRuns() throws(LedgerError) -> [JobRun] {
-        try read("listing unfinished job runs") { db in
+    public func unfinishedJobRuns() async throws(LedgerError) -> [JobRun] {
+        try await read("listing unfinished job runs") { db in
             try Row.fetchAll(db, sql: "SELECT * FROM job_run WHERE state <> 'finished' ORDER BY rowid")
                 .map(SQLiteLedger.jobRun(from:))
         }
     }
 
-    public func latestRunKey(_ job: JobKind, prefix: String) throws(LedgerError) -> String? {
-        try read("looking up the latest job run") { db in
+    public func latestRunKey(_ job: JobKind, prefix: String) async throws(LedgerError) -> String? {
+        try await read("looking up the latest job run") { db in
             try String.fetchOne(
                 db, sql: "SELECT max(run_key) FROM job_run WHERE job = ? AND run_key >= ? AND run_key < ?",
                 arguments: [job.rawValue, prefix, prefix + "\u{10FFFF}"])
         }
     }
 
-    public func jobRuns(_ job: JobKind) throws(LedgerError) -> [JobRun] {
-        try read("listing job runs") { db in
+    public func jobRuns(_ job: JobKind) async throws(LedgerError) -> [JobRun] {
+        try await read("listing job runs") { db in
             try Row.fetchAll(db, sql: "SELECT * FROM job_run WHERE job = ? ORDER BY rowid", arguments: [job.rawValue])
                 .map(SQLiteLedger.jobRun(from:))
         }
     }
 
-    public func gradesClaimed(by runId: String) throws(LedgerError) -> [GradeToPost] {
-        try read("listing claimed grades") { db in
+    public func gradesClaimed(by runId: String) async throws(LedgerError) -> [GradeToPost] {
+        try await read("listing claimed grades") { db in
             try Row.fetchAll(
                 db, sql: "SELECT * FROM held_record WHERE posting_run = ? AND pending_posting = 1 ORDER BY recipient_org_id, natural_key",
                 arguments: [runId]
@@ -974,8 +974,8 @@ public final class SQLiteLedger: LedgerStore {
         }
     }
 
-    public func updateJobRun(_ run: JobRun, recordingDeliveries deliveries: [Delivery], decision: WaiverRequest?) throws(LedgerError) {
-        let moved = try write("updating job run \(run.id)") { db -> Bool in
+    public func updateJobRun(_ run: JobRun, recordingDeliveries deliveries: [Delivery], decision: WaiverRequest?) async throws(LedgerError) {
+        let moved = try await write("updating job run \(run.id)") { db -> Bool in
             try db.execute(
                 sql: "UPDATE job_run SET state = ?, finished_at = ?, files = ?, records = ?, detail = ? WHERE id = ? AND state = ?",
                 arguments: [

@@ -1,11 +1,11 @@
 import NIOPosix
 
-/// Runs blocking work (file IO, hashing, validation, a synchronous ledger call) on threads of its own, so
-/// that the cooperative pool the services and the review site answer on (two threads on these machines)
-/// is never held by a pass, a nightly job or a page of a large file.
+/// Runs blocking work (file IO, hashing, validation) on threads of its own, so that the cooperative pool
+/// the services and the review site answer on (two threads on these machines) is never held by a pass, a
+/// nightly job or a page of a large file. (The ledger needs none of this: its calls are async.)
 public enum BlockingWork {
-    /// The threads: enough for the files of several senders judged at once while each waits on its
-    /// ledger, and a nightly job and the review site beside them.
+    /// The threads: enough for the files of several senders read and judged at once, and a nightly job
+    /// and the review site beside them.
     static let pool: NIOThreadPool = {
         let pool = NIOThreadPool(numberOfThreads: 8)
         pool.start()

@@ -131,32 +131,32 @@ public struct ExchangeCycle: Sendable {
 
     /// Finishes what a crash or a failure left behind: receipts `claimed` or `writing`, and claimed files with
     /// no receipt (at a start: all of them; while running: those of `only`).
-    public func recover(logger: Logger, only: Set<String>? = nil) throws -> Int {
+    public func recover(logger: Logger, only: Set<String>? = nil) async throws -> Int {
         let byOrg = Dictionary(uniqueKeysWithValues: participants.map { ($0.orgId, $0) })
         var recovered = 0
-        let unfinished = try ledger.unfinishedReceipts()
+        let unfinished = try await ledger.unfinishedReceipts()
         for receipt in unfinished where only?.contains(receipt.id) ?? true {
             guard let participant = byOrg[receipt.senderOrgId] else { continue }
             // Another instance's file in hand is left to it while its lease lasts; once ours, the receipt is
             // read again (its holder may have moved it on since the list was read).
-            guard try ledger.lease(receiptId: receipt.id, to: processor.owner),
-                let current = try ledger.receipt(id: receipt.id), current.state != .finished
+            guard try await ledger.lease(receiptId: receipt.id, to: processor.owner),
+                let current = try await ledger.receipt(id: receipt.id), current.state != .finished
             else { continue }
             // One receipt that cannot be finished (a full disk, say) must not keep the others waiting; it is
             // taken up again at the next look (or at the next start).
             do {
-                try processor.resume(current, participant: participant, logger: logger)
+                try await processor.resume(current, participant: participant, logger: logger)
                 recovered += 1
             } catch {
                 logger.error("could not finish an unfinished file", metadata: ["exchange.receipt": "\(receipt.id)", "exchange.error": "\(error)"])
             }
         }
-        for receiptId in try orphanedClaims() where only?.contains(receiptId) ?? true {
+        for receiptId in try await orphanedClaims() where only?.contains(receiptId) ?? true {
             // Claimed, then the process died (or the ledger failed) before the receipt was recorded: the
             // receipt id names the sender.
             if let participant = byOrg[FileProcessor.senderOf(receiptId: receiptId) ?? ""] {
                 do {
-                    if try processor.adoptClaimed(receiptId: receiptId, participant: participant, logger: logger) {
+                    if try await processor.adoptClaimed(receiptId: receiptId, participant: participant, logger: logger) {
                         recovered += 1
                     } else {
                         logger.info("another instance adopted a claimed file first; it finishes it", metadata: ["exchange.receipt": "\(receiptId)"])
@@ -167,13 +167,18 @@ public struct ExchangeCycle: Sendable {
             }
         }
         if recovered > 0 { logger.info("recovered unfinished files", metadata: ["exchange.count": "\(recovered)"]) }
-        if only == nil { _ = outboundWriter.repairOrphanTemporaries(of: participants.map(\.orgId), logger: logger) }
+        if only == nil { _ = await outboundWriter.repairOrphanTemporaries(of: participants.map(\.orgId), logger: logger) }
         return recovered
     }
 
     /// Claimed files in the work area whose receipt was never recorded.
-    private func orphanedClaims() throws -> [String] {
-        try tree.workReceipts().filter { try ledger.receipt(id: $0) == nil }
+    private func orphanedClaims() async throws -> [String] {
+        let tree = self.tree
+        var orphaned: [String] = []
+        for receiptId in try await BlockingWork.run({ try tree.workReceipts() }) where try await ledger.receipt(id: receiptId) == nil {
+            orphaned.append(receiptId)
+        }
+        return orphaned
     }
 
     /// Takes up, while running, what a failure or a dead instance left unfinished: every unfinished receipt
@@ -181,17 +186,15 @@ public struct ExchangeCycle: Sendable {
     /// claimed file without a receipt once it has been seen so for `retryAfter` (another instance may be
     /// between its claim and its record).
     private mutating func retryUnfinished(now: Duration, logger: Logger) async {
-        let cycle = self
         do {
-            let (receipts, claims) = try await BlockingWork.run {
-                (Set(try cycle.ledger.unfinishedReceipts().map(\.id)), Set(try cycle.orphanedClaims()))
-            }
+            let receipts = Set(try await ledger.unfinishedReceipts().map(\.id))
+            let claims = Set(try await orphanedClaims())
             unfinishedSince = unfinishedSince.filter { claims.contains($0.key) }
             for id in claims where unfinishedSince[id] == nil { unfinishedSince[id] = now }
             let due = receipts.union(unfinishedSince.filter { now - $0.value >= ExchangeCycle.retryAfter }.keys)
             guard !due.isEmpty else { return }
             for id in due where claims.contains(id) { unfinishedSince[id] = now }
-            _ = try await BlockingWork.run { try cycle.recover(logger: logger, only: due) }
+            _ = try await recover(logger: logger, only: due)
         } catch {
             logger.error("could not take up unfinished files", metadata: ["exchange.error": "\(error)"])
         }
@@ -212,13 +215,13 @@ public struct ExchangeCycle: Sendable {
         case failed(name: String, error: String)
     }
 
-    /// Runs one pass at `now` (our monotonic clock, for readiness). Blocking work (the disk, the ledger,
-    /// validation) runs on `BlockingWork`'s threads, never on the caller's.
+    /// Runs one pass at `now` (our monotonic clock, for readiness). Blocking work (the disk, validation)
+    /// runs on `BlockingWork`'s threads, never on the caller's; the ledger is awaited.
     public mutating func run(now: Duration, logger: Logger) async -> Summary {
         var summary = Summary()
         let cycle = self
         do {
-            try await BlockingWork.run { try cycle.ledger.checkStorage() }
+            try await ledger.checkStorage()
         } catch {
             logger.critical("the exchange stops: its ledger is gone", metadata: ["exchange.error": "\(error)"])
             summary.fatal = "\(error)"
@@ -265,15 +268,10 @@ public struct ExchangeCycle: Sendable {
         }
         if !setAside.isEmpty {
             let entries = setAside
-            let results = await BlockingWork.run {
-                entries.map { participant, entryLogger, entry in
-                    WorkFailure.capture { try cycle.processor.setAside(entry, from: participant, logger: entryLogger) != nil }
-                }
-            }
-            for ((participant, entryLogger, entry), result) in zip(setAside, results) {
-                switch result {
-                case .success(let recorded): if recorded { summary.setAside += 1 }
-                case .failure(let error):
+            for (participant, entryLogger, entry) in entries {
+                do {
+                    if try await processor.setAside(entry, from: participant, logger: entryLogger) != nil { summary.setAside += 1 }
+                } catch {
                     summary.failed += 1
                     logFailure("could not set an entry aside", key: "\(participant.orgId)/\(entry.name)", error: error, now: now, logger: entryLogger)
                 }
@@ -303,7 +301,7 @@ public struct ExchangeCycle: Sendable {
         for (index, turn) in ordered.enumerated() {
             let (ledger, owner, orgId) = (ledger, processor.owner, turn.participant.orgId)
             do {
-                if try await BlockingWork.run({ try ledger.lease(sender: orgId, to: owner) }) {
+                if try await ledger.lease(sender: orgId, to: owner) {
                     granted.append(turn)
                 } else {
                     notTaken.insert(orgId)
@@ -335,8 +333,8 @@ public struct ExchangeCycle: Sendable {
 
         let writer = outboundWriter
         let orgIds = participants.map(\.orgId)
-        if due.contains(.pickups) { summary.pickedUp = await BlockingWork.run { cycle.recordPickups(logger: logger) } }
-        summary.temporariesRepaired = await BlockingWork.run { writer.repairOrphanTemporaries(of: orgIds, logger: logger) }
+        if due.contains(.pickups) { summary.pickedUp = await recordPickups(logger: logger) }
+        summary.temporariesRepaired = await writer.repairOrphanTemporaries(of: orgIds, logger: logger)
         if due.contains(.heartbeat) {
             do {
                 try await BlockingWork.run { try cycle.tree.writeHeartbeat(ServiceHeartbeat(time: cycle.processor.now(), processId: getpid())) }
@@ -387,14 +385,14 @@ public struct ExchangeCycle: Sendable {
         var results: [FileResult] = []
         for name in turn.names {
             do {
-                let acknowledged = try await BlockingWork.run { try processor.process(name, from: participant, logger: logger) != nil }
+                let acknowledged = try await processor.process(name, from: participant, logger: logger) != nil
                 results.append(.done(name: name, acknowledged: acknowledged))
             } catch {
                 results.append(.failed(name: name, error: "\(error)"))
             }
         }
         do {
-            try await BlockingWork.run { try ledger.release(sender: participant.orgId, by: processor.owner) }
+            try await ledger.release(sender: participant.orgId, by: processor.owner)
         } catch {
             logger.warning("could not release a sender's folder; it is free again when its lease runs out", metadata: ["exchange.error": "\(error)"])
         }
@@ -404,15 +402,21 @@ public struct ExchangeCycle: Sendable {
     private var outboundWriter: OutboundWriter { OutboundWriter(tree: tree, ledger: ledger, now: processor.now) }
 
     /// Records deliveries whose files are gone from `outbound/` as picked up.
-    func recordPickups(logger: Logger) -> Int {
+    func recordPickups(logger: Logger) async -> Int {
         var count = 0
+        let tree = self.tree
         do {
-            for delivery in try ledger.pendingDeliveries() {
-                let path = "\(tree.outbound(delivery.recipientOrgId))/\(delivery.fileName)"
-                let temporary = "\(tree.outbound(delivery.recipientOrgId))/\(DropTree.temporaryName(for: delivery.fileName, receiptId: delivery.receiptId))"
-                guard !tree.exists(path), !tree.exists(temporary) else { continue }
+            let pending = try await ledger.pendingDeliveries()
+            let gone = await BlockingWork.run {
+                pending.filter { delivery in
+                    let outbound = tree.outbound(delivery.recipientOrgId)
+                    let temporary = DropTree.temporaryName(for: delivery.fileName, receiptId: delivery.receiptId)
+                    return !tree.exists("\(outbound)/\(delivery.fileName)") && !tree.exists("\(outbound)/\(temporary)")
+                }
+            }
+            for delivery in gone {
                 // Another instance may have seen it gone first: counted by whoever recorded it.
-                if try ledger.markPickedUp(recipientOrgId: delivery.recipientOrgId, fileName: delivery.fileName, at: processor.now()) {
+                if try await ledger.markPickedUp(recipientOrgId: delivery.recipientOrgId, fileName: delivery.fileName, at: processor.now()) {
                     count += 1
                 }
             }

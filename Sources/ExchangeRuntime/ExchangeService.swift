@@ -21,8 +21,7 @@ public struct ExchangeService: Service {
         var cycle = self.cycle
         let clock = ContinuousClock()
         let start = clock.now
-        let recovering = cycle
-        _ = try await BlockingWork.run { try recovering.recover(logger: logger) }
+        _ = try await cycle.recover(logger: logger)
         logger.info("polling the drop tree", metadata: ["exchange.poll_interval": "\(pollInterval)"])
         while !Task.isShuttingDownGracefully, !Task.isCancelled {
             let summary = await cycle.run(now: start.duration(to: clock.now), logger: logger)
@@ -50,8 +49,7 @@ public struct ExchangeService: Service {
         let clock = ContinuousClock()
         let start = clock.now
         var total = ExchangeCycle.Summary()
-        let recovering = cycle
-        total.processed += try await BlockingWork.run { try recovering.recover(logger: logger) }
+        total.processed += try await cycle.recover(logger: logger)
         while true {
             let elapsed = start.duration(to: clock.now)
             let summary = await cycle.run(now: elapsed, logger: logger)

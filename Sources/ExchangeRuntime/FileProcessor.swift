@@ -64,28 +64,31 @@ public struct FileProcessor: Sendable {
     }
 
     /// Claims a ready file and takes it to its acknowledgement. Returns nil when the file was gone.
-    public func process(_ name: String, from participant: Participant, logger: Logger) throws -> Receipt? {
+    public func process(_ name: String, from participant: Participant, logger: Logger) async throws -> Receipt? {
         let receiptId = newReceiptId(participant.orgId)
         let started = ContinuousClock.now
-        guard let claimed = try tree.claim(name, from: participant.orgId, receiptId: receiptId) else { return nil }
+        let tree = self.tree
+        guard let claimed = try await BlockingWork.run({ try tree.claim(name, from: participant.orgId, receiptId: receiptId) }) else {
+            return nil
+        }
         CrashPoint.fileClaimed.reach()
-        let receipt = try recordClaim(claimed, receiptId: receiptId, name: name, sender: participant.orgId)
+        let receipt = try await recordClaim(claimed, receiptId: receiptId, name: name, sender: participant.orgId)
         CrashPoint.fileRecorded.reach()
         var logger = logger
         logger[metadataKey: "exchange.receipt"] = "\(receipt.id)"
-        let acknowledged = try judgeAndAcknowledge(receipt, claimedPath: claimed, participant: participant, logger: logger)
+        let acknowledged = try await judgeAndAcknowledge(receipt, claimedPath: claimed, participant: participant, logger: logger)
         ExchangeMetrics.claimToAcknowledgement(acknowledged, took: ContinuousClock.now - started)
         return acknowledged
     }
 
     /// Claims an entry that must not be read (a link, a folder, a FIFO, an oversize file) the same way
     /// as a file, and acknowledges it as rejected with the reason. It is moved, never opened.
-    public func setAside(_ entry: DropEntry, from participant: Participant, logger: Logger) throws -> Receipt? {
-        try process(entry.name, from: participant, logger: logger)
+    public func setAside(_ entry: DropEntry, from participant: Participant, logger: Logger) async throws -> Receipt? {
+        try await process(entry.name, from: participant, logger: logger)
     }
 
     /// Finishes a receipt that a crash left `claimed` or `writing`.
-    public func resume(_ receipt: Receipt, participant: Participant, logger: Logger) throws {
+    public func resume(_ receipt: Receipt, participant: Participant, logger: Logger) async throws {
         var receipt = receipt
         var logger = logger
         logger[metadataKey: "exchange.receipt"] = "\(receipt.id)"
@@ -96,13 +99,17 @@ public struct FileProcessor: Sendable {
         case .claimed:
             // A file judged again on support's request is claimed before it is copied out of the archive:
             // copy it (again) if the copy did not finish.
-            if receipt.reprocessOf != nil, !tree.exists(claimed) {
-                _ = try tree.copyIntoWork(try reprocessSource(of: receipt), receiptId: receipt.id, name: receipt.originalName)
+            let tree = self.tree
+            if receipt.reprocessOf != nil, await !BlockingWork.run({ tree.exists(claimed) }) {
+                let source = try await reprocessSource(of: receipt)
+                _ = try await BlockingWork.run { [receipt] in try tree.copyIntoWork(source, receiptId: receipt.id, name: receipt.originalName) }
             }
             // Judged again: the same bytes give the same judgement.
-            _ = try judgeAndAcknowledge(receipt, claimedPath: claimed, participant: participant, logger: logger)
+            _ = try await judgeAndAcknowledge(receipt, claimedPath: claimed, participant: participant, logger: logger)
         case .writing:
-            try placeOutputs(of: &receipt, participant: participant, originalPath: tree.exists(claimed) ? claimed : nil, logger: logger)
+            let tree = self.tree
+            let original = await BlockingWork.run { tree.exists(claimed) } ? claimed : nil
+            try await placeOutputs(of: &receipt, participant: participant, originalPath: original, logger: logger)
         }
     }
 
@@ -111,51 +118,56 @@ public struct FileProcessor: Sendable {
     /// - Returns: false when another instance, which found the same claim, recorded it first: it finishes
     ///   the file (an expected race, not a fault).
     @discardableResult
-    public func adoptClaimed(receiptId: String, participant: Participant, logger: Logger) throws -> Bool {
-        let names = try tree.list("\(tree.work)/\(receiptId)").map(\.name)
+    public func adoptClaimed(receiptId: String, participant: Participant, logger: Logger) async throws -> Bool {
+        let tree = self.tree
+        let names = try await BlockingWork.run { try tree.list("\(tree.work)/\(receiptId)").map(\.name) }
         guard let name = names.first else {
-            tree.removeWork(receiptId: receiptId)
+            await BlockingWork.run { tree.removeWork(receiptId: receiptId) }
             return true
         }
         let receipt: Receipt
         do {
-            receipt = try recordClaim("\(tree.work)/\(receiptId)/\(name)", receiptId: receiptId, name: name, sender: participant.orgId)
+            receipt = try await recordClaim("\(tree.work)/\(receiptId)/\(name)", receiptId: receiptId, name: name, sender: participant.orgId)
         } catch let error as LedgerError where error.code == .duplicateReceipt {
             return false
         }
-        _ = try judgeAndAcknowledge(receipt, claimedPath: "\(tree.work)/\(receiptId)/\(name)", participant: participant, logger: logger)
+        _ = try await judgeAndAcknowledge(receipt, claimedPath: "\(tree.work)/\(receiptId)/\(name)", participant: participant, logger: logger)
         return true
     }
 
     // MARK: Steps
 
-    func recordClaim(_ path: String, receiptId: String, name: String, sender: String, reprocessOf: String? = nil) throws -> Receipt {
-        let entry = try tree.entry(at: path)
-        let unreadable = entry.kind != .regular || entry.links > 1 || entry.size > maxFileBytes
-        let (digest, size) = unreadable ? (String(repeating: "0", count: 64), max(0, entry.size)) : try FileProcessor.sha256(of: path)
+    func recordClaim(_ path: String, receiptId: String, name: String, sender: String, reprocessOf: String? = nil) async throws -> Receipt {
+        let (tree, maxFileBytes) = (self.tree, self.maxFileBytes)
+        let (digest, size) = try await BlockingWork.run { () throws -> (String, Int64) in
+            let entry = try tree.entry(at: path)
+            let unreadable = entry.kind != .regular || entry.links > 1 || entry.size > maxFileBytes
+            return unreadable ? (String(repeating: "0", count: 64), max(0, entry.size)) : try FileProcessor.sha256(of: path)
+        }
         var receipt = Receipt(
             id: receiptId, senderOrgId: sender, originalName: name, sizeBytes: size, sha256: digest, claimedAt: now())
         receipt.reprocessOf = reprocessOf
-        try ledger.recordClaim(receipt, leasedTo: owner)
+        try await ledger.recordClaim(receipt, leasedTo: owner)
         leases.noteGranted(receipt.id)
         return receipt
     }
 
     func judgeAndAcknowledge(_ receipt: Receipt, claimedPath: String, participant: Participant, logger: Logger)
-        throws -> Receipt
+        async throws -> Receipt
     {
         var receipt = receipt
-        try holdLease(receipt)
-        let before = try tree.entry(at: claimedPath)
+        try await holdLease(receipt)
+        let tree = self.tree
+        let before = try await BlockingWork.run { try tree.entry(at: claimedPath) }
         if let reason = setAsideReason(before) {
             let issue = ValidationIssue(code: .notARegularFile(reason), message: FileProcessor.explanation(reason, size: receipt.sizeBytes))
             logger.info("entry set aside unread", metadata: ["exchange.reason": "\(issue.code)"])
-            return try acknowledge(
+            return try await acknowledge(
                 &receipt, report: nil, issues: [issue], errorCount: 1, outcome: .rejected, participant: participant,
                 originalPath: claimedPath, logger: logger)
         }
         // Judging again only the records that failed is not a second copy of the file's accepted records.
-        if !receipt.failedRecordsOnly, let first = try ledger.firstAccepted(sender: receipt.senderOrgId, sha256: receipt.sha256),
+        if !receipt.failedRecordsOnly, let first = try await ledger.firstAccepted(sender: receipt.senderOrgId, sha256: receipt.sha256),
             first.id != receipt.id
         {
             receipt.fileType = first.fileType
@@ -163,46 +175,28 @@ public struct FileProcessor: Sendable {
             receipt.recordsReceived = first.recordsReceived
             receipt.duplicateOf = first.id
             logger.info("file is a duplicate", metadata: ["exchange.first_receipt": "\(first.id)"])
-            return try acknowledge(
+            return try await acknowledge(
                 &receipt, report: nil, issues: [], errorCount: 0, outcome: .duplicate, participant: participant,
                 originalPath: claimedPath, logger: logger)
         }
-        let held = LedgerHeldRecords(ledger: ledger)
-        let reference = self.reference()
-        let applier = RecordApplier(
-            rules: rules, context: RuleContext(senderOrgId: participant.orgId, reference: reference, held: held, receivedAt: receipt.claimedAt),
-            receiptId: receipt.id, fieldTypes: RecordFiles.partnerFieldTypes)
-        let onlyLines = receipt.failedRecordsOnly ? try linesToJudgeAgain(receipt) : nil
-        let judged = RecordJudgements(
-            applier: applier, held: held, senderOrgId: participant.orgId, limit: validator.issueLimit, onlyLines: onlyLines)
-        let size = receipt.sizeBytes
-        var recordsSeen = 0
-        var leaseLost = false
-        let maxRecords = self.maxRecords
-        let leases = self.leases
-        let report = try validate(
-            claimedPath, name: receipt.originalName,
-            onRecord: { record in
-                recordsSeen += 1
-                // A long judgement keeps its lease (every 5,000 records), and stops if another instance took it.
-                if recordsSeen % 5_000 == 0, !((try? leases.holdReceipt(receipt.id)) ?? true) { leaseLost = true }
-                // Past the limit nothing is judged: the file is rejected whole.
-                if recordsSeen <= maxRecords { judged.judge(record) }
-            },
-            progress: { read in
-                // A long file keeps its lease while it is read.
-                if !((try? leases.holdReceipt(receipt.id)) ?? true) { leaseLost = true }
-                logger.info(
-                    "validating a long file",
-                    metadata: ["exchange.read_mib": "\(read >> 20)", "exchange.size_mib": "\(size >> 20)"])
-            },
-            stopReading: { recordsSeen > maxRecords || leaseLost })
-        judged.finish()
-        try held.rethrow()
-        if leaseLost { throw LeaseLost(what: "receipt \(receipt.id)") }
+        let onlyLines = receipt.failedRecordsOnly ? try await linesToJudgeAgain(receipt) : nil
+        // A rule that asked something its batch did not fetch was answered "nothing held": the file is
+        // judged again with those questions fetched for every batch (and the fault logged).
+        var judgement = try await judge(receipt, claimedPath: claimedPath, participant: participant, onlyLines: onlyLines, logger: logger)
+        var asked = HeldStateRequest()
+        for _ in 0..<2 where !judgement.missed.isEmpty {
+            logger.error("a rule asked the ledger something its batch did not fetch; the file is judged again with it")
+            asked.formUnion(judgement.missed)
+            judgement = try await judge(
+                receipt, claimedPath: claimedPath, participant: participant, onlyLines: onlyLines, alsoAsk: asked, logger: logger)
+        }
+        guard judgement.missed.isEmpty else {
+            throw LedgerError(.storage, "receipt \(receipt.id): the rules asked questions their batches did not fetch; the file is retried")
+        }
+        let report = judgement.report
         // Someone still writing into the file (through a descriptor opened before the claim), or a file
         // swapped in under it: what was read is not what was hashed and will be kept. Nothing is applied.
-        let after = try tree.entry(at: claimedPath)
+        let after = try await BlockingWork.run { try tree.entry(at: claimedPath) }
         if after.size != before.size || after.modified != before.modified || after.inode != before.inode
             || before.size != receipt.sizeBytes
         {
@@ -217,42 +211,118 @@ public struct FileProcessor: Sendable {
             receipt.fileType = report.type
             receipt.binding = report.binding
             receipt.recordsReceived = report.recordCount
-            return try acknowledge(
+            return try await acknowledge(
                 &receipt, report: report, issues: [issue], errorCount: 1, outcome: .rejected, participant: participant,
                 originalPath: claimedPath, logger: logger)
         }
         receipt.fileType = report.type
         receipt.binding = report.binding
-        if recordsSeen > maxRecords { logger.info("file has too many records", metadata: ["exchange.limit": "\(maxRecords)"]) }
+        if judgement.recordsSeen > maxRecords { logger.info("file has too many records", metadata: ["exchange.limit": "\(maxRecords)"]) }
         let verdict = FileVerdict(
-            report: report, verdicts: judged.verdicts, receiptId: receipt.id, senderOrgId: participant.orgId, recordsSeen: recordsSeen,
-            maxRecords: maxRecords, judgedAgainOnly: onlyLines != nil)
+            report: report, verdicts: judgement.verdicts, receiptId: receipt.id, senderOrgId: participant.orgId,
+            recordsSeen: judgement.recordsSeen, maxRecords: maxRecords, judgedAgainOnly: onlyLines != nil)
         receipt.recordsReceived = verdict.recordsReceived
         receipt.recordsRejected = verdict.recordsRejected
-        var judgedMetadata: Logger.Metadata = [
-            "exchange.type": "\(report.type?.code ?? "UNKNOWN")", "exchange.outcome": "\(verdict.outcome.rawValue)",
-            "exchange.errors": "\(verdict.errorCount)",
-        ]
-        // A rule that asks something its batch did not fetch is answered, one query at a time: say so.
-        if held.singleLookups > 0 { judgedMetadata["exchange.single_lookups"] = "\(held.singleLookups)" }
-        logger.info("file judged", metadata: judgedMetadata)
+        logger.info(
+            "file judged",
+            metadata: [
+                "exchange.type": "\(report.type?.code ?? "UNKNOWN")", "exchange.outcome": "\(verdict.outcome.rawValue)",
+                "exchange.errors": "\(verdict.errorCount)",
+            ])
         var routed: [OutboundFile] = []
         var changes = LedgerChanges.none
         if verdict.applies {
-            changes = LedgerChanges(held: applier.changes, waivers: applier.waiverChanges)
-            routed = try routedFiles(applier.routedNow, receipt: receipt, reference: reference, logger: logger)
+            changes = LedgerChanges(held: judgement.applier.changes, waivers: judgement.applier.waiverChanges)
+            routed = try await routedFiles(judgement.applier.routedNow, receipt: receipt, reference: judgement.reference, logger: logger)
         }
-        return try acknowledge(
+        return try await acknowledge(
             &receipt, report: report, issues: verdict.issues, errorCount: verdict.errorCount, outcome: verdict.outcome,
             participant: participant, originalPath: claimedPath, logger: logger, rejectedRecords: verdict.rejectedRecords, routed: routed,
             changes: changes)
+    }
+
+    /// What reading and judging a file's records came to.
+    struct Judgement {
+        /// Validation's report.
+        let report: ValidationReport
+        /// The records judged (up to `maxRecords`), the failing ones and their issues.
+        let verdicts: RecordVerdicts
+        /// The applier, with the accepted records' changes and what to route.
+        let applier: RecordApplier
+        /// The reference data the file was judged under.
+        let reference: ReferenceData
+        /// Records read (past `maxRecords`, reading stopped).
+        let recordsSeen: Int
+        /// What the rules asked outside their batches' requests.
+        let missed: HeldStateRequest
+    }
+
+    /// Reads the file and judges its records, in a pipeline: validation runs on a thread of
+    /// `BlockingWork` and hands the records over a batch at a time (`RecordFeed`); each batch's held state
+    /// is fetched from the ledger in a few queries, then its records are judged in file order. The
+    /// receipt's lease is renewed as batches and read progress come, and reading stops if it was lost.
+    private func judge(
+        _ receipt: Receipt, claimedPath: String, participant: Participant, onlyLines: Set<Int>?,
+        alsoAsk: HeldStateRequest = HeldStateRequest(), logger: Logger
+    ) async throws -> Judgement {
+        let held = LedgerHeldRecords(ledger: ledger)
+        let reference = self.reference()
+        let applier = RecordApplier(
+            rules: rules, context: RuleContext(senderOrgId: participant.orgId, reference: reference, held: held, receivedAt: receipt.claimedAt),
+            receiptId: receipt.id, fieldTypes: RecordFiles.partnerFieldTypes)
+        let judged = RecordJudgements(
+            applier: applier, held: held, senderOrgId: participant.orgId, limit: validator.issueLimit, onlyLines: onlyLines,
+            alsoAsk: alsoAsk)
+        let feed = RecordFeed(batchSize: RecordJudgements.defaultBatchSize)
+        let (processor, maxRecords, name) = (self, self.maxRecords, receipt.originalName)
+        async let reading = BlockingWork.run { () throws -> (ValidationReport, Int) in
+            defer { feed.finish() }
+            var seen = 0
+            let report = try processor.validate(
+                claimedPath, name: name,
+                onRecord: { record in
+                    seen += 1
+                    // Past the limit nothing is judged: the file is rejected whole.
+                    if seen <= maxRecords { feed.add(record) }
+                },
+                progress: { read in feed.send(.progress(read: read)) },
+                stopReading: { seen > maxRecords || feed.isStopped })
+            feed.flush()
+            return (report, seen)
+        }
+        // Every event is taken, even after a failure, so the reading thread never waits on a full feed.
+        var failure: (any Error)?
+        for await event in feed.events {
+            defer { feed.taken() }
+            guard failure == nil else { continue }
+            do {
+                // A long judgement keeps its lease, and stops if another instance took it.
+                try await holdLease(receipt)
+                switch event {
+                case .records(let records):
+                    try await judged.judge(records)
+                case .progress(let read):
+                    logger.info(
+                        "validating a long file",
+                        metadata: ["exchange.read_mib": "\(read >> 20)", "exchange.size_mib": "\(receipt.sizeBytes >> 20)"])
+                }
+            } catch {
+                failure = error
+                feed.stop()
+            }
+        }
+        let (report, recordsSeen) = try await reading
+        if let failure { throw failure }
+        return Judgement(
+            report: report, verdicts: judged.verdicts, applier: applier, reference: reference, recordsSeen: recordsSeen,
+            missed: held.missed)
     }
 
     /// The files that carry accepted enrollments to their centers and attendance to the home high schools,
     /// one per recipient (and school year), in each recipient's binding.
     private func routedFiles(
         _ routed: [String: [HeldRecord]], receipt: Receipt, reference: ReferenceData, logger: Logger
-    ) throws -> [OutboundFile] {
+    ) async throws -> [OutboundFile] {
         let writer = OutboundWriter(tree: tree, ledger: ledger, now: now)
         let tag = String(receipt.id.split(separator: "-").last ?? "")
         var files: [OutboundFile] = []
@@ -269,7 +339,7 @@ public struct FileProcessor: Sendable {
                 guard let type = records.first?.type else { continue }
                 let yearTag = Set(records.map(\.schoolYear)).count == 1 ? tag : "\(tag)-\(year)"
                 let preferred = RecordFiles.name(type, orgId: receipt.senderOrgId, time: receipt.claimedAt, tag: yearTag, binding: binding)
-                let name = try writer.freeName(preferred, fallback: "\(receipt.id)-\(year).\(type.code).\(binding.fileExtension)", recipient: recipient)
+                let name = try await writer.freeName(preferred, fallback: "\(receipt.id)-\(year).\(type.code).\(binding.fileExtension)", recipient: recipient)
                 files.append(
                     OutboundFile(
                         recipientOrgId: recipient, name: name,
@@ -307,7 +377,7 @@ public struct FileProcessor: Sendable {
         }
     }
 
-    private func validate(
+    func validate(
         _ path: String, name: String, onRecord: @escaping RecordFactsHandler, progress: @escaping (Int64) -> Void,
         stopReading: @escaping () -> Bool
     ) throws -> ValidationReport {
@@ -343,11 +413,12 @@ public struct FileProcessor: Sendable {
         _ receipt: inout Receipt, report: ValidationReport?, issues: [ValidationIssue], errorCount: Int,
         outcome: FileOutcome, participant: Participant, originalPath: String?, logger: Logger,
         rejectedRecords: [RejectedRecord] = [], routed: [OutboundFile] = [], changes: LedgerChanges = .none
-    ) throws -> Receipt {
+    ) async throws -> Receipt {
         let binding = FileProcessor.outputBinding(for: participant, report: report, name: receipt.originalName)
         let writer = OutboundWriter(tree: tree, ledger: ledger, now: now)
-        func freeName(_ suffix: String) throws -> String {
-            try writer.freeName(receipt.originalName + suffix, fallback: "\(receipt.id)\(suffix)", recipient: participant.orgId)
+        let (originalName, receiptId) = (receipt.originalName, receipt.id)
+        func freeName(_ suffix: String) async throws -> String {
+            try await writer.freeName(originalName + suffix, fallback: "\(receiptId)\(suffix)", recipient: participant.orgId)
         }
         receipt.outcome = outcome
         receipt.errorCount = errorCount
@@ -364,8 +435,8 @@ public struct FileProcessor: Sendable {
             receipt.recordsAccepted = 0
             receipt.recordsRejected = 0
         }
-        receipt.ackFile = try freeName(".ack.\(binding.fileExtension)")
-        receipt.errorFile = issues.isEmpty ? nil : try freeName(".errors.\(binding.fileExtension)")
+        receipt.ackFile = try await freeName(".ack.\(binding.fileExtension)")
+        receipt.errorFile = issues.isEmpty ? nil : try await freeName(".errors.\(binding.fileExtension)")
         let processed = now()
         receipt.finishedAt = processed
 
@@ -386,42 +457,45 @@ public struct FileProcessor: Sendable {
         outputs.append(
             OutboundFile(recipientOrgId: participant.orgId, name: receipt.ackFile!, bytes: AcknowledgementRenderer.acknowledgement(ack, as: binding)))
 
-        try writer.prepare(outputs, sourceId: receipt.id)
+        try await writer.prepare(outputs, sourceId: receipt.id)
         CrashPoint.filePrepared.reach()
         receipt.state = .writing
         do {
-            try holdLease(receipt)
-            try ledger.update(
+            try await holdLease(receipt)
+            try await ledger.update(
                 receipt, recordingDeliveries: writer.deliveries(of: outputs, sourceId: receipt.id, at: processed),
                 findings: ReceiptFindings(issues: issues, rejectedRecords: rejectedRecords), applying: changes)
         } catch {
             // Refused, so certainly not recorded (not a lost connection, after which the commit may have
             // happened): the temporaries would never be placed; a retry judges the file afresh.
             if error is LeaseLost || [.duplicateReceipt, .conflict, .unknownReceipt].contains((error as? LedgerError)?.code) {
-                writer.discard(outputs, sourceId: receipt.id)
+                await writer.discard(outputs, sourceId: receipt.id)
             }
             throw error
         }
         CrashPoint.fileCommitted.reach()
-        try placeOutputs(of: &receipt, participant: participant, originalPath: originalPath, logger: logger)
+        try await placeOutputs(of: &receipt, participant: participant, originalPath: originalPath, logger: logger)
         return receipt
     }
 
-    private func placeOutputs(of receipt: inout Receipt, participant: Participant, originalPath: String?, logger: Logger) throws {
-        try holdLease(receipt)
-        try OutboundWriter(tree: tree, ledger: ledger, now: now).placeAll(sourceId: receipt.id, afterFirst: CrashPoint.fileOnePlaced)
+    private func placeOutputs(of receipt: inout Receipt, participant: Participant, originalPath: String?, logger: Logger) async throws {
+        try await holdLease(receipt)
+        try await OutboundWriter(tree: tree, ledger: ledger, now: now).placeAll(sourceId: receipt.id, afterFirst: CrashPoint.fileOnePlaced)
         CrashPoint.filePlaced.reach()
-        if let originalPath {
-            try tree.file(
-                originalPath, receiptId: receipt.id, orgId: participant.orgId, name: receipt.originalName,
-                quarantine: receipt.outcome == .rejected, at: receipt.claimedAt)
-        } else {
-            // Filed before a crash that came before its work folder was removed.
-            tree.removeWork(receiptId: receipt.id)
+        let (tree, filed) = (self.tree, receipt)
+        try await BlockingWork.run {
+            if let originalPath {
+                try tree.file(
+                    originalPath, receiptId: filed.id, orgId: participant.orgId, name: filed.originalName,
+                    quarantine: filed.outcome == .rejected, at: filed.claimedAt)
+            } else {
+                // Filed before a crash that came before its work folder was removed.
+                tree.removeWork(receiptId: filed.id)
+            }
         }
         CrashPoint.fileFiled.reach()
         receipt.state = .finished
-        try ledger.update(receipt)
+        try await ledger.update(receipt)
         ExchangeMetrics.acknowledged(receipt)
         logger.info("file acknowledged", metadata: ["exchange.outcome": "\(receipt.outcome?.rawValue ?? "")"])
     }
@@ -430,8 +504,8 @@ public struct FileProcessor: Sendable {
 
     /// Renews the receipt's lease, or throws if another owner took it over (this process stalled past
     /// it): the other one finishes the file.
-    private func holdLease(_ receipt: Receipt) throws {
-        guard try leases.holdReceipt(receipt.id) else { throw LeaseLost(what: "receipt \(receipt.id)") }
+    private func holdLease(_ receipt: Receipt) async throws {
+        guard try await leases.holdReceipt(receipt.id) else { throw LeaseLost(what: "receipt \(receipt.id)") }
     }
 
     /// A receipt id: `R<sender>-<yyyymmddThhmmss>-<suffix>`, e.g. `R061014-20261129T044500-3fa9c2`.
@@ -497,11 +571,10 @@ public struct FileProcessor: Sendable {
     }
 }
 
-/// Judges records as validation hands them out, a batch at a time: the records of a batch are collected
-/// (in canonical form), the held state they may ask about is fetched in a few queries
-/// (`LedgerHeldRecords.prefetch`), then each is judged in file order through the file's `RecordApplier`
-/// (which sees what earlier records of the file changed). Keeps the first violations (up to a limit) and
-/// counts the rest and the records that failed. `finish()` judges the last batch.
+/// Judges a file's records a batch at a time, as validation hands them over: the held state a batch may
+/// ask about is fetched in a few queries (`LedgerHeldRecords.prefetch`), then each record is judged in
+/// file order through the file's `RecordApplier` (which sees what earlier records of the file changed).
+/// Keeps the first violations (up to a limit) and counts the rest and the records that failed.
 final class RecordJudgements {
     let applier: RecordApplier
     let held: LedgerHeldRecords
@@ -509,9 +582,9 @@ final class RecordJudgements {
     let limit: Int
     /// When set, only the records starting on these lines are judged (the others were applied already).
     let onlyLines: Set<Int>?
-    /// Records judged together after one prefetch.
-    let batchSize: Int
-    private var batch: [RecordFacts] = []
+    /// Questions fetched with every batch besides the batch's own (those a rule asked outside its batch
+    /// when the file was judged before).
+    let alsoAsk: HeldStateRequest
     /// What the records judged so far came to (the failing records kept up to `maxRejectedRecords`).
     private(set) var verdicts = RecordVerdicts()
     static let maxRejectedRecords = 100_000
@@ -520,34 +593,24 @@ final class RecordJudgements {
 
     init(
         applier: RecordApplier, held: LedgerHeldRecords, senderOrgId: String, limit: Int, onlyLines: Set<Int>? = nil,
-        batchSize: Int = RecordJudgements.defaultBatchSize
+        alsoAsk: HeldStateRequest = HeldStateRequest()
     ) {
         self.applier = applier
         self.held = held
         self.senderOrgId = senderOrgId
         self.limit = limit
         self.onlyLines = onlyLines
-        self.batchSize = max(1, batchSize)
+        self.alsoAsk = alsoAsk
     }
 
-    /// Takes a record into the batch; a full batch is judged.
-    func judge(_ record: RecordFacts) {
-        if let onlyLines, !onlyLines.contains(record.line) { return }
-        batch.append(applier.canonical(record))
-        if batch.count >= batchSize { judgeBatch() }
-    }
-
-    /// Judges the records still in the batch.
-    func finish() {
-        if !batch.isEmpty { judgeBatch() }
-    }
-
-    private func judgeBatch() {
-        var request = HeldStateRequest()
+    /// Judges a batch of records, in file order, after fetching what they may ask.
+    func judge(_ records: [RecordFacts]) async throws(LedgerError) {
+        let batch = records.filter { onlyLines?.contains($0.line) ?? true }.map(applier.canonical)
+        guard !batch.isEmpty else { return }
+        var request = alsoAsk
         for record in batch { request.add(record, sender: senderOrgId) }
-        held.prefetch(request)
+        try await held.prefetch(request)
         for record in batch { judgeNow(record) }
-        batch.removeAll(keepingCapacity: true)
     }
 
     private func judgeNow(_ record: RecordFacts) {

@@ -23,20 +23,20 @@ final class LeaseKeeper: Sendable {
     }
 
     /// Whether we (still) hold the receipt's lease, renewing it when due.
-    func holdReceipt(_ id: String) throws(LedgerError) -> Bool {
-        try hold(id) { () throws(LedgerError) in try ledger.lease(receiptId: id, to: owner) }
+    func holdReceipt(_ id: String) async throws(LedgerError) -> Bool {
+        try await hold(id) { () async throws(LedgerError) in try await ledger.lease(receiptId: id, to: owner) }
     }
 
     /// Whether we (still) hold the job run's lease, renewing it when due.
-    func holdJobRun(_ id: String) throws(LedgerError) -> Bool {
-        try hold(id) { () throws(LedgerError) in try ledger.lease(jobRunId: id, to: owner) }
+    func holdJobRun(_ id: String) async throws(LedgerError) -> Bool {
+        try await hold(id) { () async throws(LedgerError) in try await ledger.lease(jobRunId: id, to: owner) }
     }
 
-    private func hold(_ id: String, renew: () throws(LedgerError) -> Bool) throws(LedgerError) -> Bool {
+    private func hold(_ id: String, renew: () async throws(LedgerError) -> Bool) async throws(LedgerError) -> Bool {
         let now = clock.now
         let fresh = Duration.seconds(max(1, ledger.leaseSeconds) / 4)
         if let last = granted.withLock({ $0[id] }), now - last < fresh { return true }
-        guard try renew() else {
+        guard try await renew() else {
             granted.withLock { $0[id] = nil }
             return false
         }

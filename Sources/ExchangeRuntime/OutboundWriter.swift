@@ -32,27 +32,34 @@ struct OutboundWriter: Sendable {
 
     /// `preferred` when neither a file nor a pending delivery holds that name in the recipient's
     /// `outbound/`, else `fallback`.
-    func freeName(_ preferred: String, fallback: String, recipient: String) throws -> String {
-        if preferred.utf8.count <= 240, !tree.exists("\(tree.outbound(recipient))/\(preferred)"),
-            try !ledger.isPendingDelivery(recipientOrgId: recipient, fileName: preferred)
+    func freeName(_ preferred: String, fallback: String, recipient: String) async throws -> String {
+        let tree = self.tree
+        if preferred.utf8.count <= 240, await !BlockingWork.run({ tree.exists("\(tree.outbound(recipient))/\(preferred)") }),
+            try await !ledger.isPendingDelivery(recipientOrgId: recipient, fileName: preferred)
         {
             return preferred
         }
         return fallback
     }
 
-    /// Prepares each file as a hidden temporary in its recipient's `outbound/`.
-    func prepare(_ files: [OutboundFile], sourceId: String) throws {
-        for file in files {
-            try tree.prepare(file.bytes, named: file.name, in: tree.outbound(file.recipientOrgId), receiptId: sourceId)
+    /// Prepares each file as a hidden temporary in its recipient's `outbound/` (on `BlockingWork`'s threads).
+    func prepare(_ files: [OutboundFile], sourceId: String) async throws {
+        let tree = self.tree
+        try await BlockingWork.run {
+            for file in files {
+                try tree.prepare(file.bytes, named: file.name, in: tree.outbound(file.recipientOrgId), receiptId: sourceId)
+            }
         }
     }
 
     /// Removes the hidden temporaries `prepare` wrote, when their judgement was not recorded (it failed,
     /// or another instance recorded the same bytes first): nobody would ever place or remove them.
-    func discard(_ files: [OutboundFile], sourceId: String) {
-        for file in files {
-            unlink("\(tree.outbound(file.recipientOrgId))/\(DropTree.temporaryName(for: file.name, receiptId: sourceId))")
+    func discard(_ files: [OutboundFile], sourceId: String) async {
+        let tree = self.tree
+        await BlockingWork.run {
+            for file in files {
+                unlink("\(tree.outbound(file.recipientOrgId))/\(DropTree.temporaryName(for: file.name, receiptId: sourceId))")
+            }
         }
     }
 
@@ -66,14 +73,15 @@ struct OutboundWriter: Sendable {
     /// Places every delivery recorded for `sourceId`, in the order recorded. A file placed and already
     /// taken by its recipient is recorded as picked up. `afterFirst` is reached between the first file
     /// placed and the second.
-    func placeAll(sourceId: String, afterFirst: CrashPoint? = nil) throws {
-        for (index, delivery) in try ledger.deliveries(sourceId: sourceId).enumerated() {
+    func placeAll(sourceId: String, afterFirst: CrashPoint? = nil) async throws {
+        let tree = self.tree
+        for (index, delivery) in try await ledger.deliveries(sourceId: sourceId).enumerated() {
             if index == 1 { afterFirst?.reach() }
             let outbound = tree.outbound(delivery.recipientOrgId)
-            switch try tree.place(delivery.fileName, in: outbound, receiptId: sourceId) {
+            switch try await BlockingWork.run({ try tree.place(delivery.fileName, in: outbound, receiptId: sourceId) }) {
             case .placed: break
             case .alreadyTaken:
-                try ledger.markPickedUp(recipientOrgId: delivery.recipientOrgId, fileName: delivery.fileName, at: now())
+                try await ledger.markPickedUp(recipientOrgId: delivery.recipientOrgId, fileName: delivery.fileName, at: now())
             case .nameTaken:
                 throw DropTreeError("another file already holds the name", "\(outbound)/\(delivery.fileName)", EEXIST)
             }
@@ -84,21 +92,24 @@ struct OutboundWriter: Sendable {
     /// finished (a temporary never outlives the step that made it: one that did is an error): placed
     /// when its delivery is recorded and waits for pickup, removed otherwise. Temporaries of work in
     /// progress are left to it. Returns how many were repaired.
-    func repairOrphanTemporaries(of orgIds: [String], logger: Logger) -> Int {
+    func repairOrphanTemporaries(of orgIds: [String], logger: Logger) async -> Int {
+        let tree = self.tree
         var repaired = 0
         for orgId in orgIds {
             do {
-                for temporary in try tree.temporaries(inOutboundOf: orgId) where try ledger.isFinished(sourceId: temporary.sourceId) {
+                for temporary in try await BlockingWork.run({ try tree.temporaries(inOutboundOf: orgId) }) {
+                    guard try await ledger.isFinished(sourceId: temporary.sourceId) else { continue }
                     // Still there once its source is seen finished (not placed by its step meanwhile).
-                    guard tree.exists("\(tree.outbound(orgId))/\(temporary.name)") else { continue }
-                    let delivery = try ledger.deliveries(sourceId: temporary.sourceId).first {
+                    guard await BlockingWork.run({ tree.exists("\(tree.outbound(orgId))/\(temporary.name)") }) else { continue }
+                    let delivery = try await ledger.deliveries(sourceId: temporary.sourceId).first {
                         $0.recipientOrgId == orgId && $0.fileName == temporary.fileName
                     }
-                    var placed = false
-                    if let delivery, delivery.pickedUpAt == nil {
-                        placed = try tree.place(temporary.fileName, in: tree.outbound(orgId), receiptId: temporary.sourceId) == .placed
+                    let placeable = delivery.map { $0.pickedUpAt == nil } ?? false
+                    let placed = try await BlockingWork.run {
+                        let placed = try placeable && tree.place(temporary.fileName, in: tree.outbound(orgId), receiptId: temporary.sourceId) == .placed
+                        if !placed { tree.removeTemporary(temporary, inOutboundOf: orgId) }
+                        return placed
                     }
-                    if !placed { tree.removeTemporary(temporary, inOutboundOf: orgId) }
                     repaired += 1
                     ExchangeMetrics.orphanTemporaryRepaired()
                     logger.error(

@@ -43,7 +43,12 @@ final class BacklogCache: Sendable {
 
     private func count() async -> Result<Backlog, WorkFailure> {
         let desk = self.desk
-        let result = await BlockingWork.run { WorkFailure.capture { try desk.backlog() } }
+        let result: Result<Backlog, WorkFailure>
+        do {
+            result = .success(try await desk.backlog())
+        } catch {
+            result = .failure(WorkFailure(error))
+        }
         let now = clock.now
         state.withLock { state in
             state.value = result

@@ -287,13 +287,6 @@ public struct ReviewSite: Sendable {
 
     // MARK: Pages
 
-    /// Runs `body`'s reads of the desk (the ledger, the disk) on the blocking threads, so that a page never
-    /// holds a thread of the pool the site answers on.
-    private func reading<T: Sendable>(_ body: @escaping @Sendable (SupportDesk) throws -> T) async throws -> T {
-        let desk = self.desk
-        return try await BlockingWork.run { try body(desk) }
-    }
-
     private func submissions(request: Request, context: ReviewContext) async throws -> Response {
         let reference = desk.referenceData
         let parameters = request.uri.queryParameters
@@ -305,7 +298,7 @@ public struct ReviewSite: Sendable {
         var receipts: [Receipt] = []
         do {
             let query = try filter.query(zone: reference.policy.timeZone)
-            receipts = try await reading { try $0.submissions(query) }
+            receipts = try await desk.submissions(query)
         } catch let error as SupportError {
             values["problem"] = error.message
         }
@@ -338,7 +331,7 @@ public struct ReviewSite: Sendable {
         let id = context.parameters.get("id") ?? ""
         let story: ReceiptStory
         do {
-            story = try await reading { try $0.story(of: id) }
+            story = try await desk.story(of: id)
         } catch let error as SupportError {
             return message(error.message, context: context, status: .notFound, back: "/submissions")
         }
@@ -375,7 +368,7 @@ public struct ReviewSite: Sendable {
 
     private func deliveries(context: ReviewContext) async throws -> Response {
         let reference = desk.referenceData
-        let (overdue, waiting) = try await reading { (try $0.waitingDeliveries(overdueOnly: true), try $0.waitingDeliveries(overdueOnly: false).count) }
+        let (overdue, waiting) = (try await desk.waitingDeliveries(overdueOnly: true), try await desk.waitingDeliveries(overdueOnly: false).count)
         let values: [String: Any] = [
             "overdue": overdue.map { SupportViews.waiting($0, reference: reference) },
             "waiting": waiting,
@@ -386,14 +379,14 @@ public struct ReviewSite: Sendable {
 
     private func quiet(context: ReviewContext) async throws -> Response {
         let values: [String: Any] = [
-            "centers": try await reading { try $0.quietCenters() }.map(SupportViews.quiet), "quietDays": desk.referenceData.policy.quietDays,
+            "centers": try await desk.quietCenters().map(SupportViews.quiet), "quietDays": desk.referenceData.policy.quietDays,
         ]
         return page("quiet", title: "Quiet centers", context: context, tab: "Quiet", values: values)
     }
 
     private func waivers(context: ReviewContext) async throws -> Response {
         let reference = desk.referenceData
-        let values: [String: Any] = ["waivers": try await reading { try $0.waivers() }.reversed().map { SupportViews.waiver($0, reference: reference) }]
+        let values: [String: Any] = ["waivers": try await desk.waivers().reversed().map { SupportViews.waiver($0, reference: reference) }]
         return page("waivers", title: "Waiver requests", context: context, tab: "Waivers", values: values)
     }
 
@@ -401,7 +394,7 @@ public struct ReviewSite: Sendable {
         let id = context.parameters.get("id") ?? ""
         let found: (request: WaiverRequest, decisionFile: String?)
         do {
-            found = try await reading { try $0.waiver(id: id) }
+            found = try await desk.waiver(id: id)
         } catch let error as SupportError {
             return message(error.message, context: context, status: .notFound, back: "/waivers")
         }
@@ -430,7 +423,7 @@ public struct ReviewSite: Sendable {
         logger[metadataKey: "exchange.user"] = "\(context.sessions.session?.user ?? "")"
         do {
             let (jobs, approve, reason) = (self.jobs, form.decision == "approve", form.reason ?? "")
-            try await BlockingWork.run { [logger] in _ = try jobs.decideWaiver(id: id, approve: approve, reason: reason, logger: logger) }
+            _ = try await jobs.decideWaiver(id: id, approve: approve, reason: reason, logger: logger)
         } catch let error as JobError {
             return try await waiver(context: context, error: error.message, status: .conflict)
         }
@@ -438,7 +431,7 @@ public struct ReviewSite: Sendable {
     }
 
     private func status(context: ReviewContext) async throws -> Response {
-        let values: [String: Any] = ["status": SupportViews.status(try await reading { try $0.status() }, reference: desk.referenceData)]
+        let values: [String: Any] = ["status": SupportViews.status(try await desk.status(), reference: desk.referenceData)]
         return page("status", title: "Status", context: context, tab: "Status", values: values)
     }
 }

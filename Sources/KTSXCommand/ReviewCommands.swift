@@ -18,7 +18,7 @@ struct ReviewOptions: ParsableArguments {
     var format: Format = .text
 
     /// The exchange of the configuration.
-    func exchange() throws -> Exchange { try Exchange(configuration: try configuration.load(), command: "review") }
+    func exchange() async throws -> Exchange { try await Exchange(configuration: try configuration.load(), command: "review") }
 
     /// Prints `view` as JSON, or the text that `text` makes.
     func emit(_ view: Any, text: () -> String) throws {
@@ -52,56 +52,58 @@ enum TextTable {
 }
 
 /// `ktsx status`: the exchange at a glance.
-struct Status: ParsableCommand {
+struct Status: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Show whether the service runs, what waits, the latest job runs and each participant's last file.")
 
     @OptionGroup var options: ReviewOptions
 
-    func run() throws {
-        let exchange = try options.exchange()
-        let report = try exchange.desk.status()
-        let reference = exchange.references.current
-        let zone = reference.policy.timeZone
-        try options.emit(SupportViews.status(report, reference: reference)) {
-            var text = ""
-            let backlog = report.backlog
-            if let heartbeat = backlog.heartbeat, let age = backlog.secondsSinceLastPass {
-                text += backlog.serviceRunning
-                    ? "service: running (last pass \(age) s ago, process \(heartbeat.processId))\n"
-                    : "service: NOT RUNNING (last pass \(SupportViews.localTime(heartbeat.time, zone)), process \(heartbeat.processId))\n"
-            } else {
-                text += "service: has never run on this state directory\n"
-            }
-            text += "backlog: \(TextTable.plural(backlog.waitingInInbound, "file")) waiting in inbound, "
-                + "\(TextTable.plural(backlog.receiptsInProgress, "receipt")) in progress, "
-                + "\(TextTable.plural(backlog.jobRunsInProgress, "job run")) in progress\n"
-            text += "deliveries: \(backlog.deliveriesWaiting) waiting for pickup, \(backlog.deliveriesOverdue) past \(reference.policy.pickupThresholdHours) h\n"
-            if !report.lastJobRuns.isEmpty {
-                text += "latest job runs:\n"
+    func run() async throws {
+        let exchange = try await options.exchange()
+        try await exchange.running {
+            let report = try await exchange.desk.status()
+            let reference = exchange.references.current
+            let zone = reference.policy.timeZone
+            try options.emit(SupportViews.status(report, reference: reference)) {
+                var text = ""
+                let backlog = report.backlog
+                if let heartbeat = backlog.heartbeat, let age = backlog.secondsSinceLastPass {
+                    text += backlog.serviceRunning
+                        ? "service: running (last pass \(age) s ago, process \(heartbeat.processId))\n"
+                        : "service: NOT RUNNING (last pass \(SupportViews.localTime(heartbeat.time, zone)), process \(heartbeat.processId))\n"
+                } else {
+                    text += "service: has never run on this state directory\n"
+                }
+                text += "backlog: \(TextTable.plural(backlog.waitingInInbound, "file")) waiting in inbound, "
+                    + "\(TextTable.plural(backlog.receiptsInProgress, "receipt")) in progress, "
+                    + "\(TextTable.plural(backlog.jobRunsInProgress, "job run")) in progress\n"
+                text += "deliveries: \(backlog.deliveriesWaiting) waiting for pickup, \(backlog.deliveriesOverdue) past \(reference.policy.pickupThresholdHours) h\n"
+                if !report.lastJobRuns.isEmpty {
+                    text += "latest job runs:\n"
+                    text += TextTable.render(
+                        report.lastJobRuns.map { run in
+                            [run.job.rawValue, run.runKey, run.state.rawValue, SupportViews.localTime(run.startedAt, zone),
+                             "\(TextTable.plural(run.files, "file")), \(TextTable.plural(run.records, "record"))"]
+                        }, indent: "  ")
+                }
+                text += "participants:\n"
                 text += TextTable.render(
-                    report.lastJobRuns.map { run in
-                        [run.job.rawValue, run.runKey, run.state.rawValue, SupportViews.localTime(run.startedAt, zone),
-                         "\(TextTable.plural(run.files, "file")), \(TextTable.plural(run.records, "record"))"]
-                    }, indent: "  ")
+                    [["ORG", "NAME", "CLASS", "INBOUND", "LAST FILE"]]
+                        + report.participants.map { line in
+                            let last = line.lastReceipt.map { receipt in
+                                "\(SupportViews.localTime(receipt.claimedAt, zone))  \(receipt.fileType?.code ?? "?")  "
+                                    + "\(receipt.outcome?.rawValue ?? receipt.state.rawValue)  \(receipt.id)"
+                            } ?? "none yet"
+                            return [line.participant.orgId, line.participant.name, line.participant.classification.rawValue, "\(line.waitingInInbound)", last]
+                        }, indent: "  ")
+                return text
             }
-            text += "participants:\n"
-            text += TextTable.render(
-                [["ORG", "NAME", "CLASS", "INBOUND", "LAST FILE"]]
-                    + report.participants.map { line in
-                        let last = line.lastReceipt.map { receipt in
-                            "\(SupportViews.localTime(receipt.claimedAt, zone))  \(receipt.fileType?.code ?? "?")  "
-                                + "\(receipt.outcome?.rawValue ?? receipt.state.rawValue)  \(receipt.id)"
-                        } ?? "none yet"
-                        return [line.participant.orgId, line.participant.name, line.participant.classification.rawValue, "\(line.waitingInInbound)", last]
-                    }, indent: "  ")
-            return text
         }
     }
 }
 
 /// `ktsx submissions`: received files, filtered.
-struct Submissions: ParsableCommand {
+struct Submissions: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "List received files, newest first, filtered by participant, type, outcome and date.",
         discussion: "Dates are Kentucky dates (the schedule's time zone); --to includes its whole day.")
@@ -126,34 +128,36 @@ struct Submissions: ParsableCommand {
     @Option(help: "At most this many (the newest).")
     var limit: Int = 100
 
-    func run() throws {
-        let exchange = try options.exchange()
-        let reference = exchange.references.current
-        let query: ReceiptQuery
-        do {
-            query = try SubmissionFilter(
-                participants: participants, types: types, outcomes: outcomes, from: from, to: to, limit: limit
-            ).query(zone: reference.policy.timeZone)
-        } catch {
-            throw ValidationError(error.message)
-        }
-        let receipts = try exchange.desk.submissions(query)
-        let zone = reference.policy.timeZone
-        try options.emit(receipts.map { SupportViews.receipt($0, reference: reference) }) {
-            guard !receipts.isEmpty else { return "no files match\n" }
-            return TextTable.render(
-                [["RECEIVED", "RECEIPT", "SENDER", "TYPE", "OUTCOME", "RECORDS", "ERRORS", "FILE"]]
-                    + receipts.map { receipt in
-                        [SupportViews.localTime(receipt.claimedAt, zone), receipt.id, receipt.senderOrgId, receipt.fileType?.code ?? "?",
-                         receipt.outcome?.rawValue ?? receipt.state.rawValue, "\(receipt.recordsAccepted)/\(receipt.recordsReceived)",
-                         "\(receipt.errorCount)", receipt.originalName]
-                    })
+    func run() async throws {
+        let exchange = try await options.exchange()
+        try await exchange.running {
+            let reference = exchange.references.current
+            let query: ReceiptQuery
+            do {
+                query = try SubmissionFilter(
+                    participants: participants, types: types, outcomes: outcomes, from: from, to: to, limit: limit
+                ).query(zone: reference.policy.timeZone)
+            } catch let error as SupportError {
+                throw ValidationError(error.message)
+            }
+            let receipts = try await exchange.desk.submissions(query)
+            let zone = reference.policy.timeZone
+            try options.emit(receipts.map { SupportViews.receipt($0, reference: reference) }) {
+                guard !receipts.isEmpty else { return "no files match\n" }
+                return TextTable.render(
+                    [["RECEIVED", "RECEIPT", "SENDER", "TYPE", "OUTCOME", "RECORDS", "ERRORS", "FILE"]]
+                        + receipts.map { receipt in
+                            [SupportViews.localTime(receipt.claimedAt, zone), receipt.id, receipt.senderOrgId, receipt.fileType?.code ?? "?",
+                             receipt.outcome?.rawValue ?? receipt.state.rawValue, "\(receipt.recordsAccepted)/\(receipt.recordsReceived)",
+                             "\(receipt.errorCount)", receipt.originalName]
+                        })
+            }
         }
     }
 }
 
 /// `ktsx show RECEIPT`: one file's whole story.
-struct Show: ParsableCommand {
+struct Show: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Show a file's whole story: when it came, how it was judged, what failed and why, where its outputs went.")
 
@@ -162,16 +166,18 @@ struct Show: ParsableCommand {
     @Argument(help: "The receipt id (from the acknowledgement or `ktsx submissions`).")
     var receipt: String
 
-    func run() throws {
-        let exchange = try options.exchange()
-        let reference = exchange.references.current
-        let story: ReceiptStory
-        do {
-            story = try exchange.desk.story(of: receipt)
-        } catch let error as SupportError {
-            throw ConfigurationFailure(message: "ktsx: \(error.message)")
+    func run() async throws {
+        let exchange = try await options.exchange()
+        try await exchange.running {
+            let reference = exchange.references.current
+            let story: ReceiptStory
+            do {
+                story = try await exchange.desk.story(of: receipt)
+            } catch let error as SupportError {
+                throw ConfigurationFailure(message: "ktsx: \(error.message)")
+            }
+            try options.emit(SupportViews.story(story, reference: reference)) { Show.text(story, reference: reference) }
         }
-        try options.emit(SupportViews.story(story, reference: reference)) { Show.text(story, reference: reference) }
     }
 
     static func text(_ story: ReceiptStory, reference: ReferenceData) -> String {
@@ -230,7 +236,7 @@ struct Show: ParsableCommand {
 }
 
 /// `ktsx reprocess RECEIPT`: judge a file again after the reference data was fixed.
-struct Reprocess: ParsableCommand {
+struct Reprocess: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Judge a rejected (or partly rejected) file again under today's reference data, as a new receipt.",
         discussion: """
@@ -243,25 +249,27 @@ struct Reprocess: ParsableCommand {
     @Argument(help: "The receipt id of the file to judge again.")
     var receipt: String
 
-    func run() throws {
-        let exchange = try options.exchange()
-        let reference = exchange.references.current
-        let logger = options.configuration.logger()
-        do {
-            let again = try exchange.processor.reprocess(receiptId: receipt, logger: logger)
-            try options.emit(SupportViews.receipt(again, reference: reference)) {
-                "\(receipt) judged again as \(again.id): \(again.outcome?.rawValue ?? "?"), "
-                    + "\(again.recordsAccepted) of \(TextTable.plural(again.recordsReceived, "record")) accepted, "
-                    + "\(TextTable.plural(again.errorCount, "error")); acknowledgement \(again.ackFile ?? "?")\n"
+    func run() async throws {
+        let exchange = try await options.exchange()
+        try await exchange.running {
+            let reference = exchange.references.current
+            let logger = options.configuration.logger()
+            do {
+                let again = try await exchange.processor.reprocess(receiptId: receipt, logger: logger)
+                try options.emit(SupportViews.receipt(again, reference: reference)) {
+                    "\(receipt) judged again as \(again.id): \(again.outcome?.rawValue ?? "?"), "
+                        + "\(again.recordsAccepted) of \(TextTable.plural(again.recordsReceived, "record")) accepted, "
+                        + "\(TextTable.plural(again.errorCount, "error")); acknowledgement \(again.ackFile ?? "?")\n"
+                }
+            } catch let error as SupportError {
+                throw ConfigurationFailure(message: "ktsx: \(error.message)")
             }
-        } catch let error as SupportError {
-            throw ConfigurationFailure(message: "ktsx: \(error.message)")
         }
     }
 }
 
 /// `ktsx deliveries`: outbound files waiting for pickup.
-struct Deliveries: ParsableCommand {
+struct Deliveries: AsyncParsableCommand {
     static let configuration = CommandConfiguration(abstract: "List outbound files that participants have not picked up.")
 
     @OptionGroup var options: ReviewOptions
@@ -269,27 +277,29 @@ struct Deliveries: ParsableCommand {
     @Flag(help: "Only files waiting longer than the pickup threshold (schedule.conf: pickup_threshold_hours).")
     var pending = false
 
-    func run() throws {
-        let exchange = try options.exchange()
-        let reference = exchange.references.current
-        let waiting = try exchange.desk.waitingDeliveries(overdueOnly: pending)
-        let zone = reference.policy.timeZone
-        try options.emit(waiting.map { SupportViews.waiting($0, reference: reference) }) {
-            guard !waiting.isEmpty else {
-                return pending ? "nothing waits longer than \(reference.policy.pickupThresholdHours) h\n" : "nothing waits for pickup\n"
+    func run() async throws {
+        let exchange = try await options.exchange()
+        try await exchange.running {
+            let reference = exchange.references.current
+            let waiting = try await exchange.desk.waitingDeliveries(overdueOnly: pending)
+            let zone = reference.policy.timeZone
+            try options.emit(waiting.map { SupportViews.waiting($0, reference: reference) }) {
+                guard !waiting.isEmpty else {
+                    return pending ? "nothing waits longer than \(reference.policy.pickupThresholdHours) h\n" : "nothing waits for pickup\n"
+                }
+                return TextTable.render(
+                    [["RECIPIENT", "NAME", "WAITING", "WRITTEN", "SOURCE", "FILE"]]
+                        + waiting.map { item in
+                            [item.delivery.recipientOrgId, item.recipientName, "\(item.hoursWaiting) h",
+                             SupportViews.localTime(item.delivery.deliveredAt, zone), item.delivery.receiptId, item.delivery.fileName]
+                        })
             }
-            return TextTable.render(
-                [["RECIPIENT", "NAME", "WAITING", "WRITTEN", "SOURCE", "FILE"]]
-                    + waiting.map { item in
-                        [item.delivery.recipientOrgId, item.recipientName, "\(item.hoursWaiting) h",
-                         SupportViews.localTime(item.delivery.deliveredAt, zone), item.delivery.receiptId, item.delivery.fileName]
-                    })
         }
     }
 }
 
 /// `ktsx participants`: the participants, or those that went quiet.
-struct Participants: ParsableCommand {
+struct Participants: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "List the participants, or with --quiet the centers that sent no attendance for several instructional days.")
 
@@ -298,37 +308,39 @@ struct Participants: ParsableCommand {
     @Flag(help: "Only technical centers with no accepted attendance for quiet_days instructional days (schedule.conf), without an approved waiver.")
     var quiet = false
 
-    func run() throws {
-        let exchange = try options.exchange()
-        let reference = exchange.references.current
-        if quiet {
-            let centers = try exchange.desk.quietCenters()
-            try options.emit(centers.map(SupportViews.quiet)) {
-                guard !centers.isEmpty else { return "no center is quiet (threshold \(reference.policy.quietDays) instructional days)\n" }
-                return TextTable.render(
-                    [["CENTER", "NAME", "MISSED DAYS", "LAST ATTENDANCE"]]
-                        + centers.map { [$0.orgId, $0.name, "\($0.missedDays)", $0.lastAttendance?.description ?? "never this school year"] })
+    func run() async throws {
+        let exchange = try await options.exchange()
+        try await exchange.running {
+            let reference = exchange.references.current
+            if quiet {
+                let centers = try await exchange.desk.quietCenters()
+                try options.emit(centers.map(SupportViews.quiet)) {
+                    guard !centers.isEmpty else { return "no center is quiet (threshold \(reference.policy.quietDays) instructional days)\n" }
+                    return TextTable.render(
+                        [["CENTER", "NAME", "MISSED DAYS", "LAST ATTENDANCE"]]
+                            + centers.map { [$0.orgId, $0.name, "\($0.missedDays)", $0.lastAttendance?.description ?? "never this school year"] })
+                }
+                return
             }
-            return
-        }
-        let participants = reference.participants.values.sorted { $0.orgId < $1.orgId }
-        let views: [[String: Any]] = participants.map { participant in
-            [
-                "orgId": participant.orgId, "name": participant.name, "classification": participant.classification.rawValue,
-                "timeZone": participant.timeZone, "outputFormat": participant.outputFormat.rawValue,
-                "usesDoneMarker": participant.usesDoneMarker, "unknownSync": participant.unknownSync,
-            ]
-        }
-        try options.emit(views) {
-            TextTable.render(
-                [["ORG", "NAME", "CLASS", "ZONE", "OUTPUT"]]
-                    + participants.map { [$0.orgId, $0.name, $0.classification.rawValue, $0.timeZone, $0.outputFormat.rawValue] })
+            let participants = reference.participants.values.sorted { $0.orgId < $1.orgId }
+            let views: [[String: Any]] = participants.map { participant in
+                [
+                    "orgId": participant.orgId, "name": participant.name, "classification": participant.classification.rawValue,
+                    "timeZone": participant.timeZone, "outputFormat": participant.outputFormat.rawValue,
+                    "usesDoneMarker": participant.usesDoneMarker, "unknownSync": participant.unknownSync,
+                ]
+            }
+            try options.emit(views) {
+                TextTable.render(
+                    [["ORG", "NAME", "CLASS", "ZONE", "OUTPUT"]]
+                        + participants.map { [$0.orgId, $0.name, $0.classification.rawValue, $0.timeZone, $0.outputFormat.rawValue] })
+            }
         }
     }
 }
 
 /// `ktsx audit`: conservation, from the ledger and the drop tree.
-struct Audit: ParsableCommand {
+struct Audit: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Check that every accepted record reached exactly its receivers, once, and nothing refused was sent on.",
         discussion: """
@@ -348,29 +360,31 @@ struct Audit: ParsableCommand {
     @Option(help: "Only records received, and files delivered, on or before this date (YYYY-MM-DD).")
     var to: String?
 
-    func run() throws {
-        let exchange = try options.exchange()
-        let reference = exchange.references.current
-        let period: ReceiptQuery
-        do {
-            period = try SubmissionFilter(participants: [], types: [], outcomes: [], from: from, to: to, limit: 0)
-                .query(zone: reference.policy.timeZone)
-        } catch {
-            throw ValidationError(error.message)
+    func run() async throws {
+        let exchange = try await options.exchange()
+        try await exchange.running {
+            let reference = exchange.references.current
+            let period: ReceiptQuery
+            do {
+                period = try SubmissionFilter(participants: [], types: [], outcomes: [], from: from, to: to, limit: 0)
+                    .query(zone: reference.policy.timeZone)
+            } catch let error as SupportError {
+                throw ValidationError(error.message)
+            }
+            let audit = ConservationAudit(tree: exchange.configuration.tree, ledger: exchange.ledger, validator: try FileValidator())
+            let report = try await audit.run(
+                from: period.claimedFrom, before: period.claimedBefore, participants: reference.participants.keys.sorted())
+            try options.emit(SupportViews.conservation(report)) {
+                func count(_ number: Int, _ one: String, _ many: String) -> String { "\(number) \(number == 1 ? one : many)" }
+                var text = "checked " + count(report.acceptedRecords, "accepted record", "accepted records") + ", "
+                text += count(report.trailEntries, "trail entry", "trail entries") + ", "
+                text += count(report.deliveries, "delivery", "deliveries") + ", "
+                text += count(report.filesReadBack, "file", "files") + " read back\n"
+                if report.holds { return text + "conservation holds\n" }
+                text += "conservation FAILS: " + count(report.discrepancies.count, "discrepancy", "discrepancies") + "\n"
+                return text + report.discrepancies.map { "  \($0)\n" }.joined()
+            }
+            if !report.holds { throw ExitCode(1) }
         }
-        let audit = ConservationAudit(tree: exchange.configuration.tree, ledger: exchange.ledger, validator: try FileValidator())
-        let report = try audit.run(
-            from: period.claimedFrom, before: period.claimedBefore, participants: reference.participants.keys.sorted())
-        try options.emit(SupportViews.conservation(report)) {
-            func count(_ number: Int, _ one: String, _ many: String) -> String { "\(number) \(number == 1 ? one : many)" }
-            var text = "checked " + count(report.acceptedRecords, "accepted record", "accepted records") + ", "
-            text += count(report.trailEntries, "trail entry", "trail entries") + ", "
-            text += count(report.deliveries, "delivery", "deliveries") + ", "
-            text += count(report.filesReadBack, "file", "files") + " read back\n"
-            if report.holds { return text + "conservation holds\n" }
-            text += "conservation FAILS: " + count(report.discrepancies.count, "discrepancy", "discrepancies") + "\n"
-            return text + report.discrepancies.map { "  \($0)\n" }.joined()
-        }
-        if !report.holds { throw ExitCode(1) }
     }
 }

@@ -75,11 +75,11 @@ struct Exchange {
     var cycle: ExchangeCycle
 
     /// The ledger the settings name: the SQLite file in the state directory, or PostgreSQL.
-    static func openLedger(_ settings: ServiceSettings, tree: DropTree) throws(LedgerError) -> any LedgerStore {
+    static func openLedger(_ settings: ServiceSettings, tree: DropTree) async throws(LedgerError) -> any LedgerStore {
         guard let url = settings.ledgerURL else { return try SQLiteLedger(path: tree.ledgerPath, leaseSeconds: settings.leaseSeconds) }
         var postgres = try PostgresLedgerSettings.parse(url, environment: ProcessInfo.processInfo.environment).get()
         postgres.leaseSeconds = settings.leaseSeconds
-        return try PostgresLedger(settings: postgres)
+        return try await PostgresLedger.open(settings: postgres)
     }
 
     /// This instance's name (`instance_name`, or the host name): the service holds its leases under it.
@@ -94,15 +94,15 @@ struct Exchange {
     /// - Parameter asService: `ktsx run` holds its leases under the instance's name (so a restart finishes
     ///   its own work at once); a command under the name, its own and its process id (so it never takes
     ///   over a file the service has in hand, nor the service one of the command's).
-    init(configuration: ExchangeConfiguration, asService: Bool = false, command: String = "command") throws {
+    init(configuration: ExchangeConfiguration, asService: Bool = false, command: String = "command") async throws {
         self.configuration = configuration
         let instance = Exchange.instanceName(configuration.settings)
         let owner = asService ? instance : "\(instance)/\(command)-\(getpid())"
         let tree = configuration.tree
         try tree.prepare(for: configuration.participants)
-        ledger = try Exchange.openLedger(configuration.settings, tree: tree)
+        ledger = try await Exchange.openLedger(configuration.settings, tree: tree)
         // Two running instances under one name would hold each other's leases: the second one refuses.
-        if asService, try !ledger.holdInstanceName(instance) {
+        if asService, try await !ledger.holdInstanceName(instance) {
             throw ConfigurationFailure(
                 message: "another ktsx run named '\(instance)' is running on this ledger; give each instance its own instance_name in ktsx.conf")
         }
@@ -121,6 +121,14 @@ struct Exchange {
             newRunId: { "J-\(WallClock.now().compact)-\(WallClock.randomSuffix())" }, owner: owner)
         cycle = ExchangeCycle(references: references, settings: configuration.settings, tree: tree, ledger: ledger, processor: processor)
     }
+
+    /// Runs `body` with the ledger's connections working (PostgreSQL's pool; nothing to run for SQLite).
+    func running<T>(_ body: () async throws -> T) async throws -> T {
+        try await LedgerRunning.with(ledger, body)
+    }
+
+    /// The ledger as a service of the `ServiceGroup`, when it has background work (PostgreSQL's pool).
+    var ledgerService: (any Service)? { ledger as? any Service }
 }
 
 /// `ktsx init`: creates the drop tree for the configured participants.
@@ -155,14 +163,17 @@ struct Run: AsyncParsableCommand {
     func run() async throws {
         let configuration = try options.load()
         let logger = options.logger()
-        var exchange = try Exchange(configuration: configuration, asService: true)
+        var exchange = try await Exchange(configuration: configuration, asService: true)
         if once {
-            let summary = try await ExchangeService.runUntilSettled(
-                cycle: &exchange.cycle, pollInterval: min(configuration.settings.pollInterval, .milliseconds(500)),
-                maxWait: .seconds(maxWait), logger: logger)
-            _ = exchange.jobs.recover(logger: logger)
-            let runs = exchange.jobs.runDueJobs(logger: logger)
-            if !runs.isEmpty { print("ran \(runs.count) job run\(runs.count == 1 ? "" : "s")") }
+            let summary = try await exchange.running {
+                let summary = try await ExchangeService.runUntilSettled(
+                    cycle: &exchange.cycle, pollInterval: min(configuration.settings.pollInterval, .milliseconds(500)),
+                    maxWait: .seconds(maxWait), logger: logger)
+                _ = await exchange.jobs.recover(logger: logger)
+                let runs = await exchange.jobs.runDueJobs(logger: logger)
+                if !runs.isEmpty { print("ran \(runs.count) job run\(runs.count == 1 ? "" : "s")") }
+                return summary
+            }
             print("processed \(summary.processed), set aside \(summary.setAside), still waiting \(summary.waiting), failed \(summary.failed)")
             if summary.failed > 0 { throw ExitCode(1) }
             return
@@ -170,7 +181,9 @@ struct Run: AsyncParsableCommand {
         let service = ExchangeService(
             cycle: exchange.cycle, pollInterval: configuration.settings.pollInterval, logger: logger)
         let scheduler = JobScheduler(runner: exchange.jobs, logger: logger)
-        var services: [any Service] = [service, scheduler]
+        // The ledger's pool first: a graceful shutdown stops the services in reverse order, so the
+        // connections outlive the work that uses them.
+        var services: [any Service] = (exchange.ledgerService.map { [$0] } ?? []) + [service, scheduler]
         if let address = configuration.settings.reviewAddress {
             services.append(try reviewSite(exchange, logger: logger).service(address: address))
         }

@@ -1,6 +1,7 @@
 import ExchangeCore
 import ExchangeLedgerPostgres
 import ExchangeLedgerSQLite
+import ExchangeRuntime
 import ExchangeTesting
 import Foundation
 import Testing
@@ -9,10 +10,21 @@ import Testing
 struct LedgerUnderTest: CustomStringConvertible, Sendable {
     let description: String
     /// Makes an empty ledger whose leases last the given seconds.
-    let makeWithLease: @Sendable (URL, Int64) throws -> any LedgerStore
+    let makeWithLease: @Sendable (URL, Int64) async throws -> any LedgerStore
 
-    /// Makes an empty ledger with the usual leases.
-    func make(_ directory: URL) throws -> any LedgerStore { try makeWithLease(directory, LedgerLease.seconds) }
+    /// Runs `body` with an empty ledger (leases of `leaseSeconds`) made in `directory`, its background work
+    /// (PostgreSQL's pool) running for it.
+    func with(at directory: URL, leaseSeconds: Int64 = LedgerLease.seconds, _ body: (any LedgerStore) async throws -> Void) async throws {
+        let store = try await makeWithLease(directory, leaseSeconds)
+        try await LedgerRunning.with(store) { try await body(store) }
+    }
+
+    /// Runs `body` with a fresh temporary directory and an empty ledger made in it.
+    func withFresh(_ body: (URL, any LedgerStore) async throws -> Void) async throws {
+        try await withTemporaryDirectory { directory in
+            try await with(at: directory) { store in try await body(directory, store) }
+        }
+    }
 
     /// The PostgreSQL server the tests use (`scripts/test.sh` starts one on loopback and sets it).
     static let postgresURL = ProcessInfo.processInfo.environment["KTSX_TEST_POSTGRES_URL"]
@@ -22,16 +34,16 @@ struct LedgerUnderTest: CustomStringConvertible, Sendable {
         LedgerUnderTest(description: "SQLite") { directory, lease in
             try SQLiteLedger(path: directory.appendingPathComponent("ledger.sqlite").path, leaseSeconds: lease)
         },
-    ] + (postgresURL.map { url in [LedgerUnderTest(description: "PostgreSQL") { _, lease in try freshPostgresLedger(url, leaseSeconds: lease) }] } ?? [])
+    ] + (postgresURL.map { url in [LedgerUnderTest(description: "PostgreSQL") { _, lease in try await freshPostgresLedger(url, leaseSeconds: lease) }] } ?? [])
 }
 
 /// A PostgreSQL ledger in a schema of its own, so that every test starts empty.
-func freshPostgresLedger(_ url: String, leaseSeconds: Int64 = LedgerLease.seconds) throws -> PostgresLedger {
+func freshPostgresLedger(_ url: String, leaseSeconds: Int64 = LedgerLease.seconds) async throws -> PostgresLedger {
     var settings = try PostgresLedgerSettings.parse(url).get()
     settings.schema = "t_" + UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: "")
     settings.poolSize = 2
     settings.leaseSeconds = leaseSeconds
-    return try PostgresLedger(settings: settings)
+    return try await PostgresLedger.open(settings: settings)
 }
 
 private func receipt(_ id: String, sender: String = "061014", sha: String = "aa", at seconds: Int64 = 100) -> Receipt {
@@ -41,13 +53,12 @@ private func receipt(_ id: String, sender: String = "061014", sha: String = "aa"
 @Suite("Ledger contract: every ledger behaves the same")
 struct LedgerContractTests {
     @Test("a claim is recorded once, read back, and updated with its judgement", arguments: LedgerUnderTest.all)
-    func claimAndFinish(ledger: LedgerUnderTest) throws {
-        try withTemporaryDirectory { directory in
-            let store = try ledger.make(directory)
-            try store.recordClaim(receipt("R1"))
-            #expect(throws: LedgerError.self) { try store.recordClaim(receipt("R1")) }
-            #expect(try store.unfinishedReceipts().map(\.id) == ["R1"])
-            var finished = try #require(try store.receipt(id: "R1"))
+    func claimAndFinish(ledger: LedgerUnderTest) async throws {
+        try await ledger.withFresh { directory, store in
+            try await store.recordClaim(receipt("R1"))
+            await #expect(throws: LedgerError.self) { try await store.recordClaim(receipt("R1")) }
+            #expect(try await store.unfinishedReceipts().map(\.id) == ["R1"])
+            var finished = try #require(try await store.receipt(id: "R1"))
             finished.state = .finished
             finished.outcome = .accepted
             finished.fileType = .attendance
@@ -56,125 +67,119 @@ struct LedgerContractTests {
             finished.recordsAccepted = 3
             finished.ackFile = "f.csv.ack.csv"
             finished.finishedAt = Timestamp(secondsSinceEpoch: 200)
-            try store.update(finished)
-            #expect(try store.receipt(id: "R1") == finished)
-            #expect(try store.unfinishedReceipts().isEmpty)
-            #expect(throws: LedgerError.self) { try store.update(receipt("missing")) }
+            try await store.update(finished)
+            #expect(try await store.receipt(id: "R1") == finished)
+            #expect(try await store.unfinishedReceipts().isEmpty)
+            await #expect(throws: LedgerError.self) { try await store.update(receipt("missing")) }
         }
     }
 
     @Test("the same bytes from the same sender are accepted at most once", arguments: LedgerUnderTest.all)
-    func acceptedOnce(ledger: LedgerUnderTest) throws {
-        try withTemporaryDirectory { directory in
-            let store = try ledger.make(directory)
+    func acceptedOnce(ledger: LedgerUnderTest) async throws {
+        try await ledger.withFresh { directory, store in
             for (id, sender) in [("R1", "061014"), ("R2", "061014"), ("R3", "165901")] {
-                try store.recordClaim(receipt(id, sender: sender))
+                try await store.recordClaim(receipt(id, sender: sender))
             }
-            #expect(try store.firstAccepted(sender: "061014", sha256: "aa") == nil)
-            var first = try #require(try store.receipt(id: "R1"))
+            #expect(try await store.firstAccepted(sender: "061014", sha256: "aa") == nil)
+            var first = try #require(try await store.receipt(id: "R1"))
             first.outcome = .accepted
             first.state = .finished
-            try store.update(first)
-            #expect(try store.firstAccepted(sender: "061014", sha256: "aa")?.id == "R1")
-            #expect(try store.firstAccepted(sender: "165901", sha256: "aa") == nil)
-            var second = try #require(try store.receipt(id: "R2"))
+            try await store.update(first)
+            #expect(try await store.firstAccepted(sender: "061014", sha256: "aa")?.id == "R1")
+            #expect(try await store.firstAccepted(sender: "165901", sha256: "aa") == nil)
+            var second = try #require(try await store.receipt(id: "R2"))
             second.outcome = .acceptedWithErrors
-            #expect(throws: LedgerError.self) { try store.update(second) }
+            await #expect(throws: LedgerError.self) { try await store.update(second) }
             second.outcome = .duplicate
             second.duplicateOf = "R1"
-            try store.update(second)
-            var other = try #require(try store.receipt(id: "R3"))
+            try await store.update(second)
+            var other = try #require(try await store.receipt(id: "R3"))
             other.outcome = .accepted
-            try store.update(other)
+            try await store.update(other)
         }
     }
 
     @Test("deliveries are recorded once and marked picked up once", arguments: LedgerUnderTest.all)
-    func deliveries(ledger: LedgerUnderTest) throws {
-        try withTemporaryDirectory { directory in
-            let store = try ledger.make(directory)
-            try store.recordClaim(receipt("R1"))
+    func deliveries(ledger: LedgerUnderTest) async throws {
+        try await ledger.withFresh { directory, store in
+            try await store.recordClaim(receipt("R1"))
             let delivery = Delivery(
                 receiptId: "R1", recipientOrgId: "061014", fileName: "f.csv.ack.csv", deliveredAt: Timestamp(secondsSinceEpoch: 5))
-            try store.recordDelivery(delivery)
-            try store.recordDelivery(delivery)
-            #expect(try store.pendingDeliveries() == [delivery])
-            #expect(try store.markPickedUp(recipientOrgId: "061014", fileName: "f.csv.ack.csv", at: Timestamp(secondsSinceEpoch: 9)))
-            #expect(try store.pendingDeliveries().isEmpty)
+            try await store.recordDelivery(delivery)
+            try await store.recordDelivery(delivery)
+            #expect(try await store.pendingDeliveries() == [delivery])
+            #expect(try await store.markPickedUp(recipientOrgId: "061014", fileName: "f.csv.ack.csv", at: Timestamp(secondsSinceEpoch: 9)))
+            #expect(try await store.pendingDeliveries().isEmpty)
             // A second instance that saw the same file gone records (and counts) nothing more.
-            #expect(try !store.markPickedUp(recipientOrgId: "061014", fileName: "f.csv.ack.csv", at: Timestamp(secondsSinceEpoch: 10)))
-            #expect(try store.deliveries(sourceId: "R1").map(\.pickedUpAt) == [Timestamp(secondsSinceEpoch: 9)])
+            #expect(try await !store.markPickedUp(recipientOrgId: "061014", fileName: "f.csv.ack.csv", at: Timestamp(secondsSinceEpoch: 10)))
+            #expect(try await store.deliveries(sourceId: "R1").map(\.pickedUpAt) == [Timestamp(secondsSinceEpoch: 9)])
         }
     }
 
     @Test("the backlog is counted by the ledger as the lists count it: work in hand, files waiting, files overdue", arguments: LedgerUnderTest.all)
-    func backlogCounts(ledger: LedgerUnderTest) throws {
-        try withTemporaryDirectory { directory in
-            let store = try ledger.make(directory)
-            #expect(try store.backlogCounts(overdueBefore: Timestamp(secondsSinceEpoch: 0)) == BacklogCounts(
+    func backlogCounts(ledger: LedgerUnderTest) async throws {
+        try await ledger.withFresh { directory, store in
+            #expect(try await store.backlogCounts(overdueBefore: Timestamp(secondsSinceEpoch: 0)) == BacklogCounts(
                 receiptsInProgress: 0, jobRunsInProgress: 0, deliveriesWaiting: 0, deliveriesOverdue: 0))
-            try store.recordClaim(receipt("R1"))
-            try store.recordClaim(receipt("R2", sha: "bb"))
-            var finished = try #require(try store.receipt(id: "R2"))
+            try await store.recordClaim(receipt("R1"))
+            try await store.recordClaim(receipt("R2", sha: "bb"))
+            var finished = try #require(try await store.receipt(id: "R2"))
             finished.state = .finished
             finished.outcome = .accepted
-            try store.update(finished)
-            #expect(try store.claimJobRun(JobRun(id: "J1", job: .gradePosting, runKey: "night:1", startedAt: Timestamp(secondsSinceEpoch: 1))))
+            try await store.update(finished)
+            #expect(try await store.claimJobRun(JobRun(id: "J1", job: .gradePosting, runKey: "night:1", startedAt: Timestamp(secondsSinceEpoch: 1))))
             for (name, seconds) in [("a.ack.csv", 5), ("b.ack.csv", 10), ("c.ack.csv", 11), ("d.ack.csv", 20)] {
-                try store.recordDelivery(
+                try await store.recordDelivery(
                     Delivery(receiptId: "R1", recipientOrgId: "061014", fileName: name, deliveredAt: Timestamp(secondsSinceEpoch: Int64(seconds))))
             }
-            #expect(try store.markPickedUp(recipientOrgId: "061014", fileName: "a.ack.csv", at: Timestamp(secondsSinceEpoch: 30)))
+            #expect(try await store.markPickedUp(recipientOrgId: "061014", fileName: "a.ack.csv", at: Timestamp(secondsSinceEpoch: 30)))
             for threshold in [0, 10, 11, 100] {
-                let counted = try store.backlogCounts(overdueBefore: Timestamp(secondsSinceEpoch: Int64(threshold)))
-                #expect(counted == (try store.countByListing(overdueBefore: Timestamp(secondsSinceEpoch: Int64(threshold)))))
+                let counted = try await store.backlogCounts(overdueBefore: Timestamp(secondsSinceEpoch: Int64(threshold)))
+                #expect(counted == (try await store.countByListing(overdueBefore: Timestamp(secondsSinceEpoch: Int64(threshold)))))
             }
-            #expect(try store.backlogCounts(overdueBefore: Timestamp(secondsSinceEpoch: 10)) == BacklogCounts(
+            #expect(try await store.backlogCounts(overdueBefore: Timestamp(secondsSinceEpoch: 10)) == BacklogCounts(
                 receiptsInProgress: 1, jobRunsInProgress: 1, deliveriesWaiting: 3, deliveriesOverdue: 1))
         }
     }
 
     @Test("records that failed the rules are kept with their receipt, once", arguments: LedgerUnderTest.all)
-    func rejectedRecords(ledger: LedgerUnderTest) throws {
-        try withTemporaryDirectory { directory in
-            let store = try ledger.make(directory)
-            try store.recordClaim(receipt("R1"))
-            var judged = try #require(try store.receipt(id: "R1"))
+    func rejectedRecords(ledger: LedgerUnderTest) async throws {
+        try await ledger.withFresh { directory, store in
+            try await store.recordClaim(receipt("R1"))
+            var judged = try #require(try await store.receipt(id: "R1"))
             judged.outcome = .acceptedWithErrors
             let records = [
                 RejectedRecord(receiptId: "R1", line: 7, recordKey: "k7", codes: ["ENR-01"]),
                 RejectedRecord(receiptId: "R1", line: 3, recordKey: nil, codes: ["ENR-01", "ENR-04"]),
             ]
-            try store.update(judged, recordingDeliveries: [], findings: ReceiptFindings(rejectedRecords: records), applying: .none)
-            try store.update(judged, recordingDeliveries: [], findings: ReceiptFindings(rejectedRecords: records), applying: .none)
-            #expect(try store.rejectedRecords(receiptId: "R1") == [records[1], records[0]])
-            #expect(try store.rejectedRecords(receiptId: "R2").isEmpty)
+            try await store.update(judged, recordingDeliveries: [], findings: ReceiptFindings(rejectedRecords: records), applying: .none)
+            try await store.update(judged, recordingDeliveries: [], findings: ReceiptFindings(rejectedRecords: records), applying: .none)
+            #expect(try await store.rejectedRecords(receiptId: "R1") == [records[1], records[0]])
+            #expect(try await store.rejectedRecords(receiptId: "R2").isEmpty)
         }
     }
 
     @Test("a receipt's issues are kept in order, once, with every location", arguments: LedgerUnderTest.all)
-    func issues(ledger: LedgerUnderTest) throws {
-        try withTemporaryDirectory { directory in
-            let store = try ledger.make(directory)
-            try store.recordClaim(receipt("R1"))
-            var judged = try #require(try store.receipt(id: "R1"))
+    func issues(ledger: LedgerUnderTest) async throws {
+        try await ledger.withFresh { directory, store in
+            try await store.recordClaim(receipt("R1"))
+            var judged = try #require(try await store.receipt(id: "R1"))
             judged.outcome = .rejected
             let issues = [
                 ValidationIssue(code: .typeError, message: "Not a date.", line: 4, column: 9, field: "entryDate", row: 3, recordKey: "k3"),
                 ValidationIssue(code: .missingElement, message: "Missing \"SSID\".", line: 12, path: "/KtsxEnrollmentFile/Enrollment[2]"),
                 ValidationIssue(code: .emptyFile, message: "Empty."),
             ]
-            try store.update(judged, recordingDeliveries: [], findings: ReceiptFindings(issues: issues), applying: .none)
-            try store.update(judged, recordingDeliveries: [], findings: ReceiptFindings(issues: issues), applying: .none)
-            #expect(try store.issues(receiptId: "R1") == issues)
-            #expect(try store.issues(receiptId: "R2").isEmpty)
+            try await store.update(judged, recordingDeliveries: [], findings: ReceiptFindings(issues: issues), applying: .none)
+            try await store.update(judged, recordingDeliveries: [], findings: ReceiptFindings(issues: issues), applying: .none)
+            #expect(try await store.issues(receiptId: "R1") == issues)
+            #expect(try await store.issues(receiptId: "R2").isEmpty)
         }
     }
 
     @Test("receipts are found by sender, type, outcome, time and origin, newest first", arguments: LedgerUnderTest.all)
-    func search(ledger: LedgerUnderTest) throws {
-        try withTemporaryDirectory { directory in
-            let store = try ledger.make(directory)
+    func search(ledger: LedgerUnderTest) async throws {
+        try await ledger.withFresh { directory, store in
             let rows: [(String, String, ExchangeType?, FileOutcome?, Int64)] = [
                 ("R1", "061014", .enrollment, .accepted, 100), ("R2", "061014", .attendance, .rejected, 300),
                 ("R3", "165901", .attendance, .acceptedWithErrors, 200), ("R4", "165901", nil, .rejected, 400),
@@ -182,161 +187,157 @@ struct LedgerContractTests {
             ]
             for (id, sender, type, outcome, time) in rows {
                 var made = receipt(id, sender: sender, sha: id, at: time)
-                try store.recordClaim(made)
+                try await store.recordClaim(made)
                 made.fileType = type
                 made.outcome = outcome
                 made.state = outcome == nil ? .claimed : .finished
                 made.reprocessOf = id == "R3" ? "R2" : nil
-                try store.update(made)
+                try await store.update(made)
             }
-            func ids(_ query: ReceiptQuery) throws -> [String] { try store.receipts(matching: query).map(\.id) }
-            #expect(try ids(ReceiptQuery()) == ["R5", "R4", "R2", "R3", "R1"])
-            #expect(try ids(ReceiptQuery(limit: 2)) == ["R5", "R4"])
-            #expect(try ids(ReceiptQuery(senders: ["061014"])) == ["R2", "R1"])
-            #expect(try ids(ReceiptQuery(types: [.attendance])) == ["R5", "R2", "R3"])
-            #expect(try ids(ReceiptQuery(outcomes: [.rejected])) == ["R4", "R2"])
-            #expect(try ids(ReceiptQuery(outcomes: [.rejected, .acceptedWithErrors], claimedFrom: Timestamp(secondsSinceEpoch: 200),
+            func ids(_ query: ReceiptQuery) async throws -> [String] { try await store.receipts(matching: query).map(\.id) }
+            #expect(try await ids(ReceiptQuery()) == ["R5", "R4", "R2", "R3", "R1"])
+            #expect(try await ids(ReceiptQuery(limit: 2)) == ["R5", "R4"])
+            #expect(try await ids(ReceiptQuery(senders: ["061014"])) == ["R2", "R1"])
+            #expect(try await ids(ReceiptQuery(types: [.attendance])) == ["R5", "R2", "R3"])
+            #expect(try await ids(ReceiptQuery(outcomes: [.rejected])) == ["R4", "R2"])
+            #expect(try await ids(ReceiptQuery(outcomes: [.rejected, .acceptedWithErrors], claimedFrom: Timestamp(secondsSinceEpoch: 200),
                                          claimedBefore: Timestamp(secondsSinceEpoch: 400))) == ["R2", "R3"])
-            #expect(try ids(ReceiptQuery(reprocessOf: "R2")) == ["R3"])
-            #expect(try ids(ReceiptQuery(types: [.attendance], sentOnly: true)) == ["R5", "R2"])
-            #expect(try store.latestReceiptPerSender(matching: ReceiptQuery()).map(\.id) == ["R2", "R5"])
-            #expect(try store.latestReceiptPerSender(matching: ReceiptQuery(outcomes: [.accepted, .acceptedWithErrors])).map(\.id) == ["R1", "R3"])
+            #expect(try await ids(ReceiptQuery(reprocessOf: "R2")) == ["R3"])
+            #expect(try await ids(ReceiptQuery(types: [.attendance], sentOnly: true)) == ["R5", "R2"])
+            #expect(try await store.latestReceiptPerSender(matching: ReceiptQuery()).map(\.id) == ["R2", "R5"])
+            #expect(try await store.latestReceiptPerSender(matching: ReceiptQuery(outcomes: [.accepted, .acceptedWithErrors])).map(\.id) == ["R1", "R3"])
         }
     }
 
     @Test("a re-judgement of the failed records only may be accepted beside the receipt that accepted the rest", arguments: LedgerUnderTest.all)
-    func reprocessAcceptsAgain(ledger: LedgerUnderTest) throws {
-        try withTemporaryDirectory { directory in
-            let store = try ledger.make(directory)
+    func reprocessAcceptsAgain(ledger: LedgerUnderTest) async throws {
+        try await ledger.withFresh { directory, store in
             var first = receipt("R1")
-            try store.recordClaim(first)
+            try await store.recordClaim(first)
             first.outcome = .acceptedWithErrors
-            try store.update(first)
+            try await store.update(first)
             var again = receipt("R2", at: 200)
             again.reprocessOf = "R1"
             again.failedRecordsOnly = true
-            try store.recordClaim(again)
+            try await store.recordClaim(again)
             again.outcome = .accepted
-            try store.update(again)
-            #expect(try store.receipt(id: "R2")?.reprocessOf == "R1")
-            #expect(try store.receipt(id: "R2")?.failedRecordsOnly == true)
-            #expect(try store.firstAccepted(sender: "061014", sha256: "aa")?.id == "R1")
+            try await store.update(again)
+            #expect(try await store.receipt(id: "R2")?.reprocessOf == "R1")
+            #expect(try await store.receipt(id: "R2")?.failedRecordsOnly == true)
+            #expect(try await store.firstAccepted(sender: "061014", sha256: "aa")?.id == "R1")
             // The same bytes sent again, or judged whole again, are not accepted a second time.
             var resent = receipt("R3", at: 300)
-            try store.recordClaim(resent)
+            try await store.recordClaim(resent)
             resent.outcome = .accepted
-            #expect(throws: LedgerError.self) { try store.update(resent) }
+            await #expect(throws: LedgerError.self) { try await store.update(resent) }
         }
     }
 
     @Test("a file is judged again by one receipt at a time, and accepted by one at most", arguments: LedgerUnderTest.all)
-    func reprocessedOnce(ledger: LedgerUnderTest) throws {
-        try withTemporaryDirectory { directory in
-            let store = try ledger.make(directory)
+    func reprocessedOnce(ledger: LedgerUnderTest) async throws {
+        try await ledger.withFresh { directory, store in
             var original = receipt("R1", sha: "bb")
-            try store.recordClaim(original)
+            try await store.recordClaim(original)
             original.outcome = .rejected
             original.state = .finished
-            try store.update(original)
+            try await store.update(original)
             var first = receipt("R2", sha: "bb", at: 200)
             first.reprocessOf = "R1"
-            try store.recordClaim(first)
+            try await store.recordClaim(first)
             // A second request while the first is being judged is refused at its claim.
             var second = receipt("R3", sha: "bb", at: 201)
             second.reprocessOf = "R1"
-            #expect(throws: LedgerError.self) { try store.recordClaim(second) }
+            await #expect(throws: LedgerError.self) { try await store.recordClaim(second) }
             // Rejected again: it may be judged again once more.
             first.state = .finished
             first.outcome = .rejected
-            try store.update(first)
-            try store.recordClaim(second)
+            try await store.update(first)
+            try await store.recordClaim(second)
             second.state = .finished
             second.outcome = .accepted
-            try store.update(second)
+            try await store.update(second)
             var third = receipt("R4", sha: "bb", at: 202)
             third.reprocessOf = "R1"
-            #expect(throws: LedgerError.self) { try store.recordClaim(third) }
+            await #expect(throws: LedgerError.self) { try await store.recordClaim(third) }
         }
     }
 
     @Test("each sender's latest receipt: of two in the same second, the one recorded last", arguments: LedgerUnderTest.all)
-    func latestTies(ledger: LedgerUnderTest) throws {
-        try withTemporaryDirectory { directory in
-            let store = try ledger.make(directory)
-            for id in ["R1", "R2", "R3"] { try store.recordClaim(receipt(id, sha: id, at: 500)) }
-            try store.recordClaim(receipt("R0", sha: "R0", at: 400))
-            #expect(try store.latestReceiptPerSender(matching: ReceiptQuery()).map(\.id) == ["R3"])
-            #expect(try store.receipts(matching: ReceiptQuery(limit: 2)).map(\.id) == ["R3", "R2"])
+    func latestTies(ledger: LedgerUnderTest) async throws {
+        try await ledger.withFresh { directory, store in
+            for id in ["R1", "R2", "R3"] { try await store.recordClaim(receipt(id, sha: id, at: 500)) }
+            try await store.recordClaim(receipt("R0", sha: "R0", at: 400))
+            #expect(try await store.latestReceiptPerSender(matching: ReceiptQuery()).map(\.id) == ["R3"])
+            #expect(try await store.receipts(matching: ReceiptQuery(limit: 2)).map(\.id) == ["R3", "R2"])
         }
     }
 
     @Test("work in progress is leased to one owner at a time; another takes it only when the lease has run out", arguments: LedgerUnderTest.all)
-    func leases(ledger: LedgerUnderTest) throws {
-        try withTemporaryDirectory { directory in
-            let store = try ledger.make(directory)
-            try store.recordClaim(receipt("R1"), leasedTo: "instance-a")
-            #expect(try !store.lease(receiptId: "R1", to: "instance-b"), "another owner's live lease")
-            #expect(try store.lease(receiptId: "R1", to: "instance-a"), "the owner renews")
-            try store.recordClaim(receipt("R2", sha: "bb"))
-            #expect(try store.lease(receiptId: "R2", to: "instance-b"), "a receipt leased to nobody")
-            #expect(try !store.lease(receiptId: "R2", to: "instance-a"))
-            var finished = try #require(try store.receipt(id: "R1"))
+    func leases(ledger: LedgerUnderTest) async throws {
+        try await ledger.withFresh { directory, store in
+            try await store.recordClaim(receipt("R1"), leasedTo: "instance-a")
+            #expect(try await !store.lease(receiptId: "R1", to: "instance-b"), "another owner's live lease")
+            #expect(try await store.lease(receiptId: "R1", to: "instance-a"), "the owner renews")
+            try await store.recordClaim(receipt("R2", sha: "bb"))
+            #expect(try await store.lease(receiptId: "R2", to: "instance-b"), "a receipt leased to nobody")
+            #expect(try await !store.lease(receiptId: "R2", to: "instance-a"))
+            var finished = try #require(try await store.receipt(id: "R1"))
             finished.state = .finished
-            try store.update(finished)
-            #expect(try !store.lease(receiptId: "R1", to: "instance-a"), "nothing to lease once finished")
-            #expect(try !store.lease(receiptId: "missing", to: "instance-a"))
+            try await store.update(finished)
+            #expect(try await !store.lease(receiptId: "R1", to: "instance-a"), "nothing to lease once finished")
+            #expect(try await !store.lease(receiptId: "missing", to: "instance-a"))
 
             let run = JobRun(id: "J1", job: .dailySummary, runKey: "061014|2026-01-14", startedAt: Timestamp(secondsSinceEpoch: 1))
-            #expect(try store.claimJobRun(run, leasedTo: "instance-a"))
-            #expect(try !store.lease(jobRunId: "J1", to: "instance-b"))
-            #expect(try store.lease(jobRunId: "J1", to: "instance-a"))
+            #expect(try await store.claimJobRun(run, leasedTo: "instance-a"))
+            #expect(try await !store.lease(jobRunId: "J1", to: "instance-b"))
+            #expect(try await store.lease(jobRunId: "J1", to: "instance-a"))
 
             // A sender's folder: one owner at a time takes its files.
-            #expect(try store.lease(sender: "061014", to: "instance-a"))
-            #expect(try !store.lease(sender: "061014", to: "instance-b"))
-            #expect(try store.lease(sender: "061014", to: "instance-a"))
-            #expect(try store.lease(sender: "165901", to: "instance-b"))
+            #expect(try await store.lease(sender: "061014", to: "instance-a"))
+            #expect(try await !store.lease(sender: "061014", to: "instance-b"))
+            #expect(try await store.lease(sender: "061014", to: "instance-a"))
+            #expect(try await store.lease(sender: "165901", to: "instance-b"))
 
             // Leases that run out at once: the holder died; anyone may take its work, one at a time.
             let short = directory.appendingPathComponent("short")
             try FileManager.default.createDirectory(at: short, withIntermediateDirectories: true)
-            let shortLived = try ledger.makeWithLease(short, -1)
-            try shortLived.recordClaim(receipt("R1"), leasedTo: "instance-a")
-            #expect(try shortLived.lease(receiptId: "R1", to: "instance-b"))
-            #expect(try shortLived.claimJobRun(run, leasedTo: "instance-a"))
-            #expect(try shortLived.lease(jobRunId: "J1", to: "instance-b"))
-            #expect(try shortLived.lease(sender: "061014", to: "instance-a"))
-            #expect(try shortLived.lease(sender: "061014", to: "instance-b"))
+            try await ledger.with(at: short, leaseSeconds: -1) { shortLived in
+                try await shortLived.recordClaim(receipt("R1"), leasedTo: "instance-a")
+                #expect(try await shortLived.lease(receiptId: "R1", to: "instance-b"))
+                #expect(try await shortLived.claimJobRun(run, leasedTo: "instance-a"))
+                #expect(try await shortLived.lease(jobRunId: "J1", to: "instance-b"))
+                #expect(try await shortLived.lease(sender: "061014", to: "instance-a"))
+                #expect(try await shortLived.lease(sender: "061014", to: "instance-b"))
+            }
         }
     }
 
     @Test("a message quoting a NUL character from a file is kept whole, the NUL as U+FFFD", arguments: LedgerUnderTest.all)
-    func nulInMessage(ledger: LedgerUnderTest) throws {
-        try withTemporaryDirectory { directory in
-            let store = try ledger.make(directory)
-            try store.recordClaim(receipt("R1"))
-            var judged = try #require(try store.receipt(id: "R1"))
+    func nulInMessage(ledger: LedgerUnderTest) async throws {
+        try await ledger.withFresh { directory, store in
+            try await store.recordClaim(receipt("R1"))
+            var judged = try #require(try await store.receipt(id: "R1"))
             judged.state = .finished
             judged.outcome = .rejected
             let issue = ValidationIssue(code: .unknownType, message: "The header row 'a\u{0}b' is not one of ours.", line: 1, recordKey: "k\u{0}")
-            try store.update(judged, recordingDeliveries: [], findings: ReceiptFindings(issues: [issue]), applying: .none)
-            let kept = try store.issues(receiptId: "R1")
+            try await store.update(judged, recordingDeliveries: [], findings: ReceiptFindings(issues: [issue]), applying: .none)
+            let kept = try await store.issues(receiptId: "R1")
             #expect(kept.map(\.message) == ["The header row 'a\u{FFFD}b' is not one of ours."])
             #expect(kept.map(\.recordKey) == ["k\u{FFFD}"])
-            #expect(try store.receipt(id: "R1")?.state == .finished)
+            #expect(try await store.receipt(id: "R1")?.state == .finished)
         }
     }
 
     @Test("a SQLite ledger removed or replaced under a running process says so")
-    func storageGone() throws {
-        try withTemporaryDirectory { directory in
+    func storageGone() async throws {
+        try await withTemporaryDirectory { directory in
             let path = directory.appendingPathComponent("ledger.sqlite").path
             let store = try SQLiteLedger(path: path)
-            try store.checkStorage()
+            try await store.checkStorage()
             for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: path + suffix) }
-            #expect(throws: LedgerError.self) { try store.checkStorage() }
+            await #expect(throws: LedgerError.self) { try await store.checkStorage() }
             _ = try SQLiteLedger(path: path)  // another file at the same path
-            #expect(throws: LedgerError.self) { try store.checkStorage() }
+            await #expect(throws: LedgerError.self) { try await store.checkStorage() }
         }
     }
 
@@ -351,11 +352,10 @@ struct LedgerContractTests {
     }
 
     @Test("held records are upserted by natural key and found by student and by day", arguments: LedgerUnderTest.all)
-    func heldRecords(ledger: LedgerUnderTest) throws {
-        try withTemporaryDirectory { directory in
-            let store = try ledger.make(directory)
-            try store.recordClaim(receipt("R1"))
-            var judged = try #require(try store.receipt(id: "R1"))
+    func heldRecords(ledger: LedgerUnderTest) async throws {
+        try await ledger.withFresh { directory, store in
+            try await store.recordClaim(receipt("R1"))
+            var judged = try #require(try await store.receipt(id: "R1"))
             judged.outcome = .accepted
             let enrollment = HeldRecord(
                 type: .enrollment, naturalKey: "1234567890|165901|WLD101|AM-01|2025-08-13", senderOrgId: "061010", recipientOrgId: "165901",
@@ -367,59 +367,57 @@ struct LedgerContractTests {
                 acceptedAt: Timestamp(secondsSinceEpoch: 100), deleted: false)
             var deleted = enrollment
             deleted.deleted = true
-            try store.update(judged, recordingDeliveries: [], findings: ReceiptFindings(), applying: LedgerChanges(held: [enrollment, attendance]))
-            #expect(try store.heldRecord(.enrollment, key: enrollment.naturalKey) == enrollment)
-            #expect(try store.enrollments(ssid: "1234567890", center: "165901") == [enrollment])
-            #expect(try store.enrollments(ssid: "1234567890", center: "061014").isEmpty)
-            #expect(try store.attendance(recipientOrgId: "061010", date: "2025-10-14") == [attendance])
-            try store.update(judged, recordingDeliveries: [], findings: ReceiptFindings(), applying: LedgerChanges(held: [deleted]))
-            #expect(try store.heldRecord(.enrollment, key: enrollment.naturalKey)?.deleted == true)
+            try await store.update(judged, recordingDeliveries: [], findings: ReceiptFindings(), applying: LedgerChanges(held: [enrollment, attendance]))
+            #expect(try await store.heldRecord(.enrollment, key: enrollment.naturalKey) == enrollment)
+            #expect(try await store.enrollments(ssid: "1234567890", center: "165901") == [enrollment])
+            #expect(try await store.enrollments(ssid: "1234567890", center: "061014").isEmpty)
+            #expect(try await store.attendance(recipientOrgId: "061010", date: "2025-10-14") == [attendance])
+            try await store.update(judged, recordingDeliveries: [], findings: ReceiptFindings(), applying: LedgerChanges(held: [deleted]))
+            #expect(try await store.heldRecord(.enrollment, key: enrollment.naturalKey)?.deleted == true)
         }
     }
 
     @Test("a grade posting run claims waiting grades once; a changed grade waits again", arguments: LedgerUnderTest.all)
-    func gradePostingRuns(ledger: LedgerUnderTest) throws {
-        try withTemporaryDirectory { directory in
-            let store = try ledger.make(directory)
-            try store.recordClaim(receipt("R1"))
-            var judged = try #require(try store.receipt(id: "R1"))
+    func gradePostingRuns(ledger: LedgerUnderTest) async throws {
+        try await ledger.withFresh { directory, store in
+            try await store.recordClaim(receipt("R1"))
+            var judged = try #require(try await store.receipt(id: "R1"))
             judged.outcome = .accepted
-            try store.update(judged, recordingDeliveries: [], findings: ReceiptFindings(), applying: LedgerChanges(held: [grade("1", period: "Q1"), grade("2", period: "Q1")]))
+            try await store.update(judged, recordingDeliveries: [], findings: ReceiptFindings(), applying: LedgerChanges(held: [grade("1", period: "Q1"), grade("2", period: "Q1")]))
             var run = JobRun(id: "J1", job: .gradePosting, runKey: "night:2025-10-15", startedAt: Timestamp(secondsSinceEpoch: 200))
-            #expect(try store.claimJobRun(run))
-            #expect(try !store.claimJobRun(JobRun(id: "J2", job: .gradePosting, runKey: "night:2025-10-15", startedAt: Timestamp(secondsSinceEpoch: 201))))
-            #expect(try store.gradesClaimed(by: "J1").map(\.postedBefore) == [false, false])
-            #expect(try store.unfinishedJobRuns().map(\.id) == ["J1"])
+            #expect(try await store.claimJobRun(run))
+            #expect(try await !store.claimJobRun(JobRun(id: "J2", job: .gradePosting, runKey: "night:2025-10-15", startedAt: Timestamp(secondsSinceEpoch: 201))))
+            #expect(try await store.gradesClaimed(by: "J1").map(\.postedBefore) == [false, false])
+            #expect(try await store.unfinishedJobRuns().map(\.id) == ["J1"])
             run.state = .writing
             run.files = 1
             let delivery = Delivery(receiptId: "J1", recipientOrgId: "061010", fileName: "g.xml", deliveredAt: Timestamp(secondsSinceEpoch: 202))
-            try store.updateJobRun(run, recordingDeliveries: [delivery], decision: nil)
-            #expect(try store.deliveries(sourceId: "J1") == [delivery])
-            #expect(try store.gradesClaimed(by: "J1").isEmpty)
+            try await store.updateJobRun(run, recordingDeliveries: [delivery], decision: nil)
+            #expect(try await store.deliveries(sourceId: "J1") == [delivery])
+            #expect(try await store.gradesClaimed(by: "J1").isEmpty)
             // A new version of grade 1 waits for the next run, which says it was posted before.
-            try store.update(judged, recordingDeliveries: [], findings: ReceiptFindings(), applying: LedgerChanges(held: [grade("1", period: "Q1", deleted: true)]))
-            #expect(try store.claimJobRun(JobRun(id: "J3", job: .gradePosting, runKey: "manual:x", startedAt: Timestamp(secondsSinceEpoch: 300))))
-            let next = try store.gradesClaimed(by: "J3")
+            try await store.update(judged, recordingDeliveries: [], findings: ReceiptFindings(), applying: LedgerChanges(held: [grade("1", period: "Q1", deleted: true)]))
+            #expect(try await store.claimJobRun(JobRun(id: "J3", job: .gradePosting, runKey: "manual:x", startedAt: Timestamp(secondsSinceEpoch: 300))))
+            let next = try await store.gradesClaimed(by: "J3")
             #expect(next.map(\.postedBefore) == [true])
             #expect(next.first?.grade.deleted == true)
             run.state = .finished
-            try store.updateJobRun(run, recordingDeliveries: [], decision: nil)
-            #expect(try store.jobRun(.gradePosting, runKey: "night:2025-10-15")?.state == .finished)
-            #expect(try store.jobRuns(.gradePosting).map(\.id) == ["J1", "J3"])
-            #expect(try store.latestRunKey(.gradePosting, prefix: "night:") == "night:2025-10-15")
-            #expect(try store.latestRunKey(.unknownSync, prefix: "night:") == nil)
+            try await store.updateJobRun(run, recordingDeliveries: [], decision: nil)
+            #expect(try await store.jobRun(.gradePosting, runKey: "night:2025-10-15")?.state == .finished)
+            #expect(try await store.jobRuns(.gradePosting).map(\.id) == ["J1", "J3"])
+            #expect(try await store.latestRunKey(.gradePosting, prefix: "night:") == "night:2025-10-15")
+            #expect(try await store.latestRunKey(.unknownSync, prefix: "night:") == nil)
         }
     }
 
     @Test(
         "one input routed to several receivers: each receiver's file is its own delivery, under the same name; the accepted records and their trail are kept",
         arguments: LedgerUnderTest.all)
-    func deliveryIdentityAndTrail(ledger: LedgerUnderTest) throws {
-        try withTemporaryDirectory { directory in
-            let store = try ledger.make(directory)
-            try store.recordClaim(receipt("R1", at: 100))
-            try store.recordClaim(receipt("R2", at: 5_000))
-            var judged = try #require(try store.receipt(id: "R1"))
+    func deliveryIdentityAndTrail(ledger: LedgerUnderTest) async throws {
+        try await ledger.withFresh { directory, store in
+            try await store.recordClaim(receipt("R1", at: 100))
+            try await store.recordClaim(receipt("R2", at: 5_000))
+            var judged = try #require(try await store.receipt(id: "R1"))
             judged.outcome = .accepted
             judged.state = .writing
             func attendance(_ id: String, school: String) -> HeldRecord {
@@ -438,57 +436,56 @@ struct LedgerContractTests {
                          records: [reference("a2")]),
                 Delivery(receiptId: "R1", recipientOrgId: "165901", fileName: "in.xml.ack.xml", deliveredAt: Timestamp(secondsSinceEpoch: 110)),
             ]
-            try store.update(judged, recordingDeliveries: deliveries, findings: ReceiptFindings(), applying: LedgerChanges(held: records))
+            try await store.update(judged, recordingDeliveries: deliveries, findings: ReceiptFindings(), applying: LedgerChanges(held: records))
             // Both receivers' files are recorded under the same name, each waiting in its own outbound/.
-            let recorded = try store.deliveries(sourceId: "R1")
+            let recorded = try await store.deliveries(sourceId: "R1")
             #expect(recorded.map(\.recipientOrgId) == ["061010", "061020", "165901"])
             #expect(recorded.allSatisfy { $0.records.isEmpty }, "lists leave the trail out")
-            #expect(try store.isPendingDelivery(recipientOrgId: "061020", fileName: name))
-            #expect(try store.markPickedUp(recipientOrgId: "061010", fileName: name, at: Timestamp(secondsSinceEpoch: 120)))
-            #expect(try store.isPendingDelivery(recipientOrgId: "061020", fileName: name))
-            #expect(try store.pendingDeliveries().map(\.recipientOrgId) == ["061020", "165901"])
+            #expect(try await store.isPendingDelivery(recipientOrgId: "061020", fileName: name))
+            #expect(try await store.markPickedUp(recipientOrgId: "061010", fileName: name, at: Timestamp(secondsSinceEpoch: 120)))
+            #expect(try await store.isPendingDelivery(recipientOrgId: "061020", fileName: name))
+            #expect(try await store.pendingDeliveries().map(\.recipientOrgId) == ["061020", "165901"])
             // Recorded again (a retry), nothing doubles.
-            try store.update(judged, recordingDeliveries: deliveries, findings: ReceiptFindings(), applying: .none)
-            #expect(try store.deliveries(sourceId: "R1").count == 3)
+            try await store.update(judged, recordingDeliveries: deliveries, findings: ReceiptFindings(), applying: .none)
+            #expect(try await store.deliveries(sourceId: "R1").count == 3)
 
-            let accepted = try store.acceptedRecords(claimedFrom: nil, before: nil)
+            let accepted = try await store.acceptedRecords(claimedFrom: nil, before: nil)
             #expect(accepted.map(\.reference.recordId) == ["a1", "a2", "a3"])
             #expect(accepted.map(\.recipientOrgId) == ["061010", "061020", "061010"])
             #expect(accepted.allSatisfy { $0.type == .attendance && !$0.deleted })
-            #expect(try store.acceptedRecords(claimedFrom: Timestamp(secondsSinceEpoch: 1_000), before: nil).isEmpty)
-            let trail = try store.trail(claimedFrom: Timestamp(secondsSinceEpoch: 50), before: Timestamp(secondsSinceEpoch: 150))
+            #expect(try await store.acceptedRecords(claimedFrom: Timestamp(secondsSinceEpoch: 1_000), before: nil).isEmpty)
+            let trail = try await store.trail(claimedFrom: Timestamp(secondsSinceEpoch: 50), before: Timestamp(secondsSinceEpoch: 150))
             #expect(Set(trail) == [
                 TrailEntry(sourceId: "R1", recipientOrgId: "061010", fileName: name, record: reference("a1")),
                 TrailEntry(sourceId: "R1", recipientOrgId: "061010", fileName: name, record: reference("a3")),
                 TrailEntry(sourceId: "R1", recipientOrgId: "061020", fileName: name, record: reference("a2")),
             ])
             #expect(trail.count == 3)
-            #expect(Set(try store.trail(sourceId: "R1")) == Set(trail))
-            #expect(try store.trail(claimedFrom: nil, before: Timestamp(secondsSinceEpoch: 100)).isEmpty)
-            #expect(try store.deliveries(deliveredFrom: Timestamp(secondsSinceEpoch: 110), before: Timestamp(secondsSinceEpoch: 111)).count == 3)
-            #expect(try store.deliveries(deliveredFrom: nil, before: Timestamp(secondsSinceEpoch: 110)).isEmpty)
+            #expect(Set(try await store.trail(sourceId: "R1")) == Set(trail))
+            #expect(try await store.trail(claimedFrom: nil, before: Timestamp(secondsSinceEpoch: 100)).isEmpty)
+            #expect(try await store.deliveries(deliveredFrom: Timestamp(secondsSinceEpoch: 110), before: Timestamp(secondsSinceEpoch: 111)).count == 3)
+            #expect(try await store.deliveries(deliveredFrom: nil, before: Timestamp(secondsSinceEpoch: 110)).isEmpty)
             // A job run's trail names records of earlier receipts.
             var run = JobRun(id: "J1", job: .unknownSync, runKey: "061010|2025-10-14", startedAt: Timestamp(secondsSinceEpoch: 200))
-            #expect(try store.claimJobRun(run))
+            #expect(try await store.claimJobRun(run))
             run.state = .writing
-            try store.updateJobRun(
+            try await store.updateJobRun(
                 run, recordingDeliveries: [
                     Delivery(receiptId: "J1", recipientOrgId: "061010", fileName: "KTSX_UKA_061010.xml",
                              deliveredAt: Timestamp(secondsSinceEpoch: 200), records: [reference("a1")]),
                 ], decision: nil)
-            #expect(try store.jobRun(id: "J1")?.state == .writing)
-            #expect(try store.jobRun(id: "missing") == nil)
-            #expect(try store.trail(sourceId: "J1").map(\.record) == [reference("a1")])
-            #expect(try store.trail(claimedFrom: nil, before: nil).count == 4)
+            #expect(try await store.jobRun(id: "J1")?.state == .writing)
+            #expect(try await store.jobRun(id: "missing") == nil)
+            #expect(try await store.trail(sourceId: "J1").map(\.record) == [reference("a1")])
+            #expect(try await store.trail(claimedFrom: nil, before: nil).count == 4)
         }
     }
 
     @Test("a batch's held state, asked at once, is what the single lookups answer one by one", arguments: LedgerUnderTest.all)
-    func heldStateInOneGo(ledger: LedgerUnderTest) throws {
-        try withTemporaryDirectory { directory in
-            let store = try ledger.make(directory)
-            try store.recordClaim(receipt("R1"))
-            var judged = try #require(try store.receipt(id: "R1"))
+    func heldStateInOneGo(ledger: LedgerUnderTest) async throws {
+        try await ledger.withFresh { directory, store in
+            try await store.recordClaim(receipt("R1"))
+            var judged = try #require(try await store.receipt(id: "R1"))
             judged.outcome = .accepted
             // Two students, each enrolled in two sections at one center (one of them deleted) and one at
             // another; attendance and grades; waivers of two centers in two years.
@@ -510,7 +507,7 @@ struct LedgerContractTests {
                 WaiverRequest(
                     id: id, centerOrgId: center, schoolYear: year, values: [:], receiptId: "R1", receivedAt: Timestamp(secondsSinceEpoch: 100))
             }
-            try store.update(judged, recordingDeliveries: [], findings: ReceiptFindings(), applying: LedgerChanges(held: held, waivers: waivers))
+            try await store.update(judged, recordingDeliveries: [], findings: ReceiptFindings(), applying: LedgerChanges(held: held, waivers: waivers))
 
             var request = HeldStateRequest()
             request.keys[.enrollment] = Set(held.filter { $0.type == .enrollment }.map(\.naturalKey) + ["0000000000|165901|X|Y|2025-08-13"])
@@ -524,76 +521,75 @@ struct LedgerContractTests {
                 CenterYear(center: "165901", schoolYear: 2027), CenterYear(center: "061014", schoolYear: 2027),
                 CenterYear(center: "061014", schoolYear: 2026),
             ]
-            let batched = try store.heldState(for: request)
-            #expect(batched == (try store.answerOneByOne(request)))
+            let batched = try await store.heldState(for: request)
+            #expect(batched == (try await store.answerOneByOne(request)))
             #expect(batched.records[.enrollment]?.count == 6)
             #expect(batched.enrollments[StudentAtCenter(ssid: "1000000001", center: "165901")]?.count == 2)
             #expect(batched.enrollments[StudentAtCenter(ssid: "1000000003", center: "165901")] == [])
             #expect(batched.waivers[CenterYear(center: "165901", schoolYear: 2027)]?.map(\.id) == ["W2", "W4"])
             #expect(batched.waivers[CenterYear(center: "061014", schoolYear: 2026)] == [])
-            #expect(try store.heldState(for: HeldStateRequest()) == HeldState())
+            #expect(try await store.heldState(for: HeldStateRequest()) == HeldState())
         }
     }
 
     @Test("waiver requests are kept and decided", arguments: LedgerUnderTest.all)
-    func waivers(ledger: LedgerUnderTest) throws {
-        try withTemporaryDirectory { directory in
-            let store = try ledger.make(directory)
-            try store.recordClaim(receipt("R1", sender: "165901"))
-            var judged = try #require(try store.receipt(id: "R1"))
+    func waivers(ledger: LedgerUnderTest) async throws {
+        try await ledger.withFresh { directory, store in
+            try await store.recordClaim(receipt("R1", sender: "165901"))
+            var judged = try #require(try await store.receipt(id: "R1"))
             judged.outcome = .accepted
             let request = WaiverRequest(
                 id: "W1", centerOrgId: "165901", schoolYear: 2027, values: ["reasonCode": "ALT_SIS"], receiptId: "R1",
                 receivedAt: Timestamp(secondsSinceEpoch: 100))
-            try store.update(judged, recordingDeliveries: [], findings: ReceiptFindings(), applying: LedgerChanges(waivers: [request]))
-            #expect(try store.waivers(center: "165901", schoolYear: 2027) == [request])
-            #expect(try store.waivers(center: "165901", schoolYear: 2026).isEmpty)
+            try await store.update(judged, recordingDeliveries: [], findings: ReceiptFindings(), applying: LedgerChanges(waivers: [request]))
+            #expect(try await store.waivers(center: "165901", schoolYear: 2027) == [request])
+            #expect(try await store.waivers(center: "165901", schoolYear: 2026).isEmpty)
             var decided = request
             decided.status = .approved
             decided.decisionReason = "ok"
             decided.decidedAt = Timestamp(secondsSinceEpoch: 300)
             var run = JobRun(id: "J1", job: .waiverDecision, runKey: "W1", startedAt: Timestamp(secondsSinceEpoch: 300))
-            #expect(try store.claimJobRun(run))
+            #expect(try await store.claimJobRun(run))
             var skipping = run
             skipping.state = .finished
-            #expect(throws: LedgerError.self) { try store.updateJobRun(skipping, recordingDeliveries: [], decision: nil) }
+            await #expect(throws: LedgerError.self) { try await store.updateJobRun(skipping, recordingDeliveries: [], decision: nil) }
             run.state = .writing
-            try store.updateJobRun(run, recordingDeliveries: [], decision: decided)
-            #expect(try store.allWaivers() == [decided])
+            try await store.updateJobRun(run, recordingDeliveries: [], decision: decided)
+            #expect(try await store.allWaivers() == [decided])
             // A second decision, or a second move to writing, changes nothing.
             var second = JobRun(id: "J2", job: .waiverDecision, runKey: "W1-again", startedAt: Timestamp(secondsSinceEpoch: 301))
-            #expect(try store.claimJobRun(second))
+            #expect(try await store.claimJobRun(second))
             second.state = .writing
             var denied = decided
             denied.status = .denied
-            #expect(throws: LedgerError.self) { try store.updateJobRun(second, recordingDeliveries: [], decision: denied) }
-            #expect(try store.allWaivers() == [decided])
-            #expect(try store.jobRun(.waiverDecision, runKey: "W1-again")?.state == .claimed)
-            #expect(throws: LedgerError.self) { try store.updateJobRun(run, recordingDeliveries: [], decision: nil) }
+            await #expect(throws: LedgerError.self) { try await store.updateJobRun(second, recordingDeliveries: [], decision: denied) }
+            #expect(try await store.allWaivers() == [decided])
+            #expect(try await store.jobRun(.waiverDecision, runKey: "W1-again")?.state == .claimed)
+            await #expect(throws: LedgerError.self) { try await store.updateJobRun(run, recordingDeliveries: [], decision: nil) }
         }
     }
 
     @Test("an instance name is held by one SQLite ledger user at a time, until it closes")
-    func sqliteInstanceName() throws {
-        try withTemporaryDirectory { directory in
+    func sqliteInstanceName() async throws {
+        try await withTemporaryDirectory { directory in
             let path = directory.appendingPathComponent("ledger.sqlite").path
             let first = try SQLiteLedger(path: path)
-            #expect(try first.holdInstanceName("node-1"))
-            #expect(try first.holdInstanceName("node-1"), "held already by this one")
-            #expect(try !SQLiteLedger(path: path).holdInstanceName("node-1"), "another holder on the same ledger")
-            #expect(try SQLiteLedger(path: path).holdInstanceName("node-2"))
+            #expect(try await first.holdInstanceName("node-1"))
+            #expect(try await first.holdInstanceName("node-1"), "held already by this one")
+            #expect(try await !SQLiteLedger(path: path).holdInstanceName("node-1"), "another holder on the same ledger")
+            #expect(try await SQLiteLedger(path: path).holdInstanceName("node-2"))
         }
     }
 
     @Test("a stored value this ktsx does not know (a newer binding, a damaged row) is refused with its column, not read as a default")
-    func sqliteUnknownStoredValue() throws {
-        try withTemporaryDirectory { directory in
+    func sqliteUnknownStoredValue() async throws {
+        try await withTemporaryDirectory { directory in
             let path = directory.appendingPathComponent("ledger.sqlite").path
-            try SQLiteLedger(path: path).recordClaim(receipt("R1"))
+            try await SQLiteLedger(path: path).recordClaim(receipt("R1"))
             let result = try runProcess("sqlite3", [path, "UPDATE receipt SET binding = 'json-by-ktsx-9' WHERE id = 'R1'"])
             #expect(result.status == 0, "\(result.standardError)")
             do {
-                _ = try SQLiteLedger(path: path).receipt(id: "R1")
+                _ = try await SQLiteLedger(path: path).receipt(id: "R1")
                 Issue.record("an unknown binding was read")
             } catch {
                 let refused = error as? LedgerError
@@ -604,12 +600,12 @@ struct LedgerContractTests {
     }
 
     @Test("only a key already recorded reads as a duplicate, keeping SQLite's error; another constraint (a negative size) is a storage fault")
-    func sqliteConstraintKinds() throws {
-        try withTemporaryDirectory { directory in
+    func sqliteConstraintKinds() async throws {
+        try await withTemporaryDirectory { directory in
             let ledger = try SQLiteLedger(path: directory.appendingPathComponent("ledger.sqlite").path)
-            try ledger.recordClaim(receipt("R1"))
+            try await ledger.recordClaim(receipt("R1"))
             do {
-                try ledger.recordClaim(receipt("R1"))
+                try await ledger.recordClaim(receipt("R1"))
                 Issue.record("a receipt id was recorded twice")
             } catch {
                 #expect((error as? LedgerError)?.code == .duplicateReceipt, "\(error)")
@@ -618,7 +614,7 @@ struct LedgerContractTests {
             var broken = receipt("R2")
             broken.sizeBytes = -1
             do {
-                try ledger.recordClaim(broken)
+                try await ledger.recordClaim(broken)
                 Issue.record("a negative size was recorded")
             } catch {
                 #expect((error as? LedgerError)?.code == .storage, "\(error)")
@@ -627,11 +623,11 @@ struct LedgerContractTests {
     }
 
     @Test("the SQLite ledger survives reopening and refuses a database from a newer ktsx")
-    func sqliteReopen() throws {
-        try withTemporaryDirectory { directory in
+    func sqliteReopen() async throws {
+        try await withTemporaryDirectory { directory in
             let path = directory.appendingPathComponent("ledger.sqlite").path
-            try SQLiteLedger(path: path).recordClaim(receipt("R1"))
-            #expect(try SQLiteLedger(path: path).receipt(id: "R1")?.id == "R1")
+            try await SQLiteLedger(path: path).recordClaim(receipt("R1"))
+            #expect(try await SQLiteLedger(path: path).receipt(id: "R1")?.id == "R1")
             let result = try runProcess("sqlite3", [path, "INSERT INTO grdb_migrations VALUES ('9-from-the-future')"])
             #expect(result.status == 0, "\(result.standardError)")
             do {

@@ -1,6 +1,7 @@
 import ExchangeCore
 import ExchangeLedgerPostgres
 import ExchangeLedgerSQLite
+import ExchangeRuntime
 import ExchangeTesting
 import Foundation
 import Testing
@@ -46,11 +47,11 @@ struct PostgresLedgerTests {
     }
 
     @Test("a server that cannot be reached is refused at once, saying where")
-    func unreachable() throws {
+    func unreachable() async throws {
         var settings = try PostgresLedgerSettings.parse(PostgresLedgerTests.url).get()
         settings.port = 1  // nothing listens there
         do {
-            _ = try PostgresLedger(settings: settings)
+            _ = try await PostgresLedger.open(settings: settings)
             Issue.record("an unreachable server was accepted")
         } catch {
             #expect(error.code == .storage)
@@ -59,18 +60,23 @@ struct PostgresLedgerTests {
     }
 
     @Test("reopened by another instance, the ledger is the same; a database from a newer ktsx is refused")
-    func reopenAndNewerSchema() throws {
-        let first = try freshPostgresLedger(PostgresLedgerTests.url)
-        try first.recordClaim(Receipt(id: "R1", senderOrgId: "061014", originalName: "f.csv", sizeBytes: 1, sha256: "a", claimedAt: Timestamp(secondsSinceEpoch: 1)))
+    func reopenAndNewerSchema() async throws {
+        let first = try await freshPostgresLedger(PostgresLedgerTests.url)
+        try await LedgerRunning.with(first) {
+            try await first.recordClaim(
+                Receipt(id: "R1", senderOrgId: "061014", originalName: "f.csv", sizeBytes: 1, sha256: "a", claimedAt: Timestamp(secondsSinceEpoch: 1)))
+        }
         let schema = first.schema
         var settings = try PostgresLedgerSettings.parse(PostgresLedgerTests.url).get()
         settings.schema = schema
-        #expect(try PostgresLedger(settings: settings).receipt(id: "R1")?.id == "R1")
+        let second = try await PostgresLedger.open(settings: settings)
+        let found = try await LedgerRunning.with(second) { try await second.receipt(id: "R1") }
+        #expect(found?.id == "R1")
         let sql = "INSERT INTO \(schema).ledger_migration VALUES ('9-from-the-future', 0)"
         let result = try runProcess("psql", [PostgresLedgerTests.url.replacingOccurrences(of: "?sslmode=disable", with: ""), "-qc", sql])
         #expect(result.status == 0, "\(result.standardError)")
         do {
-            _ = try PostgresLedger(settings: settings)
+            _ = try await PostgresLedger.open(settings: settings)
             Issue.record("a newer schema was not refused")
         } catch {
             #expect(error.code == .newerSchema)
@@ -78,18 +84,21 @@ struct PostgresLedgerTests {
     }
 
     @Test("a stored value this ktsx does not know is refused with its column, not read as a default")
-    func unknownStoredValue() throws {
-        let ledger = try freshPostgresLedger(PostgresLedgerTests.url)
-        try ledger.recordClaim(Receipt(id: "R1", senderOrgId: "061014", originalName: "f.csv", sizeBytes: 1, sha256: "a", claimedAt: Timestamp(secondsSinceEpoch: 1)))
-        let sql = "UPDATE \(ledger.schema).receipt SET binding = 'json-by-ktsx-9' WHERE id = 'R1'"
-        let result = try runProcess("psql", [PostgresLedgerTests.url.replacingOccurrences(of: "?sslmode=disable", with: ""), "-qc", sql])
-        #expect(result.status == 0, "\(result.standardError)")
-        do {
-            _ = try ledger.receipt(id: "R1")
-            Issue.record("an unknown binding was read")
-        } catch {
-            #expect(error.code == .unknownStoredValue)
-            #expect(error.message.contains("receipt.binding") && error.message.contains("json-by-ktsx-9"), "\(error)")
+    func unknownStoredValue() async throws {
+        let ledger = try await freshPostgresLedger(PostgresLedgerTests.url)
+        try await LedgerRunning.with(ledger) {
+            try await ledger.recordClaim(
+                Receipt(id: "R1", senderOrgId: "061014", originalName: "f.csv", sizeBytes: 1, sha256: "a", claimedAt: Timestamp(secondsSinceEpoch: 1)))
+            let sql = "UPDATE \(ledger.schema).receipt SET binding = 'json-by-ktsx-9' WHERE id = 'R1'"
+            let result = try runProcess("psql", [PostgresLedgerTests.url.replacingOccurrences(of: "?sslmode=disable", with: ""), "-qc", sql])
+            #expect(result.status == 0, "\(result.standardError)")
+            do {
+                _ = try await ledger.receipt(id: "R1")
+                Issue.record("an unknown binding was read")
+            } catch let error as LedgerError {
+                #expect(error.code == .unknownStoredValue)
+                #expect(error.message.contains("receipt.binding") && error.message.contains("json-by-ktsx-9"), "\(error)")
+            }
         }
     }
 
@@ -99,16 +108,20 @@ struct PostgresLedgerTests {
         var settings = try PostgresLedgerSettings.parse(PostgresLedgerTests.url).get()
         settings.schema = "race_" + UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: "")
         let opened = try await withThrowingTaskGroup(of: PostgresLedger.self) { [settings] group in
-            for _ in 0..<2 { group.addTask { try PostgresLedger(settings: settings) } }
+            for _ in 0..<2 { group.addTask { try await PostgresLedger.open(settings: settings) } }
             return try await group.reduce(into: []) { $0.append($1) }
         }
         let (first, second) = (opened[0], opened[1])
+        try await LedgerRunning.with(first) { try await LedgerRunning.with(second) { try await race(first, second) } }
+    }
+
+    private func race(_ first: PostgresLedger, _ second: PostgresLedger) async throws {
         let won = await withTaskGroup(of: (Int, Bool).self) { group in
             for index in 0..<40 {
                 let ledger = index % 2 == 0 ? first : second
                 group.addTask {
                     let run = JobRun(id: "J\(index)", job: .gradePosting, runKey: "night:2026-01-\(10 + index / 2)", startedAt: Timestamp(secondsSinceEpoch: 1))
-                    return (index / 2, (try? ledger.claimJobRun(run)) ?? false)
+                    return (index / 2, (try? await ledger.claimJobRun(run)) ?? false)
                 }
             }
             var won: [Int: Int] = [:]
@@ -123,7 +136,7 @@ struct PostgresLedgerTests {
                     let receipt = Receipt(
                         id: "R1", senderOrgId: "061014", originalName: "f\(index).csv", sizeBytes: 1, sha256: "a", claimedAt: Timestamp(secondsSinceEpoch: 1))
                     do {
-                        try ledger.recordClaim(receipt, leasedTo: "instance-\(index)")
+                        try await ledger.recordClaim(receipt, leasedTo: "instance-\(index)")
                         return nil
                     } catch {
                         return (error as? LedgerError)?.code ?? .storage
@@ -134,20 +147,20 @@ struct PostgresLedgerTests {
         }
         #expect(outcomes.filter { $0 == nil }.count == 1 && outcomes.contains(LedgerError.Code.duplicateReceipt), "\(outcomes)")
         // An instance name: one holder at a time, across instances.
-        #expect(try first.holdInstanceName("node-1"))
-        #expect(try !second.holdInstanceName("node-1"))
-        #expect(try second.holdInstanceName("node-2"))
+        #expect(try await first.holdInstanceName("node-1"))
+        #expect(try await !second.holdInstanceName("node-1"))
+        #expect(try await second.holdInstanceName("node-2"))
     }
 
     @Test("the SQLite and PostgreSQL ledgers have the same tables, columns, nullability, keys and indexes")
-    func sameSchemaAsSQLite() throws {
-        try withTemporaryDirectory { directory in
+    func sameSchemaAsSQLite() async throws {
+        try await withTemporaryDirectory { directory in
             let path = directory.appendingPathComponent("ledger.sqlite").path
             _ = try SQLiteLedger(path: path)
             var settings = try PostgresLedgerSettings.parse(PostgresLedgerTests.url).get()
             let schema = "t_" + UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: "")
             settings.schema = schema
-            _ = try PostgresLedger(settings: settings)
+            _ = try await PostgresLedger.open(settings: settings)
             func lines(_ tool: [String]) throws -> [String] {
                 let result = try runProcess("/usr/bin/env", tool)
                 #expect(result.status == 0, "\(tool[0]): \(result.standardError)")

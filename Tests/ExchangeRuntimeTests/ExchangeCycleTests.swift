@@ -45,8 +45,8 @@ struct CycleWorld {
     }
 
     /// The senders of the receipts recorded so far, in the order their files were claimed.
-    func claimOrder() throws -> [String] {
-        try ledger.receipts(matching: ReceiptQuery()).sorted { $0.id.suffix(6) < $1.id.suffix(6) }.map(\.senderOrgId)
+    func claimOrder() async throws -> [String] {
+        try await ledger.receipts(matching: ReceiptQuery()).sorted { $0.id.suffix(6) < $1.id.suffix(6) }.map(\.senderOrgId)
     }
 }
 
@@ -61,7 +61,7 @@ struct ExchangeCycleTests {
             logger.logLevel = .critical
             let summary = await world.cycle.run(now: .zero, logger: logger)
             #expect(summary.processed == 12 && summary.failed == 0 && summary.deferred == 0)
-            let receipts = try world.ledger.receipts(matching: ReceiptQuery())
+            let receipts = try await world.ledger.receipts(matching: ReceiptQuery())
             for org in ["061010", "061020", "165901"] {
                 // Receipt ids count up as files are claimed: each sender's in its files' order.
                 let names = receipts.filter { $0.senderOrgId == org }.sorted { $0.id.suffix(6) < $1.id.suffix(6) }.map(\.originalName)
@@ -85,22 +85,22 @@ struct ExchangeCycleTests {
     }
 
     @Test("a claimed file two instances found orphaned is adopted by the first to record it; the other stands back without an error")
-    func adoptionRace() throws {
-        try withTemporaryDirectory { root in
+    func adoptionRace() async throws {
+        try await withTemporaryDirectory { root in
             let world = try CycleWorld(root: root)
             let receiptId = FileProcessor.receiptId(sender: "061010", time: JobWorld.now, suffix: "orphan")
             try FileManager.default.createDirectory(atPath: "\(world.tree.work)/\(receiptId)", withIntermediateDirectories: true)
             try "not an exchange file\n".write(toFile: "\(world.tree.work)/\(receiptId)/late.csv", atomically: true, encoding: .utf8)
             // The other instance recorded the claim a moment before, and holds it.
-            try world.ledger.recordClaim(
+            try await world.ledger.recordClaim(
                 Receipt(id: receiptId, senderOrgId: "061010", originalName: "late.csv", sizeBytes: 21, sha256: "aa", claimedAt: JobWorld.now),
                 leasedTo: "other-instance")
             var logger = Logger(label: "test")
             logger.logLevel = .critical
             let participant = try #require(CycleWorld.reference.participants["061010"])
-            let adopted = try world.processor.adoptClaimed(receiptId: receiptId, participant: participant, logger: logger)
+            let adopted = try await world.processor.adoptClaimed(receiptId: receiptId, participant: participant, logger: logger)
             #expect(!adopted)
-            #expect(try world.ledger.receipt(id: receiptId)?.state == .claimed)
+            #expect(try await world.ledger.receipt(id: receiptId)?.state == .claimed)
             #expect(FileManager.default.fileExists(atPath: "\(world.tree.work)/\(receiptId)/late.csv"), "the winner's file is left to it")
         }
     }
@@ -121,16 +121,16 @@ struct ExchangeCycleTests {
             #expect(first.processed == 12)
             #expect(first.deferred == 16)
             #expect(first.moreReady)
-            #expect(try world.claimOrder().prefix(4) == ["061020", "165901", "165901", "061010"])
+            #expect(try await world.claimOrder().prefix(4) == ["061020", "165901", "165901", "061010"])
 
             // A file from the quiet sender that arrives meanwhile goes in the next pass's first turn.
             try "late\n".write(toFile: "\(world.tree.inbound("061020"))/late.csv", atomically: true, encoding: .utf8)
             let second = await world.cycle.run(now: .seconds(1), logger: logger)
             #expect(second.processed == 12 && second.deferred == 5)
-            #expect(try world.claimOrder()[12...13] == ["061020", "061010"])
+            #expect(try await world.claimOrder()[12...13] == ["061020", "061010"])
             let third = await world.cycle.run(now: .seconds(2), logger: logger)
             #expect(third.processed == 5 && third.deferred == 0 && !third.moreReady)
-            #expect(try world.claimOrder().count == 29)
+            #expect(try await world.claimOrder().count == 29)
             #expect(try FileManager.default.contentsOfDirectory(atPath: world.tree.inbound("061010")).isEmpty)
         }
     }
@@ -146,14 +146,14 @@ struct OrphanTemporaryTests {
             logger.logLevel = .critical
             let time = Timestamp(secondsSinceEpoch: 1_000)
             var finished = Receipt(id: "R165901-1", senderOrgId: "165901", originalName: "a.xml", sizeBytes: 1, sha256: "aa", claimedAt: time)
-            try world.ledger.recordClaim(finished)
+            try await world.ledger.recordClaim(finished)
             finished.state = .finished
             finished.outcome = .accepted
-            try world.ledger.update(finished, recordingDeliveries: [
+            try await world.ledger.update(finished, recordingDeliveries: [
                 Delivery(receiptId: finished.id, recipientOrgId: "061020", fileName: "routed.xml", deliveredAt: time),
             ])
             let inProgress = Receipt(id: "R165901-2", senderOrgId: "165901", originalName: "b.xml", sizeBytes: 1, sha256: "bb", claimedAt: time)
-            try world.ledger.recordClaim(inProgress)
+            try await world.ledger.recordClaim(inProgress)
             let outbound = world.tree.outbound("061020")
             for (name, source) in [("routed.xml", finished.id), ("stray.xml", finished.id), ("next.xml", inProgress.id)] {
                 try world.tree.prepare(Array("<x/>\n".utf8), named: name, in: outbound, receiptId: source)

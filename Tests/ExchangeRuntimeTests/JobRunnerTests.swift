@@ -21,15 +21,15 @@ struct JobWorld {
         gradingScales: [GradingScale(code: "KY10PT", bands: [.init(letter: "A", range: 90...100, passing: true)])])
     static let now = Timestamp(secondsSinceEpoch: 1_768_446_300)  // 2026-01-15T03:05:00Z, 22:05 Eastern on the 14th
 
-    init(root: URL) throws {
+    init(root: URL) async throws {
         tree = DropTree(dropRoot: root.appendingPathComponent("drop").path, stateDirectory: root.appendingPathComponent("state").path)
         try tree.prepare(for: JobWorld.reference.participants.values.sorted { $0.orgId < $1.orgId })
         let counter = Counter()
         runner = JobRunner(
             tree: tree, ledger: ledger, reference: { JobWorld.reference }, now: { JobWorld.now },
             newRunId: { "J-20260115T030500-\(String(format: "%06x", counter.next()))" })
-        try ledger.recordClaim(Receipt(id: "R1", senderOrgId: "165901", originalName: "g.csv", sizeBytes: 1, sha256: "a", claimedAt: JobWorld.now))
-        var receipt = try #require(try ledger.receipt(id: "R1"))
+        try await ledger.recordClaim(Receipt(id: "R1", senderOrgId: "165901", originalName: "g.csv", sizeBytes: 1, sha256: "a", claimedAt: JobWorld.now))
+        var receipt = try #require(try await ledger.receipt(id: "R1"))
         receipt.outcome = .accepted
         // 061030 has left participants.csv since its grade was accepted.
         let grades = ["061010", "061010", "061020", "061030"].enumerated().map { index, school in
@@ -43,7 +43,7 @@ struct JobWorld {
                 type: .grades, naturalKey: NaturalKey.of(.grades, values), senderOrgId: "165901", recipientOrgId: school, schoolYear: 2026,
                 values: values, receiptId: "R1", acceptedAt: JobWorld.now, deleted: false)
         }
-        try ledger.update(receipt, recordingDeliveries: [], findings: ReceiptFindings(), applying: LedgerChanges(held: grades))
+        try await ledger.update(receipt, recordingDeliveries: [], findings: ReceiptFindings(), applying: LedgerChanges(held: grades))
     }
 
     func outbound(_ org: String) throws -> [String] {
@@ -67,82 +67,82 @@ struct JobRunnerTests {
     let logger = Logger(label: "test")
 
     @Test("the nightly posting writes one file per high school, in its binding, and a second run of the night writes nothing")
-    func postOnce() throws {
-        try withTemporaryDirectory { root in
-            let world = try JobWorld(root: root)
-            let runs = world.runner.runDueJobs(logger: logger)
+    func postOnce() async throws {
+        try await withTemporaryDirectory { root in
+            let world = try await JobWorld(root: root)
+            let runs = await world.runner.runDueJobs(logger: logger)
             #expect(runs.map(\.runKey).contains("night:2026-01-14"))
             #expect(try world.outbound("061010").count == 1, "a school that left does not stop the others' posting")
             #expect(try world.outbound("061010").first?.hasSuffix(".csv") == true)
-            #expect(try world.ledger.unfinishedJobRuns().isEmpty)
+            #expect(try await world.ledger.unfinishedJobRuns().isEmpty)
             #expect(try world.outbound("061020").first?.hasSuffix(".xml") == true)
             let posting = try String(contentsOfFile: "\(world.tree.outbound("061010"))/\(world.outbound("061010")[0])", encoding: .utf8)
             #expect(posting.split(separator: "\r\n").count == 3)  // header + two grades
-            #expect(world.runner.runDueJobs(logger: logger).isEmpty)
-            #expect(try world.runner.postGrades(runKey: "night:2026-01-14", logger: logger) == nil)
-            #expect(try world.runner.postGrades(runKey: "manual:1", logger: logger)?.files == 0)
+            #expect(await world.runner.runDueJobs(logger: logger).isEmpty)
+            #expect(try await world.runner.postGrades(runKey: "night:2026-01-14", logger: logger) == nil)
+            #expect(try await world.runner.postGrades(runKey: "manual:1", logger: logger)?.files == 0)
             #expect(try world.outbound("061010").count == 1)
         }
     }
 
     @Test("a run claimed and then interrupted is finished on recovery, with its grades, once")
-    func recoverClaimed() throws {
-        try withTemporaryDirectory { root in
-            let world = try JobWorld(root: root)
+    func recoverClaimed() async throws {
+        try await withTemporaryDirectory { root in
+            let world = try await JobWorld(root: root)
             // The process died right after the claim: nothing prepared, nothing recorded.
-            #expect(try world.ledger.claimJobRun(JobRun(id: "J-crash-000001", job: .gradePosting, runKey: "night:2026-01-14", startedAt: JobWorld.now)))
+            #expect(try await world.ledger.claimJobRun(JobRun(id: "J-crash-000001", job: .gradePosting, runKey: "night:2026-01-14", startedAt: JobWorld.now)))
             #expect(try world.outbound("061010").isEmpty)
-            #expect(world.runner.recover(logger: logger) == 1)
+            #expect(await world.runner.recover(logger: logger) == 1)
             #expect(try world.outbound("061010").count == 1)
             #expect(try world.outbound("061020").count == 1)
-            #expect(try world.ledger.unfinishedJobRuns().isEmpty)
-            #expect(world.runner.recover(logger: logger) == 0)
+            #expect(try await world.ledger.unfinishedJobRuns().isEmpty)
+            #expect(await world.runner.recover(logger: logger) == 0)
             // The night's posting is done: running the due jobs posts nothing again (the morning's summary aside).
-            let due = world.runner.runDueJobs(logger: logger)
+            let due = await world.runner.runDueJobs(logger: logger)
             #expect(due.filter { $0.job != .dailySummary }.allSatisfy { $0.files == 0 })
             #expect(try world.outbound("061010").filter { !$0.hasPrefix("KTSX_SUM_") }.count == 1)
         }
     }
 
     @Test("a run interrupted after its files were prepared and recorded is placed on recovery, not written again")
-    func recoverWriting() throws {
-        try withTemporaryDirectory { root in
-            let world = try JobWorld(root: root)
+    func recoverWriting() async throws {
+        try await withTemporaryDirectory { root in
+            let world = try await JobWorld(root: root)
             var run = JobRun(id: "J-crash-000002", job: .gradePosting, runKey: "night:2026-01-14", startedAt: JobWorld.now)
-            #expect(try world.ledger.claimJobRun(run))
+            #expect(try await world.ledger.claimJobRun(run))
             // Prepared as a hidden temporary and recorded, then the process died before placing it.
             try world.tree.prepare(Array("prepared".utf8), named: "posting.csv", in: world.tree.outbound("061010"), receiptId: run.id)
             run.state = .writing
-            try world.ledger.updateJobRun(
+            try await world.ledger.updateJobRun(
                 run, recordingDeliveries: [Delivery(receiptId: run.id, recipientOrgId: "061010", fileName: "posting.csv", deliveredAt: JobWorld.now)],
                 decision: nil)
             #expect(try world.outbound("061010") == [DropTree.temporaryName(for: "posting.csv", receiptId: run.id)])
-            #expect(world.runner.recover(logger: logger) == 1)
+            #expect(await world.runner.recover(logger: logger) == 1)
             #expect(try world.outbound("061010") == ["posting.csv"])
-            #expect(try world.ledger.jobRun(.gradePosting, runKey: "night:2026-01-14")?.state == .finished)
+            #expect(try await world.ledger.jobRun(.gradePosting, runKey: "night:2026-01-14")?.state == .finished)
         }
     }
 
     @Test("a waiver is decided once; the decision file goes to the center")
-    func waiverDecision() throws {
-        try withTemporaryDirectory { root in
-            let world = try JobWorld(root: root)
-            var receipt = try #require(try world.ledger.receipt(id: "R1"))
+    func waiverDecision() async throws {
+        try await withTemporaryDirectory { root in
+            let world = try await JobWorld(root: root)
+            var receipt = try #require(try await world.ledger.receipt(id: "R1"))
             receipt.outcome = .accepted
             let request = WaiverRequest(
                 id: "83092784-227b-45ab-97af-60a077f0f74b", centerOrgId: "165901", schoolYear: 2027, values: ["reasonCode": "ALT_SIS"],
                 receiptId: "R1", receivedAt: JobWorld.now)
-            try world.ledger.update(receipt, recordingDeliveries: [], findings: ReceiptFindings(), applying: LedgerChanges(waivers: [request]))
-            #expect(throws: JobError.self) { try world.runner.decideWaiver(id: "nope", approve: true, reason: "x", logger: logger) }
-            #expect(throws: JobError.self) { try world.runner.decideWaiver(id: request.id, approve: false, reason: "  ", logger: logger) }
-            let (_, decided) = try world.runner.decideWaiver(id: request.id.uppercased(), approve: false, reason: "Not this year.", logger: logger)
+            try await world.ledger.update(receipt, recordingDeliveries: [], findings: ReceiptFindings(), applying: LedgerChanges(waivers: [request]))
+            await #expect(throws: JobError.self) { try await world.runner.decideWaiver(id: "nope", approve: true, reason: "x", logger: logger) }
+            await #expect(throws: JobError.self) { try await world.runner.decideWaiver(id: request.id, approve: false, reason: "  ", logger: logger) }
+            let (_, decided) = try await world.runner.decideWaiver(id: request.id.uppercased(), approve: false, reason: "Not this year.", logger: logger)
             #expect(decided.status == .denied)
             #expect(decided.decisionReason == "Not this year.")
             let files = try world.outbound("165901")
             #expect(files.count == 1)
             let text = try String(contentsOfFile: "\(world.tree.outbound("165901"))/\(files[0])", encoding: .utf8)
             #expect(text.contains("<Decision>DENIED</Decision>"))
-            #expect(throws: JobError.self) { try world.runner.decideWaiver(id: request.id, approve: true, reason: "Changed my mind", logger: logger) }
+            await #expect(throws: JobError.self) { try await world.runner.decideWaiver(id: request.id, approve: true, reason: "Changed my mind", logger: logger) }
             #expect(try world.outbound("165901").count == 1)
         }
     }

@@ -33,11 +33,11 @@ struct ReviewWorld {
     let site: ReviewSite
 
     /// - Parameter loginProblem: Why the support users' file could not be read, if it could not.
-    init(root: URL, loginProblem: String? = nil) throws {
+    init(root: URL, loginProblem: String? = nil) async throws {
         tree = DropTree(dropRoot: root.appendingPathComponent("drop").path, stateDirectory: root.appendingPathComponent("state").path)
         try tree.prepare(for: ReviewWorld.reference.participants.values.sorted { $0.orgId < $1.orgId })
         var receipt = Receipt(id: "R061010-1", senderOrgId: "061010", originalName: "enr.csv", sizeBytes: 80, sha256: "ab", claimedAt: ReviewWorld.now)
-        try ledger.recordClaim(receipt)
+        try await ledger.recordClaim(receipt)
         receipt.state = .finished
         receipt.outcome = .rejected
         receipt.fileType = .enrollment
@@ -49,19 +49,19 @@ struct ReviewWorld {
             ValidationIssue(code: .extraLabel, message: "The header has a column lastName that enrollment files do not have."),
             ValidationIssue(code: .constraintError, message: "ssid must be ten digits.", line: 3, field: "ssid", recordKey: "a2"),
         ]
-        try ledger.update(receipt, recordingDeliveries: [], findings: ReceiptFindings(issues: issues), applying: .none)
+        try await ledger.update(receipt, recordingDeliveries: [], findings: ReceiptFindings(issues: issues), applying: .none)
         let quarantined = tree.filedPath(receiptId: receipt.id, orgId: "061010", name: "enr.csv", quarantined: true, claimedAt: ReviewWorld.now)
         try FileManager.default.createDirectory(atPath: (quarantined as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
         try ReviewWorld.original.write(toFile: quarantined, atomically: true, encoding: .utf8)
 
         var waiverReceipt = Receipt(id: "R165901-1", senderOrgId: "165901", originalName: "wvr.csv", sizeBytes: 10, sha256: "cd", claimedAt: ReviewWorld.now)
-        try ledger.recordClaim(waiverReceipt)
+        try await ledger.recordClaim(waiverReceipt)
         waiverReceipt.state = .finished
         waiverReceipt.outcome = .accepted
         let request = WaiverRequest(
             id: "83092784-227b-45ab-97af-60a077f0f74b", centerOrgId: "165901", schoolYear: 2027, values: ["reasonCode": "ALT_SIS"],
             receiptId: waiverReceipt.id, receivedAt: ReviewWorld.now)
-        try ledger.update(waiverReceipt, recordingDeliveries: [], findings: ReceiptFindings(), applying: LedgerChanges(waivers: [request]))
+        try await ledger.update(waiverReceipt, recordingDeliveries: [], findings: ReceiptFindings(), applying: LedgerChanges(waivers: [request]))
 
         let reference: @Sendable () -> ReferenceData = { ReviewWorld.reference }
         let clock: @Sendable () -> Timestamp = { ReviewWorld.now }
@@ -143,7 +143,7 @@ struct ReviewSiteTests {
     @Test("without a login every page is refused and every action forbidden; only health, metrics and style are open")
     func refusedWithoutLogin() async throws {
         try await withTemporaryDirectory { root in
-            let world = try ReviewWorld(root: root)
+            let world = try await ReviewWorld(root: root)
             try await world.application().test(.router) { client in
                 for page in Self.pages {
                     let response = try await client.execute(uri: page, method: .get)
@@ -158,7 +158,7 @@ struct ReviewSiteTests {
                         body: form(["decision": "approve", "reason": "ok", "csrf": "guess"]))
                     #expect(response.status == .forbidden, "\(action)")
                 }
-                #expect(try world.ledger.allWaivers().first?.status == .pending)
+                #expect(try await world.ledger.allWaivers().first?.status == .pending)
                 let health = try await client.execute(uri: "/healthz", method: .get)
                 #expect(health.status == .ok)
                 #expect(String(buffer: health.body).contains("\"status\":\"ok\""))
@@ -176,7 +176,7 @@ struct ReviewSiteTests {
     @Test("login needs the right password and the form's own token; the session cookie is HttpOnly and SameSite=Strict")
     func login() async throws {
         try await withTemporaryDirectory { root in
-            let world = try ReviewWorld(root: root)
+            let world = try await ReviewWorld(root: root)
             try await world.application().test(.router) { client in
                 var (jar, token, headers, html) = try await client.openLoginForm("/login?next=//evil.example/")
                 #expect(hidden("next", in: html) == "/submissions")
@@ -220,7 +220,7 @@ struct ReviewSiteTests {
     @Test("after five wrong passwords for a name, even the right one is refused for a while")
     func throttledLogin() async throws {
         try await withTemporaryDirectory { root in
-            let world = try ReviewWorld(root: root)
+            let world = try await ReviewWorld(root: root)
             try await world.application().test(.router) { client in
                 let (_, token, headers, _) = try await client.openLoginForm()
                 for guess in 1...5 {
@@ -240,7 +240,7 @@ struct ReviewSiteTests {
     @Test("errors carry the pages' security headers; HEAD answers as GET without a body")
     func errorsAndHead() async throws {
         try await withTemporaryDirectory { root in
-            let world = try ReviewWorld(root: root)
+            let world = try await ReviewWorld(root: root)
             try await world.application().test(.router) { client in
                 let (jar, _) = try await client.logIn()
                 let missing = try await client.execute(uri: "/no-such-page", method: .get, headers: jar.header)
@@ -267,13 +267,13 @@ struct ReviewSiteTests {
     @Test("control and direction characters in names and cells are shown by their code, never acting on the page")
     func controlCharactersShown() async throws {
         try await withTemporaryDirectory { root in
-            let world = try ReviewWorld(root: root)
+            let world = try await ReviewWorld(root: root)
             let name = "report\u{202E}vsc.exe\u{0}\u{7}.csv"
             var receipt = Receipt(id: "R061020-9", senderOrgId: "061020", originalName: name, sizeBytes: 5, sha256: "ef", claimedAt: ReviewWorld.now)
-            try world.ledger.recordClaim(receipt)
+            try await world.ledger.recordClaim(receipt)
             receipt.state = .finished
             receipt.outcome = .rejected
-            try world.ledger.update(
+            try await world.ledger.update(
                 receipt, recordingDeliveries: [],
                 findings: ReceiptFindings(issues: [ValidationIssue(code: .csvSyntax, message: "a cell \u{2066}quoted\u{2069} badly", line: 2)]),
                 applying: .none)
@@ -291,9 +291,9 @@ struct ReviewSiteTests {
     }
 
     @Test("the hostile-client suite knows every route: Tests/HostileClient/routes.txt is the site's routes, HEAD beside every GET")
-    func everyRouteIsInTheSuite() throws {
-        try withTemporaryDirectory { root in
-            let world = try ReviewWorld(root: root)
+    func everyRouteIsInTheSuite() async throws {
+        try await withTemporaryDirectory { root in
+            let world = try await ReviewWorld(root: root)
             let routes = world.site.router(sessions: MemoryPersistDriver()).routes.map { "\($0.method.rawValue) \($0.path)" }
             let listed = try String(contentsOf: Repository.root.appendingPathComponent("Tests/HostileClient/routes.txt"), encoding: .utf8)
                 .split(separator: "\n").map(String.init).filter { !$0.hasPrefix("#") && !$0.isEmpty }
@@ -306,7 +306,7 @@ struct ReviewSiteTests {
     @Test("a request with two Host headers is refused, logged in or not")
     func hostNamedTwice() async throws {
         try await withTemporaryDirectory { root in
-            let world = try ReviewWorld(root: root)
+            let world = try await ReviewWorld(root: root)
             try await world.application().test(.router) { client in
                 let (jar, _) = try await client.logIn()
                 var twice = jar.header
@@ -347,7 +347,7 @@ struct ReviewSiteTests {
     @Test("when the support users' file has problems, even the right password is refused (503) and /healthz says so")
     func loginsOffWhenTheFileIsBroken() async throws {
         try await withTemporaryDirectory { root in
-            let world = try ReviewWorld(root: root, loginProblem: "support-users.csv, line 1: the header is missing")
+            let world = try await ReviewWorld(root: root, loginProblem: "support-users.csv, line 1: the header is missing")
             try await world.application().test(.router) { client in
                 let (_, token, headers, _) = try await client.openLoginForm()
                 let right = try await client.execute(
@@ -364,7 +364,7 @@ struct ReviewSiteTests {
     @Test("thirty logins for one name at once (29 wrong, 1 right): at most five reach the password check, the rest are refused")
     func concurrentLogins() async throws {
         try await withTemporaryDirectory { root in
-            let world = try ReviewWorld(root: root)
+            let world = try await ReviewWorld(root: root)
             try await world.application().test(.router) { client in
                 let (_, token, headers, _) = try await client.openLoginForm()
                 let statuses = try await withThrowingTaskGroup(of: HTTPResponse.Status.self) { group in
@@ -394,7 +394,7 @@ struct ReviewSiteTests {
     @Test("a rejection shows each error beside its row, escaped; file-level errors above")
     func rejectionView() async throws {
         try await withTemporaryDirectory { root in
-            let world = try ReviewWorld(root: root)
+            let world = try await ReviewWorld(root: root)
             try await world.application().test(.router) { client in
                 let (jar, _) = try await client.logIn()
                 let html = String(buffer: try await client.execute(uri: "/receipts/R061010-1", method: .get, headers: jar.header).body)
@@ -421,7 +421,7 @@ struct ReviewSiteTests {
     @Test("a waiver decision needs the session's form token and a same-origin request; then it is made once")
     func waiverDecision() async throws {
         try await withTemporaryDirectory { root in
-            let world = try ReviewWorld(root: root)
+            let world = try await ReviewWorld(root: root)
             try await world.application().test(.router) { client in
                 let (jar, csrf) = try await client.logIn()
                 let uri = "/waivers/83092784-227b-45ab-97af-60a077f0f74b/decision"
@@ -434,14 +434,14 @@ struct ReviewSiteTests {
                 let forged = try await client.execute(
                     uri: uri, method: .post, headers: crossSite, body: form(["decision": "approve", "reason": "ok", "csrf": csrf]))
                 #expect(forged.status == .forbidden)
-                #expect(try world.ledger.allWaivers().first?.status == .pending)
+                #expect(try await world.ledger.allWaivers().first?.status == .pending)
                 var sameSite = headers
                 sameSite[.origin] = "http://localhost"
                 let made = try await client.execute(
                     uri: uri, method: .post, headers: sameSite,
                     body: form(["decision": "deny", "reason": "The center runs KSIS itself.", "csrf": csrf]))
                 #expect(made.status == .seeOther)
-                #expect(try world.ledger.allWaivers().first?.status == .denied)
+                #expect(try await world.ledger.allWaivers().first?.status == .denied)
                 let page = String(buffer: try await client.execute(uri: "/waivers/83092784-227b-45ab-97af-60a077f0f74b", method: .get, headers: jar.header).body)
                 #expect(page.contains("id=\"status\">denied</span>"))
                 #expect(page.contains("The center runs KSIS itself."))

@@ -37,7 +37,7 @@ struct AuditTests {
     }
 
     @Test("on a clean run it holds (exit 0); a removed delivery row, a routed file deleted before pickup and a record routed twice each fail it, named")
-    func plantedFaults() throws {
+    func plantedFaults() async throws {
         try withTemporaryDirectory { root in
             let world = try Self.routedWorld(at: root)
             let clean = try audit(world)

@@ -20,14 +20,14 @@ extension DropTreeFixture {
 
     /// Nothing half-done anywhere: inbound/ and the work area empty, every receipt and job run finished, and
     /// conservation holds (`ktsx audit`; no hidden temporary in any outbound/, every visible file valid).
-    func expectNothingHalfDone(_ step: CrashPoint, clock: String? = nil) throws {
+    func expectNothingHalfDone(_ step: CrashPoint, clock: String? = nil) async throws {
         for org in try FileManager.default.contentsOfDirectory(atPath: drop.path) {
             #expect(try FileManager.default.contentsOfDirectory(atPath: inbound(org).path).isEmpty, "\(step.rawValue): \(org) inbound")
         }
         #expect(try FileManager.default.contentsOfDirectory(atPath: state.appendingPathComponent("work").path).isEmpty, "\(step.rawValue)")
         let ledger = try ledger()
-        #expect(try ledger.unfinishedReceipts().isEmpty, "\(step.rawValue)")
-        #expect(try ledger.unfinishedJobRuns().isEmpty, "\(step.rawValue)")
+        #expect(try await ledger.unfinishedReceipts().isEmpty, "\(step.rawValue)")
+        #expect(try await ledger.unfinishedJobRuns().isEmpty, "\(step.rawValue)")
         try Conservation.expectHolds(config: config, drop: drop, clock: clock ?? self.clock)
     }
 }
@@ -38,8 +38,8 @@ struct CrashPointTests {
     static let jobSteps = CrashPoint.allCases.filter { $0.rawValue.hasPrefix("job-") }
 
     @Test("killed at each step of a file's life, the next start finishes it: one ack per file, routed once, original filed", arguments: fileSteps)
-    func fileStep(step: CrashPoint) throws {
-        try withTemporaryDirectory { root in
+    func fileStep(step: CrashPoint) async throws {
+        try await withTemporaryDirectory { root in
             let tree = try DropTreeFixture(root: root)
             // The rosters of the center's high schools, and a fresh installation's first nightly jobs, out of the way.
             try tree.loadRoster(of: ["165010", "165020", "165030"])
@@ -60,11 +60,11 @@ struct CrashPointTests {
             // The accepted enrollments reached the center once, and are on the roster once.
             let routed = try tree.outboundFiles("061014")
             #expect(routed.count == 1, "\(step.rawValue): \(routed)")
-            let receipts = try tree.ledger().allReceipts()
+            let receipts = try await tree.ledger().allReceipts()
             #expect(
                 receipts.map(\.originalName).filter { !$0.hasPrefix("KTSX_ENR_") }.sorted() == [attendance, "bad.csv", "good.csv"],
                 "\(step.rawValue)")
-            #expect(try tree.ledger().enrollments(ssid: "2136931390", center: "061014").count == 1, "\(step.rawValue)")
+            #expect(try await tree.ledger().enrollments(ssid: "2136931390", center: "061014").count == 1, "\(step.rawValue)")
             for school in ["165010", "165020", "165030"] {
                 #expect(try tree.outboundFiles(school).filter { $0.hasPrefix("KTSX_ATT_165901_") }.count == 1, "\(step.rawValue) \(school)")
             }
@@ -72,13 +72,13 @@ struct CrashPointTests {
             let quarantined = try FileManager.default.subpathsOfDirectory(atPath: tree.state.appendingPathComponent("quarantine").path)
             #expect(archived.filter { $0.hasSuffix("/good.csv") }.count == 1, "\(step.rawValue)")
             #expect(quarantined.filter { $0.hasSuffix("/bad.csv") }.count == 1, "\(step.rawValue)")
-            try tree.expectNothingHalfDone(step)
+            try await tree.expectNothingHalfDone(step)
         }
     }
 
     @Test("killed at each step of a nightly job run, the next start finishes it: each summary written once", arguments: jobSteps)
-    func jobStep(step: CrashPoint) throws {
-        try withTemporaryDirectory { root in
+    func jobStep(step: CrashPoint) async throws {
+        try await withTemporaryDirectory { root in
             let tree = try DropTreeFixture(root: root)
             let enrollments = try String(contentsOf: Repository.schemas.appendingPathComponent("examples/ENR.example.csv"), encoding: .utf8)
             try tree.drop(enrollments, as: "good.csv", into: "061010")
@@ -97,8 +97,8 @@ struct CrashPointTests {
 
             // Every run finished with each of its files written once and in place.
             for job in JobKind.allCases {
-                for run in try tree.ledger().jobRuns(job) {
-                    let written = try tree.ledger().deliveries(sourceId: run.id)
+                for run in try await tree.ledger().jobRuns(job) {
+                    let written = try await tree.ledger().deliveries(sourceId: run.id)
                     #expect(run.state == .finished && written.count == run.files, "\(step.rawValue) \(run.runKey)")
                     for delivery in written {
                         let path = tree.outbound(delivery.recipientOrgId).appendingPathComponent(delivery.fileName).path
@@ -107,13 +107,13 @@ struct CrashPointTests {
                 }
             }
             // The summaries of 20 February: one for the sender, one for the center with a file waiting.
-            let runs = try tree.ledger().jobRuns(.dailySummary).filter { $0.runKey.hasSuffix("|2026-02-20") }
+            let runs = try await tree.ledger().jobRuns(.dailySummary).filter { $0.runKey.hasSuffix("|2026-02-20") }
             #expect(runs.map(\.runKey).sorted() == ["061010|2026-02-20", "061014|2026-02-20"], "\(step.rawValue)")
             for org in ["061010", "061014"] {
                 let new = try summaries(org).subtracting(before[org]!)
                 #expect(new.count == 1, "\(step.rawValue) \(org): \(new)")
             }
-            try tree.expectNothingHalfDone(step, clock: "2026-02-21T12:06:00Z")
+            try await tree.expectNothingHalfDone(step, clock: "2026-02-21T12:06:00Z")
         }
     }
 }

@@ -13,8 +13,8 @@ struct GoldenScenarioTests {
     static let scenario = Repository.fixtures.appendingPathComponent("scenario")
 
     @Test("enrollments, a week of attendance, grades, nightly jobs twice, waivers: the outbound tree")
-    func week() throws {
-        try withTemporaryDirectory { root in
+    func week() async throws {
+        try await withTemporaryDirectory { root in
             let scenario = try PlayedScenario(root: root)
             let config = scenario.config
             func ktsx(_ arguments: [String], clock: String) throws -> ProcessResult { try scenario.ktsx(arguments, clock: clock) }
@@ -31,7 +31,7 @@ struct GoldenScenarioTests {
             #expect(again.status == 2)
             #expect(again.standardError.contains("already approved"), "\(again.standardError)")
             let ledger = try SQLiteLedger(path: root.appendingPathComponent("state/ledger.sqlite").path)
-            let actual = try Self.normalisedTree(drop: root.appendingPathComponent("drop"), ledger: ledger)
+            let actual = try await Self.normalisedTree(drop: root.appendingPathComponent("drop"), ledger: ledger)
             let expectedRoot = Self.scenario.appendingPathComponent("expected")
             if ProcessInfo.processInfo.environment["KTSX_UPDATE_GOLDEN"] == "1" {
                 try? FileManager.default.removeItem(at: expectedRoot)
@@ -56,12 +56,12 @@ struct GoldenScenarioTests {
             #expect(check.status == 0, "\(check.standardOutput.split(separator: "\n").filter { $0.contains("INVALID") })")
             // Each nightly job ran once per night, whatever was run twice, and after the downtime from
             // January 17 to March 5 the missed nights were caught up once each (catch_up_days = 7).
-            let postings = try ledger.jobRuns(.gradePosting).map(\.runKey)
+            let postings = try await ledger.jobRuns(.gradePosting).map(\.runKey)
             #expect(postings.filter { $0.hasPrefix("night:") } == [
                 "night:2026-01-11", "night:2026-01-12", "night:2026-01-13", "night:2026-01-14", "night:2026-01-15",
             ] + (26...28).map { "night:2026-02-\($0)" } + (1...4).map { "night:2026-03-0\($0)" })
             #expect(postings.filter { $0.hasPrefix("manual:") }.count == 1)
-            let syncs = try ledger.jobRuns(.unknownSync).map(\.runKey).filter { !$0.hasPrefix("night:") }
+            let syncs = try await ledger.jobRuns(.unknownSync).map(\.runKey).filter { !$0.hasPrefix("night:") }
             #expect(Array(syncs.prefix(5)) == ["061010|2026-01-09", "061010|2026-01-12", "061010|2026-01-13", "061010|2026-01-14", "061010|2026-01-15"])
             #expect(Set(syncs).count == syncs.count)
         }
@@ -70,11 +70,11 @@ struct GoldenScenarioTests {
     /// The visible outbound files by `ORG/NAME`, with ids and clock times replaced by stable tokens: a
     /// receipt id by the name of the file it acknowledges, a job run id by its job and key, a UTC time
     /// of day by `hh:mm:ss`, a daily summary's hours waited by `h`.
-    static func normalisedTree(drop: URL, ledger: SQLiteLedger) throws -> [String: String] {
+    static func normalisedTree(drop: URL, ledger: SQLiteLedger) async throws -> [String: String] {
         var tokens: [(String, String)] = []
-        for receipt in try ledger.allReceipts() { tokens.append((receipt.id, "{\(receipt.originalName)}")) }
+        for receipt in try await ledger.allReceipts() { tokens.append((receipt.id, "{\(receipt.originalName)}")) }
         for job in JobKind.allCases {
-            for run in try ledger.jobRuns(job) { tokens.append((run.id, "{\(job.rawValue) \(run.runKey)}")) }
+            for run in try await ledger.jobRuns(job) { tokens.append((run.id, "{\(job.rawValue) \(run.runKey)}")) }
         }
         // Long ids first, then the six-hex tags that names carry after their yyyymmddThhmmss.
         func normalise(_ text: String) -> String {
@@ -166,8 +166,8 @@ struct PlayedScenario {
     }
 
     /// The receipt of the file dropped as `name`.
-    func receiptId(of name: String) throws -> String {
+    func receiptId(of name: String) async throws -> String {
         let ledger = try SQLiteLedger(path: root.appendingPathComponent("state/ledger.sqlite").path)
-        return try #require(try ledger.allReceipts().first { $0.originalName == name && $0.reprocessOf == nil }?.id)
+        return try #require(try await ledger.allReceipts().first { $0.originalName == name && $0.reprocessOf == nil }?.id)
     }
 }

@@ -19,13 +19,13 @@ struct HostileClientTests {
     static let largeRows = 80_000
 
     @Test("logins flooded and raced, path, method, Origin and Host tricks on every route, slow clients, large originals, links, control characters")
-    func hostileClient() throws {
+    func hostileClient() async throws {
         guard FileManager.default.isExecutableFile(atPath: "/usr/bin/chromium"), FileManager.default.isExecutableFile(atPath: "/usr/bin/chromedriver")
         else {
             Issue.record("Chromium is not installed: scripts/test.sh installs chromium and chromium-driver")
             return
         }
-        try withTemporaryDirectory { root in
+        try await withTemporaryDirectory { root in
             let port = try SFTPServer.freePort()
             let tree = try DropTreeFixture(root: root, maxFileSize: "64MB", settings: "review_address = 127.0.0.1:\(port)")
             let users = [("support", "a support password for the suite"), ("throttled", "another support password, locked by the suite")]
@@ -39,14 +39,14 @@ struct HostileClientTests {
             try tree.runOnce()
 
             let ledger = try tree.ledger()
-            func receipt(_ name: String) throws -> Receipt {
-                try #require(try ledger.allReceipts().first { $0.originalName == name }, "\(name) was not claimed")
+            func receipt(_ name: String) async throws -> Receipt {
+                try #require(try await ledger.allReceipts().first { $0.originalName == name }, "\(name) was not claimed")
             }
-            let controls = try receipt(HostileWorld.controlsName)
-            let large = try receipt(HostileWorld.largeName)
+            let controls = try await receipt(HostileWorld.controlsName)
+            let large = try await receipt(HostileWorld.largeName)
             #expect(controls.outcome == .rejected && large.outcome == .rejected)
-            for name in HostileWorld.linkedNames { #expect(try receipt(name).outcome == .rejected) }
-            #expect(try receipt(HostileWorld.hostileName).outcome == .rejected)
+            for name in HostileWorld.linkedNames { #expect(try await receipt(name).outcome == .rejected) }
+            #expect(try await receipt(HostileWorld.hostileName).outcome == .rejected)
 
             let service = try tree.startService()
             defer {

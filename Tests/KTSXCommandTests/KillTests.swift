@@ -29,8 +29,8 @@ private func killSeed() -> UInt64 {
 @Suite("Crash safety: kill -9 at random moments loses nothing and duplicates nothing", .serialized)
 struct KillTests {
     @Test("300 files, the service killed 25 times mid-stream: one ack per file, one receipt per file, nothing partial")
-    func killRepeatedly() throws {
-        try withTemporaryDirectory { root in
+    func killRepeatedly() async throws {
+        try await withTemporaryDirectory { root in
             let tree = try DropTreeFixture(root: root, quietPeriod: "50ms")
             try tree.loadRoster()
             var random = SeededGenerator(state: killSeed())
@@ -64,7 +64,7 @@ struct KillTests {
                 kill(process.processIdentifier, SIGKILL)
                 process.waitUntilExit()
             }
-            let doneBeforeSettling = try tree.ledger().allReceipts().filter { $0.state == .finished }.count
+            let doneBeforeSettling = try await tree.ledger().allReceipts().filter { $0.state == .finished }.count
             #expect(doneBeforeSettling > 0, "the service never got to work between kills")
             try tree.runOnce()
 
@@ -87,7 +87,7 @@ struct KillTests {
             let check = try tree.ktsx(["validate"] + visible.map(\.path))
             #expect(check.status == 0, "\(check.standardOutput.split(separator: "\n").filter { $0.contains("INVALID") }.prefix(3))")
             // One finished receipt per file; nothing left in inbound or the work area.
-            let receipts = try tree.ledger().allReceipts().filter { !$0.originalName.hasSuffix("T070000_0001.csv") }  // not the roster
+            let receipts = try await tree.ledger().allReceipts().filter { !$0.originalName.hasSuffix("T070000_0001.csv") }  // not the roster
             #expect(receipts.count == dropped.count)
             #expect(Set(receipts.map(\.originalName)) == Set(dropped.keys))
             #expect(receipts.allSatisfy { $0.state == .finished })
@@ -101,10 +101,10 @@ struct KillTests {
             }
             #expect(try FileManager.default.contentsOfDirectory(atPath: tree.state.appendingPathComponent("work").path).isEmpty)
             // The nightly jobs each start ran (and the kills cut short) are finished, each file written once.
-            #expect(try tree.ledger().unfinishedJobRuns().isEmpty)
+            #expect(try await tree.ledger().unfinishedJobRuns().isEmpty)
             for job in JobKind.allCases {
-                for run in try tree.ledger().jobRuns(job) where run.files > 0 {
-                    let written = try tree.ledger().deliveries(sourceId: run.id)
+                for run in try await tree.ledger().jobRuns(job) where run.files > 0 {
+                    let written = try await tree.ledger().deliveries(sourceId: run.id)
                     #expect(written.count == run.files, "\(job.rawValue) \(run.runKey)")
                     for delivery in written {
                         #expect(FileManager.default.fileExists(atPath: tree.outbound(delivery.recipientOrgId).appendingPathComponent(delivery.fileName).path))

@@ -1,5 +1,6 @@
 import ExchangeCore
 import ExchangeLedgerPostgres
+import ExchangeRuntime
 import ExchangeTesting
 import Foundation
 import Testing
@@ -37,8 +38,8 @@ struct MultiInstanceTests {
     }
 
     @Test("2,000 files, two instances, one killed six times mid-stream, stalled past its leases, then killed for good: one receipt and one ack per file, one run per job and night")
-    func twoInstancesOneKilled() throws {
-        try withTemporaryDirectory { root in
+    func twoInstancesOneKilled() async throws {
+        try await withTemporaryDirectory { root in
             let url = ProcessInfo.processInfo.environment["KTSX_TEST_POSTGRES_URL"]!
             let schema = "multi_" + UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: "")
             let tree = try DropTreeFixture(
@@ -119,24 +120,26 @@ struct MultiInstanceTests {
 
             var settings = try PostgresLedgerSettings.parse(url).get()
             settings.schema = schema
-            let ledger = try PostgresLedger(settings: settings)
-            let receipts = try ledger.allReceipts().filter { !$0.originalName.hasSuffix("T070000_0001.csv") }  // not the roster
-            #expect(receipts.count == dropped.count, "one receipt per file")
-            #expect(Set(receipts.map(\.originalName)) == Set(dropped.keys))
-            #expect(receipts.allSatisfy { $0.state == .finished })
-            for org in ["061014", "061010", "165901"] {
-                #expect(try FileManager.default.contentsOfDirectory(atPath: tree.inbound(org).path).isEmpty)
-                #expect(!(try FileManager.default.contentsOfDirectory(atPath: tree.outbound(org).path)).contains { $0.hasPrefix(".") })
-            }
-            #expect(try FileManager.default.contentsOfDirectory(atPath: tree.state.appendingPathComponent("work").path).isEmpty)
-            // Every nightly job run (one per key: the database allows no other) finished, its files written once.
-            #expect(try ledger.unfinishedJobRuns().isEmpty)
-            for job in JobKind.allCases {
-                for run in try ledger.jobRuns(job) {
-                    #expect(try ledger.deliveries(sourceId: run.id).count == run.files, "\(job.rawValue) \(run.runKey)")
+            let ledger = try await PostgresLedger.open(settings: settings)
+            try await LedgerRunning.with(ledger) {
+                let receipts = try await ledger.allReceipts().filter { !$0.originalName.hasSuffix("T070000_0001.csv") }  // not the roster
+                #expect(receipts.count == dropped.count, "one receipt per file")
+                #expect(Set(receipts.map(\.originalName)) == Set(dropped.keys))
+                #expect(receipts.allSatisfy { $0.state == .finished })
+                for org in ["061014", "061010", "165901"] {
+                    #expect(try FileManager.default.contentsOfDirectory(atPath: tree.inbound(org).path).isEmpty)
+                    #expect(!(try FileManager.default.contentsOfDirectory(atPath: tree.outbound(org).path)).contains { $0.hasPrefix(".") })
                 }
+                #expect(try FileManager.default.contentsOfDirectory(atPath: tree.state.appendingPathComponent("work").path).isEmpty)
+                // Every nightly job run (one per key: the database allows no other) finished, its files written once.
+                #expect(try await ledger.unfinishedJobRuns().isEmpty)
+                for job in JobKind.allCases {
+                    for run in try await ledger.jobRuns(job) {
+                        #expect(try await ledger.deliveries(sourceId: run.id).count == run.files, "\(job.rawValue) \(run.runKey)")
+                    }
+                }
+                #expect(try await ledger.jobRuns(.gradePosting).contains { $0.runKey.hasPrefix("night:") }, "the nightly jobs ran")
             }
-            #expect(try ledger.jobRuns(.gradePosting).contains { $0.runKey.hasPrefix("night:") }, "the nightly jobs ran")
             // Both instances did part of the work (the last lease of each receipt names who finished it).
             let byOwner = try runProcess(
                 "psql", [String(url.prefix { $0 != "?" }), "-Atc", "SELECT lease_owner, count(*) FROM \(schema).receipt GROUP BY 1 ORDER BY 1"])

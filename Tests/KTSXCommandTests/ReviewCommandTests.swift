@@ -11,7 +11,7 @@ struct ReviewCommandTests {
     static let enrollmentFile = "KTSX_ENR_061010_20260112T070000_0001.csv"
 
     @Test("status: the service's last pass, the backlog, the latest job runs and each participant's last file")
-    func status() throws {
+    func status() async throws {
         try withTemporaryDirectory { root in
             let scenario = try PlayedScenario(root: root)
             // The last `run --once` of the scenario ran at 2026-03-05T15:00Z (its heartbeat); a minute later it counts as running.
@@ -48,7 +48,7 @@ struct ReviewCommandTests {
     }
 
     @Test("submissions: by participant, type, outcome and Kentucky dates, newest first")
-    func submissions() throws {
+    func submissions() async throws {
         try withTemporaryDirectory { root in
             let scenario = try PlayedScenario(root: root)
             func files(_ arguments: [String]) throws -> [String] {
@@ -83,10 +83,10 @@ struct ReviewCommandTests {
     }
 
     @Test("show: a file's story, its errors and failed records, its outputs and their pickup")
-    func show() throws {
-        try withTemporaryDirectory { root in
+    func show() async throws {
+        try await withTemporaryDirectory { root in
             let scenario = try PlayedScenario(root: root)
-            let id = try scenario.receiptId(of: Self.enrollmentFile)
+            let id = try await scenario.receiptId(of: Self.enrollmentFile)
             // The high school picks up its acknowledgement.
             try FileManager.default.removeItem(at: root.appendingPathComponent("drop/061010/outbound/\(Self.enrollmentFile).ack.csv"))
             try scenario.ktsx(["run", "--once"], clock: "2026-03-06T12:00:00Z")
@@ -120,13 +120,13 @@ struct ReviewCommandTests {
     }
 
     @Test("reprocess: after the catalog is fixed, the failed records are judged again as a new receipt")
-    func reprocess() throws {
-        try withTemporaryDirectory { root in
+    func reprocess() async throws {
+        try await withTemporaryDirectory { root in
             let scenario = try PlayedScenario(root: root)
-            let id = try scenario.receiptId(of: Self.enrollmentFile)
+            let id = try await scenario.receiptId(of: Self.enrollmentFile)
             let clock = "2026-03-06T12:00:00Z"
             // Refused: an accepted file, and a duplicate has nothing to judge again.
-            let accepted = try scenario.receiptId(of: "KTSX_ENR_061020_20260112T070000_0001.xml")
+            let accepted = try await scenario.receiptId(of: "KTSX_ENR_061020_20260112T070000_0001.xml")
             let refused = try scenario.ktsx(["reprocess", accepted], clock: clock, status: 2)
             #expect(refused.standardError.contains("is ACCEPTED: every record was applied"), "\(refused.standardError)")
 
@@ -164,7 +164,7 @@ struct ReviewCommandTests {
             #expect(twice.standardError.contains("was judged again as \(newId)"), "\(twice.standardError)")
 
             // A rejected file is judged whole again; still rejected by the rules, it gets a new receipt all the same.
-            let waiver = try scenario.receiptId(of: "KTSX_WVR_061014_20260116T100000_0001.xml")
+            let waiver = try await scenario.receiptId(of: "KTSX_WVR_061014_20260116T100000_0001.xml")
             let rejected = try #require(try scenario.json(["reprocess", waiver], clock: clock) as? [String: Any])
             #expect(rejected["outcome"] as? String == "REJECTED")
             #expect(rejected["reprocessOf"] as? String == waiver)
@@ -178,8 +178,8 @@ struct ReviewCommandTests {
     }
 
     @Test("reprocess: a rejected re-judgement of failed records is judged again on those records only; the same bytes are accepted once")
-    func reprocessChainsAndDuplicates() throws {
-        try withTemporaryDirectory { root in
+    func reprocessChainsAndDuplicates() async throws {
+        try await withTemporaryDirectory { root in
             let scenario = try PlayedScenario(root: root)
             let clock = "2026-03-06T12:00:00Z"
             // Two uploads of one file whose only enrollment names a section the catalog lacks: both rejected.
@@ -192,7 +192,7 @@ struct ReviewCommandTests {
                 try single.write(to: root.appendingPathComponent("drop/061010/inbound/\(name)"), atomically: true, encoding: .utf8)
             }
             try scenario.ktsx(["run", "--once"], clock: clock)
-            let a = try scenario.receiptId(of: "dup-a.csv"), b = try scenario.receiptId(of: "dup-b.csv")
+            let a = try await scenario.receiptId(of: "dup-a.csv"), b = try await scenario.receiptId(of: "dup-b.csv")
             let catalog = scenario.config.appendingPathComponent("catalog.csv")
             try (try String(contentsOf: catalog, encoding: .utf8)
                 + "061014,2026,IT101,PM-09,110141,Computer and Technology Essentials,S1,2025-08-13,2025-12-19,1,165\n")
@@ -204,7 +204,7 @@ struct ReviewCommandTests {
             #expect(second["duplicateOf"] as? String == first["id"] as? String)
 
             // The week's enrollment file: its two failed records judged again, one still fails (ENR-08)...
-            let week = try scenario.receiptId(of: Self.enrollmentFile)
+            let week = try await scenario.receiptId(of: Self.enrollmentFile)
             let again = try #require(try scenario.json(["reprocess", week], clock: clock) as? [String: Any])
             #expect(again["outcome"] as? String == "ACCEPTED_WITH_ERRORS")
             #expect(again["recordsReceived"] as? Int == 2)
@@ -223,7 +223,7 @@ struct ReviewCommandTests {
     }
 
     @Test("deliveries: what waits for pickup, and what waits past the threshold")
-    func deliveries() throws {
+    func deliveries() async throws {
         try withTemporaryDirectory { root in
             let scenario = try PlayedScenario(root: root)
             func waiting(_ arguments: [String], clock: String) throws -> [[String: Any]] {
@@ -251,7 +251,7 @@ struct ReviewCommandTests {
     }
 
     @Test("participants --quiet: centers without attendance for quiet_days instructional days, waived ones left out")
-    func quiet() throws {
+    func quiet() async throws {
         try withTemporaryDirectory { root in
             let scenario = try PlayedScenario(root: root)
             func quiet(at clock: String) throws -> [String] {

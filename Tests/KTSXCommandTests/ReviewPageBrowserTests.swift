@@ -12,13 +12,13 @@ struct ReviewPageBrowserTests {
     static let clock = "2027-01-20T16:00:00Z"
 
     @Test("no login, no page; log in, open a rejection, approve a waiver; log out")
-    func browse() throws {
+    func browse() async throws {
         guard FileManager.default.isExecutableFile(atPath: "/usr/bin/chromium"), FileManager.default.isExecutableFile(atPath: "/usr/bin/chromedriver")
         else {
             Issue.record("Chromium is not installed: scripts/test.sh installs chromium and chromium-driver")
             return
         }
-        try withTemporaryDirectory { root in
+        try await withTemporaryDirectory { root in
             let scenario = try PlayedScenario(root: root)
             let config = scenario.config
             // A support user, and the page on a free loopback port.
@@ -66,7 +66,7 @@ struct ReviewPageBrowserTests {
             let ack = root.appendingPathComponent("drop/061010/outbound/\(name).ack.csv").path
             for _ in 0..<300 where !FileManager.default.fileExists(atPath: ack) { usleep(100_000) }
             #expect(FileManager.default.fileExists(atPath: ack), "the running service acknowledged the file")
-            let rejected = try scenario.receiptId(of: name)
+            let rejected = try await scenario.receiptId(of: name)
 
             let shots = root.appendingPathComponent("shots")
             try FileManager.default.createDirectory(at: shots, withIntermediateDirectories: true)

@@ -81,15 +81,15 @@ struct RoutingTests {
     }
 
     @Test("a center's attendance for students of three high schools reaches each, with its own students' records, once")
-    func attendanceToSeveralSchools() throws {
-        try withTemporaryDirectory { root in
+    func attendanceToSeveralSchools() async throws {
+        try await withTemporaryDirectory { root in
             let world = try ScenarioWorld(root: root)
             try world.enrolAll()
             let attendance = "KTSX_ATT_061014_20260112T163000_0001.xml"
             try world.drop(attendance, by: "061014", at: "2026-01-12T21:30:00Z")
             let sent = try RoutingTests.students(of: attendance)
             #expect(Set(sent.keys) == ["061010", "061020", "165020"])
-            let refused = Set(try world.ledger().rejectedRecords(receiptId: try #require(world.ledger().allReceipts().last?.id)).compactMap(\.recordKey))
+            let refused = Set(try await world.ledger().rejectedRecords(receiptId: try await #require(world.ledger().allReceipts().last?.id)).compactMap(\.recordKey))
             for (school, records) in sent {
                 let routed = try world.outbound(school, prefix: "KTSX_ATT_061014_")
                 #expect(routed.count == 1, "\(school) has \(routed.map(\.lastPathComponent))")
@@ -102,7 +102,7 @@ struct RoutingTests {
     }
 
     @Test("files a participant receives from others come in its outputFormat; `same` means XML (only its acks follow its binding)")
-    func receiverFormat() throws {
+    func receiverFormat() async throws {
         try withTemporaryDirectory { root in
             let world = try ScenarioWorld(root: root, outputFormats: ["165020": "same"])
             try world.drop("KTSX_ENR_165020_20260112T070000_0001.csv", by: "165020", at: "2026-01-12T12:00:00Z")
@@ -118,8 +118,8 @@ struct RoutingTests {
     }
 
     @Test("a CSV date the binding tolerates (2025-8-13) is stored, compared and routed as 2025-08-13")
-    func canonicalDates() throws {
-        try withTemporaryDirectory { root in
+    func canonicalDates() async throws {
+        try await withTemporaryDirectory { root in
             let world = try ScenarioWorld(root: root, outputFormats: ["165901": "xml"])
             // Every enrollment of Elkhorn Creek's file enters on 2025-08-13: written the way a spreadsheet writes it.
             try world.enrolAll { $0.replacingOccurrences(of: ",2025-08-13,", with: ",2025-8-13,") }
@@ -129,16 +129,16 @@ struct RoutingTests {
             #expect(!text.contains("2025-8-13"))
             // Attendance for those students is judged against the canonical entry date: the same records are
             // refused as when the enrollments were written YYYY-MM-DD (the scenario plants one ATT-01).
-            func refusedAttendance(in world: ScenarioWorld) throws -> [[String]] {
+            func refusedAttendance(in world: ScenarioWorld) async throws -> [[String]] {
                 try world.drop("KTSX_ATT_165901_20260112T163000_0001.csv", by: "165901", at: "2026-01-12T21:30:00Z")
-                let receipt = try #require(try world.ledger().allReceipts().last)
-                return try world.ledger().rejectedRecords(receiptId: receipt.id).map { [$0.recordKey ?? ""] + $0.codes }
+                let receipt = try #require(try await world.ledger().allReceipts().last)
+                return try await world.ledger().rejectedRecords(receiptId: receipt.id).map { [$0.recordKey ?? ""] + $0.codes }
             }
-            let refused = try refusedAttendance(in: world)
-            let baseline = try withTemporaryDirectory { other in
+            let refused = try await refusedAttendance(in: world)
+            let baseline = try await withTemporaryDirectory { other in
                 let plain = try ScenarioWorld(root: other, outputFormats: ["165901": "xml"])
                 try plain.enrolAll()
-                return try refusedAttendance(in: plain)
+                return try await refusedAttendance(in: plain)
             }
             #expect(refused == baseline)
             #expect(refused.count == 1)
@@ -147,7 +147,7 @@ struct RoutingTests {
     }
 
     @Test("a waiver request from an ATC is refused with advice that no resend can fix it")
-    func waiverFromAnATC() throws {
+    func waiverFromAnATC() async throws {
         try withTemporaryDirectory { root in
             let world = try ScenarioWorld(root: root)
             let name = "KTSX_WVR_061014_20260116T100000_0001.xml"

@@ -158,7 +158,7 @@ final class SFTPServer {
 @Suite("End to end over SFTP", .serialized)
 struct SFTPEndToEndTests {
     @Test("a center uploads with sftp, ktsx acknowledges, the center downloads the ack and takes it away")
-    func uploadAndAcknowledge() throws {
+    func uploadAndAcknowledge() async throws {
         // sshd refuses a chroot unless every component of its path is root-owned and not group- or
         // world-writable: so not under /tmp, and the test must run as root (as CI does).
         #expect(getuid() == 0, "the SFTP test needs root to run sshd and create accounts")
@@ -193,7 +193,7 @@ struct SFTPEndToEndTests {
         #expect(escape.status != 0)
         try tree.runOnce()
         #expect(
-            try tree.ledger().pendingDeliveries().filter { $0.recipientOrgId == "165901" && !$0.fileName.hasPrefix("KTSX_SUM_") }.isEmpty,
+            try await tree.ledger().pendingDeliveries().filter { $0.recipientOrgId == "165901" && !$0.fileName.hasPrefix("KTSX_SUM_") }.isEmpty,
             "the download-and-remove is recorded as picked up")
         // A partner account set up as README says cannot tunnel to a service on the server's loopback.
         #expect(try !server.tunnelCarries("kx165901"), "an SFTP account carried a connection through ssh -L")

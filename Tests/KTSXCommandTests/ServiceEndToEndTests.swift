@@ -122,8 +122,8 @@ private func example(_ name: String) throws -> String {
 @Suite("ktsx run: dropped files become acknowledgements", .serialized)
 struct ServiceEndToEndTests {
     @Test("a valid file is accepted: an ack in its binding, valid against the ACK schema; the original archived")
-    func valid() throws {
-        try withTemporaryDirectory { root in
+    func valid() async throws {
+        try await withTemporaryDirectory { root in
             let tree = try DropTreeFixture(root: root)
             try tree.loadRoster()
             try tree.drop(try example("ATT.example.xml"), as: "KTSX_ATT_165901_20251002T020000_0001.xml", into: "165901")
@@ -135,11 +135,11 @@ struct ServiceEndToEndTests {
             let check = try tree.ktsx(["validate", tree.outbound("165901").appendingPathComponent("KTSX_ATT_165901_20251002T020000_0001.xml.ack.xml").path])
             #expect(check.status == 0, "\(check.standardOutput)")
             #expect(try FileManager.default.contentsOfDirectory(atPath: tree.inbound("165901").path).isEmpty)
-            let receipt = try #require(try tree.ledger().allReceipts().first { $0.originalName.hasPrefix("KTSX_ATT_") })
+            let receipt = try #require(try await tree.ledger().allReceipts().first { $0.originalName.hasPrefix("KTSX_ATT_") })
             #expect(receipt.outcome == .accepted)
             #expect(receipt.state == .finished)
             // The records went on to their students' home high schools, in a file valid against its schema.
-            let routed = try tree.ledger().deliveries(sourceId: receipt.id).filter { $0.recipientOrgId != "165901" }
+            let routed = try await tree.ledger().deliveries(sourceId: receipt.id).filter { $0.recipientOrgId != "165901" }
             #expect(!routed.isEmpty)
             for delivery in routed {
                 let path = tree.outbound(delivery.recipientOrgId).appendingPathComponent(delivery.fileName).path
@@ -151,7 +151,7 @@ struct ServiceEndToEndTests {
     }
 
     @Test("an invalid file is rejected with an error file in its binding; a header naming another sender too")
-    func invalid() throws {
+    func invalid() async throws {
         try withTemporaryDirectory { root in
             let tree = try DropTreeFixture(root: root)
             let broken = try example("ENR.example.csv").replacingOccurrences(of: ",2009-", with: ",2009-13-")
@@ -172,8 +172,8 @@ struct ServiceEndToEndTests {
     }
 
     @Test("a file whose schema is fine but one record is for another school is ACCEPTED_WITH_ERRORS, listing that record")
-    func partlyInvalid() throws {
-        try withTemporaryDirectory { root in
+    func partlyInvalid() async throws {
+        try await withTemporaryDirectory { root in
             let tree = try DropTreeFixture(root: root)
             try tree.loadRoster()
             // The enrollment example as updates of the roster; the second record claims another home
@@ -200,12 +200,12 @@ struct ServiceEndToEndTests {
             let xmlErrors = try tree.text("165901", "att.xml.errors.xml")
             #expect(xmlErrors.contains("<Code>ATT-10</Code>"))
             #expect(xmlErrors.contains("<Path>/KtsxAttendanceFile/Attendance[2]/TechCenterOrgId</Path>"))
-            let receipts = try tree.ledger().allReceipts().filter { ["enr.csv", "att.xml"].contains($0.originalName) }
+            let receipts = try await tree.ledger().allReceipts().filter { ["enr.csv", "att.xml"].contains($0.originalName) }
             #expect(receipts.count == 2)
             #expect(Set(receipts.compactMap(\.outcome)) == [.acceptedWithErrors])
             let enrReceipt = try #require(receipts.first { $0.originalName == "enr.csv" })
             #expect(
-                try tree.ledger().rejectedRecords(receiptId: enrReceipt.id)
+                try await tree.ledger().rejectedRecords(receiptId: enrReceipt.id)
                     == [RejectedRecord(receiptId: enrReceipt.id, line: 3, recordKey: recordId, codes: ["ENR-01"])])
             #expect(try tree.ktsx(["validate", tree.outbound("061010").appendingPathComponent("enr.csv.errors.csv").path]).status == 0)
             try tree.expectConserved()
@@ -213,15 +213,15 @@ struct ServiceEndToEndTests {
     }
 
     @Test("the same bytes again are a DUPLICATE naming the first receipt; a re-sent name gets a unique ack name")
-    func duplicateAndResentName() throws {
-        try withTemporaryDirectory { root in
+    func duplicateAndResentName() async throws {
+        try await withTemporaryDirectory { root in
             let tree = try DropTreeFixture(root: root)
             let text = try example("ENR.example.csv")
             try tree.drop(text, as: "enr.csv", into: "061010")
             try tree.runOnce()
             try tree.drop(text, as: "enr.csv", into: "061010")
             try tree.runOnce()
-            let receipts = try tree.ledger().allReceipts()
+            let receipts = try await tree.ledger().allReceipts()
             #expect(receipts.map(\.outcome) == [.accepted, .duplicate])
             #expect(receipts.last?.duplicateOf == receipts.first?.id)
             let files = try tree.outboundFiles("061010")
@@ -235,7 +235,7 @@ struct ServiceEndToEndTests {
     }
 
     @Test("a link to /etc/passwd, a FIFO and an oversize file are set aside unread and explained")
-    func setAside() throws {
+    func setAside() async throws {
         try withTemporaryDirectory { root in
             let tree = try DropTreeFixture(root: root, maxFileSize: "2KB")
             symlink("/etc/passwd", tree.inbound("061014").appendingPathComponent("passwd.csv").path)
@@ -254,8 +254,8 @@ struct ServiceEndToEndTests {
     }
 
     @Test("a file hard-linked into inbound/ from outside the drop tree is set aside unread (hard-link), and never shown")
-    func hardLink() throws {
-        try withTemporaryDirectory { root in
+    func hardLink() async throws {
+        try await withTemporaryDirectory { root in
             let tree = try DropTreeFixture(root: root)
             let outside = root.appendingPathComponent("outside-secret.csv")
             try "recordId,secret\nabc,do-not-read-me\n".write(to: outside, atomically: true, encoding: .utf8)
@@ -266,7 +266,7 @@ struct ServiceEndToEndTests {
             #expect(errors.contains(",hard-link,"), "\(errors)")
             #expect(!errors.contains("do-not-read-me"))
             // Quarantined, never read: its lines are not shown to support.
-            let receipt = try #require(try tree.ledger().allReceipts().first { $0.originalName == "linked.csv" })
+            let receipt = try #require(try await tree.ledger().allReceipts().first { $0.originalName == "linked.csv" })
             #expect(receipt.sha256 == String(repeating: "0", count: 64))
             let shown = try tree.ktsx(["show", receipt.id, "--config", tree.config.path])
             #expect(!shown.standardOutput.contains("do-not-read-me"))
@@ -276,7 +276,7 @@ struct ServiceEndToEndTests {
     }
 
     @Test("a file over max_records is rejected whole, read no further, and nothing in it is applied or routed")
-    func tooManyRecords() throws {
+    func tooManyRecords() async throws {
         try withTemporaryDirectory { root in
             let tree = try DropTreeFixture(root: root, settings: "max_records = 2")
             let text = try example("ENR.example.csv")
@@ -300,7 +300,7 @@ struct ServiceEndToEndTests {
     @Test(
         "with ledger = postgres://, files are judged, acknowledged and recorded in PostgreSQL, and the review commands read it",
         .enabled(if: ProcessInfo.processInfo.environment["KTSX_TEST_POSTGRES_URL"] != nil))
-    func postgresLedger() throws {
+    func postgresLedger() async throws {
         try withTemporaryDirectory { root in
             let url = ProcessInfo.processInfo.environment["KTSX_TEST_POSTGRES_URL"]!
             let schema = "e2e_" + UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: "")
@@ -329,7 +329,7 @@ struct ServiceEndToEndTests {
     }
 
     @Test("links to another participant's folder or file are set aside, and that participant's files are untouched")
-    func linksToAnotherParticipant() throws {
+    func linksToAnotherParticipant() async throws {
         try withTemporaryDirectory { root in
             let tree = try DropTreeFixture(root: root)
             try tree.drop("bait", as: "theirs.csv", into: "061010")
@@ -350,7 +350,7 @@ struct ServiceEndToEndTests {
     }
 
     @Test("odd names are acknowledged too: not UTF-8, a line break, a leading dash, spaces, dots")
-    func oddNames() throws {
+    func oddNames() async throws {
         try withTemporaryDirectory { root in
             let tree = try DropTreeFixture(root: root)
             let text = try example("ENR.example.csv")
@@ -376,7 +376,7 @@ struct ServiceEndToEndTests {
     }
 
     @Test("a done-marker participant's file waits for NAME.done")
-    func doneMarker() throws {
+    func doneMarker() async throws {
         try withTemporaryDirectory { root in
             let tree = try DropTreeFixture(root: root, doneMarkerFor: "061010")
             try tree.drop(try example("ENR.example.csv"), as: "enr.csv", into: "061010")
@@ -390,7 +390,7 @@ struct ServiceEndToEndTests {
     }
 
     @Test("a configuration with mistakes is refused at start with file, line and reason")
-    func badConfiguration() throws {
+    func badConfiguration() async throws {
         try withTemporaryDirectory { root in
             let tree = try DropTreeFixture(root: root)
             try "drop_root = ../drop\nstate_dir = ../state\nquiet = 5s\npoll_interval = often\n"
@@ -403,7 +403,7 @@ struct ServiceEndToEndTests {
     }
 
     @Test("a mistake in a reference file is refused at start with file, line and reason")
-    func badReferenceData() throws {
+    func badReferenceData() async throws {
         try withTemporaryDirectory { root in
             let tree = try DropTreeFixture(root: root)
             try "scaleCode,letter,minimum,maximum,passing\nKY10PT,A,90,100,true\nKY10PT,B,80,90,true\n"
@@ -427,7 +427,7 @@ struct ServiceEndToEndTests {
     }
 
     @Test("edited reference data is used without a restart; an edit with mistakes is refused and the last good one stays")
-    func referenceReload() throws {
+    func referenceReload() async throws {
         try withTemporaryDirectory { root in
             let tree = try DropTreeFixture(root: root)
             let process = try tree.startService()
@@ -459,7 +459,7 @@ struct ServiceEndToEndTests {
     }
 
     @Test("a file still written after it was claimed (its writer paused longer than the quiet period) is rejected as changed, nothing applied")
-    func writtenWhileRead() throws {
+    func writtenWhileRead() async throws {
         try withTemporaryDirectory { root in
             let tree = try DropTreeFixture(root: root, quietPeriod: "200ms", maxFileSize: "100MB")
             let path = tree.inbound("061014").appendingPathComponent("att.csv").path
@@ -497,7 +497,7 @@ struct ServiceEndToEndTests {
     }
 
     @Test("a second ktsx run under the same instance name refuses to start, saying why; after the first stops, it starts")
-    func sameInstanceNameTwice() throws {
+    func sameInstanceNameTwice() async throws {
         try withTemporaryDirectory { root in
             let tree = try DropTreeFixture(root: root, settings: "instance_name = node-1\nreview_address = off")
             let first = try tree.startService()
@@ -516,7 +516,7 @@ struct ServiceEndToEndTests {
     }
 
     @Test("a file that keeps growing is not claimed until it has been quiet; SIGTERM stops the service cleanly")
-    func growingFile() throws {
+    func growingFile() async throws {
         try withTemporaryDirectory { root in
             let tree = try DropTreeFixture(root: root, quietPeriod: "1500ms")
             try tree.loadRoster()
@@ -548,18 +548,18 @@ struct ServiceEndToEndTests {
     }
 
     @Test("a file taken from outbound is recorded as picked up")
-    func pickup() throws {
-        try withTemporaryDirectory { root in
+    func pickup() async throws {
+        try await withTemporaryDirectory { root in
             let tree = try DropTreeFixture(root: root)
             try tree.drop(try example("ENR.example.csv"), as: "enr.csv", into: "061010")
             try tree.runOnce()
-            func waiting() throws -> [String] {
-                try tree.ledger().pendingDeliveries().filter { $0.recipientOrgId == "061010" && !$0.fileName.hasPrefix("KTSX_SUM_") }.map(\.fileName)
+            func waiting() async throws -> [String] {
+                try await tree.ledger().pendingDeliveries().filter { $0.recipientOrgId == "061010" && !$0.fileName.hasPrefix("KTSX_SUM_") }.map(\.fileName)
             }
-            #expect(try waiting() == ["enr.csv.ack.csv"])
+            #expect(try await waiting() == ["enr.csv.ack.csv"])
             try FileManager.default.removeItem(at: tree.outbound("061010").appendingPathComponent("enr.csv.ack.csv"))
             try tree.runOnce()
-            #expect(try waiting().isEmpty)
+            #expect(try await waiting().isEmpty)
             try tree.expectConserved()
         }
     }

@@ -44,6 +44,13 @@ public struct HeldStateRequest: Sendable, Equatable {
     /// Whether nothing is asked.
     public var isEmpty: Bool { keys.values.allSatisfy(\.isEmpty) && students.isEmpty && centerYears.isEmpty }
 
+    /// Adds the questions of `other`.
+    public mutating func formUnion(_ other: HeldStateRequest) {
+        for (type, asked) in other.keys { keys[type, default: []].formUnion(asked) }
+        students.formUnion(other.students)
+        centerYears.formUnion(other.centerYears)
+    }
+
     /// Adds what judging `record`, sent by `sender`, may ask.
     public mutating func add(_ record: RecordFacts, sender: String) {
         guard let descriptor = record.type.descriptor else { return }

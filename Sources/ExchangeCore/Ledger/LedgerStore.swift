@@ -207,34 +207,36 @@ public enum LedgerLease {
     public static let seconds: Int64 = 300
 }
 
-/// The ledger: receipts, their outcomes and deliveries. Implemented on SQLite (embedded, the default)
-/// and in memory for tests; every implementation passes the same contract tests.
+/// The ledger: receipts, their outcomes and deliveries. Implemented on SQLite (embedded, the default; GRDB's
+/// async access, on its own threads), on PostgreSQL (a `PostgresClient` pool) and in memory for tests;
+/// every implementation passes the same contract tests. Every call is async: a caller awaits the ledger
+/// and never blocks a thread on it.
 public protocol LedgerStore: Sendable {
     /// Throws `.storage` when the ledger's storage is no longer where it was opened (its file removed or
     /// replaced under a running service): writing on would record into something nobody reads.
-    func checkStorage() throws(LedgerError)
+    func checkStorage() async throws(LedgerError)
     /// Records a newly claimed file, leased to `owner` (see `lease(receiptId:to:)`) unless nil.
     /// - Throws: `LedgerError.duplicateReceipt` if the id is taken, or if the receipt judges again a file
     ///   that another receipt is judging again right now or judged again with records accepted.
-    func recordClaim(_ receipt: Receipt, leasedTo owner: String?) throws(LedgerError)
+    func recordClaim(_ receipt: Receipt, leasedTo owner: String?) async throws(LedgerError)
     /// Takes or renews the lease of an unfinished receipt for `owner`, for `LedgerLease.seconds` on the
     /// ledger's own clock: granted when the receipt has no lease, `owner` holds it, or it has run out
     /// (its holder died or stalled). False, and nothing changed, when another owner holds it or the
     /// receipt is finished or unknown. Several instances on one ledger finish each other's work this way,
     /// never the same work at once.
-    func lease(receiptId: String, to owner: String) throws(LedgerError) -> Bool
+    func lease(receiptId: String, to owner: String) async throws(LedgerError) -> Bool
     /// How long a lease lasts here, in seconds.
     var leaseSeconds: Int64 { get }
     /// Takes or renews the lease of a sender's inbound folder for `owner`, as `lease(receiptId:to:)` does:
     /// one instance at a time takes a sender's files, so they are judged in the order they came.
-    func lease(sender: String, to owner: String) throws(LedgerError) -> Bool
+    func lease(sender: String, to owner: String) async throws(LedgerError) -> Bool
     /// Gives up `owner`'s lease of a sender's folder (at the end of a pass), so another instance may take
     /// the sender's next files.
-    func release(sender: String, by owner: String) throws(LedgerError)
+    func release(sender: String, by owner: String) async throws(LedgerError)
     /// Holds `name` for as long as this process lives (released when it exits, however it dies); false
     /// when another live process holds it. Two running instances with one name would both hold the same
     /// leases: the second refuses to start.
-    func holdInstanceName(_ name: String) throws(LedgerError) -> Bool
+    func holdInstanceName(_ name: String) async throws(LedgerError) -> Bool
     /// Replaces a receipt's record (same id) with `receipt` (its judgement, its outputs, its state) and
     /// records `deliveries` (with their record trails), what was found wrong (ignoring anything already
     /// recorded for the receipt) and the accepted records' changes (each also recorded as an
@@ -242,159 +244,159 @@ public protocol LedgerStore: Sendable {
     /// recipient, file name)` is recorded once.
     func update(
         _ receipt: Receipt, recordingDeliveries deliveries: [Delivery], findings: ReceiptFindings, applying changes: LedgerChanges
-    ) throws(LedgerError)
+    ) async throws(LedgerError)
     /// The records of a receipt that failed the rules, in line order.
-    func rejectedRecords(receiptId: String) throws(LedgerError) -> [RejectedRecord]
+    func rejectedRecords(receiptId: String) async throws(LedgerError) -> [RejectedRecord]
     /// The issues written to a receipt's error file (up to the file's limit), in the file's order.
-    func issues(receiptId: String) throws(LedgerError) -> [ValidationIssue]
+    func issues(receiptId: String) async throws(LedgerError) -> [ValidationIssue]
     /// Receipts that match `query`, newest first (by claim time).
-    func receipts(matching query: ReceiptQuery) throws(LedgerError) -> [Receipt]
+    func receipts(matching query: ReceiptQuery) async throws(LedgerError) -> [Receipt]
     /// For each sender, its newest receipt that matches `query` (the query's limit is ignored; of two
     /// claimed in the same second, the one recorded last).
-    func latestReceiptPerSender(matching query: ReceiptQuery) throws(LedgerError) -> [Receipt]
+    func latestReceiptPerSender(matching query: ReceiptQuery) async throws(LedgerError) -> [Receipt]
     /// The receipt with this id.
-    func receipt(id: String) throws(LedgerError) -> Receipt?
+    func receipt(id: String) async throws(LedgerError) -> Receipt?
     /// The first receipt from `sender` with these bytes whose records were applied.
-    func firstAccepted(sender: String, sha256: String) throws(LedgerError) -> Receipt?
+    func firstAccepted(sender: String, sha256: String) async throws(LedgerError) -> Receipt?
     /// Receipts not yet finished (to be finished after a crash), in the order they were recorded.
-    func unfinishedReceipts() throws(LedgerError) -> [Receipt]
+    func unfinishedReceipts() async throws(LedgerError) -> [Receipt]
     /// All receipts, in the order they were recorded.
-    func allReceipts() throws(LedgerError) -> [Receipt]
+    func allReceipts() async throws(LedgerError) -> [Receipt]
     /// Deliveries not yet picked up, oldest first (by when written, then in the order recorded).
-    func pendingDeliveries() throws(LedgerError) -> [Delivery]
+    func pendingDeliveries() async throws(LedgerError) -> [Delivery]
     /// Whether a file of this name waits for pickup in this participant's `outbound/`.
-    func isPendingDelivery(recipientOrgId: String, fileName: String) throws(LedgerError) -> Bool
+    func isPendingDelivery(recipientOrgId: String, fileName: String) async throws(LedgerError) -> Bool
     /// Marks a delivery as picked up; true when this call recorded it (false when another instance did
     /// first), so pickups are counted once.
     @discardableResult
-    func markPickedUp(recipientOrgId: String, fileName: String, at time: Timestamp) throws(LedgerError) -> Bool
+    func markPickedUp(recipientOrgId: String, fileName: String, at time: Timestamp) async throws(LedgerError) -> Bool
     /// The deliveries a receipt or job run produced.
-    func deliveries(sourceId: String) throws(LedgerError) -> [Delivery]
+    func deliveries(sourceId: String) async throws(LedgerError) -> [Delivery]
     /// Every delivery written at or after `from` and before `before` (either bound may be nil), picked up
     /// or not, in the order recorded.
-    func deliveries(deliveredFrom from: Timestamp?, before: Timestamp?) throws(LedgerError) -> [Delivery]
+    func deliveries(deliveredFrom from: Timestamp?, before: Timestamp?) async throws(LedgerError) -> [Delivery]
 
     // MARK: Conservation
 
     /// The records accepted from files claimed at or after `from` and before `before` (either bound may be
     /// nil), in the order recorded. Recorded with the receipt's judgement (`update`), one per held record
     /// change.
-    func acceptedRecords(claimedFrom from: Timestamp?, before: Timestamp?) throws(LedgerError) -> [AcceptedRecord]
+    func acceptedRecords(claimedFrom from: Timestamp?, before: Timestamp?) async throws(LedgerError) -> [AcceptedRecord]
     /// The record trail of the records received in files claimed at or after `from` and before `before`:
     /// which delivered file carried each of them to whom (routed files, grade postings, unknown syncs).
-    func trail(claimedFrom from: Timestamp?, before: Timestamp?) throws(LedgerError) -> [TrailEntry]
+    func trail(claimedFrom from: Timestamp?, before: Timestamp?) async throws(LedgerError) -> [TrailEntry]
     /// The record trail of the files a receipt or job run delivered.
-    func trail(sourceId: String) throws(LedgerError) -> [TrailEntry]
+    func trail(sourceId: String) async throws(LedgerError) -> [TrailEntry]
 
     // MARK: Held records and waivers
 
     /// The record held under a natural key.
-    func heldRecord(_ type: ExchangeType, key: String) throws(LedgerError) -> HeldRecord?
+    func heldRecord(_ type: ExchangeType, key: String) async throws(LedgerError) -> HeldRecord?
     /// A student's enrollments at a center (deleted ones included).
-    func enrollments(ssid: String, center: String) throws(LedgerError) -> [HeldRecord]
+    func enrollments(ssid: String, center: String) async throws(LedgerError) -> [HeldRecord]
     /// Held attendance for a high school on a day (deleted ones included).
-    func attendance(recipientOrgId: String, date: String) throws(LedgerError) -> [HeldRecord]
+    func attendance(recipientOrgId: String, date: String) async throws(LedgerError) -> [HeldRecord]
     /// Waiver requests of a center for a year, in the order they were recorded.
-    func waivers(center: String, schoolYear: Int) throws(LedgerError) -> [WaiverRequest]
+    func waivers(center: String, schoolYear: Int) async throws(LedgerError) -> [WaiverRequest]
     /// Every waiver request, in the order they were recorded.
-    func allWaivers() throws(LedgerError) -> [WaiverRequest]
+    func allWaivers() async throws(LedgerError) -> [WaiverRequest]
     /// The work in hand and the files waiting, counted by the ledger (nothing is listed): what
     /// `/healthz`, `/metrics` and `ktsx status` show. Deliveries written at or before `overdueBefore`
     /// count as overdue.
-    func backlogCounts(overdueBefore: Timestamp) throws(LedgerError) -> BacklogCounts
+    func backlogCounts(overdueBefore: Timestamp) async throws(LedgerError) -> BacklogCounts
     /// The answers to every question of `request` (held records by key, enrollments, waivers; each in
     /// the order the single lookups above give), in a few queries: what a batch of records is judged
     /// against. `answerOneByOne` is the reference the ledgers' batched answers are tested against.
-    func heldState(for request: HeldStateRequest) throws(LedgerError) -> HeldState
+    func heldState(for request: HeldStateRequest) async throws(LedgerError) -> HeldState
 
     // MARK: Job runs
 
     /// Records a new run, leased to `owner` unless nil; false (and nothing recorded) when `(job, runKey)`
     /// has a run already. A grade posting run claims every grade waiting for posting, in the same
     /// transaction.
-    func claimJobRun(_ run: JobRun, leasedTo owner: String?) throws(LedgerError) -> Bool
+    func claimJobRun(_ run: JobRun, leasedTo owner: String?) async throws(LedgerError) -> Bool
     /// Takes or renews the lease of an unfinished job run for `owner`, as `lease(receiptId:to:)` does.
-    func lease(jobRunId: String, to owner: String) throws(LedgerError) -> Bool
+    func lease(jobRunId: String, to owner: String) async throws(LedgerError) -> Bool
     /// The run of a job for a key.
-    func jobRun(_ job: JobKind, runKey: String) throws(LedgerError) -> JobRun?
+    func jobRun(_ job: JobKind, runKey: String) async throws(LedgerError) -> JobRun?
     /// The run with this id.
-    func jobRun(id: String) throws(LedgerError) -> JobRun?
+    func jobRun(id: String) async throws(LedgerError) -> JobRun?
     /// Runs not finished, in the order they were recorded.
-    func unfinishedJobRuns() throws(LedgerError) -> [JobRun]
+    func unfinishedJobRuns() async throws(LedgerError) -> [JobRun]
     /// The greatest run key of a job that starts with `prefix` (keys compare as text: `night:` keys are
     /// ISO dates), if any.
-    func latestRunKey(_ job: JobKind, prefix: String) throws(LedgerError) -> String?
+    func latestRunKey(_ job: JobKind, prefix: String) async throws(LedgerError) -> String?
     /// Every run of a job, in the order they were recorded.
-    func jobRuns(_ job: JobKind) throws(LedgerError) -> [JobRun]
+    func jobRuns(_ job: JobKind) async throws(LedgerError) -> [JobRun]
     /// The grades a posting run claimed.
-    func gradesClaimed(by runId: String) throws(LedgerError) -> [GradeToPost]
+    func gradesClaimed(by runId: String) async throws(LedgerError) -> [GradeToPost]
     /// Updates a run; moving to `writing` records its deliveries, marks the grades it claimed as posted,
     /// and records a waiver decision, all in one transaction. Runs only move forward (`claimed` →
     /// `writing` → `finished`) and a decision is recorded only on a pending request; anything else throws
     /// `.conflict` and changes nothing.
-    func updateJobRun(_ run: JobRun, recordingDeliveries deliveries: [Delivery], decision: WaiverRequest?) throws(LedgerError)
+    func updateJobRun(_ run: JobRun, recordingDeliveries deliveries: [Delivery], decision: WaiverRequest?) async throws(LedgerError)
 
 }
 
 extension LedgerStore {
     /// Records a newly claimed file, leased to nobody.
-    public func recordClaim(_ receipt: Receipt) throws(LedgerError) {
-        try recordClaim(receipt, leasedTo: nil)
+    public func recordClaim(_ receipt: Receipt) async throws(LedgerError) {
+        try await recordClaim(receipt, leasedTo: nil)
     }
 
     /// Records a new run, leased to nobody.
-    public func claimJobRun(_ run: JobRun) throws(LedgerError) -> Bool {
-        try claimJobRun(run, leasedTo: nil)
+    public func claimJobRun(_ run: JobRun) async throws(LedgerError) -> Bool {
+        try await claimJobRun(run, leasedTo: nil)
     }
 
     /// Replaces a receipt's record (same id) with `receipt`.
-    public func update(_ receipt: Receipt) throws(LedgerError) {
-        try update(receipt, recordingDeliveries: [], findings: ReceiptFindings(), applying: .none)
+    public func update(_ receipt: Receipt) async throws(LedgerError) {
+        try await update(receipt, recordingDeliveries: [], findings: ReceiptFindings(), applying: .none)
     }
 
     /// Replaces a receipt's record and records deliveries.
-    public func update(_ receipt: Receipt, recordingDeliveries deliveries: [Delivery]) throws(LedgerError) {
-        try update(receipt, recordingDeliveries: deliveries, findings: ReceiptFindings(), applying: .none)
+    public func update(_ receipt: Receipt, recordingDeliveries deliveries: [Delivery]) async throws(LedgerError) {
+        try await update(receipt, recordingDeliveries: deliveries, findings: ReceiptFindings(), applying: .none)
     }
 
     /// Whether the receipt or job run `sourceId` is finished (false when unknown or in progress).
-    public func isFinished(sourceId: String) throws(LedgerError) -> Bool {
-        if let receipt = try receipt(id: sourceId) { return receipt.state == .finished }
-        if let run = try jobRun(id: sourceId) { return run.state == .finished }
+    public func isFinished(sourceId: String) async throws(LedgerError) -> Bool {
+        if let receipt = try await receipt(id: sourceId) { return receipt.state == .finished }
+        if let run = try await jobRun(id: sourceId) { return run.state == .finished }
         return false
     }
 
     /// `backlogCounts` from the lists (the in-memory ledger's answer, and the reference for the counts).
-    public func countByListing(overdueBefore: Timestamp) throws(LedgerError) -> BacklogCounts {
-        let pending = try pendingDeliveries()
+    public func countByListing(overdueBefore: Timestamp) async throws(LedgerError) -> BacklogCounts {
+        let pending = try await pendingDeliveries()
         return BacklogCounts(
-            receiptsInProgress: try unfinishedReceipts().count, jobRunsInProgress: try unfinishedJobRuns().count,
+            receiptsInProgress: try await unfinishedReceipts().count, jobRunsInProgress: try await unfinishedJobRuns().count,
             deliveriesWaiting: pending.count,
             deliveriesOverdue: pending.filter { $0.deliveredAt.secondsSinceEpoch <= overdueBefore.secondsSinceEpoch }.count)
     }
 
     /// The answers to `request` by the single lookups, one question at a time (the in-memory ledger's
     /// answer, and the reference for the batched ones).
-    public func answerOneByOne(_ request: HeldStateRequest) throws(LedgerError) -> HeldState {
+    public func answerOneByOne(_ request: HeldStateRequest) async throws(LedgerError) -> HeldState {
         var state = HeldState(answering: request)
         for (type, keys) in request.keys {
             for key in keys {
-                if let record = try heldRecord(type, key: key) { state.records[type, default: [:]][key] = record }
+                if let record = try await heldRecord(type, key: key) { state.records[type, default: [:]][key] = record }
             }
         }
-        for student in request.students { state.enrollments[student] = try enrollments(ssid: student.ssid, center: student.center) }
+        for student in request.students { state.enrollments[student] = try await enrollments(ssid: student.ssid, center: student.center) }
         for centerYear in request.centerYears {
-            state.waivers[centerYear] = try waivers(center: centerYear.center, schoolYear: centerYear.schoolYear)
+            state.waivers[centerYear] = try await waivers(center: centerYear.center, schoolYear: centerYear.schoolYear)
         }
         return state
     }
 
     /// Records an output written to a participant's `outbound/` (ignored if already recorded).
-    public func recordDelivery(_ delivery: Delivery) throws(LedgerError) {
-        guard let receipt = try receipt(id: delivery.receiptId) else {
+    public func recordDelivery(_ delivery: Delivery) async throws(LedgerError) {
+        guard let receipt = try await receipt(id: delivery.receiptId) else {
             throw LedgerError(.unknownReceipt, "no receipt \(delivery.receiptId)")
         }
-        try update(receipt, recordingDeliveries: [delivery])
+        try await update(receipt, recordingDeliveries: [delivery])
     }
 }
 

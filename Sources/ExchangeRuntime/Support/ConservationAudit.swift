@@ -42,18 +42,18 @@ public struct ConservationAudit: Sendable {
 
     /// Audits the records received, and the files delivered, at or after `from` and before `before`
     /// (either bound may be nil: all), in the `outbound/` of `participants`.
-    public func run(from: Timestamp?, before: Timestamp?, participants: [String]) throws -> ConservationReport {
+    public func run(from: Timestamp?, before: Timestamp?, participants: [String]) async throws -> ConservationReport {
         var report = ConservationReport()
-        let accepted = try ledger.acceptedRecords(claimedFrom: from, before: before)
-        let trail = try ledger.trail(claimedFrom: from, before: before)
+        let accepted = try await ledger.acceptedRecords(claimedFrom: from, before: before)
+        let trail = try await ledger.trail(claimedFrom: from, before: before)
         var carriers: [String: ConservationCheck.Carrier] = [:]
-        for run in try ledger.jobRuns(.gradePosting) { carriers[run.id] = .gradePosting }
-        for run in try ledger.jobRuns(.unknownSync) { carriers[run.id] = .unknownSync }
+        for run in try await ledger.jobRuns(.gradePosting) { carriers[run.id] = .gradePosting }
+        for run in try await ledger.jobRuns(.unknownSync) { carriers[run.id] = .unknownSync }
         // A grade whose latest version is this one, and which no posting carried, waits for its posting.
         let postedGrades = Set(trail.filter { carriers[$0.sourceId] == .gradePosting }.map(\.record))
         var waiting: Set<RecordReference> = []
         for record in accepted where record.type.descriptor?.delivery == .nightly && !postedGrades.contains(record.reference) {
-            if let held = try ledger.heldRecord(record.type, key: record.naturalKey), held.receiptId == record.reference.receiptId,
+            if let held = try await ledger.heldRecord(record.type, key: record.naturalKey), held.receiptId == record.reference.receiptId,
                 held["recordId"] == record.reference.recordId
             {
                 waiting.insert(record.reference)
@@ -66,7 +66,7 @@ public struct ConservationAudit: Sendable {
 
         // Every file the trail names is a recorded delivery.
         for (source, entries) in Dictionary(grouping: trail, by: \.sourceId).sorted(by: { $0.key < $1.key }) {
-            let recorded = Set(try ledger.deliveries(sourceId: source).map { "\($0.recipientOrgId)/\($0.fileName)" })
+            let recorded = Set(try await ledger.deliveries(sourceId: source).map { "\($0.recipientOrgId)/\($0.fileName)" })
             var reported: Set<String> = []
             for entry in entries where !recorded.contains("\(entry.recipientOrgId)/\(entry.fileName)") {
                 guard reported.insert("\(entry.recipientOrgId)/\(entry.fileName)").inserted else { continue }
@@ -77,17 +77,23 @@ public struct ConservationAudit: Sendable {
             }
         }
 
-        let deliveries = try ledger.deliveries(deliveredFrom: from, before: before)
+        let deliveries = try await ledger.deliveries(deliveredFrom: from, before: before)
         report.deliveries = deliveries.count
         var finished: [String: Bool] = [:]
         var trails: [String: [TrailEntry]] = [:]
         for delivery in deliveries {
             let source = delivery.receiptId
-            if finished[source] == nil { finished[source] = try ledger.isFinished(sourceId: source) }
+            if finished[source] == nil { finished[source] = try await ledger.isFinished(sourceId: source) }
             // Work in progress places its files when it finishes.
             guard finished[source] == true, delivery.pickedUpAt == nil else { continue }
             let path = "\(tree.outbound(delivery.recipientOrgId))/\(delivery.fileName)"
-            guard tree.exists(path) else {
+            if trails[source] == nil { trails[source] = try await ledger.trail(sourceId: source) }
+            let (audit, sourceTrail) = (self, trails[source]!)
+            // Read back on a thread of `BlockingWork`; nil when the file is not there.
+            guard let found = try await BlockingWork.run({ () throws -> [ConservationDiscrepancy]? in
+                guard audit.tree.exists(path) else { return nil }
+                return try audit.readBack(delivery, path: path, trail: sourceTrail)
+            }) else {
                 report.discrepancies.append(
                     ConservationDiscrepancy(
                         .fileMissing, sourceId: source, receiverOrgId: delivery.recipientOrgId, fileName: delivery.fileName,
@@ -95,19 +101,22 @@ public struct ConservationAudit: Sendable {
                 continue
             }
             report.filesReadBack += 1
-            if trails[source] == nil { trails[source] = try ledger.trail(sourceId: source) }
-            report.discrepancies += try readBack(delivery, path: path, trail: trails[source]!)
+            report.discrepancies += found
         }
+        let tree = self.tree
         for orgId in participants {
-            for entry in try tree.list(tree.outbound(orgId)) where !entry.name.hasPrefix(".") {
-                if try !ledger.isPendingDelivery(recipientOrgId: orgId, fileName: entry.name) {
+            let (entries, temporaries) = try await BlockingWork.run {
+                (try tree.list(tree.outbound(orgId)), try tree.temporaries(inOutboundOf: orgId))
+            }
+            for entry in entries where !entry.name.hasPrefix(".") {
+                if try await !ledger.isPendingDelivery(recipientOrgId: orgId, fileName: entry.name) {
                     report.discrepancies.append(
                         ConservationDiscrepancy(
                             .unrecordedFile, sourceId: "-", receiverOrgId: orgId, fileName: entry.name,
                             detail: "a file in outbound/ that the ledger does not record as a delivery waiting for pickup"))
                 }
             }
-            for temporary in try tree.temporaries(inOutboundOf: orgId) where try ledger.isFinished(sourceId: temporary.sourceId) {
+            for temporary in temporaries where try await ledger.isFinished(sourceId: temporary.sourceId) {
                 report.discrepancies.append(
                     ConservationDiscrepancy(
                         .orphanTemporary, sourceId: temporary.sourceId, receiverOrgId: orgId, fileName: temporary.fileName,

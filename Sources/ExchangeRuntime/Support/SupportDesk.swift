@@ -30,64 +30,71 @@ public struct SupportDesk: Sendable {
     // MARK: Status
 
     /// The exchange at a glance: whether the service is running, what waits, each participant's last file.
-    public func status() throws -> StatusReport {
+    public func status() async throws -> StatusReport {
         let reference = reference()
         let latest = Dictionary(
-            uniqueKeysWithValues: try ledger.latestReceiptPerSender(matching: ReceiptQuery(sentOnly: true)).map { ($0.senderOrgId, $0) })
-        let waiting = waitingInInbound(reference)
+            uniqueKeysWithValues: try await ledger.latestReceiptPerSender(matching: ReceiptQuery(sentOnly: true)).map { ($0.senderOrgId, $0) })
+        let waiting = await waitingInInbound(reference)
         let participants = reference.participants.values.sorted(by: { $0.orgId < $1.orgId }).map { participant in
             StatusReport.ParticipantLine(
                 participant: participant, lastReceipt: latest[participant.orgId], waitingInInbound: waiting[participant.orgId] ?? 0)
         }
-        let lastRuns = try JobKind.allCases.compactMap { try ledger.jobRuns($0).last }
+        var lastRuns: [JobRun] = []
+        for job in JobKind.allCases {
+            if let last = try await ledger.jobRuns(job).last { lastRuns.append(last) }
+        }
         return StatusReport(
-            backlog: try backlog(reference, waitingInInbound: waiting.values.reduce(0, +)), participants: participants, lastJobRuns: lastRuns)
+            backlog: try await backlog(reference, waitingInInbound: waiting.values.reduce(0, +)), participants: participants, lastJobRuns: lastRuns)
     }
 
     /// What waits and whether the service runs: the counts `/healthz` and `/metrics` show (cheaper than
     /// `status()`: no job history, no per-participant files).
-    public func backlog() throws -> Backlog {
+    public func backlog() async throws -> Backlog {
         let reference = reference()
-        return try backlog(reference, waitingInInbound: waitingInInbound(reference).values.reduce(0, +))
+        return try await backlog(reference, waitingInInbound: await waitingInInbound(reference).values.reduce(0, +))
     }
 
-    private func backlog(_ reference: ReferenceData, waitingInInbound: Int) throws -> Backlog {
+    private func backlog(_ reference: ReferenceData, waitingInInbound: Int) async throws -> Backlog {
         let time = now()
         // Overdue: waited the pickup threshold or longer (`Delivery.hasWaited`).
         let threshold = Timestamp(secondsSinceEpoch: time.secondsSinceEpoch - Int64(reference.policy.pickupThresholdHours) * 3600)
-        let counts = try ledger.backlogCounts(overdueBefore: threshold)
+        let counts = try await ledger.backlogCounts(overdueBefore: threshold)
+        let tree = self.tree
         return Backlog(
-            generatedAt: time, heartbeat: tree.heartbeat(), waitingInInbound: waitingInInbound,
+            generatedAt: time, heartbeat: await BlockingWork.run { tree.heartbeat() }, waitingInInbound: waitingInInbound,
             receiptsInProgress: counts.receiptsInProgress, jobRunsInProgress: counts.jobRunsInProgress,
             deliveriesWaiting: counts.deliveriesWaiting, deliveriesOverdue: counts.deliveriesOverdue)
     }
 
     /// Entries in each participant's `inbound/` not yet claimed (hidden ones aside).
-    private func waitingInInbound(_ reference: ReferenceData) -> [String: Int] {
-        reference.participants.keys.reduce(into: [:]) { counts, orgId in
-            counts[orgId] = ((try? tree.list(tree.inbound(orgId))) ?? []).filter { !$0.name.hasPrefix(".") }.count
+    private func waitingInInbound(_ reference: ReferenceData) async -> [String: Int] {
+        let (tree, orgIds) = (self.tree, Array(reference.participants.keys))
+        return await BlockingWork.run {
+            orgIds.reduce(into: [:]) { counts, orgId in
+                counts[orgId] = ((try? tree.list(tree.inbound(orgId))) ?? []).filter { !$0.name.hasPrefix(".") }.count
+            }
         }
     }
 
     // MARK: Receipts
 
     /// Receipts matching `query`, newest first.
-    public func submissions(_ query: ReceiptQuery) throws -> [Receipt] {
-        try ledger.receipts(matching: query)
+    public func submissions(_ query: ReceiptQuery) async throws -> [Receipt] {
+        try await ledger.receipts(matching: query)
     }
 
     /// A receipt's whole story.
     /// - Throws: `SupportError(.unknownReceipt)` when there is no such receipt.
-    public func story(of receiptId: String) throws -> ReceiptStory {
-        guard let receipt = try ledger.receipt(id: receiptId) else {
+    public func story(of receiptId: String) async throws -> ReceiptStory {
+        guard let receipt = try await ledger.receipt(id: receiptId) else {
             throw SupportError(.unknownReceipt, "there is no receipt \(receiptId)")
         }
         let original = tree.filedOriginal(of: receipt)
         return ReceiptStory(
-            receipt: receipt, issues: try ledger.issues(receiptId: receipt.id),
-            rejectedRecords: try ledger.rejectedRecords(receiptId: receipt.id),
-            deliveries: try ledger.deliveries(sourceId: receipt.id),
-            reprocessedAs: try ledger.receipts(matching: ReceiptQuery(reprocessOf: receipt.id)).map(\.id),
+            receipt: receipt, issues: try await ledger.issues(receiptId: receipt.id),
+            rejectedRecords: try await ledger.rejectedRecords(receiptId: receipt.id),
+            deliveries: try await ledger.deliveries(sourceId: receipt.id),
+            reprocessedAs: try await ledger.receipts(matching: ReceiptQuery(reprocessOf: receipt.id)).map(\.id),
             originalKept: original.map { tree.exists($0) } ?? false)
     }
 
@@ -145,10 +152,10 @@ public struct SupportDesk: Sendable {
 
     /// Outbound files not yet picked up, oldest first; with `overdueOnly`, only those waiting longer than
     /// the policy's pickup threshold.
-    public func waitingDeliveries(overdueOnly: Bool) throws -> [WaitingDelivery] {
+    public func waitingDeliveries(overdueOnly: Bool) async throws -> [WaitingDelivery] {
         let reference = reference()
         let time = now()
-        return try ledger.pendingDeliveries().compactMap { delivery in
+        return try await ledger.pendingDeliveries().compactMap { delivery in
             guard !overdueOnly || delivery.hasWaited(hours: reference.policy.pickupThresholdHours, at: time) else { return nil }
             return WaitingDelivery(
                 delivery: delivery, recipientName: reference.participants[delivery.recipientOrgId]?.name ?? "",
@@ -159,27 +166,28 @@ public struct SupportDesk: Sendable {
     /// The technical centers that sent no accepted attendance for the policy's number of instructional
     /// days, excluding those with an approved waiver for the current school year. Files judged again by
     /// support do not count as sent.
-    public func quietCenters() throws -> [QuietCenter] {
+    public func quietCenters() async throws -> [QuietCenter] {
         let reference = reference()
         let sent = ReceiptQuery(types: [.attendance], outcomes: [.accepted, .acceptedWithErrors], sentOnly: true)
-        let last = Dictionary(uniqueKeysWithValues: try ledger.latestReceiptPerSender(matching: sent).map { ($0.senderOrgId, $0.claimedAt) })
-        let approved = try ledger.allWaivers().filter { $0.status == .approved }.map { ($0.centerOrgId, $0.schoolYear) }
+        let last = Dictionary(uniqueKeysWithValues: try await ledger.latestReceiptPerSender(matching: sent).map { ($0.senderOrgId, $0.claimedAt) })
+        let approved = try await ledger.allWaivers().filter { $0.status == .approved }.map { ($0.centerOrgId, $0.schoolYear) }
         return QuietCenters.find(reference: reference, lastAttendance: last, approvedWaivers: approved, now: now())
     }
 
     /// Waiver requests, in the order received; only those of `status` when given.
-    public func waivers(status: WaiverRequest.Status? = nil) throws -> [WaiverRequest] {
-        try ledger.allWaivers().filter { status == nil || $0.status == status }
+    public func waivers(status: WaiverRequest.Status? = nil) async throws -> [WaiverRequest] {
+        try await ledger.allWaivers().filter { status == nil || $0.status == status }
     }
 
     /// A waiver request and, once decided, the name of its decision file.
     /// - Throws: `SupportError(.unknownWaiver)` when there is no such request.
-    public func waiver(id: String) throws -> (request: WaiverRequest, decisionFile: String?) {
-        guard let request = try ledger.allWaivers().first(where: { $0.id == id }) else {
+    public func waiver(id: String) async throws -> (request: WaiverRequest, decisionFile: String?) {
+        guard let request = try await ledger.allWaivers().first(where: { $0.id == id }) else {
             throw SupportError(.unknownWaiver, "there is no waiver request \(id)")
         }
-        let run = try ledger.jobRun(.waiverDecision, runKey: id)
-        return (request, try run.flatMap { try ledger.deliveries(sourceId: $0.id).first?.fileName })
+        let run = try await ledger.jobRun(.waiverDecision, runKey: id)
+        guard let run else { return (request, nil) }
+        return (request, try await ledger.deliveries(sourceId: run.id).first?.fileName)
     }
 }
 

@@ -38,28 +38,28 @@ public final class InMemoryLedger: LedgerStore, @unchecked Sendable {
         return true
     }
 
-    public func lease(receiptId: String, to owner: String) throws(LedgerError) -> Bool {
+    public func lease(receiptId: String, to owner: String) async throws(LedgerError) -> Bool {
         try locked {
             guard let receipt = receipts.first(where: { $0.id == receiptId }), receipt.state != .finished else { return false }
             return grant(receiptId, to: owner)
         }
     }
 
-    public func lease(sender: String, to owner: String) throws(LedgerError) -> Bool {
+    public func lease(sender: String, to owner: String) async throws(LedgerError) -> Bool {
         try locked { grant("sender:\(sender)", to: owner) }
     }
 
-    public func release(sender: String, by owner: String) throws(LedgerError) {
+    public func release(sender: String, by owner: String) async throws(LedgerError) {
         try locked { if leases["sender:\(sender)"]?.owner == owner { leases["sender:\(sender)"] = nil } }
     }
 
     private var heldNames: Set<String> = []
 
-    public func holdInstanceName(_ name: String) throws(LedgerError) -> Bool {
+    public func holdInstanceName(_ name: String) async throws(LedgerError) -> Bool {
         try locked { heldNames.insert(name).inserted }
     }
 
-    public func lease(jobRunId: String, to owner: String) throws(LedgerError) -> Bool {
+    public func lease(jobRunId: String, to owner: String) async throws(LedgerError) -> Bool {
         try locked {
             guard let run = runs.first(where: { $0.id == jobRunId }), run.state != .finished else { return false }
             return grant(jobRunId, to: owner)
@@ -72,9 +72,9 @@ public final class InMemoryLedger: LedgerStore, @unchecked Sendable {
         return try body()
     }
 
-    public func checkStorage() throws(LedgerError) {}
+    public func checkStorage() async throws(LedgerError) {}
 
-    public func recordClaim(_ receipt: Receipt, leasedTo owner: String?) throws(LedgerError) {
+    public func recordClaim(_ receipt: Receipt, leasedTo owner: String?) async throws(LedgerError) {
         try locked { () throws(LedgerError) in
             guard !receipts.contains(where: { $0.id == receipt.id }) else {
                 throw LedgerError(.duplicateReceipt, "receipt \(receipt.id) exists")
@@ -95,7 +95,7 @@ public final class InMemoryLedger: LedgerStore, @unchecked Sendable {
 
     public func update(
         _ receipt: Receipt, recordingDeliveries newDeliveries: [Delivery], findings: ReceiptFindings, applying changes: LedgerChanges
-    ) throws(LedgerError) {
+    ) async throws(LedgerError) {
         try locked { () throws(LedgerError) in
             guard let index = receipts.firstIndex(where: { $0.id == receipt.id }) else {
                 throw LedgerError(.unknownReceipt, "no receipt \(receipt.id)")
@@ -138,11 +138,11 @@ public final class InMemoryLedger: LedgerStore, @unchecked Sendable {
         }
     }
 
-    public func rejectedRecords(receiptId: String) throws(LedgerError) -> [RejectedRecord] {
+    public func rejectedRecords(receiptId: String) async throws(LedgerError) -> [RejectedRecord] {
         try locked { rejected.filter { $0.receiptId == receiptId }.sorted { $0.line < $1.line } }
     }
 
-    public func issues(receiptId: String) throws(LedgerError) -> [ValidationIssue] {
+    public func issues(receiptId: String) async throws(LedgerError) -> [ValidationIssue] {
         try locked { issuesByReceipt[receiptId] ?? [] }
     }
 
@@ -151,14 +151,14 @@ public final class InMemoryLedger: LedgerStore, @unchecked Sendable {
         receipts.enumerated().sorted { ($0.element.claimedAt, $0.offset) > ($1.element.claimedAt, $1.offset) }.map(\.element)
     }
 
-    public func receipts(matching query: ReceiptQuery) throws(LedgerError) -> [Receipt] {
+    public func receipts(matching query: ReceiptQuery) async throws(LedgerError) -> [Receipt] {
         try locked {
             let matching = newestFirst.filter(query.matches)
             return query.limit.map { Array(matching.prefix(max(0, $0))) } ?? matching
         }
     }
 
-    public func latestReceiptPerSender(matching query: ReceiptQuery) throws(LedgerError) -> [Receipt] {
+    public func latestReceiptPerSender(matching query: ReceiptQuery) async throws(LedgerError) -> [Receipt] {
         try locked {
             var latest: [String: Receipt] = [:]
             for receipt in newestFirst where query.matches(receipt) && latest[receipt.senderOrgId] == nil {
@@ -168,37 +168,37 @@ public final class InMemoryLedger: LedgerStore, @unchecked Sendable {
         }
     }
 
-    public func receipt(id: String) throws(LedgerError) -> Receipt? {
+    public func receipt(id: String) async throws(LedgerError) -> Receipt? {
         try locked { receipts.first { $0.id == id } }
     }
 
-    public func firstAccepted(sender: String, sha256: String) throws(LedgerError) -> Receipt? {
+    public func firstAccepted(sender: String, sha256: String) async throws(LedgerError) -> Receipt? {
         try locked { receipts.first { $0.wasAccepted && $0.senderOrgId == sender && $0.sha256 == sha256 } }
     }
 
-    public func unfinishedReceipts() throws(LedgerError) -> [Receipt] {
+    public func unfinishedReceipts() async throws(LedgerError) -> [Receipt] {
         try locked { receipts.filter { $0.state != .finished } }
     }
 
-    public func allReceipts() throws(LedgerError) -> [Receipt] {
+    public func allReceipts() async throws(LedgerError) -> [Receipt] {
         try locked { receipts }
     }
 
-    public func pendingDeliveries() throws(LedgerError) -> [Delivery] {
+    public func pendingDeliveries() async throws(LedgerError) -> [Delivery] {
         try locked {
             deliveries.enumerated().filter { $0.element.pickedUpAt == nil }
                 .sorted { ($0.element.deliveredAt, $0.offset) < ($1.element.deliveredAt, $1.offset) }.map(\.element)
         }
     }
 
-    public func isPendingDelivery(recipientOrgId: String, fileName: String) throws(LedgerError) -> Bool {
+    public func isPendingDelivery(recipientOrgId: String, fileName: String) async throws(LedgerError) -> Bool {
         try locked {
             deliveries.contains { $0.recipientOrgId == recipientOrgId && $0.fileName == fileName && $0.pickedUpAt == nil }
         }
     }
 
     @discardableResult
-    public func markPickedUp(recipientOrgId: String, fileName: String, at time: Timestamp) throws(LedgerError) -> Bool {
+    public func markPickedUp(recipientOrgId: String, fileName: String, at time: Timestamp) async throws(LedgerError) -> Bool {
         try locked {
             var marked = false
             for index in deliveries.indices
@@ -235,7 +235,7 @@ public final class InMemoryLedger: LedgerStore, @unchecked Sendable {
         return from.map { receipt.claimedAt >= $0 } ?? true && before.map { receipt.claimedAt < $0 } ?? true
     }
 
-    public func deliveries(deliveredFrom from: Timestamp?, before: Timestamp?) throws(LedgerError) -> [Delivery] {
+    public func deliveries(deliveredFrom from: Timestamp?, before: Timestamp?) async throws(LedgerError) -> [Delivery] {
         try locked {
             deliveries.filter { delivery in
                 from.map { delivery.deliveredAt >= $0 } ?? true && before.map { delivery.deliveredAt < $0 } ?? true
@@ -243,15 +243,15 @@ public final class InMemoryLedger: LedgerStore, @unchecked Sendable {
         }
     }
 
-    public func acceptedRecords(claimedFrom from: Timestamp?, before: Timestamp?) throws(LedgerError) -> [AcceptedRecord] {
+    public func acceptedRecords(claimedFrom from: Timestamp?, before: Timestamp?) async throws(LedgerError) -> [AcceptedRecord] {
         try locked { accepted.filter { claimed($0.reference.receiptId, from: from, before: before) } }
     }
 
-    public func trail(sourceId: String) throws(LedgerError) -> [TrailEntry] {
+    public func trail(sourceId: String) async throws(LedgerError) -> [TrailEntry] {
         try locked { trailEntries.filter { $0.sourceId == sourceId } }
     }
 
-    public func trail(claimedFrom from: Timestamp?, before: Timestamp?) throws(LedgerError) -> [TrailEntry] {
+    public func trail(claimedFrom from: Timestamp?, before: Timestamp?) async throws(LedgerError) -> [TrailEntry] {
         try locked { trailEntries.filter { claimed($0.record.receiptId, from: from, before: before) } }
     }
 
@@ -265,15 +265,15 @@ public final class InMemoryLedger: LedgerStore, @unchecked Sendable {
         }
     }
 
-    public func deliveries(sourceId: String) throws(LedgerError) -> [Delivery] {
+    public func deliveries(sourceId: String) async throws(LedgerError) -> [Delivery] {
         try locked { deliveries.filter { $0.receiptId == sourceId } }
     }
 
-    public func heldRecord(_ type: ExchangeType, key: String) throws(LedgerError) -> HeldRecord? {
+    public func heldRecord(_ type: ExchangeType, key: String) async throws(LedgerError) -> HeldRecord? {
         try locked { held["\(type.code)|\(key)"]?.record }
     }
 
-    public func enrollments(ssid: String, center: String) throws(LedgerError) -> [HeldRecord] {
+    public func enrollments(ssid: String, center: String) async throws(LedgerError) -> [HeldRecord] {
         try locked {
             heldOrder.compactMap { held[$0]?.record }.filter {
                 $0.type == .enrollment && $0["ssid"] == ssid && HeldRecordRow($0).centerOrgId == center
@@ -281,7 +281,7 @@ public final class InMemoryLedger: LedgerStore, @unchecked Sendable {
         }
     }
 
-    public func attendance(recipientOrgId: String, date: String) throws(LedgerError) -> [HeldRecord] {
+    public func attendance(recipientOrgId: String, date: String) async throws(LedgerError) -> [HeldRecord] {
         try locked {
             heldOrder.compactMap { held[$0]?.record }.filter {
                 $0.type == .attendance && $0.recipientOrgId == recipientOrgId && $0["attendanceDate"] == date
@@ -289,23 +289,23 @@ public final class InMemoryLedger: LedgerStore, @unchecked Sendable {
         }
     }
 
-    public func backlogCounts(overdueBefore: Timestamp) throws(LedgerError) -> BacklogCounts {
-        try countByListing(overdueBefore: overdueBefore)
+    public func backlogCounts(overdueBefore: Timestamp) async throws(LedgerError) -> BacklogCounts {
+        try await countByListing(overdueBefore: overdueBefore)
     }
 
-    public func heldState(for request: HeldStateRequest) throws(LedgerError) -> HeldState {
-        try answerOneByOne(request)
+    public func heldState(for request: HeldStateRequest) async throws(LedgerError) -> HeldState {
+        try await answerOneByOne(request)
     }
 
-    public func waivers(center: String, schoolYear: Int) throws(LedgerError) -> [WaiverRequest] {
+    public func waivers(center: String, schoolYear: Int) async throws(LedgerError) -> [WaiverRequest] {
         try locked { waiverList.filter { $0.centerOrgId == center && $0.schoolYear == schoolYear } }
     }
 
-    public func allWaivers() throws(LedgerError) -> [WaiverRequest] {
+    public func allWaivers() async throws(LedgerError) -> [WaiverRequest] {
         try locked { waiverList }
     }
 
-    public func claimJobRun(_ run: JobRun, leasedTo owner: String?) throws(LedgerError) -> Bool {
+    public func claimJobRun(_ run: JobRun, leasedTo owner: String?) async throws(LedgerError) -> Bool {
         try locked { () throws(LedgerError) -> Bool in
             guard !runs.contains(where: { $0.job == run.job && $0.runKey == run.runKey }) else { return false }
             guard !runs.contains(where: { $0.id == run.id }) else { throw LedgerError(.duplicateReceipt, "job run \(run.id) exists") }
@@ -318,27 +318,27 @@ public final class InMemoryLedger: LedgerStore, @unchecked Sendable {
         }
     }
 
-    public func jobRun(_ job: JobKind, runKey: String) throws(LedgerError) -> JobRun? {
+    public func jobRun(_ job: JobKind, runKey: String) async throws(LedgerError) -> JobRun? {
         try locked { runs.first { $0.job == job && $0.runKey == runKey } }
     }
 
-    public func jobRun(id: String) throws(LedgerError) -> JobRun? {
+    public func jobRun(id: String) async throws(LedgerError) -> JobRun? {
         try locked { runs.first { $0.id == id } }
     }
 
-    public func unfinishedJobRuns() throws(LedgerError) -> [JobRun] {
+    public func unfinishedJobRuns() async throws(LedgerError) -> [JobRun] {
         try locked { runs.filter { $0.state != .finished } }
     }
 
-    public func latestRunKey(_ job: JobKind, prefix: String) throws(LedgerError) -> String? {
+    public func latestRunKey(_ job: JobKind, prefix: String) async throws(LedgerError) -> String? {
         try locked { runs.filter { $0.job == job && $0.runKey.hasPrefix(prefix) }.map(\.runKey).max() }
     }
 
-    public func jobRuns(_ job: JobKind) throws(LedgerError) -> [JobRun] {
+    public func jobRuns(_ job: JobKind) async throws(LedgerError) -> [JobRun] {
         try locked { runs.filter { $0.job == job } }
     }
 
-    public func gradesClaimed(by runId: String) throws(LedgerError) -> [GradeToPost] {
+    public func gradesClaimed(by runId: String) async throws(LedgerError) -> [GradeToPost] {
         try locked {
             heldOrder.compactMap { held[$0] }.filter { $0.pending && $0.postingRun == runId }
                 .map { GradeToPost(grade: $0.record, postedBefore: $0.everPosted) }
@@ -346,7 +346,7 @@ public final class InMemoryLedger: LedgerStore, @unchecked Sendable {
         }
     }
 
-    public func updateJobRun(_ run: JobRun, recordingDeliveries newDeliveries: [Delivery], decision: WaiverRequest?) throws(LedgerError) {
+    public func updateJobRun(_ run: JobRun, recordingDeliveries newDeliveries: [Delivery], decision: WaiverRequest?) async throws(LedgerError) {
         try locked { () throws(LedgerError) in
             guard let index = runs.firstIndex(where: { $0.id == run.id }), runs[index].state == JobRun.predecessor(of: run.state) else {
                 throw LedgerError(.conflict, "job run \(run.id) is not \(JobRun.predecessor(of: run.state)?.rawValue ?? "new") any more")
