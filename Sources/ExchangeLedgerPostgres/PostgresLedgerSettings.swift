@@ -34,7 +34,8 @@ public struct PostgresLedgerSettings: Sendable, Equatable {
     public var tls: TLSMode = .require
     /// A PEM file of the certificate authorities to trust (`verify-full`); the system's roots otherwise.
     public var rootCertificates: String?
-    /// The most connections one process opens.
+    /// The most connections the pool opens for the statements (the migration, and a held instance name,
+    /// each take one more of their own).
     public var poolSize: Int = 4
     /// The schema the ledger's tables live in.
     public var schema: String = "public"

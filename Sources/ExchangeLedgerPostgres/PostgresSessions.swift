@@ -117,15 +117,11 @@ final class PostgresSessions: Sendable {
             throw PostgresSessions.ledgerError("\(what): cannot reach the ledger", error, place: settings.place)
         }
         do {
-            do {
-                let result = try await transaction(what, on: connection, body)
-                try? await connection.close()
-                return result
-            } catch {
-                try? await connection.close()
-                throw error
-            }
+            let result = try await transaction(what, on: connection, body)
+            try? await connection.close()
+            return result
         } catch {
+            try? await connection.close()
             throw PostgresSessions.ledgerError(what, error, place: settings.place)
         }
     }
