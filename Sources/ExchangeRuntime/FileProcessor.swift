@@ -142,7 +142,7 @@ public struct FileProcessor: Sendable {
         let (digest, size) = try await BlockingWork.run { () throws -> (String, Int64) in
             let entry = try tree.entry(at: path)
             let unreadable = entry.kind != .regular || entry.links > 1 || entry.size > maxFileBytes
-            return unreadable ? (String(repeating: "0", count: 64), max(0, entry.size)) : try FileProcessor.sha256(of: path)
+            return unreadable ? (String(repeating: "0", count: 64), max(0, entry.size)) : try FileProcessor.sha256(of: path, on: tree.fileSystem)
         }
         var receipt = Receipt(
             id: receiptId, senderOrgId: sender, originalName: name, sizeBytes: size, sha256: digest, claimedAt: now())
@@ -383,30 +383,31 @@ public struct FileProcessor: Sendable {
     ) throws -> ValidationReport {
         // The work area is ours, but the sender could have swapped the file for a link between our lstat
         // and the claim: never follow one, never block on a FIFO.
-        let descriptor = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK)
-        guard descriptor >= 0 else {
+        guard let file = try? tree.fileSystem.openForReading(path) else {
             return ValidationReport(
                 file: name, type: nil, binding: nil, recordCount: 0,
-                issues: [ValidationIssue(code: .notARegularFile(.symbolicLink), message: "The file could not be opened as a regular file; links are never followed.")],
+                issues: [
+                    ValidationIssue(
+                        code: .notARegularFile(.symbolicLink),
+                        message: "The file could not be opened as a regular file (links are never followed) and was not read.")
+                ],
                 errorCount: 1)
         }
-        defer { close(descriptor) }
-        var info = stat()
-        guard fstat(descriptor, &info) == 0, info.st_mode & S_IFMT == S_IFREG else {
-            return ValidationReport(
-                file: name, type: nil, binding: nil, recordCount: 0,
-                issues: [ValidationIssue(code: .notARegularFile(.special), message: "The file is not a regular file and was not read.")],
-                errorCount: 1)
-        }
-        guard info.st_nlink <= 1 else {
+        guard file.entry.links <= 1 else {
             return ValidationReport(
                 file: name, type: nil, binding: nil, recordCount: 0,
                 issues: [ValidationIssue(code: .notARegularFile(.hardLink), message: FileProcessor.explanation(.hardLink, size: 0))],
                 errorCount: 1)
         }
         return try validator.validate(
-            fileDescriptor: descriptor, displayName: name, capturing: RecordFiles.partnerFieldNames, onRecord: onRecord,
-            progress: progress, stopReading: stopReading)
+            reading: { buffer throws(FileReadError) in
+                do {
+                    return try file.read(into: buffer)
+                } catch {
+                    throw FileReadError(file: name, reason: "\(error)")
+                }
+            }, displayName: name, capturing: RecordFiles.partnerFieldNames, onRecord: onRecord, progress: progress,
+            stopReading: stopReading)
     }
 
     private func acknowledge(
@@ -547,18 +548,13 @@ public struct FileProcessor: Sendable {
         }
     }
 
-    /// SHA-256 (lowercase hex) and size of a file, read without following links.
-    static func sha256(of path: String) throws -> (String, Int64) {
-        let descriptor = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK)
-        guard descriptor >= 0 else { return (String(repeating: "0", count: 64), 0) }
-        defer { close(descriptor) }
-        var info = stat()
-        guard fstat(descriptor, &info) == 0, info.st_mode & S_IFMT == S_IFREG else {
-            return (String(repeating: "0", count: 64), 0)
-        }
+    /// SHA-256 (lowercase hex) and size of a file, read without following links (zeros for anything
+    /// that is not a regular file).
+    static func sha256(of path: String, on fileSystem: any FileSystem) throws -> (String, Int64) {
+        guard let file = try? fileSystem.openForReading(path) else { return (String(repeating: "0", count: 64), 0) }
         var hasher = SHA256()
         var size: Int64 = 0
-        try DropTree.forEachChunk(of: descriptor, path: path) { chunk in
+        try file.forEachChunk { chunk in
             hasher.update(bufferPointer: chunk)
             size += Int64(chunk.count)
             return true

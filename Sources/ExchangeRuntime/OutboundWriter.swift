@@ -58,7 +58,7 @@ struct OutboundWriter: Sendable {
         let tree = self.tree
         await BlockingWork.run {
             for file in files {
-                unlink("\(tree.outbound(file.recipientOrgId))/\(DropTree.temporaryName(for: file.name, receiptId: sourceId))")
+                tree.discardPrepared(file.name, in: tree.outbound(file.recipientOrgId), receiptId: sourceId)
             }
         }
     }

@@ -16,6 +16,11 @@ public struct FileReadError: Error, Sendable, CustomStringConvertible {
     public var reason: String
     /// A one-line description.
     public var description: String { "\(file): cannot read the file: \(reason)" }
+    /// Creates one.
+    public init(file: String, reason: String) {
+        self.file = file
+        self.reason = reason
+    }
 }
 
 /// Judges files on disk: reads them in chunks, recognises the binding and type from the content, and
@@ -72,16 +77,29 @@ public final class FileValidator: Sendable {
         fileDescriptor: Int32, displayName: String, capturing: Set<String> = [], onRecord: RecordFactsHandler? = nil,
         progress: ((Int64) -> Void)? = nil, stopReading: (() -> Bool)? = nil
     ) throws(FileReadError) -> ValidationReport {
+        try validate(
+            reading: { buffer throws(FileReadError) in
+                while true {
+                    let count = read(fileDescriptor, buffer.baseAddress, buffer.count)
+                    if count >= 0 { return count }
+                    if errno == EINTR { continue }
+                    throw FileReadError(file: displayName, reason: String(cString: strerror(errno)))
+                }
+            }, displayName: displayName, capturing: capturing, onRecord: onRecord, progress: progress, stopReading: stopReading)
+    }
+
+    /// Judges the bytes that `reading` hands out: it fills the buffer it is given from where it left off
+    /// and returns how many bytes it put there, 0 at the end. Otherwise as `validate(fileDescriptor:…)`.
+    public func validate(
+        reading: (UnsafeMutableRawBufferPointer) throws(FileReadError) -> Int, displayName: String, capturing: Set<String> = [],
+        onRecord: RecordFactsHandler? = nil, progress: ((Int64) -> Void)? = nil, stopReading: (() -> Bool)? = nil
+    ) throws(FileReadError) -> ValidationReport {
         let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: FileValidator.chunkSize, alignment: 16)
         defer { buffer.deallocate() }
         /// Reads into `buffer` from `offset` on; an empty result means the end of the file.
         func readChunk(at offset: Int = 0) throws(FileReadError) -> UnsafeRawBufferPointer {
-            while true {
-                let count = read(fileDescriptor, buffer.baseAddress.map { $0 + offset }, buffer.count - offset)
-                if count >= 0 { return UnsafeRawBufferPointer(rebasing: buffer[offset..<(offset + count)]) }
-                if errno == EINTR { continue }
-                throw FileReadError(file: displayName, reason: String(cString: strerror(errno)))
-            }
+            let count = try reading(UnsafeMutableRawBufferPointer(rebasing: buffer[offset...]))
+            return UnsafeRawBufferPointer(rebasing: buffer[offset..<(offset + count)])
         }
 
         var first = try readChunk()

@@ -129,13 +129,17 @@ public struct ConservationAudit: Sendable {
     /// Reads a delivered file back: it must pass its schema, and a file of records (routed, posted,
     /// synced) must carry exactly the records its trail (`trail`, its source's) names, each once.
     private func readBack(_ delivery: Delivery, path: String, trail: [TrailEntry]) throws -> [ConservationDiscrepancy] {
-        let descriptor = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK)
-        guard descriptor >= 0 else { return [] }  // taken meanwhile
-        defer { close(descriptor) }
+        guard let file = try? tree.fileSystem.openForReading(path) else { return [] }  // taken meanwhile
         var carried: [RecordReference] = []
         let source = delivery.receiptId
         let report = try validator.validate(
-            fileDescriptor: descriptor, displayName: delivery.fileName, capturing: ["recordId", "receiptId"],
+            reading: { buffer throws(FileReadError) in
+                do {
+                    return try file.read(into: buffer)
+                } catch {
+                    throw FileReadError(file: delivery.fileName, reason: "\(error)")
+                }
+            }, displayName: delivery.fileName, capturing: ["recordId", "receiptId"],
             onRecord: { record in
                 carried.append(RecordReference(receiptId: record.values["receiptId"] ?? source, recordId: record.values["recordId"] ?? ""))
             })

@@ -58,7 +58,7 @@ extension FileProcessor {
         let receiptId = newReceiptId(participant.orgId)
         var receipt = Receipt(
             id: receiptId, senderOrgId: participant.orgId, originalName: original.originalName, sizeBytes: 0, sha256: "", claimedAt: now())
-        (receipt.sha256, receipt.sizeBytes) = try await BlockingWork.run { try FileProcessor.sha256(of: source) }
+        (receipt.sha256, receipt.sizeBytes) = try await BlockingWork.run { try FileProcessor.sha256(of: source, on: tree.fileSystem) }
         receipt.reprocessOf = original.id
         receipt.failedRecordsOnly = try await linesToJudgeAgain(after: original) != nil
         do {

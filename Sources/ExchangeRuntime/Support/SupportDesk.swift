@@ -104,12 +104,8 @@ public struct SupportDesk: Sendable {
     /// regular file, or has another name (a hard link). Invalid UTF-8 is shown replaced.
     public func originalLines(of receipt: Receipt, wanted: [Int], maxLineBytes: Int = 2000, maxBytes: Int = 4 << 20) -> OriginalLines? {
         guard let path = tree.filedOriginal(of: receipt) else { return nil }
-        let descriptor = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK)
-        guard descriptor >= 0 else { return nil }
-        defer { close(descriptor) }
-        var info = stat()
         // A file with another name (a hard link from outside the tree) is never shown.
-        guard fstat(descriptor, &info) == 0, info.st_mode & S_IFMT == S_IFREG, info.st_nlink <= 1 else { return nil }
+        guard let file = try? tree.fileSystem.openForReading(path), file.entry.links <= 1 else { return nil }
         let wantedSet = Set(wanted)
         guard let last = wanted.max(), last > 0 else { return OriginalLines(lines: [:], linesRead: 0) }
         var found = OriginalLines(lines: [:], linesRead: 0)
@@ -129,7 +125,7 @@ public struct SupportDesk: Sendable {
             number += 1
         }
         do {
-            try DropTree.forEachChunk(of: descriptor, path: path) { chunk in
+            try file.forEachChunk { chunk in
                 for byte in chunk {
                     if byte == 10 {
                         finishLine()

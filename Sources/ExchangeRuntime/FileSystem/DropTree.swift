@@ -1,5 +1,4 @@
 import ExchangeCore
-import Foundation
 
 #if canImport(Glibc)
 import Glibc
@@ -23,7 +22,8 @@ public struct DropTreeError: Error, Sendable, CustomStringConvertible {
     }
 }
 
-/// The drop tree and the processor's private state directory on the local file system.
+/// The drop tree and the processor's private state directory, on a `FileSystem` (the local one, or a
+/// test's in-memory twin).
 ///
 /// ```
 /// <dropRoot>/<orgId>/inbound/     participants write; we list, then claim by rename
@@ -39,11 +39,14 @@ public struct DropTree: Sendable {
     public let dropRoot: String
     /// `<stateDir>`.
     public let stateDirectory: String
+    /// The file system the tree lives on.
+    public let fileSystem: any FileSystem
 
-    /// A tree at the given roots.
-    public init(dropRoot: String, stateDirectory: String) {
+    /// A tree at the given roots, on the local file system unless another is given (the tests' in-memory twin).
+    public init(dropRoot: String, stateDirectory: String, fileSystem: any FileSystem = PosixFileSystem()) {
         self.dropRoot = dropRoot
         self.stateDirectory = stateDirectory
+        self.fileSystem = fileSystem
     }
 
     /// A participant's `inbound/`.
@@ -70,95 +73,43 @@ public struct DropTree: Sendable {
         for directory in [stateDirectory, work, "\(stateDirectory)/archive", "\(stateDirectory)/quarantine"] {
             try makeDirectory(directory, mode: 0o700)
         }
-        let realDrop = realPath(dropRoot), realState = realPath(stateDirectory)
+        let realDrop = fileSystem.resolvedPath(dropRoot), realState = fileSystem.resolvedPath(stateDirectory)
         if realState == realDrop || realState.hasPrefix(realDrop + "/") {
             throw DropTreeError("the state directory must be outside the drop tree:", stateDirectory, EINVAL)
         }
-        let workDevice = try device(of: work)
-        for participant in participants where try device(of: inbound(participant.orgId)) != workDevice {
+        let workDevice = try fileSystem.device(of: work)
+        for participant in participants where try fileSystem.device(of: inbound(participant.orgId)) != workDevice {
             throw DropTreeError("the work area is on another file system than", inbound(participant.orgId), EXDEV)
         }
     }
 
-    private func makeDirectory(_ path: String, mode: mode_t) throws {
-        if mkdir(path, mode) != 0, errno != EEXIST { throw DropTreeError("cannot create", path) }
-    }
-
-    private func device(of path: String) throws -> UInt {
-        var info = stat()
-        guard stat(path, &info) == 0 else { throw DropTreeError("cannot read", path) }
-        return UInt(info.st_dev)
-    }
-
-    private func realPath(_ path: String) -> String {
-        guard let resolved = realpath(path, nil) else { return path }
-        defer { free(resolved) }
-        return String(cString: resolved)
+    private func makeDirectory(_ path: String, mode: UInt32) throws {
+        try fileSystem.makeDirectory(path, mode: mode)
     }
 
     // MARK: Listing
 
-    /// The entries of a folder, from `lstat` (links are reported as links, never followed).
+    /// The entries of a folder, from `lstat` (links are reported as links, never followed). A name that
+    /// is not UTF-8 cannot be carried by our paths, messages or acknowledgements: the entry is given a
+    /// readable name in place (the acknowledgement shows it).
     public func list(_ directory: String) throws -> [DropEntry] {
-        guard let handle = opendir(directory) else { throw DropTreeError("cannot list", directory) }
-        defer { closedir(handle) }
         var entries: [DropEntry] = []
-        while let record = readdir(handle) {
-            let bytes = withUnsafeBytes(of: record.pointee.d_name) { raw in Array(raw.prefix(while: { $0 != 0 })) }
-            guard let name = String(validating: bytes, as: UTF8.self) else {
-                // A name that is not UTF-8 cannot be carried by our paths, messages or acknowledgements:
-                // give the entry a readable name in place (the acknowledgement shows it) and go on.
-                if let renamed = renameToUTF8(bytes, in: directory) { entries.append(renamed) }
-                continue
-            }
-            if name == "." || name == ".." { continue }
-            guard var entry = try? entry(at: "\(directory)/\(name)") else { continue }  // gone since readdir
+        for name in try fileSystem.names(in: directory, renamingUnreadable: true) {
+            guard var entry = try? entry(at: "\(directory)/\(name)") else { continue }  // gone since it was listed
             entry.name = name
             entries.append(entry)
         }
         return entries.sorted { $0.name < $1.name }
     }
 
-    /// Renames an entry whose name is not UTF-8 (bytes replaced by `_`, plus `.renamed`) and returns
-    /// it under its new name, or nil if it could not be renamed.
-    private func renameToUTF8(_ bytes: [UInt8], in directory: String) -> DropEntry? {
-        let readable = String(decoding: bytes, as: UTF8.self).replacingOccurrences(of: "\u{FFFD}", with: "_")
-        var candidate = readable + ".renamed"
-        var attempt = 1
-        while exists("\(directory)/\(candidate)") {
-            attempt += 1
-            candidate = readable + ".renamed\(attempt)"
-        }
-        let source = Array(directory.utf8) + [UInt8(ascii: "/")] + bytes + [0]
-        let moved = source.withUnsafeBufferPointer { pointer in
-            pointer.withMemoryRebound(to: CChar.self) { rename($0.baseAddress!, "\(directory)/\(candidate)") == 0 }
-        }
-        guard moved, var entry = try? entry(at: "\(directory)/\(candidate)") else { return nil }
-        entry.name = candidate
-        return entry
-    }
-
     /// What `lstat` says of one path.
     public func entry(at path: String) throws -> DropEntry {
-        var info = stat()
-        guard lstat(path, &info) == 0 else { throw DropTreeError("cannot read", path) }
-        let kind: DropEntry.Kind
-        switch info.st_mode & S_IFMT {
-        case S_IFREG: kind = .regular
-        case S_IFLNK: kind = .symbolicLink
-        case S_IFDIR: kind = .directory
-        default: kind = .special
-        }
-        return DropEntry(
-            name: String(path.split(separator: "/").last ?? ""), kind: kind, size: Int64(info.st_size),
-            modified: Int64(info.st_mtim.tv_sec) * 1_000_000_000 + Int64(info.st_mtim.tv_nsec), inode: UInt64(info.st_ino),
-            links: UInt64(info.st_nlink))
+        try fileSystem.entry(at: path)
     }
 
     /// Whether a name exists in a folder (as any kind of entry).
     public func exists(_ path: String) -> Bool {
-        var info = stat()
-        return lstat(path, &info) == 0
+        fileSystem.exists(path)
     }
 
     // MARK: Claiming and filing
@@ -169,11 +120,12 @@ public struct DropTree: Sendable {
         let directory = "\(work)/\(receiptId)"
         try makeDirectory(directory, mode: 0o700)
         let target = "\(directory)/\(name)"
-        if rename("\(inbound(orgId))/\(name)", target) != 0 {
-            let code = errno
-            rmdir(directory)
-            if code == ENOENT { return nil }
-            throw DropTreeError("cannot claim", "\(inbound(orgId))/\(name)", code)
+        do {
+            try fileSystem.rename("\(inbound(orgId))/\(name)", to: target)
+        } catch let error as DropTreeError {
+            fileSystem.removeEmptyDirectory(directory)
+            if error.code == ENOENT { return nil }
+            throw DropTreeError("cannot claim", "\(inbound(orgId))/\(name)", error.code)
         }
         return target
     }
@@ -195,7 +147,7 @@ public struct DropTree: Sendable {
             try makeDirectory(directory, mode: 0o700)
         }
         let target = filedPath(receiptId: receiptId, orgId: orgId, name: name, quarantined: quarantine, claimedAt: time)
-        if rename(path, target) != 0 { throw DropTreeError("cannot file", path) }
+        try fileSystem.rename(path, to: target)
         removeWork(receiptId: receiptId)
         return target
     }
@@ -203,7 +155,7 @@ public struct DropTree: Sendable {
     /// Removes a receipt's folder in the work area once its original has left it (nothing if it is gone
     /// already or still holds something).
     public func removeWork(receiptId: String) {
-        rmdir("\(work)/\(receiptId)")
+        fileSystem.removeEmptyDirectory("\(work)/\(receiptId)")
     }
 
     /// Where `file` put (or will put) a receipt's original.
@@ -225,24 +177,18 @@ public struct DropTree: Sendable {
     /// hidden temporary, flushed, then renamed into place, so the work area never holds a partial copy.
     /// The source must be a regular file (links are never followed). Returns the claimed path.
     public func copyIntoWork(_ source: String, receiptId: String, name: String) throws -> String {
-        let input = open(source, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK)
-        guard input >= 0 else { throw DropTreeError("cannot open", source) }
-        defer { close(input) }
-        var info = stat()
-        guard fstat(input, &info) == 0, info.st_mode & S_IFMT == S_IFREG else { throw DropTreeError("not a regular file:", source, EINVAL) }
+        guard let input = try fileSystem.openForReading(source) else { throw DropTreeError("not a regular file:", source, EINVAL) }
         let directory = "\(work)/\(receiptId)"
         try makeDirectory(directory, mode: 0o700)
         let temporary = "\(directory)/\(DropTree.temporaryName(for: name, receiptId: receiptId))"
-        let output = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0o600)
-        guard output >= 0 else { throw DropTreeError("cannot create", temporary) }
-        defer { close(output) }
-        try DropTree.forEachChunk(of: input, path: source) { chunk in
-            try DropTree.writeAll(chunk, to: output, path: temporary)
+        let output = try fileSystem.createFile(temporary, mode: 0o600, ownerOfFolder: false)
+        try input.forEachChunk { chunk in
+            try output.write(chunk)
             return true
         }
-        guard fsync(output) == 0 else { throw DropTreeError("cannot flush", temporary) }
+        try output.sync()
         let target = "\(directory)/\(name)"
-        guard rename(temporary, target) == 0 else { throw DropTreeError("cannot rename", temporary) }
+        try fileSystem.rename(temporary, to: target)
         return target
     }
 
@@ -256,7 +202,7 @@ public struct DropTree: Sendable {
             for org in (try? list(base)) ?? [] where org.kind == .directory {
                 let months = ((try? list("\(base)/\(org.name)")) ?? []).filter { $0.kind == .directory }.map(\.name)
                 for month in RetentionPolicy.expiredMonths(months, now: now, retentionDays: retentionDays) {
-                    try FileManager.default.removeItem(atPath: "\(base)/\(org.name)/\(month)")
+                    try fileSystem.removeTree("\(base)/\(org.name)/\(month)")
                     removed += 1
                 }
             }
@@ -283,15 +229,9 @@ public struct DropTree: Sendable {
     /// The hidden temporaries (`.NAME.SOURCE.tmp`) in a participant's `outbound/`, from the names alone
     /// (nothing is opened or followed).
     public func temporaries(inOutboundOf orgId: String) throws -> [Temporary] {
-        let directory = outbound(orgId)
-        guard let handle = opendir(directory) else { throw DropTreeError("cannot list", directory) }
-        defer { closedir(handle) }
         var found: [Temporary] = []
-        while let record = readdir(handle) {
-            let bytes = withUnsafeBytes(of: record.pointee.d_name) { raw in Array(raw.prefix(while: { $0 != 0 })) }
-            guard bytes.first == UInt8(ascii: "."), let name = String(validating: bytes, as: UTF8.self), name.hasSuffix(".tmp"),
-                name.count > 6
-            else { continue }
+        for name in try fileSystem.names(in: outbound(orgId), renamingUnreadable: false) {
+            guard name.hasPrefix("."), name.hasSuffix(".tmp"), name.count > 6 else { continue }
             let body = name.dropFirst().dropLast(4)
             guard let dot = body.lastIndex(of: "."), dot > body.startIndex else { continue }
             let sourceId = String(body[body.index(after: dot)...])
@@ -303,50 +243,21 @@ public struct DropTree: Sendable {
 
     /// Removes a hidden temporary from a participant's `outbound/`.
     public func removeTemporary(_ temporary: Temporary, inOutboundOf orgId: String) {
-        unlink("\(outbound(orgId))/\(temporary.name)")
+        fileSystem.removeFile("\(outbound(orgId))/\(temporary.name)")
     }
 
     /// Writes `bytes` to the hidden temporary for `name` in `directory` and flushes it to disk. Nothing a
     /// participant lists changes: the temporary is hidden (and ignored by our own poller).
     public func prepare(_ bytes: [UInt8], named name: String, in directory: String, receiptId: String) throws {
-        let temporary = "\(directory)/\(DropTree.temporaryName(for: name, receiptId: receiptId))"
-        let descriptor = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0o640)
-        guard descriptor >= 0 else { throw DropTreeError("cannot create", temporary) }
-        defer { close(descriptor) }
-        try bytes.withUnsafeBytes { try DropTree.writeAll($0, to: descriptor, path: temporary) }
         // The file belongs to whoever owns the folder (the participant's SFTP account), so that the
-        // participant can read and remove it. Only possible when running as root; otherwise it stays ours.
-        var folder = stat()
-        if stat(directory, &folder) == 0 { _ = fchown(descriptor, folder.st_uid, folder.st_gid) }
-        guard fsync(descriptor) == 0 else { throw DropTreeError("cannot flush", temporary) }
+        // participant can read and remove it.
+        try fileSystem.writeFile(
+            "\(directory)/\(DropTree.temporaryName(for: name, receiptId: receiptId))", bytes: bytes, mode: 0o640, ownerOfFolder: true)
     }
 
-    /// Reads an open file in 1 MiB chunks, to its end or until `body` returns false.
-    static func forEachChunk(of descriptor: Int32, path: String, _ body: (UnsafeRawBufferPointer) throws -> Bool) throws {
-        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 20, alignment: 16)
-        defer { buffer.deallocate() }
-        while true {
-            let count = read(descriptor, buffer.baseAddress, buffer.count)
-            if count < 0 {
-                if errno == EINTR { continue }
-                throw DropTreeError("cannot read", path)
-            }
-            if count == 0 { return }
-            guard try body(UnsafeRawBufferPointer(rebasing: buffer[0..<count])) else { return }
-        }
-    }
-
-    /// Writes all of `bytes` to an open file.
-    static func writeAll(_ bytes: UnsafeRawBufferPointer, to descriptor: Int32, path: String) throws {
-        var offset = 0
-        while offset < bytes.count {
-            let written = write(descriptor, bytes.baseAddress! + offset, bytes.count - offset)
-            if written < 0 {
-                if errno == EINTR { continue }
-                throw DropTreeError("cannot write", path)
-            }
-            offset += written
-        }
+    /// Removes the hidden temporary `prepare` wrote for `name` (nothing if it is gone).
+    public func discardPrepared(_ name: String, in directory: String, receiptId: String) {
+        fileSystem.removeFile("\(directory)/\(DropTree.temporaryName(for: name, receiptId: receiptId))")
     }
 
     /// What placing a prepared output found.
@@ -364,24 +275,19 @@ public struct DropTree: Sendable {
     public func place(_ name: String, in directory: String, receiptId: String) throws -> Placement {
         let final = "\(directory)/\(name)"
         let temporary = "\(directory)/\(DropTree.temporaryName(for: name, receiptId: receiptId))"
-        let hasTemporary = exists(temporary)
-        guard hasTemporary else { return exists(final) ? .placed : .alreadyTaken }
-        if link(temporary, final) != 0 {
-            guard errno == EEXIST else { throw DropTreeError("cannot place", final) }
-            // Ours if the same inode is linked under both names (a crash after link, before unlink).
-            var a = stat(), b = stat()
-            if lstat(temporary, &a) == 0, lstat(final, &b) == 0, a.st_ino == b.st_ino, a.st_dev == b.st_dev {
-                unlink(temporary)
-                return .placed
-            }
-            return .nameTaken
+        guard exists(temporary) else { return exists(final) ? .placed : .alreadyTaken }
+        do {
+            try fileSystem.link(temporary, as: final)
+        } catch let error as DropTreeError where error.code == EEXIST {
+            // Ours if the same file is linked under both names (a crash after link, before unlink).
+            guard fileSystem.isSameFile(temporary, final) else { return .nameTaken }
+            fileSystem.removeFile(temporary)
+            return .placed
+        } catch let error as DropTreeError {
+            throw DropTreeError("cannot place", final, error.code)
         }
-        unlink(temporary)
-        let directoryDescriptor = open(directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-        if directoryDescriptor >= 0 {
-            fsync(directoryDescriptor)
-            close(directoryDescriptor)
-        }
+        fileSystem.removeFile(temporary)
+        fileSystem.syncDirectory(directory)
         return .placed
     }
 }
@@ -402,16 +308,14 @@ extension DropTree {
     /// Records a sign of life (written aside and renamed: a reader never sees half of it).
     public func writeHeartbeat(_ heartbeat: ServiceHeartbeat) throws {
         let temporary = "\(heartbeatPath).tmp"
-        let text = "\(heartbeat.time.secondsSinceEpoch) \(heartbeat.processId)\n"
-        guard FileManager.default.createFile(atPath: temporary, contents: Array(text.utf8).withUnsafeBufferPointer { Data($0) }),
-            rename(temporary, heartbeatPath) == 0
-        else { throw DropTreeError("cannot write", heartbeatPath) }
+        try fileSystem.writeFile(temporary, bytes: Array("\(heartbeat.time.secondsSinceEpoch) \(heartbeat.processId)\n".utf8), mode: 0o644)
+        try fileSystem.rename(temporary, to: heartbeatPath)
     }
 
     /// The last sign of life, if the service ever ran here.
     public func heartbeat() -> ServiceHeartbeat? {
-        guard let data = FileManager.default.contents(atPath: heartbeatPath) else { return nil }
-        let parts = String(decoding: data, as: UTF8.self).split(whereSeparator: \.isWhitespace)
+        guard let bytes = fileSystem.contents(of: heartbeatPath) else { return nil }
+        let parts = String(decoding: bytes, as: UTF8.self).split(whereSeparator: \.isWhitespace)
         guard parts.count == 2, let seconds = Int64(parts[0]), let pid = Int32(parts[1]) else { return nil }
         return ServiceHeartbeat(time: Timestamp(secondsSinceEpoch: seconds), processId: pid)
     }
