@@ -35,3 +35,36 @@ public enum CrashPoint: String, CaseIterable, Sendable {
         if CrashPoint.armed == self { kill(getpid(), SIGKILL) }
     }
 }
+
+/// Where a crash is made to happen in a file's life. In the service the environment decides
+/// (`KTSX_CRASH_AT`, a real SIGKILL); an in-process test simulates one: the step throws `SimulatedCrash`
+/// and nothing more of that file is done, as if the process had died there.
+public struct CrashSwitch: Sendable {
+    private let onReach: @Sendable (CrashPoint) throws -> Void
+
+    /// Kills the process at the step `KTSX_CRASH_AT` names, if any.
+    public static let fromEnvironment = CrashSwitch { $0.reach() }
+
+    /// Never crashes (a test's processor that must ignore `KTSX_CRASH_AT`).
+    public static let never = CrashSwitch { _ in }
+
+    /// Stops the file's life at `point` by throwing `SimulatedCrash` (each time the point is reached).
+    public static func simulated(at point: CrashPoint) -> CrashSwitch {
+        CrashSwitch { reached in if reached == point { throw SimulatedCrash(point: point) } }
+    }
+
+    private init(_ onReach: @escaping @Sendable (CrashPoint) throws -> Void) {
+        self.onReach = onReach
+    }
+
+    /// Called at the end of each named step.
+    func reach(_ point: CrashPoint) throws {
+        try onReach(point)
+    }
+}
+
+/// A crash a test simulated at a step (see `CrashSwitch.simulated(at:)`).
+public struct SimulatedCrash: Error, Equatable {
+    /// The step it happened at.
+    public let point: CrashPoint
+}

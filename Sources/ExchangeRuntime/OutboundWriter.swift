@@ -71,12 +71,12 @@ struct OutboundWriter: Sendable {
     }
 
     /// Places every delivery recorded for `sourceId`, in the order recorded. A file placed and already
-    /// taken by its recipient is recorded as picked up. `afterFirst` is reached between the first file
-    /// placed and the second.
-    func placeAll(sourceId: String, afterFirst: CrashPoint? = nil) async throws {
+    /// taken by its recipient is recorded as picked up. `afterFirst` is called between the first file
+    /// placed and the second (a crash point).
+    func placeAll(sourceId: String, afterFirst: () throws -> Void = {}) async throws {
         let tree = self.tree
         for (index, delivery) in try await ledger.deliveries(sourceId: sourceId).enumerated() {
-            if index == 1 { afterFirst?.reach() }
+            if index == 1 { try afterFirst() }
             let outbound = tree.outbound(delivery.recipientOrgId)
             switch try await BlockingWork.run({ try tree.place(delivery.fileName, in: outbound, receiptId: sourceId) }) {
             case .placed: break

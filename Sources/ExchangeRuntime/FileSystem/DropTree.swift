@@ -15,7 +15,8 @@ public struct DropTreeError: Error, Sendable, CustomStringConvertible {
     /// A one-line description.
     public var description: String { "\(operation) \(path): \(String(cString: strerror(code)))" }
 
-    init(_ operation: String, _ path: String, _ code: Int32 = errno) {
+    /// An error of `operation` on `path`, for the reason `code` (`errno` by default).
+    public init(_ operation: String, _ path: String, _ code: Int32 = errno) {
         self.operation = operation
         self.path = path
         self.code = code

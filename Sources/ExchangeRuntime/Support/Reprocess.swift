@@ -70,8 +70,7 @@ extension FileProcessor {
         var logger = logger
         logger[metadataKey: "exchange.receipt"] = "\(receipt.id)"
         logger.info("judging a file again", metadata: ["exchange.earlier_receipt": "\(original.id)"])
-        let claimed = try await BlockingWork.run { try tree.copyIntoWork(source, receiptId: receiptId, name: original.originalName) }
-        return try await judgeAndAcknowledge(receipt, claimedPath: claimed, participant: participant, logger: logger)
+        return try await judgeAgain(receipt, participant: participant, logger: logger)
     }
 
     /// The kept original a re-judgement copies.
