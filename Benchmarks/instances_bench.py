@@ -9,7 +9,7 @@ embedded default), one on PostgreSQL, two on PostgreSQL (instance names a and b)
 PostgreSQL: KTSX_BENCH_POSTGRES_URL if set, else a throwaway server started by scripts/postgres.sh.
 
 Usage (from the package root; builds ktsx in release mode):
-  python3 Benchmarks/instances_bench.py [--files 5000] [--participants 200]
+  python3 Benchmarks/instances_bench.py [--files 5000] [--participants 200] [--only sqlite,postgres,postgres2]
 """
 
 import argparse
@@ -87,7 +87,10 @@ def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--files", type=int, default=5000)
     parser.add_argument("--participants", type=int, default=200)
+    parser.add_argument("--only", default="sqlite,postgres,postgres2",
+                        help="which runs, of sqlite, postgres (one instance) and postgres2 (two)")
     args = parser.parse_args()
+    only = set(args.only.split(","))
     ktsx = build()
     url = os.environ.get("KTSX_BENCH_POSTGRES_URL")
     cluster = None
@@ -97,8 +100,11 @@ def main():
                              text=True).stdout.strip()
     try:
         rows = []
-        for label, instances, ledger in [("1 instance, SQLite", 1, None), ("1 instance, PostgreSQL", 1, url),
-                                         ("2 instances, PostgreSQL", 2, url)]:
+        for key, label, instances, ledger in [("sqlite", "1 instance, SQLite", 1, None),
+                                              ("postgres", "1 instance, PostgreSQL", 1, url),
+                                              ("postgres2", "2 instances, PostgreSQL", 2, url)]:
+            if key not in only:
+                continue
             elapsed, cpu, missing, busy = drain(ktsx, args.files, args.participants, instances, ledger)
             rows.append((label, elapsed, cpu, missing, busy))
     finally:

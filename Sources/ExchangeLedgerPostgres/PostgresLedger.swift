@@ -280,26 +280,31 @@ public final class PostgresLedger: LedgerStore, Service {
         try await writeOne("leasing receipt \(receiptId)") { connection in try await lease("receipt", id: receiptId, to: owner, on: connection) }
     }
 
-    public func lease(sender: String, to owner: String) async throws(LedgerError) -> Bool {
-        var bindings = PostgresBindings()
-        bindings.append(sender)
-        bindings.append(owner)
-        bindings.append(settings.leaseSeconds)
+    public func lease(senders: [String], to owner: String) async throws(LedgerError) -> Set<String> {
+        guard !senders.isEmpty else { return [] }
+        // In the senders' order, so that two instances leasing the same senders lock their rows in one order.
+        var bind = StatementBinder()
         let clock = PostgresLedger.leaseClock
-        return try await writeOne("leasing the files of \(sender)") { connection in
-            try await execute(
-                PostgresQuery(
-                    unsafeSQL: """
-                        INSERT INTO sender_lease (org_id, lease_owner, lease_until) VALUES ($1, $2, \(clock) + $3)
-                        ON CONFLICT (org_id) DO UPDATE SET lease_owner = excluded.lease_owner, lease_until = excluded.lease_until
-                        WHERE sender_lease.lease_owner = excluded.lease_owner OR sender_lease.lease_until < \(clock)
-                        """, binds: bindings), on: connection) == 1
+        let sql = """
+            INSERT INTO sender_lease (org_id, lease_owner, lease_until)
+            SELECT org_id, \(bind(owner)), \(clock) + \(bind(settings.leaseSeconds))
+            FROM unnest(\(bind(senders.sorted()))::text[]) AS asked(org_id)
+            ON CONFLICT (org_id) DO UPDATE SET lease_owner = excluded.lease_owner, lease_until = excluded.lease_until
+            WHERE sender_lease.lease_owner = excluded.lease_owner OR sender_lease.lease_until < \(clock)
+            RETURNING org_id
+            """
+        let statement = bind.query(sql)
+        let leased = try await writeOne("leasing the files of \(senders.count) senders") { connection in
+            try await sessions.run(statement, on: connection).rows.map { try $0.decode(String.self) }
         }
+        return Set(leased)
     }
 
-    public func release(sender: String, by owner: String) async throws(LedgerError) {
-        _ = try await writeOne("releasing the files of \(sender)") { connection in
-            try await execute("DELETE FROM sender_lease WHERE org_id = \(sender) AND lease_owner = \(owner)", on: connection)
+    public func release(senders: [String], by owner: String) async throws(LedgerError) {
+        guard !senders.isEmpty else { return }
+        _ = try await writeOne("releasing the files of \(senders.count) senders") { connection in
+            try await execute(
+                "DELETE FROM sender_lease WHERE org_id = ANY(\(senders)::text[]) AND lease_owner = \(owner)", on: connection)
         }
     }
 
@@ -394,8 +399,6 @@ public final class PostgresLedger: LedgerStore, Service {
 
     // MARK: Receipts
 
-    private func text(_ value: String?) -> String? { LedgerRecordFields.storable(value) }
-
     private static let receiptColumns = """
         id, sender_org_id, original_name, size_bytes, sha256, state, claimed_at, file_type, binding, outcome, \
         records_received, records_accepted, records_rejected, error_count, duplicate_of, ack_file, error_file, finished_at, \
@@ -424,49 +427,57 @@ public final class PostgresLedger: LedgerStore, Service {
         return receipt
     }
 
-    public func recordClaim(_ receipt: Receipt, leasedTo owner: String?) async throws(LedgerError) {
-        // Recorded and leased in one statement.
-        _ = try await writeOne("recording receipt \(receipt.id)") { connection in
-            try await execute(
-                """
-                INSERT INTO receipt (\(unescaped: PostgresLedger.receiptColumns), lease_owner, lease_until) VALUES (\(receipt.id),
+    @discardableResult
+    public func recordClaim(_ receipt: Receipt, leasedTo owner: String?) async throws(LedgerError) -> Receipt? {
+        // Recorded and leased, and the first accepted receipt of the same bytes read, in one statement.
+        try await decoded(
+            "recording receipt \(receipt.id)",
+            """
+            WITH claimed AS (INSERT INTO receipt (\(unescaped: PostgresLedger.receiptColumns), lease_owner, lease_until) VALUES (\(receipt.id),
                 \(receipt.senderOrgId), \(receipt.originalName), \(receipt.sizeBytes), \(receipt.sha256), \(receipt.state.rawValue),
                 \(receipt.claimedAt.secondsSinceEpoch), \(receipt.fileType?.code), \(receipt.binding?.rawValue),
                 \(receipt.outcome?.rawValue), \(receipt.recordsReceived), \(receipt.recordsAccepted), \(receipt.recordsRejected),
                 \(receipt.errorCount), \(receipt.duplicateOf), \(receipt.ackFile), \(receipt.errorFile),
                 \(receipt.finishedAt?.secondsSinceEpoch), \(receipt.reprocessOf), \(receipt.failedRecordsOnly), \(owner),
-                CASE WHEN \(owner != nil) THEN \(unescaped: PostgresLedger.leaseClock) + \(settings.leaseSeconds) END)
-                """, on: connection)
-        }
+                CASE WHEN \(owner != nil) THEN \(unescaped: PostgresLedger.leaseClock) + \(settings.leaseSeconds) END) RETURNING id)
+            SELECT * FROM receipt WHERE sender_org_id = \(receipt.senderOrgId) AND sha256 = \(receipt.sha256)
+            AND outcome IN ('ACCEPTED', 'ACCEPTED_WITH_ERRORS') ORDER BY seq LIMIT 1
+            """, PostgresLedger.receipt(from:)
+        ).first
     }
 
     public func update(
         _ receipt: Receipt, recordingDeliveries deliveries: [Delivery], findings: ReceiptFindings, applying changes: LedgerChanges
     ) async throws(LedgerError) {
-        // A receipt's own row alone (a step of its life) is one statement; a judgement with what it
-        // records is one transaction.
-        let alone = deliveries.isEmpty && changes.held.isEmpty && changes.waivers.isEmpty && findings.issues.isEmpty
-            && findings.rejectedRecords.isEmpty
-        try await write("updating receipt \(receipt.id)", transaction: !alone) { connection in
-            let changed = try await execute(
-                """
-                UPDATE receipt SET sender_org_id = \(receipt.senderOrgId), original_name = \(receipt.originalName),
-                size_bytes = \(receipt.sizeBytes), sha256 = \(receipt.sha256), state = \(receipt.state.rawValue),
-                claimed_at = \(receipt.claimedAt.secondsSinceEpoch), file_type = \(receipt.fileType?.code),
-                binding = \(receipt.binding?.rawValue), outcome = \(receipt.outcome?.rawValue),
-                records_received = \(receipt.recordsReceived), records_accepted = \(receipt.recordsAccepted),
-                records_rejected = \(receipt.recordsRejected), error_count = \(receipt.errorCount),
-                duplicate_of = \(receipt.duplicateOf), ack_file = \(receipt.ackFile), error_file = \(receipt.errorFile),
-                finished_at = \(receipt.finishedAt?.secondsSinceEpoch), reprocess_of = \(receipt.reprocessOf),
-                failed_records_only = \(receipt.failedRecordsOnly)
-                WHERE id = \(receipt.id)
-                """, on: connection)
-            guard changed > 0 else { throw LedgerError(.unknownReceipt, "no receipt \(receipt.id)") }
-            try await insert(deliveries, on: connection)
-            try await hold(changes.held, on: connection)
-            try await accept(changes.held.map(AcceptedRecord.init), on: connection)
-            for waiver in changes.waivers { try await save(waiver, on: connection) }
-            try await insert(findings, receiptId: receipt.id, on: connection)
+        // One statement: the receipt's row, and what the judgement records as data-modifying CTEs (its
+        // deliveries and trail, the held and accepted records, the findings), written only if the receipt
+        // is there. Atomic, one round trip. A waiver's judgement adds its waivers in the same transaction.
+        var bind = StatementBinder()
+        var sql = """
+            WITH updated AS (UPDATE receipt SET sender_org_id = \(bind(receipt.senderOrgId)), original_name = \(bind(receipt.originalName)),
+                size_bytes = \(bind(receipt.sizeBytes)), sha256 = \(bind(receipt.sha256)), state = \(bind(receipt.state.rawValue)),
+                claimed_at = \(bind(receipt.claimedAt.secondsSinceEpoch)), file_type = \(bind(receipt.fileType?.code)),
+                binding = \(bind(receipt.binding?.rawValue)), outcome = \(bind(receipt.outcome?.rawValue)),
+                records_received = \(bind(receipt.recordsReceived)), records_accepted = \(bind(receipt.recordsAccepted)),
+                records_rejected = \(bind(receipt.recordsRejected)), error_count = \(bind(receipt.errorCount)),
+                duplicate_of = \(bind(receipt.duplicateOf)), ack_file = \(bind(receipt.ackFile)), error_file = \(bind(receipt.errorFile)),
+                finished_at = \(bind(receipt.finishedAt?.secondsSinceEpoch)), reprocess_of = \(bind(receipt.reprocessOf)),
+                failed_records_only = \(bind(receipt.failedRecordsOnly))
+                WHERE id = \(bind(receipt.id)) RETURNING id)
+            """
+        let onlyIfUpdated = "WHERE EXISTS (SELECT 1 FROM updated)"
+        var parts = PostgresLedger.deliveryRows(deliveries, &bind, onlyIf: onlyIfUpdated)
+        parts += PostgresLedger.heldRows(changes.held, &bind, onlyIf: onlyIfUpdated)
+        parts += PostgresLedger.acceptedRows(changes.held.map(AcceptedRecord.init), &bind, onlyIf: onlyIfUpdated)
+        parts += PostgresLedger.findingRows(findings, receiptId: receipt.id, &bind, onlyIf: onlyIfUpdated)
+        for (index, part) in parts.enumerated() { sql += ",\n    part\(index) AS (\(part))" }
+        sql += "\nSELECT count(*) AS updated FROM updated"
+        let statement = bind.query(sql)
+        let waivers = changes.waivers
+        try await write("updating receipt \(receipt.id)", transaction: !waivers.isEmpty) { connection in
+            let updated = try await sessions.run(statement, on: connection).rows.first?.decode(Int64.self) ?? 0
+            guard updated > 0 else { throw LedgerError(.unknownReceipt, "no receipt \(receipt.id)") }
+            for waiver in waivers { try await save(waiver, on: connection) }
         }
     }
 
@@ -576,118 +587,145 @@ public final class PostgresLedger: LedgerStore, Service {
     }
 
     // Rows are written a table at a time: each column bound once as an array and unnested, so that a
-    // file's commit is a few statements (round trips) whatever its number of records. PostgresNIO's arrays
-    // hold no NULL, so an optional column travels as its values and a flag per row.
+    // file's commit is one statement whatever its number of records. Each function returns the INSERT
+    // statements for its rows (none when there are none), to run as CTEs of one statement; `onlyIf` is a
+    // WHERE clause every row must meet. PostgresNIO's arrays hold no NULL, so an optional column travels as
+    // its values and a flag per row.
 
-    private func insert(_ deliveries: [Delivery], on connection: PostgresConnection) async throws {
-        guard !deliveries.isEmpty else { return }
+    private static func deliveryRows(_ deliveries: [Delivery], _ bind: inout StatementBinder, onlyIf: String = "") -> [String] {
+        guard !deliveries.isEmpty else { return [] }
         let pickedUp = deliveries.map(\.pickedUpAt)
-        try await execute(
+        var parts = [
             """
             INSERT INTO delivery (receipt_id, recipient_org_id, file_name, delivered_at, picked_up_at)
             SELECT receipt_id, recipient_org_id, file_name, delivered_at, CASE WHEN picked_up THEN picked_up_at END
-            FROM unnest(\(deliveries.map(\.receiptId))::text[], \(deliveries.map(\.recipientOrgId))::text[],
-                \(deliveries.map(\.fileName))::text[], \(deliveries.map(\.deliveredAt.secondsSinceEpoch))::bigint[],
-                \(pickedUp.map { $0?.secondsSinceEpoch ?? 0 })::bigint[], \(pickedUp.map { $0 != nil })::boolean[])
+            FROM unnest(\(bind(deliveries.map(\.receiptId)))::text[], \(bind(deliveries.map(\.recipientOrgId)))::text[],
+                \(bind(deliveries.map(\.fileName)))::text[], \(bind(deliveries.map(\.deliveredAt.secondsSinceEpoch)))::bigint[],
+                \(bind(pickedUp.map { $0?.secondsSinceEpoch ?? 0 }))::bigint[], \(bind(pickedUp.map { $0 != nil }))::boolean[])
                 WITH ORDINALITY AS row(receipt_id, recipient_org_id, file_name, delivered_at, picked_up_at, picked_up, position)
-            ORDER BY position
+            \(onlyIf) ORDER BY position
             ON CONFLICT DO NOTHING
-            """, on: connection)
+            """
+        ]
         let trail = deliveries.flatMap { delivery in delivery.records.map { (delivery, $0) } }
-        guard !trail.isEmpty else { return }
-        try await execute(
+        guard !trail.isEmpty else { return parts }
+        parts.append(
             """
             INSERT INTO delivered_record (source_id, recipient_org_id, file_name, receipt_id, record_id)
             SELECT source_id, recipient_org_id, file_name, receipt_id, record_id
-            FROM unnest(\(trail.map(\.0.receiptId))::text[], \(trail.map(\.0.recipientOrgId))::text[], \(trail.map(\.0.fileName))::text[],
-                \(trail.map(\.1.receiptId))::text[], \(trail.map { text($0.1.recordId) ?? "" })::text[])
+            FROM unnest(\(bind(trail.map(\.0.receiptId)))::text[], \(bind(trail.map(\.0.recipientOrgId)))::text[],
+                \(bind(trail.map(\.0.fileName)))::text[], \(bind(trail.map(\.1.receiptId)))::text[],
+                \(bind(trail.map { LedgerRecordFields.storable($0.1.recordId) }))::text[])
                 WITH ORDINALITY AS row(source_id, recipient_org_id, file_name, receipt_id, record_id, position)
-            ORDER BY position
+            \(onlyIf) ORDER BY position
             ON CONFLICT DO NOTHING
-            """, on: connection)
+            """)
+        return parts
     }
 
     /// Holds the latest version of each key (a file that adds and then updates a key holds the update),
     /// in key order: two instances applying files that touch the same records lock them in one order.
-    private func hold(_ changes: [HeldRecord], on connection: PostgresConnection) async throws {
+    private static func heldRows(_ changes: [HeldRecord], _ bind: inout StatementBinder, onlyIf: String) -> [String] {
         var latest: [String: HeldRecordRow] = [:]
         for held in changes { latest["\(held.type.code)|\(held.naturalKey)"] = HeldRecordRow(held) }
         let rows = latest.values.sorted { ($0.type, $0.naturalKey) < ($1.type, $1.naturalKey) }
-        guard !rows.isEmpty else { return }
-        try await execute(
+        guard !rows.isEmpty else { return [] }
+        return [
             """
             INSERT INTO held_record (type, natural_key, sender_org_id, recipient_org_id, school_year, ssid, center_org_id,
                 record_date, fields, receipt_id, accepted_at, deleted, pending_posting, posting_run)
             SELECT type, natural_key, sender_org_id, recipient_org_id, school_year, ssid, center_org_id, record_date, fields,
                 receipt_id, accepted_at, deleted, pending_posting, NULL
-            FROM unnest(\(rows.map(\.type))::text[], \(rows.map(\.naturalKey))::text[], \(rows.map(\.senderOrgId))::text[],
-                \(rows.map(\.recipientOrgId))::text[], \(rows.map { Int64($0.schoolYear) })::bigint[], \(rows.map(\.ssid))::text[],
-                \(rows.map(\.centerOrgId))::text[], \(rows.map(\.recordDate))::text[], \(rows.map(\.fields))::text[],
-                \(rows.map(\.receiptId))::text[], \(rows.map(\.acceptedAt))::bigint[], \(rows.map(\.deleted))::boolean[],
-                \(rows.map(\.pendingPosting))::boolean[]) WITH ORDINALITY
+            FROM unnest(\(bind(rows.map(\.type)))::text[], \(bind(rows.map(\.naturalKey)))::text[], \(bind(rows.map(\.senderOrgId)))::text[],
+                \(bind(rows.map(\.recipientOrgId)))::text[], \(bind(rows.map { Int64($0.schoolYear) }))::bigint[],
+                \(bind(rows.map(\.ssid)))::text[], \(bind(rows.map(\.centerOrgId)))::text[], \(bind(rows.map(\.recordDate)))::text[],
+                \(bind(rows.map(\.fields)))::text[], \(bind(rows.map(\.receiptId)))::text[], \(bind(rows.map(\.acceptedAt)))::bigint[],
+                \(bind(rows.map(\.deleted)))::boolean[], \(bind(rows.map(\.pendingPosting)))::boolean[]) WITH ORDINALITY
                 AS row(type, natural_key, sender_org_id, recipient_org_id, school_year, ssid, center_org_id, record_date, fields,
                     receipt_id, accepted_at, deleted, pending_posting, position)
-            ORDER BY position
+            \(onlyIf) ORDER BY position
             ON CONFLICT (type, natural_key) DO UPDATE SET sender_org_id = excluded.sender_org_id,
                 recipient_org_id = excluded.recipient_org_id, school_year = excluded.school_year, ssid = excluded.ssid,
                 center_org_id = excluded.center_org_id, record_date = excluded.record_date, fields = excluded.fields,
                 receipt_id = excluded.receipt_id, accepted_at = excluded.accepted_at, deleted = excluded.deleted,
                 pending_posting = excluded.pending_posting, posting_run = NULL,
                 ever_posted = CASE WHEN held_record.posting_run IS NOT NULL THEN true ELSE held_record.ever_posted END
-            """, on: connection)
+            """
+        ]
     }
 
-    private func accept(_ records: [AcceptedRecord], on connection: PostgresConnection) async throws {
-        guard !records.isEmpty else { return }
-        try await execute(
+    private static func acceptedRows(_ records: [AcceptedRecord], _ bind: inout StatementBinder, onlyIf: String) -> [String] {
+        guard !records.isEmpty else { return [] }
+        return [
             """
             INSERT INTO accepted_record (receipt_id, record_id, type, natural_key, recipient_org_id, deleted)
             SELECT receipt_id, record_id, type, natural_key, recipient_org_id, deleted
-            FROM unnest(\(records.map(\.reference.receiptId))::text[], \(records.map { text($0.reference.recordId) ?? "" })::text[],
-                \(records.map(\.type.code))::text[], \(records.map { text($0.naturalKey) ?? "" })::text[],
-                \(records.map(\.recipientOrgId))::text[], \(records.map(\.deleted))::boolean[])
+            FROM unnest(\(bind(records.map(\.reference.receiptId)))::text[],
+                \(bind(records.map { LedgerRecordFields.storable($0.reference.recordId) }))::text[],
+                \(bind(records.map(\.type.code)))::text[], \(bind(records.map { LedgerRecordFields.storable($0.naturalKey) }))::text[],
+                \(bind(records.map(\.recipientOrgId)))::text[], \(bind(records.map(\.deleted)))::boolean[])
                 WITH ORDINALITY AS row(receipt_id, record_id, type, natural_key, recipient_org_id, deleted, position)
-            ORDER BY position
+            \(onlyIf) ORDER BY position
             ON CONFLICT DO NOTHING
-            """, on: connection)
+            """
+        ]
     }
 
-    private func insert(_ findings: ReceiptFindings, receiptId: String, on connection: PostgresConnection) async throws {
+    private static func findingRows(_ findings: ReceiptFindings, receiptId: String, _ bind: inout StatementBinder, onlyIf: String) -> [String] {
+        var parts: [String] = []
+        func text(_ value: String?) -> String { LedgerRecordFields.storable(value) ?? "" }
         let rejected = findings.rejectedRecords
         if !rejected.isEmpty {
-            try await execute(
+            parts.append(
                 """
                 INSERT INTO rejected_record (receipt_id, line, record_key, codes)
                 SELECT receipt_id, line, CASE WHEN has_key THEN record_key END, codes
-                FROM unnest(\(rejected.map(\.receiptId))::text[], \(rejected.map { Int64($0.line) })::bigint[],
-                    \(rejected.map { text($0.recordKey) ?? "" })::text[], \(rejected.map { $0.recordKey != nil })::boolean[],
-                    \(rejected.map { $0.codes.joined(separator: ",") })::text[]) AS row(receipt_id, line, record_key, has_key, codes)
+                FROM unnest(\(bind(rejected.map(\.receiptId)))::text[], \(bind(rejected.map { Int64($0.line) }))::bigint[],
+                    \(bind(rejected.map { text($0.recordKey) }))::text[], \(bind(rejected.map { $0.recordKey != nil }))::boolean[],
+                    \(bind(rejected.map { $0.codes.joined(separator: ",") }))::text[]) AS row(receipt_id, line, record_key, has_key, codes)
+                \(onlyIf)
                 ON CONFLICT DO NOTHING
-                """, on: connection)
+                """)
         }
         let issues = findings.issues
-        guard !issues.isEmpty else { return }
-        func number(_ values: [Int?]) -> ([Int64], [Bool]) { (values.map { Int64($0 ?? 0) }, values.map { $0 != nil }) }
-        func words(_ values: [String?]) -> ([String], [Bool]) { (values.map { text($0) ?? "" }, values.map { $0 != nil }) }
+        guard !issues.isEmpty else { return parts }
+        func number(_ values: [Int?]) -> (String, String) {
+            (bind(values.map { Int64($0 ?? 0) }), bind(values.map { $0 != nil }))
+        }
+        func words(_ values: [String?]) -> (String, String) {
+            (bind(values.map { text($0) }), bind(values.map { $0 != nil }))
+        }
+        let codes = bind(issues.map(\.code.rawValue)), messages = bind(issues.map { text($0.message) })
         let (lines, hasLine) = number(issues.map(\.line))
         let (columns, hasColumn) = number(issues.map(\.column))
-        let (rows, hasRow) = number(issues.map(\.row))
         let (paths, hasPath) = words(issues.map(\.path))
         let (fields, hasField) = words(issues.map(\.field))
+        let (rows, hasRow) = number(issues.map(\.row))
         let (keys, hasKey) = words(issues.map(\.recordKey))
-        try await execute(
+        parts.append(
             """
             INSERT INTO receipt_issue (receipt_id, position, code, message, line, column_number, path, field, row_number, record_key)
-            SELECT \(receiptId), position - 1, code, message, CASE WHEN has_line THEN line END, CASE WHEN has_column THEN column_number END,
-                CASE WHEN has_path THEN path END, CASE WHEN has_field THEN field END, CASE WHEN has_row THEN row_number END,
-                CASE WHEN has_key THEN record_key END
-            FROM unnest(\(issues.map(\.code.rawValue))::text[], \(issues.map { text($0.message) ?? "" })::text[],
-                \(lines)::bigint[], \(hasLine)::boolean[], \(columns)::bigint[], \(hasColumn)::boolean[], \(paths)::text[], \(hasPath)::boolean[],
-                \(fields)::text[], \(hasField)::boolean[], \(rows)::bigint[], \(hasRow)::boolean[], \(keys)::text[], \(hasKey)::boolean[])
+            SELECT \(bind(receiptId)), position - 1, code, message, CASE WHEN has_line THEN line END,
+                CASE WHEN has_column THEN column_number END, CASE WHEN has_path THEN path END, CASE WHEN has_field THEN field END,
+                CASE WHEN has_row THEN row_number END, CASE WHEN has_key THEN record_key END
+            FROM unnest(\(codes)::text[], \(messages)::text[], \(lines)::bigint[], \(hasLine)::boolean[], \(columns)::bigint[],
+                \(hasColumn)::boolean[], \(paths)::text[], \(hasPath)::boolean[], \(fields)::text[], \(hasField)::boolean[],
+                \(rows)::bigint[], \(hasRow)::boolean[], \(keys)::text[], \(hasKey)::boolean[])
                 WITH ORDINALITY AS row(code, message, line, has_line, column_number, has_column, path, has_path, field, has_field,
                     row_number, has_row, record_key, has_key, position)
+            \(onlyIf)
             ON CONFLICT DO NOTHING
-            """, on: connection)
+            """)
+        return parts
+    }
+
+    /// Records deliveries (and their trail) in one statement.
+    private func insert(_ deliveries: [Delivery], on connection: PostgresConnection) async throws {
+        var bind = StatementBinder()
+        let parts = PostgresLedger.deliveryRows(deliveries, &bind)
+        guard !parts.isEmpty else { return }
+        let ctes = parts.enumerated().map { "part\($0.offset) AS (\($0.element))" }.joined(separator: ",\n")
+        _ = try await sessions.run(bind.query("WITH \(ctes)\nSELECT 1"), on: connection)
     }
 
     /// `column >= $n AND column < $m` for the bounds given, with their bindings.
@@ -757,14 +795,18 @@ public final class PostgresLedger: LedgerStore, Service {
             PostgresLedger.delivery(from:))
     }
 
-    public func isPendingDelivery(recipientOrgId: String, fileName: String) async throws(LedgerError) -> Bool {
-        try await decoded(
-            "looking up a delivery",
+    public func pendingDeliveries(among names: [OutboundName]) async throws(LedgerError) -> Set<OutboundName> {
+        guard !names.isEmpty else { return [] }
+        let found = try await decoded(
+            "looking up deliveries",
             """
-            SELECT EXISTS (SELECT 1 FROM delivery WHERE recipient_org_id = \(recipientOrgId) AND file_name = \(fileName)
-            AND picked_up_at IS NULL) AS pending
+            SELECT DISTINCT recipient_org_id, file_name FROM delivery
+            JOIN unnest(\(names.map(\.recipientOrgId))::text[], \(names.map(\.fileName))::text[]) AS asked(recipient_org_id, file_name)
+                USING (recipient_org_id, file_name)
+            WHERE picked_up_at IS NULL
             """
-        ) { try $0.bool("pending") }.first ?? false
+        ) { OutboundName(recipientOrgId: try $0.string("recipient_org_id"), fileName: try $0.string("file_name")) }
+        return Set(found)
     }
 
     @discardableResult
@@ -865,30 +907,30 @@ public final class PostgresLedger: LedgerStore, Service {
 
     public func heldState(for request: HeldStateRequest) async throws(LedgerError) -> HeldState {
         var state = HeldState(answering: request)
-        // One statement per question kind, the values bound as arrays.
+        // The held records asked by key and the enrollments asked by student in one statement, the values
+        // bound as arrays; the waivers in a second.
         let types = request.keys.flatMap { type, keys in keys.map { _ in type.code } }
         let keys = request.keys.flatMap { _, keys in keys }
-        if !keys.isEmpty {
+        let students = Array(request.students)
+        if !keys.isEmpty || !students.isEmpty {
             let found = try await decoded(
-                "looking up held records",
+                "looking up held records and enrollments",
                 """
-                SELECT held_record.* FROM held_record
+                SELECT 'key' AS asked, held_record.* FROM held_record
                 JOIN unnest(\(types)::text[], \(keys)::text[]) AS asked(type, natural_key) USING (type, natural_key)
-                """, PostgresLedger.held(from:))
-            for record in found { state.records[record.type, default: [:]][record.naturalKey] = record }
-        }
-        if !request.students.isEmpty {
-            let students = Array(request.students)
-            let found = try await decoded(
-                "looking up enrollments",
-                """
-                SELECT held_record.* FROM held_record
+                UNION ALL
+                SELECT 'student' AS asked, held_record.* FROM held_record
                 JOIN unnest(\(students.map(\.ssid))::text[], \(students.map(\.center))::text[]) AS asked(ssid, center_org_id)
                     USING (ssid, center_org_id)
-                WHERE type = 'ENR' ORDER BY natural_key
-                """, { row in (try row.string("center_org_id"), try PostgresLedger.held(from: row)) })
-            for (center, record) in found {
-                state.enrollments[StudentAtCenter(ssid: record["ssid"], center: center), default: []].append(record)
+                WHERE held_record.type = 'ENR'
+                ORDER BY asked, natural_key
+                """, { row in (try row.string("asked"), try row.string("center_org_id"), try PostgresLedger.held(from: row)) })
+            for (asked, center, record) in found {
+                if asked == "key" {
+                    state.records[record.type, default: [:]][record.naturalKey] = record
+                } else {
+                    state.enrollments[StudentAtCenter(ssid: record["ssid"], center: center), default: []].append(record)
+                }
             }
         }
         if !request.centerYears.isEmpty {

@@ -288,22 +288,30 @@ public final class SQLiteLedger: LedgerStore {
         try await write("leasing receipt \(receiptId)") { db in try self.lease("receipt", id: receiptId, to: owner, db: db) }
     }
 
-    public func lease(sender: String, to owner: String) async throws(LedgerError) -> Bool {
-        try await write("leasing the files of \(sender)") { db in
-            try db.execute(
-                sql: """
-                    INSERT INTO sender_lease (org_id, lease_owner, lease_until) VALUES (?, ?, \(SQLiteLedger.leaseClock) + ?)
-                    ON CONFLICT (org_id) DO UPDATE SET lease_owner = excluded.lease_owner, lease_until = excluded.lease_until
-                    WHERE sender_lease.lease_owner = excluded.lease_owner OR sender_lease.lease_until < \(SQLiteLedger.leaseClock)
-                    """,
-                arguments: [sender, owner, self.leaseSeconds])
-            return db.changesCount == 1
+    public func lease(senders: [String], to owner: String) async throws(LedgerError) -> Set<String> {
+        guard !senders.isEmpty else { return [] }
+        return try await write("leasing the files of \(senders.count) senders") { db in
+            var leased: Set<String> = []
+            for sender in senders {
+                try db.execute(
+                    sql: """
+                        INSERT INTO sender_lease (org_id, lease_owner, lease_until) VALUES (?, ?, \(SQLiteLedger.leaseClock) + ?)
+                        ON CONFLICT (org_id) DO UPDATE SET lease_owner = excluded.lease_owner, lease_until = excluded.lease_until
+                        WHERE sender_lease.lease_owner = excluded.lease_owner OR sender_lease.lease_until < \(SQLiteLedger.leaseClock)
+                        """,
+                    arguments: [sender, owner, self.leaseSeconds])
+                if db.changesCount == 1 { leased.insert(sender) }
+            }
+            return leased
         }
     }
 
-    public func release(sender: String, by owner: String) async throws(LedgerError) {
-        try await write("releasing the files of \(sender)") { db in
-            try db.execute(sql: "DELETE FROM sender_lease WHERE org_id = ? AND lease_owner = ?", arguments: [sender, owner])
+    public func release(senders: [String], by owner: String) async throws(LedgerError) {
+        guard !senders.isEmpty else { return }
+        try await write("releasing the files of \(senders.count) senders") { db in
+            for sender in senders {
+                try db.execute(sql: "DELETE FROM sender_lease WHERE org_id = ? AND lease_owner = ?", arguments: [sender, owner])
+            }
         }
     }
 
@@ -415,12 +423,14 @@ public final class SQLiteLedger: LedgerStore {
         }
     }
 
-    public func recordClaim(_ receipt: Receipt, leasedTo owner: String?) async throws(LedgerError) {
+    @discardableResult
+    public func recordClaim(_ receipt: Receipt, leasedTo owner: String?) async throws(LedgerError) -> Receipt? {
         try await write("recording receipt \(receipt.id)") { db in
             try db.execute(
                 sql: "INSERT INTO receipt (\(SQLiteLedger.receiptColumns)) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 arguments: SQLiteLedger.arguments(receipt))
             if let owner { _ = try self.lease("receipt", id: receipt.id, to: owner, db: db) }
+            return try SQLiteLedger.firstAccepted(sender: receipt.senderOrgId, sha256: receipt.sha256, db: db)
         }
     }
 
@@ -478,14 +488,16 @@ public final class SQLiteLedger: LedgerStore {
     }
 
     public func firstAccepted(sender: String, sha256: String) async throws(LedgerError) -> Receipt? {
-        try await lookup("looking for an accepted copy") { db in
-            try Row.fetchOne(
-                db.cachedStatement(sql: """
-                    SELECT * FROM receipt WHERE sender_org_id = ? AND sha256 = ?
-                    AND outcome IN ('ACCEPTED', 'ACCEPTED_WITH_ERRORS') ORDER BY rowid LIMIT 1
-                    """), arguments: [sender, sha256]
-            ).map(SQLiteLedger.receipt(from:))
-        }
+        try await lookup("looking for an accepted copy") { db in try SQLiteLedger.firstAccepted(sender: sender, sha256: sha256, db: db) }
+    }
+
+    private static func firstAccepted(sender: String, sha256: String, db: Database) throws -> Receipt? {
+        try Row.fetchOne(
+            db.cachedStatement(sql: """
+                SELECT * FROM receipt WHERE sender_org_id = ? AND sha256 = ?
+                AND outcome IN ('ACCEPTED', 'ACCEPTED_WITH_ERRORS') ORDER BY rowid LIMIT 1
+                """), arguments: [sender, sha256]
+        ).map(SQLiteLedger.receipt(from:))
     }
 
     public func unfinishedReceipts() async throws(LedgerError) -> [Receipt] {
@@ -511,12 +523,18 @@ public final class SQLiteLedger: LedgerStore {
         }
     }
 
-    public func isPendingDelivery(recipientOrgId: String, fileName: String) async throws(LedgerError) -> Bool {
-        try await read("looking up a delivery") { db in
-            try Bool.fetchOne(
-                db,
-                sql: "SELECT EXISTS (SELECT 1 FROM delivery WHERE recipient_org_id = ? AND file_name = ? AND picked_up_at IS NULL)",
-                arguments: [recipientOrgId, fileName]) ?? false
+    public func pendingDeliveries(among names: [OutboundName]) async throws(LedgerError) -> Set<OutboundName> {
+        guard !names.isEmpty else { return [] }
+        return try await read("looking up deliveries") { db in
+            var pending: Set<OutboundName> = []
+            for name in names {
+                let waits = try Bool.fetchOne(
+                    db,
+                    sql: "SELECT EXISTS (SELECT 1 FROM delivery WHERE recipient_org_id = ? AND file_name = ? AND picked_up_at IS NULL)",
+                    arguments: [name.recipientOrgId, name.fileName]) ?? false
+                if waits { pending.insert(name) }
+            }
+            return pending
         }
     }
 

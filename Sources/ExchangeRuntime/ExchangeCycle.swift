@@ -45,7 +45,7 @@ public struct ExchangeCycle: Sendable {
     /// its ledger or its disk, another's is judged.
     let sendersAtOnce: Int
     /// The default of `sendersAtOnce`.
-    public static let defaultSendersAtOnce = 4
+    public static let defaultSendersAtOnce = 8
     /// The pass's chores (retry, pickups, heartbeat, retention), each on its own timer.
     private var chores = ChoreSchedule()
 
@@ -292,28 +292,28 @@ public struct ExchangeCycle: Sendable {
         let ordered = turns.filter { !$0.names.isEmpty }.enumerated()
             .sorted { ($0.element.names.count, $0.offset) < ($1.element.names.count, $1.offset) }
             .map { SenderTurn(participant: $0.element.participant, logger: $0.element.logger, names: $0.element.names) }
-        // One instance at a time takes a sender's files, so they are judged in the order they came: each
-        // sender is leased for its turn (skipped if another instance has it), one after another, and a
-        // ledger that refuses the lease stops the leasing (the next senders would wait as long for the
-        // same answer).
+        // One instance at a time takes a sender's files, so they are judged in the order they came: the
+        // pass's senders are leased for their turns in one write (those another instance has are skipped),
+        // and released in one write after the turns.
         var granted: [SenderTurn] = []
         var notTaken: Set<String> = []
-        for (index, turn) in ordered.enumerated() {
-            let (ledger, owner, orgId) = (ledger, processor.owner, turn.participant.orgId)
-            do {
-                if try await ledger.lease(sender: orgId, to: owner) {
-                    granted.append(turn)
-                } else {
-                    notTaken.insert(orgId)
-                }
-            } catch {
-                logFailure("could not lease a sender's folder", key: orgId, error: error, now: now, logger: turn.logger)
-                for rest in ordered[index...] { notTaken.insert(rest.participant.orgId) }
-                break
-            }
+        let senders = ordered.map(\.participant.orgId)
+        do {
+            let leased = try await ledger.lease(senders: senders, to: processor.owner)
+            granted = ordered.filter { leased.contains($0.participant.orgId) }
+            notTaken = Set(senders).subtracting(leased)
+        } catch {
+            logFailure("could not lease the senders' folders", key: "senders", error: error, now: now, logger: logger)
+            notTaken = Set(senders)
         }
         for turn in ordered where notTaken.contains(turn.participant.orgId) { summary.waiting += turn.names.count }
-        for (participant, participantLogger, files) in await takeTurns(granted) {
+        let turnsTaken = await takeTurns(granted)
+        do {
+            try await ledger.release(senders: granted.map(\.participant.orgId), by: processor.owner)
+        } catch {
+            logger.warning("could not release the senders' folders; they are free again when their leases run out", metadata: ["exchange.error": "\(error)"])
+        }
+        for (participant, participantLogger, files) in turnsTaken {
             for file in files {
                 switch file {
                 case .done(let name, let acknowledged):
@@ -354,7 +354,7 @@ public struct ExchangeCycle: Sendable {
     }
 
     /// Takes the leased senders' turns, `sendersAtOnce` senders at a time, each sender's files one after
-    /// another in their order; each sender is released after its turn.
+    /// another in their order.
     private func takeTurns(_ turns: [SenderTurn]) async -> [(Participant, Logger, [FileResult])] {
         let cycle = self
         return await withTaskGroup(of: (Int, [FileResult]).self) { group in
@@ -379,9 +379,9 @@ public struct ExchangeCycle: Sendable {
         }
     }
 
-    /// One leased sender's turn: its files in order, then the sender released.
+    /// One leased sender's turn: its files in order.
     private func take(_ turn: SenderTurn) async -> [FileResult] {
-        let (participant, logger, processor, ledger) = (turn.participant, turn.logger, processor, ledger)
+        let (participant, logger, processor) = (turn.participant, turn.logger, processor)
         var results: [FileResult] = []
         for name in turn.names {
             do {
@@ -390,11 +390,6 @@ public struct ExchangeCycle: Sendable {
             } catch {
                 results.append(.failed(name: name, error: "\(error)"))
             }
-        }
-        do {
-            try await ledger.release(sender: participant.orgId, by: processor.owner)
-        } catch {
-            logger.warning("could not release a sender's folder; it is free again when its lease runs out", metadata: ["exchange.error": "\(error)"])
         }
         return results
     }

@@ -8,7 +8,11 @@ import Logging
 extension FileProcessor {
     /// Judges a claimed file (set aside unread, a duplicate, changed while read, or its records judged)
     /// and decides its outcome and outputs.
-    func judgeFile(_ receipt: Receipt, claimedPath: String, participant: Participant, logger: Logger) async throws -> JudgedFile {
+    /// - Parameter firstAccepted: The first receipt that accepted the same bytes, when the ledger answered
+    ///   it with the claim's record (nil: ask it now).
+    func judgeFile(
+        _ receipt: Receipt, claimedPath: String, participant: Participant, firstAccepted: Receipt?? = nil, logger: Logger
+    ) async throws -> JudgedFile {
         var receipt = receipt
         try await holdLease(receipt)
         let tree = self.tree
@@ -20,9 +24,11 @@ extension FileProcessor {
                 receipt, report: nil, issues: [issue], errorCount: 1, outcome: .rejected, participant: participant)
         }
         // Judging again only the records that failed is not a second copy of the file's accepted records.
-        if !receipt.failedRecordsOnly, let first = try await ledger.firstAccepted(sender: receipt.senderOrgId, sha256: receipt.sha256),
-            first.id != receipt.id
-        {
+        var first: Receipt?
+        if !receipt.failedRecordsOnly {
+            first = if let firstAccepted { firstAccepted } else { try await ledger.firstAccepted(sender: receipt.senderOrgId, sha256: receipt.sha256) }
+        }
+        if let first, first.id != receipt.id {
             receipt.fileType = first.fileType
             receipt.binding = first.binding
             receipt.recordsReceived = first.recordsReceived
@@ -80,11 +86,11 @@ extension FileProcessor {
                 "exchange.type": "\(report.type?.code ?? "UNKNOWN")", "exchange.outcome": "\(verdict.outcome.rawValue)",
                 "exchange.errors": "\(verdict.errorCount)",
             ])
-        var routed: [OutboundFile] = []
+        var routed: [(file: OutboundFile, fallback: String)] = []
         var changes = LedgerChanges.none
         if verdict.applies {
             changes = LedgerChanges(held: judgement.applier.changes, waivers: judgement.applier.waiverChanges)
-            routed = try await routedFiles(judgement.applier.routedNow, receipt: receipt, reference: judgement.reference, logger: logger)
+            routed = routedFiles(judgement.applier.routedNow, receipt: receipt, reference: judgement.reference, logger: logger)
         }
         return try await decide(
             receipt, report: report, issues: verdict.issues, errorCount: verdict.errorCount, outcome: verdict.outcome,
@@ -184,13 +190,13 @@ extension FileProcessor {
     }
 
     /// The files that carry accepted enrollments to their centers and attendance to the home high schools,
-    /// one per recipient (and school year), in each recipient's binding.
+    /// one per recipient (and school year), in each recipient's binding, each under its preferred name
+    /// (`decide` chooses the names free) with the name it takes if that one is held.
     private func routedFiles(
         _ routed: [String: [HeldRecord]], receipt: Receipt, reference: ReferenceData, logger: Logger
-    ) async throws -> [OutboundFile] {
-        let writer = OutboundWriter(tree: tree, ledger: ledger, now: now)
+    ) -> [(file: OutboundFile, fallback: String)] {
         let tag = String(receipt.id.split(separator: "-").last ?? "")
-        var files: [OutboundFile] = []
+        var files: [(file: OutboundFile, fallback: String)] = []
         for recipient in routed.keys.sorted() {
             guard let participant = reference.participants[recipient] else {
                 logger.warning("accepted records for an organisation that is not a participant were not routed", metadata: ["exchange.recipient": "\(recipient)"])
@@ -204,14 +210,11 @@ extension FileProcessor {
                 guard let type = records.first?.type else { continue }
                 let yearTag = Set(records.map(\.schoolYear)).count == 1 ? tag : "\(tag)-\(year)"
                 let preferred = RecordFiles.name(type, orgId: receipt.senderOrgId, time: receipt.claimedAt, tag: yearTag, binding: binding)
-                let name = try await writer.freeName(preferred, fallback: "\(receipt.id)-\(year).\(type.code).\(binding.fileExtension)", recipient: recipient)
-                files.append(
-                    OutboundFile(
-                        recipientOrgId: recipient, name: name,
-                        bytes: RecordFiles.render(
-                            type, rows: rows, header: (receipt.senderOrgId, year, receipt.claimedAt), binding: binding),
-                        records: rows.count,
-                        carried: yearRecords.map { RecordReference(receiptId: $0.receiptId, recordId: $0["recordId"]) }))
+                let file = OutboundFile(
+                    recipientOrgId: recipient, name: preferred,
+                    bytes: RecordFiles.render(type, rows: rows, header: (receipt.senderOrgId, year, receipt.claimedAt), binding: binding),
+                    records: rows.count, carried: yearRecords.map { RecordReference(receiptId: $0.receiptId, recordId: $0["recordId"]) })
+                files.append((file, "\(receipt.id)-\(year).\(type.code).\(binding.fileExtension)"))
             }
         }
         return files
@@ -280,15 +283,12 @@ extension FileProcessor {
     /// outcome and counts. Nothing is written.
     private func decide(
         _ receipt: Receipt, report: ValidationReport?, issues: [ValidationIssue], errorCount: Int, outcome: FileOutcome,
-        participant: Participant, rejectedRecords: [RejectedRecord] = [], routed: [OutboundFile] = [], changes: LedgerChanges = .none
+        participant: Participant, rejectedRecords: [RejectedRecord] = [], routed: [(file: OutboundFile, fallback: String)] = [],
+        changes: LedgerChanges = .none
     ) async throws -> JudgedFile {
         var receipt = receipt
         let binding = FileProcessor.outputBinding(for: participant, report: report, name: receipt.originalName)
         let writer = OutboundWriter(tree: tree, ledger: ledger, now: now)
-        let (originalName, receiptId) = (receipt.originalName, receipt.id)
-        func freeName(_ suffix: String) async throws -> String {
-            try await writer.freeName(originalName + suffix, fallback: "\(receiptId)\(suffix)", recipient: participant.orgId)
-        }
         receipt.outcome = outcome
         receipt.errorCount = errorCount
         switch outcome {
@@ -304,15 +304,24 @@ extension FileProcessor {
             receipt.recordsAccepted = 0
             receipt.recordsRejected = 0
         }
-        receipt.ackFile = try await freeName(".ack.\(binding.fileExtension)")
-        receipt.errorFile = issues.isEmpty ? nil : try await freeName(".errors.\(binding.fileExtension)")
+        // Every output's name chosen at once: the routed files', the error file's, the acknowledgement's.
+        let suffixes = (issues.isEmpty ? [] : [".errors.\(binding.fileExtension)"]) + [".ack.\(binding.fileExtension)"]
+        let names = try await writer.freeNames(
+            routed.map { OutboundWriter.WantedName(recipient: $0.file.recipientOrgId, preferred: $0.file.name, fallback: $0.fallback) }
+                + suffixes.map {
+                    OutboundWriter.WantedName(recipient: participant.orgId, preferred: receipt.originalName + $0, fallback: receipt.id + $0)
+                })
+        var routedFiles = routed.map(\.file)
+        for index in routedFiles.indices { routedFiles[index].name = names[index] }
+        receipt.errorFile = issues.isEmpty ? nil : names[routed.count]
+        receipt.ackFile = names.last
         let processed = now()
         receipt.finishedAt = processed
         receipt.state = .writing
 
         // Routed files first, then the error file, then the acknowledgement: when the acknowledgement
         // appears, everything it speaks of is in place.
-        var outputs = routed
+        var outputs = routedFiles
         if let errorFile = receipt.errorFile {
             let entries = issues.map { ErrorEntry(receiptId: receipt.id, inputFile: receipt.originalName, issue: $0) }
             outputs.append(OutboundFile(recipientOrgId: participant.orgId, name: errorFile, bytes: AcknowledgementRenderer.errors(entries, as: binding)))

@@ -132,6 +132,9 @@ public struct FileProcessor: Sendable {
         var receipt: Receipt?
         /// Whether the file was found claimed with no receipt (another instance may record it first).
         var adopted = false
+        /// The first receipt that accepted the same bytes, as the ledger answered when recording the claim
+        /// (`.some(nil)`: none); nil when not asked (a receipt resumed after a restart).
+        var firstAccepted: Receipt??
         /// The judgement, once decided.
         var judged: JudgedFile?
         /// Why committing failed, when it did.
@@ -179,7 +182,7 @@ public struct FileProcessor: Sendable {
                 action = life.claimed(found: found)
             case .recordClaim:
                 do {
-                    file.receipt = try await recordClaim(claimedPath, receiptId: receiptId, name: name, sender: orgId)
+                    (file.receipt, file.firstAccepted) = try await recordClaim(claimedPath, receiptId: receiptId, name: name, sender: orgId)
                 } catch let error as LedgerError where error.code == .duplicateReceipt && file.adopted {
                     action = life.claimRecorded(byAnother: true)
                     continue
@@ -191,7 +194,8 @@ public struct FileProcessor: Sendable {
                 _ = try await BlockingWork.run { try tree.copyIntoWork(source, receiptId: receiptId, name: name) }
                 action = life.originalCopied()
             case .judge:
-                file.judged = try await judgeFile(file.recorded, claimedPath: claimedPath, participant: file.participant, logger: file.logger)
+                file.judged = try await judgeFile(
+                    file.recorded, claimedPath: claimedPath, participant: file.participant, firstAccepted: file.firstAccepted, logger: file.logger)
                 action = life.judged()
             case .prepareOutputs:
                 try await writer.prepare(file.decided.outputs, sourceId: receiptId)
@@ -216,7 +220,8 @@ public struct FileProcessor: Sendable {
                 action = life.outputsDiscarded()
             case .placeOutputs:
                 try await holdLease(file.recorded)
-                try await writer.placeAll(sourceId: receiptId, afterFirst: { try crashes.reach(.fileOnePlaced) })
+                // Judged in this life, the deliveries are those just committed; after a restart, the ledger's.
+                try await writer.placeAll(sourceId: receiptId, recorded: file.judged?.deliveries, afterFirst: { try crashes.reach(.fileOnePlaced) })
                 try crashes.reach(.filePlaced)
                 action = life.placed(originalInWork: await BlockingWork.run { tree.exists(claimedPath) })
             case .fileOriginal:
@@ -261,7 +266,11 @@ public struct FileProcessor: Sendable {
 
     // MARK: Steps
 
-    func recordClaim(_ path: String, receiptId: String, name: String, sender: String, reprocessOf: String? = nil) async throws -> Receipt {
+    /// Hashes a claimed file and records its receipt, leased to us. Returns the receipt and the first
+    /// receipt that accepted the same bytes from the sender, if any (asked with the record).
+    func recordClaim(
+        _ path: String, receiptId: String, name: String, sender: String, reprocessOf: String? = nil
+    ) async throws -> (receipt: Receipt, firstAccepted: Receipt?) {
         let (tree, maxFileBytes) = (self.tree, self.maxFileBytes)
         let (digest, size) = try await BlockingWork.run { () throws -> (String, Int64) in
             let entry = try tree.entry(at: path)
@@ -271,9 +280,9 @@ public struct FileProcessor: Sendable {
         var receipt = Receipt(
             id: receiptId, senderOrgId: sender, originalName: name, sizeBytes: size, sha256: digest, claimedAt: now())
         receipt.reprocessOf = reprocessOf
-        try await ledger.recordClaim(receipt, leasedTo: owner)
+        let firstAccepted = try await ledger.recordClaim(receipt, leasedTo: owner)
         leases.noteGranted(receipt.id)
-        return receipt
+        return (receipt, firstAccepted)
     }
 
     // MARK: Helpers

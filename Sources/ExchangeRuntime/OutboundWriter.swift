@@ -30,16 +30,35 @@ struct OutboundWriter: Sendable {
     let ledger: any LedgerStore
     let now: @Sendable () -> Timestamp
 
+    /// A name an output would like in its recipient's `outbound/`, and the one it takes if that is held.
+    struct WantedName: Sendable {
+        /// Whose `outbound/`.
+        var recipient: String
+        /// The name it would like (the partner's file name with a suffix, or the specification's name).
+        var preferred: String
+        /// The name it takes when the preferred one is held (made of the receipt or run id: never held).
+        var fallback: String
+    }
+
+    /// For each wanted name, in order: the preferred name when neither a file nor a pending delivery holds
+    /// it in the recipient's `outbound/` (and it is not too long), else the fallback. One look at the disk
+    /// and one question to the ledger for all of them.
+    func freeNames(_ wanted: [WantedName]) async throws -> [String] {
+        let tree = self.tree
+        let notOnDisk = await BlockingWork.run {
+            wanted.map { $0.preferred.utf8.count <= 240 && !tree.exists("\(tree.outbound($0.recipient))/\($0.preferred)") }
+        }
+        let asked = zip(wanted, notOnDisk).filter(\.1).map { OutboundName(recipientOrgId: $0.0.recipient, fileName: $0.0.preferred) }
+        let pending = try await ledger.pendingDeliveries(among: asked)
+        return zip(wanted, notOnDisk).map { want, free in
+            free && !pending.contains(OutboundName(recipientOrgId: want.recipient, fileName: want.preferred)) ? want.preferred : want.fallback
+        }
+    }
+
     /// `preferred` when neither a file nor a pending delivery holds that name in the recipient's
     /// `outbound/`, else `fallback`.
     func freeName(_ preferred: String, fallback: String, recipient: String) async throws -> String {
-        let tree = self.tree
-        if preferred.utf8.count <= 240, await !BlockingWork.run({ tree.exists("\(tree.outbound(recipient))/\(preferred)") }),
-            try await !ledger.isPendingDelivery(recipientOrgId: recipient, fileName: preferred)
-        {
-            return preferred
-        }
-        return fallback
+        try await freeNames([WantedName(recipient: recipient, preferred: preferred, fallback: fallback)])[0]
     }
 
     /// Prepares each file as a hidden temporary in its recipient's `outbound/` (on `BlockingWork`'s threads).
@@ -73,9 +92,12 @@ struct OutboundWriter: Sendable {
     /// Places every delivery recorded for `sourceId`, in the order recorded. A file placed and already
     /// taken by its recipient is recorded as picked up. `afterFirst` is called between the first file
     /// placed and the second (a crash point).
-    func placeAll(sourceId: String, afterFirst: () throws -> Void = {}) async throws {
+    /// - Parameter recorded: The deliveries as just committed, when the caller committed them (saves
+    ///   reading them back); nil to read them from the ledger (after a restart).
+    func placeAll(sourceId: String, recorded: [Delivery]? = nil, afterFirst: () throws -> Void = {}) async throws {
         let tree = self.tree
-        for (index, delivery) in try await ledger.deliveries(sourceId: sourceId).enumerated() {
+        let deliveries = if let recorded { recorded } else { try await ledger.deliveries(sourceId: sourceId) }
+        for (index, delivery) in deliveries.enumerated() {
             if index == 1 { try afterFirst() }
             let outbound = tree.outbound(delivery.recipientOrgId)
             switch try await BlockingWork.run({ try tree.place(delivery.fileName, in: outbound, receiptId: sourceId) }) {

@@ -96,6 +96,9 @@ struct LedgerContractTests {
             var other = try #require(try await store.receipt(id: "R3"))
             other.outcome = .accepted
             try await store.update(other)
+            // A claim recorded later learns, with its record, which receipt accepted its bytes first.
+            #expect(try await store.recordClaim(receipt("R4", sender: "061014"))?.id == "R1")
+            #expect(try await store.recordClaim(receipt("R5", sender: "061020")) == nil)
         }
     }
 
@@ -292,11 +295,14 @@ struct LedgerContractTests {
             #expect(try await !store.lease(jobRunId: "J1", to: "instance-b"))
             #expect(try await store.lease(jobRunId: "J1", to: "instance-a"))
 
-            // A sender's folder: one owner at a time takes its files.
-            #expect(try await store.lease(sender: "061014", to: "instance-a"))
-            #expect(try await !store.lease(sender: "061014", to: "instance-b"))
-            #expect(try await store.lease(sender: "061014", to: "instance-a"))
-            #expect(try await store.lease(sender: "165901", to: "instance-b"))
+            // A sender's folder: one owner at a time takes its files; a pass's senders are leased and
+            // released together, each as if alone.
+            #expect(try await store.lease(senders: ["061014"], to: "instance-a") == ["061014"])
+            #expect(try await store.lease(senders: ["165901", "061014"], to: "instance-b") == ["165901"])
+            #expect(try await store.lease(senders: ["061014", "061010"], to: "instance-a") == ["061014", "061010"])
+            #expect(try await store.lease(senders: [], to: "instance-a") == [])
+            try await store.release(senders: ["061014", "165901"], by: "instance-a")
+            #expect(try await store.lease(senders: ["061014", "165901", "061010"], to: "instance-b") == ["061014", "165901"], "only the holder's leases are released")
 
             // Leases that run out at once: the holder died; anyone may take its work, one at a time.
             let short = directory.appendingPathComponent("short")
@@ -306,8 +312,8 @@ struct LedgerContractTests {
                 #expect(try await shortLived.lease(receiptId: "R1", to: "instance-b"))
                 #expect(try await shortLived.claimJobRun(run, leasedTo: "instance-a"))
                 #expect(try await shortLived.lease(jobRunId: "J1", to: "instance-b"))
-                #expect(try await shortLived.lease(sender: "061014", to: "instance-a"))
-                #expect(try await shortLived.lease(sender: "061014", to: "instance-b"))
+                #expect(try await shortLived.lease(senders: ["061014"], to: "instance-a") == ["061014"])
+                #expect(try await shortLived.lease(senders: ["061014"], to: "instance-b") == ["061014"])
             }
         }
     }
@@ -445,6 +451,13 @@ struct LedgerContractTests {
             #expect(try await store.markPickedUp(recipientOrgId: "061010", fileName: name, at: Timestamp(secondsSinceEpoch: 120)))
             #expect(try await store.isPendingDelivery(recipientOrgId: "061020", fileName: name))
             #expect(try await store.pendingDeliveries().map(\.recipientOrgId) == ["061020", "165901"])
+            // Asked together: only the names that still wait, each in its own participant's outbound/.
+            let asked = ["061010", "061020", "061030"].map { OutboundName(recipientOrgId: $0, fileName: name) }
+                + [OutboundName(recipientOrgId: "165901", fileName: "in.xml.ack.xml"), OutboundName(recipientOrgId: "165901", fileName: name)]
+            #expect(
+                try await store.pendingDeliveries(among: asked)
+                    == [OutboundName(recipientOrgId: "061020", fileName: name), OutboundName(recipientOrgId: "165901", fileName: "in.xml.ack.xml")])
+            #expect(try await store.pendingDeliveries(among: []).isEmpty)
             // Recorded again (a retry), nothing doubles.
             try await store.update(judged, recordingDeliveries: deliveries, findings: ReceiptFindings(), applying: .none)
             #expect(try await store.deliveries(sourceId: "R1").count == 3)

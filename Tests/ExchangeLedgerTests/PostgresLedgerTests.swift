@@ -65,6 +65,7 @@ struct PostgresLedgerTests {
         try await LedgerRunning.with(first) {
             try await first.recordClaim(
                 Receipt(id: "R1", senderOrgId: "061014", originalName: "f.csv", sizeBytes: 1, sha256: "a", claimedAt: Timestamp(secondsSinceEpoch: 1)))
+            return
         }
         let schema = first.schema
         var settings = try PostgresLedgerSettings.parse(PostgresLedgerTests.url).get()

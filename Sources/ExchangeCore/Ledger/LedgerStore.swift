@@ -216,9 +216,12 @@ public protocol LedgerStore: Sendable {
     /// replaced under a running service): writing on would record into something nobody reads.
     func checkStorage() async throws(LedgerError)
     /// Records a newly claimed file, leased to `owner` (see `lease(receiptId:to:)`) unless nil.
+    /// - Returns: What `firstAccepted(sender:sha256:)` answers for the file's bytes, asked in the same
+    ///   round trip (a file with the bytes of an accepted one is a duplicate).
     /// - Throws: `LedgerError.duplicateReceipt` if the id is taken, or if the receipt judges again a file
     ///   that another receipt is judging again right now or judged again with records accepted.
-    func recordClaim(_ receipt: Receipt, leasedTo owner: String?) async throws(LedgerError)
+    @discardableResult
+    func recordClaim(_ receipt: Receipt, leasedTo owner: String?) async throws(LedgerError) -> Receipt?
     /// Takes or renews the lease of an unfinished receipt for `owner`, for `LedgerLease.seconds` on the
     /// ledger's own clock: granted when the receipt has no lease, `owner` holds it, or it has run out
     /// (its holder died or stalled). False, and nothing changed, when another owner holds it or the
@@ -227,12 +230,13 @@ public protocol LedgerStore: Sendable {
     func lease(receiptId: String, to owner: String) async throws(LedgerError) -> Bool
     /// How long a lease lasts here, in seconds.
     var leaseSeconds: Int64 { get }
-    /// Takes or renews the lease of a sender's inbound folder for `owner`, as `lease(receiptId:to:)` does:
-    /// one instance at a time takes a sender's files, so they are judged in the order they came.
-    func lease(sender: String, to owner: String) async throws(LedgerError) -> Bool
-    /// Gives up `owner`'s lease of a sender's folder (at the end of a pass), so another instance may take
-    /// the sender's next files.
-    func release(sender: String, by owner: String) async throws(LedgerError)
+    /// Takes or renews the leases of senders' inbound folders for `owner`, as `lease(receiptId:to:)` does,
+    /// all in one write: one instance at a time takes a sender's files, so they are judged in the order they
+    /// came. Returns the senders leased (another instance holds the others).
+    func lease(senders: [String], to owner: String) async throws(LedgerError) -> Set<String>
+    /// Gives up `owner`'s leases of senders' folders (at the end of a pass), in one write, so another
+    /// instance may take the senders' next files.
+    func release(senders: [String], by owner: String) async throws(LedgerError)
     /// Holds `name` for as long as this process lives (released when it exits, however it dies); false
     /// when another live process holds it. Two running instances with one name would both hold the same
     /// leases: the second refuses to start.
@@ -264,8 +268,9 @@ public protocol LedgerStore: Sendable {
     func allReceipts() async throws(LedgerError) -> [Receipt]
     /// Deliveries not yet picked up, oldest first (by when written, then in the order recorded).
     func pendingDeliveries() async throws(LedgerError) -> [Delivery]
-    /// Whether a file of this name waits for pickup in this participant's `outbound/`.
-    func isPendingDelivery(recipientOrgId: String, fileName: String) async throws(LedgerError) -> Bool
+    /// Which of these names a file waits for pickup under, in its participant's `outbound/` (one question
+    /// for all of a file's outputs).
+    func pendingDeliveries(among names: [OutboundName]) async throws(LedgerError) -> Set<OutboundName>
     /// Marks a delivery as picked up; true when this call recorded it (false when another instance did
     /// first), so pickups are counted once.
     @discardableResult
@@ -340,7 +345,8 @@ public protocol LedgerStore: Sendable {
 
 extension LedgerStore {
     /// Records a newly claimed file, leased to nobody.
-    public func recordClaim(_ receipt: Receipt) async throws(LedgerError) {
+    @discardableResult
+    public func recordClaim(_ receipt: Receipt) async throws(LedgerError) -> Receipt? {
         try await recordClaim(receipt, leasedTo: nil)
     }
 
@@ -417,5 +423,27 @@ public struct BacklogCounts: Sendable, Equatable {
         self.jobRunsInProgress = jobRunsInProgress
         self.deliveriesWaiting = deliveriesWaiting
         self.deliveriesOverdue = deliveriesOverdue
+    }
+}
+
+/// A file's name in a participant's `outbound/`.
+public struct OutboundName: Sendable, Hashable {
+    /// Whose `outbound/`.
+    public var recipientOrgId: String
+    /// The file's name there.
+    public var fileName: String
+
+    /// A name in `recipientOrgId`'s `outbound/`.
+    public init(recipientOrgId: String, fileName: String) {
+        self.recipientOrgId = recipientOrgId
+        self.fileName = fileName
+    }
+}
+
+extension LedgerStore {
+    /// Whether a file of this name waits for pickup in this participant's `outbound/`.
+    public func isPendingDelivery(recipientOrgId: String, fileName: String) async throws(LedgerError) -> Bool {
+        let name = OutboundName(recipientOrgId: recipientOrgId, fileName: fileName)
+        return try await pendingDeliveries(among: [name]).contains(name)
     }
 }

@@ -45,12 +45,14 @@ public final class InMemoryLedger: LedgerStore, @unchecked Sendable {
         }
     }
 
-    public func lease(sender: String, to owner: String) async throws(LedgerError) -> Bool {
-        try locked { grant("sender:\(sender)", to: owner) }
+    public func lease(senders: [String], to owner: String) async throws(LedgerError) -> Set<String> {
+        try locked { Set(senders.filter { grant("sender:\($0)", to: owner) }) }
     }
 
-    public func release(sender: String, by owner: String) async throws(LedgerError) {
-        try locked { if leases["sender:\(sender)"]?.owner == owner { leases["sender:\(sender)"] = nil } }
+    public func release(senders: [String], by owner: String) async throws(LedgerError) {
+        try locked {
+            for sender in senders where leases["sender:\(sender)"]?.owner == owner { leases["sender:\(sender)"] = nil }
+        }
     }
 
     private var heldNames: Set<String> = []
@@ -74,14 +76,16 @@ public final class InMemoryLedger: LedgerStore, @unchecked Sendable {
 
     public func checkStorage() async throws(LedgerError) {}
 
-    public func recordClaim(_ receipt: Receipt, leasedTo owner: String?) async throws(LedgerError) {
-        try locked { () throws(LedgerError) in
+    @discardableResult
+    public func recordClaim(_ receipt: Receipt, leasedTo owner: String?) async throws(LedgerError) -> Receipt? {
+        try locked { () throws(LedgerError) -> Receipt? in
             guard !receipts.contains(where: { $0.id == receipt.id }) else {
                 throw LedgerError(.duplicateReceipt, "receipt \(receipt.id) exists")
             }
             try checkReprocessedOnce(receipt)
             receipts.append(receipt)
             if let owner { leases[receipt.id] = (owner, clock() + leaseSeconds) }
+            return receipts.first { $0.wasAccepted && $0.senderOrgId == receipt.senderOrgId && $0.sha256 == receipt.sha256 }
         }
     }
 
@@ -191,9 +195,10 @@ public final class InMemoryLedger: LedgerStore, @unchecked Sendable {
         }
     }
 
-    public func isPendingDelivery(recipientOrgId: String, fileName: String) async throws(LedgerError) -> Bool {
+    public func pendingDeliveries(among names: [OutboundName]) async throws(LedgerError) -> Set<OutboundName> {
         try locked {
-            deliveries.contains { $0.recipientOrgId == recipientOrgId && $0.fileName == fileName && $0.pickedUpAt == nil }
+            let pending = Set(deliveries.filter { $0.pickedUpAt == nil }.map { OutboundName(recipientOrgId: $0.recipientOrgId, fileName: $0.fileName) })
+            return Set(names).intersection(pending)
         }
     }
 
