@@ -6,8 +6,12 @@ fixtures, repeated with fresh record ids), then runs each command --runs times a
 throughput (MB/s), the peak resident memory of each run, and ratios against the references:
 
   XML: ktsx validate            vs  xmllint --stream --schema Schemas/ATT.xsd --noout
+                                    xmllint --stream --noout (libxml2's parse alone: the ceiling of any
+                                    libxml2-based validator)
   CSV: ktsx validate            vs  frictionless validate --schema Schemas/ATT.schema.json
                                     python3 csv.reader (parse only, no checks)
+                                    pyarrow.csv and polars reading into typed columns (typed_read.py;
+                                    skipped when the module is not installed)
 
 Usage (from the package root; builds ktsx in release mode first):
   python3 Benchmarks/validation_bench.py [--mb 100] [--runs 3] [--skip-frictionless]
@@ -110,13 +114,21 @@ def compare(mb, runs, skip_frictionless=False):
     xml_ours = measure("ktsx validate (XML)", [ktsx, "validate", xml_path], xml_mb, runs)
     xml_ref = measure("xmllint --stream --schema", ["xmllint", "--stream", "--schema", "Schemas/ATT.xsd", "--noout",
                                                      xml_path], xml_mb, runs)
-    rows += [(xml_ours, None), (xml_ref, xml_ours)]
+    xml_parse = measure("xmllint --stream --noout (parse only)", ["xmllint", "--stream", "--noout", xml_path], xml_mb, runs)
+    rows += [(xml_ours, None), (xml_ref, xml_ours), (xml_parse, xml_ours)]
     csv_ours = measure("ktsx validate (CSV)", [ktsx, "validate", csv_path], csv_mb, runs)
     rows.append((csv_ours, None))
     python_csv = measure("python3 csv.reader (parse only)",
                          [sys.executable, "-c", "import csv,sys\nfor _ in csv.reader(open(sys.argv[1], newline='')): pass",
                           csv_path], csv_mb, runs)
     rows.append((python_csv, csv_ours))
+    typed = os.path.join(ROOT, "Benchmarks", "typed_read.py")
+    for tool, threads in [("pyarrow", "1"), ("pyarrow", "all"), ("polars", "1")]:
+        if subprocess.run([sys.executable, "-c", f"import {tool}"], capture_output=True).returncode != 0:
+            continue
+        label = f"{tool} typed read, {'1 thread' if threads == '1' else 'all threads'}"
+        rows.append((measure(label, [sys.executable, typed, tool, threads, "Schemas/ATT.schema.json", csv_path], csv_mb, runs),
+                     csv_ours))
     if not skip_frictionless:
         frictionless = measure("frictionless validate", ["frictionless", "validate", "--trusted", "--schema",
                                                          "Schemas/ATT.schema.json", csv_path], csv_mb, 1)
