@@ -38,11 +38,26 @@ public final class FileValidator: Sendable {
     private let fieldGuide: FieldGuide
     /// Issues kept per file.
     public let issueLimit: Int
+    /// How the record keys of a file with millions of records move out of memory (to nameless temporary
+    /// files; see `SeenKeys`).
+    public let keySpilling: KeySpilling
+
+    /// The directory for temporary files: `TMPDIR`, or `/tmp`.
+    public static var temporaryDirectory: String {
+        getenv("TMPDIR").map { String(cString: $0) }.flatMap { $0.isEmpty ? nil : $0 } ?? "/tmp"
+    }
 
     /// Compiles the bundled schemas.
-    /// - Parameter issueLimit: Issues kept per file; the rest are counted.
+    /// - Parameters:
+    ///   - issueLimit: Issues kept per file; the rest are counted.
+    ///   - keySpillDirectory: Where a large file's keys may spill (the service gives its work area).
+    ///   - keyMemoryBudget: The memory one file's keys may take before they spill.
     /// - Throws: `SchemaCompilationError` if a bundled schema is broken (a build defect).
-    public init(issueLimit: Int = IssueCollector.defaultLimit) throws {
+    public init(
+        issueLimit: Int = IssueCollector.defaultLimit, keySpillDirectory: String = FileValidator.temporaryDirectory,
+        keyMemoryBudget: Int = SeenKeys.defaultMemoryBudget
+    ) throws {
+        keySpilling = KeySpilling(memoryBudget: keyMemoryBudget) { FileKeySpill.make(in: keySpillDirectory) }
         var texts: [ExchangeType: String] = [:]
         for type in ExchangeType.allCases { texts[type] = SchemaCatalog.xsdText(for: type) }
         xmlSchemas = try XMLSchemaSet(xsdTexts: texts)
@@ -172,7 +187,8 @@ public final class FileValidator: Sendable {
         case .xml:
             var validator = XMLDocumentValidator(
                 schemas: xmlSchemas, fileName: displayName, fieldGuide: fieldGuide,
-                issueLimit: issueLimit, capturing: capturing, onRecord: onRecord)
+                issueLimit: issueLimit, capturing: capturing, onRecord: onRecord,
+                keySpilling: keySpilling)
             try stream(&validator)
             let verdict = validator.finish()
             var report = ValidationReport(
@@ -182,7 +198,8 @@ public final class FileValidator: Sendable {
             return report
         case .csv:
             var validator = CSVDocumentValidator(
-                schemas: tableSchemas, issueLimit: issueLimit, capturing: capturing, onRecord: onRecord)
+                schemas: tableSchemas, issueLimit: issueLimit, capturing: capturing, onRecord: onRecord,
+                keySpilling: keySpilling)
             try stream(&validator)
             let verdict = validator.finish()
             return ValidationReport(

@@ -49,13 +49,14 @@ final class ParseState {
     /// Whether record ids must be unique (the XSD's `xs:unique`, checked here instead of by libxml2:
     /// see `XMLDocumentValidator`).
     let checksRecordIds: Bool
-    private var seenRecordIds = SeenKeys()
+    private var seenRecordIds: SeenKeys
     private var capturingRecordId = false
     private var recordIdOverflow = false
     private var recordId: [UInt8] = []
     private var issuesBeforeRecordId = 0
     private var recordIdAwaitingVerdict = false
-    private var duplicateRecordIdPending = false
+    /// The record's RecordId once it passed its type, checked against the others when the record ends.
+    private var recordIdToCheck: [UInt8]?
     private var inRecord = false
     /// Record fields (UpperCamelCase element names → logical names) whose values `onRecord` receives.
     var capturedElements: [String: String] = [:]
@@ -70,8 +71,12 @@ final class ParseState {
     private(set) var headerValues: [String: String] = [:]
     private var lastSchemaIssue: (line: Int, path: String?)?
 
-    init(fileName: String, fieldGuide: FieldGuide, checksRecordIds: Bool, issueLimit: Int, limits: XMLLimits) {
+    init(
+        fileName: String, fieldGuide: FieldGuide, checksRecordIds: Bool, issueLimit: Int, limits: XMLLimits,
+        keySpilling: KeySpilling? = nil
+    ) {
         self.fileName = fileName
+        seenRecordIds = SeenKeys(spilling: keySpilling)
         self.checksRecordIds = checksRecordIds
         self.fieldGuide = fieldGuide
         self.limits = limits
@@ -291,25 +296,18 @@ final class ParseState {
         if recordIdAwaitingVerdict {
             recordIdAwaitingVerdict = false
             // Like libxml2's identity constraints, only a value that passed its type counts as a key.
-            if issues.total == issuesBeforeRecordId, stack.count >= 2 {
-                duplicateRecordIdPending =
-                    recordId.withUnsafeBytes { seenRecordIds.insert($0, row: stack[1].index) } != nil
-            }
+            if issues.total == issuesBeforeRecordId, stack.count >= 2 { recordIdToCheck = recordId }
         }
         let popping = min(pendingPops, stack.count)
-        if duplicateRecordIdPending, stack.count - popping < 2, stack.count >= 2 {
-            // The record has ended and its own errors are reported; the duplicate comes last, on the
+        if let key = recordIdToCheck, stack.count - popping < 2, stack.count >= 2 {
+            // The record has ended and its own errors are reported; a duplicate comes last, on the
             // record's start tag, as libxml2 reports an identity-constraint violation.
-            duplicateRecordIdPending = false
+            recordIdToCheck = nil
             let record = stack[1]
-            issues.add(
-                ValidationIssue(
-                    code: .uniqueError,
-                    message: "RecordId repeats an earlier record's RecordId in this file; every record needs its own.",
-                    line: record.line,
-                    path: "/" + String(cString: stack[0].name) + "/" + String(cString: record.name)
-                        + "[\(record.index)]/RecordId",
-                    field: "recordId"))
+            let repeated = key.withUnsafeBytes {
+                seenRecordIds.insert($0, row: record.index, line: record.line, order: issues.total)
+            }
+            if repeated != nil { issues.add(duplicateRecordIdIssue(line: record.line, index: record.index)) }
         }
         stack.removeLast(popping)
         pendingPops = 0
@@ -318,6 +316,25 @@ final class ParseState {
     /// Settles what the last events left pending; call after the final chunk.
     func finishEvents() {
         applyPendingPops()
+    }
+
+    /// Settles the record ids that moved to a spill (a file with millions of records): their repeats join
+    /// the issues where they belong. Call once, after the last event.
+    func finishRecordIds() {
+        do throws(KeySpillError) {
+            let late = try seenRecordIds.lateRepeats()
+            issues.insertLate(late.map { ($0.order, duplicateRecordIdIssue(line: $0.line, index: $0.row)) })
+        } catch {
+            issues.add(SeenKeys.unsettledIssue(error, field: "recordId"))
+        }
+    }
+
+    private func duplicateRecordIdIssue(line: Int, index: Int) -> ValidationIssue {
+        let recordName = recordElement.withUnsafeBufferPointer { String(cString: $0.baseAddress!) }
+        return ValidationIssue(
+            code: .uniqueError,
+            message: "RecordId repeats an earlier record's RecordId in this file; every record needs its own.",
+            line: line, path: "/\(root?.localName ?? "")/\(recordName)[\(index)]/RecordId", field: "recordId")
     }
 
     // MARK: Errors

@@ -55,16 +55,19 @@ public final class XMLDocumentValidator {
     ///   - limits: Depth and size limits.
     ///   - capturing: Record fields (logical names) whose values `onRecord` receives.
     ///   - onRecord: Called with each record's facts when the record ends.
+    ///   - keySpilling: Where the record ids of a file with millions of records go once they outgrow memory
+    ///     (see `SeenKeys`); without one they all stay in memory.
     public init(
         schemas: XMLSchemaSet, fileName: String, fieldGuide: FieldGuide,
         issueLimit: Int = IssueCollector.defaultLimit, limits: XMLLimits = XMLLimits(),
-        capturing: Set<String> = [], onRecord: RecordFactsHandler? = nil
+        capturing: Set<String> = [], onRecord: RecordFactsHandler? = nil, keySpilling: KeySpilling? = nil
     ) {
         _ = LibXML2Setup.once
         self.schemas = schemas
         self.state = ParseState(
             fileName: fileName, fieldGuide: fieldGuide,
-            checksRecordIds: schemas.checksRecordIdsOutsideSchema, issueLimit: issueLimit, limits: limits)
+            checksRecordIds: schemas.checksRecordIdsOutsideSchema, issueLimit: issueLimit, limits: limits,
+            keySpilling: keySpilling)
         state.onRecord = onRecord
         state.capturedElements = Dictionary(
             uniqueKeysWithValues: capturing.map { ($0.prefix(1).uppercased() + $0.dropFirst(), $0) })
@@ -124,6 +127,7 @@ public final class XMLDocumentValidator {
         if let validator {
             state.finishEvents()
             validator.finish()
+            state.finishRecordIds()
             state.checkRecordCount()
         }
         return XMLVerdict(

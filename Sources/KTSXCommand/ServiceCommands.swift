@@ -109,7 +109,7 @@ struct Exchange {
         let references = ReferenceStore(directory: configuration.directory, reference: configuration.reference)
         self.references = references
         let processor = FileProcessor(
-            tree: tree, ledger: ledger, validator: try FileValidator(),
+            tree: tree, ledger: ledger, validator: try FileValidator(keySpillDirectory: tree.work),
             maxFileBytes: configuration.settings.maxFileBytes, maxRecords: configuration.settings.maxRecords,
             reference: { references.current }, now: WallClock.now,
             newReceiptId: { sender in FileProcessor.receiptId(sender: sender, time: WallClock.now(), suffix: WallClock.randomSuffix()) },

@@ -21,6 +21,7 @@ public struct CSVDocumentValidator {
     private var rows = 0
     private let capturedFields: Set<String>
     private let onRecord: RecordFactsHandler?
+    private let keySpilling: KeySpilling?
     /// For each captured field, its column in the file (from the header).
     private var capturedColumns: [(name: String, column: Int)] = []
 
@@ -28,10 +29,13 @@ public struct CSVDocumentValidator {
     /// - Parameters:
     ///   - capturing: Fields whose values `onRecord` receives for every data row.
     ///   - onRecord: Called with each data row's facts.
+    ///   - keySpilling: Where the keys of a file with millions of records go once they outgrow memory (see
+    ///     `SeenKeys`); without one they all stay in memory.
     public init(
         schemas: [ExchangeType: TableSchema], issueLimit: Int = IssueCollector.defaultLimit,
-        capturing: Set<String> = [], onRecord: RecordFactsHandler? = nil
+        capturing: Set<String> = [], onRecord: RecordFactsHandler? = nil, keySpilling: KeySpilling? = nil
     ) {
+        self.keySpilling = keySpilling
         self.schemas = schemas
         self.capturedFields = capturing
         self.onRecord = onRecord
@@ -58,6 +62,7 @@ public struct CSVDocumentValidator {
             reader.finish(onRecord: { handle($0) }, onProblem: { report($0) })
             self.reader = reader
         }
+        checker?.finish(into: &issues)
         if !sawHeader, issues.isEmpty {
             issues.add(ValidationIssue(code: .emptyFile, message: "The file has no header row.", line: 1))
         }
@@ -129,7 +134,7 @@ public struct CSVDocumentValidator {
         type = match
         guard let schema = schemas[match] else { return }
         do {
-            var checker = try TableRowChecker(schema: schema)
+            var checker = try TableRowChecker(schema: schema, spilling: keySpilling)
             checker.checkHeader(labels, line: record.line, into: &issues)
             capturedColumns = capturedFields.sorted().compactMap { name in labels.firstIndex(of: name).map { (name, $0) } }
             self.checker = checker

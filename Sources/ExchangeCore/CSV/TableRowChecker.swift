@@ -48,7 +48,7 @@ struct TableRowChecker {
     private var primaryKeyPositions: [Int]
     /// The file's columns, set from the header; until then, the schema's fields.
     private var columns: [Column]
-    private var primaryKeysSeen = SeenKeys()
+    private var primaryKeysSeen: SeenKeys
     private var uniqueSeen: [Int: SeenKeys] = [:]
     /// Per field: whether it is `unique` (checked per cell without a dictionary lookup).
     private var isUnique: [Bool]
@@ -60,8 +60,11 @@ struct TableRowChecker {
     /// Whether the only missing value is the empty string (the usual case, checked without a loop).
     private let onlyEmptyIsMissing: Bool
 
-    init(schema: TableSchema) throws {
+    /// Compiles `schema`'s checks. Keys for `unique` and the primary key move out of memory as `spilling`
+    /// says (never, without it).
+    init(schema: TableSchema, spilling: KeySpilling? = nil) throws {
         self.schema = schema
+        primaryKeysSeen = SeenKeys(spilling: spilling)
         fields = try schema.fields.map(CompiledField.init)
         missingValues = schema.missingValues.map { Array($0.utf8) }
         onlyEmptyIsMissing = schema.missingValues == [""]
@@ -72,7 +75,7 @@ struct TableRowChecker {
         for (slot, position) in primaryKeyPositions.enumerated() { keySlot[position] = slot }
         keyParts = Array(repeating: nil, count: primaryKeyPositions.count)
         for (index, field) in schema.fields.enumerated() where field.constraints.unique {
-            uniqueSeen[index] = SeenKeys()
+            uniqueSeen[index] = SeenKeys(spilling: spilling)
         }
     }
 
@@ -185,7 +188,9 @@ struct TableRowChecker {
                     keyBuffer.append(contentsOf: bytes)
                     keyParts[slot] = start..<keyBuffer.count
                 }
-                if isUnique[index] { checkUnique(bytes, index: index, record: record, into: &rowIssues) }
+                if isUnique[index] {
+                    checkUnique(bytes, index: index, record: record, order: issues.total + rowIssues.count, into: &rowIssues)
+                }
                 return true
             }
             if !present { blankCells += 1 }
@@ -315,15 +320,48 @@ struct TableRowChecker {
     }
 
     private mutating func checkUnique(
-        _ bytes: UnsafeRawBufferPointer, index: Int, record: CSVRecord, into rowIssues: inout [ValidationIssue]
+        _ bytes: UnsafeRawBufferPointer, index: Int, record: CSVRecord, order: Int, into rowIssues: inout [ValidationIssue]
     ) {
-        if let previous = uniqueSeen[index]?.insert(bytes, row: record.number) {
-            let name = fields[index].field.name
-            rowIssues.append(
-                ValidationIssue(
-                    code: .uniqueError, message: "\(name) repeats the value of row \(previous); it must be unique.",
-                    line: record.line, field: name, row: record.number))
+        if let previous = uniqueSeen[index]?.insert(bytes, row: record.number, line: record.line, order: order) {
+            rowIssues.append(uniqueIssue(field: index, row: record.number, line: record.line, previous: previous))
         }
+    }
+
+    private func uniqueIssue(field index: Int, row: Int, line: Int, previous: Int) -> ValidationIssue {
+        let name = fields[index].field.name
+        return ValidationIssue(
+            code: .uniqueError, message: "\(name) repeats the value of row \(previous); it must be unique.",
+            line: line, field: name, row: row)
+    }
+
+    private func primaryKeyIssue(row: Int, line: Int, previous: Int) -> ValidationIssue {
+        ValidationIssue(
+            code: .primaryKey,
+            message: "\(schema.primaryKey.joined(separator: " + ")) repeats the one in row \(previous); every record needs its own.",
+            line: line, field: schema.primaryKey.count == 1 ? schema.primaryKey[0] : nil, row: row)
+    }
+
+    /// Settles the keys that moved to spills (a file with millions of records): their repeats join
+    /// `issues` where they belong.
+    mutating func finish(into issues: inout IssueCollector) {
+        var late: [(order: Int, row: Int, issue: ValidationIssue)] = []
+        do throws(KeySpillError) {
+            for index in uniqueSeen.keys.sorted() {
+                for found in try uniqueSeen[index]!.lateRepeats() {
+                    late.append((found.order, found.row, uniqueIssue(field: index, row: found.row, line: found.line, previous: found.previousRow)))
+                }
+            }
+            for found in try primaryKeysSeen.lateRepeats() {
+                late.append((found.order, found.row, primaryKeyIssue(row: found.row, line: found.line, previous: found.previousRow)))
+            }
+        } catch {
+            issues.add(SeenKeys.unsettledIssue(error, field: schema.primaryKey.first))
+            return
+        }
+        // In the order the rows were checked; within a row, unique fields by column, then the key.
+        late = late.enumerated().sorted { ($0.element.order, $0.element.row, $0.offset) < ($1.element.order, $1.element.row, $1.offset) }
+            .map(\.element)
+        issues.insertLate(late.map { ($0.order, $0.issue) })
     }
 
     private mutating func checkPrimaryKey(record: CSVRecord, into issues: inout IssueCollector) {
@@ -341,7 +379,8 @@ struct TableRowChecker {
         let previous: Int?
         if parts.count == 1, let only = parts[0] {
             previous = keyBuffer.withUnsafeBytes {
-                primaryKeysSeen.insert(UnsafeRawBufferPointer(rebasing: $0[only]), row: record.number)
+                primaryKeysSeen.insert(
+                    UnsafeRawBufferPointer(rebasing: $0[only]), row: record.number, line: record.line, order: issues.total)
             }
         } else {
             var key: [UInt8] = []
@@ -351,15 +390,12 @@ struct TableRowChecker {
                 withUnsafeBytes(of: UInt32(bytes.count)) { key.append(contentsOf: $0) }
                 key += bytes
             }
-            previous = key.withUnsafeBytes { primaryKeysSeen.insert($0, row: record.number) }
+            previous = key.withUnsafeBytes {
+                primaryKeysSeen.insert($0, row: record.number, line: record.line, order: issues.total)
+            }
         }
         if let previous {
-            issues.add(
-                ValidationIssue(
-                    code: .primaryKey,
-                    message: "\(names) repeats the one in row \(previous); every record needs its own.",
-                    line: record.line, field: schema.primaryKey.count == 1 ? schema.primaryKey[0] : nil,
-                    row: record.number))
+            issues.add(primaryKeyIssue(row: record.number, line: record.line, previous: previous))
         }
     }
 }

@@ -27,4 +27,24 @@ public struct IssueCollector: Sendable {
         total += 1
         if issues.count < limit { issues.append(issue) }
     }
+
+    /// Adds issues that were found after the issues that follow them in the file (a repeated key found
+    /// when spilled keys were merged), each where its `order` puts it: after the first `order` issues
+    /// found in the file. Issues of the same order keep the order given.
+    public mutating func insertLate(_ late: [(order: Int, issue: ValidationIssue)]) {
+        guard !late.isEmpty else { return }
+        let sorted = late.enumerated().sorted { ($0.element.order, $0.offset) < ($1.element.order, $1.offset) }.map(\.element)
+        var merged: [ValidationIssue] = []
+        var next = 0
+        for (index, issue) in issues.enumerated() {
+            while next < sorted.count, sorted[next].order <= index {
+                merged.append(sorted[next].issue)
+                next += 1
+            }
+            merged.append(issue)
+        }
+        merged += sorted[next...].map(\.issue)
+        issues = Array(merged.prefix(limit))
+        total += late.count
+    }
 }
