@@ -458,17 +458,15 @@ public final class SQLiteLedger: LedgerStore {
             }
             for waiver in changes.waivers { try SQLiteLedger.save(waiver, db) }
             for record in findings.rejectedRecords {
-                try db.execute(
-                    sql: "INSERT OR IGNORE INTO rejected_record (receipt_id, line, record_key, codes) VALUES (?, ?, ?, ?)",
+                try db.cachedStatement(sql: "INSERT OR IGNORE INTO rejected_record (receipt_id, line, record_key, codes) VALUES (?, ?, ?, ?)").execute(
                     arguments: [record.receiptId, record.line, LedgerRecordFields.storable(record.recordKey), record.codes.joined(separator: ",")])
             }
             for (position, issue) in findings.issues.enumerated() {
-                try db.execute(
-                    sql: """
+                try db.cachedStatement(sql: """
                         INSERT OR IGNORE INTO receipt_issue
                         (receipt_id, position, code, message, line, column_number, path, field, row_number, record_key)
                         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                        """,
+                        """).execute(
                     arguments: [
                         receipt.id, position, issue.code.rawValue, LedgerRecordFields.storable(issue.message), issue.line, issue.column,
                         LedgerRecordFields.storable(issue.path), LedgerRecordFields.storable(issue.field), issue.row,
@@ -639,32 +637,29 @@ public final class SQLiteLedger: LedgerStore {
 
     private static func insert(_ deliveries: [Delivery], _ db: Database) throws {
         for delivery in deliveries {
-            try db.execute(
-                sql: """
+            try db.cachedStatement(sql: """
                     INSERT OR IGNORE INTO delivery (receipt_id, recipient_org_id, file_name, delivered_at, picked_up_at)
                     VALUES (?, ?, ?, ?, ?)
-                    """,
+                    """).execute(
                 arguments: [
                     delivery.receiptId, delivery.recipientOrgId, delivery.fileName,
                     delivery.deliveredAt.secondsSinceEpoch, delivery.pickedUpAt?.secondsSinceEpoch,
                 ])
             for record in delivery.records {
-                try db.execute(
-                    sql: """
+                try db.cachedStatement(sql: """
                         INSERT OR IGNORE INTO delivered_record (source_id, recipient_org_id, file_name, receipt_id, record_id)
                         VALUES (?, ?, ?, ?, ?)
-                        """,
+                        """).execute(
                     arguments: [delivery.receiptId, delivery.recipientOrgId, delivery.fileName, record.receiptId, record.recordId])
             }
         }
     }
 
     private static func accept(_ record: AcceptedRecord, _ db: Database) throws {
-        try db.execute(
-            sql: """
+        try db.cachedStatement(sql: """
                 INSERT OR IGNORE INTO accepted_record (receipt_id, record_id, type, natural_key, recipient_org_id, deleted)
                 VALUES (?, ?, ?, ?, ?, ?)
-                """,
+                """).execute(
             arguments: [
                 record.reference.receiptId, record.reference.recordId, record.type.code, record.naturalKey, record.recipientOrgId,
                 record.deleted,
@@ -750,8 +745,7 @@ public final class SQLiteLedger: LedgerStore {
 
     private static func hold(_ held: HeldRecord, _ db: Database) throws {
         let row = HeldRecordRow(held)
-        try db.execute(
-            sql: """
+        try db.cachedStatement(sql: """
                 INSERT INTO held_record (type, natural_key, sender_org_id, recipient_org_id, school_year, ssid, center_org_id,
                     record_date, fields, receipt_id, accepted_at, deleted, pending_posting, posting_run)
                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL)
@@ -761,7 +755,7 @@ public final class SQLiteLedger: LedgerStore {
                     receipt_id = excluded.receipt_id, accepted_at = excluded.accepted_at, deleted = excluded.deleted,
                     pending_posting = excluded.pending_posting, posting_run = NULL,
                     ever_posted = CASE WHEN held_record.posting_run IS NOT NULL THEN 1 ELSE held_record.ever_posted END
-                """,
+                """).execute(
             arguments: [
                 row.type, row.naturalKey, row.senderOrgId, row.recipientOrgId, row.schoolYear, row.ssid, row.centerOrgId,
                 row.recordDate, row.fields, row.receiptId, row.acceptedAt, row.deleted, row.pendingPosting,
@@ -777,14 +771,13 @@ public final class SQLiteLedger: LedgerStore {
     }
 
     private static func save(_ waiver: WaiverRequest, _ db: Database) throws {
-        try db.execute(
-            sql: """
+        try db.cachedStatement(sql: """
                 INSERT INTO waiver_request (id, center_org_id, school_year, fields, receipt_id, received_at, status,
                     decision_reason, decided_at)
                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
                 ON CONFLICT (id) DO UPDATE SET status = excluded.status, decision_reason = excluded.decision_reason,
                     decided_at = excluded.decided_at
-                """,
+                """).execute(
             arguments: [
                 waiver.id, waiver.centerOrgId, waiver.schoolYear, LedgerRecordFields.encode(waiver.values), waiver.receiptId,
                 waiver.receivedAt.secondsSinceEpoch, waiver.status.rawValue, waiver.decisionReason, waiver.decidedAt?.secondsSinceEpoch,

@@ -61,13 +61,15 @@ struct OutboundWriter: Sendable {
         try await freeNames([WantedName(recipient: recipient, preferred: preferred, fallback: fallback)])[0]
     }
 
-    /// Prepares each file as a hidden temporary in its recipient's `outbound/` (on `BlockingWork`'s threads).
+    /// Prepares each file as a hidden temporary in its recipient's `outbound/`, its bytes and its name on
+    /// disk before the deliveries are recorded (on `BlockingWork`'s threads).
     func prepare(_ files: [OutboundFile], sourceId: String) async throws {
         let tree = self.tree
         try await BlockingWork.run {
             for file in files {
                 try tree.prepare(file.bytes, named: file.name, in: tree.outbound(file.recipientOrgId), receiptId: sourceId)
             }
+            tree.syncNames(in: files.map { tree.outbound($0.recipientOrgId) })
         }
     }
 
@@ -94,18 +96,30 @@ struct OutboundWriter: Sendable {
     /// placed and the second (a crash point).
     /// - Parameter recorded: The deliveries as just committed, when the caller committed them (saves
     ///   reading them back); nil to read them from the ledger (after a restart).
-    func placeAll(sourceId: String, recorded: [Delivery]? = nil, afterFirst: () throws -> Void = {}) async throws {
+    func placeAll(
+        sourceId: String, recorded: [Delivery]? = nil, afterFirst: @escaping @Sendable () throws -> Void = {}
+    ) async throws {
         let tree = self.tree
         let deliveries = if let recorded { recorded } else { try await ledger.deliveries(sourceId: sourceId) }
-        for (index, delivery) in deliveries.enumerated() {
-            if index == 1 { try afterFirst() }
-            let outbound = tree.outbound(delivery.recipientOrgId)
-            switch try await BlockingWork.run({ try tree.place(delivery.fileName, in: outbound, receiptId: sourceId) }) {
+        // One trip to a blocking thread for all of them; placing stops at a name another file holds.
+        let placements = try await BlockingWork.run { () throws -> [DropTree.Placement] in
+            var placements: [DropTree.Placement] = []
+            for (index, delivery) in deliveries.enumerated() {
+                if index == 1 { try afterFirst() }
+                let placement = try tree.place(delivery.fileName, in: tree.outbound(delivery.recipientOrgId), receiptId: sourceId)
+                placements.append(placement)
+                if placement == .nameTaken { break }
+            }
+            return placements
+        }
+        for (delivery, placement) in zip(deliveries, placements) {
+            switch placement {
             case .placed: break
             case .alreadyTaken:
                 try await ledger.markPickedUp(recipientOrgId: delivery.recipientOrgId, fileName: delivery.fileName, at: now())
             case .nameTaken:
-                throw DropTreeError("another file already holds the name", "\(outbound)/\(delivery.fileName)", EEXIST)
+                throw DropTreeError(
+                    "another file already holds the name", "\(tree.outbound(delivery.recipientOrgId))/\(delivery.fileName)", EEXIST)
             }
         }
     }

@@ -54,6 +54,10 @@ public enum ReportRenderer {
 
     /// A JSON string literal (quotes, backslashes and control characters escaped).
     public static func jsonString(_ value: String) -> String {
+        // Most values need no escape: checked on the UTF-8 bytes (U+2028 and U+2029 start with 0xE2).
+        if !value.utf8.contains(where: { $0 < 0x20 || $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "\\") || $0 == 0xE2 }) {
+            return "\"" + value + "\""
+        }
         var out = "\""
         for scalar in value.unicodeScalars {
             switch scalar {

@@ -256,6 +256,13 @@ public struct DropTree: Sendable {
             "\(directory)/\(DropTree.temporaryName(for: name, receiptId: receiptId))", bytes: bytes, mode: 0o640, ownerOfFolder: true)
     }
 
+    /// Flushes the names of files prepared in `directories` (one flush per folder, after all its files):
+    /// a temporary whose bytes are on disk but whose name is not could vanish in a power cut after its
+    /// delivery was recorded, and nothing would be left to place.
+    public func syncNames(in directories: some Sequence<String>) {
+        for directory in Set(directories) { fileSystem.syncDirectory(directory) }
+    }
+
     /// Removes the hidden temporary `prepare` wrote for `name` (nothing if it is gone).
     public func discardPrepared(_ name: String, in directory: String, receiptId: String) {
         fileSystem.removeFile("\(directory)/\(DropTree.temporaryName(for: name, receiptId: receiptId))")
