@@ -117,8 +117,8 @@ def main():
             out.write(enrollment(org, number))
     big_name = f"KTSX_ATT_{CENTER}_20251002T020000_big.csv"
     if big:
-        os.link(big, f"{staging}/{CENTER}-{big_name}") if os.stat(big).st_dev == os.stat(staging).st_dev else shutil.copy(
-            big, f"{staging}/{CENTER}-{big_name}")
+        # A copy, not a link: the service refuses a file with a second name (hard-link) unread.
+        shutil.copy(big, f"{staging}/{CENTER}-{big_name}")
 
     service = subprocess.Popen([ktsx, "run", "--config", f"{base}/config", "--log-level", "error"])
     time.sleep(1.5)

@@ -54,6 +54,8 @@ public struct ExchangeCycle: Sendable {
     let tree: DropTree
     let ledger: any LedgerStore
     let processor: FileProcessor
+    /// The second lane, where one large file at a time is judged beside the passes.
+    let largeFiles: LargeFileLane
     private var trackers: [String: ReadinessTracker] = [:]
     /// Claimed files without a receipt, by receipt id: since when they were seen so.
     private var unfinishedSince: [String: Duration] = [:]
@@ -94,6 +96,12 @@ public struct ExchangeCycle: Sendable {
         self.tree = tree
         self.ledger = ledger
         self.processor = processor
+        largeFiles = LargeFileLane(owner: processor.owner)
+    }
+
+    /// Waits for the file in the second lane, if any: the service's last step before it stops.
+    public func finishLargeFile() async {
+        await largeFiles.finish()
     }
 
     /// The participants in force, by orgId.
@@ -220,6 +228,12 @@ public struct ExchangeCycle: Sendable {
     public mutating func run(now: Duration, logger: Logger) async -> Summary {
         var summary = Summary()
         let cycle = self
+        // What the second lane finished since the last pass counts in this one.
+        var turnsTaken: [(Participant, Logger, [FileResult])] = largeFiles.takeFinished().map { finished in
+            var participantLogger = logger
+            participantLogger[metadataKey: "exchange.participant"] = "\(finished.participant.orgId)"
+            return (finished.participant, participantLogger, [finished.result])
+        }
         do {
             try await ledger.checkStorage()
         } catch {
@@ -229,7 +243,8 @@ public struct ExchangeCycle: Sendable {
         }
         await BlockingWork.run { cycle.reloadReference(logger: logger) }
         let due = chores.due(at: now)
-        if due.contains(.retryUnfinished) { await retryUnfinished(now: now, logger: logger) }
+        // Not while a file is in the second lane: its receipt is this instance's, unfinished, and in hand.
+        if due.contains(.retryUnfinished), largeFiles.inHand == nil { await retryUnfinished(now: now, logger: logger) }
 
         // Each participant's ready files are queued, then taken in turns, one file of each participant at
         // a time, at most `filesPerPass` in all: a flood from one sender (or from many) keeps another
@@ -251,9 +266,12 @@ public struct ExchangeCycle: Sendable {
             case .success(let entries):
                 let decisions = trackers[participant.orgId]?.observe(entries, now: now) ?? [:]
                 var ready: [String] = []
+                var large: Set<String> = []
                 for entry in entries {
                     switch decisions[entry.name] {
-                    case .ready: ready.append(entry.name)
+                    case .ready:
+                        ready.append(entry.name)
+                        if entry.size >= settings.largeFileBytes { large.insert(entry.name) }
                     case .setAside: setAside.append((participant, participantLogger, entry))
                     case .wait: summary.waiting += 1
                     case .ignore, nil: break
@@ -263,6 +281,7 @@ public struct ExchangeCycle: Sendable {
                 // its sender's turns.
                 let failedLately = Set(ready.filter { failuresLogged["\(participant.orgId)/\($0)"] != nil })
                 if !failedLately.isEmpty { ready = ready.filter { !failedLately.contains($0) } + ready.filter(failedLately.contains) }
+                ready = takeLargeFile(from: participant, ready: ready, large: large, summary: &summary, logger: participantLogger)
                 if !ready.isEmpty { queues.append((participant, participantLogger, ready[...])) }
             }
         }
@@ -307,7 +326,7 @@ public struct ExchangeCycle: Sendable {
             notTaken = Set(senders)
         }
         for turn in ordered where notTaken.contains(turn.participant.orgId) { summary.waiting += turn.names.count }
-        let turnsTaken = await takeTurns(granted)
+        turnsTaken += await takeTurns(granted)
         do {
             try await ledger.release(senders: granted.map(\.participant.orgId), by: processor.owner)
         } catch {
@@ -331,6 +350,9 @@ public struct ExchangeCycle: Sendable {
         summary.deferred = queues.filter { !notTaken.contains($0.participant.orgId) }.reduce(0) { $0 + $1.ready.count }
         summary.waiting += queues.filter { notTaken.contains($0.participant.orgId) }.reduce(0) { $0 + $1.ready.count }
 
+        // The file in the second lane is still to be acknowledged.
+        if largeFiles.inHand != nil { summary.waiting += 1 }
+
         let writer = outboundWriter
         let orgIds = participants.map(\.orgId)
         if due.contains(.pickups) { summary.pickedUp = await recordPickups(logger: logger) }
@@ -351,6 +373,26 @@ public struct ExchangeCycle: Sendable {
             }
         }
         return summary
+    }
+
+    /// The part of a sender's ready files this pass takes: those before its first large file. The large file
+    /// goes to the second lane when it is first in line and the lane is free; it and the files after it
+    /// wait (in order) until then. A sender whose file is in the lane waits for it whole.
+    private func takeLargeFile(
+        from participant: Participant, ready: [String], large: Set<String>, summary: inout Summary, logger: Logger
+    ) -> [String] {
+        if largeFiles.inHand?.sender == participant.orgId {
+            summary.waiting += ready.count
+            return []
+        }
+        guard let first = ready.firstIndex(where: large.contains) else { return ready }
+        let renewEvery = Duration.seconds(max(1, settings.leaseSeconds / 3))
+        if first == 0, largeFiles.start(ready[0], from: participant, processor: processor, renewEvery: renewEvery, logger: logger) {
+            summary.waiting += ready.count - 1  // the file in the lane is counted at the end of the pass
+            return []
+        }
+        summary.waiting += ready.count - first
+        return Array(ready[..<first])
     }
 
     /// Takes the leased senders' turns, `sendersAtOnce` senders at a time, each sender's files one after

@@ -38,6 +38,7 @@ public struct ExchangeService: Service {
             if summary.moreReady { continue }
             try? await cancelWhenGracefulShutdown { try await Task.sleep(for: pollInterval) }
         }
+        await cycle.finishLargeFile()
         logger.info("stopped")
     }
 

@@ -141,6 +141,24 @@ extension FileProcessor {
         let applier = RecordApplier(
             rules: rules, context: RuleContext(senderOrgId: participant.orgId, reference: reference, held: held, receivedAt: receipt.claimedAt),
             receiptId: receipt.id, fieldTypes: RecordFiles.partnerFieldTypes)
+        // A file large enough to hold more than `maxRecords` records is first only validated, up to that
+        // count: one over it is rejected whole without its records judged (judged records are kept until the
+        // file's one commit, so a 1 GB file would take its first `maxRecords` records' worth of memory for
+        // nothing). Smaller files cannot be over it: no exchange record is shorter than 64 bytes.
+        if receipt.sizeBytes > Int64(maxRecords) * 64, onlyLines == nil {
+            let (processor, maxRecords, name) = (self, self.maxRecords, receipt.originalName)
+            let (report, seen) = try await BlockingWork.run { () throws -> (ValidationReport, Int) in
+                var seen = 0
+                let report = try processor.validate(
+                    claimedPath, name: name, onRecord: { _ in seen += 1 }, progress: { _ in }, stopReading: { seen > maxRecords })
+                return (report, seen)
+            }
+            if seen > maxRecords {
+                return Judgement(
+                    report: report, verdicts: RecordVerdicts(), applier: applier, reference: reference, recordsSeen: seen,
+                    missed: HeldStateRequest())
+            }
+        }
         let judged = RecordJudgements(
             applier: applier, held: held, senderOrgId: participant.orgId, limit: validator.issueLimit, onlyLines: onlyLines,
             alsoAsk: alsoAsk)

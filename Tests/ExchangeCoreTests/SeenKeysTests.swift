@@ -94,6 +94,18 @@ struct SeenKeysTests {
         #expect(spilled.map(\.previousRow) == inMemory.map(\.previousRow))
     }
 
+    @Test("when no spill can be made, the keys stay in memory and the maker is asked once")
+    func noSpillToBeHad() throws {
+        let keys = keyStream(count: 20_000, distinct: 6_000, seed: 11)
+        let asked = CountingSpills()
+        let found = try repeats(of: keys, spilling: KeySpilling(memoryBudget: 0) { () -> (any KeySpill)? in
+            asked.made += 1
+            return nil
+        })
+        #expect(asked.made == 1)
+        #expect(found.map(\.previousRow) == (try repeats(of: keys, spilling: nil)).map(\.previousRow))
+    }
+
     @Test("a file that fits in memory never makes a spill")
     func smallFileMakesNoSpill() throws {
         let spills = CountingSpills()

@@ -21,10 +21,12 @@ struct CycleWorld {
     ])
 
     /// - Parameter sendersAtOnce: 1 by default, so that the order files are claimed in is the order of the turns.
-    init(root: URL, sendersAtOnce: Int = 1) throws {
-        let settings = ServiceSettings(
+    /// - Parameter largeFileBytes: Files this large go to the second lane.
+    init(root: URL, sendersAtOnce: Int = 1, largeFileBytes: Int64 = ServiceSettings.defaultLargeFileBytes) throws {
+        var settings = ServiceSettings(
             dropRoot: root.appendingPathComponent("drop").path, stateDirectory: root.appendingPathComponent("state").path,
             quietPeriod: .zero)
+        settings.largeFileBytes = largeFileBytes
         tree = DropTree(dropRoot: settings.dropRoot, stateDirectory: settings.stateDirectory)
         try tree.prepare(for: CycleWorld.reference.participants.values.sorted { $0.orgId < $1.orgId })
         let counter = Counter()
@@ -67,6 +69,36 @@ struct ExchangeCycleTests {
                 let names = receipts.filter { $0.senderOrgId == org }.sorted { $0.id.suffix(6) < $1.id.suffix(6) }.map(\.originalName)
                 #expect(names == (0..<4).map { "file-\(String(format: "%03d", $0)).csv" }, "\(org): \(names)")
             }
+        }
+    }
+
+    @Test("a large file is judged in the second lane while the passes take other senders' files; its sender's later files wait for it")
+    func largeFileLane() async throws {
+        try await withTemporaryDirectory { root in
+            var world = try CycleWorld(root: root, sendersAtOnce: 3, largeFileBytes: 4_000)
+            try world.drop(3, into: "165901")
+            // The center's first file is large.
+            try String(repeating: "not an exchange file, but a long one\n", count: 200)
+                .write(toFile: "\(world.tree.inbound("165901"))/file-000.csv", atomically: true, encoding: .utf8)
+            try world.drop(2, into: "061020")
+            var logger = Logger(label: "test")
+            logger.logLevel = .critical
+            let first = await world.cycle.run(now: .zero, logger: logger)
+            // The pass took the high school's two files; the large file went to the lane, and the center's two
+            // small files wait behind it.
+            #expect(first.processed == 2 && first.failed == 0)
+            // (plus the large file itself while the lane still has it)
+            #expect(first.waiting == 2 || first.waiting == 3)
+            await world.cycle.finishLargeFile()
+            let second = await world.cycle.run(now: .seconds(1), logger: logger)
+            // The lane's file counts in the next pass, beside the center's two small files taken now.
+            #expect(second.processed == 3 && second.failed == 0 && second.waiting == 0)
+            let receipts = try await world.ledger.receipts(matching: ReceiptQuery())
+            let center = receipts.filter { $0.senderOrgId == "165901" }.sorted { $0.id.suffix(6) < $1.id.suffix(6) }.map(\.originalName)
+            #expect(center == ["file-000.csv", "file-001.csv", "file-002.csv"])
+            #expect(receipts.allSatisfy { $0.state == .finished })
+            // The lane released the center.
+            #expect(try await world.ledger.lease(senders: ["165901"], to: "someone else") == ["165901"])
         }
     }
 

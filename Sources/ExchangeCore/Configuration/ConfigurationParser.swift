@@ -14,7 +14,8 @@ public enum ConfigurationParser {
     ]
 
     private static let settingKeys = [
-        "drop_root", "state_dir", "quiet_period", "poll_interval", "max_file_size", "max_records", "retention_days", "review_address",
+        "drop_root", "state_dir", "quiet_period", "poll_interval", "max_file_size", "large_file_size", "max_records", "retention_days",
+        "review_address",
         "ledger", "instance_name", "lease_seconds",
     ]
 
@@ -78,6 +79,7 @@ public enum ConfigurationParser {
         let quiet = parsed("quiet_period", duration, expected: "a duration such as 5s, 500ms or 1m")
         let poll = parsed("poll_interval", duration, expected: "a duration such as 2s or 500ms")
         let maxSize = parsed("max_file_size", byteSize, expected: "a size such as 512MB, 2GB or 100000 (bytes)")
+        let largeSize = parsed("large_file_size", byteSize, expected: "a size such as 8MB or 100000 (bytes)")
         let maxRecords = parsed("max_records", { Int($0).flatMap { $0 > 0 ? $0 : nil } }, expected: "a whole number of records above 0")
         let retention = parsed("retention_days", { Int($0).flatMap { $0 > 0 ? $0 : nil } }, expected: "a whole number of days above 0")
         let instance = parsed(
@@ -101,6 +103,7 @@ public enum ConfigurationParser {
         if let poll { settings.pollInterval = poll }
         if let maxSize { settings.maxFileBytes = maxSize }
         if let maxRecords { settings.maxRecords = maxRecords }
+        if let largeSize { settings.largeFileBytes = largeSize }
         if let retention { settings.retentionDays = retention }
         if let review { settings.reviewAddress = review }
         if let ledger { settings.ledgerURL = ledger }

@@ -17,6 +17,11 @@ public struct ServiceSettings: Sendable, Equatable {
     public var maxRecords: Int = ServiceSettings.defaultMaxRecords
     /// The default of `maxRecords`: a whole school year of daily attendance for over 500 students.
     public static let defaultMaxRecords = 100_000
+    /// Files this large or larger are judged in the second lane, beside the passes (one at a time), so
+    /// that small files keep their latency while a large one is read.
+    public var largeFileBytes: Int64 = ServiceSettings.defaultLargeFileBytes
+    /// The default of `largeFileBytes`: far above a day's file of any partner (a few hundred KB).
+    public static let defaultLargeFileBytes: Int64 = 8 * 1024 * 1024
     /// Days archived and quarantined originals are kept.
     public var retentionDays: Int
     /// This instance's name among the instances sharing a ledger (nil: the machine's host name). The work

@@ -110,6 +110,11 @@ struct RunEntry: Comparable {
     }
 
     static func < (a: RunEntry, b: RunEntry) -> Bool {
+        precedes((a.hash, a.key, a.row), (b.hash, b.key, b.row))
+    }
+
+    /// The order of runs: by hash, then key bytes, then row.
+    static func precedes(_ a: (hash: UInt64, key: UnsafeRawBufferPointer, row: Int), _ b: (hash: UInt64, key: UnsafeRawBufferPointer, row: Int)) -> Bool {
         if a.hash != b.hash { return a.hash < b.hash }
         let common = min(a.key.count, b.key.count)
         for index in 0..<common where a.key[index] != b.key[index] { return a.key[index] < b.key[index] }

@@ -52,6 +52,8 @@ public struct SeenKeys {
     /// Keys seen since the last run: entries end to end (`RunEntry` layout), and where each starts.
     private var pending: [UInt8] = []
     private var pendingStarts: [Int] = []
+    /// Whether no spill could be made: the keys stay in memory.
+    private var spillRefused = false
 
     /// An empty set that moves its keys out of memory as `spilling` says; without it, every key stays in
     /// memory.
@@ -154,66 +156,98 @@ public struct SeenKeys {
 
     // MARK: Spilling
 
-    /// Moves the keys held in memory into runs and frees the table. Their rows are the latest of each
+    /// Moves the keys held in memory into a run and frees the table. Their rows are the latest of each
     /// key, and every earlier repeat of them was answered already.
     private mutating func startSpilling() {
+        guard !spillRefused else { return }
         guard let made = makeSpill?() else {
             // No spill to be had: keep counting in memory, as a set without a budget does.
+            spillRefused = true
             return
         }
         spill = made
-        pending.reserveCapacity(memoryBudget)
+        // The table is written as the first run straight from the slots, sorted, so its keys are never
+        // in memory twice.
+        var occupied = slots.indices.filter { slots[$0].hash != 0 }
         let (table, keys) = (slots, arena)
+        keys.withUnsafeBytes { stored in
+            func key(_ slot: Slot) -> UnsafeRawBufferPointer {
+                UnsafeRawBufferPointer(rebasing: stored[slot.offset..<(slot.offset + Int(slot.length))])
+            }
+            occupied.sort { a, b in
+                RunEntry.precedes((table[a].hash, key(table[a]), Int(table[a].row)), (table[b].hash, key(table[b]), Int(table[b].row)))
+            }
+        }
         slots = []
         arena = []
         count = 0
-        keys.withUnsafeBytes { stored in
-            for slot in table where slot.hash != 0 {
+        writeRun(count: occupied.count) { index, chunk in
+            let slot = table[occupied[index]]
+            keys.withUnsafeBytes { stored in
                 let key = UnsafeRawBufferPointer(rebasing: stored[slot.offset..<(slot.offset + Int(slot.length))])
-                appendPending(hash: slot.hash, key: key, row: Int(slot.row), line: 0, order: 0)
+                RunEntry.append(hash: slot.hash, row: Int(slot.row), line: 0, order: 0, key: key, to: &chunk)
             }
         }
     }
 
     private mutating func appendPending(hash: UInt64, key: UnsafeRawBufferPointer, row: Int, line: Int, order: Int) {
         if pending.count + RunEntry.headerSize + key.count > memoryBudget, !pendingStarts.isEmpty { flushPending() }
+        if pending.isEmpty { pending.reserveCapacity(memoryBudget) }
         pendingStarts.append(pending.count)
         RunEntry.append(hash: hash, row: row, line: line, order: order, key: key, to: &pending)
     }
 
-    /// Sorts the pending entries by key then row and writes them as one run. A spill that fails to write
-    /// is replaced by memory (the run is written again there), so a full disk costs memory, not the check.
+    /// Sorts the pending entries by key then row and writes them as one run.
     private mutating func flushPending() {
-        guard !pendingStarts.isEmpty, let target = spill else { return }
+        guard !pendingStarts.isEmpty else { return }
         pending.withUnsafeBytes { bytes in
             pendingStarts.sort { RunEntry(bytes, at: $0) < RunEntry(bytes, at: $1) }
         }
+        // Moved out (not copied) while written, and back with their capacity kept.
+        var (bytes, starts): ([UInt8], [Int]) = ([], [])
+        swap(&bytes, &pending)
+        swap(&starts, &pendingStarts)
+        writeRun(count: starts.count) { index, chunk in
+            bytes.withUnsafeBytes { entries in
+                let start = starts[index]
+                chunk.append(contentsOf: entries[start..<(start + RunEntry.size(in: entries, at: start))])
+            }
+        }
+        bytes.removeAll(keepingCapacity: true)
+        starts.removeAll(keepingCapacity: true)
+        swap(&bytes, &pending)
+        swap(&starts, &pendingStarts)
+    }
+
+    /// Writes `count` entries, which `entry` appends one at a time, as one run at the end of the spill. A
+    /// spill that fails to write is replaced by memory (the run is written again there), so a full disk
+    /// costs memory, not the check.
+    private mutating func writeRun(count: Int, entry: (Int, inout [UInt8]) -> Void) {
+        guard let target = spill else { return }
         do {
-            runs.append(try writeRun(to: target))
+            runs.append(try SeenKeys.writeRun(to: target, count: count, entry: entry))
         } catch {
             let memory = MemoryKeySpill()
             spill = memory
-            guard let run = try? writeRun(to: memory) else { preconditionFailure("memory cannot fail to append") }
+            guard let run = try? SeenKeys.writeRun(to: memory, count: count, entry: entry) else {
+                preconditionFailure("memory cannot fail to append")
+            }
             runs.append(run)
         }
-        pending.removeAll(keepingCapacity: true)
-        pendingStarts.removeAll(keepingCapacity: true)
     }
 
-    /// Writes the pending entries, in their sorted order, at the end of `target`.
-    private func writeRun(to target: any KeySpill) throws(KeySpillError) -> SpilledRun {
+    private static func writeRun(
+        to target: any KeySpill, count: Int, entry: (Int, inout [UInt8]) -> Void
+    ) throws(KeySpillError) -> SpilledRun {
         let start = target.size
         var chunk: [UInt8] = []
-        chunk.reserveCapacity(RunCursor.writeSize)
+        chunk.reserveCapacity(RunCursor.writeSize + 4096)
         var next = 0
-        while next < pendingStarts.count {
+        while next < count {
             chunk.removeAll(keepingCapacity: true)
-            pending.withUnsafeBytes { bytes in
-                while next < pendingStarts.count, chunk.count < RunCursor.writeSize {
-                    let entryStart = pendingStarts[next]
-                    chunk.append(contentsOf: bytes[entryStart..<(entryStart + RunEntry.size(in: bytes, at: entryStart))])
-                    next += 1
-                }
+            while next < count, chunk.count < RunCursor.writeSize {
+                entry(next, &chunk)
+                next += 1
             }
             let failure = chunk.withUnsafeBytes { written -> KeySpillError? in
                 do throws(KeySpillError) {
