@@ -274,13 +274,13 @@ public final class SQLiteLedger: LedgerStore {
 
     /// Leases the unfinished row `id` of `table` to `owner` if it is free, already `owner`'s or run out.
     private func lease(_ table: String, id: String, to owner: String, db: Database) throws -> Bool {
-        try db.execute(
+        try db.cachedStatement(
             sql: """
                 UPDATE \(table) SET lease_owner = ?, lease_until = \(SQLiteLedger.leaseClock) + ?
                 WHERE id = ? AND state <> 'finished'
                 AND (lease_owner IS NULL OR lease_owner = ? OR lease_until < \(SQLiteLedger.leaseClock))
-                """,
-            arguments: [owner, leaseSeconds, id, owner])
+                """
+        ).execute(arguments: [owner, leaseSeconds, id, owner])
         return db.changesCount == 1
     }
 
@@ -293,13 +293,13 @@ public final class SQLiteLedger: LedgerStore {
         return try await write("leasing the files of \(senders.count) senders") { db in
             var leased: Set<String> = []
             for sender in senders {
-                try db.execute(
+                try db.cachedStatement(
                     sql: """
                         INSERT INTO sender_lease (org_id, lease_owner, lease_until) VALUES (?, ?, \(SQLiteLedger.leaseClock) + ?)
                         ON CONFLICT (org_id) DO UPDATE SET lease_owner = excluded.lease_owner, lease_until = excluded.lease_until
                         WHERE sender_lease.lease_owner = excluded.lease_owner OR sender_lease.lease_until < \(SQLiteLedger.leaseClock)
-                        """,
-                    arguments: [sender, owner, self.leaseSeconds])
+                        """
+                ).execute(arguments: [sender, owner, self.leaseSeconds])
                 if db.changesCount == 1 { leased.insert(sender) }
             }
             return leased
@@ -310,7 +310,7 @@ public final class SQLiteLedger: LedgerStore {
         guard !senders.isEmpty else { return }
         try await write("releasing the files of \(senders.count) senders") { db in
             for sender in senders {
-                try db.execute(sql: "DELETE FROM sender_lease WHERE org_id = ? AND lease_owner = ?", arguments: [sender, owner])
+                try db.cachedStatement(sql: "DELETE FROM sender_lease WHERE org_id = ? AND lease_owner = ?").execute(arguments: [sender, owner])
             }
         }
     }
@@ -426,9 +426,9 @@ public final class SQLiteLedger: LedgerStore {
     @discardableResult
     public func recordClaim(_ receipt: Receipt, leasedTo owner: String?) async throws(LedgerError) -> Receipt? {
         try await write("recording receipt \(receipt.id)") { db in
-            try db.execute(
-                sql: "INSERT INTO receipt (\(SQLiteLedger.receiptColumns)) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                arguments: SQLiteLedger.arguments(receipt))
+            try db.cachedStatement(
+                sql: "INSERT INTO receipt (\(SQLiteLedger.receiptColumns)) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+            ).execute(arguments: SQLiteLedger.arguments(receipt))
             if let owner { _ = try self.lease("receipt", id: receipt.id, to: owner, db: db) }
             return try SQLiteLedger.firstAccepted(sender: receipt.senderOrgId, sha256: receipt.sha256, db: db)
         }
@@ -438,14 +438,15 @@ public final class SQLiteLedger: LedgerStore {
         _ receipt: Receipt, recordingDeliveries deliveries: [Delivery], findings: ReceiptFindings, applying changes: LedgerChanges
     ) async throws(LedgerError) {
         let changed = try await write("updating receipt \(receipt.id)") { db -> Int in
-            try db.execute(
+            try db.cachedStatement(
                 sql: """
                     UPDATE receipt SET sender_org_id = ?, original_name = ?, size_bytes = ?, sha256 = ?, state = ?,
                     claimed_at = ?, file_type = ?, binding = ?, outcome = ?, records_received = ?, records_accepted = ?,
                     records_rejected = ?, error_count = ?, duplicate_of = ?, ack_file = ?, error_file = ?, finished_at = ?,
                     reprocess_of = ?, failed_records_only = ?
                     WHERE id = ?
-                    """,
+                    """
+            ).execute(
                 // Not `id` itself: setting a parent key, even to its own value, makes SQLite look for child rows
                 // (duplicates, held records) by a scan of their tables on every update.
                 arguments: SQLiteLedger.arguments(receipt, withId: false) + [receipt.id])
@@ -513,11 +514,19 @@ public final class SQLiteLedger: LedgerStore {
 
     public func pendingDeliveries() async throws(LedgerError) -> [Delivery] {
         try await read("listing pending deliveries") { db in
-            try Row.fetchAll(db, sql: "SELECT * FROM delivery WHERE picked_up_at IS NULL ORDER BY delivered_at, rowid").map {
-                Delivery(
-                    receiptId: $0["receipt_id"], recipientOrgId: $0["recipient_org_id"], fileName: $0["file_name"],
-                    deliveredAt: Timestamp(secondsSinceEpoch: $0["delivered_at"]))
+            // Asked every second while files wait for pickup: four columns, read by position.
+            let rows = try Row.fetchCursor(
+                db.cachedStatement(
+                    sql: """
+                        SELECT receipt_id, recipient_org_id, file_name, delivered_at FROM delivery
+                        WHERE picked_up_at IS NULL ORDER BY delivered_at, rowid
+                        """))
+            var pending: [Delivery] = []
+            while let row = try rows.next() {
+                pending.append(
+                    Delivery(receiptId: row[0], recipientOrgId: row[1], fileName: row[2], deliveredAt: Timestamp(secondsSinceEpoch: row[3])))
             }
+            return pending
         }
     }
 
@@ -527,8 +536,8 @@ public final class SQLiteLedger: LedgerStore {
             var pending: Set<OutboundName> = []
             for name in names {
                 let waits = try Bool.fetchOne(
-                    db,
-                    sql: "SELECT EXISTS (SELECT 1 FROM delivery WHERE recipient_org_id = ? AND file_name = ? AND picked_up_at IS NULL)",
+                    db.cachedStatement(
+                        sql: "SELECT EXISTS (SELECT 1 FROM delivery WHERE recipient_org_id = ? AND file_name = ? AND picked_up_at IS NULL)"),
                     arguments: [name.recipientOrgId, name.fileName]) ?? false
                 if waits { pending.insert(name) }
             }

@@ -445,11 +445,21 @@ public struct ExchangeCycle: Sendable {
         do {
             let pending = try await ledger.pendingDeliveries()
             let gone = await BlockingWork.run {
-                pending.filter { delivery in
-                    let outbound = tree.outbound(delivery.recipientOrgId)
-                    let temporary = DropTree.temporaryName(for: delivery.fileName, receiptId: delivery.receiptId)
-                    return !tree.exists("\(outbound)/\(delivery.fileName)") && !tree.exists("\(outbound)/\(temporary)")
+                // Each recipient's folder is listed once; a delivery missing from the listing is then looked at
+                // by name, its temporary before its file (placing links the file before it removes the
+                // temporary), so one placed meanwhile is never taken for one picked up.
+                var gone: [Delivery] = []
+                for (recipient, deliveries) in Dictionary(grouping: pending, by: \.recipientOrgId) {
+                    let outbound = tree.outbound(recipient)
+                    guard let present = try? tree.names(in: outbound) else { continue }
+                    for delivery in deliveries where !present.contains(delivery.fileName) {
+                        let temporary = DropTree.temporaryName(for: delivery.fileName, receiptId: delivery.receiptId)
+                        if !tree.exists("\(outbound)/\(temporary)"), !tree.exists("\(outbound)/\(delivery.fileName)") {
+                            gone.append(delivery)
+                        }
+                    }
                 }
+                return gone
             }
             for delivery in gone {
                 // Another instance may have seen it gone first: counted by whoever recorded it.

@@ -103,6 +103,11 @@ public struct DropTree: Sendable {
         return entries.sorted { $0.name < $1.name }
     }
 
+    /// The names in a folder, as they are (nothing renamed, nothing `lstat`-ed).
+    public func names(in directory: String) throws -> Set<String> {
+        Set(try fileSystem.names(in: directory, renamingUnreadable: false))
+    }
+
     /// What `lstat` says of one path.
     public func entry(at path: String) throws -> DropEntry {
         try fileSystem.entry(at: path)
