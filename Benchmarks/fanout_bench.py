@@ -91,14 +91,15 @@ def wait_for(paths, timeout=600):
     return seen
 
 
-def main():
+def main(argv=None):
+    """Runs the fan-out; prints its report and returns the drop-to-ack seconds of the attendance files."""
     parser = argparse.ArgumentParser()
     parser.add_argument("--centers", type=int, default=10)
     parser.add_argument("--schools", type=int, default=40)
     parser.add_argument("--students", type=int, default=300)
     parser.add_argument("--days", type=int, default=3)
     parser.add_argument("--keep", action="store_true", help="keep the tree (its path is printed)")
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
 
     subprocess.run(["swift", "build", "-c", "release", "--product", "ktsx"], cwd=ROOT, check=True, stdout=subprocess.DEVNULL)
     ktsx = os.path.join(ROOT, ".build", "release", "ktsx")

@@ -72,7 +72,8 @@ class AckWatcher:
                         self.seen.setdefault((org, entry.name), now)
 
 
-def main():
+def main(argv=None):
+    """Runs the load; prints its report and returns (exit status, the figures)."""
     parser = argparse.ArgumentParser()
     parser.add_argument("--files", type=int, default=10000)
     parser.add_argument("--participants", type=int, default=200)
@@ -80,7 +81,7 @@ def main():
     parser.add_argument("--busy", type=int, default=120)
     parser.add_argument("--big-mb", type=int, default=1000)
     parser.add_argument("--probe-every", type=float, default=2.0)
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
 
     subprocess.run(["swift", "build", "-c", "release", "--product", "ktsx"], cwd=ROOT, check=True, stdout=subprocess.DEVNULL)
     ktsx = os.path.join(ROOT, ".build", "release", "ktsx")
@@ -179,7 +180,7 @@ def main():
     backlog_times = [ack_time(key) for key in expected]
     missing = [key for key in dropped_at if ack_time(key) is None]
     drained = max(t for t in backlog_times if t is not None)
-    flood_done = max(ack_time(key) for key in expected if key[0] == flood)
+    flood_done = max((ack_time(key) for key in expected if key[0] == flood), default=0.0)
     busy_done = {org: 0.0 for org in busy}
     for key in expected:
         if key[0] in busy_done:
@@ -210,8 +211,9 @@ def main():
           + (f", one {args.big_mb} MB attendance file from {CENTER}" if big else "") + f"), {len(probes)} probes from "
           f"{len(quiet)} quiet schools every {args.probe_every:g} s")
     print(f"  backlog drained in {drained:.1f} s: {len(expected) / drained:.0f} files/s")
-    print(f"  flood's last ack {flood_done:.1f} s; busy schools' last ack: median {statistics.median(busy_done.values()):.1f} s, "
-          f"max {max(busy_done.values()):.1f} s")
+    if busy_done:
+        print(f"  flood's last ack {flood_done:.1f} s; busy schools' last ack: median {statistics.median(busy_done.values()):.1f} s, "
+              f"max {max(busy_done.values()):.1f} s")
     if probe_latencies:
         print(f"  probes (quiet schools, dropped during the drain): p50 {statistics.median(probe_latencies):.2f} s, "
               f"p99 {percentile(probe_latencies, 0.99):.2f} s, max {max(probe_latencies):.2f} s")
@@ -221,8 +223,14 @@ def main():
           f"{statistics.median(rss_samples) / 1024:.0f} MB, max {max(rss_samples) / 1024:.0f} MB")
     print(f"  files without an acknowledgement: {len(missing)}; participants with acks != files dropped: {len(doubled)}; "
           f"left in inbound/: {left_inbound}; left in the work area: {left_work}")
-    return 0 if not missing and not doubled and left_inbound == 0 and left_work == 0 else 1
+    figures = {
+        "files": len(expected), "drain_rate": len(expected) / drained, "probe_p50": statistics.median(probe_latencies or [0]),
+        "probe_p99": percentile(probe_latencies, 0.99) if probe_latencies else None, "probes": len(probe_latencies),
+        "big_seconds": big_latency, "big_verdict": big_verdict, "peak_mb": peak_kb / 1024,
+        "lost": len(missing) + len(doubled) + left_inbound + left_work,
+    }
+    return (0 if not missing and not doubled and left_inbound == 0 and left_work == 0 else 1), figures
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(main()[0])

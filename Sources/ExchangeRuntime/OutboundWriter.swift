@@ -131,9 +131,13 @@ struct OutboundWriter: Sendable {
     func repairOrphanTemporaries(of orgIds: [String], logger: Logger) async -> Int {
         let tree = self.tree
         var repaired = 0
-        for orgId in orgIds {
+        // Every folder listed in one trip to a blocking thread (a pass looks at hundreds of them).
+        let found = await BlockingWork.run {
+            orgIds.map { orgId in (orgId, WorkFailure.capture { try tree.temporaries(inOutboundOf: orgId) }) }
+        }
+        for (orgId, listing) in found {
             do {
-                for temporary in try await BlockingWork.run({ try tree.temporaries(inOutboundOf: orgId) }) {
+                for temporary in try listing.get() {
                     guard try await ledger.isFinished(sourceId: temporary.sourceId) else { continue }
                     // Still there once its source is seen finished (not placed by its step meanwhile).
                     guard await BlockingWork.run({ tree.exists("\(tree.outbound(orgId))/\(temporary.name)") }) else { continue }
