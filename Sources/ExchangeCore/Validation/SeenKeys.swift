@@ -201,7 +201,11 @@ public struct SeenKeys {
     private mutating func flushPending() {
         guard !pendingStarts.isEmpty else { return }
         pending.withUnsafeBytes { bytes in
-            pendingStarts.sort { RunEntry(bytes, at: $0) < RunEntry(bytes, at: $1) }
+            // Hashes first (one load each); the whole entries only when two hashes are equal.
+            pendingStarts.sort { a, b in
+                let (first, second) = (bytes.loadUnaligned(fromByteOffset: a, as: UInt64.self), bytes.loadUnaligned(fromByteOffset: b, as: UInt64.self))
+                return first != second ? first < second : RunEntry(bytes, at: a) < RunEntry(bytes, at: b)
+            }
         }
         // Moved out (not copied) while written, and back with their capacity kept.
         var (bytes, starts): ([UInt8], [Int]) = ([], [])
