@@ -21,6 +21,20 @@ private func id(of index: Int) -> String {
 /// their places among other issues.
 private func broken(_ index: Int) -> Bool { index % 250 == 3 }
 
+/// `records` records written by `write(record, index, id)` in turn through `copies` rounds, each with the
+/// id `id(of:)` gives it; returns how many of those ids repeat an earlier one.
+private func grow<Record>(_ records: [Record], copies: Int, write: (Record, Int, String) -> Void) -> Int {
+    var used: Set<String> = []
+    var index = 0
+    for _ in 0..<copies {
+        for record in records {
+            write(record, index, id(of: index))
+            index += 1
+        }
+    }
+    return (0..<index).filter { !used.insert(id(of: $0)).inserted }.count
+}
+
 /// The valid attendance fixture's records, `copies` times over, with fresh ids except for the planted
 /// repeats; returns the file and the number of repeats planted.
 private func grownXML(copies: Int) throws -> (text: String, repeats: Int) {
@@ -31,22 +45,14 @@ private func grownXML(copies: Int) throws -> (text: String, repeats: Int) {
     let lastRecord = records.last!.components(separatedBy: "</Attendance>")[0] + "</Attendance>\n"
     let bodies = records.dropLast().map { $0 } + [lastRecord]
     var out = ""
-    var repeats = 0
-    var used: Set<String> = []
-    var index = 0
-    for _ in 0..<copies {
-        for body in bodies {
-            let id = id(of: index)
-            if !used.insert(id).inserted { repeats += 1 }
-            var record = body.replacingOccurrences(
-                of: #"<RecordId>[^<]*</RecordId>"#, with: "<RecordId>\(id)</RecordId>", options: .regularExpression)
-            if broken(index) { record = record.replacingOccurrences(of: "<Action>add</Action>", with: "<Action>append</Action>") }
-            out += record
-            index += 1
-        }
+    let repeats = grow(bodies, copies: copies) { body, index, id in
+        var record = body.replacingOccurrences(
+            of: #"<RecordId>[^<]*</RecordId>"#, with: "<RecordId>\(id)</RecordId>", options: .regularExpression)
+        if broken(index) { record = record.replacingOccurrences(of: "<Action>add</Action>", with: "<Action>append</Action>") }
+        out += record
     }
     let header = head.replacingOccurrences(
-        of: #"<RecordCount>[0-9]+</RecordCount>"#, with: "<RecordCount>\(index)</RecordCount>", options: .regularExpression)
+        of: #"<RecordCount>[0-9]+</RecordCount>"#, with: "<RecordCount>\(bodies.count * copies)</RecordCount>", options: .regularExpression)
     return (header + out + "</KtsxAttendanceFile>\n", repeats)
 }
 
@@ -59,19 +65,11 @@ private func grownCSV(copies: Int) throws -> (text: String, repeats: Int) {
     // Rows whose quoted values may hold commas or line ends are left out, so a row is a line.
     lines = lines.filter { !$0.contains("\"") }
     var out = header + "\n"
-    var repeats = 0
-    var used: Set<String> = []
-    var index = 0
-    for _ in 0..<copies {
-        for line in lines {
-            let id = id(of: index)
-            if !used.insert(id).inserted { repeats += 1 }
-            var cells = line.split(separator: ",", omittingEmptySubsequences: false).map(String.init)
-            cells[0] = id
-            if broken(index) { cells[1] = "append" }
-            out += cells.joined(separator: ",") + "\n"
-            index += 1
-        }
+    let repeats = grow(lines, copies: copies) { line, index, id in
+        var cells = line.split(separator: ",", omittingEmptySubsequences: false).map(String.init)
+        cells[0] = id
+        if broken(index) { cells[1] = "append" }
+        out += cells.joined(separator: ",") + "\n"
     }
     return (out, repeats)
 }
