@@ -39,8 +39,9 @@ public struct ExchangeCycle: Sendable {
     /// Ready files taken per pass, in turns between participants; those left wait for the next pass, which
     /// starts at once after a fresh look at every folder.
     let filesPerPass: Int
-    /// The default of `filesPerPass`: about a second's work.
-    public static let defaultFilesPerPass = 200
+    /// The default of `filesPerPass`: about a quarter of a second's work, so that a file that becomes ready
+    /// while a backlog drains waits little for the pass in progress (each pass also lists every folder).
+    public static let defaultFilesPerPass = 100
     /// Senders whose files are judged at once (each sender's files in their order): while one waits on
     /// its ledger or its disk, another's is judged.
     let sendersAtOnce: Int
@@ -57,6 +58,8 @@ public struct ExchangeCycle: Sendable {
     /// The second lane, where one large file at a time is judged beside the passes.
     let largeFiles: LargeFileLane
     private var trackers: [String: ReadinessTracker] = [:]
+    /// Passes run so far (turns the order of equal senders).
+    private var passes = 0
     /// Claimed files without a receipt, by receipt id: since when they were seen so.
     private var unfinishedSince: [String: Duration] = [:]
     /// The same failure, every pass, is logged once a minute: by participant and what failed, the error
@@ -297,7 +300,17 @@ public struct ExchangeCycle: Sendable {
             }
         }
 
-        // The turns: files dealt to senders one at a time, in turns, up to `filesPerPass`.
+        // The turns: files dealt to senders one at a time, in turns, up to `filesPerPass`. When there are more
+        // senders with files than the pass takes, the senders with the fewest files are dealt first, and among
+        // equals the first place moves on each pass: no sender waits for others merely by its name.
+        passes += 1
+        let rotation = passes
+        queues = queues.enumerated()
+            .sorted { first, second in
+                let (one, other) = ((first.offset + rotation) % queues.count, (second.offset + rotation) % queues.count)
+                return (first.element.ready.count, one) < (second.element.ready.count, other)
+            }
+            .map(\.element)
         var turns: [(participant: Participant, logger: Logger, names: [String])] = queues.map { ($0.participant, $0.logger, []) }
         var taken = 0
         while taken < filesPerPass, queues.contains(where: { !$0.ready.isEmpty }) {
@@ -356,7 +369,11 @@ public struct ExchangeCycle: Sendable {
         let writer = outboundWriter
         let orgIds = participants.map(\.orgId)
         if due.contains(.pickups) { summary.pickedUp = await recordPickups(logger: logger) }
-        summary.temporariesRepaired = await writer.repairOrphanTemporaries(of: orgIds, logger: logger)
+        // Orphaned temporaries are looked for with unfinished work (every outbound folder is listed, some
+        // with thousands of files waiting): often enough for what should never happen.
+        if due.contains(.retryUnfinished) {
+            summary.temporariesRepaired = await writer.repairOrphanTemporaries(of: orgIds, logger: logger)
+        }
         if due.contains(.heartbeat) {
             do {
                 try await BlockingWork.run { try cycle.tree.writeHeartbeat(ServiceHeartbeat(time: cycle.processor.now(), processId: getpid())) }

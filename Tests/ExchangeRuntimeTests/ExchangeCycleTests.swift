@@ -22,7 +22,9 @@ struct CycleWorld {
 
     /// - Parameter sendersAtOnce: 1 by default, so that the order files are claimed in is the order of the turns.
     /// - Parameter largeFileBytes: Files this large go to the second lane.
-    init(root: URL, sendersAtOnce: Int = 1, largeFileBytes: Int64 = ServiceSettings.defaultLargeFileBytes) throws {
+    init(
+        root: URL, sendersAtOnce: Int = 1, largeFileBytes: Int64 = ServiceSettings.defaultLargeFileBytes, filesPerPass: Int = 12
+    ) throws {
         var settings = ServiceSettings(
             dropRoot: root.appendingPathComponent("drop").path, stateDirectory: root.appendingPathComponent("state").path,
             quietPeriod: .zero)
@@ -36,7 +38,7 @@ struct CycleWorld {
             newReceiptId: { sender in FileProcessor.receiptId(sender: sender, time: JobWorld.now, suffix: String(format: "%06d", counter.next())) })
         cycle = ExchangeCycle(
             references: ReferenceStore(directory: root.appendingPathComponent("no-reference").path, reference: CycleWorld.reference),
-            settings: settings, tree: tree, ledger: ledger, processor: processor, filesPerPass: 12, sendersAtOnce: sendersAtOnce)
+            settings: settings, tree: tree, ledger: ledger, processor: processor, filesPerPass: filesPerPass, sendersAtOnce: sendersAtOnce)
     }
 
     func drop(_ count: Int, into org: String) throws {
@@ -69,6 +71,22 @@ struct ExchangeCycleTests {
                 let names = receipts.filter { $0.senderOrgId == org }.sorted { $0.id.suffix(6) < $1.id.suffix(6) }.map(\.originalName)
                 #expect(names == (0..<4).map { "file-\(String(format: "%03d", $0)).csv" }, "\(org): \(names)")
             }
+        }
+    }
+
+    @Test("with more senders than a pass takes files, the sender with the fewest files is dealt first, whatever its name")
+    func quietSenderDealtFirst() async throws {
+        try await withTemporaryDirectory { root in
+            var world = try CycleWorld(root: root, filesPerPass: 2)
+            try world.drop(4, into: "061010")
+            try world.drop(4, into: "061020")
+            try world.drop(1, into: "165901")
+            var logger = Logger(label: "test")
+            logger.logLevel = .critical
+            let summary = await world.cycle.run(now: .zero, logger: logger)
+            #expect(summary.processed == 2)
+            // The center, last by name, has one file: it is taken in the first pass.
+            #expect(try await world.claimOrder().contains("165901"))
         }
     }
 
