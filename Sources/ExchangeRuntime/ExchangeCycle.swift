@@ -224,6 +224,16 @@ public struct ExchangeCycle: Sendable {
         case done(name: String, acknowledged: Bool)
         /// Not handled; it stays and is retried.
         case failed(name: String, error: String)
+
+        /// What became of `name` when `processor` took it.
+        static func of(_ name: String, from participant: Participant, processor: FileProcessor, logger: Logger) async -> FileResult {
+            do {
+                let acknowledged = try await processor.process(name, from: participant, logger: logger) != nil
+                return .done(name: name, acknowledged: acknowledged)
+            } catch {
+                return .failed(name: name, error: "\(error)")
+            }
+        }
     }
 
     /// Runs one pass at `now` (our monotonic clock, for readiness). Blocking work (the disk, validation)
@@ -442,14 +452,7 @@ public struct ExchangeCycle: Sendable {
     private func take(_ turn: SenderTurn) async -> [FileResult] {
         let (participant, logger, processor) = (turn.participant, turn.logger, processor)
         var results: [FileResult] = []
-        for name in turn.names {
-            do {
-                let acknowledged = try await processor.process(name, from: participant, logger: logger) != nil
-                results.append(.done(name: name, acknowledged: acknowledged))
-            } catch {
-                results.append(.failed(name: name, error: "\(error)"))
-            }
-        }
+        for name in turn.names { results.append(await FileResult.of(name, from: participant, processor: processor, logger: logger)) }
         return results
     }
 

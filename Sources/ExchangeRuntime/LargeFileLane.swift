@@ -93,13 +93,7 @@ final class LargeFileLane: Sendable {
                 _ = try? await ledger.lease(senders: [sender], to: owner)
             }
         }
-        let result: ExchangeCycle.FileResult
-        do {
-            let acknowledged = try await processor.process(name, from: participant, logger: logger) != nil
-            result = .done(name: name, acknowledged: acknowledged)
-        } catch {
-            result = .failed(name: name, error: "\(error)")
-        }
+        let result = await ExchangeCycle.FileResult.of(name, from: participant, processor: processor, logger: logger)
         renewal.cancel()
         do {
             try await ledger.release(senders: [sender], by: owner)

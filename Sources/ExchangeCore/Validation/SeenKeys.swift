@@ -138,10 +138,12 @@ public struct SeenKeys {
 
     private func matches(_ slot: Slot, _ key: UnsafeRawBufferPointer) -> Bool {
         guard Int(slot.length) == key.count else { return false }
-        return arena.withUnsafeBytes { stored in
-            let bytes = UnsafeRawBufferPointer(rebasing: stored[slot.offset..<(slot.offset + key.count)])
-            return key.isEmpty || memoryEqual(bytes, key)
-        }
+        return arena.withUnsafeBytes { key.isEmpty || memoryEqual(SeenKeys.key(of: slot, in: $0), key) }
+    }
+
+    /// A slot's key in the arena's bytes.
+    private static func key(of slot: Slot, in arena: UnsafeRawBufferPointer) -> UnsafeRawBufferPointer {
+        UnsafeRawBufferPointer(rebasing: arena[slot.offset..<(slot.offset + Int(slot.length))])
     }
 
     private mutating func grow() {
@@ -171,11 +173,10 @@ public struct SeenKeys {
         var occupied = slots.indices.filter { slots[$0].hash != 0 }
         let (table, keys) = (slots, arena)
         keys.withUnsafeBytes { stored in
-            func key(_ slot: Slot) -> UnsafeRawBufferPointer {
-                UnsafeRawBufferPointer(rebasing: stored[slot.offset..<(slot.offset + Int(slot.length))])
-            }
             occupied.sort { a, b in
-                RunEntry.precedes((table[a].hash, key(table[a]), Int(table[a].row)), (table[b].hash, key(table[b]), Int(table[b].row)))
+                let (one, other) = (table[a], table[b])
+                return RunEntry.precedes(
+                    (one.hash, SeenKeys.key(of: one, in: stored), Int(one.row)), (other.hash, SeenKeys.key(of: other, in: stored), Int(other.row)))
             }
         }
         slots = []
@@ -184,8 +185,7 @@ public struct SeenKeys {
         writeRun(count: occupied.count) { index, chunk in
             let slot = table[occupied[index]]
             keys.withUnsafeBytes { stored in
-                let key = UnsafeRawBufferPointer(rebasing: stored[slot.offset..<(slot.offset + Int(slot.length))])
-                RunEntry.append(hash: slot.hash, row: Int(slot.row), line: 0, order: 0, key: key, to: &chunk)
+                RunEntry.append(hash: slot.hash, row: Int(slot.row), line: 0, order: 0, key: SeenKeys.key(of: slot, in: stored), to: &chunk)
             }
         }
     }
