@@ -292,6 +292,13 @@ extension FileProcessor {
                 } catch {
                     throw FileReadError(file: name, reason: "\(error)")
                 }
+            },
+            rewind: { () throws(FileReadError) in
+                do {
+                    try file.rewind()
+                } catch {
+                    throw FileReadError(file: name, reason: "\(error)")
+                }
             }, displayName: name, capturing: RecordFiles.partnerFieldNames, onRecord: onRecord, progress: progress,
             stopReading: stopReading)
     }

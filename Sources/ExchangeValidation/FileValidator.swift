@@ -80,6 +80,19 @@ public final class FileValidator: Sendable {
         return try validate(fileDescriptor: descriptor, displayName: name)
     }
 
+    /// How to read a file again from where validation started, if it can be (a regular file can, a
+    /// pipe cannot).
+    private static func rewinding(_ fileDescriptor: Int32, displayName: String) -> (() throws(FileReadError) -> Void)? {
+        var info = stat()
+        let start = lseek(fileDescriptor, 0, SEEK_CUR)
+        guard start >= 0, fstat(fileDescriptor, &info) == 0, (info.st_mode & S_IFMT) == S_IFREG else { return nil }
+        return { () throws(FileReadError) in
+            if lseek(fileDescriptor, start, SEEK_SET) < 0 {
+                throw FileReadError(file: displayName, reason: String(cString: strerror(errno)))
+            }
+        }
+    }
+
     /// Judges the bytes readable from `fileDescriptor` (from its current offset to the end).
     /// - Parameters:
     ///   - capturing: Record fields (logical names) whose values `onRecord` receives, record by record.
@@ -100,13 +113,18 @@ public final class FileValidator: Sendable {
                     if errno == EINTR { continue }
                     throw FileReadError(file: displayName, reason: String(cString: strerror(errno)))
                 }
-            }, displayName: displayName, capturing: capturing, onRecord: onRecord, progress: progress, stopReading: stopReading)
+            }, rewind: FileValidator.rewinding(fileDescriptor, displayName: displayName), displayName: displayName,
+            capturing: capturing, onRecord: onRecord, progress: progress, stopReading: stopReading)
     }
 
     /// Judges the bytes that `reading` hands out: it fills the buffer it is given from where it left off
     /// and returns how many bytes it put there, 0 at the end. Otherwise as `validate(fileDescriptor:…)`.
+    /// - Parameter rewind: Makes `reading` start again from the first byte. With it, an XML file is first
+    ///   checked by the fast path (`XMLSchemaCheck`), and read again with libxml2's validator only if the
+    ///   fast path cannot vouch for it; without it, libxml2's validator checks the one reading.
     public func validate(
-        reading: (UnsafeMutableRawBufferPointer) throws(FileReadError) -> Int, displayName: String, capturing: Set<String> = [],
+        reading: (UnsafeMutableRawBufferPointer) throws(FileReadError) -> Int, rewind: (() throws(FileReadError) -> Void)? = nil,
+        displayName: String, capturing: Set<String> = [],
         onRecord: RecordFactsHandler? = nil, progress: ((Int64) -> Void)? = nil, stopReading: (() -> Bool)? = nil
     ) throws(FileReadError) -> ValidationReport {
         let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: FileValidator.chunkSize, alignment: 16)
@@ -125,15 +143,17 @@ public final class FileValidator: Sendable {
             first = UnsafeRawBufferPointer(rebasing: buffer[0..<(first.count + more.count)])
         }
         return try judge(
-            first: first, rest: { () throws(FileReadError) in try readChunk() }, displayName: displayName, binding: nil,
-            capturing: capturing, onRecord: onRecord, progress: progress, stopReading: stopReading)
+            first: first, rest: { () throws(FileReadError) in try readChunk() }, rewind: rewind, displayName: displayName,
+            binding: nil, capturing: capturing, onRecord: onRecord, progress: progress, stopReading: stopReading)
     }
 
     /// Judges `bytes` as if they were a file's, handed over in chunks of `chunkSize` (the first at least 64
     /// bytes, as a file's first read is topped up). With `binding`, the bytes are judged as XML or CSV
-    /// whatever they look like: fuzzing and tests drive one path this way.
+    /// whatever they look like: fuzzing and tests drive one path this way. With `xmlSchemaCheck`
+    /// `.libxml2`, libxml2's validator judges XML alone (the parity tests' reference).
     public func validate(
-        bytes: UnsafeRawBufferPointer, displayName: String, binding: Binding? = nil, chunkSize: Int = FileValidator.chunkSize
+        bytes: UnsafeRawBufferPointer, displayName: String, binding: Binding? = nil, chunkSize: Int = FileValidator.chunkSize,
+        xmlSchemaCheck: XMLSchemaCheck = .fastPath
     ) -> ValidationReport {
         let size = max(1, chunkSize)
         var offset = min(bytes.count, max(64, size))
@@ -142,18 +162,23 @@ public final class FileValidator: Sendable {
             defer { offset = end }
             return UnsafeRawBufferPointer(rebasing: bytes[offset..<end])
         }
+        let firstSize = offset
+        let rewind: () throws(FileReadError) -> Void = { offset = 0 }
         do {
             return try judge(
-                first: UnsafeRawBufferPointer(rebasing: bytes[0..<offset]), rest: { () throws(FileReadError) in rest() },
-                displayName: displayName, binding: binding, capturing: [], onRecord: nil, progress: nil, stopReading: nil)
+                first: UnsafeRawBufferPointer(rebasing: bytes[0..<firstSize]), rest: { () throws(FileReadError) in rest() },
+                rewind: xmlSchemaCheck == .fastPath ? rewind : nil, displayName: displayName, binding: binding, capturing: [],
+                onRecord: nil, progress: nil, stopReading: nil)
         } catch {
             preconditionFailure("reading from memory cannot fail: \(error)")
         }
     }
 
-    /// Judges a file whose first chunk is `first` and whose next chunks `rest` hands out (empty at the end).
+    /// Judges a file whose first chunk is `first` and whose next chunks `rest` hands out (empty at the end;
+    /// after `rewind`, from the first byte again).
     private func judge(
-        first: UnsafeRawBufferPointer, rest readChunk: () throws(FileReadError) -> UnsafeRawBufferPointer, displayName: String,
+        first: UnsafeRawBufferPointer, rest readChunk: () throws(FileReadError) -> UnsafeRawBufferPointer,
+        rewind: (() throws(FileReadError) -> Void)?, displayName: String,
         binding forced: Binding?, capturing: Set<String>, onRecord: RecordFactsHandler?, progress: ((Int64) -> Void)?,
         stopReading: (() -> Bool)?
     ) throws(FileReadError) -> ValidationReport {
@@ -162,8 +187,10 @@ public final class FileValidator: Sendable {
             issues.add(ValidationIssue(code: .emptyFile, message: "The file is empty.", line: 1))
             return ValidationReport(file: displayName, type: nil, binding: nil, recordCount: 0, collector: issues)
         }
-        /// Feeds the first chunk and then the rest of the file to `document`, while it wants more.
-        func stream(_ document: inout some ChunkConsumer) throws(FileReadError) {
+        /// Feeds the first chunk and then the rest of the file to `document`, while it wants more; returns
+        /// how many bytes it fed.
+        @discardableResult
+        func stream(_ document: inout some ChunkConsumer) throws(FileReadError) -> Int64 {
             document.feed(first)
             var bytesRead = Int64(first.count)
             var nextReport = FileValidator.progressStep
@@ -172,6 +199,26 @@ public final class FileValidator: Sendable {
                 if chunk.isEmpty { break }
                 document.feed(chunk)
                 bytesRead += Int64(chunk.count)
+                if bytesRead >= nextReport {
+                    progress?(bytesRead)
+                    nextReport += FileValidator.progressStep
+                }
+            }
+            return bytesRead
+        }
+        /// Feeds `document` the file again from its first byte, the same `count` bytes as the first time.
+        func replay(_ document: inout some ChunkConsumer, count: Int64, rewind: () throws(FileReadError) -> Void)
+            throws(FileReadError)
+        {
+            try rewind()
+            var bytesRead: Int64 = 0
+            var nextReport = FileValidator.progressStep
+            while bytesRead < count, document.wantsMoreInput {
+                let chunk = try readChunk()
+                if chunk.isEmpty { break }
+                let used = UnsafeRawBufferPointer(rebasing: chunk.prefix(Int(min(Int64(chunk.count), count - bytesRead))))
+                document.feed(used)
+                bytesRead += Int64(used.count)
                 if bytesRead >= nextReport {
                     progress?(bytesRead)
                     nextReport += FileValidator.progressStep
@@ -188,9 +235,18 @@ public final class FileValidator: Sendable {
             var validator = XMLDocumentValidator(
                 schemas: xmlSchemas, fileName: displayName, fieldGuide: fieldGuide,
                 issueLimit: issueLimit, capturing: capturing, onRecord: onRecord,
-                keySpilling: keySpilling)
-            try stream(&validator)
-            let verdict = validator.finish()
+                keySpilling: keySpilling, schemaCheck: rewind == nil ? .libxml2 : .fastPath)
+            let fed = try stream(&validator)
+            var verdict = validator.finish()
+            if verdict.needsLibxml2Validation, let rewind {
+                // The fast path could not vouch for the file: the same bytes again, with libxml2's validator,
+                // whose verdict and messages stand. The records were handed over the first time.
+                var reference = XMLDocumentValidator(
+                    schemas: xmlSchemas, fileName: displayName, fieldGuide: fieldGuide, issueLimit: issueLimit,
+                    keySpilling: keySpilling, schemaCheck: .libxml2)
+                try replay(&reference, count: fed, rewind: rewind)
+                verdict = reference.finish()
+            }
             var report = ValidationReport(
                 file: displayName, type: verdict.type, binding: .xml, recordCount: verdict.recordCount,
                 collector: verdict.issues)

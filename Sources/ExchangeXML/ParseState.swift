@@ -61,6 +61,9 @@ final class ParseState {
     /// Record fields (UpperCamelCase element names → logical names) whose values `onRecord` receives.
     var capturedElements: [String: String] = [:]
     var onRecord: RecordFactsHandler?
+    /// The fast path's check of the schema, when it runs instead of libxml2's validator (owned by the
+    /// validating parser, which outlives every event; not retained here, as every event reads it).
+    unowned(unsafe) var fastCheck: FastSchemaCheck?
     private var capturingField: String?
     private var fieldText: [UInt8] = []
     private var recordValues: [String: String] = [:]
@@ -100,15 +103,19 @@ final class ParseState {
         handler.internalSubset = { userData, _, _, _ in
             ParseState.from(userData)?.refuseDoctype()
         }
-        handler.startElementNs = { userData, localName, _, uri, _, _, _, _, _ in
+        handler.startElementNs = { userData, localName, _, uri, _, _, attributes, _, _ in
             guard let localName else { return }
-            ParseState.from(userData)?.startElement(localName, uri: uri)
+            ParseState.from(userData)?.startElement(localName, uri: uri, attributes: Int(attributes))
         }
         handler.endElementNs = { userData, _, _, _ in
             ParseState.from(userData)?.endElement()
         }
         handler.characters = { userData, characters, length in
             ParseState.from(userData)?.text(characters, length: Int(length))
+        }
+        // A CDATA section is text like any other (libxml2's validator takes it as such).
+        handler.cdataBlock = { userData, characters, length in
+            ParseState.from(userData)?.text(characters, length: Int(length), cdata: true)
         }
         let context = xmlCreatePushParserCtxt(
             &handler, Unmanaged.passUnretained(self).toOpaque(), nil, 0, fileName)
@@ -162,6 +169,8 @@ final class ParseState {
     /// parser's callbacks run before the schema validator's, which would still read buffers that
     /// `xmlStopParser` frees (libxml2 2.9), so it stops after the current slice instead.
     private func stop() {
+        // The rest of the slice still reaches libxml2's validator, never the fast path: leave it to libxml2.
+        fastCheck?.doubt()
         if sniffing {
             stopped = true
             if let parser { xmlStopParser(parser) }
@@ -184,9 +193,10 @@ final class ParseState {
         stop()
     }
 
-    private func startElement(_ localName: UnsafePointer<xmlChar>, uri: UnsafePointer<xmlChar>?) {
+    private func startElement(_ localName: UnsafePointer<xmlChar>, uri: UnsafePointer<xmlChar>?, attributes: Int) {
         guard !haltRequested else { return }
         applyPendingPops()
+        fastCheck?.start(localName, uri: uri, attributes: attributes)
         if sniffing {
             root = Root(
                 localName: String(cString: localName), namespace: uri.map { String(cString: $0) },
@@ -238,6 +248,7 @@ final class ParseState {
     private func endElement() {
         // Elements that ended before this one have been checked by the validator by now.
         applyPendingPops()
+        fastCheck?.end()
         // The schema validator checks this element's content after this callback returns; keep it on the
         // path until the next event so its errors name it.
         pendingPops += 1
@@ -262,9 +273,10 @@ final class ParseState {
         }
     }
 
-    private func text(_ characters: UnsafePointer<xmlChar>?, length: Int) {
+    private func text(_ characters: UnsafePointer<xmlChar>?, length: Int, cdata: Bool = false) {
         guard !haltRequested else { return }
         applyPendingPops()
+        if let fastCheck, let characters { fastCheck.characters(characters, count: length, cdata: cdata) }
         textBytes += length
         if capturingField != nil, let characters, fieldText.count < 8192 {
             fieldText.append(contentsOf: UnsafeBufferPointer(start: characters, count: min(length, 8192 - fieldText.count)))

@@ -17,6 +17,22 @@ public struct XMLVerdict: Sendable {
     public var issues: IssueCollector
     /// The text of the Header's fields, by element name (`SenderOrgId`, `SchoolYear`, `RecordCount`, ...).
     public var header: [String: String] = [:]
+    /// Whether the fast path could not vouch for the document: its verdict is then libxml2's, and the
+    /// same bytes must be validated again with `XMLSchemaCheck.libxml2` (this verdict's issues are not
+    /// the whole story).
+    public var needsLibxml2Validation = false
+}
+
+/// How a document's schema is checked.
+public enum XMLSchemaCheck: Sendable {
+    /// libxml2's validator plugged into the parse: the verdicts and messages partners see.
+    case libxml2
+    /// The fast path, where the type has one (`XMLSchemaSet.typesWithFastPath`): the same parse without
+    /// libxml2's validator, checking elements and values against our schema's few constructs. It vouches
+    /// for valid documents only; for any other, `XMLVerdict.needsLibxml2Validation` is set and the
+    /// document must be judged again with `.libxml2`. A type without a fast path is judged with `.libxml2`
+    /// at once.
+    case fastPath
 }
 
 /// Limits that keep a hostile document from costing more than a real one.
@@ -45,6 +61,7 @@ public final class XMLDocumentValidator {
     private var prolog: [UInt8] = []
     private var validator: ValidatingParser?
     private var checkedEncoding = false
+    private let schemaCheck: XMLSchemaCheck
 
     /// Prepares to judge one document.
     /// - Parameters:
@@ -57,13 +74,16 @@ public final class XMLDocumentValidator {
     ///   - onRecord: Called with each record's facts when the record ends.
     ///   - keySpilling: Where the record ids of a file with millions of records go once they outgrow memory
     ///     (see `SeenKeys`); without one they all stay in memory.
+    ///   - schemaCheck: libxml2's validator, or the fast path first.
     public init(
         schemas: XMLSchemaSet, fileName: String, fieldGuide: FieldGuide,
         issueLimit: Int = IssueCollector.defaultLimit, limits: XMLLimits = XMLLimits(),
-        capturing: Set<String> = [], onRecord: RecordFactsHandler? = nil, keySpilling: KeySpilling? = nil
+        capturing: Set<String> = [], onRecord: RecordFactsHandler? = nil, keySpilling: KeySpilling? = nil,
+        schemaCheck: XMLSchemaCheck = .libxml2
     ) {
         _ = LibXML2Setup.once
         self.schemas = schemas
+        self.schemaCheck = schemaCheck
         self.state = ParseState(
             fileName: fileName, fieldGuide: fieldGuide,
             checksRecordIds: schemas.checksRecordIdsOutsideSchema, issueLimit: issueLimit, limits: limits,
@@ -131,7 +151,8 @@ public final class XMLDocumentValidator {
             state.checkRecordCount()
         }
         return XMLVerdict(
-            type: state.type, recordCount: state.recordCount, issues: state.issues, header: state.headerValues)
+            type: state.type, recordCount: state.recordCount, issues: state.issues, header: state.headerValues,
+            needsLibxml2Validation: validator?.fastCheck?.inDoubt ?? false)
     }
 
     private func startValidatingIfRootFound() {
@@ -155,28 +176,39 @@ public final class XMLDocumentValidator {
         state.type = type
         state.stopped = false
         state.resetForValidation(recordElement: type.xmlRecordElement)
-        let parser = ValidatingParser(state: state, schema: schema)
+        let fastSchema = schemaCheck == .fastPath ? schemas.fastSchema(for: type) : nil
+        let parser = ValidatingParser(state: state, schema: schema, fastSchema: fastSchema)
         validator = parser
         prolog.withUnsafeBytes { parser.parse($0, terminate: false) }
         prolog = []
     }
 }
 
-/// The validating push parser with the schema plugged in.
+/// The validating push parser: libxml2's validator plugged in, or the fast path's check beside it.
 private final class ValidatingParser {
     let state: ParseState
-    let context: OpaquePointer
+    let context: OpaquePointer?
     let parser: xmlParserCtxtPtr?
+    /// The fast path's check, when it runs instead of libxml2's validator.
+    let fastCheck: FastSchemaCheck?
     var plug: OpaquePointer?
     /// The file name as a C string owned here, freed in `finish()`.
     let fileName: UnsafeMutablePointer<CChar>?
 
-    init(state: ParseState, schema: xmlSchemaPtr) {
+    init(state: ParseState, schema: xmlSchemaPtr, fastSchema: FastSchema?) {
         self.state = state
-        fileName = strdup(state.fileName)
-        context = xmlSchemaNewValidCtxt(schema)
         parser = state.makeParser(sniffing: false)
         state.parser = parser
+        if let fastSchema {
+            fastCheck = FastSchemaCheck(schema: fastSchema)
+            state.fastCheck = fastCheck
+            context = nil
+            fileName = nil
+            return
+        }
+        fastCheck = nil
+        fileName = strdup(state.fileName)
+        context = xmlSchemaNewValidCtxt(schema)
         xmlSchemaSetValidStructuredErrors(
             context,
             { userData, error in
@@ -207,14 +239,14 @@ private final class ValidatingParser {
     }
 
     func finish() {
-        if state.issues.isEmpty, xmlSchemaIsValid(context) == 0 {
+        if let context, state.issues.isEmpty, xmlSchemaIsValid(context) == 0 {
             state.issues.add(ValidationIssue(code: .schemaError, message: "The file does not follow the schema."))
         }
         if let plug { xmlSchemaSAXUnplug(plug) }
         plug = nil
         if let parser { xmlFreeParserCtxt(parser) }
         state.parser = nil
-        xmlSchemaFreeValidCtxt(context)
+        if let context { xmlSchemaFreeValidCtxt(context) }
         free(fileName)
     }
 }

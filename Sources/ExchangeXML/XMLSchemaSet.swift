@@ -18,6 +18,8 @@ public final class XMLSchemaSet: @unchecked Sendable {
     // Sendable: the compiled schemas are never written after init (libxml2 2.9-2.15 validation only
     // reads them; see the research notes), and each validation creates its own context.
     private let schemas: [ExchangeType: xmlSchemaPtr]
+    /// The same schemas compiled for the fast path, for the types whose XSD it can read whole.
+    private let fastSchemas: [ExchangeType: FastSchema]
 
     /// Whether the uniqueness of `RecordId` among a file's records is checked by the parser's callbacks
     /// instead of by the schema's `xs:unique`.
@@ -33,16 +35,20 @@ public final class XMLSchemaSet: @unchecked Sendable {
         checksRecordIdsOutsideSchema = checkRecordIdsOutsideSchema
         _ = LibXML2Setup.once
         var compiled: [ExchangeType: xmlSchemaPtr] = [:]
+        var fast: [ExchangeType: FastSchema] = [:]
         do {
             for (type, text) in xsdTexts.sorted(by: { $0.key.rawValue < $1.key.rawValue }) {
                 let source = checkRecordIdsOutsideSchema ? XMLSchemaSet.removingIdentityConstraints(text) : text
                 compiled[type] = try XMLSchemaSet.compile(type: type, text: source)
+                // The fast path leaves identity constraints to the callbacks, so only when they check them.
+                if checkRecordIdsOutsideSchema { fast[type] = FastSchema.compile(xsdText: text) }
             }
         } catch {
             for schema in compiled.values { xmlSchemaFree(schema) }
             throw error
         }
         schemas = compiled
+        fastSchemas = fast
     }
 
     deinit {
@@ -54,6 +60,12 @@ public final class XMLSchemaSet: @unchecked Sendable {
 
     /// The compiled schema (`xmlSchemaPtr`) for `type`.
     func schema(for type: ExchangeType) -> xmlSchemaPtr? { schemas[type] }
+
+    /// The fast path's form of `type`'s schema, if it has one.
+    func fastSchema(for type: ExchangeType) -> FastSchema? { fastSchemas[type] }
+
+    /// The types whose documents the fast path can vouch for (see `XMLSchemaCheck.fastPath`).
+    public var typesWithFastPath: Set<ExchangeType> { Set(fastSchemas.keys) }
 
     /// `text` without its `<xs:unique>` … `</xs:unique>` blocks (the bundled schemas declare one, on
     /// `RecordId`).

@@ -282,6 +282,10 @@ final class InMemoryFileSystem: FileSystem, @unchecked Sendable {
             self.entry = entry
         }
 
+        func rewind() {
+            offset = 0
+        }
+
         func read(into buffer: UnsafeMutableRawBufferPointer) throws -> Int {
             let count = min(buffer.count, bytes.count - offset)
             guard count > 0 else { return 0 }

@@ -153,25 +153,27 @@ public struct PatternMatcher: Sendable {
         _ accept: Acceptance
     ) -> Bool {
         guard index < steps.count else { return accept.accepts(position) }
-        let step = steps[index]
+        // Through the pointer, not a copy of the step: a copy would retain its ranges on every value.
+        let step = steps.baseAddress! + index
+        let (minimum, maximum) = (step.pointee.min, step.pointee.max)
         var end = position
-        let limit = step.max >= input.count - position ? input.count : position + step.max
-        while end < limit, step.set.contains(UInt32(truncatingIfNeeded: input[end])) { end += 1 }
-        guard end - position >= step.min else { return false }
+        let limit = maximum >= input.count - position ? input.count : position + maximum
+        while end < limit, step.pointee.set.contains(UInt32(truncatingIfNeeded: input[end])) { end += 1 }
+        guard end - position >= minimum else { return false }
         if index == steps.count - 1 {
-            return accept.accepts(end) || (end > position + step.min && backtrackLast(step, position, end, accept))
+            return accept.accepts(end) || (end > position + minimum && backtrackLast(minimum, position, end, accept))
         }
         var candidate = end
-        while candidate >= position + step.min {
+        while candidate >= position + minimum {
             if matchSteps(steps, index + 1, input, candidate, accept) { return true }
             candidate -= 1
         }
         return false
     }
 
-    private static func backtrackLast(_ step: Step, _ position: Int, _ end: Int, _ accept: Acceptance) -> Bool {
+    private static func backtrackLast(_ minimum: Int, _ position: Int, _ end: Int, _ accept: Acceptance) -> Bool {
         var candidate = end - 1
-        while candidate >= position + step.min {
+        while candidate >= position + minimum {
             if accept.accepts(candidate) { return true }
             candidate -= 1
         }

@@ -48,6 +48,8 @@ public protocol ReadableFile: AnyObject {
     var entry: DropEntry { get }
     /// Reads the next bytes into `buffer`; 0 at the end of the file.
     func read(into buffer: UnsafeMutableRawBufferPointer) throws -> Int
+    /// Goes back to the first byte: the next `read` starts there.
+    func rewind() throws
 }
 
 /// A file open for writing, from its start; closed when released.

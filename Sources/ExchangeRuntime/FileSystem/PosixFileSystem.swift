@@ -165,6 +165,10 @@ public struct PosixFileSystem: FileSystem {
             }
         }
 
+        func rewind() throws {
+            if lseek(descriptor, 0, SEEK_SET) < 0 { throw DropTreeError("cannot read", path) }
+        }
+
         func write(_ bytes: UnsafeRawBufferPointer) throws {
             var offset = 0
             while offset < bytes.count {

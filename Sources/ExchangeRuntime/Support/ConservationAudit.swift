@@ -139,6 +139,13 @@ public struct ConservationAudit: Sendable {
                 } catch {
                     throw FileReadError(file: delivery.fileName, reason: "\(error)")
                 }
+            },
+            rewind: { () throws(FileReadError) in
+                do {
+                    try file.rewind()
+                } catch {
+                    throw FileReadError(file: delivery.fileName, reason: "\(error)")
+                }
             }, displayName: delivery.fileName, capturing: ["recordId", "receiptId"],
             onRecord: { record in
                 carried.append(RecordReference(receiptId: record.values["receiptId"] ?? source, recordId: record.values["recordId"] ?? ""))
