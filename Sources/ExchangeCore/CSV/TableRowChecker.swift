@@ -1,3 +1,9 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 /// Checks CSV rows against one Table Schema the way frictionless does: labels by position, then per
 /// row each cell's type and constraints, missing and extra cells, blank rows, `unique` fields and the
 /// primary key. Messages never repeat a value of a student-data field.
@@ -309,12 +315,14 @@ struct TableRowChecker {
             }
         }
         guard compiled.type == .string else { return }
-        if let pattern = compiled.pattern, !pattern.matchesLikeFrictionless(bytes, isASCII: isASCII) {
-            issue(.constraintError, PatternMessage.text(field: name, shownValue: shown, pattern: pattern.pattern,
+        // Optional chaining reads the pattern and the codes in place; `if let` would copy them (and retain
+        // what they hold) for every cell.
+        if compiled.pattern?.matchesLikeFrictionless(bytes, isASCII: isASCII) == false {
+            issue(.constraintError, PatternMessage.text(field: name, shownValue: shown, pattern: compiled.pattern!.pattern,
                                                        hint: compiled.field.formatHint))
         }
-        if let allowed = compiled.enumValues, !allowed.contains(where: { equal(bytes, $0) }) {
-            let list = allowed.map { String(decoding: $0, as: UTF8.self) }.joined(separator: ", ")
+        if compiled.enumValues?.contains(where: { equal(bytes, $0) }) == false {
+            let list = compiled.enumValues!.map { String(decoding: $0, as: UTF8.self) }.joined(separator: ", ")
             issue(.constraintError, "\(name) value\(shown) is not one of the allowed codes: \(list).")
         }
     }
@@ -401,5 +409,7 @@ struct TableRowChecker {
 }
 
 func equal(_ bytes: UnsafeRawBufferPointer, _ other: [UInt8]) -> Bool {
-    bytes.count == other.count && bytes.elementsEqual(other)
+    guard bytes.count == other.count else { return false }
+    guard let start = bytes.baseAddress, !bytes.isEmpty else { return true }
+    return other.withUnsafeBytes { memcmp($0.baseAddress!, start, bytes.count) == 0 }
 }
