@@ -41,6 +41,12 @@ public final class FileValidator: Sendable {
     /// How the record keys of a file with millions of records move out of memory (to nameless temporary
     /// files; see `SeenKeys`).
     public let keySpilling: KeySpilling
+    /// How large a file's CSV blocks are when its rows are checked on every core (`CSVBlockPipeline`); nil
+    /// to check them record by record on the calling thread.
+    public let csvBlockSize: Int?
+
+    /// The default CSV block: half the longest record, so that a block holds hundreds of rows.
+    public static let defaultCSVBlockSize = 512 * 1024
 
     /// The directory for temporary files: `TMPDIR`, or `/tmp`.
     public static var temporaryDirectory: String {
@@ -52,11 +58,14 @@ public final class FileValidator: Sendable {
     ///   - issueLimit: Issues kept per file; the rest are counted.
     ///   - keySpillDirectory: Where a large file's keys may spill (the service gives its work area).
     ///   - keyMemoryBudget: The memory one file's keys may take before they spill.
+    ///   - csvBlockSize: CSV rows past the first chunk are checked in blocks of this size on every core;
+    ///     nil checks them record by record on the calling thread (the same report either way).
     /// - Throws: `SchemaCompilationError` if a bundled schema is broken (a build defect).
     public init(
         issueLimit: Int = IssueCollector.defaultLimit, keySpillDirectory: String = FileValidator.temporaryDirectory,
-        keyMemoryBudget: Int = SeenKeys.defaultMemoryBudget
+        keyMemoryBudget: Int = SeenKeys.defaultMemoryBudget, csvBlockSize: Int? = FileValidator.defaultCSVBlockSize
     ) throws {
+        self.csvBlockSize = csvBlockSize
         keySpilling = KeySpilling(memoryBudget: keyMemoryBudget) { FileKeySpill.make(in: keySpillDirectory) }
         var texts: [ExchangeType: String] = [:]
         for type in ExchangeType.allCases { texts[type] = SchemaCatalog.xsdText(for: type) }
@@ -225,6 +234,25 @@ public final class FileValidator: Sendable {
                 }
             }
         }
+        /// Feeds a CSV file record by record up to its header, then the rest in blocks on every core.
+        func streamInBlocks(_ document: inout CSVDocumentValidator, blockSize: Int) throws(FileReadError) {
+            document.feed(first)
+            var bytesRead = Int64(first.count)
+            var nextReport = FileValidator.progressStep
+            while !document.canCheckBlocks, document.wantsMoreInput, !(stopReading?() ?? false) {
+                let chunk = try readChunk()
+                if chunk.isEmpty { return }
+                document.feed(chunk)
+                bytesRead += Int64(chunk.count)
+                if bytesRead >= nextReport {
+                    progress?(bytesRead)
+                    nextReport += FileValidator.progressStep
+                }
+            }
+            guard document.canCheckBlocks, !(stopReading?() ?? false) else { return }
+            _ = try CSVBlockPipeline(blockSize: blockSize).run(
+                &document, readChunk: readChunk, bytesRead: bytesRead, progress: progress, stopReading: stopReading)
+        }
         let sniffed: ContentSniffer.Sniffed = switch forced {
         case .xml?: .xml
         case .csv?: .csv
@@ -256,7 +284,11 @@ public final class FileValidator: Sendable {
             var validator = CSVDocumentValidator(
                 schemas: tableSchemas, issueLimit: issueLimit, capturing: capturing, onRecord: onRecord,
                 keySpilling: keySpilling)
-            try stream(&validator)
+            if let csvBlockSize {
+                try streamInBlocks(&validator, blockSize: csvBlockSize)
+            } else {
+                try stream(&validator)
+            }
             let verdict = validator.finish()
             return ValidationReport(
                 file: displayName, type: verdict.type, binding: .csv, recordCount: verdict.recordCount,

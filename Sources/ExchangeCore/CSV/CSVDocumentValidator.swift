@@ -24,6 +24,8 @@ public struct CSVDocumentValidator {
     private let keySpilling: KeySpilling?
     /// For each captured field, its column in the file (from the header).
     private var capturedColumns: [(name: String, column: Int)] = []
+    /// Once blocks are checked (`startBlocks`): the lines and records before the next block.
+    private var blockBase: (lines: Int, records: Int)?
 
     /// Prepares to judge one file against `schemas`.
     /// - Parameters:
@@ -80,22 +82,14 @@ public struct CSVDocumentValidator {
         let (ascii, hasNUL) = CellValues.classify(record.raw)
         if !ascii, !CellValues.isValidUTF8(record.raw) {
             if sawHeader { rows += 1 } else { stopped = true }
-            issues.add(
-                ValidationIssue(
-                    code: .encodingError,
-                    message: "Line \(record.line) is not valid UTF-8. KTS Exchange files must be UTF-8; save the "
-                        + "file as UTF-8 and send it again.", line: record.line, row: record.number))
+            issues.add(CSVDocumentValidator.notUTF8Issue(line: record.line, row: record.number))
             sawHeader = true
             return
         }
         if hasNUL {
             if sawHeader { rows += 1 } else { stopped = true }
             sawHeader = true
-            issues.add(
-                ValidationIssue(
-                    code: .encodingError,
-                    message: "Line \(record.line) contains a NUL byte; the file looks like binary data, not CSV text.",
-                    line: record.line, row: record.number))
+            issues.add(CSVDocumentValidator.nulIssue(line: record.line, row: record.number))
             return
         }
         guard sawHeader else {
@@ -103,16 +97,118 @@ public struct CSVDocumentValidator {
             recognise(header: record)
             return
         }
-        rows += 1
-        checker?.checkRow(record, isASCII: ascii, into: &issues)
-        if let onRecord, let type, !capturedColumns.isEmpty {
-            var values: [String: String] = [:]
-            for (name, column) in capturedColumns where column < record.count {
-                let value = record.string(column)
-                if !value.isEmpty { values[name] = value }
-            }
-            onRecord(RecordFacts(type: type, line: record.line, values: values))
+        apply(
+            CSVDocumentValidator.examine(
+                record, ascii: ascii, checker: &checker, capturing: onRecord == nil ? [] : capturedColumns))
+    }
+
+    /// A data record checked on its own, waiting to be reported in file order.
+    enum RecordOutcome: Sendable {
+        /// Bytes that are not UTF-8.
+        case notUTF8(line: Int, row: Int)
+        /// A NUL byte.
+        case nul(line: Int, row: Int)
+        /// A row: its cells checked, and the values of the captured fields (nil when none are).
+        case row(TableRowChecker.RowCheck, values: [String: String]?)
+        /// Broken CSV syntax.
+        case problem(CSVSyntaxProblem)
+    }
+
+    /// Checks one data record apart from the others (what `apply` then reports).
+    static func examine(
+        _ record: CSVRecord, ascii knownASCII: Bool? = nil, checker: inout TableRowChecker?,
+        capturing capturedColumns: [(name: String, column: Int)]
+    ) -> RecordOutcome {
+        var ascii = knownASCII ?? false
+        if knownASCII == nil {
+            let (isASCII, hasNUL) = CellValues.classify(record.raw)
+            if !isASCII, !CellValues.isValidUTF8(record.raw) { return .notUTF8(line: record.line, row: record.number) }
+            if hasNUL { return .nul(line: record.line, row: record.number) }
+            ascii = isASCII
         }
+        guard let check = checker?.checkCells(record, isASCII: ascii) else {
+            return .row(TableRowChecker.RowCheck(line: record.line, row: record.number), values: nil)
+        }
+        guard !capturedColumns.isEmpty else { return .row(check, values: nil) }
+        var values: [String: String] = [:]
+        for (name, column) in capturedColumns where column < record.count {
+            let value = record.string(column)
+            if !value.isEmpty { values[name] = value }
+        }
+        return .row(check, values: values)
+    }
+
+    /// Reports a data record checked on its own, its numbers moved on by `offset` (lines and records
+    /// before the block it was checked in).
+    private mutating func apply(_ outcome: RecordOutcome, offset: (lines: Int, records: Int) = (0, 0)) {
+        switch outcome {
+        case .notUTF8(let line, let row):
+            rows += 1
+            issues.add(CSVDocumentValidator.notUTF8Issue(line: line + offset.lines, row: row + offset.records))
+        case .nul(let line, let row):
+            rows += 1
+            issues.add(CSVDocumentValidator.nulIssue(line: line + offset.lines, row: row + offset.records))
+        case .row(let check, let values):
+            rows += 1
+            checker?.settle(check, lineOffset: offset.lines, rowOffset: offset.records, into: &issues)
+            if let onRecord, let type, let values {
+                onRecord(RecordFacts(type: type, line: check.line + offset.lines, values: values))
+            }
+        case .problem(var problem):
+            problem.line += offset.lines
+            problem.record += offset.records
+            report(problem)
+        }
+    }
+
+    private static func notUTF8Issue(line: Int, row: Int) -> ValidationIssue {
+        ValidationIssue(
+            code: .encodingError,
+            message: "Line \(line) is not valid UTF-8. KTS Exchange files must be UTF-8; save the file as UTF-8 and send "
+                + "it again.", line: line, row: row)
+    }
+
+    private static func nulIssue(line: Int, row: Int) -> ValidationIssue {
+        ValidationIssue(
+            code: .encodingError, message: "Line \(line) contains a NUL byte; the file looks like binary data, not CSV text.",
+            line: line, row: row)
+    }
+
+    // MARK: Blocks
+
+    /// Whether the rest of the file may be checked in blocks (`startBlocks`): the header has been read and
+    /// recognised, and reading goes on.
+    public var canCheckBlocks: Bool { sawHeader && checker != nil && wantsMoreInput && blockBase == nil }
+
+    /// Moves the rest of the file to blocks checked apart (on other threads) and reported in file order
+    /// with `apply(_:)`. Returns the bytes already fed but not yet read as records (the next block's
+    /// start), and the checker for blocks.
+    public mutating func startBlocks() -> (unread: [UInt8], checker: CSVBlockChecker) {
+        precondition(canCheckBlocks, "blocks start after the header")
+        blockBase = (reader.nextLine - 1, reader.recordsRead)
+        let unread = Array(reader.unreadBytes)
+        reader = CSVRecordReader.placeholder
+        return (
+            unread,
+            CSVBlockChecker(
+                checker: checker!, capturedColumns: onRecord == nil ? [] : capturedColumns,
+                maxRecordBytes: CSVRecordReader().maxRecordBytes))
+    }
+
+    /// Reports a block's records in file order. A block that did not end with a whole record
+    /// (`CSVBlockOutcome.unreadBytes` not 0) ends the blocks: `resumeRecordByRecord()` then goes on.
+    public mutating func apply(_ block: CSVBlockOutcome) {
+        guard let base = blockBase else { preconditionFailure("apply(_:) after startBlocks()") }
+        for outcome in block.records { apply(outcome, offset: base) }
+        blockBase = (base.lines + block.lines, base.records + block.recordCount)
+    }
+
+    /// Goes back to reading record by record after the blocks applied so far; feed the rest from the first
+    /// byte no block has read.
+    public mutating func resumeRecordByRecord() {
+        guard let base = blockBase else { return }
+        reader = CSVRecordReader(line: base.lines + 1, recordsBefore: base.records, atFileStart: false)
+        blockBase = nil
     }
 
     private mutating func recognise(header record: CSVRecord) {
@@ -187,4 +283,55 @@ public struct CSVDocumentValidator {
         }
         issues.add(ValidationIssue(code: code, message: message, line: problem.line, row: problem.record))
     }
+}
+
+/// Checks blocks of a CSV file's data rows apart from each other: each block starts where a record starts
+/// (right after a line break that ends one), and its records are checked as `CSVDocumentValidator`
+/// checks them, except for what needs the rows before (repeated keys), which `apply(_:)` settles in file
+/// order. A copy per thread.
+public struct CSVBlockChecker: @unchecked Sendable {
+    // Sendable: the compiled checks it shares with other copies (fields, patterns) are only read; each
+    // copy's scratch space is its own (copied on write).
+    private var checker: TableRowChecker?
+    private let capturedColumns: [(name: String, column: Int)]
+    /// The longest block it takes: the longest record the record-by-record reader accepts.
+    public let maxRecordBytes: Int
+
+    init(checker: TableRowChecker, capturedColumns: [(name: String, column: Int)], maxRecordBytes: Int) {
+        self.checker = checker
+        self.capturedColumns = capturedColumns
+        self.maxRecordBytes = maxRecordBytes
+    }
+
+    /// Checks the records of `block`; with `isLast`, the file ends with it.
+    public mutating func check(_ block: UnsafeRawBufferPointer, isLast: Bool) -> CSVBlockOutcome {
+        var reader = CSVRecordReader(maxRecordBytes: Int.max, atFileStart: false)
+        var records: [CSVDocumentValidator.RecordOutcome] = []
+        var checker = self.checker
+        let capturing = capturedColumns
+        let onRecord: (CSVRecord) -> Void = { record in
+            records.append(CSVDocumentValidator.examine(record, checker: &checker, capturing: capturing))
+        }
+        reader.consume(block, onRecord: onRecord, onProblem: { records.append(.problem($0)) })
+        if isLast { reader.finish(onRecord: onRecord, onProblem: { records.append(.problem($0)) }) }
+        self.checker = checker
+        // Blocks are never longer than `maxRecordBytes`, so a record the record-by-record reader would
+        // refuse as too long never ends inside one: it is left to that reader.
+        precondition(block.count <= maxRecordBytes, "a block longer than the longest record")
+        return CSVBlockOutcome(
+            records: records, lines: reader.nextLine - 1, recordCount: reader.recordsRead,
+            unreadBytes: reader.unreadBytes.count)
+    }
+}
+
+/// What checking one block found, to be reported with `CSVDocumentValidator.apply(_:)`.
+public struct CSVBlockOutcome: Sendable {
+    /// Its records, in order.
+    let records: [CSVDocumentValidator.RecordOutcome]
+    /// The line breaks and records (syntax problems included) read.
+    let lines: Int
+    let recordCount: Int
+    /// The bytes at its end that do not end a record (a quoted value going on into the next block): the
+    /// blocks end there, and the file is read record by record from that byte on.
+    public let unreadBytes: Int
 }

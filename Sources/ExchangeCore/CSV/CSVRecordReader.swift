@@ -97,9 +97,23 @@ public struct CSVRecordReader {
     static var placeholder: CSVRecordReader { CSVRecordReader(maxRecordBytes: 0) }
 
     /// Creates a reader that accepts records up to `maxRecordBytes` long.
-    public init(maxRecordBytes: Int = 1 << 20) {
+    /// - Parameters:
+    ///   - line: The line its first byte is on.
+    ///   - recordsBefore: The records before its first byte (its first record is number `recordsBefore + 1`).
+    ///   - atFileStart: Whether its first bytes are the file's (where a byte-order mark may be).
+    public init(maxRecordBytes: Int = 1 << 20, line: Int = 1, recordsBefore: Int = 0, atFileStart: Bool = true) {
         self.maxRecordBytes = maxRecordBytes
+        self.line = line
+        self.recordNumber = recordsBefore
+        self.atStart = atFileStart
     }
+
+    /// The line the next record starts on.
+    var nextLine: Int { line }
+    /// The records read (and syntax problems met) so far, those before its start included.
+    var recordsRead: Int { recordNumber }
+    /// The bytes after the last whole record: the start of one not yet ended.
+    var unreadBytes: ArraySlice<UInt8> { buffer[position...] }
 
     /// Reads every complete record in `bytes` (plus what earlier calls left over).
     public mutating func consume(

@@ -157,9 +157,34 @@ struct TableRowChecker {
 
     // MARK: Rows
 
+    /// What checking one row's cells found, before its keys are compared with earlier rows': the part
+    /// of a row's check that needs no other row, so rows can be checked on several threads and settled
+    /// in file order (`settle`).
+    struct RowCheck: Sendable {
+        /// The cells' issues, in the order found.
+        var issues: [ValidationIssue] = []
+        /// The values of `unique` fields, each with how many of `issues` came before its check.
+        var uniqueValues: [(field: Int, before: Int, value: [UInt8])] = []
+        /// Whether every cell is missing (the row's one issue is then that it is blank).
+        var blank = false
+        /// The primary key: nil without one; empty parts when the row has none of it.
+        var key: [UInt8]?
+        /// Whether the row has none of the primary key's fields.
+        var keyAbsent = false
+        /// The row's line and record number (as the record had them when checked).
+        var line: Int
+        var row: Int
+    }
+
     /// Checks one data row.
     /// - Parameter isASCII: Whether the record's bytes are all ASCII (so no cell needs a UTF-8 look).
     mutating func checkRow(_ record: CSVRecord, isASCII: Bool, into issues: inout IssueCollector) {
+        settle(checkCells(record, isASCII: isASCII), into: &issues)
+    }
+
+    /// Checks one row's cells; `settle` then compares its keys with earlier rows' and reports.
+    mutating func checkCells(_ record: CSVRecord, isASCII: Bool) -> RowCheck {
+        var check = RowCheck(line: record.line, row: record.number)
         var rowIssues: [ValidationIssue] = []
         var blankCells = 0
         for slot in keyParts.indices { keyParts[slot] = nil }
@@ -195,7 +220,7 @@ struct TableRowChecker {
                     keyParts[slot] = start..<keyBuffer.count
                 }
                 if isUnique[index] {
-                    checkUnique(bytes, index: index, record: record, order: issues.total + rowIssues.count, into: &rowIssues)
+                    check.uniqueValues.append((index, rowIssues.count, Array(bytes)))
                 }
                 return true
             }
@@ -222,14 +247,70 @@ struct TableRowChecker {
                         line: record.line, column: position + 1, field: name, row: record.number))
             }
         }
-        if blankCells == columns.count {
-            rowIssues = [
-                ValidationIssue(
-                    code: .blankRow, message: "The row is blank; remove it.", line: record.line, row: record.number)
-            ]
+        check.blank = blankCells == columns.count
+        check.issues = rowIssues
+        if !primaryKeyPositions.isEmpty {
+            let parts = keyParts
+            if parts.allSatisfy({ $0 == nil }) {
+                check.keyAbsent = true
+            } else if parts.count == 1, let only = parts[0] {
+                // One key: its bytes. Several: each part tagged present/absent and length-prefixed.
+                check.key = Array(keyBuffer[only])
+            } else {
+                var key: [UInt8] = []
+                for part in parts {
+                    let bytes = part.map { Array(keyBuffer[$0]) } ?? []
+                    key.append(part == nil ? 0 : 1)
+                    withUnsafeBytes(of: UInt32(bytes.count)) { key.append(contentsOf: $0) }
+                    key += bytes
+                }
+                check.key = key
+            }
+        }
+        return check
+    }
+
+    /// Reports a checked row in file order: its cells' issues with the repeats of `unique` values among
+    /// them, where each was checked, or only that it is blank; then a repeated or absent primary key.
+    /// `lineOffset` and `rowOffset` are added to the row's numbers (rows checked apart from the file's
+    /// start count from there).
+    mutating func settle(_ check: RowCheck, lineOffset: Int = 0, rowOffset: Int = 0, into issues: inout IssueCollector) {
+        let (line, row) = (check.line + lineOffset, check.row + rowOffset)
+        var rowIssues: [ValidationIssue] = []
+        var copied = 0
+        func copyCellIssues(upTo end: Int) {
+            while copied < end {
+                var issue = check.issues[copied]
+                if lineOffset != 0 || rowOffset != 0 {
+                    issue.line = issue.line.map { $0 + lineOffset }
+                    issue.row = issue.row.map { $0 + rowOffset }
+                }
+                rowIssues.append(issue)
+                copied += 1
+            }
+        }
+        for unique in check.uniqueValues {
+            copyCellIssues(upTo: unique.before)
+            let order = issues.total + rowIssues.count
+            let previous = unique.value.withUnsafeBytes {
+                uniqueSeen[unique.field]?.insert($0, row: row, line: line, order: order)
+            }
+            if let previous { rowIssues.append(uniqueIssue(field: unique.field, row: row, line: line, previous: previous)) }
+        }
+        copyCellIssues(upTo: check.issues.count)
+        if check.blank {
+            rowIssues = [ValidationIssue(code: .blankRow, message: "The row is blank; remove it.", line: line, row: row)]
         }
         for issue in rowIssues { issues.add(issue) }
-        checkPrimaryKey(record: record, into: &issues)
+        if check.keyAbsent {
+            issues.add(
+                ValidationIssue(
+                    code: .primaryKey, message: "The row has no \(schema.primaryKey.joined(separator: " + ")); every record needs one.",
+                    line: line, row: row))
+        } else if let key = check.key {
+            let previous = key.withUnsafeBytes { primaryKeysSeen.insert($0, row: row, line: line, order: issues.total) }
+            if let previous { issues.add(primaryKeyIssue(row: row, line: line, previous: previous)) }
+        }
     }
 
     private func isMissing(_ bytes: UnsafeRawBufferPointer) -> Bool {
@@ -327,14 +408,6 @@ struct TableRowChecker {
         }
     }
 
-    private mutating func checkUnique(
-        _ bytes: UnsafeRawBufferPointer, index: Int, record: CSVRecord, order: Int, into rowIssues: inout [ValidationIssue]
-    ) {
-        if let previous = uniqueSeen[index]?.insert(bytes, row: record.number, line: record.line, order: order) {
-            rowIssues.append(uniqueIssue(field: index, row: record.number, line: record.line, previous: previous))
-        }
-    }
-
     private func uniqueIssue(field index: Int, row: Int, line: Int, previous: Int) -> ValidationIssue {
         let name = fields[index].field.name
         return ValidationIssue(
@@ -370,41 +443,6 @@ struct TableRowChecker {
         late = late.enumerated().sorted { ($0.element.order, $0.element.row, $0.offset) < ($1.element.order, $1.element.row, $1.offset) }
             .map(\.element)
         issues.insertLate(late.map { ($0.order, $0.issue) })
-    }
-
-    private mutating func checkPrimaryKey(record: CSVRecord, into issues: inout IssueCollector) {
-        guard !primaryKeyPositions.isEmpty else { return }
-        let parts = keyParts
-        let names = schema.primaryKey.joined(separator: " + ")
-        if parts.allSatisfy({ $0 == nil }) {
-            issues.add(
-                ValidationIssue(
-                    code: .primaryKey, message: "The row has no \(names); every record needs one.",
-                    line: record.line, row: record.number))
-            return
-        }
-        // One key: its bytes. Several: each part tagged present/absent and length-prefixed.
-        let previous: Int?
-        if parts.count == 1, let only = parts[0] {
-            previous = keyBuffer.withUnsafeBytes {
-                primaryKeysSeen.insert(
-                    UnsafeRawBufferPointer(rebasing: $0[only]), row: record.number, line: record.line, order: issues.total)
-            }
-        } else {
-            var key: [UInt8] = []
-            for part in parts {
-                let bytes = part.map { Array(keyBuffer[$0]) } ?? []
-                key.append(part == nil ? 0 : 1)
-                withUnsafeBytes(of: UInt32(bytes.count)) { key.append(contentsOf: $0) }
-                key += bytes
-            }
-            previous = key.withUnsafeBytes {
-                primaryKeysSeen.insert($0, row: record.number, line: record.line, order: issues.total)
-            }
-        }
-        if let previous {
-            issues.add(primaryKeyIssue(row: record.number, line: record.line, previous: previous))
-        }
     }
 }
 

@@ -1,0 +1,139 @@
+import Dispatch
+import ExchangeCore
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// Checks the data rows of a large CSV file on every core: the bytes after the header are cut into
+/// blocks right after a line break, each block's records are checked on a thread of its own
+/// (`CSVBlockChecker`), and the outcomes are reported in file order by the one `CSVDocumentValidator`
+/// (which settles repeated keys, counts rows and hands records over).
+///
+/// A cut right after a line break is a record's end unless the break is inside a quoted value. Then the
+/// block before does not end with a whole record (`CSVBlockOutcome.unreadBytes`): the blocks stop there,
+/// the blocks checked after it are thrown away, and the rest of the file is read record by record from
+/// the first byte not read as a record. Either way the report is the record-by-record one.
+struct CSVBlockPipeline {
+    /// Bytes gathered before a block is cut (at most the longest record: see `CSVBlockChecker`).
+    var blockSize: Int
+    /// Blocks read ahead of the one being reported: bounds the memory to a few blocks and their outcomes.
+    var blocksInFlight = 4
+
+    /// One block on its way: its bytes, kept until it is reported (the record-by-record reader may need
+    /// them), and its outcome once checked.
+    private final class Block: @unchecked Sendable {
+        // Sendable: `outcome` is written by one checking thread before `done` is signalled and read by the
+        // reporting thread only after waiting on it.
+        let bytes: [UInt8]
+        let isLast: Bool
+        var outcome: CSVBlockOutcome?
+        let done = DispatchSemaphore(value: 0)
+
+        init(bytes: [UInt8], isLast: Bool) {
+            self.bytes = bytes
+            self.isLast = isLast
+        }
+    }
+
+    /// Reads the rest of the file (`readChunk` gives the next bytes, empty at the end) into `validator`,
+    /// whose header is read (`canCheckBlocks`). Returns the bytes read.
+    func run(
+        _ validator: inout CSVDocumentValidator, readChunk: () throws(FileReadError) -> UnsafeRawBufferPointer,
+        bytesRead: Int64, progress: ((Int64) -> Void)?, stopReading: (() -> Bool)?
+    ) throws(FileReadError) -> Int64 {
+        var (carry, checker) = validator.startBlocks()
+        let limit = min(blockSize, checker.maxRecordBytes)
+        var pending: [Block] = []
+        var recordByRecord = false
+        var read = bytesRead
+        var nextReport = (read / FileValidator.progressStep + 1) * FileValidator.progressStep
+        var ended = false
+
+        /// Reports the oldest block; after blocks stopped, only feeds its bytes.
+        func reportOldest() {
+            let block = pending.removeFirst()
+            block.done.wait()
+            if recordByRecord {
+                block.bytes.withUnsafeBytes { validator.feed($0) }
+                return
+            }
+            let outcome = block.outcome!
+            validator.apply(outcome)
+            if outcome.unreadBytes > 0 {
+                recordByRecord = true
+                validator.resumeRecordByRecord()
+                block.bytes.withUnsafeBytes { validator.feed(UnsafeRawBufferPointer(rebasing: $0.suffix(outcome.unreadBytes))) }
+            }
+        }
+        func dispatch(_ bytes: [UInt8], isLast: Bool) {
+            let block = Block(bytes: bytes, isLast: isLast)
+            pending.append(block)
+            DispatchQueue.global().async { [checker] in
+                var checker = checker
+                block.outcome = block.bytes.withUnsafeBytes { checker.check($0, isLast: block.isLast) }
+                block.done.signal()
+            }
+        }
+
+        while !recordByRecord {
+            if !ended {
+                if stopReading?() ?? false {
+                    ended = true
+                } else {
+                    let chunk = try readChunk()
+                    if chunk.isEmpty {
+                        ended = true
+                    } else {
+                        carry.append(contentsOf: chunk)
+                        read += Int64(chunk.count)
+                        if read >= nextReport {
+                            progress?(read)
+                            nextReport += FileValidator.progressStep
+                        }
+                    }
+                }
+            }
+            // Cut blocks while there is enough (or the file has ended), each after the last line break
+            // within the limit.
+            while !recordByRecord, ended ? !carry.isEmpty : carry.count >= blockSize {
+                if ended, carry.count <= limit {
+                    dispatch(carry, isLast: true)
+                    carry = []
+                    break
+                }
+                let window = carry.prefix(limit)
+                guard let lineBreak = window.lastIndex(of: UInt8(ascii: "\n")) else {
+                    // No line break within the longest record: leave the rest to the record-by-record reader.
+                    while !pending.isEmpty { reportOldest() }
+                    if !recordByRecord {
+                        recordByRecord = true
+                        validator.resumeRecordByRecord()
+                    }
+                    break
+                }
+                dispatch(Array(carry[...lineBreak]), isLast: false)
+                carry.removeFirst(lineBreak + 1)
+                while pending.count >= blocksInFlight { reportOldest() }
+            }
+            if ended, carry.isEmpty { break }
+        }
+        while !pending.isEmpty { reportOldest() }
+        guard recordByRecord else { return read }
+        // Record by record from here: what was read and not yet fed, then the rest of the file.
+        carry.withUnsafeBytes { validator.feed($0) }
+        while !ended, validator.wantsMoreInput, !(stopReading?() ?? false) {
+            let chunk = try readChunk()
+            if chunk.isEmpty { break }
+            validator.feed(chunk)
+            read += Int64(chunk.count)
+            if read >= nextReport {
+                progress?(read)
+                nextReport += FileValidator.progressStep
+            }
+        }
+        return read
+    }
+}
