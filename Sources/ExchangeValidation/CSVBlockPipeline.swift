@@ -20,7 +20,7 @@ struct CSVBlockPipeline {
     /// Bytes gathered before a block is cut (at most the longest record: see `CSVBlockChecker`).
     var blockSize: Int
     /// Blocks read ahead of the one being reported: bounds the memory to a few blocks and their outcomes.
-    var blocksInFlight = 4
+    var blocksInFlight = 8
 
     /// One block on its way: its bytes, kept until it is reported (the record-by-record reader may need
     /// them), and its outcome once checked.
@@ -72,7 +72,6 @@ struct CSVBlockPipeline {
             let block = Block(bytes: bytes, isLast: isLast)
             pending.append(block)
             DispatchQueue.global().async { [checker] in
-                var checker = checker
                 block.outcome = block.bytes.withUnsafeBytes { checker.check($0, isLast: block.isLast) }
                 block.done.signal()
             }
@@ -114,8 +113,13 @@ struct CSVBlockPipeline {
                     }
                     break
                 }
-                dispatch(Array(carry[...lineBreak]), isLast: false)
-                carry.removeFirst(lineBreak + 1)
+                // The block takes the gathered bytes as they are; only the start of the next record is copied.
+                var next = [UInt8]()
+                next.reserveCapacity(blockSize + FileValidator.chunkSize)
+                next.append(contentsOf: carry[(lineBreak + 1)...])
+                carry.removeSubrange((lineBreak + 1)...)
+                dispatch(carry, isLast: false)
+                carry = next
                 while pending.count >= blocksInFlight { reportOldest() }
             }
             if ended, carry.isEmpty { break }

@@ -46,7 +46,7 @@ public final class FileValidator: Sendable {
     public let csvBlockSize: Int?
 
     /// The default CSV block: half the longest record, so that a block holds hundreds of rows.
-    public static let defaultCSVBlockSize = 512 * 1024
+    public static let defaultCSVBlockSize = 256 * 1024
 
     /// The directory for temporary files: `TMPDIR`, or `/tmp`.
     public static var temporaryDirectory: String {

@@ -24,6 +24,8 @@ public struct CSVDocumentValidator {
     private let keySpilling: KeySpilling?
     /// For each captured field, its column in the file (from the header).
     private var capturedColumns: [(name: String, column: Int)] = []
+    /// The header's labels, once recognised.
+    private var headerLabels: [String] = []
     /// Once blocks are checked (`startBlocks`): the lines and records before the next block.
     private var blockBase: (lines: Int, records: Int)?
 
@@ -191,7 +193,7 @@ public struct CSVDocumentValidator {
         return (
             unread,
             CSVBlockChecker(
-                checker: checker!, capturedColumns: onRecord == nil ? [] : capturedColumns,
+                schema: checker!.schema, labels: headerLabels, capturedColumns: onRecord == nil ? [] : capturedColumns,
                 maxRecordBytes: CSVRecordReader().maxRecordBytes))
     }
 
@@ -232,6 +234,7 @@ public struct CSVDocumentValidator {
         do {
             var checker = try TableRowChecker(schema: schema, spilling: keySpilling)
             checker.checkHeader(labels, line: record.line, into: &issues)
+            headerLabels = labels
             capturedColumns = capturedFields.sorted().compactMap { name in labels.firstIndex(of: name).map { (name, $0) } }
             self.checker = checker
         } catch {
@@ -289,32 +292,38 @@ public struct CSVDocumentValidator {
 /// (right after a line break that ends one), and its records are checked as `CSVDocumentValidator`
 /// checks them, except for what needs the rows before (repeated keys), which `apply(_:)` settles in file
 /// order. A copy per thread.
-public struct CSVBlockChecker: @unchecked Sendable {
-    // Sendable: the compiled checks it shares with other copies (fields, patterns) are only read; each
-    // copy's scratch space is its own (copied on write).
-    private var checker: TableRowChecker?
+public struct CSVBlockChecker: Sendable {
+    private let schema: TableSchema
+    private let labels: [String]
     private let capturedColumns: [(name: String, column: Int)]
     /// The longest block it takes: the longest record the record-by-record reader accepts.
     public let maxRecordBytes: Int
 
-    init(checker: TableRowChecker, capturedColumns: [(name: String, column: Int)], maxRecordBytes: Int) {
-        self.checker = checker
+    init(schema: TableSchema, labels: [String], capturedColumns: [(name: String, column: Int)], maxRecordBytes: Int) {
+        self.schema = schema
+        self.labels = labels
         self.capturedColumns = capturedColumns
         self.maxRecordBytes = maxRecordBytes
     }
 
     /// Checks the records of `block`; with `isLast`, the file ends with it.
-    public mutating func check(_ block: UnsafeRawBufferPointer, isLast: Bool) -> CSVBlockOutcome {
+    public func check(_ block: UnsafeRawBufferPointer, isLast: Bool) -> CSVBlockOutcome {
+        // Checks compiled for this block alone: threads sharing compiled fields and patterns would share
+        // their reference counts too, and every cell's check would wait on the other core's cache.
+        var unused = IssueCollector(limit: 0)
+        var checker = try? TableRowChecker(schema: schema)
+        checker?.checkHeader(labels, line: 1, into: &unused)
+        guard checker != nil else {
+            return CSVBlockOutcome(records: [], lines: 0, recordCount: 0, unreadBytes: block.count)
+        }
         var reader = CSVRecordReader(maxRecordBytes: Int.max, atFileStart: false)
         var records: [CSVDocumentValidator.RecordOutcome] = []
-        var checker = self.checker
         let capturing = capturedColumns
         let onRecord: (CSVRecord) -> Void = { record in
             records.append(CSVDocumentValidator.examine(record, checker: &checker, capturing: capturing))
         }
         reader.consume(block, onRecord: onRecord, onProblem: { records.append(.problem($0)) })
         if isLast { reader.finish(onRecord: onRecord, onProblem: { records.append(.problem($0)) }) }
-        self.checker = checker
         // Blocks are never longer than `maxRecordBytes`, so a record the record-by-record reader would
         // refuse as too long never ends inside one: it is left to that reader.
         precondition(block.count <= maxRecordBytes, "a block longer than the longest record")

@@ -181,8 +181,9 @@ public struct PatternMatcher: Sendable {
     }
 
     private func run<Unit: FixedWidthInteger>(_ input: UnsafeBufferPointer<Unit>, accept: Acceptance) -> Bool {
-        if let steps {
-            return steps.withUnsafeBufferPointer { PatternMatcher.matchSteps($0, 0, input, 0, accept) }
+        // `steps!` in place, not bound to a copy (which would retain the array for every value).
+        if steps != nil {
+            return steps!.withUnsafeBufferPointer { PatternMatcher.matchSteps($0, 0, input, 0, accept) }
         }
         return PatternMatcher.match(root, input, 0) { accept.accepts($0) }
     }

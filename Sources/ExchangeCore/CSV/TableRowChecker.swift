@@ -53,7 +53,14 @@ struct TableRowChecker {
     private let missingValues: [[UInt8]]
     private var primaryKeyPositions: [Int]
     /// The file's columns, set from the header; until then, the schema's fields.
-    private var columns: [Column]
+    private var columns: [Column] {
+        didSet { columnFields = columns.map { if case .field(let index) = $0 { index } else { -1 } } }
+    }
+    /// Per column: its field's index in `fields`, or -1 (`columns` as plain numbers, read per cell).
+    private var columnFields: [Int] = []
+    /// `fields` for the per-cell loop, which must not retain them (threads checking blocks would contend
+    /// for their reference counts).
+    private let fieldReferences: [Unmanaged<CompiledField>]
     private var primaryKeysSeen: SeenKeys
     private var uniqueSeen: [Int: SeenKeys] = [:]
     /// Per field: whether it is `unique` (checked per cell without a dictionary lookup).
@@ -72,10 +79,12 @@ struct TableRowChecker {
         self.schema = schema
         primaryKeysSeen = SeenKeys(spilling: spilling)
         fields = try schema.fields.map(CompiledField.init)
+        fieldReferences = fields.map { Unmanaged.passUnretained($0) }
         missingValues = schema.missingValues.map { Array($0.utf8) }
         onlyEmptyIsMissing = schema.missingValues == [""]
         primaryKeyPositions = schema.primaryKey.compactMap { name in schema.fields.firstIndex { $0.name == name } }
         columns = schema.fields.indices.map(Column.field)
+        columnFields = Array(schema.fields.indices)
         isUnique = schema.fields.map(\.constraints.unique)
         keySlot = Array(repeating: -1, count: schema.fields.count)
         for (slot, position) in primaryKeyPositions.enumerated() { keySlot[position] = slot }
@@ -191,19 +200,22 @@ struct TableRowChecker {
         keyBuffer.removeAll(keepingCapacity: true)
         let cellCount = record.isEmptyLine ? 0 : record.count
 
-        for (position, column) in columns.enumerated() {
-            guard case .field(let index) = column else {
+        let columnFields = self.columnFields
+        let fieldReferences = self.fieldReferences
+        for position in columnFields.indices {
+            let index = columnFields[position]
+            guard index >= 0 else {
                 if position >= cellCount || record.withField(position, { isMissing($0) }) { blankCells += 1 }
                 continue
             }
-            let compiled = fields[index]
+            fieldReferences[index]._withUnsafeGuaranteedRef { compiled in
             guard position < cellCount else {
                 // A missing cell reads as no value: `required` still applies, as in frictionless.
                 blankCells += 1
                 if compiled.required {
                     rowIssues.append(requiredIssue(compiled.field, record: record))
                 }
-                continue
+                return
             }
             let present = record.withField(position) { bytes -> Bool in
                 if isMissing(bytes) {
@@ -225,6 +237,7 @@ struct TableRowChecker {
                 return true
             }
             if !present { blankCells += 1 }
+            }
         }
         if cellCount > columns.count {
             for position in columns.count..<cellCount {
