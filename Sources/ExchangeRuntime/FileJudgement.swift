@@ -149,8 +149,10 @@ extension FileProcessor {
             let (processor, maxRecords, name) = (self, self.maxRecords, receipt.originalName)
             let (report, seen) = try await BlockingWork.run { () throws -> (ValidationReport, Int) in
                 var seen = 0
+                // Counting only: no record's values are captured.
                 let report = try processor.validate(
-                    claimedPath, name: name, onRecord: { _ in seen += 1 }, progress: { _ in }, stopReading: { seen > maxRecords })
+                    claimedPath, name: name, capturing: [], onRecord: { _ in seen += 1 }, progress: { _ in },
+                    stopReading: { seen > maxRecords })
                 return (report, seen)
             }
             if seen > maxRecords {
@@ -264,8 +266,8 @@ extension FileProcessor {
     }
 
     func validate(
-        _ path: String, name: String, onRecord: @escaping RecordFactsHandler, progress: @escaping (Int64) -> Void,
-        stopReading: @escaping () -> Bool
+        _ path: String, name: String, capturing: Set<String> = RecordFiles.partnerFieldNames,
+        onRecord: @escaping RecordFactsHandler, progress: @escaping (Int64) -> Void, stopReading: @escaping () -> Bool
     ) throws -> ValidationReport {
         // The work area is ours, but the sender could have swapped the file for a link between our lstat
         // and the claim: never follow one, never block on a FIFO.
@@ -299,7 +301,7 @@ extension FileProcessor {
                 } catch {
                     throw FileReadError(file: name, reason: "\(error)")
                 }
-            }, displayName: name, capturing: RecordFiles.partnerFieldNames, onRecord: onRecord, progress: progress,
+            }, displayName: name, capturing: capturing, onRecord: onRecord, progress: progress,
             stopReading: stopReading)
     }
 

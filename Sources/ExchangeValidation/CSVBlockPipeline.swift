@@ -20,7 +20,7 @@ struct CSVBlockPipeline {
     /// Bytes gathered before a block is cut (at most the longest record: see `CSVBlockChecker`).
     var blockSize: Int
     /// Blocks read ahead of the one being reported: bounds the memory to a few blocks and their outcomes.
-    var blocksInFlight = 8
+    var blocksInFlight: Int
 
     /// One block on its way: its bytes, kept until it is reported (the record-by-record reader may need
     /// them), and its outcome once checked.

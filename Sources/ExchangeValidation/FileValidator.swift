@@ -250,7 +250,10 @@ public final class FileValidator: Sendable {
                 }
             }
             guard document.canCheckBlocks, !(stopReading?() ?? false) else { return }
-            _ = try CSVBlockPipeline(blockSize: blockSize).run(
+            // Records handed over (the service judging) wait in memory beside their blocks, and with their
+            // values captured take several times the blocks' bytes: fewer blocks wait then.
+            let inFlight = onRecord == nil ? 8 : capturing.isEmpty ? 4 : 3
+            _ = try CSVBlockPipeline(blockSize: blockSize, blocksInFlight: inFlight).run(
                 &document, readChunk: readChunk, bytesRead: bytesRead, progress: progress, stopReading: stopReading)
         }
         let sniffed: ContentSniffer.Sniffed = switch forced {

@@ -109,3 +109,28 @@ struct CSVBlockTests {
         #expect(cutOutcome.unreadBytes == rows[1].utf8.count + 7)
     }
 }
+
+@Suite("CSV records handed over")
+struct CSVRecordsHandedOverTests {
+    @Test("every data row reaches onRecord, with or without captured fields, in blocks or record by record", arguments: [nil, 300])
+    func everyRowHandedOver(blockSize: Int?) throws {
+        let fixture = try #require(Repository.fixtureFiles(in: "valid", extensions: ["csv"]).first { $0.lastPathComponent.contains("_ATT_") })
+        let bytes = Array(grown(try String(contentsOf: fixture, encoding: .utf8), copies: 20, changeIds: true).utf8)
+        let validator = try FileValidator(csvBlockSize: blockSize)
+        for capturing in [Set<String>(), ["recordId"]] {
+            var offset = 0
+            var handed: [Int] = []
+            let report = try validator.validate(
+                reading: { buffer in
+                    let count = min(buffer.count, bytes.count - offset, 500)
+                    buffer.copyBytes(from: bytes[offset..<(offset + count)])
+                    offset += count
+                    return count
+                },
+                rewind: { offset = 0 }, displayName: "grown.csv", capturing: capturing,
+                onRecord: { handed.append($0.line) })
+            #expect(handed.count == report.recordCount && report.recordCount > 100, "capturing \(capturing)")
+            #expect(handed == handed.sorted(), "in file order")
+        }
+    }
+}

@@ -101,7 +101,7 @@ public struct CSVDocumentValidator {
         }
         apply(
             CSVDocumentValidator.examine(
-                record, ascii: ascii, checker: &checker, capturing: onRecord == nil ? [] : capturedColumns))
+                record, ascii: ascii, checker: &checker, capturing: onRecord == nil ? nil : capturedColumns))
     }
 
     /// A data record checked on its own, waiting to be reported in file order.
@@ -119,7 +119,7 @@ public struct CSVDocumentValidator {
     /// Checks one data record apart from the others (what `apply` then reports).
     static func examine(
         _ record: CSVRecord, ascii knownASCII: Bool? = nil, checker: inout TableRowChecker?,
-        capturing capturedColumns: [(name: String, column: Int)]
+        capturing capturedColumns: [(name: String, column: Int)]?
     ) -> RecordOutcome {
         var ascii = knownASCII ?? false
         if knownASCII == nil {
@@ -128,10 +128,9 @@ public struct CSVDocumentValidator {
             if hasNUL { return .nul(line: record.line, row: record.number) }
             ascii = isASCII
         }
-        guard let check = checker?.checkCells(record, isASCII: ascii) else {
-            return .row(TableRowChecker.RowCheck(line: record.line, row: record.number), values: nil)
-        }
-        guard !capturedColumns.isEmpty else { return .row(check, values: nil) }
+        let check = checker?.checkCells(record, isASCII: ascii) ?? TableRowChecker.RowCheck(line: record.line, row: record.number)
+        // Every row is handed over (its facts even when no field is captured), as the XML path does.
+        guard let capturedColumns else { return .row(check, values: nil) }
         var values: [String: String] = [:]
         for (name, column) in capturedColumns where column < record.count {
             let value = record.string(column)
@@ -193,7 +192,7 @@ public struct CSVDocumentValidator {
         return (
             unread,
             CSVBlockChecker(
-                schema: checker!.schema, labels: headerLabels, capturedColumns: onRecord == nil ? [] : capturedColumns,
+                schema: checker!.schema, labels: headerLabels, capturedColumns: onRecord == nil ? nil : capturedColumns,
                 maxRecordBytes: CSVRecordReader().maxRecordBytes))
     }
 
@@ -295,11 +294,11 @@ public struct CSVDocumentValidator {
 public struct CSVBlockChecker: Sendable {
     private let schema: TableSchema
     private let labels: [String]
-    private let capturedColumns: [(name: String, column: Int)]
+    private let capturedColumns: [(name: String, column: Int)]?
     /// The longest block it takes: the longest record the record-by-record reader accepts.
     public let maxRecordBytes: Int
 
-    init(schema: TableSchema, labels: [String], capturedColumns: [(name: String, column: Int)], maxRecordBytes: Int) {
+    init(schema: TableSchema, labels: [String], capturedColumns: [(name: String, column: Int)]?, maxRecordBytes: Int) {
         self.schema = schema
         self.labels = labels
         self.capturedColumns = capturedColumns
