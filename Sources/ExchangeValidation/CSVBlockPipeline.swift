@@ -1,12 +1,6 @@
 import Dispatch
 import ExchangeCore
 
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
-
 /// Checks the data rows of a large CSV file on every core: the bytes after the header are cut into
 /// blocks right after a line break, each block's records are checked on a thread of its own
 /// (`CSVBlockChecker`), and the outcomes are reported in file order by the one `CSVDocumentValidator`
@@ -39,17 +33,15 @@ struct CSVBlockPipeline {
     }
 
     /// Reads the rest of the file (`readChunk` gives the next bytes, empty at the end) into `validator`,
-    /// whose header is read (`canCheckBlocks`). Returns the bytes read.
+    /// whose header is read (`canCheckBlocks`), counting what it reads in `progress`.
     func run(
         _ validator: inout CSVDocumentValidator, readChunk: () throws(FileReadError) -> UnsafeRawBufferPointer,
-        bytesRead: Int64, progress: ((Int64) -> Void)?, stopReading: (() -> Bool)?
-    ) throws(FileReadError) -> Int64 {
+        progress: inout ReadProgress, stopReading: (() -> Bool)?
+    ) throws(FileReadError) {
         var (carry, checker) = validator.startBlocks()
         let limit = min(blockSize, checker.maxRecordBytes)
         var pending: [Block] = []
         var recordByRecord = false
-        var read = bytesRead
-        var nextReport = (read / FileValidator.progressStep + 1) * FileValidator.progressStep
         var ended = false
 
         /// Reports the oldest block; after blocks stopped, only feeds its bytes.
@@ -87,11 +79,7 @@ struct CSVBlockPipeline {
                         ended = true
                     } else {
                         carry.append(contentsOf: chunk)
-                        read += Int64(chunk.count)
-                        if read >= nextReport {
-                            progress?(read)
-                            nextReport += FileValidator.progressStep
-                        }
+                        progress.add(chunk.count)
                     }
                 }
             }
@@ -125,19 +113,10 @@ struct CSVBlockPipeline {
             if ended, carry.isEmpty { break }
         }
         while !pending.isEmpty { reportOldest() }
-        guard recordByRecord else { return read }
+        guard recordByRecord else { return }
         // Record by record from here: what was read and not yet fed, then the rest of the file.
         carry.withUnsafeBytes { validator.feed($0) }
-        while !ended, validator.wantsMoreInput, !(stopReading?() ?? false) {
-            let chunk = try readChunk()
-            if chunk.isEmpty { break }
-            validator.feed(chunk)
-            read += Int64(chunk.count)
-            if read >= nextReport {
-                progress?(read)
-                nextReport += FileValidator.progressStep
-            }
-        }
-        return read
+        guard !ended else { return }
+        _ = try feedChunks(&validator, readChunk: readChunk, progress: &progress) { _ in !(stopReading?() ?? false) }
     }
 }

@@ -201,60 +201,37 @@ public final class FileValidator: Sendable {
         @discardableResult
         func stream(_ document: inout some ChunkConsumer) throws(FileReadError) -> Int64 {
             document.feed(first)
-            var bytesRead = Int64(first.count)
-            var nextReport = FileValidator.progressStep
-            while document.wantsMoreInput, !(stopReading?() ?? false) {
-                let chunk = try readChunk()
-                if chunk.isEmpty { break }
-                document.feed(chunk)
-                bytesRead += Int64(chunk.count)
-                if bytesRead >= nextReport {
-                    progress?(bytesRead)
-                    nextReport += FileValidator.progressStep
-                }
-            }
-            return bytesRead
+            var read = ReadProgress(bytesRead: Int64(first.count), report: progress)
+            _ = try feedChunks(&document, readChunk: readChunk, progress: &read) { _ in !(stopReading?() ?? false) }
+            return read.bytesRead
         }
         /// Feeds `document` the file again from its first byte, the same `count` bytes as the first time.
         func replay(_ document: inout some ChunkConsumer, count: Int64, rewind: () throws(FileReadError) -> Void)
             throws(FileReadError)
         {
             try rewind()
-            var bytesRead: Int64 = 0
-            var nextReport = FileValidator.progressStep
-            while bytesRead < count, document.wantsMoreInput {
+            var read = ReadProgress(report: progress)
+            while read.bytesRead < count, document.wantsMoreInput {
                 let chunk = try readChunk()
                 if chunk.isEmpty { break }
-                let used = UnsafeRawBufferPointer(rebasing: chunk.prefix(Int(min(Int64(chunk.count), count - bytesRead))))
+                let used = UnsafeRawBufferPointer(rebasing: chunk.prefix(Int(min(Int64(chunk.count), count - read.bytesRead))))
                 document.feed(used)
-                bytesRead += Int64(used.count)
-                if bytesRead >= nextReport {
-                    progress?(bytesRead)
-                    nextReport += FileValidator.progressStep
-                }
+                read.add(used.count)
             }
         }
         /// Feeds a CSV file record by record up to its header, then the rest in blocks on every core.
         func streamInBlocks(_ document: inout CSVDocumentValidator, blockSize: Int) throws(FileReadError) {
             document.feed(first)
-            var bytesRead = Int64(first.count)
-            var nextReport = FileValidator.progressStep
-            while !document.canCheckBlocks, document.wantsMoreInput, !(stopReading?() ?? false) {
-                let chunk = try readChunk()
-                if chunk.isEmpty { return }
-                document.feed(chunk)
-                bytesRead += Int64(chunk.count)
-                if bytesRead >= nextReport {
-                    progress?(bytesRead)
-                    nextReport += FileValidator.progressStep
-                }
+            var read = ReadProgress(bytesRead: Int64(first.count), report: progress)
+            let ended = try feedChunks(&document, readChunk: readChunk, progress: &read) {
+                !$0.canCheckBlocks && !(stopReading?() ?? false)
             }
-            guard document.canCheckBlocks, !(stopReading?() ?? false) else { return }
+            guard !ended, document.canCheckBlocks, !(stopReading?() ?? false) else { return }
             // Records handed over (the service judging) wait in memory beside their blocks, and with their
             // values captured take several times the blocks' bytes: fewer blocks wait then.
             let inFlight = onRecord == nil ? 8 : capturing.isEmpty ? 4 : 3
-            _ = try CSVBlockPipeline(blockSize: blockSize, blocksInFlight: inFlight).run(
-                &document, readChunk: readChunk, bytesRead: bytesRead, progress: progress, stopReading: stopReading)
+            try CSVBlockPipeline(blockSize: blockSize, blocksInFlight: inFlight).run(
+                &document, readChunk: readChunk, progress: &read, stopReading: stopReading)
         }
         let sniffed: ContentSniffer.Sniffed = switch forced {
         case .xml?: .xml
@@ -302,6 +279,42 @@ public final class FileValidator: Sendable {
             return ValidationReport(file: displayName, type: nil, binding: nil, recordCount: 0, collector: issues)
         }
     }
+}
+
+/// Bytes read so far, and the progress callback told of them every `FileValidator.progressStep`.
+struct ReadProgress {
+    private(set) var bytesRead: Int64
+    private var nextReport: Int64
+    private let report: ((Int64) -> Void)?
+
+    init(bytesRead: Int64 = 0, report: ((Int64) -> Void)?) {
+        self.bytesRead = bytesRead
+        self.report = report
+        nextReport = (bytesRead / FileValidator.progressStep + 1) * FileValidator.progressStep
+    }
+
+    /// Counts `count` more bytes.
+    mutating func add(_ count: Int) {
+        bytesRead += Int64(count)
+        if bytesRead >= nextReport {
+            report?(bytesRead)
+            nextReport += FileValidator.progressStep
+        }
+    }
+}
+
+/// Feeds `document` the next chunks while it wants more and `goOn` agrees; returns whether the file ended.
+func feedChunks<Document: ChunkConsumer>(
+    _ document: inout Document, readChunk: () throws(FileReadError) -> UnsafeRawBufferPointer, progress: inout ReadProgress,
+    while goOn: (Document) -> Bool
+) throws(FileReadError) -> Bool {
+    while document.wantsMoreInput, goOn(document) {
+        let chunk = try readChunk()
+        if chunk.isEmpty { return true }
+        document.feed(chunk)
+        progress.add(chunk.count)
+    }
+    return false
 }
 
 /// A document validator that takes a file's bytes chunk by chunk.
