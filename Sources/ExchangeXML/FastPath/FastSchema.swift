@@ -30,7 +30,7 @@ struct FastSchema: Sendable {
     /// Each complex type's sequence of child elements.
     var complexTypes: [[Element]]
     /// The simple types of the elements that hold text.
-    var simpleTypes: [XSDSimpleType]
+    var simpleTypes: [XSDSimpleType.Definition]
 
     private static let schemaNamespace = "http://www.w3.org/2001/XMLSchema"
 
@@ -55,7 +55,7 @@ struct FastSchema: Sendable {
         var simpleNodes: [String: xmlNodePtr] = [:]
         var complexIndex: [String: Int] = [:]
         var complexTypes: [[Element]] = []
-        var simpleTypes: [XSDSimpleType] = []
+        var simpleTypes: [XSDSimpleType.Definition] = []
 
         init(targetNamespace: String?) {
             self.targetNamespace = targetNamespace
@@ -154,7 +154,7 @@ struct FastSchema: Sendable {
         }
 
         /// An `xs:restriction` of a built-in type with the facets `XSDSimpleType` knows.
-        private func compileSimple(_ node: xmlNodePtr) -> XSDSimpleType? {
+        private func compileSimple(_ node: xmlNodePtr) -> XSDSimpleType.Definition? {
             var restriction: xmlNodePtr?
             for child in FastSchema.elementChildren(node) {
                 switch FastSchema.schemaLocalName(child) {
@@ -182,8 +182,8 @@ struct FastSchema: Sendable {
                 }
                 switch name {
                 case "pattern":
-                    guard FastSchema.isPlainPattern(value), let matcher = try? PatternMatcher(value) else { return nil }
-                    type.patterns.append(matcher)
+                    guard FastSchema.isPlainPattern(value), (try? PatternMatcher(value)) != nil else { return nil }
+                    type.patterns.append(value)
                 case "enumeration" where textual: type.enumeration.append(Array(value.utf8))
                 case "minLength" where textual: type.minLength = Int(value)
                 case "maxLength" where textual: type.maxLength = Int(value)
@@ -199,7 +199,7 @@ struct FastSchema: Sendable {
                 default: return nil
                 }
             }
-            return XSDSimpleType(base: base, facets: type)
+            return XSDSimpleType.Definition(base: base, facets: type)
         }
     }
 

@@ -42,9 +42,9 @@ final class FastSchemaCheck {
     private let slots: UnsafeMutableBufferPointer<Slot>
     private let sequences: UnsafeMutableBufferPointer<Range<Int>>
     private let names: UnsafeMutableBufferPointer<CChar>
-    /// Kept alive by the schema, which outlives the check.
+    /// The simple types, compiled for this document, and read through `simpleTypes` without retaining.
+    private let compiledTypes: [XSDSimpleType]
     private let simpleTypes: UnsafeMutableBufferPointer<Unmanaged<XSDSimpleType>>
-    private let schema: FastSchema
     private let frames: UnsafeMutablePointer<Frame>
     private var depth = 0
     private let text: UnsafeMutablePointer<UInt8>
@@ -88,11 +88,14 @@ final class FastSchemaCheck {
         }
         sequences = .allocate(capacity: ranges.count)
         _ = sequences.initialize(from: ranges)
-        simpleTypes = .allocate(capacity: schema.simpleTypes.count)
-        _ = simpleTypes.initialize(from: schema.simpleTypes.map { Unmanaged.passUnretained($0) })
-        self.schema = schema
+        let compiled = try? schema.simpleTypes.map(XSDSimpleType.init)
+        compiledTypes = compiled ?? []
+        simpleTypes = .allocate(capacity: compiledTypes.count)
+        _ = simpleTypes.initialize(from: compiledTypes.map { Unmanaged.passUnretained($0) })
         frames = .allocate(capacity: FastSchemaCheck.maxDepth)
         text = .allocate(capacity: FastSchemaCheck.maxTextBytes)
+        // A pattern that does not compile (it compiled when the schema was read) leaves it all to libxml2.
+        if compiled == nil { inDoubt = true }
     }
 
     deinit {
