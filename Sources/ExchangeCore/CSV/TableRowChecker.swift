@@ -176,7 +176,8 @@ struct TableRowChecker {
         var uniqueValues: [(field: Int, before: Int, value: [UInt8])] = []
         /// Whether every cell is missing (the row's one issue is then that it is blank).
         var blank = false
-        /// The primary key: nil without one; empty parts when the row has none of it.
+        /// The row's primary key (one part's bytes, or each part tagged and length-prefixed); nil when the
+        /// schema has none or the row has none of its fields.
         var key: [UInt8]?
         /// Whether the row has none of the primary key's fields.
         var keyAbsent = false
@@ -185,13 +186,8 @@ struct TableRowChecker {
         var row: Int
     }
 
-    /// Checks one data row.
-    /// - Parameter isASCII: Whether the record's bytes are all ASCII (so no cell needs a UTF-8 look).
-    mutating func checkRow(_ record: CSVRecord, isASCII: Bool, into issues: inout IssueCollector) {
-        settle(checkCells(record, isASCII: isASCII), into: &issues)
-    }
-
     /// Checks one row's cells; `settle` then compares its keys with earlier rows' and reports.
+    /// - Parameter isASCII: Whether the record's bytes are all ASCII (so no cell needs a UTF-8 look).
     mutating func checkCells(_ record: CSVRecord, isASCII: Bool) -> RowCheck {
         var check = RowCheck(line: record.line, row: record.number)
         var rowIssues: [ValidationIssue] = []

@@ -62,7 +62,7 @@ struct FastSchema: Sendable {
         }
 
         mutating func compile(_ schema: xmlNodePtr) -> FastSchema? {
-            guard FastSchema.isSchemaElement(schema, "schema"), targetNamespace != nil,
+            guard FastSchema.schemaLocalName(schema) == "schema", targetNamespace != nil,
                 FastSchema.attribute(schema, "elementFormDefault") == "qualified"
             else { return nil }
             var rootNode: xmlNodePtr?
@@ -255,10 +255,6 @@ struct FastSchema: Sendable {
             String(cString: href) == schemaNamespace, let name = node.pointee.name
         else { return "" }
         return String(cString: name)
-    }
-
-    fileprivate static func isSchemaElement(_ node: xmlNodePtr, _ name: String) -> Bool {
-        schemaLocalName(node) == name
     }
 
     fileprivate static func attribute(_ node: xmlNodePtr, _ name: String) -> String? {
