@@ -334,8 +334,10 @@ final class ParseState {
     /// the issues where they belong. Call once, after the last event.
     func finishRecordIds() {
         do throws(KeySpillError) {
-            let late = try seenRecordIds.lateRepeats()
-            issues.insertLate(late.map { ($0.order, duplicateRecordIdIssue(line: $0.line, index: $0.row)) })
+            let late = try seenRecordIds.lateRepeats(keeping: issues.limit)
+            issues.insertLate(
+                late.first.map { ($0.order, duplicateRecordIdIssue(line: $0.line, index: $0.row)) },
+                alsoFound: late.total - late.first.count)
         } catch {
             issues.add(SeenKeys.unsettledIssue(error, field: "recordId"))
         }

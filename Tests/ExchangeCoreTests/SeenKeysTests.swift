@@ -49,12 +49,13 @@ private func repeats(of keys: [[UInt8]], spilling: KeySpilling?) throws -> [Seen
         }
     }
     let late = try seen.lateRepeats()
-    return (found + late).sorted { $0.row < $1.row }
+    #expect(late.total == late.first.count)
+    return (found + late.first).sorted { $0.row < $1.row }
 }
 
 @Suite("Seen keys past their memory budget")
 struct SeenKeysTests {
-    @Test("keys spilled in sorted runs find exactly the repeats the in-memory set finds", arguments: [1, 2, 3])
+    @Test("keys spilled in partitions find exactly the repeats the in-memory set finds", arguments: [1, 2, 3])
     func spilledAgreesWithMemory(seed: UInt64) throws {
         let keys = keyStream(count: 40_000, distinct: 15_000, seed: seed)
         let spills = CountingSpills()
@@ -77,10 +78,49 @@ struct SeenKeysTests {
         #expect(key.withUnsafeBytes { seen.insert($0, row: 6_000, line: 6_100, order: 7) } == nil)
         #expect(key.withUnsafeBytes { seen.insert($0, row: 6_001, line: 6_101, order: 8) } == nil)
         #expect(
-            try seen.lateRepeats() == [
+            try seen.lateRepeats().first == [
                 SeenKeys.LateRepeat(row: 6_000, line: 6_100, order: 7, previousRow: 17),
                 SeenKeys.LateRepeat(row: 6_001, line: 6_101, order: 8, previousRow: 6_000),
             ])
+    }
+
+    @Test("partitions too large for the budget are split again, and the repeats are the same")
+    func partitionsSplitAgain() throws {
+        // 64 KiB of budget holds about a thousand of these keys; each of the 64 partitions gets several
+        // thousand, so every one is split by the next bits of the hashes.
+        let keys = keyStream(count: 260_000, distinct: 200_000, seed: 5)
+        let spills = CountingSpills()
+        let spilled = try repeats(of: keys, spilling: KeySpilling(memoryBudget: 0) { spills.make() })
+        let inMemory = try repeats(of: keys, spilling: nil)
+        #expect(spilled.map(\.row) == inMemory.map(\.row))
+        #expect(spilled.map(\.previousRow) == inMemory.map(\.previousRow))
+    }
+
+    @Test("late repeats past the number kept are counted, the first kept in issue order")
+    func lateRepeatsKeptAreTheFirst() throws {
+        let keys = keyStream(count: 30_000, distinct: 3_000, seed: 8)
+        let spills = CountingSpills()
+        var seen = SeenKeys(spilling: KeySpilling(memoryBudget: 0) { spills.make() })
+        var atOnce = 0
+        for (index, key) in keys.enumerated() {
+            // Orders that do not follow the rows, so keeping the first is not keeping the earliest rows.
+            if key.withUnsafeBytes({ seen.insert($0, row: index + 2, line: index + 2, order: (index * 7_919) % 30_000) }) != nil {
+                atOnce += 1
+            }
+        }
+        let all = try repeats(of: keys, spilling: nil)
+        let late = try seen.lateRepeats(keeping: 25)
+        #expect(late.first.count == 25)
+        #expect(late.total + atOnce == all.count)
+        let orders = late.first.map(\.order)
+        #expect(orders == orders.sorted())
+        // No repeat left out comes before the last one kept.
+        var again = SeenKeys(spilling: KeySpilling(memoryBudget: 0) { spills.make() })
+        for (index, key) in keys.enumerated() {
+            _ = key.withUnsafeBytes { again.insert($0, row: index + 2, line: index + 2, order: (index * 7_919) % 30_000) }
+        }
+        let every = try again.lateRepeats()
+        #expect(Array(every.first.sorted { ($0.order, $0.row) < ($1.order, $1.row) }.prefix(25)) == late.first)
     }
 
     @Test("a spill that cannot be written costs memory, not the check")

@@ -28,6 +28,8 @@ public struct CSVDocumentValidator {
     private var headerLabels: [String] = []
     /// Once blocks are checked (`startBlocks`): the lines and records before the next block.
     private var blockBase: (lines: Int, records: Int)?
+    /// The record being reported, when records are read one by one.
+    private var lastRecord = CheckedRecords()
 
     /// Prepares to judge one file against `schemas`.
     /// - Parameters:
@@ -81,30 +83,26 @@ public struct CSVDocumentValidator {
 
     private mutating func handle(_ record: CSVRecord) {
         guard !stopped else { return }
-        let (ascii, hasNUL) = CellValues.classify(record.raw)
-        if !ascii, !CellValues.isValidUTF8(record.raw) {
-            if sawHeader { rows += 1 } else { stopped = true }
-            issues.add(CSVDocumentValidator.notUTF8Issue(line: record.line, row: record.number))
-            sawHeader = true
-            return
-        }
-        if hasNUL {
-            if sawHeader { rows += 1 } else { stopped = true }
-            sawHeader = true
-            issues.add(CSVDocumentValidator.nulIssue(line: record.line, row: record.number))
-            return
-        }
         guard sawHeader else {
             sawHeader = true
-            recognise(header: record)
+            let (ascii, hasNUL) = CellValues.classify(record.raw)
+            if !ascii, !CellValues.isValidUTF8(record.raw) {
+                stopped = true
+                issues.add(CSVDocumentValidator.notUTF8Issue(line: record.line, row: record.number))
+            } else if hasNUL {
+                stopped = true
+                issues.add(CSVDocumentValidator.nulIssue(line: record.line, row: record.number))
+            } else {
+                recognise(header: record)
+            }
             return
         }
-        apply(
-            CSVDocumentValidator.examine(
-                record, ascii: ascii, checker: &checker, capturing: onRecord == nil ? nil : capturedColumns))
+        CSVDocumentValidator.examine(record, checker: &checker, capturing: onRecord == nil ? nil : capturedColumns, into: &lastRecord)
+        apply(lastRecord, offset: (0, 0))
+        lastRecord.removeAll()
     }
 
-    /// A data record checked on its own, waiting to be reported in file order.
+    /// A data record checked on its own that needs more than its key settled: what `apply` then reports.
     enum RecordOutcome: Sendable {
         /// Bytes that are not UTF-8.
         case notUTF8(line: Int, row: Int)
@@ -116,49 +114,62 @@ public struct CSVDocumentValidator {
         case problem(CSVSyntaxProblem)
     }
 
-    /// Checks one data record apart from the others (what `apply` then reports).
+    /// Checks one data record apart from the others and adds it to `records` (which `apply` then reports).
     static func examine(
-        _ record: CSVRecord, ascii knownASCII: Bool? = nil, checker: inout TableRowChecker?,
-        capturing capturedColumns: [(name: String, column: Int)]?
-    ) -> RecordOutcome {
-        var ascii = knownASCII ?? false
-        if knownASCII == nil {
-            let (isASCII, hasNUL) = CellValues.classify(record.raw)
-            if !isASCII, !CellValues.isValidUTF8(record.raw) { return .notUTF8(line: record.line, row: record.number) }
-            if hasNUL { return .nul(line: record.line, row: record.number) }
-            ascii = isASCII
+        _ record: CSVRecord, checker: inout TableRowChecker?, capturing capturedColumns: [(name: String, column: Int)]?,
+        into records: inout CheckedRecords
+    ) {
+        let (ascii, hasNUL) = CellValues.classify(record.raw)
+        if !ascii, !CellValues.isValidUTF8(record.raw) {
+            records.add(.notUTF8(line: record.line, row: record.number), line: record.line, row: record.number)
+            return
+        }
+        if hasNUL {
+            records.add(.nul(line: record.line, row: record.number), line: record.line, row: record.number)
+            return
         }
         let check = checker?.checkCells(record, isASCII: ascii) ?? TableRowChecker.RowCheck(line: record.line, row: record.number)
         // Every row is handed over (its facts even when no field is captured), as the XML path does.
-        guard let capturedColumns else { return .row(check, values: nil) }
-        var values: [String: String] = [:]
-        for (name, column) in capturedColumns where column < record.count {
-            let value = record.string(column)
-            if !value.isEmpty { values[name] = value }
+        var values: [String: String]?
+        if let capturedColumns {
+            var captured: [String: String] = [:]
+            for (name, column) in capturedColumns where column < record.count {
+                let value = record.string(column)
+                if !value.isEmpty { captured[name] = value }
+            }
+            values = captured
         }
-        return .row(check, values: values)
+        records.addRow(check, values: values) { keys in checker?.appendRowKey(to: &keys) ?? false }
     }
 
-    /// Reports a data record checked on its own, its numbers moved on by `offset` (lines and records
-    /// before the block it was checked in).
-    private mutating func apply(_ outcome: RecordOutcome, offset: (lines: Int, records: Int) = (0, 0)) {
-        switch outcome {
-        case .notUTF8(let line, let row):
-            rows += 1
-            issues.add(CSVDocumentValidator.notUTF8Issue(line: line + offset.lines, row: row + offset.records))
-        case .nul(let line, let row):
-            rows += 1
-            issues.add(CSVDocumentValidator.nulIssue(line: line + offset.lines, row: row + offset.records))
-        case .row(let check, let values):
-            rows += 1
-            checker?.settle(check, lineOffset: offset.lines, rowOffset: offset.records, into: &issues)
-            if let onRecord, let type, let values {
-                onRecord(RecordFacts(type: type, line: check.line + offset.lines, values: values))
+    /// Reports records checked apart from the others, their numbers moved on by `offset` (lines and
+    /// records before the block they were checked in).
+    private mutating func apply(_ records: CheckedRecords, offset: (lines: Int, records: Int)) {
+        records.forEach { entry, detail, key in
+            let (line, row) = (entry.line + offset.lines, entry.row + offset.records)
+            guard let detail else {
+                // A clean row: only its key can repeat.
+                rows += 1
+                if let key { checker?.settleKey(key, hash: entry.keyHash, line: line, row: row, into: &issues) }
+                if let onRecord, let type { onRecord(RecordFacts(type: type, line: line, values: [:])) }
+                return
             }
-        case .problem(var problem):
-            problem.line += offset.lines
-            problem.record += offset.records
-            report(problem)
+            switch detail {
+            case .notUTF8:
+                rows += 1
+                issues.add(CSVDocumentValidator.notUTF8Issue(line: line, row: row))
+            case .nul:
+                rows += 1
+                issues.add(CSVDocumentValidator.nulIssue(line: line, row: row))
+            case .row(let check, let values):
+                rows += 1
+                checker?.settle(check, key: key, keyHash: entry.keyHash, lineOffset: offset.lines, rowOffset: offset.records, into: &issues)
+                if let onRecord, let type { onRecord(RecordFacts(type: type, line: line, values: values ?? [:])) }
+            case .problem(var problem):
+                problem.line += offset.lines
+                problem.record += offset.records
+                report(problem)
+            }
         }
     }
 
@@ -200,7 +211,7 @@ public struct CSVDocumentValidator {
     /// (`CSVBlockOutcome.unreadBytes` not 0) ends the blocks: `resumeRecordByRecord()` then goes on.
     public mutating func apply(_ block: CSVBlockOutcome) {
         guard let base = blockBase else { preconditionFailure("apply(_:) after startBlocks()") }
-        for outcome in block.records { apply(outcome, offset: base) }
+        apply(block.records, offset: base)
         blockBase = (base.lines + block.lines, base.records + block.recordCount)
     }
 
@@ -313,16 +324,17 @@ public struct CSVBlockChecker: Sendable {
         var checker = try? TableRowChecker(schema: schema)
         checker?.checkHeader(labels, line: 1, into: &unused)
         guard checker != nil else {
-            return CSVBlockOutcome(records: [], lines: 0, recordCount: 0, unreadBytes: block.count)
+            return CSVBlockOutcome(records: CheckedRecords(), lines: 0, recordCount: 0, unreadBytes: block.count)
         }
         var reader = CSVRecordReader(maxRecordBytes: Int.max, atFileStart: false)
-        var records: [CSVDocumentValidator.RecordOutcome] = []
+        var records = CheckedRecords()
         let capturing = capturedColumns
         let onRecord: (CSVRecord) -> Void = { record in
-            records.append(CSVDocumentValidator.examine(record, checker: &checker, capturing: capturing))
+            CSVDocumentValidator.examine(record, checker: &checker, capturing: capturing, into: &records)
         }
-        reader.consume(block, onRecord: onRecord, onProblem: { records.append(.problem($0)) })
-        if isLast { reader.finish(onRecord: onRecord, onProblem: { records.append(.problem($0)) }) }
+        let onProblem: (CSVSyntaxProblem) -> Void = { records.add(.problem($0), line: $0.line, row: $0.record) }
+        reader.consume(block, onRecord: onRecord, onProblem: onProblem)
+        if isLast { reader.finish(onRecord: onRecord, onProblem: onProblem) }
         // Blocks are never longer than `maxRecordBytes`, so a record the record-by-record reader would
         // refuse as too long never ends inside one: it is left to that reader.
         precondition(block.count <= maxRecordBytes, "a block longer than the longest record")
@@ -335,11 +347,72 @@ public struct CSVBlockChecker: Sendable {
 /// What checking one block found, to be reported with `CSVDocumentValidator.apply(_:)`.
 public struct CSVBlockOutcome: Sendable {
     /// Its records, in order.
-    let records: [CSVDocumentValidator.RecordOutcome]
+    let records: CheckedRecords
     /// The line breaks and records (syntax problems included) read.
     let lines: Int
     let recordCount: Int
     /// The bytes at its end that do not end a record (a quoted value going on into the next block): the
     /// blocks end there, and the file is read record by record from that byte on.
     public let unreadBytes: Int
+}
+
+/// Records checked apart from the others, in file order, waiting to be reported: for each, its line and
+/// record number, its primary key (bytes end to end, hashed where they were checked) and, unless it is a
+/// clean row (`TableRowChecker.RowCheck.isClean`) that only its key can fault, what else settling it
+/// needs. Most rows of a good file are clean, so a block of them is a few flat arrays.
+struct CheckedRecords: Sendable {
+    struct Entry {
+        var line: Int
+        var row: Int
+        /// The key's `SeenKeys.hash`, and where its bytes lie in `keys` (`keyCount` -1: no key).
+        var keyHash: UInt64 = 0
+        var keyStart: UInt32 = 0
+        var keyCount: Int32 = -1
+        /// Its index in `details`, or -1 for a clean row.
+        var detail: Int32 = -1
+    }
+
+    private var entries: [Entry] = []
+    private var details: [CSVDocumentValidator.RecordOutcome] = []
+    private var keys: [UInt8] = []
+
+    /// Adds a record that is not a row (bytes that are not text, broken syntax).
+    mutating func add(_ outcome: CSVDocumentValidator.RecordOutcome, line: Int, row: Int) {
+        entries.append(Entry(line: line, row: row, detail: Int32(details.count)))
+        details.append(outcome)
+    }
+
+    /// Adds a checked row, with the key `appendKey` appends (returning false when the row has none).
+    mutating func addRow(_ check: TableRowChecker.RowCheck, values: [String: String]?, appendKey: (inout [UInt8]) -> Bool) {
+        var entry = Entry(line: check.line, row: check.row)
+        let start = keys.count
+        if appendKey(&keys) {
+            entry.keyStart = UInt32(start)
+            entry.keyCount = Int32(keys.count - start)
+            entry.keyHash = keys.withUnsafeBytes { SeenKeys.hash(UnsafeRawBufferPointer(rebasing: $0[start...])) }
+        }
+        if !check.isClean || !(values?.isEmpty ?? true) {
+            entry.detail = Int32(details.count)
+            details.append(.row(check, values: values))
+        }
+        entries.append(entry)
+    }
+
+    /// Calls `body` with each record in order: its entry, what else settling it needs (nil for a clean row)
+    /// and its key.
+    func forEach(_ body: (Entry, CSVDocumentValidator.RecordOutcome?, UnsafeRawBufferPointer?) -> Void) {
+        keys.withUnsafeBytes { keys in
+            for entry in entries {
+                let key = entry.keyCount < 0 ? nil : UnsafeRawBufferPointer(rebasing: keys[Int(entry.keyStart)..<(Int(entry.keyStart) + Int(entry.keyCount))])
+                body(entry, entry.detail < 0 ? nil : details[Int(entry.detail)], key)
+            }
+        }
+    }
+
+    /// Empties it, keeping its capacity.
+    mutating func removeAll() {
+        entries.removeAll(keepingCapacity: true)
+        details.removeAll(keepingCapacity: true)
+        keys.removeAll(keepingCapacity: true)
+    }
 }

@@ -176,14 +176,15 @@ struct TableRowChecker {
         var uniqueValues: [(field: Int, before: Int, value: [UInt8])] = []
         /// Whether every cell is missing (the row's one issue is then that it is blank).
         var blank = false
-        /// The row's primary key (one part's bytes, or each part tagged and length-prefixed); nil when the
-        /// schema has none or the row has none of its fields.
-        var key: [UInt8]?
-        /// Whether the row has none of the primary key's fields.
+        /// Whether the row has none of the primary key's fields (its key, when it has one, is given by
+        /// `appendRowKey(to:)`).
         var keyAbsent = false
         /// The row's line and record number (as the record had them when checked).
         var line: Int
         var row: Int
+
+        /// Whether settling the row can report nothing but a repeat of its key.
+        var isClean: Bool { issues.isEmpty && uniqueValues.isEmpty && !blank && !keyAbsent }
     }
 
     /// Checks one row's cells; `settle` then compares its keys with earlier rows' and reports.
@@ -258,32 +259,36 @@ struct TableRowChecker {
         }
         check.blank = blankCells == columns.count
         check.issues = rowIssues
-        if !primaryKeyPositions.isEmpty {
-            let parts = keyParts
-            if parts.allSatisfy({ $0 == nil }) {
-                check.keyAbsent = true
-            } else if parts.count == 1, let only = parts[0] {
-                // One key: its bytes. Several: each part tagged present/absent and length-prefixed.
-                check.key = Array(keyBuffer[only])
-            } else {
-                var key: [UInt8] = []
-                for part in parts {
-                    let bytes = part.map { Array(keyBuffer[$0]) } ?? []
-                    key.append(part == nil ? 0 : 1)
-                    withUnsafeBytes(of: UInt32(bytes.count)) { key.append(contentsOf: $0) }
-                    key += bytes
-                }
-                check.key = key
-            }
-        }
+        check.keyAbsent = !primaryKeyPositions.isEmpty && keyParts.allSatisfy { $0 == nil }
         return check
     }
 
+    /// Appends the primary key of the row `checkCells` checked last to `bytes` (one part's bytes, or each
+    /// part tagged present/absent and length-prefixed); false, appending nothing, when the schema has no
+    /// primary key or the row none of its fields.
+    /// (Mutating only so that a call on a checker captured by a closure does not copy it whole.)
+    mutating func appendRowKey(to bytes: inout [UInt8]) -> Bool {
+        guard !primaryKeyPositions.isEmpty, !keyParts.allSatisfy({ $0 == nil }) else { return false }
+        if keyParts.count == 1, let only = keyParts[0] {
+            bytes.append(contentsOf: keyBuffer[only])
+            return true
+        }
+        for part in keyParts {
+            bytes.append(part == nil ? 0 : 1)
+            withUnsafeBytes(of: UInt32(part?.count ?? 0)) { bytes.append(contentsOf: $0) }
+            if let part { bytes.append(contentsOf: keyBuffer[part]) }
+        }
+        return true
+    }
+
     /// Reports a checked row in file order: its cells' issues with the repeats of `unique` values among
-    /// them, where each was checked, or only that it is blank; then a repeated or absent primary key.
-    /// `lineOffset` and `rowOffset` are added to the row's numbers (rows checked apart from the file's
-    /// start count from there).
-    mutating func settle(_ check: RowCheck, lineOffset: Int = 0, rowOffset: Int = 0, into issues: inout IssueCollector) {
+    /// them, where each was checked, or only that it is blank; then a repeated or absent primary key
+    /// (`key`, whose `SeenKeys.hash` is `keyHash`). `lineOffset` and `rowOffset` are added to the row's
+    /// numbers (rows checked apart from the file's start count from there).
+    mutating func settle(
+        _ check: RowCheck, key: UnsafeRawBufferPointer?, keyHash: UInt64, lineOffset: Int = 0, rowOffset: Int = 0,
+        into issues: inout IssueCollector
+    ) {
         let (line, row) = (check.line + lineOffset, check.row + rowOffset)
         var rowIssues: [ValidationIssue] = []
         var copied = 0
@@ -316,9 +321,15 @@ struct TableRowChecker {
                 ValidationIssue(
                     code: .primaryKey, message: "The row has no \(schema.primaryKey.joined(separator: " + ")); every record needs one.",
                     line: line, row: row))
-        } else if let key = check.key {
-            let previous = key.withUnsafeBytes { primaryKeysSeen.insert($0, row: row, line: line, order: issues.total) }
-            if let previous { issues.add(primaryKeyIssue(row: row, line: line, previous: previous)) }
+        } else if let key {
+            settleKey(key, hash: keyHash, line: line, row: row, into: &issues)
+        }
+    }
+
+    /// Reports a repeat of a clean row's primary key (`RowCheck.isClean`): all that settling it can find.
+    mutating func settleKey(_ key: UnsafeRawBufferPointer, hash: UInt64, line: Int, row: Int, into issues: inout IssueCollector) {
+        if let previous = primaryKeysSeen.insert(key, hash: hash, row: row, line: line, order: issues.total) {
+            issues.add(primaryKeyIssue(row: row, line: line, previous: previous))
         }
     }
 
@@ -435,13 +446,18 @@ struct TableRowChecker {
     /// `issues` where they belong.
     mutating func finish(into issues: inout IssueCollector) {
         var late: [(order: Int, row: Int, issue: ValidationIssue)] = []
+        var notKept = 0
         do throws(KeySpillError) {
             for index in uniqueSeen.keys.sorted() {
-                for found in try uniqueSeen[index]!.lateRepeats() {
+                let found = try uniqueSeen[index]!.lateRepeats(keeping: issues.limit)
+                notKept += found.total - found.first.count
+                for found in found.first {
                     late.append((found.order, found.row, uniqueIssue(field: index, row: found.row, line: found.line, previous: found.previousRow)))
                 }
             }
-            for found in try primaryKeysSeen.lateRepeats() {
+            let found = try primaryKeysSeen.lateRepeats(keeping: issues.limit)
+            notKept += found.total - found.first.count
+            for found in found.first {
                 late.append((found.order, found.row, primaryKeyIssue(row: found.row, line: found.line, previous: found.previousRow)))
             }
         } catch {
@@ -451,7 +467,7 @@ struct TableRowChecker {
         // In the order the rows were checked; within a row, unique fields by column, then the key.
         late = late.enumerated().sorted { ($0.element.order, $0.element.row, $0.offset) < ($1.element.order, $1.element.row, $1.offset) }
             .map(\.element)
-        issues.insertLate(late.map { ($0.order, $0.issue) })
+        issues.insertLate(late.map { ($0.order, $0.issue) }, alsoFound: notKept)
     }
 }
 

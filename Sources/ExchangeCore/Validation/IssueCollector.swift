@@ -30,8 +30,10 @@ public struct IssueCollector: Sendable {
 
     /// Adds issues that were found after the issues that follow them in the file (a repeated key found
     /// when spilled keys were merged), each where its `order` puts it: after the first `order` issues
-    /// found in the file. Issues of the same order keep the order given.
-    public mutating func insertLate(_ late: [(order: Int, issue: ValidationIssue)]) {
+    /// found in the file. Issues of the same order keep the order given. `alsoFound` counts late issues
+    /// found but not given, each after at least `limit` of those given (so never kept).
+    public mutating func insertLate(_ late: [(order: Int, issue: ValidationIssue)], alsoFound: Int = 0) {
+        total += alsoFound
         guard !late.isEmpty else { return }
         let sorted = late.enumerated().sorted { ($0.element.order, $0.offset) < ($1.element.order, $1.offset) }.map(\.element)
         var merged: [ValidationIssue] = []

@@ -1,5 +1,5 @@
-/// Where `SeenKeys` writes sorted runs of keys once they outgrow its memory budget: bytes appended at the
-/// end and read back by offset. `MemoryKeySpill` keeps them in memory (the twin for tests, and the
+/// Where `SeenKeys` writes its keys, split into partitions, once they outgrow its memory budget: bytes
+/// appended at the end and read back by offset. `MemoryKeySpill` keeps them in memory (the twin for tests, and the
 /// fallback when a disk refuses); `FileKeySpill` (ExchangeValidation) keeps them in a temporary file
 /// that has no name.
 public protocol KeySpill: AnyObject {
@@ -58,16 +58,16 @@ public final class MemoryKeySpill: KeySpill {
     }
 }
 
-/// One sorted run: where it lies in its spill.
+/// Bytes written at once: where they lie in their spill.
 struct SpilledRun {
     let spill: any KeySpill
     let start: Int
     let end: Int
 }
 
-/// One key as a run stores it: hash, row, line and order (8 bytes each), the key's length (4 bytes),
-/// then the key. Runs are sorted by hash, key, then row, so equal keys meet in row order.
-struct RunEntry: Comparable {
+/// One key as a spill stores it: hash, row, line and order (8 bytes each), the key's length (4 bytes),
+/// then the key.
+struct SpillEntry {
     static let headerSize = 36
 
     let hash: UInt64
@@ -76,6 +76,10 @@ struct RunEntry: Comparable {
     let order: Int
     let key: UnsafeRawBufferPointer
 
+    init(hash: UInt64, row: Int, line: Int, order: Int, key: UnsafeRawBufferPointer) {
+        (self.hash, self.row, self.line, self.order, self.key) = (hash, row, line, order, key)
+    }
+
     /// The entry starting at `offset` of `bytes` (which must hold it whole).
     init(_ bytes: UnsafeRawBufferPointer, at offset: Int) {
         hash = bytes.loadUnaligned(fromByteOffset: offset, as: UInt64.self)
@@ -83,58 +87,105 @@ struct RunEntry: Comparable {
         line = Int(bytes.loadUnaligned(fromByteOffset: offset + 16, as: Int64.self))
         order = Int(bytes.loadUnaligned(fromByteOffset: offset + 24, as: Int64.self))
         let length = Int(bytes.loadUnaligned(fromByteOffset: offset + 32, as: UInt32.self))
-        key = UnsafeRawBufferPointer(rebasing: bytes[(offset + RunEntry.headerSize)..<(offset + RunEntry.headerSize + length)])
+        key = UnsafeRawBufferPointer(rebasing: bytes[(offset + SpillEntry.headerSize)..<(offset + SpillEntry.headerSize + length)])
     }
 
     /// The entry's size in bytes.
-    var size: Int { RunEntry.headerSize + key.count }
+    var size: Int { SpillEntry.headerSize + key.count }
 
     /// The size of the entry starting at `offset`, when its header is there.
     static func size(in bytes: UnsafeRawBufferPointer, at offset: Int) -> Int {
         headerSize + Int(bytes.loadUnaligned(fromByteOffset: offset + 32, as: UInt32.self))
     }
 
-    /// Appends an entry to `bytes`.
-    static func append(hash: UInt64, row: Int, line: Int, order: Int, key: UnsafeRawBufferPointer, to bytes: inout [UInt8]) {
-        withUnsafeBytes(of: hash.littleEndian) { bytes.append(contentsOf: $0) }
-        withUnsafeBytes(of: Int64(row).littleEndian) { bytes.append(contentsOf: $0) }
-        withUnsafeBytes(of: Int64(line).littleEndian) { bytes.append(contentsOf: $0) }
-        withUnsafeBytes(of: Int64(order).littleEndian) { bytes.append(contentsOf: $0) }
-        withUnsafeBytes(of: UInt32(key.count).littleEndian) { bytes.append(contentsOf: $0) }
-        bytes.append(contentsOf: key)
-    }
-
-    /// Whether the two hold the same key.
-    func sameKey(as other: RunEntry) -> Bool {
-        hash == other.hash && memoryEqual(key, other.key)
-    }
-
-    static func < (a: RunEntry, b: RunEntry) -> Bool {
-        precedes((a.hash, a.key, a.row), (b.hash, b.key, b.row))
-    }
-
-    /// The order of runs: by hash, then key bytes, then row.
-    static func precedes(_ a: (hash: UInt64, key: UnsafeRawBufferPointer, row: Int), _ b: (hash: UInt64, key: UnsafeRawBufferPointer, row: Int)) -> Bool {
-        if a.hash != b.hash { return a.hash < b.hash }
-        let common = min(a.key.count, b.key.count)
-        for index in 0..<common where a.key[index] != b.key[index] { return a.key[index] < b.key[index] }
-        if a.key.count != b.key.count { return a.key.count < b.key.count }
-        return a.row < b.row
-    }
-
-    static func == (a: RunEntry, b: RunEntry) -> Bool {
-        a.sameKey(as: b) && a.row == b.row
+    /// Appends the entry to `bytes`.
+    func append(to bytes: inout [UInt8]) {
+        let start = bytes.count
+        bytes.append(contentsOf: repeatElement(0, count: size))
+        bytes.withUnsafeMutableBytes { target in
+            target.storeBytes(of: hash, toByteOffset: start, as: UInt64.self)
+            target.storeBytes(of: Int64(row), toByteOffset: start + 8, as: Int64.self)
+            target.storeBytes(of: Int64(line), toByteOffset: start + 16, as: Int64.self)
+            target.storeBytes(of: Int64(order), toByteOffset: start + 24, as: Int64.self)
+            target.storeBytes(of: UInt32(key.count), toByteOffset: start + 32, as: UInt32.self)
+            if let source = key.baseAddress, !key.isEmpty {
+                (target.baseAddress! + start + SpillEntry.headerSize).copyMemory(from: source, byteCount: key.count)
+            }
+        }
     }
 }
 
-/// Reads one run's entries in order, a chunk at a time.
-final class RunCursor {
-    /// Bytes read from a spill at once (per run: a 1 GB file's keys make a few dozen runs).
-    static let readSize = 64 << 10
-    /// Bytes written to a spill at once.
-    static let writeSize = 256 << 10
+/// Spilled keys split by the leading bits of their hashes: every key with the same bits, and so every
+/// repeat of a key, lies in one partition, in the order seen. A partition is gathered in memory and
+/// written in pieces as it fills; a partition too large to settle in memory is split again by the next
+/// bits (`depth`).
+struct SpillPartitions {
+    /// Bits of the hash per split, and the partitions that makes.
+    static let bits = 6
+    static let fanOut = 1 << bits
+    /// The deepest split: past it (60 bits of equal hashes) a partition is settled however large.
+    static let deepest = 64 / bits - 1
 
-    private let run: SpilledRun
+    /// How many splits led here: the hash bits after `depth * bits` choose the partition.
+    let depth: Int
+    /// The bytes gathered per partition before they are written.
+    private let bufferSize: Int
+    private var buffers: [[UInt8]]
+    /// Per partition, the pieces written, in order.
+    private(set) var pieces: [[SpilledRun]]
+
+    /// Empty partitions whose buffers together take at most half of `memoryBudget`.
+    init(depth: Int, memoryBudget: Int) {
+        self.depth = depth
+        bufferSize = max(4096, memoryBudget / 2 / SpillPartitions.fanOut)
+        buffers = Array(repeating: [], count: SpillPartitions.fanOut)
+        pieces = Array(repeating: [], count: SpillPartitions.fanOut)
+    }
+
+    /// Gathers `entry` in its partition; returns the partition when its buffer is full (to be written).
+    mutating func add(_ entry: SpillEntry) -> Int? {
+        let partition = Int(truncatingIfNeeded: (entry.hash << UInt64(depth * SpillPartitions.bits)) >> UInt64(64 - SpillPartitions.bits))
+        if buffers[partition].isEmpty { buffers[partition].reserveCapacity(bufferSize + SpillEntry.headerSize + entry.key.count) }
+        entry.append(to: &buffers[partition])
+        return buffers[partition].count >= bufferSize ? partition : nil
+    }
+
+    /// Writes what `partition` gathered as its next piece (nothing when it gathered nothing); on failure
+    /// the bytes stay gathered.
+    mutating func write(_ partition: Int, to spill: any KeySpill) throws(KeySpillError) {
+        guard !buffers[partition].isEmpty else { return }
+        let start = spill.size
+        let failure = buffers[partition].withUnsafeBytes { bytes -> KeySpillError? in
+            do throws(KeySpillError) {
+                try spill.append(bytes)
+                return nil
+            } catch {
+                return error
+            }
+        }
+        if let failure { throw failure }
+        pieces[partition].append(SpilledRun(spill: spill, start: start, end: spill.size))
+        buffers[partition].removeAll(keepingCapacity: true)
+    }
+
+    /// Reads the entries of `pieces` in order while `body` returns true.
+    static func read(_ pieces: [SpilledRun], _ body: (SpillEntry) -> Bool) throws(KeySpillError) {
+        for piece in pieces {
+            let cursor = try PieceCursor(piece)
+            while cursor.hasEntry {
+                guard body(cursor.entry) else { return }
+                try cursor.advance()
+            }
+        }
+    }
+}
+
+/// Reads one piece's entries in order, a chunk at a time.
+final class PieceCursor {
+    /// Bytes read from a spill at once.
+    static let readSize = 64 << 10
+
+    private let piece: SpilledRun
     private var buffer: UnsafeMutableRawBufferPointer
     /// The unread bytes in `buffer`.
     private var start = 0
@@ -144,21 +195,21 @@ final class RunCursor {
     /// Whether `entry` is there.
     private(set) var hasEntry = false
 
-    init(_ run: SpilledRun) throws(KeySpillError) {
-        self.run = run
-        nextRead = run.start
-        buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: RunCursor.readSize, alignment: 8)
+    init(_ piece: SpilledRun) throws(KeySpillError) {
+        self.piece = piece
+        nextRead = piece.start
+        buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: PieceCursor.readSize, alignment: 8)
         try load()
     }
 
     deinit { buffer.deallocate() }
 
     /// The current entry; valid until `advance()`.
-    var entry: RunEntry { RunEntry(UnsafeRawBufferPointer(buffer), at: start) }
+    var entry: SpillEntry { SpillEntry(UnsafeRawBufferPointer(buffer), at: start) }
 
     /// Moves to the next entry.
     func advance() throws(KeySpillError) {
-        start += entry.size
+        start += SpillEntry.size(in: UnsafeRawBufferPointer(buffer), at: start)
         try load()
     }
 
@@ -166,16 +217,16 @@ final class RunCursor {
     private func load() throws(KeySpillError) {
         while true {
             let available = end - start
-            var needed = RunEntry.headerSize
-            if available >= RunEntry.headerSize {
-                needed = RunEntry.size(in: UnsafeRawBufferPointer(buffer), at: start)
+            var needed = SpillEntry.headerSize
+            if available >= SpillEntry.headerSize {
+                needed = SpillEntry.size(in: UnsafeRawBufferPointer(buffer), at: start)
                 if available >= needed {
                     hasEntry = true
                     return
                 }
             }
-            guard nextRead < run.end else {
-                guard available == 0 else { throw KeySpillError(reason: "a run of keys ends inside an entry") }
+            guard nextRead < piece.end else {
+                guard available == 0 else { throw KeySpillError(reason: "spilled keys end inside an entry") }
                 hasEntry = false
                 return
             }
@@ -189,60 +240,11 @@ final class RunCursor {
                 buffer.deallocate()
                 buffer = larger
             }
-            let wanted = min(buffer.count - end, run.end - nextRead)
-            let count = try run.spill.read(at: nextRead, into: UnsafeMutableRawBufferPointer(rebasing: buffer[end..<(end + wanted)]))
-            guard count > 0 else { throw KeySpillError(reason: "a run of keys was cut short") }
+            let wanted = min(buffer.count - end, piece.end - nextRead)
+            let count = try piece.spill.read(at: nextRead, into: UnsafeMutableRawBufferPointer(rebasing: buffer[end..<(end + wanted)]))
+            guard count > 0 else { throw KeySpillError(reason: "spilled keys were cut short") }
             end += count
             nextRead += count
-        }
-    }
-}
-
-/// The cursors of every run, smallest current entry first (a binary heap).
-struct RunHeap {
-    private var cursors: [RunCursor]
-
-    init(_ cursors: [RunCursor]) {
-        self.cursors = []
-        for cursor in cursors where cursor.hasEntry {
-            self.cursors.append(cursor)
-            siftUp(self.cursors.count - 1)
-        }
-    }
-
-    /// The cursor with the smallest entry.
-    var top: RunCursor? { cursors.first }
-
-    /// Restores the order after the top cursor advanced (dropping it when its run ended).
-    mutating func settleTop() {
-        guard let first = cursors.first else { return }
-        if !first.hasEntry {
-            cursors[0] = cursors[cursors.count - 1]
-            cursors.removeLast()
-        }
-        siftDown(0)
-    }
-
-    private mutating func siftUp(_ start: Int) {
-        var child = start
-        while child > 0 {
-            let parent = (child - 1) / 2
-            guard cursors[child].entry < cursors[parent].entry else { return }
-            cursors.swapAt(child, parent)
-            child = parent
-        }
-    }
-
-    private mutating func siftDown(_ start: Int) {
-        var parent = start
-        while true {
-            let left = 2 * parent + 1
-            guard left < cursors.count else { return }
-            var smallest = left
-            if left + 1 < cursors.count, cursors[left + 1].entry < cursors[left].entry { smallest = left + 1 }
-            guard cursors[smallest].entry < cursors[parent].entry else { return }
-            cursors.swapAt(smallest, parent)
-            parent = smallest
         }
     }
 }

@@ -1,17 +1,18 @@
 /// Remembers byte-string keys and the row (or record) each was last seen on, for `unique` and primary-key
 /// checks, in bounded memory.
 ///
-/// Keys are kept in memory while they fit in `memoryBudget`: end to end in one arena, with an
-/// open-addressing table of hashes, offsets and rows, and a repeat is answered at once (exactly: a hash
-/// match is confirmed against the stored bytes). A file with more keys than that (millions of records)
-/// moves them to a `KeySpill` in sorted runs and settles the rest by merging the runs when the file ends
-/// (`lateRepeats()`): an external sort, exact, in memory that does not grow with the file. A file that
-/// fits never makes a spill.
+/// Keys are kept in memory while they fit in `memoryBudget` (a `KeyTable`), and a repeat is answered at
+/// once, exactly (a hash match is confirmed against the stored bytes). A file with more keys than that
+/// (millions of records) moves them to a `KeySpill`, split by their hashes into `SpillPartitions`, and
+/// settles the rest when the file ends (`lateRepeats(keeping:)`): each partition holds every key with its
+/// hashes' leading bits, in the order seen, so it is read back through a table of its own, and a partition
+/// whose keys still do not fit is split again by the next bits. Exact, in memory that does not grow with
+/// the file, with no sorting. A file that fits never makes a spill.
 public struct SeenKeys {
     /// The memory the keys of one check may take before they move to a spill.
     public static let defaultMemoryBudget = 8 << 20
 
-    /// A key that repeats an earlier one, found when the runs were merged.
+    /// A key that repeats an earlier one, found when the file ended.
     public struct LateRepeat: Sendable, Equatable {
         /// The row (or record) that repeats the key.
         public var row: Int
@@ -32,26 +33,22 @@ public struct SeenKeys {
         }
     }
 
-    private struct Slot {
-        var hash: UInt64 = 0  // 0 marks an empty slot
-        var offset = 0
-        var length: Int32 = 0
-        var row: Int32 = 0
+    /// The repeats found when the file ended: the first of them in issue order (order, then row), and how
+    /// many there were in all, kept or not.
+    public struct LateRepeats: Sendable, Equatable {
+        /// The first repeats, at most the number asked for.
+        public var first: [LateRepeat]
+        /// Every repeat found.
+        public var total: Int
     }
 
-    private var arena: [UInt8] = []
-    private var slots = [Slot](repeating: Slot(), count: 1024)
-    private var count = 0
-
+    private var table = KeyTable()
     private let memoryBudget: Int
     private let makeSpill: (@Sendable () -> (any KeySpill)?)?
-    /// Where runs are written once spilling began; replaced by memory if writing fails.
+    /// Where partitions are written once spilling began; replaced by memory if writing fails.
     private var spill: (any KeySpill)?
-    /// The sorted runs written so far, each in the spill it was written to.
-    private var runs: [SpilledRun] = []
-    /// Keys seen since the last run: entries end to end (`RunEntry` layout), and where each starts.
-    private var pending: [UInt8] = []
-    private var pendingStarts: [Int] = []
+    /// The keys seen since spilling began (and those in memory then), by partition.
+    private var partitions: SpillPartitions?
     /// Whether no spill could be made: the keys stay in memory.
     private var spillRefused = false
 
@@ -62,66 +59,43 @@ public struct SeenKeys {
         makeSpill = spilling?.makeSpill
     }
 
-    /// Whether keys have moved to a spill: repeats of keys seen since are found by `lateRepeats()`.
-    public var isSpilling: Bool { spill != nil }
+    /// Whether keys have moved to a spill: repeats of keys seen since are found by `lateRepeats(keeping:)`.
+    public var isSpilling: Bool { partitions != nil }
 
     /// Records `key` as seen on `row`; returns the row it was seen on before, if that is known now
     /// (frictionless reports the most recent earlier row). Once spilling, nothing is known until the end:
-    /// `line` and `order` are kept for `lateRepeats()`.
+    /// `line` and `order` are kept for `lateRepeats(keeping:)`.
     public mutating func insert(_ key: UnsafeRawBufferPointer, row: Int, line: Int = 0, order: Int = 0) -> Int? {
-        if spill != nil {
-            appendPending(hash: SeenKeys.hash(key), key: key, row: row, line: line, order: order)
-            return nil
-        }
-        if (count + 1) * 4 > slots.count * 3 { grow() }
-        let hash = SeenKeys.hash(key)
-        var index = Int(truncatingIfNeeded: hash) & (slots.count - 1)
-        while slots[index].hash != 0 {
-            if slots[index].hash == hash, matches(slots[index], key) {
-                let previous = Int(slots[index].row)
-                slots[index].row = Int32(truncatingIfNeeded: row)
-                return previous
-            }
-            index = (index + 1) & (slots.count - 1)
-        }
-        slots[index] = Slot(hash: hash, offset: arena.count, length: Int32(key.count), row: Int32(truncatingIfNeeded: row))
-        arena.append(contentsOf: key)
-        count += 1
-        if makeSpill != nil, arena.capacity + slots.count * MemoryLayout<Slot>.stride > memoryBudget { startSpilling() }
-        return nil
+        insert(key, hash: SeenKeys.hash(key), row: row, line: line, order: order)
     }
 
-    /// The repeats among keys seen since spilling began (against every key of the file), in the order
-    /// their issues belong; empty when nothing was spilled. Call once, when the file ends.
-    /// - Throws: `KeySpillError` when a run cannot be read back.
-    public mutating func lateRepeats() throws(KeySpillError) -> [LateRepeat] {
-        guard spill != nil else { return [] }
-        flushPending()
-        var cursors: [RunCursor] = []
-        for run in runs { cursors.append(try RunCursor(run)) }
-        var heap = RunHeap(cursors)
-        var repeats: [LateRepeat] = []
-        // The last entry taken: its key, hash and row.
-        var lastKey: [UInt8] = []
-        var lastHash: UInt64 = 0
-        var lastRow: Int?
-        while let top = heap.top {
-            let entry = top.entry
-            if let row = lastRow, entry.hash == lastHash, lastKey.withUnsafeBytes({ memoryEqual($0, entry.key) }) {
-                repeats.append(LateRepeat(row: entry.row, line: entry.line, order: entry.order, previousRow: row))
-            } else {
-                lastHash = entry.hash
-                lastKey.removeAll(keepingCapacity: true)
-                lastKey.append(contentsOf: entry.key)
-            }
-            lastRow = entry.row
-            try top.advance()
-            heap.settleTop()
+    /// `insert(_:row:line:order:)` with the key's `hash(_:)` worked out already (on another thread).
+    public mutating func insert(_ key: UnsafeRawBufferPointer, hash: UInt64, row: Int, line: Int = 0, order: Int = 0) -> Int? {
+        if partitions != nil {
+            append(SpillEntry(hash: hash, row: row, line: line, order: order, key: key))
+            return nil
         }
-        runs = []
-        // Issues belong in the order their rows were checked; rows break ties.
-        repeats.sort { ($0.order, $0.row) < ($1.order, $1.row) }
-        return repeats
+        let previous = table.insert(key, hash: hash, row: row)
+        if previous == nil, makeSpill != nil, table.memoryUse > memoryBudget { startSpilling() }
+        return previous
+    }
+
+    /// The repeats among keys seen since spilling began (against every key of the file): the first
+    /// `limit` of them in the order their issues belong, and how many in all; none when nothing was
+    /// spilled. Call once, when the file ends.
+    /// - Throws: `KeySpillError` when a partition cannot be read back.
+    public mutating func lateRepeats(keeping limit: Int = .max) throws(KeySpillError) -> LateRepeats {
+        guard var partitions else { return LateRepeats(first: [], total: 0) }
+        self.partitions = nil
+        flushAll(&partitions)
+        var kept = RepeatsKept(limit: limit)
+        var work: [(pieces: [SpilledRun], depth: Int)] = partitions.pieces.reversed().map { (pieces: $0, depth: partitions.depth) }
+        while let next = work.popLast() {
+            if let split = try settle(next.pieces, depth: next.depth, into: &kept) {
+                work += split.pieces.reversed().map { (pieces: $0, depth: split.depth) }
+            }
+        }
+        return kept.result()
     }
 
     /// The issue for a file whose key check could not be finished (a spill could not be read back): the
@@ -134,32 +108,10 @@ public struct SeenKeys {
                 + "support if this repeats.", field: field)
     }
 
-    // MARK: In memory
-
-    private func matches(_ slot: Slot, _ key: UnsafeRawBufferPointer) -> Bool {
-        guard Int(slot.length) == key.count else { return false }
-        return arena.withUnsafeBytes { key.isEmpty || memoryEqual(SeenKeys.key(of: slot, in: $0), key) }
-    }
-
-    /// A slot's key in the arena's bytes.
-    private static func key(of slot: Slot, in arena: UnsafeRawBufferPointer) -> UnsafeRawBufferPointer {
-        UnsafeRawBufferPointer(rebasing: arena[slot.offset..<(slot.offset + Int(slot.length))])
-    }
-
-    private mutating func grow() {
-        let old = slots
-        slots = [Slot](repeating: Slot(), count: old.count * 2)
-        for slot in old where slot.hash != 0 {
-            var index = Int(truncatingIfNeeded: slot.hash) & (slots.count - 1)
-            while slots[index].hash != 0 { index = (index + 1) & (slots.count - 1) }
-            slots[index] = slot
-        }
-    }
-
     // MARK: Spilling
 
-    /// Moves the keys held in memory into a run and frees the table. Their rows are the latest of each
-    /// key, and every earlier repeat of them was answered already.
+    /// Moves the keys held in memory into partitions and frees the table. Their rows are the latest of
+    /// each key, and every earlier repeat of them was answered already.
     private mutating func startSpilling() {
         guard !spillRefused else { return }
         guard let made = makeSpill?() else {
@@ -168,106 +120,71 @@ public struct SeenKeys {
             return
         }
         spill = made
-        // The table is written as the first run straight from the slots, sorted, so its keys are never
-        // in memory twice.
-        var occupied = slots.indices.filter { slots[$0].hash != 0 }
-        let (table, keys) = (slots, arena)
-        keys.withUnsafeBytes { stored in
-            occupied.sort { a, b in
-                let (one, other) = (table[a], table[b])
-                return RunEntry.precedes(
-                    (one.hash, SeenKeys.key(of: one, in: stored), Int(one.row)), (other.hash, SeenKeys.key(of: other, in: stored), Int(other.row)))
-            }
-        }
-        slots = []
-        arena = []
-        count = 0
-        writeRun(count: occupied.count) { index, chunk in
-            let slot = table[occupied[index]]
-            keys.withUnsafeBytes { stored in
-                RunEntry.append(hash: slot.hash, row: Int(slot.row), line: 0, order: 0, key: SeenKeys.key(of: slot, in: stored), to: &chunk)
-            }
-        }
+        let held = table
+        table = KeyTable()
+        partitions = SpillPartitions(depth: 0, memoryBudget: memoryBudget)
+        held.forEach { hash, key, row in append(SpillEntry(hash: hash, row: row, line: 0, order: 0, key: key)) }
     }
 
-    private mutating func appendPending(hash: UInt64, key: UnsafeRawBufferPointer, row: Int, line: Int, order: Int) {
-        if pending.count + RunEntry.headerSize + key.count > memoryBudget, !pendingStarts.isEmpty { flushPending() }
-        if pending.isEmpty { pending.reserveCapacity(memoryBudget) }
-        pendingStarts.append(pending.count)
-        RunEntry.append(hash: hash, row: row, line: line, order: order, key: key, to: &pending)
+    private mutating func append(_ entry: SpillEntry) {
+        guard var gathering = partitions else { return }
+        partitions = nil  // moved out while written to, so its buffers are not copied
+        if let full = gathering.add(entry) { write(full, of: &gathering) }
+        partitions = gathering
     }
 
-    /// Sorts the pending entries by key then row and writes them as one run.
-    private mutating func flushPending() {
-        guard !pendingStarts.isEmpty else { return }
-        pending.withUnsafeBytes { bytes in
-            // Hashes first (one load each); the whole entries only when two hashes are equal.
-            pendingStarts.sort { a, b in
-                let (first, second) = (bytes.loadUnaligned(fromByteOffset: a, as: UInt64.self), bytes.loadUnaligned(fromByteOffset: b, as: UInt64.self))
-                return first != second ? first < second : RunEntry(bytes, at: a) < RunEntry(bytes, at: b)
-            }
-        }
-        // Moved out (not copied) while written, and back with their capacity kept.
-        var (bytes, starts): ([UInt8], [Int]) = ([], [])
-        swap(&bytes, &pending)
-        swap(&starts, &pendingStarts)
-        writeRun(count: starts.count) { index, chunk in
-            bytes.withUnsafeBytes { entries in
-                let start = starts[index]
-                chunk.append(contentsOf: entries[start..<(start + RunEntry.size(in: entries, at: start))])
-            }
-        }
-        bytes.removeAll(keepingCapacity: true)
-        starts.removeAll(keepingCapacity: true)
-        swap(&bytes, &pending)
-        swap(&starts, &pendingStarts)
-    }
-
-    /// Writes `count` entries, which `entry` appends one at a time, as one run at the end of the spill. A
-    /// spill that fails to write is replaced by memory (the run is written again there), so a full disk
-    /// costs memory, not the check.
-    private mutating func writeRun(count: Int, entry: (Int, inout [UInt8]) -> Void) {
+    /// Writes the entries gathered for `partition`. A spill that fails to write is replaced by memory (the
+    /// bytes are written again there), so a full disk costs memory, not the check.
+    private mutating func write(_ partition: Int, of partitions: inout SpillPartitions) {
         guard let target = spill else { return }
-        do {
-            runs.append(try SeenKeys.writeRun(to: target, count: count, entry: entry))
+        do throws(KeySpillError) {
+            try partitions.write(partition, to: target)
         } catch {
             let memory = MemoryKeySpill()
             spill = memory
-            guard let run = try? SeenKeys.writeRun(to: memory, count: count, entry: entry) else {
+            do throws(KeySpillError) { try partitions.write(partition, to: memory) } catch {
                 preconditionFailure("memory cannot fail to append")
             }
-            runs.append(run)
         }
     }
 
-    private static func writeRun(
-        to target: any KeySpill, count: Int, entry: (Int, inout [UInt8]) -> Void
-    ) throws(KeySpillError) -> SpilledRun {
-        let start = target.size
-        var chunk: [UInt8] = []
-        chunk.reserveCapacity(RunCursor.writeSize + 4096)
-        var next = 0
-        while next < count {
-            chunk.removeAll(keepingCapacity: true)
-            while next < count, chunk.count < RunCursor.writeSize {
-                entry(next, &chunk)
-                next += 1
+    /// Writes what every partition gathered.
+    private mutating func flushAll(_ partitions: inout SpillPartitions) {
+        for partition in 0..<SpillPartitions.fanOut { write(partition, of: &partitions) }
+    }
+
+    /// Reads one partition's entries (in the order seen) through a table of their own, keeping the
+    /// repeats; when the table outgrows the budget, splits the partition by the next bits of the hashes
+    /// instead and returns the parts, whose repeats are then found part by part.
+    private mutating func settle(
+        _ pieces: [SpilledRun], depth: Int, into kept: inout RepeatsKept
+    ) throws(KeySpillError) -> SpillPartitions? {
+        var table = KeyTable()
+        var found = RepeatsKept(limit: kept.limit)
+        var tooLarge = false
+        try SpillPartitions.read(pieces) { entry in
+            if let previous = table.insert(entry.key, hash: entry.hash, row: entry.row) {
+                found.add(LateRepeat(row: entry.row, line: entry.line, order: entry.order, previousRow: previous))
             }
-            let failure = chunk.withUnsafeBytes { written -> KeySpillError? in
-                do throws(KeySpillError) {
-                    try target.append(written)
-                    return nil
-                } catch {
-                    return error
-                }
-            }
-            if let failure { throw failure }
+            tooLarge = depth < SpillPartitions.deepest && table.memoryUse > memoryBudget
+            return !tooLarge
         }
-        return SpilledRun(spill: target, start: start, end: target.size)
+        guard tooLarge else {
+            kept.add(found)
+            return nil
+        }
+        table = KeyTable()
+        var split = SpillPartitions(depth: depth + 1, memoryBudget: memoryBudget)
+        try SpillPartitions.read(pieces) { entry in
+            if let full = split.add(entry) { write(full, of: &split) }
+            return true
+        }
+        flushAll(&split)
+        return split
     }
 
     /// A 64-bit hash of `bytes`, never 0.
-    static func hash(_ bytes: UnsafeRawBufferPointer) -> UInt64 {
+    public static func hash(_ bytes: UnsafeRawBufferPointer) -> UInt64 {
         var hash: UInt64 = 0x9E37_79B9_7F4A_7C15 ^ UInt64(bytes.count)
         var index = 0
         while index + 8 <= bytes.count {
@@ -284,6 +201,108 @@ public struct SeenKeys {
         hash = hash &* 0xC4CE_B9FE_1A85_EC53
         hash ^= hash >> 32
         return hash == 0 ? 1 : hash
+    }
+}
+
+/// Keys end to end in one arena, with an open-addressing table of their hashes, offsets and the row each
+/// was last seen on.
+struct KeyTable {
+    private struct Slot {
+        var hash: UInt64 = 0  // 0 marks an empty slot
+        var offset = 0
+        var length: Int32 = 0
+        var row: Int32 = 0
+    }
+
+    private var arena: [UInt8] = []
+    private var slots = [Slot](repeating: Slot(), count: 1024)
+    private var count = 0
+
+    /// The bytes it holds.
+    var memoryUse: Int { arena.capacity + slots.count * MemoryLayout<Slot>.stride }
+
+    /// Records `key` (whose hash is `hash`) as seen on `row`; returns the row it was seen on before.
+    mutating func insert(_ key: UnsafeRawBufferPointer, hash: UInt64, row: Int) -> Int? {
+        if (count + 1) * 4 > slots.count * 3 { grow() }
+        let mask = slots.count - 1
+        var index = Int(truncatingIfNeeded: hash) & mask
+        let found = arena.withUnsafeBytes { stored in
+            slots.withUnsafeMutableBufferPointer { slots -> Int? in
+                while slots[index].hash != 0 {
+                    if slots[index].hash == hash, KeyTable.matches(slots[index], key, in: stored) {
+                        let previous = Int(slots[index].row)
+                        slots[index].row = Int32(truncatingIfNeeded: row)
+                        return previous
+                    }
+                    index = (index + 1) & mask
+                }
+                return nil
+            }
+        }
+        if let found { return found }
+        slots[index] = Slot(hash: hash, offset: arena.count, length: Int32(key.count), row: Int32(truncatingIfNeeded: row))
+        arena.append(contentsOf: key)
+        count += 1
+        return nil
+    }
+
+    /// Calls `body` with every key held, its hash and its row.
+    func forEach(_ body: (UInt64, UnsafeRawBufferPointer, Int) -> Void) {
+        arena.withUnsafeBytes { stored in
+            for slot in slots where slot.hash != 0 {
+                body(slot.hash, UnsafeRawBufferPointer(rebasing: stored[slot.offset..<(slot.offset + Int(slot.length))]), Int(slot.row))
+            }
+        }
+    }
+
+    private static func matches(_ slot: Slot, _ key: UnsafeRawBufferPointer, in stored: UnsafeRawBufferPointer) -> Bool {
+        guard Int(slot.length) == key.count else { return false }
+        return key.isEmpty || memoryEqual(UnsafeRawBufferPointer(rebasing: stored[slot.offset..<(slot.offset + key.count)]), key)
+    }
+
+    private mutating func grow() {
+        let old = slots
+        slots = [Slot](repeating: Slot(), count: old.count * 2)
+        let mask = slots.count - 1
+        for slot in old where slot.hash != 0 {
+            var index = Int(truncatingIfNeeded: slot.hash) & mask
+            while slots[index].hash != 0 { index = (index + 1) & mask }
+            slots[index] = slot
+        }
+    }
+}
+
+/// The first repeats in issue order, at most `limit` of them, and how many were found.
+struct RepeatsKept {
+    let limit: Int
+    private var repeats: [SeenKeys.LateRepeat] = []
+    private var total = 0
+
+    init(limit: Int) { self.limit = max(0, limit) }
+
+    mutating func add(_ found: SeenKeys.LateRepeat) {
+        total += 1
+        guard limit > 0 else { return }
+        repeats.append(found)
+        // Trimmed now and then, so at most twice the limit is held.
+        if repeats.count - limit >= limit { trim() }
+    }
+
+    mutating func add(_ other: RepeatsKept) {
+        for found in other.repeats { add(found) }
+        total += other.total - other.repeats.count
+    }
+
+    func result() -> SeenKeys.LateRepeats {
+        var kept = self
+        kept.trim()
+        return SeenKeys.LateRepeats(first: kept.repeats, total: total)
+    }
+
+    private mutating func trim() {
+        // Issues belong in the order their rows were checked; rows break ties.
+        repeats.sort { ($0.order, $0.row) < ($1.order, $1.row) }
+        if repeats.count > limit { repeats.removeLast(repeats.count - limit) }
     }
 }
 
