@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 
 @testable import ExchangeCore
@@ -32,5 +33,79 @@ struct PatternMatcherTests {
     @Test("syntax outside the supported subset is refused, not misread", arguments: ["^a$", "(?i)a", "[a-[b]]", "a{3,2}", "(a"])
     func unsupported(pattern: String) {
         #expect(throws: PatternMatcher.UnsupportedPattern.self) { try PatternMatcher(pattern) }
+    }
+
+    /// Every pattern of the bundled Table Schemas.
+    static var schemaPatterns: [String] {
+        let schemas = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../../Schemas")
+        let files = (try? FileManager.default.contentsOfDirectory(at: schemas, includingPropertiesForKeys: nil)) ?? []
+        var patterns: Set<String> = []
+        for file in files where file.lastPathComponent.hasSuffix(".schema.json") {
+            guard let data = try? Data(contentsOf: file),
+                let schema = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
+                let fields = schema["fields"] as? [[String: Any]]
+            else { continue }
+            for field in fields {
+                if let pattern = (field["constraints"] as? [String: Any])?["pattern"] as? String { patterns.insert(pattern) }
+            }
+        }
+        return patterns.sorted()
+    }
+
+    @Test("the automaton answers every ASCII value as the step-by-step walk does")
+    func tableAgreesWithWalk() throws {
+        let patterns = PatternMatcherTests.schemaPatterns + [
+            "a*b+c?", "[a-c]{2,}x", "\\d{0,3}[0-9]{2}", ".{1,5}", "\\s*x", "[^,]{0,4}-?", "[0-9]+-[0-9]*", "x",
+        ]
+        #expect(PatternMatcherTests.schemaPatterns.count >= 5)
+        let alphabet = Array("0123456789abcxAFZ- \n,.;".utf8)
+        var state: UInt64 = 42
+        func next(_ bound: Int) -> Int {
+            state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+            return Int((state >> 33) % UInt64(bound))
+        }
+        var withTables = 0, withSteps = 0
+        for pattern in patterns {
+            let walk = try PatternMatcher(pattern)
+            let fast = walk.withTable()
+            if fast.hasTable { withTables += 1 }
+            if walk.steps != nil { withSteps += 1 }
+            // Random values, runs of each character, and (below) values made by the steps and edited.
+            var values: [[UInt8]] = []
+            for _ in 0..<3_000 { values.append((0..<next(40)).map { _ in alphabet[next(alphabet.count)] }) }
+            // Values the steps make, then each edited once: a character changed, dropped or added, a line
+            // feed after it.
+            for _ in 0..<3_000 {
+                guard let steps = walk.steps else { break }
+                var value: [UInt8] = []
+                for step in steps {
+                    let members = (0..<128).filter { step.set.contains(UInt32($0)) }.map(UInt8.init)
+                    guard !members.isEmpty else { continue }
+                    let count = step.min + next(Swift.min(step.max, step.min + 4) - step.min + 1)
+                    for _ in 0..<count { value.append(members[next(members.count)]) }
+                }
+                values.append(value)
+                var edited = value
+                switch next(4) {
+                case 0 where !edited.isEmpty: edited[next(edited.count)] = alphabet[next(alphabet.count)]
+                case 1 where !edited.isEmpty: edited.remove(at: next(edited.count))
+                case 2: edited.insert(alphabet[next(alphabet.count)], at: next(edited.count + 1))
+                default: edited.append(10)
+                }
+                values.append(edited)
+            }
+            for byte in alphabet {
+                for length in 0...40 { values.append(Array(repeating: byte, count: length)) }
+                values.append(Array(repeating: byte, count: 8) + [10])
+            }
+            for value in values {
+                let expected = value.withUnsafeBytes { walk.matchesLikeFrictionless($0) }
+                let answered = value.withUnsafeBytes { fast.matchesLikeFrictionless($0) }
+                #expect(answered == expected, "\(pattern) on \(String(decoding: value, as: UTF8.self).debugDescription)")
+            }
+        }
+        // Every pattern that is a sequence of steps gets a table (the others have groups or alternatives).
+        #expect(withTables == withSteps)
+        #expect(withSteps >= patterns.count - 5)
     }
 }

@@ -1,3 +1,9 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 /// What the CSV path found in one file.
 public struct CSVVerdict: Sendable {
     /// The type recognised from the header row.
@@ -115,11 +121,13 @@ public struct CSVDocumentValidator {
     }
 
     /// Checks one data record apart from the others and adds it to `records` (which `apply` then reports).
+    /// - Parameter plainASCII: Whether the record is known to be ASCII without NUL bytes (its whole block
+    ///   was looked at once).
     static func examine(
-        _ record: CSVRecord, checker: inout TableRowChecker?, capturing capturedColumns: [(name: String, column: Int)]?,
-        into records: inout CheckedRecords
+        _ record: CSVRecord, plainASCII: Bool = false, checker: inout TableRowChecker?,
+        capturing capturedColumns: [(name: String, column: Int)]?, into records: inout CheckedRecords
     ) {
-        let (ascii, hasNUL) = CellValues.classify(record.raw)
+        let (ascii, hasNUL) = plainASCII ? (true, false) : CellValues.classify(record.raw)
         if !ascii, !CellValues.isValidUTF8(record.raw) {
             records.add(.notUTF8(line: record.line, row: record.number), line: record.line, row: record.number)
             return
@@ -203,8 +211,8 @@ public struct CSVDocumentValidator {
         return (
             unread,
             CSVBlockChecker(
-                schema: checker!.schema, labels: headerLabels, capturedColumns: onRecord == nil ? nil : capturedColumns,
-                maxRecordBytes: CSVRecordReader().maxRecordBytes))
+                schema: checker!.schema, patterns: checker!.fields.map { $0.pattern?.withTable() }, labels: headerLabels,
+                capturedColumns: onRecord == nil ? nil : capturedColumns, maxRecordBytes: CSVRecordReader().maxRecordBytes))
     }
 
     /// Reports a block's records in file order. A block that did not end with a whole record
@@ -304,13 +312,19 @@ public struct CSVDocumentValidator {
 /// order. A copy per thread.
 public struct CSVBlockChecker: Sendable {
     private let schema: TableSchema
+    /// The fields' patterns, compiled once for the file (with their tables: `PatternMatcher.withTable()`).
+    private let patterns: [PatternMatcher?]
     private let labels: [String]
     private let capturedColumns: [(name: String, column: Int)]?
     /// The longest block it takes: the longest record the record-by-record reader accepts.
     public let maxRecordBytes: Int
 
-    init(schema: TableSchema, labels: [String], capturedColumns: [(name: String, column: Int)]?, maxRecordBytes: Int) {
+    init(
+        schema: TableSchema, patterns: [PatternMatcher?], labels: [String], capturedColumns: [(name: String, column: Int)]?,
+        maxRecordBytes: Int
+    ) {
         self.schema = schema
+        self.patterns = patterns
         self.labels = labels
         self.capturedColumns = capturedColumns
         self.maxRecordBytes = maxRecordBytes
@@ -321,7 +335,7 @@ public struct CSVBlockChecker: Sendable {
         // Checks compiled for this block alone: threads sharing compiled fields and patterns would share
         // their reference counts too, and every cell's check would wait on the other core's cache.
         var unused = IssueCollector(limit: 0)
-        var checker = try? TableRowChecker(schema: schema)
+        var checker = try? TableRowChecker(schema: schema, patterns: patterns)
         checker?.checkHeader(labels, line: 1, into: &unused)
         guard checker != nil else {
             return CSVBlockOutcome(records: CheckedRecords(), lines: 0, recordCount: 0, unreadBytes: block.count)
@@ -329,18 +343,22 @@ public struct CSVBlockChecker: Sendable {
         var reader = CSVRecordReader(maxRecordBytes: Int.max, atFileStart: false)
         var records = CheckedRecords()
         let capturing = capturedColumns
+        // The block is looked at once for NUL bytes and bytes past ASCII, so that most records need no
+        // look of their own: `nextNonASCII` is the first byte past ASCII at or after the record at hand.
+        let hasNUL = block.isEmpty ? false : memchr(block.baseAddress!, 0, block.count) != nil
+        var nextNonASCII = -1
         let onRecord: (CSVRecord) -> Void = { record in
-            CSVDocumentValidator.examine(record, checker: &checker, capturing: capturing, into: &records)
+            let start = record.raw.isEmpty ? 0 : block.baseAddress!.distance(to: record.raw.baseAddress!)
+            if nextNonASCII < start { nextNonASCII = CellValues.firstNonASCII(block, from: start) }
+            let plainASCII = !hasNUL && nextNonASCII >= start + record.raw.count
+            CSVDocumentValidator.examine(record, plainASCII: plainASCII, checker: &checker, capturing: capturing, into: &records)
         }
         let onProblem: (CSVSyntaxProblem) -> Void = { records.add(.problem($0), line: $0.line, row: $0.record) }
-        reader.consume(block, onRecord: onRecord, onProblem: onProblem)
-        if isLast { reader.finish(onRecord: onRecord, onProblem: onProblem) }
+        let unread = reader.read(block: block, isLast: isLast, onRecord: onRecord, onProblem: onProblem)
         // Blocks are never longer than `maxRecordBytes`, so a record the record-by-record reader would
         // refuse as too long never ends inside one: it is left to that reader.
         precondition(block.count <= maxRecordBytes, "a block longer than the longest record")
-        return CSVBlockOutcome(
-            records: records, lines: reader.nextLine - 1, recordCount: reader.recordsRead,
-            unreadBytes: reader.unreadBytes.count)
+        return CSVBlockOutcome(records: records, lines: reader.nextLine - 1, recordCount: reader.recordsRead, unreadBytes: unread)
     }
 }
 

@@ -51,6 +51,36 @@ final class ScratchBuffer {
     var bytes: [UInt8] = []
 }
 
+/// The fields of the record being read, in storage that appending to needs no uniqueness check.
+final class FieldSpans {
+    private(set) var pointer: UnsafeMutablePointer<FieldSpan>
+    private var capacity = 64
+    private(set) var count = 0
+
+    init() { pointer = UnsafeMutablePointer.allocate(capacity: capacity) }
+
+    deinit { pointer.deallocate() }
+
+    @inline(__always)
+    func append(_ span: FieldSpan) {
+        if count == capacity { grow() }
+        (pointer + count).initialize(to: span)
+        count += 1
+    }
+
+    func removeAll() { count = 0 }
+
+    var buffer: UnsafeBufferPointer<FieldSpan> { UnsafeBufferPointer(start: pointer, count: count) }
+
+    private func grow() {
+        let larger = UnsafeMutablePointer<FieldSpan>.allocate(capacity: capacity * 2)
+        larger.moveInitialize(from: pointer, count: count)
+        pointer.deallocate()
+        pointer = larger
+        capacity *= 2
+    }
+}
+
 /// A problem with the CSV syntax itself: broken quoting or an oversized record.
 public struct CSVSyntaxProblem: Sendable, Equatable {
     /// What went wrong.
@@ -88,7 +118,7 @@ public struct CSVRecordReader {
     private var line = 1
     private var recordNumber = 0
     private var atStart = true
-    private var spans: [FieldSpan] = []
+    private let spans = FieldSpans()
     private let scratch = ScratchBuffer()
     /// Set once a record exceeded `maxRecordBytes`; the reader then ignores the rest of the input.
     public private(set) var gaveUp = false
@@ -152,23 +182,46 @@ public struct CSVRecordReader {
     private mutating func parseRecords(
         final: Bool, onRecord: (CSVRecord) -> Void, onProblem: (CSVSyntaxProblem) -> Void
     ) {
-        while position < buffer.count {
-            let outcome = buffer.withUnsafeBytes { scanRecord(in: $0, from: position, final: final) }
-            switch outcome {
+        // Read through a second reference to the buffer, which parsing does not change (so nothing is copied).
+        let held = buffer
+        let stop = held.withUnsafeBytes { parse($0, from: position, final: final, onRecord: onRecord, onProblem: onProblem) }
+        position = stop
+        if buffer.count - position > maxRecordBytes {
+            gaveUp = true
+            onProblem(
+                CSVSyntaxProblem(
+                    kind: .recordTooLarge(limit: maxRecordBytes), line: line, record: recordNumber + 1, field: spans.count))
+            buffer = []
+            position = 0
+        }
+    }
+
+    /// Reads the records of `block` where they lie, without copying it: bytes that start where a record
+    /// starts (and, with `isLast`, end the file). Returns how many bytes at its end do not end a record.
+    mutating func read(
+        block: UnsafeRawBufferPointer, isLast: Bool, onRecord: (CSVRecord) -> Void, onProblem: (CSVSyntaxProblem) -> Void
+    ) -> Int {
+        precondition(buffer.isEmpty && position == 0, "a block is read by a reader of its own")
+        return block.count - parse(block, from: 0, final: isLast, onRecord: onRecord, onProblem: onProblem)
+    }
+
+    /// Reads records from `bytes[start...]`; returns where it stopped: the end, or the start of a record
+    /// that does not end within `bytes`.
+    private mutating func parse(
+        _ bytes: UnsafeRawBufferPointer, from start: Int, final: Bool, onRecord: (CSVRecord) -> Void,
+        onProblem: (CSVSyntaxProblem) -> Void
+    ) -> Int {
+        var position = start
+        while position < bytes.count {
+            switch scanRecord(in: bytes, from: position, final: final) {
             case .needMore:
-                if buffer.count - position > maxRecordBytes {
-                    gaveUp = true
-                    onProblem(
-                        CSVSyntaxProblem(
-                            kind: .recordTooLarge(limit: maxRecordBytes), line: line, record: recordNumber + 1,
-                            field: spans.count))
-                    buffer = []
-                    position = 0
-                }
-                return
+                return position
             case .record(let end, let next, let lineBreaks):
                 recordNumber += 1
-                deliver(recordStart: position, end: end, onRecord: onRecord)
+                onRecord(
+                    CSVRecord(
+                        line: line, number: recordNumber, raw: UnsafeRawBufferPointer(rebasing: bytes[position..<end]),
+                        spans: spans.buffer, base: bytes.baseAddress, scratch: scratch))
                 line += lineBreaks + 1
                 position = next
             case .problem(let kind, let field, let resume, let lineBreaks):
@@ -178,23 +231,40 @@ public struct CSVRecordReader {
                 position = resume
             }
         }
+        return position
     }
 
-    private func deliver(recordStart: Int, end: Int, onRecord: (CSVRecord) -> Void) {
-        buffer.withUnsafeBytes { raw in
-            spans.withUnsafeBufferPointer { fields in
-                onRecord(
-                    CSVRecord(
-                        line: line, number: recordNumber,
-                        raw: UnsafeRawBufferPointer(rebasing: raw[recordStart..<end]), spans: fields,
-                        base: raw.baseAddress, scratch: scratch))
+    /// Where the unquoted value starting at `start` ends: its first comma, quote, CR or LF, or the end of
+    /// `bytes`. Those four are all below 0x2D, as few data bytes are, so eight bytes at a time are tested
+    /// for any byte below 0x2D, and only such bytes are looked at.
+    @inline(__always)
+    static func unquotedEnd(_ bytes: UnsafeRawBufferPointer, from start: Int) -> Int {
+        let count = bytes.count
+        var j = start
+        let below: UInt64 = 0x2D2D_2D2D_2D2D_2D2D, highs: UInt64 = 0x8080_8080_8080_8080
+        while j + 8 <= count {
+            let word = bytes.loadUnaligned(fromByteOffset: j, as: UInt64.self)
+            // A high bit for every byte below 0x2D (and maybe for bytes after one, from the borrow).
+            var candidates = (word &- below) & ~word & highs
+            while candidates != 0 {
+                let at = j + candidates.trailingZeroBitCount >> 3
+                if isDelimiter(bytes[at]) { return at }
+                candidates &= candidates &- 1
             }
+            j += 8
         }
+        while j < count, !isDelimiter(bytes[j]) { j += 1 }
+        return j
+    }
+
+    @inline(__always)
+    private static func isDelimiter(_ byte: UInt8) -> Bool {
+        byte == UInt8(ascii: ",") || byte == UInt8(ascii: "\n") || byte == UInt8(ascii: "\r") || byte == UInt8(ascii: "\"")
     }
 
     /// Scans one record starting at `start`, filling `spans`.
     private mutating func scanRecord(in bytes: UnsafeRawBufferPointer, from start: Int, final: Bool) -> Outcome {
-        spans.removeAll(keepingCapacity: true)
+        spans.removeAll()
         let comma = UInt8(ascii: ","), quote = UInt8(ascii: "\""), lf = UInt8(ascii: "\n"), cr = UInt8(ascii: "\r")
         let count = bytes.count
         var i = start
@@ -269,17 +339,8 @@ public struct CSVRecordReader {
                 guard let (resume, _) = resumeAfterLine(from: i) else { return .needMore }
                 return .problem(.textAfterClosingQuote, field: spans.count, resume: resume, lineBreaks: lineBreaks)
             }
-            // Unquoted field: up to a comma, quote, CR or LF. Those are all below 0x2D, as few data bytes
-            // are, so one comparison settles most bytes.
-            var j = i
-            while j < count {
-                let byte = bytes[j]
-                if byte > comma || (byte != comma && byte != lf && byte != cr && byte != quote) {
-                    j += 1
-                    continue
-                }
-                break
-            }
+            // Unquoted field: up to a comma, quote, CR or LF.
+            let j = CSVRecordReader.unquotedEnd(bytes, from: i)
             if j >= count {
                 if !final { return .needMore }
                 spans.append(FieldSpan(start: i, end: j, escaped: false))

@@ -45,6 +45,19 @@ enum CellValues {
 
     /// Collects a number's digits as they are read, without allocating.
     private struct DigitAccumulator {
+        /// 10^`exponent`, for 0...19.
+        static func powerOfTen(_ exponent: Int) -> UInt64 {
+            var power: UInt64 = 1
+            var base: UInt64 = 10
+            var rest = exponent
+            while rest > 0 {
+                if rest & 1 == 1 { power &*= base }
+                base &*= base
+                rest >>= 1
+            }
+            return power
+        }
+
         static let maxDigits = 38
         var significand: UInt128 = 0
         var stored = 0
@@ -69,8 +82,10 @@ enum CellValues {
 
         func number(negative: Bool, pointPosition: Int, exponent: Int) -> Number {
             guard let first = firstNonZero else { return Number(kind: .finite, negative: negative) }
-            var scaled = significand
-            for _ in stored..<DigitAccumulator.maxDigits { scaled *= 10 }
+            // Scaled to 38 digits in two multiplications (10^19 is the largest power in 64 bits).
+            let missing = DigitAccumulator.maxDigits - stored
+            let low = min(missing, 19)
+            let scaled = significand * UInt128(DigitAccumulator.powerOfTen(low)) * UInt128(DigitAccumulator.powerOfTen(missing - low))
             return Number(
                 kind: .finite, negative: negative, significand: scaled, sticky: sticky,
                 exponent: pointPosition - first + exponent)
@@ -360,6 +375,19 @@ enum CellValues {
         let ascii = highBits & highs == 0
         let hasNUL = tail || (ascii ? zeroBytes & highs != 0 : containsNUL(bytes))
         return (ascii, hasNUL)
+    }
+
+    /// The index of the first byte past ASCII at or after `start`, or `bytes.count`.
+    static func firstNonASCII(_ bytes: UnsafeRawBufferPointer, from start: Int) -> Int {
+        var i = start
+        let n = bytes.count
+        while i + 8 <= n {
+            let high = bytes.loadUnaligned(fromByteOffset: i, as: UInt64.self) & 0x8080_8080_8080_8080
+            if high != 0 { return i + high.trailingZeroBitCount >> 3 }
+            i += 8
+        }
+        while i < n, bytes[i] < 0x80 { i += 1 }
+        return i
     }
 
     /// Whether every byte is ASCII.

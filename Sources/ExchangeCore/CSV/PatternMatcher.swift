@@ -59,7 +59,15 @@ public struct PatternMatcher: Sendable {
 
     /// The pattern as a flat list of steps, when it is only sets and repetitions of sets (no groups or
     /// alternation); matched by a loop instead of continuations.
-    private let steps: [Step]?
+    let steps: [Step]?
+
+    /// For a pattern of steps over ASCII, once `withTable()` made it: a deterministic automaton over ASCII
+    /// bytes, `table[state * 128 + byte]` the next state (0: no match possible), one look per byte.
+    private var table: [UInt16]?
+    /// Whether `withTable()` made a table for it.
+    var hasTable: Bool { table != nil }
+    /// Per state of `table`, whether a value may end there.
+    private var accepting: [Bool] = []
 
     /// The pattern text.
     public let pattern: String
@@ -97,6 +105,9 @@ public struct PatternMatcher: Sendable {
     /// before a final line feed.
     /// - Parameter isASCII: Pass true when the caller already knows every byte is ASCII.
     public func matchesLikeFrictionless(_ value: UnsafeRawBufferPointer, isASCII: Bool = false) -> Bool {
+        if table != nil, isASCII || CellValues.isASCII(value) {
+            return runTable(value, finalLineFeedAllowed: true)
+        }
         if asciiOnly, isASCII || CellValues.isASCII(value) {
             return value.withMemoryRebound(to: UInt8.self) { matchesLikeFrictionless($0) }
         }
@@ -125,6 +136,100 @@ public struct PatternMatcher: Sendable {
 
         @inline(__always)
         func accepts(_ position: Int) -> Bool { end < 0 || position == end || position == orBefore }
+    }
+
+    /// The same matcher with a table that answers ASCII values a byte at a time (`table`), when the pattern
+    /// is a sequence of steps over ASCII and its automaton stays small; otherwise the same matcher. Worth it
+    /// for a matcher that checks many values (building the table costs what checking a few thousand does).
+    public func withTable() -> PatternMatcher {
+        guard asciiOnly, let steps, table == nil, let (table, accepting) = PatternMatcher.automaton(steps) else { return self }
+        var fast = self
+        fast.table = table
+        fast.accepting = accepting
+        return fast
+    }
+
+    /// Runs `table` over `value` (ASCII): whether the whole value matches, or (when allowed, as Python's `$`)
+    /// the whole value but a final line feed.
+    private func runTable(_ value: UnsafeRawBufferPointer, finalLineFeedAllowed: Bool) -> Bool {
+        let count = value.count
+        // A final line feed is read apart: the value may end before it.
+        let body = finalLineFeedAllowed && count > 0 && value[count - 1] == 10 ? count - 1 : count
+        return table!.withUnsafeBufferPointer { table in
+            accepting.withUnsafeBufferPointer { accepting in
+                // No early exit: state 0 rejects and never leaves, and values are short.
+                var state = 1
+                for index in 0..<body { state = Int(table[state &<< 7 | Int(value[index] & 0x7F)]) }
+                guard body < count else { return accepting[state] }
+                return accepting[state] || accepting[Int(table[state &<< 7 | 10])]
+            }
+        }
+    }
+
+    /// The most states an automaton may have before a pattern is left to the step-by-step walk.
+    static let largestAutomaton = 1024
+
+    /// The subset construction over `steps`: the states of the walk are (step, characters taken in it), a
+    /// step with no upper bound counting up to its minimum only. State 0 of the result rejects, state 1
+    /// starts. Nil when it would exceed `largestAutomaton` states.
+    static func automaton(_ steps: [Step]) -> (table: [UInt16], accepting: [Bool])? {
+        // Walk states numbered step by step; `first[k]` is step k's state with no character taken.
+        var first: [Int] = []
+        var total = 0
+        for step in steps {
+            first.append(total)
+            total += (step.max == Int.max ? step.min : step.max) + 1
+        }
+        let accept = total
+        /// The walk states reachable from `step`'s state `taken` without reading a character.
+        func closure(_ step: Int, _ taken: Int, into set: inout Set<Int>) {
+            guard step < steps.count else {
+                set.insert(accept)
+                return
+            }
+            set.insert(first[step] + taken)
+            if taken >= steps[step].min { closure(step + 1, 0, into: &set) }
+        }
+        func location(_ state: Int) -> (step: Int, taken: Int) {
+            var step = 0
+            while step + 1 < first.count, first[step + 1] <= state { step += 1 }
+            return (step, state - first[step])
+        }
+        var start = Set<Int>()
+        closure(0, 0, into: &start)
+        var states: [Set<Int>] = [[], start]
+        var numbers: [Set<Int>: Int] = [[]: 0, start: 1]
+        var table = [UInt16](repeating: 0, count: 2 * 128)
+        var next = 1
+        while next < states.count {
+            let current = states[next]
+            for byte in 0..<128 {
+                var target = Set<Int>()
+                for state in current where state != accept {
+                    let (step, taken) = location(state)
+                    let rule = steps[step]
+                    guard rule.set.contains(UInt32(byte)) else { continue }
+                    if rule.max == Int.max {
+                        closure(step, Swift.min(taken + 1, rule.min), into: &target)
+                    } else if taken < rule.max {
+                        closure(step, taken + 1, into: &target)
+                    }
+                }
+                let number: Int
+                if let known = numbers[target] {
+                    number = known
+                } else {
+                    number = states.count
+                    guard number < largestAutomaton else { return nil }
+                    numbers[target] = number
+                    states.append(target)
+                    table += repeatElement(0, count: 128)
+                }
+                table[next * 128 + byte] = UInt16(number)
+            }
+            next += 1
+        }
+        return (table, states.map { $0.contains(accept) })
     }
 
     /// Whether the whole of `value` matches.

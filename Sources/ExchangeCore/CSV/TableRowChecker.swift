@@ -25,14 +25,15 @@ struct TableRowChecker {
         /// The true values then the false values (boolean fields).
         let booleanValues: [[UInt8]]
 
-        init(_ field: TableSchema.Field) throws {
+        /// Compiles `field`; its pattern is `compiledPattern` when given.
+        init(_ field: TableSchema.Field, compiledPattern: PatternMatcher? = nil) throws {
             self.field = field
             type = field.type
             required = field.constraints.required
             minLength = field.constraints.minLength ?? 0
             maxLength = field.constraints.maxLength ?? Int.max
             hasBounds = field.constraints.minimum != nil || field.constraints.maximum != nil
-            pattern = try field.constraints.pattern.map(PatternMatcher.init)
+            pattern = try compiledPattern ?? field.constraints.pattern.map(PatternMatcher.init)
             enumValues = field.constraints.enum.map { $0.map { Array($0.text.utf8) } }
             minimum = field.constraints.minimum.flatMap { CellValues.number(text: $0.text) }
             maximum = field.constraints.maximum.flatMap { CellValues.number(text: $0.text) }
@@ -74,11 +75,13 @@ struct TableRowChecker {
     private let onlyEmptyIsMissing: Bool
 
     /// Compiles `schema`'s checks. Keys for `unique` and the primary key move out of memory as `spilling`
-    /// says (never, without it).
-    init(schema: TableSchema, spilling: KeySpilling? = nil) throws {
+    /// says (never, without it). `patterns` are the fields' patterns compiled already (per field).
+    init(schema: TableSchema, spilling: KeySpilling? = nil, patterns: [PatternMatcher?]? = nil) throws {
         self.schema = schema
         primaryKeysSeen = SeenKeys(spilling: spilling)
-        fields = try schema.fields.map(CompiledField.init)
+        fields = try schema.fields.enumerated().map { index, field in
+            try CompiledField(field, compiledPattern: patterns.flatMap { index < $0.count ? $0[index] : nil })
+        }
         fieldReferences = fields.map { Unmanaged.passUnretained($0) }
         missingValues = schema.missingValues.map { Array($0.utf8) }
         onlyEmptyIsMissing = schema.missingValues == [""]
