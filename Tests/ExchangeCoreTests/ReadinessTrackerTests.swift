@@ -17,6 +17,29 @@ struct ReadinessTrackerTests {
         #expect(readiness.observe([old], now: .seconds(5))["a.csv"] == .ready)
     }
 
+    @Test("a file the kernel saw unchanged for the quiet period before the poll is ready at once")
+    func quietByStatusChange() {
+        var readiness = tracker()
+        let second: Int64 = 1_000_000_000
+        // Arrived whole five seconds before the first poll that sees it.
+        let arrived = DropEntry(name: "a.csv", size: 10, modified: 1, inode: 7, unchangedFor: 5 * second)
+        #expect(readiness.observe([arrived], now: .seconds(0))["a.csv"] == .ready)
+        // Changed two seconds before the poll: three more on either clock.
+        var readiness2 = tracker()
+        #expect(readiness2.observe([DropEntry(name: "b.csv", size: 10, inode: 8, unchangedFor: 2 * second)], now: .seconds(0))["b.csv"] == .wait)
+        #expect(readiness2.observe([DropEntry(name: "b.csv", size: 10, inode: 8, unchangedFor: 4 * second)], now: .seconds(2))["b.csv"] == .wait)
+        #expect(readiness2.observe([DropEntry(name: "b.csv", size: 10, inode: 8, unchangedFor: 5 * second)], now: .seconds(3))["b.csv"] == .ready)
+        // Still being written: each poll sees a fresh change, so our own count from the last change decides.
+        var readiness3 = tracker()
+        for (poll, size) in [(0, 10), (2, 20), (4, 30)] {
+            let growing = DropEntry(name: "c.csv", size: Int64(size), inode: 9, unchangedFor: second / 10)
+            #expect(readiness3.observe([growing], now: .seconds(poll))["c.csv"] == .wait)
+        }
+        #expect(readiness3.observe([DropEntry(name: "c.csv", size: 30, inode: 9, unchangedFor: 3 * second)], now: .seconds(7))["c.csv"] == .wait)
+        #expect(readiness3.observe([DropEntry(name: "c.csv", size: 30, inode: 9, unchangedFor: 4 * second)], now: .seconds(8))["c.csv"] == .wait)
+        #expect(readiness3.observe([DropEntry(name: "c.csv", size: 30, inode: 9, unchangedFor: 5 * second)], now: .seconds(9))["c.csv"] == .ready)
+    }
+
     @Test("a regular file with a second name (a hard link) is set aside at once, as a symbolic link is")
     func hardLink() {
         var readiness = tracker()

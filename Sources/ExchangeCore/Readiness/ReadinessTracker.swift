@@ -25,15 +25,23 @@ public struct DropEntry: Sendable, Equatable {
     /// How many names the file has (hard links): more than one means the same bytes also live elsewhere,
     /// perhaps outside the drop tree.
     public var links: UInt64
+    /// How long before the listing the file last changed, in nanoseconds, by its status-change time
+    /// (`ctime`: the kernel sets it on every write, rename and change of times, and no client can set it);
+    /// 0 when not known.
+    public var unchangedFor: Int64
 
     /// Creates an entry.
-    public init(name: String, kind: Kind = .regular, size: Int64, modified: Int64 = 0, inode: UInt64 = 0, links: UInt64 = 1) {
+    public init(
+        name: String, kind: Kind = .regular, size: Int64, modified: Int64 = 0, inode: UInt64 = 0, links: UInt64 = 1,
+        unchangedFor: Int64 = 0
+    ) {
         self.name = name
         self.kind = kind
         self.size = size
         self.modified = modified
         self.inode = inode
         self.links = links
+        self.unchangedFor = unchangedFor
     }
 }
 
@@ -41,9 +49,11 @@ public struct DropEntry: Sendable, Equatable {
 /// time on our own clock, and says what to do with each entry.
 ///
 /// A file is ready when its size, modification time and inode have not changed for the quiet period,
-/// counted from when *we* first saw it so (WinSCP gives an uploaded file its source's old time, and
-/// OpenSSH's sftp writes in place, so a file's age says nothing). A participant may instead signal
-/// readiness with a done-marker file, `NAME.done`.
+/// counted from when *we* first saw it so, or from its last status change (`DropEntry.unchangedFor`)
+/// when that is earlier: a file that arrived whole a second before the poll that first sees it is ready
+/// then. Its modification time says nothing (WinSCP gives an uploaded file its source's old time), but
+/// every write, rename or change of times moves the status-change time, which no client sets. A
+/// participant may instead signal readiness with a done-marker file, `NAME.done`.
 public struct ReadinessTracker: Sendable {
     /// What to do with an entry.
     public enum Decision: Sendable, Equatable {
@@ -134,13 +144,14 @@ public struct ReadinessTracker: Sendable {
         if usesDoneMarker {
             return names.contains(entry.name + ReadinessTracker.doneMarkerSuffix) ? .ready : .wait
         }
+        let quietByKernel = Duration.nanoseconds(max(0, entry.unchangedFor))
         if let previous = sightings[entry.name], previous.size == entry.size, previous.modified == entry.modified,
             previous.inode == entry.inode
         {
-            return now - previous.unchangedSince >= quietPeriod ? .ready : .wait
+            return max(now - previous.unchangedSince, quietByKernel) >= quietPeriod ? .ready : .wait
         }
         sightings[entry.name] = Sighting(size: entry.size, modified: entry.modified, inode: entry.inode, unchangedSince: now)
-        return quietPeriod <= .zero ? .ready : .wait
+        return quietPeriod <= .zero || quietByKernel >= quietPeriod ? .ready : .wait
     }
 }
 

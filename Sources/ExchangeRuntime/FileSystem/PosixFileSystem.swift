@@ -42,10 +42,15 @@ public struct PosixFileSystem: FileSystem {
         case S_IFDIR: kind = .directory
         default: kind = .special
         }
+        // The status-change time against the same (wall) clock the kernel stamped it with.
+        var wall = timespec()
+        clock_gettime(CLOCK_REALTIME, &wall)
+        let changed = Int64(info.st_ctim.tv_sec) * 1_000_000_000 + Int64(info.st_ctim.tv_nsec)
+        let listed = Int64(wall.tv_sec) * 1_000_000_000 + Int64(wall.tv_nsec)
         return DropEntry(
             name: "", kind: kind, size: Int64(info.st_size),
             modified: Int64(info.st_mtim.tv_sec) * 1_000_000_000 + Int64(info.st_mtim.tv_nsec), inode: UInt64(info.st_ino),
-            links: UInt64(info.st_nlink))
+            links: UInt64(info.st_nlink), unchangedFor: max(0, listed - changed))
     }
 
     public func names(in directory: String, renamingUnreadable: Bool) throws -> [String] {
