@@ -1,4 +1,9 @@
 import Dispatch
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 import ExchangeCore
 
 /// Checks the data rows of a large CSV file on every core: the bytes after the header are cut into
@@ -6,7 +11,9 @@ import ExchangeCore
 /// (`CSVBlockChecker`), and the outcomes are reported in file order by the one `CSVDocumentValidator`
 /// (which settles repeated keys, counts rows and hands records over).
 ///
-/// A cut right after a line break is a record's end unless the break is inside a quoted value. Then the
+/// Blocks are cut after a line break with an even number of quotes before it in the block (`cut(in:)`):
+/// outside quoted values, when the quoting is well formed. A cut right after a line break is a record's
+/// end unless the break is inside a quoted value. Then the
 /// block before does not end with a whole record (`CSVBlockOutcome.unreadBytes`): the blocks stop there,
 /// the blocks checked after it are thrown away, and the rest of the file is read record by record from
 /// the first byte not read as a record. Either way the report is the record-by-record one.
@@ -30,6 +37,36 @@ struct CSVBlockPipeline {
             self.bytes = bytes
             self.isLast = isLast
         }
+    }
+
+    /// Where to cut a block in `window` (bytes that start where a record starts): after its last line
+    /// break with an even number of quotes before it, so outside any quoted value when the quoting is
+    /// well formed, or else after its last line break (a wrong guess costs speed, never the report: see
+    /// above); nil when it has no line break.
+    static func cut(in window: UnsafeRawBufferPointer) -> Int? {
+        guard let base = window.baseAddress, !window.isEmpty else { return nil }
+        // Every quote's place, found with memchr (quotes are few in most files).
+        var quotes: [Int] = []
+        var from = 0
+        while from < window.count, let found = memchr(base + from, Int32(UInt8(ascii: "\"")), window.count - from) {
+            let at = base.distance(to: UnsafeRawPointer(found))
+            quotes.append(at)
+            from = at + 1
+        }
+        var lastAny: Int?
+        var end = window.count
+        var quotesAfter = 0
+        while end > 0 {
+            // The last line break before `end` (records are short: a few hundred bytes back at most, usually).
+            var at = end - 1
+            while at >= 0, window[at] != UInt8(ascii: "\n") { at -= 1 }
+            guard at >= 0 else { break }
+            if lastAny == nil { lastAny = at }
+            while quotesAfter < quotes.count, quotes[quotes.count - 1 - quotesAfter] > at { quotesAfter += 1 }
+            if (quotes.count - quotesAfter) % 2 == 0 { return at }
+            end = at
+        }
+        return lastAny
     }
 
     /// Reads the rest of the file (`readChunk` gives the next bytes, empty at the end) into `validator`,
@@ -91,8 +128,7 @@ struct CSVBlockPipeline {
                     carry = []
                     break
                 }
-                let window = carry.prefix(limit)
-                guard let lineBreak = window.lastIndex(of: UInt8(ascii: "\n")) else {
+                guard let lineBreak = carry.withUnsafeBytes({ CSVBlockPipeline.cut(in: UnsafeRawBufferPointer(rebasing: $0.prefix(limit))) }) else {
                     // No line break within the longest record: leave the rest to the record-by-record reader.
                     while !pending.isEmpty { reportOldest() }
                     if !recordByRecord {

@@ -119,7 +119,10 @@ struct Exchange {
         jobs = JobRunner(
             tree: tree, ledger: ledger, reference: { references.current }, now: WallClock.now,
             newRunId: { "J-\(WallClock.now().compact)-\(WallClock.randomSuffix())" }, owner: owner)
-        cycle = ExchangeCycle(references: references, settings: configuration.settings, tree: tree, ledger: ledger, processor: processor)
+        let started = ContinuousClock.now
+        cycle = ExchangeCycle(
+            references: references, settings: configuration.settings, tree: tree, ledger: ledger, processor: processor,
+            passClock: { started.duration(to: .now) })
     }
 
     /// Runs `body` with the ledger's connections working (PostgreSQL's pool; nothing to run for SQLite).

@@ -1,7 +1,7 @@
 import ExchangeCore
 import ExchangeSchemas
 import ExchangeTesting
-import ExchangeValidation
+@testable import ExchangeValidation
 import Foundation
 import Testing
 
@@ -107,6 +107,20 @@ struct CSVBlockTests {
         let cut = Array((rows[0] + "\n" + rows[1] + ",\"open\n").utf8)
         let cutOutcome = cut.withUnsafeBytes { checker.check($0, isLast: false) }
         #expect(cutOutcome.unreadBytes == rows[1].utf8.count + 7)
+    }
+}
+
+@Suite("Where blocks are cut")
+struct CSVBlockCutTests {
+    @Test(
+        "after the last line break outside quotes; after the last one at all when every one is inside; nowhere without one",
+        arguments: [
+            ("a\nb\n", 3), ("a\n\"x\ny\"\n", 7), ("a\n\"x\ny", 1), ("a,\"\"\"q\"\"\"\nb\"\n", 9), ("\"x\ny", 2),
+            ("abc", nil), ("", nil),
+        ] as [(String, Int?)])
+    func cut(window: String, expected: Int?) {
+        let bytes = Array(window.utf8)
+        #expect(bytes.withUnsafeBytes { CSVBlockPipeline.cut(in: $0) } == expected)
     }
 }
 

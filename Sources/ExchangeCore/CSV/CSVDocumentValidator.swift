@@ -111,9 +111,9 @@ public struct CSVDocumentValidator {
     /// A data record checked on its own that needs more than its key settled: what `apply` then reports.
     enum RecordOutcome: Sendable {
         /// Bytes that are not UTF-8.
-        case notUTF8(line: Int, row: Int)
+        case notUTF8
         /// A NUL byte.
-        case nul(line: Int, row: Int)
+        case nul
         /// A row: its cells checked, and the values of the captured fields (nil when none are).
         case row(TableRowChecker.RowCheck, values: [String: String]?)
         /// Broken CSV syntax.
@@ -129,11 +129,11 @@ public struct CSVDocumentValidator {
     ) {
         let (ascii, hasNUL) = plainASCII ? (true, false) : CellValues.classify(record.raw)
         if !ascii, !CellValues.isValidUTF8(record.raw) {
-            records.add(.notUTF8(line: record.line, row: record.number), line: record.line, row: record.number)
+            records.add(.notUTF8, line: record.line, row: record.number)
             return
         }
         if hasNUL {
-            records.add(.nul(line: record.line, row: record.number), line: record.line, row: record.number)
+            records.add(.nul, line: record.line, row: record.number)
             return
         }
         let check = checker?.checkCells(record, isASCII: ascii) ?? TableRowChecker.RowCheck(line: record.line, row: record.number)
