@@ -47,12 +47,6 @@ public struct ExchangeCycle: Sendable {
     let sendersAtOnce: Int
     /// The default of `sendersAtOnce`.
     public static let defaultSendersAtOnce = 8
-    /// The monotonic clock a pass's length is read on: once a pass has taken files for half the poll
-    /// interval, no further file is started (each sender's turn begun takes its first file) and the next
-    /// pass starts at once, after a fresh look at every folder. So a file that becomes ready while a
-    /// backlog drains waits for at most about half a poll interval of work, however slow the files. Nil:
-    /// passes end when their files are taken.
-    let passClock: (@Sendable () -> Duration)?
     /// The pass's chores (retry, pickups, heartbeat, retention), each on its own timer.
     private var chores = ChoreSchedule()
 
@@ -94,13 +88,10 @@ public struct ExchangeCycle: Sendable {
     /// - Parameters:
     ///   - filesPerPass: Ready files taken per pass (the rest are left for the next pass).
     ///   - sendersAtOnce: Senders whose files are judged at once.
-    ///   - passClock: The monotonic clock that cuts a long pass short (see `passClock`).
     public init(
         references: ReferenceStore, settings: ServiceSettings, tree: DropTree, ledger: any LedgerStore, processor: FileProcessor,
-        filesPerPass: Int = ExchangeCycle.defaultFilesPerPass, sendersAtOnce: Int = ExchangeCycle.defaultSendersAtOnce,
-        passClock: (@Sendable () -> Duration)? = nil
+        filesPerPass: Int = ExchangeCycle.defaultFilesPerPass, sendersAtOnce: Int = ExchangeCycle.defaultSendersAtOnce
     ) {
-        self.passClock = passClock
         self.filesPerPass = max(1, filesPerPass)
         self.sendersAtOnce = max(1, sendersAtOnce)
         self.references = references
@@ -233,8 +224,6 @@ public struct ExchangeCycle: Sendable {
         case done(name: String, acknowledged: Bool)
         /// Not handled; it stays and is retried.
         case failed(name: String, error: String)
-        /// Not started: the pass had run its time (`passClock`); the next pass takes it.
-        case leftForNextPass(name: String)
 
         /// What became of `name` when `processor` took it.
         static func of(_ name: String, from participant: Participant, processor: FileProcessor, logger: Logger) async -> FileResult {
@@ -360,13 +349,12 @@ public struct ExchangeCycle: Sendable {
             notTaken = Set(senders)
         }
         for turn in ordered where notTaken.contains(turn.participant.orgId) { summary.waiting += turn.names.count }
-        turnsTaken += await takeTurns(granted, until: passClock.map { clock in (clock, clock() + settings.pollInterval / 2) })
+        turnsTaken += await takeTurns(granted)
         do {
             try await ledger.release(senders: granted.map(\.participant.orgId), by: processor.owner)
         } catch {
             logger.warning("could not release the senders' folders; they are free again when their leases run out", metadata: ["exchange.error": "\(error)"])
         }
-        var leftForNextPass = 0
         for (participant, participantLogger, files) in turnsTaken {
             for file in files {
                 switch file {
@@ -378,14 +366,11 @@ public struct ExchangeCycle: Sendable {
                     summary.failed += 1
                     ExchangeMetrics.fileFailed()
                     logFailure("could not process a file", key: "\(participant.orgId)/\(name)", error: error, now: now, logger: participantLogger)
-                case .leftForNextPass:
-                    leftForNextPass += 1
                 }
             }
         }
         // A sender another instance had keeps its files for a later pass; the others' untaken files are deferred.
         summary.deferred = queues.filter { !notTaken.contains($0.participant.orgId) }.reduce(0) { $0 + $1.ready.count }
-            + leftForNextPass
         summary.waiting += queues.filter { notTaken.contains($0.participant.orgId) }.reduce(0) { $0 + $1.ready.count }
 
         // The file in the second lane is still to be acknowledged.
@@ -439,22 +424,14 @@ public struct ExchangeCycle: Sendable {
 
     /// Takes the leased senders' turns, `sendersAtOnce` senders at a time, each sender's files one after
     /// another in their order.
-    private func takeTurns(_ turns: [SenderTurn], until end: (clock: @Sendable () -> Duration, at: Duration)?) async
-        -> [(Participant, Logger, [FileResult])]
-    {
+    private func takeTurns(_ turns: [SenderTurn]) async -> [(Participant, Logger, [FileResult])] {
         let cycle = self
-        let timeIsUp: @Sendable () -> Bool = { end.map { $0.clock() >= $0.at } ?? false }
         return await withTaskGroup(of: (Int, [FileResult]).self) { group in
             var next = 0
             var results: [(Int, [FileResult])] = []
             func start(_ index: Int) {
                 let turn = turns[index]
-                // The first turns always begin, so every pass takes some files.
-                guard index < sendersAtOnce || !timeIsUp() else {
-                    results.append((index, turn.names.map { .leftForNextPass(name: $0) }))
-                    return
-                }
-                group.addTask { (index, await cycle.take(turn, timeIsUp: timeIsUp)) }
+                group.addTask { (index, await cycle.take(turn)) }
             }
             while next < min(sendersAtOnce, turns.count) {
                 start(next)
@@ -462,27 +439,20 @@ public struct ExchangeCycle: Sendable {
             }
             for await result in group {
                 results.append(result)
-                while next < turns.count {
+                if next < turns.count {
                     start(next)
                     next += 1
-                    if !timeIsUp() { break }
                 }
             }
             return results.sorted { $0.0 < $1.0 }.map { (turns[$0.0].participant, turns[$0.0].logger, $0.1) }
         }
     }
 
-    /// One leased sender's turn: its files in order, the first always, the others while the pass has time.
-    private func take(_ turn: SenderTurn, timeIsUp: @Sendable () -> Bool) async -> [FileResult] {
+    /// One leased sender's turn: its files in order.
+    private func take(_ turn: SenderTurn) async -> [FileResult] {
         let (participant, logger, processor) = (turn.participant, turn.logger, processor)
         var results: [FileResult] = []
-        for name in turn.names {
-            if !results.isEmpty, timeIsUp() {
-                results.append(.leftForNextPass(name: name))
-                continue
-            }
-            results.append(await FileResult.of(name, from: participant, processor: processor, logger: logger))
-        }
+        for name in turn.names { results.append(await FileResult.of(name, from: participant, processor: processor, logger: logger)) }
         return results
     }
 

@@ -119,10 +119,7 @@ struct Exchange {
         jobs = JobRunner(
             tree: tree, ledger: ledger, reference: { references.current }, now: WallClock.now,
             newRunId: { "J-\(WallClock.now().compact)-\(WallClock.randomSuffix())" }, owner: owner)
-        let started = ContinuousClock.now
-        cycle = ExchangeCycle(
-            references: references, settings: configuration.settings, tree: tree, ledger: ledger, processor: processor,
-            passClock: { started.duration(to: .now) })
+        cycle = ExchangeCycle(references: references, settings: configuration.settings, tree: tree, ledger: ledger, processor: processor)
     }
 
     /// Runs `body` with the ledger's connections working (PostgreSQL's pool; nothing to run for SQLite).

@@ -22,10 +22,8 @@ struct CycleWorld {
 
     /// - Parameter sendersAtOnce: 1 by default, so that the order files are claimed in is the order of the turns.
     /// - Parameter largeFileBytes: Files this large go to the second lane.
-    /// - Parameter passClock: The clock that cuts a pass short.
     init(
-        root: URL, sendersAtOnce: Int = 1, largeFileBytes: Int64 = ServiceSettings.defaultLargeFileBytes, filesPerPass: Int = 12,
-        passClock: (@Sendable () -> Duration)? = nil
+        root: URL, sendersAtOnce: Int = 1, largeFileBytes: Int64 = ServiceSettings.defaultLargeFileBytes, filesPerPass: Int = 12
     ) throws {
         var settings = ServiceSettings(
             dropRoot: root.appendingPathComponent("drop").path, stateDirectory: root.appendingPathComponent("state").path,
@@ -40,8 +38,7 @@ struct CycleWorld {
             newReceiptId: { sender in FileProcessor.receiptId(sender: sender, time: JobWorld.now, suffix: String(format: "%06d", counter.next())) })
         cycle = ExchangeCycle(
             references: ReferenceStore(directory: root.appendingPathComponent("no-reference").path, reference: CycleWorld.reference),
-            settings: settings, tree: tree, ledger: ledger, processor: processor, filesPerPass: filesPerPass, sendersAtOnce: sendersAtOnce,
-            passClock: passClock)
+            settings: settings, tree: tree, ledger: ledger, processor: processor, filesPerPass: filesPerPass, sendersAtOnce: sendersAtOnce)
     }
 
     func drop(_ count: Int, into org: String) throws {
@@ -74,46 +71,6 @@ struct ExchangeCycleTests {
                 let names = receipts.filter { $0.senderOrgId == org }.sorted { $0.id.suffix(6) < $1.id.suffix(6) }.map(\.originalName)
                 #expect(names == (0..<4).map { "file-\(String(format: "%03d", $0)).csv" }, "\(org): \(names)")
             }
-        }
-    }
-
-    @Test("a pass that has run half a poll interval starts no further file; the next pass takes them, in order")
-    func passCutShort() async throws {
-        try await withTemporaryDirectory { root in
-            // A clock that moves on a poll interval each time it is read: every pass's time is up at once.
-            let readings = Counter()
-            let poll = ServiceSettings(dropRoot: "/", stateDirectory: "/").pollInterval
-            var world = try CycleWorld(root: root, sendersAtOnce: 2, passClock: { poll * readings.next() })
-            try world.drop(3, into: "061010")
-            try world.drop(2, into: "061020")
-            try world.drop(1, into: "165901")
-            var logger = Logger(label: "test")
-            logger.logLevel = .critical
-            // Two senders' turns begin (each takes its first file); the third turn and the rest wait.
-            let first = await world.cycle.run(now: .zero, logger: logger)
-            #expect(first.processed == 2 && first.deferred == 4 && first.moreReady)
-            var passes = 1
-            var summary = first
-            while summary.moreReady, passes < 10 {
-                summary = await world.cycle.run(now: .seconds(passes), logger: logger)
-                passes += 1
-            }
-            // 061020's second file and 061010's first; 061010's second; its third.
-            #expect(summary.deferred == 0 && passes == 4)
-            let receipts = try await world.ledger.receipts(matching: ReceiptQuery())
-            #expect(receipts.count == 6)
-            let flood = receipts.filter { $0.senderOrgId == "061010" }.sorted { $0.id.suffix(6) < $1.id.suffix(6) }.map(\.originalName)
-            #expect(flood == ["file-000.csv", "file-001.csv", "file-002.csv"])
-        }
-        // Without a clock, one pass takes them all.
-        try await withTemporaryDirectory { root in
-            var world = try CycleWorld(root: root, sendersAtOnce: 2)
-            try world.drop(3, into: "061010")
-            try world.drop(2, into: "061020")
-            var logger = Logger(label: "test")
-            logger.logLevel = .critical
-            let summary = await world.cycle.run(now: .zero, logger: logger)
-            #expect(summary.processed == 5 && summary.deferred == 0)
         }
     }
 
