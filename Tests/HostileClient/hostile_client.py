@@ -277,9 +277,11 @@ def login_flood(result):
         result["violations"].append(f"a real login during the flood was answered {[status for _, status in during]}")
     if any(status not in (401, 503) for status in flood_statuses):
         result["violations"].append(f"the flood was answered other than 401 or 503: {result['floodStatuses']}")
-    # One bcrypt slot: the real login's own check plus the one flood check before it (with half a slot and
-    # 0.2 s for the noise of a shared machine).
-    if waited > real + 1.5 * slot + 0.2:
+    # One bcrypt slot: the real login's own check plus the one flood check before it, with a second slot and
+    # 0.3 s for the noise of a machine shared with the other tests (the full suite slowed the flood's checks
+    # to about twice what they took just before and after). A login queued behind the flood's twelve
+    # clients would wait about twelve slots.
+    if waited > real + 2 * slot + 0.3:
         result["violations"].append(
             f"a real login took {waited:.2f} s during the flood: more than its own check ({real:.2f} s) and one other ({slot:.2f} s)")
 
