@@ -1,5 +1,6 @@
-import ExchangeCore
 import Testing
+
+@testable import ExchangeCore
 
 /// A spill that counts the spills made and can refuse every write.
 private final class CountingSpills: @unchecked Sendable {
@@ -90,7 +91,16 @@ struct SeenKeysTests {
         // thousand, so every one is split by the next bits of the hashes.
         let keys = keyStream(count: 260_000, distinct: 200_000, seed: 5)
         let spills = CountingSpills()
-        let spilled = try repeats(of: keys, spilling: KeySpilling(memoryBudget: 0) { spills.make() })
+        var seen = SeenKeys(spilling: KeySpilling(memoryBudget: 0) { spills.make() })
+        var spilled: [SeenKeys.LateRepeat] = []
+        for (index, key) in keys.enumerated() {
+            if let previous = key.withUnsafeBytes({ seen.insert($0, row: index + 2) }) {
+                spilled.append(SeenKeys.LateRepeat(row: index + 2, line: 0, order: 0, previousRow: previous))
+            }
+        }
+        spilled = (spilled + (try seen.lateRepeats()).first).sorted { $0.row < $1.row }
+        // The split path ran: every one of the 64 partitions was too large for the budget.
+        #expect(seen.partitionsSplit >= SpillPartitions.fanOut)
         let inMemory = try repeats(of: keys, spilling: nil)
         #expect(spilled.map(\.row) == inMemory.map(\.row))
         #expect(spilled.map(\.previousRow) == inMemory.map(\.previousRow))

@@ -51,6 +51,8 @@ public struct SeenKeys {
     private var partitions: SpillPartitions?
     /// Whether no spill could be made: the keys stay in memory.
     private var spillRefused = false
+    /// Partitions split again because their keys did not fit the budget (for tests).
+    private(set) var partitionsSplit = 0
 
     /// An empty set that moves its keys out of memory as `spilling` says; without it, every key stays in
     /// memory.
@@ -174,6 +176,7 @@ public struct SeenKeys {
             return nil
         }
         table = KeyTable()
+        partitionsSplit += 1
         var split = SpillPartitions(depth: depth + 1, memoryBudget: memoryBudget)
         try SpillPartitions.read(pieces) { entry in
             if let full = split.add(entry) { write(full, of: &split) }
