@@ -2,8 +2,9 @@
 """Validation benchmark: `ktsx validate` beside the reference tools on the same generated files.
 
 Generates an attendance file of about --mb megabytes in each binding (records taken from the valid
-fixtures, repeated with fresh record ids), then runs each command --runs times and prints the median
-throughput (MB/s), the peak resident memory of each run, and ratios against the references:
+fixtures, repeated with fresh record ids), then runs every command once a round for --runs rounds (so
+the machine's drift falls on every tool alike) and prints the median throughput (MB/s), the
+peak resident memory of each run, and ratios against the references:
 
   XML: ktsx validate            vs  xmllint --stream --schema Schemas/ATT.xsd --noout
                                     xmllint --stream --noout (libxml2's parse alone: the ceiling of any
@@ -86,13 +87,28 @@ def run(command):
     return elapsed, kilobytes / 1024, status
 
 
-def measure(name, command, size_mb, runs):
-    results = [run(command) for _ in range(runs)]
+def summarize(name, command, size_mb, results):
+    """The median time and the largest peak of one command's runs."""
     seconds = statistics.median(r[0] for r in results)
     rss = max(r[1] for r in results)
     statuses = sorted({r[2] for r in results})
     return {"name": name, "seconds": seconds, "mbps": size_mb / seconds, "rss": rss, "status": statuses,
             "command": " ".join(command)}
+
+
+def measure(name, command, size_mb, runs):
+    return summarize(name, command, size_mb, [run(command) for _ in range(runs)])
+
+
+def measure_interleaved(commands, runs):
+    """Runs every (name, command, size) once per round, `runs` rounds: a machine that slows down or speeds
+    up during the benchmark (these vary by up to 1.8x) then shifts every tool alike, and the ratios of one
+    run stay fair. Returns the summaries by name."""
+    results = {name: [] for name, _, _ in commands}
+    for _ in range(runs):
+        for name, command, _ in commands:
+            results[name].append(run(command))
+    return {name: summarize(name, command, size_mb, results[name]) for name, command, size_mb in commands}
 
 
 def compare(mb, runs, skip_frictionless=False):
@@ -110,31 +126,33 @@ def compare(mb, runs, skip_frictionless=False):
     xml_mb = os.path.getsize(xml_path) / 1_000_000
     csv_mb = os.path.getsize(csv_path) / 1_000_000
 
-    rows = []
-    xml_ours = measure("ktsx validate (XML)", [ktsx, "validate", xml_path], xml_mb, runs)
-    xml_ref = measure("xmllint --stream --schema", ["xmllint", "--stream", "--schema", "Schemas/ATT.xsd", "--noout",
-                                                     xml_path], xml_mb, runs)
-    xml_parse = measure("xmllint --stream --noout (parse only)", ["xmllint", "--stream", "--noout", xml_path], xml_mb, runs)
-    rows += [(xml_ours, None), (xml_ref, xml_ours), (xml_parse, xml_ours)]
-    csv_ours = measure("ktsx validate (CSV)", [ktsx, "validate", csv_path], csv_mb, runs)
-    rows.append((csv_ours, None))
-    python_csv = measure("python3 csv.reader (parse only)",
-                         [sys.executable, "-c", "import csv,sys\nfor _ in csv.reader(open(sys.argv[1], newline='')): pass",
-                          csv_path], csv_mb, runs)
-    rows.append((python_csv, csv_ours))
     typed = os.path.join(ROOT, "Benchmarks", "typed_read.py")
+    xml_commands = [
+        ("ktsx validate (XML)", [ktsx, "validate", xml_path]),
+        ("xmllint --stream --schema", ["xmllint", "--stream", "--schema", "Schemas/ATT.xsd", "--noout", xml_path]),
+        ("xmllint --stream --noout (parse only)", ["xmllint", "--stream", "--noout", xml_path]),
+    ]
+    csv_commands = [
+        ("ktsx validate (CSV)", [ktsx, "validate", csv_path]),
+        ("python3 csv.reader (parse only)",
+         [sys.executable, "-c", "import csv,sys\nfor _ in csv.reader(open(sys.argv[1], newline='')): pass", csv_path]),
+    ]
     for tool, threads in [("pyarrow", "1"), ("pyarrow", "all"), ("polars", "1")]:
         if subprocess.run([sys.executable, "-c", f"import {tool}"], capture_output=True).returncode != 0:
             continue
         label = f"{tool} typed read, {'1 thread' if threads == '1' else 'all threads'}"
-        rows.append((measure(label, [sys.executable, typed, tool, threads, "Schemas/ATT.schema.json", csv_path], csv_mb, runs),
-                     csv_ours))
+        csv_commands.append((label, [sys.executable, typed, tool, threads, "Schemas/ATT.schema.json", csv_path]))
+    measured = measure_interleaved([(name, command, xml_mb) for name, command in xml_commands]
+                                   + [(name, command, csv_mb) for name, command in csv_commands], runs)
+    xml_ours, csv_ours = measured["ktsx validate (XML)"], measured["ktsx validate (CSV)"]
+    rows = [(measured[name], None if name == xml_ours["name"] else xml_ours) for name, _ in xml_commands]
+    rows += [(measured[name], None if name == csv_ours["name"] else csv_ours) for name, _ in csv_commands]
     if not skip_frictionless:
         frictionless = measure("frictionless validate", ["frictionless", "validate", "--trusted", "--schema",
                                                          "Schemas/ATT.schema.json", csv_path], csv_mb, 1)
         rows.append((frictionless, csv_ours))
     description = (f"files: {os.path.relpath(xml_path, ROOT)} ({xml_mb:.1f} MB), {os.path.relpath(csv_path, ROOT)} "
-                   f"({csv_mb:.1f} MB); median of {runs} runs (frictionless: 1 run)")
+                   f"({csv_mb:.1f} MB); median of {runs} rounds, every command once a round (frictionless: 1 run)")
     return rows, description
 
 

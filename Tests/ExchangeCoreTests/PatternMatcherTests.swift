@@ -56,6 +56,7 @@ struct PatternMatcherTests {
     func tableAgreesWithWalk() throws {
         let patterns = PatternMatcherTests.schemaPatterns + [
             "a*b+c?", "[a-c]{2,}x", "\\d{0,3}[0-9]{2}", ".{1,5}", "\\s*x", "[^,]{0,4}-?", "[0-9]+-[0-9]*", "x",
+            "[A-Z]{2}[0-9]{1,3}", "[0-9]{3}-?[0-9]{0,2}", "[\n0-9]{2,4}", "\\d{0}",
         ]
         #expect(PatternMatcherTests.schemaPatterns.count >= 5)
         let alphabet = Array("0123456789abcxAFZ- \n,.;".utf8)
@@ -65,10 +66,12 @@ struct PatternMatcherTests {
             return Int((state >> 33) % UInt64(bound))
         }
         var withTables = 0, withSteps = 0
+        var chains: Set<String> = []
         for pattern in patterns {
             let walk = try PatternMatcher(pattern)
             let fast = walk.withTable()
             if fast.hasTable { withTables += 1 }
+            if fast.isChain { chains.insert(pattern) }
             if walk.steps != nil { withSteps += 1 }
             // Random values, runs of each character, and (below) values made by the steps and edited.
             var values: [[UInt8]] = []
@@ -107,5 +110,10 @@ struct PatternMatcherTests {
         // Every pattern that is a sequence of steps gets a table (the others have groups or alternatives).
         #expect(withTables == withSteps)
         #expect(withSteps >= patterns.count - 5)
+        // Fixed and bounded runs are chains, read a byte at each position on its own; loops and choices at a
+        // state are not.
+        #expect(chains.isSuperset(of: ["[0-9]{10}", "[A-Z]{2}[0-9]{1,3}", "[\n0-9]{2,4}", "x", "\\d{0}", ".{1,5}"]))
+        #expect(chains.isDisjoint(with: ["a*b+c?", "[a-c]{2,}x", "[0-9]+-[0-9]*", "[0-9]{3}-?[0-9]{0,2}", "\\s*x"]))
+        #expect(chains.contains(where: { $0.contains("{12}") }), "the record id's UUID pattern is a chain")
     }
 }

@@ -68,6 +68,15 @@ public struct PatternMatcher: Sendable {
     var hasTable: Bool { table != nil }
     /// Per state of `table`, whether a value may end there.
     private var accepting: [Bool] = []
+    /// When `table` is a chain (every state has at most one next state, whatever the byte, and none comes
+    /// back: `[0-9]{10}`, a UUID, `[A-Z0-9]{1,20}`): which bytes each position allows,
+    /// `chainAllows[position * 128 + byte]`, so that a value's bytes are looked at independently of one
+    /// another instead of one state after the other.
+    private var chainAllows: [UInt8]?
+    /// For a chain, whether a value of each length (0 through the chain's length) may end there.
+    private var chainAccepting: [Bool] = []
+    /// Whether `withTable()` found the automaton a chain.
+    var isChain: Bool { chainAllows != nil }
 
     /// The pattern text.
     public let pattern: String
@@ -146,13 +155,58 @@ public struct PatternMatcher: Sendable {
         var fast = self
         fast.table = table
         fast.accepting = accepting
+        if let (allows, lengths) = PatternMatcher.chain(table, accepting: accepting) {
+            fast.chainAllows = allows
+            fast.chainAccepting = lengths
+        }
         return fast
+    }
+
+    /// The automaton `table` as a chain, when it is one: from the start state, each state has at most one
+    /// next state other than the rejecting one, and no state is met twice. Returns which bytes each
+    /// position allows (1 or 0) and whether each length is accepted.
+    static func chain(_ table: [UInt16], accepting: [Bool]) -> (allows: [UInt8], accepting: [Bool])? {
+        var allows: [UInt8] = []
+        var lengths: [Bool] = []
+        var visited = Set<Int>()
+        var state = 1
+        while true {
+            guard visited.insert(state).inserted else { return nil }
+            lengths.append(accepting[state])
+            var next = 0
+            for byte in 0..<128 {
+                let target = Int(table[state * 128 + byte])
+                guard target != 0 else { continue }
+                guard next == 0 || next == target else { return nil }
+                next = target
+            }
+            guard next != 0 else { break }
+            allows += (0..<128).map { table[state * 128 + $0] != 0 ? 1 : 0 }
+            state = next
+        }
+        return (allows, lengths)
+    }
+
+    /// Runs the chain over `value` (ASCII) of `count` bytes: every byte is looked at on its own (no look
+    /// waits for the one before), then the length decides.
+    private func runChain(_ value: UnsafeRawBufferPointer, count: Int) -> Bool {
+        guard count < chainAccepting.count, chainAccepting[count] else { return false }
+        return chainAllows!.withUnsafeBufferPointer { allows in
+            // No early exit: one rejected byte is rare, and a loop without branches runs faster.
+            var allowed: UInt8 = 1
+            for index in 0..<count { allowed &= allows[index &<< 7 | Int(value[index] & 0x7F)] }
+            return allowed != 0
+        }
     }
 
     /// Runs `table` over `value` (ASCII): whether the whole value matches, or (when allowed, as Python's `$`)
     /// the whole value but a final line feed.
     private func runTable(_ value: UnsafeRawBufferPointer, finalLineFeedAllowed: Bool) -> Bool {
         let count = value.count
+        if chainAllows != nil {
+            if runChain(value, count: count) { return true }
+            return finalLineFeedAllowed && count > 0 && value[count - 1] == 10 && runChain(value, count: count - 1)
+        }
         // A final line feed is read apart: the value may end before it.
         let body = finalLineFeedAllowed && count > 0 && value[count - 1] == 10 ? count - 1 : count
         return table!.withUnsafeBufferPointer { table in
