@@ -58,6 +58,19 @@ public struct ExchangeCycle: Sendable {
     /// The second lane, where one large file at a time is judged beside the passes.
     let largeFiles: LargeFileLane
     private var trackers: [String: ReadinessTracker] = [:]
+    /// Ready files passes left, by sender: taken by the next passes without listing the folder again.
+    private var knownReady: [String: KnownReady] = [:]
+    /// How long the ready files a listing showed are taken without listing their folder again: a quiet
+    /// period, and at least a second (a file that became ready was unchanged for a quiet period; one
+    /// changed or gone since is found so when it is claimed).
+    var knownReadyFor: Duration { max(settings.quietPeriod, .seconds(1)) }
+    /// How long a pass starts files for (beyond the first of each of its first `sendersAtOnce` turns): a
+    /// quarter of a poll interval, so that a file that becomes ready while a backlog drains waits for little
+    /// of a pass, and at least 50 ms (a shorter pass spends more on its own rounds, the senders' leases and
+    /// the quiet senders' listings, than it saves).
+    let passBudget: Duration
+    /// A monotonic clock, read for `passBudget`.
+    let monotonic: @Sendable () -> Duration
     /// Passes run so far (turns the order of equal senders).
     private var passes = 0
     /// Claimed files without a receipt, by receipt id: since when they were seen so.
@@ -88,10 +101,16 @@ public struct ExchangeCycle: Sendable {
     /// - Parameters:
     ///   - filesPerPass: Ready files taken per pass (the rest are left for the next pass).
     ///   - sendersAtOnce: Senders whose files are judged at once.
+    ///   - passBudget: How long a pass starts files for; a quarter of the poll interval (at least 50 ms) when not given.
+    ///   - monotonic: The clock `passBudget` is read on; a `ContinuousClock` when not given.
     public init(
         references: ReferenceStore, settings: ServiceSettings, tree: DropTree, ledger: any LedgerStore, processor: FileProcessor,
-        filesPerPass: Int = ExchangeCycle.defaultFilesPerPass, sendersAtOnce: Int = ExchangeCycle.defaultSendersAtOnce
+        filesPerPass: Int = ExchangeCycle.defaultFilesPerPass, sendersAtOnce: Int = ExchangeCycle.defaultSendersAtOnce,
+        passBudget: Duration? = nil, monotonic: (@Sendable () -> Duration)? = nil
     ) {
+        self.passBudget = passBudget ?? max(settings.pollInterval / 4, .milliseconds(50))
+        let origin = ContinuousClock.now
+        self.monotonic = monotonic ?? { origin.duration(to: .now) }
         self.filesPerPass = max(1, filesPerPass)
         self.sendersAtOnce = max(1, sendersAtOnce)
         self.references = references
@@ -218,6 +237,25 @@ public struct ExchangeCycle: Sendable {
         let names: [String]
     }
 
+    /// A sender's ready files in their order, as its folder's listing at `listedAt` showed them, with which
+    /// of them are large and how many other files were still waiting to become ready.
+    struct KnownReady: Sendable {
+        var names: [String]
+        var large: Set<String>
+        var listedAt: Duration
+        var waiting: Int
+    }
+
+    /// A sender's files in a pass: those it may be dealt (`ready`), those held behind a large file, and what
+    /// the pass knew of them.
+    struct SenderQueue {
+        let participant: Participant
+        let logger: Logger
+        var ready: ArraySlice<String>
+        let held: [String]
+        let known: KnownReady
+    }
+
     /// What became of one file of a turn.
     enum FileResult: Sendable {
         /// Taken to its acknowledgement (or gone before its claim, when `acknowledged` is false).
@@ -261,15 +299,20 @@ public struct ExchangeCycle: Sendable {
 
         // Each participant's ready files are queued, then taken in turns, one file of each participant at
         // a time, at most `filesPerPass` in all: a flood from one sender (or from many) keeps another
-        // sender's new file waiting for one short pass at most.
+        // sender's new file waiting for one short pass at most. A sender whose ready files a pass left is
+        // not listed again until they run out or its listing is `knownReadyFor` old: a folder with thousands
+        // of files waiting is not read again for every short pass.
         let participants = self.participants
         for participant in participants { _ = tracker(for: participant) }
+        let known = knownReady.filter { now - $0.value.listedAt < knownReadyFor }
+        knownReady = [:]
+        let toList = participants.filter { known[$0.orgId] == nil }
         let listings = await BlockingWork.run {
-            participants.map { participant in WorkFailure.capture { try cycle.tree.list(cycle.tree.inbound(participant.orgId)) } }
+            toList.map { participant in WorkFailure.capture { try cycle.tree.list(cycle.tree.inbound(participant.orgId)) } }
         }
-        var queues: [(participant: Participant, logger: Logger, ready: ArraySlice<String>)] = []
+        var fresh: [String: KnownReady] = [:]
         var setAside: [(Participant, Logger, DropEntry)] = []
-        for (participant, listing) in zip(participants, listings) {
+        for (participant, listing) in zip(toList, listings) {
             var participantLogger = logger
             participantLogger[metadataKey: "exchange.participant"] = "\(participant.orgId)"
             switch listing {
@@ -280,13 +323,14 @@ public struct ExchangeCycle: Sendable {
                 let decisions = trackers[participant.orgId]?.observe(entries, now: now) ?? [:]
                 var ready: [String] = []
                 var large: Set<String> = []
+                var waiting = 0
                 for entry in entries {
                     switch decisions[entry.name] {
                     case .ready:
                         ready.append(entry.name)
                         if entry.size >= settings.largeFileBytes { large.insert(entry.name) }
                     case .setAside: setAside.append((participant, participantLogger, entry))
-                    case .wait: summary.waiting += 1
+                    case .wait: waiting += 1
                     case .ignore, nil: break
                     }
                 }
@@ -294,9 +338,19 @@ public struct ExchangeCycle: Sendable {
                 // its sender's turns.
                 let failedLately = Set(ready.filter { failuresLogged["\(participant.orgId)/\($0)"] != nil })
                 if !failedLately.isEmpty { ready = ready.filter { !failedLately.contains($0) } + ready.filter(failedLately.contains) }
-                ready = takeLargeFile(from: participant, ready: ready, large: large, summary: &summary, logger: participantLogger)
-                if !ready.isEmpty { queues.append((participant, participantLogger, ready[...])) }
+                summary.waiting += waiting
+                fresh[participant.orgId] = KnownReady(names: ready, large: large, listedAt: now, waiting: waiting)
             }
+        }
+        // (Files a known sender's last listing showed still changing are counted as still waiting.)
+        summary.waiting += known.values.reduce(0) { $0 + $1.waiting }
+        var queues: [SenderQueue] = []
+        for participant in participants {
+            guard let ready = known[participant.orgId] ?? fresh[participant.orgId], !ready.names.isEmpty else { continue }
+            var participantLogger = logger
+            participantLogger[metadataKey: "exchange.participant"] = "\(participant.orgId)"
+            let (offered, held) = takeLargeFile(from: participant, ready: ready, summary: &summary, logger: participantLogger)
+            queues.append(SenderQueue(participant: participant, logger: participantLogger, ready: offered[...], held: held, known: ready))
         }
         if !setAside.isEmpty {
             let entries = setAside
@@ -321,19 +375,19 @@ public struct ExchangeCycle: Sendable {
                 return (first.element.ready.count, one) < (second.element.ready.count, other)
             }
             .map(\.element)
-        var turns: [(participant: Participant, logger: Logger, names: [String])] = queues.map { ($0.participant, $0.logger, []) }
+        var turns: [[String]] = queues.map { _ in [] }
         var taken = 0
         while taken < filesPerPass, queues.contains(where: { !$0.ready.isEmpty }) {
             for index in queues.indices where taken < filesPerPass {
                 guard let name = queues[index].ready.popFirst() else { continue }
-                turns[index].names.append(name)
+                turns[index].append(name)
                 taken += 1
             }
         }
         // Senders with the fewest files go first: a quiet sender's file does not wait behind a flood's turn.
-        let ordered = turns.filter { !$0.names.isEmpty }.enumerated()
-            .sorted { ($0.element.names.count, $0.offset) < ($1.element.names.count, $1.offset) }
-            .map { SenderTurn(participant: $0.element.participant, logger: $0.element.logger, names: $0.element.names) }
+        let ordered = zip(queues, turns).filter { !$0.1.isEmpty }.enumerated()
+            .sorted { ($0.element.1.count, $0.offset) < ($1.element.1.count, $1.offset) }
+            .map { SenderTurn(participant: $0.element.0.participant, logger: $0.element.0.logger, names: $0.element.1) }
         // One instance at a time takes a sender's files, so they are judged in the order they came: the
         // pass's senders are leased for their turns in one write (those another instance has are skipped),
         // and released in one write after the turns.
@@ -349,12 +403,14 @@ public struct ExchangeCycle: Sendable {
             notTaken = Set(senders)
         }
         for turn in ordered where notTaken.contains(turn.participant.orgId) { summary.waiting += turn.names.count }
-        turnsTaken += await takeTurns(granted)
+        let (finishedTurns, notStarted) = await takeTurns(granted)
+        turnsTaken += finishedTurns
         do {
             try await ledger.release(senders: granted.map(\.participant.orgId), by: processor.owner)
         } catch {
             logger.warning("could not release the senders' folders; they are free again when their leases run out", metadata: ["exchange.error": "\(error)"])
         }
+        var failedSenders: Set<String> = []
         for (participant, participantLogger, files) in turnsTaken {
             for file in files {
                 switch file {
@@ -364,14 +420,27 @@ public struct ExchangeCycle: Sendable {
                     failuresLogged["\(participant.orgId)/\(name)"] = nil
                 case .failed(let name, let error):
                     summary.failed += 1
+                    failedSenders.insert(participant.orgId)
                     ExchangeMetrics.fileFailed()
                     logFailure("could not process a file", key: "\(participant.orgId)/\(name)", error: error, now: now, logger: participantLogger)
                 }
             }
         }
-        // A sender another instance had keeps its files for a later pass; the others' untaken files are deferred.
-        summary.deferred = queues.filter { !notTaken.contains($0.participant.orgId) }.reduce(0) { $0 + $1.ready.count }
-        summary.waiting += queues.filter { notTaken.contains($0.participant.orgId) }.reduce(0) { $0 + $1.ready.count }
+        // What the pass left of each sender's ready files, in their order, is known to the next passes: the
+        // files dealt but not started (the pass ran out of time), those not dealt, those behind a large file.
+        // A sender another instance had, or one of whose files failed, is listed again.
+        for queue in queues {
+            let orgId = queue.participant.orgId
+            if notTaken.contains(orgId) {
+                summary.waiting += queue.ready.count
+                continue
+            }
+            let left = (notStarted[orgId] ?? []) + queue.ready
+            summary.deferred += left.count
+            guard !failedSenders.contains(orgId), !left.isEmpty || !queue.held.isEmpty else { continue }
+            knownReady[orgId] = KnownReady(
+                names: left + queue.held, large: queue.known.large, listedAt: queue.known.listedAt, waiting: queue.known.waiting)
+        }
 
         // The file in the second lane is still to be acknowledged.
         if largeFiles.inHand != nil { summary.waiting += 1 }
@@ -402,36 +471,41 @@ public struct ExchangeCycle: Sendable {
         return summary
     }
 
-    /// The part of a sender's ready files this pass takes: those before its first large file. The large file
-    /// goes to the second lane when it is first in line and the lane is free; it and the files after it
-    /// wait (in order) until then. A sender whose file is in the lane waits for it whole.
+    /// The part of a sender's ready files this pass may take (`offered`): those before its first large file.
+    /// The large file goes to the second lane when it is first in line and the lane is free; it and the files
+    /// after it wait (`held`, in order) until then. A sender whose file is in the lane waits for it whole.
     private func takeLargeFile(
-        from participant: Participant, ready: [String], large: Set<String>, summary: inout Summary, logger: Logger
-    ) -> [String] {
+        from participant: Participant, ready: KnownReady, summary: inout Summary, logger: Logger
+    ) -> (offered: [String], held: [String]) {
+        let names = ready.names
         if largeFiles.inHand?.sender == participant.orgId {
-            summary.waiting += ready.count
-            return []
+            summary.waiting += names.count
+            return ([], names)
         }
-        guard let first = ready.firstIndex(where: large.contains) else { return ready }
+        guard let first = names.firstIndex(where: ready.large.contains) else { return (names, []) }
         let renewEvery = Duration.seconds(max(1, settings.leaseSeconds / 3))
-        if first == 0, largeFiles.start(ready[0], from: participant, processor: processor, renewEvery: renewEvery, logger: logger) {
-            summary.waiting += ready.count - 1  // the file in the lane is counted at the end of the pass
-            return []
+        if first == 0, largeFiles.start(names[0], from: participant, processor: processor, renewEvery: renewEvery, logger: logger) {
+            summary.waiting += names.count - 1  // the file in the lane is counted at the end of the pass
+            return ([], Array(names.dropFirst()))
         }
-        summary.waiting += ready.count - first
-        return Array(ready[..<first])
+        summary.waiting += names.count - first
+        return (Array(names[..<first]), Array(names[first...]))
     }
 
     /// Takes the leased senders' turns, `sendersAtOnce` senders at a time, each sender's files one after
-    /// another in their order.
-    private func takeTurns(_ turns: [SenderTurn]) async -> [(Participant, Logger, [FileResult])] {
+    /// another in their order. Once the turns have run for `passBudget`, no file is started but the first of
+    /// each of the first `sendersAtOnce` turns (so every pass gets on): the files not started are returned
+    /// by sender.
+    private func takeTurns(_ turns: [SenderTurn]) async -> (finished: [(Participant, Logger, [FileResult])], notStarted: [String: [String]]) {
         let cycle = self
+        let deadline = monotonic() + passBudget
+        let outOfTime: @Sendable () -> Bool = { [monotonic] in monotonic() >= deadline }
         return await withTaskGroup(of: (Int, [FileResult]).self) { group in
             var next = 0
             var results: [(Int, [FileResult])] = []
             func start(_ index: Int) {
                 let turn = turns[index]
-                group.addTask { (index, await cycle.take(turn)) }
+                group.addTask { (index, await cycle.take(turn, outOfTime: outOfTime)) }
             }
             while next < min(sendersAtOnce, turns.count) {
                 start(next)
@@ -439,20 +513,30 @@ public struct ExchangeCycle: Sendable {
             }
             for await result in group {
                 results.append(result)
-                if next < turns.count {
+                if next < turns.count, !outOfTime() {
                     start(next)
                     next += 1
                 }
             }
-            return results.sorted { $0.0 < $1.0 }.map { (turns[$0.0].participant, turns[$0.0].logger, $0.1) }
+            var notStarted: [String: [String]] = [:]
+            for (index, files) in results where files.count < turns[index].names.count {
+                notStarted[turns[index].participant.orgId] = Array(turns[index].names.dropFirst(files.count))
+            }
+            for turn in turns[next...] { notStarted[turn.participant.orgId] = turn.names }
+            let finished = results.sorted { $0.0 < $1.0 }.map { (turns[$0.0].participant, turns[$0.0].logger, $0.1) }
+            return (finished, notStarted)
         }
     }
 
-    /// One leased sender's turn: its files in order.
-    private func take(_ turn: SenderTurn) async -> [FileResult] {
+    /// One leased sender's turn: its files in order, the first whatever the time, the others while
+    /// `outOfTime` says no.
+    private func take(_ turn: SenderTurn, outOfTime: @Sendable () -> Bool) async -> [FileResult] {
         let (participant, logger, processor) = (turn.participant, turn.logger, processor)
         var results: [FileResult] = []
-        for name in turn.names { results.append(await FileResult.of(name, from: participant, processor: processor, logger: logger)) }
+        for name in turn.names {
+            if !results.isEmpty, outOfTime() { break }
+            results.append(await FileResult.of(name, from: participant, processor: processor, logger: logger))
+        }
         return results
     }
 

@@ -61,7 +61,8 @@ public struct ExchangeService: Service {
             total.pickedUp += summary.pickedUp
             total.waiting = summary.waiting
             if summary.moreReady { continue }
-            if summary.waiting == 0 || elapsed >= maxWait { return total }
+            // Ready files left by a pass that got nothing done (gone, failing) are tried again after a poll.
+            if (summary.waiting == 0 && summary.deferred == 0) || elapsed >= maxWait { return total }
             try await Task.sleep(for: pollInterval)
         }
     }

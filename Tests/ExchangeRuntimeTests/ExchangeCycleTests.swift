@@ -22,12 +22,15 @@ struct CycleWorld {
 
     /// - Parameter sendersAtOnce: 1 by default, so that the order files are claimed in is the order of the turns.
     /// - Parameter largeFileBytes: Files this large go to the second lane.
+    /// - Parameter quietPeriod: Zero by default: every file is ready when first seen.
+    /// - Parameter monotonic: The clock the pass budget (one second) is read on; never running out by default.
     init(
-        root: URL, sendersAtOnce: Int = 1, largeFileBytes: Int64 = ServiceSettings.defaultLargeFileBytes, filesPerPass: Int = 12
+        root: URL, sendersAtOnce: Int = 1, largeFileBytes: Int64 = ServiceSettings.defaultLargeFileBytes, filesPerPass: Int = 12,
+        quietPeriod: Duration = .zero, monotonic: @escaping @Sendable () -> Duration = { .zero }
     ) throws {
         var settings = ServiceSettings(
             dropRoot: root.appendingPathComponent("drop").path, stateDirectory: root.appendingPathComponent("state").path,
-            quietPeriod: .zero)
+            quietPeriod: quietPeriod)
         settings.largeFileBytes = largeFileBytes
         tree = DropTree(dropRoot: settings.dropRoot, stateDirectory: settings.stateDirectory)
         try tree.prepare(for: CycleWorld.reference.participants.values.sorted { $0.orgId < $1.orgId })
@@ -38,7 +41,8 @@ struct CycleWorld {
             newReceiptId: { sender in FileProcessor.receiptId(sender: sender, time: JobWorld.now, suffix: String(format: "%06d", counter.next())) })
         cycle = ExchangeCycle(
             references: ReferenceStore(directory: root.appendingPathComponent("no-reference").path, reference: CycleWorld.reference),
-            settings: settings, tree: tree, ledger: ledger, processor: processor, filesPerPass: filesPerPass, sendersAtOnce: sendersAtOnce)
+            settings: settings, tree: tree, ledger: ledger, processor: processor, filesPerPass: filesPerPass, sendersAtOnce: sendersAtOnce,
+            passBudget: .seconds(1), monotonic: monotonic)
     }
 
     func drop(_ count: Int, into org: String) throws {
@@ -46,6 +50,12 @@ struct CycleWorld {
             try "not an exchange file \(org) \(index)\n".write(
                 toFile: "\(tree.inbound(org))/file-\(String(format: "%03d", index)).csv", atomically: true, encoding: .utf8)
         }
+    }
+
+    /// The names of a sender's files recorded so far, in the order they were claimed.
+    func claimedNames(of org: String) async throws -> [String] {
+        try await ledger.receipts(matching: ReceiptQuery()).filter { $0.senderOrgId == org }
+            .sorted { $0.id.suffix(6) < $1.id.suffix(6) }.map(\.originalName)
     }
 
     /// The senders of the receipts recorded so far, in the order their files were claimed.
@@ -182,6 +192,77 @@ struct ExchangeCycleTests {
             #expect(third.processed == 5 && third.deferred == 0 && !third.moreReady)
             #expect(try await world.claimOrder().count == 29)
             #expect(try FileManager.default.contentsOfDirectory(atPath: world.tree.inbound("061010")).isEmpty)
+        }
+    }
+}
+
+/// A clock that reads zero once, then a minute: a pass's budget runs out after its first look.
+final class ClockPastTheBudget: @unchecked Sendable {
+    private let lock = NSLock()
+    private var reads = 0
+
+    func read() -> Duration {
+        lock.withLock {
+            reads += 1
+            return reads == 1 ? .zero : .seconds(60)
+        }
+    }
+}
+
+@Suite("Short passes while a backlog drains")
+struct ShortPassTests {
+    @Test("a sender's ready files a pass left are taken by the next passes without listing its folder again, until a quiet period has passed")
+    func knownReadyFiles() async throws {
+        try await withTemporaryDirectory { root in
+            // A quiet period of ten minutes: the files' status-change times (real ones) never make them ready early.
+            var world = try CycleWorld(root: root, filesPerPass: 4, quietPeriod: .seconds(600))
+            try world.drop(10, into: "061010")
+            var logger = Logger(label: "test")
+            logger.logLevel = .critical
+            let inbound = world.tree.inbound("061010")
+
+            let first = await world.cycle.run(now: .zero, logger: logger)
+            #expect(first.processed == 0 && first.waiting == 10)
+            let second = await world.cycle.run(now: .seconds(600), logger: logger)
+            #expect(second.processed == 4 && second.deferred == 6)
+
+            // Behind the exchange's back, one of the files it knows is ready goes, and a new one comes.
+            try FileManager.default.removeItem(atPath: "\(inbound)/file-005.csv")
+            try "new\n".write(toFile: "\(inbound)/file-010.csv", atomically: true, encoding: .utf8)
+            let third = await world.cycle.run(now: .seconds(900), logger: logger)
+            // The folder was not listed again: the new file is not even waiting yet, the gone one was passed over.
+            #expect(third.processed == 3 && third.deferred == 2 && third.waiting == 0 && third.failed == 0)
+
+            // A quiet period after its listing, the folder is listed again: the new file waits its quiet period.
+            let fourth = await world.cycle.run(now: .seconds(1200), logger: logger)
+            #expect(fourth.processed == 2 && fourth.deferred == 0 && fourth.waiting == 1)
+            let fifth = await world.cycle.run(now: .seconds(1800), logger: logger)
+            #expect(fifth.processed == 1 && fifth.waiting == 0)
+            let expected = (0...10).filter { $0 != 5 }.map { "file-\(String(format: "%03d", $0)).csv" }
+            #expect(try await world.claimedNames(of: "061010") == expected)
+        }
+    }
+
+    @Test("once a pass has used its time, it starts only the first file of its first turns; the rest follow in the next pass, in their order")
+    func passBudget() async throws {
+        try await withTemporaryDirectory { root in
+            let clock = ClockPastTheBudget()
+            var world = try CycleWorld(root: root, sendersAtOnce: 2, monotonic: { clock.read() })
+            try world.drop(5, into: "061010")
+            try world.drop(3, into: "165901")
+            try world.drop(1, into: "061020")
+            var logger = Logger(label: "test")
+            logger.logLevel = .critical
+
+            let first = await world.cycle.run(now: .zero, logger: logger)
+            // The two turns started at once (the quiet high school's and the center's) each took their first file.
+            #expect(first.processed == 2 && first.deferred == 7 && first.moreReady)
+            #expect(Set(try await world.claimOrder()) == ["061020", "165901"])
+            let second = await world.cycle.run(now: .seconds(1), logger: logger)
+            #expect(second.processed == 7 && second.deferred == 0)
+            for (org, count) in [("061010", 5), ("165901", 3), ("061020", 1)] {
+                #expect(try await world.claimedNames(of: org) == (0..<count).map { "file-\(String(format: "%03d", $0)).csv" })
+            }
         }
     }
 }
