@@ -70,6 +70,9 @@ struct PatternMatcherTests {
         for pattern in patterns {
             let walk = try PatternMatcher(pattern)
             let fast = walk.withTable()
+            // The second matcher's table comes from the tables built before, answering the same.
+            let again = try PatternMatcher(pattern).withTable()
+            #expect(again.hasTable == fast.hasTable && again.isChain == fast.isChain)
             if fast.hasTable { withTables += 1 }
             if fast.isChain { chains.insert(pattern) }
             if walk.steps != nil { withSteps += 1 }
@@ -105,6 +108,7 @@ struct PatternMatcherTests {
                 let expected = value.withUnsafeBytes { walk.matchesLikeFrictionless($0) }
                 let answered = value.withUnsafeBytes { fast.matchesLikeFrictionless($0) }
                 #expect(answered == expected, "\(pattern) on \(String(decoding: value, as: UTF8.self).debugDescription)")
+                #expect(value.withUnsafeBytes { again.matchesLikeFrictionless($0) } == expected)
             }
         }
         // Every pattern that is a sequence of steps gets a table (the others have groups or alternatives).

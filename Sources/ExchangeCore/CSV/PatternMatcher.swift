@@ -1,3 +1,5 @@
+import Synchronization
+
 /// A compiled Table Schema `pattern`: the XSD-style regular expressions the bundled schemas use,
 /// matched against a whole value (XSD patterns are implicitly anchored, and frictionless full-matches).
 ///
@@ -150,17 +152,55 @@ public struct PatternMatcher: Sendable {
     /// The same matcher with a table that answers ASCII values a byte at a time (`table`), when the pattern
     /// is a sequence of steps over ASCII and its automaton stays small; otherwise the same matcher. Worth it
     /// for a matcher that checks many values (building the table costs what checking a few thousand does).
+    /// Tables are built once per pattern text in the process (`builtTables`) and copied for each matcher.
     public func withTable() -> PatternMatcher {
-        guard asciiOnly, let steps, table == nil, let (table, accepting) = PatternMatcher.automaton(steps) else { return self }
+        guard asciiOnly, let steps, table == nil else { return self }
+        let built =
+            PatternMatcher.builtTables.withLock { $0[pattern] }
+            ?? {
+                let built = BuiltTable(steps)
+                PatternMatcher.builtTables.withLock { tables in
+                    if tables.count >= PatternMatcher.builtTablesKept { tables.removeAll() }
+                    tables[pattern] = built
+                }
+                return built
+            }()
+        guard let table = built.table else { return self }
+        // Copies, not the cached arrays: threads checking blocks at once would otherwise all count references on
+        // the same storage.
         var fast = self
-        fast.table = table
-        fast.accepting = accepting
-        if let (allows, lengths) = PatternMatcher.chain(table, accepting: accepting) {
-            fast.chainAllows = allows
-            fast.chainAccepting = lengths
-        }
+        fast.table = Array(table)
+        fast.accepting = Array(built.accepting)
+        fast.chainAllows = built.chainAllows.map { Array($0) }
+        fast.chainAccepting = Array(built.chainAccepting)
         return fast
     }
+
+    /// A pattern's automaton and chain as `withTable()` builds them (no table when the automaton would be
+    /// too large).
+    struct BuiltTable: Sendable {
+        var table: [UInt16]?
+        var accepting: [Bool] = []
+        var chainAllows: [UInt8]?
+        var chainAccepting: [Bool] = []
+
+        init(_ steps: [Step]) {
+            guard let (table, accepting) = PatternMatcher.automaton(steps) else { return }
+            self.table = table
+            self.accepting = accepting
+            if let (allows, lengths) = PatternMatcher.chain(table, accepting: accepting) {
+                chainAllows = allows
+                chainAccepting = lengths
+            }
+        }
+    }
+
+    /// The tables built so far, by pattern text: building one costs what checking a few thousand values does,
+    /// and a service judges thousands of small files with the same few patterns.
+    static let builtTables = Mutex<[String: BuiltTable]>([:])
+    /// At most this many patterns' tables are kept (the schemas have a few dozen; more would come only from
+    /// a hostile or broken schema, and then the cache starts over).
+    static let builtTablesKept = 512
 
     /// The automaton `table` as a chain, when it is one: from the start state, each state has at most one
     /// next state other than the rejecting one, and no state is met twice. Returns which bytes each
