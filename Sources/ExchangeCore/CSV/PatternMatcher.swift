@@ -169,11 +169,16 @@ public struct PatternMatcher: Sendable {
         // Copies, not the cached arrays: threads checking blocks at once would otherwise all count references on
         // the same storage.
         var fast = self
-        fast.table = Array(table)
-        fast.accepting = Array(built.accepting)
-        fast.chainAllows = built.chainAllows.map { Array($0) }
-        fast.chainAccepting = Array(built.chainAccepting)
+        fast.table = PatternMatcher.copy(table)
+        fast.accepting = PatternMatcher.copy(built.accepting)
+        fast.chainAllows = built.chainAllows.map(PatternMatcher.copy)
+        fast.chainAccepting = PatternMatcher.copy(built.chainAccepting)
         return fast
+    }
+
+    /// The elements of `array` in new storage (`Array(array)` may share the storage).
+    private static func copy<Element>(_ array: [Element]) -> [Element] {
+        array.withUnsafeBufferPointer { Array($0) }
     }
 
     /// A pattern's automaton and chain as `withTable()` builds them (no table when the automaton would be
