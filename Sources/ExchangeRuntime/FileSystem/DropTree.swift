@@ -149,8 +149,12 @@ public struct DropTree: Sendable {
     {
         let month = String(time.iso8601.prefix(7))
         let base = "\(stateDirectory)/\(quarantine ? "quarantine" : "archive")"
-        for directory in [base, "\(base)/\(orgId)", "\(base)/\(orgId)/\(month)", "\(base)/\(orgId)/\(month)/\(receiptId)"] {
-            try makeDirectory(directory, mode: 0o700)
+        // The receipt's folder first: its parents are there for every file but the first of a sender's month.
+        let folders = [base, "\(base)/\(orgId)", "\(base)/\(orgId)/\(month)", "\(base)/\(orgId)/\(month)/\(receiptId)"]
+        do {
+            try makeDirectory(folders[3], mode: 0o700)
+        } catch let error as DropTreeError where error.code == ENOENT {
+            for directory in folders { try makeDirectory(directory, mode: 0o700) }
         }
         let target = filedPath(receiptId: receiptId, orgId: orgId, name: name, quarantined: quarantine, claimedAt: time)
         try fileSystem.rename(path, to: target)
