@@ -281,9 +281,7 @@ public struct ExchangeCycle: Sendable {
         let cycle = self
         // What the second lane finished since the last pass counts in this one.
         var turnsTaken: [(Participant, Logger, [FileResult])] = largeFiles.takeFinished().map { finished in
-            var participantLogger = logger
-            participantLogger[metadataKey: "exchange.participant"] = "\(finished.participant.orgId)"
-            return (finished.participant, participantLogger, [finished.result])
+            (finished.participant, ExchangeCycle.logger(logger, for: finished.participant), [finished.result])
         }
         do {
             try await ledger.checkStorage()
@@ -313,8 +311,7 @@ public struct ExchangeCycle: Sendable {
         var fresh: [String: KnownReady] = [:]
         var setAside: [(Participant, Logger, DropEntry)] = []
         for (participant, listing) in zip(toList, listings) {
-            var participantLogger = logger
-            participantLogger[metadataKey: "exchange.participant"] = "\(participant.orgId)"
+            let participantLogger = ExchangeCycle.logger(logger, for: participant)
             switch listing {
             case .failure(let error):
                 summary.failed += 1
@@ -347,8 +344,7 @@ public struct ExchangeCycle: Sendable {
         var queues: [SenderQueue] = []
         for participant in participants {
             guard let ready = known[participant.orgId] ?? fresh[participant.orgId], !ready.names.isEmpty else { continue }
-            var participantLogger = logger
-            participantLogger[metadataKey: "exchange.participant"] = "\(participant.orgId)"
+            let participantLogger = ExchangeCycle.logger(logger, for: participant)
             let (offered, held) = takeLargeFile(from: participant, ready: ready, summary: &summary, logger: participantLogger)
             queues.append(SenderQueue(participant: participant, logger: participantLogger, ready: offered[...], held: held, known: ready))
         }
@@ -538,6 +534,13 @@ public struct ExchangeCycle: Sendable {
             results.append(await FileResult.of(name, from: participant, processor: processor, logger: logger))
         }
         return results
+    }
+
+    /// `logger` with the participant in its metadata.
+    static func logger(_ logger: Logger, for participant: Participant) -> Logger {
+        var participantLogger = logger
+        participantLogger[metadataKey: "exchange.participant"] = "\(participant.orgId)"
+        return participantLogger
     }
 
     private var outboundWriter: OutboundWriter { OutboundWriter(tree: tree, ledger: ledger, now: processor.now) }
