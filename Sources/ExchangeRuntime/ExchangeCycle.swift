@@ -64,8 +64,8 @@ public struct ExchangeCycle: Sendable {
     /// period, and at least a second (a file that became ready was unchanged for a quiet period; one
     /// changed or gone since is found so when it is claimed).
     var knownReadyFor: Duration { max(settings.quietPeriod, .seconds(1)) }
-    /// How long a pass starts files for (beyond the first of each of its first `sendersAtOnce` turns): a
-    /// quarter of a poll interval, so that a file that becomes ready while a backlog drains waits for little
+    /// How long a pass starts files for (beyond the first of each of its first `sendersAtOnce` turns) when
+    /// a sender outside it has something in its folder (`PassEnd`): a quarter of a poll interval, so that a file that becomes ready while a backlog drains waits for little
     /// of a pass, and at least 50 ms (a shorter pass spends more on its own rounds, the senders' leases and
     /// the quiet senders' listings, than it saves).
     let passBudget: Duration
@@ -399,7 +399,9 @@ public struct ExchangeCycle: Sendable {
             notTaken = Set(senders)
         }
         for turn in ordered where notTaken.contains(turn.participant.orgId) { summary.waiting += turn.names.count }
-        let (finishedTurns, notStarted) = await takeTurns(granted)
+        let inPass = Set(queues.map(\.participant.orgId))
+        let outside = participants.map(\.orgId).filter { !inPass.contains($0) }
+        let (finishedTurns, notStarted) = await takeTurns(granted, outside: outside)
         turnsTaken += finishedTurns
         do {
             try await ledger.release(senders: granted.map(\.participant.orgId), by: processor.owner)
@@ -489,19 +491,28 @@ public struct ExchangeCycle: Sendable {
     }
 
     /// Takes the leased senders' turns, `sendersAtOnce` senders at a time, each sender's files one after
-    /// another in their order. Once the turns have run for `passBudget`, no file is started but the first of
-    /// each of the first `sendersAtOnce` turns (so every pass gets on): the files not started are returned
+    /// another in their order, until the pass ends (`PassEnd`): from then on no file is started but the first
+    /// of each of the first `sendersAtOnce` turns (so every pass gets on). The files not started are returned
     /// by sender.
-    private func takeTurns(_ turns: [SenderTurn]) async -> (finished: [(Participant, Logger, [FileResult])], notStarted: [String: [String]]) {
+    /// - Parameter outside: The senders with no files in the pass, whose folders `PassEnd` looks at.
+    private func takeTurns(
+        _ turns: [SenderTurn], outside: [String]
+    ) async -> (finished: [(Participant, Logger, [FileResult])], notStarted: [String: [String]]) {
         let cycle = self
-        let deadline = monotonic() + passBudget
-        let outOfTime: @Sendable () -> Bool = { [monotonic] in monotonic() >= deadline }
+        let tree = self.tree
+        let passEnd = PassEnd(budget: passBudget, monotonic: monotonic) {
+            await BlockingWork.run {
+                outside.contains { orgId in
+                    (try? tree.names(in: tree.inbound(orgId)))?.contains { !ReadinessTracker.isIgnored(name: $0) } ?? false
+                }
+            }
+        }
         return await withTaskGroup(of: (Int, [FileResult]).self) { group in
             var next = 0
             var results: [(Int, [FileResult])] = []
             func start(_ index: Int) {
                 let turn = turns[index]
-                group.addTask { (index, await cycle.take(turn, outOfTime: outOfTime)) }
+                group.addTask { (index, await cycle.take(turn, until: passEnd)) }
             }
             while next < min(sendersAtOnce, turns.count) {
                 start(next)
@@ -509,7 +520,7 @@ public struct ExchangeCycle: Sendable {
             }
             for await result in group {
                 results.append(result)
-                if next < turns.count, !outOfTime() {
+                if next < turns.count, await !passEnd.reached() {
                     start(next)
                     next += 1
                 }
@@ -524,13 +535,56 @@ public struct ExchangeCycle: Sendable {
         }
     }
 
-    /// One leased sender's turn: its files in order, the first whatever the time, the others while
-    /// `outOfTime` says no.
-    private func take(_ turn: SenderTurn, outOfTime: @Sendable () -> Bool) async -> [FileResult] {
+    /// When a pass stops starting files: once it has run for its budget and a sender outside it has
+    /// something in its folder (a file on its way to being ready, or a new one), so that file waits for one
+    /// short pass at most. While nothing waits elsewhere, a backlog is drained in passes of `filesPerPass`
+    /// (each pass's own work, the turns' last files finishing one by one, the senders' leases, costs a short
+    /// pass about a quarter of its time); the folders outside are looked at again after each budget.
+    actor PassEnd {
+        private let budget: Duration
+        private let monotonic: @Sendable () -> Duration
+        /// Whether a sender outside the pass has something in its folder.
+        private let othersWaiting: @Sendable () async -> Bool
+        private var deadline: Duration
+        private var ended = false
+        /// The look at the folders outside in progress: turns that ask meanwhile wait for its answer.
+        private var look: Task<Bool, Never>?
+
+        init(budget: Duration, monotonic: @escaping @Sendable () -> Duration, othersWaiting: @escaping @Sendable () async -> Bool) {
+            self.budget = budget
+            self.monotonic = monotonic
+            self.othersWaiting = othersWaiting
+            deadline = monotonic() + budget
+        }
+
+        /// Whether the pass has ended (looking at the folders outside it when its budget has run out).
+        func reached() async -> Bool {
+            if ended { return true }
+            if let look { return await settle(look) }
+            guard monotonic() >= deadline else { return false }
+            let started = Task { [othersWaiting] in await othersWaiting() }
+            look = started
+            return await settle(started)
+        }
+
+        /// The answer of a look; the first to have it ends the pass or gives it another budget.
+        private func settle(_ started: Task<Bool, Never>) async -> Bool {
+            let waiting = await started.value
+            if look == started {
+                look = nil
+                if waiting { ended = true } else { deadline = monotonic() + budget }
+            }
+            return ended || waiting
+        }
+    }
+
+    /// One leased sender's turn: its files in order, the first whatever the time, the others until the
+    /// pass ends.
+    private func take(_ turn: SenderTurn, until passEnd: PassEnd) async -> [FileResult] {
         let (participant, logger, processor) = (turn.participant, turn.logger, processor)
         var results: [FileResult] = []
         for name in turn.names {
-            if !results.isEmpty, outOfTime() { break }
+            if !results.isEmpty, await passEnd.reached() { break }
             results.append(await FileResult.of(name, from: participant, processor: processor, logger: logger))
         }
         return results

@@ -200,12 +200,20 @@ struct ExchangeCycleTests {
 final class ClockPastTheBudget: @unchecked Sendable {
     private let lock = NSLock()
     private var reads = 0
+    /// Done when the clock is first read past the budget (a file arriving while the pass runs).
+    private let whenPast: @Sendable () -> Void
+
+    init(whenPast: @escaping @Sendable () -> Void = {}) {
+        self.whenPast = whenPast
+    }
 
     func read() -> Duration {
-        lock.withLock {
+        let (time, first) = lock.withLock {
             reads += 1
-            return reads == 1 ? .zero : .seconds(60)
+            return (reads == 1 ? Duration.zero : .seconds(60), reads == 2)
         }
+        if first { whenPast() }
+        return time
     }
 }
 
@@ -243,24 +251,51 @@ struct ShortPassTests {
         }
     }
 
-    @Test("once a pass has used its time, it starts only the first file of its first turns; the rest follow in the next pass, in their order")
+    @Test("once a pass has used its time and a file waits outside it, it starts only the first file of its first turns; the rest follow the newcomer's, in their order")
     func passBudget() async throws {
         try await withTemporaryDirectory { root in
-            let clock = ClockPastTheBudget()
+            let arrived = try CycleWorld(root: root).tree.inbound("061020")
+            // The quiet high school's file arrives while the pass runs.
+            let clock = ClockPastTheBudget {
+                try? "not an exchange file\n".write(toFile: "\(arrived)/file-000.csv", atomically: true, encoding: .utf8)
+            }
             var world = try CycleWorld(root: root, sendersAtOnce: 2, monotonic: { clock.read() })
             try world.drop(5, into: "061010")
             try world.drop(3, into: "165901")
-            try world.drop(1, into: "061020")
             var logger = Logger(label: "test")
             logger.logLevel = .critical
 
             let first = await world.cycle.run(now: .zero, logger: logger)
-            // The two turns started at once (the quiet high school's and the center's) each took their first file.
-            #expect(first.processed == 2 && first.deferred == 7 && first.moreReady)
-            #expect(Set(try await world.claimOrder()) == ["061020", "165901"])
+            // The two turns started at once each took their first file; then the newcomer ended the pass.
+            #expect(first.processed == 2 && first.deferred == 6 && first.moreReady)
+            #expect(Set(try await world.claimOrder()) == ["061010", "165901"])
             let second = await world.cycle.run(now: .seconds(1), logger: logger)
             #expect(second.processed == 7 && second.deferred == 0)
+            // The newcomer's file went first in the next pass (its sender had the fewest files).
+            #expect(try await world.claimOrder()[2] == "061020")
             for (org, count) in [("061010", 5), ("165901", 3), ("061020", 1)] {
+                #expect(try await world.claimedNames(of: org) == (0..<count).map { "file-\(String(format: "%03d", $0)).csv" })
+            }
+        }
+    }
+
+    @Test("a pass whose time is used goes on while nothing waits outside it: a backlog alone drains in passes of filesPerPass")
+    func backlogAlone() async throws {
+        try await withTemporaryDirectory { root in
+            let clock = ClockPastTheBudget()
+            var world = try CycleWorld(root: root, sendersAtOnce: 2, filesPerPass: 6, monotonic: { clock.read() })
+            try world.drop(5, into: "061010")
+            try world.drop(3, into: "165901")
+            // Upload temporaries outside the pass are never files to wait for.
+            try "partial\n".write(toFile: "\(world.tree.inbound("061020"))/next.csv.part", atomically: true, encoding: .utf8)
+            var logger = Logger(label: "test")
+            logger.logLevel = .critical
+
+            let first = await world.cycle.run(now: .zero, logger: logger)
+            #expect(first.processed == 6 && first.deferred == 2)
+            let second = await world.cycle.run(now: .seconds(1), logger: logger)
+            #expect(second.processed == 2 && second.deferred == 0)
+            for (org, count) in [("061010", 5), ("165901", 3)] {
                 #expect(try await world.claimedNames(of: org) == (0..<count).map { "file-\(String(format: "%03d", $0)).csv" })
             }
         }
