@@ -860,9 +860,10 @@ public final class SQLiteLedger: LedgerStore {
             var state = HeldState(answering: request)
             for (type, keys) in request.keys {
                 for chunk in SQLiteLedger.chunks(of: keys.sorted()) {
+                    let (marks, values) = SQLiteLedger.inList(chunk)
                     let rows = try Row.fetchAll(
-                        db, sql: "SELECT * FROM held_record WHERE type = ? AND natural_key IN (\(databaseQuestionMarks(count: chunk.count)))",
-                        arguments: StatementArguments([type.code] + chunk))
+                        db.cachedStatement(sql: "SELECT * FROM held_record WHERE type = ? AND natural_key IN (\(marks))"),
+                        arguments: StatementArguments([type.code] + values))
                     for row in rows {
                         let record = try SQLiteLedger.held(from: row)
                         state.records[type, default: [:]][record.naturalKey] = record
@@ -873,13 +874,10 @@ public final class SQLiteLedger: LedgerStore {
                 for chunk in SQLiteLedger.chunks(of: students.map(\.ssid).sorted()) {
                     // No ORDER BY: SQLite would walk the key index of every enrollment to avoid a sort. The
                     // lists are sorted below, in the byte order of the single lookup's ORDER BY.
+                    let (marks, values) = SQLiteLedger.inList(chunk)
                     let rows = try Row.fetchAll(
-                        db,
-                        sql: """
-                            SELECT * FROM held_record WHERE type = 'ENR' AND center_org_id = ?
-                                AND ssid IN (\(databaseQuestionMarks(count: chunk.count)))
-                            """,
-                        arguments: StatementArguments([center] + chunk))
+                        db.cachedStatement(sql: "SELECT * FROM held_record WHERE type = 'ENR' AND center_org_id = ? AND ssid IN (\(marks))"),
+                        arguments: StatementArguments([center] + values))
                     for row in rows {
                         let record = try SQLiteLedger.held(from: row)
                         state.enrollments[StudentAtCenter(ssid: row["ssid"], center: center), default: []].append(record)
@@ -891,9 +889,10 @@ public final class SQLiteLedger: LedgerStore {
             }
             let centers = Set(request.centerYears.map(\.center)).sorted()
             for chunk in SQLiteLedger.chunks(of: centers) {
+                let (marks, values) = SQLiteLedger.inList(chunk)
                 let rows = try Row.fetchAll(
-                    db, sql: "SELECT * FROM waiver_request WHERE center_org_id IN (\(databaseQuestionMarks(count: chunk.count))) ORDER BY rowid",
-                    arguments: StatementArguments(chunk))
+                    db.cachedStatement(sql: "SELECT * FROM waiver_request WHERE center_org_id IN (\(marks)) ORDER BY rowid"),
+                    arguments: StatementArguments(values))
                 for row in rows {
                     let waiver = try SQLiteLedger.waiver(from: row)
                     let key = CenterYear(center: waiver.centerOrgId, schoolYear: waiver.schoolYear)
@@ -902,6 +901,17 @@ public final class SQLiteLedger: LedgerStore {
             }
             return state
         }
+    }
+
+    /// The placeholders and values of an `IN (...)` list of `values` (not empty), padded with the last value
+    /// to a power of two: the statement then has one of ten texts, each compiled once per connection
+    /// (`cachedStatement`). A text per count was compiled for every lookup, which cost more than the lookup
+    /// (the rules make one for every file).
+    static func inList(_ values: [String]) -> (marks: String, values: [String]) {
+        var size = 1
+        while size < values.count { size *= 2 }
+        let padded = values + Array(repeating: values.last ?? "", count: size - values.count)
+        return (databaseQuestionMarks(count: size), padded)
     }
 
     /// Values in groups small enough for one statement's parameters.
