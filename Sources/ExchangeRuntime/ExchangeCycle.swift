@@ -205,7 +205,7 @@ public struct ExchangeCycle: Sendable {
     private func orphanedClaims() async throws -> [String] {
         let tree = self.tree
         var orphaned: [String] = []
-        for receiptId in try await BlockingWork.run({ try tree.workReceipts() }) where try await ledger.receipt(id: receiptId) == nil {
+        for receiptId in try await BlockingWork.run({ try tree.workClaims().keys.sorted() }) where try await ledger.receipt(id: receiptId) == nil {
             orphaned.append(receiptId)
         }
         return orphaned

@@ -88,8 +88,12 @@ public struct FileProcessor: Sendable {
     /// Finishes a receipt that a crash left `claimed` or `writing`.
     public func resume(_ receipt: Receipt, participant: Participant, logger: Logger) async throws {
         var file = FileInHand(participant: participant, receiptId: receipt.id, name: receipt.originalName, logger: logger, receipt: receipt)
-        let (tree, claimed) = (self.tree, file.claimedPath(in: tree))
-        let originalInWork = await BlockingWork.run { tree.exists(claimed) }
+        let tree = self.tree
+        let (claimed, originalInWork) = await BlockingWork.run {
+            let claimed = tree.locateClaimed(receiptId: receipt.id, name: receipt.originalName)
+            return (claimed, tree.exists(claimed))
+        }
+        file.located = claimed
         _ = try await live(ReceiptLife.resuming(receipt.state, originalInWork: originalInWork, isReprocess: receipt.reprocessOf != nil), &file)
     }
 
@@ -100,12 +104,12 @@ public struct FileProcessor: Sendable {
     @discardableResult
     public func adoptClaimed(receiptId: String, participant: Participant, logger: Logger) async throws -> Bool {
         let tree = self.tree
-        let names = try await BlockingWork.run { try tree.list("\(tree.work)/\(receiptId)").map(\.name) }
-        guard let name = names.first else {
+        guard let name = try await BlockingWork.run({ try tree.workClaims()[receiptId] ?? nil }) else {
             await BlockingWork.run { tree.removeWork(receiptId: receiptId) }
             return true
         }
         var file = FileInHand(participant: participant, receiptId: receiptId, name: name, logger: logger, adopted: true)
+        file.located = await BlockingWork.run { tree.locateClaimed(receiptId: receiptId, name: name) }
         return try await live(ReceiptLife.adopting(), &file) != nil
     }
 
@@ -150,7 +154,10 @@ public struct FileProcessor: Sendable {
             self.logger[metadataKey: "exchange.receipt"] = "\(receiptId)"
         }
 
-        func claimedPath(in tree: DropTree) -> String { "\(tree.work)/\(receiptId)/\(name)" }
+        /// Where the claimed file was found after a restart (nil: where this life puts it).
+        var located: String?
+
+        func claimedPath(in tree: DropTree) -> String { located ?? tree.claimedPath(receiptId: receiptId, name: name) }
 
         /// The recorded receipt (an action that needs it comes only after it was recorded or found).
         var recorded: Receipt {

@@ -165,6 +165,43 @@ struct ExchangeCycleTests {
         }
     }
 
+    @Test("a claim is one rename to <receipt>~NAME in the work area; a name too long for that gets a folder of its own")
+    func claimNames() async throws {
+        try await withTemporaryDirectory { root in
+            let world = try CycleWorld(root: root)
+            let long = String(repeating: "n", count: 250) + ".csv"
+            try world.drop(1, into: "061010")
+            try "not an exchange file\n".write(toFile: "\(world.tree.inbound("061010"))/\(long)", atomically: true, encoding: .utf8)
+            let short = try #require(try world.tree.claim("file-000.csv", from: "061010", receiptId: "R061010-1"))
+            let folder = try #require(try world.tree.claim(long, from: "061010", receiptId: "R061010-2"))
+            #expect(short == "\(world.tree.work)/R061010-1~file-000.csv")
+            #expect(folder == "\(world.tree.work)/R061010-2/\(long)")
+            #expect(try world.tree.workClaims() == ["R061010-1": "file-000.csv", "R061010-2": long])
+            #expect(try world.tree.claim("gone.csv", from: "061010", receiptId: "R061010-3") == nil)
+            #expect(try FileManager.default.contentsOfDirectory(atPath: world.tree.work).sorted() == ["R061010-1~file-000.csv", "R061010-2"])
+        }
+    }
+
+    @Test("claims a crash left without receipts, flat or in a folder as older versions made them, are adopted and acknowledged")
+    func adoptionOfBothLayouts() async throws {
+        try await withTemporaryDirectory { root in
+            var world = try CycleWorld(root: root)
+            let flat = FileProcessor.receiptId(sender: "061010", time: JobWorld.now, suffix: "flat01")
+            let inFolder = FileProcessor.receiptId(sender: "061010", time: JobWorld.now, suffix: "fold01")
+            try "not an exchange file\n".write(toFile: "\(world.tree.work)/\(flat)~a.csv", atomically: true, encoding: .utf8)
+            try FileManager.default.createDirectory(atPath: "\(world.tree.work)/\(inFolder)", withIntermediateDirectories: true)
+            try "not an exchange file either\n".write(toFile: "\(world.tree.work)/\(inFolder)/b.csv", atomically: true, encoding: .utf8)
+            var logger = Logger(label: "test")
+            logger.logLevel = .critical
+            #expect(try await world.cycle.recover(logger: logger) == 2)
+            #expect(try await world.ledger.receipt(id: flat)?.originalName == "a.csv")
+            #expect(try await world.ledger.receipt(id: inFolder)?.originalName == "b.csv")
+            #expect(try await world.ledger.receipt(id: flat)?.state == .finished)
+            #expect(try await world.ledger.receipt(id: inFolder)?.state == .finished)
+            #expect(try FileManager.default.contentsOfDirectory(atPath: world.tree.work).isEmpty)
+        }
+    }
+
     @Test("a flood from one sender does not keep another sender's file waiting: files are taken in turns, a pass at a time")
     func fairTurns() async throws {
         try await withTemporaryDirectory { root in

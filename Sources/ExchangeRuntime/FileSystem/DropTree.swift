@@ -29,7 +29,7 @@ public struct DropTreeError: Error, Sendable, CustomStringConvertible {
 /// ```
 /// <dropRoot>/<orgId>/inbound/     participants write; we list, then claim by rename
 /// <dropRoot>/<orgId>/outbound/    we write (hidden temporary, fsync, no-overwrite link); participants take
-/// <stateDir>/work/<receipt>/NAME  claimed files being judged
+/// <stateDir>/work/<receipt>~NAME  claimed files being judged (<receipt>/NAME when that is too long a name)
 /// <stateDir>/archive/<orgId>/<yyyy-mm>/<receipt>/NAME      accepted originals
 /// <stateDir>/quarantine/<orgId>/<yyyy-mm>/<receipt>/NAME   rejected or set-aside originals
 /// ```
@@ -120,25 +120,54 @@ public struct DropTree: Sendable {
 
     // MARK: Claiming and filing
 
+    /// Where a file claimed under `receiptId` is in the work area: `work/<receipt>~NAME`, one rename away
+    /// from `inbound/` (no folder made and removed for each file); `work/<receipt>/NAME` when that name would
+    /// be too long for the file system.
+    public func claimedPath(receiptId: String, name: String) -> String {
+        DropTree.claimsInFolder(receiptId: receiptId, name: name) ? "\(work)/\(receiptId)/\(name)" : "\(work)/\(receiptId)~\(name)"
+    }
+
+    /// Where a claim made before a restart is: in a folder of its own if it is there (as every claim was
+    /// before the flat names, and a long name's still is), else where `claimedPath` puts it.
+    public func locateClaimed(receiptId: String, name: String) -> String {
+        let inFolder = "\(work)/\(receiptId)/\(name)"
+        return exists(inFolder) ? inFolder : claimedPath(receiptId: receiptId, name: name)
+    }
+
+    /// Whether a claim keeps its original in a folder of its own (its name beside the receipt id would be
+    /// longer than a file name may be).
+    static func claimsInFolder(receiptId: String, name: String) -> Bool {
+        receiptId.utf8.count + 1 + name.utf8.count > 255
+    }
+
     /// Moves `name` out of `orgId`'s inbound into the work area under `receiptId`. Returns nil if the file
     /// is gone (another processor claimed it, or the sender removed it).
     public func claim(_ name: String, from orgId: String, receiptId: String) throws -> String? {
-        let directory = "\(work)/\(receiptId)"
-        try makeDirectory(directory, mode: 0o700)
-        let target = "\(directory)/\(name)"
+        let inFolder = DropTree.claimsInFolder(receiptId: receiptId, name: name)
+        if inFolder { try makeDirectory("\(work)/\(receiptId)", mode: 0o700) }
+        let target = claimedPath(receiptId: receiptId, name: name)
         do {
             try fileSystem.rename("\(inbound(orgId))/\(name)", to: target)
         } catch let error as DropTreeError {
-            fileSystem.removeEmptyDirectory(directory)
+            if inFolder { removeWork(receiptId: receiptId) }
             if error.code == ENOENT { return nil }
             throw DropTreeError("cannot claim", "\(inbound(orgId))/\(name)", error.code)
         }
         return target
     }
 
-    /// Receipt folders in the work area (to reconcile after a crash).
-    public func workReceipts() throws -> [String] {
-        try list(work).filter { $0.kind == .directory }.map(\.name)
+    /// The claims in the work area, by receipt id, with the original's name (nil for a receipt's folder
+    /// left empty): to reconcile after a crash.
+    public func workClaims() throws -> [String: String?] {
+        var claims: [String: String?] = [:]
+        for entry in try list(work) where !entry.name.hasPrefix(".") {
+            if entry.kind == .directory {
+                claims[entry.name] = .some(try list("\(work)/\(entry.name)").first { !$0.name.hasPrefix(".") }?.name)
+            } else if let separator = entry.name.firstIndex(of: "~"), separator != entry.name.startIndex {
+                claims[String(entry.name[..<separator])] = .some(String(entry.name[entry.name.index(after: separator)...]))
+            }
+        }
+        return claims
     }
 
     /// Moves a claimed (or set-aside) file into the archive or quarantine, keeping it for retention.
@@ -158,12 +187,12 @@ public struct DropTree: Sendable {
         }
         let target = filedPath(receiptId: receiptId, orgId: orgId, name: name, quarantined: quarantine, claimedAt: time)
         try fileSystem.rename(path, to: target)
-        removeWork(receiptId: receiptId)
+        if path.hasPrefix("\(work)/\(receiptId)/") { removeWork(receiptId: receiptId) }
         return target
     }
 
-    /// Removes a receipt's folder in the work area once its original has left it (nothing if it is gone
-    /// already or still holds something).
+    /// Removes a receipt's folder in the work area once its original has left it (nothing if there is
+    /// none, or it still holds something).
     public func removeWork(receiptId: String) {
         fileSystem.removeEmptyDirectory("\(work)/\(receiptId)")
     }
@@ -188,16 +217,15 @@ public struct DropTree: Sendable {
     /// The source must be a regular file (links are never followed). Returns the claimed path.
     public func copyIntoWork(_ source: String, receiptId: String, name: String) throws -> String {
         guard let input = try fileSystem.openForReading(source) else { throw DropTreeError("not a regular file:", source, EINVAL) }
-        let directory = "\(work)/\(receiptId)"
-        try makeDirectory(directory, mode: 0o700)
-        let temporary = "\(directory)/\(DropTree.temporaryName(for: name, receiptId: receiptId))"
+        if DropTree.claimsInFolder(receiptId: receiptId, name: name) { try makeDirectory("\(work)/\(receiptId)", mode: 0o700) }
+        let target = claimedPath(receiptId: receiptId, name: name)
+        let temporary = "\(work)/.\(receiptId).tmp"
         let output = try fileSystem.createFile(temporary, mode: 0o600, ownerOfFolder: false)
         try input.forEachChunk { chunk in
             try output.write(chunk)
             return true
         }
         try output.sync()
-        let target = "\(directory)/\(name)"
         try fileSystem.rename(temporary, to: target)
         return target
     }
