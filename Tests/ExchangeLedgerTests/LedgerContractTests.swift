@@ -494,6 +494,35 @@ struct LedgerContractTests {
         }
     }
 
+    @Test("writes that come at once are each recorded, or refused alone: a duplicate among them takes nothing else with it", arguments: LedgerUnderTest.all)
+    func writesAtOnce(ledger: LedgerUnderTest) async throws {
+        try await ledger.withFresh { _, store in
+            let ids = (0..<40).map { "R\($0)" } + ["R7"]
+            let refused = await withTaskGroup(of: String?.self) { group in
+                for (index, id) in ids.enumerated() {
+                    group.addTask {
+                        do {
+                            try await store.recordClaim(receipt(id, sha: "\(index)"), leasedTo: "me")
+                            var judged = receipt(id, sha: "\(index)")
+                            judged.state = .finished
+                            judged.outcome = .rejected
+                            try await store.update(judged, recordingDeliveries: [], findings: ReceiptFindings(), applying: LedgerChanges())
+                            return nil
+                        } catch let error as LedgerError {
+                            return error.code == .duplicateReceipt ? id : "\(id): \(error)"
+                        } catch {
+                            return "\(id): \(error)"
+                        }
+                    }
+                }
+                return await group.reduce(into: [String]()) { refused, id in if let id { refused.append(id) } }
+            }
+            #expect(refused == ["R7"])
+            let stored = try await store.receipts(matching: ReceiptQuery())
+            #expect(stored.count == 40 && stored.allSatisfy { $0.state == .finished })
+        }
+    }
+
     @Test("a batch's held state, asked at once, is what the single lookups answer one by one", arguments: LedgerUnderTest.all)
     func heldStateInOneGo(ledger: LedgerUnderTest) async throws {
         try await ledger.withFresh { directory, store in
