@@ -60,7 +60,7 @@ enum WallClock {
     }
 
     /// A short random suffix for ids.
-    static func randomSuffix() -> String { String(UUID().uuidString.lowercased().prefix(6)) }
+    @Sendable static func randomSuffix() -> String { String(UUID().uuidString.lowercased().prefix(6)) }
 }
 
 /// Everything the service needs, built from the configuration (shared by `run`, `demo`, the job and
@@ -112,7 +112,9 @@ struct Exchange {
             tree: tree, ledger: ledger, validator: try FileValidator(keySpillDirectory: tree.work),
             maxFileBytes: configuration.settings.maxFileBytes, maxRecords: configuration.settings.maxRecords,
             reference: { references.current }, now: WallClock.now,
-            newReceiptId: { sender in FileProcessor.receiptId(sender: sender, time: WallClock.now(), suffix: WallClock.randomSuffix()) },
+            newReceiptId: { [receiptIds = ReceiptIds(now: WallClock.now, randomSuffix: WallClock.randomSuffix)] sender in
+                receiptIds.next(for: sender)
+            },
             owner: owner)
         self.processor = processor
         desk = SupportDesk(tree: tree, ledger: ledger, reference: { references.current }, now: WallClock.now)

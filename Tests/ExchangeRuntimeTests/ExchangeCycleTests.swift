@@ -165,6 +165,16 @@ struct ExchangeCycleTests {
         }
     }
 
+    @Test("receipt ids are never made twice: a suffix drawn again for the same sender in the same second is drawn anew")
+    func receiptIdsUnique() {
+        // Suffixes from a tiny set: repeats come at once.
+        let draws = Counter()
+        let ids = ReceiptIds(now: { JobWorld.now }, randomSuffix: { String(format: "%06x", (draws.next() / 2) % 3) })
+        let made = (0..<3).map { _ in ids.next(for: "061010") }
+        #expect(Set(made).count == 3)
+        #expect(ids.next(for: "165901").hasPrefix("R165901-"))
+    }
+
     @Test("a claim is one rename to <receipt>~NAME in the work area; a name too long for that gets a folder of its own")
     func claimNames() async throws {
         try await withTemporaryDirectory { root in
