@@ -21,10 +21,12 @@ final class GroupCommit: Sendable {
     func write<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
         try await withCheckedThrowingContinuation { continuation in
             let write = Grouped(body: body, continuation: continuation)
+            // The first write while none commits starts the committing task; the others join its next group.
             let leads = queue.withLock { queue in
                 queue.waiting.append(write)
-                defer { queue.committing = true }
-                return !queue.committing
+                let leads = !queue.committing
+                queue.committing = true
+                return leads
             }
             if leads { Task { await self.commitWaiting() } }
         }

@@ -181,12 +181,12 @@ public struct ExchangeCycle: Sendable {
                 logger.error("could not finish an unfinished file", metadata: ["exchange.receipt": "\(receipt.id)", "exchange.error": "\(error)"])
             }
         }
-        for receiptId in try await orphanedClaims() where only?.contains(receiptId) ?? true {
+        for (receiptId, name) in try await orphanedClaims() where only?.contains(receiptId) ?? true {
             // Claimed, then the process died (or the ledger failed) before the receipt was recorded: the
             // receipt id names the sender.
             if let participant = byOrg[FileProcessor.senderOf(receiptId: receiptId) ?? ""] {
                 do {
-                    if try await processor.adoptClaimed(receiptId: receiptId, participant: participant, logger: logger) {
+                    if try await processor.adoptClaimed(receiptId: receiptId, name: name, participant: participant, logger: logger) {
                         recovered += 1
                     } else {
                         logger.info("another instance adopted a claimed file first; it finishes it", metadata: ["exchange.receipt": "\(receiptId)"])
@@ -201,12 +201,14 @@ public struct ExchangeCycle: Sendable {
         return recovered
     }
 
-    /// Claimed files in the work area whose receipt was never recorded.
-    private func orphanedClaims() async throws -> [String] {
+    /// Claimed files in the work area whose receipt was never recorded: receipt id and name (nil for a
+    /// receipt's folder left empty).
+    private func orphanedClaims() async throws -> [(receiptId: String, name: String?)] {
         let tree = self.tree
-        var orphaned: [String] = []
-        for receiptId in try await BlockingWork.run({ try tree.workClaims().keys.sorted() }) where try await ledger.receipt(id: receiptId) == nil {
-            orphaned.append(receiptId)
+        var orphaned: [(receiptId: String, name: String?)] = []
+        for (receiptId, name) in try await BlockingWork.run({ try tree.workClaims().sorted { $0.key < $1.key } })
+        where try await ledger.receipt(id: receiptId) == nil {
+            orphaned.append((receiptId, name))
         }
         return orphaned
     }
@@ -218,7 +220,7 @@ public struct ExchangeCycle: Sendable {
     private mutating func retryUnfinished(now: Duration, logger: Logger) async {
         do {
             let receipts = Set(try await ledger.unfinishedReceipts().map(\.id))
-            let claims = Set(try await orphanedClaims())
+            let claims = Set(try await orphanedClaims().map(\.receiptId))
             unfinishedSince = unfinishedSince.filter { claims.contains($0.key) }
             for id in claims where unfinishedSince[id] == nil { unfinishedSince[id] = now }
             let due = receipts.union(unfinishedSince.filter { now - $0.value >= ExchangeCycle.retryAfter }.keys)

@@ -101,10 +101,12 @@ public struct FileProcessor: Sendable {
     /// and takes it to its acknowledgement.
     /// - Returns: false when another instance, which found the same claim, recorded it first: it finishes
     ///   the file (an expected race, not a fault).
+    /// - Parameter name: The claimed file's name, as `DropTree.workClaims` found it (nil: the receipt's folder
+    ///   is empty, and is removed).
     @discardableResult
-    public func adoptClaimed(receiptId: String, participant: Participant, logger: Logger) async throws -> Bool {
+    public func adoptClaimed(receiptId: String, name: String?, participant: Participant, logger: Logger) async throws -> Bool {
         let tree = self.tree
-        guard let name = try await BlockingWork.run({ try tree.workClaims()[receiptId] ?? nil }) else {
+        guard let name else {
             await BlockingWork.run { tree.removeWork(receiptId: receiptId) }
             return true
         }

@@ -158,7 +158,7 @@ struct ExchangeCycleTests {
             var logger = Logger(label: "test")
             logger.logLevel = .critical
             let participant = try #require(CycleWorld.reference.participants["061010"])
-            let adopted = try await world.processor.adoptClaimed(receiptId: receiptId, participant: participant, logger: logger)
+            let adopted = try await world.processor.adoptClaimed(receiptId: receiptId, name: "late.csv", participant: participant, logger: logger)
             #expect(!adopted)
             #expect(try await world.ledger.receipt(id: receiptId)?.state == .claimed)
             #expect(FileManager.default.fileExists(atPath: "\(world.tree.work)/\(receiptId)/late.csv"), "the winner's file is left to it")

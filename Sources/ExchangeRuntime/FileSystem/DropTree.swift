@@ -176,16 +176,14 @@ public struct DropTree: Sendable {
     public func file(_ path: String, receiptId: String, orgId: String, name: String, quarantine: Bool, at time: Timestamp)
         throws -> String
     {
-        let month = String(time.iso8601.prefix(7))
-        let base = "\(stateDirectory)/\(quarantine ? "quarantine" : "archive")"
+        let folders = filedFolders(receiptId: receiptId, orgId: orgId, quarantined: quarantine, claimedAt: time)
         // The receipt's folder first: its parents are there for every file but the first of a sender's month.
-        let folders = [base, "\(base)/\(orgId)", "\(base)/\(orgId)/\(month)", "\(base)/\(orgId)/\(month)/\(receiptId)"]
         do {
             try makeDirectory(folders[3], mode: 0o700)
         } catch let error as DropTreeError where error.code == ENOENT {
             for directory in folders { try makeDirectory(directory, mode: 0o700) }
         }
-        let target = filedPath(receiptId: receiptId, orgId: orgId, name: name, quarantined: quarantine, claimedAt: time)
+        let target = "\(folders[3])/\(name)"
         try fileSystem.rename(path, to: target)
         if path.hasPrefix("\(work)/\(receiptId)/") { removeWork(receiptId: receiptId) }
         return target
@@ -199,7 +197,14 @@ public struct DropTree: Sendable {
 
     /// Where `file` put (or will put) a receipt's original.
     public func filedPath(receiptId: String, orgId: String, name: String, quarantined: Bool, claimedAt: Timestamp) -> String {
-        "\(stateDirectory)/\(quarantined ? "quarantine" : "archive")/\(orgId)/\(claimedAt.iso8601.prefix(7))/\(receiptId)/\(name)"
+        "\(filedFolders(receiptId: receiptId, orgId: orgId, quarantined: quarantined, claimedAt: claimedAt)[3])/\(name)"
+    }
+
+    /// The folders a receipt's original is filed in, outermost first: the area, the sender, the month, the receipt.
+    private func filedFolders(receiptId: String, orgId: String, quarantined: Bool, claimedAt: Timestamp) -> [String] {
+        let area = "\(stateDirectory)/\(quarantined ? "quarantine" : "archive")"
+        let month = "\(area)/\(orgId)/\(claimedAt.iso8601.prefix(7))"
+        return [area, "\(area)/\(orgId)", month, "\(month)/\(receiptId)"]
     }
 
     /// Where a judged receipt's original was filed (quarantine when rejected, else archive); nil before
