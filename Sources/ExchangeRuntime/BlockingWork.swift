@@ -7,7 +7,7 @@ public enum BlockingWork {
     /// The threads: enough for the files of several senders read and judged at once, and a nightly job
     /// and the review site beside them.
     static let pool: NIOThreadPool = {
-        let pool = NIOThreadPool(numberOfThreads: 8)
+        let pool = NIOThreadPool(numberOfThreads: 32)
         pool.start()
         return pool
     }()

@@ -43,10 +43,21 @@ public struct ExchangeCycle: Sendable {
     /// while a backlog drains waits little for the pass in progress (each pass also lists every folder).
     public static let defaultFilesPerPass = 100
     /// Senders whose files are judged at once (each sender's files in their order): while one waits on
-    /// its ledger or its disk, another's is judged.
+    /// its ledger or its disk, another's is judged. Small files spend most of their life waiting for
+    /// flushes (their temporaries, their folders, their commits), so many are in flight at once; of the
+    /// files of `mediumFileBytes` or more, whose records and outputs are held in memory until they are
+    /// placed, at most `mediumFilesAtOnce`.
     let sendersAtOnce: Int
-    /// The default of `sendersAtOnce`.
-    public static let defaultSendersAtOnce = 8
+    /// The default of `sendersAtOnce`: 32 (a 10,000-file backlog drained 15 % faster than with 8 and 16).
+    public static let defaultSendersAtOnce = 32
+    /// Files this large or larger (but under the second lane's threshold) are taken at most
+    /// `mediumFilesAtOnce` at a time, whatever `sendersAtOnce` is: a day's file of a partner is a few
+    /// hundred KB.
+    public static let mediumFileBytes: Int64 = 1024 * 1024
+    /// How many files of `mediumFileBytes` or more are in flight at once.
+    public static let mediumFilesAtOnce = 8
+    /// Where files of `mediumFileBytes` or more wait for one of their places.
+    private let mediumFiles = Slots(ExchangeCycle.mediumFilesAtOnce)
     /// The pass's chores (retry, pickups, heartbeat, retention), each on its own timer.
     private var chores = ChoreSchedule()
 
@@ -237,6 +248,8 @@ public struct ExchangeCycle: Sendable {
         let participant: Participant
         let logger: Logger
         let names: [String]
+        /// Those of `names` of `mediumFileBytes` or more.
+        let medium: Set<String>
     }
 
     /// A sender's ready files in their order, as its folder's listing at `listedAt` showed them, with which
@@ -244,6 +257,8 @@ public struct ExchangeCycle: Sendable {
     struct KnownReady: Sendable {
         var names: [String]
         var large: Set<String>
+        /// Those of `mediumFileBytes` or more, under the second lane's threshold.
+        var medium: Set<String>
         var listedAt: Duration
         var waiting: Int
     }
@@ -322,12 +337,17 @@ public struct ExchangeCycle: Sendable {
                 let decisions = trackers[participant.orgId]?.observe(entries, now: now) ?? [:]
                 var ready: [String] = []
                 var large: Set<String> = []
+                var medium: Set<String> = []
                 var waiting = 0
                 for entry in entries {
                     switch decisions[entry.name] {
                     case .ready:
                         ready.append(entry.name)
-                        if entry.size >= settings.largeFileBytes { large.insert(entry.name) }
+                        if entry.size >= settings.largeFileBytes {
+                            large.insert(entry.name)
+                        } else if entry.size >= ExchangeCycle.mediumFileBytes {
+                            medium.insert(entry.name)
+                        }
                     case .setAside: setAside.append((participant, participantLogger, entry))
                     case .wait: waiting += 1
                     case .ignore, nil: break
@@ -338,7 +358,7 @@ public struct ExchangeCycle: Sendable {
                 let failedLately = Set(ready.filter { failuresLogged["\(participant.orgId)/\($0)"] != nil })
                 if !failedLately.isEmpty { ready = ready.filter { !failedLately.contains($0) } + ready.filter(failedLately.contains) }
                 summary.waiting += waiting
-                fresh[participant.orgId] = KnownReady(names: ready, large: large, listedAt: now, waiting: waiting)
+                fresh[participant.orgId] = KnownReady(names: ready, large: large, medium: medium, listedAt: now, waiting: waiting)
             }
         }
         // (Files a known sender's last listing showed still changing are counted as still waiting.)
@@ -385,7 +405,10 @@ public struct ExchangeCycle: Sendable {
         // Senders with the fewest files go first: a quiet sender's file does not wait behind a flood's turn.
         let ordered = zip(queues, turns).filter { !$0.1.isEmpty }.enumerated()
             .sorted { ($0.element.1.count, $0.offset) < ($1.element.1.count, $1.offset) }
-            .map { SenderTurn(participant: $0.element.0.participant, logger: $0.element.0.logger, names: $0.element.1) }
+            .map { turn in
+                let (queue, names) = turn.element
+                return SenderTurn(participant: queue.participant, logger: queue.logger, names: names, medium: queue.known.medium.intersection(names))
+            }
         // One instance at a time takes a sender's files, so they are judged in the order they came: the
         // pass's senders are leased for their turns in one write (those another instance has are skipped),
         // and released in one write after the turns.
@@ -439,7 +462,8 @@ public struct ExchangeCycle: Sendable {
             summary.deferred += left.count
             guard !failedSenders.contains(orgId), !left.isEmpty || !queue.held.isEmpty else { continue }
             knownReady[orgId] = KnownReady(
-                names: left + queue.held, large: queue.known.large, listedAt: queue.known.listedAt, waiting: queue.known.waiting)
+                names: left + queue.held, large: queue.known.large, medium: queue.known.medium, listedAt: queue.known.listedAt,
+                waiting: queue.known.waiting)
         }
 
         // The file in the second lane is still to be acknowledged.
@@ -587,7 +611,13 @@ public struct ExchangeCycle: Sendable {
         var results: [FileResult] = []
         for name in turn.names {
             if !results.isEmpty, await passEnd.reached() { break }
+            guard turn.medium.contains(name) else {
+                results.append(await FileResult.of(name, from: participant, processor: processor, logger: logger))
+                continue
+            }
+            await mediumFiles.take()
             results.append(await FileResult.of(name, from: participant, processor: processor, logger: logger))
+            await mediumFiles.giveBack()
         }
         return results
     }

@@ -59,8 +59,11 @@ enum WallClock {
         Timestamp(secondsSinceEpoch: Int64(Date().timeIntervalSince1970) + offsetSeconds)
     }
 
-    /// A short random suffix for ids.
-    @Sendable static func randomSuffix() -> String { String(UUID().uuidString.lowercased().prefix(6)) }
+    /// A short random suffix for ids: six hex digits (from the system's generator: no file opened for each).
+    @Sendable static func randomSuffix() -> String {
+        let hex = String(UInt32.random(in: 0..<(1 << 24)), radix: 16)
+        return String(repeating: "0", count: 6 - hex.count) + hex
+    }
 }
 
 /// Everything the service needs, built from the configuration (shared by `run`, `demo`, the job and

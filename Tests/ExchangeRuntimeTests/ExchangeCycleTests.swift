@@ -84,6 +84,27 @@ struct ExchangeCycleTests {
         }
     }
 
+    @Test("files of a megabyte or more are taken beside small ones (a few at a time), each sender's still in the order they came")
+    func mediumFiles() async throws {
+        try await withTemporaryDirectory { root in
+            var world = try CycleWorld(root: root, sendersAtOnce: 3)
+            for org in ["061010", "061020", "165901"] { try world.drop(3, into: org) }
+            // The second file of two senders is a megabyte and more.
+            let line = "not an exchange file, but a long one\n"
+            let medium = String(repeating: line, count: Int(ExchangeCycle.mediumFileBytes) / line.utf8.count + 1)
+            for org in ["061010", "165901"] {
+                try medium.write(toFile: "\(world.tree.inbound(org))/file-001.csv", atomically: true, encoding: .utf8)
+            }
+            var logger = Logger(label: "test")
+            logger.logLevel = .critical
+            let summary = await world.cycle.run(now: .zero, logger: logger)
+            #expect(summary.processed == 9 && summary.failed == 0 && summary.deferred == 0)
+            for org in ["061010", "061020", "165901"] {
+                #expect(try await world.claimedNames(of: org) == (0..<3).map { "file-\(String(format: "%03d", $0)).csv" })
+            }
+        }
+    }
+
     @Test("with more senders than a pass takes files, the sender with the fewest files is dealt first, whatever its name")
     func quietSenderDealtFirst() async throws {
         try await withTemporaryDirectory { root in
