@@ -25,15 +25,24 @@ public struct ChoreSchedule: Sendable, Equatable {
         .retryUnfinished: .seconds(15), .pickups: .seconds(1), .heartbeat: .seconds(5), .retention: .seconds(3600),
     ]
 
+    /// Longer intervals for some chores while a backlog drains (the last pass left ready files): pickups
+    /// every 10 s, as each looks at every delivery still waiting (thousands, while a backlog drains) and
+    /// lists every recipient's folder; a pickup recorded later changes nothing a partner sees.
+    public let whileBacklogDrains: [Chore: Duration]
+    /// The longer intervals the service uses while a backlog drains.
+    public static let standardWhileBacklogDrains: [Chore: Duration] = [.pickups: .seconds(10)]
+
     /// A schedule with the given intervals (a chore without one never runs).
-    public init(intervals: [Chore: Duration] = ChoreSchedule.standard) {
+    public init(intervals: [Chore: Duration] = ChoreSchedule.standard, whileBacklogDrains: [Chore: Duration] = ChoreSchedule.standardWhileBacklogDrains) {
         self.intervals = intervals
+        self.whileBacklogDrains = whileBacklogDrains
     }
 
     /// The chores due at `now`, in `Chore` order; each is noted as run at `now`.
-    public mutating func due(at now: Duration) -> [Chore] {
+    /// - Parameter backlog: Whether a backlog drains (the chores of `whileBacklogDrains` wait longer).
+    public mutating func due(at now: Duration, backlog: Bool = false) -> [Chore] {
         Chore.allCases.filter { chore in
-            guard let interval = intervals[chore] else { return false }
+            guard let interval = (backlog ? whileBacklogDrains[chore] : nil) ?? intervals[chore] else { return false }
             if let last = lastRun[chore], now - last < interval { return false }
             lastRun[chore] = now
             return true

@@ -308,7 +308,8 @@ public struct ExchangeCycle: Sendable {
             return summary
         }
         await BlockingWork.run { cycle.reloadReference(logger: logger) }
-        let due = chores.due(at: now)
+        // A backlog drains while the last pass left ready files.
+        let due = chores.due(at: now, backlog: !knownReady.isEmpty)
         // Not while a file is in the second lane: its receipt is this instance's, unfinished, and in hand.
         if due.contains(.retryUnfinished), largeFiles.inHand == nil { await retryUnfinished(now: now, logger: logger) }
 

@@ -25,4 +25,17 @@ struct AcknowledgementRendererTests {
         #expect(AcknowledgementRenderer.xmlText("a < b & \"c\"") == "a &lt; b &amp; \"c\"")
         #expect(AcknowledgementRenderer.xmlText("nul\u{0}here") == "nul\u{FFFD}here")
     }
+
+    @Test("text copied as it is when no byte needs a look is the text escaped character by character")
+    func xmlTextCopied() {
+        let values = [
+            "plain", "Muñoz", "a < b & c > d", "tab\there", "line\nbreak", "nul\u{0}here", "\u{FFFE}\u{FFFF}", "\u{FB01}ve",
+            "\u{EF}", "emoji 😀", "", "\u{1F}", "\r",
+        ]
+        for value in values {
+            var out: [UInt8] = []
+            AcknowledgementRenderer.appendXMLText(value, to: &out)
+            #expect(out == Array(AcknowledgementRenderer.xmlText(value).utf8), "\(value.debugDescription)")
+        }
+    }
 }

@@ -163,6 +163,13 @@ struct ExchangeCycleTests {
         var never = ChoreSchedule(intervals: [.heartbeat: .seconds(5)])
         #expect(never.due(at: .zero) == [.heartbeat])
         #expect(never.due(at: .seconds(100)) == [.heartbeat])
+        // While a backlog drains, pickups wait ten seconds; the others keep their timers.
+        var draining = ChoreSchedule()
+        #expect(draining.due(at: .zero, backlog: true) == ChoreSchedule.Chore.allCases)
+        #expect(draining.due(at: .seconds(5), backlog: true) == [.heartbeat])
+        #expect(draining.due(at: .seconds(9), backlog: true).isEmpty)
+        #expect(draining.due(at: .seconds(10), backlog: true) == [.pickups, .heartbeat])
+        #expect(draining.due(at: .seconds(11), backlog: false) == [.pickups])
     }
 
     @Test("a claimed file two instances found orphaned is adopted by the first to record it; the other stands back without an error")

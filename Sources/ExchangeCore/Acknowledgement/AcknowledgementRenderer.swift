@@ -33,32 +33,59 @@ public enum AcknowledgementRenderer {
         type: ExchangeType, fields: [String], header: (senderOrgId: String, schoolYear: Int, created: Timestamp)? = nil,
         records: [[String?]], binding: Binding
     ) -> [UInt8] {
-        var out = ""
+        // Built as bytes, each element's tags made once per file: a small file's outputs are rendered for
+        // every file a backlog drains.
+        var out: [UInt8] = []
+        out.reserveCapacity(256 + records.count * fields.count * 32)
         switch binding {
         case .csv:
-            out += fields.joined(separator: ",") + "\r\n"
+            out.append(contentsOf: fields.joined(separator: ",").utf8)
+            out.append(contentsOf: "\r\n".utf8)
             for record in records {
-                out += record.map { csvCell($0 ?? "") }.joined(separator: ",") + "\r\n"
+                for (index, value) in record.enumerated() {
+                    if index > 0 { out.append(UInt8(ascii: ",")) }
+                    out.append(contentsOf: csvCell(value ?? "").utf8)
+                }
+                out.append(contentsOf: "\r\n".utf8)
             }
         case .xml:
-            out += "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<\(type.xmlRootElement) xmlns=\"\(ktsxNamespace)\">\n"
+            out.append(contentsOf: "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<\(type.xmlRootElement) xmlns=\"\(ktsxNamespace)\">\n".utf8)
             if let header, type.hasXMLHeader {
-                out += "  <Header>\n    <SenderOrgId>\(header.senderOrgId)</SenderOrgId>\n    <SchoolYear>\(header.schoolYear)</SchoolYear>\n"
-                out += "    <RecordCount>\(records.count)</RecordCount>\n    <CreatedDateTime>\(header.created.iso8601)</CreatedDateTime>\n"
-                out += "    <SourceSystem>KTS Exchange</SourceSystem>\n  </Header>\n"
+                out.append(contentsOf: "  <Header>\n    <SenderOrgId>\(header.senderOrgId)</SenderOrgId>\n    <SchoolYear>\(header.schoolYear)</SchoolYear>\n".utf8)
+                out.append(contentsOf: "    <RecordCount>\(records.count)</RecordCount>\n    <CreatedDateTime>\(header.created.iso8601)</CreatedDateTime>\n".utf8)
+                out.append(contentsOf: "    <SourceSystem>KTS Exchange</SourceSystem>\n  </Header>\n".utf8)
             }
+            let tags = fields.map { name in
+                let element = name.prefix(1).uppercased() + name.dropFirst()
+                return (open: Array("    <\(element)>".utf8), close: Array("</\(element)>\n".utf8))
+            }
+            let (recordOpen, recordClose) = (Array("  <\(type.xmlRecordElement)>\n".utf8), Array("  </\(type.xmlRecordElement)>\n".utf8))
             for record in records {
-                out += "  <\(type.xmlRecordElement)>\n"
-                for (name, value) in zip(fields, record) {
+                out.append(contentsOf: recordOpen)
+                for (tag, value) in zip(tags, record) {
                     guard let value, !value.isEmpty else { continue }
-                    let element = name.prefix(1).uppercased() + name.dropFirst()
-                    out += "    <\(element)>\(xmlText(value))</\(element)>\n"
+                    out.append(contentsOf: tag.open)
+                    appendXMLText(value, to: &out)
+                    out.append(contentsOf: tag.close)
                 }
-                out += "  </\(type.xmlRecordElement)>\n"
+                out.append(contentsOf: recordClose)
             }
-            out += "</\(type.xmlRootElement)>\n"
+            out.append(contentsOf: "</\(type.xmlRootElement)>\n".utf8)
         }
-        return Array(out.utf8)
+        return out
+    }
+
+    /// Appends `value` escaped for XML (`xmlText`), copying it as it is when no byte needs a look: none of
+    /// `&`, `<`, `>`, no control character, and no 0xEF (the lead byte of U+FFFE and U+FFFF).
+    static func appendXMLText(_ value: String, to out: inout [UInt8]) {
+        let plain = !value.utf8.contains { byte in
+            byte < 0x20 || byte == UInt8(ascii: "&") || byte == UInt8(ascii: "<") || byte == UInt8(ascii: ">") || byte == 0xEF
+        }
+        if plain {
+            out.append(contentsOf: value.utf8)
+        } else {
+            out.append(contentsOf: xmlText(value).utf8)
+        }
     }
 
     /// A CSV cell: quoted when it holds a comma, quote or line break; a leading `=`, `+`, `-`, `@`, tab or
