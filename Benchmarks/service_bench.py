@@ -111,6 +111,8 @@ def measure_backlog(ktsx, files, participants):
         org = orgs[index % len(orgs)]
         with open(f"{base}/drop/{org}/inbound/KTSX_ENR_{org}_20251001T000000_{index:05d}.csv", "w") as out:
             out.write(enrollment(org, index))
+    # A backlog is files that came earlier: on disk, not still being written back while it drains.
+    os.sync()
     started = time.perf_counter()
     subprocess.run([ktsx, "run", "--once", "--config", f"{base}/config", "--log-level", "error"], capture_output=True, text=True)
     drained = time.perf_counter() - started

@@ -4,8 +4,8 @@ import NIOPosix
 /// the services and the review site answer on (two threads on these machines) is never held by a pass, a
 /// nightly job or a page of a large file. (The ledger needs none of this: its calls are async.)
 public enum BlockingWork {
-    /// The threads: enough for the files of several senders read and judged at once, and a nightly job
-    /// and the review site beside them.
+    /// The threads: enough for the files of the senders taken at once (most of them waiting for a flush
+    /// of the disk at any moment), and a nightly job and the review site beside them.
     static let pool: NIOThreadPool = {
         let pool = NIOThreadPool(numberOfThreads: 32)
         pool.start()

@@ -612,13 +612,10 @@ public struct ExchangeCycle: Sendable {
         var results: [FileResult] = []
         for name in turn.names {
             if !results.isEmpty, await passEnd.reached() { break }
-            guard turn.medium.contains(name) else {
-                results.append(await FileResult.of(name, from: participant, processor: processor, logger: logger))
-                continue
-            }
-            await mediumFiles.take()
+            let medium = turn.medium.contains(name)
+            if medium { await mediumFiles.take() }
             results.append(await FileResult.of(name, from: participant, processor: processor, logger: logger))
-            await mediumFiles.giveBack()
+            if medium { await mediumFiles.giveBack() }
         }
         return results
     }
