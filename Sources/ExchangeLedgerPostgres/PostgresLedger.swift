@@ -256,6 +256,17 @@ public final class PostgresLedger: LedgerStore, Service {
                 "CREATE INDEX delivered_by_record ON delivered_record(receipt_id, record_id)",
             ]
         ),
+        (
+            // A student's enrollments and a school's day of attendance, asked in key order, read from their
+            // indexes in that order.
+            "7-held-lookups-in-key-order",
+            [
+                "DROP INDEX held_by_student",
+                "CREATE INDEX held_by_student ON held_record(type, ssid, center_org_id, natural_key)",
+                "DROP INDEX held_by_recipient_day",
+                "CREATE INDEX held_by_recipient_day ON held_record(type, recipient_org_id, record_date, natural_key)",
+            ]
+        ),
     ]
 
     /// The server's clock in SQL: seconds since the epoch.

@@ -15,4 +15,16 @@ struct SQLiteLedgerTests {
             #expect(created == 2 && reopened == 2)
         }
     }
+
+    @Test("a student's enrollments and a school's day of attendance are looked up in their indexes, in key order (no walk of every record of the type)")
+    func heldLookupsUseTheirIndexes() async throws {
+        try await withTemporaryDirectory { directory in
+            let ledger = try SQLiteLedger(path: directory.appendingPathComponent("ledger.sqlite").path)
+            for (sql, index) in [(SQLiteLedger.enrollmentsOfStudent, "held_by_student"), (SQLiteLedger.attendanceOfDay, "held_by_recipient_day")] {
+                let plan = try await ledger.queryPlan(of: sql)
+                #expect(plan.count == 1 && plan[0].contains("USING INDEX \(index) ("), "\(plan)")
+                #expect(!plan.contains { $0.contains("B-TREE") }, "\(plan)")
+            }
+        }
+    }
 }
