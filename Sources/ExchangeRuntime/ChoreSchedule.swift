@@ -27,7 +27,8 @@ public struct ChoreSchedule: Sendable, Equatable {
 
     /// Longer intervals for some chores while a backlog drains (the last pass left ready files): pickups
     /// every 10 s, as each looks at every delivery still waiting (thousands, while a backlog drains) and
-    /// lists every recipient's folder; a pickup recorded later changes nothing a partner sees.
+    /// lists every recipient's folder. A pickup recorded up to ten seconds later changes at most the name
+    /// of an output meanwhile written under the same name (it takes its receipt's name instead).
     public let whileBacklogDrains: [Chore: Duration]
     /// The longer intervals the service uses while a backlog drains.
     public static let standardWhileBacklogDrains: [Chore: Duration] = [.pickups: .seconds(10)]
