@@ -131,6 +131,7 @@ let package = Package(
         .testTarget(
             name: "ExchangeLedgerTests",
             dependencies: ["ExchangeCore", "ExchangeLedgerSQLite", "ExchangeLedgerPostgres", "ExchangeRuntime", "ExchangeTesting"],
+            exclude: ["Fixtures"],
             swiftSettings: swiftSettings),
         .testTarget(name: "ExchangeCoreTests", dependencies: ["ExchangeCore"], swiftSettings: swiftSettings),
         .testTarget(

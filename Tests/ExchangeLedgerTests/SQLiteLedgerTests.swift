@@ -1,3 +1,4 @@
+import ExchangeCore
 import ExchangeTesting
 import Foundation
 import Testing
@@ -13,6 +14,25 @@ struct SQLiteLedgerTests {
             let created = try await SQLiteLedger(path: path).commitFlushLevel()
             let reopened = try await SQLiteLedger(path: path).commitFlushLevel()
             #expect(created == 2 && reopened == 2)
+        }
+    }
+
+    @Test("a ledger made by the build before migration 7 (the demo's week) opens, migrates, and answers as before, from its indexes")
+    func ledgerBeforeMigration7() async throws {
+        try await withTemporaryDirectory { directory in
+            let fixture = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+                .appendingPathComponent("Fixtures/ledger-made-before-migration-7.sqlite")
+            let path = directory.appendingPathComponent("ledger.sqlite").path
+            try FileManager.default.copyItem(atPath: fixture.path, toPath: path)
+            let ledger = try SQLiteLedger(path: path)
+            #expect(try await ledger.receipts(matching: ReceiptQuery()).count == 11)
+            let day = try await ledger.attendance(recipientOrgId: "061010", date: "2026-01-12")
+            #expect(day.count == 20 && day.map(\.naturalKey) == day.map(\.naturalKey).sorted())
+            #expect(day.allSatisfy { $0.type == .attendance && $0.recipientOrgId == "061010" })
+            #expect(try await ledger.enrollments(ssid: "2100007919", center: "061014").count == 2)
+            for sql in [SQLiteLedger.enrollmentsOfStudent, SQLiteLedger.attendanceOfDay] {
+                #expect(!(try await ledger.queryPlan(of: sql)).contains { $0.contains("autoindex") || $0.contains("B-TREE") })
+            }
         }
     }
 
