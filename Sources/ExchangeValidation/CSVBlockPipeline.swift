@@ -80,6 +80,10 @@ struct CSVBlockPipeline {
         var pending: [Block] = []
         var recordByRecord = false
         var ended = false
+        // No block's check outlives the run, even when reading fails: what a check holds (the checker and
+        // its compiled fields) is released before the caller goes on.
+        let checking = DispatchGroup()
+        defer { checking.wait() }
 
         /// Reports the oldest block; after blocks stopped, only feeds its bytes.
         func reportOldest() {
@@ -100,7 +104,7 @@ struct CSVBlockPipeline {
         func dispatch(_ bytes: [UInt8], isLast: Bool) {
             let block = Block(bytes: bytes, isLast: isLast)
             pending.append(block)
-            DispatchQueue.global().async { [checker] in
+            DispatchQueue.global().async(group: checking) { [checker] in
                 block.outcome = block.bytes.withUnsafeBytes { checker.check($0, isLast: block.isLast) }
                 block.done.signal()
             }
