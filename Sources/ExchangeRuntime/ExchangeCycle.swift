@@ -28,6 +28,9 @@ public struct ExchangeCycle: Sendable {
         public var deferred = 0
         /// Whether the next pass should start at once: ready files are left and this pass got on with work.
         public var moreReady: Bool { deferred > 0 && processed + setAside > 0 }
+        /// When the first waiting file will have been quiet for the quiet period, if nothing changes it (on
+        /// the clock the pass was given): the next pass is due then, not a whole poll interval later.
+        public var soonestQuiet: Duration?
         /// Why the exchange cannot go on (the ledger is gone): the service stops without doing more.
         public var fatal: String?
     }
@@ -261,6 +264,8 @@ public struct ExchangeCycle: Sendable {
         var medium: Set<String>
         var listedAt: Duration
         var waiting: Int
+        /// When the first of the waiting files will have been quiet for the quiet period.
+        var soonestQuiet: Duration?
     }
 
     /// A sender's files in a pass: those it may be dealt (`ready`), those held behind a large file, and what
@@ -340,6 +345,7 @@ public struct ExchangeCycle: Sendable {
                 var large: Set<String> = []
                 var medium: Set<String> = []
                 var waiting = 0
+                var soonestQuiet: Duration?
                 for entry in entries {
                     switch decisions[entry.name] {
                     case .ready:
@@ -350,7 +356,9 @@ public struct ExchangeCycle: Sendable {
                             medium.insert(entry.name)
                         }
                     case .setAside: setAside.append((participant, participantLogger, entry))
-                    case .wait: waiting += 1
+                    case .wait(let quietAt):
+                        waiting += 1
+                        if let quietAt { soonestQuiet = min(soonestQuiet ?? quietAt, quietAt) }
                     case .ignore, nil: break
                     }
                 }
@@ -359,11 +367,13 @@ public struct ExchangeCycle: Sendable {
                 let failedLately = Set(ready.filter { failuresLogged["\(participant.orgId)/\($0)"] != nil })
                 if !failedLately.isEmpty { ready = ready.filter { !failedLately.contains($0) } + ready.filter(failedLately.contains) }
                 summary.waiting += waiting
-                fresh[participant.orgId] = KnownReady(names: ready, large: large, medium: medium, listedAt: now, waiting: waiting)
+                fresh[participant.orgId] = KnownReady(
+                    names: ready, large: large, medium: medium, listedAt: now, waiting: waiting, soonestQuiet: soonestQuiet)
             }
         }
         // (Files a known sender's last listing showed still changing are counted as still waiting.)
         summary.waiting += known.values.reduce(0) { $0 + $1.waiting }
+        summary.soonestQuiet = (Array(known.values) + Array(fresh.values)).compactMap(\.soonestQuiet).min()
         var queues: [SenderQueue] = []
         for participant in participants {
             guard let ready = known[participant.orgId] ?? fresh[participant.orgId], !ready.names.isEmpty else { continue }
@@ -464,7 +474,7 @@ public struct ExchangeCycle: Sendable {
             guard !failedSenders.contains(orgId), !left.isEmpty || !queue.held.isEmpty else { continue }
             knownReady[orgId] = KnownReady(
                 names: left + queue.held, large: queue.known.large, medium: queue.known.medium, listedAt: queue.known.listedAt,
-                waiting: queue.known.waiting)
+                waiting: queue.known.waiting, soonestQuiet: queue.known.soonestQuiet)
         }
 
         // The file in the second lane is still to be acknowledged.

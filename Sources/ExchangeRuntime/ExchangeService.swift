@@ -36,7 +36,8 @@ public struct ExchangeService: Service {
             }
             // Ready files left over: the next pass starts at once.
             if summary.moreReady { continue }
-            try? await cancelWhenGracefulShutdown { try await Task.sleep(for: pollInterval) }
+            let pause = ExchangeService.pause(after: summary, now: start.duration(to: clock.now), pollInterval: pollInterval)
+            try? await cancelWhenGracefulShutdown { try await Task.sleep(for: pause) }
         }
         await cycle.finishLargeFile()
         logger.info("stopped")
@@ -63,8 +64,20 @@ public struct ExchangeService: Service {
             if summary.moreReady { continue }
             // Ready files left by a pass that got nothing done (gone, failing) are tried again after a poll.
             if (summary.waiting == 0 && summary.deferred == 0) || elapsed >= maxWait { return total }
-            try await Task.sleep(for: pollInterval)
+            try await Task.sleep(for: pause(after: summary, now: start.duration(to: clock.now), pollInterval: pollInterval))
         }
+    }
+}
+
+extension ExchangeService {
+    /// How long to wait after a pass: a poll interval, or until a waiting file will have been quiet for the
+    /// quiet period when that is sooner (a file dropped just after a poll is claimed one quiet period
+    /// after it arrived, not up to a poll interval later). Never less than a tenth of the poll interval,
+    /// so that files becoming quiet one after another do not make every folder be listed for each.
+    static func pause(after summary: ExchangeCycle.Summary, now: Duration, pollInterval: Duration) -> Duration {
+        guard let soonestQuiet = summary.soonestQuiet else { return pollInterval }
+        // A little after: the pass's listing measured the quiet time a moment after the pass's `now`.
+        return min(pollInterval, max(soonestQuiet - now + .milliseconds(5), pollInterval / 10))
     }
 }
 

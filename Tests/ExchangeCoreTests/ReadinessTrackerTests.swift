@@ -12,8 +12,8 @@ struct ReadinessTrackerTests {
     func quietPeriod() {
         var readiness = tracker()
         let old = DropEntry(name: "a.csv", size: 10, modified: 1, inode: 7)  // an mtime from 1970, as WinSCP keeps
-        #expect(readiness.observe([old], now: .seconds(0))["a.csv"] == .wait)
-        #expect(readiness.observe([old], now: .seconds(4))["a.csv"] == .wait)
+        #expect(readiness.observe([old], now: .seconds(0))["a.csv"] == .wait(quietAt: .seconds(5)))
+        #expect(readiness.observe([old], now: .seconds(4))["a.csv"] == .wait(quietAt: .seconds(5)))
         #expect(readiness.observe([old], now: .seconds(5))["a.csv"] == .ready)
     }
 
@@ -26,17 +26,17 @@ struct ReadinessTrackerTests {
         #expect(readiness.observe([arrived], now: .seconds(0))["a.csv"] == .ready)
         // Changed two seconds before the poll: three more on either clock.
         var readiness2 = tracker()
-        #expect(readiness2.observe([DropEntry(name: "b.csv", size: 10, inode: 8, unchangedFor: 2 * second)], now: .seconds(0))["b.csv"] == .wait)
-        #expect(readiness2.observe([DropEntry(name: "b.csv", size: 10, inode: 8, unchangedFor: 4 * second)], now: .seconds(2))["b.csv"] == .wait)
+        #expect(readiness2.observe([DropEntry(name: "b.csv", size: 10, inode: 8, unchangedFor: 2 * second)], now: .seconds(0))["b.csv"] == .wait(quietAt: .seconds(3)))
+        #expect(readiness2.observe([DropEntry(name: "b.csv", size: 10, inode: 8, unchangedFor: 4 * second)], now: .seconds(2))["b.csv"] == .wait(quietAt: .seconds(3)))
         #expect(readiness2.observe([DropEntry(name: "b.csv", size: 10, inode: 8, unchangedFor: 5 * second)], now: .seconds(3))["b.csv"] == .ready)
         // Still being written: each poll sees a fresh change, so our own count from the last change decides.
         var readiness3 = tracker()
         for (poll, size) in [(0, 10), (2, 20), (4, 30)] {
             let growing = DropEntry(name: "c.csv", size: Int64(size), inode: 9, unchangedFor: second / 10)
-            #expect(readiness3.observe([growing], now: .seconds(poll))["c.csv"] == .wait)
+            #expect(readiness3.observe([growing], now: .seconds(poll))["c.csv"] == .wait(quietAt: .seconds(poll + 5) - .milliseconds(100)))
         }
-        #expect(readiness3.observe([DropEntry(name: "c.csv", size: 30, inode: 9, unchangedFor: 3 * second)], now: .seconds(7))["c.csv"] == .wait)
-        #expect(readiness3.observe([DropEntry(name: "c.csv", size: 30, inode: 9, unchangedFor: 4 * second)], now: .seconds(8))["c.csv"] == .wait)
+        #expect(readiness3.observe([DropEntry(name: "c.csv", size: 30, inode: 9, unchangedFor: 3 * second)], now: .seconds(7))["c.csv"] == .wait(quietAt: .seconds(9)))
+        #expect(readiness3.observe([DropEntry(name: "c.csv", size: 30, inode: 9, unchangedFor: 4 * second)], now: .seconds(8))["c.csv"] == .wait(quietAt: .seconds(9)))
         #expect(readiness3.observe([DropEntry(name: "c.csv", size: 30, inode: 9, unchangedFor: 5 * second)], now: .seconds(9))["c.csv"] == .ready)
     }
 
@@ -52,9 +52,9 @@ struct ReadinessTrackerTests {
     func changesRestart() {
         var readiness = tracker()
         _ = readiness.observe([DropEntry(name: "a.csv", size: 10, modified: 1, inode: 7)], now: .seconds(0))
-        #expect(readiness.observe([DropEntry(name: "a.csv", size: 20, modified: 1, inode: 7)], now: .seconds(5))["a.csv"] == .wait)
-        #expect(readiness.observe([DropEntry(name: "a.csv", size: 20, modified: 2, inode: 7)], now: .seconds(9))["a.csv"] == .wait)
-        #expect(readiness.observe([DropEntry(name: "a.csv", size: 20, modified: 2, inode: 8)], now: .seconds(13))["a.csv"] == .wait)
+        #expect(readiness.observe([DropEntry(name: "a.csv", size: 20, modified: 1, inode: 7)], now: .seconds(5))["a.csv"] == .wait(quietAt: .seconds(10)))
+        #expect(readiness.observe([DropEntry(name: "a.csv", size: 20, modified: 2, inode: 7)], now: .seconds(9))["a.csv"] == .wait(quietAt: .seconds(14)))
+        #expect(readiness.observe([DropEntry(name: "a.csv", size: 20, modified: 2, inode: 8)], now: .seconds(13))["a.csv"] == .wait(quietAt: .seconds(18)))
         #expect(readiness.observe([DropEntry(name: "a.csv", size: 20, modified: 2, inode: 8)], now: .seconds(18))["a.csv"] == .ready)
     }
 
@@ -84,7 +84,7 @@ struct ReadinessTrackerTests {
     func doneMarker() {
         var readiness = tracker(doneMarker: true)
         let file = DropEntry(name: "a.xml", size: 10)
-        #expect(readiness.observe([file], now: .seconds(100))["a.xml"] == .wait)
+        #expect(readiness.observe([file], now: .seconds(100))["a.xml"] == .wait(quietAt: nil))
         let decisions = readiness.observe([file, DropEntry(name: "a.xml.done", size: 0)], now: .seconds(100))
         #expect(decisions["a.xml"] == .ready)
         #expect(decisions["a.xml.done"] == .ignore)
@@ -96,7 +96,7 @@ struct ReadinessTrackerTests {
         let file = DropEntry(name: "a.csv", size: 10)
         _ = readiness.observe([file], now: .seconds(0))
         _ = readiness.observe([], now: .seconds(3))
-        #expect(readiness.observe([file], now: .seconds(6))["a.csv"] == .wait)
+        #expect(readiness.observe([file], now: .seconds(6))["a.csv"] == .wait(quietAt: .seconds(11)))
         #expect(readiness.observe([file], now: .seconds(11))["a.csv"] == .ready)
     }
 }

@@ -1,6 +1,6 @@
 import ExchangeCore
 import ExchangeRules
-import ExchangeRuntime
+@testable import ExchangeRuntime
 import ExchangeTesting
 import ExchangeValidation
 import Foundation
@@ -306,8 +306,10 @@ struct ShortPassTests {
 
             let first = await world.cycle.run(now: .zero, logger: logger)
             #expect(first.processed == 0 && first.waiting == 10)
+            // Just written: quiet a quiet period from now, less the moments since (the kernel's count).
+            #expect(first.soonestQuiet.map { $0 > .zero && $0 <= .seconds(600) } == true)
             let second = await world.cycle.run(now: .seconds(600), logger: logger)
-            #expect(second.processed == 4 && second.deferred == 6)
+            #expect(second.processed == 4 && second.deferred == 6 && second.soonestQuiet == nil)
 
             // Behind the exchange's back, one of the files it knows is ready goes, and a new one comes.
             try FileManager.default.removeItem(atPath: "\(inbound)/file-005.csv")
@@ -319,6 +321,7 @@ struct ShortPassTests {
             // A quiet period after its listing, the folder is listed again: the new file waits its quiet period.
             let fourth = await world.cycle.run(now: .seconds(1200), logger: logger)
             #expect(fourth.processed == 2 && fourth.deferred == 0 && fourth.waiting == 1)
+            #expect(fourth.soonestQuiet.map { $0 > .seconds(1200) && $0 <= .seconds(1800) } == true)
             let fifth = await world.cycle.run(now: .seconds(1800), logger: logger)
             #expect(fifth.processed == 1 && fifth.waiting == 0)
             let expected = (0...10).filter { $0 != 5 }.map { "file-\(String(format: "%03d", $0)).csv" }
@@ -408,5 +411,28 @@ struct OrphanTemporaryTests {
             let again = await world.cycle.run(now: .seconds(1), logger: logger)
             #expect(again.temporariesRepaired == 0)
         }
+    }
+}
+
+@Suite("The pause between passes")
+struct PauseTests {
+    private func summary(soonestQuiet: Duration?) -> ExchangeCycle.Summary {
+        var summary = ExchangeCycle.Summary()
+        summary.soonestQuiet = soonestQuiet
+        return summary
+    }
+
+    @Test("a poll interval, or until the first waiting file is quiet when that is sooner, never under a tenth of the interval")
+    func pauseUntilQuiet() {
+        let poll = Duration.milliseconds(500)
+        // Nothing waiting for its quiet period (or only for done markers): a poll interval.
+        #expect(ExchangeService.pause(after: summary(soonestQuiet: nil), now: .seconds(10), pollInterval: poll) == poll)
+        // A file quiet in 200 ms: woken just after.
+        #expect(ExchangeService.pause(after: summary(soonestQuiet: .milliseconds(10_200)), now: .seconds(10), pollInterval: poll) == .milliseconds(205))
+        // Quiet after the next poll anyway, or still being written: a poll interval.
+        #expect(ExchangeService.pause(after: summary(soonestQuiet: .seconds(11)), now: .seconds(10), pollInterval: poll) == poll)
+        // Quiet already (the pass outlasted it) or in a moment: a tenth of the interval.
+        #expect(ExchangeService.pause(after: summary(soonestQuiet: .seconds(9)), now: .seconds(10), pollInterval: poll) == .milliseconds(50))
+        #expect(ExchangeService.pause(after: summary(soonestQuiet: .milliseconds(10_010)), now: .seconds(10), pollInterval: poll) == .milliseconds(50))
     }
 }

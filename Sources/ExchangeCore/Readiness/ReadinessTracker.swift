@@ -60,7 +60,10 @@ public struct ReadinessTracker: Sendable {
         /// Never touch it: hidden files, upload temporaries, done markers.
         case ignore
         /// Not yet: still changing, or quiet for less than the quiet period, or its done marker is missing.
-        case wait
+        /// `quietAt` is when, on the clock of `observe`, it will have been quiet for the quiet period if
+        /// nothing changes it meanwhile (nil while it waits for its done marker): the poller need not wait
+        /// a whole poll interval longer for it.
+        case wait(quietAt: Duration?)
         /// Claim it now.
         case ready
         /// Set it aside unread and explain why (links, FIFOs, devices, directories, oversize files).
@@ -142,16 +145,21 @@ public struct ReadinessTracker: Sendable {
         if entry.links > 1 { return .setAside(.hardLink) }
         if entry.size > maxFileBytes { return .setAside(.tooLarge(limit: maxFileBytes)) }
         if usesDoneMarker {
-            return names.contains(entry.name + ReadinessTracker.doneMarkerSuffix) ? .ready : .wait
+            return names.contains(entry.name + ReadinessTracker.doneMarkerSuffix) ? .ready : .wait(quietAt: nil)
         }
         let quietByKernel = Duration.nanoseconds(max(0, entry.unchangedFor))
         if let previous = sightings[entry.name], previous.size == entry.size, previous.modified == entry.modified,
             previous.inode == entry.inode
         {
-            return max(now - previous.unchangedSince, quietByKernel) >= quietPeriod ? .ready : .wait
+            return decision(quietFor: max(now - previous.unchangedSince, quietByKernel), now: now)
         }
         sightings[entry.name] = Sighting(size: entry.size, modified: entry.modified, inode: entry.inode, unchangedSince: now)
-        return quietPeriod <= .zero || quietByKernel >= quietPeriod ? .ready : .wait
+        return decision(quietFor: quietByKernel, now: now)
+    }
+
+    /// Ready when quiet for the quiet period; otherwise waiting for the rest of it.
+    private func decision(quietFor: Duration, now: Duration) -> Decision {
+        quietFor >= quietPeriod ? .ready : .wait(quietAt: now + quietPeriod - quietFor)
     }
 }
 
