@@ -17,7 +17,7 @@ struct PostGrades: AsyncParsableCommand {
     func run() async throws {
         let exchange = try await Exchange(configuration: try options.load(), command: "jobs")
         try await exchange.running {
-            let logger = options.logger()
+            let logger = options.logger(format: exchange.configuration.settings.logFormat)
             _ = await exchange.jobs.recover(logger: logger, minimumAge: JobRunner.retryAfterSeconds)
             let runKey = "manual:\(WallClock.now().compact)-\(WallClock.randomSuffix())"
             guard let run = try await exchange.jobs.postGrades(runKey: runKey, logger: logger) else { return }
@@ -47,7 +47,7 @@ struct SyncUnknownAttendance: AsyncParsableCommand {
     func run() async throws {
         let exchange = try await Exchange(configuration: try options.load(), command: "jobs")
         try await exchange.running {
-            let logger = options.logger()
+            let logger = options.logger(format: exchange.configuration.settings.logFormat)
             var day: LocalDate?
             if let date {
                 guard let parsed = LocalDate(date) else { throw ValidationError("--date must be a date YYYY-MM-DD, not '\(date)'") }
@@ -127,7 +127,7 @@ struct Waiver: AsyncParsableCommand {
     func run() async throws {
         let exchange = try await Exchange(configuration: try options.load(), command: "jobs")
         try await exchange.running {
-            let logger = options.logger()
+            let logger = options.logger(format: exchange.configuration.settings.logFormat)
             _ = await exchange.jobs.recover(logger: logger, minimumAge: JobRunner.retryAfterSeconds)
             do {
                 let (run, request) = try await exchange.jobs.decideWaiver(id: id, approve: decision == .approve, reason: reason, logger: logger)

@@ -253,7 +253,7 @@ struct Reprocess: AsyncParsableCommand {
         let exchange = try await options.exchange()
         try await exchange.running {
             let reference = exchange.references.current
-            let logger = options.configuration.logger()
+            let logger = options.configuration.logger(format: exchange.configuration.settings.logFormat)
             do {
                 let again = try await exchange.processor.reprocess(receiptId: receipt, logger: logger)
                 try options.emit(SupportViews.receipt(again, reference: reference)) {

@@ -30,8 +30,14 @@ struct ConfigurationOptions: ParsableArguments {
         }
     }
 
-    func logger() -> Logger {
-        var logger = Logger(label: "ktsx") { StreamLogHandler.standardError(label: $0) }
+    /// The logger of the command: text lines on standard error, or JSON objects (`log_format = json`).
+    func logger(format: ServiceSettings.LogFormat = .text) -> Logger {
+        var logger = Logger(label: "ktsx") { label in
+            switch format {
+            case .text: StreamLogHandler.standardError(label: label)
+            case .json: JSONLogHandler.standardError(label: label)
+            }
+        }
         logger.logLevel = logLevel
         return logger
     }
@@ -167,7 +173,7 @@ struct Run: AsyncParsableCommand {
 
     func run() async throws {
         let configuration = try options.load()
-        let logger = options.logger()
+        let logger = options.logger(format: configuration.settings.logFormat)
         var exchange = try await Exchange(configuration: configuration, asService: true)
         if once {
             let summary = try await exchange.running {

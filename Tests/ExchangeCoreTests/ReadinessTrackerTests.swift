@@ -144,6 +144,36 @@ struct ConfigurationParserTests {
         }
     }
 
+    @Test("a value with an explanation pasted beside it (no '#') is refused, not taken as part of the value")
+    func pastedExplanations() {
+        // README's block as an operator pasted it before its comments went on their own lines.
+        let pasted = """
+            drop_root = /srv/ktsx/drop             <drop_root>/<orgId>/inbound and outbound, served over SFTP
+            state_dir = /var/lib/ktsx              ledger, work area, archive, quarantine
+            quiet_period = 5s                      a file is ready when unchanged this long
+            log_format = json                      for log shippers
+            """
+        do {
+            _ = try ConfigurationParser.settings(from: pasted)
+            Issue.record("no error")
+        } catch {
+            #expect(error.errors.map(\.line) == [1, 2, 3, 4])
+            #expect(error.description.contains("ktsx.conf:1: 'drop_root' is '/srv/ktsx/drop"))
+            #expect(error.description.contains("expected a path without spaces (a comment starts with '#')"))
+            #expect(error.description.contains("ktsx.conf:4: 'log_format' is 'json                      for log shippers'; expected text or json"))
+        }
+        // With the explanations after '#', the same lines are good.
+        let commented = """
+            drop_root = /srv/ktsx/drop             # <drop_root>/<orgId>/inbound and outbound, served over SFTP
+            state_dir = /var/lib/ktsx              # ledger, work area, archive, quarantine
+            quiet_period = 5s                      # a file is ready when unchanged this long
+            log_format = json                      # for log shippers
+            """
+        let settings = try? ConfigurationParser.settings(from: commented)
+        #expect(settings?.dropRoot == "/srv/ktsx/drop" && settings?.quietPeriod == .seconds(5) && settings?.logFormat == .json)
+        #expect((try? ConfigurationParser.settings(from: "drop_root = d\nstate_dir = s\n"))?.logFormat == .text)
+    }
+
     @Test("participants: parsed, and every bad row named with its line")
     func participants() throws {
         let good = "orgId,name,classification,timeZone,outputFormat,doneMarker\n061014,Ridgeline ATC,C2,America/New_York,same,false\n165901,\"Bluegrass CTC, Lexington\",A2,America/Chicago,csv,true\n"

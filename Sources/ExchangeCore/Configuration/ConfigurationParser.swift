@@ -16,7 +16,7 @@ public enum ConfigurationParser {
     private static let settingKeys = [
         "drop_root", "state_dir", "quiet_period", "poll_interval", "max_file_size", "large_file_size", "max_records", "retention_days",
         "review_address",
-        "ledger", "instance_name", "lease_seconds",
+        "ledger", "instance_name", "lease_seconds", "log_format",
     ]
 
     /// Parses `ktsx.conf`: `key = value` lines, `#` comments, blank lines.
@@ -56,9 +56,17 @@ public enum ConfigurationParser {
             }
             values[key] = (value, line)
         }
-        func required(_ key: String) -> String? {
+        func requiredPath(_ key: String) -> String? {
             guard let entry = values[key], !entry.value.isEmpty else {
                 errors.append(ConfigurationError(file: file, line: values[key]?.line, reason: "'\(key)' is required"))
+                return nil
+            }
+            // An explanation pasted beside the value (without its '#') would otherwise become part of the path.
+            guard !entry.value.contains(where: \.isWhitespace) else {
+                errors.append(
+                    ConfigurationError(
+                        file: file, line: entry.line,
+                        reason: "'\(key)' is '\(entry.value)'; expected a path without spaces (a comment starts with '#')"))
                 return nil
             }
             return resolvePath(entry.value)
@@ -74,8 +82,8 @@ public enum ConfigurationParser {
             }
             return value
         }
-        let dropRoot = required("drop_root")
-        let stateDirectory = required("state_dir")
+        let dropRoot = requiredPath("drop_root")
+        let stateDirectory = requiredPath("state_dir")
         let quiet = parsed("quiet_period", duration, expected: "a duration such as 5s, 500ms or 1m")
         let poll = parsed("poll_interval", duration, expected: "a duration such as 2s or 500ms")
         let maxSize = parsed("max_file_size", byteSize, expected: "a size such as 512MB, 2GB or 100000 (bytes)")
@@ -97,6 +105,7 @@ public enum ConfigurationParser {
             }, expected: "sqlite, or a URL such as postgres://ktsx@db.example.org/ktsx?sslmode=verify-full")
         // `.some(nil)` is "off".
         let review = parsed("review_address", reviewAddress, expected: "host:port such as 127.0.0.1:8480, or off")
+        let logFormat = parsed("log_format", ServiceSettings.LogFormat.init(rawValue:), expected: "text or json")
         guard errors.isEmpty, let dropRoot, let stateDirectory else { throw ConfigurationErrors(errors) }
         var settings = ServiceSettings(dropRoot: dropRoot, stateDirectory: stateDirectory)
         if let quiet { settings.quietPeriod = quiet }
@@ -109,6 +118,7 @@ public enum ConfigurationParser {
         if let ledger { settings.ledgerURL = ledger }
         if let instance { settings.instanceName = instance }
         if let lease { settings.leaseSeconds = lease }
+        if let logFormat { settings.logFormat = logFormat }
         return settings
     }
 

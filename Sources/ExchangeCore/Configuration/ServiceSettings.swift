@@ -36,6 +36,16 @@ public struct ServiceSettings: Sendable, Equatable {
     public var ledgerURL: String?
     /// Where `ktsx run` serves the review page, `/metrics` and `/healthz`; nil when turned off.
     public var reviewAddress: ReviewAddress? = ReviewAddress(host: "127.0.0.1", port: 8480)
+    /// How log lines are written to standard error.
+    public var logFormat: LogFormat = .text
+
+    /// How log lines are written.
+    public enum LogFormat: String, Sendable, Equatable, CaseIterable {
+        /// One line of text per event, for people (the default).
+        case text
+        /// One JSON object per line, the same fields, for log shippers.
+        case json
+    }
 
     /// Settings with the defaults of DESIGN.md.
     public init(

@@ -1,0 +1,93 @@
+import ArgumentParser
+import ExchangeCore
+import ExchangeLedgerPostgres
+import ExchangeRules
+import ExchangeRuntime
+import ExchangeWeb
+import Foundation
+
+/// `ktsx check`: reads every file of a configuration directory as `ktsx run` would and says what it found,
+/// every problem with its file and line, without creating or starting anything.
+struct Check: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Check a configuration directory: every file read, every problem named; nothing created or started.",
+        discussion: "Exits 0 when `ktsx run` would start with it, 2 with the list of problems otherwise.")
+
+    @Option(help: "The configuration directory (ktsx.conf, participants.csv, the reference files).")
+    var config: String = "."
+
+    func run() throws {
+        let report = Check.report(directory: config, environment: ProcessInfo.processInfo.environment)
+        guard report.problems.isEmpty else {
+            throw ConfigurationFailure(
+                message: "the configuration in \(config) has \(report.problems.count) problem\(report.problems.count == 1 ? "" : "s"):\n"
+                    + report.problems.joined(separator: "\n"))
+        }
+        print(report.findings.joined(separator: "\n"))
+    }
+
+    /// What a check of `directory` found: problems (`FILE:LINE: reason`), or what the configuration says.
+    static func report(directory: String, environment: [String: String]) -> (problems: [String], findings: [String]) {
+        var problems: [String] = []
+        var configuration: ExchangeConfiguration?
+        do {
+            configuration = try ExchangeConfiguration.load(directory: directory)
+        } catch {
+            problems += error.errors.map(\.description)
+        }
+        var users: SupportUsers?
+        do {
+            users = try SupportUsers.load(directory: directory)
+        } catch {
+            problems += error.errors.map(\.description)
+        }
+        guard let configuration, let users else { return (problems, []) }
+        let settings = configuration.settings
+        if let url = settings.ledgerURL, case .failure(let error) = PostgresLedgerSettings.parse(url, environment: environment) {
+            problems.append("\(ExchangeConfiguration.settingsFile): \(error.message)")
+        }
+        let drop = URL(fileURLWithPath: settings.dropRoot).resolvingSymlinksInPath().path
+        let state = URL(fileURLWithPath: settings.stateDirectory).resolvingSymlinksInPath().path
+        if state == drop || state.hasPrefix(drop + "/") {
+            problems.append(
+                "\(ExchangeConfiguration.settingsFile): state_dir \(settings.stateDirectory) is inside drop_root \(settings.dropRoot); "
+                    + "partners would see the ledger and each other's originals: put it outside")
+        } else if drop.hasPrefix(state + "/") {
+            problems.append(
+                "\(ExchangeConfiguration.settingsFile): drop_root \(settings.dropRoot) is inside state_dir \(settings.stateDirectory); "
+                    + "put them side by side on one file system")
+        }
+        guard problems.isEmpty else { return (problems, []) }
+
+        let participants = configuration.participants
+        let centers = participants.filter(\.classification.isTechnicalCenter).count
+        let present = ReferenceDataParser.files.filter { FileManager.default.fileExists(atPath: "\(configuration.directory)/\($0)") }
+        let absent = ReferenceDataParser.files.filter { !present.contains($0) }
+        var findings = ["the configuration in \(configuration.directory) is usable; nothing was created or started"]
+        findings.append("  drop_root \(settings.dropRoot)\(exists(settings.dropRoot) ? "" : " (not there yet: `ktsx init` makes it)")")
+        findings.append("  state_dir \(settings.stateDirectory)\(exists(settings.stateDirectory) ? "" : " (not there yet: `ktsx init` makes it)")")
+        findings.append(
+            "  ledger: "
+                + (settings.ledgerURL.map { "PostgreSQL, \(ConfigurationParser.withoutPassword($0))" } ?? "SQLite, \(configuration.tree.ledgerPath)"))
+        findings.append(
+            "  files ready after \(settings.quietPeriod.secondsText) unchanged, folders looked at every \(settings.pollInterval.secondsText), "
+                + "log lines as \(settings.logFormat.rawValue)")
+        findings.append("  review page: \(settings.reviewAddress.map { "http://\($0)" } ?? "off"), \(users.names.count) support user\(users.names.count == 1 ? "" : "s")")
+        findings.append(
+            "  \(participants.count) participant\(participants.count == 1 ? "" : "s"): \(centers) technical center\(centers == 1 ? "" : "s"), "
+                + "\(participants.count - centers) high school\(participants.count - centers == 1 ? "" : "s")")
+        findings.append("  reference files read: \(present.isEmpty ? "none" : present.joined(separator: ", "))")
+        if !absent.isEmpty { findings.append("  reference files absent: \(absent.joined(separator: ", "))") }
+        return (problems, findings)
+    }
+
+    private static func exists(_ path: String) -> Bool { FileManager.default.fileExists(atPath: path) }
+}
+
+extension Duration {
+    /// `5s`, `500ms`: as `ktsx.conf` writes it.
+    var secondsText: String {
+        let milliseconds = components.seconds * 1000 + components.attoseconds / 1_000_000_000_000_000
+        return milliseconds % 1000 == 0 ? "\(milliseconds / 1000)s" : "\(milliseconds)ms"
+    }
+}
