@@ -10,19 +10,24 @@ import Glibc
 
 /// A real OpenSSH server on loopback serving the drop tree the way production does: `internal-sftp` with
 /// a chroot per participant, key authentication. The test owns the server (a child process on a free
-/// port with its own configuration) and the accounts it creates.
+/// port with its own configuration) and the accounts it creates: when it is done, the server is stopped and
+/// the accounts and sshd's privilege-separation folder it made are removed, leaving the machine as it was.
 final class SFTPServer {
     let base: URL
     let port: Int
     let key: URL
     let pidFile: URL
+    /// Accounts this server created (an account that was there before is left).
+    private(set) var createdAccounts: [String] = []
+    /// Whether this server created `/run/sshd`.
+    private let createdRunDirectory: Bool
 
     /// Starts sshd for `participants` (orgId → account name), chrooted into `dropRoot/<orgId>`.
     init(base: URL, dropRoot: URL, participants: [String: String]) throws {
         self.base = base
         key = base.appendingPathComponent("client_key")
         try FileManager.default.createDirectory(at: base.appendingPathComponent("keys"), withIntermediateDirectories: true)
-        mkdir("/run/sshd", 0o755)
+        createdRunDirectory = mkdir("/run/sshd", 0o755) == 0
         for command in [
             ["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", base.appendingPathComponent("host_key").path],
             ["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", key.path],
@@ -36,6 +41,7 @@ final class SFTPServer {
             if getpwnam(account) == nil {
                 let created = try runProcess("useradd", ["-M", "-d", "/", "-s", "/usr/sbin/nologin", account])
                 guard created.status == 0 else { throw OracleFailure(message: "useradd: \(created.standardError)") }
+                createdAccounts.append(account)
             }
             _ = try runProcess("usermod", ["-p", "*", account])  // a locked account cannot log in, even with a key
             try publicKey.write(to: base.appendingPathComponent("keys/\(account)"), atomically: true, encoding: .utf8)
@@ -81,6 +87,25 @@ final class SFTPServer {
     deinit {
         if let text = try? String(contentsOf: pidFile, encoding: .utf8), let pid = Int32(text.trimmingCharacters(in: .whitespacesAndNewlines)) {
             kill(pid, SIGTERM)
+            // Until it is gone (an account with a process is not removed).
+            var waited = 0
+            while kill(pid, 0) == 0, waited < 100 {
+                usleep(50_000)
+                waited += 1
+            }
+        }
+        SFTPServer.removeAccounts(createdAccounts)
+        if createdRunDirectory { rmdir("/run/sshd") }
+    }
+
+    /// Removes accounts (their sessions' processes may take a moment to end).
+    static func removeAccounts(_ accounts: [String]) {
+        for account in accounts {
+            for _ in 0..<20 {
+                guard getpwnam(account) != nil else { break }
+                if (try? runProcess("userdel", [account]))?.status == 0 { break }
+                usleep(100_000)
+            }
         }
     }
 
@@ -170,9 +195,16 @@ struct SFTPEndToEndTests {
         let tree = try DropTreeFixture(root: root, quietPeriod: "500ms")
         try tree.loadRoster()
         chmod(tree.drop.path, 0o755)
-        let server = try SFTPServer(
-            base: root.appendingPathComponent("sshd"), dropRoot: tree.drop, participants: ["165901": "kx165901"])
+        let accountBefore = getpwnam("kx165901") != nil
+        try await exchange(
+            over: SFTPServer(base: root.appendingPathComponent("sshd"), dropRoot: tree.drop, participants: ["165901": "kx165901"]),
+            tree: tree, root: root)
+        // The server is stopped and its account removed with it.
+        #expect(accountBefore || getpwnam("kx165901") == nil, "the test left its account kx165901 on the machine")
+    }
 
+    /// The center's upload, acknowledgement, download and pickup over `server`.
+    private func exchange(over server: SFTPServer, tree: DropTreeFixture, root: URL) async throws {
         let work = root.appendingPathComponent("client")
         try FileManager.default.createDirectory(at: work, withIntermediateDirectories: true)
         let name = "KTSX_ATT_165901_20251002T020000_0001.xml"
