@@ -1,6 +1,7 @@
 import ArgumentParser
 import ExchangeCore
 import ExchangeLedgerPostgres
+import ExchangeLedgerSQLite
 import ExchangeRules
 import ExchangeRuntime
 import ExchangeWeb
@@ -89,5 +90,53 @@ extension Duration {
     var secondsText: String {
         let milliseconds = components.seconds * 1000 + components.attoseconds / 1_000_000_000_000_000
         return milliseconds % 1000 == 0 ? "\(milliseconds / 1000)s" : "\(milliseconds)ms"
+    }
+}
+
+/// `ktsx backup`: a consistent copy of the SQLite ledger, made while the service runs.
+struct Backup: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Copy the ledger to a file while the service runs (SQLite); the copy is checked before it replaces FILE.",
+        discussion: """
+            The copy is the ledger as of one commit. Originals are not in it: they stay in the state directory's \
+            archive and quarantine (back those up with the machine's file backups). A PostgreSQL ledger is backed up \
+            with pg_dump (README, "Operating ktsx").
+            """)
+
+    @OptionGroup var options: ConfigurationOptions
+
+    @Option(help: "The file to write (replaced only once the new copy is whole and checked).")
+    var to: String
+
+    func run() throws {
+        let configuration = try options.load()
+        let settings = configuration.settings
+        if let url = settings.ledgerURL {
+            throw ConfigurationFailure(
+                message: "the ledger is PostgreSQL (\(ConfigurationParser.withoutPassword(url))): back it up with pg_dump --format=custom, "
+                    + "as README's \"Operating ktsx\" shows")
+        }
+        let destination = URL(fileURLWithPath: to).standardizedFileURL
+        let folder = destination.deletingLastPathComponent().resolvingSymlinksInPath().path
+        let drop = URL(fileURLWithPath: settings.dropRoot).resolvingSymlinksInPath().path
+        if folder == drop || folder.hasPrefix(drop + "/") {
+            throw ConfigurationFailure(message: "\(to) is inside the drop tree, where partners could read it; write the backup elsewhere")
+        }
+        let ledgerPath = configuration.tree.ledgerPath
+        if destination.resolvingSymlinksInPath().path == URL(fileURLWithPath: ledgerPath).resolvingSymlinksInPath().path {
+            throw ConfigurationFailure(message: "\(to) is the ledger itself; name another file")
+        }
+        let summary: LedgerBackupSummary
+        do {
+            summary = try SQLiteLedger.backup(ledgerAt: ledgerPath, to: destination.path)
+        } catch {
+            var standardError = StandardError()
+            print("ktsx backup: \(error.message)", to: &standardError)
+            throw ExitCode(1)
+        }
+        print(
+            "backed up \(ledgerPath) to \(destination.path): \(summary.receipts) receipt\(summary.receipts == 1 ? "" : "s")"
+                + (summary.lastClaimedAt.map { " (the last claimed \($0.iso8601))" } ?? "")
+                + ", \(summary.jobRuns) job run\(summary.jobRuns == 1 ? "" : "s"), \(summary.sizeBytes) bytes, migration \(summary.lastMigration)")
     }
 }

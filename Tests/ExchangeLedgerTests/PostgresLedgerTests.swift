@@ -84,6 +84,40 @@ struct PostgresLedgerTests {
         }
     }
 
+    @Test("backed up with pg_dump and restored with pg_restore as README says, the ledger is the one of the dump and works on")
+    func dumpAndRestore() async throws {
+        let ledger = try await freshPostgresLedger(PostgresLedgerTests.url)
+        let schema = ledger.schema
+        func receipt(_ id: String) -> Receipt {
+            Receipt(id: id, senderOrgId: "061014", originalName: "\(id).csv", sizeBytes: 1, sha256: id, claimedAt: Timestamp(secondsSinceEpoch: 1))
+        }
+        let server = PostgresLedgerTests.url.replacingOccurrences(of: "?sslmode=disable", with: "")
+        try await withTemporaryDirectory { directory in
+            let dump = directory.appendingPathComponent("ledger.dump").path
+            try await LedgerRunning.with(ledger) {
+                try await ledger.recordClaim(receipt("R1"))
+                try await ledger.recordClaim(receipt("R2"))
+                let dumped = try runProcess("pg_dump", ["--format=custom", "--schema=\(schema)", "--file=\(dump)", server])
+                #expect(dumped.status == 0, "\(dumped.standardError)")
+                // The hours after the dump.
+                try await ledger.recordClaim(receipt("R3"))
+            }
+            // The ledger lost, then restored from the dump.
+            let dropped = try runProcess("psql", [server, "-qc", "DROP SCHEMA \(schema) CASCADE"])
+            #expect(dropped.status == 0, "\(dropped.standardError)")
+            let restored = try runProcess("pg_restore", ["--dbname=\(server)", dump])
+            #expect(restored.status == 0, "\(restored.standardError)")
+        }
+        var settings = try PostgresLedgerSettings.parse(PostgresLedgerTests.url).get()
+        settings.schema = schema
+        let reopened = try await PostgresLedger.open(settings: settings)
+        try await LedgerRunning.with(reopened) {
+            #expect(try await reopened.receipts(matching: ReceiptQuery()).map(\.id).sorted() == ["R1", "R2"])
+            try await reopened.recordClaim(receipt("R4"))
+            await #expect(throws: LedgerError.self) { try await reopened.recordClaim(receipt("R1")) }
+        }
+    }
+
     @Test("a stored value this ktsx does not know is refused with its column, not read as a default")
     func unknownStoredValue() async throws {
         let ledger = try await freshPostgresLedger(PostgresLedgerTests.url)
