@@ -8,10 +8,13 @@ import Logging
 extension FileProcessor {
     /// Judges a claimed file (set aside unread, a duplicate, changed while read, or its records judged)
     /// and decides its outcome and outputs.
-    /// - Parameter firstAccepted: The first receipt that accepted the same bytes, when the ledger answered
-    ///   it with the claim's record (nil: ask it now).
+    /// - Parameters:
+    ///   - firstAccepted: The first receipt that accepted the same bytes, when the ledger answered it with the
+    ///     claim's record (nil: ask it now).
+    ///   - naming: How the outputs are named (`.free`, unless the file is taken up again after a restore).
     func judgeFile(
-        _ receipt: Receipt, claimedPath: String, participant: Participant, firstAccepted: Receipt?? = nil, logger: Logger
+        _ receipt: Receipt, claimedPath: String, participant: Participant, firstAccepted: Receipt?? = nil, naming: OutputNaming = .free,
+        logger: Logger
     ) async throws -> JudgedFile {
         var receipt = receipt
         try await holdLease(receipt)
@@ -21,7 +24,7 @@ extension FileProcessor {
             let issue = ValidationIssue(code: .notARegularFile(reason), message: FileProcessor.explanation(reason, size: receipt.sizeBytes))
             logger.info("entry set aside unread", metadata: ["exchange.reason": "\(issue.code)"])
             return try await decide(
-                receipt, report: nil, issues: [issue], errorCount: 1, outcome: .rejected, participant: participant)
+                receipt, report: nil, issues: [issue], errorCount: 1, outcome: .rejected, participant: participant, naming: naming)
         }
         // Judging again only the records that failed is not a second copy of the file's accepted records.
         var first: Receipt?
@@ -35,7 +38,7 @@ extension FileProcessor {
             receipt.duplicateOf = first.id
             logger.info("file is a duplicate", metadata: ["exchange.first_receipt": "\(first.id)"])
             return try await decide(
-                receipt, report: nil, issues: [], errorCount: 0, outcome: .duplicate, participant: participant)
+                receipt, report: nil, issues: [], errorCount: 0, outcome: .duplicate, participant: participant, naming: naming)
         }
         let onlyLines = receipt.failedRecordsOnly ? try await linesToJudgeAgain(receipt) : nil
         // A rule that asked something its batch did not fetch was answered "nothing held": the file is
@@ -70,7 +73,7 @@ extension FileProcessor {
             receipt.binding = report.binding
             receipt.recordsReceived = report.recordCount
             return try await decide(
-                receipt, report: report, issues: [issue], errorCount: 1, outcome: .rejected, participant: participant)
+                receipt, report: report, issues: [issue], errorCount: 1, outcome: .rejected, participant: participant, naming: naming)
         }
         receipt.fileType = report.type
         receipt.binding = report.binding
@@ -94,7 +97,17 @@ extension FileProcessor {
         }
         return try await decide(
             receipt, report: report, issues: verdict.issues, errorCount: verdict.errorCount, outcome: verdict.outcome,
-            participant: participant, rejectedRecords: verdict.rejectedRecords, routed: routed, changes: changes)
+            participant: participant, rejectedRecords: verdict.rejectedRecords, routed: routed, changes: changes, naming: naming)
+    }
+
+    /// How a judgement names its outputs.
+    enum OutputNaming {
+        /// Names free in the recipients' `outbound/` now: a file judged for the first time.
+        case free
+        /// The names its outputs were given when the file was judged before the ledger was restored from a
+        /// backup (`takeUpAgain`): the preferred name when a file holds it that no waiting delivery
+        /// claims, else the fallback.
+        case asWrittenBefore
     }
 
     /// A judged file: its receipt with the outcome and counts (`writing`), and everything its commit records
@@ -311,7 +324,7 @@ extension FileProcessor {
     private func decide(
         _ receipt: Receipt, report: ValidationReport?, issues: [ValidationIssue], errorCount: Int, outcome: FileOutcome,
         participant: Participant, rejectedRecords: [RejectedRecord] = [], routed: [(file: OutboundFile, fallback: String)] = [],
-        changes: LedgerChanges = .none
+        changes: LedgerChanges = .none, naming: OutputNaming
     ) async throws -> JudgedFile {
         var receipt = receipt
         let binding = FileProcessor.outputBinding(for: participant, report: report, name: receipt.originalName)
@@ -333,11 +346,15 @@ extension FileProcessor {
         }
         // Every output's name chosen at once: the routed files', the error file's, the acknowledgement's.
         let suffixes = (issues.isEmpty ? [] : [".errors.\(binding.fileExtension)"]) + [".ack.\(binding.fileExtension)"]
-        let names = try await writer.freeNames(
+        let wanted =
             routed.map { OutboundWriter.WantedName(recipient: $0.file.recipientOrgId, preferred: $0.file.name, fallback: $0.fallback) }
-                + suffixes.map {
-                    OutboundWriter.WantedName(recipient: participant.orgId, preferred: receipt.originalName + $0, fallback: receipt.id + $0)
-                })
+            + suffixes.map {
+                OutboundWriter.WantedName(recipient: participant.orgId, preferred: receipt.originalName + $0, fallback: receipt.id + $0)
+            }
+        let names = switch naming {
+        case .free: try await writer.freeNames(wanted)
+        case .asWrittenBefore: try await writer.namesWrittenBefore(wanted)
+        }
         var routedFiles = routed.map(\.file)
         for index in routedFiles.indices { routedFiles[index].name = names[index] }
         receipt.errorFile = issues.isEmpty ? nil : names[routed.count]

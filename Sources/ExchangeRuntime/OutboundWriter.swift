@@ -55,6 +55,20 @@ struct OutboundWriter: Sendable {
         }
     }
 
+    /// The names outputs were given when they were written before the ledger was restored from a backup:
+    /// `fallback` when a file holds it (a fallback names its receipt, so it is this output), or when a
+    /// waiting delivery of another receipt holds `preferred`; otherwise `preferred` (held by this output, or
+    /// by nothing: written and taken since).
+    func namesWrittenBefore(_ wanted: [WantedName]) async throws -> [String] {
+        let tree = self.tree
+        let fallbackOnDisk = await BlockingWork.run { wanted.map { tree.exists("\(tree.outbound($0.recipient))/\($0.fallback)") } }
+        let claimed = try await ledger.pendingDeliveries(
+            among: wanted.map { OutboundName(recipientOrgId: $0.recipient, fileName: $0.preferred) })
+        return zip(wanted, fallbackOnDisk).map { want, fallbackHeld in
+            fallbackHeld || claimed.contains(OutboundName(recipientOrgId: want.recipient, fileName: want.preferred)) ? want.fallback : want.preferred
+        }
+    }
+
     /// `preferred` when neither a file nor a pending delivery holds that name in the recipient's
     /// `outbound/`, else `fallback`.
     func freeName(_ preferred: String, fallback: String, recipient: String) async throws -> String {

@@ -140,3 +140,92 @@ struct Backup: ParsableCommand {
                 + ", \(summary.jobRuns) job run\(summary.jobRuns == 1 ? "" : "s"), \(summary.sizeBytes) bytes, migration \(summary.lastMigration)")
     }
 }
+
+/// `ktsx restore`: the ledger put back from a backup, and the files judged since taken up again.
+struct Restore: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Put the ledger back from a backup (SQLite) and take up again every file judged since; the service must be stopped.",
+        discussion: """
+            With --from FILE (SQLite): the ledger in use is moved aside as ledger.sqlite.replaced-TIME (never \
+            deleted), the backup is checked and copied in. With --take-up-only (after pg_restore, or after putting a \
+            copy in place by hand): the ledger is left as it is. Then every original in the archive and quarantine \
+            that the ledger does not know is judged again as its own receipt, in the order they were filed, its \
+            outputs recorded as delivered under their names (waiting when still in outbound/, picked up when not), \
+            nothing written again. Files in outbound/ the ledger still cannot account for (nightly jobs run after the \
+            backup) are listed. Exits 1 when a file could not be taken up.
+            """)
+
+    @OptionGroup var options: ConfigurationOptions
+
+    @Option(help: "The backup to put back (made by ktsx backup).")
+    var from: String?
+
+    @Flag(help: "Keep the ledger as it is (restored by other means) and only take up the files judged since.")
+    var takeUpOnly = false
+
+    func run() async throws {
+        let configuration = try options.load()
+        guard (from != nil) != takeUpOnly else { throw ValidationError("give either --from FILE or --take-up-only") }
+        let tree = configuration.tree
+        if let heartbeat = tree.heartbeat(), kill(heartbeat.processId, 0) == 0,
+            let command = try? String(contentsOfFile: "/proc/\(heartbeat.processId)/comm", encoding: .utf8), command.hasPrefix("ktsx")
+        {
+            throw ConfigurationFailure(message: "the service is running (process \(heartbeat.processId)); stop it before a restore")
+        }
+        if let from {
+            guard configuration.settings.ledgerURL == nil else {
+                throw ConfigurationFailure(
+                    message: "the ledger is PostgreSQL: restore it with pg_restore (README, \"Operating ktsx\"), then run ktsx restore --take-up-only")
+            }
+            try putBack(URL(fileURLWithPath: from).standardizedFileURL.path, ledgerPath: tree.ledgerPath)
+        }
+        let exchange = try await Exchange(configuration: configuration, asService: true)
+        let logger = options.logger(format: configuration.settings.logFormat)
+        let report = try await exchange.running {
+            try await LostHoursRecovery(processor: exchange.processor, participants: configuration.participants).run(logger: logger)
+        }
+        var counts: [FileOutcome: Int] = [:]
+        for receipt in report.takenUp { counts[receipt.outcome ?? .rejected, default: 0] += 1 }
+        let outcomes = FileOutcome.allCases.compactMap { outcome in counts[outcome].map { "\($0) \(outcome.rawValue)" } }
+        print(
+            "took up again \(report.takenUp.count) file\(report.takenUp.count == 1 ? "" : "s") judged after the backup"
+                + (outcomes.isEmpty ? "" : " (\(outcomes.joined(separator: ", ")))"))
+        for id in report.judgedOtherwise {
+            print("  \(id) was judged otherwise than before (the reference data changed since?): `ktsx show \(id)`")
+        }
+        if !report.unaccounted.isEmpty {
+            print(
+                "\(report.unaccounted.count) file\(report.unaccounted.count == 1 ? "" : "s") in outbound/ that the ledger cannot account for "
+                    + "(written after the backup by a nightly job, whose run it does not know; the job runs those nights again):")
+            for (orgId, name) in report.unaccounted { print("  \(orgId)/outbound/\(name)") }
+        }
+        guard report.failed.isEmpty else {
+            var standardError = StandardError()
+            for (receiptId, reason) in report.failed { print("ktsx restore: \(receiptId) could not be taken up: \(reason)", to: &standardError) }
+            throw ExitCode(1)
+        }
+    }
+
+    /// Moves the ledger in use aside (never deleted) and copies the checked backup in its place.
+    private func putBack(_ backup: String, ledgerPath: String) throws {
+        guard FileManager.default.fileExists(atPath: backup) else { throw ConfigurationFailure(message: "there is no backup at \(backup)") }
+        let aside = "\(ledgerPath).replaced-\(WallClock.now().compact)"
+        var moved: [(String, String)] = []
+        for suffix in ["", "-wal", "-shm"] where FileManager.default.fileExists(atPath: ledgerPath + suffix) {
+            guard rename(ledgerPath + suffix, aside + suffix) == 0 else {
+                throw ConfigurationFailure(message: "cannot move \(ledgerPath + suffix) aside: \(String(cString: strerror(errno)))")
+            }
+            moved.append((ledgerPath + suffix, aside + suffix))
+        }
+        do {
+            let summary = try SQLiteLedger.backup(ledgerAt: backup, to: ledgerPath)
+            print(
+                "put back \(backup): \(summary.receipts) receipt\(summary.receipts == 1 ? "" : "s")"
+                    + (summary.lastClaimedAt.map { ", the last claimed \($0.iso8601)" } ?? "")
+                    + (moved.isEmpty ? "" : "; the ledger it replaced is kept as \(aside)"))
+        } catch {
+            for (original, kept) in moved { rename(kept, original) }
+            throw ConfigurationFailure(message: "the backup \(backup) cannot be put back: \(error.message); the ledger was left as it was")
+        }
+    }
+}

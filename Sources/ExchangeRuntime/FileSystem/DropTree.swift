@@ -235,6 +235,30 @@ public struct DropTree: Sendable {
         return target
     }
 
+    /// Every original kept in the archive and the quarantine (each receipt folder's one entry), in the order
+    /// they were filed: a folder changes when its original is moved in, and one sender's files are filed in
+    /// the order they were judged.
+    public func filedOriginals() throws -> [FiledOriginal] {
+        var found: [FiledOriginal] = []
+        for area in ["archive", "quarantine"] {
+            let base = "\(stateDirectory)/\(area)"
+            guard exists(base) else { continue }
+            for org in try list(base) where org.kind == .directory {
+                for month in try list("\(base)/\(org.name)") where month.kind == .directory {
+                    for folder in try list("\(base)/\(org.name)/\(month.name)") where folder.kind == .directory {
+                        let path = "\(base)/\(org.name)/\(month.name)/\(folder.name)"
+                        guard let original = try list(path).first else { continue }
+                        found.append(
+                            FiledOriginal(
+                                receiptId: folder.name, orgId: org.name, name: original.name, path: "\(path)/\(original.name)",
+                                quarantined: area == "quarantine", filedAt: folder.modified))
+                    }
+                }
+            }
+        }
+        return found.sorted { ($0.filedAt, $0.receiptId) < ($1.filedAt, $1.receiptId) }
+    }
+
     /// Removes archived and quarantined originals older than the retention period (whole months, see
     /// `RetentionPolicy`). Returns how many month folders went.
     @discardableResult
@@ -340,6 +364,22 @@ public struct DropTree: Sendable {
         fileSystem.syncDirectory(directory)
         return .placed
     }
+}
+
+/// An original kept in the archive or the quarantine, as its folders show it.
+public struct FiledOriginal: Sendable, Equatable {
+    /// The receipt it was filed under (its folder's name).
+    public var receiptId: String
+    /// The sender (its folder's name).
+    public var orgId: String
+    /// The file's name as received.
+    public var name: String
+    /// Where it is.
+    public var path: String
+    /// Whether it is in the quarantine (rejected or set aside).
+    public var quarantined: Bool
+    /// When its receipt folder last changed (the original moved in), in nanoseconds since 1970.
+    public var filedAt: Int64
 }
 
 /// The service's last sign of life, written by each pass (at most every few seconds) to the state
