@@ -9,8 +9,8 @@
 #   PyPI: frictionless (the CSV oracle), selenium (drives Chromium in the browser test).
 # Before the tests, every generated file is regenerated from its source and must not change
 # (scripts/check_generated.sh). After them, a short fuzz pass of each fuzz target (KTSX_FUZZ_SECONDS,
-# default 20 s each; skipped when arguments are given). Extra arguments go to `swift test` (e.g. --filter
-# OracleParity).
+# default 20 s each) and the package's check (scripts/check_package.sh), both skipped when arguments are
+# given. Extra arguments go to `swift test` (e.g. --filter OracleParity).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -57,4 +57,10 @@ swift test "$@"
 # A short fuzz pass of each target (the long one: bash scripts/fuzz.sh all 600).
 if [ $# -eq 0 ]; then
     bash scripts/fuzz.sh all "${KTSX_FUZZ_SECONDS:-20}"
+fi
+# The package as an operator installs it (needs root): built, installed, its unit verified, its configuration
+# checked as shipped, and the SFTP test run again against the installed binary; then removed, with the
+# users and folders it made when they were not there before.
+if [ $# -eq 0 ] && [ "$(id -u)" -eq 0 ]; then
+    bash scripts/check_package.sh
 fi

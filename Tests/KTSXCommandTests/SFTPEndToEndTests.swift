@@ -8,10 +8,12 @@ import Testing
 import Glibc
 #endif
 
-/// A real OpenSSH server on loopback serving the drop tree the way production does: `internal-sftp` with
-/// a chroot per participant, key authentication. The test owns the server (a child process on a free
-/// port with its own configuration) and the accounts it creates: when it is done, the server is stopped and
-/// the accounts and sshd's privilege-separation folder it made are removed, leaving the machine as it was.
+/// A real OpenSSH server on loopback serving the drop tree the way production does: the package's sshd
+/// block (`packaging/sshd-ktsx-partners.conf`: `internal-sftp` chrooted in each partner's folder, keys kept
+/// by root, no forwarding) over accounts made by `ktsx participant add`. The test owns the server (a child
+/// process on a free port with its own configuration) and what it creates: when it is done, the server is
+/// stopped and the accounts, group and sshd's privilege-separation folder it made are removed, leaving the
+/// machine as it was.
 final class SFTPServer {
     let base: URL
     let port: Int
@@ -21,9 +23,12 @@ final class SFTPServer {
     private(set) var createdAccounts: [String] = []
     /// Whether this server created `/run/sshd`.
     private let createdRunDirectory: Bool
+    /// Whether the partners' group was made for this server.
+    private let createdGroup: Bool
 
-    /// Starts sshd for `participants` (orgId → account name), chrooted into `dropRoot/<orgId>`.
-    init(base: URL, dropRoot: URL, participants: [String: String]) throws {
+    /// Starts sshd for `participants` (orgIds listed in `config`'s participants.csv), each set up by `ktsx
+    /// participant add` as account `kx<orgId>`, chrooted into `dropRoot/<orgId>`.
+    init(base: URL, config: URL, participants: [String]) throws {
         self.base = base
         key = base.appendingPathComponent("client_key")
         try FileManager.default.createDirectory(at: base.appendingPathComponent("keys"), withIntermediateDirectories: true)
@@ -35,26 +40,18 @@ final class SFTPServer {
             let result = try runProcess(command[0], Array(command.dropFirst()))
             guard result.status == 0 else { throw OracleFailure(message: "ssh-keygen: \(result.standardError)") }
         }
-        let publicKey = try String(contentsOf: URL(fileURLWithPath: key.path + ".pub"), encoding: .utf8)
-        var matches = ""
-        for (orgId, account) in participants.sorted(by: { $0.key < $1.key }) {
-            if getpwnam(account) == nil {
-                let created = try runProcess("useradd", ["-M", "-d", "/", "-s", "/usr/sbin/nologin", account])
-                guard created.status == 0 else { throw OracleFailure(message: "useradd: \(created.standardError)") }
-                createdAccounts.append(account)
-            }
-            _ = try runProcess("usermod", ["-p", "*", account])  // a locked account cannot log in, even with a key
-            try publicKey.write(to: base.appendingPathComponent("keys/\(account)"), atomically: true, encoding: .utf8)
-            guard let user = getpwnam(account) else { throw OracleFailure(message: "no account \(account)") }
-            // The participant may write its inbound/ and take files from its outbound/.
-            for folder in ["inbound", "outbound"] {
-                chown(dropRoot.appendingPathComponent("\(orgId)/\(folder)").path, user.pointee.pw_uid, user.pointee.pw_gid)
-                chmod(dropRoot.appendingPathComponent("\(orgId)/\(folder)").path, 0o750)
-            }
-            // README's block for partner accounts: SFTP and nothing else (no tunnel to the review page).
-            matches += "Match User \(account)\n    ChrootDirectory \(dropRoot.path)/\(orgId)\n    ForceCommand internal-sftp\n"
-                + "    DisableForwarding yes\n    PermitTTY no\n"
+        createdGroup = getgrnam("ktsx-partners") == nil
+        let keys = base.appendingPathComponent("keys").path
+        for orgId in participants {
+            let account = "kx\(orgId)"
+            if getpwnam(account) == nil { createdAccounts.append(account) }
+            let added = try runProcess(
+                Repository.ktsx.path, ["participant", "add", orgId, "--config", config.path, "--ssh-key", key.path + ".pub", "--keys-dir", keys])
+            guard added.status == 0 else { throw OracleFailure(message: "ktsx participant add: \(added.standardError)") }
         }
+        // The package's block, its keys where this server keeps them.
+        let matches = try String(contentsOf: Repository.root.appendingPathComponent("packaging/sshd-ktsx-partners.conf"), encoding: .utf8)
+            .replacingOccurrences(of: "/etc/ktsx/keys", with: keys)
         port = try SFTPServer.freePort()
         let config = base.appendingPathComponent("sshd_config")
         try """
@@ -62,12 +59,10 @@ final class SFTPServer {
             ListenAddress 127.0.0.1
             HostKey \(base.appendingPathComponent("host_key").path)
             PidFile \(base.appendingPathComponent("sshd.pid").path)
-            AuthorizedKeysFile \(base.path)/keys/%u
             PasswordAuthentication no
             KbdInteractiveAuthentication no
             PubkeyAuthentication yes
             UsePAM no
-            StrictModes no
             Subsystem sftp internal-sftp
             \(matches)
             """.write(to: config, atomically: true, encoding: .utf8)
@@ -95,6 +90,7 @@ final class SFTPServer {
             }
         }
         SFTPServer.removeAccounts(createdAccounts)
+        if createdGroup { _ = try? runProcess("groupdel", ["ktsx-partners"]) }
         if createdRunDirectory { rmdir("/run/sshd") }
     }
 
@@ -195,12 +191,11 @@ struct SFTPEndToEndTests {
         let tree = try DropTreeFixture(root: root, quietPeriod: "500ms")
         try tree.loadRoster()
         chmod(tree.drop.path, 0o755)
-        let accountBefore = getpwnam("kx165901") != nil
-        try await exchange(
-            over: SFTPServer(base: root.appendingPathComponent("sshd"), dropRoot: tree.drop, participants: ["165901": "kx165901"]),
-            tree: tree, root: root)
-        // The server is stopped and its account removed with it.
+        let (accountBefore, groupBefore) = (getpwnam("kx165901") != nil, getgrnam("ktsx-partners") != nil)
+        try await exchange(over: SFTPServer(base: root.appendingPathComponent("sshd"), config: tree.config, participants: ["165901"]), tree: tree, root: root)
+        // The server is stopped and its account and group removed with it.
         #expect(accountBefore || getpwnam("kx165901") == nil, "the test left its account kx165901 on the machine")
+        #expect(groupBefore || getgrnam("ktsx-partners") == nil, "the test left the group ktsx-partners on the machine")
     }
 
     /// The center's upload, acknowledgement, download and pickup over `server`.

@@ -22,8 +22,9 @@ public enum Repository {
     /// `Schemas/`.
     public static var schemas: URL { root.appendingPathComponent("Schemas") }
 
-    /// The `ktsx` binary built beside the test bundle.
-    public static let ktsx = product("ktsx")
+    /// The `ktsx` binary built beside the test bundle, or the one `KTSX_TEST_BINARY` names (CI runs the SFTP
+    /// test again against the binary the package installed).
+    public static let ktsx = ProcessInfo.processInfo.environment["KTSX_TEST_BINARY"].map { URL(fileURLWithPath: $0) } ?? product("ktsx")
 
     /// The fuzz harness built beside the test bundle, as a replayer (`ktsx-fuzz TARGET FILE...`).
     public static let ktsxFuzz = product("ktsx-fuzz")
