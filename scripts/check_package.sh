@@ -43,5 +43,28 @@ fi
 runuser -u ktsx -- /usr/bin/ktsx check --config /etc/ktsx >/dev/null
 mkdir -p /run/sshd
 sshd -t -f /etc/ssh/sshd_config
-KTSX_TEST_BINARY=/usr/bin/ktsx swift test --skip-build --filter "SFTPEndToEnd|ParticipantAdd"
+# A partner added as README says, then the whole server checked; then the same server broken once.
+key_dir=$(mktemp -d)
+ssh-keygen -q -t ed25519 -N "" -f "$key_dir/partner"
+had_partner=$(getent passwd kx165903 >/dev/null && echo yes || echo no)
+/usr/bin/ktsx participant add 165903 --name "Package Check ATC" --classification C2 --ssh-key "$key_dir/partner.pub" --config /etc/ktsx
+/usr/bin/ktsx doctor --config /etc/ktsx
+# The service as the unit runs it: the user ktsx with CAP_CHOWN alone. The partner's file (written as the
+# partner) is claimed and acknowledged; the acknowledgement is the partner's, in its outbound/.
+runuser -u kx165903 -- cp Schemas/examples/ATT.example.csv /srv/ktsx/drop/165903/inbound/att.csv
+setpriv --reuid ktsx --regid ktsx --init-groups --inh-caps +chown --ambient-caps +chown --bounding-set -all,+chown \
+    /usr/bin/ktsx run --once --max-wait 30 --config /etc/ktsx --log-level warning
+ack=/srv/ktsx/drop/165903/outbound/att.csv.ack.csv
+[ "$(stat -c %U "$ack")" = kx165903 ] || { echo "check_package: the acknowledgement is not the partner's: $(stat -c '%U %a' "$ack")" >&2; exit 1; }
+runuser -u kx165903 -- rm "$ack"
+[ "$(stat -c %U /var/lib/ktsx/ledger.sqlite)" = ktsx ] || { echo "check_package: the ledger is not the service's" >&2; exit 1; }
+chmod 0777 /srv/ktsx/drop/165903/inbound
+if /usr/bin/ktsx doctor --config /etc/ktsx >"$key_dir/broken.txt"; then
+    echo "check_package: ktsx doctor found nothing wrong with an inbound/ open to everyone" >&2
+    exit 1
+fi
+grep -q "inbound is open to every user" "$key_dir/broken.txt"
+[ "$had_partner" = yes ] || userdel kx165903
+rm -rf "$key_dir"
+KTSX_TEST_BINARY=/usr/bin/ktsx swift test --skip-build --filter "SFTPEndToEnd|ParticipantAdd|DoctorTests"
 echo "check_package: the package installs, checks, and serves SFTP as README says"

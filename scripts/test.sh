@@ -5,7 +5,8 @@
 #   openssh-client (the SFTP end-to-end test starts its own sshd on a free loopback port), curl (the review
 #   page's /healthz from a test), chromium and
 #   chromium-driver (the review page's browser test), postgresql-15 (scripts/postgres.sh starts a throwaway
-#   server on loopback for the PostgreSQL ledger's tests, unless KTSX_TEST_POSTGRES_URL names one).
+#   server on loopback for the PostgreSQL ledger's tests, unless KTSX_TEST_POSTGRES_URL names one);
+#   binutils and adduser for the package's check.
 #   PyPI: frictionless (the CSV oracle), selenium (drives Chromium in the browser test).
 # Before the tests, every generated file is regenerated from its source and must not change
 # (scripts/check_generated.sh). After them, a short fuzz pass of each fuzz target (KTSX_FUZZ_SECONDS,
@@ -27,6 +28,11 @@ command -v curl >/dev/null 2>&1 || packages+=(curl)
 [ -x /usr/bin/chromium ] || packages+=(chromium)
 [ -x /usr/bin/chromedriver ] || packages+=(chromium-driver)
 [ -d /usr/share/fonts/truetype/dejavu ] || packages+=(fonts-dejavu-core)
+# The package's check (as root): strip, adduser (its postinst); systemd-analyze checks its unit where installed.
+if [ "$(id -u)" -eq 0 ] && [ $# -eq 0 ]; then
+    command -v strip >/dev/null 2>&1 || packages+=(binutils)
+    command -v adduser >/dev/null 2>&1 || packages+=(adduser)
+fi
 if [ ${#packages[@]} -gt 0 ]; then
     sudo=""
     [ "$(id -u)" -ne 0 ] && sudo=sudo

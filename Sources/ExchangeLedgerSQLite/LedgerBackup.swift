@@ -96,3 +96,32 @@ extension SQLiteLedger {
         close(descriptor)
     }
 }
+
+extension SQLiteLedger {
+    /// Where a ledger file stands against this ktsx's migrations, read without changing it.
+    public struct SchemaStatus: Sendable, Equatable {
+        /// Migrations applied that this ktsx knows.
+        public var applied: Int
+        /// Migrations this ktsx would apply when it opens the file.
+        public var pending: [String]
+        /// Migrations applied that this ktsx does not know (the file is from a newer ktsx).
+        public var unknown: [String]
+    }
+
+    /// Reads the migrations applied to the ledger at `path` (opened read-only; nothing migrated).
+    public static func schemaStatus(ofLedgerAt path: String) throws(LedgerError) -> SchemaStatus {
+        do {
+            var configuration = Configuration()
+            configuration.readonly = true
+            let database = try DatabaseQueue(path: path, configuration: configuration)
+            defer { try? database.close() }
+            let applied = try database.read { try migrator.appliedIdentifiers($0) }
+            let known = migrator.migrations
+            return SchemaStatus(
+                applied: known.filter(applied.contains).count, pending: known.filter { !applied.contains($0) },
+                unknown: applied.filter { !known.contains($0) }.sorted())
+        } catch {
+            throw LedgerError(.storage, "cannot read the ledger at \(path): \(error)", cause: error)
+        }
+    }
+}

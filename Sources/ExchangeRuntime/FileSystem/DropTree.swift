@@ -317,9 +317,11 @@ public struct DropTree: Sendable {
     /// participant lists changes: the temporary is hidden (and ignored by our own poller).
     public func prepare(_ bytes: [UInt8], named name: String, in directory: String, receiptId: String) throws {
         // The file belongs to whoever owns the folder (the participant's SFTP account), so that the
-        // participant can read and remove it.
+        // participant can read and remove it. Its group (the folder's: the service's) may read and write it:
+        // with the kernel's protected hard links, a service that is not root may link (place) a file it
+        // does not own only when it may read and write it.
         try fileSystem.writeFile(
-            "\(directory)/\(DropTree.temporaryName(for: name, receiptId: receiptId))", bytes: bytes, mode: 0o640, ownerOfFolder: true)
+            "\(directory)/\(DropTree.temporaryName(for: name, receiptId: receiptId))", bytes: bytes, mode: 0o660, ownerOfFolder: true)
     }
 
     /// Flushes the names of files prepared in `directories` (one flush per folder, after all its files):

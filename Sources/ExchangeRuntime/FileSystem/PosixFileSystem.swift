@@ -106,6 +106,9 @@ public struct PosixFileSystem: FileSystem {
     public func createFile(_ path: String, mode: UInt32, ownerOfFolder: Bool) throws -> any WritableFile {
         let descriptor = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, mode_t(mode))
         guard descriptor >= 0 else { throw DropTreeError("cannot create", path) }
+        // The mode asked for, whatever the process's umask (a command run with umask 022 writes as the service
+        // does); before the owner changes, after which only the new owner (or root) may change it.
+        _ = fchmod(descriptor, mode_t(mode))
         if ownerOfFolder {
             // Only possible when running as root; otherwise the file stays ours.
             var folder = stat()
