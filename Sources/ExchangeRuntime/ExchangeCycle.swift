@@ -264,8 +264,6 @@ public struct ExchangeCycle: Sendable {
         var medium: Set<String>
         var listedAt: Duration
         var waiting: Int
-        /// When the first of the waiting files will have been quiet for the quiet period.
-        var soonestQuiet: Duration?
     }
 
     /// A sender's files in a pass: those it may be dealt (`ready`), those held behind a large file, and what
@@ -345,7 +343,6 @@ public struct ExchangeCycle: Sendable {
                 var large: Set<String> = []
                 var medium: Set<String> = []
                 var waiting = 0
-                var soonestQuiet: Duration?
                 for entry in entries {
                     switch decisions[entry.name] {
                     case .ready:
@@ -358,7 +355,8 @@ public struct ExchangeCycle: Sendable {
                     case .setAside: setAside.append((participant, participantLogger, entry))
                     case .wait(let quietAt):
                         waiting += 1
-                        if let quietAt { soonestQuiet = min(soonestQuiet ?? quietAt, quietAt) }
+                        // (A sender not listed again, whose files are known, is looked at on its own schedule.)
+                        if let quietAt { summary.soonestQuiet = min(summary.soonestQuiet ?? quietAt, quietAt) }
                     case .ignore, nil: break
                     }
                 }
@@ -367,13 +365,11 @@ public struct ExchangeCycle: Sendable {
                 let failedLately = Set(ready.filter { failuresLogged["\(participant.orgId)/\($0)"] != nil })
                 if !failedLately.isEmpty { ready = ready.filter { !failedLately.contains($0) } + ready.filter(failedLately.contains) }
                 summary.waiting += waiting
-                fresh[participant.orgId] = KnownReady(
-                    names: ready, large: large, medium: medium, listedAt: now, waiting: waiting, soonestQuiet: soonestQuiet)
+                fresh[participant.orgId] = KnownReady(names: ready, large: large, medium: medium, listedAt: now, waiting: waiting)
             }
         }
         // (Files a known sender's last listing showed still changing are counted as still waiting.)
         summary.waiting += known.values.reduce(0) { $0 + $1.waiting }
-        summary.soonestQuiet = (Array(known.values) + Array(fresh.values)).compactMap(\.soonestQuiet).min()
         var queues: [SenderQueue] = []
         for participant in participants {
             guard let ready = known[participant.orgId] ?? fresh[participant.orgId], !ready.names.isEmpty else { continue }
@@ -474,7 +470,7 @@ public struct ExchangeCycle: Sendable {
             guard !failedSenders.contains(orgId), !left.isEmpty || !queue.held.isEmpty else { continue }
             knownReady[orgId] = KnownReady(
                 names: left + queue.held, large: queue.known.large, medium: queue.known.medium, listedAt: queue.known.listedAt,
-                waiting: queue.known.waiting, soonestQuiet: queue.known.soonestQuiet)
+                waiting: queue.known.waiting)
         }
 
         // The file in the second lane is still to be acknowledged.

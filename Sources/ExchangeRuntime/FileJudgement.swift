@@ -105,8 +105,7 @@ extension FileProcessor {
         /// Names free in the recipients' `outbound/` now: a file judged for the first time.
         case free
         /// The names its outputs were given when the file was judged before the ledger was restored from a
-        /// backup (`takeUpAgain`): the preferred name when a file holds it that no waiting delivery
-        /// claims, else the fallback.
+        /// backup (`takeUpAgain`, `OutboundWriter.namesWrittenBefore`).
         case asWrittenBefore
     }
 

@@ -1,7 +1,6 @@
 import ExchangeCore
 import Foundation
 import Logging
-import Synchronization
 
 /// Log lines as one JSON object each (`log_format = json`), for log shippers: the fields of the text lines
 /// (`time`, `level`, `label`, `source`, `message`) and the metadata's keys beside them, one write per line so
@@ -86,22 +85,5 @@ public struct JSONLogHandler: LogHandler {
         return "\(instant.iso8601.dropLast())." + String(repeating: "0", count: 3 - digits.count) + digits + "Z"
     }
 
-    /// A JSON string: quotes, backslashes and control characters escaped, everything else as it is (UTF-8).
-    static func quoted(_ text: String) -> String {
-        var out = "\""
-        for scalar in text.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            case _ where scalar.value < 0x20 || scalar.value == 0x7F || (0x2028...0x2029).contains(scalar.value):
-                let hex = String(scalar.value, radix: 16)
-                out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-            default: out.unicodeScalars.append(scalar)
-            }
-        }
-        return out + "\""
-    }
+    private static func quoted(_ text: String) -> String { ReportRenderer.jsonString(text) }
 }

@@ -241,24 +241,12 @@ struct Doctor: ParsableCommand {
         (try? output("bash", ["-c", "exec 3<>/dev/tcp/\(host)/\(port)"])) != nil
     }
 
-    /// A command's standard output; throws its error output when it fails.
+    /// A command's standard output; throws the first line of its error output when it fails.
     private static func output(_ command: String, _ arguments: [String]) throws(DoctorFailure) -> String {
-        let process = Process()
-        process.executableURL = URL(
-            fileURLWithPath: ["/usr/sbin/\(command)", "/usr/bin/\(command)", "/bin/\(command)"].first { FileManager.default.isExecutableFile(atPath: $0) }
-                ?? command)
-        process.arguments = arguments
-        let (output, errors) = (Pipe(), Pipe())
-        process.standardOutput = output
-        process.standardError = errors
-        do { try process.run() } catch { throw DoctorFailure(reason: "\(command): \(error)") }
-        let text = output.fileHandleForReading.readDataToEndOfFile()
-        let message = errors.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        guard process.terminationStatus == 0 else {
-            throw DoctorFailure(reason: String(decoding: message, as: UTF8.self).trimmingWhitespace().split(separator: "\n").first.map(String.init) ?? command)
-        }
-        return String(decoding: text, as: UTF8.self)
+        let result: SystemCommand
+        do { result = try SystemCommand.run(command, arguments) } catch { throw DoctorFailure(reason: "\(command): \(error)") }
+        guard result.status == 0 else { throw DoctorFailure(reason: result.errors.split(separator: "\n").first.map(String.init) ?? command) }
+        return result.output
     }
 }
 

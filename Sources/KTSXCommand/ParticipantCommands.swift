@@ -175,21 +175,10 @@ struct ParticipantAdd: ParsableCommand {
     /// Runs a system command; throws with its error output when it fails (unless `mayFail`).
     @discardableResult
     static func run(_ command: String, _ arguments: [String], mayFail: Bool = false) throws -> Int32 {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: ["/usr/sbin/\(command)", "/usr/bin/\(command)", "/sbin/\(command)"].first {
-            FileManager.default.isExecutableFile(atPath: $0)
-        } ?? command)
-        process.arguments = arguments
-        let errors = Pipe()
-        process.standardError = errors
-        process.standardOutput = FileHandle.nullDevice
-        try process.run()
-        let message = errors.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        if process.terminationStatus != 0, !mayFail {
-            throw ConfigurationFailure(
-                message: "\(command) \(arguments.joined(separator: " ")) failed: \(String(decoding: message, as: UTF8.self).trimmingWhitespace())")
+        let result = try SystemCommand.run(command, arguments)
+        if result.status != 0, !mayFail {
+            throw ConfigurationFailure(message: "\(command) \(arguments.joined(separator: " ")) failed: \(result.errors)")
         }
-        return process.terminationStatus
+        return result.status
     }
 }
