@@ -6,7 +6,8 @@
 #   /etc/ssh/sshd_config.d/ktsx-partners.conf      SFTP-only, chrooted partner accounts (conffile)
 #   /usr/share/doc/ktsx/                           README, BENCHMARKS, the schemas' README
 # Installing it makes the system user and group ktsx, the group ktsx-partners, /var/lib/ktsx (ktsx, 700),
-# /srv/ktsx/drop (root, 755) and /etc/ktsx/keys; it starts nothing. Prints the package's path.
+# /srv/ktsx/drop (root, 755), /etc/ssh/ktsx-keys (partners' keys) and /var/backups/ktsx (ktsx, 700); it
+# starts nothing. Prints the package's path.
 #   bash scripts/package.sh            # version 0.<commits>, or KTSX_VERSION
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -44,6 +45,7 @@ cat >"$stage/DEBIAN/control" <<EOF
 Package: ktsx
 Version: $version
 Architecture: $arch
+Installed-Size: $(du -sk --exclude=DEBIAN "$stage" | cut -f1)
 Maintainer: KTS Exchange <ktsx@localhost>
 Depends: $depends, adduser, openssh-server
 Section: net
@@ -65,7 +67,9 @@ if [ "$1" = configure ]; then
     getent group ktsx-partners >/dev/null || addgroup --system --quiet ktsx-partners
     install -d -m 0700 -o ktsx -g ktsx /var/lib/ktsx
     install -d -m 0755 -o root -g root /srv/ktsx /srv/ktsx/drop
-    install -d -m 0755 -o root -g root /etc/ktsx/keys
+    # Partners' keys: root's, and readable by the accounts (sshd reads them as the account).
+    install -d -m 0755 -o root -g root /etc/ssh/ktsx-keys
+    install -d -m 0700 -o ktsx -g ktsx /var/backups/ktsx
     chgrp ktsx /etc/ktsx /etc/ktsx/ktsx.conf /etc/ktsx/participants.csv
     chmod 0750 /etc/ktsx
     if [ -d /run/systemd/system ]; then systemctl daemon-reload || true; fi

@@ -154,8 +154,13 @@ struct Doctor: ParsableCommand {
                 let keyFiles = (effective["authorizedkeysfile"] ?? "").split(separator: " ").map {
                     $0.replacingOccurrences(of: "%u", with: name).replacingOccurrences(of: "%h", with: home)
                 }
-                if !keyFiles.contains(where: { (Doctor.status($0)?.st_size ?? 0) > 0 }) {
+                // sshd reads the keys as the account: the file and every folder above it must let it.
+                let readable = keyFiles.filter { (Doctor.status($0)?.st_size ?? 0) > 0 }
+                if readable.isEmpty {
                     problems.append("it has no key where sshd looks (\(keyFiles.joined(separator: " ")))")
+                } else if !readable.contains(where: { Doctor.readable($0, by: account.pointee.pw_uid, group: account.pointee.pw_gid) }) {
+                    problems.append(
+                        "sshd cannot read its key as the account (\(readable.joined(separator: " "))): the file must be readable, and every folder above it enterable, by the account")
                 }
             }
             if problems.isEmpty {
@@ -235,6 +240,11 @@ struct Doctor: ParsableCommand {
     private static func status(_ path: String) -> stat? {
         var info = stat()
         return lstat(path, &info) == 0 ? info : nil
+    }
+
+    /// Whether the user `uid` (of group `group`, no other groups) may read `path`, asked of the kernel as that user.
+    private static func readable(_ path: String, by uid: uid_t, group: gid_t) -> Bool {
+        (try? output("setpriv", ["--reuid=\(uid)", "--regid=\(group)", "--clear-groups", "/usr/bin/test", "-r", path])) != nil
     }
 
     private static func reachable(host: String, port: Int) -> Bool {

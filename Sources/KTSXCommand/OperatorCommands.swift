@@ -215,6 +215,7 @@ struct Restore: AsyncParsableCommand {
             guard rename(ledgerPath + suffix, aside + suffix) == 0 else {
                 throw ConfigurationFailure(message: "cannot move \(ledgerPath + suffix) aside: \(String(cString: strerror(errno)))")
             }
+            chmod(aside + suffix, 0o600)  // student data, kept for its owner only
             moved.append((ledgerPath + suffix, aside + suffix))
         }
         do {

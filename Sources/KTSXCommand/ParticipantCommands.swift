@@ -56,7 +56,7 @@ struct ParticipantAdd: ParsableCommand {
     var sshKey: String
 
     @Option(help: "Where sshd finds partners' keys (AuthorizedKeysFile of the sshd block).")
-    var keysDir: String = "/etc/ktsx/keys"
+    var keysDir: String = "/etc/ssh/ktsx-keys"
 
     @Option(help: "The group of the partners' accounts (the sshd block's Match Group).")
     var group: String = "ktsx-partners"

@@ -41,7 +41,7 @@ struct DoctorTests {
             ["participant", "add", "165902", "--config", config.path, "--ssh-key", key.path + ".pub", "--keys-dir", keys, "--group", group, "--service-group", "root"])
         #expect(added.status == 0, "\(added.standardError)")
         let block = try String(contentsOf: Repository.root.appendingPathComponent("packaging/sshd-ktsx-partners.conf"), encoding: .utf8)
-            .replacingOccurrences(of: "/etc/ktsx/keys", with: keys).replacingOccurrences(of: "Match Group ktsx-partners", with: "Match Group \(group)")
+            .replacingOccurrences(of: "/etc/ssh/ktsx-keys", with: keys).replacingOccurrences(of: "Match Group ktsx-partners", with: "Match Group \(group)")
         let sshd = root.appendingPathComponent("sshd_config")
         func writeSSHD(_ block: String) throws {
             try "HostKey \(hostKey.path)\nUsePAM no\nSubsystem sftp internal-sftp\n\(block)".write(to: sshd, atomically: true, encoding: .utf8)
@@ -59,6 +59,7 @@ struct DoctorTests {
 
         // Broken: a folder open to everyone, the account locked, forwarding allowed, the review page on every interface.
         chmod(root.appendingPathComponent("drop/165902/inbound").path, 0o777)
+        chmod(keys, 0o700)  // the key there, but not for the account that sshd reads it as
         #expect(try runProcess("usermod", ["-L", account]).status == 0)
         try writeSSHD(block.replacingOccurrences(of: "    DisableForwarding yes\n", with: ""))
         try "drop_root = ../drop\nstate_dir = ../state\nreview_address = 0.0.0.0:8480\n".write(to: settings, atomically: true, encoding: .utf8)
@@ -68,6 +69,7 @@ struct DoctorTests {
         #expect(fixes.contains { $0.contains("inbound is open to every user of the machine") }, "\(fixes)")
         #expect(fixes.contains { $0.contains("it is locked") && $0.contains("usermod -p '*' kx165902") }, "\(fixes)")
         #expect(fixes.contains { $0.contains("it can forward ports") }, "\(fixes)")
+        #expect(fixes.contains { $0.contains("sshd cannot read its key as the account") }, "\(fixes)")
         #expect(fixes.contains { $0.contains("review page listens on 0.0.0.0:8480") }, "\(fixes)")
         // (The account's two problems are one line.)
         #expect(fixes.count == 3, "\(fixes)")

@@ -51,7 +51,7 @@ final class SFTPServer {
         }
         // The package's block, its keys where this server keeps them.
         let matches = try String(contentsOf: Repository.root.appendingPathComponent("packaging/sshd-ktsx-partners.conf"), encoding: .utf8)
-            .replacingOccurrences(of: "/etc/ktsx/keys", with: keys)
+            .replacingOccurrences(of: "/etc/ssh/ktsx-keys", with: keys)
         port = try SFTPServer.freePort()
         let config = base.appendingPathComponent("sshd_config")
         try """
