@@ -238,7 +238,9 @@ struct HashPassword: ParsableCommand {
         commandName: "hash-password",
         abstract: "Read a password on standard input and add a support-users.csv row with its bcrypt hash.",
         discussion: """
-            With --config DIR the row is added to DIR/support-users.csv (created with its header, readable by its owner             only); without, it is printed. Example: ktsx hash-password --user jdoe --config /etc/ktsx < password.txt.             Only the hash is kept.
+            With --config DIR the row is added to DIR/support-users.csv (created with its header, readable by its owner \
+            and the directory's group, the service's, only); without, it is printed. Example: ktsx hash-password --user jdoe --config /etc/ktsx < password.txt. \
+            Only the hash is kept.
             """)
 
     @Option(help: "The user name for the row.")
@@ -270,6 +272,13 @@ struct HashPassword: ParsableCommand {
         let descriptor = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0o600)
         guard descriptor >= 0 else { throw ValidationError("cannot write \(path): \(String(cString: strerror(errno)))") }
         defer { close(descriptor) }
+        // A new file takes the directory's group (the service's, as the package sets /etc/ktsx up), which may
+        // read it: the service runs as its own user, not as whoever made the file.
+        var folder = stat()
+        if isNew, stat(config, &folder) == 0 {
+            _ = fchown(descriptor, getuid(), folder.st_gid)
+            _ = fchmod(descriptor, 0o640)
+        }
         var text = isNew ? SupportUsers.columns.joined(separator: ",") + "\n" : ""
         // A file that does not end its last line gets one first, so the row stands on its own line.
         if !isNew, let existing = FileManager.default.contents(atPath: path), let last = existing.last, last != UInt8(ascii: "\n") {

@@ -9,7 +9,7 @@ import Glibc
 /// The review page's login file, as README's own commands make it, and what a broken one does.
 @Suite("The support users' file: made with its header, and a broken one never stops the exchange", .serialized)
 struct SupportUsersFileTests {
-    @Test("hash-password --config creates support-users.csv with its header (owner-only), then adds rows")
+    @Test("hash-password --config creates support-users.csv with its header (its owner's, readable by the directory's group), then adds rows")
     func hashPasswordWritesTheFile() throws {
         try withTemporaryDirectory { root in
             for user in ["jdoe", "asmith"] {
@@ -23,7 +23,8 @@ struct SupportUsersFileTests {
             #expect(lines.first == "username,passwordHash")
             #expect(lines.dropFirst().map { $0.split(separator: ",").first.map(String.init) } == ["jdoe", "asmith"])
             let mode = try #require(try FileManager.default.attributesOfItem(atPath: path)[.posixPermissions] as? Int)
-            #expect(mode & 0o077 == 0)
+            // Its owner and the directory's group (the service's) may read it; nobody else.
+            #expect(mode & 0o037 == 0 && mode & 0o040 != 0, "\(String(mode, radix: 8))")
         }
     }
 
