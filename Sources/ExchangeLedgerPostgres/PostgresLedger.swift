@@ -267,7 +267,22 @@ public final class PostgresLedger: LedgerStore, Service {
                 "CREATE INDEX held_by_recipient_day ON held_record(type, recipient_org_id, record_date, natural_key)",
             ]
         ),
+        (
+            // Attendance keys start with their date (`RecordTypeDescriptor.attendance`), so a day's records
+            // sit side by side in the key's index: keys held before are rewritten (`AttendanceKeys.dayFirst`).
+            // Only enrollments are looked up by student: the other types leave that index.
+            "8-attendance-keys-by-day",
+            [
+                PostgresQuery(unsafeSQL: "UPDATE held_record SET natural_key = \(dayFirstKey) WHERE type = 'ATT' AND natural_key !~ '^[0-9]{4}-'"),
+                PostgresQuery(unsafeSQL: "UPDATE accepted_record SET natural_key = \(dayFirstKey) WHERE type = 'ATT' AND natural_key !~ '^[0-9]{4}-'"),
+                "DROP INDEX held_by_student",
+                "CREATE INDEX held_by_student ON held_record(type, ssid, center_org_id, natural_key) WHERE type = 'ENR'",
+            ]
+        ),
     ]
+
+    /// `natural_key` (`ssid|center|date|course|section|period`) with its date moved first, in SQL.
+    private static let dayFirstKey = [3, 1, 2, 4, 5, 6].map { "split_part(natural_key, '|', \($0))" }.joined(separator: " || '|' || ")
 
     /// The server's clock in SQL: seconds since the epoch.
     private static let leaseClock = "extract(epoch FROM clock_timestamp())::bigint"
@@ -1017,6 +1032,12 @@ public final class PostgresLedger: LedgerStore, Service {
 
     public func jobRuns(_ job: JobKind) async throws(LedgerError) -> [JobRun] {
         try await decoded("listing job runs", "SELECT * FROM job_run WHERE job = \(job.rawValue) ORDER BY seq", PostgresLedger.jobRun(from:))
+    }
+
+    public func latestJobRun(_ job: JobKind) async throws(LedgerError) -> JobRun? {
+        try await decoded(
+            "finding the latest job run", "SELECT * FROM job_run WHERE job = \(job.rawValue) ORDER BY seq DESC LIMIT 1", PostgresLedger.jobRun(from:)
+        ).first
     }
 
     public func gradesClaimed(by runId: String) async throws(LedgerError) -> [GradeToPost] {

@@ -294,7 +294,27 @@ public final class SQLiteLedger: LedgerStore {
                     CREATE INDEX held_by_recipient_day ON held_record(type, recipient_org_id, record_date, natural_key);
                     """)
         }
+        migrator.registerMigration("8-attendance-keys-by-day") { db in
+            // Attendance keys now start with their date (`RecordTypeDescriptor.attendance`): a day's records
+            // sit side by side in the key's index. Keys held before are rewritten (date, then the rest in
+            // order). Only enrollments are looked up by student: the other types leave that index.
+            db.add(function: SQLiteLedger.dayFirstKey)
+            try db.execute(
+                sql: """
+                    UPDATE held_record SET natural_key = ktsx_day_first_key(natural_key) WHERE type = 'ATT';
+                    UPDATE accepted_record SET natural_key = ktsx_day_first_key(natural_key) WHERE type = 'ATT';
+                    DROP INDEX held_by_student;
+                    CREATE INDEX held_by_student ON held_record(type, ssid, center_org_id, natural_key) WHERE type = 'ENR';
+                    """)
+            db.remove(function: SQLiteLedger.dayFirstKey)
+        }
         return migrator
+    }
+
+    /// An attendance key written before migration 8 (`ssid|center|date|...`) with its date moved first.
+    static let dayFirstKey = DatabaseFunction("ktsx_day_first_key", argumentCount: 1, pure: true) { values in
+        guard let key = String.fromDatabaseValue(values[0]) else { return nil }
+        return AttendanceKeys.dayFirst(key)
     }
 
     /// The ledger's clock in SQL: seconds since the epoch.
@@ -529,7 +549,9 @@ public final class SQLiteLedger: LedgerStore {
 
     public func unfinishedReceipts() async throws(LedgerError) -> [Receipt] {
         try await read("listing unfinished receipts") { db in
-            try Row.fetchAll(db, sql: "SELECT * FROM receipt WHERE state <> 'finished' ORDER BY rowid")
+            // From the partial index of unfinished receipts (a few rows), sorted after: in rowid order SQLite
+            // would walk every receipt of the ledger to skip the sort.
+            try Row.fetchAll(db, sql: SQLiteLedger.unfinishedReceiptsInOrder)
                 .map(SQLiteLedger.receipt(from:))
         }
     }
@@ -542,13 +564,11 @@ public final class SQLiteLedger: LedgerStore {
 
     public func pendingDeliveries() async throws(LedgerError) -> [Delivery] {
         try await read("listing pending deliveries") { db in
-            // Asked every second while files wait for pickup: four columns, read by position.
+            // Asked every second while files wait for pickup: four columns, read by position, from the partial
+            // index of waiting deliveries (in time order SQLite walked every delivery of the year).
             let rows = try Row.fetchCursor(
                 db.cachedStatement(
-                    sql: """
-                        SELECT receipt_id, recipient_org_id, file_name, delivered_at FROM delivery
-                        WHERE picked_up_at IS NULL ORDER BY delivered_at, rowid
-                        """))
+                    sql: SQLiteLedger.waitingDeliveriesInOrder))
             var pending: [Delivery] = []
             while let row = try rows.next() {
                 pending.append(
@@ -842,6 +862,15 @@ public final class SQLiteLedger: LedgerStore {
     static let enrollmentsOfStudent = "SELECT * FROM held_record WHERE type = 'ENR' AND ssid = ? AND center_org_id = ? ORDER BY natural_key"
     /// A school's attendance of a day, in key order (from `held_by_recipient_day`, in its order).
     static let attendanceOfDay = "SELECT * FROM held_record WHERE type = 'ATT' AND recipient_org_id = ? AND record_date = ? ORDER BY natural_key"
+    /// Deliveries waiting for pickup, oldest first (from the partial index `delivery_pending`).
+    static let waitingDeliveriesInOrder = """
+        SELECT receipt_id, recipient_org_id, file_name, delivered_at FROM delivery INDEXED BY delivery_pending
+        WHERE picked_up_at IS NULL ORDER BY delivered_at, rowid
+        """
+    /// Receipts not finished, in the order claimed (from the partial index `receipt_unfinished`).
+    static let unfinishedReceiptsInOrder = "SELECT * FROM receipt INDEXED BY receipt_unfinished WHERE state <> 'finished' ORDER BY rowid"
+    /// Job runs not finished, in the order claimed (from the partial index `job_run_unfinished`).
+    static let unfinishedJobRunsInOrder = "SELECT * FROM job_run INDEXED BY job_run_unfinished WHERE state <> 'finished' ORDER BY rowid"
 
     public func enrollments(ssid: String, center: String) async throws(LedgerError) -> [HeldRecord] {
         try await lookup("looking up enrollments") { db in
@@ -878,7 +907,7 @@ public final class SQLiteLedger: LedgerStore {
                     SELECT (SELECT count(*) FROM receipt WHERE state <> 'finished') AS receipts,
                         (SELECT count(*) FROM job_run WHERE state <> 'finished') AS runs,
                         (SELECT count(*) FROM delivery WHERE picked_up_at IS NULL) AS waiting,
-                        (SELECT count(*) FROM delivery WHERE picked_up_at IS NULL AND delivered_at <= ?) AS overdue
+                        (SELECT count(*) FROM delivery INDEXED BY delivery_pending WHERE picked_up_at IS NULL AND delivered_at <= ?) AS overdue
                     """, arguments: [overdueBefore.secondsSinceEpoch])!
             return BacklogCounts(
                 receiptsInProgress: row["receipts"], jobRunsInProgress: row["runs"], deliveriesWaiting: row["waiting"],
@@ -1006,7 +1035,8 @@ public final class SQLiteLedger: LedgerStore {
 
     public func unfinishedJobRuns() async throws(LedgerError) -> [JobRun] {
         try await read("listing unfinished job runs") { db in
-            try Row.fetchAll(db, sql: "SELECT * FROM job_run WHERE state <> 'finished' ORDER BY rowid")
+            // From the partial index, as unfinished receipts are.
+            try Row.fetchAll(db, sql: SQLiteLedger.unfinishedJobRunsInOrder)
                 .map(SQLiteLedger.jobRun(from:))
         }
     }
@@ -1022,6 +1052,15 @@ public final class SQLiteLedger: LedgerStore {
     public func jobRuns(_ job: JobKind) async throws(LedgerError) -> [JobRun] {
         try await read("listing job runs") { db in
             try Row.fetchAll(db, sql: "SELECT * FROM job_run WHERE job = ? ORDER BY rowid", arguments: [job.rawValue])
+                .map(SQLiteLedger.jobRun(from:))
+        }
+    }
+
+    public func latestJobRun(_ job: JobKind) async throws(LedgerError) -> JobRun? {
+        try await read("finding the latest job run") { db in
+            // Backwards through the table, not through the (job, key) index: the latest run of a job is among
+            // the last rows, while the index holds every run of the job in key order.
+            try Row.fetchOne(db, sql: "SELECT * FROM job_run NOT INDEXED WHERE job = ? ORDER BY rowid DESC LIMIT 1", arguments: [job.rawValue])
                 .map(SQLiteLedger.jobRun(from:))
         }
     }

@@ -84,6 +84,36 @@ struct PostgresLedgerTests {
         }
     }
 
+    @Test("a ledger made on PostgreSQL by the release before migration 8 (the scenario's week) opens, migrates, and answers as before, its attendance keys date first")
+    func ledgerBeforeMigration8() async throws {
+        // Made by tools/make_postgres_upgrade_fixture.py with that release's binary: a plain dump of schema ktsx_fixture.
+        let fixture = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+            .appendingPathComponent("Fixtures/postgres-ledger-made-before-migration-8.sql")
+        let server = PostgresLedgerTests.url.replacingOccurrences(of: "?sslmode=disable", with: "")
+        let dropped = try runProcess("psql", [server, "-qc", "DROP SCHEMA IF EXISTS ktsx_fixture CASCADE"])
+        #expect(dropped.status == 0, "\(dropped.standardError)")
+        let loaded = try runProcess("psql", [server, "-q", "-v", "ON_ERROR_STOP=1", "-f", fixture.path])
+        #expect(loaded.status == 0, "\(loaded.standardError)")
+        defer { _ = try? runProcess("psql", [server, "-qc", "DROP SCHEMA IF EXISTS ktsx_fixture CASCADE"]) }
+        var settings = try PostgresLedgerSettings.parse(PostgresLedgerTests.url).get()
+        settings.schema = "ktsx_fixture"
+        let ledger = try await PostgresLedger.open(settings: settings)
+        try await LedgerRunning.with(ledger) {
+            #expect(try await ledger.receipts(matching: ReceiptQuery()).count == 20, "one receipt for each of the scenario's 20 drops")
+            let day = try await ledger.attendance(recipientOrgId: "061010", date: "2026-01-12")
+            #expect(day.count == 20 && day.map(\.naturalKey) == day.map(\.naturalKey).sorted())
+            for held in day {
+                #expect(held.naturalKey.hasPrefix("2026-01-12|") && held.naturalKey == RecordTypeDescriptor.attendance.naturalKey(held.values))
+                #expect(try await ledger.heldRecord(.attendance, key: held.naturalKey)?.receiptId == held.receiptId)
+            }
+            let trail = try await ledger.acceptedRecords(claimedFrom: nil, before: nil).filter { $0.type == .attendance }
+            #expect(!trail.isEmpty && trail.allSatisfy { $0.naturalKey.hasPrefix("2026-01-1") })
+            #expect(try await ledger.enrollments(ssid: "2100007919", center: "061014").count == 2)
+        }
+        let migrations = try runProcess("psql", [server, "-tAc", "SELECT string_agg(name, ' ' ORDER BY name) FROM ktsx_fixture.ledger_migration WHERE name > '7'"])
+        #expect(migrations.standardOutput.trimmingCharacters(in: .whitespacesAndNewlines) == "7-held-lookups-in-key-order 8-attendance-keys-by-day")
+    }
+
     @Test("backed up with pg_dump and restored with pg_restore as README says, the ledger is the one of the dump and works on")
     func dumpAndRestore() async throws {
         let ledger = try await freshPostgresLedger(PostgresLedgerTests.url)

@@ -17,7 +17,7 @@ struct SQLiteLedgerTests {
         }
     }
 
-    @Test("a ledger made by the build before migration 7 (the demo's week) opens, migrates, and answers as before, from its indexes")
+    @Test("a ledger made by the build before migration 7 (the demo's week) opens, migrates, and answers as before, from its indexes, its attendance keys date first")
     func ledgerBeforeMigration7() async throws {
         try await withTemporaryDirectory { directory in
             let fixture = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
@@ -30,6 +30,15 @@ struct SQLiteLedgerTests {
             #expect(day.count == 20 && day.map(\.naturalKey) == day.map(\.naturalKey).sorted())
             #expect(day.allSatisfy { $0.type == .attendance && $0.recipientOrgId == "061010" })
             #expect(try await ledger.enrollments(ssid: "2100007919", center: "061014").count == 2)
+            // Migration 8: each attendance key now starts with its date, and a record is found by the key the
+            // rules make of its fields; the record trail names the same keys.
+            for held in day {
+                #expect(held.naturalKey.hasPrefix("2026-01-12|"), "\(held.naturalKey)")
+                #expect(held.naturalKey == RecordTypeDescriptor.attendance.naturalKey(held.values))
+                #expect(try await ledger.heldRecord(.attendance, key: held.naturalKey)?.receiptId == held.receiptId)
+            }
+            let trail = try await ledger.acceptedRecords(claimedFrom: nil, before: nil).filter { $0.type == .attendance }
+            #expect(!trail.isEmpty && trail.allSatisfy { $0.naturalKey.hasPrefix("2026-01-1") }, "\(trail.map(\.naturalKey).prefix(3))")
             for sql in [SQLiteLedger.enrollmentsOfStudent, SQLiteLedger.attendanceOfDay] {
                 #expect(!(try await ledger.queryPlan(of: sql)).contains { $0.contains("autoindex") || $0.contains("B-TREE") })
             }
@@ -44,6 +53,20 @@ struct SQLiteLedgerTests {
                 let plan = try await ledger.queryPlan(of: sql)
                 #expect(plan.count == 1 && plan[0].contains("USING INDEX \(index) ("), "\(plan)")
                 #expect(!plan.contains { $0.contains("B-TREE") }, "\(plan)")
+            }
+        }
+    }
+
+    @Test("what the service asks every second (waiting deliveries, unfinished work) reads the few rows of its partial index, not a year of rows")
+    func everySecondQueriesUsePartialIndexes() async throws {
+        try await withTemporaryDirectory { directory in
+            let ledger = try SQLiteLedger(path: directory.appendingPathComponent("ledger.sqlite").path)
+            for (sql, index) in [
+                (SQLiteLedger.waitingDeliveriesInOrder, "delivery_pending"), (SQLiteLedger.unfinishedReceiptsInOrder, "receipt_unfinished"),
+                (SQLiteLedger.unfinishedJobRunsInOrder, "job_run_unfinished"),
+            ] {
+                let plan = try await ledger.queryPlan(of: sql)
+                #expect(plan.first?.contains("USING INDEX \(index)") == true, "\(plan)")
             }
         }
     }

@@ -333,6 +333,8 @@ public protocol LedgerStore: Sendable {
     func latestRunKey(_ job: JobKind, prefix: String) async throws(LedgerError) -> String?
     /// Every run of a job, in the order they were recorded.
     func jobRuns(_ job: JobKind) async throws(LedgerError) -> [JobRun]
+    /// The run of a job recorded last, if any (without reading every run: a year holds tens of thousands).
+    func latestJobRun(_ job: JobKind) async throws(LedgerError) -> JobRun?
     /// The grades a posting run claimed.
     func gradesClaimed(by runId: String) async throws(LedgerError) -> [GradeToPost]
     /// Updates a run; moving to `writing` records its deliveries, marks the grades it claimed as posted,

@@ -41,7 +41,7 @@ public struct SupportDesk: Sendable {
         }
         var lastRuns: [JobRun] = []
         for job in JobKind.allCases {
-            if let last = try await ledger.jobRuns(job).last { lastRuns.append(last) }
+            if let last = try await ledger.latestJobRun(job) { lastRuns.append(last) }
         }
         return StatusReport(
             backlog: try await backlog(reference, waitingInInbound: waiting.values.reduce(0, +)), participants: participants, lastJobRuns: lastRuns)

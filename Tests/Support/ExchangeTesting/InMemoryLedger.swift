@@ -343,6 +343,10 @@ public final class InMemoryLedger: LedgerStore, @unchecked Sendable {
         try locked { runs.filter { $0.job == job } }
     }
 
+    public func latestJobRun(_ job: JobKind) async throws(LedgerError) -> JobRun? {
+        try await jobRuns(job).last
+    }
+
     public func gradesClaimed(by runId: String) async throws(LedgerError) -> [GradeToPost] {
         try locked {
             heldOrder.compactMap { held[$0] }.filter { $0.pending && $0.postingRun == runId }
