@@ -155,12 +155,13 @@ def config(base, w, days, ledger, port):
 
 
 class Year:
-    def __init__(self, args, base, ktsx, ledger_url):
+    def __init__(self, args, base, ktsx, ledger_url, port=None):
         self.args, self.base, self.ktsx = args, base, ktsx
         self.w = World(args.centers, args.schools, args.students)
         self.days = instructional_days(args.days)
-        self.port = free_port()
-        config(base, self.w, self.days, ledger_url, self.port)
+        self.port = port or free_port()
+        if port is None:
+            config(base, self.w, self.days, ledger_url, self.port)
         self.ledger_url = ledger_url
         self.log_path = os.path.join(base, "service.log")
         self.unknowns = {c: [] for c in self.w.centers}  # yesterday's UK records, resolved today
@@ -418,7 +419,9 @@ class Year:
             if waivers:
                 send(waivers)
             if index == 5 or index == len(self.days) - 1:
-                self.probes["first week" if index == 5 else "end"] = self.probe(day)
+                when = "first week" if index == 5 else "end"
+                self.probes[when] = self.probe(day)
+                print(f"p95 ms ({when}): " + ", ".join(f"{k} {v:.0f}" for k, v in self.probes[when].items()), flush=True)
         finally:
             self.stop(service)
         if self.waivers and day.month == 1 and not getattr(self, "decided", False):
@@ -476,7 +479,7 @@ class Year:
                                                           "next": "/submissions"}).encode(),
             headers={"Origin": site, "Content-Type": "application/x-www-form-urlencoded"})
         opener.open(request).read()
-        listing = json.loads(self.ktsx_run("submissions", "--format", "json", clock=utc(day, 18)).stdout)
+        listing = json.loads(self.ktsx_run("submissions", "--type", "ATT", "--format", "json", clock=utc(day, 18)).stdout)
         entries = listing if isinstance(listing, list) else next(v for v in listing.values() if isinstance(v, list))
         receipt = next(e for e in entries if "_ATT_" in json.dumps(e))
         receipt_id = receipt.get("receiptId") or receipt.get("id")
@@ -492,7 +495,10 @@ class Year:
                     raise SystemExit(f"{path}: not a page ({answer.status} {answer.url})")
                 times.append(1000 * (time.perf_counter() - start))
             results[f"page {path.split('/')[1] if path.count('/') == 1 else 'receipt'}"] = percentile(times, 0.95)
-        commands = [["status"], ["submissions"], ["show", receipt_id], ["audit", "--from", day.isoformat(), "--to", day.isoformat()]]
+        # The audit of the day before: attendance only, both in the first week and at the end (the last day's
+        # final grades are a posting's worth of records more).
+        audited = self.days[self.days.index(day) - 1].isoformat()
+        commands = [["status"], ["submissions"], ["show", receipt_id], ["audit", "--from", audited, "--to", audited]]
         for command in commands:
             times = []
             for _ in range(max(3, rounds // 4)):
@@ -519,14 +525,18 @@ def main(argv=None):
     parser.add_argument("--students", type=int, default=50000)
     parser.add_argument("--days", type=int, default=175)
     parser.add_argument("--keep", action="store_true", help="keep the tree (its path is printed)")
+    parser.add_argument("--stop-after", type=int, help="play only the first N days of the year (the first week's probe is on day 6)")
+    parser.add_argument("--probe-tree", help="only time the pages and commands on a tree a kept run left, at its last day")
     args = parser.parse_args(argv)
+    if args.probe_tree:
+        return probe_tree(args)
 
     subprocess.run(["swift", "build", "-c", "release", "--product", "ktsx"], cwd=ROOT, check=True, stdout=subprocess.DEVNULL)
     ktsx = os.path.join(ROOT, ".build", "release", "ktsx")
     base = tempfile.mkdtemp(prefix="ktsx-year-")
     pg_dir, ledger_url = None, None
     if args.ledger == "postgres":
-        pg_dir = os.path.join(base, "postgres")
+        pg_dir = tempfile.mkdtemp(prefix="ktsx-year-postgres-")  # the server's user must reach it: not inside base
         ledger_url = subprocess.run(["bash", os.path.join(ROOT, "scripts", "postgres.sh"), "start", pg_dir], capture_output=True,
                                     text=True, check=True).stdout.strip()
     year = Year(args, base, ktsx, ledger_url)
@@ -542,20 +552,40 @@ def main(argv=None):
             year.rows.append((day, counts))
             if index in (4, len(year.days) - 1):
                 sizes[index] = year.ledger_bytes()
+            if args.stop_after and index + 1 >= args.stop_after:
+                print(f"stopped after day {index + 1}: ledger {year.ledger_bytes() / 1e6:.0f} MB, peak memory {year.peak_kb / 1024:.0f} MB")
+                return
             lat = year.latency[index]
             night = year.nights[-1][1]
             print(f"day {index + 1:3d} {day}: {counts['files']:4d} files {counts['records']:6d} records, "
-                  f"ack p50 {statistics.median(lat):.2f} s max {max(lat):.2f} s, night {night['whole night'] / 1000:.2f} s "
+                  f"ack p50 {statistics.median(lat):.2f} s p99 {percentile(lat, 0.99):.2f} s max {max(lat):.2f} s, night {night['whole night'] / 1000:.2f} s "
                   f"({', '.join(f'{k} {v} ms' for k, v in sorted(night.items()) if k != 'whole night')}), "
                   f"{time.monotonic() - began:.0f} s in", flush=True)
         report(year, args, sizes, time.monotonic() - began)
     finally:
-        if pg_dir:
+        if pg_dir and not args.keep:
             subprocess.run(["bash", os.path.join(ROOT, "scripts", "postgres.sh"), "stop", pg_dir], check=False)
         if args.keep:
-            print(f"\ntree kept at {base}")
+            print(f"\ntree kept at {base}" + (f" (PostgreSQL still runs: bash scripts/postgres.sh stop {pg_dir})" if pg_dir else ""))
         else:
             shutil.rmtree(base, ignore_errors=True)
+
+
+def probe_tree(args):
+    """The end's pages and commands, again, on a kept tree (same world: the same --centers/--schools/--students/--days)."""
+    ktsx = os.path.join(ROOT, ".build", "release", "ktsx")
+    conf = open(os.path.join(args.probe_tree, "config", "ktsx.conf")).read()
+    port = int(conf.split("review_address = 127.0.0.1:")[1].split()[0])
+    ledger = conf.split("ledger = ")[1].split()[0] if "\nledger = " in conf else None
+    year = Year(args, args.probe_tree, ktsx, ledger, port=port)
+    day = year.days[-1]
+    service = year.start(utc(day, 17))
+    try:
+        results = year.probe(day)
+    finally:
+        year.stop(service)
+    print("p95 ms (end, again): " + ", ".join(f"{k} {v:.0f}" for k, v in results.items()))
+    print(f"ledger: {year.ledger_bytes() / 1e6:.0f} MB; peak memory of the service {year.peak_kb / 1024:.0f} MB")
 
 
 def report(year, args, sizes, seconds):
