@@ -270,13 +270,15 @@ public final class PostgresLedger: LedgerStore, Service {
         (
             // Attendance keys start with their date (`RecordTypeDescriptor.attendance`), so a day's records
             // sit side by side in the key's index: keys held before are rewritten (`AttendanceKeys.dayFirst`).
-            // Only enrollments are looked up by student: the other types leave that index.
+            // Only enrollments are looked up by student: the other types leave that index, which starts with
+            // the student (PostgreSQL takes `type = 'ENR'` as met by the index's condition and would not use a
+            // leading type column to find a student: every lookup walked the index).
             "8-attendance-keys-by-day",
             [
                 PostgresQuery(unsafeSQL: "UPDATE held_record SET natural_key = \(dayFirstKey) WHERE type = 'ATT' AND natural_key !~ '^[0-9]{4}-'"),
                 PostgresQuery(unsafeSQL: "UPDATE accepted_record SET natural_key = \(dayFirstKey) WHERE type = 'ATT' AND natural_key !~ '^[0-9]{4}-'"),
                 "DROP INDEX held_by_student",
-                "CREATE INDEX held_by_student ON held_record(type, ssid, center_org_id, natural_key) WHERE type = 'ENR'",
+                "CREATE INDEX held_by_student ON held_record(ssid, center_org_id, natural_key) WHERE type = 'ENR'",
             ]
         ),
     ]

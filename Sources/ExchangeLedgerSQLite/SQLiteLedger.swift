@@ -297,14 +297,15 @@ public final class SQLiteLedger: LedgerStore {
         migrator.registerMigration("8-attendance-keys-by-day") { db in
             // Attendance keys now start with their date (`RecordTypeDescriptor.attendance`): a day's records
             // sit side by side in the key's index. Keys held before are rewritten (date, then the rest in
-            // order). Only enrollments are looked up by student: the other types leave that index.
+            // order). Only enrollments are looked up by student: the other types leave that index, which starts
+            // with the student (as on PostgreSQL, whose planner needs that).
             db.add(function: SQLiteLedger.dayFirstKey)
             try db.execute(
                 sql: """
                     UPDATE held_record SET natural_key = ktsx_day_first_key(natural_key) WHERE type = 'ATT';
                     UPDATE accepted_record SET natural_key = ktsx_day_first_key(natural_key) WHERE type = 'ATT';
                     DROP INDEX held_by_student;
-                    CREATE INDEX held_by_student ON held_record(type, ssid, center_org_id, natural_key) WHERE type = 'ENR';
+                    CREATE INDEX held_by_student ON held_record(ssid, center_org_id, natural_key) WHERE type = 'ENR';
                     """)
             db.remove(function: SQLiteLedger.dayFirstKey)
         }
