@@ -579,11 +579,18 @@ public final class PostgresLedger: LedgerStore, Service {
         return try await decoded(
             "finding each sender's latest receipt",
             PostgresQuery(
+                // Sender by sender (each the next one up in the sender index), and for each its newest matching
+                // receipt from that index: ranking every receipt of the ledger grew with the years (the status
+                // page and the quiet centers ask this).
                 unsafeSQL: """
-                    SELECT * FROM (
-                        SELECT *, row_number() OVER (PARTITION BY sender_org_id ORDER BY claimed_at DESC, seq DESC) AS newest
-                        FROM receipt WHERE \(condition)
-                    ) latest WHERE newest = 1 ORDER BY sender_org_id
+                    WITH RECURSIVE sender(id) AS (
+                        SELECT min(sender_org_id) FROM receipt
+                        UNION ALL
+                        SELECT (SELECT min(sender_org_id) FROM receipt WHERE sender_org_id > sender.id) FROM sender WHERE id IS NOT NULL
+                    )
+                    SELECT latest.* FROM sender CROSS JOIN LATERAL (
+                        SELECT * FROM receipt WHERE sender_org_id = sender.id AND \(condition) ORDER BY claimed_at DESC, seq DESC LIMIT 1
+                    ) latest ORDER BY latest.sender_org_id
                     """, binds: bindings),
             PostgresLedger.receipt(from:))
     }
