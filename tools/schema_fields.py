@@ -214,7 +214,9 @@ ATTENDANCE = ExchangeType("ATT", "KtsxAttendanceFile", "Attendance", "Attendance
     f("recordedDateTime", DATETIME, True, "When the attendance was entered at the center."),
     f("lastModified", DATETIME, True, "When the record last changed at the sender."),
 ),
-    natural_key=("ssid", "techCenterOrgId", "attendanceDate", "ktsCourseNumber", "sectionNumber", "periodCode"),
+    # The date first: a day's attendance, the most a ledger receives, then sits side by side in the key's
+    # index instead of one page each over a year's (ledger migration 8 rewrote keys held before).
+    natural_key=("attendanceDate", "ssid", "techCenterOrgId", "ktsCourseNumber", "sectionNumber", "periodCode"),
     swift_case="attendance", display="attendance",
     exchange=Exchange(sender_field="techCenterOrgId", center_field="techCenterOrgId", receiver_field="homeSchoolOrgId", year_field="schoolYear",
                       date_field="attendanceDate", delivery="at-once", output="ATT", held_as="record",

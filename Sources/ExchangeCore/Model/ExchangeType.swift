@@ -129,9 +129,7 @@ extension RecordTypeDescriptor {
         output: .enrollment, holding: .byNaturalKey,
         senderRule: .enr01, keyRule: .enr07, waivedRule: nil)
 
-    /// Attendance. The key's fields are those of Schemas/README.md, the date first: a day's attendance, the
-    /// most a ledger receives, is then held side by side in the key's index rather than scattered over a
-    /// whole year's (each record a page written), so judging a day costs the same in May as in August.
+    /// Attendance.
     public static let attendance = RecordTypeDescriptor(
         type: .attendance, keyFields: ["attendanceDate", "ssid", "techCenterOrgId", "ktsCourseNumber", "sectionNumber", "periodCode"],
         senderField: "techCenterOrgId", centerField: "techCenterOrgId", receiverField: "homeSchoolOrgId",
@@ -154,15 +152,4 @@ extension RecordTypeDescriptor {
         yearField: "waiverSchoolYear", dateField: nil, delivery: .decision,
         output: .waiverDecision, holding: .waiverRegister,
         senderRule: .wvr07, keyRule: nil, waivedRule: nil)
-}
-
-/// Attendance keys as ledgers held them before the date came first.
-public enum AttendanceKeys {
-    /// `key` written `ssid|center|date|...` with its date moved first (`date|ssid|center|...`); a key that
-    /// already starts with its date is returned as it is.
-    public static func dayFirst(_ key: String) -> String {
-        let parts = key.split(separator: "|", omittingEmptySubsequences: false)
-        guard parts.count >= 3, !parts[0].contains("-"), parts[2].contains("-") else { return key }
-        return ([parts[2], parts[0], parts[1]] + parts.dropFirst(3)).joined(separator: "|")
-    }
 }
