@@ -41,6 +41,10 @@ extension SQLiteLedger {
             configuration.busyMode = .timeout(30)
             let source = try DatabasePool(path: path, configuration: configuration)
             let applied = try source.read { try migrator.appliedIdentifiers($0) }
+            // A file the service has only begun to set up holds nothing to keep yet.
+            guard !applied.isEmpty else {
+                throw LedgerError(.storage, "the ledger at \(path) is not set up yet (ktsx run sets it up when it starts); back it up once the service runs")
+            }
             if let unknown = applied.first(where: { !Set(migrator.migrations).contains($0) }) {
                 throw LedgerError(.newerSchema, "the ledger at \(path) has migration '\(unknown)', which this ktsx does not know; use a newer ktsx")
             }

@@ -18,6 +18,12 @@ struct BackupCommandTests {
                 if service.isRunning { service.terminate() }
                 service.waitUntilExit()
             }
+            // The ledger is the service's once it has set it up (its first heartbeat comes after): a busy
+            // machine may take a while to start it.
+            let heartbeat = tree.state.appendingPathComponent("service.heartbeat").path
+            for _ in 0..<600 where !FileManager.default.fileExists(atPath: heartbeat) {
+                try await Task.sleep(for: .milliseconds(100))
+            }
             // Every high school's enrollments, then a center's attendance sent again and again (each file
             // judged, applied or found a duplicate, and acknowledged) while the copies are made.
             let roster = Repository.fixtures.appendingPathComponent("reference/roster")
