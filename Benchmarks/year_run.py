@@ -116,10 +116,6 @@ class World:
         return [(st, course) for st, c, course in self.enrolled.values() if c == center]
 
 
-def table(header, rows):
-    return world.table(header, rows)
-
-
 def config(base, w, days, ledger, port):
     os.makedirs(os.path.join(base, "config"), exist_ok=True)
     conf = ["drop_root = ../drop", "state_dir = ../state", "quiet_period = 1s", "poll_interval = 500ms",
@@ -132,20 +128,20 @@ def config(base, w, days, ledger, port):
         cal += [[org, YEAR, "closed", a.isoformat(), b.isoformat(), note] for a, b, note in CLOSED if a <= days[-1]]
     files = {
         "ktsx.conf": "\n".join(conf) + "\n",
-        "participants.csv": table(
+        "participants.csv": world.table(
             ["orgId", "name", "classification", "timeZone", "outputFormat", "doneMarker", "unknownSync"],
             [[c, f"Center {c}", w.kind[c], w.zone[c].key, "csv", "false", "false"] for c in w.centers]
             + [[s, f"High School {s}", "A1", w.zone[s].key, w.output[s], "false", str(w.unknown_sync[s]).lower()] for s in w.schools]),
-        "catalog.csv": table(
+        "catalog.csv": world.table(
             ["centerOrgId", "schoolYear", "ktsCourseNumber", "sectionNumber", "stateCourseCode", "courseTitle", "termCode",
              "termBeginDate", "termEndDate", "credits", "minutesPerDay"],
             [[c, YEAR, n, s, state, title, term, days[0].isoformat(), days[-1].isoformat(), credits, 165]
              for c in w.centers for n, s, state, title, term, credits, _ in COURSES]),
-        "attendance-codes.csv": table(
+        "attendance-codes.csv": world.table(
             ["centerOrgId", "localCode", "attendanceStatus", "excuseStatus", "description"],
             [[c, code, s, e, f"{s} {e}".strip()] for c in w.centers for (s, e), code in world.CODES.items()]),
-        "grading-scales.csv": table(["scaleCode", "letter", "minimum", "maximum", "passing"], [["KY10PT", *b] for b in world.KY10PT]),
-        "calendars.csv": table(["orgId", "schoolYear", "kind", "firstDate", "lastDate", "note"], cal),
+        "grading-scales.csv": world.table(["scaleCode", "letter", "minimum", "maximum", "passing"], [["KY10PT", *b] for b in world.KY10PT]),
+        "calendars.csv": world.table(["orgId", "schoolYear", "kind", "firstDate", "lastDate", "note"], cal),
         "schedule.conf": "time_zone = America/New_York\ngrade_posting_time = 22:00\nunknown_sync_time = 05:30\n"
                          "catch_up_days = 14\nwaiver_window = 01-01..03-01\nmax_credits = 3\n",
     }
@@ -590,8 +586,9 @@ def probe_tree(args):
 
 def report(year, args, sizes, seconds):
     days = len(year.days)
-    week = min(5, days)
-    first = [s for i in range(week) for s in year.latency[i]]
+    week = min(5, days - 1)
+    # The first week is days 2-6: day 1 also carries every school's enrollments.
+    first = [s for i in range(1, week + 1) for s in year.latency[i]]
     last = [s for i in range(days - week, days) for s in year.latency[i]]
     files = [c["files"] for _, c in year.rows]
     records = [c["records"] for _, c in year.rows]
@@ -611,9 +608,13 @@ def report(year, args, sizes, seconds):
         def mean(nights):
             values = [n.get(job, 0) for _, n in nights]
             return statistics.mean(values) if values else 0
-        # Grade posting has work only after grading days: those nights are compared below.
-        early, late = year.nights[:week], year.nights[-week:]
+        # Grade posting has work only after grading days: those nights are compared below, and the whole
+        # night without it here.
+        early, late = year.nights[1:week + 1], year.nights[-week:]
         row(f"night: {job}", mean(early), mean(late), "ms", "{:.0f}")
+    without = [[n["whole night"] - n.get("grade-posting", 0) for _, n in nights]
+               for nights in (year.nights[1:week + 1], year.nights[-week:])]
+    row("night without the grade posting", statistics.mean(without[0]), statistics.mean(without[1]), "ms", "{:.0f}")
     if len(year.postings) >= 2:
         (a, first_ms, first_count), (b, last_ms, last_count) = year.postings[0], year.postings[-1]
         row(f"grade posting: first ({first_count} grades, night {a + 1}) and last ({last_count}, night {b + 1})",
