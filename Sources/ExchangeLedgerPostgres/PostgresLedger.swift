@@ -13,7 +13,7 @@ import ServiceLifecycle
 /// ledger as a service of its `ServiceGroup`; commands and tests run it beside their work
 /// (`LedgerRunning.with`).
 public final class PostgresLedger: LedgerStore, Service {
-    private let sessions: PostgresSessions
+    let sessions: PostgresSessions
     private let settings: PostgresLedgerSettings
 
     /// Connects, creates the schema and tables on first use and applies missing migrations (one instance at
@@ -281,6 +281,22 @@ public final class PostgresLedger: LedgerStore, Service {
                 "CREATE INDEX held_by_student ON held_record(ssid, center_org_id, natural_key) WHERE type = 'ENR'",
             ]
         ),
+        (
+            // School years retired into their archive files (`ktsx retire`).
+            "9-retired-years",
+            [
+                """
+                CREATE TABLE retired_year (
+                    school_year BIGINT PRIMARY KEY,
+                    claimed_from BIGINT NOT NULL,
+                    claimed_before BIGINT NOT NULL,
+                    archive_file TEXT NOT NULL,
+                    started_at BIGINT NOT NULL,
+                    finished_at BIGINT
+                )
+                """
+            ]
+        ),
     ]
 
     /// `natural_key` (`ssid|center|date|course|section|period`) with its date moved first, in SQL.
@@ -389,11 +405,11 @@ public final class PostgresLedger: LedgerStore, Service {
 
     // MARK: Statements
 
-    private func rows(_ what: String, _ query: PostgresQuery) async throws(LedgerError) -> [PostgresRow] {
+    func rows(_ what: String, _ query: PostgresQuery) async throws(LedgerError) -> [PostgresRow] {
         try await sessions.withConnection(what) { connection in Array(try await sessions.run(query, on: connection)) }
     }
 
-    private func decoded<T>(_ what: String, _ query: PostgresQuery, _ decode: (Columns) throws -> T) async throws(LedgerError) -> [T] {
+    func decoded<T>(_ what: String, _ query: PostgresQuery, _ decode: (Columns) throws -> T) async throws(LedgerError) -> [T] {
         let found = try await rows(what, query)
         do {
             return try found.map { try decode(Columns($0)) }
@@ -409,7 +425,7 @@ public final class PostgresLedger: LedgerStore, Service {
 
     /// Runs `body` in one transaction; with `transaction: false`, `body`'s one statement is committed on
     /// its own (a single statement is atomic without BEGIN and COMMIT, two more round trips).
-    private func write<T: Sendable>(
+    func write<T: Sendable>(
         _ what: String, transaction: Bool = true, _ body: (PostgresConnection) async throws -> T
     ) async throws(LedgerError) -> T {
         transaction ? try await sessions.transaction(what, body) : try await sessions.withConnection(what, body)
@@ -421,7 +437,7 @@ public final class PostgresLedger: LedgerStore, Service {
     }
 
     @discardableResult
-    private func execute(_ query: PostgresQuery, on connection: PostgresConnection) async throws -> Int {
+    func execute(_ query: PostgresQuery, on connection: PostgresConnection) async throws -> Int {
         try await sessions.run(query, on: connection).metadata.rows ?? 0
     }
 

@@ -309,6 +309,22 @@ public final class SQLiteLedger: LedgerStore {
                     """)
             db.remove(function: SQLiteLedger.dayFirstKey)
         }
+        migrator.registerMigration("9-retired-years") { db in
+            // School years retired into their archive files (`ktsx retire`): their receipts stay, their details
+            // and held records leave. Delivered files are found by time to retire them with their year. (BIGINT:
+            // a key index of its own, as on PostgreSQL, rather than the rowid that INTEGER PRIMARY KEY becomes.)
+            try db.execute(
+                sql: """
+                    CREATE TABLE retired_year (
+                        school_year BIGINT PRIMARY KEY NOT NULL,
+                        claimed_from INTEGER NOT NULL,
+                        claimed_before INTEGER NOT NULL,
+                        archive_file TEXT NOT NULL,
+                        started_at INTEGER NOT NULL,
+                        finished_at INTEGER
+                    );
+                    """)
+        }
         return migrator
     }
 
@@ -429,7 +445,7 @@ public final class SQLiteLedger: LedgerStore {
     /// Thrown inside a write to roll it back as a conflict.
     struct Rollback: Error {}
 
-    private func write<T: Sendable>(_ what: String, _ body: @escaping @Sendable (Database) throws -> T) async throws(LedgerError) -> T {
+    func write<T: Sendable>(_ what: String, _ body: @escaping @Sendable (Database) throws -> T) async throws(LedgerError) -> T {
         do {
             return try await commits.write(body)
         } catch let error as LedgerError {
@@ -449,7 +465,7 @@ public final class SQLiteLedger: LedgerStore {
 
     /// Runs `body` in a read transaction on a reader (a read-only connection of its own: no pragma is
     /// switched around the read, so cached statements stay compiled).
-    private func read<T: Sendable>(_ what: String, _ body: @escaping @Sendable (Database) throws -> T) async throws(LedgerError) -> T {
+    func read<T: Sendable>(_ what: String, _ body: @escaping @Sendable (Database) throws -> T) async throws(LedgerError) -> T {
         do {
             return try await pool.read(body)
         } catch let error as LedgerError {

@@ -11,13 +11,18 @@ public struct RuleContext: Sendable {
     public var held: any HeldRecords
     /// When the file was received.
     public var receivedAt: Timestamp
+    /// School years retired from the ledger (or being retired): their records are refused.
+    public var retiredSchoolYears: Set<Int>
 
     /// Creates a context.
-    public init(senderOrgId: String, reference: ReferenceData, held: any HeldRecords, receivedAt: Timestamp) {
+    public init(
+        senderOrgId: String, reference: ReferenceData, held: any HeldRecords, receivedAt: Timestamp, retiredSchoolYears: Set<Int> = []
+    ) {
         self.senderOrgId = senderOrgId
         self.reference = reference
         self.held = held
         self.receivedAt = receivedAt
+        self.retiredSchoolYears = retiredSchoolYears
     }
 
     /// The sender's local date when the file was received ("today" for rules about the future).
@@ -84,8 +89,8 @@ public struct RuleBook: Sendable {
         // Grades
         GradeStudentEnrolled(), GradeHomeSchoolMatches(), GradingPeriodInYear(), GradeOnScale(), FinalGradeComplete(), GradeCreditBounds(),
         GradeAsOfDate(),
-        // Every type with a natural key, and centers with an approved waiver
-        KeyMustBeHeld(), CenterNotWaived(),
+        // Every type with a natural key, centers with an approved waiver, years retired
+        KeyMustBeHeld(), CenterNotWaived(), RecordYearRetired(),
         // Waivers
         WaiverFromCTC(), WaiverInsideWindow(), WaiverForNextYear(), WaiverOnePerYear(), WaiverApproved(),
     ])

@@ -150,8 +150,12 @@ extension FileProcessor {
     ) async throws -> Judgement {
         let held = LedgerHeldRecords(ledger: ledger)
         let reference = self.reference()
+        let retiredYears = Set(try await ledger.retiredYears().map(\.schoolYear))
         let applier = RecordApplier(
-            rules: rules, context: RuleContext(senderOrgId: participant.orgId, reference: reference, held: held, receivedAt: receipt.claimedAt),
+            rules: rules,
+            context: RuleContext(
+                senderOrgId: participant.orgId, reference: reference, held: held, receivedAt: receipt.claimedAt,
+                retiredSchoolYears: retiredYears),
             receiptId: receipt.id, fieldTypes: RecordFiles.partnerFieldTypes)
         // A file large enough to hold more than `maxRecords` records is first only validated, up to that
         // count: one over it is rejected whole without its records judged (judged records are kept until the

@@ -230,3 +230,85 @@ struct Restore: AsyncParsableCommand {
         }
     }
 }
+
+/// `ktsx retire`: a closed school year moved out of the ledger into an archive file of its own.
+struct Retire: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Move a closed school year's held records, record trail and receipts' details out of the ledger into an archive file.",
+        discussion: """
+            A school year (July 1 to June 30, named by the year it ends) can be retired from the July 1 after it, \
+            Kentucky time, once none of its files is still being judged and none of its grades waits for posting. Its \
+            held records (roster, attendance, grades), its receipts' error lists and failing records, its delivered \
+            files that were picked up and its record trail move to the archive (an SQLite file, mode 600; default \
+            STATE_DIR/retired/school-year-YEAR.sqlite) a batch at a time, while the service runs. Its receipts stay in \
+            the ledger with their outcomes: duplicates are still recognised and `ktsx show` says where the details \
+            went. From the moment it begins, records of the year are refused (ENR-09, ATT-13, GRD-14). Interrupted, \
+            it is finished by running it again. Works on SQLite and PostgreSQL ledgers alike.
+            """)
+
+    @OptionGroup var options: ConfigurationOptions
+
+    @Option(name: .customLong("school-year"), help: "The school year to retire, named by the year it ends (2026: July 2025 to June 2026).")
+    var schoolYear: Int
+
+    @Option(help: "The archive file to write (default: STATE_DIR/retired/school-year-YEAR.sqlite; outside the drop tree).")
+    var to: String?
+
+    func run() async throws {
+        let configuration = try options.load()
+        let tree = configuration.tree
+        let path: String
+        if let to {
+            path = URL(fileURLWithPath: to).standardizedFileURL.path
+            let folder = URL(fileURLWithPath: path).deletingLastPathComponent().resolvingSymlinksInPath().path
+            let drop = URL(fileURLWithPath: configuration.settings.dropRoot).resolvingSymlinksInPath().path
+            if folder == drop || folder.hasPrefix(drop + "/") {
+                throw ConfigurationFailure(message: "\(to) is inside the drop tree, where partners could read it; write the archive elsewhere")
+            }
+        } else {
+            let folder = "\(tree.stateDirectory)/retired"
+            guard mkdir(folder, 0o700) == 0 || errno == EEXIST else {
+                throw ConfigurationFailure(message: "cannot create \(folder): \(String(cString: strerror(errno)))")
+            }
+            path = "\(folder)/school-year-\(schoolYear).sqlite"
+        }
+        let year: RetiredYear
+        switch SchoolYearClosing.plan(schoolYear: schoolYear, archiveFile: path, now: WallClock.now()) {
+        case .success(let planned): year = planned
+        case .failure(let refusal): throw ConfigurationFailure(message: "ktsx retire: \(refusal)")
+        }
+        let ledger = try await Exchange.openLedger(configuration.settings, tree: tree)
+        guard let retiring = ledger as? any RetiringLedger else { throw ConfigurationFailure(message: "ktsx retire: this ledger cannot retire years") }
+        let zone = configuration.reference.policy.timeZone
+        let outcome = try await LedgerRunning.with(ledger) {
+            let retirement = SchoolYearRetirement(ledger: retiring) { year throws(LedgerError) in try YearArchive(path: year.archiveFile, for: year) }
+            var reported = 0
+            return try await retirement.run(year, now: WallClock.now) { table, moved in
+                guard moved - reported >= 100_000 else { return }
+                reported = moved
+                print("  \(table.rawValue): \(moved) rows moved so far")
+            }
+        }
+        switch outcome {
+        case .blocked(let blockers):
+            var reasons: [String] = []
+            if blockers.unfinishedReceipts > 0 {
+                reasons.append("\(blockers.unfinishedReceipts) of its files are still being judged (the service finishes them; `ktsx status`)")
+            }
+            if blockers.gradesWaitingForPosting > 0 {
+                reasons.append("\(blockers.gradesWaitingForPosting) of its grades wait for the next grade posting (`ktsx post-grades`)")
+            }
+            var standardError = StandardError()
+            print("ktsx retire: school year \(schoolYear) cannot be retired yet: \(reasons.joined(separator: "; ")); nothing was moved", to: &standardError)
+            throw ExitCode(1)
+        case .retiredBefore(let retired):
+            print(
+                "school year \(schoolYear) was retired already, "
+                    + "\(retired.finishedAt.map { SupportViews.localTime($0, zone) } ?? "?"), to \(retired.archiveFile)")
+        case .retired(let retired, let moved):
+            let counts = RetiredTable.allCases.map { "\(moved[$0, default: 0]) \($0.rawValue)" }.joined(separator: ", ")
+            print("retired school year \(schoolYear) to \(retired.archiveFile): \(counts)")
+            print("its receipts stay in the ledger with their outcomes; its records are refused from now on (ENR-09, ATT-13, GRD-14)")
+        }
+    }
+}

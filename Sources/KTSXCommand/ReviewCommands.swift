@@ -205,6 +205,13 @@ struct Show: AsyncParsableCommand {
         if let earlier = receipt.reprocessOf { rows.append(["judged again from", earlier]) }
         for later in story.reprocessedAs { rows.append(["judged again as", later]) }
         rows.append(["original", story.originalKept ? "kept (\(receipt.outcome == .rejected ? "quarantine" : "archive"))" : "no longer kept"])
+        if let year = story.retiredWith {
+            let when = year.finishedAt.map { "retired \(SupportViews.localTime($0, zone))" } ?? "being retired since \(SupportViews.localTime(year.startedAt, zone))"
+            rows.append([
+                "retired",
+                "school year \(year.schoolYear), \(when): its errors, failing records, outputs and record trail are in \(year.archiveFile)",
+            ])
+        }
         var text = "Receipt \(receipt.id)\n" + TextTable.render(rows, indent: "  ")
         if !story.deliveries.isEmpty {
             text += "Outputs:\n"

@@ -7,6 +7,9 @@ public enum ResendAdvice {
         .wvr01: "only a district-operated CTC (class A2) may ask for a waiver; a state-operated ATC (C2) may not",
         .att12: "the center's waiver for the school year was approved: send attendance by the waiver's alternate process",
         .grd12: "the center's waiver for the school year was approved: send grades by the waiver's alternate process",
+        .enr09: "the school year is closed and retired from the exchange: ask KTS support how to correct it",
+        .att13: "the school year is closed and retired from the exchange: ask KTS support how to correct it",
+        .grd14: "the school year is closed and retired from the exchange: ask KTS support how to correct it",
     ]
 
     /// The advice after "Nothing in the file was applied" for a rejected file whose errors carry `codes`.

@@ -335,6 +335,10 @@ public protocol LedgerStore: Sendable {
     func jobRuns(_ job: JobKind) async throws(LedgerError) -> [JobRun]
     /// The run of a job recorded last, if any (without reading every run: a year holds tens of thousands).
     func latestJobRun(_ job: JobKind) async throws(LedgerError) -> JobRun?
+    /// The school years retired (`RetiringLedger`) or being retired, oldest first: their records are
+    /// refused from the moment retiring begins.
+    func retiredYears() async throws(LedgerError) -> [RetiredYear]
+
     /// The grades a posting run claimed.
     func gradesClaimed(by runId: String) async throws(LedgerError) -> [GradeToPost]
     /// Updates a run; moving to `writing` records its deliveries, marks the grades it claimed as posted,

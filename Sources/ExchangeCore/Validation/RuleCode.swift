@@ -17,6 +17,9 @@ public enum RuleCode: String, CaseIterable, Sendable, Codable {
     case enr07 = "ENR-07"
     /// An `exitReason` exactly when there is an `exitDate`.
     case enr08 = "ENR-08"
+    /// The school year is not retired from the exchange (`ktsx retire`): a closed year's enrollments no longer
+    /// change here.
+    case enr09 = "ENR-09"
     /// The student is enrolled at the center on that day (in that section, for PERIOD attendance).
     case att01 = "ATT-01"
     /// `homeSchoolOrgId` is the home high school on the enrollment (records are never re-routed); for a
@@ -40,6 +43,8 @@ public enum RuleCode: String, CaseIterable, Sendable, Codable {
     case att11 = "ATT-11"
     /// The center has no approved waiver for the school year.
     case att12 = "ATT-12"
+    /// The school year is not retired from the exchange: a closed year's attendance no longer changes here.
+    case att13 = "ATT-13"
     /// The student is enrolled in the course and section during the grading period.
     case grd01 = "GRD-01"
     /// The grading period begins before it ends and lies in the school year.
@@ -62,6 +67,8 @@ public enum RuleCode: String, CaseIterable, Sendable, Codable {
     /// `homeSchoolOrgId` is the home high school on the student's enrollment (grades are never re-routed); for
     /// a `delete`, the high school that received the grade on file.
     case grd13 = "GRD-13"
+    /// The school year is not retired from the exchange: a closed year's grades no longer change here.
+    case grd14 = "GRD-14"
     /// Only a district-operated CTC (class A2) may ask; state-operated ATCs (C2) may not.
     case wvr01 = "WVR-01"
     /// Requests arrive from January 1 to March 1, Kentucky time.

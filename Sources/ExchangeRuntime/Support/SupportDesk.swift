@@ -95,7 +95,8 @@ public struct SupportDesk: Sendable {
             rejectedRecords: try await ledger.rejectedRecords(receiptId: receipt.id),
             deliveries: try await ledger.deliveries(sourceId: receipt.id),
             reprocessedAs: try await ledger.receipts(matching: ReceiptQuery(reprocessOf: receipt.id)).map(\.id),
-            originalKept: original.map { tree.exists($0) } ?? false)
+            originalKept: original.map { tree.exists($0) } ?? false,
+            retiredWith: try await ledger.retiredYears().first { $0.contains(claimedAt: receipt.claimedAt) })
     }
 
     /// The lines `wanted` (1-based) of a receipt's kept original, for showing errors beside their rows:
@@ -243,6 +244,9 @@ public struct ReceiptStory: Sendable {
     public var reprocessedAs: [String]
     /// Whether the original is still kept in the archive or quarantine.
     public var originalKept: Bool
+    /// The retired school year the receipt belongs to, when its year was retired (`ktsx retire`): its
+    /// issues, failing records, delivered files and record trail are in that year's archive, not here.
+    public var retiredWith: RetiredYear? = nil
 }
 
 /// An outbound file waiting for pickup.

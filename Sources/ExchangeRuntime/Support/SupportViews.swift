@@ -76,6 +76,12 @@ public enum SupportViews {
         view["deliveries"] = story.deliveries.map { delivery($0, reference: reference) }
         view["reprocessedAs"] = story.reprocessedAs
         view["originalKept"] = story.originalKept
+        if let year = story.retiredWith {
+            var retired: [String: Any] = ["schoolYear": year.schoolYear, "archive": year.archiveFile]
+            time(&retired, "started", year.startedAt, reference.policy.timeZone)
+            time(&retired, "finished", year.finishedAt, reference.policy.timeZone)
+            view["retired"] = retired
+        }
         return view
     }
 

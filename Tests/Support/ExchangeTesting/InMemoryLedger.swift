@@ -14,6 +14,7 @@ public final class InMemoryLedger: LedgerStore, @unchecked Sendable {
     private var runs: [JobRun] = []
     private var accepted: [AcceptedRecord] = []
     private var trailEntries: [TrailEntry] = []
+    private var retired: [RetiredYear] = []
     /// Leases of unfinished receipts and job runs, by id: holder and when it runs out.
     private var leases: [String: (owner: String, until: Int64)] = [:]
     public let leaseSeconds: Int64
@@ -345,6 +346,16 @@ public final class InMemoryLedger: LedgerStore, @unchecked Sendable {
 
     public func latestJobRun(_ job: JobKind) async throws(LedgerError) -> JobRun? {
         try await jobRuns(job).last
+    }
+
+    public func retiredYears() async throws(LedgerError) -> [RetiredYear] {
+        try locked { retired.sorted { $0.schoolYear < $1.schoolYear } }
+    }
+
+    /// Records `year` as retired (this ledger moves no rows: tests of what the exchange does with a retired
+    /// year start from here; the SQLite and PostgreSQL ledgers' retirement has tests of its own).
+    public func recordRetired(_ year: RetiredYear) {
+        lock.withLock { retired.append(year) }
     }
 
     public func gradesClaimed(by runId: String) async throws(LedgerError) -> [GradeToPost] {
