@@ -18,6 +18,8 @@ struct RuleCase: CustomTestStringConvertible, Sendable {
     var waivers: [WaiverRequest] = []
     /// The record's homeSchoolOrgId, for a case sent by another school than the one whose enrollment is held.
     var heldBy: String? = nil
+    /// School years retired from the ledger.
+    var retired: Set<Int> = []
 
     var testDescription: String { "\(code): \(why)" }
 }
@@ -94,6 +96,9 @@ let ruleCases: [RuleCase] = [
     RuleCase(type: .waiver, code: "WVR-07", why: "another center's request", change: { $0["centerOrgId"] = "061014" }, received: januaryReceipt),
     RuleCase(type: .attendance, code: "ATT-12", why: "attendance from a center waived for the year", change: { _ in }, waivers: [approvedWaiver]),
     RuleCase(type: .grades, code: "GRD-12", why: "grades from a center waived for the year", change: { _ in }, waivers: [approvedWaiver]),
+    RuleCase(type: .enrollment, code: "ENR-09", why: "an enrollment of a retired year", change: { _ in }, emptyRoster: true, retired: [2026]),
+    RuleCase(type: .attendance, code: "ATT-13", why: "attendance of a retired year", change: { _ in }, retired: [2026]),
+    RuleCase(type: .grades, code: "GRD-14", why: "a grade of a retired year", change: { _ in }, retired: [2026]),
 ]
 
 /// An approved waiver of the rule world's center for its school year.
@@ -114,7 +119,7 @@ struct RuleTests {
     func ruleObjects(_ rule: RuleCase) {
         var held = rule.emptyRoster ? InMemoryHeldRecords() : RuleWorld.held
         held.waiverRequests = rule.waivers
-        let codes = RuleWorld.codes(rule.type, sender: rule.sender, held: held, received: rule.received) { values in
+        let codes = RuleWorld.codes(rule.type, sender: rule.sender, held: held, received: rule.received, retired: rule.retired) { values in
             rule.change(&values)
             if let school = rule.heldBy { values["homeSchoolOrgId"] = school }
         }
@@ -135,7 +140,9 @@ struct RuleTests {
         let prefetched = OnlyWhatWasAsked(state: held.answer(request))
         let judge = { (held: any HeldRecords) in
             RuleBook.standard.judge(
-                record, context: RuleContext(senderOrgId: sender, reference: RuleWorld.reference, held: held, receivedAt: rule.received)
+                record,
+                context: RuleContext(
+                    senderOrgId: sender, reference: RuleWorld.reference, held: held, receivedAt: rule.received, retiredSchoolYears: rule.retired)
             ).map(\.code)
         }
         let fromBatch = judge(prefetched)
@@ -227,6 +234,22 @@ struct RuleTests {
         #expect(RuleWorld.codes(type, held: held) == [code])
         held.waiverRequests[0].status = .denied
         #expect(RuleWorld.codes(type, held: held) == [])
+    }
+
+    @Test("records of a retired school year are refused, whatever their action (ENR-09, ATT-13, GRD-14); other years' are judged as before", arguments: [
+        (ExchangeType.enrollment, "ENR-09"), (.attendance, "ATT-13"), (.grades, "GRD-14"),
+    ])
+    func retiredYear(type: ExchangeType, code: String) {
+        let held = type == .enrollment ? InMemoryHeldRecords() : RuleWorld.held
+        #expect(RuleWorld.codes(type, held: held, retired: [2026]) == [code])
+        #expect(RuleWorld.codes(type, held: RuleWorld.held, retired: [2026]) { $0["action"] = "delete" }.contains(code))
+        #expect(RuleWorld.codes(type, held: held, retired: [2025]) == [])
+        #expect(ResendAdvice.unfixableByResend[RuleCode(rawValue: code)!] != nil, "no resend fixes it: the acknowledgement says so")
+    }
+
+    @Test("a waiver is never refused for a retired year: it asks for the next one")
+    func retiredYearWaiver() {
+        #expect(RuleWorld.codes(.waiver, received: januaryReceipt, retired: [2025, 2026, 2027]) == [])
     }
 
     @Test("newer attendance supersedes; older is stale (ATT-07)")

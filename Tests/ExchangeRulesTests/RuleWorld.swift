@@ -102,11 +102,12 @@ enum RuleWorld {
     /// The codes the standard rule book gives a record of `type` changed by `change`.
     static func codes(
         _ type: ExchangeType, sender: String? = nil, held: InMemoryHeldRecords = held, received: Timestamp = received,
-        reference: ReferenceData = reference, _ change: (inout [String: String]) -> Void = { _ in }
+        reference: ReferenceData = reference, retired: Set<Int> = [], _ change: (inout [String: String]) -> Void = { _ in }
     ) -> [String] {
         var values = values(of: type)
         change(&values)
-        let context = RuleContext(senderOrgId: sender ?? self.sender(of: type), reference: reference, held: held, receivedAt: received)
+        let context = RuleContext(
+            senderOrgId: sender ?? self.sender(of: type), reference: reference, held: held, receivedAt: received, retiredSchoolYears: retired)
         return RuleBook.standard.judge(RecordFacts(type: type, line: 2, values: values), context: context).map(\.code.rawValue)
     }
 }
