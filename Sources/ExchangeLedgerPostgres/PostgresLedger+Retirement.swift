@@ -19,12 +19,18 @@ extension PostgresLedger: RetiringLedger {
             let counts = try await sessions.run(
                 """
                 SELECT (SELECT count(*) FROM receipt WHERE state <> 'finished' AND claimed_at >= \(from) AND claimed_at < \(before)) AS receipts,
-                    (SELECT count(*) FROM held_record WHERE pending_posting AND school_year = \(year.schoolYear)) AS grades
+                    (SELECT count(*) FROM held_record WHERE pending_posting AND school_year = \(year.schoolYear)) AS grades,
+                    (SELECT count(*) FROM delivery d WHERE d.picked_up_at IS NULL AND EXISTS (
+                        SELECT 1 FROM delivered_record r JOIN receipt c ON c.id = r.receipt_id
+                        WHERE r.source_id = d.receipt_id AND r.recipient_org_id = d.recipient_org_id AND r.file_name = d.file_name
+                        AND c.claimed_at >= \(from) AND c.claimed_at < \(before))) AS files
                 """, on: connection)
-            var blockers = RetirementBlockers(unfinishedReceipts: 0, gradesWaitingForPosting: 0)
+            var blockers = RetirementBlockers(unfinishedReceipts: 0, gradesWaitingForPosting: 0, filesWaitingForPickup: 0)
             for row in counts {
                 let columns = Columns(row)
-                blockers = RetirementBlockers(unfinishedReceipts: try columns.int("receipts"), gradesWaitingForPosting: try columns.int("grades"))
+                blockers = RetirementBlockers(
+                    unfinishedReceipts: try columns.int("receipts"), gradesWaitingForPosting: try columns.int("grades"),
+                    filesWaitingForPickup: try columns.int("files"))
             }
             guard blockers.isEmpty else { return .blocked(blockers) }
             try await execute(

@@ -14,12 +14,13 @@ extension SQLiteLedger: RetiringLedger {
                 let known = SQLiteLedger.retiredYear(from: recorded)
                 return known.finishedAt == nil ? .retiring(known) : .retired(known)
             }
+            let span: StatementArguments = [year.claimedFrom.secondsSinceEpoch, year.claimedBefore.secondsSinceEpoch]
             let blockers = RetirementBlockers(
                 unfinishedReceipts: try Int.fetchOne(
-                    db, sql: "SELECT count(*) FROM receipt WHERE state <> 'finished' AND claimed_at >= ? AND claimed_at < ?",
-                    arguments: [year.claimedFrom.secondsSinceEpoch, year.claimedBefore.secondsSinceEpoch]) ?? 0,
+                    db, sql: "SELECT count(*) FROM receipt WHERE state <> 'finished' AND claimed_at >= ? AND claimed_at < ?", arguments: span) ?? 0,
                 gradesWaitingForPosting: try Int.fetchOne(
-                    db, sql: "SELECT count(*) FROM held_record WHERE pending_posting = 1 AND school_year = ?", arguments: [year.schoolYear]) ?? 0)
+                    db, sql: "SELECT count(*) FROM held_record WHERE pending_posting = 1 AND school_year = ?", arguments: [year.schoolYear]) ?? 0,
+                filesWaitingForPickup: try Int.fetchOne(db, sql: SQLiteLedger.waitingFilesOfTheYear, arguments: span) ?? 0)
             guard blockers.isEmpty else { return .blocked(blockers) }
             try db.execute(
                 sql: "INSERT INTO retired_year (school_year, claimed_from, claimed_before, archive_file, started_at) VALUES (?, ?, ?, ?, ?)",
@@ -57,6 +58,14 @@ extension SQLiteLedger: RetiringLedger {
                 sql: "UPDATE retired_year SET finished_at = ? WHERE school_year = ?", arguments: [time.secondsSinceEpoch, year.schoolYear])
         }
     }
+
+    /// Files waiting for pickup that carry records received in the year (claimed from `?` to before `?`).
+    static let waitingFilesOfTheYear = """
+        SELECT count(*) FROM delivery d INDEXED BY delivery_pending WHERE d.picked_up_at IS NULL AND EXISTS (
+            SELECT 1 FROM delivered_record r JOIN receipt c ON c.id = r.receipt_id
+            WHERE r.source_id = d.receipt_id AND r.recipient_org_id = d.recipient_org_id AND r.file_name = d.file_name
+            AND c.claimed_at >= ? AND c.claimed_at < ?)
+        """
 
     /// Which rows of `table` belong to `year`, as an SQL condition and its arguments.
     static func retiring(_ table: RetiredTable, of year: RetiredYear) -> (String, StatementArguments) {

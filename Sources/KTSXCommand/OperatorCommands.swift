@@ -237,7 +237,8 @@ struct Retire: AsyncParsableCommand {
         abstract: "Move a closed school year's held records, record trail and receipts' details out of the ledger into an archive file.",
         discussion: """
             A school year (July 1 to June 30, named by the year it ends) can be retired from the July 1 after it, \
-            Kentucky time, once none of its files is still being judged and none of its grades waits for posting. Its \
+            Kentucky time, once none of its files is still being judged, none of its grades waits for posting and no \
+            file carrying its records waits for pickup. Its \
             held records (roster, attendance, grades), its receipts' error lists and failing records, its delivered \
             files that were picked up and its record trail move to the archive (an SQLite file, mode 600; default \
             STATE_DIR/retired/school-year-YEAR.sqlite) a batch at a time, while the service runs. Its receipts stay in \
@@ -297,6 +298,11 @@ struct Retire: AsyncParsableCommand {
             }
             if blockers.gradesWaitingForPosting > 0 {
                 reasons.append("\(blockers.gradesWaitingForPosting) of its grades wait for the next grade posting (`ktsx post-grades`)")
+            }
+            if blockers.filesWaitingForPickup > 0 {
+                reasons.append(
+                    "\(blockers.filesWaitingForPickup) files carrying its records wait for pickup in an outbound/ folder (`ktsx deliveries` lists them; "
+                        + "ask the schools to take them)")
             }
             var standardError = StandardError()
             print("ktsx retire: school year \(schoolYear) cannot be retired yet: \(reasons.joined(separator: "; ")); nothing was moved", to: &standardError)

@@ -37,7 +37,7 @@ struct YearRetirementTests {
     /// record of the receipt).
     static func judged(
         _ id: String, at time: Timestamp, sha: String, outcome: FileOutcome, in store: any LedgerStore, held: [HeldRecord] = [],
-        failing: Int = 0, deliveredTo: [(String, picked: Bool)] = []
+        failing: Int = 0, deliveredTo: [(String, picked: Bool)] = [], ackWaiting: Bool = false
     ) async throws {
         var receipt = Receipt(id: id, senderOrgId: "165901", originalName: "\(id).csv", sizeBytes: 10, sha256: sha, claimedAt: time)
         try await store.recordClaim(receipt)
@@ -49,7 +49,7 @@ struct YearRetirementTests {
             Delivery(
                 receiptId: id, recipientOrgId: recipient, fileName: "\(id)-to-\(recipient).csv", deliveredAt: time,
                 pickedUpAt: picked ? Timestamp(secondsSinceEpoch: time.secondsSinceEpoch + 60) : nil, records: references)
-        }
+        } + (ackWaiting ? [Delivery(receiptId: id, recipientOrgId: "165901", fileName: "\(id).csv.ack.csv", deliveredAt: time)] : [])
         let findings = ReceiptFindings(
             issues: (0..<failing).map { ValidationIssue(code: .init(rawValue: "ATT-03"), message: "day \($0)", line: $0 + 2, field: "attendanceDate") },
             rejectedRecords: (0..<failing).map { RejectedRecord(receiptId: id, line: $0 + 2, recordKey: "k\($0)", codes: ["ATT-03"]) })
@@ -112,7 +112,7 @@ struct YearRetirementTests {
             ]
             try await Self.judged(
                 "A25", at: Self.january2025, sha: "a", outcome: .acceptedWithErrors, in: store, held: old, failing: 2,
-                deliveredTo: [("061010", true), ("061020", false)])
+                deliveredTo: [("061010", true), ("061020", false)], ackWaiting: true)
             try await Self.judged("B25", at: Self.lastHourOf2025, sha: "b", outcome: .rejected, in: store, failing: 3)
             try await Self.judged(
                 "C26", at: Self.october2025, sha: "c", outcome: .acceptedWithErrors, in: store, held: current, failing: 1,
@@ -125,9 +125,10 @@ struct YearRetirementTests {
             let opener: @Sendable (RetiredYear) throws(LedgerError) -> any RetiredYearArchive = { year throws(LedgerError) in
                 try YearArchive(path: year.archiveFile, for: year)
             }
-            // Work in hand keeps the year: a file being judged, a grade waiting for its posting.
+            // Work in hand keeps the year: a file being judged, a grade waiting for its posting, a file of its
+            // records waiting for pickup (an acknowledgement waiting does not).
             let blocked = try await SchoolYearRetirement(ledger: store, openArchive: opener).run(year, now: { Self.retiredOn })
-            #expect(blocked == .blocked(RetirementBlockers(unfinishedReceipts: 1, gradesWaitingForPosting: 1)))
+            #expect(blocked == .blocked(RetirementBlockers(unfinishedReceipts: 1, gradesWaitingForPosting: 1, filesWaitingForPickup: 1)))
             #expect(try await store.retiredYears().isEmpty, "nothing recorded")
             #expect(!FileManager.default.fileExists(atPath: year.archiveFile), "no archive made")
             unfinished.state = .finished
@@ -137,6 +138,7 @@ struct YearRetirementTests {
             #expect(try await store.claimJobRun(posting))
             posting.state = .writing
             try await store.updateJobRun(posting, recordingDeliveries: [], decision: nil)
+            #expect(try await store.markPickedUp(recipientOrgId: "061020", fileName: "A25-to-061020.csv", at: Self.retiredOn))
 
             // What will move, and what must not change.
             var expected: [RetiredTable: [[LedgerValue]]] = [:]
@@ -144,7 +146,7 @@ struct YearRetirementTests {
                 expected[table] = try await store.rowsToRetire(table, of: year, limit: 1_000).rows.sorted { "\($0)" < "\($1)" }
             }
             #expect(expected[.heldRecord]?.count == 3 && expected[.acceptedRecord]?.count == 3 && expected[.deliveredRecord]?.count == 6)
-            #expect(expected[.rejectedRecord]?.count == 5 && expected[.receiptIssue]?.count == 5 && expected[.delivery]?.count == 1)
+            #expect(expected[.rejectedRecord]?.count == 5 && expected[.receiptIssue]?.count == 5 && expected[.delivery]?.count == 2)
             let currentBefore = try await Self.answers(about: "C26", held: current, in: store)
             let currentTrail = try await store.trail(claimedFrom: year.claimedBefore, before: nil)
 
@@ -183,7 +185,7 @@ struct YearRetirementTests {
             #expect(try await store.firstAccepted(sender: "165901", sha256: "a")?.id == "A25")
             #expect(try await store.issues(receiptId: "A25").isEmpty)
             #expect(try await store.rejectedRecords(receiptId: "B25").isEmpty)
-            #expect(try await store.deliveries(sourceId: "A25").map(\.recipientOrgId) == ["061020"], "a file still waiting stays")
+            #expect(try await store.deliveries(sourceId: "A25").map(\.recipientOrgId) == ["165901"], "an acknowledgement still waiting stays")
             #expect(try await store.heldRecord(.enrollment, key: old[0].naturalKey) == nil)
             #expect(try await store.retiredYears() == [RetiredYear(
                 schoolYear: 2025, claimedFrom: year.claimedFrom, claimedBefore: year.claimedBefore, archiveFile: year.archiveFile,

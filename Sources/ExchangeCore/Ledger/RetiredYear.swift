@@ -45,15 +45,19 @@ public struct RetirementBlockers: Sendable, Equatable {
     public var unfinishedReceipts: Int
     /// Grades of the year accepted and not yet posted to their high schools.
     public var gradesWaitingForPosting: Int
+    /// Files in an `outbound/` that carry records of the year and wait for pickup: their record trail is
+    /// what `ktsx audit` reads them back against, so it stays until they are taken.
+    public var filesWaitingForPickup: Int
 
     /// The counts.
-    public init(unfinishedReceipts: Int, gradesWaitingForPosting: Int) {
+    public init(unfinishedReceipts: Int, gradesWaitingForPosting: Int, filesWaitingForPickup: Int) {
         self.unfinishedReceipts = unfinishedReceipts
         self.gradesWaitingForPosting = gradesWaitingForPosting
+        self.filesWaitingForPickup = filesWaitingForPickup
     }
 
     /// Whether nothing keeps the year.
-    public var isEmpty: Bool { unfinishedReceipts == 0 && gradesWaitingForPosting == 0 }
+    public var isEmpty: Bool { unfinishedReceipts == 0 && gradesWaitingForPosting == 0 && filesWaitingForPickup == 0 }
 }
 
 /// What the ledger answered when asked to begin retiring a year.
@@ -107,7 +111,8 @@ public enum RetiredTable: String, Sendable, CaseIterable {
     case rejectedRecord = "rejected_record"
     /// The receipts' error-file issues.
     case receiptIssue = "receipt_issue"
-    /// Deliveries written in the year and picked up (those still waiting stay until they are taken).
+    /// Deliveries written in the year and picked up (acknowledgements still waiting stay until they are
+    /// taken; a waiting file that carries records of the year keeps the year, `RetirementBlockers`).
     case delivery
 
     /// The columns moved, in the archive's order.
