@@ -130,7 +130,10 @@ let package = Package(
             swiftSettings: swiftSettings),
         .testTarget(
             name: "ExchangeLedgerTests",
-            dependencies: ["ExchangeCore", "ExchangeLedgerSQLite", "ExchangeLedgerPostgres", "ExchangeRuntime", "ExchangeTesting"],
+            dependencies: [
+                "ExchangeCore", "ExchangeLedgerSQLite", "ExchangeLedgerPostgres", "ExchangeRules", "ExchangeRuntime", "ExchangeTesting",
+                .product(name: "Logging", package: "swift-log"),
+            ],
             exclude: ["Fixtures"],
             swiftSettings: swiftSettings),
         .testTarget(name: "ExchangeCoreTests", dependencies: ["ExchangeCore"], swiftSettings: swiftSettings),

@@ -11,13 +11,18 @@ public final class YearArchive: RetiredYearArchive {
     /// The file.
     public let path: String
 
-    /// Opens the archive of `year` at `path`, creating it (mode 600) if it is not there. A file that is
-    /// not an archive, or the archive of another year, is refused.
+    /// Opens the archive of `year` at `path`, creating it (mode 600, in a folder of mode 700 if its folder
+    /// is not there) if it is not there. A file that is not an archive, or the archive of another year, is
+    /// refused.
     public init(path: String, for year: RetiredYear) throws(LedgerError) {
         self.path = path
         do {
             let created = !FileManager.default.fileExists(atPath: path)
             if created {
+                let folder = (path as NSString).deletingLastPathComponent
+                guard mkdir(folder, 0o700) == 0 || errno == EEXIST else {
+                    throw LedgerError(.storage, "cannot create the folder \(folder): \(String(cString: strerror(errno)))")
+                }
                 let descriptor = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
                 guard descriptor >= 0 else {
                     throw LedgerError(.storage, "cannot create the archive \(path): \(String(cString: strerror(errno)))")

@@ -267,11 +267,7 @@ struct Retire: AsyncParsableCommand {
                 throw ConfigurationFailure(message: "\(to) is inside the drop tree, where partners could read it; write the archive elsewhere")
             }
         } else {
-            let folder = "\(tree.stateDirectory)/retired"
-            guard mkdir(folder, 0o700) == 0 || errno == EEXIST else {
-                throw ConfigurationFailure(message: "cannot create \(folder): \(String(cString: strerror(errno)))")
-            }
-            path = "\(folder)/school-year-\(schoolYear).sqlite"
+            path = "\(tree.retiredFolder)/school-year-\(schoolYear).sqlite"
         }
         let year: RetiredYear
         switch SchoolYearClosing.plan(schoolYear: schoolYear, archiveFile: path, now: WallClock.now()) {
@@ -284,11 +280,11 @@ struct Retire: AsyncParsableCommand {
         let outcome = try await LedgerRunning.with(ledger) {
             let retirement = SchoolYearRetirement(ledger: retiring) { year throws(LedgerError) in try YearArchive(path: year.archiveFile, for: year) }
             var reported = 0
-            return try await retirement.run(year, now: WallClock.now) { table, moved in
+            return try await retirement.run(year, now: WallClock.now, progress: { table, moved in
                 guard moved - reported >= 100_000 else { return }
                 reported = moved
                 print("  \(table.rawValue): \(moved) rows moved so far")
-            }
+            })
         }
         switch outcome {
         case .blocked(let blockers):
@@ -306,6 +302,10 @@ struct Retire: AsyncParsableCommand {
             }
             var standardError = StandardError()
             print("ktsx retire: school year \(schoolYear) cannot be retired yet: \(reasons.joined(separator: "; ")); nothing was moved", to: &standardError)
+            throw ExitCode(1)
+        case .stopped:
+            var standardError = StandardError()
+            print("ktsx retire: stopped before school year \(schoolYear) was retired; run it again to finish", to: &standardError)
             throw ExitCode(1)
         case .retiredBefore(let retired):
             print(

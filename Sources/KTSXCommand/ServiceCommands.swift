@@ -195,6 +195,13 @@ struct Run: AsyncParsableCommand {
         // The ledger's pool first: a graceful shutdown stops the services in reverse order, so the
         // connections outlive the work that uses them.
         var services: [any Service] = (exchange.ledgerService.map { [$0] } ?? []) + [service, scheduler]
+        if let keep = configuration.settings.keepSchoolYears, let ledger = exchange.ledger as? any RetiringLedger {
+            services.append(
+                SchoolYearRetirer(
+                    ledger: ledger, keep: keep, archiveFolder: exchange.configuration.tree.retiredFolder,
+                    openArchive: { year throws(LedgerError) in try YearArchive(path: year.archiveFile, for: year) }, now: WallClock.now,
+                    logger: logger))
+        }
         if let address = configuration.settings.reviewAddress {
             services.append(try reviewSite(exchange, logger: logger).service(address: address))
         }

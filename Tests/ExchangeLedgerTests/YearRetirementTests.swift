@@ -4,6 +4,7 @@ import ExchangeRules
 import ExchangeRuntime
 import ExchangeTesting
 import Foundation
+import Logging
 import Synchronization
 import Testing
 
@@ -213,5 +214,46 @@ struct YearRetirementTests {
         let year = try SchoolYearClosing.plan(schoolYear: 2025, archiveFile: "a", now: Timestamp(secondsSinceEpoch: 1_751_342_400)).get()
         #expect(year.claimedFrom.iso8601 == "2024-07-01T04:00:00Z" && year.claimedBefore.iso8601 == "2025-07-01T04:00:00Z")
         #expect(throws: SchoolYearClosing.Refusal.unknownYear(25)) { try SchoolYearClosing.plan(schoolYear: 25, archiveFile: "a", now: june30Late).get() }
+    }
+
+    @Test("keep_school_years: the service retires the year that falls out on July 1 (once), waits while work of it is in hand, and stops between batches on shutdown")
+    func serviceRetiresTheYearPastKeeping() async throws {
+        #expect(SchoolYearClosing.yearPastKeeping(1, now: Timestamp(secondsSinceEpoch: 1_751_342_400 - 60)) == 2024)
+        #expect(SchoolYearClosing.yearPastKeeping(1, now: Timestamp(secondsSinceEpoch: 1_751_342_400)) == 2025)
+        #expect(SchoolYearClosing.yearPastKeeping(3, now: Self.retiredOn) == 2023)
+        try await withTemporaryDirectory { directory in
+            let store = try SQLiteLedger(path: directory.appendingPathComponent("ledger.sqlite").path)
+            let old = (1...7).map { Self.held(.attendance, "210000000\($0)", year: 2025, receipt: "A25", day: "2025-01-14") }
+            try await Self.judged("A25", at: Self.january2025, sha: "a", outcome: .accepted, in: store, held: old)
+            let unfinished = Receipt(id: "U25", senderOrgId: "165901", originalName: "u.csv", sizeBytes: 1, sha256: "u", claimedAt: Self.january2025)
+            try await store.recordClaim(unfinished)
+            let folder = directory.appendingPathComponent("retired").path
+            let retirer = SchoolYearRetirer(
+                ledger: store, keep: 1, archiveFolder: folder,
+                openArchive: { year throws(LedgerError) in try YearArchive(path: year.archiveFile, for: year) }, now: { Self.retiredOn },
+                logger: Logger(label: "test"))
+            #expect(await retirer.retireDue() == .blocked(RetirementBlockers(unfinishedReceipts: 1, gradesWaitingForPosting: 0, filesWaitingForPickup: 0)))
+            var finished = unfinished
+            finished.state = .finished
+            finished.outcome = .rejected
+            try await store.update(finished)
+            // A shutdown between batches leaves the year being retired; the next check finishes it.
+            let plan = try SchoolYearClosing.plan(schoolYear: 2025, archiveFile: "\(folder)/school-year-2025.sqlite", now: Self.retiredOn).get()
+            let batches = Mutex(0)
+            let stopped = try await SchoolYearRetirement(ledger: store, batchSize: 2) { year throws(LedgerError) in
+                try YearArchive(path: year.archiveFile, for: year)
+            }.run(plan, now: { Self.retiredOn }, stop: { batches.withLock { count in
+                count += 1
+                return count > 2
+            } })
+            #expect(stopped == .stopped(plan, moved: [.heldRecord: 4]))
+            guard case .retired(let year, let moved)? = await retirer.retireDue() else {
+                Issue.record("not retired")
+                return
+            }
+            #expect(year.archiveFile == "\(folder)/school-year-2025.sqlite" && moved[.heldRecord] == 3 && moved[.acceptedRecord] == 7)
+            #expect(await retirer.retireDue() == nil, "retired once")
+            #expect(try YearArchive(path: year.archiveFile, for: year).counts()[.heldRecord] == 7)
+        }
     }
 }

@@ -14,7 +14,7 @@ public enum ConfigurationParser {
     ]
 
     private static let settingKeys = [
-        "drop_root", "state_dir", "quiet_period", "poll_interval", "max_file_size", "large_file_size", "max_records", "retention_days",
+        "drop_root", "state_dir", "quiet_period", "poll_interval", "max_file_size", "large_file_size", "max_records", "retention_days", "keep_school_years",
         "review_address",
         "ledger", "instance_name", "lease_seconds", "log_format",
     ]
@@ -90,6 +90,9 @@ public enum ConfigurationParser {
         let largeSize = parsed("large_file_size", byteSize, expected: "a size such as 8MB or 100000 (bytes)")
         let maxRecords = parsed("max_records", { Int($0).flatMap { $0 > 0 ? $0 : nil } }, expected: "a whole number of records above 0")
         let retention = parsed("retention_days", { Int($0).flatMap { $0 > 0 ? $0 : nil } }, expected: "a whole number of days above 0")
+        let keepYears = parsed(
+            "keep_school_years", { Int($0).flatMap { (1...50).contains($0) ? $0 : nil } },
+            expected: "a whole number of school years from 1 to 50 (the current one counts)")
         let instance = parsed(
             "instance_name", { (text: String) -> String? in
                 text.count <= 64 && !text.isEmpty && text.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || "._-".contains($0)) }
@@ -114,6 +117,7 @@ public enum ConfigurationParser {
         if let maxRecords { settings.maxRecords = maxRecords }
         if let largeSize { settings.largeFileBytes = largeSize }
         if let retention { settings.retentionDays = retention }
+        if let keepYears { settings.keepSchoolYears = keepYears }
         if let review { settings.reviewAddress = review }
         if let ledger { settings.ledgerURL = ledger }
         if let instance { settings.instanceName = instance }

@@ -24,6 +24,9 @@ public struct ServiceSettings: Sendable, Equatable {
     public static let defaultLargeFileBytes: Int64 = 8 * 1024 * 1024
     /// Days archived and quarantined originals are kept.
     public var retentionDays: Int
+    /// School years the ledger keeps whole, the current one counted: the year before them is retired
+    /// (`ktsx retire`) by the service from the July 1 it falls out. Nil: every year is kept.
+    public var keepSchoolYears: Int? = nil
     /// This instance's name among the instances sharing a ledger (nil: the machine's host name). The work
     /// an instance has in hand is leased under its name: a restarted instance finishes its own at once,
     /// another instance's only when that one's leases have run out.

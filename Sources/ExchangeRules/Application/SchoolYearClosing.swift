@@ -36,13 +36,9 @@ public enum SchoolYearClosing {
                 claimedBefore: zone.span(of: bounds.upperBound).upperBound, archiveFile: archiveFile, startedAt: now))
     }
 
-    /// The school years a `keep_school_years = count` setting retires at `now`: every year that ended,
-    /// older than the `count` latest school years (the current one counts), from `oldest`, the oldest year
-    /// the ledger may hold.
-    public static func yearsPastKeeping(_ count: Int, oldest: Int, now: Timestamp) -> [Int] {
-        let current = KentuckyZone.eastern.local(now).date.schoolYear
-        let newestRetired = current - count
-        guard oldest <= newestRetired else { return [] }
-        return Array(oldest...newestRetired)
+    /// The school year a `keep_school_years = count` setting no longer keeps at `now`: the one before the
+    /// `count` latest (the current one counts), so from each July 1 a year falls out.
+    public static func yearPastKeeping(_ count: Int, now: Timestamp) -> Int {
+        KentuckyZone.eastern.local(now).date.schoolYear - count
     }
 }

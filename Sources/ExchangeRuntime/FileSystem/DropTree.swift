@@ -58,6 +58,8 @@ public struct DropTree: Sendable {
     public var work: String { "\(stateDirectory)/work" }
     /// The SQLite ledger.
     public var ledgerPath: String { "\(stateDirectory)/ledger.sqlite" }
+    /// `<stateDir>/retired`: the archives of retired school years (`ktsx retire`, `keep_school_years`).
+    public var retiredFolder: String { "\(stateDirectory)/retired" }
 
     // MARK: Set-up
 

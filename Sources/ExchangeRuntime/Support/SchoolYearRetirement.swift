@@ -30,15 +30,17 @@ public struct SchoolYearRetirement: Sendable {
         case retired(RetiredYear, moved: [RetiredTable: Int])
         /// The year was retired before: nothing to do.
         case retiredBefore(RetiredYear)
+        /// Stopped between batches (`stop` said so): the year is being retired, and the next run goes on.
+        case stopped(RetiredYear, moved: [RetiredTable: Int])
         /// Work of the year is still in hand: nothing was moved.
         case blocked(RetirementBlockers)
     }
 
     /// Retires `year` (as `SchoolYearClosing.plan` gave it): begins (or takes up again) its retirement,
     /// moves its rows, and records it as retired. `progress` hears each batch's table and the rows that
-    /// table has moved so far.
+    /// table has moved so far; `stop`, asked before each batch, ends the run early (a service shutting down).
     public func run(
-        _ year: RetiredYear, now: @Sendable () -> Timestamp, progress: (RetiredTable, Int) -> Void = { _, _ in }
+        _ year: RetiredYear, now: @Sendable () -> Timestamp, stop: () -> Bool = { false }, progress: (RetiredTable, Int) -> Void = { _, _ in }
     ) async throws(LedgerError) -> Outcome {
         var year = year
         switch try await ledger.startRetiring(year) {
@@ -55,6 +57,7 @@ public struct SchoolYearRetirement: Sendable {
             movedInPass = 0
             for table in RetiredTable.allCases {
                 while true {
+                    if stop() { return .stopped(year, moved: moved) }
                     let rows = try await ledger.rowsToRetire(table, of: year, limit: batchSize)
                     guard !rows.rows.isEmpty else { break }
                     try archive.store(rows)
