@@ -73,6 +73,10 @@ struct Check: ParsableCommand {
         findings.append(
             "  files ready after \(settings.quietPeriod.secondsText) unchanged, folders looked at every \(settings.pollInterval.secondsText), "
                 + "log lines as \(settings.logFormat.rawValue)")
+        findings.append(
+            "  originals kept \(settings.retentionDays) days; "
+                + (settings.keepSchoolYears.map { "the ledger keeps \($0) school year\($0 == 1 ? "" : "s") whole, older ones retired each July 1" }
+                    ?? "the ledger keeps every school year (keep_school_years not set)"))
         findings.append("  review page: \(settings.reviewAddress.map { "http://\($0)" } ?? "off"), \(users.names.count) support user\(users.names.count == 1 ? "" : "s")")
         findings.append(
             "  \(participants.count) participant\(participants.count == 1 ? "" : "s"): \(centers) technical center\(centers == 1 ? "" : "s"), "

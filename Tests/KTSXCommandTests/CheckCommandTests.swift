@@ -22,12 +22,14 @@ struct CheckCommandTests {
     func usable() throws {
         try withTemporaryDirectory { root in
             let config = try configuration(
-                in: root, settings: "# the partners' folders\ndrop_root = ../drop  # served over SFTP\nstate_dir = ../state\nlog_format = json\n")
+                in: root,
+                settings: "# the partners' folders\ndrop_root = ../drop  # served over SFTP\nstate_dir = ../state\nlog_format = json\nkeep_school_years = 3\n")
             let result = try runProcess(Repository.ktsx.path, ["check", "--config", config.path])
             #expect(result.status == 0, "\(result.standardError)")
             #expect(result.standardOutput.contains("is usable; nothing was created or started"))
             #expect(result.standardOutput.contains("drop_root \(root.appendingPathComponent("drop").standardizedFileURL.path) (not there yet"))
             #expect(result.standardOutput.contains("log lines as json"))
+            #expect(result.standardOutput.contains("the ledger keeps 3 school years whole, older ones retired each July 1"))
             #expect(result.standardOutput.contains("technical center"))
             #expect(result.standardOutput.contains("calendars.csv"))
             for made in ["drop", "state"] {
@@ -40,12 +42,14 @@ struct CheckCommandTests {
     func problems() throws {
         try withTemporaryDirectory { root in
             let config = try configuration(
-                in: root, settings: "drop_root = ../drop             partners' folders, served over SFTP\nstate_dir = ../state\nquiet_period = soon\n")
+                in: root,
+                settings: "drop_root = ../drop             partners' folders, served over SFTP\nstate_dir = ../state\nquiet_period = soon\nkeep_school_years = 0\n")
             try "orgId,name\n".write(to: config.appendingPathComponent("support-users.csv"), atomically: true, encoding: .utf8)
             let result = try runProcess(Repository.ktsx.path, ["check", "--config", config.path])
             #expect(result.status == 2)
             #expect(result.standardError.contains("ktsx.conf:1: 'drop_root' is '../drop             partners' folders, served over SFTP'"))
             #expect(result.standardError.contains("ktsx.conf:3: 'quiet_period' is 'soon'"))
+            #expect(result.standardError.contains("ktsx.conf:4: 'keep_school_years' is '0'; expected a whole number of school years from 1 to 50"))
             #expect(result.standardError.contains("support-users.csv"))
             #expect(result.standardOutput.isEmpty)
         }
