@@ -108,6 +108,7 @@ enum Templates {
           <dt>Receipt</dt><dd>{{id}}</dd>
           <dt>SHA-256</dt><dd class="mono">{{sha256}}</dd>
         </dl>
+        {{#retired}}<p class="note" id="retired">School year {{schoolYear}} was retired from the ledger{{#finishedLocal}} on {{finishedLocal}}{{/finishedLocal}}: this file's errors, outputs and record trail are in the archive {{archive}}, not shown here.</p>{{/retired}}
         <h2>Outputs</h2>
         <table>
           <thead><tr><th>To</th><th>File</th><th>Written</th><th>Picked up</th></tr></thead>

@@ -391,6 +391,29 @@ struct ReviewSiteTests {
         }
     }
 
+    @Test("a receipt of a retired school year says where its details went")
+    func retiredReceipt() async throws {
+        try await withTemporaryDirectory { root in
+            let world = try await ReviewWorld(root: root)
+            let before = String(buffer: try await world.application().test(.router) { client in
+                let (jar, _) = try await client.logIn()
+                return try await client.execute(uri: "/receipts/R061010-1", method: .get, headers: jar.header).body
+            })
+            #expect(!before.contains("id=\"retired\""))
+            let now = ReviewWorld.now.secondsSinceEpoch
+            world.ledger.recordRetired(
+                RetiredYear(
+                    schoolYear: 2026, claimedFrom: Timestamp(secondsSinceEpoch: now - 10), claimedBefore: Timestamp(secondsSinceEpoch: now + 10),
+                    archiveFile: "/var/lib/ktsx/retired/school-year-2026.sqlite", startedAt: ReviewWorld.now, finishedAt: ReviewWorld.now))
+            try await world.application().test(.router) { client in
+                let (jar, _) = try await client.logIn()
+                let html = String(buffer: try await client.execute(uri: "/receipts/R061010-1", method: .get, headers: jar.header).body)
+                #expect(html.contains("id=\"retired\">School year 2026 was retired from the ledger on "), "\(html)")
+                #expect(html.contains("are in the archive /var/lib/ktsx/retired/school-year-2026.sqlite, not shown here."))
+            }
+        }
+    }
+
     @Test("a rejection shows each error beside its row, escaped; file-level errors above")
     func rejectionView() async throws {
         try await withTemporaryDirectory { root in
