@@ -51,12 +51,20 @@ public struct ConservationAudit: Sendable {
         for run in try await ledger.jobRuns(.unknownSync) { carriers[run.id] = .unknownSync }
         // A grade whose latest version is this one, and which no posting carried, waits for its posting.
         let postedGrades = Set(trail.filter { carriers[$0.sourceId] == .gradePosting }.map(\.record))
+        // Asked a few thousand at a time (a grading day holds tens of thousands), not one by one.
         var waiting: Set<RecordReference> = []
-        for record in accepted where record.type.descriptor?.delivery == .nightly && !postedGrades.contains(record.reference) {
-            if let held = try await ledger.heldRecord(record.type, key: record.naturalKey), held.receiptId == record.reference.receiptId,
-                held["recordId"] == record.reference.recordId
-            {
-                waiting.insert(record.reference)
+        let unposted = accepted.filter { $0.type.descriptor?.delivery == .nightly && !postedGrades.contains($0.reference) }
+        for start in stride(from: 0, to: unposted.count, by: 5_000) {
+            let batch = unposted[start..<min(start + 5_000, unposted.count)]
+            var request = HeldStateRequest()
+            for record in batch { request.keys[record.type, default: []].insert(record.naturalKey) }
+            let held = try await ledger.heldState(for: request)
+            for record in batch {
+                if let latest = held.records[record.type]?[record.naturalKey], latest.receiptId == record.reference.receiptId,
+                    latest["recordId"] == record.reference.recordId
+                {
+                    waiting.insert(record.reference)
+                }
             }
         }
         report.acceptedRecords = accepted.count
