@@ -42,9 +42,11 @@ extension PostgresLedger: RetiringLedger {
         }
     }
 
-    public func rowsToRetire(_ table: RetiredTable, of year: RetiredYear, limit: Int) async throws(LedgerError) -> RetiredRows {
+    public func rowsToRetire(
+        _ table: RetiredTable, of year: RetiredYear, after: [LedgerValue]?, limit: Int
+    ) async throws(LedgerError) -> RetiredRows {
         var bind = StatementBinder()
-        let condition: String
+        var condition: String
         switch table {
         case .heldRecord:
             condition = "school_year = \(bind(Int64(year.schoolYear))) AND NOT pending_posting"
@@ -59,11 +61,22 @@ extension PostgresLedger: RetiringLedger {
                 AND delivered_at < \(bind(year.claimedBefore.secondsSinceEpoch))
                 """
         }
+        let keys = table.keyColumns.map(\.name).joined(separator: ", ")
+        if let after {
+            let values = after.map { value -> String in
+                switch value {
+                case .text(let text): bind(text)
+                case .integer(let number): bind(number)
+                case .null: "NULL"
+                }
+            }
+            condition += " AND (\(keys)) > (\(values.joined(separator: ", ")))"
+        }
         let columns = table.columns
         // Every column read as text and turned back into its kind: one decoding for every table.
         let sql = """
             SELECT \(columns.map { "\($0.name)::text" }.joined(separator: ", ")) FROM \(table.rawValue) \
-            WHERE \(condition) LIMIT \(max(1, limit))
+            WHERE \(condition) ORDER BY \(keys) LIMIT \(max(1, limit))
             """
         let rows = try await decoded("reading \(table.rawValue) rows of school year \(year.schoolYear)", bind.query(sql)) { row in
             var values: [LedgerValue] = []

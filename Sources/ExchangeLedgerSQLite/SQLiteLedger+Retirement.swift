@@ -32,11 +32,22 @@ extension SQLiteLedger: RetiringLedger {
         }
     }
 
-    public func rowsToRetire(_ table: RetiredTable, of year: RetiredYear, limit: Int) async throws(LedgerError) -> RetiredRows {
-        let (condition, arguments) = SQLiteLedger.retiring(table, of: year)
-        let sql = "SELECT \(table.columns.map(\.name).joined(separator: ", ")) FROM \(table.rawValue) WHERE \(condition) LIMIT \(max(1, limit))"
+    public func rowsToRetire(
+        _ table: RetiredTable, of year: RetiredYear, after: [LedgerValue]?, limit: Int
+    ) async throws(LedgerError) -> RetiredRows {
+        var (condition, arguments) = SQLiteLedger.retiring(table, of: year)
+        let keys = table.keyColumns.map(\.name).joined(separator: ", ")
+        if let after {
+            condition += " AND (\(keys)) > (\(after.map { _ in "?" }.joined(separator: ", ")))"
+            arguments += StatementArguments(after.map(\.databaseValue))
+        }
+        let sql = """
+            SELECT \(table.columns.map(\.name).joined(separator: ", ")) FROM \(table.rawValue) WHERE \(condition) \
+            ORDER BY \(keys) LIMIT \(max(1, limit))
+            """
+        let bound = arguments
         return try await read("reading \(table.rawValue) rows of school year \(year.schoolYear)") { db in
-            let rows = try Row.fetchAll(db, sql: sql, arguments: arguments).map(SQLiteLedger.ledgerValues)
+            let rows = try Row.fetchAll(db, sql: sql, arguments: bound).map(SQLiteLedger.ledgerValues)
             return RetiredRows(table: table, rows: rows)
         }
     }

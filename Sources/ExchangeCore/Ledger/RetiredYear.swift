@@ -163,9 +163,11 @@ public struct RetiredRows: Sendable, Equatable {
     }
 
     /// Each row's identity: its key columns' values, in `table.keyColumns` order.
-    public var keys: [[LedgerValue]] {
-        let positions = table.columns.indices.filter { table.columns[$0].isKey }
-        return rows.map { row in positions.map { row[$0] } }
+    public var keys: [[LedgerValue]] { rows.map(key(of:)) }
+
+    /// The identity of `row`.
+    public func key(of row: [LedgerValue]) -> [LedgerValue] {
+        table.columns.indices.filter { table.columns[$0].isKey }.map { row[$0] }
     }
 }
 
@@ -177,8 +179,11 @@ public protocol RetiringLedger: LedgerStore {
     /// Records that retiring `year` begins, unless work of the year is in hand (counted in the same
     /// transaction) or the year is being or was retired (then answers what was recorded).
     func startRetiring(_ year: RetiredYear) async throws(LedgerError) -> RetirementStart
-    /// Up to `limit` of the year's rows of `table` still in the ledger (none when all have left).
-    func rowsToRetire(_ table: RetiredTable, of year: RetiredYear, limit: Int) async throws(LedgerError) -> RetiredRows
+    /// Up to `limit` of the year's rows of `table` still in the ledger, in key order after the row whose
+    /// key is `after` (from the first when nil); none when no more are left. Read in key order from a
+    /// cursor, each batch resumes where the last ended: deleted rows are never walked again (PostgreSQL
+    /// keeps them in its tables until a vacuum).
+    func rowsToRetire(_ table: RetiredTable, of year: RetiredYear, after: [LedgerValue]?, limit: Int) async throws(LedgerError) -> RetiredRows
     /// Deletes the rows (by their keys) from the ledger: called once they are safe in the archive.
     func removeRetired(_ rows: RetiredRows) async throws(LedgerError)
     /// Records the year as retired at `time`.

@@ -56,10 +56,12 @@ public struct SchoolYearRetirement: Sendable {
         while movedInPass > 0 {
             movedInPass = 0
             for table in RetiredTable.allCases {
+                var after: [LedgerValue]?
                 while true {
                     if stop() { return .stopped(year, moved: moved) }
-                    let rows = try await ledger.rowsToRetire(table, of: year, limit: batchSize)
-                    guard !rows.rows.isEmpty else { break }
+                    let rows = try await ledger.rowsToRetire(table, of: year, after: after, limit: batchSize)
+                    guard let last = rows.rows.last else { break }
+                    after = rows.key(of: last)
                     try archive.store(rows)
                     try await ledger.removeRetired(rows)
                     moved[table, default: 0] += rows.rows.count
