@@ -59,9 +59,16 @@ public protocol RecordRule: Sendable {
     var types: Set<ExchangeType> { get }
     /// The violation, if the record breaks the rule.
     func check(_ record: RecordFacts, context: RuleContext) -> RuleViolation?
+    /// Whether the rule's objection is the record's only one: the other rules' answers would rest on
+    /// what no longer applies (a retired year's roster is gone), so listing them would send a clerk to fix
+    /// what cannot be fixed.
+    var isDecisive: Bool { get }
 }
 
 extension RecordRule {
+    /// Most rules are judged beside the others.
+    public var isDecisive: Bool { false }
+
     /// A violation of this rule.
     func violation(_ field: String?, _ message: String) -> RuleViolation {
         RuleViolation(code: code, field: field, message: message)
@@ -95,9 +102,12 @@ public struct RuleBook: Sendable {
         WaiverFromCTC(), WaiverInsideWindow(), WaiverForNextYear(), WaiverOnePerYear(), WaiverApproved(),
     ])
 
-    /// Every violation of `record`.
+    /// Every violation of `record`; only the decisive ones when a decisive rule objects.
     public func judge(_ record: RecordFacts, context: RuleContext) -> [RuleViolation] {
-        rules.compactMap { $0.types.contains(record.type) ? $0.check(record, context: context) : nil }
+        let applicable = rules.filter { $0.types.contains(record.type) }
+        let decisive = applicable.filter(\.isDecisive).compactMap { $0.check(record, context: context) }
+        guard decisive.isEmpty else { return decisive }
+        return applicable.compactMap { $0.isDecisive ? nil : $0.check(record, context: context) }
     }
 }
 

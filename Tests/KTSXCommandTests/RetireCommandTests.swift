@@ -153,15 +153,24 @@ struct RetireCommandTests {
             try Self.yearEarlier(bytes).replacingOccurrences(of: "T15:30:00-05:00", with: "T16:30:00-05:00").write(
                 to: retiring.drop.appendingPathComponent("\(org)/inbound/\(Self.earlierName(name).replacingOccurrences(of: "_0001", with: "_0003"))"),
                 atomically: true, encoding: .utf8)
+            let (attendance, center) = Self.earlierFiles[3]
+            let attendanceText = try String(contentsOf: ScenarioWorld.scenario.appendingPathComponent("drops/\(attendance)"), encoding: .utf8)
+            try Self.yearEarlier(attendanceText).replacingOccurrences(of: "<Header>", with: "<Header> ").write(
+                to: retiring.drop.appendingPathComponent("\(center)/inbound/\(Self.earlierName(attendance).replacingOccurrences(of: "_0001", with: "_0002"))"),
+                atomically: true, encoding: .utf8)
             try retiring.ktsx(["run", "--once", "--log-level", "warning"], clock: "2026-01-15T12:00:00Z")
+            // Attendance of the closed year: ATT-13 alone (its roster is gone: ATT-01 would ask for an enrollment).
+            let lateAttendance = try #require(try await retiring.ledger().receipts(matching: ReceiptQuery(senders: [center])).first)
+            #expect(lateAttendance.outcome == .rejected && lateAttendance.originalName.hasSuffix("_0002.xml"))
+            #expect(Set(try await retiring.ledger().issues(receiptId: lateAttendance.id).map(\.code.rawValue)) == ["ATT-13"])
             let again = try await retiring.ledger().receipts(matching: ReceiptQuery(senders: [org])).filter { $0.id != first.id }
             let duplicate = try #require(again.first { $0.originalName.hasSuffix("_0002.csv") })
             #expect(duplicate.outcome == .duplicate && duplicate.duplicateOf == first.id)
             let changed = try #require(again.first { $0.originalName.hasSuffix("_0003.csv") })
             #expect(changed.outcome == .rejected && changed.recordsRejected == changed.recordsReceived && changed.recordsReceived > 0)
-            // Every record refused for its closed year (some, as in 2025, for other rules too).
-            let refusals = try await retiring.ledger().issues(receiptId: changed.id).filter { $0.code.rawValue == "ENR-09" }
-            #expect(Set(refusals.compactMap(\.line)).count == changed.recordsReceived)
+            // Every record refused for its closed year, and for nothing else (in 2025 some failed other rules).
+            let refusals = try await retiring.ledger().issues(receiptId: changed.id)
+            #expect(Set(refusals.map(\.code.rawValue)) == ["ENR-09"] && Set(refusals.compactMap(\.line)).count == changed.recordsReceived)
             let ack = try String(contentsOf: retiring.drop.appendingPathComponent("\(org)/outbound/\(try #require(changed.ackFile))"), encoding: .utf8)
             #expect(ack.contains("ENR-09: the school year is closed and retired from the exchange: ask KTS support how to correct it"), "\(ack)")
 

@@ -4,6 +4,8 @@ import ExchangeCore
 /// records were moved to the year's archive, so its enrollments, attendance and grades can no longer be
 /// added, changed or withdrawn here (judged against an empty roster they would be refused for the wrong
 /// reason, or held again beside the archive). Corrections to a closed year go through KTS support.
+/// Decisive: a record of a retired year gets this code alone (against the retired roster, ATT-01 or
+/// GRD-01 would ask for an enrollment no one can send any more).
 public struct RecordYearRetired: RecordRule {
 
     /// Creates the rule.
@@ -14,6 +16,7 @@ public struct RecordYearRetired: RecordRule {
 
     public var code: RuleCode { .att13 }
     public var types: Set<ExchangeType> { Set(RecordYearRetired.codes.keys) }
+    public var isDecisive: Bool { true }
 
     public func check(_ record: RecordFacts, context: RuleContext) -> RuleViolation? {
         guard let code = RecordYearRetired.codes[record.type], let year = record.schoolYear, context.retiredSchoolYears.contains(year) else {
