@@ -16,21 +16,40 @@ extension PostgresLedger: RetiringLedger {
                 return known.finishedAt == nil ? RetirementStart.retiring(known) : .retired(known)
             }
             let (from, before) = (year.claimedFrom.secondsSinceEpoch, year.claimedBefore.secondsSinceEpoch)
-            let counts = try await sessions.run(
+            let waiting = """
+                FROM delivery d WHERE d.picked_up_at IS NULL AND EXISTS (
+                    SELECT 1 FROM delivered_record r JOIN receipt c ON c.id = r.receipt_id
+                    WHERE r.source_id = d.receipt_id AND r.recipient_org_id = d.recipient_org_id AND r.file_name = d.file_name
+                    AND c.claimed_at >= $1 AND c.claimed_at < $2)
                 """
-                SELECT (SELECT count(*) FROM receipt WHERE state <> 'finished' AND claimed_at >= \(from) AND claimed_at < \(before)) AS receipts,
-                    (SELECT count(*) FROM held_record WHERE pending_posting AND school_year = \(year.schoolYear)) AS grades,
-                    (SELECT count(*) FROM delivery d WHERE d.picked_up_at IS NULL AND EXISTS (
-                        SELECT 1 FROM delivered_record r JOIN receipt c ON c.id = r.receipt_id
-                        WHERE r.source_id = d.receipt_id AND r.recipient_org_id = d.recipient_org_id AND r.file_name = d.file_name
-                        AND c.claimed_at >= \(from) AND c.claimed_at < \(before))) AS files
-                """, on: connection)
+            var span = PostgresBindings()
+            span.append(from)
+            span.append(before)
+            var counting = span
+            counting.append(Int64(year.schoolYear))
+            let counts = try await sessions.run(
+                PostgresQuery(
+                    unsafeSQL: """
+                        SELECT (SELECT count(*) FROM receipt WHERE state <> 'finished' AND claimed_at >= $1 AND claimed_at < $2) AS receipts,
+                            (SELECT count(*) FROM held_record WHERE pending_posting AND school_year = $3) AS grades,
+                            (SELECT count(*) \(waiting)) AS files
+                        """, binds: counting), on: connection)
             var blockers = RetirementBlockers(unfinishedReceipts: 0, gradesWaitingForPosting: 0, filesWaitingForPickup: 0)
             for row in counts {
                 let columns = Columns(row)
                 blockers = RetirementBlockers(
                     unfinishedReceipts: try columns.int("receipts"), gradesWaitingForPosting: try columns.int("grades"),
                     filesWaitingForPickup: try columns.int("files"))
+            }
+            if blockers.filesWaitingForPickup > 0 {
+                span.append(Int64(RetirementBlockers.filesListed))
+                for row in try await sessions.run(
+                    PostgresQuery(unsafeSQL: "SELECT d.recipient_org_id, d.file_name \(waiting) ORDER BY d.delivered_at, d.seq LIMIT $3", binds: span),
+                    on: connection)
+                {
+                    let columns = Columns(row)
+                    blockers.waitingFiles.append(OutboundName(recipientOrgId: try columns.string("recipient_org_id"), fileName: try columns.string("file_name")))
+                }
             }
             guard blockers.isEmpty else { return .blocked(blockers) }
             try await execute(

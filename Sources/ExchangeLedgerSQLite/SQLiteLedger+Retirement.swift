@@ -20,7 +20,14 @@ extension SQLiteLedger: RetiringLedger {
                     db, sql: "SELECT count(*) FROM receipt WHERE state <> 'finished' AND claimed_at >= ? AND claimed_at < ?", arguments: span) ?? 0,
                 gradesWaitingForPosting: try Int.fetchOne(
                     db, sql: "SELECT count(*) FROM held_record WHERE pending_posting = 1 AND school_year = ?", arguments: [year.schoolYear]) ?? 0,
-                filesWaitingForPickup: try Int.fetchOne(db, sql: SQLiteLedger.waitingFilesOfTheYear, arguments: span) ?? 0)
+                filesWaitingForPickup: try Int.fetchOne(db, sql: "SELECT count(*) \(SQLiteLedger.waitingFilesOfTheYear)", arguments: span) ?? 0,
+                waitingFiles: try Row.fetchAll(
+                    db,
+                    sql: """
+                        SELECT d.recipient_org_id, d.file_name \(SQLiteLedger.waitingFilesOfTheYear)
+                        ORDER BY d.delivered_at, d.rowid LIMIT \(RetirementBlockers.filesListed)
+                        """, arguments: span
+                ).map { OutboundName(recipientOrgId: $0["recipient_org_id"], fileName: $0["file_name"]) })
             guard blockers.isEmpty else { return .blocked(blockers) }
             try db.execute(
                 sql: "INSERT INTO retired_year (school_year, claimed_from, claimed_before, archive_file, started_at) VALUES (?, ?, ?, ?, ?)",
@@ -70,9 +77,10 @@ extension SQLiteLedger: RetiringLedger {
         }
     }
 
-    /// Files waiting for pickup that carry records received in the year (claimed from `?` to before `?`).
+    /// Files waiting for pickup that carry records received in the year (claimed from `?` to before `?`):
+    /// the FROM and WHERE of a query.
     static let waitingFilesOfTheYear = """
-        SELECT count(*) FROM delivery d INDEXED BY delivery_pending WHERE d.picked_up_at IS NULL AND EXISTS (
+        FROM delivery d INDEXED BY delivery_pending WHERE d.picked_up_at IS NULL AND EXISTS (
             SELECT 1 FROM delivered_record r JOIN receipt c ON c.id = r.receipt_id
             WHERE r.source_id = d.receipt_id AND r.recipient_org_id = d.recipient_org_id AND r.file_name = d.file_name
             AND c.claimed_at >= ? AND c.claimed_at < ?)

@@ -281,7 +281,15 @@ struct Retire: AsyncParsableCommand {
         let ledger = try await Exchange.openLedger(configuration.settings, tree: tree)
         guard let retiring = ledger as? any RetiringLedger else { throw ConfigurationFailure(message: "ktsx retire: this ledger cannot retire years") }
         let zone = configuration.reference.policy.timeZone
-        let outcome = try await LedgerRunning.with(ledger) {
+        let outcome = try await LedgerRunning.with(ledger) { () async throws -> SchoolYearRetirement.Outcome? in
+            // A year the ledger holds nothing of (a mistyped year?) is not recorded: its records would be refused.
+            if try await !retiring.retiredYears().contains(where: { $0.schoolYear == schoolYear }) {
+                var holdsSome = false
+                for table in RetiredTable.allCases where !holdsSome {
+                    holdsSome = try await !retiring.rowsToRetire(table, of: year, after: nil, limit: 1).rows.isEmpty
+                }
+                guard holdsSome else { return nil }
+            }
             let retirement = SchoolYearRetirement(ledger: retiring) { year throws(LedgerError) in try YearArchive(path: year.archiveFile, for: year) }
             var reported = 0
             return try await retirement.run(year, now: WallClock.now, progress: { table, moved in
@@ -291,7 +299,9 @@ struct Retire: AsyncParsableCommand {
             })
         }
         switch outcome {
-        case .blocked(let blockers):
+        case nil:
+            print("the ledger holds nothing of school year \(schoolYear) (is it the year you meant?): nothing was retired or recorded")
+        case .blocked(let blockers)?:
             var reasons: [String] = []
             if blockers.unfinishedReceipts > 0 {
                 reasons.append("\(blockers.unfinishedReceipts) of its files are still being judged (the service finishes them; `ktsx status`)")
@@ -300,23 +310,26 @@ struct Retire: AsyncParsableCommand {
                 reasons.append("\(blockers.gradesWaitingForPosting) of its grades wait for the next grade posting (`ktsx post-grades`)")
             }
             if blockers.filesWaitingForPickup > 0 {
-                reasons.append(
-                    "\(blockers.filesWaitingForPickup) files carrying its records wait for pickup in an outbound/ folder (`ktsx deliveries` lists them; "
-                        + "ask the schools to take them)")
+                reasons.append("\(blockers.filesWaitingForPickup) files carrying its records wait for pickup (ask the partners to take them)")
             }
             var standardError = StandardError()
             print("ktsx retire: school year \(schoolYear) cannot be retired yet: \(reasons.joined(separator: "; ")); nothing was moved", to: &standardError)
+            if !blockers.waitingFiles.isEmpty {
+                let more = blockers.filesWaitingForPickup - blockers.waitingFiles.count
+                print("files waiting\(more > 0 ? " (the first \(blockers.waitingFiles.count))" : ""):", to: &standardError)
+                for file in blockers.waitingFiles { print("  \(file.recipientOrgId)/outbound/\(file.fileName)", to: &standardError) }
+            }
             throw ExitCode(1)
-        case .stopped:
+        case .stopped?:
             var standardError = StandardError()
             print("ktsx retire: stopped before school year \(schoolYear) was retired; run it again to finish", to: &standardError)
             throw ExitCode(1)
-        case .retiredBefore(let retired):
+        case .retiredBefore(let retired)?:
             print(
                 "school year \(schoolYear) was retired already, "
                     + "\(retired.finishedAt.map { SupportViews.localTime($0, zone) } ?? "?"), to \(retired.archiveFile)")
-        case .retired(let retired, let moved):
-            let counts = RetiredTable.allCases.map { "\(moved[$0, default: 0]) \($0.rawValue)" }.joined(separator: ", ")
+        case .retired(let retired, let moved)?:
+            let counts = RetiredTable.allCases.map { "\(moved[$0, default: 0]) \($0.rowsName)" }.joined(separator: ", ")
             print("retired school year \(schoolYear) to \(retired.archiveFile): \(counts)")
             print("its receipts stay in the ledger with their outcomes; its records are refused from now on (ENR-09, ATT-13, GRD-14)")
         }

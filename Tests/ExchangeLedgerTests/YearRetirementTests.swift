@@ -129,7 +129,11 @@ struct YearRetirementTests {
             // Work in hand keeps the year: a file being judged, a grade waiting for its posting, a file of its
             // records waiting for pickup (an acknowledgement waiting does not).
             let blocked = try await SchoolYearRetirement(ledger: store, openArchive: opener).run(year, now: { Self.retiredOn })
-            #expect(blocked == .blocked(RetirementBlockers(unfinishedReceipts: 1, gradesWaitingForPosting: 1, filesWaitingForPickup: 1)))
+            #expect(
+                blocked == .blocked(
+                    RetirementBlockers(
+                        unfinishedReceipts: 1, gradesWaitingForPosting: 1, filesWaitingForPickup: 1,
+                        waitingFiles: [OutboundName(recipientOrgId: "061020", fileName: "A25-to-061020.csv")])))
             #expect(try await store.retiredYears().isEmpty, "nothing recorded")
             #expect(!FileManager.default.fileExists(atPath: year.archiveFile), "no archive made")
             unfinished.state = .finished

@@ -109,6 +109,9 @@ struct RetireCommandTests {
                 Repository.ktsx.path, ["retire", "--school-year", "2025", "--config", retiring.config.path],
                 environment: ["KTSX_CLOCK_START": "2026-01-12T11:40:00Z"])
             #expect(waiting.status == 1 && waiting.standardError.contains("files carrying its records wait for pickup"), "\(waiting.standardError)")
+            #expect(waiting.standardError.contains("\n  061014/outbound/KTSX_ENR_061010_"), "names the files: \(waiting.standardError)")
+            let nothing = try retiring.ktsx(["retire", "--school-year", "2020"], clock: "2026-01-12T11:40:00Z")
+            #expect(nothing.standardOutput.contains("the ledger holds nothing of school year 2020"), "\(nothing.standardOutput)")
             for world in [retiring, keeping] {
                 for org in try FileManager.default.contentsOfDirectory(atPath: world.drop.path) {
                     for file in try world.outbound(org) { try FileManager.default.removeItem(at: file) }

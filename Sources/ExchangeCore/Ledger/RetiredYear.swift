@@ -48,12 +48,17 @@ public struct RetirementBlockers: Sendable, Equatable {
     /// Files in an `outbound/` that carry records of the year and wait for pickup: their record trail is
     /// what `ktsx audit` reads them back against, so it stays until they are taken.
     public var filesWaitingForPickup: Int
+    /// The first of those files (up to `RetirementBlockers.filesListed`), oldest first, to tell the schools.
+    public var waitingFiles: [OutboundName]
+    /// How many waiting files are named.
+    public static let filesListed = 20
 
     /// The counts.
-    public init(unfinishedReceipts: Int, gradesWaitingForPosting: Int, filesWaitingForPickup: Int) {
+    public init(unfinishedReceipts: Int, gradesWaitingForPosting: Int, filesWaitingForPickup: Int, waitingFiles: [OutboundName] = []) {
         self.unfinishedReceipts = unfinishedReceipts
         self.gradesWaitingForPosting = gradesWaitingForPosting
         self.filesWaitingForPickup = filesWaitingForPickup
+        self.waitingFiles = waitingFiles
     }
 
     /// Whether nothing keeps the year.
@@ -147,6 +152,18 @@ public enum RetiredTable: String, Sendable, CaseIterable {
 
     /// The columns that identify a row.
     public var keyColumns: [RetiredColumn] { columns.filter(\.isKey) }
+
+    /// What a row of the table is, for people (plural).
+    public var rowsName: String {
+        switch self {
+        case .heldRecord: "held records"
+        case .acceptedRecord: "accepted records"
+        case .deliveredRecord: "record trail entries"
+        case .rejectedRecord: "failing records"
+        case .receiptIssue: "error-file entries"
+        case .delivery: "delivered files"
+        }
+    }
 }
 
 /// Rows of one table on their way from the ledger to a year's archive, each in `table.columns` order.

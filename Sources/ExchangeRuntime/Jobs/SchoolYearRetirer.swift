@@ -43,7 +43,7 @@ public struct SchoolYearRetirer: Service {
                 if lastWarned != today {
                     lastWarned = today
                     logger.warning(
-                        "a school year past keep_school_years waits for its work in hand before it is retired",
+                        "a school year past keep_school_years waits for its work in hand before it is retired (`ktsx retire --school-year` with it lists the files waiting)",
                         metadata: [
                             "exchange.school_year": "\(SchoolYearClosing.yearPastKeeping(keep, now: now()))",
                             "exchange.unfinished_receipts": "\(blockers.unfinishedReceipts)",
