@@ -282,9 +282,11 @@ public final class PostgresLedger: LedgerStore, Service {
             ]
         ),
         (
-            // School years retired into their archive files (`ktsx retire`).
+            // School years retired into their archive files (`ktsx retire`); a job's latest run found in its
+            // own index (`ktsx status` sorted every run of the job: 6 ms a job at a year's 40,000 runs).
             "9-retired-years",
             [
+                "CREATE INDEX job_run_latest ON job_run(job, seq)",
                 """
                 CREATE TABLE retired_year (
                     school_year BIGINT PRIMARY KEY,

@@ -313,8 +313,10 @@ public final class SQLiteLedger: LedgerStore {
             // School years retired into their archive files (`ktsx retire`): their receipts stay, their details
             // and held records leave. Delivered files are found by time to retire them with their year. (BIGINT:
             // a key index of its own, as on PostgreSQL, rather than the rowid that INTEGER PRIMARY KEY becomes.)
+            // A job's latest run is the last entry of its own index (job, then rowid).
             try db.execute(
                 sql: """
+                    CREATE INDEX job_run_latest ON job_run(job);
                     CREATE TABLE retired_year (
                         school_year BIGINT PRIMARY KEY NOT NULL,
                         claimed_from INTEGER NOT NULL,
@@ -1082,9 +1084,10 @@ public final class SQLiteLedger: LedgerStore {
 
     public func latestJobRun(_ job: JobKind) async throws(LedgerError) -> JobRun? {
         try await read("finding the latest job run") { db in
-            // Backwards through the table, not through the (job, key) index: the latest run of a job is among
-            // the last rows, while the index holds every run of the job in key order.
-            try Row.fetchOne(db, sql: "SELECT * FROM job_run NOT INDEXED WHERE job = ? ORDER BY rowid DESC LIMIT 1", arguments: [job.rawValue])
+            // The last entry of the job's own index (job, then rowid), not the (job, key) index, which holds every
+            // run of the job in key order.
+            try Row.fetchOne(
+                db, sql: "SELECT * FROM job_run INDEXED BY job_run_latest WHERE job = ? ORDER BY rowid DESC LIMIT 1", arguments: [job.rawValue])
                 .map(SQLiteLedger.jobRun(from:))
         }
     }

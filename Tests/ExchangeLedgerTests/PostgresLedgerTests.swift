@@ -250,7 +250,8 @@ struct PostgresLedgerTests {
             #expect(sqliteColumns.count > 80)
             #expect(sqliteColumns == postgresColumns)
 
-            // Primary keys and unique constraints by their columns; indexes by name, columns and whether partial.
+            // Primary keys and unique constraints by their columns; indexes by name, columns and whether partial
+            // (`seq`, SQLite's rowid, which every SQLite index ends with, left out).
             let sqliteIndexes = try sqlite(
                 """
                 SELECT m.name, CASE il.origin WHEN 'pk' THEN 'primary key' WHEN 'u' THEN 'unique'
@@ -265,7 +266,7 @@ struct PostgresLedgerTests {
                 SELECT t.relname, CASE WHEN ix.indisprimary THEN 'primary key' WHEN c.oid IS NOT NULL THEN 'unique'
                     WHEN ix.indisunique THEN 'unique index ' || i.relname ELSE 'index ' || i.relname END,
                     (SELECT string_agg(a.attname, ',' ORDER BY k.ord) FROM unnest(ix.indkey) WITH ORDINALITY AS k(attnum, ord)
-                        JOIN pg_attribute a ON a.attrelid = t.oid AND a.attnum = k.attnum),
+                        JOIN pg_attribute a ON a.attrelid = t.oid AND a.attnum = k.attnum WHERE a.attname <> 'seq'),
                     CASE WHEN ix.indpred IS NOT NULL THEN 'partial' ELSE '' END
                 FROM pg_index ix JOIN pg_class i ON i.oid = ix.indexrelid JOIN pg_class t ON t.oid = ix.indrelid
                     JOIN pg_namespace n ON n.oid = t.relnamespace
