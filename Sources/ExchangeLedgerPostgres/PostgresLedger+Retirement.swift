@@ -80,7 +80,7 @@ extension PostgresLedger: RetiringLedger {
                 AND delivered_at < \(bind(year.claimedBefore.secondsSinceEpoch))
                 """
         }
-        let keys = table.keyColumns.map(\.name).joined(separator: ", ")
+        let keys = table.orderColumns.map(\.name).joined(separator: ", ")
         if let after {
             let values = after.map { value -> String in
                 switch value {

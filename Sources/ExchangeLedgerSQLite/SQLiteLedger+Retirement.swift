@@ -42,17 +42,7 @@ extension SQLiteLedger: RetiringLedger {
     public func rowsToRetire(
         _ table: RetiredTable, of year: RetiredYear, after: [LedgerValue]?, limit: Int
     ) async throws(LedgerError) -> RetiredRows {
-        var (condition, arguments) = SQLiteLedger.retiring(table, of: year)
-        let keys = table.keyColumns.map(\.name).joined(separator: ", ")
-        if let after {
-            condition += " AND (\(keys)) > (\(after.map { _ in "?" }.joined(separator: ", ")))"
-            arguments += StatementArguments(after.map(\.databaseValue))
-        }
-        let sql = """
-            SELECT \(table.columns.map(\.name).joined(separator: ", ")) FROM \(table.rawValue) WHERE \(condition) \
-            ORDER BY \(keys) LIMIT \(max(1, limit))
-            """
-        let bound = arguments
+        let (sql, bound) = SQLiteLedger.retiringBatch(table, of: year, after: after, limit: limit)
         return try await read("reading \(table.rawValue) rows of school year \(year.schoolYear)") { db in
             let rows = try Row.fetchAll(db, sql: sql, arguments: bound).map(SQLiteLedger.ledgerValues)
             return RetiredRows(table: table, rows: rows)
@@ -85,6 +75,23 @@ extension SQLiteLedger: RetiringLedger {
             WHERE r.source_id = d.receipt_id AND r.recipient_org_id = d.recipient_org_id AND r.file_name = d.file_name
             AND c.claimed_at >= ? AND c.claimed_at < ?)
         """
+
+    /// The query of a batch of `rowsToRetire`, and its arguments.
+    static func retiringBatch(
+        _ table: RetiredTable, of year: RetiredYear, after: [LedgerValue]?, limit: Int
+    ) -> (String, StatementArguments) {
+        var (condition, arguments) = SQLiteLedger.retiring(table, of: year)
+        let order = table.orderColumns.map(\.name).joined(separator: ", ")
+        if let after {
+            condition += " AND (\(order)) > (\(after.map { _ in "?" }.joined(separator: ", ")))"
+            arguments += StatementArguments(after.map(\.databaseValue))
+        }
+        let sql = """
+            SELECT \(table.columns.map(\.name).joined(separator: ", ")) FROM \(table.rawValue) WHERE \(condition) \
+            ORDER BY \(order) LIMIT \(max(1, limit))
+            """
+        return (sql, arguments)
+    }
 
     /// Which rows of `table` belong to `year`, as an SQL condition and its arguments.
     static func retiring(_ table: RetiredTable, of year: RetiredYear) -> (String, StatementArguments) {

@@ -295,7 +295,8 @@ struct Retire: AsyncParsableCommand {
             return try await retirement.run(year, now: WallClock.now, progress: { table, moved in
                 guard moved - reported >= 100_000 else { return }
                 reported = moved
-                print("  \(table.rawValue): \(moved) rows moved so far")
+                print("  \(moved) \(table.rowsName) moved so far")
+                fflush(nil)  // seen as it goes, also when the output is a file
             })
         }
         switch outcome {

@@ -153,6 +153,20 @@ public enum RetiredTable: String, Sendable, CaseIterable {
     /// The columns that identify a row.
     public var keyColumns: [RetiredColumn] { columns.filter(\.isKey) }
 
+    /// The order a retirement reads the table in, and its cursor: the key, led by the columns of the index
+    /// the year's rows are found by (the record trail by its record, deliveries by time), so that each batch
+    /// is a range of that index; by the key alone, a batch of the record trail sorted every row of the year.
+    public var orderColumns: [RetiredColumn] {
+        let lead: [String]
+        switch self {
+        case .deliveredRecord: lead = ["receipt_id", "record_id"]
+        case .delivery: lead = ["delivered_at"]
+        case .heldRecord, .acceptedRecord, .rejectedRecord, .receiptIssue: lead = []
+        }
+        let first = lead.compactMap { name in columns.first { $0.name == name } }
+        return first + keyColumns.filter { !lead.contains($0.name) }
+    }
+
     /// What a row of the table is, for people (plural).
     public var rowsName: String {
         switch self {
@@ -186,6 +200,11 @@ public struct RetiredRows: Sendable, Equatable {
     public func key(of row: [LedgerValue]) -> [LedgerValue] {
         table.columns.indices.filter { table.columns[$0].isKey }.map { row[$0] }
     }
+
+    /// Where `row` stands in the order a retirement reads the table (`RetiredTable.orderColumns`).
+    public func cursor(of row: [LedgerValue]) -> [LedgerValue] {
+        table.orderColumns.compactMap { column in table.columns.firstIndex(of: column).map { row[$0] } }
+    }
 }
 
 /// A ledger that can move a school year out into an archive: the SQLite and PostgreSQL ledgers. The
@@ -196,10 +215,10 @@ public protocol RetiringLedger: LedgerStore {
     /// Records that retiring `year` begins, unless work of the year is in hand (counted in the same
     /// transaction) or the year is being or was retired (then answers what was recorded).
     func startRetiring(_ year: RetiredYear) async throws(LedgerError) -> RetirementStart
-    /// Up to `limit` of the year's rows of `table` still in the ledger, in key order after the row whose
-    /// key is `after` (from the first when nil); none when no more are left. Read in key order from a
-    /// cursor, each batch resumes where the last ended: deleted rows are never walked again (PostgreSQL
-    /// keeps them in its tables until a vacuum).
+    /// Up to `limit` of the year's rows of `table` still in the ledger, in `table.orderColumns` order after
+    /// the row whose cursor (`RetiredRows.cursor(of:)`) is `after` (from the first when nil); none when no
+    /// more are left. Read in order from a cursor, each batch resumes where the last ended: deleted rows are
+    /// never walked again (PostgreSQL keeps them in its tables until a vacuum).
     func rowsToRetire(_ table: RetiredTable, of year: RetiredYear, after: [LedgerValue]?, limit: Int) async throws(LedgerError) -> RetiredRows
     /// Deletes the rows (by their keys) from the ledger: called once they are safe in the archive.
     func removeRetired(_ rows: RetiredRows) async throws(LedgerError)

@@ -61,7 +61,7 @@ public struct SchoolYearRetirement: Sendable {
                     if stop() { return .stopped(year, moved: moved) }
                     let rows = try await ledger.rowsToRetire(table, of: year, after: after, limit: batchSize)
                     guard let last = rows.rows.last else { break }
-                    after = rows.key(of: last)
+                    after = rows.cursor(of: last)
                     // The archive's write waits for a flush of the disk: on a thread of its own.
                     let stored = await BlockingWork.run {
                         Result<Void, LedgerError>(catching: { () throws(LedgerError) in try archive.store(rows) })
