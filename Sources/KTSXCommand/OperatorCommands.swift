@@ -284,6 +284,16 @@ struct Retire: AsyncParsableCommand {
         let outcome = try await LedgerRunning.with(ledger) { () async throws -> SchoolYearRetirement.Outcome? in
             // A year the ledger holds nothing of (a mistyped year?) is not recorded: its records would be refused.
             if try await !retiring.retiredYears().contains(where: { $0.schoolYear == schoolYear }) {
+                // The archive is checked before anything is recorded: a retirement goes on in the file it began.
+                if FileManager.default.fileExists(atPath: path) {
+                    _ = try YearArchive(path: path, for: year)
+                } else {
+                    let folder = (path as NSString).deletingLastPathComponent
+                    let parent = FileManager.default.fileExists(atPath: folder) ? folder : (folder as NSString).deletingLastPathComponent
+                    guard access(parent, W_OK) == 0 else {
+                        throw ConfigurationFailure(message: "ktsx retire: cannot write \(path) (\(parent) is not writable by this user)")
+                    }
+                }
                 var holdsSome = false
                 for table in RetiredTable.allCases where !holdsSome {
                     holdsSome = try await !retiring.rowsToRetire(table, of: year, after: nil, limit: 1).rows.isEmpty

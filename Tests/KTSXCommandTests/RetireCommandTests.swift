@@ -118,6 +118,14 @@ struct RetireCommandTests {
                 }
                 try world.ktsx(["run", "--once", "--log-level", "warning"], clock: "2026-01-12T11:42:00Z")
             }
+            // An archive named over a file that is not one is refused before anything is recorded.
+            let notes = root.appendingPathComponent("notes.txt")
+            try "not an archive\n".write(to: notes, atomically: true, encoding: .utf8)
+            let wrongFile = try runProcess(
+                Repository.ktsx.path, ["retire", "--school-year", "2025", "--to", notes.path, "--config", retiring.config.path],
+                environment: ["KTSX_CLOCK_START": "2026-01-12T11:44:00Z"])
+            #expect(wrongFile.status != 0 && wrongFile.standardError.contains(notes.path), "\(wrongFile.standardError)")
+            #expect(try await retiring.ledger().retiredYears().isEmpty)
             let retired = try retiring.ktsx(["retire", "--school-year", "2025"], clock: "2026-01-12T11:45:00Z")
             let archive = retiring.root.appendingPathComponent("state/retired/school-year-2025.sqlite")
             #expect(retired.standardOutput.contains("retired school year 2025 to \(archive.path)"), "\(retired.standardOutput)")
