@@ -97,6 +97,14 @@ struct MultiInstanceTests {
                 usleep(200_000)
                 acknowledged = try ["061014", "061010", "165901"].reduce(0) { $0 + (try tree.outboundFiles($1).filter { $0.contains(".ack.") }.count) }
             }
+            // An acknowledgement b placed before it died is in outbound/ while its receipt is not yet finished: a
+            // finishes it once b's lease has run out (up to lease_seconds, then a's next look for unfinished work).
+            let base = url.components(separatedBy: "?")[0]
+            for _ in 0..<300 {
+                let unfinished = try runProcess("psql", [base, "-tAc", "SELECT count(*) FROM \(schema).receipt WHERE state <> 'finished'"])
+                if unfinished.status == 0, unfinished.standardOutput.trimmingCharacters(in: .whitespacesAndNewlines) == "0" { break }
+                usleep(200_000)
+            }
             #expect(a.isRunning, "instance a kept running")
             a.terminate()
             a.waitUntilExit()
