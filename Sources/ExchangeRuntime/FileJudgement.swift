@@ -97,7 +97,8 @@ extension FileProcessor {
         }
         return try await decide(
             receipt, report: report, issues: verdict.issues, errorCount: verdict.errorCount, outcome: verdict.outcome,
-            participant: participant, rejectedRecords: verdict.rejectedRecords, routed: routed, changes: changes, naming: naming)
+            participant: participant, rejectedRecords: verdict.rejectedRecords, routed: routed, changes: changes, naming: naming,
+            rulesChecked: verdict.rulesChecked, refusedRecordCodes: verdict.refusedRecordCodes)
     }
 
     /// How a judgement names its outputs.
@@ -327,7 +328,7 @@ extension FileProcessor {
     private func decide(
         _ receipt: Receipt, report: ValidationReport?, issues: [ValidationIssue], errorCount: Int, outcome: FileOutcome,
         participant: Participant, rejectedRecords: [RejectedRecord] = [], routed: [(file: OutboundFile, fallback: String)] = [],
-        changes: LedgerChanges = .none, naming: OutputNaming
+        changes: LedgerChanges = .none, naming: OutputNaming, rulesChecked: Bool = false, refusedRecordCodes: [[String]] = []
     ) async throws -> JudgedFile {
         var receipt = receipt
         let binding = FileProcessor.outputBinding(for: participant, report: report, name: receipt.originalName)
@@ -379,7 +380,11 @@ extension FileProcessor {
             received: receipt.claimedAt, processed: processed, outcome: outcome, recordsReceived: receipt.recordsReceived,
             recordsAccepted: receipt.recordsAccepted, recordsRejected: receipt.recordsRejected, errorCount: errorCount,
             errorFile: receipt.errorFile, firstReceiptId: receipt.duplicateOf,
-            message: FileProcessor.summary(outcome: outcome, errorCount: errorCount, receipt: receipt, codes: Set(issues.map(\.code.rawValue))))
+            message: AcknowledgementMessage(
+                outcome: outcome, errorCount: errorCount, recordsReceived: receipt.recordsReceived, recordsRejected: receipt.recordsRejected,
+                rejectedLines: rejectedRecords.map(\.line), refusedRecordCodes: refusedRecordCodes, rulesChecked: rulesChecked,
+                duplicateOf: receipt.duplicateOf, reprocessOf: receipt.reprocessOf
+            ).text)
         outputs.append(
             OutboundFile(recipientOrgId: participant.orgId, name: receipt.ackFile!, bytes: AcknowledgementRenderer.acknowledgement(ack, as: binding)))
         return JudgedFile(
@@ -387,30 +392,12 @@ extension FileProcessor {
             findings: ReceiptFindings(issues: issues, rejectedRecords: rejectedRecords), changes: changes)
     }
 
-    // MARK: Acknowledgement texts
+    // MARK: Output binding
     static func outputBinding(for participant: Participant, report: ValidationReport?, name: String) -> Binding {
         switch participant.outputFormat {
         case .xml: return .xml
         case .csv: return .csv
         case .same: return report?.binding ?? (name.lowercased().hasSuffix(".xml") ? .xml : .csv)
-        }
-    }
-
-    static func summary(outcome: FileOutcome, errorCount: Int, receipt: Receipt, codes: Set<String> = []) -> String {
-        let verdict = verdictSummary(outcome: outcome, errorCount: errorCount, receipt: receipt, codes: codes)
-        guard let earlier = receipt.reprocessOf else { return verdict }
-        return "Judged again at support's request (earlier receipt \(earlier)). " + verdict
-    }
-
-    private static func verdictSummary(outcome: FileOutcome, errorCount: Int, receipt: Receipt, codes: Set<String>) -> String {
-        switch outcome {
-        case .accepted: "Accepted: \(receipt.recordsReceived) record\(receipt.recordsReceived == 1 ? "" : "s")."
-        case .acceptedWithErrors: "Accepted with \(errorCount) error\(errorCount == 1 ? "" : "s"); see the error file."
-        case .rejected:
-            "Rejected: \(errorCount) error\(errorCount == 1 ? "" : "s") (see the error file). Nothing in the file was applied; "
-                + ResendAdvice.forRejection(codes: codes)
-        case .duplicate:
-            "These bytes were already received from you as receipt \(receipt.duplicateOf ?? "?"); nothing was applied again. Do not send them again."
         }
     }
 

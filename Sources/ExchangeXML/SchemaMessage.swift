@@ -34,7 +34,8 @@ enum SchemaMessage {
             return ValidationIssue(
                 code: .constraintError,
                 message: PatternMessage.text(
-                    field: name, shownValue: shown, pattern: pattern, hint: field.flatMap { formatHints[$0] }),
+                    field: name, shownValue: shown, pattern: pattern, hint: field.flatMap { formatHints[$0] },
+                    value: quoted(after: "value '", in: text)),
                 line: line, path: path, field: field)
         case 1840:  // enumeration
             let set = text.components(separatedBy: "set {").last?.components(separatedBy: "}").first ?? ""

@@ -223,7 +223,7 @@ struct ExchangeCycleTests {
     @Test("claims a crash left without receipts, flat or in a folder as older versions made them, are adopted and acknowledged")
     func adoptionOfBothLayouts() async throws {
         try await withTemporaryDirectory { root in
-            var world = try CycleWorld(root: root)
+            let world = try CycleWorld(root: root)
             let flat = FileProcessor.receiptId(sender: "061010", time: JobWorld.now, suffix: "flat01")
             let inFolder = FileProcessor.receiptId(sender: "061010", time: JobWorld.now, suffix: "fold01")
             try "not an exchange file\n".write(toFile: "\(world.tree.work)/\(flat)~a.csv", atomically: true, encoding: .utf8)

@@ -4,41 +4,79 @@ import ExchangeValidation
 import Foundation
 import Testing
 
-/// Our CSV issues in the shape frictionless reports them: cell errors by (row, field), row errors by
-/// row, label errors by column.
-private func normalized(_ issues: [ValidationIssue]) -> Set<String> {
-    Set(issues.map { issue in
-        switch issue.code {
-        case .typeError, .constraintError, .missingCell, .uniqueError:
-            "\(issue.row.map(String.init) ?? "-"):\(issue.field ?? "-"):\(issue.code)"
-        case .extraCell:
-            "\(issue.row.map(String.init) ?? "-"):#\(issue.column.map(String.init) ?? "-"):\(issue.code)"
-        case .missingLabel, .extraLabel, .incorrectLabel, .duplicateLabel, .blankLabel:
-            "label#\(issue.column.map(String.init) ?? "-"):\(issue.code)"
-        case .encodingError:
-            // frictionless stops at the first undecodable byte and gives no row.
-            "\(issue.code)"
-        default:
-            "\(issue.row.map(String.init) ?? "-"):\(issue.code)"
+/// A row with more or fewer values than the header: frictionless reports each extra or missing cell and
+/// checks the values under the wrong columns; we report the row once, with its likely cause, and do not
+/// check its values. Both come to `row:cells`; its key and unique values are compared as they are.
+private func collapsingMisalignedRows(_ keys: [(row: Int?, code: String, key: String)]) -> Set<String> {
+    let misaligned = Set(keys.filter { $0.code == "extra-cell" || $0.code == "missing-cell" }.compactMap(\.row))
+    return Set(keys.compactMap { entry in
+        guard let row = entry.row, misaligned.contains(row) else { return entry.key }
+        switch entry.code {
+        case "extra-cell", "missing-cell": return "\(row):cells"
+        case "type-error", "constraint-error": return nil
+        default: return entry.key
         }
     })
 }
 
+/// Our CSV issues in the shape frictionless reports them: cell errors by (row, field), row errors by
+/// row, label errors by column.
+private func normalized(_ issues: [ValidationIssue]) -> Set<String> {
+    collapsingMisalignedRows(issues.map { issue in (issue.row, issue.code.rawValue, key(issue)) })
+}
+
+private func key(_ issue: ValidationIssue) -> String {
+    switch issue.code {
+    case .typeError, .constraintError, .missingCell, .uniqueError:
+        "\(issue.row.map(String.init) ?? "-"):\(issue.field ?? "-"):\(issue.code)"
+    case .extraCell:
+        "\(issue.row.map(String.init) ?? "-"):#\(issue.column.map(String.init) ?? "-"):\(issue.code)"
+    case .missingLabel, .extraLabel, .incorrectLabel, .duplicateLabel, .blankLabel:
+        "label#\(issue.column.map(String.init) ?? "-"):\(issue.code)"
+    case .encodingError:
+        // frictionless stops at the first undecodable byte and gives no row.
+        "\(issue.code)"
+    default:
+        "\(issue.row.map(String.init) ?? "-"):\(issue.code)"
+    }
+}
+
 private func normalized(_ errors: [FrictionlessError]) -> Set<String> {
-    Set(errors.map { error in
-        switch error.type {
-        case "type-error", "constraint-error", "missing-cell", "unique-error":
-            "\(error.rowNumber.map(String.init) ?? "-"):\(error.fieldName ?? "-"):\(error.type)"
-        case "extra-cell":
-            "\(error.rowNumber.map(String.init) ?? "-"):#\(error.fieldNumber.map(String.init) ?? "-"):\(error.type)"
-        case "missing-label", "extra-label", "incorrect-label", "duplicate-label", "blank-label":
-            "label#\(error.fieldNumber.map(String.init) ?? "-"):\(error.type)"
-        case "encoding-error":
-            error.type
-        default:
-            "\(error.rowNumber.map(String.init) ?? "-"):\(error.type)"
-        }
-    })
+    collapsingMisalignedRows(errors.map { error in (error.rowNumber, error.type, key(error)) })
+}
+
+private func key(_ error: FrictionlessError) -> String {
+    switch error.type {
+    case "type-error", "constraint-error", "missing-cell", "unique-error":
+        "\(error.rowNumber.map(String.init) ?? "-"):\(error.fieldName ?? "-"):\(error.type)"
+    case "extra-cell":
+        "\(error.rowNumber.map(String.init) ?? "-"):#\(error.fieldNumber.map(String.init) ?? "-"):\(error.type)"
+    case "missing-label", "extra-label", "incorrect-label", "duplicate-label", "blank-label":
+        "label#\(error.fieldNumber.map(String.init) ?? "-"):\(error.type)"
+    case "encoding-error":
+        error.type
+    default:
+        "\(error.rowNumber.map(String.init) ?? "-"):\(error.type)"
+    }
+}
+
+private let labelCodes: Set<String> = ["missing-label", "extra-label", "incorrect-label", "duplicate-label", "blank-label"]
+
+/// Our issues against frictionless's errors. Where frictionless finds the header wrong it judges every
+/// row under the wrong names too; we report the header alone (its one cause: a column left out or put in
+/// is one issue), so there both must find the header wrong, ours at columns frictionless names, and we
+/// report no row. Elsewhere the (row, field, code) sets are equal.
+private func expectAgreement(
+    _ issues: [ValidationIssue], _ errors: [FrictionlessError], _ comment: Comment? = nil, sourceLocation: SourceLocation = #_sourceLocation
+) {
+    let labelColumns = Set(errors.filter { labelCodes.contains($0.type) }.compactMap(\.fieldNumber))
+    guard !labelColumns.isEmpty else {
+        #expect(normalized(issues) == normalized(errors), comment, sourceLocation: sourceLocation)
+        return
+    }
+    let ours = issues.filter { labelCodes.contains($0.code.rawValue) }
+    #expect(!ours.isEmpty && ours.allSatisfy { $0.column.map(labelColumns.contains) ?? false }, comment, sourceLocation: sourceLocation)
+    #expect(issues.allSatisfy { labelCodes.contains($0.code.rawValue) || $0.code == .csvSyntax }, comment, sourceLocation: sourceLocation)
 }
 
 private let validator = Result { try FileValidator(issueLimit: 100_000) }
@@ -64,7 +102,7 @@ struct OracleParityTests {
         let schema = Repository.schemas.appendingPathComponent("\(type.code).schema.json")
         let oracle = try Oracles.frictionless(file: file, schema: schema)
         #expect(report.isValid == oracle.valid, "\(file.lastPathComponent)")
-        #expect(normalized(report.issues) == normalized(oracle.errors), "\(file.lastPathComponent)")
+        expectAgreement(report.issues, oracle.errors, "\(file.lastPathComponent)")
     }
 
     @Test("every XML fixture: same verdict as xmllint --schema, first error on the same line", arguments: fixtureFiles("xml"))
@@ -83,7 +121,7 @@ struct OracleParityTests {
     }
 
     @Test(
-        "header mistakes: labels and the rows under them are judged as frictionless judges them",
+        "header mistakes: the labels frictionless finds wrong, reported once per cause; the rows judged only under a right header",
         arguments: [
             "id,minutes,code,name\nAB12,5,EX,Zoë\nAB13,5\nAB14,5,EX,Zoë,x\n,,,\n",  // matches
             "id,minutes,code\nAB12,5,EX\nAB13,5,EX,Zoë\nAB14\n,,\n",  // a missing column
@@ -116,7 +154,7 @@ struct OracleParityTests {
             let oracle = try Oracles.frictionless(file: csv, schema: schemaFile)
             #expect(verdict.type == .attendance)
             #expect(verdict.issues.isEmpty == oracle.valid)
-            #expect(normalized(verdict.issues.issues) == normalized(oracle.errors))
+            expectAgreement(verdict.issues.issues, oracle.errors)
         }
     }
 
@@ -171,7 +209,7 @@ struct OracleParityTests {
             let verdict = document.finish()
             let oracle = try Oracles.frictionless(file: csv, schema: schemaFile)
             #expect(verdict.type == .attendance)
-            #expect(normalized(verdict.issues.issues) == normalized(oracle.errors))
+            expectAgreement(verdict.issues.issues, oracle.errors)
             #expect(!oracle.errors.isEmpty)
         }
     }

@@ -154,9 +154,9 @@ struct RoutingTests {
             try world.drop(name, by: "061014", at: "2026-01-16T15:15:00Z")
             let ack = try String(contentsOf: try #require(try world.outbound("061014", prefix: name + ".ack").first), encoding: .utf8)
             #expect(ack.contains("<Outcome>REJECTED</Outcome>"))
-            #expect(ack.contains("sending it again will not change that"), "\(ack)")
+            #expect(ack.contains("Sending it again will not change that"), "\(ack)")
             #expect(ack.contains("WVR-01"))
-            #expect(!ack.contains("fix it and send it again"))
+            #expect(!ack.contains("Fix it and send it again"))
             try Conservation.expectHolds(config: world.config, drop: world.drop, clock: "2026-01-16T15:16:00Z")
         }
     }

@@ -110,8 +110,8 @@ public struct CSVDocumentValidator {
 
     /// A data record checked on its own that needs more than its key settled: what `apply` then reports.
     enum RecordOutcome: Sendable {
-        /// Bytes that are not UTF-8.
-        case notUTF8
+        /// Bytes that are not UTF-8, the first of them in value `column` (0-based) when it is known.
+        case notUTF8(column: Int?)
         /// A NUL byte.
         case nul
         /// A row: its cells checked, and the values of the captured fields (nil when none are).
@@ -129,7 +129,8 @@ public struct CSVDocumentValidator {
     ) {
         let (ascii, hasNUL) = plainASCII ? (true, false) : CellValues.classify(record.raw)
         if !ascii, !CellValues.isValidUTF8(record.raw) {
-            records.add(.notUTF8, line: record.line, row: record.number)
+            let column = (0..<record.count).first { !record.withField($0) { CellValues.isValidUTF8($0) } }
+            records.add(.notUTF8(column: column), line: record.line, row: record.number)
             return
         }
         if hasNUL {
@@ -163,9 +164,10 @@ public struct CSVDocumentValidator {
                 return
             }
             switch detail {
-            case .notUTF8:
+            case .notUTF8(let column):
                 rows += 1
-                issues.add(CSVDocumentValidator.notUTF8Issue(line: line, row: row))
+                let field = column.flatMap { $0 < headerLabels.count ? headerLabels[$0] : nil }
+                issues.add(CSVDocumentValidator.notUTF8Issue(line: line, row: row, column: column.map { $0 + 1 }, field: field))
             case .nul:
                 rows += 1
                 issues.add(CSVDocumentValidator.nulIssue(line: line, row: row))
@@ -181,11 +183,13 @@ public struct CSVDocumentValidator {
         }
     }
 
-    private static func notUTF8Issue(line: Int, row: Int) -> ValidationIssue {
-        ValidationIssue(
+    private static func notUTF8Issue(line: Int, row: Int, column: Int? = nil, field: String? = nil) -> ValidationIssue {
+        let place = field.map { " in \($0)" } ?? column.map { " in value \($0)" } ?? ""
+        return ValidationIssue(
             code: .encodingError,
-            message: "Line \(line) is not valid UTF-8. KTS Exchange files must be UTF-8; save the file as UTF-8 and send "
-                + "it again.", line: line, row: row)
+            message: "Line \(line) has characters\(place) that are not UTF-8: the file was likely saved as \"CSV\" rather than "
+                + "\"CSV UTF-8\", which writes letters such as é or ñ in another encoding. Save it as \"CSV UTF-8 (Comma "
+                + "delimited)\" and send it again.", line: line, column: column, field: field, row: row)
     }
 
     private static func nulIssue(line: Int, row: Int) -> ValidationIssue {
@@ -235,15 +239,9 @@ public struct CSVDocumentValidator {
         // frictionless strips header labels (not data cells) before comparing them.
         let labels = record.isEmptyLine ? [] : (0..<record.count).map { CellValues.strippedLikePython(record.string($0)) }
         guard let match = CSVDocumentValidator.recognise(labels: labels, schemas: schemas) else {
-            let shown = labels.prefix(6).joined(separator: ",") + (labels.count > 6 ? ",…" : "")
-            let known = ExchangeType.partnerTypes.compactMap { type in
-                schemas[type].map { "\(type.code) starts \($0.fieldNames.prefix(3).joined(separator: ","))" }
-            }.joined(separator: "; ")
             issues.add(
                 ValidationIssue(
-                    code: .unknownType,
-                    message: "The header row '\(shown)' is not the header of any KTS Exchange file type (\(known)).",
-                    line: record.line))
+                    code: .unknownType, message: CSVDocumentValidator.unrecognisedHeader(labels, schemas: schemas), line: record.line))
             stopped = true
             return
         }
@@ -251,15 +249,43 @@ public struct CSVDocumentValidator {
         guard let schema = schemas[match] else { return }
         do {
             var checker = try TableRowChecker(schema: schema, spilling: keySpilling)
+            let found = issues.total
             checker.checkHeader(labels, line: record.line, into: &issues)
             headerLabels = labels
             capturedColumns = capturedFields.sorted().compactMap { name in labels.firstIndex(of: name).map { (name, $0) } }
-            self.checker = checker
+            // Under a wrong header every row's values sit under the wrong names: the rows are counted and
+            // their quoting read, but their values are not judged (the header is the one cause).
+            self.checker = issues.total == found ? checker : nil
         } catch {
             issues.add(
                 ValidationIssue(code: .unknownType, message: "The \(match.code) schema cannot be used: \(error)"))
             stopped = true
         }
+    }
+
+    /// Why a first line is not a known header, in words, never quoting it (it may be a student's row):
+    /// values separated by `;` or tabs (a spreadsheet's regional CSV or "Text" format), or a first line
+    /// that names no column of any type (a row of data where the header should be).
+    static func unrecognisedHeader(_ labels: [String], schemas: [ExchangeType: TableSchema]) -> String {
+        let known = ExchangeType.partnerTypes.compactMap { type in
+            schemas[type].map { "\(type.code) starts \($0.fieldNames.prefix(3).joined(separator: ","))" }
+        }.joined(separator: "; ")
+        let line = labels.joined(separator: ",")
+        for (separator, name) in [(";", "semicolons (;)"), ("\t", "tabs")] where line.contains(separator) {
+            let split = line.split(separator: Character(separator), omittingEmptySubsequences: false).map { CellValues.strippedLikePython(String($0)) }
+            if let type = recognise(labels: split, schemas: schemas) {
+                return "The values are separated by \(name), not commas; the header is that of \(type.code) otherwise. Save the file "
+                    + "as \"CSV UTF-8 (Comma delimited)\" and send it again."
+            }
+        }
+        let fieldNames = Set(schemas.values.flatMap(\.fieldNames))
+        let named = labels.filter(fieldNames.contains).count
+        if named == 0 {
+            return "The first line is not a header row: it names none of the columns of a KTS Exchange file type. A CSV file's first "
+                + "line must be its header (\(known)); add the header row, or remove what comes before it."
+        }
+        return "The header row names \(named) of its \(labels.count) columns as a KTS Exchange file type does, too few to tell which "
+            + "type it is (\(known)). Copy the header row from the specification (Schemas/README.md)."
     }
 
     /// The type whose field names `labels` are, exactly or (for a header with mistakes) mostly: at least
@@ -276,6 +302,8 @@ public struct CSVDocumentValidator {
     }
 
     private mutating func report(_ problem: CSVSyntaxProblem) {
+        // After a header no type has, the rows are not judged (their quoting neither).
+        guard !stopped else { return }
         if !sawHeader {
             sawHeader = true
             stopped = true

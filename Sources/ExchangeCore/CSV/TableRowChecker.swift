@@ -101,7 +101,8 @@ struct TableRowChecker {
 
     /// Checks the header labels against the schema's field names, by position, and fixes the columns
     /// rows are checked against: fields beyond the header are not checked at all, and header columns
-    /// beyond the schema only for presence (as frictionless does).
+    /// beyond the schema only for presence (as frictionless does). One column left out or put in is
+    /// reported once, as the cause of the shift (`shiftedColumn`).
     mutating func checkHeader(_ rawLabels: [String], line: Int, into issues: inout IssueCollector) {
         let labels = rawLabels.map(CellValues.strippedLikePython)
         let names = schema.fieldNames
@@ -114,6 +115,10 @@ struct TableRowChecker {
         for index in uniqueSeen.keys where index >= labels.count {
             uniqueSeen[index] = nil
             isUnique[index] = false
+        }
+        if let shift = Self.shiftedColumn(labels: labels, names: names) {
+            issues.add(shift.issue(line: line))
+            return
         }
         for position in names.count..<max(names.count, labels.count) {
             issues.add(
@@ -167,6 +172,44 @@ struct TableRowChecker {
         }
     }
 
+    /// One column left out of the header or put into it, which shifts every label after it: the one
+    /// cause of what would otherwise be a wrong label at each later column.
+    enum HeaderShift: Equatable {
+        /// Field `names[position]` is missing.
+        case missing(position: Int, name: String, after: String?)
+        /// The header has `label` at `position`, which the type does not have.
+        case extra(position: Int, label: String)
+
+        func issue(line: Int) -> ValidationIssue {
+            switch self {
+            case .missing(let position, let name, let after):
+                ValidationIssue(
+                    code: .missingLabel,
+                    message: "The header is missing column \(position + 1), '\(name)'\(after.map { " (after '\($0)')" } ?? ""), so every "
+                        + "column after it is one place early. Add the column, with its value (or an empty one) in every row.",
+                    line: line, column: position + 1, field: name, row: 1)
+            case .extra(let position, let label):
+                ValidationIssue(
+                    code: .extraLabel,
+                    message: "The header has a column '\(label)' (column \(position + 1)) that this file type does not have, so every "
+                        + "column after it is one place late. Remove the column, and its values in every row.",
+                    line: line, column: position + 1, row: 1)
+            }
+        }
+    }
+
+    /// The one column missing from or added to `labels` before their end, if that is all that differs.
+    static func shiftedColumn(labels: [String], names: [String]) -> HeaderShift? {
+        guard let first = labels.indices.first(where: { $0 < names.count && labels[$0] != names[$0] }) else { return nil }
+        if labels.count + 1 == names.count, labels[first...].elementsEqual(names[(first + 1)...]) {
+            return .missing(position: first, name: names[first], after: first > 0 ? names[first - 1] : nil)
+        }
+        if labels.count == names.count + 1, labels[(first + 1)...].elementsEqual(names[first...]) {
+            return .extra(position: first, label: labels[first])
+        }
+        return nil
+    }
+
     // MARK: Rows
 
     /// What checking one row's cells found, before its keys are compared with earlier rows': the part
@@ -202,6 +245,9 @@ struct TableRowChecker {
 
         let columnFields = self.columnFields
         let fieldReferences = self.fieldReferences
+        // A row with more or fewer values than the header has one diagnosis, its cause: its values sit
+        // under the wrong columns, so they are not checked one by one (only its keys are read).
+        let misaligned = cellCount > 0 && cellCount != columnFields.count
         for position in columnFields.indices {
             let index = columnFields[position]
             guard index >= 0 else {
@@ -212,19 +258,19 @@ struct TableRowChecker {
             guard position < cellCount else {
                 // A missing cell reads as no value: `required` still applies, as in frictionless.
                 blankCells += 1
-                if compiled.required {
+                if compiled.required, !misaligned {
                     rowIssues.append(requiredIssue(compiled.field, record: record))
                 }
                 return
             }
             let present = record.withField(position) { bytes -> Bool in
                 if isMissing(bytes) {
-                    if compiled.required {
+                    if compiled.required, !misaligned {
                         rowIssues.append(requiredIssue(compiled.field, record: record))
                     }
                     return false
                 }
-                checkCell(bytes, compiled, isASCII: isASCII, record: record, into: &rowIssues)
+                if !misaligned { checkCell(bytes, compiled, isASCII: isASCII, record: record, into: &rowIssues) }
                 let slot = keySlot[index]
                 if slot >= 0 {
                     let start = keyBuffer.count
@@ -239,31 +285,64 @@ struct TableRowChecker {
             if !present { blankCells += 1 }
             }
         }
-        if cellCount > columns.count {
-            for position in columns.count..<cellCount {
-                rowIssues.append(
-                    ValidationIssue(
-                        code: .extraCell,
-                        message: "Row has \(cellCount) values but the header has \(columns.count) columns; value "
-                            + "\(position + 1) has no column. Check for an unquoted comma.",
-                        line: record.line, column: position + 1, row: record.number))
-            }
-        }
-        if cellCount < columns.count {
-            for position in cellCount..<columns.count {
-                let name = name(of: columns[position])
-                rowIssues.append(
-                    ValidationIssue(
-                        code: .missingCell,
-                        message: "Row has \(cellCount) values but the header has \(columns.count) columns; "
-                            + "'\(name)' (column \(position + 1)) is missing.",
-                        line: record.line, column: position + 1, field: name, row: record.number))
-            }
-        }
+        if misaligned { rowIssues.append(misalignedRowIssue(record, cellCount: cellCount, isASCII: isASCII)) }
         check.blank = blankCells == columns.count
         check.issues = rowIssues
         check.keyAbsent = !primaryKeyPositions.isEmpty && keyParts.allSatisfy { $0 == nil }
         return check
+    }
+
+    /// The one issue of a row with more or fewer values than the header: for more, the column a comma
+    /// inside a value most likely split (the first text column whose values, joined again, make a row
+    /// every check passes), for fewer, the first column left without a value. No value is repeated.
+    private func misalignedRowIssue(_ record: CSVRecord, cellCount: Int, isASCII: Bool) -> ValidationIssue {
+        let columnCount = columns.count
+        let counts = "Row has \(cellCount) values where the header has \(columnCount) columns"
+        guard cellCount > columnCount else {
+            let name = name(of: columns[cellCount])
+            return ValidationIssue(
+                code: .missingCell,
+                message: "\(counts): the values from \(name) (column \(cellCount + 1)) on are missing. Every row needs a place for "
+                    + "each column, empty ones too (two commas in a row); a line break inside a value also ends a row early, so put "
+                    + "such a value in double quotes.",
+                line: record.line, column: cellCount + 1, field: name, row: record.number)
+        }
+        let extra = cellCount - columnCount
+        let cells = (0..<cellCount).map { position in record.withField(position) { Array($0) } }
+        // Every text column whose values, joined again, make a row that passes; a comma inside a value is
+        // mostly followed by a space ("Lee, Jr."), so such a split is named first.
+        let splits = columnFields.indices.filter { position in
+            guard columnFields[position] >= 0, fields[columnFields[position]].type == .string else { return false }
+            var scratch: [ValidationIssue] = []
+            for (column, index) in columnFields.enumerated() where index >= 0 {
+                let value = column < position ? cells[column]
+                    : column == position ? Array(cells[position...(position + extra)].joined(separator: [UInt8(ascii: ",")]))
+                    : cells[column + extra]
+                value.withUnsafeBytes { bytes in
+                    if isMissing(bytes) {
+                        if fields[index].required { scratch.append(requiredIssue(fields[index].field, record: record)) }
+                    } else {
+                        checkCell(bytes, fields[index], isASCII: isASCII, record: record, into: &scratch)
+                    }
+                }
+                if !scratch.isEmpty { return false }
+            }
+            return true
+        }
+        let split = splits.first { cells[$0 + 1].first == UInt8(ascii: " ") } ?? splits.first
+        guard let split else {
+            return ValidationIssue(
+                code: .extraCell,
+                message: "\(counts): value \(columnCount + 1) has no column. A value with a comma in it must be in double quotes; "
+                    + "check the row for a comma inside a value, or a value too many.",
+                line: record.line, column: columnCount + 1, row: record.number)
+        }
+        let name = name(of: columns[split])
+        return ValidationIssue(
+            code: .extraCell,
+            message: "\(counts): \(name) (column \(split + 1)) seems to hold a comma, which splits it in \(extra + 1). Put a value "
+                + "that contains a comma in double quotes (\"Lee, Jr.\", not Lee, Jr.); a spreadsheet saving as CSV does that itself.",
+            line: record.line, column: columnCount + 1, field: name, row: record.number)
     }
 
     /// Appends the primary key of the row `checkCells` checked last to `bytes` (one part's bytes, or each
@@ -423,7 +502,7 @@ struct TableRowChecker {
         // what they hold) for every cell.
         if compiled.pattern?.matchesLikeFrictionless(bytes, isASCII: isASCII) == false {
             issue(.constraintError, PatternMessage.text(field: name, shownValue: shown, pattern: compiled.pattern!.pattern,
-                                                       hint: compiled.field.formatHint))
+                                                       hint: compiled.field.formatHint, value: String(decoding: bytes, as: UTF8.self)))
         }
         if compiled.enumValues?.contains(where: { equal(bytes, $0) }) == false {
             let list = compiled.enumValues!.map { String(decoding: $0, as: UTF8.self) }.joined(separator: ", ")

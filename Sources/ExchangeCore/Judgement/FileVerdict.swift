@@ -47,6 +47,11 @@ public struct FileVerdict: Sendable, Equatable {
     /// The records refused one by one, kept with the receipt (only when the others were accepted).
     public var rejectedRecords: [RejectedRecord]
 
+    /// The codes of each record refused under the rules, in file order (the first ones kept), for the
+    /// acknowledgement's advice.
+    public var refusedRecordCodes: [[String]]
+    /// Whether the file's records were judged under the rules (false: refused at the gate, as a whole).
+    public var rulesChecked: Bool
     /// Whether the file's accepted records are applied (held, routed).
     public var applies: Bool { outcome == .accepted || outcome == .acceptedWithErrors }
 
@@ -88,6 +93,7 @@ public struct FileVerdict: Sendable, Equatable {
             errorCount += 1
         }
         var outcome: FileOutcome = errorCount == 0 && report.type != nil ? .accepted : .rejected
+        rulesChecked = outcome == .accepted
         if outcome == .accepted, verdicts.failedRecords > 0 {
             issues = verdicts.issues
             errorCount = verdicts.violationCount
@@ -98,6 +104,7 @@ public struct FileVerdict: Sendable, Equatable {
         self.errorCount = errorCount
         recordsReceived = received
         recordsRejected = outcome == .rejected ? received : verdicts.failedRecords
+        refusedRecordCodes = rulesChecked ? verdicts.rejected.map(\.codes) : []
         rejectedRecords = outcome == .acceptedWithErrors
             ? verdicts.rejected.map { RejectedRecord(receiptId: receiptId, line: $0.line, recordKey: $0.key, codes: $0.codes) } : []
     }

@@ -1,14 +1,30 @@
 /// The message for a value that does not match its field's pattern, shared by both bindings: the expected
-/// form in words when the schema gives it, with the pattern itself for whoever fixes the export.
+/// form in words (the pattern itself is for whoever fixes the export, in `Schemas/README.md`), and the
+/// likely cause when a spreadsheet made it: a number that lost its leading zeros.
 public enum PatternMessage {
     /// - Parameters:
     ///   - field: The field as the binding names it.
     ///   - shownValue: `" 'value'"`, or empty for student data.
     ///   - pattern: The pattern.
     ///   - hint: The expected form in words, if known.
-    public static func text(field: String, shownValue: String, pattern: String, hint: String?) -> String {
-        let expected = hint.map { " Expected: \($0.hasSuffix(".") ? String($0.dropLast()) : $0) (pattern \(pattern))." }
-            ?? " It must match the pattern \(pattern)."
+    ///   - value: The value itself, looked at for lost leading zeros and never repeated.
+    public static func text(field: String, shownValue: String, pattern: String, hint: String?, value: String? = nil) -> String {
+        let expected = hint.map { " Expected: \($0.hasSuffix(".") ? String($0.dropLast()) : $0)." }
+            ?? " It does not have the form the specification gives for \(field) (Schemas/README.md)."
+        if let value, let zeros = lostLeadingZeros(value, pattern: pattern) {
+            let digits = value.utf8.count
+            return "\(field) has \(digits) digit\(digits == 1 ? "" : "s"), \(zeros) too few: a spreadsheet drops leading zeros from "
+                + "numbers.\(expected) Format the column as Text (or restore the leading zero\(zeros == 1 ? "" : "s")) and save again."
+        }
         return "\(field) value\(shownValue) is not in the required form.\(expected)"
+    }
+
+    /// How many leading zeros `value` lost, if it is all digits and matches `pattern` with one to three
+    /// zeros put back; nil otherwise.
+    public static func lostLeadingZeros(_ value: String, pattern: String) -> Int? {
+        guard !value.isEmpty, value.utf8.allSatisfy({ $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9") }),
+            let matcher = try? PatternMatcher(pattern)
+        else { return nil }
+        return (1...3).first { matcher.matches(String(repeating: "0", count: $0) + value) }
     }
 }

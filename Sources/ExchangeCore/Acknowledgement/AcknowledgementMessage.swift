@@ -1,0 +1,75 @@
+/// The acknowledgement's `message` (pure): what was applied and what to do next, by cause (issue 18).
+/// A partly accepted file names the records not applied and says to send only those; a file refused at
+/// the gate says its records were not checked against the rules yet; "send it again" only where a resend
+/// can help (`ResendAdvice`).
+public struct AcknowledgementMessage: Sendable, Equatable {
+    /// The file's outcome.
+    public var outcome: FileOutcome
+    /// Errors in all (the error file lists them).
+    public var errorCount: Int
+    /// Records the file held, and those not applied.
+    public var recordsReceived: Int
+    public var recordsRejected: Int
+    /// The lines the records not applied start on (a partly accepted file), in file order.
+    public var rejectedLines: [Int]
+    /// The codes of each record refused under the rules (the first ones kept).
+    public var refusedRecordCodes: [[String]]
+    /// Whether the file's records were judged under the rules (false: the file was refused as a whole
+    /// before, for its form, its encoding or its schema).
+    public var rulesChecked: Bool
+    /// The first receipt of the same bytes (a duplicate).
+    public var duplicateOf: String?
+    /// The earlier receipt judged again at support's request.
+    public var reprocessOf: String?
+
+    /// Lines named in the message before "and N more".
+    public static let linesNamed = 10
+
+    /// Creates the facts a message is made from.
+    public init(
+        outcome: FileOutcome, errorCount: Int, recordsReceived: Int, recordsRejected: Int, rejectedLines: [Int] = [],
+        refusedRecordCodes: [[String]] = [], rulesChecked: Bool, duplicateOf: String? = nil, reprocessOf: String? = nil
+    ) {
+        self.outcome = outcome
+        self.errorCount = errorCount
+        self.recordsReceived = recordsReceived
+        self.recordsRejected = recordsRejected
+        self.rejectedLines = rejectedLines
+        self.refusedRecordCodes = refusedRecordCodes
+        self.rulesChecked = rulesChecked
+        self.duplicateOf = duplicateOf
+        self.reprocessOf = reprocessOf
+    }
+
+    /// The message.
+    public var text: String {
+        guard let earlier = reprocessOf else { return verdict }
+        return "Judged again at support's request (earlier receipt \(earlier)). " + verdict
+    }
+
+    private var verdict: String {
+        let errors = "\(errorCount) error\(errorCount == 1 ? "" : "s")"
+        switch outcome {
+        case .accepted:
+            return "Accepted: \(Self.records(recordsReceived))."
+        case .acceptedWithErrors:
+            let applied = recordsReceived - recordsRejected
+            let shown = rejectedLines.prefix(Self.linesNamed).map(String.init).joined(separator: ", ")
+            let more = rejectedLines.count > Self.linesNamed ? " and \(rejectedLines.count - Self.linesNamed) more" : ""
+            let lines = rejectedLines.isEmpty ? "" : " (line\(rejectedLines.count == 1 ? "" : "s") \(shown)\(more))"
+            let notApplied = "\(recordsRejected) not applied\(lines)"
+            return "\(applied) of \(Self.records(recordsReceived)) applied; \(notApplied), with \(errors) listed in the error file. "
+                + ResendAdvice.advice(records: refusedRecordCodes, othersApplied: true)
+        case .rejected where !rulesChecked:
+            return "Rejected: the file has \(errors) (see the error file), so nothing in it was applied and its records were not "
+                + "yet checked against the exchange's rules. Fix it and send the whole file again."
+        case .rejected:
+            let none = recordsReceived == 1 ? "its one record was not applied" : "none of its \(recordsReceived) records was applied"
+            return "Rejected: \(none) (\(errors), see the error file). " + ResendAdvice.advice(records: refusedRecordCodes, othersApplied: false)
+        case .duplicate:
+            return "These bytes were already received from you as receipt \(duplicateOf ?? "?"); nothing was applied again. Do not send them again."
+        }
+    }
+
+    private static func records(_ count: Int) -> String { "\(count) record\(count == 1 ? "" : "s")" }
+}
