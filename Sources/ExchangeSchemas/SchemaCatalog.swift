@@ -35,7 +35,7 @@ public enum SchemaCatalog {
     public static var examples: [String: String] { EmbeddedSchemas.examples }
 
     /// What messages need to know about every field: student data, expected forms.
-    public static let fieldGuide = FieldGuide(schemas: ExchangeType.allCases.compactMap { tableSchemas[$0] })
+    public static let fieldGuide = FieldGuide(schemas: tableSchemas)
 
     /// Every field, in any type, whose values are student data and must never be echoed.
     public static var studentDataFields: Set<String> { fieldGuide.studentDataFields }

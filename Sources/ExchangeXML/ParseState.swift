@@ -32,6 +32,8 @@ final class ParseState {
     var issues: IssueCollector
     var parser: xmlParserCtxtPtr?
     var stopped = false
+    /// The line of the fatal error the parse stopped on, if it did.
+    private(set) var brokenAt: Int?
     var sniffing = true
     var root: Root?
     var type: ExchangeType?
@@ -55,6 +57,9 @@ final class ParseState {
     private var recordId: [UInt8] = []
     private var issuesBeforeRecordId = 0
     private var recordIdAwaitingVerdict = false
+    /// The RecordId of the record being read, once its element ended (when it looks like one: letters,
+    /// digits and hyphens), given to the record's later issues as their record key.
+    private var currentRecordKey: String?
     /// The record's RecordId once it passed its type, checked against the others when the record ends.
     private var recordIdToCheck: [UInt8]?
     private var inRecord = false
@@ -236,6 +241,7 @@ final class ParseState {
             fieldText.removeAll(keepingCapacity: true)
         } else if depth == 2 {
             recordValues = [:]
+            currentRecordKey = nil
         }
         capturingRecordId = checksRecordIds && depth == 3 && inRecord && strcmp(name, "RecordId") == 0
         if capturingRecordId {
@@ -270,6 +276,8 @@ final class ParseState {
         if capturingRecordId {
             capturingRecordId = false
             recordIdAwaitingVerdict = !recordIdOverflow
+            let key = String(decoding: recordId, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+            currentRecordKey = recordIdOverflow ? nil : ValidationIssue.recordKey(from: Array(key.utf8))
         }
     }
 
@@ -379,9 +387,8 @@ final class ParseState {
             // Errors found at an end tag (missing children, duplicate keys) are placed on the element's
             // start tag, as libxml2 2.12+ and xmllint's tree mode do.
             let line = stack.last?.line ?? (error.line > 0 ? Int(error.line) : currentLine)
-            let issue = SchemaMessage.issue(
-                code: Int(error.code), raw: raw, line: line, path: path(), studentDataFields: fieldGuide.studentDataFields,
-                formatHints: fieldGuide.formatHints)
+            var issue = SchemaMessage.issue(code: Int(error.code), raw: raw, line: line, path: path(), type: type, guide: fieldGuide)
+            if issue.field != "recordId" { issue.recordKey = currentRecordKey }
             // libxml2 follows a facet error with a second, vaguer "not a valid value" error for the same
             // value; one is enough for a clerk.
             if issue.code == .typeError, let last = lastSchemaIssue, last.line == line, last.path == issue.path {
@@ -401,15 +408,24 @@ final class ParseState {
                     message: encoding
                         ? "The file is not valid UTF-8 at this point. KTS Exchange files must be UTF-8; save the "
                             + "file as UTF-8 and send it again."
-                        : "The XML is not well-formed: \(raw).",
+                        : NotWellFormedMessage.text(raw: raw, unclosed: unclosedElement()),
                     line: line, column: column, path: sniffing ? nil : path()))
             stopped = true
+            brokenAt = line
         }
     }
 
-    /// Compares the header's RecordCount with the records found.
+    /// The innermost element still open (its name and the line of its start tag), if any.
+    private func unclosedElement() -> (name: String, line: Int)? {
+        let open = stack.count - pendingPops
+        guard open > 0 else { return nil }
+        return (String(cString: stack[open - 1].name), stack[open - 1].line)
+    }
+
+    /// Compares the header's RecordCount with the records found (not in a file read no further than a
+    /// fatal error: its count would only repeat that).
     func checkRecordCount() {
-        guard type?.hasXMLHeader == true, let text = headerValues["RecordCount"] else { return }
+        guard brokenAt == nil, type?.hasXMLHeader == true, let text = headerValues["RecordCount"] else { return }
         guard let declared = Int(text), declared != recordCount else { return }
         issues.add(
             ValidationIssue(

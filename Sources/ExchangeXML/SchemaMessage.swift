@@ -6,10 +6,10 @@ import Foundation
 enum SchemaMessage {
     private static let namespacePrefix = "{\(ktsxNamespace)}"
 
-    /// The issue for libxml2 schema-validity error `code` with message `raw`.
-    static func issue(
-        code: Int, raw: String, line: Int, path: String?, studentDataFields: Set<String>, formatHints: [String: String]
-    ) -> ValidationIssue {
+    /// The issue for libxml2 schema-validity error `code` with message `raw`, in a file of `type`.
+    static func issue(code: Int, raw: String, line: Int, path: String?, type: ExchangeType?, guide: FieldGuide) -> ValidationIssue {
+        let studentDataFields = guide.studentDataFields
+        let formatHints = guide.formatHints
         var text = raw.replacingOccurrences(of: namespacePrefix, with: "")
         var element: String?
         if text.hasPrefix("Element '"), let end = text.dropFirst(9).firstIndex(of: "'") {
@@ -44,8 +44,11 @@ enum SchemaMessage {
                 code: .constraintError, message: "\(name) value\(shown) is not one of the allowed codes: \(allowed).",
                 line: line, path: path, field: field)
         case 1831:  // minLength
+            let required = type.flatMap { type in field.map { guide.requiredFields[type]?.contains($0) ?? false } } ?? false
             return ValidationIssue(
-                code: .constraintError, message: "\(name) is empty; leave the element out or give it a value.",
+                code: .constraintError,
+                message: required ? "\(name) is empty; it is required: give it a value."
+                    : "\(name) is empty; give it a value, or leave the element out (it is optional).",
                 line: line, path: path, field: field)
         case 1830, 1832:  // length, maxLength
             let limit = quoted(after: "maximum length of '", in: text) ?? quoted(after: "length of '", in: text) ?? "?"
@@ -71,7 +74,9 @@ enum SchemaMessage {
                 message: "\(name) holds text where only elements are allowed; remove the stray text.",
                 line: line, path: path, field: element.map(lowerCamel))
         case 1871:  // element content
-            return elementContentIssue(text: text, element: element, line: line, path: path)
+            return elementContentIssue(
+                text: text, element: element, line: line, path: path, order: type.flatMap { guide.fieldOrder[$0] } ?? [],
+                required: type.flatMap { guide.requiredFields[$0] } ?? [])
         case 1877 where text.contains("Duplicate key-sequence"):  // identity constraint
             return ValidationIssue(
                 code: .uniqueError,
@@ -83,21 +88,36 @@ enum SchemaMessage {
         }
     }
 
-    private static func elementContentIssue(text: String, element: String?, line: Int, path: String?)
-        -> ValidationIssue
-    {
+    /// - Parameters:
+    ///   - order: The record fields of the file's type, in order.
+    ///   - required: Those required.
+    private static func elementContentIssue(
+        text: String, element: String?, line: Int, path: String?, order: [String], required: Set<String>
+    ) -> ValidationIssue {
         let expected = text.components(separatedBy: "Expected is").last.map { tail in
             tail.replacingOccurrences(of: "one of", with: "").replacingOccurrences(of: "(", with: "").replacingOccurrences(of: ")", with: "")
                 .replacingOccurrences(of: ".", with: "").trimmingCharacters(in: .whitespaces)
         }
+        let expectedNames = (expected ?? "").components(separatedBy: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+        // libxml2 lists the elements allowed next: optional ones, then the next required one.
+        let nextRequired = expectedNames.last { required.contains(lowerCamel($0)) }
         let name = element ?? "element"
         if text.hasPrefix("Missing child element") {
-            let missing = expected ?? "?"
-            let first = missing.components(separatedBy: ",").first?.trimmingCharacters(in: .whitespaces)
+            let missing = nextRequired ?? expectedNames.last ?? "?"
             return ValidationIssue(
                 code: .missingElement,
-                message: "\(name) is missing a required element; expected \(missing) next.",
-                line: line, path: path, field: first.map(lowerCamel))
+                message: "\(missing) is missing from \(name); it is required.",
+                line: line, path: path.map { $0 + "/" + missing }, field: lowerCamel(missing))
+        }
+        // An element that comes later in the record than the required one expected: that one is missing.
+        if text.hasPrefix("This element is not expected"), let missing = nextRequired,
+            let missingAt = order.firstIndex(of: lowerCamel(missing)), let foundAt = order.firstIndex(of: lowerCamel(name)), missingAt < foundAt
+        {
+            let parent = path.map { String($0[..<($0.lastIndex(of: "/") ?? $0.endIndex)]) }
+            return ValidationIssue(
+                code: .missingElement,
+                message: "\(missing) is missing; it is required, before \(name).",
+                line: line, path: parent.map { $0 + "/" + missing }, field: lowerCamel(missing))
         }
         if text.hasPrefix("This element is not expected") {
             let hint = expected.map { " Expected here: \($0)." } ?? " No more elements are allowed here."

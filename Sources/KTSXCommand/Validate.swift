@@ -11,9 +11,11 @@ import Darwin
 /// `ktsx validate`: checks files offline, as a partner would before sending them.
 struct Validate: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Check exchange files against the bundled schemas, as the exchange will when they arrive.",
+        abstract: "Check exchange files' form, encoding and schema, as the exchange does first when they arrive.",
         discussion: """
             The type and binding are recognised from the content (the XML root element, or the CSV header row).
+            The rule codes (ENR-, ATT-, GRD-, WVR-) are not checked: they need the exchange's roster and
+            reference data, and are checked when the file arrives.
             Exit status: 0 when every file is valid, 1 when any file is invalid, 2 on a usage error or a file
             that cannot be read.
             """
@@ -52,6 +54,9 @@ struct Validate: ParsableCommand {
         }
         let output = format == .json ? ReportRenderer.json(reports) : ReportRenderer.text(reports)
         print(output, terminator: "")
+        if format == .text, reports.contains(where: { $0.isValid && $0.type.map(ExchangeType.partnerTypes.contains) == true }) {
+            print("Rules not checked: they need the exchange's roster and reference data, and are checked when a file arrives.")
+        }
         if unreadable { throw ExitCode(2) }
         if reports.contains(where: { !$0.isValid }) { throw ExitCode(1) }
     }

@@ -46,7 +46,7 @@ private func repeats(of keys: [[UInt8]], spilling: KeySpilling?) throws -> [Seen
         let row = index + 2
         // The order an issue would take: one issue per earlier repeat found at once.
         if let previous = key.withUnsafeBytes({ seen.insert($0, row: row, line: row, order: found.count) }) {
-            found.append(SeenKeys.LateRepeat(row: row, line: row, order: found.count, previousRow: previous))
+            found.append(SeenKeys.LateRepeat(row: row, line: row, order: found.count, previousLine: previous))
         }
     }
     let late = try seen.lateRepeats()
@@ -64,11 +64,11 @@ struct SeenKeysTests {
         let inMemory = try repeats(of: keys, spilling: nil)
         #expect(spills.made == 1)
         #expect(spilled.map(\.row) == inMemory.map(\.row))
-        #expect(spilled.map(\.previousRow) == inMemory.map(\.previousRow))
+        #expect(spilled.map(\.previousLine) == inMemory.map(\.previousLine))
         #expect(inMemory.count > 20_000)
     }
 
-    @Test("a late repeat keeps the line and order it was given, and names the most recent earlier row")
+    @Test("a late repeat keeps the line and order it was given, and names the most recent earlier copy's line")
     func lateRepeatCarriesItsPlace() throws {
         let spills = CountingSpills()
         var seen = SeenKeys(spilling: KeySpilling(memoryBudget: 0) { spills.make() })
@@ -80,8 +80,8 @@ struct SeenKeysTests {
         #expect(key.withUnsafeBytes { seen.insert($0, row: 6_001, line: 6_101, order: 8) } == nil)
         #expect(
             try seen.lateRepeats().first == [
-                SeenKeys.LateRepeat(row: 6_000, line: 6_100, order: 7, previousRow: 17),
-                SeenKeys.LateRepeat(row: 6_001, line: 6_101, order: 8, previousRow: 6_000),
+                SeenKeys.LateRepeat(row: 6_000, line: 6_100, order: 7, previousLine: 17),
+                SeenKeys.LateRepeat(row: 6_001, line: 6_101, order: 8, previousLine: 6_100),
             ])
     }
 
@@ -94,8 +94,8 @@ struct SeenKeysTests {
         var seen = SeenKeys(spilling: KeySpilling(memoryBudget: 0) { spills.make() })
         var spilled: [SeenKeys.LateRepeat] = []
         for (index, key) in keys.enumerated() {
-            if let previous = key.withUnsafeBytes({ seen.insert($0, row: index + 2) }) {
-                spilled.append(SeenKeys.LateRepeat(row: index + 2, line: 0, order: 0, previousRow: previous))
+            if let previous = key.withUnsafeBytes({ seen.insert($0, row: index + 2, line: index + 2) }) {
+                spilled.append(SeenKeys.LateRepeat(row: index + 2, line: index + 2, order: 0, previousLine: previous))
             }
         }
         spilled = (spilled + (try seen.lateRepeats()).first).sorted { $0.row < $1.row }
@@ -103,7 +103,7 @@ struct SeenKeysTests {
         #expect(seen.partitionsSplit >= SpillPartitions.fanOut)
         let inMemory = try repeats(of: keys, spilling: nil)
         #expect(spilled.map(\.row) == inMemory.map(\.row))
-        #expect(spilled.map(\.previousRow) == inMemory.map(\.previousRow))
+        #expect(spilled.map(\.previousLine) == inMemory.map(\.previousLine))
     }
 
     @Test("late repeats past the number kept are counted, the first kept in issue order")
@@ -141,7 +141,7 @@ struct SeenKeysTests {
         #expect(spills.made == 1)
         let inMemory = try repeats(of: keys, spilling: nil)
         #expect(spilled.map(\.row) == inMemory.map(\.row))
-        #expect(spilled.map(\.previousRow) == inMemory.map(\.previousRow))
+        #expect(spilled.map(\.previousLine) == inMemory.map(\.previousLine))
     }
 
     @Test("when no spill can be made, the keys stay in memory and the maker is asked once")
@@ -153,7 +153,7 @@ struct SeenKeysTests {
             return nil
         })
         #expect(asked.made == 1)
-        #expect(found.map(\.previousRow) == (try repeats(of: keys, spilling: nil)).map(\.previousRow))
+        #expect(found.map(\.previousLine) == (try repeats(of: keys, spilling: nil)).map(\.previousLine))
     }
 
     @Test("a file that fits in memory never makes a spill")

@@ -142,6 +142,60 @@ struct ClerkMessageTests {
         Self.expectNoStudentData(report)
     }
 
+    /// The valid XML enrollment file, edited by `edit`, judged.
+    static func validateXML(_ edit: (String) -> String) throws -> ValidationReport {
+        let url = Repository.fixtures.appendingPathComponent("valid/KTSX_ENR_165020_20250811T153000_0001.xml")
+        let text = edit(try String(contentsOf: url, encoding: .utf8))
+        let validator = try Self.validator.get()
+        return Array(text.utf8).withUnsafeBytes { validator.validate(bytes: $0, displayName: url.lastPathComponent) }
+    }
+
+    static let firstRecordId = "1c84920b-1b16-4d9b-8ea3-2066582b09d4"
+
+    @Test("XML: a required element left out is named missing, on the record's key, not the next element as unexpected")
+    func xmlMissingElement() throws {
+        let report = try Self.validateXML { $0.replacingOccurrences(of: "    <Ssid>6233483894</Ssid>\n", with: "", options: [], range: nil) }
+        #expect(!report.issues.isEmpty)
+        let first = try #require(report.issues.first)
+        #expect(first.code == .missingElement, "\(first.message)")
+        #expect(first.field == "ssid" && first.path == "/KtsxEnrollmentFile/Enrollment[1]/Ssid", "\(first)")
+        #expect(first.recordKey == Self.firstRecordId)
+        #expect(first.message.hasPrefix("Ssid is missing"), "\(first.message)")
+    }
+
+    @Test("XML: an empty required element says to give it a value, not to leave it out")
+    func xmlEmptyRequired() throws {
+        let report = try Self.validateXML { text in
+            var text = text
+            text.replaceSubrange(text.range(of: "<LastName>Hall</LastName>")!, with: "<LastName></LastName>")
+            return text
+        }
+        let issue = try #require(report.issues.first)
+        #expect(issue.field == "lastName" && issue.recordKey == Self.firstRecordId)
+        #expect(issue.message.contains("it is required") && !issue.message.contains("leave the element out"), "\(issue.message)")
+    }
+
+    @Test("XML: an unescaped & and a cut-off file are told in words, with no count error after them")
+    func xmlNotWellFormed() throws {
+        let ampersand = try Self.validateXML { $0.replacingOccurrences(of: "KTS roster export", with: "KTS roster & export") }
+        #expect(ampersand.issues.map(\.code) == [.notWellFormed], "\(ampersand.issues.map(\.message))")
+        #expect(ampersand.issues.first?.message.contains("&amp;") == true, "\(ampersand.issues.map(\.message))")
+        let cut = try Self.validateXML { String($0.prefix($0.count / 2)) }
+        #expect(cut.issues.map(\.code) == [.notWellFormed], "\(cut.issues.map(\.message))")
+        #expect(cut.issues.first?.message.contains("cut off") == true, "\(cut.issues.map(\.message))")
+    }
+
+    @Test("CSV: a row's errors carry its recordId as the record key")
+    func csvRecordKey() throws {
+        var lines = try Self.enrollmentLines()
+        var cells = lines[1].components(separatedBy: ",")
+        cells[Self.column("gradeLevel", in: lines)] = "14"
+        lines[1] = cells.joined(separator: ",")
+        let report = try Self.validate(lines)
+        #expect(report.issues.count == 1)
+        #expect(report.issues.first?.recordKey == cells[0] && report.issues.first?.field == "gradeLevel")
+    }
+
     @Test("XML: a state ID that lost its leading zero is named as such, not repeated")
     func xmlLostLeadingZero() throws {
         let url = Repository.fixtures.appendingPathComponent("valid/KTSX_ENR_165020_20250811T153000_0001.xml")

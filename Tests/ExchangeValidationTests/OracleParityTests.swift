@@ -6,10 +6,14 @@ import Testing
 
 /// A row with more or fewer values than the header: frictionless reports each extra or missing cell and
 /// checks the values under the wrong columns; we report the row once, with its likely cause, and do not
-/// check its values. Both come to `row:cells`; its key and unique values are compared as they are.
+/// check its values. Both come to `row:cells`; its key and unique values are compared as they are. A
+/// blank row's missing key is not said again.
 private func collapsingMisalignedRows(_ keys: [(row: Int?, code: String, key: String)]) -> Set<String> {
     let misaligned = Set(keys.filter { $0.code == "extra-cell" || $0.code == "missing-cell" }.compactMap(\.row))
+    let blank = Set(keys.filter { $0.code == "blank-row" }.compactMap(\.row))
     return Set(keys.compactMap { entry in
+        // frictionless also says a blank row has no primary key; we say it once.
+        if let row = entry.row, blank.contains(row), entry.code == "primary-key" { return nil }
         guard let row = entry.row, misaligned.contains(row) else { return entry.key }
         switch entry.code {
         case "extra-cell", "missing-cell": return "\(row):cells"

@@ -286,6 +286,11 @@ struct TableRowChecker {
             }
         }
         if misaligned { rowIssues.append(misalignedRowIssue(record, cellCount: cellCount, isASCII: isASCII)) }
+        // The row's issues carry its record's key (its recordId, when it looks like one), as the error
+        // file's recordKey.
+        if !rowIssues.isEmpty, keyParts.count == 1, let part = keyParts[0], let key = ValidationIssue.recordKey(from: keyBuffer[part]) {
+            for index in rowIssues.indices where rowIssues[index].field != schema.primaryKey[0] { rowIssues[index].recordKey = key }
+        }
         check.blank = blankCells == columns.count
         check.issues = rowIssues
         check.keyAbsent = !primaryKeyPositions.isEmpty && keyParts.allSatisfy { $0 == nil }
@@ -395,10 +400,16 @@ struct TableRowChecker {
         }
         copyCellIssues(upTo: check.issues.count)
         if check.blank {
-            rowIssues = [ValidationIssue(code: .blankRow, message: "The row is blank; remove it.", line: line, row: row)]
+            rowIssues = [
+                ValidationIssue(
+                    code: .blankRow,
+                    message: "The row has no values (only commas, or nothing): a spreadsheet leaves rows like this where cells "
+                        + "below or beside the data were once used. Delete the empty rows and save again.", line: line, row: row)
+            ]
         }
         for issue in rowIssues { issues.add(issue) }
-        if check.keyAbsent {
+        // A blank row has no key either; that is said once, as its blankness (frictionless says both).
+        if check.keyAbsent, !check.blank {
             issues.add(
                 ValidationIssue(
                     code: .primaryKey, message: "The row has no \(schema.primaryKey.joined(separator: " + ")); every record needs one.",
@@ -513,14 +524,14 @@ struct TableRowChecker {
     private func uniqueIssue(field index: Int, row: Int, line: Int, previous: Int) -> ValidationIssue {
         let name = fields[index].field.name
         return ValidationIssue(
-            code: .uniqueError, message: "\(name) repeats the value of row \(previous); it must be unique.",
+            code: .uniqueError, message: "\(name) repeats the value on line \(previous); it must be unique.",
             line: line, field: name, row: row)
     }
 
     private func primaryKeyIssue(row: Int, line: Int, previous: Int) -> ValidationIssue {
         ValidationIssue(
             code: .primaryKey,
-            message: "\(schema.primaryKey.joined(separator: " + ")) repeats the one in row \(previous); every record needs its own.",
+            message: "\(schema.primaryKey.joined(separator: " + ")) repeats the one on line \(previous); every record needs its own.",
             line: line, field: schema.primaryKey.count == 1 ? schema.primaryKey[0] : nil, row: row)
     }
 
@@ -534,13 +545,13 @@ struct TableRowChecker {
                 let found = try uniqueSeen[index]!.lateRepeats(keeping: issues.limit)
                 notKept += found.total - found.first.count
                 for found in found.first {
-                    late.append((found.order, found.row, uniqueIssue(field: index, row: found.row, line: found.line, previous: found.previousRow)))
+                    late.append((found.order, found.row, uniqueIssue(field: index, row: found.row, line: found.line, previous: found.previousLine)))
                 }
             }
             let found = try primaryKeysSeen.lateRepeats(keeping: issues.limit)
             notKept += found.total - found.first.count
             for found in found.first {
-                late.append((found.order, found.row, primaryKeyIssue(row: found.row, line: found.line, previous: found.previousRow)))
+                late.append((found.order, found.row, primaryKeyIssue(row: found.row, line: found.line, previous: found.previousLine)))
             }
         } catch {
             issues.add(SeenKeys.unsettledIssue(error, field: schema.primaryKey.first))

@@ -1,23 +1,38 @@
 /// What messages need to know about fields, by logical (camelCase) name, across every type: which hold
-/// student data (never repeated in a message) and the expected form of a value in words.
+/// student data (never repeated in a message), the expected form of a value in words, and each type's
+/// fields in order with those required (to name a missing element rather than the one after it).
 public struct FieldGuide: Sendable {
     /// Fields whose values are student data.
     public var studentDataFields: Set<String>
     /// The expected form of each field's value, where the schema gives one.
     public var formatHints: [String: String]
+    /// Each type's record fields, in order.
+    public var fieldOrder: [ExchangeType: [String]]
+    /// Each type's required record fields.
+    public var requiredFields: [ExchangeType: Set<String>]
 
     /// A guide with the given facts.
-    public init(studentDataFields: Set<String> = [], formatHints: [String: String] = [:]) {
+    public init(
+        studentDataFields: Set<String> = [], formatHints: [String: String] = [:], fieldOrder: [ExchangeType: [String]] = [:],
+        requiredFields: [ExchangeType: Set<String>] = [:]
+    ) {
         self.studentDataFields = studentDataFields
         self.formatHints = formatHints
+        self.fieldOrder = fieldOrder
+        self.requiredFields = requiredFields
     }
 
-    /// The guide drawn from Table Schemas (`studentData` and `formatHint` field properties).
-    public init(schemas: some Sequence<TableSchema>) {
+    /// The guide drawn from the types' Table Schemas (`studentData` and `formatHint` field properties,
+    /// the fields' order and `required`).
+    public init(schemas: [ExchangeType: TableSchema]) {
         self.init()
-        for field in schemas.flatMap(\.fields) {
-            if field.isStudentData { studentDataFields.insert(field.name) }
-            if let hint = field.formatHint { formatHints[field.name] = hint }
+        for (type, schema) in schemas {
+            fieldOrder[type] = schema.fieldNames
+            requiredFields[type] = Set(schema.fields.filter(\.constraints.required).map(\.name))
+            for field in schema.fields {
+                if field.isStudentData { studentDataFields.insert(field.name) }
+                if let hint = field.formatHint { formatHints[field.name] = hint }
+            }
         }
     }
 }

@@ -1,5 +1,6 @@
-/// Remembers byte-string keys and the row (or record) each was last seen on, for `unique` and primary-key
-/// checks, in bounded memory.
+/// Remembers byte-string keys and the line each was last seen on, for `unique` and primary-key checks
+/// (whose messages name the line of the earlier copy, as the error file's line column does), in bounded
+/// memory.
 ///
 /// Keys are kept in memory while they fit in `memoryBudget` (a `KeyTable`), and a repeat is answered at
 /// once, exactly (a hash match is confirmed against the stored bytes). A file with more keys than that
@@ -21,15 +22,15 @@ public struct SeenKeys {
         /// Where the repeat's issue belongs among the file's issues (the collector's count when the row
         /// was checked).
         public var order: Int
-        /// The most recent earlier row with the same key.
-        public var previousRow: Int
+        /// The line of the most recent earlier record with the same key.
+        public var previousLine: Int
 
         /// Creates one.
-        public init(row: Int, line: Int, order: Int, previousRow: Int) {
+        public init(row: Int, line: Int, order: Int, previousLine: Int) {
             self.row = row
             self.line = line
             self.order = order
-            self.previousRow = previousRow
+            self.previousLine = previousLine
         }
     }
 
@@ -64,9 +65,9 @@ public struct SeenKeys {
     /// Whether keys have moved to a spill: repeats of keys seen since are found by `lateRepeats(keeping:)`.
     public var isSpilling: Bool { partitions != nil }
 
-    /// Records `key` as seen on `row`; returns the row it was seen on before, if that is known now
-    /// (frictionless reports the most recent earlier row). Once spilling, nothing is known until the end:
-    /// `line` and `order` are kept for `lateRepeats(keeping:)`.
+    /// Records `key` as seen in record `row` on `line`; returns the line it was seen on before (the most
+    /// recent), if that is known now. Once spilling, nothing is known until the end: `row` and `order` are
+    /// kept for `lateRepeats(keeping:)`.
     public mutating func insert(_ key: UnsafeRawBufferPointer, row: Int, line: Int = 0, order: Int = 0) -> Int? {
         insert(key, hash: SeenKeys.hash(key), row: row, line: line, order: order)
     }
@@ -77,7 +78,7 @@ public struct SeenKeys {
             append(SpillEntry(hash: hash, row: row, line: line, order: order, key: key))
             return nil
         }
-        let previous = table.insert(key, hash: hash, row: row)
+        let previous = table.insert(key, hash: hash, row: line)
         if previous == nil, makeSpill != nil, table.memoryUse > memoryBudget { startSpilling() }
         return previous
     }
@@ -125,7 +126,8 @@ public struct SeenKeys {
         let held = table
         table = KeyTable()
         partitions = SpillPartitions(depth: 0, memoryBudget: memoryBudget)
-        held.forEach { hash, key, row in append(SpillEntry(hash: hash, row: row, line: 0, order: 0, key: key)) }
+        // The table holds each key's line; these keys are only ever the earlier copies of later ones.
+        held.forEach { hash, key, line in append(SpillEntry(hash: hash, row: 0, line: line, order: 0, key: key)) }
     }
 
     private mutating func append(_ entry: SpillEntry) {
@@ -165,8 +167,8 @@ public struct SeenKeys {
         var found = RepeatsKept(limit: kept.limit)
         var tooLarge = false
         try SpillPartitions.read(pieces) { entry in
-            if let previous = table.insert(entry.key, hash: entry.hash, row: entry.row) {
-                found.add(LateRepeat(row: entry.row, line: entry.line, order: entry.order, previousRow: previous))
+            if let previous = table.insert(entry.key, hash: entry.hash, row: entry.line) {
+                found.add(LateRepeat(row: entry.row, line: entry.line, order: entry.order, previousLine: previous))
             }
             tooLarge = depth < SpillPartitions.deepest && table.memoryUse > memoryBudget
             return !tooLarge

@@ -116,3 +116,14 @@ public struct ValidationIssue: Sendable, Equatable, Hashable {
         self.row = row
     }
 }
+
+extension ValidationIssue {
+    /// A record's key for its issues, from its `recordId`'s bytes: the value when it looks like an id
+    /// (letters, digits and hyphens, at most 40), nil otherwise (so a misplaced value is never shown).
+    public static func recordKey(from bytes: some Collection<UInt8>) -> String? {
+        guard !bytes.isEmpty, bytes.count <= 40,
+            bytes.allSatisfy({ $0 == UInt8(ascii: "-") || ($0 >= 48 && $0 <= 57) || ($0 | 0x20 >= 97 && $0 | 0x20 <= 122) })
+        else { return nil }
+        return String(decoding: bytes, as: UTF8.self)
+    }
+}

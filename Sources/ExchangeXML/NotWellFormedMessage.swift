@@ -1,0 +1,56 @@
+import Foundation
+
+/// libxml2's fatal parse errors put in words a clerk can act on: what is wrong at the line given and what
+/// to do, the parser's own words kept only for an error not known here.
+enum NotWellFormedMessage {
+    /// The message for fatal error text `raw` (its first line), given the innermost element still open.
+    static func text(raw: String, unclosed: (name: String, line: Int)? = nil) -> String {
+        let raw = raw.trimmingCharacters(in: .whitespaces)
+        func match(_ pattern: String) -> [String]? {
+            guard let regex = try? NSRegularExpression(pattern: pattern),
+                let found = regex.firstMatch(in: raw, range: NSRange(raw.startIndex..., in: raw))
+            else { return nil }
+            return (1..<found.numberOfRanges).map { index in
+                Range(found.range(at: index), in: raw).map { String(raw[$0]) } ?? ""
+            }
+        }
+        if raw.hasPrefix("xmlParseEntityRef: no name") || raw.hasPrefix("EntityRef: expecting ';'") {
+            return "An & is written as it is; in XML it starts a character reference. Write & as &amp; (as in Health &amp; Safety)."
+        }
+        if let found = match(#"^Entity '([A-Za-z0-9]{1,20})' not defined"#) {
+            return "&\(found[0]); is not an XML character reference (HTML names such as &nbsp; are not XML). Write the character itself, or & as &amp;."
+        }
+        if let found = match(#"^Opening and ending tag mismatch: ([^ ]+) line ([0-9]+) and ([^ ]+)"#) {
+            return "The element <\(found[0])> opened on line \(found[1]) is closed by </\(found[2])>; each element must be closed by its own name, in order."
+        }
+        if let found = match(#"^Premature end of data in tag ([^ ]+) line ([0-9]+)"#) {
+            return "The file ends before <\(found[0])> (opened on line \(found[1])) is closed: it was cut off. Send the whole file."
+        }
+        if raw.hasPrefix("EndTag: '</' not found") || raw.hasPrefix("Premature end of data") {
+            return "The file ends before the XML is complete: it was cut off. Send the whole file."
+        }
+        // libxml2's push parser says "Extra content" when the file ends with elements still open.
+        if raw.hasPrefix("Extra content at the end of the document"), let unclosed {
+            return "The file ends before <\(unclosed.name)> (opened on line \(unclosed.line)) is closed: it was cut off. Send the whole file."
+        }
+        if raw.hasPrefix("Extra content at the end of the document") {
+            return "There is more after the end of the root element; a file holds one root element (were two files joined?)."
+        }
+        if raw.hasPrefix("Start tag expected, '<' not found") || raw.hasPrefix("Document is empty") {
+            return "The file does not start as XML does (with <?xml or an element); check that it is the XML file."
+        }
+        if raw.hasPrefix("StartTag: invalid element name") {
+            return "A < is not followed by an element name. Write < inside a value as &lt;."
+        }
+        if let found = match(#"^Couldn't find end of Start Tag ([^ ]+)"#) {
+            return "The start tag <\(found[0]) is not closed with >."
+        }
+        if raw.hasPrefix("PCDATA invalid Char value") || raw.contains("out of allowed range") {
+            return "A control character (an invisible character XML cannot carry) is in the file here; remove it."
+        }
+        if raw.hasPrefix("XML declaration allowed only at the start") {
+            return "The <?xml …?> declaration must be the very first thing in the file (no blank line or other text before it)."
+        }
+        return "The XML is broken here and cannot be read further (the parser says: \(raw))."
+    }
+}
