@@ -2438,6 +2438,7 @@ enum EmbeddedSchemas {
       "name": "letterGrade",
       "type": "string",
       "description": "Letter grade on the scale; letter or numeric grade required.",
+      "studentData": true,
       "constraints": {
         "minLength": 1,
         "maxLength": 20
@@ -2447,6 +2448,7 @@ enum EmbeddedSchemas {
       "name": "numericGrade",
       "type": "number",
       "description": "Numeric grade on the scale.",
+      "studentData": true,
       "constraints": {
         "minimum": 0,
         "maximum": 999.99
@@ -3277,6 +3279,7 @@ enum EmbeddedSchemas {
       "name": "letterGrade",
       "type": "string",
       "description": "Letter grade on gradingScaleCode.",
+      "studentData": true,
       "constraints": {
         "minLength": 1,
         "maxLength": 20
@@ -3286,6 +3289,7 @@ enum EmbeddedSchemas {
       "name": "numericGrade",
       "type": "number",
       "description": "Numeric grade as the center sent it.",
+      "studentData": true,
       "constraints": {
         "minimum": 0,
         "maximum": 999.99

@@ -1,7 +1,8 @@
 import ExchangeCore
 
 /// GRD-03: the grade is on a registered scale: a letter of the scale and/or a number inside its range,
-/// and when both are given the number falls in the letter's band.
+/// and when both are given the number falls in the letter's band. A student's grade is student data: the
+/// messages name the scale, never the grade.
 public struct GradeOnScale: RecordRule {
     /// Creates the rule.
     public init() {}
@@ -27,7 +28,7 @@ public struct GradeOnScale: RecordRule {
             guard let band = scale.band(letter: letter) else {
                 return violation(
                     "letterGrade",
-                    "\(letter) is not a letter of scale \(scaleCode) (\(scale.bands.map(\.letter).joined(separator: ", "))).")
+                    "letterGrade is not a letter of scale \(scaleCode) (\(scale.bands.map(\.letter).joined(separator: ", "))).")
             }
             letterBand = band
         }
@@ -35,12 +36,12 @@ public struct GradeOnScale: RecordRule {
             guard let band = scale.band(numeric: numeric) else {
                 let range = scale.numericRange.map { " (\(Self.text($0.lowerBound)) to \(Self.text($0.upperBound)))" } ?? ""
                 return violation(
-                    "numericGrade", "numericGrade \(record["numericGrade"]) is in no band of scale \(scaleCode)\(range).")
+                    "numericGrade", "numericGrade is in no band of scale \(scaleCode)\(range).")
             }
             if let letterBand, letterBand.letter != band.letter, letterBand.range != nil {
                 return violation(
                     "letterGrade",
-                    "letterGrade \(letter) does not match numericGrade \(record["numericGrade"]), which is \(band.letter) on scale \(scaleCode).")
+                    "letterGrade does not match numericGrade: on scale \(scaleCode) the number falls in another letter's band.")
             }
         }
         return nil
