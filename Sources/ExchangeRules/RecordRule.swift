@@ -87,7 +87,9 @@ public struct RuleBook: Sendable {
 
     /// The rules in force.
     public static let standard = RuleBook(rules: [
-        SenderMatchesRecord(),
+        // Decisive, in this order: a retired year's record can be corrected by no one, another
+        // organisation's record only from that organisation.
+        RecordYearRetired(), SenderMatchesRecord(),
         // Enrollment
         EnrollmentCenterTakesPart(), EnrollmentSectionInCatalog(), EnrollmentDatesInTerm(), EnrollmentExitReason(),
         // Attendance
@@ -96,17 +98,18 @@ public struct RuleBook: Sendable {
         // Grades
         GradeStudentEnrolled(), GradeHomeSchoolMatches(), GradingPeriodInYear(), GradeOnScale(), FinalGradeComplete(), GradeCreditBounds(),
         GradeAsOfDate(),
-        // Every type with a natural key, centers with an approved waiver, years retired
-        KeyMustBeHeld(), CenterNotWaived(), RecordYearRetired(),
+        // Every type with a natural key, centers with an approved waiver
+        KeyMustBeHeld(), CenterNotWaived(),
         // Waivers
         WaiverFromCTC(), WaiverInsideWindow(), WaiverForNextYear(), WaiverOnePerYear(), WaiverApproved(),
     ])
 
-    /// Every violation of `record`; only the decisive ones when a decisive rule objects.
+    /// Every violation of `record`; only the first decisive rule's when a decisive rule objects.
     public func judge(_ record: RecordFacts, context: RuleContext) -> [RuleViolation] {
         let applicable = rules.filter { $0.types.contains(record.type) }
-        let decisive = applicable.filter(\.isDecisive).compactMap { $0.check(record, context: context) }
-        guard decisive.isEmpty else { return decisive }
+        for rule in applicable where rule.isDecisive {
+            if let violation = rule.check(record, context: context) { return [violation] }
+        }
         return applicable.compactMap { $0.isDecisive ? nil : $0.check(record, context: context) }
     }
 }

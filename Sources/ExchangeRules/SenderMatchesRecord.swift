@@ -2,8 +2,8 @@ import ExchangeCore
 
 /// A record's sending organisation is the folder the file was dropped in: an enrollment's home high
 /// school (ENR-01), an attendance or grade record's technical center (ATT-10, GRD-10), a waiver's center
-/// (WVR-07). A record for another organisation is rejected, never re-routed. The sending field and the
-/// code are the type's descriptor's `senderField` and `senderRule`.
+/// (WVR-07). A record for another organisation is rejected, never re-routed, with this code alone. The
+/// sending field and the code are the type's descriptor's `senderField` and `senderRule`.
 public struct SenderMatchesRecord: RecordRule {
 
     /// Creates the rule.
@@ -11,6 +11,9 @@ public struct SenderMatchesRecord: RecordRule {
 
     public var code: RuleCode { .enr01 }
     public var types: Set<ExchangeType> { SenderMatchesRecord.judged }
+    /// A record of another organisation is judged no further: the other rules would judge it against that
+    /// organisation's roster and records, and their errors would only follow from this one.
+    public var isDecisive: Bool { true }
     /// Every type partners send (computed once: `types` is asked for every record).
     static let judged = Set(ExchangeType.partnerTypes)
 

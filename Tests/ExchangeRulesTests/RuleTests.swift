@@ -256,6 +256,13 @@ struct RuleTests {
         #expect(ResendAdvice.unfixableByResend[RuleCode(rawValue: code)!] != nil, "no resend fixes it: the acknowledgement says so")
     }
 
+    @Test("a record naming another organisation gets that code alone, not the errors of judging it against the other's records",
+          arguments: [(ExchangeType.attendance, "techCenterOrgId", "ATT-10"), (.grades, "techCenterOrgId", "GRD-10"), (.enrollment, "homeSchoolOrgId", "ENR-01")])
+    func anotherOrganisation(type: ExchangeType, field: String, code: String) {
+        // No enrollment held and an action that needs one: ATT-01, ATT-07 and the like would follow.
+        #expect(RuleWorld.codes(type, held: InMemoryHeldRecords()) { $0[field] = "999999"; $0["action"] = "update" } == [code])
+    }
+
     @Test("a waiver is never refused for a retired year: it asks for the next one")
     func retiredYearWaiver() {
         #expect(RuleWorld.codes(.waiver, received: januaryReceipt, retired: [2025, 2026, 2027]) == [])
