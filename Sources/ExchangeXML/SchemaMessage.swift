@@ -22,6 +22,13 @@ enum SchemaMessage {
         let value = hideValue ? nil : quoted(after: "value '", in: text) ?? quoted(after: "", in: text)
         let shown = value.map { " '\($0)'" } ?? ""
 
+        // Attributes: exchange files carry none.
+        if text.hasPrefix(", attribute '"), let attribute = quoted(after: ", attribute '", in: text) {
+            return ValidationIssue(
+                code: .schemaError,
+                message: "\(name) has an attribute \(attribute)=\"…\"; exchange files carry no attributes. Remove it and send the file again.",
+                line: line, path: path, field: field)
+        }
         switch code {
         case 1824, 1825:  // cvc-datatype-valid
             let typeName = text.components(separatedBy: "atomic type '").last?.components(separatedBy: "'").first
