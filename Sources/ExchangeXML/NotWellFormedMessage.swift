@@ -43,7 +43,7 @@ enum NotWellFormedMessage {
             return "A < is not followed by an element name. Write < inside a value as &lt;."
         }
         if let found = match(#"^Couldn't find end of Start Tag ([^ ]+)"#) {
-            return "The start tag <\(found[0]) is not closed with >."
+            return "The start tag <\(found[0]) is not closed with >; if the file ends here, it was cut off: send the whole file."
         }
         if raw.hasPrefix("PCDATA invalid Char value") || raw.contains("out of allowed range") {
             return "A control character (an invisible character XML cannot carry) is in the file here; remove it."

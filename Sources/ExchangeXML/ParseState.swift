@@ -399,6 +399,11 @@ final class ParseState {
         } else {
             let line = error.line > 0 ? Int(error.line) : currentLine
             let column = error.int2 > 0 ? Int(error.int2) : nil
+            // A start tag the file ends inside reached the schema validator as an element first: its
+            // "not allowed here" only follows from the cut.
+            if raw.hasPrefix("Couldn't find end of Start Tag") {
+                issues.withdrawLast { [.unexpectedElement, .missingElement].contains($0.code) && $0.line == line }
+            }
             let encoding =
                 [XML_ERR_INVALID_ENCODING, XML_ERR_UNKNOWN_ENCODING, XML_ERR_UNSUPPORTED_ENCODING]
                 .map { Int32($0.rawValue) }.contains(error.code) || raw.contains("not proper UTF-8")

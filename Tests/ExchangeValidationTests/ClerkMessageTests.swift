@@ -183,6 +183,9 @@ struct ClerkMessageTests {
         let cut = try Self.validateXML { String($0.prefix($0.count / 2)) }
         #expect(cut.issues.map(\.code) == [.notWellFormed], "\(cut.issues.map(\.message))")
         #expect(cut.issues.first?.message.contains("cut off") == true, "\(cut.issues.map(\.message))")
+        // Cut inside a start tag: not also "LastNa is not allowed here".
+        let inTag = try Self.validateXML { text in String(text[..<text.range(of: "<LastName>Hall")!.lowerBound]) + "<LastNa" }
+        #expect(inTag.issues.map(\.code) == [.notWellFormed], "\(inTag.issues.map(\.message))")
     }
 
     @Test("CSV: a row's errors carry its recordId as the record key")

@@ -28,6 +28,14 @@ public struct IssueCollector: Sendable {
         if issues.count < limit { issues.append(issue) }
     }
 
+    /// Takes back the issue found last, when it was kept and `matches` says so: a knock-on of what was
+    /// found next (an element whose start tag the file ends inside).
+    public mutating func withdrawLast(if matches: (ValidationIssue) -> Bool) {
+        guard total == issues.count, let last = issues.last, matches(last) else { return }
+        issues.removeLast()
+        total -= 1
+    }
+
     /// Adds issues that were found after the issues that follow them in the file (a repeated key found
     /// when spilled keys were merged), each where its `order` puts it: after the first `order` issues
     /// found in the file. Issues of the same order keep the order given. `alsoFound` counts late issues
