@@ -98,7 +98,7 @@ extension FileProcessor {
         return try await decide(
             receipt, report: report, issues: verdict.issues, errorCount: verdict.errorCount, outcome: verdict.outcome,
             participant: participant, rejectedRecords: verdict.rejectedRecords, routed: routed, changes: changes, naming: naming,
-            rulesChecked: verdict.rulesChecked, refusedRecordCodes: verdict.refusedRecordCodes)
+            rulesChecked: verdict.rulesChecked, refusedRecordCodes: verdict.refusedRecordCodes, alreadyOnFile: verdict.recordsAlreadyOnFile)
     }
 
     /// How a judgement names its outputs.
@@ -328,7 +328,8 @@ extension FileProcessor {
     private func decide(
         _ receipt: Receipt, report: ValidationReport?, issues: [ValidationIssue], errorCount: Int, outcome: FileOutcome,
         participant: Participant, rejectedRecords: [RejectedRecord] = [], routed: [(file: OutboundFile, fallback: String)] = [],
-        changes: LedgerChanges = .none, naming: OutputNaming, rulesChecked: Bool = false, refusedRecordCodes: [[String]] = []
+        changes: LedgerChanges = .none, naming: OutputNaming, rulesChecked: Bool = false, refusedRecordCodes: [[String]] = [],
+        alreadyOnFile: Int = 0
     ) async throws -> JudgedFile {
         var receipt = receipt
         let binding = FileProcessor.outputBinding(for: participant, report: report, name: receipt.originalName)
@@ -382,7 +383,8 @@ extension FileProcessor {
             errorFile: receipt.errorFile, firstReceiptId: receipt.duplicateOf,
             message: AcknowledgementMessage(
                 outcome: outcome, errorCount: errorCount, recordsReceived: receipt.recordsReceived, recordsRejected: receipt.recordsRejected,
-                rejectedLines: rejectedRecords.map(\.line), refusedRecordCodes: refusedRecordCodes, rulesChecked: rulesChecked,
+                rejectedLines: rejectedRecords.map(\.line), refusedRecordCodes: refusedRecordCodes, alreadyOnFile: alreadyOnFile,
+                rulesChecked: rulesChecked,
                 duplicateOf: receipt.duplicateOf, reprocessOf: receipt.reprocessOf
             ).text)
         outputs.append(
@@ -450,6 +452,7 @@ final class RecordJudgements {
     private func judgeNow(_ record: RecordFacts) {
         verdicts.considered += 1
         let violations = applier.considerCanonical(record)
+        verdicts.alreadyOnFile = applier.alreadyOnFile
         guard !violations.isEmpty else { return }
         verdicts.failedRecords += 1
         if verdicts.rejected.count < RecordJudgements.maxRejectedRecords {

@@ -301,6 +301,31 @@ struct RecordApplierTests {
         #expect(applier.routedNow["165901"]?.count == 2)
     }
 
+    @Test("a record sent again exactly as on file from its sender is accepted and changes nothing; changed, or from another sender, it is judged as before",
+          arguments: [ExchangeType.enrollment, .attendance, .grades])
+    func sentAgain(type: ExchangeType) {
+        let sender = RuleWorld.sender(of: type)
+        let first = RecordApplier(
+            rules: .standard, context: RuleContext(senderOrgId: sender, reference: RuleWorld.reference, held: RuleWorld.held, receivedAt: RuleWorld.received),
+            receiptId: "R1", fieldTypes: [:])
+        let values = RuleWorld.values(of: type)
+        var held = RuleWorld.held
+        if type != .enrollment || RuleWorld.held.record(type, key: RecordFacts(type: type, line: 2, values: values).naturalKey) == nil {
+            #expect(first.consider(RecordFacts(type: type, line: 2, values: values)).isEmpty)
+            for change in first.changes { held.hold(change) }
+        }
+        let again = RecordApplier(
+            rules: .standard, context: RuleContext(senderOrgId: sender, reference: RuleWorld.reference, held: held, receivedAt: RuleWorld.received),
+            receiptId: "R2", fieldTypes: [:])
+        #expect(again.consider(RecordFacts(type: type, line: 2, values: values)).isEmpty)
+        #expect(again.alreadyOnFile == 1 && again.changes.isEmpty && again.routedNow.isEmpty)
+        // The same key with another recordId is a second add: refused as before.
+        var other = values
+        other["recordId"] = "12345678-1234-4234-8234-123456789012"
+        #expect(again.consider(RecordFacts(type: type, line: 3, values: other)).map(\.code.rawValue) == [type.descriptor!.keyRule!.rawValue])
+        #expect(again.alreadyOnFile == 1)
+    }
+
     @Test("a waiver amendment replaces the pending request; a withdrawal ends it")
     func waiverChanges() {
         var held = InMemoryHeldRecords()

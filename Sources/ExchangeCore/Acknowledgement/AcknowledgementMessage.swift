@@ -14,6 +14,8 @@ public struct AcknowledgementMessage: Sendable, Equatable {
     public var rejectedLines: [Int]
     /// The codes of each record refused under the rules (the first ones kept).
     public var refusedRecordCodes: [[String]]
+    /// Records accepted as identical to the version on file (sent again): nothing changed for them.
+    public var alreadyOnFile: Int
     /// Whether the file's records were judged under the rules (false: the file was refused as a whole
     /// before, for its form, its encoding or its schema).
     public var rulesChecked: Bool
@@ -28,7 +30,8 @@ public struct AcknowledgementMessage: Sendable, Equatable {
     /// Creates the facts a message is made from.
     public init(
         outcome: FileOutcome, errorCount: Int, recordsReceived: Int, recordsRejected: Int, rejectedLines: [Int] = [],
-        refusedRecordCodes: [[String]] = [], rulesChecked: Bool, duplicateOf: String? = nil, reprocessOf: String? = nil
+        refusedRecordCodes: [[String]] = [], alreadyOnFile: Int = 0, rulesChecked: Bool, duplicateOf: String? = nil,
+        reprocessOf: String? = nil
     ) {
         self.outcome = outcome
         self.errorCount = errorCount
@@ -36,6 +39,7 @@ public struct AcknowledgementMessage: Sendable, Equatable {
         self.recordsRejected = recordsRejected
         self.rejectedLines = rejectedLines
         self.refusedRecordCodes = refusedRecordCodes
+        self.alreadyOnFile = alreadyOnFile
         self.rulesChecked = rulesChecked
         self.duplicateOf = duplicateOf
         self.reprocessOf = reprocessOf
@@ -51,14 +55,14 @@ public struct AcknowledgementMessage: Sendable, Equatable {
         let errors = "\(errorCount) error\(errorCount == 1 ? "" : "s")"
         switch outcome {
         case .accepted:
-            return "Accepted: \(Self.records(recordsReceived))."
+            return "Accepted: \(Self.records(recordsReceived)).\(onFile)"
         case .acceptedWithErrors:
             let applied = recordsReceived - recordsRejected
             let shown = rejectedLines.prefix(Self.linesNamed).map(String.init).joined(separator: ", ")
             let more = rejectedLines.count > Self.linesNamed ? " and \(rejectedLines.count - Self.linesNamed) more" : ""
             let lines = rejectedLines.isEmpty ? "" : " (line\(rejectedLines.count == 1 ? "" : "s") \(shown)\(more))"
             let notApplied = "\(recordsRejected) not applied\(lines)"
-            return "\(applied) of \(Self.records(recordsReceived)) applied; \(notApplied), with \(errors) listed in the error file. "
+            return "\(applied) of \(Self.records(recordsReceived)) applied; \(notApplied), with \(errors) listed in the error file.\(onFile) "
                 + ResendAdvice.advice(records: refusedRecordCodes, othersApplied: true)
         case .rejected where !rulesChecked:
             return "Rejected: the file has \(errors) (see the error file), so nothing in it was applied and its records were not "
@@ -68,6 +72,17 @@ public struct AcknowledgementMessage: Sendable, Equatable {
             return "Rejected: \(none) (\(errors), see the error file). " + ResendAdvice.advice(records: refusedRecordCodes, othersApplied: false)
         case .duplicate:
             return "These bytes were already received from you as receipt \(duplicateOf ?? "?"); nothing was applied again. Do not send them again."
+        }
+    }
+
+    /// What the records sent again came to, if any were.
+    private var onFile: String {
+        let applied = recordsReceived - recordsRejected
+        switch alreadyOnFile {
+        case 0: return ""
+        case applied where applied > 1: return " All \(applied) applied were on file already, exactly as sent before: nothing changed."
+        case 1: return " 1 record applied was on file already, exactly as sent before: nothing changed for it."
+        default: return " \(alreadyOnFile) records applied were on file already, exactly as sent before: nothing changed for those."
         }
     }
 

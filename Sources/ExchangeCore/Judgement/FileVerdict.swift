@@ -11,22 +11,25 @@ public struct RecordVerdicts: Sendable, Equatable {
     public var issues: [ValidationIssue]
     /// The failing records: line, recordId, codes.
     public var rejected: [(line: Int, key: String?, codes: [String])]
+    /// Records accepted as identical to the version on file from the same sender (nothing applied again).
+    public var alreadyOnFile: Int
 
     /// Creates the verdicts.
     public init(
         considered: Int = 0, failedRecords: Int = 0, violationCount: Int = 0, issues: [ValidationIssue] = [],
-        rejected: [(line: Int, key: String?, codes: [String])] = []
+        rejected: [(line: Int, key: String?, codes: [String])] = [], alreadyOnFile: Int = 0
     ) {
         self.considered = considered
         self.failedRecords = failedRecords
         self.violationCount = violationCount
         self.issues = issues
         self.rejected = rejected
+        self.alreadyOnFile = alreadyOnFile
     }
 
     public static func == (lhs: RecordVerdicts, rhs: RecordVerdicts) -> Bool {
         lhs.considered == rhs.considered && lhs.failedRecords == rhs.failedRecords && lhs.violationCount == rhs.violationCount
-            && lhs.issues == rhs.issues && lhs.rejected.elementsEqual(rhs.rejected) { $0 == $1 }
+            && lhs.issues == rhs.issues && lhs.rejected.elementsEqual(rhs.rejected) { $0 == $1 } && lhs.alreadyOnFile == rhs.alreadyOnFile
     }
 }
 
@@ -50,6 +53,8 @@ public struct FileVerdict: Sendable, Equatable {
     /// The codes of each record refused under the rules, in file order (the first ones kept), for the
     /// acknowledgement's advice.
     public var refusedRecordCodes: [[String]]
+    /// Records accepted as identical to the version on file (sent again), for the acknowledgement.
+    public var recordsAlreadyOnFile: Int
     /// Whether the file's records were judged under the rules (false: refused at the gate, as a whole).
     public var rulesChecked: Bool
     /// Whether the file's accepted records are applied (held, routed).
@@ -105,6 +110,7 @@ public struct FileVerdict: Sendable, Equatable {
         recordsReceived = received
         recordsRejected = outcome == .rejected ? received : verdicts.failedRecords
         refusedRecordCodes = rulesChecked ? verdicts.rejected.map(\.codes) : []
+        recordsAlreadyOnFile = outcome == .accepted || outcome == .acceptedWithErrors ? verdicts.alreadyOnFile : 0
         rejectedRecords = outcome == .acceptedWithErrors
             ? verdicts.rejected.map { RejectedRecord(receiptId: receiptId, line: $0.line, recordKey: $0.key, codes: $0.codes) } : []
     }

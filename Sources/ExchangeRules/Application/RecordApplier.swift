@@ -20,6 +20,9 @@ public final class RecordApplier {
     public private(set) var changes: [HeldRecord] = []
     /// New or changed waiver requests, in file order.
     public private(set) var waiverChanges: [WaiverRequest] = []
+    /// Records identical to the version on file from the same sender (a resend): accepted, and nothing
+    /// applied or routed again.
+    public private(set) var alreadyOnFile = 0
 
     /// An applier for one file.
     /// - Parameters:
@@ -51,10 +54,24 @@ public final class RecordApplier {
 
     /// `consider` for a record already in canonical form (`canonical`).
     public func considerCanonical(_ record: RecordFacts) -> [RuleViolation] {
+        if isOnFileAlready(record) {
+            alreadyOnFile += 1
+            return []
+        }
         let violations = rules.judge(record, context: context)
         guard violations.isEmpty else { return violations }
         apply(record)
         return []
+    }
+
+    /// Whether the version on file under the record's natural key came from the same sender with the
+    /// same values, `recordId` and action included: a record sent again, which changes nothing (a clerk
+    /// resending a whole file after fixing its failed records). Waiver requests have their own actions.
+    private func isOnFileAlready(_ record: RecordFacts) -> Bool {
+        guard record.type.descriptor?.holding == .byNaturalKey,
+            let held = context.held.record(record.type, key: record.naturalKey)
+        else { return false }
+        return !held.deleted && held.senderOrgId == context.senderOrgId && held.values == record.values
     }
 
     private func apply(_ record: RecordFacts) {
