@@ -117,6 +117,31 @@ struct RoutingTests {
         }
     }
 
+    @Test("a file sent again without its failed records: accepted as on file already, nothing routed again, conservation holds")
+    func sentAgain() async throws {
+        try withTemporaryDirectory { root in
+            let world = try ScenarioWorld(root: root)
+            let name = "KTSX_ENR_061010_20260112T070000_0001.csv"
+            try world.drop(name, by: "061010", at: "2026-01-12T12:00:00Z")
+            let first = try String(contentsOf: try #require(try world.outbound("061010", prefix: name + ".ack").first), encoding: .utf8)
+            #expect(first.contains("25 of 27 records applied; 2 not applied (lines 4, 6)"), "\(first)")
+            let centers = ["061014", "165901"]
+            let before = try centers.flatMap { try world.outbound($0) }
+            // The clerk leaves out the two failed records (lines 4 and 6) and sends the rest again.
+            var lines = try String(contentsOf: ScenarioWorld.scenario.appendingPathComponent("drops/\(name)"), encoding: .utf8)
+                .components(separatedBy: "\n")
+            lines.remove(at: 5)
+            lines.remove(at: 3)
+            let again = "KTSX_ENR_061010_20260112T080000_0001.csv"
+            try lines.joined(separator: "\n").write(to: world.drop.appendingPathComponent("061010/inbound/\(again)"), atomically: true, encoding: .utf8)
+            try world.ktsx(["run", "--once", "--log-level", "warning"], clock: "2026-01-12T13:00:00Z")
+            let ack = try String(contentsOf: try #require(try world.outbound("061010", prefix: again + ".ack").first), encoding: .utf8)
+            #expect(ack.contains(",ACCEPTED,") && ack.contains("All 25 applied were on file already"), "\(ack)")
+            #expect(try centers.flatMap { try world.outbound($0) } == before, "nothing routed again")
+            try Conservation.expectHolds(config: world.config, drop: world.drop, clock: "2026-01-12T13:01:00Z")
+        }
+    }
+
     @Test("a CSV date the binding tolerates (2025-8-13) is stored, compared and routed as 2025-08-13")
     func canonicalDates() async throws {
         try await withTemporaryDirectory { root in

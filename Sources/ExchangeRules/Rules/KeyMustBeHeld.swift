@@ -2,7 +2,8 @@ import ExchangeCore
 
 /// `update` and `delete` must name a record the exchange holds (by natural key), and `add` must not
 /// name one it already holds: ENR-07, ATT-07, GRD-11 (the descriptor's `keyRule`). An enrollment is on file only for the high school
-/// that sent it: another school's is neither revealed nor changed.
+/// that sent it: another school's is neither revealed nor changed. (A record exactly as on file, sent
+/// again, never reaches the rules: `RecordApplier` accepts it as on file already.)
 public struct KeyMustBeHeld: RecordRule {
 
     /// Creates the rule.
