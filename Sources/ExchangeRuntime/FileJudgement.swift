@@ -38,7 +38,8 @@ extension FileProcessor {
             receipt.duplicateOf = first.id
             logger.info("file is a duplicate", metadata: ["exchange.first_receipt": "\(first.id)"])
             return try await decide(
-                receipt, report: nil, issues: [], errorCount: 0, outcome: .duplicate, participant: participant, naming: naming)
+                receipt, report: nil, issues: [], errorCount: 0, outcome: .duplicate, participant: participant, naming: naming,
+                earlier: first)
         }
         let onlyLines = receipt.failedRecordsOnly ? try await linesToJudgeAgain(receipt) : nil
         // A rule that asked something its batch did not fetch was answered "nothing held": the file is
@@ -329,7 +330,7 @@ extension FileProcessor {
         _ receipt: Receipt, report: ValidationReport?, issues: [ValidationIssue], errorCount: Int, outcome: FileOutcome,
         participant: Participant, rejectedRecords: [RejectedRecord] = [], routed: [(file: OutboundFile, fallback: String)] = [],
         changes: LedgerChanges = .none, naming: OutputNaming, rulesChecked: Bool = false, refusedRecordCodes: [[String]] = [],
-        alreadyOnFile: Int = 0
+        alreadyOnFile: Int = 0, earlier: Receipt? = nil
     ) async throws -> JudgedFile {
         var receipt = receipt
         let binding = FileProcessor.outputBinding(for: participant, report: report, name: receipt.originalName)
@@ -385,7 +386,11 @@ extension FileProcessor {
                 outcome: outcome, errorCount: errorCount, recordsReceived: receipt.recordsReceived, recordsRejected: receipt.recordsRejected,
                 rejectedLines: rejectedRecords.map(\.line), refusedRecordCodes: refusedRecordCodes, alreadyOnFile: alreadyOnFile,
                 rulesChecked: rulesChecked,
-                duplicateOf: receipt.duplicateOf, reprocessOf: receipt.reprocessOf
+                duplicateOf: earlier.map {
+                    AcknowledgementMessage.EarlierReceipt(
+                        id: $0.id, received: $0.claimedAt.iso8601.prefix(10).description, outcome: $0.outcome ?? .accepted,
+                        recordsNotApplied: $0.recordsRejected)
+                }, reprocessOf: receipt.reprocessOf
             ).text)
         outputs.append(
             OutboundFile(recipientOrgId: participant.orgId, name: receipt.ackFile!, bytes: AcknowledgementRenderer.acknowledgement(ack, as: binding)))

@@ -1,11 +1,16 @@
 import Foundation
 
 /// libxml2's fatal parse errors put in words a clerk can act on: what is wrong at the line given and what
-/// to do, the parser's own words kept only for an error not known here.
+/// to do, the parser's own words kept only for an error not known here. A tag's name is repeated only when
+/// it is (the start of) an exchange element's name: a `<` inside a value makes a "tag" of the value.
 enum NotWellFormedMessage {
     /// The message for fatal error text `raw` (its first line), given the innermost element still open.
-    static func text(raw: String, unclosed: (name: String, line: Int)? = nil) -> String {
+    static func text(raw: String, unclosed: (name: String, line: Int)? = nil, elementNames: Set<String> = []) -> String {
         let raw = raw.trimmingCharacters(in: .whitespaces)
+        func tag(_ name: String, closing: Bool = false) -> String {
+            let known = !name.isEmpty && elementNames.contains { $0.hasPrefix(name) }
+            return known ? "<\(closing ? "/" : "")\(name)>" : (closing ? "a closing tag" : "an element")
+        }
         func match(_ pattern: String) -> [String]? {
             guard let regex = try? NSRegularExpression(pattern: pattern),
                 let found = regex.firstMatch(in: raw, range: NSRange(raw.startIndex..., in: raw))
@@ -21,17 +26,19 @@ enum NotWellFormedMessage {
             return "&\(found[0]); is not an XML character reference (HTML names such as &nbsp; are not XML). Write the character itself, or & as &amp;."
         }
         if let found = match(#"^Opening and ending tag mismatch: ([^ ]+) line ([0-9]+) and ([^ ]+)"#) {
-            return "The element <\(found[0])> opened on line \(found[1]) is closed by </\(found[2])>; each element must be closed by its own name, in order."
+            let cut = found[0].hasPrefix(found[2]) ? " If the file ends here, it was cut off: send the whole file." : ""
+            return "The element \(tag(found[0])) opened on line \(found[1]) is closed by \(tag(found[2], closing: true)); each element "
+                + "must be closed by its own name, in order (a < inside a value is written &lt;).\(cut)"
         }
         if let found = match(#"^Premature end of data in tag ([^ ]+) line ([0-9]+)"#) {
-            return "The file ends before <\(found[0])> (opened on line \(found[1])) is closed: it was cut off. Send the whole file."
+            return "The file ends before \(tag(found[0])) (opened on line \(found[1])) is closed: it was cut off. Send the whole file."
         }
         if raw.hasPrefix("EndTag: '</' not found") || raw.hasPrefix("Premature end of data") {
             return "The file ends before the XML is complete: it was cut off. Send the whole file."
         }
         // libxml2's push parser says "Extra content" when the file ends with elements still open.
         if raw.hasPrefix("Extra content at the end of the document"), let unclosed {
-            return "The file ends before <\(unclosed.name)> (opened on line \(unclosed.line)) is closed: it was cut off. Send the whole file."
+            return "The file ends before \(tag(unclosed.name)) (opened on line \(unclosed.line)) is closed: it was cut off. Send the whole file."
         }
         if raw.hasPrefix("Extra content at the end of the document") {
             return "There is more after the end of the root element; a file holds one root element (were two files joined?)."
@@ -43,10 +50,17 @@ enum NotWellFormedMessage {
             return "A < is not followed by an element name. Write < inside a value as &lt;."
         }
         if let found = match(#"^Couldn't find end of Start Tag ([^ ]+)"#) {
+            guard elementNames.contains(where: { $0.hasPrefix(found[0]) }) else {
+                return "A < inside a value starts what XML reads as a tag; write < in a value as &lt;."
+            }
             return "The start tag <\(found[0]) is not closed with >; if the file ends here, it was cut off: send the whole file."
         }
         if raw.hasPrefix("PCDATA invalid Char value") || raw.contains("out of allowed range") {
             return "A control character (an invisible character XML cannot carry) is in the file here; remove it."
+        }
+        if raw.contains("attribute") {
+            return "A tag here is not written as XML allows (exchange files carry no attributes); a < inside a value starts what XML "
+                + "reads as a tag: write it as &lt;."
         }
         if raw.hasPrefix("XML declaration allowed only at the start") {
             return "The <?xml …?> declaration must be the very first thing in the file (no blank line or other text before it)."

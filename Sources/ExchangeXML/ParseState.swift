@@ -399,6 +399,8 @@ final class ParseState {
         } else {
             let line = error.line > 0 ? Int(error.line) : currentLine
             let column = error.int2 > 0 ? Int(error.int2) : nil
+            // The first fatal error is the cause; libxml2 may add more about the same place.
+            guard brokenAt == nil else { return }
             // A start tag the file ends inside reached the schema validator as an element first: its
             // "not allowed here" only follows from the cut.
             if raw.hasPrefix("Couldn't find end of Start Tag") {
@@ -413,7 +415,7 @@ final class ParseState {
                     message: encoding
                         ? "The file is not valid UTF-8 at this point. KTS Exchange files must be UTF-8; save the "
                             + "file as UTF-8 and send it again."
-                        : NotWellFormedMessage.text(raw: raw, unclosed: unclosedElement()),
+                        : NotWellFormedMessage.text(raw: raw, unclosed: unclosedElement(), elementNames: fieldGuide.elementNames),
                     line: line, column: column, path: sniffing ? nil : path()))
             stopped = true
             brokenAt = line

@@ -22,6 +22,13 @@ enum SchemaMessage {
         let value = hideValue ? nil : quoted(after: "value '", in: text) ?? quoted(after: "", in: text)
         let shown = value.map { " '\($0)'" } ?? ""
 
+        if text.contains("Element content is not allowed, because the type definition is simple") {
+            return ValidationIssue(
+                code: .unexpectedElement,
+                message: "\(name) holds another element where only a value is allowed; check that \(name) is closed before the next "
+                    + "element starts.",
+                line: line, path: path, field: field)
+        }
         // Attributes: exchange files carry none.
         if text.hasPrefix(", attribute '"), let attribute = quoted(after: ", attribute '", in: text) {
             return ValidationIssue(
@@ -123,7 +130,8 @@ enum SchemaMessage {
             let parent = path.map { String($0[..<($0.lastIndex(of: "/") ?? $0.endIndex)]) }
             return ValidationIssue(
                 code: .missingElement,
-                message: "\(missing) is missing; it is required, before \(name).",
+                message: "\(missing) is missing here; it is required, before \(name). Elements come in the order the specification "
+                    + "lists; if \(missing) is further down, move it up.",
                 line: line, path: parent.map { $0 + "/" + missing }, field: lowerCamel(missing))
         }
         if text.hasPrefix("This element is not expected") {

@@ -164,12 +164,16 @@ public final class XMLDocumentValidator {
         else {
             let known = ExchangeType.partnerTypes.map(\.xmlRootElement).joined(separator: ", ")
             let namespace = root.namespace.map { "namespace '\($0)'" } ?? "no namespace"
-            state.issues.add(
-                ValidationIssue(
-                    code: .unknownType,
-                    message: "The root element is '\(root.localName)' in \(namespace); a KTS Exchange file has "
-                        + "one of \(known) in namespace '\(ktsxNamespace)'.",
-                    line: root.line))
+            let message: String
+            if ExchangeType(xmlRootElement: root.localName) != nil, let other = root.namespace, other.hasPrefix("urn:ky:kde:ktsx:") {
+                // Our own root in another version's namespace: the export was written for another version.
+                message = "The file is written for version \(other.dropFirst("urn:ky:kde:ktsx:".count)) of the exchange format; the "
+                    + "exchange reads version 1.0 (namespace '\(ktsxNamespace)'). Ask your student system's vendor for the current export."
+            } else {
+                message = "The root element is '\(root.localName)' in \(namespace); a KTS Exchange file has "
+                    + "one of \(known) in namespace '\(ktsxNamespace)'."
+            }
+            state.issues.add(ValidationIssue(code: .unknownType, message: message, line: root.line))
             state.stopped = true
             return
         }

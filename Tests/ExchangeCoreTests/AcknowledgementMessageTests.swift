@@ -45,6 +45,34 @@ struct AcknowledgementMessageTests {
             + "alternate process)."), "\(text)")
     }
 
+    @Test("the same bytes again: the earlier receipt's day and outcome, and the records it left unapplied")
+    func duplicate() {
+        let earlier = AcknowledgementMessage.EarlierReceipt(id: "R1", received: "2026-01-12", outcome: .acceptedWithErrors, recordsNotApplied: 2)
+        let text = AcknowledgementMessage(
+            outcome: .duplicate, errorCount: 0, recordsReceived: 27, recordsRejected: 0, rulesChecked: false, duplicateOf: earlier
+        ).text
+        #expect(text == "These bytes were already received from you on 2026-01-12 as receipt R1 (ACCEPTED_WITH_ERRORS); nothing was "
+            + "applied again. It changes nothing for the 2 records not applied then: if you have not sent them again yet, fix them "
+            + "(the error file of R1 names them) and send only them, in a new file.")
+        var accepted = earlier
+        accepted.outcome = .accepted
+        accepted.recordsNotApplied = 0
+        #expect(AcknowledgementMessage(
+            outcome: .duplicate, errorCount: 0, recordsReceived: 27, recordsRejected: 0, rulesChecked: false, duplicateOf: accepted
+        ).text.hasSuffix("(ACCEPTED); nothing was applied again. There is no need to send them again."))
+    }
+
+    @Test("records sent again exactly as on file: counted, nothing changed for them")
+    func onFileAlready() {
+        let all = AcknowledgementMessage(outcome: .accepted, errorCount: 0, recordsReceived: 25, recordsRejected: 0, alreadyOnFile: 25, rulesChecked: true).text
+        #expect(all == "Accepted: 25 records. All 25 applied were on file already, exactly as sent before: nothing changed.")
+        let some = AcknowledgementMessage(
+            outcome: .acceptedWithErrors, errorCount: 1, recordsReceived: 27, recordsRejected: 1, rejectedLines: [4],
+            refusedRecordCodes: [["ENR-03"]], alreadyOnFile: 3, rulesChecked: true
+        ).text
+        #expect(some.contains("with 1 error listed in the error file. 3 records applied were on file already"), "\(some)")
+    }
+
     @Test("refused at the gate: nothing applied, its rules not checked yet, send the whole file again")
     func refusedAtTheGate() {
         let text = AcknowledgementMessage(outcome: .rejected, errorCount: 2, recordsReceived: 27, recordsRejected: 27, rulesChecked: false).text

@@ -20,9 +20,26 @@ public struct AcknowledgementMessage: Sendable, Equatable {
     /// before, for its form, its encoding or its schema).
     public var rulesChecked: Bool
     /// The first receipt of the same bytes (a duplicate).
-    public var duplicateOf: String?
+    public var duplicateOf: EarlierReceipt?
     /// The earlier receipt judged again at support's request.
     public var reprocessOf: String?
+
+    /// The receipt a duplicate repeats: what the sender needs to know of it.
+    public struct EarlierReceipt: Sendable, Equatable {
+        /// Its receipt id, its day of receipt (`YYYY-MM-DD`), its outcome and its records not applied.
+        public var id: String
+        public var received: String
+        public var outcome: FileOutcome
+        public var recordsNotApplied: Int
+
+        /// Creates one.
+        public init(id: String, received: String, outcome: FileOutcome, recordsNotApplied: Int) {
+            self.id = id
+            self.received = received
+            self.outcome = outcome
+            self.recordsNotApplied = recordsNotApplied
+        }
+    }
 
     /// Lines named in the message before "and N more".
     public static let linesNamed = 10
@@ -30,7 +47,7 @@ public struct AcknowledgementMessage: Sendable, Equatable {
     /// Creates the facts a message is made from.
     public init(
         outcome: FileOutcome, errorCount: Int, recordsReceived: Int, recordsRejected: Int, rejectedLines: [Int] = [],
-        refusedRecordCodes: [[String]] = [], alreadyOnFile: Int = 0, rulesChecked: Bool, duplicateOf: String? = nil,
+        refusedRecordCodes: [[String]] = [], alreadyOnFile: Int = 0, rulesChecked: Bool, duplicateOf: EarlierReceipt? = nil,
         reprocessOf: String? = nil
     ) {
         self.outcome = outcome
@@ -71,7 +88,15 @@ public struct AcknowledgementMessage: Sendable, Equatable {
             let none = recordsReceived == 1 ? "its one record was not applied" : "none of its \(recordsReceived) records was applied"
             return "Rejected: \(none) (\(errors), see the error file). " + ResendAdvice.advice(records: refusedRecordCodes, othersApplied: false)
         case .duplicate:
-            return "These bytes were already received from you as receipt \(duplicateOf ?? "?"); nothing was applied again. Do not send them again."
+            guard let earlier = duplicateOf else { return "These bytes were already received from you; nothing was applied again." }
+            let first = "These bytes were already received from you on \(earlier.received) as receipt \(earlier.id) "
+                + "(\(earlier.outcome.rawValue)); nothing was applied again."
+            guard earlier.outcome == .acceptedWithErrors, earlier.recordsNotApplied > 0 else {
+                return first + " There is no need to send them again."
+            }
+            let them = earlier.recordsNotApplied == 1 ? "it" : "them"
+            return first + " It changes nothing for the \(Self.records(earlier.recordsNotApplied)) not applied then: if you have not "
+                + "sent \(them) again yet, fix \(them) (the error file of \(earlier.id) names \(them)) and send only \(them), in a new file."
         }
     }
 

@@ -124,7 +124,7 @@ struct TableRowChecker {
             issues.add(
                 ValidationIssue(
                     code: .extraLabel,
-                    message: "The header has an extra column '\(labels[position])' (column \(position + 1)); "
+                    message: "The header has an extra column\(Self.shown(labels[position])) (column \(position + 1)); "
                         + "the file should have exactly these columns: \(names.joined(separator: ",")).",
                     line: line, column: position + 1, row: 1))
         }
@@ -148,24 +148,28 @@ struct TableRowChecker {
                 issues.add(
                     ValidationIssue(
                         code: .duplicateLabel,
-                        message: "Header column \(position + 1) repeats '\(label)'; it should be '\(name)'.",
+                        message: "Header column \(position + 1) repeats\(Self.shown(label)); it should be '\(name)'.",
                         line: line, column: position + 1, field: name, row: 1))
                 continue
             }
             if label != name {
                 // Name the likely cause once: a column left out, or one put in, shifts all that follow.
                 var cause = ""
-                if !explainedShift, position + 1 < names.count, label == names[position + 1] {
+                if position + 1 < min(names.count, labels.count), label == names[position + 1], labels[position + 1] == name {
+                    cause = " It is swapped with the next column, '\(names[position + 1])'."
+                } else if position > 0, label == names[position - 1], labels[position - 1] == name {
+                    cause = " It is swapped with the column before, '\(names[position - 1])'."
+                } else if !explainedShift, position + 1 < names.count, label == names[position + 1] {
                     cause = " Column '\(name)' seems to be missing, which shifts the columns after it."
                     explainedShift = true
                 } else if !explainedShift, position + 1 < labels.count, labels[position + 1] == name {
-                    cause = " An extra column '\(label)' seems to be inserted here, which shifts the columns after it."
+                    cause = " An extra column\(Self.shown(label)) seems to be inserted here, which shifts the columns after it."
                     explainedShift = true
                 }
                 issues.add(
                     ValidationIssue(
                         code: .incorrectLabel,
-                        message: "Header column \(position + 1) is '\(label)' but should be '\(name)' "
+                        message: "Header column \(position + 1) is\(Self.shown(label, else: " another name", names: names)) but should be '\(name)' "
                             + "(names are case-sensitive and in a fixed order).\(cause)",
                         line: line, column: position + 1, field: name, row: 1))
             }
@@ -191,11 +195,19 @@ struct TableRowChecker {
             case .extra(let position, let label):
                 ValidationIssue(
                     code: .extraLabel,
-                    message: "The header has a column '\(label)' (column \(position + 1)) that this file type does not have, so every "
+                    message: "The header has a column\(TableRowChecker.shown(label)) (column \(position + 1)) that this file type does not have, so every "
                         + "column after it is one place late. Remove the column, and its values in every row.",
                     line: line, column: position + 1, row: 1)
             }
         }
+    }
+
+    /// A header label as a message may repeat it (` 'label'`): only when it looks like a field name (a
+    /// letter, then letters, digits or `_`, no spaces, at most 40) or is one of `names` in other case,
+    /// since a header row overwritten with a student's row would otherwise be quoted back; `other` when not.
+    static func shown(_ label: String, else other: String = "", names: [String] = []) -> String {
+        let likeAName = label.wholeMatch(of: #/[a-z][A-Za-z0-9_]{0,39}/#) != nil || names.contains { $0.lowercased() == label.lowercased() }
+        return likeAName ? " '\(label)'" : other
     }
 
     /// The one column missing from or added to `labels` before their end, if that is all that differs.
@@ -531,7 +543,8 @@ struct TableRowChecker {
     private func primaryKeyIssue(row: Int, line: Int, previous: Int) -> ValidationIssue {
         ValidationIssue(
             code: .primaryKey,
-            message: "\(schema.primaryKey.joined(separator: " + ")) repeats the one on line \(previous); every record needs its own.",
+            message: "\(schema.primaryKey.joined(separator: " + ")) repeats the one on line \(previous). If it is the same record "
+                + "copied, delete one of the two rows; if not, give this record its own \(schema.primaryKey.joined(separator: " + ")).",
             line: line, field: schema.primaryKey.count == 1 ? schema.primaryKey[0] : nil, row: row)
     }
 

@@ -37,7 +37,11 @@ public enum ReportRenderer {
             out += "\(report.file): INVALID — \(kind)\(binding)\(records), \(count)\n"
             for issue in report.issues {
                 var place: [String] = []
-                if let line = issue.line { place.append("line \(line)" + (issue.column.map { ", column \($0)" } ?? "")) }
+                if let line = issue.line {
+                    // A quoted value over several lines puts a spreadsheet's row number behind the file's line.
+                    let row = issue.row.flatMap { $0 != line ? " (spreadsheet row \($0))" : nil } ?? ""
+                    place.append("line \(line)\(row)" + (issue.column.map { ", column \($0)" } ?? ""))
+                }
                 if let field = issue.field { place.append("field \(field)") }
                 let location = place.isEmpty ? "" : place.joined(separator: ", ") + ": "
                 out += "  \(location)\(issue.message) [\(issue.code)]\n"

@@ -11,6 +11,18 @@ public struct FieldGuide: Sendable {
     /// Each type's required record fields.
     public var requiredFields: [ExchangeType: Set<String>]
 
+    /// Every element name of the exchange's XML files: roots, records, the header's and the fields'
+    /// (a name a message may repeat; any other came from a value, perhaps a student's).
+    public var elementNames: Set<String> {
+        var names: Set<String> = ["Header", "SenderOrgId", "SchoolYear", "RecordCount", "CreatedDateTime", "BatchId", "SourceSystem"]
+        for type in ExchangeType.allCases {
+            names.insert(type.xmlRootElement)
+            names.insert(type.xmlRecordElement)
+        }
+        for field in fieldOrder.values.joined() { names.insert(field.prefix(1).uppercased() + field.dropFirst()) }
+        return names
+    }
+
     /// A guide with the given facts.
     public init(
         studentDataFields: Set<String> = [], formatHints: [String: String] = [:], fieldOrder: [ExchangeType: [String]] = [:],

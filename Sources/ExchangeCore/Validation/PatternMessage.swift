@@ -9,8 +9,12 @@ public enum PatternMessage {
     ///   - hint: The expected form in words, if known.
     ///   - value: The value itself, looked at for lost leading zeros and never repeated.
     public static func text(field: String, shownValue: String, pattern: String, hint: String?, value: String? = nil) -> String {
-        let expected = hint.map { " Expected: \($0.hasSuffix(".") ? String($0.dropLast()) : $0)." }
+        let expected = (hint ?? impliedForm[pattern]).map { " Expected: \($0.hasSuffix(".") ? String($0.dropLast()) : $0)." }
             ?? " It does not have the form the specification gives for \(field) (Schemas/README.md)."
+        if let value, value.wholeMatch(of: #/[0-9](\.[0-9]+)?[eE]\+?[0-9]+/#) != nil {
+            return "\(field) is written as a number in scientific form (like 2.1E+09): a spreadsheet turned it into a number and "
+                + "lost digits. Copy the values again from your student system into a column formatted as Text; do not retype them."
+        }
         if let value, let zeros = lostLeadingZeros(value, pattern: pattern) {
             let digits = value.utf8.count
             return "\(field) has \(digits) digit\(digits == 1 ? "" : "s"), \(zeros) too few: a spreadsheet drops leading zeros from "
@@ -18,6 +22,12 @@ public enum PatternMessage {
         }
         return "\(field) value\(shownValue) is not in the required form.\(expected)"
     }
+
+    /// The forms of the XML schemas' date and time patterns (which the CSV schemas give as types).
+    static let impliedForm = [
+        "[0-9]{4}-[0-9]{2}-[0-9]{2}": "a date written YYYY-MM-DD, without a time or time zone",
+        "[0-9]{2}:[0-9]{2}:[0-9]{2}": "a time written HH:MM:SS, without a time zone",
+    ]
 
     /// How many leading zeros `value` lost, if it is all digits and matches `pattern` with one to three
     /// zeros put back; nil otherwise.

@@ -18,6 +18,7 @@ public struct AttendanceNotStale: RecordRule {
         return violation(
             "recordedDateTime",
             "A newer record for this student, day and period is already on file (recorded \(onFile.canonical)); this one, "
-                + "recorded \(incoming.canonical), is stale and was not applied.")
+                + "recorded \(incoming.canonical), is older and was not applied. If it is the correction, send it as an update "
+                + "with the recordedDateTime of when it was corrected.")
     }
 }

@@ -23,8 +23,11 @@ public struct WaiverOnePerYear: RecordRule {
             guard let existing = active.first else { return nil }
             return violation(
                 "action",
-                "A waiver request for \(year) is already \(existing.status.rawValue) (id \(existing.id)); a center may have one per "
-                    + "school year. To change it, send action amend with priorWaiverId \(existing.id).")
+                existing.status == .pending
+                    ? "A waiver request for \(year) is already pending (id \(existing.id)); a center may have one per school year. "
+                        + "To change it, send action amend with priorWaiverId \(existing.id)."
+                    : "The center's waiver for \(year) is already \(existing.status.rawValue) (id \(existing.id)); nothing more is "
+                        + "needed. To change an approved waiver, ask KTS support.")
         default:
             let prior = record["priorWaiverId"]
             guard !prior.isEmpty else {
