@@ -41,12 +41,16 @@ public struct RuleViolation: Sendable, Equatable {
     public var field: String?
     /// What is wrong and what to do.
     public var message: String
+    /// Why no corrected resend can fix it, when none can (an ATC's waiver request, a waived center's
+    /// records, a closed year): the acknowledgement says so instead of "fix and send again".
+    public var noResendFixes: String?
 
     /// Creates a violation.
-    public init(code: RuleCode, field: String?, message: String) {
+    public init(code: RuleCode, field: String?, message: String, noResendFixes: String? = nil) {
         self.code = code
         self.field = field
         self.message = message
+        self.noResendFixes = noResendFixes
     }
 }
 
@@ -70,8 +74,8 @@ extension RecordRule {
     public var isDecisive: Bool { false }
 
     /// A violation of this rule.
-    func violation(_ field: String?, _ message: String) -> RuleViolation {
-        RuleViolation(code: code, field: field, message: message)
+    func violation(_ field: String?, _ message: String, noResendFixes: String? = nil) -> RuleViolation {
+        RuleViolation(code: code, field: field, message: message, noResendFixes: noResendFixes)
     }
 }
 

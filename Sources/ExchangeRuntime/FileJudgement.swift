@@ -99,7 +99,7 @@ extension FileProcessor {
         return try await decide(
             receipt, report: report, issues: verdict.issues, errorCount: verdict.errorCount, outcome: verdict.outcome,
             participant: participant, rejectedRecords: verdict.rejectedRecords, routed: routed, changes: changes, naming: naming,
-            rulesChecked: verdict.rulesChecked, refusedRecordCodes: verdict.refusedRecordCodes, alreadyOnFile: verdict.recordsAlreadyOnFile)
+            rulesChecked: verdict.rulesChecked, refusedRecords: verdict.refusedRecords, alreadyOnFile: verdict.recordsAlreadyOnFile)
     }
 
     /// How a judgement names its outputs.
@@ -329,7 +329,7 @@ extension FileProcessor {
     private func decide(
         _ receipt: Receipt, report: ValidationReport?, issues: [ValidationIssue], errorCount: Int, outcome: FileOutcome,
         participant: Participant, rejectedRecords: [RejectedRecord] = [], routed: [(file: OutboundFile, fallback: String)] = [],
-        changes: LedgerChanges = .none, naming: OutputNaming, rulesChecked: Bool = false, refusedRecordCodes: [[String]] = [],
+        changes: LedgerChanges = .none, naming: OutputNaming, rulesChecked: Bool = false, refusedRecords: [RefusedRecord] = [],
         alreadyOnFile: Int = 0, earlier: Receipt? = nil
     ) async throws -> JudgedFile {
         var receipt = receipt
@@ -384,7 +384,7 @@ extension FileProcessor {
             errorFile: receipt.errorFile, firstReceiptId: receipt.duplicateOf,
             message: AcknowledgementMessage(
                 outcome: outcome, errorCount: errorCount, recordsReceived: receipt.recordsReceived, recordsRejected: receipt.recordsRejected,
-                rejectedLines: rejectedRecords.map(\.line), refusedRecordCodes: refusedRecordCodes, alreadyOnFile: alreadyOnFile,
+                rejectedLines: rejectedRecords.map(\.line), refusedRecords: refusedRecords, alreadyOnFile: alreadyOnFile,
                 rulesChecked: rulesChecked,
                 duplicateOf: earlier.map {
                     AcknowledgementMessage.EarlierReceipt(
@@ -461,7 +461,9 @@ final class RecordJudgements {
         guard !violations.isEmpty else { return }
         verdicts.failedRecords += 1
         if verdicts.rejected.count < RecordJudgements.maxRejectedRecords {
-            verdicts.rejected.append((record.line, record.recordId, violations.map(\.code.rawValue)))
+            var noResendFixes: [String: String] = [:]
+            for violation in violations { if let why = violation.noResendFixes { noResendFixes[violation.code.rawValue] = why } }
+            verdicts.rejected.append((record.line, record.recordId, violations.map(\.code.rawValue), noResendFixes))
         }
         for violation in violations {
             verdicts.violationCount += 1

@@ -4,11 +4,15 @@ import Testing
 /// The acknowledgement's message: what was applied and what to do, by cause (issue 18).
 @Suite("Acknowledgement messages: what was applied, and the next step that helps")
 struct AcknowledgementMessageTests {
+    /// A record refused because its center's waiver was approved (what the rule gives as the reason).
+    static let waived = RefusedRecord(
+        codes: ["ATT-12"], noResendFixes: ["ATT-12": "the center's waiver for the school year was approved: send attendance by the waiver's alternate process"])
+
     @Test("partly accepted: the records not applied by line, and to send only them")
     func partlyAccepted() {
         let text = AcknowledgementMessage(
             outcome: .acceptedWithErrors, errorCount: 3, recordsReceived: 27, recordsRejected: 2, rejectedLines: [4, 6],
-            refusedRecordCodes: [["ENR-03", "ENR-04"], ["ENR-03"]], rulesChecked: true
+            refusedRecords: [RefusedRecord(codes: ["ENR-03", "ENR-04"]), RefusedRecord(codes: ["ENR-03"])], rulesChecked: true
         ).text
         #expect(text == "25 of 27 records applied; 2 not applied (lines 4, 6), with 3 errors listed in the error file. "
             + "Fix those 2 records and send only them; the others are on file.")
@@ -18,7 +22,7 @@ struct AcknowledgementMessageTests {
     func manyLines() {
         let text = AcknowledgementMessage(
             outcome: .acceptedWithErrors, errorCount: 12, recordsReceived: 40, recordsRejected: 12, rejectedLines: Array(2...13),
-            refusedRecordCodes: Array(repeating: ["ATT-04"], count: 12), rulesChecked: true
+            refusedRecords: Array(repeating: RefusedRecord(codes: ["ATT-04"]), count: 12), rulesChecked: true
         ).text
         #expect(text.contains("(lines 2, 3, 4, 5, 6, 7, 8, 9, 10, 11 and 2 more)"), "\(text)")
     }
@@ -27,7 +31,7 @@ struct AcknowledgementMessageTests {
     func partlyAcceptedUnfixable() {
         let text = AcknowledgementMessage(
             outcome: .acceptedWithErrors, errorCount: 1, recordsReceived: 5, recordsRejected: 1, rejectedLines: [3],
-            refusedRecordCodes: [["ATT-12"]], rulesChecked: true
+            refusedRecords: [Self.waived], rulesChecked: true
         ).text
         #expect(text.hasPrefix("4 of 5 records applied; 1 not applied (line 3), with 1 error listed in the error file. "))
         #expect(text.contains("Sending that record again will not change that (ATT-12:"), "\(text)")
@@ -38,7 +42,7 @@ struct AcknowledgementMessageTests {
     func mixedCauses() {
         let text = AcknowledgementMessage(
             outcome: .acceptedWithErrors, errorCount: 4, recordsReceived: 9, recordsRejected: 3, rejectedLines: [2, 5, 7],
-            refusedRecordCodes: [["ATT-04"], ["ATT-12", "ATT-04"], ["ATT-05"]], rulesChecked: true
+            refusedRecords: [RefusedRecord(codes: ["ATT-04"]), RefusedRecord(codes: ["ATT-12", "ATT-04"], noResendFixes: Self.waived.noResendFixes), RefusedRecord(codes: ["ATT-05"])], rulesChecked: true
         ).text
         #expect(text.hasSuffix("Fix the 2 records with other errors and send only them; the record refused for ATT-12 cannot come "
             + "through the exchange (ATT-12: the center's waiver for the school year was approved: send attendance by the waiver's "
@@ -68,7 +72,7 @@ struct AcknowledgementMessageTests {
         #expect(all == "Accepted: 25 records. All 25 applied were on file already, exactly as sent before: nothing changed.")
         let some = AcknowledgementMessage(
             outcome: .acceptedWithErrors, errorCount: 1, recordsReceived: 27, recordsRejected: 1, rejectedLines: [4],
-            refusedRecordCodes: [["ENR-03"]], alreadyOnFile: 3, rulesChecked: true
+            refusedRecords: [RefusedRecord(codes: ["ENR-03"])], alreadyOnFile: 3, rulesChecked: true
         ).text
         #expect(some.contains("with 1 error listed in the error file. 3 records applied were on file already"), "\(some)")
     }
@@ -83,13 +87,13 @@ struct AcknowledgementMessageTests {
     @Test("every record refused under the rules: the count, and the advice the codes allow")
     func everyRecordRefused() {
         let one = AcknowledgementMessage(
-            outcome: .rejected, errorCount: 2, recordsReceived: 1, recordsRejected: 1, refusedRecordCodes: [["WVR-01", "WVR-03"]],
+            outcome: .rejected, errorCount: 2, recordsReceived: 1, recordsRejected: 1, refusedRecords: [RefusedRecord(codes: ["WVR-01", "WVR-03"], noResendFixes: ["WVR-01": "only a district-operated CTC (class A2) may ask for a waiver"])],
             rulesChecked: true
         ).text
         #expect(one.hasPrefix("Rejected: its one record was not applied (2 errors, see the error file). Sending it again will not change that"), "\(one)")
         let many = AcknowledgementMessage(
             outcome: .rejected, errorCount: 30, recordsReceived: 27, recordsRejected: 27,
-            refusedRecordCodes: Array(repeating: ["ENR-03"], count: 27), rulesChecked: true, reprocessOf: "R1"
+            refusedRecords: Array(repeating: RefusedRecord(codes: ["ENR-03"]), count: 27), rulesChecked: true, reprocessOf: "R1"
         ).text
         #expect(many == "Judged again at support's request (earlier receipt R1). Rejected: none of its 27 records was applied (30 errors, "
             + "see the error file). Fix it and send it again.")

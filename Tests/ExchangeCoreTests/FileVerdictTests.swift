@@ -31,7 +31,7 @@ struct FileVerdictTests {
 
     @Test("some records failing: accepted with errors, the failing records kept; all failing: rejected, none kept")
     func recordsFailing() {
-        let some = RecordVerdicts(considered: 10, failedRecords: 2, violationCount: 3, issues: [Self.violation], rejected: [(3, "r3", ["ATT-01"]), (5, nil, ["ATT-03", "ATT-04"])])
+        let some = RecordVerdicts(considered: 10, failedRecords: 2, violationCount: 3, issues: [Self.violation], rejected: [(3, "r3", ["ATT-01"], [:]), (5, nil, ["ATT-03", "ATT-04"], [:])])
         let partly = Self.verdict(Self.report(), some)
         #expect(partly.outcome == .acceptedWithErrors && partly.applies)
         #expect(partly.recordsRejected == 2 && partly.errorCount == 3 && partly.issues == [Self.violation])
@@ -44,14 +44,16 @@ struct FileVerdictTests {
         let whole = Self.verdict(Self.report(), all)
         #expect(whole.outcome == .rejected && !whole.applies)
         #expect(whole.recordsRejected == 10 && whole.rejectedRecords.isEmpty)
+        #expect(whole.refusedRecords == [RefusedRecord(codes: ["ATT-01"]), RefusedRecord(codes: ["ATT-03", "ATT-04"])], "kept for the advice")
     }
 
     @Test("a problem with the file as a whole rejects it, whatever its records came to")
     func gate() {
         let schema = ValidationIssue(code: .typeError, message: "bad date", line: 4)
-        let some = RecordVerdicts(considered: 10, failedRecords: 1, violationCount: 1, issues: [Self.violation], rejected: [(3, "r3", ["ATT-01"])])
+        let some = RecordVerdicts(considered: 10, failedRecords: 1, violationCount: 1, issues: [Self.violation], rejected: [(3, "r3", ["ATT-01"], [:])])
         let rejected = Self.verdict(Self.report(issues: [schema]), some)
         #expect(rejected.outcome == .rejected && rejected.issues == [schema] && rejected.errorCount == 1 && rejected.recordsRejected == 10)
+        #expect(!rejected.rulesChecked && rejected.refusedRecords.isEmpty)
         #expect(Self.verdict(Self.report(type: nil, records: 0)).outcome == .rejected)
     }
 

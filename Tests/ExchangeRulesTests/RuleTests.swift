@@ -126,6 +126,37 @@ struct RuleTests {
         #expect(codes.contains(rule.code), "codes were \(codes)")
     }
 
+    /// The cases no corrected resend can fix: the rule says why, case by case (the same code can be fixable
+    /// in another case: a classification typed wrong, a center number mistyped, a request sent too early).
+    static let noResendFixes: Set<String> = [
+        "WVR-01: an ATC asks", "ATT-12: attendance from a center waived for the year", "GRD-12: grades from a center waived for the year",
+        "ENR-09: an enrollment of a retired year", "ATT-13: attendance of a retired year", "GRD-14: a grade of a retired year",
+    ]
+
+    @Test("a violation says no resend fixes it exactly where none can", arguments: ruleCases)
+    func noResendFixes(_ rule: RuleCase) {
+        var held = rule.emptyRoster ? InMemoryHeldRecords() : RuleWorld.held
+        held.waiverRequests = rule.waivers
+        let violations = RuleWorld.violations(rule.type, sender: rule.sender, held: held, received: rule.received, retired: rule.retired) { values in
+            rule.change(&values)
+            if let school = rule.heldBy { values["homeSchoolOrgId"] = school }
+        }
+        let own = violations.filter { $0.code.rawValue == rule.code }
+        #expect(!own.isEmpty)
+        for violation in own {
+            #expect((violation.noResendFixes != nil) == Self.noResendFixes.contains(rule.testDescription), "\(violation.message)")
+        }
+    }
+
+    @Test("a waiver request outside the window: too early can be sent again inside it, too late cannot")
+    func waiverWindow() {
+        let october = RuleWorld.violations(.waiver).first { $0.code == .wvr02 }
+        #expect(october?.noResendFixes == nil && october?.message.hasSuffix("Send it again inside the window.") == true)
+        let april = RuleWorld.violations(.waiver, received: Timestamp(secondsSinceEpoch: januaryReceipt.secondsSinceEpoch + 90 * 86_400))
+            .first { $0.code == .wvr02 }
+        #expect(april?.noResendFixes != nil && april?.message.contains("after this year's window closed") == true, "\(String(describing: april))")
+    }
+
     @Test("each rule case asks the held records only what its batch request fetched, and gets the same codes", arguments: ruleCases)
     func batchRequestCoversTheRules(_ rule: RuleCase) {
         var held = rule.emptyRoster ? InMemoryHeldRecords() : RuleWorld.held
@@ -228,6 +259,7 @@ struct RuleTests {
             WaiverRequest(id: "w", centerOrgId: "165901", schoolYear: 2026, values: [:], receiptId: "R1", receivedAt: januaryReceipt, status: .approved)
         ]
         #expect(RuleWorld.codes(.enrollment, held: held) == ["ENR-02"])
+        #expect(RuleWorld.violations(.enrollment, held: held).first?.noResendFixes != nil, "the same code for a mistyped center is fixable")
     }
 
     @Test("a center with an approved waiver sends no attendance or grades that year (ATT-12, GRD-12)", arguments: [
@@ -253,7 +285,7 @@ struct RuleTests {
         // Alone, however else the record is wrong (it can no longer be corrected here).
         #expect(RuleWorld.codes(type, held: InMemoryHeldRecords(), retired: [2026]) { $0["techCenterOrgId"] = "999999" } == [code])
         #expect(RuleWorld.codes(type, held: held, retired: [2025]) == [])
-        #expect(ResendAdvice.unfixableByResend[RuleCode(rawValue: code)!] != nil, "no resend fixes it: the acknowledgement says so")
+        #expect(RuleWorld.violations(type, held: held, retired: [2026]).first?.noResendFixes != nil, "no resend fixes it: the acknowledgement says so")
     }
 
     @Test("a record naming another organisation gets that code alone, not the errors of judging it against the other's records",

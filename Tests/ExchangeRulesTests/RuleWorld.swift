@@ -104,10 +104,18 @@ enum RuleWorld {
         _ type: ExchangeType, sender: String? = nil, held: InMemoryHeldRecords = held, received: Timestamp = received,
         reference: ReferenceData = reference, retired: Set<Int> = [], _ change: (inout [String: String]) -> Void = { _ in }
     ) -> [String] {
+        violations(type, sender: sender, held: held, received: received, reference: reference, retired: retired, change).map(\.code.rawValue)
+    }
+
+    /// The violations the standard rule book finds in a record of `type` changed by `change`.
+    static func violations(
+        _ type: ExchangeType, sender: String? = nil, held: InMemoryHeldRecords = held, received: Timestamp = received,
+        reference: ReferenceData = reference, retired: Set<Int> = [], _ change: (inout [String: String]) -> Void = { _ in }
+    ) -> [RuleViolation] {
         var values = values(of: type)
         change(&values)
         let context = RuleContext(
             senderOrgId: sender ?? self.sender(of: type), reference: reference, held: held, receivedAt: received, retiredSchoolYears: retired)
-        return RuleBook.standard.judge(RecordFacts(type: type, line: 2, values: values), context: context).map(\.code.rawValue)
+        return RuleBook.standard.judge(RecordFacts(type: type, line: 2, values: values), context: context)
     }
 }

@@ -12,8 +12,8 @@ public struct AcknowledgementMessage: Sendable, Equatable {
     public var recordsRejected: Int
     /// The lines the records not applied start on (a partly accepted file), in file order.
     public var rejectedLines: [Int]
-    /// The codes of each record refused under the rules (the first ones kept).
-    public var refusedRecordCodes: [[String]]
+    /// Each record refused under the rules (the first ones kept).
+    public var refusedRecords: [RefusedRecord]
     /// Records accepted as identical to the version on file (sent again): nothing changed for them.
     public var alreadyOnFile: Int
     /// Whether the file's records were judged under the rules (false: the file was refused as a whole
@@ -47,7 +47,7 @@ public struct AcknowledgementMessage: Sendable, Equatable {
     /// Creates the facts a message is made from.
     public init(
         outcome: FileOutcome, errorCount: Int, recordsReceived: Int, recordsRejected: Int, rejectedLines: [Int] = [],
-        refusedRecordCodes: [[String]] = [], alreadyOnFile: Int = 0, rulesChecked: Bool, duplicateOf: EarlierReceipt? = nil,
+        refusedRecords: [RefusedRecord] = [], alreadyOnFile: Int = 0, rulesChecked: Bool, duplicateOf: EarlierReceipt? = nil,
         reprocessOf: String? = nil
     ) {
         self.outcome = outcome
@@ -55,7 +55,7 @@ public struct AcknowledgementMessage: Sendable, Equatable {
         self.recordsReceived = recordsReceived
         self.recordsRejected = recordsRejected
         self.rejectedLines = rejectedLines
-        self.refusedRecordCodes = refusedRecordCodes
+        self.refusedRecords = refusedRecords
         self.alreadyOnFile = alreadyOnFile
         self.rulesChecked = rulesChecked
         self.duplicateOf = duplicateOf
@@ -80,13 +80,13 @@ public struct AcknowledgementMessage: Sendable, Equatable {
             let lines = rejectedLines.isEmpty ? "" : " (line\(rejectedLines.count == 1 ? "" : "s") \(shown)\(more))"
             let notApplied = "\(recordsRejected) not applied\(lines)"
             return "\(applied) of \(Self.records(recordsReceived)) applied; \(notApplied), with \(errors) listed in the error file.\(onFile) "
-                + ResendAdvice.advice(records: refusedRecordCodes, othersApplied: true)
+                + ResendAdvice.advice(records: refusedRecords, othersApplied: true)
         case .rejected where !rulesChecked:
             return "Rejected: the file has \(errors) (see the error file), so nothing in it was applied and its records were not "
                 + "yet checked against the exchange's rules. Fix it and send the whole file again."
         case .rejected:
             let none = recordsReceived == 1 ? "its one record was not applied" : "none of its \(recordsReceived) records was applied"
-            return "Rejected: \(none) (\(errors), see the error file). " + ResendAdvice.advice(records: refusedRecordCodes, othersApplied: false)
+            return "Rejected: \(none) (\(errors), see the error file). " + ResendAdvice.advice(records: refusedRecords, othersApplied: false)
         case .duplicate:
             guard let earlier = duplicateOf else { return "These bytes were already received from you; nothing was applied again." }
             let first = "These bytes were already received from you on \(earlier.received) as receipt \(earlier.id) "

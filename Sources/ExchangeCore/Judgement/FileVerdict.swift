@@ -9,15 +9,15 @@ public struct RecordVerdicts: Sendable, Equatable {
     public var violationCount: Int
     /// The first violations, as issues.
     public var issues: [ValidationIssue]
-    /// The failing records: line, recordId, codes.
-    public var rejected: [(line: Int, key: String?, codes: [String])]
+    /// The failing records: line, recordId, codes, and why no resend fixes some of them (by code).
+    public var rejected: [(line: Int, key: String?, codes: [String], noResendFixes: [String: String])]
     /// Records accepted as identical to the version on file from the same sender (nothing applied again).
     public var alreadyOnFile: Int
 
     /// Creates the verdicts.
     public init(
         considered: Int = 0, failedRecords: Int = 0, violationCount: Int = 0, issues: [ValidationIssue] = [],
-        rejected: [(line: Int, key: String?, codes: [String])] = [], alreadyOnFile: Int = 0
+        rejected: [(line: Int, key: String?, codes: [String], noResendFixes: [String: String])] = [], alreadyOnFile: Int = 0
     ) {
         self.considered = considered
         self.failedRecords = failedRecords
@@ -50,9 +50,9 @@ public struct FileVerdict: Sendable, Equatable {
     /// The records refused one by one, kept with the receipt (only when the others were accepted).
     public var rejectedRecords: [RejectedRecord]
 
-    /// The codes of each record refused under the rules, in file order (the first ones kept), for the
+    /// Each record refused under the rules, in file order (the first ones kept), for the
     /// acknowledgement's advice.
-    public var refusedRecordCodes: [[String]]
+    public var refusedRecords: [RefusedRecord]
     /// Records accepted as identical to the version on file (sent again), for the acknowledgement.
     public var recordsAlreadyOnFile: Int
     /// Whether the file's records were judged under the rules (false: refused at the gate, as a whole).
@@ -109,7 +109,7 @@ public struct FileVerdict: Sendable, Equatable {
         self.errorCount = errorCount
         recordsReceived = received
         recordsRejected = outcome == .rejected ? received : verdicts.failedRecords
-        refusedRecordCodes = rulesChecked ? verdicts.rejected.map(\.codes) : []
+        refusedRecords = rulesChecked ? verdicts.rejected.map { RefusedRecord(codes: $0.codes, noResendFixes: $0.noResendFixes) } : []
         recordsAlreadyOnFile = outcome == .accepted || outcome == .acceptedWithErrors ? verdicts.alreadyOnFile : 0
         rejectedRecords = outcome == .acceptedWithErrors
             ? verdicts.rejected.map { RejectedRecord(receiptId: receiptId, line: $0.line, recordKey: $0.key, codes: $0.codes) } : []

@@ -20,6 +20,7 @@ public struct CenterNotWaived: RecordRule {
         return RuleViolation(
             code: code, field: "schoolYear",
             message: "This center has an approved waiver for school year \(year) and does not exchange records through KTS "
-                + "that year. Send them by the alternate process described in the waiver.")
+                + "that year. Send them by the alternate process described in the waiver.",
+            noResendFixes: "the center's waiver for the school year was approved: send its records by the waiver's alternate process")
     }
 }

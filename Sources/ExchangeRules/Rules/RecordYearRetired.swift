@@ -25,6 +25,7 @@ public struct RecordYearRetired: RecordRule {
         return RuleViolation(
             code: code, field: "schoolYear",
             message: "School year \(year) is closed: its records were retired from the exchange and can no longer be added, "
-                + "changed or withdrawn here. Ask KTS support how to correct a closed year.")
+                + "changed or withdrawn here. Ask KTS support how to correct a closed year.",
+            noResendFixes: "the school year is closed and retired from the exchange: ask KTS support how to correct it")
     }
 }

@@ -24,12 +24,14 @@ public struct WaiverFromCTC: RecordRule {
             return violation(
                 "centerClassification",
                 "Area technology centers (ATCs, class C2) are operated by the state and may not request a waiver; only "
-                    + "district-operated career and technical centers (CTCs, class A2) may.")
+                    + "district-operated career and technical centers (CTCs, class A2) may.",
+                noResendFixes: "only a district-operated CTC (class A2) may ask for a waiver; a state-operated ATC (C2) may not")
         default:
             let what = registered.map { "class \($0.rawValue)" } ?? "not a registered center"
             return violation(
                 "centerClassification",
-                "Only district-operated career and technical centers (CTCs, class A2) may request a waiver; \(context.senderOrgId) is \(what).")
+                "Only district-operated career and technical centers (CTCs, class A2) may request a waiver; \(context.senderOrgId) is \(what).",
+                noResendFixes: "only a district-operated CTC (class A2) may ask for a waiver")
         }
     }
 }

@@ -15,11 +15,15 @@ public struct WaiverInsideWindow: RecordRule {
         let (_, month, day) = today.components
         let received = MonthDay(month: month, day: day)
         guard !policy.waiverWindow.contains(received) else { return nil }
+        let window = "Waiver requests are received from \(WaiverInsideWindow.name(policy.waiverWindow.lowerBound)) to "
+            + "\(WaiverInsideWindow.name(policy.waiverWindow.upperBound)) (Kentucky time); this one arrived on \(today)"
+        // From July 1 a new school year runs and the next window is ahead; before it, this year's has closed.
+        if month >= 7 || received < policy.waiverWindow.lowerBound {
+            return violation(nil, window + ", before the window opens. Send it again inside the window.")
+        }
         return violation(
-            nil,
-            "Waiver requests are received from \(WaiverInsideWindow.name(policy.waiverWindow.lowerBound)) to "
-                + "\(WaiverInsideWindow.name(policy.waiverWindow.upperBound)) (Kentucky time); this one arrived on \(today). "
-                + "Send it again inside the window.")
+            nil, window + ", after this year's window closed. Ask KTS support.",
+            noResendFixes: "waiver requests for the next school year are received only until \(WaiverInsideWindow.name(policy.waiverWindow.upperBound))")
     }
 
     static let months = [

@@ -27,7 +27,8 @@ public struct WaiverOnePerYear: RecordRule {
                     ? "A waiver request for \(year) is already pending (id \(existing.id)); a center may have one per school year. "
                         + "To change it, send action amend with priorWaiverId \(existing.id)."
                     : "The center's waiver for \(year) is already \(existing.status.rawValue) (id \(existing.id)); nothing more is "
-                        + "needed. To change an approved waiver, ask KTS support.")
+                        + "needed. To change an approved waiver, ask KTS support.",
+                noResendFixes: existing.status == .pending ? nil : "the center's waiver for the year is already decided: ask KTS support to change it")
         default:
             let prior = record["priorWaiverId"]
             guard !prior.isEmpty else {
