@@ -22,6 +22,16 @@ struct RuleCase: CustomTestStringConvertible, Sendable {
     var retired: Set<Int> = []
 
     var testDescription: String { "\(code): \(why)" }
+
+    /// What the standard rule book finds in the case's record, in the case's world.
+    var violations: [RuleViolation] {
+        var held = emptyRoster ? InMemoryHeldRecords() : RuleWorld.held
+        held.waiverRequests = waivers
+        return RuleWorld.violations(type, sender: sender, held: held, received: received, retired: retired) { values in
+            change(&values)
+            if let school = heldBy { values["homeSchoolOrgId"] = school }
+        }
+    }
 }
 
 /// 2026-01-15 10:00 Eastern, inside the waiver window.
@@ -117,12 +127,7 @@ struct RuleTests {
 
     @Test("each rule objects to its case", arguments: ruleCases)
     func ruleObjects(_ rule: RuleCase) {
-        var held = rule.emptyRoster ? InMemoryHeldRecords() : RuleWorld.held
-        held.waiverRequests = rule.waivers
-        let codes = RuleWorld.codes(rule.type, sender: rule.sender, held: held, received: rule.received, retired: rule.retired) { values in
-            rule.change(&values)
-            if let school = rule.heldBy { values["homeSchoolOrgId"] = school }
-        }
+        let codes = rule.violations.map(\.code.rawValue)
         #expect(codes.contains(rule.code), "codes were \(codes)")
     }
 
@@ -135,13 +140,7 @@ struct RuleTests {
 
     @Test("a violation says no resend fixes it exactly where none can", arguments: ruleCases)
     func noResendFixes(_ rule: RuleCase) {
-        var held = rule.emptyRoster ? InMemoryHeldRecords() : RuleWorld.held
-        held.waiverRequests = rule.waivers
-        let violations = RuleWorld.violations(rule.type, sender: rule.sender, held: held, received: rule.received, retired: rule.retired) { values in
-            rule.change(&values)
-            if let school = rule.heldBy { values["homeSchoolOrgId"] = school }
-        }
-        let own = violations.filter { $0.code.rawValue == rule.code }
+        let own = rule.violations.filter { $0.code.rawValue == rule.code }
         #expect(!own.isEmpty)
         for violation in own {
             #expect((violation.noResendFixes != nil) == Self.noResendFixes.contains(rule.testDescription), "\(violation.message)")

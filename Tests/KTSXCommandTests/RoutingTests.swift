@@ -50,6 +50,11 @@ struct ScenarioWorld {
         try drop("KTSX_ENR_165020_20260112T070000_0001.csv", by: "165020", at: "2026-01-12T12:00:00Z", edit: edit)
     }
 
+    /// The text of the acknowledgement of `name` in `org`'s `outbound/`.
+    func acknowledgement(of name: String, in org: String) throws -> String {
+        try String(contentsOf: try #require(try outbound(org, prefix: name + ".ack").first), encoding: .utf8)
+    }
+
     /// The visible files of a participant's `outbound/` whose names start with `prefix`.
     func outbound(_ org: String, prefix: String = "") throws -> [URL] {
         let folder = drop.appendingPathComponent("\(org)/outbound")
@@ -123,7 +128,7 @@ struct RoutingTests {
             let world = try ScenarioWorld(root: root)
             let name = "KTSX_ENR_061010_20260112T070000_0001.csv"
             try world.drop(name, by: "061010", at: "2026-01-12T12:00:00Z")
-            let first = try String(contentsOf: try #require(try world.outbound("061010", prefix: name + ".ack").first), encoding: .utf8)
+            let first = try world.acknowledgement(of: name, in: "061010")
             #expect(first.contains("25 of 27 records applied; 2 not applied (lines 4, 6)"), "\(first)")
             let centers = ["061014", "165901"]
             let before = try centers.flatMap { try world.outbound($0) }
@@ -135,7 +140,7 @@ struct RoutingTests {
             let again = "KTSX_ENR_061010_20260112T080000_0001.csv"
             try lines.joined(separator: "\n").write(to: world.drop.appendingPathComponent("061010/inbound/\(again)"), atomically: true, encoding: .utf8)
             try world.ktsx(["run", "--once", "--log-level", "warning"], clock: "2026-01-12T13:00:00Z")
-            let ack = try String(contentsOf: try #require(try world.outbound("061010", prefix: again + ".ack").first), encoding: .utf8)
+            let ack = try world.acknowledgement(of: again, in: "061010")
             #expect(ack.contains(",ACCEPTED,") && ack.contains("All 25 applied were on file already"), "\(ack)")
             #expect(try centers.flatMap { try world.outbound($0) } == before, "nothing routed again")
             try Conservation.expectHolds(config: world.config, drop: world.drop, clock: "2026-01-12T13:01:00Z")
@@ -177,7 +182,7 @@ struct RoutingTests {
             let world = try ScenarioWorld(root: root)
             let name = "KTSX_WVR_061014_20260116T100000_0001.xml"
             try world.drop(name, by: "061014", at: "2026-01-16T15:15:00Z")
-            let ack = try String(contentsOf: try #require(try world.outbound("061014", prefix: name + ".ack").first), encoding: .utf8)
+            let ack = try world.acknowledgement(of: name, in: "061014")
             #expect(ack.contains("<Outcome>REJECTED</Outcome>"))
             #expect(ack.contains("Sending it again will not change that"), "\(ack)")
             #expect(ack.contains("WVR-01"))
