@@ -5,11 +5,13 @@ import Foundation
 /// it is (the start of) an exchange element's name: a `<` inside a value makes a "tag" of the value.
 enum NotWellFormedMessage {
     /// The message for fatal error text `raw` (its first line), given the innermost element still open.
-    static func text(raw: String, unclosed: (name: String, line: Int)? = nil, elementNames: Set<String> = []) -> String {
+    static func text(
+        raw: String, unclosed: (name: String, line: Int)? = nil, elementNames: Set<String> = [], sawRoot: Bool = true
+    ) -> String {
         let raw = raw.trimmingCharacters(in: .whitespaces)
+        func known(_ name: String) -> Bool { !name.isEmpty && elementNames.contains { $0.hasPrefix(name) } }
         func tag(_ name: String, closing: Bool = false) -> String {
-            let known = !name.isEmpty && elementNames.contains { $0.hasPrefix(name) }
-            return known ? "<\(closing ? "/" : "")\(name)>" : (closing ? "a closing tag" : "an element")
+            known(name) ? "<\(closing ? "/" : "")\(name)>" : (closing ? "a closing tag of another name" : "an element")
         }
         func match(_ pattern: String) -> [String]? {
             guard let regex = try? NSRegularExpression(pattern: pattern),
@@ -27,8 +29,9 @@ enum NotWellFormedMessage {
         }
         if let found = match(#"^Opening and ending tag mismatch: ([^ ]+) line ([0-9]+) and ([^ ]+)"#) {
             let cut = found[0].hasPrefix(found[2]) ? " If the file ends here, it was cut off: send the whole file." : ""
-            return "The element \(tag(found[0])) opened on line \(found[1]) is closed by \(tag(found[2], closing: true)); each element "
-                + "must be closed by its own name, in order (a < inside a value is written &lt;).\(cut)"
+            let opened = known(found[0]) ? "The element <\(found[0])>" : "An element"
+            return "\(opened) opened on line \(found[1]) is closed by \(tag(found[2], closing: true)); each element must be closed by "
+                + "its own name, in order (a < inside a value is written &lt;).\(cut)"
         }
         if let found = match(#"^Premature end of data in tag ([^ ]+) line ([0-9]+)"#) {
             return "The file ends before \(tag(found[0])) (opened on line \(found[1])) is closed: it was cut off. Send the whole file."
@@ -39,6 +42,12 @@ enum NotWellFormedMessage {
         // libxml2's push parser says "Extra content" when the file ends with elements still open.
         if raw.hasPrefix("Extra content at the end of the document"), let unclosed {
             return "The file ends before \(tag(unclosed.name)) (opened on line \(unclosed.line)) is closed: it was cut off. Send the whole file."
+        }
+        if raw.hasPrefix("Extra content at the end of the document"), !sawRoot {
+            return "The file holds no records: there is no root element after the <?xml …?> declaration. Send the file with its content."
+        }
+        if raw.hasPrefix("expected '>'") {
+            return "A tag is not closed with >; if the file ends here, it was cut off: send the whole file."
         }
         if raw.hasPrefix("Extra content at the end of the document") {
             return "There is more after the end of the root element; a file holds one root element (were two files joined?)."

@@ -355,7 +355,8 @@ final class ParseState {
         let recordName = recordElement.withUnsafeBufferPointer { String(cString: $0.baseAddress!) }
         return ValidationIssue(
             code: .uniqueError,
-            message: "RecordId repeats an earlier record's RecordId in this file; every record needs its own.",
+            message: "RecordId repeats an earlier record's RecordId in this file. If it is the same record copied, remove the copy; "
+                + "if not, give this record its own RecordId.",
             line: line, path: "/\(root?.localName ?? "")/\(recordName)[\(index)]/RecordId", field: "recordId")
     }
 
@@ -365,7 +366,9 @@ final class ParseState {
     func path() -> String? {
         guard !stack.isEmpty else { return nil }
         var result = ""
-        for (depth, element) in stack.enumerated() {
+        // No exchange file nests deeper than a record's fields: a deeper "element" is made of a value (a
+        // < inside a name), so its name is never repeated.
+        for (depth, element) in stack.prefix(3).enumerated() {
             result += "/" + String(cString: element.name)
             if depth == 1 { result += "[\(element.index)]" }
         }
@@ -415,7 +418,8 @@ final class ParseState {
                     message: encoding
                         ? "The file is not valid UTF-8 at this point. KTS Exchange files must be UTF-8; save the "
                             + "file as UTF-8 and send it again."
-                        : NotWellFormedMessage.text(raw: raw, unclosed: unclosedElement(), elementNames: fieldGuide.elementNames),
+                        : NotWellFormedMessage.text(
+                            raw: raw, unclosed: unclosedElement(), elementNames: fieldGuide.elementNames, sawRoot: root != nil),
                     line: line, column: column, path: sniffing ? nil : path()))
             stopped = true
             brokenAt = line

@@ -25,8 +25,8 @@ enum SchemaMessage {
         if text.contains("Element content is not allowed, because the type definition is simple") {
             return ValidationIssue(
                 code: .unexpectedElement,
-                message: "\(name) holds another element where only a value is allowed; check that \(name) is closed before the next "
-                    + "element starts.",
+                message: "\(name) holds another element where only a value is allowed: write a < inside a value as &lt;, and close "
+                    + "\(name) before the next element starts.",
                 line: line, path: path, field: field)
         }
         // Attributes: exchange files carry none.
@@ -39,10 +39,15 @@ enum SchemaMessage {
         switch code {
         case 1824, 1825:  // cvc-datatype-valid
             let typeName = text.components(separatedBy: "atomic type '").last?.components(separatedBy: "'").first
+            let raw = quoted(after: "", in: text) ?? ""
+            var what = "not \(describe(type: typeName))."
+            if ["xs:date", "Date"].contains(typeName ?? ""), raw.wholeMatch(of: #/[0-9]{4}-[0-9]{2}-[0-9]{2}/#) != nil {
+                what = "not a day of the calendar; check the month and day."
+            } else if typeName == "SchoolYear" {
+                what += " Write a school year as the year it ends: 2026 for 2025-26."
+            }
             return ValidationIssue(
-                code: .typeError,
-                message: "\(name) value\(hideValue ? "" : quotedValue(text)) is not \(describe(type: typeName)).",
-                line: line, path: path, field: field)
+                code: .typeError, message: "\(name) value\(hideValue ? "" : quotedValue(text)) is \(what)", line: line, path: path, field: field)
         case 1839:  // pattern
             let pattern = quoted(after: "pattern '", in: text) ?? ""
             return ValidationIssue(
@@ -94,7 +99,8 @@ enum SchemaMessage {
         case 1877 where text.contains("Duplicate key-sequence"):  // identity constraint
             return ValidationIssue(
                 code: .uniqueError,
-                message: "RecordId repeats an earlier record's RecordId in this file; every record needs its own.",
+                message: "RecordId repeats an earlier record's RecordId in this file. If it is the same record copied, remove the copy; "
+                    + "if not, give this record its own RecordId.",
                 line: line, path: path.map { $0 + "/RecordId" }, field: "recordId")
         default:
             return ValidationIssue(

@@ -188,6 +188,17 @@ struct ClerkMessageTests {
         #expect(inTag.issues.map(\.code) == [.notWellFormed], "\(inTag.issues.map(\.message))")
     }
 
+    @Test("XML: a < inside a name never turns the name into an element name in a message or a path")
+    func xmlLessThanInAName() throws {
+        for value in ["Hall <Zzmarked>x</Zzmarked>", "Hall <Zzmarked x"] {
+            let report = try Self.validateXML { $0.replacingOccurrences(of: "<LastName>Hall</LastName>", with: "<LastName>\(value)</LastName>") }
+            #expect(!report.issues.isEmpty)
+            for issue in report.issues {
+                #expect(!issue.message.contains("Zzmarked") && !(issue.path ?? "").contains("Zzmarked"), "\(issue)")
+            }
+        }
+    }
+
     @Test("CSV: a row's errors carry its recordId as the record key")
     func csvRecordKey() throws {
         var lines = try Self.enrollmentLines()

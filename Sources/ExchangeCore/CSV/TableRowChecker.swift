@@ -473,7 +473,10 @@ struct TableRowChecker {
             break
         case .integer:
             number = CellValues.integer(bytes)
-            if number == nil { return issue(.typeError, "\(name) value\(shown) is not a whole number.") }
+            if number == nil {
+                let year = name.lowercased().hasSuffix("schoolyear") ? " Write a school year as the year it ends: 2026 for 2025-26." : ""
+                return issue(.typeError, "\(name) value\(shown) is not a whole number.\(year)")
+            }
         case .number:
             number = CellValues.number(bytes)
             if number == nil { return issue(.typeError, "\(name) value\(shown) is not a number.") }
@@ -484,6 +487,9 @@ struct TableRowChecker {
             }
         case .date:
             if CellValues.date(bytes) == nil {
+                if String(decoding: bytes, as: UTF8.self).wholeMatch(of: #/[0-9]{4}-[0-9]{2}-[0-9]{2}/#) != nil {
+                    return issue(.typeError, "\(name) value\(shown) is not a day of the calendar; check the month and day.")
+                }
                 return issue(.typeError, "\(name) value\(shown) is not a valid date written YYYY-MM-DD.")
             }
         case .time:

@@ -20,7 +20,9 @@ public enum PatternMessage {
             return "\(field) has \(digits) digit\(digits == 1 ? "" : "s"), \(zeros) too few: a spreadsheet drops leading zeros from "
                 + "numbers.\(expected) Format the column as Text (or restore the leading zero\(zeros == 1 ? "" : "s")) and save again."
         }
-        return "\(field) value\(shownValue) is not in the required form.\(expected)"
+        // A run of digits may be a student's state ID put in the wrong field: never repeated.
+        let shown = value.map { $0.count >= 9 && $0.utf8.allSatisfy { $0 >= 48 && $0 <= 57 } } == true ? "" : shownValue
+        return "\(field) value\(shown) is not in the required form.\(expected)"
     }
 
     /// The forms of the XML schemas' date and time patterns (which the CSV schemas give as types).

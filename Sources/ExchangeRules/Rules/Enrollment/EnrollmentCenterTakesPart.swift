@@ -27,7 +27,7 @@ public struct EnrollmentCenterTakesPart: RecordRule {
             return violation(
                 "techCenterOrgId",
                 "\(participant.name) (\(center)) has an approved waiver for school year \(year) and does not exchange records "
-                    + "through KTS that year. Use the center's alternate process.",
+                    + "through KTS that year. Ask the center how it exchanges enrollments that year.",
                 noResendFixes: "the center's waiver for the school year was approved: it exchanges no records through KTS that year")
         }
         return nil

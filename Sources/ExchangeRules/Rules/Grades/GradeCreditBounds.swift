@@ -18,17 +18,17 @@ public struct GradeCreditBounds: RecordRule {
             return violation("creditsAttempted", "creditsAttempted \(record["creditsAttempted"]) is above the most one course gives (\(GradeOnScale.text(maximum))).")
         }
         if let attempted, let earned, earned > attempted {
-            return violation(
-                "creditsEarned", "creditsEarned \(record["creditsEarned"]) is more than creditsAttempted \(record["creditsAttempted"]).")
+            return violation("creditsEarned", "creditsEarned is more than creditsAttempted.")
         }
         let noCredit = ["true", "1"].contains(record["noCredit"])
         let result = record["courseAttemptResult"]
         if let earned, earned > 0, result == "FAIL" || result == "WITHDRAWN" || noCredit {
-            let why = noCredit ? "noCredit is true" : "the result is \(result)"
-            return violation("creditsEarned", "creditsEarned must be 0 when \(why).")
+            // The student's result is not repeated: the message names the rule.
+            return violation(
+                "creditsEarned", "creditsEarned must be 0 for this record: FAIL and WITHDRAWN results, and noCredit true, earn no credit.")
         }
         if let earned, earned == 0, result == "PASS", !noCredit {
-            return violation("creditsEarned", "A PASS earns credit: creditsEarned is 0. Give the credits, or set noCredit to true.")
+            return violation("creditsEarned", "creditsEarned is 0, but this record's result earns credit: give the credits, or set noCredit to true.")
         }
         return nil
     }
