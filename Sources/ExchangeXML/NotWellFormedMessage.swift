@@ -59,7 +59,7 @@ enum NotWellFormedMessage {
             return "A < is not followed by an element name. Write < inside a value as &lt;."
         }
         if let found = match(#"^Couldn't find end of Start Tag ([^ ]+)"#) {
-            guard elementNames.contains(where: { $0.hasPrefix(found[0]) }) else {
+            guard known(found[0]) else {
                 return "A < inside a value starts what XML reads as a tag; write < in a value as &lt;."
             }
             return "The start tag <\(found[0]) is not closed with >; if the file ends here, it was cut off: send the whole file."

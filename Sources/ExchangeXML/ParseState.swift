@@ -355,8 +355,7 @@ final class ParseState {
         let recordName = recordElement.withUnsafeBufferPointer { String(cString: $0.baseAddress!) }
         return ValidationIssue(
             code: .uniqueError,
-            message: "RecordId repeats an earlier record's RecordId in this file. If it is the same record copied, remove the copy; "
-                + "if not, give this record its own RecordId.",
+            message: SchemaMessage.duplicateRecordId,
             line: line, path: "/\(root?.localName ?? "")/\(recordName)[\(index)]/RecordId", field: "recordId")
     }
 

@@ -6,6 +6,10 @@ import Foundation
 enum SchemaMessage {
     private static let namespacePrefix = "{\(ktsxNamespace)}"
 
+    /// The message of a RecordId repeated in one file (libxml2's identity constraint or the parser's own check).
+    static let duplicateRecordId = "RecordId repeats an earlier record's RecordId in this file. If it is the same record copied, remove "
+        + "the copy; if not, give this record its own RecordId."
+
     /// The issue for libxml2 schema-validity error `code` with message `raw`, in a file of `type`.
     static func issue(code: Int, raw: String, line: Int, path: String?, type: ExchangeType?, guide: FieldGuide) -> ValidationIssue {
         let studentDataFields = guide.studentDataFields
@@ -99,8 +103,7 @@ enum SchemaMessage {
         case 1877 where text.contains("Duplicate key-sequence"):  // identity constraint
             return ValidationIssue(
                 code: .uniqueError,
-                message: "RecordId repeats an earlier record's RecordId in this file. If it is the same record copied, remove the copy; "
-                    + "if not, give this record its own RecordId.",
+                message: duplicateRecordId,
                 line: line, path: path.map { $0 + "/RecordId" }, field: "recordId")
         default:
             return ValidationIssue(

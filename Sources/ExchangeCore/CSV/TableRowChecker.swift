@@ -359,7 +359,7 @@ struct TableRowChecker {
             code: .extraCell,
             message: "\(counts): \(name) (column \(split + 1)) seems to hold a comma, which splits it in \(extra + 1). Put a value "
                 + "that contains a comma in double quotes (\"Lee, Jr.\", not Lee, Jr.); a spreadsheet saving as CSV does that itself.",
-            line: record.line, column: columnCount + 1, field: name, row: record.number)
+            line: record.line, column: split + 1, field: name, row: record.number)
     }
 
     /// Appends the primary key of the row `checkCells` checked last to `bytes` (one part's bytes, or each

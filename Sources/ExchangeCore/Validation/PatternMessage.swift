@@ -17,8 +17,10 @@ public enum PatternMessage {
         }
         if let value, let zeros = lostLeadingZeros(value, pattern: pattern) {
             let digits = value.utf8.count
-            return "\(field) has \(digits) digit\(digits == 1 ? "" : "s"), \(zeros) too few: a spreadsheet drops leading zeros from "
-                + "numbers.\(expected) Format the column as Text (or restore the leading zero\(zeros == 1 ? "" : "s")) and save again."
+            // Only likely: a digit other than a zero may have been lost, so the value is copied again, never guessed.
+            return "\(field) has \(digits) digit\(digits == 1 ? "" : "s"), \(zeros) too few. If it began with 0, a spreadsheet dropped "
+                + "the zero\(zeros == 1 ? "" : "s").\(expected) Format the column as Text and copy the values again from your student "
+                + "system; do not type the missing digits in by guess."
         }
         // A run of digits may be a student's state ID put in the wrong field: never repeated.
         let shown = value.map { $0.count >= 9 && $0.utf8.allSatisfy { $0 >= 48 && $0 <= 57 } } == true ? "" : shownValue
