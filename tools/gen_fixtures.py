@@ -1266,7 +1266,9 @@ def ack_err_fixtures(sets, invalid, att_xx_lines, att_xx_csv_lines):
         source = next(f for f in invalid if f.path == f"invalid/{stem}")
         ds = sets[f"ATT-{binding}"]
         received = ds["created"] + timedelta(seconds=7)
-        receipt = f"R{received:%Y%m%d}-{ds['sender']}-" + ("000417" if binding == "XML" else "000418")
+        # As the service names a receipt: sender, time of receipt (UTC), six hex digits.
+        receipt = f"R{ds['sender']}-" + ts(received, utc=True).replace("-", "").replace(":", "").rstrip("Z") + "-" + (
+            "0a0417" if binding == "XML" else "0a0418")
         errors = []
         if binding == "XML":
             root = "/KtsxAttendanceFile/Attendance"
@@ -1276,9 +1278,7 @@ def ack_err_fixtures(sets, invalid, att_xx_lines, att_xx_csv_lines):
         else:
             rows = [r for _, r in source.csv_errors]
             for row in rows:
-                errors.append(dict(line=att_xx_csv_lines[row - 1],
-                                   column=[f.name for f in ATTENDANCE.fields].index("excuseStatus") + 1,
-                                   field="excuseStatus"))
+                errors.append(dict(line=att_xx_csv_lines[row - 1], field="excuseStatus"))
         record_ids = _record_ids(source)
         err_records = []
         for e in errors:
@@ -1287,20 +1287,22 @@ def ack_err_fixtures(sets, invalid, att_xx_lines, att_xx_csv_lines):
                 receiptId=receipt, inputFile=stem, line=str(e["line"]),
                 column=str(e["column"]) if "column" in e else None, path=e.get("path"),
                 recordKey=key, field=e["field"], code="constraint-error",
-                message="excuseStatus value \"XX\" is not one of the allowed codes: EX, UX, UK, XM.")))
+                message=("ExcuseStatus" if binding == "XML" else "excuseStatus")
+                + " value 'XX' is not one of the allowed codes: EX, UX, UK, XM.")))
         err_name = stem.rsplit(".", 1)[0] + f".errors.{binding.lower()}"
         ack = ordered(ACKNOWLEDGEMENT, dict(
             receiptId=receipt, inputFile=stem, senderOrgId=ds["sender"], fileType="ATT", binding=binding,
             contentSha256=hashlib.sha256(source.data).hexdigest(), sizeBytes=str(len(source.data)),
-            receivedDateTime=ts(received), processedDateTime=ts(received + timedelta(seconds=1)),
+            receivedDateTime=ts(received, utc=True), processedDateTime=ts(received + timedelta(seconds=1), utc=True),
             outcome="REJECTED", recordsReceived=str(source.records), recordsAccepted="0",
             recordsRejected=str(source.records), errorCount=str(len(err_records)), errorFile=err_name,
-            message=f"The file was rejected: {len(err_records)} schema errors, see {err_name}. "
-                    "Nothing in it was applied; correct the excuse codes and send the whole file again."))
+            # AcknowledgementMessage's words for a file refused at the gate (a test holds the two together).
+            message=f"Rejected: the file has {len(err_records)} errors (see the error file), so nothing in it was applied "
+                    "and its records were not yet checked against the exchange's rules. Fix it and send the whole file again."))
         ack_name = stem.rsplit(".", 1)[0] + f".ack.{binding.lower()}"
         what = (f"Acknowledgement ktsx would write for invalid/{stem} (REJECTED; real SHA-256 and size of "
                 "that fixture)")
-        located = "line and path" if binding == "XML" else "line and column"
+        located = "line and path" if binding == "XML" else "line and field"
         what_err = f"Error list for invalid/{stem}: one row per planted excuse code, with {located}"
         for exchange, name, records, exercises in ((ACKNOWLEDGEMENT, ack_name, [ack], what),
                                                    (ERRORS, err_name, err_records, what_err)):

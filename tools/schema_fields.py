@@ -48,7 +48,7 @@ def codes(name, doc, values):
     return SimpleType(name, "string", doc, enum=tuple(values))
 
 
-UUID = string("Uuid", "An RFC 4122 UUID, 36 characters with hyphens.", None,
+UUID = string("Uuid", "A unique id of 36 characters with hyphens (a UUID, such as 3f2b8c1e-5d4a-4e6b-9c7d-0a1b2c3d4e5f), which your student system gives each record.", None,
               pattern="[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
 SSID = string("Ssid", "Kentucky student state ID: 10 digits.", None, pattern="[0-9]{10}")
 ORG_ID = string("OrgId", "Organisation: 3-digit district number + 3-digit school number (DDDSSS).", None,

@@ -21,11 +21,13 @@ public final class PostgresLedger: LedgerStore, Service {
     /// `run()` runs.
     /// - Throws: `LedgerError`: `.storage` when the server cannot be reached or refuses, `.newerSchema` when
     ///   the database has a migration this `ktsx` does not know.
-    public static func open(settings: PostgresLedgerSettings, logger: Logger = Logger(label: "ktsx.ledger")) async throws(LedgerError)
-        -> PostgresLedger
-    {
+    /// - Parameter readOnly: Migrates nothing and creates nothing (`ktsx validate --config`, which only
+    ///   reads): a ledger missing a migration is refused.
+    public static func open(
+        settings: PostgresLedgerSettings, readOnly: Bool = false, logger: Logger = Logger(label: "ktsx.ledger")
+    ) async throws(LedgerError) -> PostgresLedger {
         let ledger = try PostgresLedger(settings: settings, logger: logger)
-        try await ledger.migrate()
+        if readOnly { try await ledger.checkMigrated() } else { try await ledger.migrate() }
         return ledger
     }
 
@@ -385,6 +387,24 @@ public final class PostgresLedger: LedgerStore, Service {
                 _ = try await sessions.run(
                     "INSERT INTO ledger_migration (name, applied_at) VALUES (\(migration.name), extract(epoch FROM now())::bigint)",
                     on: connection)
+            }
+        }
+    }
+
+    /// Refuses a ledger that lacks a migration this `ktsx` knows, or has one it does not know.
+    private func checkMigrated() async throws(LedgerError) {
+        let place = settings.place
+        try await sessions.transactionOnItsOwn("reading the ledger's migrations in \(place)") { connection in
+            let present = try await sessions.run("SELECT to_regclass('ledger_migration') IS NOT NULL AS present", on: connection)
+                .first.map { try Columns($0).bool("present") } ?? false
+            guard present else { throw LedgerError(.storage, "there is no ledger in schema \(settings.schema) of \(place) yet: `ktsx run` makes it") }
+            let applied = Set(try await sessions.run("SELECT name FROM ledger_migration", on: connection).map { try Columns($0).string("name") })
+            let known = PostgresLedger.migrations.map(\.name)
+            if let unknown = applied.subtracting(known).sorted().first {
+                throw LedgerError(.newerSchema, "the ledger at \(place) has migration '\(unknown)', which this ktsx does not know; use a newer ktsx")
+            }
+            if let missing = known.first(where: { !applied.contains($0) }) {
+                throw LedgerError(.storage, "the ledger at \(place) lacks migration '\(missing)' and is only read here: start `ktsx run` once to migrate it")
             }
         }
     }

@@ -20,26 +20,40 @@ public final class SQLiteLedger: LedgerStore {
     public let leaseSeconds: Int64
 
     /// Opens (creating and migrating as needed) the ledger at `path`.
-    /// - Parameter leaseSeconds: How long a lease on work in progress lasts (tests shorten it).
+    /// - Parameters:
+    ///   - leaseSeconds: How long a lease on work in progress lasts (tests shorten it).
+    ///   - readOnly: Opens an existing, fully migrated ledger for reading only (`ktsx validate --config`):
+    ///     nothing is created, migrated or written, and any write fails.
     /// - Throws: `LedgerError` (`.storage`, or `.newerSchema` when the file is from a newer ktsx).
-    public init(path: String, leaseSeconds: Int64 = LedgerLease.seconds) throws(LedgerError) {
+    public init(path: String, leaseSeconds: Int64 = LedgerLease.seconds, readOnly: Bool = false) throws(LedgerError) {
         self.leaseSeconds = leaseSeconds
         do {
             var configuration = Configuration()
             configuration.busyMode = .timeout(10)
+            configuration.readonly = readOnly
+            if readOnly, !FileManager.default.fileExists(atPath: path) {
+                throw LedgerError(.storage, "there is no ledger at \(path) yet: `ktsx run` makes it")
+            }
             pool = try DatabasePool(path: path, configuration: configuration)
             // Write-ahead log (the pool sets it up), flushed at every commit (synchronous FULL): a commit
             // survives a power cut as it did with the rollback journal, with one flush instead of several
             // (see BENCHMARKS.md). Set on the writer once the pool is open: the pool's own setup of the log
             // sets NORMAL (a commit that can be lost in a power cut) after `prepareDatabase` has run.
-            try pool.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA synchronous = FULL") }
+            if !readOnly { try pool.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA synchronous = FULL") } }
             let migrator = SQLiteLedger.migrator
             let applied = try pool.read { try migrator.appliedIdentifiers($0) }
             let known = Set(migrator.migrations)
             if let unknown = applied.first(where: { !known.contains($0) }) {
                 throw LedgerError(.newerSchema, "the ledger at \(path) has migration '\(unknown)', which this ktsx does not know; use a newer ktsx")
             }
-            try migrator.migrate(pool)
+            if readOnly {
+                if let missing = migrator.migrations.first(where: { !applied.contains($0) }) {
+                    throw LedgerError(
+                        .storage, "the ledger at \(path) lacks migration '\(missing)' and is only read here: start `ktsx run` once to migrate it")
+                }
+            } else {
+                try migrator.migrate(pool)
+            }
             commits = GroupCommit(pool: pool)
             self.path = path
             identity = SQLiteLedger.identity(of: path)

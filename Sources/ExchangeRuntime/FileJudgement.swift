@@ -277,7 +277,9 @@ extension FileProcessor {
         case .hardLink:
             "The file is a hard link (it has another name, perhaps outside your folder) and was not read. Upload the file itself."
         case .directory: "This is a folder, not a file, and was not read. Upload files directly into inbound/."
-        case .special: "This is not a regular file (a FIFO, socket or device) and was not read."
+        case .special:
+            "This is not a file of data but a special entry of the server's file system (a pipe or a device), and it was not "
+                + "read. Upload the file itself into inbound/ and send it again."
         case .tooLarge(let limit):
             "The file is \(size) bytes, over the limit of \(limit) bytes, and was not read. Split it into smaller files."
         }
@@ -295,7 +297,8 @@ extension FileProcessor {
                 issues: [
                     ValidationIssue(
                         code: .notARegularFile(.symbolicLink),
-                        message: "The file could not be opened as a regular file (links are never followed) and was not read.")
+                        message: "The file could not be opened as a file of its own (it was replaced by a link or shortcut while "
+                            + "it was received; links are never followed) and was not read. Upload the file itself and send it again.")
                 ],
                 errorCount: 1)
         }
@@ -387,8 +390,10 @@ extension FileProcessor {
                 rejectedLines: rejectedRecords.map(\.line), refusedRecords: refusedRecords, alreadyOnFile: alreadyOnFile,
                 rulesChecked: rulesChecked,
                 duplicateOf: earlier.map {
+                    // The day of receipt as the sender counts days (its own time zone).
                     AcknowledgementMessage.EarlierReceipt(
-                        id: $0.id, received: $0.claimedAt.iso8601.prefix(10).description, outcome: $0.outcome ?? .accepted,
+                        id: $0.id, received: reference().zone(of: participant.orgId).local($0.claimedAt).date.description,
+                        outcome: $0.outcome ?? .accepted,
                         recordsNotApplied: $0.recordsRejected)
                 }, reprocessOf: receipt.reprocessOf
             ).text)

@@ -99,7 +99,7 @@ enum EmbeddedSchemas {
   </xs:simpleType>
 
   <xs:simpleType name="Uuid">
-    <xs:annotation><xs:documentation>An RFC 4122 UUID, 36 characters with hyphens.</xs:documentation></xs:annotation>
+    <xs:annotation><xs:documentation>A unique id of 36 characters with hyphens (a UUID, such as 3f2b8c1e-5d4a-4e6b-9c7d-0a1b2c3d4e5f), which your student system gives each record.</xs:documentation></xs:annotation>
     <xs:restriction base="xs:string">
       <xs:pattern value="[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"/>
     </xs:restriction>
@@ -328,7 +328,7 @@ enum EmbeddedSchemas {
   </xs:simpleType>
 
   <xs:simpleType name="Uuid">
-    <xs:annotation><xs:documentation>An RFC 4122 UUID, 36 characters with hyphens.</xs:documentation></xs:annotation>
+    <xs:annotation><xs:documentation>A unique id of 36 characters with hyphens (a UUID, such as 3f2b8c1e-5d4a-4e6b-9c7d-0a1b2c3d4e5f), which your student system gives each record.</xs:documentation></xs:annotation>
     <xs:restriction base="xs:string">
       <xs:pattern value="[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"/>
     </xs:restriction>
@@ -547,7 +547,7 @@ enum EmbeddedSchemas {
   </xs:simpleType>
 
   <xs:simpleType name="Uuid">
-    <xs:annotation><xs:documentation>An RFC 4122 UUID, 36 characters with hyphens.</xs:documentation></xs:annotation>
+    <xs:annotation><xs:documentation>A unique id of 36 characters with hyphens (a UUID, such as 3f2b8c1e-5d4a-4e6b-9c7d-0a1b2c3d4e5f), which your student system gives each record.</xs:documentation></xs:annotation>
     <xs:restriction base="xs:string">
       <xs:pattern value="[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"/>
     </xs:restriction>
@@ -802,7 +802,7 @@ enum EmbeddedSchemas {
   </xs:simpleType>
 
   <xs:simpleType name="Uuid">
-    <xs:annotation><xs:documentation>An RFC 4122 UUID, 36 characters with hyphens.</xs:documentation></xs:annotation>
+    <xs:annotation><xs:documentation>A unique id of 36 characters with hyphens (a UUID, such as 3f2b8c1e-5d4a-4e6b-9c7d-0a1b2c3d4e5f), which your student system gives each record.</xs:documentation></xs:annotation>
     <xs:restriction base="xs:string">
       <xs:pattern value="[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"/>
     </xs:restriction>
@@ -1210,7 +1210,7 @@ enum EmbeddedSchemas {
   </xs:complexType>
 
   <xs:simpleType name="Uuid">
-    <xs:annotation><xs:documentation>An RFC 4122 UUID, 36 characters with hyphens.</xs:documentation></xs:annotation>
+    <xs:annotation><xs:documentation>A unique id of 36 characters with hyphens (a UUID, such as 3f2b8c1e-5d4a-4e6b-9c7d-0a1b2c3d4e5f), which your student system gives each record.</xs:documentation></xs:annotation>
     <xs:restriction base="xs:string">
       <xs:pattern value="[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"/>
     </xs:restriction>
@@ -1442,7 +1442,7 @@ enum EmbeddedSchemas {
   </xs:complexType>
 
   <xs:simpleType name="Uuid">
-    <xs:annotation><xs:documentation>An RFC 4122 UUID, 36 characters with hyphens.</xs:documentation></xs:annotation>
+    <xs:annotation><xs:documentation>A unique id of 36 characters with hyphens (a UUID, such as 3f2b8c1e-5d4a-4e6b-9c7d-0a1b2c3d4e5f), which your student system gives each record.</xs:documentation></xs:annotation>
     <xs:restriction base="xs:string">
       <xs:pattern value="[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"/>
     </xs:restriction>
@@ -1583,7 +1583,7 @@ enum EmbeddedSchemas {
   </xs:complexType>
 
   <xs:simpleType name="Uuid">
-    <xs:annotation><xs:documentation>An RFC 4122 UUID, 36 characters with hyphens.</xs:documentation></xs:annotation>
+    <xs:annotation><xs:documentation>A unique id of 36 characters with hyphens (a UUID, such as 3f2b8c1e-5d4a-4e6b-9c7d-0a1b2c3d4e5f), which your student system gives each record.</xs:documentation></xs:annotation>
     <xs:restriction base="xs:string">
       <xs:pattern value="[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"/>
     </xs:restriction>
@@ -1760,7 +1760,7 @@ enum EmbeddedSchemas {
       "name": "recordId",
       "type": "string",
       "description": "Unique id of this record, never reused.",
-      "formatHint": "An RFC 4122 UUID, 36 characters with hyphens.",
+      "formatHint": "A unique id of 36 characters with hyphens (a UUID, such as 3f2b8c1e-5d4a-4e6b-9c7d-0a1b2c3d4e5f), which your student system gives each record.",
       "constraints": {
         "required": true,
         "pattern": "[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
@@ -2037,7 +2037,7 @@ enum EmbeddedSchemas {
       "name": "recordId",
       "type": "string",
       "description": "Unique id of this record, never reused.",
-      "formatHint": "An RFC 4122 UUID, 36 characters with hyphens.",
+      "formatHint": "A unique id of 36 characters with hyphens (a UUID, such as 3f2b8c1e-5d4a-4e6b-9c7d-0a1b2c3d4e5f), which your student system gives each record.",
       "constraints": {
         "required": true,
         "pattern": "[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
@@ -2266,7 +2266,7 @@ enum EmbeddedSchemas {
       "name": "recordId",
       "type": "string",
       "description": "Unique id of this record, never reused.",
-      "formatHint": "An RFC 4122 UUID, 36 characters with hyphens.",
+      "formatHint": "A unique id of 36 characters with hyphens (a UUID, such as 3f2b8c1e-5d4a-4e6b-9c7d-0a1b2c3d4e5f), which your student system gives each record.",
       "constraints": {
         "required": true,
         "pattern": "[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
@@ -2592,7 +2592,7 @@ enum EmbeddedSchemas {
       "name": "recordId",
       "type": "string",
       "description": "Id of this waiver request.",
-      "formatHint": "An RFC 4122 UUID, 36 characters with hyphens.",
+      "formatHint": "A unique id of 36 characters with hyphens (a UUID, such as 3f2b8c1e-5d4a-4e6b-9c7d-0a1b2c3d4e5f), which your student system gives each record.",
       "constraints": {
         "required": true,
         "pattern": "[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
@@ -2813,7 +2813,7 @@ enum EmbeddedSchemas {
       "name": "priorWaiverId",
       "type": "string",
       "description": "The request amended or withdrawn; required for amend and withdraw.",
-      "formatHint": "An RFC 4122 UUID, 36 characters with hyphens.",
+      "formatHint": "A unique id of 36 characters with hyphens (a UUID, such as 3f2b8c1e-5d4a-4e6b-9c7d-0a1b2c3d4e5f), which your student system gives each record.",
       "constraints": {
         "pattern": "[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
       }
@@ -3116,7 +3116,7 @@ enum EmbeddedSchemas {
       "name": "recordId",
       "type": "string",
       "description": "The recordId of the grade record the center sent.",
-      "formatHint": "An RFC 4122 UUID, 36 characters with hyphens.",
+      "formatHint": "A unique id of 36 characters with hyphens (a UUID, such as 3f2b8c1e-5d4a-4e6b-9c7d-0a1b2c3d4e5f), which your student system gives each record.",
       "constraints": {
         "required": true,
         "pattern": "[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
@@ -3424,7 +3424,7 @@ enum EmbeddedSchemas {
       "name": "recordId",
       "type": "string",
       "description": "The recordId of the attendance record the center sent.",
-      "formatHint": "An RFC 4122 UUID, 36 characters with hyphens.",
+      "formatHint": "A unique id of 36 characters with hyphens (a UUID, such as 3f2b8c1e-5d4a-4e6b-9c7d-0a1b2c3d4e5f), which your student system gives each record.",
       "constraints": {
         "required": true,
         "pattern": "[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
@@ -3591,7 +3591,7 @@ enum EmbeddedSchemas {
       "name": "waiverId",
       "type": "string",
       "description": "The recordId of the waiver request.",
-      "formatHint": "An RFC 4122 UUID, 36 characters with hyphens.",
+      "formatHint": "A unique id of 36 characters with hyphens (a UUID, such as 3f2b8c1e-5d4a-4e6b-9c7d-0a1b2c3d4e5f), which your student system gives each record.",
       "constraints": {
         "required": true,
         "pattern": "[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"

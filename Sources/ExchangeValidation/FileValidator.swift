@@ -75,9 +75,13 @@ public final class FileValidator: Sendable {
         self.issueLimit = issueLimit
     }
 
-    /// Judges the file at `path`, naming it `displayName` in the report.
-    /// - Throws: `FileReadError` when the file cannot be opened or read.
-    public func validate(path: String, displayName: String? = nil) throws(FileReadError) -> ValidationReport {
+    /// Judges the file at `path`, naming it `displayName` in the report (`capturing`, `onRecord` and
+    /// `stopReading` as in `validate(fileDescriptor:…)`).
+    /// - Throws: `FileReadError` when the file cannot be opened or read, or is not a regular file.
+    public func validate(
+        path: String, displayName: String? = nil, capturing: Set<String> = [], onRecord: RecordFactsHandler? = nil,
+        stopReading: (() -> Bool)? = nil
+    ) throws(FileReadError) -> ValidationReport {
         let name = displayName ?? path
         let descriptor = open(path, O_RDONLY | O_CLOEXEC)
         guard descriptor >= 0 else { throw FileReadError(file: name, reason: String(cString: strerror(errno))) }
@@ -86,7 +90,8 @@ public final class FileValidator: Sendable {
         if fstat(descriptor, &info) == 0, (info.st_mode & S_IFMT) != S_IFREG {
             throw FileReadError(file: name, reason: "not a regular file")
         }
-        return try validate(fileDescriptor: descriptor, displayName: name)
+        return try validate(
+            fileDescriptor: descriptor, displayName: name, capturing: capturing, onRecord: onRecord, stopReading: stopReading)
     }
 
     /// How to read a file again from where validation started, if it can be (a regular file can, a
@@ -276,6 +281,10 @@ public final class FileValidator: Sendable {
         case .foreign(let encoding):
             var issues = IssueCollector(limit: issueLimit)
             issues.add(EncodingCheck.issue(found: encoding))
+            return ValidationReport(file: displayName, type: nil, binding: nil, recordCount: 0, collector: issues)
+        case .notText(let message):
+            var issues = IssueCollector(limit: issueLimit)
+            issues.add(ValidationIssue(code: .encodingError, message: message, line: 1))
             return ValidationReport(file: displayName, type: nil, binding: nil, recordCount: 0, collector: issues)
         }
     }

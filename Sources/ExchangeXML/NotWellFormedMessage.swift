@@ -74,6 +74,29 @@ enum NotWellFormedMessage {
         if raw.hasPrefix("XML declaration allowed only at the start") {
             return "The <?xml …?> declaration must be the very first thing in the file (no blank line or other text before it)."
         }
-        return "The XML is broken here and cannot be read further (the parser says: \(raw))."
+        if raw.hasPrefix("Double hyphen within comment") || raw.hasPrefix("Comment not terminated") {
+            return "A comment (<!-- … -->) here is not written as XML allows: it holds -- or is never closed with -->. Remove the "
+                + "comment, or export the file again."
+        }
+        if raw.hasPrefix("xmlParseCharRef") || raw.hasPrefix("CharRef") {
+            return "A character written as a number (&#…;) here is not one XML can carry (an invisible control character, or a "
+                + "number that is not written right). Remove it, or export the file again."
+        }
+        if raw.hasPrefix("AttValue") || raw.hasPrefix("Specification mandates value for attribute") {
+            return "A tag here is not written as XML allows (exchange files carry no attributes); a < inside a value starts what XML "
+                + "reads as a tag: write it as &lt;."
+        }
+        if raw.hasPrefix("Unescaped '<' not allowed in attributes values") || raw.hasPrefix("Unescaped '<'") {
+            return "A < inside a value starts what XML reads as a tag; write < in a value as &lt;."
+        }
+        if raw.hasPrefix("Sequence ']]>' not allowed in content") {
+            return "The characters ]]> may not stand in a value; write > as &gt;."
+        }
+        if raw.hasPrefix("Input is not proper UTF-8") || raw.hasPrefix("Char 0x") {
+            return "Characters here are not UTF-8: the file was saved in another encoding. Save or export it as UTF-8 and send it again."
+        }
+        // Not known here: the place is given, and the next step; the parser's words only after them.
+        return "The XML is broken here and cannot be read further: the export went wrong, or the file was edited by hand. Export "
+            + "it again from your student system and send that (the parser's words, for whoever fixes the export: \(raw))."
     }
 }

@@ -105,8 +105,9 @@ final class ParseState {
     func makeParser(sniffing: Bool) -> xmlParserCtxtPtr? {
         var handler = xmlSAXHandler()
         handler.initialized = UInt32(XML_SAX2_MAGIC)
-        handler.internalSubset = { userData, _, _, _ in
-            ParseState.from(userData)?.refuseDoctype()
+        handler.internalSubset = { userData, name, _, _ in
+            let isWebPage = name.map { String(cString: $0).lowercased() == "html" } ?? false
+            ParseState.from(userData)?.refuseDoctype(webPage: isWebPage)
         }
         handler.startElementNs = { userData, localName, _, uri, _, _, attributes, _, _ in
             guard let localName else { return }
@@ -169,6 +170,10 @@ final class ParseState {
 
     /// Set by a callback that wants parsing to end; honoured between slices.
     private var haltRequested = false
+    /// Whether reading stopped at a limit or a refused construct (a DOCTYPE), the rest of the file unread.
+    private var stoppedAtALimit = false
+    /// Elements no exchange file has, reported once each (at their first place).
+    private var unknownElementsReported: Set<String> = []
 
     /// Ends parsing. The sniffing parser has nothing plugged in and stops at once; the validating
     /// parser's callbacks run before the schema validator's, which would still read buffers that
@@ -186,15 +191,63 @@ final class ParseState {
 
     private var currentLine: Int { Int(ktsx_xml_current_line(parser)) }
 
+    /// The issue for an element no exchange file has, said once for the file: a known name in other case
+    /// or misspelt is named with its right spelling (removing it would remove a field); any other is to
+    /// be removed from the export. Its made-up name is never given as the field.
+    static func unknownElementIssue(_ issue: ValidationIssue, name: String, known: Set<String>) -> ValidationIssue {
+        var issue = issue
+        let once = "; it is listed once here, at its first place, and every record that carries it needs the same change."
+        let nameLike = name.wholeMatch(of: #/[A-Za-z][A-Za-z0-9_.\-]{0,39}/#) != nil
+        let sameButCase = known.first { $0.lowercased() == name.lowercased() }
+        let near = nameLike && name.count >= 4
+            ? known.filter { editDistance($0, name) <= 2 }.min { editDistance($0, name) < editDistance($1, name) } : nil
+        if let right = sameButCase ?? near {
+            issue.field = right.prefix(1).lowercased() + right.dropFirst()
+            issue.message = "\(name) is not an element of the exchange format: it is written \(right)"
+                + (sameButCase != nil ? " (element names are case-sensitive)" : "") + ". Correct the name in the export (in its "
+                + "settings, or ask its vendor) and send the file again" + once
+        } else {
+            issue.field = nil
+            issue.message = "\(nameLike ? name : "This element") is not an element of the exchange format. Remove it from the export (in "
+                + "its settings, or ask its vendor) and send the file again" + once
+        }
+        return issue
+    }
+
+    /// The number of single-character insertions, deletions and substitutions between two names.
+    static func editDistance(_ a: String, _ b: String) -> Int {
+        let (a, b) = (Array(a.lowercased()), Array(b.lowercased()))
+        guard !a.isEmpty, !b.isEmpty else { return max(a.count, b.count) }
+        var previous = Array(0...b.count)
+        for i in 1...a.count {
+            var current = [i] + Array(repeating: 0, count: b.count)
+            for j in 1...b.count {
+                current[j] = min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1))
+            }
+            previous = current
+        }
+        return previous[b.count]
+    }
+
+    /// A limit in words: "1 million", "64 thousand".
+    static func inWords(_ count: Int) -> String {
+        count >= 1_000_000 ? "\(count / 1_000_000) million" : count >= 1_000 ? "\(count / 1_000) thousand" : "\(count)"
+    }
+
     // MARK: SAX events
 
-    private func refuseDoctype() {
+    /// - Parameter webPage: The declaration is HTML's (`<!DOCTYPE html>`): the file is a web page.
+    private func refuseDoctype(webPage: Bool) {
         issues.add(
             ValidationIssue(
                 code: .doctypeForbidden,
-                message: "The file has a <!DOCTYPE> declaration. KTS Exchange files must not declare a DOCTYPE, "
-                    + "entities or a DTD; remove it and send the file again.",
+                message: webPage
+                    ? "The file is a web page (perhaps an error page, or a page saved from a browser), not an exchange file. "
+                        + "Export the file again from your student system and send that."
+                    : "The file has a <!DOCTYPE> declaration. KTS Exchange files must not declare a DOCTYPE, "
+                        + "entities or a DTD; remove it and send the file again.",
                 line: currentLine))
+        stoppedAtALimit = true
         stop()
     }
 
@@ -214,8 +267,10 @@ final class ParseState {
             issues.add(
                 ValidationIssue(
                     code: .nestingTooDeep,
-                    message: "Elements are nested more than \(limits.maxDepth) levels deep; an exchange file "
-                        + "nests three.", line: currentLine, path: path()))
+                    message: "Elements are nested more than \(limits.maxDepth) levels deep, where an exchange file nests three "
+                        + "(file, record, field): this is not an export of the exchange format. Export the file again from your "
+                        + "student system and send that.", line: currentLine, path: path()))
+            stoppedAtALimit = true
             stop()
             return
         }
@@ -303,8 +358,11 @@ final class ParseState {
             issues.add(
                 ValidationIssue(
                     code: .schemaError,
-                    message: "An element holds more than \(limits.maxTextBytes / 1024) KiB of text; no field of an "
-                        + "exchange file is that long.", line: currentLine, path: path(), field: currentField()))
+                    message: "\(currentField() ?? "An element") holds more than \(ParseState.inWords(limits.maxTextBytes)) "
+                        + "characters, where no field of an exchange file holds more than a few hundred, so the file was read no "
+                        + "further: most likely its end tag is missing or the export went wrong. Export the file again and send that.",
+                    line: currentLine, path: path(), field: currentField()))
+            stoppedAtALimit = true
             stop()
         }
     }
@@ -391,6 +449,15 @@ final class ParseState {
             let line = stack.last?.line ?? (error.line > 0 ? Int(error.line) : currentLine)
             var issue = SchemaMessage.issue(code: Int(error.code), raw: raw, line: line, path: path(), type: type, guide: fieldGuide)
             if issue.field != "recordId" { issue.recordKey = currentRecordKey }
+            // An element no exchange file has comes in every record its export writes: said once, as what it is.
+            if issue.code == .unexpectedElement, raw.contains("This element is not expected"), raw.hasPrefix("Element '"),
+                let qualified = raw.dropFirst("Element '".count).split(separator: "'", maxSplits: 1).first.map(String.init),
+                case let name = qualified.hasPrefix("{\(ktsxNamespace)}") ? String(qualified.dropFirst(ktsxNamespace.count + 2)) : qualified,
+                !fieldGuide.elementNames.contains(name)
+            {
+                guard unknownElementsReported.insert(name).inserted else { return }
+                issue = ParseState.unknownElementIssue(issue, name: name, known: fieldGuide.elementNames)
+            }
             // libxml2 follows a facet error with a second, vaguer "not a valid value" error for the same
             // value; one is enough for a clerk.
             if issue.code == .typeError, let last = lastSchemaIssue, last.line == line, last.path == issue.path {
@@ -435,7 +502,8 @@ final class ParseState {
     /// Compares the header's RecordCount with the records found (not in a file read no further than a
     /// fatal error: its count would only repeat that).
     func checkRecordCount() {
-        guard brokenAt == nil, type?.hasXMLHeader == true, let text = headerValues["RecordCount"] else { return }
+        // A file read no further (broken, or stopped at a limit) holds records that were not counted.
+        guard brokenAt == nil, !stoppedAtALimit, type?.hasXMLHeader == true, let text = headerValues["RecordCount"] else { return }
         guard let declared = Int(text), declared != recordCount else { return }
         issues.add(
             ValidationIssue(

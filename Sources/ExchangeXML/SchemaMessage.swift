@@ -40,7 +40,20 @@ enum SchemaMessage {
                 message: "\(name) has an attribute \(attribute)=\"…\"; exchange files carry no attributes. Remove it and send the file again.",
                 line: line, path: path, field: field)
         }
+        // An empty element fails its type, pattern or codes as an empty string would: said as empty.
+        let empty = switch code {
+        case 1824, 1825: quoted(after: "", in: text) == ""
+        case 1839, 1840: quoted(after: "value '", in: text) == ""
+        default: false
+        }
         switch code {
+        case _ where empty, 1831:  // an empty value; minLength
+            let required = type.flatMap { type in field.map { guide.requiredFields[type]?.contains($0) ?? false } } ?? false
+            return ValidationIssue(
+                code: .constraintError,
+                message: required ? "\(name) is empty; it is required: give it a value."
+                    : "\(name) is empty; give it a value, or leave the element out (it is optional).",
+                line: line, path: path, field: field)
         case 1824, 1825:  // cvc-datatype-valid
             let typeName = text.components(separatedBy: "atomic type '").last?.components(separatedBy: "'").first
             let raw = quoted(after: "", in: text) ?? ""
@@ -66,13 +79,6 @@ enum SchemaMessage {
             return ValidationIssue(
                 code: .constraintError, message: "\(name) value\(shown) is not one of the allowed codes: \(allowed).",
                 line: line, path: path, field: field)
-        case 1831:  // minLength
-            let required = type.flatMap { type in field.map { guide.requiredFields[type]?.contains($0) ?? false } } ?? false
-            return ValidationIssue(
-                code: .constraintError,
-                message: required ? "\(name) is empty; it is required: give it a value."
-                    : "\(name) is empty; give it a value, or leave the element out (it is optional).",
-                line: line, path: path, field: field)
         case 1830, 1832:  // length, maxLength
             let limit = quoted(after: "maximum length of '", in: text) ?? quoted(after: "length of '", in: text) ?? "?"
             return ValidationIssue(
@@ -97,9 +103,12 @@ enum SchemaMessage {
                 message: "\(name) holds text where only elements are allowed; remove the stray text.",
                 line: line, path: path, field: element.map(lowerCamel))
         case 1871:  // element content
+            // In the header, or in a record (or, for a missing child, the header or record itself).
+            let inHeader = path.map { $0.range(of: #"/Header(\[[0-9]+\])?(/|$)"#, options: .regularExpression) != nil } ?? false
             return elementContentIssue(
-                text: text, element: element, line: line, path: path, order: type.flatMap { guide.fieldOrder[$0] } ?? [],
-                required: type.flatMap { guide.requiredFields[$0] } ?? [])
+                text: text, element: element, line: line, path: path,
+                order: inHeader ? FieldGuide.headerFields : type.flatMap { guide.fieldOrder[$0] } ?? [],
+                required: inHeader ? FieldGuide.requiredHeaderFields : type.flatMap { guide.requiredFields[$0] } ?? [])
         case 1877 where text.contains("Duplicate key-sequence"):  // identity constraint
             return ValidationIssue(
                 code: .uniqueError,

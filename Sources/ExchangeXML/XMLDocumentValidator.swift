@@ -123,7 +123,9 @@ public final class XMLDocumentValidator {
             state.issues.add(
                 ValidationIssue(
                     code: .notWellFormed,
-                    message: "No root element was found in the first \(state.limits.maxPrologBytes / 1024) KiB of the file.",
+                    message: "The file's first \(ParseState.inWords(state.limits.maxPrologBytes)) characters hold no element of an "
+                        + "exchange file (only a declaration, comments or other text before it), so it is not an export of the "
+                        + "exchange format. Export the file again from your student system and send that.",
                     line: 1))
             state.stopped = true
         }
@@ -163,15 +165,25 @@ public final class XMLDocumentValidator {
             let schema = schemas.schema(for: type)
         else {
             let known = ExchangeType.partnerTypes.map(\.xmlRootElement).joined(separator: ", ")
-            let namespace = root.namespace.map { "namespace '\($0)'" } ?? "no namespace"
+            let ours = ExchangeType(xmlRootElement: root.localName) != nil
             let message: String
-            if ExchangeType(xmlRootElement: root.localName) != nil, let other = root.namespace, other.hasPrefix("urn:ky:kde:ktsx:") {
+            if ours, let other = root.namespace, other.hasPrefix("urn:ky:kde:ktsx:") {
                 // Our own root in another version's namespace: the export was written for another version.
                 message = "The file is written for version \(other.dropFirst("urn:ky:kde:ktsx:".count)) of the exchange format; the "
                     + "exchange reads version 1.0 (namespace '\(ktsxNamespace)'). Ask your student system's vendor for the current export."
+            } else if ours {
+                // Our own root without the format's namespace (or in another one): not written to the format.
+                message = "The file starts with \(root.localName) as an exchange file does, but does not say it follows the exchange "
+                    + "format (its first element needs xmlns=\"\(ktsxNamespace)\"), so it was not read as one. Ask your student "
+                    + "system's vendor for an export in the current format."
+            } else if root.localName.lowercased() == "html" {
+                message = "The file is a web page (perhaps an error page, or a page saved from a browser), not an exchange file. "
+                    + "Export the file again from your student system and send that."
             } else {
-                message = "The root element is '\(root.localName)' in \(namespace); a KTS Exchange file has "
-                    + "one of \(known) in namespace '\(ktsxNamespace)'."
+                let nameLike = root.localName.wholeMatch(of: #/[A-Za-z][A-Za-z0-9_.\-]{0,39}/#) != nil
+                let shownName = nameLike ? "'\(root.localName)'" : "another element"
+                message = "The file is XML but not an exchange file: its first element is \(shownName), "
+                    + "where an exchange file starts with one of \(known). Send the file your student system exports for the exchange."
             }
             state.issues.add(ValidationIssue(code: .unknownType, message: message, line: root.line))
             state.stopped = true
@@ -244,7 +256,11 @@ private final class ValidatingParser {
 
     func finish() {
         if let context, state.issues.isEmpty, xmlSchemaIsValid(context) == 0 {
-            state.issues.add(ValidationIssue(code: .schemaError, message: "The file does not follow the schema."))
+            state.issues.add(
+                ValidationIssue(
+                    code: .schemaError,
+                    message: "The file does not follow the exchange format, but the check could not say where. Export it "
+                        + "again from your student system; if this comes back, send the file to KTS support with this message."))
         }
         if let plug { xmlSchemaSAXUnplug(plug) }
         plug = nil

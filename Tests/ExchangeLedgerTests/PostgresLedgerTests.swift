@@ -84,6 +84,30 @@ struct PostgresLedgerTests {
         }
     }
 
+    @Test("opened read-only (ktsx validate --config), a migrated ledger reads; an empty schema or a missing migration is refused, nothing made")
+    func readOnly() async throws {
+        let ledger = try await freshPostgresLedger(PostgresLedgerTests.url)
+        try await LedgerRunning.with(ledger) {
+            try await ledger.recordClaim(
+                Receipt(id: "R1", senderOrgId: "061014", originalName: "f.csv", sizeBytes: 1, sha256: "a", claimedAt: Timestamp(secondsSinceEpoch: 1)))
+            return
+        }
+        var settings = try PostgresLedgerSettings.parse(PostgresLedgerTests.url).get()
+        settings.schema = ledger.schema
+        let reader = try await PostgresLedger.open(settings: settings, readOnly: true)
+        #expect(try await LedgerRunning.with(reader) { try await reader.receipt(id: "R1") }?.id == "R1")
+
+        let psqlURL = PostgresLedgerTests.url.replacingOccurrences(of: "?sslmode=disable", with: "")
+        let missing = try runProcess("psql", [psqlURL, "-qc", "DELETE FROM \(ledger.schema).ledger_migration WHERE name = '9-retired-years'"])
+        #expect(missing.status == 0, "\(missing.standardError)")
+        await #expect(throws: LedgerError.self) { _ = try await PostgresLedger.open(settings: settings, readOnly: true) }
+
+        settings.schema = "ktsx_read_only_\(Int.random(in: 0..<1_000_000))"
+        await #expect(throws: LedgerError.self) { _ = try await PostgresLedger.open(settings: settings, readOnly: true) }
+        let made = try runProcess("psql", [psqlURL, "-Atc", "SELECT count(*) FROM pg_namespace WHERE nspname = '\(settings.schema)'"])
+        #expect(made.standardOutput.trimmingCharacters(in: .whitespacesAndNewlines) == "0")
+    }
+
     @Test("a ledger made on PostgreSQL by the release before migration 8 (the scenario's week) opens, migrates, and answers as before, its attendance keys date first")
     func ledgerBeforeMigration8() async throws {
         // Made by tools/make_postgres_upgrade_fixture.py with that release's binary: a plain dump of schema ktsx_fixture.

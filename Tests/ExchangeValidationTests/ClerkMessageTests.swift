@@ -142,6 +142,69 @@ struct ClerkMessageTests {
         Self.expectNoStudentData(report)
     }
 
+    @Test("empty rows and columns a spreadsheet leaves after the data are ignored; an empty row between rows is not")
+    func spreadsheetLeftovers() throws {
+        let lines = try Self.enrollmentLines()
+        let columns = lines[0].components(separatedBy: ",").count
+        let commas = String(repeating: ",", count: columns - 1)
+        // Rows of only commas, and an empty line, after the last row.
+        let trailing = try Self.validate(lines + [commas, commas, ""])
+        #expect(trailing.isValid, "\(trailing.issues.map(\.message))")
+        #expect(trailing.recordCount == lines.count - 1)
+        // Two empty columns after the last: an empty header label and empty cells in every row (some rows
+        // without them).
+        var widened = lines.map { $0 + ",," }
+        widened[2] = lines[2]
+        let columnsLeft = try Self.validate(widened + [commas + ",,"])
+        #expect(columnsLeft.isValid, "\(columnsLeft.issues.map(\.message))")
+        #expect(columnsLeft.recordCount == lines.count - 1)
+        // A value under an empty column is not ignored.
+        widened[3] = lines[3] + ",x,"
+        let valueThere = try Self.validate(widened)
+        #expect(valueThere.issues.map(\.code) == [.extraCell] && valueThere.issues.first?.line == 4, "\(valueThere.issues.map(\.message))")
+        // An empty row between rows is an error, once.
+        var inside = lines
+        inside.insert(commas, at: 2)
+        let between = try Self.validate(inside + [commas])
+        #expect(between.issues.map(\.code) == [.blankRow] && between.issues.first?.line == 3, "\(between.issues.map(\.message))")
+        #expect(between.recordCount == lines.count)
+    }
+
+    @Test("quoting: a stray quote names its column and the record; a quote left open names the lines it swallowed")
+    func quoting() throws {
+        let lines = try Self.enrollmentLines()
+        let (last, first) = (Self.column("lastName", in: lines), Self.column("firstName", in: lines))
+        func edited(_ line: Int, _ column: Int, _ change: (String) -> String) -> [String] {
+            var copy = lines
+            var cells = copy[line].components(separatedBy: ",")
+            cells[column] = change(cells[column])
+            copy[line] = cells.joined(separator: ",")
+            return copy
+        }
+        let recordId = lines[1].components(separatedBy: ",")[0]
+        // A quote inside an unquoted value.
+        let stray = try Self.validate(edited(1, last) { $0 + "\"s" })
+        #expect(stray.issues.map(\.code) == [.csvSyntax], "\(stray.issues.map(\.message))")
+        let issue = try #require(stray.issues.first)
+        #expect(issue.field == "lastName" && issue.column == last + 1 && issue.line == 2 && issue.recordKey == recordId, "\(issue)")
+        Self.expectNoStudentData(stray)
+        // A quote opened on line 3 and closed by a quote on line 5: lines 3 to 5 become one record.
+        var swallowed = edited(2, last) { "\"" + $0 }
+        var cells = swallowed[4].components(separatedBy: ",")
+        cells[first] += "\""
+        swallowed[4] = cells.joined(separator: ",")
+        let merged = try Self.validate(swallowed)
+        #expect(merged.issues.count == 1, "\(merged.issues.map(\.message))")
+        let open = try #require(merged.issues.first)
+        #expect(open.field == "lastName" && open.line == 3, "\(open)")
+        #expect(open.message.contains("opens a quote on this line") && open.message.contains("closed only 2 lines further down"), "\(open.message)")
+        // A quote never closed: the rest of the file is one value.
+        let unclosed = try Self.validate(edited(2, last) { "\"" + $0 })
+        #expect(unclosed.issues.map(\.code) == [.csvSyntax], "\(unclosed.issues.map(\.message))")
+        #expect(unclosed.issues.first?.field == "lastName" && unclosed.issues.first?.message.contains("never closed") == true)
+        Self.expectNoStudentData(unclosed)
+    }
+
     /// The valid XML enrollment file, edited by `edit`, judged.
     static func validateXML(_ edit: (String) -> String) throws -> ValidationReport {
         let url = Repository.fixtures.appendingPathComponent("valid/KTSX_ENR_165020_20250811T153000_0001.xml")
@@ -173,6 +236,77 @@ struct ClerkMessageTests {
         let issue = try #require(report.issues.first)
         #expect(issue.field == "lastName" && issue.recordKey == Self.firstRecordId)
         #expect(issue.message.contains("it is required") && !issue.message.contains("leave the element out"), "\(issue.message)")
+    }
+
+    @Test("XML: an element the format does not have is said once, as such, however many records carry it")
+    func xmlUnknownElementOnce() throws {
+        let report = try Self.validateXML { $0.replacingOccurrences(of: "</LastModified>\n", with: "</LastModified>\n    <SyncType>full</SyncType>\n") }
+        #expect(report.issues.map(\.code) == [.unexpectedElement], "\(report.issues.map(\.message))")
+        #expect(report.issues.first?.message.hasPrefix("SyncType is not an element of the exchange format") == true, "\(report.issues.map(\.message))")
+    }
+
+    @Test("XML: an element name in the wrong case or misspelt is named with its right spelling, not to be removed")
+    func xmlMisspeltElement() throws {
+        for (wrong, right) in [("Firstname", "FirstName"), ("Frstname", "FirstName")] {
+            let report = try Self.validateXML {
+                $0.replacingOccurrences(of: "<FirstName>", with: "<\(wrong)>").replacingOccurrences(of: "</FirstName>", with: "</\(wrong)>")
+            }
+            let first = try #require(report.issues.first)
+            #expect(first.message.contains("it is written \(right)") && !first.message.contains("Remove it"), "\(first.message)")
+            #expect(first.field == "firstName")
+            #expect(report.issues.filter { $0.message.hasPrefix(wrong) }.count == 1, "\(report.issues.map(\.message))")
+        }
+    }
+
+    @Test("a recordId in another form is not repeated (it is likely another column's value) and the export is named")
+    func recordIdInAnotherForm() throws {
+        var lines = try Self.enrollmentLines()
+        lines[1] = Self.marked.lastName + lines[1].drop { $0 != "," }
+        let report = try Self.validate(lines)
+        let issue = try #require(report.issues.first { $0.field == "recordId" })
+        #expect(issue.message.contains("another column's value"), "\(issue.message)")
+        #expect(report.issues.allSatisfy { $0.recordKey == nil }, "a name given as the record's key")
+        Self.expectNoStudentData(report)
+    }
+
+    @Test("XML: a header element left out is named missing, not the next one as unexpected")
+    func xmlMissingHeaderElement() throws {
+        let report = try Self.validateXML { $0.replacingOccurrences(of: "    <RecordCount>193</RecordCount>\n", with: "") }
+        let first = try #require(report.issues.first)
+        #expect(first.code == .missingElement && first.field == "recordCount", "\(first)")
+        #expect(first.message.hasPrefix("RecordCount is missing"), "\(first.message)")
+    }
+
+    @Test("XML: an empty optional element with a form says it is empty and optional, quoting no ''")
+    func xmlEmptyOptionalPatterned() throws {
+        let report = try Self.validateXML { text in
+            var text = text
+            text.replaceSubrange(text.range(of: "<Periods>1;2;3</Periods>")!, with: "<Periods></Periods>")
+            return text
+        }
+        let issue = try #require(report.issues.first)
+        #expect(issue.field == "periods" && issue.message.contains("is empty") && issue.message.contains("optional"), "\(issue.message)")
+        #expect(!issue.message.contains("''"))
+    }
+
+    @Test("not a text file, or not an exchange file: what it is, in words, and what to send instead")
+    func notAnExchangeFile() throws {
+        let cases: [([UInt8], String)] = [
+            ([0x50, 0x4B, 0x03, 0x04, 0x14, 0x00] + Array(repeating: 0x41, count: 80), "Excel workbook"),
+            ([0x1F, 0x8B, 0x08, 0x00] + Array(repeating: 0x41, count: 80), "compressed"),
+            (Array("<!DOCTYPE html>\n<html><body>Service unavailable</body></html>\n".utf8), "web page"),
+            (Array("<html><body>Service unavailable</body></html>\n".utf8), "web page"),
+            (Array("<?xml version=\"1.0\"?>\n<KtsxEnrollmentFile><Header/></KtsxEnrollmentFile>\n".utf8), "vendor"),
+        ]
+        for (bytes, words) in cases {
+            let report = try Self.validate(bytes: bytes)
+            #expect(report.issues.count == 1 && report.issues.first?.message.contains(words) == true, "\(report.issues.map(\.message))")
+        }
+        // A zero byte in a CSV row (UTF-16 text, a workbook's bytes).
+        var lines = try Self.enrollmentLines()
+        lines[2] = lines[2].replacingOccurrences(of: ",add,", with: ",a\u{0}dd,")
+        let zero = try Self.validate(lines)
+        #expect(zero.issues.map(\.code) == [.encodingError] && zero.issues.first?.message.contains("Export it again") == true, "\(zero.issues.map(\.message))")
     }
 
     @Test("XML: an unescaped & and a cut-off file are told in words, with no count error after them")

@@ -65,7 +65,8 @@ struct ValidateCommandTests {
 
     @Test("--max-errors caps the list and reports the truncation")
     func maxErrors() throws {
-        let file = Repository.fixtures.appendingPathComponent("invalid/att-unknown-element-synctype.xml").path
+        // Three wrong excuse codes.
+        let file = Repository.fixtures.appendingPathComponent("invalid/att-excuse-code-xx.xml").path
         let result = try ktsx("validate", "--format", "json", "--max-errors", "2", file)
         let reports = try #require(try JSONSerialization.jsonObject(with: Data(result.standardOutput.utf8)) as? [[String: Any]])
         #expect((reports[0]["errors"] as? [Any])?.count == 2)

@@ -8,7 +8,8 @@ import Darwin
 public struct CSVVerdict: Sendable {
     /// The type recognised from the header row.
     public var type: ExchangeType?
-    /// Data rows seen (blank rows included).
+    /// Data rows seen (blank rows included, but for those after the last row that is not blank: a
+    /// spreadsheet's leftover empty rows at the end, which carry nothing and are ignored).
     public var recordCount: Int
     /// The errors found.
     public var issues: IssueCollector
@@ -36,6 +37,10 @@ public struct CSVDocumentValidator {
     private var blockBase: (lines: Int, records: Int)?
     /// The record being reported, when records are read one by one.
     private var lastRecord = CheckedRecords()
+    /// Blank rows not reported yet: an error if a row that is not blank follows, ignored at the end of the
+    /// file (Excel leaves rows of only commas below the data). Each with the line and record offsets of
+    /// the block it was checked in.
+    private var blankRowsPending: [(check: TableRowChecker.RowCheck, offset: (lines: Int, records: Int))] = []
 
     /// Prepares to judge one file against `schemas`.
     /// - Parameters:
@@ -74,6 +79,8 @@ public struct CSVDocumentValidator {
             reader.finish(onRecord: { handle($0) }, onProblem: { report($0) })
             self.reader = reader
         }
+        // Blank rows with nothing after them are a spreadsheet's leftovers: not records, not errors.
+        blankRowsPending.removeAll()
         checker?.finish(into: &issues)
         if !sawHeader, issues.isEmpty {
             issues.add(ValidationIssue(code: .emptyFile, message: "The file has no header row.", line: 1))
@@ -156,6 +163,11 @@ public struct CSVDocumentValidator {
     private mutating func apply(_ records: CheckedRecords, offset: (lines: Int, records: Int)) {
         records.forEach { entry, detail, key in
             let (line, row) = (entry.line + offset.lines, entry.row + offset.records)
+            if case .row(let check, _) = detail, check.blank, key == nil {
+                blankRowsPending.append((check, offset))
+                return
+            }
+            reportBlankRowsPending()
             guard let detail else {
                 // A clean row: only its key can repeat.
                 rows += 1
@@ -183,6 +195,17 @@ public struct CSVDocumentValidator {
         }
     }
 
+    /// Reports the blank rows held back: a row follows them, so they are inside the data.
+    private mutating func reportBlankRowsPending() {
+        guard !blankRowsPending.isEmpty else { return }
+        for (check, offset) in blankRowsPending {
+            rows += 1
+            checker?.settle(check, key: nil, keyHash: 0, lineOffset: offset.lines, rowOffset: offset.records, into: &issues)
+            if let onRecord, let type { onRecord(RecordFacts(type: type, line: check.line + offset.lines, values: [:])) }
+        }
+        blankRowsPending.removeAll()
+    }
+
     private static func notUTF8Issue(line: Int, row: Int, column: Int? = nil, field: String? = nil) -> ValidationIssue {
         let place = field.map { " in \($0)" } ?? column.map { " in value \($0)" } ?? ""
         return ValidationIssue(
@@ -194,7 +217,9 @@ public struct CSVDocumentValidator {
 
     private static func nulIssue(line: Int, row: Int) -> ValidationIssue {
         ValidationIssue(
-            code: .encodingError, message: "Line \(line) contains a NUL byte; the file looks like binary data, not CSV text.",
+            code: .encodingError,
+            message: "Line \(line) holds a zero byte, which no text has: the file is not a CSV text file (perhaps a workbook, "
+                + "or a file saved in UTF-16 \"Unicode Text\"). Export it again as \"CSV UTF-8 (Comma delimited)\" and send it again.",
             line: line, row: row)
     }
 
@@ -238,7 +263,9 @@ public struct CSVDocumentValidator {
     private mutating func recognise(header record: CSVRecord) {
         // frictionless strips header labels (not data cells) before comparing them.
         let labels = record.isEmptyLine ? [] : (0..<record.count).map { CellValues.strippedLikePython(record.string($0)) }
-        guard let match = CSVDocumentValidator.recognise(labels: labels, schemas: schemas) else {
+        // Empty columns a spreadsheet left after the last one do not make the header another type's.
+        let named = Array(labels.reversed().drop(while: \.isEmpty).reversed())
+        guard let match = CSVDocumentValidator.recognise(labels: named, schemas: schemas) else {
             issues.add(
                 ValidationIssue(
                     code: .unknownType, message: CSVDocumentValidator.unrecognisedHeader(labels, schemas: schemas), line: record.line))
@@ -285,7 +312,8 @@ public struct CSVDocumentValidator {
                 + "line must be its header (\(known)); add the header row, or remove what comes before it."
         }
         return "The header row names \(named) of its \(labels.count) columns as a KTS Exchange file type does, too few to tell which "
-            + "type it is (\(known)). Copy the header row from the specification (Schemas/README.md)."
+            + "type it is (\(known)). Use the header row exactly as the exchange's file specification lists it for the type "
+            + "you send (your vendor or KTS support has it), as the first line of the file."
     }
 
     /// The type whose field names `labels` are, exactly or (for a header with mistakes) mostly: at least
@@ -312,25 +340,44 @@ public struct CSVDocumentValidator {
         }
         let message: String
         let code: ValidationIssue.Code
+        // The value by its column's name once the header is known (never by its content: it may be a
+        // student's), and the record by its recordId when it was read before the problem.
+        let name = sawHeader && problem.field >= 1 && problem.field <= headerLabels.count && !headerLabels[problem.field - 1].isEmpty
+            ? headerLabels[problem.field - 1] : nil
+        let value = name.map { "The value of \($0) (column \(problem.field))" } ?? "Value \(problem.field)"
+        let lastLine = problem.line + problem.lineBreaks
         switch problem.kind {
         case .quoteInUnquotedValue:
             code = .csvSyntax
-            message = "Value \(problem.field) has a \" inside a value that does not start with one. Put the "
-                + "whole value in quotes and double the quote inside (\"\")."
+            message = "\(value) has a \" inside it but does not start with one. Put the whole value in quotes and double "
+                + "the quote inside (\"\"), or remove the quote."
+        case .textAfterClosingQuote where problem.lineBreaks > 0:
+            code = .csvSyntax
+            message = "\(value) opens a quote on line \(problem.line) that is closed only on line \(lastLine), so the lines "
+                + "between were read as part of that one value, and text follows the closing quote. A quote is most likely "
+                + "missing its closing quote on line \(problem.line): close it there (or remove it), and check the rows after it."
         case .textAfterClosingQuote:
             code = .csvSyntax
-            message = "Value \(problem.field) has text after its closing quote. Double any quote inside a "
-                + "quoted value (\"\") and put a comma after the closing quote."
+            message = "\(value) has text after its closing quote. Double any quote inside a quoted value (\"\") and put "
+                + "a comma after the closing quote."
         case .unterminatedQuote:
             code = .csvSyntax
-            message = "Value \(problem.field) opens a quote that is never closed; the rest of the file was read as "
-                + "that one value."
+            message = "\(value) opens a quote on line \(problem.line) that is never closed, so everything from there to the end "
+                + "of the file (line \(lastLine)) was read as that one value and no row after it was read. Close the quote "
+                + "on line \(problem.line) (or remove it) and send the file again."
         case .recordTooLarge(let limit):
             code = .recordTooLarge
-            message = "A record longer than \(limit / 1024) KiB starts here; no exchange record is that long. "
-                + "Check the line endings and quoting."
+            let size = limit >= 1_000_000 ? "\(limit / 1_000_000) million" : "\(limit / 1_000) thousand"
+            message = "A row starting here runs on for more than \(size) "
+                + "characters without ending; no exchange row is that long. Most likely a value on this line opens a quote (\") "
+                + "that is never closed, so the rest of the file reads as that one value: close the quote (or remove it) and "
+                + "send the file again."
         }
-        issues.add(ValidationIssue(code: code, message: message, line: problem.line, row: problem.record))
+        let key = sawHeader && headerLabels.first == "recordId" ? problem.firstValue : nil
+        issues.add(
+            ValidationIssue(
+                code: code, message: message, line: problem.line, column: name == nil ? nil : problem.field, field: name,
+                row: problem.record, recordKey: key))
     }
 }
 

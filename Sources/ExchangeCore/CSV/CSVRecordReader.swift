@@ -102,6 +102,11 @@ public struct CSVSyntaxProblem: Sendable, Equatable {
     public var record: Int
     /// Field position, 1-based.
     public var field: Int
+    /// Line breaks inside the record before the problem (a quoted value over several lines).
+    public var lineBreaks: Int = 0
+    /// The record's first value, when it was read whole before the problem and looks like a key
+    /// (`ValidationIssue.recordKey(from:)`).
+    public var firstValue: String?
 }
 
 /// A streaming RFC 4180 reader over raw bytes: quoted values, doubled quotes, line breaks inside quotes,
@@ -226,7 +231,10 @@ public struct CSVRecordReader {
                 position = next
             case .problem(let kind, let field, let resume, let lineBreaks):
                 recordNumber += 1
-                onProblem(CSVSyntaxProblem(kind: kind, line: line, record: recordNumber, field: field))
+                let first = field > 1 && !spans.buffer.isEmpty && !spans.buffer[0].escaped
+                    ? ValidationIssue.recordKey(from: bytes[spans.buffer[0].start..<spans.buffer[0].end]) : nil
+                onProblem(
+                    CSVSyntaxProblem(kind: kind, line: line, record: recordNumber, field: field, lineBreaks: lineBreaks, firstValue: first))
                 line += lineBreaks + 1
                 position = resume
             }

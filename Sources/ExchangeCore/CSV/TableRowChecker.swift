@@ -71,6 +71,9 @@ struct TableRowChecker {
     /// Per primary-key part: where its bytes lie in `keyBuffer` for the row being checked.
     private var keyParts: [Range<Int>?]
     private var keyBuffer: [UInt8] = []
+    /// Empty header columns after the type's last column (a spreadsheet's leftover columns): ignored, and
+    /// so are a row's cells under them while they stay empty.
+    private(set) var emptyColumnsAfterHeader = 0
     /// Whether the only missing value is the empty string (the usual case, checked without a loop).
     private let onlyEmptyIsMissing: Bool
 
@@ -103,9 +106,15 @@ struct TableRowChecker {
     /// rows are checked against: fields beyond the header are not checked at all, and header columns
     /// beyond the schema only for presence (as frictionless does). One column left out or put in is
     /// reported once, as the cause of the shift (`shiftedColumn`).
+    /// Empty labels after the type's last column are a spreadsheet's leftover columns: they are not
+    /// columns of the file (`emptyColumnsAfterHeader`).
     mutating func checkHeader(_ rawLabels: [String], line: Int, into issues: inout IssueCollector) {
-        let labels = rawLabels.map(CellValues.strippedLikePython)
+        var labels = rawLabels.map(CellValues.strippedLikePython)
         let names = schema.fieldNames
+        while labels.count > names.count, labels.last?.isEmpty == true {
+            labels.removeLast()
+            emptyColumnsAfterHeader += 1
+        }
         columns = labels.indices.map { $0 < names.count ? .field($0) : .unknown(label: labels[$0]) }
         if !primaryKeyPositions.allSatisfy({ $0 < labels.count }) {
             primaryKeyPositions = []
@@ -253,9 +262,15 @@ struct TableRowChecker {
         var blankCells = 0
         for slot in keyParts.indices { keyParts[slot] = nil }
         keyBuffer.removeAll(keepingCapacity: true)
-        let cellCount = record.isEmptyLine ? 0 : record.count
-
+        var cellCount = record.isEmptyLine ? 0 : record.count
         let columnFields = self.columnFields
+        // Cells under a spreadsheet's leftover empty columns, while empty, are not values of the row.
+        if cellCount > columnFields.count, cellCount <= columnFields.count + emptyColumnsAfterHeader,
+            (columnFields.count..<cellCount).allSatisfy({ position in record.withField(position) { $0.isEmpty } })
+        {
+            cellCount = columnFields.count
+        }
+
         let fieldReferences = self.fieldReferences
         // A row with more or fewer values than the header has one diagnosis, its cause: its values sit
         // under the wrong columns, so they are not checked one by one (only its keys are read).
@@ -315,6 +330,25 @@ struct TableRowChecker {
     private func misalignedRowIssue(_ record: CSVRecord, cellCount: Int, isASCII: Bool) -> ValidationIssue {
         let columnCount = columns.count
         let counts = "Row has \(cellCount) values where the header has \(columnCount) columns"
+        // A quote left open runs one value over the lines after it, rows and all, until a later quote ends
+        // it: the rows in between are not rows any more, and the count is off by chance.
+        let lineFeed = UInt8(ascii: "\n"), carriageReturn = UInt8(ascii: "\r")
+        if let open = (0..<cellCount).first(where: { position in
+            record.withField(position) { $0.contains(lineFeed) || $0.contains(carriageReturn) }
+        }) {
+            let breaks = record.withField(open) { value in
+                let feeds = value.reduce(0) { $0 + ($1 == lineFeed ? 1 : 0) }
+                return feeds > 0 ? feeds : value.reduce(0) { $0 + ($1 == carriageReturn ? 1 : 0) }
+            }
+            let name = open < columnCount ? name(of: columns[open]) : "value \(open + 1)"
+            return ValidationIssue(
+                code: cellCount > columnCount ? .extraCell : .missingCell,
+                // The message names no line: rows checked in blocks learn their file lines later (`settle`).
+                message: "\(counts): the value of \(name) (column \(open + 1)) opens a quote on this line that is closed only "
+                    + "\(breaks) line\(breaks == 1 ? "" : "s") further down, so the lines between were read as part of that one value, "
+                    + "not as rows. A closing quote is most likely missing on this line: close the quote here (or remove it).",
+                line: record.line, column: open + 1, field: open < columnCount ? name : nil, row: record.number)
+        }
         guard cellCount > columnCount else {
             let name = name(of: columns[cellCount])
             return ValidationIssue(
@@ -420,8 +454,11 @@ struct TableRowChecker {
             ]
         }
         for issue in rowIssues { issues.add(issue) }
-        // A blank row has no key either; that is said once, as its blankness (frictionless says both).
-        if check.keyAbsent, !check.blank {
+        // A blank row has no key either; that is said once, as its blankness (frictionless says both). So is
+        // a key field left empty: once, as its required value.
+        if check.keyAbsent, !check.blank,
+            !rowIssues.contains(where: { $0.code == .constraintError && schema.primaryKey.contains($0.field ?? "") })
+        {
             issues.add(
                 ValidationIssue(
                     code: .primaryKey, message: "The row has no \(schema.primaryKey.joined(separator: " + ")); every record needs one.",
@@ -450,8 +487,11 @@ struct TableRowChecker {
     }
 
     private func requiredIssue(_ field: TableSchema.Field, record: CSVRecord) -> ValidationIssue {
-        ValidationIssue(
-            code: .constraintError, message: "\(field.name) is required but empty.", line: record.line,
+        let key = schema.primaryKey == [field.name] && field.name == "recordId"
+            ? ": every record needs its own recordId, the unique id (a UUID, such as 3f2b8c1e-5d4a-4e6b-9c7d-0a1b2c3d4e5f) "
+                + "your student system gives it. Export the file again so that the row has one." : "."
+        return ValidationIssue(
+            code: .constraintError, message: "\(field.name) is required but empty\(key)", line: record.line,
             field: field.name, row: record.number)
     }
 

@@ -92,7 +92,9 @@ public struct FileVerdict: Sendable, Equatable {
                 ValidationIssue(
                     code: .senderMismatch,
                     message: "The header's SenderOrgId is \(declared), but the file was dropped in the folder of "
-                        + "\(senderOrgId). Send each file from its own sender's folder.",
+                        + "\(senderOrgId), so nothing in it was applied. If it is your file, your student system wrote the wrong "
+                        + "organisation number into the export: correct SenderOrgId to \(senderOrgId) (in the export's settings, or "
+                        + "ask its vendor) and send it again. If it is \(declared)'s file, \(declared) sends it from its own folder.",
                     path: report.type.map { "/\($0.xmlRootElement)/Header/SenderOrgId" }, field: "senderOrgId"),
                 at: 0)
             errorCount += 1

@@ -4,10 +4,32 @@ public enum ReportRenderer {
     /// `type`, `binding`, `valid`, `errorCount`, `truncated` and `errors` (each error: `line`, `column`,
     /// `path`, `field`, `code`, `message`; null where a member does not apply).
     public static func json(_ reports: [ValidationReport]) -> String {
+        json(reports.map { ($0, "") })
+    }
+
+    /// The JSON array `ktsx validate --config` prints: as `json(_:)`, each object with `sender`,
+    /// `rulesChecked`, `outcome` (ACCEPTED, ACCEPTED_WITH_ERRORS or REJECTED, as if sent now) and
+    /// `recordsApplied` besides, and the errors the rules found when they ran; `valid` is true when every
+    /// record would be applied.
+    public static func json(_ checked: [PreCheckedFile]) -> String {
+        json(
+            checked.map { file in
+                var report = file.judgedReport
+                if !file.wouldBeAccepted { report.errorCount = max(report.errorCount, 1) }
+                let applied = file.verdict.applies ? file.verdict.recordsReceived - file.verdict.recordsRejected : 0
+                return (
+                    report,
+                    "\"sender\": \(jsonString(file.senderOrgId)), \"rulesChecked\": \(file.verdict.rulesChecked), "
+                        + "\"outcome\": \(jsonString(file.verdict.outcome.rawValue)), \"recordsApplied\": \(applied), "
+                )
+            })
+    }
+
+    private static func json(_ reports: [(report: ValidationReport, extra: String)]) -> String {
         var out = "[\n"
-        for (index, report) in reports.enumerated() {
+        for (index, (report, extra)) in reports.enumerated() {
             out += "  {\"file\": \(jsonString(report.file)), \"type\": \(optional(report.type?.code)), "
-            out += "\"binding\": \(optional(report.binding?.rawValue)), \"valid\": \(report.isValid), "
+            out += "\"binding\": \(optional(report.binding?.rawValue)), \"valid\": \(report.isValid), \(extra)"
             out += "\"records\": \(report.recordCount), "
             out += "\"errorCount\": \(report.errorCount), \"truncated\": \(report.truncated), \"errors\": ["
             for (position, issue) in report.issues.enumerated() {
@@ -26,29 +48,64 @@ public enum ReportRenderer {
     public static func text(_ reports: [ValidationReport]) -> String {
         var out = ""
         for report in reports {
-            let kind = report.type.map { "\($0.displayName) file (\($0.code))" } ?? "unrecognised file"
-            let binding = report.binding.map { ", \($0.rawValue)" } ?? ""
-            let records = report.type == nil ? "" : ", \(report.recordCount) record\(report.recordCount == 1 ? "" : "s")"
             if report.isValid {
-                out += "\(report.file): VALID — \(kind)\(binding)\(records)\n"
+                out += "\(report.file): VALID — \(described(report))\n"
                 continue
             }
             let count = "\(report.errorCount) error\(report.errorCount == 1 ? "" : "s")"
-            out += "\(report.file): INVALID — \(kind)\(binding)\(records), \(count)\n"
-            for issue in report.issues {
-                var place: [String] = []
-                if let line = issue.line {
-                    // A quoted value over several lines puts a spreadsheet's row number behind the file's line.
-                    let row = issue.row.flatMap { $0 != line ? " (spreadsheet row \($0))" : nil } ?? ""
-                    place.append("line \(line)\(row)" + (issue.column.map { ", column \($0)" } ?? ""))
-                }
-                if let field = issue.field { place.append("field \(field)") }
-                let location = place.isEmpty ? "" : place.joined(separator: ", ") + ": "
-                out += "  \(location)\(issue.message) [\(issue.code)]\n"
+            out += "\(report.file): INVALID — \(described(report)), \(count)\n"
+            out += issueLines(report)
+        }
+        return out
+    }
+
+    /// The text `ktsx validate --config` prints: for a file that passes the gate, what the exchange would
+    /// do with its records if its sender sent it now, and the rules' errors; for one that does not, the
+    /// gate's errors, as `text(_:)`, and that its records were not judged.
+    public static func text(_ checked: [PreCheckedFile]) -> String {
+        var out = ""
+        for file in checked {
+            let report = file.judgedReport
+            guard file.verdict.rulesChecked else {
+                out += text([report])
+                out += "  Its records were not checked against the exchange's rules: the file is refused as a whole first.\n"
+                continue
             }
-            if report.truncated {
-                out += "  … and \(report.errorCount - report.issues.count) more errors not listed.\n"
+            let verdict = switch file.verdict.outcome {
+            case .accepted: "ACCEPTED"
+            case .acceptedWithErrors: "PARTLY ACCEPTED"
+            case .rejected, .duplicate: "REJECTED"
             }
+            out += "\(report.file): \(verdict) if \(file.senderOrgId) sent it now — \(described(report)): \(file.summary)\n"
+            out += issueLines(report)
+        }
+        return out
+    }
+
+    /// "Attendance file (ATT), csv, 27 records".
+    private static func described(_ report: ValidationReport) -> String {
+        let kind = report.type.map { "\($0.displayName) file (\($0.code))" } ?? "unrecognised file"
+        let binding = report.binding.map { ", \($0.rawValue)" } ?? ""
+        let records = report.type == nil ? "" : ", \(report.recordCount) record\(report.recordCount == 1 ? "" : "s")"
+        return kind + binding + records
+    }
+
+    /// One line per listed error, and how many more there are.
+    private static func issueLines(_ report: ValidationReport) -> String {
+        var out = ""
+        for issue in report.issues {
+            var place: [String] = []
+            if let line = issue.line {
+                // A quoted value over several lines puts a spreadsheet's row number behind the file's line.
+                let row = issue.row.flatMap { $0 != line ? " (spreadsheet row \($0))" : nil } ?? ""
+                place.append("line \(line)\(row)" + (issue.column.map { ", column \($0)" } ?? ""))
+            }
+            if let field = issue.field { place.append("field \(field)") }
+            let location = place.isEmpty ? "" : place.joined(separator: ", ") + ": "
+            out += "  \(location)\(issue.message) [\(issue.code)]\n"
+        }
+        if report.truncated {
+            out += "  … and \(report.errorCount - report.issues.count) more errors not listed.\n"
         }
         return out
     }

@@ -11,10 +11,14 @@ public struct FieldGuide: Sendable {
     /// Each type's required record fields.
     public var requiredFields: [ExchangeType: Set<String>]
 
+    /// The XML header's fields (every type's that has one), in order, and those required.
+    public static let headerFields = ["senderOrgId", "schoolYear", "recordCount", "createdDateTime", "batchId", "sourceSystem"]
+    public static let requiredHeaderFields: Set<String> = ["senderOrgId", "schoolYear", "recordCount", "createdDateTime"]
+
     /// Every element name of the exchange's XML files: roots, records, the header's and the fields'
     /// (a name a message may repeat; any other came from a value, perhaps a student's).
     public var elementNames: Set<String> {
-        var names: Set<String> = ["Header", "SenderOrgId", "SchoolYear", "RecordCount", "CreatedDateTime", "BatchId", "SourceSystem"]
+        var names: Set<String> = Set(["Header"] + FieldGuide.headerFields.map { $0.prefix(1).uppercased() + $0.dropFirst() })
         for type in ExchangeType.allCases {
             names.insert(type.xmlRootElement)
             names.insert(type.xmlRecordElement)

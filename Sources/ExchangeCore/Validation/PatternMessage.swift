@@ -22,6 +22,12 @@ public enum PatternMessage {
                 + "the zero\(zeros == 1 ? "" : "s").\(expected) Format the column as Text and copy the values again from your student "
                 + "system; do not type the missing digits in by guess."
         }
+        // A recordId in another form is most likely another column's value (a name, a date, a state ID): never
+        // repeated, and the export's column named as the cause.
+        if field.lowercased() == "recordid" {
+            return "\(field) is not in the required form.\(expected) It looks like another column's value: check which column the "
+                + "export writes into \(field), and export the file again."
+        }
         // A run of digits may be a student's state ID put in the wrong field: never repeated.
         let shown = value.map { $0.count >= 9 && $0.utf8.allSatisfy { $0 >= 48 && $0 <= 57 } } == true ? "" : shownValue
         return "\(field) value\(shown) is not in the required form.\(expected)"

@@ -118,11 +118,13 @@ public struct ValidationIssue: Sendable, Equatable, Hashable {
 }
 
 extension ValidationIssue {
-    /// A record's key for its issues, from its `recordId`'s bytes: the value when it looks like an id
-    /// (letters, digits and hyphens, at most 40), nil otherwise (so a misplaced value is never shown).
+    /// A record's key for its issues, from its `recordId`'s bytes: the value when it has a record id's
+    /// form (a UUID: at least 32 hexadecimal digits, with hyphens, at most 40 characters), nil otherwise,
+    /// so a misplaced value (a name, a state ID) is never shown.
     public static func recordKey(from bytes: some Collection<UInt8>) -> String? {
-        guard !bytes.isEmpty, bytes.count <= 40,
-            bytes.allSatisfy({ $0 == UInt8(ascii: "-") || ($0 >= 48 && $0 <= 57) || ($0 | 0x20 >= 97 && $0 | 0x20 <= 122) })
+        guard bytes.count <= 40,
+            bytes.allSatisfy({ $0 == UInt8(ascii: "-") || ($0 >= 48 && $0 <= 57) || ($0 | 0x20 >= 97 && $0 | 0x20 <= 102) }),
+            bytes.count(where: { $0 != UInt8(ascii: "-") }) >= 32
         else { return nil }
         return String(decoding: bytes, as: UTF8.self)
     }

@@ -16,7 +16,10 @@ public struct WaiverOnePerYear: RecordRule {
         let active = requests.filter(\.isActive)
         if record["action"] != "withdraw", requests.contains(where: { $0.id.lowercased() == record["recordId"].lowercased() }) {
             return violation(
-                "recordId", "recordId \(record["recordId"]) was used by an earlier request; give each request a new recordId.")
+                "recordId",
+                "recordId \(record["recordId"]) was used by an earlier request. To change that request, send action amend (or "
+                    + "withdraw) with its id in priorWaiverId and a new recordId; for a new request, give it a new recordId: a UUID "
+                    + "(such as 3f2b8c1e-5d4a-4e6b-9c7d-0a1b2c3d4e5f) from your student system, or from any UUID generator.")
         }
         switch record["action"] {
         case "submit":
