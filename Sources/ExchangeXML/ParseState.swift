@@ -358,7 +358,7 @@ final class ParseState {
             issues.add(
                 ValidationIssue(
                     code: .schemaError,
-                    message: "\(currentField() ?? "An element") holds more than \(ParseState.inWords(limits.maxTextBytes)) "
+                    message: "\(currentField().map { $0.prefix(1).uppercased() + $0.dropFirst() } ?? "An element") holds more than \(ParseState.inWords(limits.maxTextBytes)) "
                         + "characters, where no field of an exchange file holds more than a few hundred, so the file was read no "
                         + "further: most likely its end tag is missing or the export went wrong. Export the file again and send that.",
                     line: currentLine, path: path(), field: currentField()))

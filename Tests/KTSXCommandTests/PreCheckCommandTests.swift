@@ -18,6 +18,13 @@ struct PreCheckCommandTests {
         return (result, reports)
     }
 
+    /// The scenario's world with its ledger made (a first `ktsx run --once` with nothing dropped).
+    static func started(_ root: URL) throws -> ScenarioWorld {
+        let world = try ScenarioWorld(root: root)
+        try world.ktsx(["run", "--once", "--log-level", "warning"], clock: "2026-01-12T11:00:00Z")
+        return world
+    }
+
     /// Every file under the state directory and the drop tree, with its size and modification time (but
     /// SQLite's write-ahead log and its index, which any reader of the ledger may create, empty).
     static func snapshot(_ world: ScenarioWorld) throws -> [String: String] {
@@ -60,8 +67,7 @@ struct PreCheckCommandTests {
     @Test("attendance for students no high school has enrolled yet: judged under the rules, none would be applied")
     func rulesRefuse() throws {
         try withTemporaryDirectory { root in
-            let world = try ScenarioWorld(root: root)
-            try world.ktsx(["run", "--once", "--log-level", "warning"], clock: "2026-01-12T11:00:00Z")
+            let world = try PreCheckCommandTests.started(root)
             let file = ScenarioWorld.scenario.appendingPathComponent("drops/KTSX_ATT_165901_20260112T163000_0001.csv").path
             let (result, reports) = try PreCheckCommandTests.preCheck(world, [file], as: "165901", clock: "2026-01-12T21:30:00Z")
             #expect(result.status == 1, "\(result.standardError)")
@@ -83,8 +89,7 @@ struct PreCheckCommandTests {
     @Test("a file refused at the gate says its records were not checked against the rules")
     func gateFirst() throws {
         try withTemporaryDirectory { root in
-            let world = try ScenarioWorld(root: root)
-            try world.ktsx(["run", "--once", "--log-level", "warning"], clock: "2026-01-12T11:00:00Z")
+            let world = try PreCheckCommandTests.started(root)
             let file = Repository.fixtures.appendingPathComponent("hostile/unknown-header.csv").path
             let result = try runProcess(Repository.ktsx.path, ["validate", "--config", world.config.path, file])
             #expect(result.status == 1)
@@ -96,8 +101,7 @@ struct PreCheckCommandTests {
     @Test("a CSV file names no sender: without --as the pre-check says to name one")
     func csvNeedsSender() throws {
         try withTemporaryDirectory { root in
-            let world = try ScenarioWorld(root: root)
-            try world.ktsx(["run", "--once", "--log-level", "warning"], clock: "2026-01-12T11:00:00Z")
+            let world = try PreCheckCommandTests.started(root)
             let file = ScenarioWorld.scenario.appendingPathComponent("drops/KTSX_ENR_061010_20260112T070000_0001.csv").path
             let result = try runProcess(Repository.ktsx.path, ["validate", "--config", world.config.path, file])
             #expect(result.status == 2)
