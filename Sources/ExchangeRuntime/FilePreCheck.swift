@@ -68,6 +68,7 @@ public struct FilePreCheck: Sendable {
         let retiredYears = passedGate ? Set(try await ledger.retiredYears().map(\.schoolYear)) : []
         var asked = HeldStateRequest()
         var verdicts = RecordVerdicts()
+        var missed = HeldStateRequest()
         // As on arrival: a rule that asked outside its batch is answered once more with the question fetched.
         for _ in 0..<3 where passedGate {
             guard let sender else { break }
@@ -85,9 +86,12 @@ public struct FilePreCheck: Sendable {
                 start = end
             }
             verdicts = judged.verdicts
-            if held.missed.isEmpty { break }
-            asked.formUnion(held.missed)
+            missed = held.missed
+            if missed.isEmpty { break }
+            asked.formUnion(missed)
         }
+        // Still asking after the last round: no verdict rests on an answer that was not read.
+        guard missed.isEmpty else { throw LedgerError(.storage, "\(displayName): the rules asked questions their batches did not fetch") }
         let verdict = FileVerdict(
             report: report, verdicts: verdicts, receiptId: PreCheckedFile.receiptId, senderOrgId: orgId ?? "", recordsSeen: seen,
             maxRecords: maxRecords, judgedAgainOnly: false)

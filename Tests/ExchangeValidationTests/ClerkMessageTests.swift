@@ -296,6 +296,7 @@ struct ClerkMessageTests {
             ([0x1F, 0x8B, 0x08, 0x00] + Array(repeating: 0x41, count: 80), "compressed"),
             (Array("<!DOCTYPE html>\n<html><body>Service unavailable</body></html>\n".utf8), "web page"),
             (Array("<html><body>Service unavailable</body></html>\n".utf8), "web page"),
+            ([0x42, 0x4D, 0x36, 0x10, 0x0E, 0x00, 0x01, 0x02, 0xC8, 0xFE, 0x03] + Array(repeating: 0x41, count: 80), "not a text file"),
             (Array("<?xml version=\"1.0\"?>\n<KtsxEnrollmentFile><Header/></KtsxEnrollmentFile>\n".utf8), "vendor"),
         ]
         for (bytes, words) in cases {

@@ -101,7 +101,16 @@ public struct CSVDocumentValidator {
             let (ascii, hasNUL) = CellValues.classify(record.raw)
             if !ascii, !CellValues.isValidUTF8(record.raw) {
                 stopped = true
-                issues.add(CSVDocumentValidator.notUTF8Issue(line: record.line, row: record.number))
+                // Control bytes beside bytes that are not UTF-8: another program's file, not text saved wrongly.
+                let binary = record.raw.contains { $0 < 0x09 || ($0 > 0x0D && $0 < 0x20) }
+                issues.add(
+                    binary
+                        ? ValidationIssue(
+                            code: .encodingError,
+                            message: "The file is not a text file: its first line holds bytes no text has (it may be a picture, a "
+                                + "workbook or another program's file). Send the CSV or XML file your student system exports.",
+                            line: record.line, row: record.number)
+                        : CSVDocumentValidator.notUTF8Issue(line: record.line, row: record.number))
             } else if hasNUL {
                 stopped = true
                 issues.add(CSVDocumentValidator.nulIssue(line: record.line, row: record.number))
