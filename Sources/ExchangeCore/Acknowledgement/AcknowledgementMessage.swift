@@ -75,10 +75,7 @@ public struct AcknowledgementMessage: Sendable, Equatable {
             return "Accepted: \(Self.records(recordsReceived)).\(onFile)"
         case .acceptedWithErrors:
             let applied = recordsReceived - recordsRejected
-            let shown = rejectedLines.prefix(Self.linesNamed).map(String.init).joined(separator: ", ")
-            let more = rejectedLines.count > Self.linesNamed ? " and \(rejectedLines.count - Self.linesNamed) more" : ""
-            let lines = rejectedLines.isEmpty ? "" : " (line\(rejectedLines.count == 1 ? "" : "s") \(shown)\(more))"
-            let notApplied = "\(recordsRejected) not applied\(lines)"
+            let notApplied = "\(recordsRejected) not applied\(Self.naming(lines: rejectedLines))"
             return "\(applied) of \(Self.records(recordsReceived)) applied; \(notApplied), with \(errors) listed in the error file.\(onFile) "
                 + ResendAdvice.advice(records: refusedRecords, othersApplied: true)
         case .rejected where !rulesChecked:
@@ -112,4 +109,12 @@ public struct AcknowledgementMessage: Sendable, Equatable {
     }
 
     private static func records(_ count: Int) -> String { "\(count) record\(count == 1 ? "" : "s")" }
+
+    /// " (lines 4, 6)", the first `linesNamed` of them and "and N more"; empty for no lines.
+    public static func naming(lines: [Int]) -> String {
+        guard !lines.isEmpty else { return "" }
+        let shown = lines.prefix(linesNamed).map(String.init).joined(separator: ", ")
+        let more = lines.count > linesNamed ? " and \(lines.count - linesNamed) more" : ""
+        return " (line\(lines.count == 1 ? "" : "s") \(shown)\(more))"
+    }
 }

@@ -44,11 +44,8 @@ public struct PreCheckedFile: Sendable, Equatable {
         case .accepted:
             return (received == 1 ? "its one record would be applied" : "all \(received) records would be applied") + onFile
         case .acceptedWithErrors:
-            let shown = rejectedLines.prefix(AcknowledgementMessage.linesNamed).map(String.init).joined(separator: ", ")
-            let more = rejectedLines.count > AcknowledgementMessage.linesNamed ? " and \(rejectedLines.count - AcknowledgementMessage.linesNamed) more" : ""
-            let lines = rejectedLines.isEmpty ? "" : " (line\(rejectedLines.count == 1 ? "" : "s") \(shown)\(more))"
             return "\(received - verdict.recordsRejected) of \(received) records would be applied\(onFile); "
-                + "\(verdict.recordsRejected) would not\(lines), \(errors)"
+                + "\(verdict.recordsRejected) would not\(AcknowledgementMessage.naming(lines: rejectedLines)), \(errors)"
         case .rejected, .duplicate:
             return (received == 1 ? "its one record would not be applied" : "none of its \(received) records would be applied") + ", \(errors)"
         }

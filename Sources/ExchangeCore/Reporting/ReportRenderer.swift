@@ -14,8 +14,8 @@ public enum ReportRenderer {
     public static func json(_ checked: [PreCheckedFile]) -> String {
         json(
             checked.map { file in
-                var report = file.judgedReport
-                if !file.wouldBeAccepted { report.errorCount = max(report.errorCount, 1) }
+                // Every outcome but ACCEPTED comes with errors, so `valid` is "every record would be applied".
+                let report = file.judgedReport
                 let applied = file.verdict.applies ? file.verdict.recordsReceived - file.verdict.recordsRejected : 0
                 return (
                     report,
