@@ -191,44 +191,6 @@ final class ParseState {
 
     private var currentLine: Int { Int(ktsx_xml_current_line(parser)) }
 
-    /// The issue for an element no exchange file has, said once for the file: a known name in other case
-    /// or misspelt is named with its right spelling (removing it would remove a field); any other is to
-    /// be removed from the export. Its made-up name is never given as the field.
-    static func unknownElementIssue(_ issue: ValidationIssue, name: String, known: Set<String>) -> ValidationIssue {
-        var issue = issue
-        let once = "; it is listed once here, at its first place, and every record that carries it needs the same change."
-        let nameLike = name.wholeMatch(of: #/[A-Za-z][A-Za-z0-9_.\-]{0,39}/#) != nil
-        let sameButCase = known.first { $0.lowercased() == name.lowercased() }
-        let near = nameLike && name.count >= 4
-            ? known.filter { editDistance($0, name) <= 2 }.min { editDistance($0, name) < editDistance($1, name) } : nil
-        if let right = sameButCase ?? near {
-            issue.field = right.prefix(1).lowercased() + right.dropFirst()
-            issue.message = "\(name) is not an element of the exchange format: it is written \(right)"
-                + (sameButCase != nil ? " (element names are case-sensitive)" : "") + ". Correct the name in the export (in its "
-                + "settings, or ask its vendor) and send the file again" + once
-        } else {
-            issue.field = nil
-            issue.message = "\(nameLike ? name : "This element") is not an element of the exchange format. Remove it from the export (in "
-                + "its settings, or ask its vendor) and send the file again" + once
-        }
-        return issue
-    }
-
-    /// The number of single-character insertions, deletions and substitutions between two names.
-    static func editDistance(_ a: String, _ b: String) -> Int {
-        let (a, b) = (Array(a.lowercased()), Array(b.lowercased()))
-        guard !a.isEmpty, !b.isEmpty else { return max(a.count, b.count) }
-        var previous = Array(0...b.count)
-        for i in 1...a.count {
-            var current = [i] + Array(repeating: 0, count: b.count)
-            for j in 1...b.count {
-                current[j] = min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1))
-            }
-            previous = current
-        }
-        return previous[b.count]
-    }
-
     /// A limit in words: "1 million", "64 thousand".
     static func inWords(_ count: Int) -> String {
         count >= 1_000_000 ? "\(count / 1_000_000) million" : count >= 1_000 ? "\(count / 1_000) thousand" : "\(count)"
@@ -449,14 +411,11 @@ final class ParseState {
             let line = stack.last?.line ?? (error.line > 0 ? Int(error.line) : currentLine)
             var issue = SchemaMessage.issue(code: Int(error.code), raw: raw, line: line, path: path(), type: type, guide: fieldGuide)
             if issue.field != "recordId" { issue.recordKey = currentRecordKey }
-            // An element no exchange file has comes in every record its export writes: said once, as what it is.
-            if issue.code == .unexpectedElement, raw.contains("This element is not expected"), raw.hasPrefix("Element '"),
-                let qualified = raw.dropFirst("Element '".count).split(separator: "'", maxSplits: 1).first.map(String.init),
-                case let name = qualified.hasPrefix("{\(ktsxNamespace)}") ? String(qualified.dropFirst(ktsxNamespace.count + 2)) : qualified,
-                !fieldGuide.elementNames.contains(name)
+            // An element no exchange file has comes in every record its export writes: said once.
+            if let name = SchemaMessage.unknownElement(code: Int(error.code), raw: raw, guide: fieldGuide),
+                !unknownElementsReported.insert(name).inserted
             {
-                guard unknownElementsReported.insert(name).inserted else { return }
-                issue = ParseState.unknownElementIssue(issue, name: name, known: fieldGuide.elementNames)
+                return
             }
             // libxml2 follows a facet error with a second, vaguer "not a valid value" error for the same
             // value; one is enough for a clerk.

@@ -10,16 +10,68 @@ enum SchemaMessage {
     static let duplicateRecordId = "RecordId repeats an earlier record's RecordId in this file. If it is the same record copied, remove "
         + "the copy; if not, give this record its own RecordId."
 
+    /// The element libxml2's message `raw` is about (without the exchange's namespace), and the rest of it.
+    private static func split(_ raw: String) -> (element: String?, text: String) {
+        let text = raw.replacingOccurrences(of: namespacePrefix, with: "")
+        guard text.hasPrefix("Element '"), let end = text.dropFirst(9).firstIndex(of: "'") else { return (nil, text) }
+        return (
+            String(text[text.index(text.startIndex, offsetBy: 9)..<end]),
+            String(text[text.index(after: end)...]).dropPrefix(":").trimmingCharacters(in: .whitespaces)
+        )
+    }
+
+    /// The element that schema error `code` with message `raw` finds where the exchange format has no
+    /// element of that name (an export's own field, or a misspelt one), if it is that error.
+    static func unknownElement(code: Int, raw: String, guide: FieldGuide) -> String? {
+        let (element, text) = split(raw)
+        guard code == 1871, text.hasPrefix("This element is not expected"), let element, !guide.elementNames.contains(element) else {
+            return nil
+        }
+        return element
+    }
+
+    /// The issue for an element no exchange file has, said once for the file: a known name in other case
+    /// or misspelt is named with its right spelling (removing it would remove a field); any other is to
+    /// be removed from the export. Its made-up name is never given as the field.
+    private static func unknownElementIssue(name: String, known: Set<String>, line: Int, path: String?) -> ValidationIssue {
+        var issue = ValidationIssue(code: .unexpectedElement, message: "", line: line, path: path)
+        let once = "; it is listed once here, at its first place, and every record that carries it needs the same change."
+        let nameLike = name.wholeMatch(of: #/[A-Za-z][A-Za-z0-9_.\-]{0,39}/#) != nil
+        let sameButCase = known.first { $0.lowercased() == name.lowercased() }
+        let near = nameLike && name.count >= 4
+            ? known.filter { editDistance($0, name) <= 2 }.min { editDistance($0, name) < editDistance($1, name) } : nil
+        if let right = sameButCase ?? near {
+            issue.field = right.prefix(1).lowercased() + right.dropFirst()
+            issue.message = "\(name) is not an element of the exchange format: it is written \(right)"
+                + (sameButCase != nil ? " (element names are case-sensitive)" : "") + ". Correct the name in the export (in its "
+                + "settings, or ask its vendor) and send the file again" + once
+        } else {
+            issue.message = "\(nameLike ? name : "This element") is not an element of the exchange format. Remove it from the export (in "
+                + "its settings, or ask its vendor) and send the file again" + once
+        }
+        return issue
+    }
+
+    /// The number of single-character insertions, deletions and substitutions between two names.
+    private static func editDistance(_ a: String, _ b: String) -> Int {
+        let (a, b) = (Array(a.lowercased()), Array(b.lowercased()))
+        guard !a.isEmpty, !b.isEmpty else { return max(a.count, b.count) }
+        var previous = Array(0...b.count)
+        for i in 1...a.count {
+            var current = [i] + Array(repeating: 0, count: b.count)
+            for j in 1...b.count {
+                current[j] = min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1))
+            }
+            previous = current
+        }
+        return previous[b.count]
+    }
+
     /// The issue for libxml2 schema-validity error `code` with message `raw`, in a file of `type`.
     static func issue(code: Int, raw: String, line: Int, path: String?, type: ExchangeType?, guide: FieldGuide) -> ValidationIssue {
         let studentDataFields = guide.studentDataFields
         let formatHints = guide.formatHints
-        var text = raw.replacingOccurrences(of: namespacePrefix, with: "")
-        var element: String?
-        if text.hasPrefix("Element '"), let end = text.dropFirst(9).firstIndex(of: "'") {
-            element = String(text[text.index(text.startIndex, offsetBy: 9)..<end])
-            text = String(text[text.index(after: end)...]).dropPrefix(":").trimmingCharacters(in: .whitespaces)
-        }
+        let (element, text) = split(raw)
         let field = element.map(lowerCamel)
         let hideValue = field.map(studentDataFields.contains) ?? false
         let name = element ?? "The element"
@@ -102,6 +154,8 @@ enum SchemaMessage {
                 code: .unexpectedElement,
                 message: "\(name) holds text where only elements are allowed; remove the stray text.",
                 line: line, path: path, field: element.map(lowerCamel))
+        case 1871 where unknownElement(code: code, raw: raw, guide: guide) != nil:  // an element the format does not have
+            return unknownElementIssue(name: element ?? "", known: guide.elementNames, line: line, path: path)
         case 1871:  // element content
             // In the header, or in a record (or, for a missing child, the header or record itself).
             let inHeader = path.map { $0.range(of: #"/Header(\[[0-9]+\])?(/|$)"#, options: .regularExpression) != nil } ?? false
