@@ -91,7 +91,7 @@ let package = Package(
         .target(
             name: "ExchangeWeb",
             dependencies: [
-                "ExchangeCore", "ExchangeRules", "ExchangeRuntime",
+                "ExchangeCore", "ExchangeRules", "ExchangeRuntime", "ExchangeSchemas", "ExchangeValidation",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -151,7 +151,7 @@ let package = Package(
         .testTarget(
             name: "ExchangeWebTests",
             dependencies: [
-                "ExchangeWeb", "ExchangeRuntime", "ExchangeRules", "ExchangeCore", "ExchangeTesting",
+                "ExchangeWeb", "ExchangeRuntime", "ExchangeRules", "ExchangeCore", "ExchangeSchemas", "ExchangeValidation", "ExchangeTesting",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "HummingbirdBcrypt", package: "hummingbird-auth"),
                 .product(name: "Logging", package: "swift-log"),

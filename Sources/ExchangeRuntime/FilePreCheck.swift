@@ -48,16 +48,47 @@ public struct FilePreCheck: Sendable {
     /// - Throws: `FileReadError` when the file cannot be read, `UnknownSender`, `LedgerError` when the
     ///   ledger cannot be read.
     public func check(path: String, displayName: String, senderOrgId: String?, at now: Timestamp) async throws -> PreCheckedFile {
+        try await check(displayName: displayName, senderOrgId: senderOrgId, at: now) { validator, onRecord, stopReading throws(FileReadError) in
+            try validator.validate(
+                path: path, displayName: displayName, capturing: RecordFiles.partnerFieldNames, onRecord: onRecord, stopReading: stopReading)
+        }
+    }
+
+    /// Judges `bytes` (a file uploaded to the review site, say, kept in memory only) as `check(path:…)`
+    /// judges a file.
+    public func check(bytes: [UInt8], displayName: String, senderOrgId: String?, at now: Timestamp) async throws -> PreCheckedFile {
+        try await check(displayName: displayName, senderOrgId: senderOrgId, at: now) { validator, onRecord, stopReading throws(FileReadError) in
+            var offset = 0
+            return try bytes.withUnsafeBytes { all in
+                Result { () throws(FileReadError) in
+                    try validator.validate(
+                        reading: { buffer in
+                            let count = min(buffer.count, all.count - offset)
+                            buffer.copyMemory(from: UnsafeRawBufferPointer(rebasing: all[offset..<(offset + count)]))
+                            offset += count
+                            return count
+                        }, rewind: { offset = 0 }, displayName: displayName, capturing: RecordFiles.partnerFieldNames, onRecord: onRecord,
+                        stopReading: stopReading)
+                }
+            }.get()
+        }
+    }
+
+    /// Judges the file `validate` reads (handing each record to its handler, and asking whether to stop).
+    private func check(
+        displayName: String, senderOrgId: String?, at now: Timestamp,
+        validate: @escaping @Sendable (FileValidator, @escaping RecordFactsHandler, @escaping () -> Bool) throws(FileReadError) -> ValidationReport
+    ) async throws -> PreCheckedFile {
         let (validator, maxRecords) = (self.validator, self.maxRecords)
         let (report, records, seen) = try await BlockingWork.run { () throws -> (ValidationReport, [RecordFacts], Int) in
             var records: [RecordFacts] = []
             var seen = 0
-            let report = try validator.validate(
-                path: path, displayName: displayName, capturing: RecordFiles.partnerFieldNames,
-                onRecord: { record in
+            let report = try validate(
+                validator,
+                { record in
                     seen += 1
                     if seen <= maxRecords { records.append(record) }
-                }, stopReading: { seen > maxRecords })
+                }, { seen > maxRecords })
             return (report, records, seen)
         }
         // A file refused at the gate is answered without a sender, if none is known.

@@ -37,6 +37,12 @@ public enum SchemaCatalog {
     /// What messages need to know about every field: student data, expected forms.
     public static let fieldGuide = FieldGuide(schemas: tableSchemas)
 
+    /// What an error or rule code means and what to do about it, as the specification's tables say
+    /// (Schemas/README.md, "Error codes" and "Rule codes"); nil for a code they do not list.
+    public static func help(forCode code: String) -> (meaning: String, whatToDo: String)? {
+        EmbeddedSchemas.codeHelp[code]
+    }
+
     /// Every field, in any type, whose values are student data and must never be echoed.
     public static var studentDataFields: Set<String> { fieldGuide.studentDataFields }
 }

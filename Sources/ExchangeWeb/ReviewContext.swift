@@ -1,13 +1,16 @@
 import Hummingbird
 import HummingbirdAuth
 
-/// What a logged-in support person's session holds: who, and the token every form that changes
-/// something must carry (CSRF protection).
-public struct SupportSession: Codable, Sendable, Equatable {
+/// What a logged-in person's session holds: who, whose pages they may see, and the token every form
+/// that changes something must carry (CSRF protection).
+public struct SiteSession: Codable, Sendable, Equatable {
     /// The user name.
     public var user: String
     /// The session's form token.
     public var csrf: String
+    /// A participant's clerk: its organisation, whose pages alone it may see. Nil for support, who sees
+    /// every page.
+    public var orgId: String? = nil
 }
 
 /// The request context of the review page: the core context, the session and who is asking.
@@ -15,7 +18,7 @@ public struct ReviewContext: SessionRequestContext, RequestContext {
     /// Hummingbird's per-request storage.
     public var coreContext: CoreRequestContextStorage
     /// The session, loaded by the session middleware.
-    public let sessions: SessionContext<SupportSession>
+    public let sessions: SessionContext<SiteSession>
     /// The client's address (its IP, without the port), when the connection has one: logins are limited
     /// per client.
     public let client: String

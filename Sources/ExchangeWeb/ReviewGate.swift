@@ -62,18 +62,48 @@ struct ReviewGate: RouterMiddleware {
             let next = request.uri.path + (request.uri.query.map { "?\($0)" } ?? "")
             return .redirect(to: "/login?next=\(ReviewGate.percentEncoded(next))")
         }
+        // A clerk has its organisation's pages (under /my) and nothing else; support has every page but
+        // those, which belong to an organisation (support sees them under /participants/ORGID). A page
+        // one may not open is not found, as if it did not exist.
+        let path = request.uri.path
+        guard path == "/" || path == "/logout" || (session.orgId != nil) == ReviewGate.isOrganisationPath(path) else {
+            return ReviewGate.notFound()
+        }
         guard changes else { return try await next(request, context) }
         var request = request
-        let body = try await request.collectBody(upTo: ReviewGate.maxFormBytes)
-        let form = try? URLEncodedFormDecoder().decode(TokenField.self, from: String(buffer: body))
-        guard let token = form?.csrf, ReviewGate.constantTimeEqual(token, session.csrf) else {
+        let limit = ReviewGate.isUploadPath(path) ? FileUpload.maxBytes + ReviewGate.maxFormBytes : ReviewGate.maxFormBytes
+        let body = try await request.collectBody(upTo: limit)
+        guard let token = ReviewGate.formToken(in: body, contentType: request.headers[.contentType] ?? ""),
+            ReviewGate.constantTimeEqual(token, session.csrf)
+        else {
             return ReviewGate.refusal("The page was out of date. Go back, reload it and try again.")
         }
         return try await next(request, context)
     }
 
+    /// Whether `path` is one of a clerk's own pages: `/my` and below.
+    static func isOrganisationPath(_ path: String) -> Bool { path == "/my" || path.hasPrefix("/my/") }
+
+    /// Whether `path` takes a file upload (a pre-check), whose body may be as large as `FileUpload.maxBytes`.
+    static func isUploadPath(_ path: String) -> Bool { path.hasSuffix("/check") }
+
     private struct TokenField: Decodable {
         var csrf: String?
+    }
+
+    /// The form token a form body carries: its `csrf` field, URL-encoded or in a multipart form.
+    static func formToken(in body: ByteBuffer, contentType: String) -> String? {
+        if let boundary = MultipartForm.boundary(contentType: contentType) {
+            return MultipartForm(body: Array(buffer: body), boundary: boundary)?.value("csrf")
+        }
+        return (try? URLEncodedFormDecoder().decode(TokenField.self, from: String(buffer: body)))?.csrf
+    }
+
+    /// The answer for a page that is not there, or not one's to see (no student data).
+    static func notFound() -> Response {
+        let html = "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Not found</title></head><body><p>There is no such page.</p><p><a href=\"/\">Home</a></p></body></html>"
+        return Response(
+            status: .notFound, headers: [.contentType: "text/html; charset=utf-8"], body: .init(byteBuffer: ByteBuffer(string: html)))
     }
 
     /// A 403 page that says why (no student data).

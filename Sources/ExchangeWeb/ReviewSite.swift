@@ -1,6 +1,7 @@
 import ExchangeCore
 import ExchangeRules
 import ExchangeRuntime
+import ExchangeSchemas
 import Foundation
 import Hummingbird
 import HummingbirdAuth
@@ -11,23 +12,32 @@ import Prometheus
 import ServiceLifecycle
 import Synchronization
 
-/// The review page served by `ktsx run`: support searches submissions, opens a rejection with each error
-/// beside the offending row, sees pending pickups and quiet centers, and decides waivers. Every page
-/// needs a login (`support-users.csv`); `/healthz` and `/metrics` carry no student data and are open.
-/// Server-rendered from Mustache templates; no JavaScript.
+/// The review site served by `ktsx run`: support searches submissions, opens a rejection with each error
+/// beside the offending row, sees pending pickups and quiet centers, and decides waivers; a participant's
+/// clerks see their own organisation's pages (`OrganisationPages.swift`). Every page needs a login
+/// (`support-users.csv`, `participant-users.csv`); `/healthz` and `/metrics` carry no student data and
+/// are open. Server-rendered from Mustache templates; no JavaScript.
 public struct ReviewSite: Sendable {
     let desk: SupportDesk
     let jobs: JobRunner
     let users: SupportUsers
+    /// The participants' clerks.
+    let clerks: ParticipantUsers
+    /// Judges a file uploaded to "check a file before sending"; nil: that page says it is not available.
+    let checkFile: UploadedFileCheck?
     /// Why nobody can log in (the support users' file has problems), when that is so: the exchange goes on,
     /// logins are refused and `/healthz` says why.
     let loginProblem: String?
     let metrics: PrometheusCollectorRegistry
     let library: MustacheLibrary
-    let throttle = LoginThrottle()
+    let throttle = AttemptThrottle()
     /// The counts `/healthz` and `/metrics` show.
     let backlog: BacklogCache
-    let passwordChecks = PasswordCheckQueue()
+    let passwordChecks = ClientSlots()
+    /// Pre-checks per organisation.
+    let checkThrottle = AttemptThrottle(limit: FileUpload.checksPerWindow, window: FileUpload.window)
+    /// Pre-checks running: one per client, two in all (each takes a core while it runs).
+    let fileChecks = ClientSlots(limit: 2, perClient: 1)
     let logger: Logger
     /// How long a login lasts.
     static let sessionLifetime: Duration = .seconds(8 * 3600)
@@ -41,14 +51,18 @@ public struct ReviewSite: Sendable {
     ///   - jobs: Runs the waiver decisions made on the page.
     ///   - metrics: The registry `/metrics` shows.
     ///   - loginProblem: Why the support users could not be read, if they could not: every login is refused.
+    ///   - clerks: The participants' clerks (`participant-users.csv`).
+    ///   - checkFile: Judges uploads to the participants' "check a file before sending".
     public init(
-        desk: SupportDesk, jobs: JobRunner, users: SupportUsers, loginProblem: String? = nil, metrics: PrometheusCollectorRegistry,
-        logger: Logger
+        desk: SupportDesk, jobs: JobRunner, users: SupportUsers, loginProblem: String? = nil, clerks: ParticipantUsers = ParticipantUsers(),
+        checkFile: UploadedFileCheck? = nil, metrics: PrometheusCollectorRegistry, logger: Logger
     ) throws {
         self.desk = desk
         backlog = BacklogCache(desk: desk)
         self.jobs = jobs
         self.users = loginProblem == nil ? users : SupportUsers(hashes: [:])
+        self.clerks = loginProblem == nil ? clerks : ParticipantUsers()
+        self.checkFile = checkFile
         self.loginProblem = loginProblem
         self.metrics = metrics
         self.logger = logger
@@ -109,7 +123,7 @@ public struct ReviewSite: Sendable {
             context.sessions.clearSession()
             return Response.redirect(to: "/login")
         }
-        get("/") { _, _ in Response.redirect(to: "/submissions") }
+        get("/") { _, context in Response.redirect(to: context.sessions.session?.orgId == nil ? "/submissions" : "/my") }
         get("/submissions") { request, context in try await self.submissions(request: request, context: context) }
         get("/receipts/{id}") { _, context in try await self.receipt(context: context) }
         get("/deliveries") { _, context in try await self.deliveries(context: context) }
@@ -118,19 +132,20 @@ public struct ReviewSite: Sendable {
         get("/waivers/{id}") { _, context in try await self.waiver(context: context, error: nil) }
         router.post("/waivers/{id}/decision") { request, context in try await self.decide(request: request, context: context) }
         get("/status") { _, context in try await self.status(context: context) }
+        addOrganisationPages(to: router, get: get)
         return router
     }
 
     // MARK: Rendering
 
-    private func html(_ text: String, status: HTTPResponse.Status = .ok, headers: HTTPFields = [:]) -> Response {
+    func html(_ text: String, status: HTTPResponse.Status = .ok, headers: HTTPFields = [:]) -> Response {
         var headers = headers
         headers[.contentType] = "text/html; charset=utf-8"
         return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(string: text)))
     }
 
     /// A page of the layout: the template with `values`, the user, the form token and the active tab.
-    private func page(
+    func page(
         _ template: String, title: String, context: ReviewContext, tab: String? = nil, values: [String: Any] = [:],
         status: HTTPResponse.Status = .ok
     ) -> Response {
@@ -139,12 +154,13 @@ public struct ReviewSite: Sendable {
         if let session = context.sessions.session {
             values["user"] = session.user
             values["csrf"] = session.csrf
+            values["clerk"] = session.orgId != nil
         }
         if let tab { values["nav" + tab] = true }
         return html(library.render(VisibleText.values(values), withTemplate: template) ?? "", status: status)
     }
 
-    private func message(_ text: String, context: ReviewContext, status: HTTPResponse.Status, back: String? = nil) -> Response {
+    func message(_ text: String, context: ReviewContext, status: HTTPResponse.Status, back: String? = nil) -> Response {
         var values: [String: Any] = ["message": text]
         values["back"] = back
         return page("message", title: "Not possible", context: context, values: values, status: status)
@@ -214,11 +230,11 @@ public struct ReviewSite: Sendable {
     /// Only a path of this site is a place to return to after login: `/` then letters, digits and URL
     /// punctuation only (no space, tab or other control character, which browsers drop from a location,
     /// no backslash), never `//`.
-    static func safeNext(_ next: String?) -> String {
+    static func safeNext(_ next: String?, home: String = "/submissions") -> String {
         let allowed = CharacterSet.alphanumerics.union(CharacterSet(charactersIn: "/-._~?=&%+:,;@"))
         guard let next, next.hasPrefix("/"), !next.hasPrefix("//"), next.utf8.count <= 512,
             next.unicodeScalars.allSatisfy({ $0.isASCII && allowed.contains($0) }), !next.hasPrefix("/login")
-        else { return "/submissions" }
+        else { return home }
         return next
     }
 
@@ -265,21 +281,37 @@ public struct ReviewSite: Sendable {
             return loginPage(
                 request: request, error: "Too many failed logins for this user name. Wait 15 minutes and try again.", status: .tooManyRequests)
         }
-        guard await verify(user: user, password: form.password ?? "") else {
+        guard let session = await verify(user: user, password: form.password ?? "") else {
             logger.notice("review page: failed login")
             return loginPage(request: request, error: "Wrong user name or password.", status: .unauthorized)
         }
         throttle.succeeded(user, attempt: attempt)
-        context.sessions.createSession(SupportSession(user: user, csrf: ReviewSite.randomToken()), expiresIn: ReviewSite.sessionLifetime)
+        context.sessions.createSession(session, expiresIn: ReviewSite.sessionLifetime)
         logger.info("review page: login", metadata: ["exchange.user": "\(user)"])
-        return .redirect(to: ReviewSite.safeNext(form.next))
+        // A clerk goes to its own pages: a place to return to elsewhere is not its to see.
+        guard session.orgId != nil else { return .redirect(to: ReviewSite.safeNext(form.next)) }
+        let next = ReviewSite.safeNext(form.next, home: "/my")
+        return .redirect(to: ReviewGate.isOrganisationPath(String(next.prefix { $0 != "?" })) ? next : "/my")
     }
 
     /// Checks a password on one thread of its own: bcrypt takes a quarter of a second by design, and a
-    /// flood of logins must queue there rather than take the cores the exchange works on.
-    private func verify(user: String, password: String) async -> Bool {
-        await withCheckedContinuation { continuation in
-            ReviewSite.passwordChecks.async { continuation.resume(returning: users.verify(user: user, password: password)) }
+    /// flood of logins must queue there rather than take the cores the exchange works on. The session of
+    /// the support person or clerk when the password is right; one bcrypt check whoever the name is.
+    private func verify(user: String, password: String) async -> SiteSession? {
+        let (users, clerks) = (self.users, self.clerks)
+        return await withCheckedContinuation { continuation in
+            ReviewSite.passwordChecks.async {
+                let session: SiteSession?
+                if users.contains(user) {
+                    session = users.verify(user: user, password: password) ? SiteSession(user: user, csrf: ReviewSite.randomToken()) : nil
+                } else {
+                    let clerk = clerks.account(user)
+                    session =
+                        SupportUsers.verify(password, hash: clerk?.hash)
+                        ? clerk.map { SiteSession(user: user, csrf: ReviewSite.randomToken(), orgId: $0.orgId) } : nil
+                }
+                continuation.resume(returning: session)
+            }
         }
     }
 
@@ -318,11 +350,49 @@ public struct ReviewSite: Sendable {
 
     /// Reads the lines of an original a page shows, one original at a time on a thread of its own (not the
     /// pool the site and the exchange answer on): a page of a large file does not hold up `/healthz`.
-    private func readOriginal(of receipt: Receipt, wanted: [Int]) async -> OriginalLines? {
-        let desk = self.desk
-        return await withCheckedContinuation { continuation in
-            ReviewSite.originalReads.async { continuation.resume(returning: desk.originalLines(of: receipt, wanted: wanted)) }
+    func onOriginalsThread(_ read: @escaping @Sendable () -> OriginalLines?) async -> OriginalLines? {
+        await withCheckedContinuation { continuation in
+            ReviewSite.originalReads.async { continuation.resume(returning: read()) }
         }
+    }
+
+    /// The values of the `errorRows` partial: each error beside the row of the original it concerns, the
+    /// file's own errors, and what each code means and what to do (from the specification).
+    /// - Parameter original: Reads the lines wanted of the original (nil: not kept).
+    func errorTable(issues: [ValidationIssue], binding: Binding?, errorCount: Int, original read: ([Int]) async -> OriginalLines?)
+        async -> [String: Any]
+    {
+        guard !issues.isEmpty else { return [:] }
+        let wanted = ErrorRows.lines(for: issues, binding: binding)
+        let original = wanted.isEmpty ? OriginalLines(lines: [:], linesRead: 0) : await read(wanted)
+        let table = ErrorRows(issues: issues, original: original, binding: binding)
+        var values: [String: Any] = ["hasErrors": true]
+        values["fileIssues"] = table.fileIssues.map(SupportViews.issue)
+        values["hasFileIssues"] = !table.fileIssues.isEmpty
+        values["rows"] = table.rows.map { row -> [String: Any] in
+            var view: [String: Any] = [
+                "number": row.number, "issues": row.issues.map(SupportViews.issue), "offending": !row.issues.isEmpty, "gap": row.gapBefore,
+            ]
+            view["text"] = row.text
+            if row.text == nil { view["missing"] = true }
+            if let cells = row.cells {
+                view["hasCells"] = true
+                view["cells"] = cells.enumerated().map { index, cell -> [String: Any] in
+                    ["name": cell.name, "value": cell.value, "faulty": cell.faulty, "last": index == cells.count - 1]
+                }
+            }
+            return view
+        }
+        if original == nil, !wanted.isEmpty { values["originalMissing"] = true }
+        if errorCount > issues.count { values["moreErrors"] = ["shown": issues.count, "total": errorCount] }
+        var seen = Set<String>()
+        let help = issues.map(\.code.rawValue).filter { seen.insert($0).inserted }.compactMap { code -> [String: Any]? in
+            guard let help = SchemaCatalog.help(forCode: code) else { return nil }
+            return ["code": code, "meaning": help.meaning, "whatToDo": help.whatToDo]
+        }
+        values["codeHelp"] = help
+        values["hasCodeHelp"] = !help.isEmpty
+        return values
     }
 
     private static let originalReads = DispatchQueue(label: "ktsx.review.original-reads")
@@ -337,32 +407,11 @@ public struct ReviewSite: Sendable {
         }
         let reference = desk.referenceData
         var values: [String: Any] = ["receipt": SupportViews.story(story, reference: reference)]
-        if !story.issues.isEmpty {
-            let wanted = ErrorRows.lines(for: story.issues, binding: story.receipt.binding)
-            let original = wanted.isEmpty ? OriginalLines(lines: [:], linesRead: 0) : await readOriginal(of: story.receipt, wanted: wanted)
-            let table = ErrorRows(issues: story.issues, original: original, binding: story.receipt.binding)
-            values["hasErrors"] = true
-            values["fileIssues"] = table.fileIssues.map(SupportViews.issue)
-            values["hasFileIssues"] = !table.fileIssues.isEmpty
-            values["rows"] = table.rows.map { row -> [String: Any] in
-                var view: [String: Any] = [
-                    "number": row.number, "issues": row.issues.map(SupportViews.issue), "offending": !row.issues.isEmpty, "gap": row.gapBefore,
-                ]
-                view["text"] = row.text
-                if row.text == nil { view["missing"] = true }
-                if let cells = row.cells {
-                    view["hasCells"] = true
-                    view["cells"] = cells.enumerated().map { index, cell -> [String: Any] in
-                        ["name": cell.name, "value": cell.value, "faulty": cell.faulty, "last": index == cells.count - 1]
-                    }
-                }
-                return view
-            }
-            if original == nil, !wanted.isEmpty { values["originalMissing"] = true }
-            if story.receipt.errorCount > story.issues.count {
-                values["moreErrors"] = ["shown": story.issues.count, "total": story.receipt.errorCount]
-            }
+        let desk = self.desk
+        let table = await errorTable(issues: story.issues, binding: story.receipt.binding, errorCount: story.receipt.errorCount) { wanted in
+            await self.onOriginalsThread { desk.originalLines(of: story.receipt, wanted: wanted) }
         }
+        values.merge(table) { $1 }
         return page("receipt", title: "\(story.receipt.originalName)", context: context, tab: "Submissions", values: values)
     }
 
@@ -449,81 +498,6 @@ struct ReviewService<App: ApplicationProtocol>: Service {
             logger.error(
                 "the review page is not served", metadata: ["exchange.address": "\(address)", "exchange.error": "\(error)"])
             try? await gracefulShutdown()
-        }
-    }
-}
-
-/// The password checks waiting or running (bcrypt, one at a time, first come first served, on a thread of
-/// its own): at most `limit` in all and `perClient` from one client address; a login beyond that is
-/// answered 503 at once. With one check per client, a flood from one address holds one place, so a real
-/// login from another waits for at most the one check before it.
-final class PasswordCheckQueue: Sendable {
-    let limit: Int
-    let perClient: Int
-    private let waiting = Mutex<(total: Int, byClient: [String: Int])>((0, [:]))
-
-    init(limit: Int = 8, perClient: Int = 1) {
-        self.limit = limit
-        self.perClient = perClient
-    }
-
-    /// Takes a place for a check from `client`; false when the queue or the client's share is full.
-    func enter(client: String) -> Bool {
-        waiting.withLock { state in
-            guard state.total < limit, state.byClient[client, default: 0] < perClient else { return false }
-            state.total += 1
-            state.byClient[client, default: 0] += 1
-            return true
-        }
-    }
-
-    /// Gives the place back.
-    func leave(client: String) {
-        waiting.withLock { state in
-            state.total -= 1
-            let left = state.byClient[client, default: 1] - 1
-            state.byClient[client] = left > 0 ? left : nil
-        }
-    }
-}
-
-/// Login attempts per user name: after `limit` failures within `window`, the name is refused until the
-/// oldest of them is older than the window (a guessing attack slows to a crawl; the person waits 15
-/// minutes at most). An attempt counts as a failure from the moment it is let through, before its
-/// password is checked, and is forgiven only when the password was right: concurrent attempts cannot
-/// slip past the limit while their checks are queued.
-final class LoginThrottle: Sendable {
-    let limit: Int
-    let window: Duration
-    private let attempts = Mutex<[String: [ContinuousClock.Instant]]>([:])
-
-    init(limit: Int = 5, window: Duration = .seconds(15 * 60)) {
-        self.limit = limit
-        self.window = window
-    }
-
-    /// Lets an attempt for `user` through and counts it, in one step; nil when the name has used its
-    /// attempts. Pass the returned instant to `succeeded` if the password was right.
-    func attempt(_ user: String, at now: ContinuousClock.Instant = .now) -> ContinuousClock.Instant? {
-        attempts.withLock { table -> ContinuousClock.Instant? in
-            // Names that were never users still cost memory: keep the table small.
-            if table.count > 10_000 { table = table.filter { !$0.value.isEmpty && now - $0.value.last! < window } }
-            let recent = (table[user] ?? []).filter { now - $0 < window }
-            guard recent.count < limit else {
-                table[user] = recent
-                return nil
-            }
-            table[user] = recent + [now]
-            return now
-        }
-    }
-
-    /// Forgives the attempt made at `instant`: its password was right.
-    func succeeded(_ user: String, attempt instant: ContinuousClock.Instant) {
-        attempts.withLock { table in
-            guard var recent = table[user], let index = recent.firstIndex(of: instant) else { return }
-            recent.remove(at: index)
-            table[user] = recent.isEmpty ? nil : recent
         }
     }
 }

@@ -28,7 +28,7 @@ public struct SupportUsers: Sendable {
         var hashes: [String: String] = [:]
         for row in table.rows {
             let name = row["username"], hash = row["passwordHash"]
-            if name.isEmpty || name.count > 64 || !name.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || "._@-".contains($0)) }) {
+            if !isUserName(name) {
                 errors.append(ConfigurationError(file: file, line: row.line, reason: "username must be 1 to 64 letters, digits or . _ @ -"))
             } else if hashes[name] != nil {
                 errors.append(ConfigurationError(file: file, line: row.line, reason: "user \(name) is listed twice"))
@@ -54,11 +54,24 @@ public struct SupportUsers: Sendable {
 
     /// Whether `password` is `user`'s. An unknown user costs the same time as a known one.
     public func verify(user: String, password: String) -> Bool {
-        guard let hash = hashes[user] else {
+        SupportUsers.verify(password, hash: hashes[user])
+    }
+
+    /// Whether the user is listed.
+    func contains(_ user: String) -> Bool { hashes[user] != nil }
+
+    /// Whether `password` matches `hash`; with no hash, a decoy is checked (same time) and the answer is no.
+    static func verify(_ password: String, hash: String?) -> Bool {
+        guard let hash else {
             _ = Bcrypt.verify(password, hash: SupportUsers.decoy)
             return false
         }
         return Bcrypt.verify(password, hash: hash)
+    }
+
+    /// 1 to 64 ASCII letters, digits or `. _ @ -`.
+    static func isUserName(_ name: String) -> Bool {
+        !name.isEmpty && name.count <= 64 && name.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || "._@-".contains($0)) }
     }
 
     /// A bcrypt hash of a password nobody has, checked for unknown users so that timing does not tell

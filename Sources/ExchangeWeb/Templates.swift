@@ -3,7 +3,9 @@
 enum Templates {
     static let all: [String: String] = [
         "layout": layout, "login": login, "submissions": submissions, "receipt": receipt, "deliveries": deliveries,
-        "quiet": quiet, "waivers": waivers, "waiver": waiver, "status": status, "message": message,
+        "quiet": quiet, "waivers": waivers, "waiver": waiver, "status": status, "message": message, "errorRows": errorRows,
+        "organisationHome": organisationHome, "organisationSubmissions": organisationSubmissions,
+        "organisationReceipt": organisationReceipt, "organisationOutbound": organisationOutbound, "organisationCheck": organisationCheck,
     ]
 
     static let layout = """
@@ -19,6 +21,16 @@ enum Templates {
         <header>
           <strong>KTS Exchange</strong>
           {{#user}}
+          {{#organisation}}
+          <nav>
+            <a href="{{base}}"{{#navHome}} aria-current="page"{{/navHome}}>Home</a>
+            <a href="{{base}}/submissions"{{#navSubmissions}} aria-current="page"{{/navSubmissions}}>Files sent</a>
+            <a href="{{base}}/outbound"{{#navOutbound}} aria-current="page"{{/navOutbound}}>Outbound</a>
+            <a href="{{base}}/check"{{#navCheck}} aria-current="page"{{/navCheck}}>Check a file</a>
+            {{#bySupport}}<a href="/status">Back to support's pages</a>{{/bySupport}}
+          </nav>
+          {{/organisation}}
+          {{^organisation}}{{^clerk}}
           <nav>
             <a href="/submissions"{{#navSubmissions}} aria-current="page"{{/navSubmissions}}>Submissions</a>
             <a href="/deliveries"{{#navDeliveries}} aria-current="page"{{/navDeliveries}}>Pickups</a>
@@ -26,6 +38,7 @@ enum Templates {
             <a href="/waivers"{{#navWaivers}} aria-current="page"{{/navWaivers}}>Waivers</a>
             <a href="/status"{{#navStatus}} aria-current="page"{{/navStatus}}>Status</a>
           </nav>
+          {{/clerk}}{{/organisation}}
           <form method="post" action="/logout" class="logout">
             <input type="hidden" name="csrf" value="{{csrf}}">
             <span>{{user}}</span> <button type="submit">Log out</button>
@@ -33,6 +46,7 @@ enum Templates {
           {{/user}}
         </header>
         <main>
+        {{#organisation}}<p class="organisation">{{#bySupport}}<strong>Support's view</strong> of the pages of {{/bySupport}}{{orgId}} {{name}}</p>{{/organisation}}
         <h1>{{title}}</h1>
         {{$content}}{{/content}}
         </main>
@@ -117,6 +131,12 @@ enum Templates {
           </tbody>
         </table>
         {{/receipt}}
+        {{>errorRows}}
+        {{/content}}{{/layout}}
+        """
+
+    /// The errors of a file beside the rows they concern, and what their codes mean (`ReviewSite.errorTable`).
+    static let errorRows = """
         {{#hasErrors}}
         <h2>Errors beside the rows they concern</h2>
         {{#moreErrors}}<p class="note">The error file lists the first {{shown}} of {{total}} errors.</p>{{/moreErrors}}
@@ -139,8 +159,13 @@ enum Templates {
           {{/rows}}
           </tbody>
         </table>
+        {{#hasCodeHelp}}
+        <h2>What the codes mean</h2>
+        <dl class="codes" id="code-help">
+          {{#codeHelp}}<dt><span class="code">{{code}}</span></dt><dd>{{meaning}}.{{#whatToDo}} <strong>What to do:</strong> {{whatToDo}}.{{/whatToDo}}</dd>{{/codeHelp}}
+        </dl>
+        {{/hasCodeHelp}}
         {{/hasErrors}}
-        {{/content}}{{/layout}}
         """
 
     static let deliveries = """
@@ -220,10 +245,130 @@ enum Templates {
         </tbody></table>
         <h2>Participants</h2>
         <table><thead><tr><th>Participant</th><th>Class</th><th>In inbound</th><th>Last file</th></tr></thead><tbody>
-        {{#participants}}<tr><td>{{orgId}} {{name}}</td><td>{{classification}}</td><td>{{waitingInInbound}}</td>
+        {{#participants}}<tr><td><a href="/participants/{{orgId}}" title="The participant's pages, as its clerks see them">{{orgId}} {{name}}</a></td><td>{{classification}}</td><td>{{waitingInInbound}}</td>
           <td>{{#lastReceipt}}<a href="/receipts/{{id}}">{{receivedLocal}} {{type}} {{outcome}}</a>{{/lastReceipt}}{{^lastReceipt}}none yet{{/lastReceipt}}</td></tr>{{/participants}}
         </tbody></table>
         {{/status}}
+        {{/content}}{{/layout}}
+        """
+
+    static let organisationHome = """
+        {{<layout}}{{$content}}
+        <section class="summary">
+        {{#month}}<p>In the last 30 days you sent <strong>{{files}}</strong> file(s): {{rejected}} rejected, {{partly}} partly accepted.</p>{{/month}}
+        <p><a href="{{base}}/outbound"><strong>{{waiting}}</strong> file(s) wait in your outbound folder</a>{{#overdue}}, {{overdue}} of them for more than {{threshold}} hours{{/overdue}}.</p>
+        <p><a href="{{base}}/check">Check a file before sending it</a>: it is judged as the exchange would judge it now, and kept nowhere.</p>
+        </section>
+        <h2>Your latest files</h2>
+        <table>
+          <thead><tr><th>Received</th><th>Type</th><th>Outcome</th><th>Records accepted</th><th>Errors</th><th>File</th></tr></thead>
+          <tbody>
+          {{#latest}}
+          <tr class="outcome-{{outcome}}"><td>{{receivedLocal}}</td><td>{{type}}</td><td><span class="badge">{{outcome}}{{^outcome}}{{state}}{{/outcome}}</span></td>
+            <td>{{recordsAccepted}} / {{recordsReceived}}</td><td>{{errorCount}}</td><td><a href="{{href}}">{{file}}</a></td></tr>
+          {{/latest}}
+          </tbody>
+        </table>
+        {{^latest}}<p class="note">No files in the last 30 days.</p>{{/latest}}
+        {{/content}}{{/layout}}
+        """
+
+    static let organisationSubmissions = """
+        {{<layout}}{{$content}}
+        <form method="get" action="{{base}}/submissions" class="filters">
+          <label>Type <select name="type">
+            <option value="">any</option>
+            {{#types}}<option value="{{code}}"{{#selected}} selected{{/selected}}>{{code}} {{name}}</option>{{/types}}
+          </select></label>
+          <label>Outcome <select name="outcome">
+            <option value="">any</option>
+            {{#outcomes}}<option value="{{value}}"{{#selected}} selected{{/selected}}>{{label}}</option>{{/outcomes}}
+          </select></label>
+          <label>From <input type="date" name="from" value="{{from}}"></label>
+          <label>To <input type="date" name="to" value="{{to}}"></label>
+          <button type="submit">Search</button>
+        </form>
+        {{#problem}}<p class="error" role="alert">{{problem}}</p>{{/problem}}
+        <p class="count">{{count}} file(s){{#limited}}, the newest {{limit}} shown{{/limited}}.</p>
+        <table>
+          <thead><tr><th>Received</th><th>Type</th><th>Outcome</th><th>Records accepted</th><th>Errors</th><th>File</th></tr></thead>
+          <tbody>
+          {{#receipts}}
+          <tr class="outcome-{{outcome}}"><td>{{receivedLocal}}</td><td>{{type}}</td><td><span class="badge">{{outcome}}{{^outcome}}{{state}}{{/outcome}}</span></td>
+            <td>{{recordsAccepted}} / {{recordsReceived}}</td><td>{{errorCount}}</td><td><a href="{{href}}">{{file}}</a></td></tr>
+          {{/receipts}}
+          </tbody>
+        </table>
+        {{/content}}{{/layout}}
+        """
+
+    static let organisationReceipt = """
+        {{<layout}}{{$content}}
+        {{#receipt}}
+        <dl class="facts">
+          <dt>File</dt><dd>{{file}} ({{sizeBytes}} bytes)</dd>
+          <dt>Type</dt><dd>{{type}} {{typeName}} {{binding}}</dd>
+          <dt>Received</dt><dd>{{receivedLocal}}</dd>
+          <dt>Acknowledged</dt><dd>{{acknowledgedLocal}}{{^acknowledgedLocal}}not yet ({{state}}){{/acknowledgedLocal}}</dd>
+          <dt>Outcome</dt><dd><span class="badge outcome-{{outcome}}" id="outcome">{{outcome}}</span>
+            {{recordsReceived}} records received, {{recordsAccepted}} accepted, {{recordsRejected}} rejected, {{errorCount}} errors</dd>
+          {{#duplicateOf}}<dt>Same bytes as</dt><dd><a href="{{duplicateOfHref}}">your earlier file</a>: nothing was applied again</dd>{{/duplicateOf}}
+          {{#reprocessOf}}<dt>Judged again by support from</dt><dd><a href="{{reprocessOfHref}}">{{reprocessOf}}</a></dd>{{/reprocessOf}}
+          <dt>Receipt</dt><dd>{{id}}</dd>
+        </dl>
+        {{#retired}}<p class="note" id="retired">School year {{schoolYear}} was retired from the exchange: this file's errors and outputs are no longer shown here. Ask KTS support if you need them.</p>{{/retired}}
+        <h2>What the exchange wrote</h2>
+        <table>
+          <thead><tr><th>To</th><th>File</th><th>Written</th><th>Picked up</th></tr></thead>
+          <tbody>
+          {{#deliveries}}<tr><td>{{recipient}} {{recipientName}}</td><td>{{file}}</td><td>{{deliveredLocal}}</td><td>{{pickedUpLocal}}{{^pickedUpLocal}}waiting{{/pickedUpLocal}}</td></tr>{{/deliveries}}
+          </tbody>
+        </table>
+        {{/receipt}}
+        {{>errorRows}}
+        {{/content}}{{/layout}}
+        """
+
+    static let organisationOutbound = """
+        {{<layout}}{{$content}}
+        <p>Files the exchange wrote for you. Downloading a file here does not take it: it stays until you delete it over SFTP or mark it taken. Files waiting more than {{threshold}} hours are reported to KTS support.</p>
+        <h2>Waiting</h2>
+        <table id="waiting">
+          <thead><tr><th>File</th><th>Written</th><th>Waiting</th><th></th></tr></thead>
+          <tbody>
+          {{#waiting}}<tr{{#overdue}} class="overdue"{{/overdue}}><td><a href="{{href}}" download>{{file}}</a></td><td>{{deliveredLocal}}</td><td>{{hoursWaiting}} h</td>
+            <td>{{#mayTake}}<form method="post" action="{{href}}/taken"><input type="hidden" name="csrf" value="{{csrf}}"><button type="submit">Mark as taken</button></form>{{/mayTake}}</td></tr>{{/waiting}}
+          </tbody>
+        </table>
+        {{^waiting}}<p class="ok">Nothing waits in your outbound folder.</p>{{/waiting}}
+        <h2>Taken in the last {{takenDays}} days</h2>
+        <table id="taken">
+          <thead><tr><th>File</th><th>Written</th><th>Taken</th></tr></thead>
+          <tbody>
+          {{#taken}}<tr><td>{{file}}</td><td>{{deliveredLocal}}</td><td>{{pickedUpLocal}}</td></tr>{{/taken}}
+          </tbody>
+        </table>
+        {{/content}}{{/layout}}
+        """
+
+    static let organisationCheck = """
+        {{<layout}}{{$content}}
+        <p>Choose a file as you would send it (XML or CSV, up to {{maxMegabytes}} MB). It is judged as the exchange would judge it if your organisation sent it now: its form, then each record under the rules, against what the exchange holds. Nothing is kept, applied or sent on.</p>
+        {{^available}}<p class="error" role="alert">Checking files is not available on this site.</p>{{/available}}
+        {{#error}}<p class="error" role="alert">{{error}}</p>{{/error}}
+        <form method="post" action="{{base}}/check" enctype="multipart/form-data" class="check">
+          <input type="hidden" name="csrf" value="{{csrf}}">
+          <label>File <input type="file" name="file" required accept=".csv,.xml,text/csv,application/xml,text/xml"></label>
+          <button type="submit">Check</button>
+        </form>
+        {{#result}}
+        <h2>{{file}}</h2>
+        <p>If you sent it now: <span class="badge outcome-{{outcome}}" id="outcome">{{outcome}}</span>{{#type}} ({{type}}, {{binding}}){{/type}}.</p>
+        {{#summary}}<p id="summary">{{summary}}.</p>{{/summary}}
+        {{^rulesChecked}}<p id="summary">The file as a whole has problems, listed below; its records were not checked against the rules yet. Fix these and check it again.</p>{{/rulesChecked}}
+        {{#accepted}}<p class="ok">Nothing to fix: send it.</p>{{/accepted}}
+        {{/result}}
+        {{>errorRows}}
         {{/content}}{{/layout}}
         """
 
@@ -268,5 +413,11 @@ enum Templates {
         .error { color: #8a1111; }
         .ok { color: #125c2b; }
         .note, .count { color: #5b6670; }
+        .organisation { margin: 0; color: #5b6670; }
+        .codes { display: grid; grid-template-columns: max-content 1fr; gap: .3rem 1rem; }
+        .codes dd { margin: 0; }
+        .check { flex-direction: column; align-items: start; }
+        tr.overdue { background: #fff8e6; }
+        .summary p { margin: .3rem 0; }
         """
 }

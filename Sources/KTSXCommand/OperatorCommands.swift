@@ -43,6 +43,13 @@ struct Check: ParsableCommand {
             problems += error.errors.map(\.description)
         }
         guard let configuration, let users else { return (problems, []) }
+        var clerks: ParticipantUsers?
+        do {
+            clerks = try ParticipantUsers.load(
+                directory: directory, participants: Set(configuration.reference.participants.keys), supportNames: Set(users.names))
+        } catch {
+            problems += error.errors.map(\.description)
+        }
         let settings = configuration.settings
         if let url = settings.ledgerURL, case .failure(let error) = PostgresLedgerSettings.parse(url, environment: environment) {
             problems.append("\(ExchangeConfiguration.settingsFile): \(error.message)")
@@ -77,7 +84,10 @@ struct Check: ParsableCommand {
             "  originals kept \(settings.retentionDays) days; "
                 + (settings.keepSchoolYears.map { "the ledger keeps \($0) school year\($0 == 1 ? "" : "s") whole, older ones retired each July 1" }
                     ?? "the ledger keeps every school year (keep_school_years not set)"))
-        findings.append("  review page: \(settings.reviewAddress.map { "http://\($0)" } ?? "off"), \(users.names.count) support user\(users.names.count == 1 ? "" : "s")")
+        let clerkCount = clerks?.names.count ?? 0
+        findings.append(
+            "  review page: \(settings.reviewAddress.map { "http://\($0)" } ?? "off"), \(users.names.count) support user\(users.names.count == 1 ? "" : "s"), "
+                + "\(clerkCount) participant clerk\(clerkCount == 1 ? "" : "s")")
         findings.append(
             "  \(participants.count) participant\(participants.count == 1 ? "" : "s"): \(centers) technical center\(centers == 1 ? "" : "s"), "
                 + "\(participants.count - centers) high school\(participants.count - centers == 1 ? "" : "s")")

@@ -227,6 +227,25 @@ struct Run: AsyncParsableCommand {
         if loginProblem == nil, users.names.isEmpty {
             logger.warning("no support users (\(SupportUsers.file)): nobody can log in to the review page")
         }
+        // A broken clerks' file keeps the clerks out, not support.
+        var clerks = ParticipantUsers()
+        do {
+            clerks = try ParticipantUsers.load(
+                directory: exchange.configuration.directory, participants: Set(exchange.configuration.reference.participants.keys),
+                supportNames: Set(users.names))
+        } catch {
+            logger.error(
+                "the participant users' file has problems; participants' logins are refused until it is fixed",
+                metadata: ["exchange.problems": "\(error)"])
+        }
+        // Uploads to "check a file before sending" are judged record by record on the request's own thread
+        // (no blocks on every core: the exchange's files come first), against the ledger in use.
+        let validator = try FileValidator(csvBlockSize: nil)
+        let (ledger, references, maxRecords) = (exchange.ledger, exchange.references, exchange.configuration.settings.maxRecords)
+        let checkFile: UploadedFileCheck = { bytes, name, orgId in
+            try await FilePreCheck(validator: validator, ledger: ledger, reference: references.current, maxRecords: maxRecords)
+                .check(bytes: bytes, displayName: name, senderOrgId: orgId, at: WallClock.now())
+        }
         let registry = PrometheusCollectorRegistry()
         var factory = PrometheusMetricsFactory(registry: registry)
         factory.durationHistogramBuckets["ktsx_claim_to_ack_seconds"] = [
@@ -235,17 +254,20 @@ struct Run: AsyncParsableCommand {
         ]
         MetricsSystem.bootstrap(factory)
         return try ReviewSite(
-            desk: exchange.desk, jobs: exchange.jobs, users: users, loginProblem: loginProblem, metrics: registry, logger: logger)
+            desk: exchange.desk, jobs: exchange.jobs, users: users, loginProblem: loginProblem, clerks: clerks, checkFile: checkFile,
+            metrics: registry, logger: logger)
     }
 }
 
-/// `ktsx hash-password`: the line to put in `support-users.csv` for a support person.
+/// `ktsx hash-password`: the line to put in `support-users.csv` for a support person, or with `--org` in
+/// `participant-users.csv` for a participant's clerk.
 struct HashPassword: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "hash-password",
-        abstract: "Read a password on standard input and add a support-users.csv row with its bcrypt hash.",
+        abstract: "Read a password on standard input and add a support-users.csv row with its bcrypt hash (with --org, a participant-users.csv row).",
         discussion: """
-            With --config DIR the row is added to DIR/support-users.csv (created with its header, readable by its owner \
+            With --config DIR the row is added to DIR/support-users.csv, or with --org ORGID to DIR/participant-users.csv for a clerk \
+            of that participant, who sees only its organisation's pages (created with its header, readable by its owner \
             and the directory's group, the service's, only); without, it is printed. Example: ktsx hash-password --user jdoe --config /etc/ktsx < password.txt. \
             Only the hash is kept.
             """)
@@ -259,14 +281,27 @@ struct HashPassword: ParsableCommand {
     @Option(help: "bcrypt cost (work factor), 10 to 16.")
     var cost: Int = 12
 
+    @Option(help: "Make the user a clerk of this participant (participant-users.csv) rather than support.")
+    var org: String?
+
     func run() throws {
         guard (10...16).contains(cost) else { throw ValidationError("--cost must be 10 to 16") }
         guard let password = readLine(strippingNewline: true), password.count >= 12 else {
             throw ValidationError("give a password of at least 12 characters on standard input")
         }
-        let row = "\(user),\(Bcrypt.hash(password, cost: UInt8(cost)))"
+        let hash = Bcrypt.hash(password, cost: UInt8(cost))
+        let (file, columns, row) =
+            if let org { (ParticipantUsers.file, ParticipantUsers.columns, "\(user),\(org),\(hash),clerk") }
+            else { (SupportUsers.file, SupportUsers.columns, "\(user),\(hash)") }
         do {
-            _ = try SupportUsers.parse(Array("\(SupportUsers.columns.joined(separator: ","))\n\(row)\n".utf8))
+            let table = Array("\(columns.joined(separator: ","))\n\(row)\n".utf8)
+            if let org {
+                // The organisation must be a participant, when the configuration says who they are.
+                let participants = config.flatMap { try? ExchangeConfiguration.load(directory: $0) }.map { Set($0.reference.participants.keys) } ?? [org]
+                _ = try ParticipantUsers.parse(table, participants: participants)
+            } else {
+                _ = try SupportUsers.parse(table)
+            }
         } catch {
             throw ValidationError("\(error)")
         }
@@ -274,7 +309,7 @@ struct HashPassword: ParsableCommand {
             print(row)
             return
         }
-        let path = URL(fileURLWithPath: config).appendingPathComponent(SupportUsers.file).path
+        let path = URL(fileURLWithPath: config).appendingPathComponent(file).path
         let isNew = !FileManager.default.fileExists(atPath: path)
         let descriptor = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0o600)
         guard descriptor >= 0 else { throw ValidationError("cannot write \(path): \(String(cString: strerror(errno)))") }
@@ -286,7 +321,7 @@ struct HashPassword: ParsableCommand {
             _ = fchown(descriptor, getuid(), folder.st_gid)
             _ = fchmod(descriptor, 0o640)
         }
-        var text = isNew ? SupportUsers.columns.joined(separator: ",") + "\n" : ""
+        var text = isNew ? columns.joined(separator: ",") + "\n" : ""
         // A file that does not end its last line gets one first, so the row stands on its own line.
         if !isNew, let existing = FileManager.default.contents(atPath: path), let last = existing.last, last != UInt8(ascii: "\n") {
             text += "\n"

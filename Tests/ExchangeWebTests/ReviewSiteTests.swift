@@ -499,7 +499,7 @@ struct ReviewPartsTests {
 
     @Test("five failed logins for a name within the window refuse that name until the oldest ages out; a right one is forgiven")
     func throttle() {
-        let throttle = LoginThrottle(limit: 5, window: .seconds(900))
+        let throttle = AttemptThrottle(limit: 5, window: .seconds(900))
         let start = ContinuousClock.now
         // A right password does not use up an attempt.
         let right = throttle.attempt("jdoe", at: start)
@@ -515,7 +515,7 @@ struct ReviewPartsTests {
 
     @Test("the queue of password checks holds at most eight, one from each client; a place given back is free again")
     func passwordCheckQueue() {
-        let queue = PasswordCheckQueue()
+        let queue = ClientSlots()
         #expect(queue.enter(client: "10.0.0.1"))
         #expect(!queue.enter(client: "10.0.0.1"), "a second check from one client waits for none")
         for client in 2...8 { #expect(queue.enter(client: "10.0.0.\(client)")) }
@@ -527,7 +527,7 @@ struct ReviewPartsTests {
 
     @Test("thirty attempts for one name at once: five are let through to the password check, the rest refused")
     func throttleConcurrent() async {
-        let throttle = LoginThrottle(limit: 5, window: .seconds(900))
+        let throttle = AttemptThrottle(limit: 5, window: .seconds(900))
         let granted = await withTaskGroup(of: Bool.self) { group in
             for _ in 0..<30 { group.addTask { throttle.attempt("support") != nil } }
             var count = 0

@@ -58,7 +58,7 @@ struct HostileClientTests {
             for _ in 0..<100 where !SFTPServer.isListening(port) { usleep(100_000) }
             let description: [String: Any] = [
                 "port": port, "user": users[0].0, "password": users[0].1, "throttleUser": users[1].0, "throttlePassword": users[1].1,
-                "routes": try HostileWorld.routes(receipt: controls.id),
+                "routes": try HostileWorld.routes(receipt: controls.id, sender: controls.senderOrgId, outboundFile: try #require(controls.ackFile)),
                 "waiver": HostileWorld.waiverId, "controlsReceipt": controls.id, "largeReceipts": [large.id],
                 "largeLastLine": HostileClientTests.largeRows + 1, "secrets": world.secrets, "studentData": world.studentData,
                 "controlCodesInCells": ["U+202E", "U+2066", "U+0007", "U+001B"], "controlCodesInNames": ["U+202E", "U+0007"],
@@ -100,14 +100,16 @@ struct HostileWorld {
     static let linkedNames = ["KTSX_ENR_061010_20260220T081500_0001.csv", "KTSX_ENR_061010_20260220T082000_0001.csv"]
     static let waiverId = "5d1f3c0a-7b2e-4c55-9a61-0f2b8e6d4c11"
 
-    /// Every route of the site (`Tests/HostileClient/routes.txt`) by method, its ids filled in.
-    static func routes(receipt: String) throws -> [String: [String]] {
+    /// Every route of the site (`Tests/HostileClient/routes.txt`) by method, its ids filled in: the
+    /// receipt's, its sender's (an organisation's pages) and a file waiting in the sender's `outbound/`.
+    static func routes(receipt: String, sender: String, outboundFile: String) throws -> [String: [String]] {
         let listed = try String(contentsOf: Repository.root.appendingPathComponent("Tests/HostileClient/routes.txt"), encoding: .utf8)
         var routes: [String: [String]] = [:]
         for line in listed.split(separator: "\n") where !line.hasPrefix("#") {
             let parts = line.split(separator: " ", maxSplits: 1).map(String.init)
             let path = parts[1].replacingOccurrences(of: "/receipts/{id}", with: "/receipts/\(receipt)")
-                .replacingOccurrences(of: "/waivers/{id}", with: "/waivers/\(waiverId)")
+                .replacingOccurrences(of: "/waivers/{id}", with: "/waivers/\(waiverId)").replacingOccurrences(of: "{org}", with: sender)
+                .replacingOccurrences(of: "{name}", with: outboundFile)
             routes[parts[0], default: []].append(path)
         }
         return routes

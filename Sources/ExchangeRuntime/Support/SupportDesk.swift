@@ -107,42 +107,13 @@ public struct SupportDesk: Sendable {
         guard let path = tree.filedOriginal(of: receipt) else { return nil }
         // A file with another name (a hard link from outside the tree) is never shown.
         guard let file = try? tree.fileSystem.openForReading(path), file.entry.links <= 1 else { return nil }
-        let wantedSet = Set(wanted)
-        guard let last = wanted.max(), last > 0 else { return OriginalLines(lines: [:], linesRead: 0) }
-        var found = OriginalLines(lines: [:], linesRead: 0)
-        var current: [UInt8] = []
-        var keptBytes = 0
-        var number = 1
-        var inLine = false
-        func finishLine() {
-            inLine = false
-            if wantedSet.contains(number), keptBytes + current.count <= maxBytes {
-                if current.last == 13 { current.removeLast() }
-                found.lines[number] = String(decoding: current.prefix(maxLineBytes), as: UTF8.self)
-                keptBytes += current.count
-            }
-            found.linesRead = number
-            current.removeAll(keepingCapacity: true)
-            number += 1
-        }
+        var reader = OriginalLineReader(wanted: wanted, maxLineBytes: maxLineBytes, maxBytes: maxBytes)
         do {
-            try file.forEachChunk { chunk in
-                for byte in chunk {
-                    if byte == 10 {
-                        finishLine()
-                        if number > last { return false }
-                    } else {
-                        inLine = true
-                        if current.count <= maxLineBytes, wantedSet.contains(number) { current.append(byte) }
-                    }
-                }
-                return true
-            }
+            try file.forEachChunk { chunk in reader.consume(chunk) }
         } catch {
             return nil
         }
-        if inLine, number <= last { finishLine() }  // a last line without its line break
-        return found
+        return reader.finish()
     }
 
     // MARK: Deliveries and participants
@@ -276,5 +247,60 @@ public struct OriginalLines: Sendable, Equatable {
     public init(_ lines: [String]) {
         self.lines = Dictionary(uniqueKeysWithValues: lines.enumerated().map { ($0.offset + 1, $0.element) })
         linesRead = lines.count
+    }
+}
+
+/// Keeps the wanted lines (1-based) of a file read chunk by chunk, each cut at `maxLineBytes`, at most
+/// `maxBytes` in all; the others are read past. Pure: a kept original and an upload are read alike.
+public struct OriginalLineReader {
+    private let wanted: Set<Int>
+    private let last: Int
+    private let maxLineBytes: Int
+    private let maxBytes: Int
+    private var found = OriginalLines(lines: [:], linesRead: 0)
+    private var current: [UInt8] = []
+    private var keptBytes = 0
+    private var number = 1
+    private var inLine = false
+
+    /// A reader of the lines `wanted`.
+    public init(wanted: [Int], maxLineBytes: Int = 2000, maxBytes: Int = 4 << 20) {
+        self.wanted = Set(wanted)
+        last = wanted.max() ?? 0
+        self.maxLineBytes = maxLineBytes
+        self.maxBytes = maxBytes
+    }
+
+    /// Reads the next bytes; false once the last wanted line is read (the rest need not be).
+    public mutating func consume(_ chunk: some Collection<UInt8>) -> Bool {
+        guard number <= last else { return false }
+        for byte in chunk {
+            if byte == 10 {
+                finishLine()
+                if number > last { return false }
+            } else {
+                inLine = true
+                if current.count <= maxLineBytes, wanted.contains(number) { current.append(byte) }
+            }
+        }
+        return true
+    }
+
+    /// The lines kept (invalid UTF-8 shown replaced).
+    public mutating func finish() -> OriginalLines {
+        if inLine, number <= last { finishLine() }  // a last line without its line break
+        return found
+    }
+
+    private mutating func finishLine() {
+        inLine = false
+        if wanted.contains(number), keptBytes + current.count <= maxBytes {
+            if current.last == 13 { current.removeLast() }
+            found.lines[number] = String(decoding: current.prefix(maxLineBytes), as: UTF8.self)
+            keptBytes += current.count
+        }
+        found.linesRead = number
+        current.removeAll(keepingCapacity: true)
+        number += 1
     }
 }

@@ -18,6 +18,10 @@ public struct SupportError: Error, Sendable, CustomStringConvertible {
         case badFilter = "support-bad-filter"
         /// No waiver request with that id.
         case unknownWaiver = "support-unknown-waiver"
+        /// No file of that name waits in the participant's `outbound/`.
+        case unknownOutboundFile = "support-unknown-outbound-file"
+        /// The file is too large to hand over on a page.
+        case tooLargeForPage = "support-too-large-for-page"
     }
 
     /// The classification.

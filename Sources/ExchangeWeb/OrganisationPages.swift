@@ -1,0 +1,294 @@
+import ExchangeCore
+import ExchangeRules
+import ExchangeRuntime
+import ExchangeSchemas
+import Foundation
+import Hummingbird
+import HummingbirdAuth
+import Logging
+
+/// The limits of a file uploaded to "check a file before sending".
+enum FileUpload {
+    /// The largest file judged on the page (larger ones: `ktsx validate`, or send it).
+    static let maxBytes = 10 << 20
+    /// Checks an organisation may run in `window`.
+    static let checksPerWindow = 60
+    /// The window the checks are counted in.
+    static let window: Duration = .seconds(3600)
+}
+
+/// Judges an uploaded file as the exchange would if `orgId` sent it now (`FilePreCheck`), keeping nothing.
+public typealias UploadedFileCheck = @Sendable (_ bytes: [UInt8], _ displayName: String, _ orgId: String) async throws -> PreCheckedFile
+
+/// A participant's pages, for its clerks under `/my` and for support under `/participants/ORGID` (the
+/// participant's activity as the participant sees it, for the phone call): its home, its submissions
+/// with each error beside its row, its `outbound/` folder with downloads, and a check of a file before
+/// sending. Every page is answered through a `ParticipantDesk` of the one organisation.
+extension ReviewSite {
+    /// Where an organisation's pages are, and who looks at them.
+    struct Scope {
+        /// What the organisation may see.
+        var desk: ParticipantDesk
+        /// The pages' path prefix: `/my` or `/participants/ORGID`.
+        var base: String
+        /// Whether support is looking (the pages are read-only then, but for a pre-check).
+        var bySupport: Bool
+    }
+
+    /// The pages' paths under a prefix, with their handlers.
+    func addOrganisationPages(
+        to router: Router<ReviewContext>, get: (RouterPath, @escaping @Sendable (Request, ReviewContext) async throws -> Response) -> Void
+    ) {
+        for (prefix, bySupport) in [("/my", false), ("/participants/{org}", true)] {
+            func scoped(_ handler: @escaping @Sendable (Request, ReviewContext, Scope) async throws -> Response)
+                -> @Sendable (Request, ReviewContext) async throws -> Response
+            {
+                { request, context in
+                    guard let scope = self.scope(context, bySupport: bySupport) else { return ReviewGate.notFound() }
+                    return try await handler(request, context, scope)
+                }
+            }
+            get(RouterPath(prefix), scoped { _, context, scope in try await self.home(context: context, scope: scope) })
+            get(RouterPath(prefix + "/submissions"), scoped { request, context, scope in try await self.ownSubmissions(request: request, context: context, scope: scope) })
+            get(RouterPath(prefix + "/receipts/{id}"), scoped { _, context, scope in try await self.ownReceipt(context: context, scope: scope) })
+            get(RouterPath(prefix + "/outbound"), scoped { _, context, scope in try await self.outbound(context: context, scope: scope) })
+            get(RouterPath(prefix + "/outbound/{name}"), scoped { _, context, scope in try await self.download(context: context, scope: scope) })
+            router.post(RouterPath(prefix + "/outbound/{name}/taken"), use: scoped { _, context, scope in try await self.take(context: context, scope: scope) })
+            get(RouterPath(prefix + "/check"), scoped { _, context, scope in self.checkPage(context: context, scope: scope, values: [:]) })
+            router.post(RouterPath(prefix + "/check"), use: scoped { request, context, scope in try await self.check(request: request, context: context, scope: scope) })
+        }
+    }
+
+    /// The organisation a request may see: the clerk's own under `/my`, the one in the path for support.
+    /// Nil (not found) for anyone else, or an organisation that is not a participant.
+    private func scope(_ context: ReviewContext, bySupport: Bool) -> Scope? {
+        guard let session = context.sessions.session else { return nil }
+        let orgId: String
+        if bySupport {
+            guard session.orgId == nil, let named = context.parameters.get("org") else { return nil }
+            orgId = named
+        } else {
+            guard let own = session.orgId else { return nil }
+            orgId = own
+        }
+        guard let desk = ParticipantDesk(orgId: orgId, desk: self.desk) else { return nil }
+        return Scope(desk: desk, base: bySupport ? "/participants/\(orgId)" : "/my", bySupport: bySupport)
+    }
+
+    /// A page of the organisation's: the layout with the organisation's navigation.
+    private func organisationPage(
+        _ template: String, title: String, context: ReviewContext, scope: Scope, tab: String, values: [String: Any] = [:],
+        status: HTTPResponse.Status = .ok
+    ) -> Response {
+        var values = values
+        values["base"] = scope.base
+        values["organisation"] = [
+            "orgId": scope.desk.orgId, "name": scope.desk.participant.name, "base": scope.base, "bySupport": scope.bySupport,
+        ] as [String: Any]
+        return page(template, title: title, context: context, tab: tab, values: values, status: status)
+    }
+
+    private func organisationMessage(_ text: String, context: ReviewContext, scope: Scope, status: HTTPResponse.Status, back: String)
+        -> Response
+    {
+        organisationPage(
+            "message", title: "Not possible", context: context, scope: scope, tab: "", values: ["message": text, "back": scope.base + back],
+            status: status)
+    }
+
+    /// A receipt as its sender's pages show it, with links under `base`.
+    private func ownReceiptView(_ receipt: Receipt, scope: Scope) -> [String: Any] {
+        var view = SupportViews.receipt(receipt, reference: scope.desk.referenceData)
+        view["href"] = "\(scope.base)/receipts/\(ReviewGate.percentEncoded(receipt.id))"
+        return view
+    }
+
+    // MARK: Home
+
+    private func home(context: ReviewContext, scope: Scope) async throws -> Response {
+        let desk = scope.desk
+        let now = desk.now
+        // The last 30 days, today included, in the exchange's time zone.
+        let month = desk.referenceData.policy.timeZone.local(Timestamp(secondsSinceEpoch: now.secondsSinceEpoch - 29 * 86_400)).date
+        let recent = try await desk.submissions(SubmissionFilter(from: "\(month)", limit: 10_000))
+        let folder = try await desk.outbound()
+        let overdue = folder.waiting.filter { $0.hasWaited(hours: folder.pickupThresholdHours, at: now) }
+        let values: [String: Any] = [
+            "latest": recent.prefix(10).map { ownReceiptView($0, scope: scope) },
+            "month": [
+                "files": recent.count, "rejected": recent.filter { $0.outcome == .rejected }.count,
+                "partly": recent.filter { $0.outcome == .acceptedWithErrors }.count,
+            ],
+            "waiting": folder.waiting.count, "overdue": overdue.count, "threshold": folder.pickupThresholdHours,
+        ]
+        return organisationPage("organisationHome", title: "\(desk.participant.name)", context: context, scope: scope, tab: "Home", values: values)
+    }
+
+    // MARK: Submissions
+
+    private func ownSubmissions(request: Request, context: ReviewContext, scope: Scope) async throws -> Response {
+        let parameters = request.uri.queryParameters
+        func value(_ name: String) -> String { parameters[name[...]].map(String.init) ?? "" }
+        let filter = SubmissionFilter(types: [value("type")], outcomes: [value("outcome")], from: value("from"), to: value("to"), limit: 200)
+        var values: [String: Any] = ["from": value("from"), "to": value("to"), "limit": filter.limit]
+        var receipts: [Receipt] = []
+        do {
+            receipts = try await scope.desk.submissions(filter)
+        } catch let error as SupportError {
+            values["problem"] = error.message
+        }
+        values["receipts"] = receipts.map { ownReceiptView($0, scope: scope) }
+        values["count"] = receipts.count
+        if receipts.count == filter.limit { values["limited"] = true }
+        values["types"] = ExchangeType.partnerTypes.map { ["code": $0.code, "name": $0.displayName, "selected": $0.code == value("type")] }
+        values["outcomes"] = FileOutcome.allCases.map { outcome -> [String: Any] in
+            let slug = outcome.rawValue.lowercased().split(separator: "_").joined(separator: "-")
+            return ["value": slug, "label": outcome.rawValue, "selected": slug == value("outcome").lowercased()]
+        }
+        return organisationPage("organisationSubmissions", title: "Files you sent", context: context, scope: scope, tab: "Submissions", values: values)
+    }
+
+    private func ownReceipt(context: ReviewContext, scope: Scope) async throws -> Response {
+        let story: ReceiptStory
+        do {
+            story = try await scope.desk.story(of: context.parameters.get("id") ?? "")
+        } catch let error as SupportError {
+            return organisationMessage(error.message, context: context, scope: scope, status: .notFound, back: "/submissions")
+        }
+        let reference = scope.desk.referenceData
+        var receipt = SupportViews.story(story, reference: reference)
+        receipt["href"] = "\(scope.base)/receipts/\(ReviewGate.percentEncoded(story.receipt.id))"
+        for key in ["duplicateOf", "reprocessOf"] {
+            if let id = receipt[key] as? String { receipt[key + "Href"] = "\(scope.base)/receipts/\(ReviewGate.percentEncoded(id))" }
+        }
+        var values: [String: Any] = ["receipt": receipt]
+        let desk = scope.desk
+        let table = await errorTable(issues: story.issues, binding: story.receipt.binding, errorCount: story.receipt.errorCount) { wanted in
+            await self.onOriginalsThread { desk.originalLines(of: story.receipt, wanted: wanted) }
+        }
+        values.merge(table) { $1 }
+        return organisationPage("organisationReceipt", title: story.receipt.originalName, context: context, scope: scope, tab: "Submissions", values: values)
+    }
+
+    // MARK: Outbound
+
+    private func outbound(context: ReviewContext, scope: Scope) async throws -> Response {
+        let folder = try await scope.desk.outbound()
+        let reference = scope.desk.referenceData
+        func view(_ delivery: Delivery) -> [String: Any] {
+            var view = SupportViews.delivery(delivery, reference: reference, hoursWaiting: delivery.hoursWaiting(at: folder.now))
+            view["href"] = "\(scope.base)/outbound/\(ReviewGate.percentEncoded(delivery.fileName))"
+            view["overdue"] = delivery.hasWaited(hours: folder.pickupThresholdHours, at: folder.now)
+            return view
+        }
+        var values: [String: Any] = [
+            "waiting": folder.waiting.map(view), "taken": folder.taken.map(view), "threshold": folder.pickupThresholdHours,
+            "takenDays": folder.takenWithinDays, "mayTake": !scope.bySupport,
+        ]
+        values["csrf"] = context.sessions.session?.csrf
+        return organisationPage("organisationOutbound", title: "Your outbound folder", context: context, scope: scope, tab: "Outbound", values: values)
+    }
+
+    private func download(context: ReviewContext, scope: Scope) async throws -> Response {
+        let name = context.parameters.get("name") ?? ""
+        let bytes: [UInt8]
+        do {
+            bytes = try await scope.desk.outboundFile(named: name)
+        } catch let error as SupportError {
+            return organisationMessage(error.message, context: context, scope: scope, status: error.code == .tooLargeForPage ? .contentTooLarge : .notFound, back: "/outbound")
+        }
+        logger.info(
+            "review page: outbound file downloaded",
+            metadata: ["exchange.user": "\(context.sessions.session?.user ?? "")", "exchange.participant": "\(scope.desk.orgId)", "exchange.bytes": "\(bytes.count)"])
+        // Our own names (letters, digits, `_`, `.`, `-`): safe in the header as they are.
+        let type = name.hasSuffix(".csv") ? "text/csv; charset=utf-8" : name.hasSuffix(".xml") ? "application/xml" : "application/octet-stream"
+        return Response(
+            status: .ok,
+            headers: [.contentType: type, .contentDisposition: "attachment; filename=\"\(name.filter { $0.isASCII && ($0.isLetter || $0.isNumber || "._-".contains($0)) })\""],
+            body: .init(byteBuffer: ByteBuffer(bytes: bytes)))
+    }
+
+    private func take(context: ReviewContext, scope: Scope) async throws -> Response {
+        // Taking a file is the participant's to say; support does not take files for it.
+        guard !scope.bySupport else {
+            return organisationMessage("Only the participant's own clerks can take a file.", context: context, scope: scope, status: .forbidden, back: "/outbound")
+        }
+        do {
+            try await scope.desk.take(named: context.parameters.get("name") ?? "")
+        } catch let error as SupportError {
+            return organisationMessage(error.message, context: context, scope: scope, status: .notFound, back: "/outbound")
+        }
+        logger.info(
+            "review page: outbound file taken",
+            metadata: ["exchange.user": "\(context.sessions.session?.user ?? "")", "exchange.participant": "\(scope.desk.orgId)"])
+        return .redirect(to: "\(scope.base)/outbound")
+    }
+
+    // MARK: Check a file before sending
+
+    private func checkPage(context: ReviewContext, scope: Scope, values: [String: Any], status: HTTPResponse.Status = .ok) -> Response {
+        var values = values
+        values["csrf"] = context.sessions.session?.csrf
+        values["maxMegabytes"] = FileUpload.maxBytes >> 20
+        values["available"] = checkFile != nil
+        return organisationPage("organisationCheck", title: "Check a file before sending", context: context, scope: scope, tab: "Check", values: values, status: status)
+    }
+
+    private func check(request: Request, context: ReviewContext, scope: Scope) async throws -> Response {
+        guard let checkFile else { return checkPage(context: context, scope: scope, values: [:], status: .serviceUnavailable) }
+        var request = request
+        let body = try await request.collectBody(upTo: FileUpload.maxBytes + ReviewGate.maxFormBytes)
+        let form = MultipartForm.boundary(contentType: request.headers[.contentType] ?? "").flatMap { MultipartForm(body: Array(buffer: body), boundary: $0) }
+        guard let file = form?.file("file"), let fileName = file.fileName, !fileName.isEmpty else {
+            return checkPage(context: context, scope: scope, values: ["error": "Choose a file to check."], status: .badRequest)
+        }
+        guard file.bytes.count <= FileUpload.maxBytes else {
+            return checkPage(
+                context: context, scope: scope,
+                values: ["error": "The file is larger than \(FileUpload.maxBytes >> 20) MB. Check it with `ktsx validate`, or send it: the exchange takes files up to its own limit."],
+                status: .contentTooLarge)
+        }
+        let orgId = scope.desk.orgId
+        guard checkThrottle.attempt(orgId) != nil else {
+            return checkPage(
+                context: context, scope: scope, values: ["error": "Your organisation has checked \(FileUpload.checksPerWindow) files in the last hour. Try again later."],
+                status: .tooManyRequests)
+        }
+        guard fileChecks.enter(client: context.client) else {
+            var response = checkPage(context: context, scope: scope, values: ["error": "Too many files are being checked right now. Try again in a minute."], status: .serviceUnavailable)
+            response.headers[.retryAfter] = "60"
+            return response
+        }
+        defer { fileChecks.leave(client: context.client) }
+        let bytes = Array(file.bytes)
+        let checked: PreCheckedFile
+        do {
+            checked = try await checkFile(bytes, fileName, orgId)
+        } catch {
+            // What went wrong is for the log (no content of the file); the clerk is told it was not checked.
+            logger.error("review page: a pre-check failed", metadata: ["exchange.participant": "\(orgId)", "exchange.error": "\(error)"])
+            return checkPage(context: context, scope: scope, values: ["error": "The file could not be checked right now. Try again later."], status: .serviceUnavailable)
+        }
+        logger.info(
+            "review page: file pre-checked",
+            metadata: [
+                "exchange.user": "\(context.sessions.session?.user ?? "")", "exchange.participant": "\(orgId)", "exchange.bytes": "\(bytes.count)",
+                "exchange.outcome": "\(checked.verdict.outcome.rawValue)", "exchange.errors": "\(checked.verdict.errorCount)",
+            ])
+        let report = checked.judgedReport
+        var result: [String: Any] = [
+            "file": fileName, "outcome": checked.verdict.outcome.rawValue, "summary": checked.summary, "rulesChecked": checked.verdict.rulesChecked,
+            "accepted": checked.wouldBeAccepted,
+        ]
+        result["type"] = report.type.map { "\($0.code) \($0.displayName)" }
+        result["binding"] = report.binding?.rawValue
+        var values: [String: Any] = ["result": result]
+        let table = await errorTable(issues: report.issues, binding: report.binding, errorCount: report.errorCount) { wanted in
+            var reader = OriginalLineReader(wanted: wanted)
+            _ = reader.consume(bytes)
+            return reader.finish()
+        }
+        values.merge(table) { $1 }
+        return checkPage(context: context, scope: scope, values: values)
+    }
+}
