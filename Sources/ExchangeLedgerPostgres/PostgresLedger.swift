@@ -954,6 +954,17 @@ public final class PostgresLedger: LedgerStore, Service {
             """, PostgresLedger.held(from:))
     }
 
+    public func heldRecords(_ type: ExchangeType, recipientOrgId: String, datedFrom from: String, through: String) async throws(LedgerError)
+        -> [HeldRecord]
+    {
+        try await decoded(
+            "looking up held records",
+            """
+            SELECT * FROM held_record WHERE type = \(type.code) AND recipient_org_id = \(recipientOrgId) AND record_date >= \(from)
+            AND record_date <= \(through) ORDER BY record_date, natural_key
+            """, PostgresLedger.held(from:))
+    }
+
     public func waivers(center: String, schoolYear: Int) async throws(LedgerError) -> [WaiverRequest] {
         try await decoded(
             "looking up waivers",

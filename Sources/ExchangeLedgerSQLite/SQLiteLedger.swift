@@ -930,6 +930,21 @@ public final class SQLiteLedger: LedgerStore {
         }
     }
 
+    public func heldRecords(_ type: ExchangeType, recipientOrgId: String, datedFrom from: String, through: String) async throws(LedgerError)
+        -> [HeldRecord]
+    {
+        try await lookup("looking up held records") { db in
+            try Row.fetchAll(
+                db.cachedStatement(
+                    sql: """
+                        SELECT * FROM held_record INDEXED BY held_by_recipient_day
+                        WHERE type = ? AND recipient_org_id = ? AND record_date >= ? AND record_date <= ? ORDER BY record_date, natural_key
+                        """),
+                arguments: [type.code, recipientOrgId, from, through]
+            ).map(SQLiteLedger.held(from:))
+        }
+    }
+
     public func waivers(center: String, schoolYear: Int) async throws(LedgerError) -> [WaiverRequest] {
         try await lookup("looking up waivers") { db in
             try Row.fetchAll(

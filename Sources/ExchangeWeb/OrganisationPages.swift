@@ -54,6 +54,9 @@ extension ReviewSite {
             get(RouterPath(prefix + "/outbound"), scoped { _, context, scope in try await self.outbound(context: context, scope: scope) })
             get(RouterPath(prefix + "/outbound/{name}"), scoped { _, context, scope in try await self.download(context: context, scope: scope) })
             router.post(RouterPath(prefix + "/outbound/{name}/taken"), use: scoped { _, context, scope in try await self.take(context: context, scope: scope) })
+            get(RouterPath(prefix + "/attendance"), scoped { request, context, scope in try await self.attendance(request: request, context: context, scope: scope) })
+            get(RouterPath(prefix + "/attendance.csv"), scoped { request, context, scope in try await self.attendanceExport(request: request, context: context, scope: scope) })
+            get(RouterPath(prefix + "/roster"), scoped { request, context, scope in try await self.roster(request: request, context: context, scope: scope) })
             get(RouterPath(prefix + "/check"), scoped { _, context, scope in self.checkPage(context: context, scope: scope, values: [:]) })
             router.post(RouterPath(prefix + "/check"), use: scoped { request, context, scope in try await self.check(request: request, context: context, scope: scope) })
         }
@@ -84,6 +87,7 @@ extension ReviewSite {
         values["base"] = scope.base
         values["organisation"] = [
             "orgId": scope.desk.orgId, "name": scope.desk.participant.name, "base": scope.base, "bySupport": scope.bySupport,
+            "isCenter": scope.desk.isTechnicalCenter,
         ] as [String: Any]
         return page(template, title: title, context: context, tab: tab, values: values, status: status)
     }
@@ -222,6 +226,138 @@ extension ReviewSite {
             "review page: outbound file taken",
             metadata: ["exchange.user": "\(context.sessions.session?.user ?? "")", "exchange.participant": "\(scope.desk.orgId)"])
         return .redirect(to: "\(scope.base)/outbound")
+    }
+
+    // MARK: Reports
+
+    /// The date range a report asks for (`from`, `to`): this week so far by default, at most
+    /// `ParticipantDesk.maxReportDays` days; or what is wrong with it.
+    private func reportRange(_ request: Request, scope: Scope) -> Result<(from: LocalDate, to: LocalDate), SupportError> {
+        let parameters = request.uri.queryParameters
+        let today = scope.desk.today
+        func date(_ name: String, default value: LocalDate) -> LocalDate? {
+            guard let text = parameters[name[...]].map(String.init), !text.isEmpty else { return value }
+            return LocalDate(text)
+        }
+        let monday = today.adding(days: 1 - today.isoWeekday)
+        guard let from = date("from", default: monday), let to = date("to", default: today) else {
+            return .failure(SupportError(.badFilter, "Give the dates as YYYY-MM-DD, for example \(today)."))
+        }
+        guard from <= to else { return .failure(SupportError(.badFilter, "The first day \(from) is after the last day \(to).")) }
+        guard to.dayNumber - from.dayNumber < Int64(ParticipantDesk.maxReportDays) else {
+            return .failure(SupportError(.badFilter, "Choose at most \(ParticipantDesk.maxReportDays) days at a time."))
+        }
+        return .success((from, to))
+    }
+
+    private func attendance(request: Request, context: ReviewContext, scope: Scope) async throws -> Response {
+        // A center has a roster; the attendance report is a high school's.
+        guard !scope.desk.isTechnicalCenter else { return ReviewGate.notFound() }
+        let bySection = request.uri.queryParameters["view"] == "section"
+        var values: [String: Any] = ["bySection": bySection]
+        let range: (from: LocalDate, to: LocalDate)
+        switch reportRange(request, scope: scope) {
+        case .failure(let error):
+            values["problem"] = error.message
+            let today = scope.desk.today
+            range = (today, today)
+        case .success(let asked):
+            range = asked
+        }
+        values["from"] = range.from.description
+        values["to"] = range.to.description
+        let reference = scope.desk.referenceData
+        if values["problem"] == nil {
+            let report = try await scope.desk.attendanceReport(from: range.from, through: range.to)
+            func entry(_ entry: AttendanceReport.Entry, student: Bool) -> [String: Any] {
+                var view: [String: Any] = [
+                    "date": entry.date, "center": entry.centerOrgId, "centerName": reference.participants[entry.centerOrgId]?.name ?? "",
+                    "course": entry.course, "section": entry.section, "period": entry.period, "status": entry.status, "excuse": entry.excuse,
+                    "minutes": entry.absentMinutes, "arrival": entry.arrivalTime, "departure": entry.departureTime,
+                    "unknown": entry.unknown == .open, "resolved": entry.unknown == .resolved,
+                ]
+                if student {
+                    let named = report.student(of: entry)
+                    view["ssid"] = entry.ssid
+                    view["studentName"] = [named.lastName, named.firstName].filter { !$0.isEmpty }.joined(separator: ", ")
+                }
+                return view
+            }
+            func totals(_ totals: AttendanceReport.Totals) -> [String: Any] {
+                [
+                    "present": totals.present, "absent": totals.absent, "tardy": totals.tardy, "early": totals.earlyDeparture,
+                    "unknown": totals.unknown, "resolved": totals.resolved,
+                ]
+            }
+            values["students"] = report.byStudent.map { group -> [String: Any] in
+                [
+                    "ssid": group.student.ssid, "name": [group.student.lastName, group.student.firstName].filter { !$0.isEmpty }.joined(separator: ", "),
+                    "localNumber": group.student.localStudentNumber, "entries": group.entries.map { entry($0, student: false) },
+                    "totals": totals(group.totals),
+                ]
+            }
+            values["sections"] = report.bySection.map { group -> [String: Any] in
+                [
+                    "center": group.centerOrgId, "centerName": reference.participants[group.centerOrgId]?.name ?? "", "course": group.course,
+                    "section": group.section, "entries": group.entries.map { entry($0, student: true) }, "totals": totals(group.totals),
+                ]
+            }
+            values["totals"] = totals(report.totals)
+            values["count"] = report.entries.count
+            let query = "from=\(range.from)&to=\(range.to)"
+            values["exportHref"] = "\(scope.base)/attendance.csv?\(query)"
+            values["studentHref"] = "\(scope.base)/attendance?\(query)"
+            values["sectionHref"] = "\(scope.base)/attendance?\(query)&view=section"
+        }
+        return organisationPage("organisationAttendance", title: "Attendance at the technical centers", context: context, scope: scope, tab: "Attendance", values: values)
+    }
+
+    private func attendanceExport(request: Request, context: ReviewContext, scope: Scope) async throws -> Response {
+        guard !scope.desk.isTechnicalCenter else { return ReviewGate.notFound() }
+        guard case .success(let range) = reportRange(request, scope: scope) else {
+            return organisationMessage("Give the dates as YYYY-MM-DD, at most \(ParticipantDesk.maxReportDays) days.", context: context, scope: scope, status: .badRequest, back: "/attendance")
+        }
+        let report = try await scope.desk.attendanceReport(from: range.from, through: range.to)
+        logger.info(
+            "review page: attendance exported",
+            metadata: ["exchange.user": "\(context.sessions.session?.user ?? "")", "exchange.participant": "\(scope.desk.orgId)", "exchange.records": "\(report.entries.count)"])
+        return Response(
+            status: .ok,
+            headers: [
+                .contentType: "text/csv; charset=utf-8",
+                .contentDisposition: "attachment; filename=\"attendance_\(scope.desk.orgId)_\(range.from)_\(range.to).csv\"",
+            ],
+            body: .init(byteBuffer: ByteBuffer(string: report.csv())))
+    }
+
+    private func roster(request: Request, context: ReviewContext, scope: Scope) async throws -> Response {
+        guard scope.desk.isTechnicalCenter else { return ReviewGate.notFound() }
+        var values: [String: Any] = [:]
+        let today = scope.desk.today
+        var date = today
+        if let text = request.uri.queryParameters["date"].map(String.init), !text.isEmpty {
+            if let asked = LocalDate(text) { date = asked } else { values["problem"] = "Give the day as YYYY-MM-DD, for example \(today)." }
+        }
+        let report = try await scope.desk.roster(on: date)
+        values["date"] = date.description
+        values["previous"] = "\(scope.base)/roster?date=\(date.adding(days: -1))"
+        values["next"] = "\(scope.base)/roster?date=\(date.adding(days: 1))"
+        values["instructional"] = report.instructional
+        values["missing"] = report.missing
+        values["sections"] = report.sections.map { section -> [String: Any] in
+            [
+                "course": section.course, "section": section.section, "count": section.students.count,
+                "missing": report.instructional ? section.missing : 0,
+                "students": section.students.map { student -> [String: Any] in
+                    [
+                        "ssid": student.ssid, "name": [student.lastName, student.firstName].filter { !$0.isEmpty }.joined(separator: ", "),
+                        "homeSchool": student.homeSchoolOrgId, "grade": student.gradeLevel, "statuses": student.statuses.joined(separator: " "),
+                        "missing": report.instructional && student.statuses.isEmpty,
+                    ]
+                },
+            ]
+        }
+        return organisationPage("organisationRoster", title: "Roster and attendance", context: context, scope: scope, tab: "Roster", values: values)
     }
 
     // MARK: Check a file before sending

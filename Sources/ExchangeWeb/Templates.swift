@@ -6,6 +6,7 @@ enum Templates {
         "quiet": quiet, "waivers": waivers, "waiver": waiver, "status": status, "message": message, "errorRows": errorRows,
         "organisationHome": organisationHome, "organisationSubmissions": organisationSubmissions,
         "organisationReceipt": organisationReceipt, "organisationOutbound": organisationOutbound, "organisationCheck": organisationCheck,
+        "organisationAttendance": organisationAttendance, "organisationRoster": organisationRoster,
     ]
 
     static let layout = """
@@ -26,6 +27,8 @@ enum Templates {
             <a href="{{base}}"{{#navHome}} aria-current="page"{{/navHome}}>Home</a>
             <a href="{{base}}/submissions"{{#navSubmissions}} aria-current="page"{{/navSubmissions}}>Files sent</a>
             <a href="{{base}}/outbound"{{#navOutbound}} aria-current="page"{{/navOutbound}}>Outbound</a>
+            {{#isCenter}}<a href="{{base}}/roster"{{#navRoster}} aria-current="page"{{/navRoster}}>Roster</a>{{/isCenter}}
+            {{^isCenter}}<a href="{{base}}/attendance"{{#navAttendance}} aria-current="page"{{/navAttendance}}>Attendance</a>{{/isCenter}}
             <a href="{{base}}/check"{{#navCheck}} aria-current="page"{{/navCheck}}>Check a file</a>
             {{#bySupport}}<a href="/status">Back to support's pages</a>{{/bySupport}}
           </nav>
@@ -351,6 +354,72 @@ enum Templates {
         {{/content}}{{/layout}}
         """
 
+    static let organisationAttendance = """
+        {{<layout}}{{$content}}
+        <form method="get" action="{{base}}/attendance" class="filters">
+          <label>From <input type="date" name="from" value="{{from}}"></label>
+          <label>To <input type="date" name="to" value="{{to}}"></label>
+          <label>Show <select name="view"><option value="student">per student</option><option value="section"{{#bySection}} selected{{/bySection}}>per course section</option></select></label>
+          <button type="submit">Show</button>
+        </form>
+        {{#problem}}<p class="error" role="alert">{{problem}}</p>{{/problem}}
+        {{^problem}}
+        <p>Your students' attendance at the technical centers from {{from}} to {{to}}, as the centers' records stand now: a record a center corrected shows as corrected, one it withdrew not at all. <span class="badge unknown">unknown</span> marks an absence whose excuse the center does not know yet; <span class="badge resolved">resolved</span> one you were sent as unknown that the center has since settled.</p>
+        {{#totals}}<p class="count" id="totals">{{count}} record(s): {{present}} present, {{absent}} absent, {{tardy}} tardy, {{early}} left early; {{unknown}} unknown, {{resolved}} resolved.</p>{{/totals}}
+        <p><a href="{{exportHref}}" id="export">Download as CSV</a> · {{#bySection}}<a href="{{studentHref}}">per student</a>{{/bySection}}{{^bySection}}<a href="{{sectionHref}}">per course section</a>{{/bySection}}</p>
+        {{^bySection}}
+        {{#students}}
+        <h2 class="student">{{name}}{{^name}}State ID {{ssid}}{{/name}} <span class="note">{{ssid}}{{#localNumber}} · {{localNumber}}{{/localNumber}}</span></h2>
+        {{#totals}}<p class="count">{{present}} present, {{absent}} absent, {{tardy}} tardy, {{early}} left early{{#unknown}}, {{unknown}} unknown{{/unknown}}</p>{{/totals}}
+        <table class="attendance">
+          <thead><tr><th>Day</th><th>Center</th><th>Course</th><th>Period</th><th>Status</th><th>Excuse</th><th>Minutes</th><th>Arrived</th><th>Left</th></tr></thead>
+          <tbody>
+          {{#entries}}<tr class="status-{{status}}"><td>{{date}}</td><td>{{center}} {{centerName}}</td><td>{{course}} {{section}}</td><td>{{period}}</td><td>{{status}}</td>
+            <td>{{excuse}}{{#unknown}} <span class="badge unknown">unknown</span>{{/unknown}}{{#resolved}} <span class="badge resolved">resolved</span>{{/resolved}}</td><td>{{minutes}}</td><td>{{arrival}}</td><td>{{departure}}</td></tr>{{/entries}}
+          </tbody>
+        </table>
+        {{/students}}
+        {{/bySection}}
+        {{#bySection}}
+        {{#sections}}
+        <h2 class="section">{{center}} {{centerName}} · {{course}}{{^course}}whole day{{/course}} {{section}}</h2>
+        {{#totals}}<p class="count">{{present}} present, {{absent}} absent, {{tardy}} tardy, {{early}} left early{{#unknown}}, {{unknown}} unknown{{/unknown}}</p>{{/totals}}
+        <table class="attendance">
+          <thead><tr><th>Day</th><th>Student</th><th>Period</th><th>Status</th><th>Excuse</th><th>Minutes</th><th>Arrived</th><th>Left</th></tr></thead>
+          <tbody>
+          {{#entries}}<tr class="status-{{status}}"><td>{{date}}</td><td>{{studentName}} <span class="note">{{ssid}}</span></td><td>{{period}}</td><td>{{status}}</td>
+            <td>{{excuse}}{{#unknown}} <span class="badge unknown">unknown</span>{{/unknown}}{{#resolved}} <span class="badge resolved">resolved</span>{{/resolved}}</td><td>{{minutes}}</td><td>{{arrival}}</td><td>{{departure}}</td></tr>{{/entries}}
+          </tbody>
+        </table>
+        {{/sections}}
+        {{/bySection}}
+        {{^count}}<p class="note">No attendance from the centers for these days.</p>{{/count}}
+        {{/problem}}
+        {{/content}}{{/layout}}
+        """
+
+    static let organisationRoster = """
+        {{<layout}}{{$content}}
+        <form method="get" action="{{base}}/roster" class="filters">
+          <label>Day <input type="date" name="date" value="{{date}}"></label>
+          <button type="submit">Show</button>
+          <a href="{{previous}}">← day before</a> <a href="{{next}}">day after →</a>
+        </form>
+        {{#problem}}<p class="error" role="alert">{{problem}}</p>{{/problem}}
+        <p id="roster-summary">{{#instructional}}{{date}} is an instructional day: {{missing}} enrolled student(s) have no attendance from you yet.{{/instructional}}{{^instructional}}{{date}} is not an instructional day on your calendar.{{/instructional}}</p>
+        {{#sections}}
+        <h2 class="section">{{course}} {{section}} <span class="note">{{count}} student(s){{#missing}}, {{missing}} without attendance{{/missing}}</span></h2>
+        <table class="roster">
+          <thead><tr><th>Student</th><th>State ID</th><th>High school</th><th>Grade</th><th>Attendance sent</th></tr></thead>
+          <tbody>
+          {{#students}}<tr{{#missing}} class="missing"{{/missing}}><td>{{name}}</td><td>{{ssid}}</td><td>{{homeSchool}}</td><td>{{grade}}</td><td>{{statuses}}{{#missing}}<span class="badge unknown">none yet</span>{{/missing}}</td></tr>{{/students}}
+          </tbody>
+        </table>
+        {{/sections}}
+        {{^sections}}<p class="note">No students are enrolled with you on this day.</p>{{/sections}}
+        {{/content}}{{/layout}}
+        """
+
     static let organisationCheck = """
         {{<layout}}{{$content}}
         <p>Choose a file as you would send it (XML or CSV, up to {{maxMegabytes}} MB). It is judged as the exchange would judge it if your organisation sent it now: its form, then each record under the rules, against what the exchange holds. Nothing is kept, applied or sent on.</p>
@@ -417,7 +486,10 @@ enum Templates {
         .codes { display: grid; grid-template-columns: max-content 1fr; gap: .3rem 1rem; }
         .codes dd { margin: 0; }
         .check { flex-direction: column; align-items: start; }
-        tr.overdue { background: #fff8e6; }
+        tr.overdue, tr.missing { background: #fff8e6; }
+        .badge.unknown { background: #fdecc8; color: #7a4b00; }
+        .badge.resolved { background: #d3f0dc; color: #125c2b; }
+        tr.status-A td, tr.status-T td, tr.status-E td { font-weight: 600; }
         .summary p { margin: .3rem 0; }
         """
 }

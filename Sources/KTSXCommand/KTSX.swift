@@ -8,7 +8,7 @@ struct KTSX: AsyncParsableCommand {
         abstract: "KTS Exchange: the KSIS–KTS data exchange between technical centers and high schools.",
         subcommands: [
             Validate.self, Check.self, Init.self, Run.self, Backup.self, Restore.self, Retire.self, ParticipantCommand.self, Doctor.self, Demo.self, Status.self, Submissions.self, Show.self, Reprocess.self, Deliveries.self,
-            Participants.self, Waivers.self, Waiver.self, PostGrades.self, SyncUnknownAttendance.self, Audit.self, HashPassword.self,
+            Participants.self, Waivers.self, Waiver.self, PostGrades.self, SyncUnknownAttendance.self, Audit.self, HashPassword.self, AttendanceReportCommand.self,
         ]
     )
 

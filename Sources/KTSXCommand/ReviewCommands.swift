@@ -395,3 +395,45 @@ struct Audit: AsyncParsableCommand {
         }
     }
 }
+
+/// `ktsx attendance-report`: a high school's attendance at the centers, as its attendance page exports it.
+struct AttendanceReportCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "attendance-report",
+        abstract: "Print a high school's attendance at the technical centers as CSV, as its attendance page exports it.",
+        discussion: """
+            The centers' records as they stand now (a corrected record in its latest version, a withdrawn one left out), \
+            each absence with an unknown excuse marked unknown, and one the school was sent as unknown that the center \
+            has since settled marked resolved. Example: ktsx attendance-report --config /etc/ktsx --school 061010 --from 2026-01-12 --to 2026-01-16
+            """)
+
+    @OptionGroup var configuration: ConfigurationOptions
+
+    @Option(help: "The high school (orgId).")
+    var school: String
+
+    @Option(help: "The first day, YYYY-MM-DD.")
+    var from: String
+
+    @Option(help: "The last day, YYYY-MM-DD (at most 62 days after the first).")
+    var to: String
+
+    func validate() throws {
+        guard let first = LocalDate(from), let last = LocalDate(to) else { throw ValidationError("give --from and --to as YYYY-MM-DD") }
+        guard first <= last, last.dayNumber - first.dayNumber < Int64(ParticipantDesk.maxReportDays) else {
+            throw ValidationError("--from must come before --to, at most \(ParticipantDesk.maxReportDays) days apart")
+        }
+    }
+
+    func run() async throws {
+        let exchange = try await Exchange(configuration: try configuration.load(), command: "review")
+        try await exchange.running {
+            guard let desk = ParticipantDesk(orgId: school, desk: exchange.desk) else {
+                throw ValidationError("\(school) is not a participant (participants.csv)")
+            }
+            guard !desk.isTechnicalCenter else { throw ValidationError("\(school) is a technical center: the attendance report is a high school's") }
+            let report = try await desk.attendanceReport(from: LocalDate(from)!, through: LocalDate(to)!)
+            print(report.csv(), terminator: "")
+        }
+    }
+}

@@ -378,8 +378,25 @@ struct LedgerContractTests {
             #expect(try await store.enrollments(ssid: "1234567890", center: "165901") == [enrollment])
             #expect(try await store.enrollments(ssid: "1234567890", center: "061014").isEmpty)
             #expect(try await store.attendance(recipientOrgId: "061010", date: "2025-10-14") == [attendance])
+            // By date range: the bounds are included, in date then key order, other schools and types left out.
+            var later = attendance
+            later.naturalKey = "1234567890|165901|2025-10-16|||"
+            later.values["attendanceDate"] = "2025-10-16"
+            var earlierKey = attendance
+            earlierKey.naturalKey = "0234567890|165901|2025-10-16|||"
+            earlierKey.values["attendanceDate"] = "2025-10-16"
+            var elsewhere = attendance
+            elsewhere.naturalKey = "1234567891|165901|2025-10-15|||"
+            elsewhere.recipientOrgId = "061020"
+            elsewhere.values["attendanceDate"] = "2025-10-15"
+            try await store.update(judged, recordingDeliveries: [], findings: ReceiptFindings(), applying: LedgerChanges(held: [later, earlierKey, elsewhere]))
+            #expect(try await store.heldRecords(.attendance, recipientOrgId: "061010", datedFrom: "2025-10-14", through: "2025-10-16") == [attendance, earlierKey, later])
+            #expect(try await store.heldRecords(.attendance, recipientOrgId: "061010", datedFrom: "2025-10-15", through: "2025-10-15").isEmpty)
+            #expect(try await store.heldRecords(.attendance, recipientOrgId: "061020", datedFrom: "2025-10-01", through: "2025-10-31") == [elsewhere])
+            #expect(try await store.heldRecords(.enrollment, recipientOrgId: "165901", datedFrom: "", through: "9999-12-31") == [enrollment])
             try await store.update(judged, recordingDeliveries: [], findings: ReceiptFindings(), applying: LedgerChanges(held: [deleted]))
             #expect(try await store.heldRecord(.enrollment, key: enrollment.naturalKey)?.deleted == true)
+            #expect(try await store.heldRecords(.enrollment, recipientOrgId: "165901", datedFrom: "", through: "9999-12-31").map(\.deleted) == [true])
         }
     }
 

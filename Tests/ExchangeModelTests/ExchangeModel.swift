@@ -57,6 +57,11 @@ struct ExchangeModel: Sendable {
     private var waivers: Set<String> = []
     /// Days whose unknown absences were sent.
     private var syncedDays: Set<CivilDate> = []
+    /// Per high school, the natural keys of the attendance it was sent as unknown.
+    private var reportedUnknown: [String: Set<String>] = [:]
+    /// Who sent the enrollment on file under each natural key (a withdrawal too): a high school that takes a
+    /// student over holds the key from then on.
+    private var enrollmentSender: [String: (sender: String, ssid: String, center: String)] = [:]
     /// Every file's expectation, in the order dropped.
     private(set) var files: [FileExpectation] = []
     /// Every expected delivery.
@@ -122,6 +127,7 @@ struct ExchangeModel: Sendable {
         switch record.type {
         case .enrollment:
             if record["action"] == "delete" { roster[key] = nil } else { roster[key] = record }
+            enrollmentSender[key] = (file.sender, record["ssid"]!, record["techCenterOrgId"]!)
             deliveries.append(ExpectedDelivery(receiver: record["techCenterOrgId"]!, type: .enrollment, values: record.values,
                                                sourceFile: file.name, occasion: "routed at once"))
         case .attendance:
@@ -194,6 +200,39 @@ struct ExchangeModel: Sendable {
             for field in RecordType.unknownAttendance.fields where field != "receiptId" { values[field] = record[field] }
             deliveries.append(ExpectedDelivery(receiver: home, type: .unknownAttendance, values: values, sourceFile: file,
                                                occasion: occasion))
+            reportedUnknown[home, default: []].insert(record.naturalKey)
+        }
+    }
+
+    // MARK: - The high school's attendance report
+
+    /// What a high school's attendance report (DESIGN section 6, issue 19) must list from `from` through `to`,
+    /// one row per record on file, by the report's CSV columns: the centers' attendance for its students as it
+    /// stands (the latest accepted record per natural key; a withdrawn one not at all), an absence whose excuse
+    /// is UK `unknown`, one the school was sent as unknown that no longer is `resolved`; a student named (from
+    /// the world) only when the school holds an enrollment of theirs at that center (its own, withdrawn or not:
+    /// once another school has taken the student over, by state ID alone).
+    func attendanceReport(school: String, from: CivilDate, to: CivilDate) -> [[String: String]] {
+        attendance.values.compactMap { entry -> [String: String]? in
+            let record = entry.record
+            guard record["homeSchoolOrgId"] == school, let date = CivilDate(iso: record["attendanceDate"]!), from <= date, date <= to else { return nil }
+            let unknown = record["excuseStatus"] == "UK" && record["attendanceStatus"] != "P"
+            var row: [String: String] = [
+                "attendanceDate": date.iso, "ssid": record["ssid"]!, "techCenterOrgId": record["techCenterOrgId"]!,
+                "unknownExcuse": unknown ? "unknown" : reportedUnknown[school, default: []].contains(record.naturalKey) ? "resolved" : "",
+            ]
+            for field in ["ktsCourseNumber", "sectionNumber", "granularity", "periodCode", "attendanceStatus", "excuseStatus", "absentMinutes",
+                          "arrivalTime", "departureTime", "recordedDateTime"] {
+                row[field] = record[field] ?? ""
+            }
+            let student = world.students.first { $0.ssid == record["ssid"] }
+            let named = enrollmentSender.values.contains {
+                $0.sender == school && $0.ssid == record["ssid"] && $0.center == record["techCenterOrgId"]
+            }
+            row["lastName"] = named ? student?.lastName ?? "" : ""
+            row["firstName"] = named ? student?.firstName ?? "" : ""
+            row["localStudentNumber"] = named ? student?.localNumber ?? "" : ""
+            return row
         }
     }
 

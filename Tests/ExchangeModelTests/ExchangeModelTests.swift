@@ -51,6 +51,8 @@ struct ExchangeModelTests {
         comparison.compare()
         let invalid = try runner.validate(comparison.visibleFiles)
         let audit = try runner.audit(at: scenario.steps.last?.moment.utc ?? "2026-01-12T12:00:00Z")
+        let (reports, reported) = try Self.compareAttendanceReports(
+            world: world, model: scenario.model, runner: runner, clock: scenario.steps.last?.moment.utc ?? "2026-01-12T12:00:00Z")
 
         let files = scenario.files
         let byType = RecordType.allCases.compactMap { type in
@@ -59,7 +61,7 @@ struct ExchangeModelTests {
         }.joined(separator: ", ")
         let summary = "\(world.summary)\n\(files.count) files dropped (\(byType); \(files.filter { $0.mistake != nil }.count) with a whole-file mistake, "
             + "\(files.filter { $0.duplicateOf != nil }.count) repeats, \(files.flatMap(\.records).filter { $0.plantedRule != nil }.count) planted record mistakes), "
-            + "\(Self.coverage(scenario)); \(scenario.model.deliveries.count) deliveries expected, \(comparison.visibleFiles.count) outbound files; "
+            + "\(Self.coverage(scenario)); \(reported); \(scenario.model.deliveries.count) deliveries expected, \(comparison.visibleFiles.count) outbound files; "
             + String(format: "%.1f s", Date().timeIntervalSince(started)) + (keep ? "; kept in \(directory.path)" : "")
         print(summary)
         if !comparison.openQuestions.isEmpty {
@@ -68,8 +70,51 @@ struct ExchangeModelTests {
         #expect(problems.isEmpty, "\(summary)\ncommands:\n\(problems.joined(separator: "\n"))")
         #expect(invalid.isEmpty, "\(summary)\noutbound files that fail ktsx validate:\n\(invalid.prefix(30).joined(separator: "\n"))")
         #expect(audit.isEmpty, "\(summary)\n\(audit.joined(separator: "\n"))")
+        #expect(reports.isEmpty, "\(summary)\nthe attendance reports differ from the model's:\n\(reports.prefix(30).joined(separator: "\n"))")
         let discrepancies = comparison.discrepancies
         #expect(discrepancies.isEmpty, "\(summary)\n\(discrepancies.count) discrepancies (model vs binary):\n\(Self.digest(discrepancies))")
+    }
+
+    /// Each high school's attendance report over the days played (and the three weeks before), from the
+    /// binary and from the model, row by row by natural key: the differences.
+    /// - Returns: The differences, and what the reports held (rows, unknown, resolved).
+    static func compareAttendanceReports(world: World, model: ExchangeModel, runner: ExchangeRunner, clock: String) throws
+        -> (differences: [String], held: String)
+    {
+        guard let first = world.days.first, let last = world.days.last else { return ([], "no days") }
+        var counts = (rows: 0, unknown: 0, resolved: 0)
+        let from = first.adding(-21)
+        var differences: [String] = []
+        func key(_ row: [String: String]) -> String {
+            ["attendanceDate", "ssid", "techCenterOrgId", "ktsCourseNumber", "sectionNumber", "periodCode"].map { row[$0] ?? "" }.joined(separator: "|")
+        }
+        for school in world.highSchools {
+            let rows = model.attendanceReport(school: school.orgId, from: from, to: last)
+            counts.rows += rows.count
+            counts.unknown += rows.filter { $0["unknownExcuse"] == "unknown" }.count
+            counts.resolved += rows.filter { $0["unknownExcuse"] == "resolved" }.count
+            let expected = Dictionary(rows.map { (key($0), $0) }) { a, _ in a }
+            switch try runner.attendanceReport(school: school.orgId, from: from, to: last, clock: clock) {
+            case .failure(let failure):
+                differences.append(failure.message)
+            case .success(let rows):
+                let actual = Dictionary(rows.map { (key($0), $0) }) { a, _ in a }
+                if actual.count != rows.count { differences.append("\(school.orgId): the report lists a record twice") }
+                for (key, row) in expected.sorted(by: { $0.key < $1.key }) {
+                    guard let found = actual[key] else {
+                        differences.append("\(school.orgId) \(key): missing from the report (model: \(row["attendanceStatus"] ?? "") \(row["excuseStatus"] ?? ""))")
+                        continue
+                    }
+                    for (field, value) in row.sorted(by: { $0.key < $1.key }) where found[field, default: ""] != value {
+                        differences.append("\(school.orgId) \(key): \(field) is '\(found[field, default: ""])', the model says '\(value)'")
+                    }
+                }
+                for key in actual.keys.sorted() where expected[key] == nil {
+                    differences.append("\(school.orgId) \(key): in the report, not on file in the model")
+                }
+            }
+        }
+        return (differences, "attendance reports of \(counts.rows) records (\(counts.unknown) unknown, \(counts.resolved) resolved)")
     }
 
     /// What the world exercised that the known failures need: attendance files fanned out to several schools,

@@ -88,6 +88,17 @@ struct ExchangeRunner {
         return ["ktsx audit exited \(result.status): \(result.standardOutput.suffix(3000)) \(result.standardError.suffix(1000))"]
     }
 
+    /// `ktsx attendance-report` of `school` from `from` through `to`: the CSV's rows by its header, or the
+    /// command's failure.
+    func attendanceReport(school: String, from: CivilDate, to: CivilDate, clock: String) throws -> Result<[[String: String]], CommandFailure> {
+        let result = try run(
+            ["attendance-report", "--config", config.path, "--school", school, "--from", from.iso, "--to", to.iso], environment: ["KTSX_CLOCK_START": clock])
+        guard result.status == 0, let rows = CSVReader.rows(result.standardOutput), let header = rows.first else {
+            return .failure(CommandFailure(message: "ktsx attendance-report --school \(school) exited \(result.status): \(result.standardError.suffix(1000))"))
+        }
+        return .success(rows.dropFirst().map { Dictionary(uniqueKeysWithValues: zip(header, $0)) })
+    }
+
     /// `ktsx validate --format json` over `files`: the files it finds invalid, with their first errors (empty when
     /// it exits 0).
     func validate(_ files: [URL]) throws -> [String] {
@@ -109,4 +120,9 @@ struct ExchangeRunner {
         }
         return problems
     }
+}
+
+/// A command of the binary that failed, in words.
+struct CommandFailure: Error {
+    var message: String
 }

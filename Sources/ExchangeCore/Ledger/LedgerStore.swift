@@ -301,6 +301,11 @@ public protocol LedgerStore: Sendable {
     func enrollments(ssid: String, center: String) async throws(LedgerError) -> [HeldRecord]
     /// Held attendance for a high school on a day (deleted ones included).
     func attendance(recipientOrgId: String, date: String) async throws(LedgerError) -> [HeldRecord]
+    /// The records held of `type` for `recipientOrgId` (a high school's attendance, a center's roster)
+    /// whose record date (the type's `dateField`) lies from `from` through `through` (ISO dates, compared
+    /// as text), deleted ones included, in date then key order.
+    func heldRecords(_ type: ExchangeType, recipientOrgId: String, datedFrom from: String, through: String) async throws(LedgerError)
+        -> [HeldRecord]
     /// Waiver requests of a center for a year, in the order they were recorded.
     func waivers(center: String, schoolYear: Int) async throws(LedgerError) -> [WaiverRequest]
     /// Every waiver request, in the order they were recorded.

@@ -102,6 +102,74 @@ public struct ParticipantDesk: Sendable {
         try await desk.ledger.markPickedUp(recipientOrgId: orgId, fileName: delivery.fileName, at: now)
     }
 
+    // MARK: Reports
+
+    /// Whether the participant is a technical center (it has a roster; a high school has an attendance report).
+    public var isTechnicalCenter: Bool { participant.classification.isTechnicalCenter }
+
+    /// The most days one attendance report covers.
+    public static let maxReportDays = 62
+
+    /// The high school's attendance at the centers from `from` through `through`, as the centers' records
+    /// stand now: its students named from its own enrollments only, and the attendance it was sent as
+    /// unknown (the unknown-attendance syncs of those days) marked resolved once the center excused it.
+    public func attendanceReport(from: LocalDate, through: LocalDate) async throws -> AttendanceReport {
+        let ledger = desk.ledger
+        let attendance = try await ledger.heldRecords(.attendance, recipientOrgId: orgId, datedFrom: from.description, through: through.description)
+        var request = HeldStateRequest()
+        request.students = Set(attendance.map { StudentAtCenter(ssid: $0["ssid"], center: $0["techCenterOrgId"]) })
+        let enrollments = request.students.isEmpty ? [] : try await ledger.heldState(for: request).enrollments.values.flatMap { $0 }
+        var reported = Set<String>()
+        var day = from
+        while day <= through {
+            if let run = try await ledger.jobRun(.unknownSync, runKey: "\(orgId)|\(day)"), run.state == .finished {
+                reported.formUnion(try await keysCarried(by: run, held: attendance.filter { $0["attendanceDate"] == day.description }))
+            }
+            day = day.adding(days: 1)
+        }
+        // Only the school's own enrollments name a student: another school's roster is not its to show.
+        return AttendanceReport(attendance: attendance, ownEnrollments: enrollments.filter { $0.senderOrgId == orgId }, reportedUnknown: reported)
+    }
+
+    /// The natural keys of the attendance a job run's files carried: the versions held now by their
+    /// record, the versions since replaced through the records their files had accepted.
+    private func keysCarried(by run: JobRun, held: [HeldRecord]) async throws -> Set<String> {
+        let ledger = desk.ledger
+        var wanted = Set(try await ledger.trail(sourceId: run.id).map(\.record))
+        var keys = Set<String>()
+        for record in held where wanted.remove(RecordReference(receiptId: record.receiptId, recordId: record["recordId"])) != nil {
+            keys.insert(record.naturalKey)
+        }
+        for receiptId in Set(wanted.map(\.receiptId)) {
+            guard let receipt = try await ledger.receipt(id: receiptId) else { continue }
+            let second = receipt.claimedAt
+            for accepted in try await ledger.acceptedRecords(
+                claimedFrom: second, before: Timestamp(secondsSinceEpoch: second.secondsSinceEpoch + 1))
+            where wanted.contains(accepted.reference) {
+                keys.insert(accepted.naturalKey)
+            }
+        }
+        return keys
+    }
+
+    /// The technical center's roster on `date`, by section, with the attendance it sent for that day.
+    public func roster(on date: LocalDate) async throws -> RosterReport {
+        let ledger = desk.ledger
+        let enrollments = try await ledger.heldRecords(.enrollment, recipientOrgId: orgId, datedFrom: "", through: date.description)
+            .filter { $0.schoolYear == date.schoolYear }
+        var attendance: [HeldRecord] = []
+        for school in Set(enrollments.filter { !$0.deleted }.map { $0["homeSchoolOrgId"] }).sorted() {
+            attendance += try await ledger.heldRecords(.attendance, recipientOrgId: school, datedFrom: date.description, through: date.description)
+                .filter { $0["techCenterOrgId"] == orgId }
+        }
+        return RosterReport(
+            center: orgId, date: date, instructional: desk.referenceData.isInstructional(date, at: orgId), enrollments: enrollments,
+            attendance: attendance)
+    }
+
+    /// Today in the participant's own time zone.
+    public var today: LocalDate { desk.referenceData.zone(of: orgId).local(now).date }
+
     private func waitingDelivery(named name: String) async throws -> Delivery {
         guard let delivery = try await desk.ledger.pendingDeliveries().first(where: { $0.recipientOrgId == orgId && $0.fileName == name })
         else { throw SupportError(.unknownOutboundFile, "No file of that name waits in your outbound folder.") }

@@ -295,6 +295,20 @@ public final class InMemoryLedger: LedgerStore, @unchecked Sendable {
         }
     }
 
+    public func heldRecords(_ type: ExchangeType, recipientOrgId: String, datedFrom from: String, through: String) async throws(LedgerError)
+        -> [HeldRecord]
+    {
+        try locked {
+            heldOrder.compactMap { held[$0]?.record }.filter { record in
+                let date = type.descriptor?.dateField.map { record[$0] } ?? ""
+                return record.type == type && record.recipientOrgId == recipientOrgId && date >= from && date <= through
+            }.sorted { a, b in
+                let (x, y) = (type.descriptor?.dateField.map { a[$0] } ?? "", type.descriptor?.dateField.map { b[$0] } ?? "")
+                return x != y ? x < y : a.naturalKey < b.naturalKey
+            }
+        }
+    }
+
     public func backlogCounts(overdueBefore: Timestamp) async throws(LedgerError) -> BacklogCounts {
         try await countByListing(overdueBefore: overdueBefore)
     }
