@@ -299,7 +299,8 @@ extension ReviewSite {
             values["sections"] = report.bySection.map { group -> [String: Any] in
                 [
                     "center": group.centerOrgId, "centerName": reference.participants[group.centerOrgId]?.name ?? "", "course": group.course,
-                    "section": group.section, "entries": group.entries.map { entry($0, student: true) }, "totals": totals(group.totals),
+                    "section": group.section, "wholeDay": group.course.isEmpty && group.section.isEmpty,
+                    "entries": group.entries.map { entry($0, student: true) }, "totals": totals(group.totals),
                 ]
             }
             values["totals"] = totals(report.totals)

@@ -382,7 +382,7 @@ enum Templates {
         {{/bySection}}
         {{#bySection}}
         {{#sections}}
-        <h2 class="section">{{center}} {{centerName}} · {{course}}{{^course}}whole day{{/course}} {{section}}</h2>
+        <h2 class="section">{{center}} {{centerName}} · {{#wholeDay}}whole day{{/wholeDay}}{{^wholeDay}}{{course}} {{section}}{{/wholeDay}}</h2>
         {{#totals}}<p class="count">{{present}} present, {{absent}} absent, {{tardy}} tardy, {{early}} left early{{#unknown}}, {{unknown}} unknown{{/unknown}}</p>{{/totals}}
         <table class="attendance">
           <thead><tr><th>Day</th><th>Student</th><th>Period</th><th>Status</th><th>Excuse</th><th>Minutes</th><th>Arrived</th><th>Left</th></tr></thead>

@@ -36,17 +36,21 @@ struct OrganisationWorld {
         var fileName: String
         var studentName: String
         var outboundFile: String?
+        /// A student the school enrolled at the center (its roster; the center sees them too), with attendance.
+        var enrolled: (ssid: String, lastName: String)? = nil
 
         /// Text that only this organisation's pages may show.
         var marks: [String] { [orgId, name, receiptId, fileName, studentName] + (outboundFile.map { [$0] } ?? []) }
+        /// Text that only this organisation's pages and its center's may show.
+        var rosterMarks: [String] { enrolled.map { [$0.ssid, $0.lastName] } ?? [] }
     }
 
     static let ridgeline = Organisation(
         orgId: "061010", name: "Ridgeline High", clerk: "clerk.ridgeline", receiptId: "R061010-1", fileName: "ridgeline-enr.csv",
-        studentName: "Quillfeather", outboundFile: "KTSX_ATT_165901_20260115T170000_0001_061010.xml")
+        studentName: "Quillfeather", outboundFile: "KTSX_ATT_165901_20260115T170000_0001_061010.xml", enrolled: ("2100000101", "Rosterlyn"))
     static let valley = Organisation(
         orgId: "061020", name: "Valley High", clerk: "clerk.valley", receiptId: "R061020-1", fileName: "valley-enr.csv",
-        studentName: "Zimmerwald", outboundFile: "KTSX_ATT_165901_20260115T170000_0001_061020.xml")
+        studentName: "Zimmerwald", outboundFile: "KTSX_ATT_165901_20260115T170000_0001_061020.xml", enrolled: ("2100000202", "Valenrolla"))
     static let center = Organisation(
         orgId: "165901", name: "Bluegrass CTC", clerk: "clerk.center", receiptId: "R165901-1", fileName: "center-att.xml",
         studentName: "Applewhite", outboundFile: nil)
@@ -98,10 +102,39 @@ struct OrganisationWorld {
             deliveries.append(
                 Delivery(receiptId: attendance.id, recipientOrgId: school.orgId, fileName: name, deliveredAt: OrganisationWorld.now))
         }
+        // Each school's student enrolled at the center in AUT101 AM-01; attendance for the week so far: Ridgeline's
+        // student absent with an unknown excuse on Tuesday, present otherwise; Valley's student has none on Thursday.
+        var held: [HeldRecord] = []
+        for school in [OrganisationWorld.ridgeline, OrganisationWorld.valley] {
+            let student = try #require(school.enrolled)
+            let enrollment = [
+                "recordId": UUID().uuidString.lowercased(), "action": "add", "schoolYear": "2026", "ssid": student.ssid, "lastName": student.lastName,
+                "firstName": "Pat", "homeSchoolOrgId": school.orgId, "techCenterOrgId": "165901", "ktsCourseNumber": "AUT101",
+                "sectionNumber": "AM-01", "entryDate": "2025-08-13", "gradeLevel": "11",
+            ]
+            held.append(
+                HeldRecord(
+                    type: .enrollment, naturalKey: NaturalKey.of(.enrollment, enrollment), senderOrgId: school.orgId, recipientOrgId: "165901",
+                    schoolYear: 2026, values: enrollment, receiptId: school.receiptId, acceptedAt: OrganisationWorld.now, deleted: false))
+            for day in ["2026-01-12", "2026-01-13", "2026-01-14", "2026-01-15"] where !(school.orgId == "061020" && day == "2026-01-15") {
+                let absent = school.orgId == "061010" && day == "2026-01-13"
+                var values = [
+                    "recordId": UUID().uuidString.lowercased(), "action": "add", "schoolYear": "2026", "ssid": student.ssid,
+                    "techCenterOrgId": "165901", "homeSchoolOrgId": school.orgId, "granularity": "DAY", "attendanceDate": day,
+                    "attendanceStatus": absent ? "A" : "P", "recordedDateTime": "\(day)T15:00:00-05:00",
+                ]
+                if absent { values["excuseStatus"] = "UK" }
+                held.append(
+                    HeldRecord(
+                        type: .attendance, naturalKey: NaturalKey.of(.attendance, values), senderOrgId: "165901", recipientOrgId: school.orgId,
+                        schoolYear: 2026, values: values, receiptId: OrganisationWorld.center.receiptId, acceptedAt: OrganisationWorld.now, deleted: false))
+            }
+        }
         let request = WaiverRequest(
             id: OrganisationWorld.waiverId, centerOrgId: "165901", schoolYear: 2027, values: ["reasonCode": "ALT_SIS"],
             receiptId: attendance.id, receivedAt: OrganisationWorld.now)
-        try await ledger.update(attendance, recordingDeliveries: deliveries, findings: ReceiptFindings(), applying: LedgerChanges(waivers: [request]))
+        try await ledger.update(
+            attendance, recordingDeliveries: deliveries, findings: ReceiptFindings(), applying: LedgerChanges(held: held, waivers: [request]))
 
         let reference: @Sendable () -> ReferenceData = { OrganisationWorld.reference }
         let clock: @Sendable () -> Timestamp = { OrganisationWorld.now }
@@ -261,8 +294,13 @@ struct OrganisationPagesTests {
                     // Every id of every kind the site has, of the other organisations (the center's waiver too).
                     let foreignIds = others.flatMap { [$0.receiptId, $0.orgId] + ($0.outboundFile.map { [$0] } ?? []) } + [OrganisationWorld.waiverId]
                     // A school's own data: the center's waiver is the center's, but the other schools' marks must never show.
-                    let forbidden = others.filter { $0.orgId != "165901" || own.orgId == "165901" }.flatMap(\.marks)
-                        + (own.orgId == "165901" ? [] : [OrganisationWorld.center.receiptId, OrganisationWorld.center.fileName, OrganisationWorld.center.studentName, OrganisationWorld.waiverId])
+                    // A school's pages show nothing of another school's or of the center's; the center's show its
+                    // students' home schools (their numbers and names), and nothing else of theirs.
+                    let forbidden =
+                        own.orgId == "165901"
+                        ? others.flatMap { Array($0.marks.dropFirst(2)) }
+                        : others.filter { $0.orgId != "165901" }.flatMap { $0.marks + $0.rosterMarks }
+                            + [OrganisationWorld.center.receiptId, OrganisationWorld.center.fileName, OrganisationWorld.center.studentName, OrganisationWorld.waiverId]
                     var visited = 0
                     for route in routes {
                         let template = route.template
@@ -349,6 +387,46 @@ struct OrganisationPagesTests {
             }
             #expect(try await world.ledger.allReceipts().count == receiptsBefore)
             #expect(try FileManager.default.contentsOfDirectory(atPath: world.tree.inbound("061010")) == inbound)
+        }
+    }
+
+    @Test("a high school sees its students' attendance at the centers, per student and per section, and exports it; a center sees its roster")
+    func reports() async throws {
+        try await withTemporaryDirectory { root in
+            let world = try await OrganisationWorld(root: root)
+            try await world.application().test(.router) { client in
+                let school = try await client.logIn(user: "clerk.ridgeline")
+                // By default, this week so far (Monday 2026-01-12 to Thursday 2026-01-15, in the school's zone).
+                let page = String(buffer: try await client.execute(uri: "/my/attendance", method: .get, headers: school.jar.header).body)
+                #expect(page.contains("value=\"2026-01-12\"") && page.contains("value=\"2026-01-15\""))
+                #expect(page.contains("Rosterlyn, Pat"))
+                #expect(page.contains("4 record(s): 3 present, 1 absent, 0 tardy, 0 left early; 1 unknown, 0 resolved."))
+                #expect(page.contains("<span class=\"badge unknown\">unknown</span>"))
+                #expect(!page.contains("Valenrolla") && !page.contains("2100000202"))
+                let sections = String(buffer: try await client.execute(uri: "/my/attendance?from=2026-01-12&to=2026-01-15&view=section", method: .get, headers: school.jar.header).body)
+                #expect(sections.contains("165901 Bluegrass CTC · whole day"))
+                let export = try await client.execute(uri: "/my/attendance.csv?from=2026-01-13&to=2026-01-13", method: .get, headers: school.jar.header)
+                #expect(export.headers[.contentDisposition] == "attachment; filename=\"attendance_061010_2026-01-13_2026-01-13.csv\"")
+                let lines = String(buffer: export.body).split(separator: "\r\n").map(String.init)
+                #expect(lines == [
+                    AttendanceReport.csvColumns.joined(separator: ","),
+                    "2026-01-13,2100000101,,Rosterlyn,Pat,165901,,,DAY,,A,UK,unknown,,,,2026-01-13T15:00:00-05:00",
+                ])
+                let bad = String(buffer: try await client.execute(uri: "/my/attendance?from=2026-01-20&to=2026-01-12", method: .get, headers: school.jar.header).body)
+                #expect(bad.contains("The first day 2026-01-20 is after the last day 2026-01-12."))
+                #expect(try await client.execute(uri: "/my/roster", method: .get, headers: school.jar.header).status == .notFound)
+
+                let center = try await client.logIn(user: "clerk.center")
+                #expect(try await client.execute(uri: "/my/attendance", method: .get, headers: center.jar.header).status == .notFound)
+                let roster = String(buffer: try await client.execute(uri: "/my/roster?date=2026-01-15", method: .get, headers: center.jar.header).body)
+                #expect(roster.contains("2026-01-15 is an instructional day: 1 enrolled student(s) have no attendance from you yet."))
+                #expect(roster.contains("AUT101 AM-01"))
+                #expect(roster.contains("<tr class=\"missing\"><td>Valenrolla, Pat</td>"))
+                #expect(roster.contains("<td>Rosterlyn, Pat</td><td>2100000101</td><td>061010</td><td>11</td><td>P</td>"))
+                let saturday = String(buffer: try await client.execute(uri: "/my/roster?date=2026-01-17", method: .get, headers: center.jar.header).body)
+                #expect(saturday.contains("2026-01-17 is not an instructional day on your calendar."))
+                #expect(!saturday.contains("class=\"missing\""))
+            }
         }
     }
 
