@@ -612,6 +612,17 @@ public final class PostgresLedger: LedgerStore, Service {
             PostgresLedger.receipt(from:))
     }
 
+    public func issueCodeCounts(matching query: ReceiptQuery) async throws(LedgerError) -> [String: Int] {
+        let (condition, bindings) = PostgresLedger.condition(query)
+        let counts = try await decoded(
+            "counting the issues by code",
+            PostgresQuery(
+                unsafeSQL: "SELECT code, count(*) AS n FROM receipt JOIN receipt_issue ON receipt_issue.receipt_id = receipt.id WHERE \(condition) GROUP BY code",
+                binds: bindings)
+        ) { (try $0.string("code"), try $0.int("n")) }
+        return Dictionary(uniqueKeysWithValues: counts)
+    }
+
     public func latestReceiptPerSender(matching query: ReceiptQuery) async throws(LedgerError) -> [Receipt] {
         let (condition, bindings) = PostgresLedger.condition(query)
         return try await decoded(

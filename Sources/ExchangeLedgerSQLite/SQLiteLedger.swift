@@ -647,6 +647,17 @@ public final class SQLiteLedger: LedgerStore {
         }
     }
 
+    public func issueCodeCounts(matching query: ReceiptQuery) async throws(LedgerError) -> [String: Int] {
+        let (condition, arguments) = SQLiteLedger.condition(query)
+        return try await read("counting the issues by code") { db in
+            let rows = try Row.fetchAll(
+                db,
+                sql: "SELECT code, count(*) AS n FROM receipt JOIN receipt_issue ON receipt_issue.receipt_id = receipt.id WHERE \(condition) GROUP BY code",
+                arguments: arguments)
+            return Dictionary(uniqueKeysWithValues: rows.map { ($0["code"] as String, $0["n"] as Int) })
+        }
+    }
+
     /// The WHERE clause (with its arguments) that selects the receipts of `query`.
     private static func condition(_ query: ReceiptQuery) -> (String, StatementArguments) {
         var clauses: [String] = ["1"]

@@ -124,6 +124,7 @@ extension ReviewSite {
                 "partly": recent.filter { $0.outcome == .acceptedWithErrors }.count,
             ],
             "waiting": folder.waiting.count, "overdue": overdue.count, "threshold": folder.pickupThresholdHours,
+            "charts": Charts.activity(try await self.desk.activity(of: desk.orgId), whose: "you sent"),
         ]
         return organisationPage("organisationHome", title: "\(desk.participant.name)", context: context, scope: scope, tab: "Home", values: values)
     }

@@ -480,7 +480,10 @@ public struct ReviewSite: Sendable {
     }
 
     private func status(context: ReviewContext) async throws -> Response {
-        let values: [String: Any] = ["status": SupportViews.status(try await desk.status(), reference: desk.referenceData)]
+        let values: [String: Any] = [
+            "status": SupportViews.status(try await desk.status(), reference: desk.referenceData),
+            "charts": Charts.activity(try await desk.activity(of: nil), whose: "received"),
+        ]
         return page("status", title: "Status", context: context, tab: "Status", values: values)
     }
 }

@@ -3,7 +3,7 @@
 enum Templates {
     static let all: [String: String] = [
         "layout": layout, "login": login, "submissions": submissions, "receipt": receipt, "deliveries": deliveries,
-        "quiet": quiet, "waivers": waivers, "waiver": waiver, "status": status, "message": message, "errorRows": errorRows,
+        "quiet": quiet, "waivers": waivers, "waiver": waiver, "status": status, "message": message, "errorRows": errorRows, "charts": charts,
         "organisationHome": organisationHome, "organisationSubmissions": organisationSubmissions,
         "organisationReceipt": organisationReceipt, "organisationOutbound": organisationOutbound, "organisationCheck": organisationCheck,
         "organisationAttendance": organisationAttendance, "organisationRoster": organisationRoster,
@@ -171,6 +171,24 @@ enum Templates {
         {{/hasErrors}}
         """
 
+    /// The charts of `Charts.activity`: SVG drawn from computed geometry, each with its summary in words.
+    static let charts = """
+        <section class="charts">
+        {{#charts}}
+        <figure class="chart">
+          <figcaption>{{title}}</figcaption>
+          <svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {{width}} {{height}}" width="{{width}}" height="{{height}}" role="img" aria-label="{{summary}}">
+            {{#lines}}<line x1="{{x1}}" y1="{{y1}}" x2="{{x2}}" y2="{{y2}}" stroke="{{stroke}}" stroke-width="1"/>{{/lines}}
+            {{#rects}}<rect x="{{x}}" y="{{y}}" width="{{w}}" height="{{h}}" fill="{{fill}}"><title>{{tip}}</title></rect>{{/rects}}
+            {{#texts}}<text x="{{x}}" y="{{y}}" text-anchor="{{anchor}}" font-size="{{size}}" fill="{{fill}}">{{text}}</text>{{/texts}}
+          </svg>
+          {{#hasLegend}}<p class="legend">{{#legend}}<span><svg width="10" height="10" aria-hidden="true"><rect width="10" height="10" fill="{{fill}}"/></svg> {{label}}</span> {{/legend}}</p>{{/hasLegend}}
+          {{#empty}}<p class="note">{{empty}}</p>{{/empty}}
+        </figure>
+        {{/charts}}
+        </section>
+        """
+
     static let deliveries = """
         {{<layout}}{{$content}}
         <p>Outbound files not picked up within {{threshold}} hours. {{waiting}} file(s) wait in all.</p>
@@ -242,6 +260,9 @@ enum Templates {
         {{#service}}<p>Service: {{#running}}<span class="ok">running</span>, last pass {{secondsSinceLastPass}} s ago{{/running}}{{^running}}<span class="error">not running</span>{{#lastPassLocal}} since {{lastPassLocal}}{{/lastPassLocal}}{{/running}}.</p>{{/service}}
         {{#backlog}}<p>Backlog: {{waitingInInbound}} file(s) waiting in inbound, {{receiptsInProgress}} receipt(s) and {{jobRunsInProgress}} job run(s) in progress.</p>{{/backlog}}
         {{#deliveries}}<p>Deliveries: {{waiting}} waiting for pickup, {{overdue}} past the threshold.</p>{{/deliveries}}
+        {{/status}}
+        {{>charts}}
+        {{#status}}
         <h2>Latest job runs</h2>
         <table><thead><tr><th>Job</th><th>Key</th><th>State</th><th>Started</th><th>Files</th><th>Records</th></tr></thead><tbody>
         {{#jobs}}<tr><td>{{job}}</td><td>{{key}}</td><td>{{state}}</td><td>{{startedLocal}}</td><td>{{files}}</td><td>{{records}}</td></tr>{{/jobs}}
@@ -262,6 +283,7 @@ enum Templates {
         <p><a href="{{base}}/outbound"><strong>{{waiting}}</strong> file(s) wait in your outbound folder</a>{{#overdue}}, {{overdue}} of them for more than {{threshold}} hours{{/overdue}}.</p>
         <p><a href="{{base}}/check">Check a file before sending it</a>: it is judged as the exchange would judge it now, and kept nowhere.</p>
         </section>
+        {{>charts}}
         <h2>Your latest files</h2>
         <table>
           <thead><tr><th>Received</th><th>Type</th><th>Outcome</th><th>Records accepted</th><th>Errors</th><th>File</th></tr></thead>
@@ -491,5 +513,10 @@ enum Templates {
         .badge.resolved { background: #d3f0dc; color: #125c2b; }
         tr.status-A td, tr.status-T td, tr.status-E td { font-weight: 600; }
         .summary p { margin: .3rem 0; }
+        .charts { display: flex; flex-wrap: wrap; gap: 1rem 2rem; margin: 1rem 0; }
+        .chart { margin: 0; background: #fff; padding: .5rem .8rem; border: 1px solid #e3e6ea; max-width: 100%; }
+        .chart svg { max-width: 100%; height: auto; }
+        .chart figcaption { font-weight: 600; margin-bottom: .3rem; }
+        .legend { font-size: .8rem; color: #5b6670; margin: .2rem 0 0; }
         """
 }

@@ -177,6 +177,16 @@ struct LedgerContractTests {
             try await store.update(judged, recordingDeliveries: [], findings: ReceiptFindings(issues: issues), applying: .none)
             #expect(try await store.issues(receiptId: "R1") == issues)
             #expect(try await store.issues(receiptId: "R2").isEmpty)
+            // Counted by code over the receipts a query selects (by sender and time here).
+            try await store.recordClaim(receipt("R2", sender: "165901", at: 200))
+            var other = try #require(try await store.receipt(id: "R2"))
+            other.outcome = .rejected
+            let more = [ValidationIssue(code: .typeError, message: "Not a number.", line: 2), ValidationIssue(code: .emptyFile, message: "Empty.")]
+            try await store.update(other, recordingDeliveries: [], findings: ReceiptFindings(issues: more), applying: .none)
+            #expect(try await store.issueCodeCounts(matching: ReceiptQuery()) == ["type-error": 2, "missing-element": 1, "empty-file": 2])
+            #expect(try await store.issueCodeCounts(matching: ReceiptQuery(senders: ["165901"])) == ["type-error": 1, "empty-file": 1])
+            #expect(try await store.issueCodeCounts(matching: ReceiptQuery(claimedFrom: Timestamp(secondsSinceEpoch: 150))) == ["type-error": 1, "empty-file": 1])
+            #expect(try await store.issueCodeCounts(matching: ReceiptQuery(claimedFrom: Timestamp(secondsSinceEpoch: 300))).isEmpty)
         }
     }
 

@@ -6,6 +6,9 @@ import ExchangeTesting
 import ExchangeValidation
 @testable import ExchangeWeb
 import Foundation
+#if canImport(FoundationXML)
+import FoundationXML
+#endif
 import Hummingbird
 import HummingbirdBcrypt
 import HummingbirdTesting
@@ -197,6 +200,19 @@ struct OrganisationPagesTests {
                 #expect(home.contains("Ridgeline High") && home.contains("ridgeline-enr.csv"))
                 #expect(home.contains("<strong>1</strong> file(s) wait in your outbound folder"))
                 #expect(!home.contains("/status") && !home.contains("/waivers"))
+                // Its charts: its own files per day, its error codes, its pickups by age; each SVG well formed.
+                #expect(home.contains("aria-label=\"Files you sent per day, last 30 days: 1 file(s) in 30 days, 1 rejected (100%).\""))
+                #expect(home.contains("aria-label=\"Most frequent error codes, last 30 days: constraint-error 1, extra-label 1.\""))
+                #expect(home.contains("aria-label=\"Files waiting for pickup, by how long they have waited: under 1 h 1, 1–6 h 0, 6–24 h 0, 1–2 days 0, 2–7 days 0, 7+ days 0.\""))
+                var svgs = 0
+                var rest = home[...]
+                while let start = rest.range(of: "<svg xmlns"), let end = rest.range(of: "</svg>", range: start.upperBound..<rest.endIndex) {
+                    let svg = String(rest[start.lowerBound..<end.upperBound])
+                    #expect(XMLParser(data: Data(svg.utf8)).parse(), "\(svg.prefix(200))")
+                    svgs += 1
+                    rest = rest[end.upperBound...]
+                }
+                #expect(svgs == 3)
                 let root = try await client.execute(uri: "/", method: .get, headers: jar.header)
                 #expect(root.headers[.location] == "/my")
                 for page in ["/submissions", "/status", "/waivers", "/quiet", "/deliveries", "/receipts/R061010-1", "/participants/061010"] {

@@ -253,6 +253,9 @@ public protocol LedgerStore: Sendable {
     func rejectedRecords(receiptId: String) async throws(LedgerError) -> [RejectedRecord]
     /// The issues written to a receipt's error file (up to the file's limit), in the file's order.
     func issues(receiptId: String) async throws(LedgerError) -> [ValidationIssue]
+    /// How many issues of each code the error files of the receipts matching `query` list (its limit is
+    /// ignored): what the charts of the most frequent codes show.
+    func issueCodeCounts(matching query: ReceiptQuery) async throws(LedgerError) -> [String: Int]
     /// Receipts that match `query`, newest first (by claim time).
     func receipts(matching query: ReceiptQuery) async throws(LedgerError) -> [Receipt]
     /// For each sender, its newest receipt that matches `query` (the query's limit is ignored; of two

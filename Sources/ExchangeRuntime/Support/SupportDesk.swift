@@ -159,6 +159,80 @@ public struct SupportDesk: Sendable {
     }
 }
 
+extension SupportDesk {
+    /// What the charts show of the last `days` days, for one participant (its own files and its own
+    /// `outbound/`) or, with nil, the whole exchange.
+    public func activity(of orgId: String?, days: Int = 30) async throws -> Activity {
+        let reference = reference()
+        let zone = reference.policy.timeZone
+        let time = now()
+        let today = zone.local(time).date
+        let first = today.adding(days: 1 - days)
+        // From the start of the first day in the exchange's zone (a day early in UTC, then cut by local date).
+        let query = ReceiptQuery(
+            senders: orgId.map { [$0] } ?? [], claimedFrom: Timestamp(secondsSinceEpoch: (first.dayNumber - 1) * 86_400), sentOnly: true)
+        let receipts = try await ledger.receipts(matching: query).filter { zone.local($0.claimedAt).date >= first }
+        let byDay = Dictionary(grouping: receipts) { zone.local($0.claimedAt).date }
+        let perDay = (0..<days).map { offset -> Activity.Day in
+            let date = first.adding(days: offset)
+            let files = byDay[date] ?? []
+            return Activity.Day(
+                date: date, files: files.count, rejected: files.filter { $0.outcome == .rejected }.count,
+                partly: files.filter { $0.outcome == .acceptedWithErrors }.count)
+        }
+        var counted = query
+        counted.claimedFrom = receipts.map(\.claimedAt).min() ?? time
+        let codes = receipts.isEmpty ? [:] : try await ledger.issueCodeCounts(matching: counted)
+        let waiting = try await ledger.pendingDeliveries().filter { orgId == nil || $0.recipientOrgId == orgId }
+        return Activity(
+            days: perDay, codes: codes.sorted { ($1.value, $0.key) < ($0.value, $1.key) }.prefix(10).map { ($0.key, $0.value) },
+            waitingHours: waiting.map { $0.hoursWaiting(at: time) })
+    }
+}
+
+/// What the charts show: files per day and how many were rejected, the most frequent error codes, and
+/// how long the files waiting for pickup have waited.
+public struct Activity: Sendable {
+    /// One day's files.
+    public struct Day: Sendable, Equatable {
+        /// The day, in the exchange's time zone.
+        public var date: LocalDate
+        /// Files received, rejected, and accepted with errors.
+        public var files: Int
+        public var rejected: Int
+        public var partly: Int
+
+        /// One day's counts.
+        public init(date: LocalDate, files: Int, rejected: Int, partly: Int) {
+            self.date = date
+            self.files = files
+            self.rejected = rejected
+            self.partly = partly
+        }
+    }
+    /// Every day of the period, oldest first (days without files too).
+    public var days: [Day]
+    /// The most frequent codes in the period's error files, most frequent first (at most ten).
+    public var codes: [(code: String, count: Int)]
+    /// Hours each file waiting for pickup has waited.
+    public var waitingHours: [Int]
+
+    /// What the charts show.
+    public init(days: [Day], codes: [(code: String, count: Int)], waitingHours: [Int]) {
+        self.days = days
+        self.codes = codes
+        self.waitingHours = waitingHours
+    }
+
+    /// The waiting files by age: each bucket's label and count, youngest first.
+    public var waitingByAge: [(label: String, count: Int)] {
+        let buckets: [(String, ClosedRange<Int>)] = [
+            ("under 1 h", 0...0), ("1–6 h", 1...5), ("6–24 h", 6...23), ("1–2 days", 24...47), ("2–7 days", 48...167), ("7+ days", 168...Int.max),
+        ]
+        return buckets.map { label, range in (label, waitingHours.filter { range.contains($0) }.count) }
+    }
+}
+
 /// What waits, and whether the service runs.
 public struct Backlog: Sendable {
     /// When it was counted.

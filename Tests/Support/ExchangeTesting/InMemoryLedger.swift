@@ -151,6 +151,15 @@ public final class InMemoryLedger: LedgerStore, @unchecked Sendable {
         try locked { issuesByReceipt[receiptId] ?? [] }
     }
 
+    public func issueCodeCounts(matching query: ReceiptQuery) async throws(LedgerError) -> [String: Int] {
+        var all = query
+        all.limit = nil
+        let matching = try await receipts(matching: all)
+        return try locked {
+            matching.flatMap { issuesByReceipt[$0.id] ?? [] }.reduce(into: [:]) { $0[$1.code.rawValue, default: 0] += 1 }
+        }
+    }
+
     /// Receipts newest first by claim time (later recorded first among equals).
     private var newestFirst: [Receipt] {
         receipts.enumerated().sorted { ($0.element.claimedAt, $0.offset) > ($1.element.claimedAt, $1.offset) }.map(\.element)
