@@ -123,7 +123,7 @@ extension ReviewSite {
                 "files": recent.count, "rejected": recent.filter { $0.outcome == .rejected }.count,
                 "partly": recent.filter { $0.outcome == .acceptedWithErrors }.count,
             ],
-            "waiting": folder.waiting.count, "overdue": overdue.count, "threshold": folder.pickupThresholdHours,
+            "waiting": folder.waiting.count, "overdue": overdue.isEmpty ? nil : overdue.count, "threshold": folder.pickupThresholdHours,
             "charts": Charts.activity(try await self.desk.activity(of: desk.orgId), whose: "you sent"),
         ]
         return organisationPage("organisationHome", title: "\(desk.participant.name)", context: context, scope: scope, tab: "Home", values: values)
@@ -293,7 +293,8 @@ extension ReviewSite {
             values["students"] = report.byStudent.map { group -> [String: Any] in
                 [
                     "ssid": group.student.ssid, "name": [group.student.lastName, group.student.firstName].filter { !$0.isEmpty }.joined(separator: ", "),
-                    "localNumber": group.student.localStudentNumber, "entries": group.entries.map { entry($0, student: false) },
+                    "localNumber": group.student.localStudentNumber.isEmpty ? nil : group.student.localStudentNumber,
+                    "entries": group.entries.map { entry($0, student: false) },
                     "totals": totals(group.totals),
                 ]
             }
@@ -415,9 +416,11 @@ extension ReviewSite {
             ])
         let report = checked.judgedReport
         var result: [String: Any] = [
-            "file": fileName, "outcome": checked.verdict.outcome.rawValue, "summary": checked.summary, "rulesChecked": checked.verdict.rulesChecked,
+            "file": fileName, "outcome": checked.verdict.outcome.rawValue, "rulesChecked": checked.verdict.rulesChecked,
             "accepted": checked.wouldBeAccepted,
         ]
+        // (An empty text is a true value to Mustache: what is empty is left out.)
+        if !checked.summary.isEmpty { result["summary"] = checked.summary }
         result["type"] = report.type.map { "\($0.code) \($0.displayName)" }
         result["binding"] = report.binding?.rawValue
         var values: [String: Any] = ["result": result]

@@ -388,7 +388,9 @@ public struct ReviewSite: Sendable {
         var seen = Set<String>()
         let help = issues.map(\.code.rawValue).filter { seen.insert($0).inserted }.compactMap { code -> [String: Any]? in
             guard let help = SchemaCatalog.help(forCode: code) else { return nil }
-            return ["code": code, "meaning": help.meaning, "whatToDo": help.whatToDo]
+            var view: [String: Any] = ["code": code, "meaning": help.meaning]
+            if !help.whatToDo.isEmpty { view["whatToDo"] = help.whatToDo }
+            return view
         }
         values["codeHelp"] = help
         values["hasCodeHelp"] = !help.isEmpty

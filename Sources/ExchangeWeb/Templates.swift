@@ -456,7 +456,7 @@ enum Templates {
         <h2>{{file}}</h2>
         <p>If you sent it now: <span class="badge outcome-{{outcome}}" id="outcome">{{outcome}}</span>{{#type}} ({{type}}, {{binding}}){{/type}}.</p>
         {{#summary}}<p id="summary">{{summary}}.</p>{{/summary}}
-        {{^rulesChecked}}<p id="summary">The file as a whole has problems, listed below; its records were not checked against the rules yet. Fix these and check it again.</p>{{/rulesChecked}}
+        {{^rulesChecked}}<p id="gate">The file as a whole has problems, listed below; its records were not checked against the rules yet. Fix these and check it again.</p>{{/rulesChecked}}
         {{#accepted}}<p class="ok">Nothing to fix: send it.</p>{{/accepted}}
         {{/result}}
         {{>errorRows}}
