@@ -118,7 +118,7 @@ extension ReviewSite {
         let folder = try await desk.outbound()
         let overdue = folder.waiting.filter { $0.hasWaited(hours: folder.pickupThresholdHours, at: now) }
         let values: [String: Any] = [
-            "latest": recent.prefix(10).map { ownReceiptView($0, scope: scope) },
+            "receipts": recent.prefix(10).map { ownReceiptView($0, scope: scope) },
             "month": [
                 "files": recent.count, "rejected": recent.filter { $0.outcome == .rejected }.count,
                 "partly": recent.filter { $0.outcome == .acceptedWithErrors }.count,
@@ -132,25 +132,16 @@ extension ReviewSite {
     // MARK: Submissions
 
     private func ownSubmissions(request: Request, context: ReviewContext, scope: Scope) async throws -> Response {
-        let parameters = request.uri.queryParameters
-        func value(_ name: String) -> String { parameters[name[...]].map(String.init) ?? "" }
-        let filter = SubmissionFilter(types: [value("type")], outcomes: [value("outcome")], from: value("from"), to: value("to"), limit: 200)
-        var values: [String: Any] = ["from": value("from"), "to": value("to"), "limit": filter.limit]
+        let (filter, form) = SubmissionsForm.read(request, participants: [scope.desk.orgId])
+        var values = form.values(action: "\(scope.base)/submissions")
         var receipts: [Receipt] = []
         do {
             receipts = try await scope.desk.submissions(filter)
         } catch let error as SupportError {
             values["problem"] = error.message
         }
-        values["receipts"] = receipts.map { ownReceiptView($0, scope: scope) }
-        values["count"] = receipts.count
-        if receipts.count == filter.limit { values["limited"] = true }
-        values["types"] = ExchangeType.partnerTypes.map { ["code": $0.code, "name": $0.displayName, "selected": $0.code == value("type")] }
-        values["outcomes"] = FileOutcome.allCases.map { outcome -> [String: Any] in
-            let slug = outcome.rawValue.lowercased().split(separator: "_").joined(separator: "-")
-            return ["value": slug, "label": outcome.rawValue, "selected": slug == value("outcome").lowercased()]
-        }
-        return organisationPage("organisationSubmissions", title: "Files you sent", context: context, scope: scope, tab: "Submissions", values: values)
+        values.merge(SubmissionsForm.list(receipts, limit: filter.limit) { ownReceiptView($0, scope: scope) }) { $1 }
+        return organisationPage("submissions", title: "Files you sent", context: context, scope: scope, tab: "Submissions", values: values)
     }
 
     private func ownReceipt(context: ReviewContext, scope: Scope) async throws -> Response {

@@ -321,29 +321,22 @@ public struct ReviewSite: Sendable {
 
     private func submissions(request: Request, context: ReviewContext) async throws -> Response {
         let reference = desk.referenceData
-        let parameters = request.uri.queryParameters
-        func value(_ name: String) -> String { parameters[name[...]].map(String.init) ?? "" }
-        let filter = SubmissionFilter(
-            participants: [value("participant")], types: [value("type")], outcomes: [value("outcome")], from: value("from"), to: value("to"),
-            limit: 200)
-        var values: [String: Any] = ["from": value("from"), "to": value("to"), "limit": filter.limit]
+        let (filter, form) = SubmissionsForm.read(request, participants: nil)
+        var values = form.values(action: "/submissions")
         var receipts: [Receipt] = []
         do {
-            let query = try filter.query(zone: reference.policy.timeZone)
-            receipts = try await desk.submissions(query)
+            receipts = try await desk.submissions(try filter.query(zone: reference.policy.timeZone))
         } catch let error as SupportError {
             values["problem"] = error.message
         }
-        values["receipts"] = receipts.map { SupportViews.receipt($0, reference: reference) }
-        values["count"] = receipts.count
-        if receipts.count == filter.limit { values["limited"] = true }
+        values.merge(SubmissionsForm.list(receipts, limit: filter.limit) { receipt in
+            var view = SupportViews.receipt(receipt, reference: reference)
+            view["href"] = "/receipts/\(ReviewGate.percentEncoded(receipt.id))"
+            return view
+        }) { $1 }
+        values["forSupport"] = true
         values["participants"] = reference.participants.values.sorted { $0.orgId < $1.orgId }.map { participant -> [String: Any] in
-            ["orgId": participant.orgId, "name": participant.name, "selected": participant.orgId == value("participant")]
-        }
-        values["types"] = ExchangeType.partnerTypes.map { ["code": $0.code, "name": $0.displayName, "selected": $0.code == value("type")] }
-        values["outcomes"] = FileOutcome.allCases.map { outcome -> [String: Any] in
-            let slug = outcome.rawValue.lowercased().split(separator: "_").joined(separator: "-")
-            return ["value": slug, "label": outcome.rawValue, "selected": slug == value("outcome").lowercased()]
+            ["orgId": participant.orgId, "name": participant.name, "selected": participant.orgId == form.participant]
         }
         return page("submissions", title: "Submissions", context: context, tab: "Submissions", values: values)
     }
@@ -504,5 +497,44 @@ struct ReviewService<App: ApplicationProtocol>: Service {
                 "the review page is not served", metadata: ["exchange.address": "\(address)", "exchange.error": "\(error)"])
             try? await gracefulShutdown()
         }
+    }
+}
+
+/// The filters of a list of files sent (`submissions` template): read from the query, and shown again.
+struct SubmissionsForm {
+    var participant: String
+    var type: String
+    var outcome: String
+    var from: String
+    var to: String
+
+    /// The filter the query asks for (its senders `participants` when given, else the one asked), at most
+    /// 200 files, and the form to show again.
+    static func read(_ request: Request, participants: [String]?) -> (SubmissionFilter, SubmissionsForm) {
+        let parameters = request.uri.queryParameters
+        func value(_ name: String) -> String { parameters[name[...]].map(String.init) ?? "" }
+        let form = SubmissionsForm(participant: value("participant"), type: value("type"), outcome: value("outcome"), from: value("from"), to: value("to"))
+        let filter = SubmissionFilter(
+            participants: participants ?? [form.participant], types: [form.type], outcomes: [form.outcome], from: form.from, to: form.to, limit: 200)
+        return (filter, form)
+    }
+
+    /// The template values of the form, its choices marked.
+    func values(action: String) -> [String: Any] {
+        [
+            "action": action, "from": from, "to": to, "limit": 200,
+            "types": ExchangeType.partnerTypes.map { ["code": $0.code, "name": $0.displayName, "selected": $0.code == type] },
+            "outcomes": FileOutcome.allCases.map { choice -> [String: Any] in
+                let slug = choice.rawValue.lowercased().split(separator: "_").joined(separator: "-")
+                return ["value": slug, "label": choice.rawValue, "selected": slug == outcome.lowercased()]
+            },
+        ]
+    }
+
+    /// The template values of the receipts found, each made a view by `view`.
+    static func list(_ receipts: [Receipt], limit: Int, view: (Receipt) -> [String: Any]) -> [String: Any] {
+        var values: [String: Any] = ["receipts": receipts.map(view), "count": receipts.count]
+        if receipts.count == limit { values["limited"] = true }
+        return values
     }
 }

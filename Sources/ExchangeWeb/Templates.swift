@@ -4,7 +4,7 @@ enum Templates {
     static let all: [String: String] = [
         "layout": layout, "login": login, "submissions": submissions, "receipt": receipt, "deliveries": deliveries,
         "quiet": quiet, "waivers": waivers, "waiver": waiver, "status": status, "message": message, "errorRows": errorRows, "charts": charts,
-        "organisationHome": organisationHome, "organisationSubmissions": organisationSubmissions,
+        "receiptTable": receiptTable, "organisationHome": organisationHome,
         "organisationReceipt": organisationReceipt, "organisationOutbound": organisationOutbound, "organisationCheck": organisationCheck,
         "organisationAttendance": organisationAttendance, "organisationRoster": organisationRoster,
     ]
@@ -71,13 +71,16 @@ enum Templates {
         {{/content}}{{/layout}}
         """
 
+    /// The files sent, for support (every sender, `forSupport`) or for one participant's clerks.
     static let submissions = """
         {{<layout}}{{$content}}
-        <form method="get" action="/submissions" class="filters">
+        <form method="get" action="{{action}}" class="filters">
+          {{#forSupport}}
           <label>Participant <select name="participant">
             <option value="">any</option>
             {{#participants}}<option value="{{orgId}}"{{#selected}} selected{{/selected}}>{{orgId}} {{name}}</option>{{/participants}}
           </select></label>
+          {{/forSupport}}
           <label>Type <select name="type">
             <option value="">any</option>
             {{#types}}<option value="{{code}}"{{#selected}} selected{{/selected}}>{{code}} {{name}}</option>{{/types}}
@@ -92,20 +95,25 @@ enum Templates {
         </form>
         {{#problem}}<p class="error" role="alert">{{problem}}</p>{{/problem}}
         <p class="count">{{count}} file(s){{#limited}}, the newest {{limit}} shown{{/limited}}.</p>
+        {{>receiptTable}}
+        {{/content}}{{/layout}}
+        """
+
+    /// Receipts as rows, each linking to its page (`href`); the sender's column for support.
+    static let receiptTable = """
         <table>
-          <thead><tr><th>Received</th><th>Sender</th><th>Type</th><th>Outcome</th><th>Records accepted</th><th>Errors</th><th>File</th></tr></thead>
+          <thead><tr><th>Received</th>{{#forSupport}}<th>Sender</th>{{/forSupport}}<th>Type</th><th>Outcome</th><th>Records accepted</th><th>Errors</th><th>File</th></tr></thead>
           <tbody>
           {{#receipts}}
           <tr class="outcome-{{outcome}}">
-            <td>{{receivedLocal}}</td><td>{{sender}} {{senderName}}</td><td>{{type}}</td>
+            <td>{{receivedLocal}}</td>{{#forSupport}}<td>{{sender}} {{senderName}}</td>{{/forSupport}}<td>{{type}}</td>
             <td><span class="badge">{{outcome}}{{^outcome}}{{state}}{{/outcome}}</span></td>
             <td>{{recordsAccepted}} / {{recordsReceived}}</td><td>{{errorCount}}</td>
-            <td><a href="/receipts/{{id}}">{{file}}</a></td>
+            <td><a href="{{href}}">{{file}}</a></td>
           </tr>
           {{/receipts}}
           </tbody>
         </table>
-        {{/content}}{{/layout}}
         """
 
     static let receipt = """
@@ -285,45 +293,8 @@ enum Templates {
         </section>
         {{>charts}}
         <h2>Your latest files</h2>
-        <table>
-          <thead><tr><th>Received</th><th>Type</th><th>Outcome</th><th>Records accepted</th><th>Errors</th><th>File</th></tr></thead>
-          <tbody>
-          {{#latest}}
-          <tr class="outcome-{{outcome}}"><td>{{receivedLocal}}</td><td>{{type}}</td><td><span class="badge">{{outcome}}{{^outcome}}{{state}}{{/outcome}}</span></td>
-            <td>{{recordsAccepted}} / {{recordsReceived}}</td><td>{{errorCount}}</td><td><a href="{{href}}">{{file}}</a></td></tr>
-          {{/latest}}
-          </tbody>
-        </table>
-        {{^latest}}<p class="note">No files in the last 30 days.</p>{{/latest}}
-        {{/content}}{{/layout}}
-        """
-
-    static let organisationSubmissions = """
-        {{<layout}}{{$content}}
-        <form method="get" action="{{base}}/submissions" class="filters">
-          <label>Type <select name="type">
-            <option value="">any</option>
-            {{#types}}<option value="{{code}}"{{#selected}} selected{{/selected}}>{{code}} {{name}}</option>{{/types}}
-          </select></label>
-          <label>Outcome <select name="outcome">
-            <option value="">any</option>
-            {{#outcomes}}<option value="{{value}}"{{#selected}} selected{{/selected}}>{{label}}</option>{{/outcomes}}
-          </select></label>
-          <label>From <input type="date" name="from" value="{{from}}"></label>
-          <label>To <input type="date" name="to" value="{{to}}"></label>
-          <button type="submit">Search</button>
-        </form>
-        {{#problem}}<p class="error" role="alert">{{problem}}</p>{{/problem}}
-        <p class="count">{{count}} file(s){{#limited}}, the newest {{limit}} shown{{/limited}}.</p>
-        <table>
-          <thead><tr><th>Received</th><th>Type</th><th>Outcome</th><th>Records accepted</th><th>Errors</th><th>File</th></tr></thead>
-          <tbody>
-          {{#receipts}}
-          <tr class="outcome-{{outcome}}"><td>{{receivedLocal}}</td><td>{{type}}</td><td><span class="badge">{{outcome}}{{^outcome}}{{state}}{{/outcome}}</span></td>
-            <td>{{recordsAccepted}} / {{recordsReceived}}</td><td>{{errorCount}}</td><td><a href="{{href}}">{{file}}</a></td></tr>
-          {{/receipts}}
-          </tbody>
-        </table>
+        {{>receiptTable}}
+        {{^receipts}}<p class="note">No files in the last 30 days.</p>{{/receipts}}
         {{/content}}{{/layout}}
         """
 

@@ -190,6 +190,40 @@ struct PlayedScenario {
     }
 
     /// The receipt of the file dropped as `name`.
+    /// Starts `ktsx run` on the scenario's configuration with its clock at `clock`, its output discarded:
+    /// the caller stops it.
+    func startService(clock: String) throws -> Process {
+        let service = Process()
+        service.executableURL = Repository.ktsx
+        service.arguments = ["run", "--config", config.path, "--log-level", "warning"]
+        service.environment = ProcessInfo.processInfo.environment.merging(["KTSX_CLOCK_START": clock]) { _, new in new }
+        service.standardOutput = FileHandle.nullDevice
+        service.standardError = FileHandle.nullDevice
+        try service.run()
+        return service
+    }
+
+    /// The scenario's first roster of 061010 broken so that it fails the schema: a month 13 on line 3, a
+    /// state ID with a letter on line 5.
+    static func brokenRoster() throws -> String {
+        let enrollment = try String(
+            contentsOf: GoldenScenarioTests.scenario.appendingPathComponent("drops/KTSX_ENR_061010_20260112T070000_0001.csv"), encoding: .utf8)
+        var lines = enrollment.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+        lines[2] = lines[2].replacingOccurrences(of: "2025-08-13", with: "2025-13-45")
+        lines[4] = lines[4].replacingOccurrences(of: ",2100007919,", with: ",21000X7919,")
+        return lines.joined(separator: "\n")
+    }
+
+    /// Drops `text` as `name` into 061010's `inbound/` and waits (up to 30 s) for the running service's
+    /// acknowledgement; the receipt's id.
+    func dropAndAwait(_ text: String, as name: String) async throws -> String {
+        try text.write(to: root.appendingPathComponent("drop/061010/inbound/\(name)"), atomically: true, encoding: .utf8)
+        let ack = root.appendingPathComponent("drop/061010/outbound/\(name).ack.csv").path
+        for _ in 0..<300 where !FileManager.default.fileExists(atPath: ack) { usleep(100_000) }
+        #expect(FileManager.default.fileExists(atPath: ack), "the running service acknowledged \(name)")
+        return try await receiptId(of: name)
+    }
+
     func receiptId(of name: String) async throws -> String {
         let ledger = try SQLiteLedger(path: root.appendingPathComponent("state/ledger.sqlite").path)
         return try #require(try await ledger.allReceipts().first { $0.originalName == name && $0.reprocessOf == nil }?.id)

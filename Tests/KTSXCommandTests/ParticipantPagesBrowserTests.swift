@@ -36,35 +36,21 @@ struct ParticipantPagesBrowserTests {
             try (settings + "review_address = 127.0.0.1:\(port)\n").write(
                 to: config.appendingPathComponent("ktsx.conf"), atomically: true, encoding: .utf8)
 
-            let service = Process()
-            service.executableURL = Repository.ktsx
-            service.arguments = ["run", "--config", config.path, "--log-level", "warning"]
-            service.environment = ProcessInfo.processInfo.environment.merging(["KTSX_CLOCK_START": Self.clock]) { _, new in new }
-            service.standardOutput = FileHandle.nullDevice
-            service.standardError = FileHandle.nullDevice
-            try service.run()
+            let service = try scenario.startService(clock: Self.clock)
             defer {
                 if service.isRunning {
                     service.terminate()
                     service.waitUntilExit()
                 }
             }
-            // A roster that fails the schema (a month 13, a state ID with a letter), judged by the running service.
-            let enrollment = try String(
-                contentsOf: GoldenScenarioTests.scenario.appendingPathComponent("drops/KTSX_ENR_061010_20260112T070000_0001.csv"), encoding: .utf8)
-            var lines = enrollment.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
-            lines[2] = lines[2].replacingOccurrences(of: "2025-08-13", with: "2025-13-45")
-            lines[4] = lines[4].replacingOccurrences(of: ",2100007919,", with: ",21000X7919,")
+            // A roster that fails the schema (a month 13, a state ID with a letter), judged by the running service,
+            // and the same bytes kept aside to be checked on the page.
             let name = "KTSX_ENR_061010_20260116T170000_0001.csv"
-            let broken = lines.joined(separator: "\n")
+            let broken = try PlayedScenario.brokenRoster()
             let checkFile = root.appendingPathComponent("to-check/\(name)")
             try FileManager.default.createDirectory(at: checkFile.deletingLastPathComponent(), withIntermediateDirectories: true)
             try broken.write(to: checkFile, atomically: true, encoding: .utf8)
-            try broken.write(to: root.appendingPathComponent("drop/061010/inbound/\(name)"), atomically: true, encoding: .utf8)
-            let ack = root.appendingPathComponent("drop/061010/outbound/\(name).ack.csv").path
-            for _ in 0..<300 where !FileManager.default.fileExists(atPath: ack) { usleep(100_000) }
-            #expect(FileManager.default.fileExists(atPath: ack), "the running service acknowledged the file")
-            let rejected = try await scenario.receiptId(of: name)
+            let rejected = try await scenario.dropAndAwait(broken, as: name)
 
             // What is whose: receipts by sender, the students each center has enrolled, the files in each outbound/.
             let ledger = try SQLiteLedger(path: root.appendingPathComponent("state/ledger.sqlite").path)

@@ -42,13 +42,7 @@ struct ReviewPageBrowserTests {
                 """.write(to: root.appendingPathComponent("drop/165901/inbound/KTSX_WVR_165901_20270120T090000_0001.csv"), atomically: true, encoding: .utf8)
             try scenario.ktsx(["run", "--once", "--log-level", "warning"], clock: "2027-01-20T15:00:00Z")
 
-            let service = Process()
-            service.executableURL = Repository.ktsx
-            service.arguments = ["run", "--config", config.path, "--log-level", "warning"]
-            service.environment = ProcessInfo.processInfo.environment.merging(["KTSX_CLOCK_START": Self.clock]) { _, new in new }
-            service.standardOutput = FileHandle.nullDevice
-            service.standardError = FileHandle.nullDevice
-            try service.run()
+            let service = try scenario.startService(clock: Self.clock)
             defer {
                 if service.isRunning {
                     service.terminate()
@@ -56,17 +50,7 @@ struct ReviewPageBrowserTests {
                 }
             }
             // A file that fails the schema (a month 13, a state ID with a letter), judged by the running service.
-            let enrollment = try String(
-                contentsOf: GoldenScenarioTests.scenario.appendingPathComponent("drops/KTSX_ENR_061010_20260112T070000_0001.csv"), encoding: .utf8)
-            var lines = enrollment.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
-            lines[2] = lines[2].replacingOccurrences(of: "2025-08-13", with: "2025-13-45")
-            lines[4] = lines[4].replacingOccurrences(of: ",2100007919,", with: ",21000X7919,")
-            let name = "KTSX_ENR_061010_20270120T090000_0001.csv"
-            try lines.joined(separator: "\n").write(to: root.appendingPathComponent("drop/061010/inbound/\(name)"), atomically: true, encoding: .utf8)
-            let ack = root.appendingPathComponent("drop/061010/outbound/\(name).ack.csv").path
-            for _ in 0..<300 where !FileManager.default.fileExists(atPath: ack) { usleep(100_000) }
-            #expect(FileManager.default.fileExists(atPath: ack), "the running service acknowledged the file")
-            let rejected = try await scenario.receiptId(of: name)
+            let rejected = try await scenario.dropAndAwait(try PlayedScenario.brokenRoster(), as: "KTSX_ENR_061010_20270120T090000_0001.csv")
 
             let shots = root.appendingPathComponent("shots")
             try FileManager.default.createDirectory(at: shots, withIntermediateDirectories: true)
