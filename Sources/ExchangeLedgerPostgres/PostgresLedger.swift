@@ -301,6 +301,11 @@ public final class PostgresLedger: LedgerStore, Service {
                 """
             ]
         ),
+        (
+            // Why support judged a file again, and who asked (the review page asks for a reason).
+            "10-reprocess-reasons",
+            ["ALTER TABLE receipt ADD COLUMN reprocess_reason TEXT"]
+        ),
     ]
 
     /// `natural_key` (`ssid|center|date|course|section|period`) with its date moved first, in SQL.
@@ -468,7 +473,7 @@ public final class PostgresLedger: LedgerStore, Service {
     private static let receiptColumns = """
         id, sender_org_id, original_name, size_bytes, sha256, state, claimed_at, file_type, binding, outcome, \
         records_received, records_accepted, records_rejected, error_count, duplicate_of, ack_file, error_file, finished_at, \
-        reprocess_of, failed_records_only
+        reprocess_of, failed_records_only, reprocess_reason
         """
 
     private static func receipt(from row: Columns) throws -> Receipt {
@@ -490,6 +495,7 @@ public final class PostgresLedger: LedgerStore, Service {
         receipt.finishedAt = try row.optionalInt64("finished_at").map(Timestamp.init(secondsSinceEpoch:))
         receipt.reprocessOf = try row.optionalString("reprocess_of")
         receipt.failedRecordsOnly = try row.bool("failed_records_only")
+        receipt.reprocessReason = try row.optionalString("reprocess_reason")
         return receipt
     }
 
@@ -504,7 +510,7 @@ public final class PostgresLedger: LedgerStore, Service {
                 \(receipt.claimedAt.secondsSinceEpoch), \(receipt.fileType?.code), \(receipt.binding?.rawValue),
                 \(receipt.outcome?.rawValue), \(receipt.recordsReceived), \(receipt.recordsAccepted), \(receipt.recordsRejected),
                 \(receipt.errorCount), \(receipt.duplicateOf), \(receipt.ackFile), \(receipt.errorFile),
-                \(receipt.finishedAt?.secondsSinceEpoch), \(receipt.reprocessOf), \(receipt.failedRecordsOnly), \(owner),
+                \(receipt.finishedAt?.secondsSinceEpoch), \(receipt.reprocessOf), \(receipt.failedRecordsOnly), \(receipt.reprocessReason), \(owner),
                 CASE WHEN \(owner != nil) THEN \(unescaped: PostgresLedger.leaseClock) + \(settings.leaseSeconds) END) RETURNING id)
             SELECT * FROM receipt WHERE sender_org_id = \(receipt.senderOrgId) AND sha256 = \(receipt.sha256)
             AND outcome IN ('ACCEPTED', 'ACCEPTED_WITH_ERRORS') ORDER BY seq LIMIT 1
@@ -528,7 +534,7 @@ public final class PostgresLedger: LedgerStore, Service {
                 records_rejected = \(bind(receipt.recordsRejected)), error_count = \(bind(receipt.errorCount)),
                 duplicate_of = \(bind(receipt.duplicateOf)), ack_file = \(bind(receipt.ackFile)), error_file = \(bind(receipt.errorFile)),
                 finished_at = \(bind(receipt.finishedAt?.secondsSinceEpoch)), reprocess_of = \(bind(receipt.reprocessOf)),
-                failed_records_only = \(bind(receipt.failedRecordsOnly))
+                failed_records_only = \(bind(receipt.failedRecordsOnly)), reprocess_reason = \(bind(receipt.reprocessReason))
                 WHERE id = \(bind(receipt.id)) RETURNING id)
             """
         let onlyIfUpdated = "WHERE EXISTS (SELECT 1 FROM updated)"

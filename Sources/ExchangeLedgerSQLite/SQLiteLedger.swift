@@ -341,6 +341,10 @@ public final class SQLiteLedger: LedgerStore {
                     );
                     """)
         }
+        migrator.registerMigration("10-reprocess-reasons") { db in
+            // Why support judged a file again, and who asked (the review page asks for a reason).
+            try db.execute(sql: "ALTER TABLE receipt ADD COLUMN reprocess_reason TEXT")
+        }
         return migrator
     }
 
@@ -423,7 +427,7 @@ public final class SQLiteLedger: LedgerStore {
     private static let receiptColumns = """
         id, sender_org_id, original_name, size_bytes, sha256, state, claimed_at, file_type, binding, outcome, \
         records_received, records_accepted, records_rejected, error_count, duplicate_of, ack_file, error_file, finished_at, \
-        reprocess_of, failed_records_only
+        reprocess_of, failed_records_only, reprocess_reason
         """
 
     private static func arguments(_ receipt: Receipt, withId: Bool = true) -> StatementArguments {
@@ -432,7 +436,7 @@ public final class SQLiteLedger: LedgerStore {
             receipt.state.rawValue, receipt.claimedAt.secondsSinceEpoch, receipt.fileType?.code, receipt.binding?.rawValue,
             receipt.outcome?.rawValue, receipt.recordsReceived, receipt.recordsAccepted, receipt.recordsRejected,
             receipt.errorCount, receipt.duplicateOf, receipt.ackFile, receipt.errorFile,
-            receipt.finishedAt?.secondsSinceEpoch, receipt.reprocessOf, receipt.failedRecordsOnly,
+            receipt.finishedAt?.secondsSinceEpoch, receipt.reprocessOf, receipt.failedRecordsOnly, receipt.reprocessReason,
         ]
     }
 
@@ -455,6 +459,7 @@ public final class SQLiteLedger: LedgerStore {
         receipt.finishedAt = (row["finished_at"] as Int64?).map(Timestamp.init(secondsSinceEpoch:))
         receipt.reprocessOf = row["reprocess_of"]
         receipt.failedRecordsOnly = row["failed_records_only"]
+        receipt.reprocessReason = row["reprocess_reason"]
         return receipt
     }
 
@@ -508,7 +513,7 @@ public final class SQLiteLedger: LedgerStore {
     public func recordClaim(_ receipt: Receipt, leasedTo owner: String?) async throws(LedgerError) -> Receipt? {
         try await write("recording receipt \(receipt.id)") { db in
             try db.cachedStatement(
-                sql: "INSERT INTO receipt (\(SQLiteLedger.receiptColumns)) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+                sql: "INSERT INTO receipt (\(SQLiteLedger.receiptColumns)) VALUES (\(Array(repeating: "?", count: 21).joined(separator: ", ")))"
             ).execute(arguments: SQLiteLedger.arguments(receipt))
             if let owner { _ = try self.lease("receipt", id: receipt.id, to: owner, db: db) }
             return try SQLiteLedger.firstAccepted(sender: receipt.senderOrgId, sha256: receipt.sha256, db: db)
@@ -524,7 +529,7 @@ public final class SQLiteLedger: LedgerStore {
                     UPDATE receipt SET sender_org_id = ?, original_name = ?, size_bytes = ?, sha256 = ?, state = ?,
                     claimed_at = ?, file_type = ?, binding = ?, outcome = ?, records_received = ?, records_accepted = ?,
                     records_rejected = ?, error_count = ?, duplicate_of = ?, ack_file = ?, error_file = ?, finished_at = ?,
-                    reprocess_of = ?, failed_records_only = ?
+                    reprocess_of = ?, failed_records_only = ?, reprocess_reason = ?
                     WHERE id = ?
                     """
             ).execute(

@@ -20,6 +20,9 @@ enum FileUpload {
 /// Judges an uploaded file as the exchange would if `orgId` sent it now (`FilePreCheck`), keeping nothing.
 public typealias UploadedFileCheck = @Sendable (_ bytes: [UInt8], _ displayName: String, _ orgId: String) async throws -> PreCheckedFile
 
+/// Judges a receipt's file again for support, with the reason recorded (`FileProcessor.reprocess`).
+public typealias ReprocessFile = @Sendable (_ receiptId: String, _ reason: String, _ logger: Logger) async throws -> Receipt
+
 /// A participant's pages, for its clerks under `/my` and for support under `/participants/ORGID` (the
 /// participant's activity as the participant sees it, for the phone call): its home, its submissions
 /// with each error beside its row, its `outbound/` folder with downloads, and a check of a file before

@@ -25,6 +25,8 @@ public struct ReviewSite: Sendable {
     let clerks: ParticipantUsers
     /// Judges a file uploaded to "check a file before sending"; nil: that page says it is not available.
     let checkFile: UploadedFileCheck?
+    /// Judges a receipt's file again with a reason (support's "Judge again"); nil: the page offers none.
+    let reprocessFile: ReprocessFile?
     /// Why nobody can log in (the support users' file has problems), when that is so: the exchange goes on,
     /// logins are refused and `/healthz` says why.
     let loginProblem: String?
@@ -55,7 +57,7 @@ public struct ReviewSite: Sendable {
     ///   - checkFile: Judges uploads to the participants' "check a file before sending".
     public init(
         desk: SupportDesk, jobs: JobRunner, users: SupportUsers, loginProblem: String? = nil, clerks: ParticipantUsers = ParticipantUsers(),
-        checkFile: UploadedFileCheck? = nil, metrics: PrometheusCollectorRegistry, logger: Logger
+        checkFile: UploadedFileCheck? = nil, reprocessFile: ReprocessFile? = nil, metrics: PrometheusCollectorRegistry, logger: Logger
     ) throws {
         self.desk = desk
         backlog = BacklogCache(desk: desk)
@@ -63,6 +65,7 @@ public struct ReviewSite: Sendable {
         self.users = loginProblem == nil ? users : SupportUsers(hashes: [:])
         self.clerks = loginProblem == nil ? clerks : ParticipantUsers()
         self.checkFile = checkFile
+        self.reprocessFile = reprocessFile
         self.loginProblem = loginProblem
         self.metrics = metrics
         self.logger = logger
@@ -125,7 +128,8 @@ public struct ReviewSite: Sendable {
         }
         get("/") { _, context in Response.redirect(to: context.sessions.session?.orgId == nil ? "/submissions" : "/my") }
         get("/submissions") { request, context in try await self.submissions(request: request, context: context) }
-        get("/receipts/{id}") { _, context in try await self.receipt(context: context) }
+        get("/receipts/{id}") { _, context in try await self.receipt(context: context, error: nil) }
+        router.post("/receipts/{id}/reprocess") { request, context in try await self.reprocess(request: request, context: context) }
         get("/deliveries") { _, context in try await self.deliveries(context: context) }
         get("/quiet") { _, context in try await self.quiet(context: context) }
         get("/waivers") { _, context in try await self.waivers(context: context) }
@@ -392,7 +396,7 @@ public struct ReviewSite: Sendable {
 
     private static let originalReads = DispatchQueue(label: "ktsx.review.original-reads")
 
-    private func receipt(context: ReviewContext) async throws -> Response {
+    private func receipt(context: ReviewContext, error: String?, status: HTTPResponse.Status = .ok) async throws -> Response {
         let id = context.parameters.get("id") ?? ""
         let story: ReceiptStory
         do {
@@ -402,12 +406,48 @@ public struct ReviewSite: Sendable {
         }
         let reference = desk.referenceData
         var values: [String: Any] = ["receipt": SupportViews.story(story, reference: reference)]
+        values["error"] = error
+        // A finished file with records refused, its original kept, may be judged again (`Reprocess.swift`
+        // says when it may not; its refusal is shown here).
+        if reprocessFile != nil, story.receipt.state == .finished, story.originalKept,
+            story.receipt.outcome == .rejected || story.receipt.outcome == .acceptedWithErrors
+        {
+            values["mayReprocess"] = true
+            values["reprocessAction"] = "/receipts/\(ReviewGate.percentEncoded(story.receipt.id))/reprocess"
+            values["csrf"] = context.sessions.session?.csrf
+        }
         let desk = self.desk
         let table = await errorTable(issues: story.issues, binding: story.receipt.binding, errorCount: story.receipt.errorCount) { wanted in
             await self.onOriginalsThread { desk.originalLines(of: story.receipt, wanted: wanted) }
         }
         values.merge(table) { $1 }
-        return page("receipt", title: "\(story.receipt.originalName)", context: context, tab: "Submissions", values: values)
+        return page("receipt", title: "\(story.receipt.originalName)", context: context, tab: "Submissions", values: values, status: status)
+    }
+
+    private struct ReprocessForm: Decodable {
+        var reason: String?
+    }
+
+    /// Support's "Judge again": the reason is required and recorded with the new receipt; the new
+    /// receipt's page follows.
+    private func reprocess(request: Request, context: ReviewContext) async throws -> Response {
+        var request = request
+        let id = context.parameters.get("id") ?? ""
+        let body = try await request.collectBody(upTo: ReviewGate.maxFormBytes)
+        let form = (try? URLEncodedFormDecoder().decode(ReprocessForm.self, from: String(buffer: body))) ?? ReprocessForm()
+        guard let reprocessFile else { return try await receipt(context: context, error: "Judging files again is not available here.", status: .serviceUnavailable) }
+        let reason = (form.reason ?? "").trimmingCharacters(in: .whitespacesAndNewlines)
+        guard !reason.isEmpty, reason.count <= 2000 else {
+            return try await receipt(context: context, error: "Say why the file is judged again (up to 2,000 characters).", status: .badRequest)
+        }
+        var logger = logger
+        logger[metadataKey: "exchange.user"] = "\(context.sessions.session?.user ?? "")"
+        do {
+            let again = try await reprocessFile(id, reason, logger)
+            return .redirect(to: "/receipts/\(ReviewGate.percentEncoded(again.id))")
+        } catch let error as SupportError {
+            return try await receipt(context: context, error: error.message, status: error.code == .unknownReceipt ? .notFound : .conflict)
+        }
     }
 
     private func deliveries(context: ReviewContext) async throws -> Response {

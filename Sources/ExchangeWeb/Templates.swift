@@ -129,6 +129,7 @@ enum Templates {
             {{recordsReceived}} records received, {{recordsAccepted}} accepted, {{recordsRejected}} rejected, {{errorCount}} errors</dd>
           {{#duplicateOf}}<dt>Duplicate of</dt><dd><a href="/receipts/{{duplicateOf}}">{{duplicateOf}}</a></dd>{{/duplicateOf}}
           {{#reprocessOf}}<dt>Judged again from</dt><dd><a href="/receipts/{{reprocessOf}}">{{reprocessOf}}</a></dd>{{/reprocessOf}}
+          {{#reprocessReason}}<dt>Why</dt><dd id="reprocess-reason">{{reprocessReason}}</dd>{{/reprocessReason}}
           {{#reprocessedAs}}<dt>Judged again as</dt><dd><a href="/receipts/{{.}}">{{.}}</a></dd>{{/reprocessedAs}}
           <dt>Receipt</dt><dd>{{id}}</dd>
           <dt>SHA-256</dt><dd class="mono">{{sha256}}</dd>
@@ -142,6 +143,14 @@ enum Templates {
           </tbody>
         </table>
         {{/receipt}}
+        {{#error}}<p class="error" role="alert">{{error}}</p>{{/error}}
+        {{#mayReprocess}}
+        <form method="post" action="{{reprocessAction}}" class="decision">
+          <input type="hidden" name="csrf" value="{{csrf}}">
+          <label>Why judge it again (recorded; the sender's acknowledgement names the earlier receipt) <textarea name="reason" required maxlength="2000" rows="2"></textarea></label>
+          <button type="submit">Judge again</button>
+        </form>
+        {{/mayReprocess}}
         {{>errorRows}}
         {{/content}}{{/layout}}
         """
@@ -309,7 +318,8 @@ enum Templates {
           <dt>Outcome</dt><dd><span class="badge outcome-{{outcome}}" id="outcome">{{outcome}}</span>
             {{recordsReceived}} records received, {{recordsAccepted}} accepted, {{recordsRejected}} rejected, {{errorCount}} errors</dd>
           {{#duplicateOf}}<dt>Same bytes as</dt><dd><a href="{{duplicateOfHref}}">your earlier file</a>: nothing was applied again</dd>{{/duplicateOf}}
-          {{#reprocessOf}}<dt>Judged again by support from</dt><dd><a href="{{reprocessOfHref}}">{{reprocessOf}}</a></dd>{{/reprocessOf}}
+          {{#reprocessOf}}<dt>Judged again by KTS support from</dt><dd><a href="{{reprocessOfHref}}">{{reprocessOf}}</a></dd>{{/reprocessOf}}
+          {{#reprocessReason}}<dt>Why</dt><dd>{{reprocessReason}}</dd>{{/reprocessReason}}
           <dt>Receipt</dt><dd>{{id}}</dd>
         </dl>
         {{#retired}}<p class="note" id="retired">School year {{schoolYear}} was retired from the exchange: this file's errors and outputs are no longer shown here. Ask KTS support if you need them.</p>{{/retired}}

@@ -203,6 +203,7 @@ struct Show: AsyncParsableCommand {
         }
         if let first = receipt.duplicateOf { rows.append(["duplicate of", first]) }
         if let earlier = receipt.reprocessOf { rows.append(["judged again from", earlier]) }
+        if let reason = receipt.reprocessReason { rows.append(["reason", reason]) }
         for later in story.reprocessedAs { rows.append(["judged again as", later]) }
         rows.append(["original", story.originalKept ? "kept (\(receipt.outcome == .rejected ? "quarantine" : "archive"))" : "no longer kept"])
         if let year = story.retiredWith {
@@ -256,13 +257,16 @@ struct Reprocess: AsyncParsableCommand {
     @Argument(help: "The receipt id of the file to judge again.")
     var receipt: String
 
+    @Option(help: "Why the file is judged again (recorded with the new receipt; the review page shows it).")
+    var reason: String?
+
     func run() async throws {
         let exchange = try await options.exchange()
         try await exchange.running {
             let reference = exchange.references.current
             let logger = options.configuration.logger(format: exchange.configuration.settings.logFormat)
             do {
-                let again = try await exchange.processor.reprocess(receiptId: receipt, logger: logger)
+                let again = try await exchange.processor.reprocess(receiptId: receipt, reason: reason, logger: logger)
                 try options.emit(SupportViews.receipt(again, reference: reference)) {
                     "\(receipt) judged again as \(again.id): \(again.outcome?.rawValue ?? "?"), "
                         + "\(again.recordsAccepted) of \(TextTable.plural(again.recordsReceived, "record")) accepted, "

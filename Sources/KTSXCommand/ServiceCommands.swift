@@ -255,6 +255,7 @@ struct Run: AsyncParsableCommand {
         MetricsSystem.bootstrap(factory)
         return try ReviewSite(
             desk: exchange.desk, jobs: exchange.jobs, users: users, loginProblem: loginProblem, clerks: clerks, checkFile: checkFile,
+            reprocessFile: { [processor = exchange.processor] id, reason, logger in try await processor.reprocess(receiptId: id, reason: reason, logger: logger) },
             metrics: registry, logger: logger)
     }
 }

@@ -232,10 +232,13 @@ struct LedgerContractTests {
             var again = receipt("R2", at: 200)
             again.reprocessOf = "R1"
             again.failedRecordsOnly = true
+            again.reprocessReason = "jdoe: the AUT101 catalog entry was added, é \"quoted\""
             try await store.recordClaim(again)
+            #expect(try await store.receipt(id: "R2")?.reprocessReason == again.reprocessReason)
             again.outcome = .accepted
             try await store.update(again)
             #expect(try await store.receipt(id: "R2")?.reprocessOf == "R1")
+            #expect(try await store.receipt(id: "R2")?.reprocessReason == again.reprocessReason)
             #expect(try await store.receipt(id: "R2")?.failedRecordsOnly == true)
             #expect(try await store.firstAccepted(sender: "061014", sha256: "aa")?.id == "R1")
             // The same bytes sent again, or judged whole again, are not accepted a second time.

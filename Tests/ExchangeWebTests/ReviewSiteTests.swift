@@ -9,6 +9,7 @@ import HummingbirdBcrypt
 import HummingbirdTesting
 import Logging
 import Prometheus
+import Synchronization
 import Testing
 
 /// A drop tree with an in-memory ledger holding a rejected CSV file (its original quarantined) and a
@@ -32,8 +33,10 @@ struct ReviewWorld {
     let ledger = InMemoryLedger()
     let site: ReviewSite
 
-    /// - Parameter loginProblem: Why the support users' file could not be read, if it could not.
-    init(root: URL, loginProblem: String? = nil) async throws {
+    /// - Parameters:
+    ///   - loginProblem: Why the support users' file could not be read, if it could not.
+    ///   - reprocessFile: What "Judge again" does.
+    init(root: URL, loginProblem: String? = nil, reprocessFile: ReprocessFile? = nil) async throws {
         tree = DropTree(dropRoot: root.appendingPathComponent("drop").path, stateDirectory: root.appendingPathComponent("state").path)
         try tree.prepare(for: ReviewWorld.reference.participants.values.sorted { $0.orgId < $1.orgId })
         var receipt = Receipt(id: "R061010-1", senderOrgId: "061010", originalName: "enr.csv", sizeBytes: 80, sha256: "ab", claimedAt: ReviewWorld.now)
@@ -69,7 +72,8 @@ struct ReviewWorld {
         let jobs = JobRunner(tree: tree, ledger: ledger, reference: reference, now: clock, newRunId: { "J-1" })
         let users = SupportUsers(hashes: ["support": Bcrypt.hash(ReviewWorld.password, cost: 4)])
         site = try ReviewSite(
-            desk: desk, jobs: jobs, users: users, loginProblem: loginProblem, metrics: PrometheusCollectorRegistry(), logger: Logger(label: "test"))
+            desk: desk, jobs: jobs, users: users, loginProblem: loginProblem, reprocessFile: reprocessFile, metrics: PrometheusCollectorRegistry(),
+            logger: Logger(label: "test"))
     }
 
     func application() -> some ApplicationProtocol {
@@ -388,6 +392,46 @@ struct ReviewSiteTests {
                 #expect(checked.count >= 1 && checked.count <= 5, "\(statuses.map(\.code))")
                 #expect(statuses.allSatisfy { [.unauthorized, .seeOther, .tooManyRequests, .serviceUnavailable].contains($0) })
             }
+        }
+    }
+
+    @Test("support judges a rejected file again from its page, with a reason that is required and recorded")
+    func judgeAgain() async throws {
+        try await withTemporaryDirectory { root in
+            let asked = Mutex<[(String, String)]>([])
+            let ledger = InMemoryLedger()
+            let world = try await ReviewWorld(root: root) { id, reason, _ in
+                // As FileProcessor.reprocess refuses a receipt it does not know.
+                guard id == "R061010-1" else { throw SupportError(.unknownReceipt, "there is no receipt \(id)") }
+                asked.withLock { $0.append((id, reason)) }
+                var again = Receipt(id: "R061010-2", senderOrgId: "061010", originalName: "enr.csv", sizeBytes: 80, sha256: "ab", claimedAt: ReviewWorld.now)
+                again.reprocessOf = id
+                again.reprocessReason = reason
+                try await ledger.recordClaim(again)
+                return again
+            }
+            try await world.application().test(.router) { client in
+                let (jar, csrf) = try await client.logIn()
+                let page = String(buffer: try await client.execute(uri: "/receipts/R061010-1", method: .get, headers: jar.header).body)
+                #expect(page.contains("action=\"/receipts/R061010-1/reprocess\""))
+                var headers = jar.header
+                headers[.contentType] = "application/x-www-form-urlencoded"
+                let blank = try await client.execute(uri: "/receipts/R061010-1/reprocess", method: .post, headers: headers, body: form(["csrf": csrf, "reason": "  "]))
+                #expect(blank.status == .badRequest)
+                #expect(String(buffer: blank.body).contains("Say why the file is judged again"))
+                let forged = try await client.execute(uri: "/receipts/R061010-1/reprocess", method: .post, headers: headers, body: form(["csrf": "x", "reason": "r"]))
+                #expect(forged.status == .forbidden)
+                #expect(asked.withLock { $0.isEmpty })
+                let done = try await client.execute(
+                    uri: "/receipts/R061010-1/reprocess", method: .post, headers: headers, body: form(["csrf": csrf, "reason": "AUT101 added to the catalog"]))
+                #expect(done.status == .seeOther)
+                #expect(done.headers[.location] == "/receipts/R061010-2")
+                #expect(asked.withLock { $0.map { "\($0.0) \($0.1)" } } == ["R061010-1 AUT101 added to the catalog"])
+                // A refusal of the exchange (here: a receipt it does not know) is shown on the page.
+                let unknown = try await client.execute(uri: "/receipts/R9/reprocess", method: .post, headers: headers, body: form(["csrf": csrf, "reason": "x"]))
+                #expect(unknown.status == .notFound)
+            }
+            #expect(try await ledger.receipt(id: "R061010-2")?.reprocessReason == "AUT101 added to the catalog")
         }
     }
 

@@ -135,8 +135,10 @@ struct ReviewCommandTests {
             let fixed = try String(contentsOf: catalog, encoding: .utf8)
                 + "061014,2026,IT101,PM-09,110141,Computer and Technology Essentials,S1,2025-08-13,2025-12-19,1,165\n"
             try fixed.write(to: catalog, atomically: true, encoding: .utf8)
-            let again = try #require(try scenario.json(["reprocess", id], clock: clock) as? [String: Any])
+            let again = try #require(
+                try scenario.json(["reprocess", id, "--reason", "IT101 PM-09 added to the catalog"], clock: clock) as? [String: Any])
             #expect(again["reprocessOf"] as? String == id)
+            #expect(again["reprocessReason"] as? String == "IT101 PM-09 added to the catalog")
             #expect(again["outcome"] as? String == "ACCEPTED_WITH_ERRORS")
             #expect(again["recordsReceived"] as? Int == 2)
             #expect(again["recordsAccepted"] as? Int == 1)

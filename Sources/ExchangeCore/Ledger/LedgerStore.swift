@@ -48,6 +48,8 @@ public struct Receipt: Sendable, Equatable {
     public var finishedAt: Timestamp?
     /// For a file judged again by `ktsx reprocess`: the receipt it was judged under before.
     public var reprocessOf: String?
+    /// For a file judged again: why support asked, and who (recorded with the claim).
+    public var reprocessReason: String?
     /// Whether this receipt judged only the records that failed under an earlier receipt of the same
     /// bytes (the file's other records were applied then), not the whole file.
     public var failedRecordsOnly = false

@@ -3,16 +3,16 @@ import ExchangeRules
 import Logging
 
 extension FileProcessor {
-    /// Judges the file of receipt `receiptId` again (see `reprocess(_:participant:logger:)`).
+    /// Judges the file of receipt `receiptId` again (see `reprocess(_:participant:reason:logger:)`).
     /// - Throws: `SupportError` when the receipt is unknown, its sender left, or it cannot be judged again.
-    public func reprocess(receiptId: String, logger: Logger) async throws -> Receipt {
+    public func reprocess(receiptId: String, reason: String? = nil, logger: Logger) async throws -> Receipt {
         guard let original = try await ledger.receipt(id: receiptId) else {
             throw SupportError(.unknownReceipt, "there is no receipt \(receiptId); `ktsx submissions` lists them")
         }
         guard let participant = reference().participants[original.senderOrgId] else {
             throw SupportError(.unknownParticipant, "the sender \(original.senderOrgId) is no longer in participants.csv")
         }
-        return try await reprocess(original, participant: participant, logger: logger)
+        return try await reprocess(original, participant: participant, reason: reason, logger: logger)
     }
 
     /// Judges a finished receipt's original again under today's reference data, as a new receipt linked to
@@ -24,7 +24,8 @@ extension FileProcessor {
     /// The new receipt is recorded before the copy is made: a crash leaves a claimed receipt that the
     /// service finishes (a minute later, or at its next start), copying again if need be. A file is judged again by one receipt at a time, and is
     /// accepted by one at most (the ledger refuses a second claim).
-    public func reprocess(_ original: Receipt, participant: Participant, logger: Logger) async throws -> Receipt {
+    /// - Parameter reason: Why support asks, recorded with the new receipt's claim.
+    public func reprocess(_ original: Receipt, participant: Participant, reason: String? = nil, logger: Logger) async throws -> Receipt {
         guard original.state == .finished, let outcome = original.outcome else {
             throw SupportError(.notFinished, "receipt \(original.id) is still being processed; wait for its acknowledgement")
         }
@@ -60,6 +61,7 @@ extension FileProcessor {
             id: receiptId, senderOrgId: participant.orgId, originalName: original.originalName, sizeBytes: 0, sha256: "", claimedAt: now())
         (receipt.sha256, receipt.sizeBytes) = try await BlockingWork.run { try FileProcessor.sha256(of: source, on: tree.fileSystem) }
         receipt.reprocessOf = original.id
+        receipt.reprocessReason = reason
         receipt.failedRecordsOnly = try await linesToJudgeAgain(after: original) != nil
         do {
             try await ledger.recordClaim(receipt, leasedTo: owner)

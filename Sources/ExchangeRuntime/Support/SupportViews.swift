@@ -37,6 +37,7 @@ public enum SupportViews {
         view["errorFile"] = receipt.errorFile
         view["duplicateOf"] = receipt.duplicateOf
         view["reprocessOf"] = receipt.reprocessOf
+        view["reprocessReason"] = receipt.reprocessReason
         return view
     }
 
