@@ -190,6 +190,14 @@ extension ReviewSite {
 
     private func download(context: ReviewContext, scope: Scope) async throws -> Response {
         let name = context.parameters.get("name") ?? ""
+        guard transfers.enter(client: context.client) else {
+            var busy = organisationMessage(
+                "Too many files are being downloaded right now. Try again in a minute.", context: context, scope: scope, status: .serviceUnavailable,
+                back: "/outbound")
+            busy.headers[.retryAfter] = "60"
+            return busy
+        }
+        defer { transfers.leave(client: context.client) }
         let bytes: [UInt8]
         do {
             bytes = try await scope.desk.outboundFile(named: name)
@@ -388,7 +396,9 @@ extension ReviewSite {
                 status: .tooManyRequests)
         }
         guard fileChecks.enter(client: context.client) else {
-            var response = checkPage(context: context, scope: scope, values: ["error": "Too many files are being checked right now. Try again in a minute."], status: .serviceUnavailable)
+            var response = checkPage(
+                context: context, scope: scope, values: ["error": "Too many files are being checked right now. Try again in a minute."],
+                status: .serviceUnavailable)
             response.headers[.retryAfter] = "60"
             return response
         }

@@ -16,9 +16,13 @@ struct ReviewGate: RouterMiddleware {
     /// The `Host` values the site answers to (nil: any): a page asked for under another name came through
     /// a name that is not ours (DNS rebinding) and is refused, open pages included.
     let hostNames: Set<String>?
+    /// Uploads in progress (one per client, a few in all): an upload's body is held in memory until it is
+    /// judged, so they are bounded before the body is read.
+    let transfers: ClientSlots
 
-    init(hostNames: Set<String>? = nil) {
+    init(hostNames: Set<String>? = nil, transfers: ClientSlots = ClientSlots(limit: 4, perClient: 1)) {
         self.hostNames = hostNames
+        self.transfers = transfers
     }
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
@@ -71,8 +75,17 @@ struct ReviewGate: RouterMiddleware {
         }
         guard changes else { return try await next(request, context) }
         var request = request
-        let limit = ReviewGate.isUploadPath(path) ? FileUpload.maxBytes + ReviewGate.maxFormBytes : ReviewGate.maxFormBytes
-        let body = try await request.collectBody(upTo: limit)
+        let upload = ReviewGate.isUploadPath(path)
+        if upload {
+            guard transfers.enter(client: context.client) else {
+                var busy = ReviewGate.refusal("Too many files are being sent to this site right now. Try again in a minute.")
+                busy.status = .serviceUnavailable
+                busy.headers[.retryAfter] = "60"
+                return busy
+            }
+        }
+        defer { if upload { transfers.leave(client: context.client) } }
+        let body = try await request.collectBody(upTo: upload ? FileUpload.maxBytes + ReviewGate.maxFormBytes : ReviewGate.maxFormBytes)
         guard let token = ReviewGate.formToken(in: body, contentType: request.headers[.contentType] ?? ""),
             ReviewGate.constantTimeEqual(token, session.csrf)
         else {

@@ -38,7 +38,11 @@ public struct ReviewSite: Sendable {
     let passwordChecks = ClientSlots()
     /// Pre-checks per organisation.
     let checkThrottle = AttemptThrottle(limit: FileUpload.checksPerWindow, window: FileUpload.window)
-    /// Pre-checks running: one per client, two in all (each takes a core while it runs).
+    /// Uploads and downloads in progress, each held in memory whole (up to `FileUpload.maxBytes` and
+    /// `ParticipantDesk.outboundFile`'s limit): one per client, four in all. The gate takes a place for an
+    /// upload before reading its body and keeps it while the file is judged.
+    let transfers = ClientSlots(limit: 4, perClient: 1)
+    /// Pre-checks judging at once: two (each takes a core while it runs; the exchange's files come first).
     let fileChecks = ClientSlots(limit: 2, perClient: 1)
     let logger: Logger
     /// How long a login lasts.
@@ -108,7 +112,7 @@ public struct ReviewSite: Sendable {
                 configuration: .init(
                     sessionCookieParameters: .init(name: "ktsx_session", path: "/", sameSite: .strict),
                     defaultSessionExpiration: ReviewSite.sessionLifetime)))
-        router.add(middleware: ReviewGate(hostNames: hostNames))
+        router.add(middleware: ReviewGate(hostNames: hostNames, transfers: transfers))
         // Every page answers HEAD as it answers GET (the gate leaves the body out).
         func get(_ path: RouterPath, _ handler: @escaping @Sendable (Request, ReviewContext) async throws -> Response) {
             router.get(path, use: handler)

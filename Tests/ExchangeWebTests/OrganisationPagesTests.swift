@@ -389,6 +389,16 @@ struct OrganisationPagesTests {
                     }
                     #expect(html.contains("id=\"code-help\""))
                 }
+                // While every place for a transfer is taken, an upload is answered "busy" before its body is read.
+                let taken = (0..<4).map { world.site.transfers.enter(client: "client-\($0)") }
+                #expect(taken == [true, true, true, true])
+                let (busyHeaders, busyBody) = multipart(csrf: csrf, fileName: "roster.csv", bytes: fixture)
+                var busyAll = jar.header
+                for field in busyHeaders { busyAll.append(field) }
+                let busy = try await client.execute(uri: "/my/check", method: .post, headers: busyAll, body: busyBody)
+                #expect(busy.status == .serviceUnavailable)
+                #expect(busy.headers[.retryAfter] == "60")
+                for index in 0..<4 { world.site.transfers.leave(client: "client-\(index)") }
                 // A form without the token is refused; one without a file is asked for it.
                 let (headers, body) = multipart(csrf: "guess", fileName: "roster.csv", bytes: fixture)
                 var all = jar.header
