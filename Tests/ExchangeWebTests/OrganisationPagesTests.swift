@@ -232,6 +232,29 @@ struct OrganisationPagesTests {
         }
     }
 
+    @Test("no path trick takes a clerk from its own pages to another: dot segments, doubled slashes, encoded slashes, case")
+    func pathTricks() async throws {
+        try await withTemporaryDirectory { root in
+            let world = try await OrganisationWorld(root: root)
+            try await world.application().test(.router) { client in
+                let (jar, _, _) = try await client.logIn(user: "clerk.ridgeline")
+                let tricks = [
+                    "/my/../status", "/my/./../status", "/my//../status", "/my/%2e%2e/status", "/my/..%2fstatus", "/my%2f..%2fstatus",
+                    "/my/../participants/061020", "/my/../receipts/R061020-1", "/My/../status", "/my/submissions/../../waivers",
+                    "/my/../my/../status", "/my/..;/status", "/my/.%2e/status", "/my\\..\\status", "/my/receipts/../../receipts/R061020-1",
+                ]
+                for trick in tricks {
+                    let response = try await client.execute(uri: trick, method: .get, headers: jar.header)
+                    let body = String(buffer: response.body)
+                    #expect(response.status == .notFound || response.status == .badRequest, "\(trick): \(response.status)")
+                    for mark in ["Valley High", "061020", "R061020-1", "Zimmerwald", "Latest job runs", "Waiver requests"] {
+                        #expect(!body.contains(mark), "\(trick) shows \(mark)")
+                    }
+                }
+            }
+        }
+    }
+
     @Test("a clerk's rejected file shows each error beside its row and what its codes mean")
     func ownRejection() async throws {
         try await withTemporaryDirectory { root in

@@ -15,9 +15,12 @@ WORLD.json says what the site holds (written by HostileClientTests, or by Benchm
   linkedNames                     names of files linked into inbound/ from outside the tree (rejected, never read)
   largeReceipts, largeLastLine    receipts of large originals whose only error is on their last line
   secrets                         strings that must never appear in any answer (files outside the drop tree)
+  clerk, clerkPassword            a participant's clerk (the controls receipt's sender) and its password
+  foreignRoutes                   GET routes of the site with other organisations' ids filled in
+  foreignMarks                    strings of other organisations (their files and receipts) no clerk page may show
   studentData                     strings from records that only a logged-in page may show
 
-Sections (all by default): slow, flood, throttle, paths, methods, origins, hosts, own, originals, crawl, browser.
+Sections (all by default): slow, flood, throttle, paths, methods, origins, hosts, clerk, own, originals, crawl, browser.
 Prints JSON: for each section what was tried ("tried"), what failed ("violations", each a sentence) and its
 figures. Exits 1 when any section has a violation.
 """
@@ -33,7 +36,7 @@ import threading
 import time
 
 world = json.load(open(sys.argv[1]))
-wanted = set(sys.argv[2:]) or {"slow", "flood", "throttle", "paths", "methods", "origins", "hosts", "own", "originals", "crawl", "browser"}
+wanted = set(sys.argv[2:]) or {"slow", "flood", "throttle", "paths", "methods", "origins", "hosts", "clerk", "own", "originals", "crawl", "browser"}
 PORT = world["port"]
 SITE = f"127.0.0.1:{PORT}"
 ORIGIN = f"http://{SITE}"
@@ -522,6 +525,53 @@ def host_tricks(result):
                 result["violations"].append(f"GET {target} (Host {host!r}, {len(headers) - 1} more): answered {answer.status}")
     if waiver_status(jar) != "pending":
         result["violations"].append("a request under another host decided the waiver")
+
+
+@section("clerk")
+def clerk_tricks(result):
+    """A participant's clerk, whose pages are under /my only: every route and its path tricks with the clerk's
+    session never open one of support's pages (they link /status) nor show another organisation's files; every
+    route with another organisation's ids is not found; every change of support's is refused, the waiver
+    unchanged; and the clerk's own home opens (so the refusals came from the checks)."""
+    _, jar = log_in(world["clerk"], world["clerkPassword"])
+    if request("GET", "/my", [cookie_header(jar)]).status != 200:
+        result["violations"].append("the clerk's own home did not open")
+        return
+    csrf = form_token(jar, "/my/check")
+
+    def check(answer, where):
+        must_not_show(answer, True, where, result)
+        if answer is None:
+            return
+        if answer.status == 200 and 'href="/status"' in answer.text:
+            result["violations"].append(f"{where}: a clerk saw one of support's pages")
+        for mark in world["foreignMarks"]:
+            if mark in answer.text:
+                result["violations"].append(f"{where}: a clerk saw another organisation's {mark[:40]}")
+
+    paths = list(dict.fromkeys(path for route in paths_of("GET") for path in traversal_variants(route)))
+    for path in paths:
+        answer = request("GET", path, [cookie_header(jar)])
+        result["tried"] += 1
+        check(answer, f"GET {path[:80]} (clerk)")
+    for uri in world["foreignRoutes"]:
+        answer = request("GET", uri, [cookie_header(jar)])
+        result["tried"] += 1
+        check(answer, f"GET {uri[:80]} (clerk)")
+        if answer is not None and answer.status != 404:
+            result["violations"].append(f"GET {uri[:80]} (clerk): answered {answer.status}, not 404")
+    for route in paths_of("POST"):
+        if route in ("/login", "/logout") or route.startswith("/my"):
+            continue
+        answer = request("POST", route, [cookie_header(jar), ("Origin", ORIGIN), ("Content-Type", "application/x-www-form-urlencoded")],
+                         form({"csrf": csrf, "decision": "approve", "reason": "a clerk's try"}))
+        result["tried"] += 1
+        check(answer, f"POST {route} (clerk)")
+        if answer is not None and answer.status < 400:
+            result["violations"].append(f"POST {route} (clerk): answered {answer.status}")
+    _, support = log_in(world["user"], world["password"])
+    if waiver_status(support) != "pending":
+        result["violations"].append("a clerk decided the waiver")
 
 
 @section("own")

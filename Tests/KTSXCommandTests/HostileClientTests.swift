@@ -34,6 +34,11 @@ struct HostileClientTests {
                     Repository.ktsx.path, ["hash-password", "--user", user, "--cost", "10", "--config", tree.config.path], standardInput: password + "\n")
                 #expect(hashed.status == 0, "\(hashed.standardError)")
             }
+            let clerk = ("clerk.061010", "a clerk's password for the suite")
+            let made = try runProcess(
+                Repository.ktsx.path, ["hash-password", "--user", clerk.0, "--org", "061010", "--cost", "10", "--config", tree.config.path],
+                standardInput: clerk.1 + "\n")
+            #expect(made.status == 0, "\(made.standardError)")
             try tree.loadRoster()
             let world = try HostileWorld(tree: tree)
             try tree.runOnce()
@@ -48,6 +53,17 @@ struct HostileClientTests {
             for name in HostileWorld.linkedNames { #expect(try await receipt(name).outcome == .rejected) }
             #expect(try await receipt(HostileWorld.hostileName).outcome == .rejected)
 
+            // What is another organisation's than the clerk's: receipts and files of every other sender, and the
+            // files the exchange wrote for others; the site's GET routes with those ids.
+            let others = try await ledger.allReceipts().filter { $0.senderOrgId != "061010" }
+            #expect(!others.isEmpty)
+            let foreignFiles = try await ledger.deliveries(deliveredFrom: nil, before: nil).filter { $0.recipientOrgId != "061010" }.map(\.fileName)
+            let foreignRoutes = try String(contentsOf: Repository.root.appendingPathComponent("Tests/HostileClient/routes.txt"), encoding: .utf8)
+                .split(separator: "\n").filter { $0.hasPrefix("GET /my/") && $0.contains("{") }.flatMap { line -> [String] in
+                    let route = String(line.dropFirst(4))
+                    let ids = route.contains("{name}") ? Array(foreignFiles.prefix(3)) : others.prefix(3).map(\.id)
+                    return ids.map { route.replacingOccurrences(of: route.contains("{name}") ? "{name}" : "{id}", with: $0) }
+                }
             let service = try tree.startService()
             defer {
                 if service.isRunning {
@@ -62,7 +78,8 @@ struct HostileClientTests {
                 "waiver": HostileWorld.waiverId, "controlsReceipt": controls.id, "largeReceipts": [large.id],
                 "largeLastLine": HostileClientTests.largeRows + 1, "secrets": world.secrets, "studentData": world.studentData,
                 "controlCodesInCells": ["U+202E", "U+2066", "U+0007", "U+001B"], "controlCodesInNames": ["U+202E", "U+0007"],
-                "linkedNames": HostileWorld.linkedNames,
+                "linkedNames": HostileWorld.linkedNames, "clerk": clerk.0, "clerkPassword": clerk.1, "foreignRoutes": foreignRoutes,
+                "foreignMarks": others.flatMap { [$0.id, $0.originalName] } + foreignFiles,
             ]
             let worldFile = root.appendingPathComponent("world.json")
             try JSONSerialization.data(withJSONObject: description).write(to: worldFile)
@@ -73,7 +90,7 @@ struct HostileClientTests {
                 "the suite printed no report: \(suite.standardError)")
             // Each section ran, tried at least what it should, and found nothing.
             let leastTried = [
-                "slow": 3, "flood": 50, "throttle": 31, "paths": 400, "methods": 180, "origins": 90, "hosts": 150, "own": 2, "originals": 6,
+                "slow": 3, "flood": 50, "throttle": 31, "paths": 400, "methods": 180, "origins": 90, "hosts": 150, "clerk": 400, "own": 2, "originals": 6,
                 "crawl": 20, "browser": 2,
             ]
             for (name, least) in leastTried {
