@@ -306,6 +306,35 @@ public final class PostgresLedger: LedgerStore, Service {
             "10-reprocess-reasons",
             ["ALTER TABLE receipt ADD COLUMN reprocess_reason TEXT"]
         ),
+        (
+            // What each participant's contacts are told (an event once per contact), until it is sent.
+            "11-notifications",
+            [
+                """
+                CREATE TABLE notification (
+                    seq BIGINT GENERATED ALWAYS AS IDENTITY,
+                    event_id TEXT COLLATE "C" NOT NULL,
+                    contact TEXT COLLATE "C" NOT NULL,
+                    org_id TEXT COLLATE "C" NOT NULL,
+                    kind TEXT NOT NULL,
+                    subject TEXT NOT NULL,
+                    body TEXT NOT NULL,
+                    facts TEXT NOT NULL,
+                    created_at BIGINT NOT NULL,
+                    state TEXT NOT NULL,
+                    attempts INTEGER NOT NULL,
+                    next_attempt_at BIGINT NOT NULL,
+                    sent_at BIGINT,
+                    last_error TEXT,
+                    lease_owner TEXT,
+                    lease_until BIGINT,
+                    PRIMARY KEY (event_id, contact)
+                )
+                """,
+                "CREATE INDEX notification_due ON notification(next_attempt_at) WHERE state = 'pending'",
+                "CREATE INDEX notification_by_org ON notification(org_id, created_at)",
+            ]
+        ),
     ]
 
     /// `natural_key` (`ssid|center|date|course|section|period`) with its date moved first, in SQL.
@@ -908,6 +937,71 @@ public final class PostgresLedger: LedgerStore, Service {
                 WHERE recipient_org_id = \(recipientOrgId) AND file_name = \(fileName) AND picked_up_at IS NULL
                 """, on: connection) > 0
         }
+    }
+
+    // MARK: Notifications
+
+    public func recordNotifications(_ notifications: [PartnerNotification]) async throws(LedgerError) -> Int {
+        guard !notifications.isEmpty else { return 0 }
+        return try await write("recording notifications") { connection in
+            var added = 0
+            for notification in notifications {
+                added += try await execute(
+                    """
+                    INSERT INTO notification (event_id, contact, org_id, kind, subject, body, facts, created_at, state, attempts, next_attempt_at)
+                    VALUES (\(notification.eventId), \(notification.contact), \(notification.orgId), \(notification.kind.rawValue),
+                        \(notification.subject), \(notification.body), \(notification.facts), \(notification.createdAt.secondsSinceEpoch), 'pending', 0,
+                        \(notification.nextAttemptAt.secondsSinceEpoch))
+                    ON CONFLICT (event_id, contact) DO NOTHING
+                    """, on: connection)
+            }
+            return added
+        }
+    }
+
+    public func takeDueNotifications(at now: Timestamp, owner: String, limit: Int) async throws(LedgerError) -> [PartnerNotification] {
+        // Taken in one statement; rows another instance is taking right now are skipped, not waited for.
+        try await decoded(
+            "taking due notifications",
+            """
+            UPDATE notification SET lease_owner = \(owner), lease_until = \(now.secondsSinceEpoch + settings.leaseSeconds)
+            WHERE (event_id, contact) IN (
+                SELECT event_id, contact FROM notification WHERE state = 'pending' AND next_attempt_at <= \(now.secondsSinceEpoch)
+                AND (lease_until IS NULL OR lease_until < \(now.secondsSinceEpoch) OR lease_owner = \(owner))
+                ORDER BY created_at, seq LIMIT \(max(0, limit)) FOR UPDATE SKIP LOCKED)
+            RETURNING *
+            """, PostgresLedger.notification(from:)
+        ).sorted { ($0.createdAt.secondsSinceEpoch, $0.eventId, $0.contact) < ($1.createdAt.secondsSinceEpoch, $1.eventId, $1.contact) }
+    }
+
+    public func finishNotificationAttempt(_ notification: PartnerNotification) async throws(LedgerError) {
+        try await write("recording a notification attempt") { connection in
+            _ = try await execute(
+                """
+                UPDATE notification SET state = \(notification.state.rawValue), attempts = \(notification.attempts),
+                    next_attempt_at = \(notification.nextAttemptAt.secondsSinceEpoch), sent_at = \(notification.sentAt?.secondsSinceEpoch),
+                    last_error = \(notification.lastError), lease_owner = NULL, lease_until = NULL
+                WHERE event_id = \(notification.eventId) AND contact = \(notification.contact)
+                """, on: connection)
+        }
+    }
+
+    public func notifications(orgId: String?, limit: Int) async throws(LedgerError) -> [PartnerNotification] {
+        try await decoded(
+            "listing notifications",
+            """
+            SELECT * FROM notification WHERE (\(orgId)::text IS NULL OR org_id = \(orgId)) ORDER BY created_at DESC, seq DESC LIMIT \(max(0, limit))
+            """, PostgresLedger.notification(from:))
+    }
+
+    private static func notification(from row: Columns) throws -> PartnerNotification {
+        PartnerNotification(
+            eventId: try row.string("event_id"), contact: try row.string("contact"), orgId: try row.string("org_id"),
+            kind: try LedgerError.stored(try row.string("kind"), in: "notification.kind"), subject: try row.string("subject"),
+            body: try row.string("body"), facts: try row.string("facts"), createdAt: Timestamp(secondsSinceEpoch: try row.int64("created_at")),
+            state: try LedgerError.stored(try row.string("state"), in: "notification.state"), attempts: try row.int("attempts"),
+            nextAttemptAt: Timestamp(secondsSinceEpoch: try row.int64("next_attempt_at")),
+            sentAt: try row.optionalInt64("sent_at").map(Timestamp.init(secondsSinceEpoch:)), lastError: try row.optionalString("last_error"))
     }
 
     public func deliveries(sourceId: String) async throws(LedgerError) -> [Delivery] {

@@ -345,6 +345,32 @@ public final class SQLiteLedger: LedgerStore {
             // Why support judged a file again, and who asked (the review page asks for a reason).
             try db.execute(sql: "ALTER TABLE receipt ADD COLUMN reprocess_reason TEXT")
         }
+        migrator.registerMigration("11-notifications") { db in
+            // What each participant's contacts are told (an event once per contact), until it is sent.
+            try db.execute(
+                sql: """
+                    CREATE TABLE notification (
+                        event_id TEXT NOT NULL,
+                        contact TEXT NOT NULL,
+                        org_id TEXT NOT NULL,
+                        kind TEXT NOT NULL,
+                        subject TEXT NOT NULL,
+                        body TEXT NOT NULL,
+                        facts TEXT NOT NULL,
+                        created_at INTEGER NOT NULL,
+                        state TEXT NOT NULL,
+                        attempts INTEGER NOT NULL,
+                        next_attempt_at INTEGER NOT NULL,
+                        sent_at INTEGER,
+                        last_error TEXT,
+                        lease_owner TEXT,
+                        lease_until INTEGER,
+                        PRIMARY KEY (event_id, contact)
+                    );
+                    CREATE INDEX notification_due ON notification(next_attempt_at) WHERE state = 'pending';
+                    CREATE INDEX notification_by_org ON notification(org_id, created_at);
+                    """)
+        }
         return migrator
     }
 
@@ -732,6 +758,80 @@ public final class SQLiteLedger: LedgerStore {
                 arguments: [time.secondsSinceEpoch, recipientOrgId, fileName])
             return db.changesCount > 0
         }
+    }
+
+    // MARK: Notifications
+
+    public func recordNotifications(_ notifications: [PartnerNotification]) async throws(LedgerError) -> Int {
+        guard !notifications.isEmpty else { return 0 }
+        return try await write("recording notifications") { db in
+            var added = 0
+            for notification in notifications {
+                try db.execute(
+                    sql: """
+                        INSERT INTO notification (event_id, contact, org_id, kind, subject, body, facts, created_at, state, attempts, next_attempt_at)
+                        VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'pending', 0, ?) ON CONFLICT (event_id, contact) DO NOTHING
+                        """,
+                    arguments: [
+                        notification.eventId, notification.contact, notification.orgId, notification.kind.rawValue, notification.subject,
+                        notification.body, notification.facts, notification.createdAt.secondsSinceEpoch, notification.nextAttemptAt.secondsSinceEpoch,
+                    ])
+                added += db.changesCount
+            }
+            return added
+        }
+    }
+
+    public func takeDueNotifications(at now: Timestamp, owner: String, limit: Int) async throws(LedgerError) -> [PartnerNotification] {
+        let leaseSeconds = self.leaseSeconds
+        return try await write("taking due notifications") { db in
+            let due = try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT * FROM notification WHERE state = 'pending' AND next_attempt_at <= ?
+                    AND (lease_until IS NULL OR lease_until < ? OR lease_owner = ?) ORDER BY created_at, rowid LIMIT ?
+                    """, arguments: [now.secondsSinceEpoch, now.secondsSinceEpoch, owner, max(0, limit)]
+            ).map(SQLiteLedger.notification(from:))
+            for notification in due {
+                try db.execute(
+                    sql: "UPDATE notification SET lease_owner = ?, lease_until = ? WHERE event_id = ? AND contact = ?",
+                    arguments: [owner, now.secondsSinceEpoch + leaseSeconds, notification.eventId, notification.contact])
+            }
+            return due
+        }
+    }
+
+    public func finishNotificationAttempt(_ notification: PartnerNotification) async throws(LedgerError) {
+        try await write("recording a notification attempt") { db in
+            try db.execute(
+                sql: """
+                    UPDATE notification SET state = ?, attempts = ?, next_attempt_at = ?, sent_at = ?, last_error = ?, lease_owner = NULL,
+                    lease_until = NULL WHERE event_id = ? AND contact = ?
+                    """,
+                arguments: [
+                    notification.state.rawValue, notification.attempts, notification.nextAttemptAt.secondsSinceEpoch,
+                    notification.sentAt?.secondsSinceEpoch, notification.lastError, notification.eventId, notification.contact,
+                ])
+        }
+    }
+
+    public func notifications(orgId: String?, limit: Int) async throws(LedgerError) -> [PartnerNotification] {
+        try await read("listing notifications") { db in
+            let (condition, arguments): (String, StatementArguments) = orgId.map { ("WHERE org_id = ?", [$0]) } ?? ("", [])
+            return try Row.fetchAll(
+                db, sql: "SELECT * FROM notification \(condition) ORDER BY created_at DESC, rowid DESC LIMIT \(max(0, limit))", arguments: arguments
+            ).map(SQLiteLedger.notification(from:))
+        }
+    }
+
+    private static func notification(from row: Row) throws(LedgerError) -> PartnerNotification {
+        PartnerNotification(
+            eventId: row["event_id"], contact: row["contact"], orgId: row["org_id"],
+            kind: try LedgerError.stored(row["kind"] as String, in: "notification.kind"), subject: row["subject"], body: row["body"],
+            facts: row["facts"], createdAt: Timestamp(secondsSinceEpoch: row["created_at"]),
+            state: try LedgerError.stored(row["state"] as String, in: "notification.state"), attempts: row["attempts"],
+            nextAttemptAt: Timestamp(secondsSinceEpoch: row["next_attempt_at"]),
+            sentAt: (row["sent_at"] as Int64?).map(Timestamp.init(secondsSinceEpoch:)), lastError: row["last_error"])
     }
 
     public func deliveries(sourceId: String) async throws(LedgerError) -> [Delivery] {

@@ -413,6 +413,48 @@ struct LedgerContractTests {
         }
     }
 
+    @Test("a notification is recorded once per event and contact, taken by one owner at a time, and finished", arguments: LedgerUnderTest.all)
+    func notifications(ledger: LedgerUnderTest) async throws {
+        try await ledger.withFresh { directory, store in
+            let at = { (seconds: Int64) in Timestamp(secondsSinceEpoch: seconds) }
+            let event = NotificationEvent(
+                id: "file-rejected:R1", kind: .fileRejected, orgId: "061010", subject: "KTS Exchange: f.csv was rejected", body: "Line one\nline \"two\"\n",
+                facts: ["receiptId": "R1", "file": "f.csv"])
+            let email = PartnerNotification(event: event, contact: "email:clerk@example.org", at: at(1000))
+            let hook = PartnerNotification(event: event, contact: "webhook:https://example.org/hook", at: at(1001))
+            #expect(try await store.recordNotifications([email, hook]) == 2)
+            #expect(try await store.recordNotifications([email, hook]) == 0, "an event is recorded once per contact")
+            #expect(try await store.notifications(orgId: "061010", limit: 10).map(\.contact) == [hook.contact, email.contact])
+            #expect(try await store.notifications(orgId: "061020", limit: 10).isEmpty)
+            #expect(try await store.notifications(orgId: nil, limit: 1).count == 1)
+            #expect(try await store.takeDueNotifications(at: at(999), owner: "a", limit: 10).isEmpty, "not due yet")
+            let taken = try await store.takeDueNotifications(at: at(1002), owner: "a", limit: 10)
+            #expect(taken == [email, hook])
+            #expect(try await store.takeDueNotifications(at: at(1003), owner: "b", limit: 10).isEmpty, "leased to a")
+            // A failed attempt waits; a sent one is done; a lease run out lets another owner take what is left.
+            var retry = taken[0]
+            retry.attempts = 1
+            retry.nextAttemptAt = at(1100)
+            retry.lastError = "sendmail exited 75"
+            try await store.finishNotificationAttempt(retry)
+            var sent = taken[1]
+            sent.attempts = 1
+            sent.state = .sent
+            sent.sentAt = at(1004)
+            try await store.finishNotificationAttempt(sent)
+            #expect(try await store.takeDueNotifications(at: at(1050), owner: "b", limit: 10).isEmpty)
+            let again = try await store.takeDueNotifications(at: at(1100), owner: "b", limit: 10)
+            #expect(again.map(\.contact) == [email.contact] && again.first?.attempts == 1 && again.first?.lastError == "sendmail exited 75")
+            let afterLease = try await store.takeDueNotifications(at: at(1100 + store.leaseSeconds + 1), owner: "c", limit: 10)
+            #expect(afterLease.map(\.contact) == [email.contact], "b's lease ran out")
+            let stored = try await store.notifications(orgId: nil, limit: 10)
+            #expect(stored.first { $0.contact == hook.contact }?.state == .sent)
+            #expect(stored.first { $0.contact == hook.contact }?.sentAt == at(1004))
+            #expect(stored.first { $0.contact == hook.contact }?.body == event.body)
+            #expect(stored.first { $0.contact == hook.contact }?.facts == #"{"file": "f.csv", "receiptId": "R1"}"#)
+        }
+    }
+
     @Test("a grade posting run claims waiting grades once; a changed grade waits again", arguments: LedgerUnderTest.all)
     func gradePostingRuns(ledger: LedgerUnderTest) async throws {
         try await ledger.withFresh { directory, store in

@@ -16,7 +16,7 @@ public enum ConfigurationParser {
     private static let settingKeys = [
         "drop_root", "state_dir", "quiet_period", "poll_interval", "max_file_size", "large_file_size", "max_records", "retention_days", "keep_school_years",
         "review_address",
-        "ledger", "instance_name", "lease_seconds", "log_format",
+        "ledger", "instance_name", "lease_seconds", "log_format", "sendmail", "notify_from", "site_url",
     ]
 
     /// Parses `ktsx.conf`: `key = value` lines, `#` comments, blank lines.
@@ -109,6 +109,13 @@ public enum ConfigurationParser {
         // `.some(nil)` is "off".
         let review = parsed("review_address", reviewAddress, expected: "host:port such as 127.0.0.1:8480, or off")
         let logFormat = parsed("log_format", ServiceSettings.LogFormat.init(rawValue:), expected: "text or json")
+        let sendmail = parsed("sendmail", { $0.hasPrefix("/") && !$0.contains(where: \.isWhitespace) ? $0 : nil }, expected: "the absolute path of the sendmail program")
+        let notifyFrom = parsed(
+            "notify_from", { text in text.contains("@") && !text.contains(where: { $0.isNewline || $0 == "," }) ? text : nil },
+            expected: "an address such as KTS Exchange <ktsx@example.org>")
+        let siteURL = parsed(
+            "site_url", { text in (text.hasPrefix("https://") || text.hasPrefix("http://")) && !text.contains(where: \.isWhitespace) ? text : nil },
+            expected: "the review site's address as partners reach it, such as https://ktsx.example.org")
         guard errors.isEmpty, let dropRoot, let stateDirectory else { throw ConfigurationErrors(errors) }
         var settings = ServiceSettings(dropRoot: dropRoot, stateDirectory: stateDirectory)
         if let quiet { settings.quietPeriod = quiet }
@@ -123,6 +130,9 @@ public enum ConfigurationParser {
         if let instance { settings.instanceName = instance }
         if let lease { settings.leaseSeconds = lease }
         if let logFormat { settings.logFormat = logFormat }
+        if let sendmail { settings.sendmailCommand = sendmail }
+        if let notifyFrom { settings.notifyFrom = notifyFrom }
+        if let siteURL { settings.siteURL = siteURL.hasSuffix("/") ? String(siteURL.dropLast()) : siteURL }
         return settings
     }
 

@@ -41,6 +41,14 @@ public struct ServiceSettings: Sendable, Equatable {
     public var reviewAddress: ReviewAddress? = ReviewAddress(host: "127.0.0.1", port: 8480)
     /// How log lines are written to standard error.
     public var logFormat: LogFormat = .text
+    /// The mail transfer agent's `sendmail` program, which notifications by email are handed to (as cron
+    /// hands its mail): it reads the message on standard input, `-t -i`.
+    public var sendmailCommand = "/usr/sbin/sendmail"
+    /// The sender of notification emails.
+    public var notifyFrom = "KTS Exchange <ktsx@localhost>"
+    /// The review site's address as partners reach it (`https://…`), for links in notifications; nil: the
+    /// notifications name the file and the page without a link.
+    public var siteURL: String?
 
     /// How log lines are written.
     public enum LogFormat: String, Sendable, Equatable, CaseIterable {

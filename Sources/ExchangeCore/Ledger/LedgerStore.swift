@@ -324,6 +324,22 @@ public protocol LedgerStore: Sendable {
     /// against. `answerOneByOne` is the reference the ledgers' batched answers are tested against.
     func heldState(for request: HeldStateRequest) async throws(LedgerError) -> HeldState
 
+    // MARK: Notifications
+
+    /// Records the notifications not recorded yet: an event is recorded once for each contact, however
+    /// often it is offered (after a restart, or by several instances). Returns how many were new.
+    @discardableResult
+    func recordNotifications(_ notifications: [PartnerNotification]) async throws(LedgerError) -> Int
+    /// Takes up to `limit` pending notifications due at `now` for `owner`, oldest first, each leased to it
+    /// for `leaseSeconds` (from `now`): no other instance takes them meanwhile, and one whose holder died is
+    /// taken again after that.
+    func takeDueNotifications(at now: Timestamp, owner: String, limit: Int) async throws(LedgerError) -> [PartnerNotification]
+    /// Records the end of an attempt: the notification's state, attempts, next attempt, sent time and error
+    /// (matched by event and contact), its lease released.
+    func finishNotificationAttempt(_ notification: PartnerNotification) async throws(LedgerError)
+    /// The notifications of `orgId` (nil: every participant's), newest first, at most `limit`.
+    func notifications(orgId: String?, limit: Int) async throws(LedgerError) -> [PartnerNotification]
+
     // MARK: Job runs
 
     /// Records a new run, leased to `owner` unless nil; false (and nothing recorded) when `(job, runKey)`

@@ -10,6 +10,7 @@ public final class InMemoryLedger: LedgerStore, @unchecked Sendable {
     private var issuesByReceipt: [String: [ValidationIssue]] = [:]
     private var held: [String: (record: HeldRecord, pending: Bool, postingRun: String?, everPosted: Bool)] = [:]
     private var heldOrder: [String] = []
+    private var notificationList: [(PartnerNotification, String?, Int64?)] = []
     private var waiverList: [WaiverRequest] = []
     private var runs: [JobRun] = []
     private var accepted: [AcceptedRecord] = []
@@ -302,6 +303,46 @@ public final class InMemoryLedger: LedgerStore, @unchecked Sendable {
                 $0.type == .attendance && $0.recipientOrgId == recipientOrgId && $0["attendanceDate"] == date
             }.sorted { $0.naturalKey < $1.naturalKey }
         }
+    }
+
+    public func recordNotifications(_ notifications: [PartnerNotification]) async throws(LedgerError) -> Int {
+        try locked {
+            var added = 0
+            for notification in notifications where !notificationList.contains(where: { $0.0.eventId == notification.eventId && $0.0.contact == notification.contact }) {
+                notificationList.append((notification, nil, nil))
+                added += 1
+            }
+            return added
+        }
+    }
+
+    public func takeDueNotifications(at now: Timestamp, owner: String, limit: Int) async throws(LedgerError) -> [PartnerNotification] {
+        try locked {
+            var taken: [PartnerNotification] = []
+            for index in notificationList.indices where taken.count < limit {
+                let (notification, holder, until) = notificationList[index]
+                guard notification.state == .pending, notification.nextAttemptAt <= now,
+                    until.map({ $0 < now.secondsSinceEpoch }) ?? true || holder == owner
+                else { continue }
+                notificationList[index] = (notification, owner, now.secondsSinceEpoch + leaseSeconds)
+                taken.append(notification)
+            }
+            return taken
+        }
+    }
+
+    public func finishNotificationAttempt(_ notification: PartnerNotification) async throws(LedgerError) {
+        try locked {
+            guard let index = notificationList.firstIndex(where: { $0.0.eventId == notification.eventId && $0.0.contact == notification.contact }) else { return }
+            var updated = notificationList[index].0
+            (updated.state, updated.attempts, updated.nextAttemptAt) = (notification.state, notification.attempts, notification.nextAttemptAt)
+            (updated.sentAt, updated.lastError) = (notification.sentAt, notification.lastError)
+            notificationList[index] = (updated, nil, nil)
+        }
+    }
+
+    public func notifications(orgId: String?, limit: Int) async throws(LedgerError) -> [PartnerNotification] {
+        try locked { Array(notificationList.map(\.0).filter { orgId == nil || $0.orgId == orgId }.reversed().prefix(limit)) }
     }
 
     public func heldRecords(_ type: ExchangeType, recipientOrgId: String, datedFrom from: String, through: String) async throws(LedgerError)
