@@ -28,6 +28,8 @@ command -v curl >/dev/null 2>&1 || packages+=(curl)
 [ -x /usr/bin/chromium ] || packages+=(chromium)
 [ -x /usr/bin/chromedriver ] || packages+=(chromium-driver)
 [ -d /usr/share/fonts/truetype/dejavu ] || packages+=(fonts-dejavu-core)
+# Notifications by email: a real SMTP client handing mail to a real SMTP server on loopback (aiosmtpd, below).
+command -v msmtp >/dev/null 2>&1 || packages+=(msmtp)
 # The package's check (as root): strip, adduser (its postinst); systemd-analyze checks its unit where installed.
 if [ "$(id -u)" -eq 0 ] && [ $# -eq 0 ]; then
     command -v strip >/dev/null 2>&1 || packages+=(binutils)
@@ -43,6 +45,10 @@ fi
 if ! command -v frictionless >/dev/null 2>&1; then
     echo "installing frictionless from PyPI"
     python3 -m pip install -q "frictionless==5.21.0"
+fi
+if ! python3 -c "import aiosmtpd" >/dev/null 2>&1; then
+    echo "installing aiosmtpd from PyPI"
+    python3 -m pip install -q "aiosmtpd==1.4.6"
 fi
 if ! python3 -c "import selenium" >/dev/null 2>&1; then
     echo "installing selenium from PyPI"

@@ -205,9 +205,31 @@ struct Run: AsyncParsableCommand {
         if let address = configuration.settings.reviewAddress {
             services.append(try reviewSite(exchange, logger: logger).service(address: address))
         }
+        if let notifier = try notifier(exchange, logger: logger) { services.append(NotifierService(notifier: notifier)) }
         let group = ServiceGroup(
             configuration: .init(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         try await group.run()
+    }
+
+    /// The notifier of the contacts in `contacts.csv`, if there are any. A file with problems is refused at
+    /// start, as the other configuration files are: a participant who asked to be told must be.
+    private func notifier(_ exchange: Exchange, logger: Logger) throws -> Notifier? {
+        let configuration = exchange.configuration
+        let path = URL(fileURLWithPath: configuration.directory).appendingPathComponent(NotificationContacts.file).path
+        guard let data = FileManager.default.contents(atPath: path) else { return nil }
+        let contacts: NotificationContacts
+        do {
+            contacts = try NotificationContacts.parse(Array(data), participants: Set(configuration.reference.participants.keys))
+        } catch {
+            throw ConfigurationFailure(message: "the contacts in \(path) have problems:\n\(error)")
+        }
+        guard !contacts.contacts.isEmpty else { return nil }
+        let settings = configuration.settings
+        let references = exchange.references
+        return Notifier(
+            ledger: exchange.ledger, reference: { references.current }, contacts: contacts,
+            sender: MailAndWebhookSender(sendmailCommand: settings.sendmailCommand, from: settings.notifyFrom), now: WallClock.now,
+            owner: Exchange.instanceName(settings), siteURL: settings.siteURL, logger: logger)
     }
 
     /// The review page over the exchange, with the support users of the configuration and the metrics

@@ -23,6 +23,15 @@ public struct NotificationContacts: Sendable, Equatable {
 
         /// The contact's key in the ledger: its channel and address.
         public var key: String { "\(channel.rawValue):\(address)" }
+
+        /// A contact.
+        public init(orgId: String, channel: NotificationChannel, address: String, kinds: Set<NotificationKind>, secret: String) {
+            self.orgId = orgId
+            self.channel = channel
+            self.address = address
+            self.kinds = kinds
+            self.secret = secret
+        }
     }
 
     /// Every contact, in the file's order.
