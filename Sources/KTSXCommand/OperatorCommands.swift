@@ -50,6 +50,14 @@ struct Check: ParsableCommand {
         } catch {
             problems += error.errors.map(\.description)
         }
+        var contacts = NotificationContacts()
+        if let data = FileManager.default.contents(atPath: URL(fileURLWithPath: directory).appendingPathComponent(NotificationContacts.file).path) {
+            do {
+                contacts = try NotificationContacts.parse(Array(data), participants: Set(configuration.reference.participants.keys))
+            } catch {
+                problems += error.errors.map(\.description)
+            }
+        }
         let settings = configuration.settings
         if let url = settings.ledgerURL, case .failure(let error) = PostgresLedgerSettings.parse(url, environment: environment) {
             problems.append("\(ExchangeConfiguration.settingsFile): \(error.message)")
@@ -88,6 +96,12 @@ struct Check: ParsableCommand {
         findings.append(
             "  review page: \(settings.reviewAddress.map { "http://\($0)" } ?? "off"), \(users.names.count) support user\(users.names.count == 1 ? "" : "s"), "
                 + "\(clerkCount) participant clerk\(clerkCount == 1 ? "" : "s")")
+        let emails = contacts.contacts.filter { $0.channel == .email }.count
+        findings.append(
+            "  notifications: \(emails) email and \(contacts.contacts.count - emails) webhook contact(s) (\(NotificationContacts.file)), "
+                + (emails > 0
+                    ? "mail handed to \(settings.sendmailCommand)\(FileManager.default.isExecutableFile(atPath: settings.sendmailCommand) ? "" : " (not there: install a mail agent)")"
+                    : "no mail"))
         findings.append(
             "  \(participants.count) participant\(participants.count == 1 ? "" : "s"): \(centers) technical center\(centers == 1 ? "" : "s"), "
                 + "\(participants.count - centers) high school\(participants.count - centers == 1 ? "" : "s")")

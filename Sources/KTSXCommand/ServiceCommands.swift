@@ -205,7 +205,11 @@ struct Run: AsyncParsableCommand {
         if let address = configuration.settings.reviewAddress {
             services.append(try reviewSite(exchange, logger: logger).service(address: address))
         }
-        if let notifier = try notifier(exchange, logger: logger) { services.append(NotifierService(notifier: notifier)) }
+        if let notifier = try notifier(exchange, logger: logger) {
+            // Ten polls apart, between a second and half a minute: news is told within the minute.
+            let interval = min(max(configuration.settings.pollInterval * 10, .seconds(1)), .seconds(30))
+            services.append(NotifierService(notifier: notifier, interval: interval))
+        }
         let group = ServiceGroup(
             configuration: .init(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         try await group.run()
