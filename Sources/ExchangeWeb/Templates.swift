@@ -4,7 +4,7 @@ enum Templates {
     static let all: [String: String] = [
         "layout": layout, "login": login, "submissions": submissions, "receipt": receipt, "deliveries": deliveries,
         "quiet": quiet, "waivers": waivers, "waiver": waiver, "status": status, "message": message, "errorRows": errorRows, "charts": charts,
-        "receiptTable": receiptTable, "organisationHome": organisationHome,
+        "receiptTable": receiptTable, "outputsTable": outputsTable, "organisationHome": organisationHome,
         "organisationReceipt": organisationReceipt, "organisationOutbound": organisationOutbound, "organisationCheck": organisationCheck,
         "organisationAttendance": organisationAttendance, "organisationRoster": organisationRoster,
     ]
@@ -99,6 +99,16 @@ enum Templates {
         {{/content}}{{/layout}}
         """
 
+    /// A receipt's outputs: to whom, which file, when written and taken.
+    static let outputsTable = """
+        <table>
+          <thead><tr><th>To</th><th>File</th><th>Written</th><th>Picked up</th></tr></thead>
+          <tbody>
+          {{#deliveries}}<tr><td>{{recipient}} {{recipientName}}</td><td>{{file}}</td><td>{{deliveredLocal}}</td><td>{{pickedUpLocal}}{{^pickedUpLocal}}waiting{{/pickedUpLocal}}</td></tr>{{/deliveries}}
+          </tbody>
+        </table>
+        """
+
     /// Receipts as rows, each linking to its page (`href`); the sender's column for support.
     static let receiptTable = """
         <table>
@@ -136,12 +146,7 @@ enum Templates {
         </dl>
         {{#retired}}<p class="note" id="retired">School year {{schoolYear}} was retired from the ledger{{#finishedLocal}} on {{finishedLocal}}{{/finishedLocal}}: this file's errors, outputs and record trail are in the archive {{archive}}, not shown here.</p>{{/retired}}
         <h2>Outputs</h2>
-        <table>
-          <thead><tr><th>To</th><th>File</th><th>Written</th><th>Picked up</th></tr></thead>
-          <tbody>
-          {{#deliveries}}<tr><td>{{recipient}} {{recipientName}}</td><td>{{file}}</td><td>{{deliveredLocal}}</td><td>{{pickedUpLocal}}{{^pickedUpLocal}}waiting{{/pickedUpLocal}}</td></tr>{{/deliveries}}
-          </tbody>
-        </table>
+        {{>outputsTable}}
         {{/receipt}}
         {{#error}}<p class="error" role="alert">{{error}}</p>{{/error}}
         {{#mayReprocess}}
@@ -324,12 +329,7 @@ enum Templates {
         </dl>
         {{#retired}}<p class="note" id="retired">School year {{schoolYear}} was retired from the exchange: this file's errors and outputs are no longer shown here. Ask KTS support if you need them.</p>{{/retired}}
         <h2>What the exchange wrote</h2>
-        <table>
-          <thead><tr><th>To</th><th>File</th><th>Written</th><th>Picked up</th></tr></thead>
-          <tbody>
-          {{#deliveries}}<tr><td>{{recipient}} {{recipientName}}</td><td>{{file}}</td><td>{{deliveredLocal}}</td><td>{{pickedUpLocal}}{{^pickedUpLocal}}waiting{{/pickedUpLocal}}</td></tr>{{/deliveries}}
-          </tbody>
-        </table>
+        {{>outputsTable}}
         {{/receipt}}
         {{>errorRows}}
         {{/content}}{{/layout}}

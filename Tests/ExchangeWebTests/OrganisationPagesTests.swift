@@ -467,6 +467,10 @@ struct OrganisationPagesTests {
 
                 let center = try await client.logIn(user: "clerk.center")
                 #expect(try await client.execute(uri: "/my/attendance", method: .get, headers: center.jar.header).status == .notFound)
+                // Its own file's page lists what the exchange wrote from it, to each school.
+                let own = String(buffer: try await client.execute(uri: "/my/receipts/R165901-1", method: .get, headers: center.jar.header).body)
+                #expect(own.contains("<td>061010 Ridgeline High</td><td>\(OrganisationWorld.ridgeline.outboundFile!)</td>"))
+                #expect(own.contains("<td>061020 Valley High</td><td>\(OrganisationWorld.valley.outboundFile!)</td>"))
                 let roster = String(buffer: try await client.execute(uri: "/my/roster?date=2026-01-15", method: .get, headers: center.jar.header).body)
                 #expect(roster.contains("2026-01-15 is an instructional day: 1 enrolled student(s) have no attendance from you yet."))
                 #expect(roster.contains("AUT101 AM-01"))

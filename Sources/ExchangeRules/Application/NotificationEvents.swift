@@ -10,7 +10,7 @@ public enum NotificationEvents {
         let file = displayName(receipt.originalName)
         let applied = outcome == .rejected ? "nothing in it was applied" : "\(receipt.recordsAccepted) of \(receipt.recordsReceived) records were applied"
         var body = """
-            Your file \(file) (receipt \(receipt.id)), received \(local(receipt.claimedAt, zone)), was judged \(outcome.rawValue): \(applied), \
+            Your file \(file) (receipt \(receipt.id)), received \(zone.shown(receipt.claimedAt)), was judged \(outcome.rawValue): \(applied), \
             \(receipt.errorCount) error\(receipt.errorCount == 1 ? "" : "s").
             Its acknowledgement and error file are in your outbound folder: they say what to fix, line by line.
             """
@@ -28,7 +28,7 @@ public enum NotificationEvents {
     public static func waiverDecided(_ request: WaiverRequest, zone: KentuckyZone, siteURL: String?) -> NotificationEvent? {
         guard request.status == .approved || request.status == .denied, let decided = request.decidedAt else { return nil }
         var body = """
-            KTS support \(request.status.rawValue) the waiver request for school year \(request.schoolYear) (\(local(decided, zone))).
+            KTS support \(request.status.rawValue) the waiver request for school year \(request.schoolYear) (\(zone.shown(decided))).
             The decision file, with the reason, is in your outbound folder.
             """
         if let siteURL { body += "\nYour files and outbound folder: \(siteURL)/my" }
@@ -62,12 +62,5 @@ public enum NotificationEvents {
     static func displayName(_ name: String) -> String {
         let shown = String(name.unicodeScalars.prefix(100).map { $0.value >= 32 && $0.value < 127 ? Character($0) : "?" })
         return name.unicodeScalars.count > 100 ? shown + "…" : shown
-    }
-
-    /// `2026-01-16 17:00 ET`.
-    static func local(_ time: Timestamp, _ zone: KentuckyZone) -> String {
-        let (date, minutes) = zone.local(time)
-        let (hours, rest) = (minutes / 60, minutes % 60)
-        return "\(date) \(hours < 10 ? "0" : "")\(hours):\(rest < 10 ? "0" : "")\(rest) \(zone == .eastern ? "ET" : "CT")"
     }
 }

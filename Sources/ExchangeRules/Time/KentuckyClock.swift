@@ -37,6 +37,13 @@ public enum KentuckyZone: String, Sendable, CaseIterable {
         return t >= start && t < end ? standard + 3600 : standard
     }
 
+    /// `time` as people here read it: `2026-01-16 10:15 ET` (or `CT`).
+    public func shown(_ time: Timestamp) -> String {
+        let (date, minutes) = local(time)
+        let hours = minutes / 60, rest = minutes % 60
+        return "\(date) \(hours < 10 ? "0" : "")\(hours):\(rest < 10 ? "0" : "")\(rest) \(self == .eastern ? "ET" : "CT")"
+    }
+
     /// The local date and the minutes after local midnight at `time`.
     public func local(_ time: Timestamp) -> (date: LocalDate, minutes: Int) {
         let local = time.secondsSinceEpoch + offsetSeconds(at: time)

@@ -6,11 +6,7 @@ import ExchangeRules
 /// `…Local` as Kentucky time for people. Absent values are left out.
 public enum SupportViews {
     /// `2026-01-16 10:15 ET` (or `CT`).
-    public static func localTime(_ time: Timestamp, _ zone: KentuckyZone) -> String {
-        let (date, minutes) = zone.local(time)
-        let hours = minutes / 60, rest = minutes % 60
-        return "\(date) \(hours < 10 ? "0" : "")\(hours):\(rest < 10 ? "0" : "")\(rest) \(zone == .eastern ? "ET" : "CT")"
-    }
+    public static func localTime(_ time: Timestamp, _ zone: KentuckyZone) -> String { zone.shown(time) }
 
     private static func time(_ view: inout [String: Any], _ key: String, _ time: Timestamp?, _ zone: KentuckyZone) {
         guard let time else { return }
