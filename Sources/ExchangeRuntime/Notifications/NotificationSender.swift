@@ -1,10 +1,9 @@
+import AsyncHTTPClient
 import Crypto
 import ExchangeCore
 import Foundation
-
-#if canImport(FoundationNetworking)
-import FoundationNetworking
-#endif
+import NIOCore
+import NIOHTTP1
 
 /// Hands one notification to one contact: true once the mail agent or the webhook took it.
 public protocol NotificationSender: Sendable {
@@ -125,24 +124,24 @@ public struct MailAndWebhookSender: NotificationSender {
 
     /// POSTs the notification to the contact's URL; a 2xx answer is taken.
     private func post(_ notification: PartnerNotification, to contact: NotificationContacts.Contact) async throws(NotificationFailure) {
-        guard let url = URL(string: contact.address) else { throw NotificationFailure("the webhook address is not a URL") }
         let body = MailAndWebhookSender.payload(notification)
         let timestamp = Int64(Date().timeIntervalSince1970)
-        var request = URLRequest(url: url, timeoutInterval: Double(timeout.components.seconds))
-        request.httpMethod = "POST"
-        request.httpBody = Data(body.utf8)
-        request.setValue("application/json", forHTTPHeaderField: "Content-Type")
-        request.setValue(notification.eventId, forHTTPHeaderField: "X-KTSX-Event")
-        request.setValue("\(timestamp)", forHTTPHeaderField: "X-KTSX-Timestamp")
-        request.setValue(MailAndWebhookSender.signature(secret: contact.secret, timestamp: timestamp, body: body), forHTTPHeaderField: "X-KTSX-Signature")
-        let answer: URLResponse
+        var request = HTTPClientRequest(url: contact.address)
+        request.method = .POST
+        request.headers.add(name: "Content-Type", value: "application/json")
+        request.headers.add(name: "X-KTSX-Event", value: notification.eventId)
+        request.headers.add(name: "X-KTSX-Timestamp", value: "\(timestamp)")
+        request.headers.add(name: "X-KTSX-Signature", value: MailAndWebhookSender.signature(secret: contact.secret, timestamp: timestamp, body: body))
+        request.body = .bytes(ByteBuffer(string: body))
+        let status: UInt
         do {
-            (_, answer) = try await URLSession.shared.data(for: request)
+            let response = try await HTTPClient.shared.execute(request, timeout: .seconds(timeout.components.seconds))
+            status = response.status.code
+            // The answer's body is not needed; up to 64 KiB of it is read and dropped.
+            _ = try? await response.body.collect(upTo: 64 * 1024)
         } catch {
-            throw NotificationFailure("the webhook did not answer: \(error.localizedDescription)")
+            throw NotificationFailure("the webhook did not answer: \(error)")
         }
-        guard let status = (answer as? HTTPURLResponse)?.statusCode, (200..<300).contains(status) else {
-            throw NotificationFailure("the webhook answered \((answer as? HTTPURLResponse)?.statusCode ?? 0)")
-        }
+        guard (200..<300).contains(status) else { throw NotificationFailure("the webhook answered \(status)") }
     }
 }
