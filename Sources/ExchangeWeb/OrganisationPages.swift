@@ -114,20 +114,17 @@ extension ReviewSite {
 
     private func home(context: ReviewContext, scope: Scope) async throws -> Response {
         let desk = scope.desk
-        let now = desk.now
-        // The last 30 days, today included, in the exchange's time zone.
-        let month = desk.referenceData.policy.timeZone.local(Timestamp(secondsSinceEpoch: now.secondsSinceEpoch - 29 * 86_400)).date
-        let recent = try await desk.submissions(SubmissionFilter(from: "\(month)", limit: 10_000))
-        let folder = try await desk.outbound()
-        let overdue = folder.waiting.filter { $0.hasWaited(hours: folder.pickupThresholdHours, at: now) }
+        // The last 30 days (files sent, what waits) are the charts' figures, read once.
+        let activity = try await self.desk.activity(of: desk.orgId)
+        let latest = try await desk.submissions(SubmissionFilter(limit: 10))
         let values: [String: Any] = [
-            "receipts": recent.prefix(10).map { ownReceiptView($0, scope: scope) },
+            "receipts": latest.map { ownReceiptView($0, scope: scope) },
             "month": [
-                "files": recent.count, "rejected": recent.filter { $0.outcome == .rejected }.count,
-                "partly": recent.filter { $0.outcome == .acceptedWithErrors }.count,
+                "files": activity.days.reduce(0) { $0 + $1.files }, "rejected": activity.days.reduce(0) { $0 + $1.rejected },
+                "partly": activity.days.reduce(0) { $0 + $1.partly },
             ],
-            "waiting": folder.waiting.count, "overdue": overdue.isEmpty ? nil : overdue.count, "threshold": folder.pickupThresholdHours,
-            "charts": Charts.activity(try await self.desk.activity(of: desk.orgId), whose: "you sent"),
+            "waiting": activity.waitingHours.count, "overdue": activity.overdue == 0 ? nil : activity.overdue,
+            "threshold": desk.referenceData.policy.pickupThresholdHours, "charts": Charts.activity(activity, whose: "you sent"),
         ]
         return organisationPage("organisationHome", title: "\(desk.participant.name)", context: context, scope: scope, tab: "Home", values: values)
     }

@@ -308,7 +308,7 @@ enum Templates {
         {{>charts}}
         <h2>Your latest files</h2>
         {{>receiptTable}}
-        {{^receipts}}<p class="note">No files in the last 30 days.</p>{{/receipts}}
+        {{^receipts}}<p class="note">No files yet.</p>{{/receipts}}
         {{/content}}{{/layout}}
         """
 

@@ -72,10 +72,10 @@ public struct ParticipantDesk: Sendable {
     ///   or the file is not the exchange's any more (not a regular file, or a second name);
     ///   `.tooLargeForPage` over `maxBytes`.
     public func outboundFile(named name: String, maxBytes: Int = 32 << 20) async throws -> [UInt8] {
-        let delivery = try await waitingDelivery(named: name)
+        let fileName = try await waitingFile(named: name)
         let (tree, orgId) = (desk.tree, orgId)
         return try await BlockingWork.run { () throws -> [UInt8] in
-            let path = "\(tree.outbound(orgId))/\(delivery.fileName)"
+            let path = "\(tree.outbound(orgId))/\(fileName)"
             guard let file = try? tree.fileSystem.openForReading(path), file.entry.links <= 1 else {
                 throw SupportError(.unknownOutboundFile, "That file is no longer in your outbound folder.")
             }
@@ -96,10 +96,10 @@ public struct ParticipantDesk: Sendable {
     /// its pickup recorded.
     /// - Throws: `SupportError(.unknownOutboundFile)` when no delivery of that name waits for `orgId`.
     public func take(named name: String) async throws {
-        let delivery = try await waitingDelivery(named: name)
+        let fileName = try await waitingFile(named: name)
         let (tree, orgId) = (desk.tree, orgId)
-        await BlockingWork.run { tree.fileSystem.removeFile("\(tree.outbound(orgId))/\(delivery.fileName)") }
-        try await desk.ledger.markPickedUp(recipientOrgId: orgId, fileName: delivery.fileName, at: now)
+        await BlockingWork.run { tree.fileSystem.removeFile("\(tree.outbound(orgId))/\(fileName)") }
+        try await desk.ledger.markPickedUp(recipientOrgId: orgId, fileName: fileName, at: now)
     }
 
     // MARK: Reports
@@ -170,10 +170,12 @@ public struct ParticipantDesk: Sendable {
     /// Today in the participant's own time zone.
     public var today: LocalDate { desk.referenceData.zone(of: orgId).local(now).date }
 
-    private func waitingDelivery(named name: String) async throws -> Delivery {
-        guard let delivery = try await desk.ledger.pendingDeliveries().first(where: { $0.recipientOrgId == orgId && $0.fileName == name })
-        else { throw SupportError(.unknownOutboundFile, "No file of that name waits in your outbound folder.") }
-        return delivery
+    /// `name`, when a delivery of that name waits for `orgId` (the ledger's own name, never a path).
+    private func waitingFile(named name: String) async throws -> String {
+        guard try await desk.ledger.isPendingDelivery(recipientOrgId: orgId, fileName: name) else {
+            throw SupportError(.unknownOutboundFile, "No file of that name waits in your outbound folder.")
+        }
+        return name
     }
 }
 

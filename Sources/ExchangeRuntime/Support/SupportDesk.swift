@@ -184,9 +184,11 @@ extension SupportDesk {
         counted.claimedFrom = receipts.map(\.claimedAt).min() ?? time
         let codes = receipts.isEmpty ? [:] : try await ledger.issueCodeCounts(matching: counted)
         let waiting = try await ledger.pendingDeliveries().filter { orgId == nil || $0.recipientOrgId == orgId }
-        return Activity(
+        var activity = Activity(
             days: perDay, codes: codes.sorted { ($1.value, $0.key) < ($0.value, $1.key) }.prefix(10).map { ($0.key, $0.value) },
             waitingHours: waiting.map { $0.hoursWaiting(at: time) })
+        activity.overdue = waiting.filter { $0.hasWaited(hours: reference.policy.pickupThresholdHours, at: time) }.count
+        return activity
     }
 }
 
@@ -216,6 +218,8 @@ public struct Activity: Sendable {
     public var codes: [(code: String, count: Int)]
     /// Hours each file waiting for pickup has waited.
     public var waitingHours: [Int]
+    /// Of those files, the ones past the pickup threshold.
+    public var overdue = 0
 
     /// What the charts show.
     public init(days: [Day], codes: [(code: String, count: Int)], waitingHours: [Int]) {
