@@ -2,7 +2,7 @@ import ExchangeCore
 import ExchangeRuntime
 
 /// Charts drawn on the server as SVG, for people who would rather look than read: the geometry is
-/// computed here (pure) and the `chart` template draws it, every text escaped like any other value.
+/// computed here (pure) and the `charts` template draws it, every text escaped like any other value.
 /// Each chart says in words what it shows (`summary`, the SVG's accessible name).
 enum Charts {
     static let accepted = "#2e8b57", partly = "#e0a100", rejected = "#c0392b", neutral = "#4a6fa5", axis = "#8a949e", ink = "#1b1f24"
